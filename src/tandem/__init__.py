@@ -1,0 +1,3 @@
+"""Tandem: open-source platform for co-managed IT."""
+
+__version__ = "0.1.0"

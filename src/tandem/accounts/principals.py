@@ -1,0 +1,124 @@
+"""Resolving a user (or API token) into a :class:`~tandem.core.principal.Principal`.
+
+Runs on every request with no cache: an engagement suspended or a membership removed a moment
+ago is already gone from the next principal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+from tandem.accounts.models import ApiToken, Membership, User
+from tandem.accounts.choices import TokenScope
+from tandem.core.principal import Principal, ProviderAccess, TenantAccess
+from tandem.core.scoping import system_context
+from tandem.tenancy.choices import EngagementStatus
+from tandem.tenancy.models import Engagement
+
+
+def engagement_is_live(engagement: Engagement, today: dt.date) -> bool:
+    """Active status and today within its start and end dates."""
+    return (
+        engagement.status == EngagementStatus.ACTIVE
+        and engagement.starts_on <= today
+        and (engagement.ends_on is None or engagement.ends_on >= today)
+    )
+
+
+def resolve_principal(user: User, *, token: ApiToken | None = None) -> Principal:
+    """Every access ``user`` holds right now, optionally narrowed to one API token."""
+    if not user.is_active:
+        return Principal(user_id=None, label="anonymous")
+    today = timezone.localdate()
+    tenant_accesses: list[TenantAccess] = []
+    provider_accesses: list[ProviderAccess] = []
+    with system_context("resolve the acting principal"):
+        memberships = Membership.objects.filter(user=user, is_active=True).select_related(
+            "role", "tenant", "provider"
+        )
+        if token is not None:
+            memberships = memberships.filter(pk=token.membership_id)
+        provider_ids = set()
+        for membership in memberships:
+            permissions = frozenset(membership.role.permissions)
+            if membership.tenant_id is not None:
+                if not membership.tenant.is_active:
+                    continue
+                tenant_accesses.append(
+                    TenantAccess(
+                        tenant_id=membership.tenant_id,
+                        membership_id=membership.pk,
+                        role_key=membership.role.key,
+                        permissions=permissions,
+                        party_id=membership.party_id,
+                    )
+                )
+            elif membership.provider is not None and membership.provider.is_active:
+                provider_ids.add(membership.provider_id)
+                provider_accesses.append(
+                    ProviderAccess(
+                        provider_id=membership.provider_id,
+                        membership_id=membership.pk,
+                        role_key=membership.role.key,
+                        permissions=permissions,
+                    )
+                )
+        if provider_ids:
+            engagements = (
+                Engagement.objects.filter(
+                    provider_id__in=provider_ids,
+                    status=EngagementStatus.ACTIVE,
+                    tenant__is_active=True,
+                )
+                .select_related("party")
+                .prefetch_related("service_areas", "sites", "asset_groups")
+            )
+            for engagement in engagements:
+                if not engagement_is_live(engagement, today):
+                    continue
+                sites = frozenset(s.pk for s in engagement.sites.all())
+                groups = frozenset(g.pk for g in engagement.asset_groups.all())
+                for pa in provider_accesses:
+                    if pa.provider_id != engagement.provider_id:
+                        continue
+                    tenant_accesses.append(
+                        TenantAccess(
+                            tenant_id=engagement.tenant_id,
+                            membership_id=pa.membership_id,
+                            role_key=pa.role_key,
+                            permissions=pa.permissions,
+                            party_id=engagement.party.pk,
+                            provider_id=engagement.provider_id,
+                            engagement_id=engagement.pk,
+                            service_area_ids=frozenset(a.pk for a in engagement.service_areas.all()),
+                            site_ids=sites or None,
+                            asset_group_ids=groups or None,
+                            engagement_actions=frozenset(engagement.allowed_actions),
+                        )
+                    )
+    return Principal(
+        user_id=user.pk,
+        label=user.email,
+        tenant_accesses=tuple(tenant_accesses),
+        provider_accesses=tuple(provider_accesses),
+        is_superuser=user.is_superuser and token is None,
+        token_id=token.pk if token else None,
+        token_read_only=bool(token and token.scope == TokenScope.READ),
+    )
+
+
+def mfa_required_for(user: User) -> bool:
+    """True if any tenant or provider the user belongs to enforces a second factor."""
+    with system_context("check MFA enforcement"):
+        return Membership.objects.filter(user=user, is_active=True).filter(
+            tenant__require_mfa=True
+        ).exists() or Membership.objects.filter(
+            user=user, is_active=True, provider__require_mfa=True
+        ).exists()
+
+
+def has_confirmed_totp(user: User) -> bool:
+    device = getattr(user, "totp_device", None)
+    return bool(device and device.confirmed_at)

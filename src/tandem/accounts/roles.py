@@ -1,0 +1,124 @@
+"""The built-in roles: each a set of permissions. Synced into the database after every migrate,
+so a release that adds a permission gives it to the roles that should have it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tandem.accounts.choices import RoleScope
+
+TENANT_READ = [
+    "tenancy.view_tenant",
+    "tenancy.view_engagement",
+    "tenancy.view_party",
+    "tenancy.view_site",
+    "tenancy.view_assetgroup",
+    "tenancy.view_servicearea",
+    "tenancy.view_provider",
+    "accounts.view_membership",
+]
+
+
+@dataclass(frozen=True)
+class BuiltinRole:
+    key: str
+    name: str
+    scope: str
+    permissions: tuple[str, ...]
+    description: str
+
+
+BUILTIN_ROLES: tuple[BuiltinRole, ...] = (
+    BuiltinRole(
+        "tenant-owner",
+        "Tenant owner",
+        RoleScope.TENANT,
+        tuple(
+            TENANT_READ
+            + [
+                "tenancy.change_tenant",
+                "tenancy.grant_engagement",
+                "tenancy.rescope_engagement",
+                "tenancy.suspend_engagement",
+                "tenancy.end_engagement",
+                "tenancy.add_site",
+                "tenancy.change_site",
+                "tenancy.add_assetgroup",
+                "tenancy.change_assetgroup",
+                "tenancy.add_servicearea",
+                "tenancy.change_servicearea",
+                "accounts.add_membership",
+                "accounts.change_membership",
+                "audit.view_auditentry",
+                "audit.view_all_auditentry",
+            ]
+        ),
+        "The client company's IT lead: owns the tenant, its data and its engagements.",
+    ),
+    BuiltinRole(
+        "internal-technician",
+        "Internal technician",
+        RoleScope.TENANT,
+        tuple(
+            TENANT_READ
+            + [
+                "tenancy.add_site",
+                "tenancy.change_site",
+                "tenancy.add_assetgroup",
+                "tenancy.change_assetgroup",
+            ]
+        ),
+        "Works the tenant's own IT; escalates to providers.",
+    ),
+    BuiltinRole(
+        "auditor",
+        "Auditor",
+        RoleScope.TENANT,
+        tuple(TENANT_READ + ["audit.view_auditentry", "audit.view_all_auditentry"]),
+        "Reads everything in the tenant, including the whole audit log; changes nothing.",
+    ),
+    BuiltinRole(
+        "requester",
+        "Requester",
+        RoleScope.TENANT,
+        ("tenancy.view_tenant",),
+        "An employee of the tenant who opens and follows own tickets.",
+    ),
+    BuiltinRole(
+        "provider-admin",
+        "Provider admin",
+        RoleScope.PROVIDER,
+        (
+            "tenancy.view_tenant",
+            "tenancy.view_engagement",
+            "tenancy.accept_engagement",
+            "tenancy.view_party",
+            "tenancy.view_site",
+            "tenancy.view_assetgroup",
+            "tenancy.view_servicearea",
+            "tenancy.view_provider",
+            "accounts.view_membership",
+            "accounts.add_membership",
+            "accounts.change_membership",
+            "audit.view_auditentry",
+        ),
+        "Manages the provider's staff and accepts engagements; sees its own party's audit trail.",
+    ),
+    BuiltinRole(
+        "provider-technician",
+        "Provider technician",
+        RoleScope.PROVIDER,
+        (
+            "tenancy.view_tenant",
+            "tenancy.view_engagement",
+            "tenancy.view_party",
+            "tenancy.view_site",
+            "tenancy.view_assetgroup",
+            "tenancy.view_servicearea",
+            "tenancy.view_provider",
+        ),
+        "Works every tenant that engaged the provider, each within its engagement's scope.",
+    ),
+)
+
+ROLE_KEYS = {role.key for role in BUILTIN_ROLES}

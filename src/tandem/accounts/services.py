@@ -1,0 +1,366 @@
+"""Every write about people and access: users, memberships, API tokens, second factors."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyotp
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+
+from tandem.accounts.choices import RoleScope, TokenScope
+from tandem.accounts.models import ApiToken, Membership, Role, TotpDevice, User
+from tandem.accounts.roles import BUILTIN_ROLES
+from tandem.accounts.tokens import new_token_secret
+from tandem.audit.services import diff, record_audit
+from tandem.core.errors import Conflict, InvalidInput, require
+from tandem.core.policies import authorize
+from tandem.core.principal import Principal
+from tandem.core.scoping import system_context
+from tandem.core.validation import clean_name
+from tandem.tenancy.choices import PartyKind
+from tandem.tenancy.models import Party, Provider, Tenant
+
+MAX_TOKENS_PER_USER = 50
+
+
+def sync_builtin_roles() -> None:
+    """Create or update the built-in roles (run after every migrate; not a user action)."""
+    for spec in BUILTIN_ROLES:
+        Role.objects.update_or_create(
+            key=spec.key,
+            defaults={
+                "name": spec.name,
+                "scope": spec.scope,
+                "permissions": sorted(spec.permissions),
+                "description": spec.description,
+                "is_builtin": True,
+            },
+        )
+
+
+def clean_email(email: str) -> str:
+    cleaned = (email or "").strip().lower()
+    try:
+        validate_email(cleaned)
+    except ValidationError as exc:
+        raise InvalidInput({"email": ["Enter a valid e-mail address."]}) from exc
+    require(len(cleaned) <= 254, "email", "At most 254 characters.")
+    return cleaned
+
+
+def create_user(
+    *,
+    actor: Principal,
+    email: str,
+    full_name: str,
+    password: str | None = None,
+    is_superuser: bool = False,
+) -> User:
+    """Create a person. Without a password they sign in after a password reset by e-mail."""
+    email = clean_email(email)
+    full_name = clean_name(full_name, field="full_name", max_length=200)
+    if is_superuser and not (actor.is_system or actor.is_superuser):
+        raise InvalidInput({"is_superuser": ["Only an instance operator can create operators."]})
+    candidate = User(email=email, full_name=full_name)
+    if password is not None:
+        try:
+            validate_password(password, candidate)
+        except ValidationError as exc:
+            raise InvalidInput({"password": list(exc.messages)}) from exc
+    with transaction.atomic():
+        if User.objects.filter(email__iexact=email).exists():
+            raise Conflict(f"A user with e-mail {email} already exists.")
+        user = User.objects.create_user(
+            email,
+            password,
+            full_name=full_name,
+            is_superuser=is_superuser,
+            is_staff=is_superuser,
+        )
+        record_audit(
+            actor=actor,
+            action="accounts.create_user",
+            target=user,
+            tenant_id=None,
+            changes=diff({}, {"email": email, "full_name": full_name, "is_superuser": is_superuser}),
+        )
+    return user
+
+
+def add_membership(
+    *,
+    actor: Principal,
+    user: User,
+    role: Role,
+    tenant: Tenant | None = None,
+    provider: Provider | None = None,
+) -> Membership:
+    """Give ``user`` a role in a tenant or at a provider.
+
+    Tenant IT roles (owner, internal technician, auditor) join the tenant's internal party;
+    requesters belong to the tenant without a party.
+    """
+    require((tenant is None) != (provider is None), "tenant_id", "Give a tenant or a provider, not both.")
+    if tenant is not None:
+        require(role.scope == RoleScope.TENANT, "role", f"{role.name} is a provider role.")
+        authorize(actor, "accounts.add_membership", tenant)
+    else:
+        require(role.scope == RoleScope.PROVIDER, "role", f"{role.name} is a tenant role.")
+        if not actor.is_system:
+            require(
+                bool(actor.provider_accesses_with("accounts.add_membership", provider.pk)),  # type: ignore[union-attr]
+                "provider_id",
+                "You do not administer this provider.",
+            )
+    with transaction.atomic(), system_context("add a membership"):
+        party = None
+        if tenant is not None and role.key != "requester":
+            party = Party.objects.get(tenant=tenant, kind=PartyKind.INTERNAL)
+        duplicate = Membership.objects.filter(
+            user=user, role=role, tenant=tenant, provider=provider, is_active=True
+        )
+        if duplicate.exists():
+            raise Conflict(f"{user.email} already holds {role.name} there.")
+        membership = Membership.objects.create(
+            user=user, role=role, tenant=tenant, party=party, provider=provider
+        )
+        record_audit(
+            actor=actor,
+            action="accounts.add_membership",
+            target=membership,
+            tenant_id=tenant.pk if tenant else None,
+            provider_id=provider.pk if provider else None,
+            changes=diff({}, {"user": user.email, "role": role.key,
+                              "provider_id": provider.pk if provider else None}),
+        )
+    return membership
+
+
+def deactivate_membership(*, actor: Principal, membership: Membership) -> Membership:
+    """Remove a membership's access at once; the row stays for history."""
+    if membership.tenant_id is not None:
+        authorize(actor, "accounts.change_membership", membership)
+    elif not actor.is_system:
+        require(
+            bool(actor.provider_accesses_with("accounts.change_membership", membership.provider_id)),
+            "provider_id",
+            "You do not administer this provider.",
+        )
+    if not membership.is_active:
+        raise Conflict("This membership is already inactive.")
+    with transaction.atomic(), system_context("deactivate a membership"):
+        Membership.objects.filter(pk=membership.pk).update(is_active=False)
+        ApiToken.objects.filter(membership=membership, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        record_audit(
+            actor=actor,
+            action="accounts.deactivate_membership",
+            target=membership,
+            tenant_id=membership.tenant_id,
+            provider_id=membership.provider_id,
+            changes={"is_active": [True, False]},
+        )
+    membership.is_active = False
+    return membership
+
+
+def create_api_token(
+    *,
+    actor: Principal,
+    user: User,
+    membership: Membership,
+    name: str,
+    scope: str = TokenScope.READ,
+    expires_in_days: int = 90,
+) -> tuple[ApiToken, str]:
+    """Issue a personal API token bound to one of the user's memberships.
+
+    Returns the token row and the raw secret, which is shown once and never stored.
+    """
+    require(actor.user_id == user.pk, "user", "Tokens are personal: issue your own.")
+    name = clean_name(name, max_length=100)
+    require(scope in TokenScope.values, "scope", f"Use one of {list(TokenScope.values)}.")
+    require(
+        1 <= expires_in_days <= settings.API_TOKEN_MAX_DAYS,
+        "expires_in_days",
+        f"Between 1 and {settings.API_TOKEN_MAX_DAYS} days.",
+    )
+    require(
+        membership.user_id == user.pk and membership.is_active,
+        "membership_id",
+        "Choose one of your own active memberships.",
+    )
+    raw, prefix, digest = new_token_secret()
+    with transaction.atomic():
+        if ApiToken.objects.filter(user=user, name=name).exists():
+            raise Conflict(f"You already have a token named {name!r}.")
+        live = ApiToken.objects.filter(user=user, revoked_at__isnull=True).count()
+        if live >= MAX_TOKENS_PER_USER:
+            raise Conflict(f"At most {MAX_TOKENS_PER_USER} live tokens; revoke one first.")
+        token = ApiToken.objects.create(
+            user=user,
+            membership=membership,
+            name=name,
+            prefix=prefix,
+            secret_hash=digest,
+            scope=scope,
+            expires_at=timezone.now() + dt.timedelta(days=expires_in_days),
+        )
+        record_audit(
+            actor=actor,
+            action="accounts.create_apitoken",
+            target=token,
+            tenant_id=membership.tenant_id,
+            provider_id=membership.provider_id,
+            changes=diff({}, {"name": name, "scope": scope, "expires_at": token.expires_at}),
+        )
+    return token, raw
+
+
+def revoke_api_token(*, actor: Principal, token: ApiToken) -> ApiToken:
+    """Revoke a token at once. Its holder (or a system context) may revoke it."""
+    require(actor.is_system or actor.user_id == token.user_id, "token", "Not your token.")
+    if token.revoked_at is not None:
+        raise Conflict("This token is already revoked.")
+    with transaction.atomic():
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        record_audit(
+            actor=actor,
+            action="accounts.revoke_apitoken",
+            target=token,
+            tenant_id=token.membership.tenant_id,
+            provider_id=token.membership.provider_id,
+            changes={"revoked_at": [None, token.revoked_at.isoformat()]},
+        )
+    return token
+
+
+# --- Second factor ----------------------------------------------------------------------------
+
+
+def start_totp_setup(*, actor: Principal, user: User) -> TotpDevice:
+    """Create (or restart) an unconfirmed TOTP device and return it with its new secret."""
+    require(actor.user_id == user.pk, "user", "Set up your own second factor.")
+    with transaction.atomic():
+        device, _ = TotpDevice.objects.get_or_create(user=user, defaults={"secret": ""})
+        if device.confirmed_at is not None:
+            raise Conflict("A second factor is already set up.")
+        device.secret = pyotp.random_base32()
+        device.save()
+    return device
+
+
+def provisioning_uri(device: TotpDevice) -> str:
+    return pyotp.TOTP(device.secret).provisioning_uri(
+        name=device.user.email, issuer_name=settings.MFA_ISSUER
+    )
+
+
+def check_totp(*, device: TotpDevice, code: str) -> bool:
+    """Accept a current code (±1 step for clock drift) once; reject replays."""
+    code = (code or "").strip().replace(" ", "")
+    if not (code.isdigit() and len(code) == 6):
+        return False
+    totp = pyotp.TOTP(device.secret)
+    now = timezone.now()
+    for drift in (-1, 0, 1):
+        at = now + dt.timedelta(seconds=30 * drift)
+        step = totp.timecode(at)
+        if step > device.last_used_step and totp.verify(code, for_time=at, valid_window=0):
+            # Compare-and-set, so the same code cannot be used twice even concurrently.
+            updated = TotpDevice.objects.filter(
+                pk=device.pk, last_used_step__lt=step
+            ).update(last_used_step=step)
+            if updated:
+                device.last_used_step = step
+                return True
+    return False
+
+
+def confirm_totp(*, actor: Principal, user: User, code: str) -> TotpDevice:
+    """Confirm a device with its first code; from then on sign-in asks for a code."""
+    require(actor.user_id == user.pk, "user", "Confirm your own second factor.")
+    device = TotpDevice.objects.filter(user=user).first()
+    require(device is not None, "code", "Start the set-up first.")
+    assert device is not None
+    if device.confirmed_at is not None:
+        raise Conflict("This second factor is already confirmed.")
+    require(check_totp(device=device, code=code), "code", "That code is not valid; try the current one.")
+    with transaction.atomic():
+        device.confirmed_at = timezone.now()
+        device.save(update_fields=["confirmed_at"])
+        record_audit(
+            actor=actor, action="accounts.confirm_totp", target=user, tenant_id=None,
+            changes={"mfa": [False, True]},
+        )
+    return device
+
+
+def create_tenant_with_owner(
+    *,
+    actor: Principal,
+    name: str,
+    slug: str,
+    time_zone: str = "UTC",
+    country: str = "",
+    require_mfa: bool = False,
+    owner_email: str | None = None,
+) -> Tenant:
+    """Create a tenant and, when ``owner_email`` is given, make that person its owner
+    (creating the user without a password: they set one through the reset e-mail)."""
+    from tandem.tenancy.services import create_tenant
+
+    with transaction.atomic():
+        tenant = create_tenant(
+            actor=actor, name=name, slug=slug, time_zone=time_zone, country=country,
+            require_mfa=require_mfa,
+        )
+        if owner_email:
+            email = clean_email(owner_email)
+            user = User.objects.filter(email__iexact=email).first()
+            if user is None:
+                user = create_user(actor=actor, email=email, full_name=email.split("@")[0])
+            owner_role = Role.objects.get(key="tenant-owner")
+            add_membership(actor=system_or(actor, "make the first tenant owner"), user=user,
+                           role=owner_role, tenant=tenant)
+    return tenant
+
+
+def system_or(actor: Principal, reason: str) -> Principal:
+    """The instance operator creating a tenant holds no membership in it yet; the first
+    owner membership is therefore added by the system on the operator's behalf."""
+    from tandem.core.principal import Principal as P
+
+    if actor.is_system:
+        return actor
+    return P(user_id=actor.user_id, label=f"{actor.label} (operator)", system_reason=reason)
+
+
+def invite_member(
+    *,
+    actor: Principal,
+    email: str,
+    full_name: str,
+    role: Role,
+    tenant: Tenant | None = None,
+    provider: Provider | None = None,
+) -> Membership:
+    """Add a person to a tenant or provider by e-mail, creating their user if new.
+
+    A new user has no password; they choose one through the password-reset e-mail.
+    """
+    email = clean_email(email)
+    with transaction.atomic():
+        user = User.objects.filter(email__iexact=email).first()
+        if user is None:
+            user = create_user(
+                actor=actor, email=email, full_name=full_name or email.split("@")[0]
+            )
+        return add_membership(actor=actor, user=user, role=role, tenant=tenant, provider=provider)

@@ -1,0 +1,2 @@
+"""Pages."""
+def lockout_response(request, credentials, *a, **k): pass

@@ -1,0 +1,384 @@
+"""The ``tandem`` command: run, operate and inspect a Tandem instance.
+
+Each sub-command has ``--help``; failures print one clear line to stderr and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+
+class CommandError(Exception):
+    """A failure to report as one line on stderr (no traceback)."""
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tandem.config.settings")
+    import django
+
+    django.setup()
+
+
+def _actor(reason: str):  # type: ignore[no-untyped-def]
+    from tandem.core.principal import system_principal
+
+    return system_principal(f"cli: {reason}")
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-12-31") from exc
+
+
+# --- Sub-commands --------------------------------------------------------------------------
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=1 if args.verbose else 0)
+    print("Database is up to date.")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from tandem.demo import DEMO_LOGINS, DEMO_PASSWORD, demo_present, load_demo
+
+    if demo_present():
+        print("Demo data is already loaded.")
+    else:
+        load_demo()
+        print("Demo data loaded.")
+    _print_logins(DEMO_LOGINS, DEMO_PASSWORD)
+    return 0
+
+
+def _print_logins(logins: Sequence[Any], password: str) -> None:
+    print(f"\nDemo logins (password for all: {password}):")
+    for login in logins:
+        print(f"  {login.email:<28} {login.who}")
+
+
+def cmd_createtenant(args: argparse.Namespace) -> int:
+    from tandem.accounts.services import create_tenant_with_owner
+    from tandem.core.scoping import system_context
+
+    with system_context("cli createtenant"):
+        tenant = create_tenant_with_owner(
+            actor=_actor("createtenant"),
+            name=args.name,
+            slug=args.slug,
+            time_zone=args.time_zone,
+            country=args.country,
+            require_mfa=args.require_mfa,
+            owner_email=args.owner,
+        )
+    print(f"Created tenant {tenant.name} ({tenant.slug}, id {tenant.pk}).")
+    if args.owner:
+        print(f"Owner: {args.owner}. They set a password through 'Forgot password?'.")
+    return 0
+
+
+def cmd_createprovider(args: argparse.Namespace) -> int:
+    from tandem.core.scoping import system_context
+    from tandem.tenancy.services import create_provider
+
+    with system_context("cli createprovider"):
+        provider = create_provider(
+            actor=_actor("createprovider"), name=args.name, slug=args.slug,
+            require_mfa=args.require_mfa,
+        )
+        if args.admin:
+            from tandem.accounts.models import Role
+            from tandem.accounts.services import invite_member
+
+            invite_member(
+                actor=_actor("createprovider"), email=args.admin, full_name="",
+                role=Role.objects.get(key="provider-admin"), provider=provider,
+            )
+    print(f"Created provider {provider.name} ({provider.slug}, id {provider.pk}).")
+    return 0
+
+
+def cmd_createuser(args: argparse.Namespace) -> int:
+    import getpass
+
+    from tandem.accounts.services import create_user
+
+    password = None
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif args.operator:
+        password = getpass.getpass("Password: ")
+    user = create_user(
+        actor=_actor("createuser"), email=args.email, full_name=args.name, password=password,
+        is_superuser=args.operator,
+    )
+    print(f"Created user {user.email} (id {user.pk}).")
+    return 0
+
+
+def cmd_grant(args: argparse.Namespace) -> int:
+    from tandem.core.scoping import system_context
+    from tandem.tenancy.models import AssetGroup, Provider, ServiceArea, Site, Tenant
+    from tandem.tenancy.services import accept_engagement, grant_engagement
+
+    actor = _actor("grant")
+    with system_context("cli grant"):
+        tenant = Tenant.objects.filter(slug=args.tenant).first()
+        if tenant is None:
+            raise CommandError(f"no tenant with slug {args.tenant!r}")
+        provider = Provider.objects.filter(slug=args.provider).first()
+        if provider is None:
+            raise CommandError(f"no provider with slug {args.provider!r}")
+
+        def ids(model: Any, field: str, names: list[str], what: str) -> list[int]:
+            found = dict(
+                model.objects.filter(tenant=tenant, **{f"{field}__in": names}).values_list(field, "pk")
+            )
+            missing = sorted(set(names) - set(found))
+            if missing:
+                raise CommandError(f"unknown {what} in {tenant.slug}: {', '.join(missing)}")
+            return list(found.values())
+
+        engagement = grant_engagement(
+            actor=actor,
+            tenant=tenant,
+            provider=provider,
+            name=args.name or f"{provider.name} engagement",
+            service_area_ids=ids(ServiceArea, "key", args.area, "service areas"),
+            site_ids=ids(Site, "name", args.site or [], "sites"),
+            asset_group_ids=ids(AssetGroup, "name", args.asset_group or [], "asset groups"),
+            allowed_actions=args.allow or [],
+            starts_on=args.starts,
+            ends_on=args.ends,
+        )
+        if args.accept:
+            accept_engagement(actor=actor, engagement=engagement)
+    print(f"Granted engagement {engagement.pk} ({engagement.status}) to {provider.name} in {tenant.name}.")
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from tandem.audit.services import verify_chains
+    from tandem.core.scoping import system_context
+    from tandem.tenancy.models import Tenant
+
+    tenant_id = None
+    if args.tenant:
+        with system_context("cli audit verify"):
+            tenant = Tenant.objects.filter(slug=args.tenant).first()
+        if tenant is None:
+            raise CommandError(f"no tenant with slug {args.tenant!r}")
+        tenant_id = tenant.pk
+    reports = verify_chains(tenant_id=tenant_id)
+    bad = 0
+    for report in reports:
+        if report.ok:
+            print(f"ok    {report.chain_key}: {report.entries_checked} entries")
+        else:
+            bad += 1
+            print(f"BAD   {report.chain_key}: {report.problem}")
+    if args.tenant and not reports:
+        print(f"ok    tenant {args.tenant}: no entries yet")
+    if bad:
+        print(f"{bad} chain(s) failed verification.", file=sys.stderr)
+        return EXIT_FAILED
+    return 0
+
+
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    from tandem.audit.models import AuditEntry
+    from tandem.audit.queries import as_json_lines
+    from tandem.core.scoping import system_context
+    from tandem.tenancy.models import Tenant
+
+    with system_context("cli audit export"):
+        rows = AuditEntry.objects.order_by("chain_key", "seq")
+        if args.tenant:
+            tenant = Tenant.objects.filter(slug=args.tenant).first()
+            if tenant is None:
+                raise CommandError(f"no tenant with slug {args.tenant!r}")
+            rows = rows.filter(tenant=tenant)
+        out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+        try:
+            count = 0
+            for line in as_json_lines(rows):
+                out.write(line)
+                count += 1
+        finally:
+            if args.output:
+                out.close()
+    print(f"Exported {count} entries.", file=sys.stderr)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from django.core.management import call_command
+
+    call_command("db_worker", interval=args.interval)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    from tandem.config.wsgi import application
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{args.host}:{args.port}")
+            self.cfg.set("workers", args.workers)
+            self.cfg.set("threads", args.threads)
+            self.cfg.set("accesslog", "-" if args.access_log else None)
+
+        def load(self):  # type: ignore[no-untyped-def]
+            return application
+
+    Server().run()
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Migrate, load the demo, start a worker and the server; Ctrl-C stops both."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from tandem.demo import DEMO_LOGINS, DEMO_PASSWORD, demo_present, load_demo
+
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    if not args.no_demo and not demo_present():
+        load_demo()
+    worker = subprocess.Popen([sys.executable, "-m", "tandem.cli", "worker"])  # noqa: S603
+    url = f"http://{args.host}:{args.port}/"
+    print(f"\nTandem is running at {url}  (database: {settings.DATABASES['default']['NAME']})")
+    if not args.no_demo:
+        _print_logins(DEMO_LOGINS, DEMO_PASSWORD)
+    print("\nPress Ctrl-C to stop.\n", flush=True)
+    try:
+        args.workers = args.workers or 2
+        return cmd_serve(args)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+# --- Parser ----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tandem", description="Tandem: co-managed IT in one system the client owns."
+    )
+    parser.add_argument("--verbose", action="store_true", help="more output")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        return p
+
+    def server_options(p: argparse.ArgumentParser, workers: int) -> None:
+        p.add_argument("--host", default=os.environ.get("TANDEM_HOST", "127.0.0.1"))
+        p.add_argument("--port", type=int, default=int(os.environ.get("TANDEM_PORT", "8000")))
+        p.add_argument("--workers", type=int, default=workers, help="web processes")
+        p.add_argument("--threads", type=int, default=4, help="threads per web process")
+        p.add_argument("--access-log", action="store_true", help="log every request")
+
+    p = add("up", cmd_up, "Migrate, load demo data, and run the server and a worker.")
+    server_options(p, 2)
+    p.add_argument("--no-demo", action="store_true", help="do not load demo data")
+    server_options(add("serve", cmd_serve, "Run the web server (gunicorn)."), 2)
+    p = add("worker", cmd_worker, "Run a background worker (any number may run).")
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
+    add("migrate", cmd_migrate, "Create or upgrade the database schema.")
+    add("demo", cmd_demo, "Load demo tenants, providers and people; print the logins.")
+
+    p = add("createtenant", cmd_createtenant, "Create a tenant (client company).")
+    p.add_argument("name")
+    p.add_argument("slug")
+    p.add_argument("--owner", metavar="EMAIL", help="make this person the tenant owner")
+    p.add_argument("--time-zone", default="UTC", help="IANA time zone, e.g. Europe/Berlin")
+    p.add_argument("--country", default="", help="two-letter country code")
+    p.add_argument("--require-mfa", action="store_true", help="enforce a second factor")
+
+    p = add("createprovider", cmd_createprovider, "Create a provider (MSP or MSSP).")
+    p.add_argument("name")
+    p.add_argument("slug")
+    p.add_argument("--admin", metavar="EMAIL", help="make this person the provider's admin")
+    p.add_argument("--require-mfa", action="store_true", help="enforce a second factor")
+
+    p = add("createuser", cmd_createuser, "Create a user (use --operator for an instance operator).")
+    p.add_argument("email")
+    p.add_argument("name")
+    p.add_argument("--operator", action="store_true", help="may create tenants and providers")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+
+    p = add("grant", cmd_grant, "Grant a provider an engagement in a tenant.")
+    p.add_argument("tenant", help="tenant slug")
+    p.add_argument("provider", help="provider slug")
+    p.add_argument("--name", help="engagement name")
+    p.add_argument("--area", action="append", required=True, metavar="KEY",
+                   help="service area key (repeat), e.g. server-patching")
+    p.add_argument("--site", action="append", metavar="NAME", help="narrow to a site (repeat)")
+    p.add_argument("--asset-group", action="append", metavar="NAME",
+                   help="narrow to an asset group (repeat)")
+    p.add_argument("--allow", action="append", metavar="ACTION", help="allowed action (repeat)")
+    p.add_argument("--starts", type=_date, help="start date (default today)")
+    p.add_argument("--ends", type=_date, help="end date")
+    p.add_argument("--accept", action="store_true",
+                   help="accept on the provider's behalf (operator set-up)")
+
+    audit = sub.add_parser("audit", help="Verify or export the audit log.",
+                           description="Verify or export the audit log.")
+    audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    p = audit_sub.add_parser("verify", help="Recompute the hash chains; exit 1 on any damage.",
+                             description="Recompute the hash chains; exit 1 on any damage.")
+    p.add_argument("--tenant", metavar="SLUG", help="only this tenant's chain")
+    p.set_defaults(func=cmd_audit_verify)
+    p = audit_sub.add_parser("export", help="Write audit entries as JSON Lines.",
+                             description="Write audit entries as JSON Lines.")
+    p.add_argument("--tenant", metavar="SLUG", help="only this tenant")
+    p.add_argument("--output", "-o", metavar="FILE", help="file to write (default stdout)")
+    p.set_defaults(func=cmd_audit_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup()
+    from django.core.exceptions import PermissionDenied
+
+    from tandem.core.errors import Conflict, InvalidInput
+
+    try:
+        return int(args.func(args))
+    except (CommandError, Conflict, PermissionDenied) as exc:
+        print(f"tandem: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except InvalidInput as exc:
+        print(f"tandem: error: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

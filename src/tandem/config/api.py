@@ -1,0 +1,76 @@
+"""The HTTP API at /api/v1/: one NinjaAPI, one router per app, errors as {"detail": ...}."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, ValidationError
+
+from tandem import __version__
+from tandem.accounts.api import router as accounts_router
+from tandem.audit.api import router as audit_router
+from tandem.core.api import AUTH
+from tandem.core.errors import Conflict, InvalidInput
+from tandem.tenancy.api import router as tenancy_router
+
+api = NinjaAPI(
+    title="Tandem API",
+    version=__version__,
+    description=(
+        "Co-managed IT: tenants, their providers' engagements, people, audit. "
+        "Authenticate with a personal API token (`Authorization: Bearer tdm_...`) or a "
+        "browser session (with CSRF). Objects outside your reach answer 404."
+    ),
+    auth=AUTH,
+    urls_namespace="api",
+    docs_url="/docs",
+)
+
+api.add_router("/", tenancy_router)
+api.add_router("/", accounts_router)
+api.add_router("/", audit_router)
+
+
+@api.exception_handler(InvalidInput)
+def invalid_input(request: HttpRequest, exc: InvalidInput) -> HttpResponse:
+    detail = [
+        {"loc": ["body", name] if name != "__all__" else ["body"], "msg": msg, "type": "invalid"}
+        for name, messages in exc.field_errors.items()
+        for msg in messages
+    ]
+    return api.create_response(request, {"detail": detail}, status=422)
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return api.create_response(request, {"detail": exc.errors}, status=422)
+
+
+@api.exception_handler(Conflict)
+def conflict(request: HttpRequest, exc: Conflict) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc)}, status=409)
+
+
+@api.exception_handler(PermissionDenied)
+def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return api.create_response(
+        request, {"detail": "You may not do this here."}, status=403
+    )
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, {"detail": "Not found."}, status=404)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return api.create_response(
+        request, {"detail": "Authentication required: a valid token or session."}, status=401
+    )
+
+
+@api.exception_handler(RequestDataTooBig)
+def too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return api.create_response(request, {"detail": "Request body too large."}, status=413)

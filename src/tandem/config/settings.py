@@ -1,0 +1,245 @@
+"""Django settings for Tandem.
+
+Zero configuration gives an embedded SQLite database (WAL) under ``TANDEM_DATA_DIR``;
+``DATABASE_URL`` switches to PostgreSQL. Every variable is documented in docs/operations.md.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+from tandem.config.env import (
+    SettingsError,
+    env_bool,
+    env_int,
+    env_list,
+    env_path,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = env_path("TANDEM_DATA_DIR", Path.cwd() / "var")
+
+DEBUG = env_bool("TANDEM_DEBUG", False)
+HTTPS = env_bool("TANDEM_HTTPS", False)
+
+
+def _secret_key() -> str:
+    """Use TANDEM_SECRET_KEY, or a key generated once and kept in the data directory."""
+    configured = env_str("TANDEM_SECRET_KEY", "")
+    if configured:
+        if len(configured) < 32:
+            raise SettingsError("TANDEM_SECRET_KEY must be at least 32 characters long")
+        return configured
+    key_file = DATA_DIR / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env_list("TANDEM_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("TANDEM_CSRF_TRUSTED_ORIGINS", [])
+SITE_URL = env_str("TANDEM_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
+    "axes",
+    "csp",
+    "tandem.core",
+    "tandem.tenancy",
+    "tandem.accounts",
+    "tandem.audit",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tandem.core.middleware.RequestIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
+    "tandem.core.middleware.PrincipalMiddleware",
+]
+
+ROOT_URLCONF = "tandem.config.urls"
+WSGI_APPLICATION = "tandem.config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "tandem.core.context_processors.principal",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------
+_database_url = env_str("DATABASE_URL", "")
+if _database_url:
+    try:
+        _db = dj_database_url.parse(_database_url, conn_max_age=60, conn_health_checks=True)
+    except ValueError as exc:
+        raise SettingsError(f"DATABASE_URL is not a database URL Tandem understands: {exc}") from exc
+    if _db["ENGINE"] not in {
+        "django.db.backends.postgresql",
+        "django.db.backends.sqlite3",
+    }:
+        raise SettingsError("DATABASE_URL must point at PostgreSQL or SQLite")
+else:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    _db = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(DATA_DIR / "tandem.sqlite3"),
+    }
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the worker and the web process read while the other writes; IMMEDIATE takes
+    # the write lock at BEGIN so two writers queue instead of failing with "database is locked".
+    _db.setdefault("OPTIONS", {})
+    _db["OPTIONS"].update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    )
+    _db.setdefault("TEST", {})
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Background work ----------------------------------------------------------------------
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+    }
+}
+
+# --- Authentication -------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "tenancy:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Login throttling (django-axes): lock a username+IP pair after repeated failures.
+AXES_FAILURE_LIMIT = env_int("TANDEM_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = env_int("TANDEM_LOGIN_COOLOFF_MINUTES", 15, minimum=1) / 60
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "tandem.accounts.views.lockout_response"
+AXES_VERBOSE = False
+
+# --- Sessions, CSRF and security headers ----------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env_int("TANDEM_SESSION_HOURS", 12, minimum=1) * 3600
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_HTTPONLY = False
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if HTTPS:
+    SECURE_HSTS_SECONDS = env_int("TANDEM_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("TANDEM_SSL_REDIRECT", True)
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+    }
+}
+
+# --- Mail ----------------------------------------------------------------------------------
+EMAIL_HOST = env_str("TANDEM_SMTP_HOST", "")
+EMAIL_PORT = env_int("TANDEM_SMTP_PORT", 25)
+EMAIL_HOST_USER = env_str("TANDEM_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = env_str("TANDEM_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("TANDEM_SMTP_STARTTLS", False)
+EMAIL_TIMEOUT = 15
+DEFAULT_FROM_EMAIL = env_str("TANDEM_MAIL_FROM", "Tandem <tandem@localhost>")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+
+# --- Static files ---------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+MEDIA_ROOT = DATA_DIR / "media"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Tandem ------------------------------------------------------------------------------
+API_TOKEN_MAX_DAYS = env_int("TANDEM_API_TOKEN_MAX_DAYS", 365, minimum=1)
+MFA_ISSUER = env_str("TANDEM_MFA_ISSUER", "Tandem")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("TANDEM_LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}

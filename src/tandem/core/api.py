@@ -1,0 +1,61 @@
+"""Shared pieces of the HTTP API: authentication, input base class, ordering, pagination."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from ninja import Schema
+from ninja.security import APIKeyCookie, HttpBearer
+from pydantic import ConfigDict
+
+from tandem.core.errors import InvalidInput
+from tandem.core.principal import Principal
+
+
+class TokenAuth(HttpBearer):
+    """``Authorization: Bearer tdm_...``: resolved by the principal middleware already."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Principal | None:
+        principal: Principal = request.principal  # type: ignore[attr-defined]
+        if getattr(request, "api_token", None) is not None and principal.is_authenticated:
+            return principal
+        return None
+
+
+class SessionAuth(APIKeyCookie):
+    """The browser session, with Django's CSRF check on unsafe methods."""
+
+    param_name = "sessionid"
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Principal | None:
+        principal: Principal = request.principal  # type: ignore[attr-defined]
+        if getattr(request, "api_token_invalid", False):
+            return None
+        return principal if principal.is_authenticated else None
+
+
+AUTH = [TokenAuth(), SessionAuth()]
+
+
+class Input(Schema):
+    """Base for request bodies: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def principal_of(request: HttpRequest) -> Principal:
+    return request.principal  # type: ignore[attr-defined,no-any-return]
+
+
+def ordered(queryset: QuerySet[Any], ordering: str | None, allowed: dict[str, str]) -> QuerySet[Any]:
+    """Order by one of the allowed public names (``name`` or ``-name``); refuse others."""
+    if not ordering:
+        return queryset
+    descending = ordering.startswith("-")
+    key = ordering.lstrip("-")
+    if key not in allowed:
+        raise InvalidInput({"ordering": [f"Order by one of: {sorted(allowed)}."]})
+    field = allowed[key]
+    return queryset.order_by(f"-{field}" if descending else field, "pk")

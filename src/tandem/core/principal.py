@@ -1,0 +1,150 @@
+"""Who is acting: the principal resolved for every request, task and CLI command.
+
+A principal is plain data, resolved from the database on every request (no cache), so that
+suspending an engagement or removing a membership takes effect on the very next request.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TenantAccess:
+    """What one membership lets its user do inside one tenant.
+
+    For a provider membership there is one access per *active* engagement of that provider;
+    the engagement's scope narrows what the access reaches. ``None`` means "not narrowed".
+    """
+
+    tenant_id: int
+    membership_id: int
+    role_key: str
+    permissions: frozenset[str]
+    party_id: int | None = None
+    provider_id: int | None = None
+    engagement_id: int | None = None
+    service_area_ids: frozenset[int] | None = None
+    site_ids: frozenset[int] | None = None
+    asset_group_ids: frozenset[int] | None = None
+    engagement_actions: frozenset[str] = frozenset()
+
+    @property
+    def is_provider(self) -> bool:
+        return self.provider_id is not None
+
+    @property
+    def is_internal(self) -> bool:
+        return self.provider_id is None and self.party_id is not None
+
+
+@dataclass(frozen=True)
+class ProviderAccess:
+    """What a provider membership lets its user do at the provider itself (staff, contracts)."""
+
+    provider_id: int
+    membership_id: int
+    role_key: str
+    permissions: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The acting user (or named system context) with every access it holds right now."""
+
+    user_id: int | None
+    label: str
+    tenant_accesses: tuple[TenantAccess, ...] = ()
+    provider_accesses: tuple[ProviderAccess, ...] = ()
+    is_superuser: bool = False
+    token_id: int | None = None
+    token_read_only: bool = False
+    system_reason: str = ""
+    mfa_pending: bool = False
+    _by_tenant: dict[int, tuple[TenantAccess, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        grouped: dict[int, list[TenantAccess]] = {}
+        for access in self.tenant_accesses:
+            grouped.setdefault(access.tenant_id, []).append(access)
+        object.__setattr__(self, "_by_tenant", {k: tuple(v) for k, v in grouped.items()})
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.user_id is not None and not self.mfa_pending
+
+    @property
+    def is_system(self) -> bool:
+        return bool(self.system_reason)
+
+    @property
+    def tenant_ids(self) -> frozenset[int]:
+        return frozenset(self._by_tenant)
+
+    @property
+    def provider_ids(self) -> frozenset[int]:
+        return frozenset(a.provider_id for a in self.provider_accesses)
+
+    def accesses_in(self, tenant_id: int) -> tuple[TenantAccess, ...]:
+        return self._by_tenant.get(tenant_id, ())
+
+    def _permits(self, permission: str, permissions: frozenset[str]) -> bool:
+        if permission not in permissions:
+            return False
+        # A read-only API token keeps only the view permissions of its membership.
+        return not (self.token_read_only and not permission.split(".", 1)[-1].startswith("view"))
+
+    def accesses_with(self, permission: str, tenant_id: int | None = None) -> list[TenantAccess]:
+        """The accesses (optionally in one tenant) whose role grants ``permission``."""
+        pool = self.accesses_in(tenant_id) if tenant_id is not None else self.tenant_accesses
+        return [a for a in pool if self._permits(permission, a.permissions)]
+
+    def provider_accesses_with(
+        self, permission: str, provider_id: int | None = None
+    ) -> list[ProviderAccess]:
+        return [
+            a
+            for a in self.provider_accesses
+            if (provider_id is None or a.provider_id == provider_id)
+            and self._permits(permission, a.permissions)
+        ]
+
+    def party_in(self, tenant_id: int) -> int | None:
+        """The party this principal acts for in a tenant (its first access with a party)."""
+        for access in self.accesses_in(tenant_id):
+            if access.party_id is not None:
+                return access.party_id
+        return None
+
+
+ANONYMOUS = Principal(user_id=None, label="anonymous")
+
+_current: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
+    "tandem_principal", default=None
+)
+
+
+def current_principal() -> Principal | None:
+    """The principal of the request or task being handled, if any."""
+    return _current.get()
+
+
+@contextmanager
+def acting_as(principal: Principal) -> Iterator[Principal]:
+    token = _current.set(principal)
+    try:
+        yield principal
+    finally:
+        _current.reset(token)
+
+
+def system_principal(reason: str) -> Principal:
+    """A principal for work the system does by itself (CLI, tasks), named for the audit log."""
+    if not reason:
+        raise ValueError("a system principal needs a reason")
+    return Principal(user_id=None, label=f"system: {reason}", system_reason=reason)

@@ -1,0 +1,57 @@
+"""The one place where tenant scoping is switched on, and the only allowed way around it.
+
+Tenant-owned models use ``django_scopes.ScopedManager(tenant=...)``: any query of them outside
+a scope raises ``ScopeError`` instead of returning every tenant's rows. Requests enter
+``principal_scope`` (limited to the tenants the principal can reach right now); the CLI and
+tasks enter ``system_context`` with a reason. ``tests/test_scoping_lint.py`` fails if
+``scopes_disabled`` appears anywhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django_scopes import scope, scopes_disabled
+
+from tandem.core.principal import Principal
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def principal_scope(principal: Principal) -> Iterator[None]:
+    """Limit every scoped query to the tenants the principal can reach.
+
+    Always passes a list: django-scopes treats ``None`` as "no filter", which must never
+    happen here. A principal with no tenant access gets an empty list and sees nothing.
+    """
+    with scope(tenant=sorted(principal.tenant_ids)):
+        yield
+
+
+@contextmanager
+def system_context(reason: str) -> Iterator[None]:
+    """Run queries across tenants on purpose, for a named reason (logged at debug level).
+
+    Used for principal resolution, the worker, the CLI, and reads whose filter is built
+    entirely from the principal (for example a provider's own engagements).
+    """
+    if not reason or not reason.strip():
+        raise ValueError("system_context needs a reason")
+    log.debug("system context: %s", reason)
+    with scopes_disabled():
+        yield
+
+
+@contextmanager
+def within_tenant(tenant_id: int) -> Iterator[None]:
+    """Narrow scoped queries to one tenant, for a service writing inside that tenant.
+
+    The caller has already been authorized for the tenant; this makes the service's own
+    reads (uniqueness checks, lookups) work the same from a request, a task or the CLI,
+    and never reach another tenant's rows.
+    """
+    with scope(tenant=[tenant_id]):
+        yield

@@ -1,0 +1,342 @@
+"""Tenancy API: tenants, providers, engagements, parties, sites, asset groups, service areas.
+
+Handlers are thin: parse, find the object through the policy of their action (404 when out
+of reach), call one service, return.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest
+from ninja import Query, Router
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from tandem.core import policies
+from tandem.core.actions import declare_action
+from tandem.core.api import ordered, principal_of
+from tandem.core.errors import InvalidInput
+from tandem.tenancy import queries, services
+from tandem.tenancy.models import AssetGroup, Party, ServiceArea, Site
+from tandem.tenancy.schemas import (
+    AssetGroupIn,
+    AssetGroupOut,
+    AssetGroupPatch,
+    EngagementFilter,
+    EngagementIn,
+    EngagementOut,
+    EngagementPatch,
+    PartyOut,
+    ProviderIn,
+    ProviderOut,
+    ServiceAreaIn,
+    ServiceAreaOut,
+    ServiceAreaPatch,
+    SiteIn,
+    SiteOut,
+    SitePatch,
+    StatusChangeIn,
+    TenantFilter,
+    TenantIn,
+    TenantOut,
+    TenantPatch,
+)
+
+router = Router(tags=["tenancy"])
+
+NAME_ORDER = {"name": "name", "created_at": "created_at", "id": "id"}
+
+
+def _tenant_for_write(request: HttpRequest, tenant_id: int):  # type: ignore[no-untyped-def]
+    """The tenant named in a request body, if the principal can see it; a clear 422 if not."""
+    principal = principal_of(request)
+    try:
+        return queries.tenant(principal, tenant_id)
+    except Http404 as exc:  # in a body, an unreachable id is a field error, not a 404
+        raise InvalidInput({"tenant_id": ["No such tenant."]}) from exc
+
+
+# --- Tenants -------------------------------------------------------------------------------
+
+
+@router.get("/tenants", response=list[TenantOut])
+@paginate(LimitOffsetPagination)
+@declare_action("tenancy.view_tenant")
+def list_tenants(request: HttpRequest, q: str | None = None, ordering: str | None = None):  # type: ignore[no-untyped-def]
+    rows = queries.tenants(principal_of(request))
+    if q:
+        rows = rows.filter(name__icontains=q[:100])
+    return ordered(rows, ordering or "name", NAME_ORDER)
+
+
+@router.post("/tenants", response={201: TenantOut})
+@declare_action("tenancy.add_tenant")
+def create_tenant(request: HttpRequest, payload: TenantIn):  # type: ignore[no-untyped-def]
+    from tandem.accounts.services import create_tenant_with_owner
+
+    principal = principal_of(request)
+    policies.authorize(principal, "tenancy.add_tenant")
+    tenant = create_tenant_with_owner(actor=principal, **payload.model_dump())
+    return 201, tenant
+
+
+@router.get("/tenants/{tenant_id}", response=TenantOut)
+@declare_action("tenancy.view_tenant")
+def get_tenant(request: HttpRequest, tenant_id: int):  # type: ignore[no-untyped-def]
+    return queries.tenant(principal_of(request), tenant_id)
+
+
+@router.patch("/tenants/{tenant_id}", response=TenantOut)
+@declare_action("tenancy.change_tenant")
+def update_tenant(request: HttpRequest, tenant_id: int, payload: TenantPatch):  # type: ignore[no-untyped-def]
+    principal = principal_of(request)
+    tenant = queries.tenant(principal, tenant_id)
+    return services.update_tenant(
+        actor=principal, tenant=tenant, **payload.model_dump(exclude_unset=True)
+    )
+
+
+# --- Providers -----------------------------------------------------------------------------
+
+
+@router.get("/providers", response=list[ProviderOut])
+@paginate(LimitOffsetPagination)
+@declare_action("tenancy.view_provider")
+def list_providers(request: HttpRequest, q: str | None = None, ordering: str | None = None):  # type: ignore[no-untyped-def]
+    rows = queries.providers(principal_of(request))
+    if q:
+        rows = rows.filter(name__icontains=q[:100])
+    return ordered(rows, ordering or "name", NAME_ORDER)
+
+
+@router.post("/providers", response={201: ProviderOut})
+@declare_action("tenancy.add_provider")
+def create_provider(request: HttpRequest, payload: ProviderIn):  # type: ignore[no-untyped-def]
+    principal = principal_of(request)
+    policies.authorize(principal, "tenancy.add_provider")
+    return 201, services.create_provider(actor=principal, **payload.model_dump())
+
+
+@router.get("/providers/{provider_id}", response=ProviderOut)
+@declare_action("tenancy.view_provider")
+def get_provider(request: HttpRequest, provider_id: int):  # type: ignore[no-untyped-def]
+    from tandem.core.policies import get_visible_or_404
+    from tandem.tenancy.models import Provider
+
+    return get_visible_or_404(
+        principal_of(request), "tenancy.view_provider", Provider.objects.all(), pk=provider_id
+    )
+
+
+# --- Engagements ---------------------------------------------------------------------------
+
+
+@router.get("/engagements", response=list[EngagementOut])
+@paginate(LimitOffsetPagination)
+@declare_action("tenancy.view_engagement")
+def list_engagements(  # type: ignore[no-untyped-def]
+    request: HttpRequest, filters: Query[EngagementFilter], ordering: str | None = None
+):
+    rows = filters.filter(queries.engagements(principal_of(request)))
+    return ordered(rows, ordering, {**NAME_ORDER, "status": "status", "starts_on": "starts_on"})
+
+
+@router.post("/engagements", response={201: EngagementOut})
+@declare_action("tenancy.grant_engagement")
+def grant_engagement(request: HttpRequest, payload: EngagementIn):  # type: ignore[no-untyped-def]
+    from tandem.tenancy.models import Provider
+
+    principal = principal_of(request)
+    tenant = _tenant_for_write(request, payload.tenant_id)
+    provider = queries.providers(principal).filter(pk=payload.provider_id).first()
+    if provider is None:
+        raise InvalidInput({"provider_id": ["No such provider."]})
+    assert isinstance(provider, Provider)
+    data = payload.model_dump(exclude={"tenant_id", "provider_id"})
+    engagement = services.grant_engagement(actor=principal, tenant=tenant, provider=provider, **data)
+    return 201, queries.engagement(principal, engagement.pk)
+
+
+@router.get("/engagements/{engagement_id}", response=EngagementOut)
+@declare_action("tenancy.view_engagement")
+def get_engagement(request: HttpRequest, engagement_id: int):  # type: ignore[no-untyped-def]
+    return queries.engagement(principal_of(request), engagement_id)
+
+
+@router.patch("/engagements/{engagement_id}", response=EngagementOut)
+@declare_action("tenancy.rescope_engagement")
+def rescope_engagement(request: HttpRequest, engagement_id: int, payload: EngagementPatch):  # type: ignore[no-untyped-def]
+    principal = principal_of(request)
+    engagement = queries.engagement(principal, engagement_id)
+    changes = payload.model_dump(exclude_unset=True)
+    if "ends_on" not in changes:
+        changes["ends_on"] = "keep"
+    services.rescope_engagement(actor=principal, engagement=engagement, **changes)
+    return queries.engagement(principal, engagement_id)
+
+
+@router.post("/engagements/{engagement_id}/accept", response=EngagementOut)
+@declare_action("tenancy.accept_engagement")
+def accept_engagement(request: HttpRequest, engagement_id: int):  # type: ignore[no-untyped-def]
+    principal = principal_of(request)
+    engagement = queries.engagement(principal, engagement_id)
+    services.accept_engagement(actor=principal, engagement=engagement)
+    return queries.engagement(principal, engagement_id)
+
+
+def _status_change(request: HttpRequest, engagement_id: int, reason: str, service):  # type: ignore[no-untyped-def]
+    principal = principal_of(request)
+    engagement = queries.engagement(principal, engagement_id)
+    service(actor=principal, engagement=engagement, reason=reason)
+    return queries.engagement(principal, engagement_id)
+
+
+@router.post("/engagements/{engagement_id}/suspend", response=EngagementOut)
+@declare_action("tenancy.suspend_engagement")
+def suspend_engagement(request: HttpRequest, engagement_id: int, payload: StatusChangeIn):  # type: ignore[no-untyped-def]
+    return _status_change(request, engagement_id, payload.reason, services.suspend_engagement)
+
+
+@router.post("/engagements/{engagement_id}/resume", response=EngagementOut)
+@declare_action("tenancy.suspend_engagement")
+def resume_engagement(request: HttpRequest, engagement_id: int, payload: StatusChangeIn):  # type: ignore[no-untyped-def]
+    return _status_change(request, engagement_id, payload.reason, services.resume_engagement)
+
+
+@router.post("/engagements/{engagement_id}/end", response=EngagementOut)
+@declare_action("tenancy.end_engagement")
+def end_engagement(request: HttpRequest, engagement_id: int, payload: StatusChangeIn):  # type: ignore[no-untyped-def]
+    return _status_change(request, engagement_id, payload.reason, services.end_engagement)
+
+
+# --- Parties -------------------------------------------------------------------------------
+
+
+@router.get("/parties", response=list[PartyOut])
+@paginate(LimitOffsetPagination)
+@declare_action("tenancy.view_party")
+def list_parties(request: HttpRequest, filters: Query[TenantFilter], ordering: str | None = None):  # type: ignore[no-untyped-def]
+    rows = policies.visible(principal_of(request), "tenancy.view_party", Party.objects.all())
+    return ordered(filters.filter(rows), ordering or "name", {**NAME_ORDER, "kind": "kind"})
+
+
+@router.get("/parties/{party_id}", response=PartyOut)
+@declare_action("tenancy.view_party")
+def get_party(request: HttpRequest, party_id: int):  # type: ignore[no-untyped-def]
+    return policies.get_visible_or_404(
+        principal_of(request), "tenancy.view_party", Party.objects.all(), pk=party_id
+    )
+
+
+# --- Sites ---------------------------------------------------------------------------------
+
+
+@router.get("/sites", response=list[SiteOut])
+@paginate(LimitOffsetPagination)
+@declare_action("tenancy.view_site")
+def list_sites(request: HttpRequest, filters: Query[TenantFilter], q: str | None = None, ordering: str | None = None):  # type: ignore[no-untyped-def]
+    rows = filters.filter(policies.visible(principal_of(request), "tenancy.view_site", Site.objects.all()))
+    if q:
+        rows = rows.filter(name__icontains=q[:100])
+    return ordered(rows, ordering or "name", NAME_ORDER)
+
+
+@router.post("/sites", response={201: SiteOut})
+@declare_action("tenancy.add_site")
+def create_site(request: HttpRequest, payload: SiteIn):  # type: ignore[no-untyped-def]
+    tenant = _tenant_for_write(request, payload.tenant_id)
+    data = payload.model_dump(exclude={"tenant_id"})
+    return 201, services.create_site(actor=principal_of(request), tenant=tenant, **data)
+
+
+@router.get("/sites/{site_id}", response=SiteOut)
+@declare_action("tenancy.view_site")
+def get_site(request: HttpRequest, site_id: int):  # type: ignore[no-untyped-def]
+    return policies.get_visible_or_404(principal_of(request), "tenancy.view_site", Site.objects.all(), pk=site_id)
+
+
+@router.patch("/sites/{site_id}", response=SiteOut)
+@declare_action("tenancy.change_site")
+def update_site(request: HttpRequest, site_id: int, payload: SitePatch):  # type: ignore[no-untyped-def]
+    principal = principal_of(request)
+    site = policies.get_visible_or_404(principal, "tenancy.view_site", Site.objects.all(), pk=site_id)
+    return services.update_site(actor=principal, site=site, **payload.model_dump(exclude_unset=True))
+
+
+# --- Asset groups --------------------------------------------------------------------------
+
+
+@router.get("/asset-groups", response=list[AssetGroupOut])
+@paginate(LimitOffsetPagination)
+@declare_action("tenancy.view_assetgroup")
+def list_asset_groups(request: HttpRequest, filters: Query[TenantFilter], q: str | None = None, ordering: str | None = None):  # type: ignore[no-untyped-def]
+    rows = filters.filter(
+        policies.visible(principal_of(request), "tenancy.view_assetgroup", AssetGroup.objects.all())
+    )
+    if q:
+        rows = rows.filter(name__icontains=q[:100])
+    return ordered(rows, ordering or "name", NAME_ORDER)
+
+
+@router.post("/asset-groups", response={201: AssetGroupOut})
+@declare_action("tenancy.add_assetgroup")
+def create_asset_group(request: HttpRequest, payload: AssetGroupIn):  # type: ignore[no-untyped-def]
+    tenant = _tenant_for_write(request, payload.tenant_id)
+    data = payload.model_dump(exclude={"tenant_id"})
+    return 201, services.create_asset_group(actor=principal_of(request), tenant=tenant, **data)
+
+
+@router.get("/asset-groups/{asset_group_id}", response=AssetGroupOut)
+@declare_action("tenancy.view_assetgroup")
+def get_asset_group(request: HttpRequest, asset_group_id: int):  # type: ignore[no-untyped-def]
+    return policies.get_visible_or_404(
+        principal_of(request), "tenancy.view_assetgroup", AssetGroup.objects.all(), pk=asset_group_id
+    )
+
+
+@router.patch("/asset-groups/{asset_group_id}", response=AssetGroupOut)
+@declare_action("tenancy.change_assetgroup")
+def update_asset_group(request: HttpRequest, asset_group_id: int, payload: AssetGroupPatch):  # type: ignore[no-untyped-def]
+    principal = principal_of(request)
+    group = policies.get_visible_or_404(
+        principal, "tenancy.view_assetgroup", AssetGroup.objects.all(), pk=asset_group_id
+    )
+    changes = payload.model_dump(exclude_unset=True)
+    return services.update_asset_group(actor=principal, group=group, **changes)
+
+
+# --- Service areas -------------------------------------------------------------------------
+
+
+@router.get("/service-areas", response=list[ServiceAreaOut])
+@paginate(LimitOffsetPagination)
+@declare_action("tenancy.view_servicearea")
+def list_service_areas(request: HttpRequest, filters: Query[TenantFilter], ordering: str | None = None):  # type: ignore[no-untyped-def]
+    rows = filters.filter(
+        policies.visible(principal_of(request), "tenancy.view_servicearea", ServiceArea.objects.all())
+    )
+    return ordered(rows, ordering or "name", {**NAME_ORDER, "key": "key"})
+
+
+@router.post("/service-areas", response={201: ServiceAreaOut})
+@declare_action("tenancy.add_servicearea")
+def create_service_area(request: HttpRequest, payload: ServiceAreaIn):  # type: ignore[no-untyped-def]
+    tenant = _tenant_for_write(request, payload.tenant_id)
+    data = payload.model_dump(exclude={"tenant_id"})
+    return 201, services.create_service_area(actor=principal_of(request), tenant=tenant, **data)
+
+
+@router.get("/service-areas/{service_area_id}", response=ServiceAreaOut)
+@declare_action("tenancy.view_servicearea")
+def get_service_area(request: HttpRequest, service_area_id: int):  # type: ignore[no-untyped-def]
+    return policies.get_visible_or_404(
+        principal_of(request), "tenancy.view_servicearea", ServiceArea.objects.all(), pk=service_area_id
+    )
+
+
+@router.patch("/service-areas/{service_area_id}", response=ServiceAreaOut)
+@declare_action("tenancy.change_servicearea")
+def update_service_area(request: HttpRequest, service_area_id: int, payload: ServiceAreaPatch):  # type: ignore[no-untyped-def]
+    principal = principal_of(request)
+    area = policies.get_visible_or_404(
+        principal, "tenancy.view_servicearea", ServiceArea.objects.all(), pk=service_area_id
+    )
+    return services.update_service_area(actor=principal, area=area, **payload.model_dump(exclude_unset=True))
