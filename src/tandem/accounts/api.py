@@ -1,6 +1,5 @@
 """People-and-access API: who am I, memberships, roles, personal API tokens."""
 
-from __future__ import annotations
 
 from django.http import Http404, HttpRequest
 from ninja import Query, Router

@@ -1,6 +1,5 @@
 """Audit API: read, export as JSON Lines, and verify the tenant's chain."""
 
-from __future__ import annotations
 
 from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Query, Router

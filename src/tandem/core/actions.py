@@ -18,11 +18,27 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def declare_action(action: str) -> Callable[[F], F]:
-    def mark(func: F) -> F:
-        func.tandem_action = action  # type: ignore[attr-defined]
-        return func
+    """Declare and enforce the action of an API operation.
 
-    return mark
+    A caller whose memberships grant the action nowhere gets 403 before the handler runs:
+    the answer is the same whether or not the object exists, so it leaks nothing. Handlers
+    then look objects up through the action's policy, so rows of another tenant or outside
+    an engagement answer 404.
+    """
+
+    def wrap(func: F) -> F:
+        @functools.wraps(func)
+        def enforced(request: Any, *args: Any, **kwargs: Any) -> Any:
+            from django.core.exceptions import PermissionDenied
+
+            if not policies.allowed(request.principal, action):
+                raise PermissionDenied(f"not allowed: {action}")
+            return func(request, *args, **kwargs)
+
+        enforced.tandem_action = action  # type: ignore[attr-defined]
+        return enforced  # type: ignore[return-value]
+
+    return wrap
 
 
 def action_of(func: Callable[..., Any]) -> str | None:

@@ -4,7 +4,6 @@ Handlers are thin: parse, find the object through the policy of their action (40
 of reach), call one service, return.
 """
 
-from __future__ import annotations
 
 from django.http import Http404, HttpRequest
 from ninja import Query, Router

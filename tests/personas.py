@@ -1,0 +1,189 @@
+"""The shared test world: two tenants, four providers, and one login per persona.
+
+Built once per test session through the real services (so audit chains are real), then every
+test runs inside a transaction that is rolled back.
+
+    Acme (tenant A)                       Globex (tenant B)
+      sites: HQ, Branch                     sites: Plant
+      asset groups: HQ servers, Branch PCs  asset groups: Plant PLCs
+      Northwind  engaged: server patching + backup, site HQ only
+      Sentinel   engaged: security monitoring, whole tenant
+      Narrow IT  engaged: network, site Branch only
+      Lapsed Co  engaged, then suspended
+                                            Northwind engaged: tier-1 desk, whole tenant
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tandem.accounts.models import Membership, Role, User
+from tandem.accounts.services import add_membership, create_user
+from tandem.core.principal import system_principal
+from tandem.core.scoping import system_context
+from tandem.tenancy.models import ServiceArea, Tenant
+from tandem.tenancy.services import (
+    accept_engagement,
+    create_asset_group,
+    create_provider,
+    create_site,
+    create_tenant,
+    grant_engagement,
+    suspend_engagement,
+)
+
+PASSWORD = "correct-horse-battery-staple"
+
+#: Every persona the isolation matrix runs as, in a stable order.
+PERSONAS = (
+    "anonymous",
+    "requester",
+    "owner",
+    "internal_tech",
+    "provider_tech",
+    "provider_admin",
+    "out_of_scope_tech",
+    "second_provider_tech",
+    "other_tenant_owner",
+    "suspended_provider_tech",
+)
+
+EMAILS = {
+    "requester": "requester@acme.test",
+    "owner": "owner@acme.test",
+    "internal_tech": "tech@acme.test",
+    "auditor": "auditor@acme.test",
+    "provider_tech": "tech@northwind.test",
+    "provider_admin": "admin@northwind.test",
+    "out_of_scope_tech": "tech@narrow.test",
+    "second_provider_tech": "analyst@sentinel.test",
+    "other_tenant_owner": "owner@globex.test",
+    "suspended_provider_tech": "tech@lapsed.test",
+    "operator": "operator@tandem.test",
+}
+
+
+@dataclass
+class World:
+    """Primary keys of everything the world holds, by name."""
+
+    ids: dict[str, int] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> int:
+        return self.ids[name]
+
+
+def _areas(tenant: Tenant, *keys: str) -> list[int]:
+    with system_context("test world: service areas"):
+        return list(ServiceArea.objects.filter(tenant=tenant, key__in=keys).values_list("pk", flat=True))
+
+
+def build_world() -> World:
+    actor = system_principal("build the test world")
+    world = World()
+    ids = world.ids
+    users: dict[str, User] = {}
+    for persona, email in EMAILS.items():
+        users[persona] = create_user(
+            actor=actor, email=email, full_name=persona.replace("_", " ").title(),
+            password=PASSWORD, is_superuser=persona == "operator",
+        )
+        ids[f"user:{persona}"] = users[persona].pk
+
+    acme = create_tenant(actor=actor, name="Acme", slug="acme", time_zone="Europe/Berlin")
+    globex = create_tenant(actor=actor, name="Globex", slug="globex", time_zone="America/Chicago")
+    ids["tenant"], ids["other_tenant"] = acme.pk, globex.pk
+    hq = create_site(actor=actor, tenant=acme, name="HQ")
+    branch = create_site(actor=actor, tenant=acme, name="Branch")
+    plant = create_site(actor=actor, tenant=globex, name="Plant")
+    ids.update(site=hq.pk, site_out_of_scope=branch.pk, other_site=plant.pk)
+    ids["asset_group"] = create_asset_group(actor=actor, tenant=acme, name="HQ servers", site_id=hq.pk).pk
+    ids["asset_group_out_of_scope"] = create_asset_group(
+        actor=actor, tenant=acme, name="Branch PCs", site_id=branch.pk
+    ).pk
+    ids["other_asset_group"] = create_asset_group(actor=actor, tenant=globex, name="Plant PLCs").pk
+
+    northwind = create_provider(actor=actor, name="Northwind", slug="northwind")
+    sentinel = create_provider(actor=actor, name="Sentinel", slug="sentinel")
+    narrow = create_provider(actor=actor, name="Narrow IT", slug="narrow")
+    lapsed = create_provider(actor=actor, name="Lapsed Co", slug="lapsed")
+    ids.update(provider=northwind.pk, second_provider=sentinel.pk, narrow_provider=narrow.pk,
+               suspended_provider=lapsed.pk)
+
+    e_main = grant_engagement(
+        actor=actor, tenant=acme, provider=northwind, name="Server care",
+        service_area_ids=_areas(acme, "server-patching", "backup"), site_ids=[hq.pk],
+        allowed_actions=["tickets.work", "patching.approve"],
+    )
+    e_sentinel = grant_engagement(
+        actor=actor, tenant=acme, provider=sentinel, name="Security monitoring",
+        service_area_ids=_areas(acme, "security-monitoring"),
+    )
+    e_narrow = grant_engagement(
+        actor=actor, tenant=acme, provider=narrow, name="Branch network",
+        service_area_ids=_areas(acme, "network"), site_ids=[branch.pk],
+    )
+    e_lapsed = grant_engagement(
+        actor=actor, tenant=acme, provider=lapsed, name="Old contract",
+        service_area_ids=_areas(acme, "backup"),
+    )
+    e_other = grant_engagement(
+        actor=actor, tenant=globex, provider=northwind, name="Globex desk",
+        service_area_ids=_areas(globex, "tier1-desk"),
+    )
+    for engagement in (e_main, e_sentinel, e_narrow, e_lapsed, e_other):
+        accept_engagement(actor=actor, engagement=engagement)
+    suspend_engagement(actor=actor, engagement=e_lapsed, reason="Contract under review")
+    ids.update(
+        engagement=e_main.pk,
+        second_engagement=e_sentinel.pk,
+        narrow_engagement=e_narrow.pk,
+        suspended_engagement=e_lapsed.pk,
+        other_engagement=e_other.pk,
+    )
+    with system_context("test world: ids"):
+        ids["service_area"] = ServiceArea.objects.get(tenant=acme, key="server-patching").pk
+        ids["service_area_out_of_scope"] = ServiceArea.objects.get(tenant=acme, key="identity").pk
+        ids["other_service_area"] = ServiceArea.objects.get(tenant=globex, key="tier1-desk").pk
+        ids["party"] = e_main.party.pk
+        ids["internal_party"] = acme.party_set.get(kind="internal").pk
+        ids["second_party"] = e_sentinel.party.pk
+        ids["other_party"] = globex.party_set.get(kind="internal").pk
+
+    role = {r.key: r for r in Role.objects.all()}
+    memberships = {
+        "requester": dict(role=role["requester"], tenant=acme),
+        "owner": dict(role=role["tenant-owner"], tenant=acme),
+        "internal_tech": dict(role=role["internal-technician"], tenant=acme),
+        "auditor": dict(role=role["auditor"], tenant=acme),
+        "provider_tech": dict(role=role["provider-technician"], provider=northwind),
+        "provider_admin": dict(role=role["provider-admin"], provider=northwind),
+        "out_of_scope_tech": dict(role=role["provider-technician"], provider=narrow),
+        "second_provider_tech": dict(role=role["provider-technician"], provider=sentinel),
+        "other_tenant_owner": dict(role=role["tenant-owner"], tenant=globex),
+        "suspended_provider_tech": dict(role=role["provider-technician"], provider=lapsed),
+    }
+    for persona, spec in memberships.items():
+        m = add_membership(actor=actor, user=users[persona], **spec)
+        ids[f"membership:{persona}"] = m.pk
+    ids["membership"] = ids["membership:internal_tech"]
+    ids["other_membership"] = ids["membership:other_tenant_owner"]
+    ids["provider_membership"] = ids["membership:provider_tech"]
+    return world
+
+
+def membership_of(world: World, persona: str) -> Membership:
+    with system_context("test: a persona's membership"):
+        return Membership.objects.get(pk=world[f"membership:{persona}"])
+
+
+def user_of(world: World, persona: str) -> User:
+    return User.objects.get(pk=world[f"user:{persona}"])
+
+
+def login_client(client: Any, world: World, persona: str) -> Any:
+    """Sign ``client`` in as ``persona`` (anonymous stays signed out)."""
+    if persona != "anonymous":
+        client.force_login(user_of(world, persona))
+    return client
