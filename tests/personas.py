@@ -3,13 +3,15 @@
 Built once per test session through the real services (so audit chains are real), then every
 test runs inside a transaction that is rolled back.
 
-    Acme (tenant A)                       Globex (tenant B)
+    Acme Corp (tenant A)                  Globex Industries (tenant B)
       sites: HQ, Branch                     sites: Plant
       asset groups: HQ servers, Branch PCs  asset groups: Plant PLCs
+    (every name is distinctive, e.g. "Acme Branch site", so a leak shows up in page text)
       Northwind  engaged: server patching + backup, site HQ only
       Sentinel   engaged: security monitoring, whole tenant
       Narrow IT  engaged: network, site Branch only
       Lapsed Co  engaged, then suspended
+      Spare Parts IT  granted, not yet accepted (pending)
                                             Northwind engaged: tier-1 desk, whole tenant
 """
 
@@ -69,6 +71,7 @@ class World:
     """Primary keys of everything the world holds, by name."""
 
     ids: dict[str, int] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> int:
         return self.ids[name]
@@ -91,49 +94,56 @@ def build_world() -> World:
         )
         ids[f"user:{persona}"] = users[persona].pk
 
-    acme = create_tenant(actor=actor, name="Acme", slug="acme", time_zone="Europe/Berlin")
-    globex = create_tenant(actor=actor, name="Globex", slug="globex", time_zone="America/Chicago")
+    acme = create_tenant(actor=actor, name="Acme Corp", slug="acme", time_zone="Europe/Berlin")
+    globex = create_tenant(actor=actor, name="Globex Industries", slug="globex", time_zone="America/Chicago")
     ids["tenant"], ids["other_tenant"] = acme.pk, globex.pk
-    hq = create_site(actor=actor, tenant=acme, name="HQ")
-    branch = create_site(actor=actor, tenant=acme, name="Branch")
-    plant = create_site(actor=actor, tenant=globex, name="Plant")
+    hq = create_site(actor=actor, tenant=acme, name="Acme HQ site")
+    branch = create_site(actor=actor, tenant=acme, name="Acme Branch site")
+    plant = create_site(actor=actor, tenant=globex, name="Globex Plant site")
     ids.update(site=hq.pk, site_out_of_scope=branch.pk, other_site=plant.pk)
-    ids["asset_group"] = create_asset_group(actor=actor, tenant=acme, name="HQ servers", site_id=hq.pk).pk
+    ids["asset_group"] = create_asset_group(actor=actor, tenant=acme, name="Acme HQ servers", site_id=hq.pk).pk
     ids["asset_group_out_of_scope"] = create_asset_group(
-        actor=actor, tenant=acme, name="Branch PCs", site_id=branch.pk
+        actor=actor, tenant=acme, name="Acme Branch PCs", site_id=branch.pk
     ).pk
-    ids["other_asset_group"] = create_asset_group(actor=actor, tenant=globex, name="Plant PLCs").pk
+    ids["other_asset_group"] = create_asset_group(actor=actor, tenant=globex, name="Globex Plant PLCs").pk
 
-    northwind = create_provider(actor=actor, name="Northwind", slug="northwind")
-    sentinel = create_provider(actor=actor, name="Sentinel", slug="sentinel")
+    northwind = create_provider(actor=actor, name="Northwind MSP", slug="northwind")
+    sentinel = create_provider(actor=actor, name="Sentinel MSSP", slug="sentinel")
     narrow = create_provider(actor=actor, name="Narrow IT", slug="narrow")
     lapsed = create_provider(actor=actor, name="Lapsed Co", slug="lapsed")
+    spare = create_provider(actor=actor, name="Spare Parts IT", slug="spare")
+    fresh = create_provider(actor=actor, name="Fresh Desk Co", slug="fresh")
     ids.update(provider=northwind.pk, second_provider=sentinel.pk, narrow_provider=narrow.pk,
-               suspended_provider=lapsed.pk)
+               suspended_provider=lapsed.pk, spare_provider=spare.pk,
+               unengaged_provider=fresh.pk)
 
     e_main = grant_engagement(
-        actor=actor, tenant=acme, provider=northwind, name="Server care",
+        actor=actor, tenant=acme, provider=northwind, name="Northwind server care",
         service_area_ids=_areas(acme, "server-patching", "backup"), site_ids=[hq.pk],
         allowed_actions=["tickets.work", "patching.approve"],
     )
     e_sentinel = grant_engagement(
-        actor=actor, tenant=acme, provider=sentinel, name="Security monitoring",
+        actor=actor, tenant=acme, provider=sentinel, name="Sentinel monitoring",
         service_area_ids=_areas(acme, "security-monitoring"),
     )
     e_narrow = grant_engagement(
-        actor=actor, tenant=acme, provider=narrow, name="Branch network",
+        actor=actor, tenant=acme, provider=narrow, name="Narrow branch network",
         service_area_ids=_areas(acme, "network"), site_ids=[branch.pk],
     )
     e_lapsed = grant_engagement(
-        actor=actor, tenant=acme, provider=lapsed, name="Old contract",
+        actor=actor, tenant=acme, provider=lapsed, name="Lapsed old contract",
         service_area_ids=_areas(acme, "backup"),
     )
     e_other = grant_engagement(
-        actor=actor, tenant=globex, provider=northwind, name="Globex desk",
+        actor=actor, tenant=globex, provider=northwind, name="Northwind Globex desk",
         service_area_ids=_areas(globex, "tier1-desk"),
     )
     for engagement in (e_main, e_sentinel, e_narrow, e_lapsed, e_other):
         accept_engagement(actor=actor, engagement=engagement)
+    e_pending = grant_engagement(
+        actor=actor, tenant=acme, provider=spare, name="Spare pending deal",
+        service_area_ids=_areas(acme, "onboarding"),
+    )
     suspend_engagement(actor=actor, engagement=e_lapsed, reason="Contract under review")
     ids.update(
         engagement=e_main.pk,
@@ -141,6 +151,7 @@ def build_world() -> World:
         narrow_engagement=e_narrow.pk,
         suspended_engagement=e_lapsed.pk,
         other_engagement=e_other.pk,
+        pending_engagement=e_pending.pk,
     )
     with system_context("test world: ids"):
         ids["service_area"] = ServiceArea.objects.get(tenant=acme, key="server-patching").pk
@@ -168,6 +179,18 @@ def build_world() -> World:
         m = add_membership(actor=actor, user=users[persona], **spec)
         ids[f"membership:{persona}"] = m.pk
     ids["membership"] = ids["membership:internal_tech"]
+    from tandem.accounts.services import create_api_token
+    from tandem.core.principal import Principal
+
+    owner_self = Principal(user_id=users["owner"].pk, label="owner")
+    with system_context("test world: owner's token"):
+        owner_membership = Membership.objects.get(pk=ids["membership:owner"])
+    token, raw = create_api_token(
+        actor=owner_self, user=users["owner"], membership=owner_membership, name="CI token",
+        scope="write",
+    )
+    ids["token"] = token.pk
+    world.secrets["owner_token"] = raw
     ids["other_membership"] = ids["membership:other_tenant_owner"]
     ids["provider_membership"] = ids["membership:provider_tech"]
     return world

@@ -11,11 +11,7 @@ from typing import Any
 from django.db.models import Q
 
 from tandem.core.policies import ScopedPermission, policy
-from tandem.core.principal import Principal, ProviderAccess, TenantAccess
-
-
-def _internal_only(access: TenantAccess) -> Q:
-    return Q() if access.provider_id is None else Q(pk__in=[])
+from tandem.core.principal import Principal, ProviderAccess
 
 
 def _own_staff(access: ProviderAccess) -> Q:
@@ -25,7 +21,7 @@ def _own_staff(access: ProviderAccess) -> Q:
 for _verb in ("view", "add", "change"):
     policy(f"accounts.{_verb}_membership")(
         ScopedPermission(
-            f"accounts.{_verb}_membership", rule=_internal_only, provider_rule=_own_staff
+            f"accounts.{_verb}_membership", internal_only=True, provider_rule=_own_staff
         )
     )
 

@@ -112,8 +112,10 @@ class ScopedPermission:
         rule: AccessRule | None = None,
         tenant_field: str = "tenant_id",
         provider_rule: AccessRule | None = None,
+        internal_only: bool = False,
     ) -> None:
         self.permission = permission
+        self.internal_only = internal_only
         self.rule = rule
         self.tenant_field = tenant_field
         self.provider_rule = provider_rule
@@ -121,9 +123,17 @@ class ScopedPermission:
             ", within the engagement's scope." if rule else "."
         )
 
+    def _tenant_accesses(self, principal: Principal, tenant_id: int | None = None) -> list[Any]:
+        accesses = principal.accesses_with(self.permission, tenant_id)
+        if self.internal_only:
+            # Provider roles may hold the same permission for their own provider (its staff);
+            # inside a tenant it must not count.
+            accesses = [a for a in accesses if a.provider_id is None]
+        return accesses
+
     def q(self, principal: Principal) -> Q:
         allowed_rows = Q(pk__in=[])
-        for access in principal.accesses_with(self.permission):
+        for access in self._tenant_accesses(principal):
             row = Q(**{self.tenant_field: access.tenant_id})
             if self.rule is not None:
                 row &= self.rule(access)
@@ -136,12 +146,12 @@ class ScopedPermission:
     def __call__(self, principal: Principal, obj: Any) -> bool:
         if obj is None:
             return bool(
-                principal.accesses_with(self.permission)
+                self._tenant_accesses(principal)
                 or (self.provider_rule and principal.provider_accesses_with(self.permission))
             )
         if obj._meta.label == "tenancy.Tenant" and self.tenant_field != "id":
             # "May I add a site to this tenant?": the permission held in that tenant.
-            return bool(principal.accesses_with(self.permission, obj.pk))
+            return bool(self._tenant_accesses(principal, obj.pk))
         from tandem.core.scoping import system_context
 
         with system_context("check one object against its policy"):

@@ -50,8 +50,12 @@ def _party_rule(access: TenantAccess) -> Q:
     return Q(kind=PartyKind.INTERNAL) | Q(provider_id=access.provider_id)
 
 
-for _action in ("view_tenant", "change_tenant"):
-    policy(f"tenancy.{_action}")(ScopedPermission(f"tenancy.{_action}", tenant_field="id"))
+policy("tenancy.view_tenant")(ScopedPermission("tenancy.view_tenant", tenant_field="id"))
+# Managing the tenant and its mandates is the tenant's own business: provider roles never
+# count here, whatever permissions they carry.
+policy("tenancy.change_tenant")(
+    ScopedPermission("tenancy.change_tenant", tenant_field="id", internal_only=True)
+)
 
 policy("tenancy.view_engagement")(
     ScopedPermission(
@@ -62,7 +66,7 @@ policy("tenancy.view_engagement")(
 )
 for _action in ("grant", "rescope", "suspend", "end"):
     policy(f"tenancy.{_action}_engagement")(
-        ScopedPermission(f"tenancy.{_action}_engagement", rule=_engagement_rule)
+        ScopedPermission(f"tenancy.{_action}_engagement", internal_only=True)
     )
 policy("tenancy.accept_engagement")(
     ScopedPermission(

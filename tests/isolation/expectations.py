@@ -1,0 +1,234 @@
+"""What each persona must and must not reach: the isolation matrix's independent truth.
+
+Nothing here is derived from the policies under test. If a policy is loosened or removed,
+the matrix compares what the server does against these tables and fails.
+"""
+
+from __future__ import annotations
+
+ALL_SIGNED_IN = frozenset(
+    {
+        "requester",
+        "owner",
+        "internal_tech",
+        "provider_tech",
+        "provider_admin",
+        "out_of_scope_tech",
+        "second_provider_tech",
+        "other_tenant_owner",
+        "suspended_provider_tech",
+    }
+)
+
+#: World objects by type. Each type's detail endpoints take ``<type>_id``.
+OBJECTS: dict[str, tuple[str, ...]] = {
+    "tenant": ("tenant", "other_tenant"),
+    "site": ("site", "site_out_of_scope", "other_site"),
+    "asset_group": ("asset_group", "asset_group_out_of_scope", "other_asset_group"),
+    "service_area": ("service_area", "service_area_out_of_scope", "other_service_area"),
+    "engagement": (
+        "engagement",
+        "second_engagement",
+        "narrow_engagement",
+        "suspended_engagement",
+        "pending_engagement",
+        "other_engagement",
+    ),
+    "party": ("party", "internal_party", "second_party", "other_party"),
+    "membership": ("membership", "other_membership", "provider_membership"),
+}
+
+#: The collection path of each type, for list endpoints.
+LIST_PATHS: dict[str, str] = {
+    "tenant": "/tenants",
+    "site": "/sites",
+    "asset_group": "/asset-groups",
+    "service_area": "/service-areas",
+    "engagement": "/engagements",
+    "party": "/parties",
+    "membership": "/memberships",
+}
+
+_A = {
+    "tenant",
+    "site",
+    "site_out_of_scope",
+    "asset_group",
+    "asset_group_out_of_scope",
+    "service_area",
+    "service_area_out_of_scope",
+    "engagement",
+    "second_engagement",
+    "narrow_engagement",
+    "suspended_engagement",
+    "pending_engagement",
+    "party",
+    "internal_party",
+    "second_party",
+    "membership",
+}
+_B = {
+    "other_tenant",
+    "other_site",
+    "other_asset_group",
+    "other_service_area",
+    "other_engagement",
+    "other_party",
+    "other_membership",
+}
+
+#: Who may read each type at all (others get 403 from the API, 404 from pages).
+VIEWERS: dict[str, frozenset[str]] = {
+    "tenant": ALL_SIGNED_IN - {"suspended_provider_tech"},
+    "site": ALL_SIGNED_IN - {"requester", "suspended_provider_tech"},
+    "asset_group": ALL_SIGNED_IN - {"requester", "suspended_provider_tech"},
+    "service_area": ALL_SIGNED_IN - {"requester", "suspended_provider_tech"},
+    # A suspended provider still sees its own (suspended) engagement row, nothing else.
+    "engagement": ALL_SIGNED_IN - {"requester"},
+    "party": ALL_SIGNED_IN - {"requester", "suspended_provider_tech"},
+    # Tenant owners and internal IT manage tenant people; provider admins their own staff.
+    "membership": frozenset({"owner", "internal_tech", "provider_admin", "other_tenant_owner"}),
+}
+
+_NORTHWIND_BLIND = {
+    # Northwind is engaged by Acme for HQ only (server patching, backup) and by all of
+    # Globex (tier-1 desk, which is exactly other_service_area).
+    "site_out_of_scope",
+    "asset_group_out_of_scope",
+    "service_area_out_of_scope",
+    "second_engagement",
+    "narrow_engagement",
+    "suspended_engagement",
+    "pending_engagement",
+    "second_party",
+    "membership",
+    "other_membership",
+}
+
+#: What each persona must never see, whatever the endpoint: the heart of the matrix.
+FORBIDDEN: dict[str, frozenset[str]] = {
+    "anonymous": frozenset(_A | _B | {"provider_membership"}),
+    "requester": frozenset((_A | _B | {"provider_membership"}) - {"tenant"}),
+    "owner": frozenset(_B | {"provider_membership"}),
+    "internal_tech": frozenset(_B | {"provider_membership"}),
+    "provider_tech": frozenset(_NORTHWIND_BLIND | {"provider_membership"}),
+    "provider_admin": frozenset(_NORTHWIND_BLIND),
+    # Narrow IT: Acme's Branch site only, network only; not engaged by Globex.
+    "out_of_scope_tech": frozenset(
+        (_A | _B | {"provider_membership"})
+        - {"tenant", "site_out_of_scope", "asset_group_out_of_scope", "narrow_engagement",
+           "internal_party"}
+    ),
+    # Sentinel: all of Acme, security monitoring only; not engaged by Globex.
+    "second_provider_tech": frozenset(
+        _B
+        | {
+            "service_area",
+            "service_area_out_of_scope",
+            "engagement",
+            "narrow_engagement",
+            "suspended_engagement",
+            "pending_engagement",
+            "party",
+            "membership",
+            "provider_membership",
+        }
+    ),
+    "other_tenant_owner": frozenset(_A | {"provider_membership"}),
+    # Lapsed Co's engagement is suspended: only that engagement's own row stays visible.
+    "suspended_provider_tech": frozenset((_A | _B | {"provider_membership"}) - {"suspended_engagement"}),
+}
+
+# --- Writes ---------------------------------------------------------------------------------
+#: For every write operation: who succeeds, which world object the path targets, and a valid
+#: body. Every other persona must be refused (401 anonymous; 403, 404 or 422) and nothing may
+#: be written. A new write endpoint fails the meta-test until it is listed here.
+Body = dict
+
+WRITES: dict[tuple[str, str], dict] = {
+    ("POST", "/tenants"): {"allowed": set(), "body": lambda w, p: {"name": "New Co", "slug": "new-co"}},
+    ("PATCH", "/tenants/{tenant_id}"): {"allowed": {"owner"}, "body": lambda w, p: {"country": "DE"}},
+    ("POST", "/providers"): {"allowed": set(), "body": lambda w, p: {"name": "New MSP", "slug": "new-msp"}},
+    ("POST", "/engagements"): {
+        "allowed": {"owner"},
+        "body": lambda w, p: {
+            "tenant_id": w["tenant"],
+            "provider_id": w["unengaged_provider"],
+            "name": "Second deal",
+            "service_area_ids": [w["service_area"]],
+        },
+    },
+    ("PATCH", "/engagements/{engagement_id}"): {
+        "allowed": {"owner"},
+        "body": lambda w, p: {"allowed_actions": ["tickets.work"]},
+    },
+    ("POST", "/engagements/{engagement_id}/accept"): {
+        # Positive case in tests/test_engagements.py: only the engaged provider's admin.
+        "allowed": set(),
+        "target": {"engagement_id": "pending_engagement"},
+        "body": None,
+    },
+    ("POST", "/engagements/{engagement_id}/suspend"): {
+        "allowed": {"owner"}, "body": lambda w, p: {"reason": "Audit finding"},
+    },
+    ("POST", "/engagements/{engagement_id}/resume"): {
+        "allowed": {"owner"},
+        "target": {"engagement_id": "suspended_engagement"},
+        "body": lambda w, p: {"reason": "Review done"},
+    },
+    ("POST", "/engagements/{engagement_id}/end"): {
+        "allowed": {"owner"}, "body": lambda w, p: {"reason": "Contract over"},
+    },
+    ("POST", "/sites"): {
+        "allowed": {"owner", "internal_tech"},
+        "body": lambda w, p: {"tenant_id": w["tenant"], "name": "New site"},
+    },
+    ("PATCH", "/sites/{site_id}"): {
+        "allowed": {"owner", "internal_tech"}, "body": lambda w, p: {"address": "1 Main St"},
+    },
+    ("POST", "/asset-groups"): {
+        "allowed": {"owner", "internal_tech"},
+        "body": lambda w, p: {"tenant_id": w["tenant"], "name": "New group"},
+    },
+    ("PATCH", "/asset-groups/{asset_group_id}"): {
+        "allowed": {"owner", "internal_tech"}, "body": lambda w, p: {"description": "Racks 1-4"},
+    },
+    ("POST", "/service-areas"): {
+        "allowed": {"owner"},
+        "body": lambda w, p: {"tenant_id": w["tenant"], "key": "erp", "name": "ERP support"},
+    },
+    ("PATCH", "/service-areas/{service_area_id}"): {
+        "allowed": {"owner"}, "body": lambda w, p: {"description": "Patch Tuesday and more"},
+    },
+    ("POST", "/memberships"): {
+        "allowed": {"owner"},
+        "body": lambda w, p: {
+            "email": "new.person@acme.test", "role_key": "requester", "tenant_id": w["tenant"],
+        },
+    },
+    ("POST", "/memberships/{membership_id}/deactivate"): {"allowed": {"owner"}, "body": None},
+    ("POST", "/tokens"): {
+        "allowed": set(ALL_SIGNED_IN),
+        "body": lambda w, p: {
+            "name": "matrix token",
+            "membership_id": w.ids.get(f"membership:{p}", w["membership"]),
+        },
+    },
+    ("POST", "/tokens/{token_id}/revoke"): {"allowed": {"owner"}, "body": None},
+}
+
+#: Reads that are not "one type's list or detail": who gets 200.
+OTHER_READS: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/me"): ALL_SIGNED_IN,
+    ("GET", "/roles"): ALL_SIGNED_IN,
+    ("GET", "/roles/{role_id}"): ALL_SIGNED_IN,
+    ("GET", "/providers"): ALL_SIGNED_IN,
+    ("GET", "/providers/{provider_id}"): ALL_SIGNED_IN,
+    ("GET", "/tokens"): ALL_SIGNED_IN,
+    ("GET", "/audit"): frozenset({"owner", "provider_admin", "other_tenant_owner"}),
+    ("GET", "/audit/export"): frozenset({"owner", "provider_admin", "other_tenant_owner"}),
+    ("GET", "/tenants/{tenant_id}/audit/verify"): frozenset({"owner"}),
+}
+
+#: Path parameters that are not a world object type, and what fills them.
+EXTRA_PARAMS = {"role_id": "role", "provider_id": "provider", "token_id": "token"}
