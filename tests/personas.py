@@ -79,7 +79,9 @@ class World:
 
 def _areas(tenant: Tenant, *keys: str) -> list[int]:
     with system_context("test world: service areas"):
-        return list(ServiceArea.objects.filter(tenant=tenant, key__in=keys).values_list("pk", flat=True))
+        return list(
+            ServiceArea.objects.filter(tenant=tenant, key__in=keys).values_list("pk", flat=True)
+        )
 
 
 def build_world() -> World:
@@ -89,23 +91,32 @@ def build_world() -> World:
     users: dict[str, User] = {}
     for persona, email in EMAILS.items():
         users[persona] = create_user(
-            actor=actor, email=email, full_name=persona.replace("_", " ").title(),
-            password=PASSWORD, is_superuser=persona == "operator",
+            actor=actor,
+            email=email,
+            full_name=persona.replace("_", " ").title(),
+            password=PASSWORD,
+            is_superuser=persona == "operator",
         )
         ids[f"user:{persona}"] = users[persona].pk
 
     acme = create_tenant(actor=actor, name="Acme Corp", slug="acme", time_zone="Europe/Berlin")
-    globex = create_tenant(actor=actor, name="Globex Industries", slug="globex", time_zone="America/Chicago")
+    globex = create_tenant(
+        actor=actor, name="Globex Industries", slug="globex", time_zone="America/Chicago"
+    )
     ids["tenant"], ids["other_tenant"] = acme.pk, globex.pk
     hq = create_site(actor=actor, tenant=acme, name="Acme HQ site")
     branch = create_site(actor=actor, tenant=acme, name="Acme Branch site")
     plant = create_site(actor=actor, tenant=globex, name="Globex Plant site")
     ids.update(site=hq.pk, site_out_of_scope=branch.pk, other_site=plant.pk)
-    ids["asset_group"] = create_asset_group(actor=actor, tenant=acme, name="Acme HQ servers", site_id=hq.pk).pk
+    ids["asset_group"] = create_asset_group(
+        actor=actor, tenant=acme, name="Acme HQ servers", site_id=hq.pk
+    ).pk
     ids["asset_group_out_of_scope"] = create_asset_group(
         actor=actor, tenant=acme, name="Acme Branch PCs", site_id=branch.pk
     ).pk
-    ids["other_asset_group"] = create_asset_group(actor=actor, tenant=globex, name="Globex Plant PLCs").pk
+    ids["other_asset_group"] = create_asset_group(
+        actor=actor, tenant=globex, name="Globex Plant PLCs"
+    ).pk
 
     northwind = create_provider(actor=actor, name="Northwind MSP", slug="northwind")
     sentinel = create_provider(actor=actor, name="Sentinel MSSP", slug="sentinel")
@@ -113,35 +124,60 @@ def build_world() -> World:
     lapsed = create_provider(actor=actor, name="Lapsed Co", slug="lapsed")
     spare = create_provider(actor=actor, name="Spare Parts IT", slug="spare")
     fresh = create_provider(actor=actor, name="Fresh Desk Co", slug="fresh")
-    ids.update(provider=northwind.pk, second_provider=sentinel.pk, narrow_provider=narrow.pk,
-               suspended_provider=lapsed.pk, spare_provider=spare.pk,
-               unengaged_provider=fresh.pk)
+    ids.update(
+        provider=northwind.pk,
+        second_provider=sentinel.pk,
+        narrow_provider=narrow.pk,
+        suspended_provider=lapsed.pk,
+        spare_provider=spare.pk,
+        unengaged_provider=fresh.pk,
+    )
 
     e_main = grant_engagement(
-        actor=actor, tenant=acme, provider=northwind, name="Northwind server care",
-        service_area_ids=_areas(acme, "server-patching", "backup"), site_ids=[hq.pk],
+        actor=actor,
+        tenant=acme,
+        provider=northwind,
+        name="Northwind server care",
+        service_area_ids=_areas(acme, "server-patching", "backup"),
+        site_ids=[hq.pk],
         allowed_actions=["tickets.work", "patching.approve"],
     )
     e_sentinel = grant_engagement(
-        actor=actor, tenant=acme, provider=sentinel, name="Sentinel monitoring",
+        actor=actor,
+        tenant=acme,
+        provider=sentinel,
+        name="Sentinel monitoring",
         service_area_ids=_areas(acme, "security-monitoring"),
     )
     e_narrow = grant_engagement(
-        actor=actor, tenant=acme, provider=narrow, name="Narrow branch network",
-        service_area_ids=_areas(acme, "network"), site_ids=[branch.pk],
+        actor=actor,
+        tenant=acme,
+        provider=narrow,
+        name="Narrow branch network",
+        service_area_ids=_areas(acme, "network"),
+        site_ids=[branch.pk],
     )
     e_lapsed = grant_engagement(
-        actor=actor, tenant=acme, provider=lapsed, name="Lapsed old contract",
+        actor=actor,
+        tenant=acme,
+        provider=lapsed,
+        name="Lapsed old contract",
         service_area_ids=_areas(acme, "backup"),
     )
     e_other = grant_engagement(
-        actor=actor, tenant=globex, provider=northwind, name="Northwind Globex desk",
+        actor=actor,
+        tenant=globex,
+        provider=northwind,
+        name="Northwind Globex desk",
         service_area_ids=_areas(globex, "tier1-desk"),
     )
     for engagement in (e_main, e_sentinel, e_narrow, e_lapsed, e_other):
         accept_engagement(actor=actor, engagement=engagement)
     e_pending = grant_engagement(
-        actor=actor, tenant=acme, provider=spare, name="Spare pending deal",
+        actor=actor,
+        tenant=acme,
+        provider=spare,
+        name="Spare pending deal",
         service_area_ids=_areas(acme, "onboarding"),
     )
     suspend_engagement(actor=actor, engagement=e_lapsed, reason="Contract under review")
@@ -186,7 +222,10 @@ def build_world() -> World:
     with system_context("test world: owner's token"):
         owner_membership = Membership.objects.get(pk=ids["membership:owner"])
     token, raw = create_api_token(
-        actor=owner_self, user=users["owner"], membership=owner_membership, name="CI token",
+        actor=owner_self,
+        user=users["owner"],
+        membership=owner_membership,
+        name="CI token",
         scope="write",
     )
     ids["token"] = token.pk

@@ -97,7 +97,9 @@ def cmd_createprovider(args: argparse.Namespace) -> int:
 
     with system_context("cli createprovider"):
         provider = create_provider(
-            actor=_actor("createprovider"), name=args.name, slug=args.slug,
+            actor=_actor("createprovider"),
+            name=args.name,
+            slug=args.slug,
             require_mfa=args.require_mfa,
         )
         if args.admin:
@@ -105,8 +107,11 @@ def cmd_createprovider(args: argparse.Namespace) -> int:
             from tandem.accounts.services import invite_member
 
             invite_member(
-                actor=_actor("createprovider"), email=args.admin, full_name="",
-                role=Role.objects.get(key="provider-admin"), provider=provider,
+                actor=_actor("createprovider"),
+                email=args.admin,
+                full_name="",
+                role=Role.objects.get(key="provider-admin"),
+                provider=provider,
             )
     print(f"Created provider {provider.name} ({provider.slug}, id {provider.pk}).")
     return 0
@@ -123,7 +128,10 @@ def cmd_createuser(args: argparse.Namespace) -> int:
     elif args.operator:
         password = getpass.getpass("Password: ")
     user = create_user(
-        actor=_actor("createuser"), email=args.email, full_name=args.name, password=password,
+        actor=_actor("createuser"),
+        email=args.email,
+        full_name=args.name,
+        password=password,
         is_superuser=args.operator,
     )
     print(f"Created user {user.email} (id {user.pk}).")
@@ -146,7 +154,9 @@ def cmd_grant(args: argparse.Namespace) -> int:
 
         def ids(model: Any, field: str, names: list[str], what: str) -> list[int]:
             found = dict(
-                model.objects.filter(tenant=tenant, **{f"{field}__in": names}).values_list(field, "pk")
+                model.objects.filter(tenant=tenant, **{f"{field}__in": names}).values_list(
+                    field, "pk"
+                )
             )
             missing = sorted(set(names) - set(found))
             if missing:
@@ -167,7 +177,10 @@ def cmd_grant(args: argparse.Namespace) -> int:
         )
         if args.accept:
             accept_engagement(actor=actor, engagement=engagement)
-    print(f"Granted engagement {engagement.pk} ({engagement.status}) to {provider.name} in {tenant.name}.")
+    print(
+        f"Granted engagement {engagement.pk} ({engagement.status}) "
+        f"to {provider.name} in {tenant.name}."
+    )
     return 0
 
 
@@ -222,6 +235,26 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
             if args.output:
                 out.close()
     print(f"Exported {count} entries.", file=sys.stderr)
+    return 0
+
+
+def openapi_document() -> str:
+    """The API's OpenAPI schema as committed in docs/openapi.json (stable key order)."""
+    import json
+
+    from tandem.config.api import api
+
+    return json.dumps(api.get_openapi_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    document = openapi_document()
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(document)
+        print(f"Wrote {args.output}.")
+    else:
+        sys.stdout.write(document)
     return 0
 
 
@@ -289,7 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verbose", action="store_true", help="more output")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def add(name: str, func: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
+    def add(
+        name: str, func: Callable[[argparse.Namespace], int], help_text: str
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(func=func)
         return p
@@ -324,7 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--admin", metavar="EMAIL", help="make this person the provider's admin")
     p.add_argument("--require-mfa", action="store_true", help="enforce a second factor")
 
-    p = add("createuser", cmd_createuser, "Create a user (use --operator for an instance operator).")
+    p = add(
+        "createuser", cmd_createuser, "Create a user (use --operator for an instance operator)."
+    )
     p.add_argument("email")
     p.add_argument("name")
     p.add_argument("--operator", action="store_true", help="may create tenants and providers")
@@ -334,26 +371,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("tenant", help="tenant slug")
     p.add_argument("provider", help="provider slug")
     p.add_argument("--name", help="engagement name")
-    p.add_argument("--area", action="append", required=True, metavar="KEY",
-                   help="service area key (repeat), e.g. server-patching")
+    p.add_argument(
+        "--area",
+        action="append",
+        required=True,
+        metavar="KEY",
+        help="service area key (repeat), e.g. server-patching",
+    )
     p.add_argument("--site", action="append", metavar="NAME", help="narrow to a site (repeat)")
-    p.add_argument("--asset-group", action="append", metavar="NAME",
-                   help="narrow to an asset group (repeat)")
+    p.add_argument(
+        "--asset-group", action="append", metavar="NAME", help="narrow to an asset group (repeat)"
+    )
     p.add_argument("--allow", action="append", metavar="ACTION", help="allowed action (repeat)")
     p.add_argument("--starts", type=_date, help="start date (default today)")
     p.add_argument("--ends", type=_date, help="end date")
-    p.add_argument("--accept", action="store_true",
-                   help="accept on the provider's behalf (operator set-up)")
+    p.add_argument(
+        "--accept", action="store_true", help="accept on the provider's behalf (operator set-up)"
+    )
 
-    audit = sub.add_parser("audit", help="Verify or export the audit log.",
-                           description="Verify or export the audit log.")
+    p = add("openapi", cmd_openapi, "Print or write the OpenAPI schema of the HTTP API.")
+    p.add_argument("--output", "-o", metavar="FILE", help="file to write (default stdout)")
+
+    audit = sub.add_parser(
+        "audit",
+        help="Verify or export the audit log.",
+        description="Verify or export the audit log.",
+    )
     audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
-    p = audit_sub.add_parser("verify", help="Recompute the hash chains; exit 1 on any damage.",
-                             description="Recompute the hash chains; exit 1 on any damage.")
+    p = audit_sub.add_parser(
+        "verify",
+        help="Recompute the hash chains; exit 1 on any damage.",
+        description="Recompute the hash chains; exit 1 on any damage.",
+    )
     p.add_argument("--tenant", metavar="SLUG", help="only this tenant's chain")
     p.set_defaults(func=cmd_audit_verify)
-    p = audit_sub.add_parser("export", help="Write audit entries as JSON Lines.",
-                             description="Write audit entries as JSON Lines.")
+    p = audit_sub.add_parser(
+        "export",
+        help="Write audit entries as JSON Lines.",
+        description="Write audit entries as JSON Lines.",
+    )
     p.add_argument("--tenant", metavar="SLUG", help="only this tenant")
     p.add_argument("--output", "-o", metavar="FILE", help="file to write (default stdout)")
     p.set_defaults(func=cmd_audit_export)

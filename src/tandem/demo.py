@@ -87,7 +87,10 @@ def load_demo() -> None:
         actor=actor, name="Contoso Ltd", slug="contoso", time_zone="Europe/London", country="GB"
     )
     fabrikam = create_tenant(
-        actor=actor, name="Fabrikam Inc", slug="fabrikam", time_zone="America/New_York",
+        actor=actor,
+        name="Fabrikam Inc",
+        slug="fabrikam",
+        time_zone="America/New_York",
         country="US",
     )
     northwind = create_provider(actor=actor, name="Northwind MSP", slug="northwind")
@@ -112,27 +115,39 @@ def load_demo() -> None:
         actor, "tech@northwind.example", "Noah Tech", "provider-technician", provider=northwind
     )
     _person(actor, "admin@sentinel.example", "Sam Admin", "provider-admin", provider=sentinel)
-    _person(actor, "analyst@sentinel.example", "Sara Analyst", "provider-technician",
-            provider=sentinel)
+    _person(
+        actor, "analyst@sentinel.example", "Sara Analyst", "provider-technician", provider=sentinel
+    )
     # A provider technician can be a requester in their own company's tenant too.
-    add_membership(actor=actor, user=northwind_tech, role=Role.objects.get(key="requester"),
-                   tenant=fabrikam)
+    add_membership(
+        actor=actor, user=northwind_tech, role=Role.objects.get(key="requester"), tenant=fabrikam
+    )
 
     engagements = [
         grant_engagement(
-            actor=actor, tenant=contoso, provider=northwind, name="Managed desk and patching",
-            service_area_ids=_areas(contoso, "tier1-desk", "endpoint-patching", "server-patching",
-                                    "backup", "network"),
+            actor=actor,
+            tenant=contoso,
+            provider=northwind,
+            name="Managed desk and patching",
+            service_area_ids=_areas(
+                contoso, "tier1-desk", "endpoint-patching", "server-patching", "backup", "network"
+            ),
             allowed_actions=["tickets.work", "assets.view", "patching.approve"],
         ),
         grant_engagement(
-            actor=actor, tenant=fabrikam, provider=northwind, name="Server care",
+            actor=actor,
+            tenant=fabrikam,
+            provider=northwind,
+            name="Server care",
             service_area_ids=_areas(fabrikam, "server-patching", "backup"),
             site_ids=[boston.pk],
             allowed_actions=["tickets.work", "assets.view"],
         ),
         grant_engagement(
-            actor=actor, tenant=contoso, provider=sentinel, name="24/7 security monitoring",
+            actor=actor,
+            tenant=contoso,
+            provider=sentinel,
+            name="24/7 security monitoring",
             service_area_ids=_areas(contoso, "security-monitoring", "identity"),
             allowed_actions=["security.triage", "tickets.work"],
         ),

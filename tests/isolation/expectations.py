@@ -116,8 +116,13 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     # Narrow IT: Acme's Branch site only, network only; not engaged by Globex.
     "out_of_scope_tech": frozenset(
         (_A | _B | {"provider_membership"})
-        - {"tenant", "site_out_of_scope", "asset_group_out_of_scope", "narrow_engagement",
-           "internal_party"}
+        - {
+            "tenant",
+            "site_out_of_scope",
+            "asset_group_out_of_scope",
+            "narrow_engagement",
+            "internal_party",
+        }
     ),
     # Sentinel: all of Acme, security monitoring only; not engaged by Globex.
     "second_provider_tech": frozenset(
@@ -136,7 +141,9 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     ),
     "other_tenant_owner": frozenset(_A | {"provider_membership"}),
     # Lapsed Co's engagement is suspended: only that engagement's own row stays visible.
-    "suspended_provider_tech": frozenset((_A | _B | {"provider_membership"}) - {"suspended_engagement"}),
+    "suspended_provider_tech": frozenset(
+        (_A | _B | {"provider_membership"}) - {"suspended_engagement"}
+    ),
 }
 
 # --- Writes ---------------------------------------------------------------------------------
@@ -146,9 +153,18 @@ FORBIDDEN: dict[str, frozenset[str]] = {
 Body = dict
 
 WRITES: dict[tuple[str, str], dict] = {
-    ("POST", "/tenants"): {"allowed": set(), "body": lambda w, p: {"name": "New Co", "slug": "new-co"}},
-    ("PATCH", "/tenants/{tenant_id}"): {"allowed": {"owner"}, "body": lambda w, p: {"country": "DE"}},
-    ("POST", "/providers"): {"allowed": set(), "body": lambda w, p: {"name": "New MSP", "slug": "new-msp"}},
+    ("POST", "/tenants"): {
+        "allowed": set(),
+        "body": lambda w, p: {"name": "New Co", "slug": "new-co"},
+    },
+    ("PATCH", "/tenants/{tenant_id}"): {
+        "allowed": {"owner"},
+        "body": lambda w, p: {"country": "DE"},
+    },
+    ("POST", "/providers"): {
+        "allowed": set(),
+        "body": lambda w, p: {"name": "New MSP", "slug": "new-msp"},
+    },
     ("POST", "/engagements"): {
         "allowed": {"owner"},
         "body": lambda w, p: {
@@ -169,7 +185,8 @@ WRITES: dict[tuple[str, str], dict] = {
         "body": None,
     },
     ("POST", "/engagements/{engagement_id}/suspend"): {
-        "allowed": {"owner"}, "body": lambda w, p: {"reason": "Audit finding"},
+        "allowed": {"owner"},
+        "body": lambda w, p: {"reason": "Audit finding"},
     },
     ("POST", "/engagements/{engagement_id}/resume"): {
         "allowed": {"owner"},
@@ -177,33 +194,39 @@ WRITES: dict[tuple[str, str], dict] = {
         "body": lambda w, p: {"reason": "Review done"},
     },
     ("POST", "/engagements/{engagement_id}/end"): {
-        "allowed": {"owner"}, "body": lambda w, p: {"reason": "Contract over"},
+        "allowed": {"owner"},
+        "body": lambda w, p: {"reason": "Contract over"},
     },
     ("POST", "/sites"): {
         "allowed": {"owner", "internal_tech"},
         "body": lambda w, p: {"tenant_id": w["tenant"], "name": "New site"},
     },
     ("PATCH", "/sites/{site_id}"): {
-        "allowed": {"owner", "internal_tech"}, "body": lambda w, p: {"address": "1 Main St"},
+        "allowed": {"owner", "internal_tech"},
+        "body": lambda w, p: {"address": "1 Main St"},
     },
     ("POST", "/asset-groups"): {
         "allowed": {"owner", "internal_tech"},
         "body": lambda w, p: {"tenant_id": w["tenant"], "name": "New group"},
     },
     ("PATCH", "/asset-groups/{asset_group_id}"): {
-        "allowed": {"owner", "internal_tech"}, "body": lambda w, p: {"description": "Racks 1-4"},
+        "allowed": {"owner", "internal_tech"},
+        "body": lambda w, p: {"description": "Racks 1-4"},
     },
     ("POST", "/service-areas"): {
         "allowed": {"owner"},
         "body": lambda w, p: {"tenant_id": w["tenant"], "key": "erp", "name": "ERP support"},
     },
     ("PATCH", "/service-areas/{service_area_id}"): {
-        "allowed": {"owner"}, "body": lambda w, p: {"description": "Patch Tuesday and more"},
+        "allowed": {"owner"},
+        "body": lambda w, p: {"description": "Patch Tuesday and more"},
     },
     ("POST", "/memberships"): {
         "allowed": {"owner"},
         "body": lambda w, p: {
-            "email": "new.person@acme.test", "role_key": "requester", "tenant_id": w["tenant"],
+            "email": "new.person@acme.test",
+            "role_key": "requester",
+            "tenant_id": w["tenant"],
         },
     },
     ("POST", "/memberships/{membership_id}/deactivate"): {"allowed": {"owner"}, "body": None},

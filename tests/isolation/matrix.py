@@ -69,7 +69,11 @@ def detail_type(op: Operation) -> str | None:
     if op.method != "GET" or len(params) != 1 or not op.path.endswith("{" + params[0] + "}"):
         return None
     kind = type_of_param(params[0])
-    return kind if kind and LIST_PATHS.get(kind) and op.path == f"{LIST_PATHS[kind]}/{{{params[0]}}}" else None
+    return (
+        kind
+        if kind and LIST_PATHS.get(kind) and op.path == f"{LIST_PATHS[kind]}/{{{params[0]}}}"
+        else None
+    )
 
 
 def list_type(op: Operation) -> str | None:
@@ -216,12 +220,13 @@ def _check(op: Operation, world: World, persona: str) -> Iterator[str]:
                 yield f"{who}: answered {response.status_code}, expected 401"
         elif persona in spec["allowed"]:
             if response.status_code not in (200, 201):
-                yield f"{who}: answered {response.status_code} {response.content[:200]!r}, expected success"
+                answer = f"{response.status_code} {response.content[:200]!r}"
+                yield f"{who}: answered {answer}, expected success"
             elif not wrote:
                 yield f"{who}: succeeded without an audit entry"
-        else:
-            if response.status_code not in DENIED:
-                yield f"{who}: answered {response.status_code} {response.content[:200]!r}, expected a refusal"
+        elif response.status_code not in DENIED:
+            answer = f"{response.status_code} {response.content[:200]!r}"
+            yield f"{who}: answered {answer}, expected a refusal"
         if persona not in spec["allowed"] and wrote:
             yield f"{who}: was refused but wrote something"
         return
@@ -244,6 +249,5 @@ def _check_read_content(op: Operation, world: World, persona: str, response: Any
             entry = json.loads(line)
             if entry["tenant_id"] in forbidden_tenants or entry["tenant_id"] is None:
                 yield f"{who}: LEAK, exported entry #{entry['seq']} of tenant {entry['tenant_id']}"
-    if op.path == "/tokens" and persona != "owner":
-        if world["token"] in _ids(response):
-            yield f"{who}: LEAK, lists the owner's token"
+    if op.path == "/tokens" and persona != "owner" and world["token"] in _ids(response):
+        yield f"{who}: LEAK, lists the owner's token"

@@ -19,7 +19,11 @@ def test_operation_holds_for_every_persona(op: Operation, world) -> None:  # typ
 
 def test_every_operation_declares_a_registered_action() -> None:
     undeclared = [str(op) for op in OPERATIONS if op.action is None]
-    unknown = [f"{op}: {op.action}" for op in OPERATIONS if op.action and op.action not in registered_actions()]
+    unknown = [
+        f"{op}: {op.action}"
+        for op in OPERATIONS
+        if op.action and op.action not in registered_actions()
+    ]
     assert not undeclared, f"operations without a declared action: {undeclared}"
     assert not unknown, f"operations declaring an action with no policy: {unknown}"
 

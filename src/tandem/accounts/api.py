@@ -1,6 +1,5 @@
 """People-and-access API: who am I, memberships, roles, personal API tokens."""
 
-
 from django.http import Http404, HttpRequest
 from ninja import Query, Router
 from ninja.pagination import LimitOffsetPagination, paginate
@@ -53,9 +52,13 @@ def me(request: HttpRequest):  # type: ignore[no-untyped-def]
 @router.get("/memberships", response=list[MembershipOut])
 @paginate(LimitOffsetPagination)
 @declare_action("accounts.view_membership")
-def list_memberships(request: HttpRequest, filters: Query[MembershipFilter], ordering: str | None = None):  # type: ignore[no-untyped-def]
+def list_memberships(
+    request: HttpRequest, filters: Query[MembershipFilter], ordering: str | None = None
+):  # type: ignore[no-untyped-def]
     rows = filters.filter(queries.memberships(principal_of(request)))
-    return ordered(rows, ordering or "email", {"email": "user__email", "created_at": "created_at", "id": "id"})
+    return ordered(
+        rows, ordering or "email", {"email": "user__email", "created_at": "created_at", "id": "id"}
+    )
 
 
 @router.post("/memberships", response={201: MembershipOut})
@@ -72,7 +75,9 @@ def add_membership(request: HttpRequest, payload: MembershipIn):  # type: ignore
         except Http404 as exc:
             raise InvalidInput({"tenant_id": ["No such tenant."]}) from exc
     if payload.provider_id is not None:
-        provider = Provider.objects.filter(pk=payload.provider_id, pk__in=principal.provider_ids).first()
+        provider = Provider.objects.filter(
+            pk=payload.provider_id, pk__in=principal.provider_ids
+        ).first()
         if provider is None:
             raise InvalidInput({"provider_id": ["No such provider."]})
     membership = services.invite_member(
@@ -111,7 +116,9 @@ def list_roles(request: HttpRequest):  # type: ignore[no-untyped-def]
 @router.get("/roles/{role_id}", response=RoleOut)
 @declare_action("accounts.view_role")
 def get_role(request: HttpRequest, role_id: int):  # type: ignore[no-untyped-def]
-    return policies.get_visible_or_404(principal_of(request), "accounts.view_role", Role.objects.all(), pk=role_id)
+    return policies.get_visible_or_404(
+        principal_of(request), "accounts.view_role", Role.objects.all(), pk=role_id
+    )
 
 
 @router.get("/tokens", response=list[TokenOut])

@@ -10,8 +10,8 @@ import datetime as dt
 
 from django.utils import timezone
 
-from tandem.accounts.models import ApiToken, Membership, User
 from tandem.accounts.choices import TokenScope
+from tandem.accounts.models import ApiToken, Membership, User
 from tandem.core.principal import Principal, ProviderAccess, TenantAccess
 from tandem.core.scoping import system_context
 from tandem.tenancy.choices import EngagementStatus
@@ -92,7 +92,9 @@ def resolve_principal(user: User, *, token: ApiToken | None = None) -> Principal
                             party_id=engagement.party.pk,
                             provider_id=engagement.provider_id,
                             engagement_id=engagement.pk,
-                            service_area_ids=frozenset(a.pk for a in engagement.service_areas.all()),
+                            service_area_ids=frozenset(
+                                a.pk for a in engagement.service_areas.all()
+                            ),
                             site_ids=sites or None,
                             asset_group_ids=groups or None,
                             engagement_actions=frozenset(engagement.allowed_actions),
@@ -112,11 +114,14 @@ def resolve_principal(user: User, *, token: ApiToken | None = None) -> Principal
 def mfa_required_for(user: User) -> bool:
     """True if any tenant or provider the user belongs to enforces a second factor."""
     with system_context("check MFA enforcement"):
-        return Membership.objects.filter(user=user, is_active=True).filter(
-            tenant__require_mfa=True
-        ).exists() or Membership.objects.filter(
-            user=user, is_active=True, provider__require_mfa=True
-        ).exists()
+        return (
+            Membership.objects.filter(user=user, is_active=True)
+            .filter(tenant__require_mfa=True)
+            .exists()
+            or Membership.objects.filter(
+                user=user, is_active=True, provider__require_mfa=True
+            ).exists()
+        )
 
 
 def has_confirmed_totp(user: User) -> bool:

@@ -10,7 +10,9 @@ from tandem.core.principal import Principal
 from tandem.core.scoping import system_context
 
 
-def memberships(principal: Principal, action: str = "accounts.view_membership") -> QuerySet[Membership]:
+def memberships(
+    principal: Principal, action: str = "accounts.view_membership"
+) -> QuerySet[Membership]:
     """Tenant memberships where the principal manages people, plus its providers' staff.
 
     Provider staff rows have no tenant, so the base query runs in a system context; the

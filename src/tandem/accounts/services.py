@@ -87,7 +87,9 @@ def create_user(
             action="accounts.create_user",
             target=user,
             tenant_id=None,
-            changes=diff({}, {"email": email, "full_name": full_name, "is_superuser": is_superuser}),
+            changes=diff(
+                {}, {"email": email, "full_name": full_name, "is_superuser": is_superuser}
+            ),
         )
     return user
 
@@ -105,7 +107,11 @@ def add_membership(
     Tenant IT roles (owner, internal technician, auditor) join the tenant's internal party;
     requesters belong to the tenant without a party.
     """
-    require((tenant is None) != (provider is None), "tenant_id", "Give a tenant or a provider, not both.")
+    require(
+        (tenant is None) != (provider is None),
+        "tenant_id",
+        "Give a tenant or a provider, not both.",
+    )
     if tenant is not None:
         require(role.scope == RoleScope.TENANT, "role", f"{role.name} is a provider role.")
         authorize(actor, "accounts.add_membership", tenant)
@@ -135,8 +141,14 @@ def add_membership(
             target=membership,
             tenant_id=tenant.pk if tenant else None,
             provider_id=provider.pk if provider else None,
-            changes=diff({}, {"user": user.email, "role": role.key,
-                              "provider_id": provider.pk if provider else None}),
+            changes=diff(
+                {},
+                {
+                    "user": user.email,
+                    "role": role.key,
+                    "provider_id": provider.pk if provider else None,
+                },
+            ),
         )
     return membership
 
@@ -147,7 +159,9 @@ def deactivate_membership(*, actor: Principal, membership: Membership) -> Member
         authorize(actor, "accounts.change_membership", membership)
     elif not actor.is_system:
         require(
-            bool(actor.provider_accesses_with("accounts.change_membership", membership.provider_id)),
+            bool(
+                actor.provider_accesses_with("accounts.change_membership", membership.provider_id)
+            ),
             "provider_id",
             "You do not administer this provider.",
         )
@@ -275,9 +289,9 @@ def check_totp(*, device: TotpDevice, code: str) -> bool:
         step = totp.timecode(at)
         if step > device.last_used_step and totp.verify(code, for_time=at, valid_window=0):
             # Compare-and-set, so the same code cannot be used twice even concurrently.
-            updated = TotpDevice.objects.filter(
-                pk=device.pk, last_used_step__lt=step
-            ).update(last_used_step=step)
+            updated = TotpDevice.objects.filter(pk=device.pk, last_used_step__lt=step).update(
+                last_used_step=step
+            )
             if updated:
                 device.last_used_step = step
                 return True
@@ -292,12 +306,17 @@ def confirm_totp(*, actor: Principal, user: User, code: str) -> TotpDevice:
     assert device is not None
     if device.confirmed_at is not None:
         raise Conflict("This second factor is already confirmed.")
-    require(check_totp(device=device, code=code), "code", "That code is not valid; try the current one.")
+    require(
+        check_totp(device=device, code=code), "code", "That code is not valid; try the current one."
+    )
     with transaction.atomic():
         device.confirmed_at = timezone.now()
         device.save(update_fields=["confirmed_at"])
         record_audit(
-            actor=actor, action="accounts.confirm_totp", target=user, tenant_id=None,
+            actor=actor,
+            action="accounts.confirm_totp",
+            target=user,
+            tenant_id=None,
             changes={"mfa": [False, True]},
         )
     return device
@@ -319,7 +338,11 @@ def create_tenant_with_owner(
 
     with transaction.atomic():
         tenant = create_tenant(
-            actor=actor, name=name, slug=slug, time_zone=time_zone, country=country,
+            actor=actor,
+            name=name,
+            slug=slug,
+            time_zone=time_zone,
+            country=country,
             require_mfa=require_mfa,
         )
         if owner_email:
@@ -328,8 +351,12 @@ def create_tenant_with_owner(
             if user is None:
                 user = create_user(actor=actor, email=email, full_name=email.split("@")[0])
             owner_role = Role.objects.get(key="tenant-owner")
-            add_membership(actor=system_or(actor, "make the first tenant owner"), user=user,
-                           role=owner_role, tenant=tenant)
+            add_membership(
+                actor=system_or(actor, "make the first tenant owner"),
+                user=user,
+                role=owner_role,
+                tenant=tenant,
+            )
     return tenant
 
 
@@ -360,7 +387,5 @@ def invite_member(
     with transaction.atomic():
         user = User.objects.filter(email__iexact=email).first()
         if user is None:
-            user = create_user(
-                actor=actor, email=email, full_name=full_name or email.split("@")[0]
-            )
+            user = create_user(actor=actor, email=email, full_name=full_name or email.split("@")[0])
         return add_membership(actor=actor, user=user, role=role, tenant=tenant, provider=provider)

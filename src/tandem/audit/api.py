@@ -1,6 +1,5 @@
 """Audit API: read, export as JSON Lines, and verify the tenant's chain."""
 
-
 from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Query, Router
 from ninja.pagination import LimitOffsetPagination, paginate
@@ -43,8 +42,13 @@ def verify_tenant_chain(request: HttpRequest, tenant_id: int):  # type: ignore[n
     policies.authorize(principal, "audit.verify_chain", tenant)
     reports = verify_chains(tenant_id=tenant.pk)
     if not reports:
-        return {"tenant_id": tenant.pk, "ok": True, "entries_checked": 0,
-                "first_bad_seq": None, "problem": None}
+        return {
+            "tenant_id": tenant.pk,
+            "ok": True,
+            "entries_checked": 0,
+            "first_bad_seq": None,
+            "problem": None,
+        }
     report = reports[0]
     return {
         "tenant_id": tenant.pk,

@@ -37,8 +37,9 @@ HASH_VERSION = b"tandem-audit-v1\n"
 def canonical(content: Mapping[str, Any]) -> bytes:
     """The canonical bytes of an entry's content: sorted keys, no spaces, UTF-8."""
     subset = {name: content[name] for name in HASHED_FIELDS}
-    return json.dumps(subset, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=str).encode()
+    return json.dumps(
+        subset, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    ).encode()
 
 
 def entry_hash(prev_hash: str, content: Mapping[str, Any]) -> str:

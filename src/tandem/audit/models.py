@@ -17,9 +17,7 @@ class AuditChain(models.Model):
     """The head of one chain: its last sequence number and hash. Locked while appending."""
 
     key = models.CharField(max_length=40, unique=True)
-    tenant = models.OneToOneField(
-        "tenancy.Tenant", null=True, blank=True, on_delete=models.PROTECT
-    )
+    tenant = models.OneToOneField("tenancy.Tenant", null=True, blank=True, on_delete=models.PROTECT)
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="")
 

@@ -142,7 +142,9 @@ def record_audit(
     return entry
 
 
-def verify_chains(*, tenant_id: int | None = None, all_chains: bool = True) -> list[chain.ChainReport]:
+def verify_chains(
+    *, tenant_id: int | None = None, all_chains: bool = True
+) -> list[chain.ChainReport]:
     """Verify one tenant's chain, or every chain. Reads in a named system context."""
     reports = []
     with system_context("verify audit chains"):
@@ -154,13 +156,11 @@ def verify_chains(*, tenant_id: int | None = None, all_chains: bool = True) -> l
         for head in heads:
             rows = (
                 row_content(e)
-                for e in AuditEntry.objects.filter(chain_key=head.key).order_by("seq").iterator(
-                    chunk_size=2000
-                )
+                for e in AuditEntry.objects.filter(chain_key=head.key)
+                .order_by("seq")
+                .iterator(chunk_size=2000)
             )
             reports.append(
-                chain.verify_chain(
-                    head.key, rows, head_seq=head.last_seq, head_hash=head.last_hash
-                )
+                chain.verify_chain(head.key, rows, head_seq=head.last_seq, head_hash=head.last_hash)
             )
     return reports

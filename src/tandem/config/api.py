@@ -54,9 +54,7 @@ def conflict(request: HttpRequest, exc: Conflict) -> HttpResponse:
 
 @api.exception_handler(PermissionDenied)
 def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-    return api.create_response(
-        request, {"detail": "You may not do this here."}, status=403
-    )
+    return api.create_response(request, {"detail": "You may not do this here."}, status=403)
 
 
 @api.exception_handler(Http404)

@@ -108,7 +108,9 @@ if _database_url:
     try:
         _db = dj_database_url.parse(_database_url, conn_max_age=60, conn_health_checks=True)
     except ValueError as exc:
-        raise SettingsError(f"DATABASE_URL is not a database URL Tandem understands: {exc}") from exc
+        raise SettingsError(
+            f"DATABASE_URL is not a database URL Tandem understands: {exc}"
+        ) from exc
     if _db["ENGINE"] not in {
         "django.db.backends.postgresql",
         "django.db.backends.sqlite3",

@@ -49,7 +49,9 @@ def principal_of(request: HttpRequest) -> Principal:
     return request.principal  # type: ignore[attr-defined,no-any-return]
 
 
-def ordered(queryset: QuerySet[Any], ordering: str | None, allowed: dict[str, str]) -> QuerySet[Any]:
+def ordered(
+    queryset: QuerySet[Any], ordering: str | None, allowed: dict[str, str]
+) -> QuerySet[Any]:
     """Order by one of the allowed public names (``name`` or ``-name``); refuse others."""
     if not ordering:
         return queryset

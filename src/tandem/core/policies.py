@@ -90,7 +90,6 @@ def load_all() -> None:
                     raise
 
 
-
 AccessRule = Callable[[Any], "Q"]
 
 
@@ -175,7 +174,9 @@ def visible(principal: Principal, action: str, queryset: QuerySet[M]) -> QuerySe
     return queryset if check(principal, None) else queryset.none()
 
 
-def get_visible_or_404(principal: Principal, action: str, queryset: QuerySet[M], **lookup: Any) -> M:
+def get_visible_or_404(
+    principal: Principal, action: str, queryset: QuerySet[M], **lookup: Any
+) -> M:
     """The one row matching ``lookup`` that ``principal`` may ``action``, else HTTP 404.
 
     Rows of another tenant, or outside a provider's engagement, are indistinguishable from

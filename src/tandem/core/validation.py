@@ -32,9 +32,7 @@ def clean_text(value: str, *, field: str, max_length: int = 5000) -> str:
 def clean_slug(value: str, *, field: str = "slug") -> str:
     cleaned = (value or "").strip().lower()
     if not SLUG_RE.match(cleaned):
-        raise InvalidInput(
-            {field: ["Use 1 to 60 lower-case letters, digits and inner hyphens."]}
-        )
+        raise InvalidInput({field: ["Use 1 to 60 lower-case letters, digits and inner hyphens."]})
     return cleaned
 
 

@@ -4,7 +4,6 @@ Handlers are thin: parse, find the object through the policy of their action (40
 of reach), call one service, return.
 """
 
-
 from django.http import Http404, HttpRequest
 from ninja import Query, Router
 from ninja.pagination import LimitOffsetPagination, paginate
@@ -150,7 +149,9 @@ def grant_engagement(request: HttpRequest, payload: EngagementIn):  # type: igno
         raise InvalidInput({"provider_id": ["No such provider."]})
     assert isinstance(provider, Provider)
     data = payload.model_dump(exclude={"tenant_id", "provider_id"})
-    engagement = services.grant_engagement(actor=principal, tenant=tenant, provider=provider, **data)
+    engagement = services.grant_engagement(
+        actor=principal, tenant=tenant, provider=provider, **data
+    )
     return 201, queries.engagement(principal, engagement.pk)
 
 
@@ -231,8 +232,15 @@ def get_party(request: HttpRequest, party_id: int):  # type: ignore[no-untyped-d
 @router.get("/sites", response=list[SiteOut])
 @paginate(LimitOffsetPagination)
 @declare_action("tenancy.view_site")
-def list_sites(request: HttpRequest, filters: Query[TenantFilter], q: str | None = None, ordering: str | None = None):  # type: ignore[no-untyped-def]
-    rows = filters.filter(policies.visible(principal_of(request), "tenancy.view_site", Site.objects.all()))
+def list_sites(
+    request: HttpRequest,
+    filters: Query[TenantFilter],
+    q: str | None = None,
+    ordering: str | None = None,
+):  # type: ignore[no-untyped-def]
+    rows = filters.filter(
+        policies.visible(principal_of(request), "tenancy.view_site", Site.objects.all())
+    )
     if q:
         rows = rows.filter(name__icontains=q[:100])
     return ordered(rows, ordering or "name", NAME_ORDER)
@@ -249,15 +257,21 @@ def create_site(request: HttpRequest, payload: SiteIn):  # type: ignore[no-untyp
 @router.get("/sites/{site_id}", response=SiteOut)
 @declare_action("tenancy.view_site")
 def get_site(request: HttpRequest, site_id: int):  # type: ignore[no-untyped-def]
-    return policies.get_visible_or_404(principal_of(request), "tenancy.view_site", Site.objects.all(), pk=site_id)
+    return policies.get_visible_or_404(
+        principal_of(request), "tenancy.view_site", Site.objects.all(), pk=site_id
+    )
 
 
 @router.patch("/sites/{site_id}", response=SiteOut)
 @declare_action("tenancy.change_site")
 def update_site(request: HttpRequest, site_id: int, payload: SitePatch):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
-    site = policies.get_visible_or_404(principal, "tenancy.view_site", Site.objects.all(), pk=site_id)
-    return services.update_site(actor=principal, site=site, **payload.model_dump(exclude_unset=True))
+    site = policies.get_visible_or_404(
+        principal, "tenancy.view_site", Site.objects.all(), pk=site_id
+    )
+    return services.update_site(
+        actor=principal, site=site, **payload.model_dump(exclude_unset=True)
+    )
 
 
 # --- Asset groups --------------------------------------------------------------------------
@@ -266,7 +280,12 @@ def update_site(request: HttpRequest, site_id: int, payload: SitePatch):  # type
 @router.get("/asset-groups", response=list[AssetGroupOut])
 @paginate(LimitOffsetPagination)
 @declare_action("tenancy.view_assetgroup")
-def list_asset_groups(request: HttpRequest, filters: Query[TenantFilter], q: str | None = None, ordering: str | None = None):  # type: ignore[no-untyped-def]
+def list_asset_groups(
+    request: HttpRequest,
+    filters: Query[TenantFilter],
+    q: str | None = None,
+    ordering: str | None = None,
+):  # type: ignore[no-untyped-def]
     rows = filters.filter(
         policies.visible(principal_of(request), "tenancy.view_assetgroup", AssetGroup.objects.all())
     )
@@ -287,7 +306,10 @@ def create_asset_group(request: HttpRequest, payload: AssetGroupIn):  # type: ig
 @declare_action("tenancy.view_assetgroup")
 def get_asset_group(request: HttpRequest, asset_group_id: int):  # type: ignore[no-untyped-def]
     return policies.get_visible_or_404(
-        principal_of(request), "tenancy.view_assetgroup", AssetGroup.objects.all(), pk=asset_group_id
+        principal_of(request),
+        "tenancy.view_assetgroup",
+        AssetGroup.objects.all(),
+        pk=asset_group_id,
     )
 
 
@@ -308,9 +330,13 @@ def update_asset_group(request: HttpRequest, asset_group_id: int, payload: Asset
 @router.get("/service-areas", response=list[ServiceAreaOut])
 @paginate(LimitOffsetPagination)
 @declare_action("tenancy.view_servicearea")
-def list_service_areas(request: HttpRequest, filters: Query[TenantFilter], ordering: str | None = None):  # type: ignore[no-untyped-def]
+def list_service_areas(
+    request: HttpRequest, filters: Query[TenantFilter], ordering: str | None = None
+):  # type: ignore[no-untyped-def]
     rows = filters.filter(
-        policies.visible(principal_of(request), "tenancy.view_servicearea", ServiceArea.objects.all())
+        policies.visible(
+            principal_of(request), "tenancy.view_servicearea", ServiceArea.objects.all()
+        )
     )
     return ordered(rows, ordering or "name", {**NAME_ORDER, "key": "key"})
 
@@ -327,7 +353,10 @@ def create_service_area(request: HttpRequest, payload: ServiceAreaIn):  # type: 
 @declare_action("tenancy.view_servicearea")
 def get_service_area(request: HttpRequest, service_area_id: int):  # type: ignore[no-untyped-def]
     return policies.get_visible_or_404(
-        principal_of(request), "tenancy.view_servicearea", ServiceArea.objects.all(), pk=service_area_id
+        principal_of(request),
+        "tenancy.view_servicearea",
+        ServiceArea.objects.all(),
+        pk=service_area_id,
     )
 
 
@@ -338,4 +367,6 @@ def update_service_area(request: HttpRequest, service_area_id: int, payload: Ser
     area = policies.get_visible_or_404(
         principal, "tenancy.view_servicearea", ServiceArea.objects.all(), pk=service_area_id
     )
-    return services.update_service_area(actor=principal, area=area, **payload.model_dump(exclude_unset=True))
+    return services.update_service_area(
+        actor=principal, area=area, **payload.model_dump(exclude_unset=True)
+    )

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tandem.audit.services import diff, record_audit
-from tandem.core.errors import Conflict, InvalidInput, require
+from tandem.core.errors import Conflict, require
 from tandem.core.policies import authorize
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context, within_tenant
@@ -83,7 +83,10 @@ def create_tenant(
         _save_unique(tenant, what="tenant")
         Party.objects.create(tenant=tenant, kind=PartyKind.INTERNAL, name=f"{name} IT")
         ServiceArea.objects.bulk_create(
-            [ServiceArea(tenant=tenant, key=key, name=label) for key, label in DEFAULT_SERVICE_AREAS]
+            [
+                ServiceArea(tenant=tenant, key=key, name=label)
+                for key, label in DEFAULT_SERVICE_AREAS
+            ]
         )
         record_audit(
             actor=actor,
@@ -253,7 +256,11 @@ def grant_engagement(
         live = Engagement.objects.filter(
             tenant=tenant,
             provider=provider,
-            status__in=[EngagementStatus.PENDING, EngagementStatus.ACTIVE, EngagementStatus.SUSPENDED],
+            status__in=[
+                EngagementStatus.PENDING,
+                EngagementStatus.ACTIVE,
+                EngagementStatus.SUSPENDED,
+            ],
         )
         if live.exists():
             raise Conflict(
@@ -287,8 +294,15 @@ def grant_engagement(
             action="tenancy.grant_engagement",
             target=engagement,
             tenant_id=tenant.pk,
-            changes=diff({}, {"provider_id": provider.pk, "name": name, "status": engagement.status,
-                              **_scope_snapshot(engagement)}),
+            changes=diff(
+                {},
+                {
+                    "provider_id": provider.pk,
+                    "name": name,
+                    "status": engagement.status,
+                    **_scope_snapshot(engagement),
+                },
+            ),
         )
     return engagement
 
@@ -297,7 +311,9 @@ def accept_engagement(*, actor: Principal, engagement: Engagement) -> Engagement
     """The provider's admin accepts a pending engagement; access opens from now on."""
     authorize(actor, "tenancy.accept_engagement", engagement)
     if engagement.status != EngagementStatus.PENDING:
-        raise Conflict(f"Only a pending engagement can be accepted; this one is {engagement.status}.")
+        raise Conflict(
+            f"Only a pending engagement can be accepted; this one is {engagement.status}."
+        )
     return _set_status(
         actor=actor,
         engagement=engagement,
@@ -327,7 +343,9 @@ def rescope_engagement(
         before = _scope_snapshot(engagement)
     areas, sites, groups, actions = _resolve_scope(
         engagement.tenant,
-        service_area_ids=before["service_area_ids"] if service_area_ids is None else service_area_ids,
+        service_area_ids=before["service_area_ids"]
+        if service_area_ids is None
+        else service_area_ids,
         site_ids=before["site_ids"] if site_ids is None else site_ids,
         asset_group_ids=before["asset_group_ids"] if asset_group_ids is None else asset_group_ids,
         allowed_actions=before["allowed_actions"] if allowed_actions is None else allowed_actions,
@@ -360,9 +378,15 @@ def suspend_engagement(*, actor: Principal, engagement: Engagement, reason: str)
     authorize(actor, "tenancy.suspend_engagement", engagement)
     reason = clean_name(reason, field="reason", max_length=500)
     if engagement.status not in (EngagementStatus.ACTIVE, EngagementStatus.PENDING):
-        raise Conflict(f"Only an active or pending engagement can be suspended; this one is {engagement.status}.")
+        raise Conflict(
+            "Only an active or pending engagement can be suspended; "
+            f"this one is {engagement.status}."
+        )
     return _set_status(
-        actor=actor, engagement=engagement, status=EngagementStatus.SUSPENDED, reason=reason,
+        actor=actor,
+        engagement=engagement,
+        status=EngagementStatus.SUSPENDED,
+        reason=reason,
         action="tenancy.suspend_engagement",
     )
 
@@ -372,10 +396,15 @@ def resume_engagement(*, actor: Principal, engagement: Engagement, reason: str) 
     authorize(actor, "tenancy.suspend_engagement", engagement)
     reason = clean_name(reason, field="reason", max_length=500)
     if engagement.status != EngagementStatus.SUSPENDED:
-        raise Conflict(f"Only a suspended engagement can be resumed; this one is {engagement.status}.")
+        raise Conflict(
+            f"Only a suspended engagement can be resumed; this one is {engagement.status}."
+        )
     status = EngagementStatus.ACTIVE if engagement.accepted_at else EngagementStatus.PENDING
     return _set_status(
-        actor=actor, engagement=engagement, status=status, reason=reason,
+        actor=actor,
+        engagement=engagement,
+        status=status,
+        reason=reason,
         action="tenancy.resume_engagement",
     )
 
@@ -387,7 +416,10 @@ def end_engagement(*, actor: Principal, engagement: Engagement, reason: str) -> 
     if engagement.status == EngagementStatus.ENDED:
         raise Conflict("This engagement has already ended.")
     return _set_status(
-        actor=actor, engagement=engagement, status=EngagementStatus.ENDED, reason=reason,
+        actor=actor,
+        engagement=engagement,
+        status=EngagementStatus.ENDED,
+        reason=reason,
         action="tenancy.end_engagement",
     )
 
@@ -444,7 +476,10 @@ def create_site(
             raise Conflict(f"A site named {site.name!r} already exists in this tenant.")
         _save_unique(site, what="site")
         record_audit(
-            actor=actor, action="tenancy.create_site", target=site, tenant_id=tenant.pk,
+            actor=actor,
+            action="tenancy.create_site",
+            target=site,
+            tenant_id=tenant.pk,
             changes=diff({}, _snapshot(site, ["name", "address", "time_zone"])),
         )
     return site
@@ -468,13 +503,22 @@ def update_site(
     if time_zone is not None:
         site.time_zone = clean_time_zone(time_zone, allow_blank=True)
     with transaction.atomic(), within_tenant(site.tenant_id):
-        if Site.objects.filter(tenant_id=site.tenant_id, name__iexact=site.name).exclude(pk=site.pk).exists():
+        if (
+            Site.objects.filter(tenant_id=site.tenant_id, name__iexact=site.name)
+            .exclude(pk=site.pk)
+            .exists()
+        ):
             raise Conflict(f"A site named {site.name!r} already exists in this tenant.")
         _save_unique(site, what="site")
         changes = diff(before, _snapshot(site, fields))
         if changes:
-            record_audit(actor=actor, action="tenancy.change_site", target=site,
-                         tenant_id=site.tenant_id, changes=changes)
+            record_audit(
+                actor=actor,
+                action="tenancy.change_site",
+                target=site,
+                tenant_id=site.tenant_id,
+                changes=changes,
+            )
     return site
 
 
@@ -488,7 +532,12 @@ def _site_in_tenant(tenant_id: int, site_id: int | None) -> Site | None:
 
 
 def create_asset_group(
-    *, actor: Principal, tenant: Tenant, name: str, site_id: int | None = None, description: str = ""
+    *,
+    actor: Principal,
+    tenant: Tenant,
+    name: str,
+    site_id: int | None = None,
+    description: str = "",
 ) -> AssetGroup:
     """Add a named group of assets, optionally tied to one site."""
     authorize(actor, "tenancy.add_assetgroup", tenant)
@@ -502,9 +551,13 @@ def create_asset_group(
         if AssetGroup.objects.filter(tenant=tenant, name__iexact=group.name).exists():
             raise Conflict(f"An asset group named {group.name!r} already exists in this tenant.")
         _save_unique(group, what="asset group")
-        record_audit(actor=actor, action="tenancy.create_assetgroup", target=group,
-                     tenant_id=tenant.pk,
-                     changes=diff({}, _snapshot(group, ["name", "site_id", "description"])))
+        record_audit(
+            actor=actor,
+            action="tenancy.create_assetgroup",
+            target=group,
+            tenant_id=tenant.pk,
+            changes=diff({}, _snapshot(group, ["name", "site_id", "description"])),
+        )
     return group
 
 
@@ -526,13 +579,22 @@ def update_asset_group(
     if description is not None:
         group.description = clean_text(description, field="description")
     with transaction.atomic(), within_tenant(group.tenant_id):
-        if AssetGroup.objects.filter(tenant_id=group.tenant_id, name__iexact=group.name).exclude(pk=group.pk).exists():
+        if (
+            AssetGroup.objects.filter(tenant_id=group.tenant_id, name__iexact=group.name)
+            .exclude(pk=group.pk)
+            .exists()
+        ):
             raise Conflict(f"An asset group named {group.name!r} already exists in this tenant.")
         _save_unique(group, what="asset group")
         changes = diff(before, _snapshot(group, fields))
         if changes:
-            record_audit(actor=actor, action="tenancy.change_assetgroup", target=group,
-                         tenant_id=group.tenant_id, changes=changes)
+            record_audit(
+                actor=actor,
+                action="tenancy.change_assetgroup",
+                target=group,
+                tenant_id=group.tenant_id,
+                changes=changes,
+            )
     return group
 
 
@@ -553,9 +615,13 @@ def create_service_area(
         if ServiceArea.objects.filter(tenant=tenant, name__iexact=area.name).exists():
             raise Conflict(f"A service area named {area.name!r} already exists in this tenant.")
         _save_unique(area, what="service area")
-        record_audit(actor=actor, action="tenancy.create_servicearea", target=area,
-                     tenant_id=tenant.pk,
-                     changes=diff({}, _snapshot(area, ["key", "name", "description"])))
+        record_audit(
+            actor=actor,
+            action="tenancy.create_servicearea",
+            target=area,
+            tenant_id=tenant.pk,
+            changes=diff({}, _snapshot(area, ["key", "name", "description"])),
+        )
     return area
 
 
@@ -577,11 +643,20 @@ def update_service_area(
     if is_active is not None:
         area.is_active = is_active
     with transaction.atomic(), within_tenant(area.tenant_id):
-        if ServiceArea.objects.filter(tenant_id=area.tenant_id, name__iexact=area.name).exclude(pk=area.pk).exists():
+        if (
+            ServiceArea.objects.filter(tenant_id=area.tenant_id, name__iexact=area.name)
+            .exclude(pk=area.pk)
+            .exists()
+        ):
             raise Conflict(f"A service area named {area.name!r} already exists in this tenant.")
         _save_unique(area, what="service area")
         changes = diff(before, _snapshot(area, fields))
         if changes:
-            record_audit(actor=actor, action="tenancy.change_servicearea", target=area,
-                         tenant_id=area.tenant_id, changes=changes)
+            record_audit(
+                actor=actor,
+                action="tenancy.change_servicearea",
+                target=area,
+                tenant_id=area.tenant_id,
+                changes=changes,
+            )
     return area

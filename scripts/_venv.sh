@@ -1,0 +1,32 @@
+# Shared by scripts/run and scripts/test: make sure .venv exists and holds this checkout.
+# Re-installs only when pyproject.toml changed since the last install.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+PYTHON_BIN="${TANDEM_PYTHON:-}"
+if [ -z "$PYTHON_BIN" ]; then
+  for candidate in python3.11 python3.12 python3.13 python3; do
+    if command -v "$candidate" >/dev/null 2>&1; then PYTHON_BIN="$candidate"; break; fi
+  done
+fi
+if [ -z "$PYTHON_BIN" ]; then
+  echo "tandem: Python 3.11 or newer is needed (apt-get install python3 python3-venv)" >&2
+  exit 1
+fi
+
+ensure_venv() {
+  local extras="$1"   # "" or "[dev]"
+  if [ ! -x "$VENV/bin/python" ]; then
+    echo "==> creating virtualenv in .venv"
+    "$PYTHON_BIN" -m venv "$VENV"
+  fi
+  local stamp="$VENV/.tandem-installed$extras"
+  local want
+  want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "==> installing Tandem$extras into .venv (first run takes a minute)"
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    "$VENV/bin/python" -m pip install --quiet -e "$ROOT$extras"
+    echo "$want" > "$stamp"
+  fi
+}
