@@ -122,3 +122,17 @@ BUILTIN_ROLES: tuple[BuiltinRole, ...] = (
 )
 
 ROLE_KEYS = {role.key for role in BUILTIN_ROLES}
+
+
+def permissions_table() -> str:
+    """The built-in roles as a Markdown table (permission × role), as in docs/permissions.md."""
+    permissions = sorted({p for role in BUILTIN_ROLES for p in role.permissions})
+    header = "| permission | " + " | ".join(role.name for role in BUILTIN_ROLES) + " |"
+    rule = "|---|" + "---|" * len(BUILTIN_ROLES)
+    rows = [
+        f"| `{permission}` | "
+        + " | ".join("✓" if permission in role.permissions else "" for role in BUILTIN_ROLES)
+        + " |"
+        for permission in permissions
+    ]
+    return "\n".join([header, rule, *rows])

@@ -1,0 +1,19 @@
+# Convenience targets; the scripts are the source of truth.
+.PHONY: run test lint format openapi
+
+run:
+	bash scripts/run
+
+test:
+	bash scripts/test
+
+lint:
+	.venv/bin/ruff check src tests
+	.venv/bin/ruff format --check src tests
+
+format:
+	.venv/bin/ruff format src tests
+	.venv/bin/ruff check --fix src tests
+
+openapi:
+	.venv/bin/tandem openapi -o docs/openapi.json
