@@ -30,7 +30,7 @@ router = Router(tags=["accounts"])
 @declare_action(policies.SIGNED_IN)
 def me(request: HttpRequest):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
-    user = User.objects.get(pk=principal.user_id)
+    user = User.objects.get(pk=principal.user_id or 0)
     return {
         "user_id": user.pk,
         "email": user.email,
@@ -135,7 +135,7 @@ def create_token(request: HttpRequest, payload: TokenIn):  # type: ignore[no-unt
     membership = queries.own_memberships(principal).filter(pk=payload.membership_id).first()
     if membership is None:
         raise InvalidInput({"membership_id": ["Choose one of your own active memberships."]})
-    user = User.objects.get(pk=principal.user_id)
+    user = User.objects.get(pk=principal.user_id or 0)
     token, raw = services.create_api_token(
         actor=principal,
         user=user,

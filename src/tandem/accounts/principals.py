@@ -40,15 +40,15 @@ def resolve_principal(user: User, *, token: ApiToken | None = None) -> Principal
         )
         if token is not None:
             memberships = memberships.filter(pk=token.membership_id)
-        provider_ids = set()
+        provider_ids: set[int] = set()
         for membership in memberships:
             permissions = frozenset(membership.role.permissions)
-            if membership.tenant_id is not None:
+            if membership.tenant is not None:
                 if not membership.tenant.is_active:
                     continue
                 tenant_accesses.append(
                     TenantAccess(
-                        tenant_id=membership.tenant_id,
+                        tenant_id=membership.tenant.pk,
                         membership_id=membership.pk,
                         role_key=membership.role.key,
                         permissions=permissions,
@@ -56,10 +56,10 @@ def resolve_principal(user: User, *, token: ApiToken | None = None) -> Principal
                     )
                 )
             elif membership.provider is not None and membership.provider.is_active:
-                provider_ids.add(membership.provider_id)
+                provider_ids.add(membership.provider.pk)
                 provider_accesses.append(
                     ProviderAccess(
-                        provider_id=membership.provider_id,
+                        provider_id=membership.provider.pk,
                         membership_id=membership.pk,
                         role_key=membership.role.key,
                         permissions=permissions,

@@ -14,7 +14,7 @@ class InvalidInput(Exception):
 
     @property
     def message(self) -> str:
-        parts = []
+        parts: list[str] = []
         for name, messages in self.field_errors.items():
             prefix = "" if name == "__all__" else f"{name}: "
             parts.extend(prefix + m for m in messages)
