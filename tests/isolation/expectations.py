@@ -140,9 +140,10 @@ FORBIDDEN: dict[str, frozenset[str]] = {
         }
     ),
     "other_tenant_owner": frozenset(_A | {"provider_membership"}),
-    # Lapsed Co's engagement is suspended: only that engagement's own row stays visible.
+    # Lapsed Co's engagement is suspended: only that engagement's own row (which names its
+    # tenant) stays visible.
     "suspended_provider_tech": frozenset(
-        (_A | _B | {"provider_membership"}) - {"suspended_engagement"}
+        (_A | _B | {"provider_membership"}) - {"suspended_engagement", "tenant"}
     ),
 }
 
@@ -255,3 +256,64 @@ OTHER_READS: dict[tuple[str, str], frozenset[str]] = {
 
 #: Path parameters that are not a world object type, and what fills them.
 EXTRA_PARAMS = {"role_id": "role", "provider_id": "provider", "token_id": "token"}
+
+# --- Pages -----------------------------------------------------------------------------------
+_TENANT_A_READERS = frozenset(
+    {"owner", "internal_tech", "provider_tech", "provider_admin", "out_of_scope_tech",
+     "second_provider_tech"}
+)
+
+#: For every page (by URL name): who reaches it with the default targets (200, or a redirect
+#: that is not the login page, or 405 for POST-only URLs). Everyone else signed in must get
+#: 404 (or 403); anonymous visitors are sent to the login page. A new page fails the
+#: meta-test until it is listed here.
+PAGES: dict[str, frozenset[str]] = {
+    "home": ALL_SIGNED_IN,
+    "tenant-create": frozenset(),
+    "provider-create": frozenset(),
+    "tenant": _TENANT_A_READERS | {"requester"},
+    "tenant-settings": frozenset({"owner"}),
+    "engagements": _TENANT_A_READERS,
+    "engagement-grant": frozenset({"owner"}),
+    "engagement": frozenset({"owner", "internal_tech", "provider_tech", "provider_admin"}),
+    "engagement-accept": frozenset(),
+    "engagement-rescope": frozenset({"owner"}),
+    "engagement-suspend": frozenset({"owner"}),
+    "engagement-resume": frozenset({"owner"}),
+    "engagement-end": frozenset({"owner"}),
+    "sites": _TENANT_A_READERS,
+    "site-create": frozenset({"owner", "internal_tech"}),
+    "site-edit": frozenset({"owner", "internal_tech"}),
+    "asset-groups": _TENANT_A_READERS,
+    "asset-group-create": frozenset({"owner", "internal_tech"}),
+    "asset-group-edit": frozenset({"owner", "internal_tech"}),
+    "service-areas": _TENANT_A_READERS,
+    "service-area-create": frozenset({"owner"}),
+    "service-area-edit": frozenset({"owner"}),
+    "people": frozenset({"owner", "internal_tech"}),
+    "people-invite": frozenset({"owner"}),
+    "membership-deactivate": frozenset({"owner"}),
+    "roles": ALL_SIGNED_IN,
+    "provider-staff": frozenset({"provider_admin"}),
+    "provider-staff-invite": frozenset({"provider_admin"}),
+    "log": frozenset({"owner", "provider_admin"}),
+    "export": frozenset({"owner", "provider_admin"}),
+    "tokens": ALL_SIGNED_IN,
+    "token-revoke": frozenset({"owner"}),
+}
+
+#: Default targets of page URLs whose natural target is not the home object.
+PAGE_TARGETS: dict[str, dict[str, str]] = {
+    "engagement-resume": {"engagement_id": "suspended_engagement"},
+    "engagement-accept": {"engagement_id": "pending_engagement"},
+}
+
+#: Public pages (sign-in, password reset, health): checked only for crashes and leaks.
+PUBLIC_PAGES = frozenset(
+    {"health", "login", "login-mfa", "logout", "password-reset", "password-reset-done",
+     "password-reset-confirm", "password-reset-complete", "mfa-setup"}
+)
+
+#: Object types whose display names must never appear on a page for a persona that may
+#: not see them (party and provider names are left out: a provider's name is public).
+LEAK_CHECKED_TYPES = ("tenant", "site", "asset_group", "engagement")
