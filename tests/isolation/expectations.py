@@ -259,8 +259,14 @@ EXTRA_PARAMS = {"role_id": "role", "provider_id": "provider", "token_id": "token
 
 # --- Pages -----------------------------------------------------------------------------------
 _TENANT_A_READERS = frozenset(
-    {"owner", "internal_tech", "provider_tech", "provider_admin", "out_of_scope_tech",
-     "second_provider_tech"}
+    {
+        "owner",
+        "internal_tech",
+        "provider_tech",
+        "provider_admin",
+        "out_of_scope_tech",
+        "second_provider_tech",
+    }
 )
 
 #: For every page (by URL name): who reaches it with the default targets (200, or a redirect
@@ -310,8 +316,17 @@ PAGE_TARGETS: dict[str, dict[str, str]] = {
 
 #: Public pages (sign-in, password reset, health): checked only for crashes and leaks.
 PUBLIC_PAGES = frozenset(
-    {"health", "login", "login-mfa", "logout", "password-reset", "password-reset-done",
-     "password-reset-confirm", "password-reset-complete", "mfa-setup"}
+    {
+        "health",
+        "login",
+        "login-mfa",
+        "logout",
+        "password-reset",
+        "password-reset-done",
+        "password-reset-confirm",
+        "password-reset-complete",
+        "mfa-setup",
+    }
 )
 
 #: Object types whose display names must never appear on a page for a persona that may

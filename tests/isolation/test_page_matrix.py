@@ -159,9 +159,8 @@ def check_page(page: Page, world: World, personas: tuple[str, ...] = PERSONAS) -
                     attempt, wrote = _attempt(client, method, url)
                     refusals = (403, 404, 405) if method == "GET" else (403, 404)
                     if attempt.status_code not in refusals:
-                        problems.append(
-                            f"{who}: {method} on {name} answered {attempt.status_code}, expected 404"
-                        )
+                        status = attempt.status_code
+                        problems.append(f"{who}: {method} on {name} answered {status}, expected 404")
                     if wrote:
                         problems.append(f"{who}: {method} on {name} wrote something")
         if persona not in PAGES.get(page.name, frozenset()) and persona != "anonymous":
@@ -190,13 +189,19 @@ def test_public_pages_do_not_crash_or_leak(page: Page, world) -> None:  # type: 
         assert response.status_code < 500, f"{page} as {persona}: {response.status_code}"
         if response.status_code == 200:
             text = response.content.decode()
-            leaked = [label for n, label in names.items() if n in FORBIDDEN[persona] and label in text]
+            leaked = [
+                label for n, label in names.items() if n in FORBIDDEN[persona] and label in text
+            ]
             assert not leaked, f"{page} as {persona} shows {leaked}"
 
 
 def test_every_page_declares_a_registered_action() -> None:
     missing = [str(p) for p in PAGES_FOUND if p.action is None]
-    unknown = [f"{p}: {p.action}" for p in PAGES_FOUND if p.action and p.action not in policies.registered_actions()]
+    unknown = [
+        f"{p}: {p.action}"
+        for p in PAGES_FOUND
+        if p.action and p.action not in policies.registered_actions()
+    ]
     assert not missing, f"pages without a declared action: {missing}"
     assert not unknown, f"pages declaring an action with no policy: {unknown}"
 

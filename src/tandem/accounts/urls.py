@@ -4,4 +4,33 @@ from tandem.accounts import views
 
 app_name = "accounts"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("login/", views.login_view, name="login"),
+    path("login/mfa/", views.login_mfa, name="login-mfa"),
+    path("logout/", views.logout_view, name="logout"),
+    path("password-reset/", views.password_reset, name="password-reset"),
+    path("password-reset/sent/", views.password_reset_done, name="password-reset-done"),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        views.password_reset_confirm,
+        name="password-reset-confirm",
+    ),
+    path("password-reset/done/", views.password_reset_complete, name="password-reset-complete"),
+    path("account/mfa/", views.mfa_setup, name="mfa-setup"),
+    path("account/tokens/", views.tokens, name="tokens"),
+    path("account/tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"),
+    path("tenants/<int:tenant_id>/people/", views.people, name="people"),
+    path("tenants/<int:tenant_id>/people/invite/", views.people_invite, name="people-invite"),
+    path(
+        "memberships/<int:membership_id>/deactivate/",
+        views.membership_deactivate,
+        name="membership-deactivate",
+    ),
+    path("roles/", views.roles, name="roles"),
+    path("providers/<int:provider_id>/staff/", views.provider_staff, name="provider-staff"),
+    path(
+        "providers/<int:provider_id>/staff/invite/",
+        views.provider_staff_invite,
+        name="provider-staff-invite",
+    ),
+]

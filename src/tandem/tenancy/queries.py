@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from tandem.core.policies import get_visible_or_404, visible
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context
+from tandem.tenancy.choices import EngagementStatus
 from tandem.tenancy.models import Engagement, Party, Provider, Tenant
 
 
@@ -54,10 +55,23 @@ def internal_party(tenant: Tenant) -> Party:
 def engagements_with_scope(principal: Principal, **lookup: Any) -> list[Engagement]:
     """Engagements the principal may see (narrowed by ``lookup``), with their scope loaded.
 
-    A provider's pending or suspended engagement lies in a tenant it cannot reach, so the
-    scoped managers would hide the service areas, sites and asset groups it was offered.
-    They are read here in the same named system context as the engagements themselves; the
-    rows are still exactly those the principal's policy lets it see.
+    Scope items (service areas, sites, asset groups) are tenant data, so they load within
+    the tenants the principal can reach. The exception is a pending engagement offered to
+    the principal's provider: its admin must see what is offered before accepting, so those
+    rows are read in a named system context. Each row's ``scope_visible`` says whether its
+    scope could be loaded (a suspended or ended provider no longer sees the tenant's sites).
     """
-    with system_context("engagements with the scope offered to the principal"):
-        return list(engagements(principal).filter(**lookup))
+    rows = list(engagements(principal).filter(**lookup))
+    reachable = principal.tenant_ids
+    offers = {
+        e.pk for e in rows if e.tenant_id not in reachable and e.status == EngagementStatus.PENDING
+    }
+    if offers:
+        with system_context("pending engagements offered to the principal's provider"):
+            loaded = {e.pk: e for e in engagements(principal).filter(pk__in=offers)}
+        rows = [loaded.get(e.pk, e) for e in rows]
+    for row in rows:
+        row.scope_visible = (  # type: ignore[attr-defined]
+            principal.is_system or row.tenant_id in reachable or row.pk in offers
+        )
+    return rows

@@ -70,9 +70,7 @@ def tenant_nav(context: template.Context, tenant: Any) -> dict[str, Any]:
 def account_nav(context: template.Context) -> dict[str, Any]:
     principal = context["principal"]
     section = context.get("section", "")
-    staff = [
-        a.provider_id for a in principal.provider_accesses_with("accounts.view_membership")
-    ]
+    staff = [a.provider_id for a in principal.provider_accesses_with("accounts.view_membership")]
     from tandem.tenancy.models import Provider
 
     providers = list(Provider.objects.filter(pk__in=staff).only("id", "name")) if staff else []
@@ -98,8 +96,9 @@ def roles_here(context: template.Context) -> str:
         keys = [a.role_key for a in principal.provider_accesses]
     if principal.is_superuser:
         keys.append("operator")
-    names = dict.fromkeys(ROLE_NAMES.get(k, "Instance operator" if k == "operator" else k)
-                          for k in keys)
+    names = dict.fromkeys(
+        ROLE_NAMES.get(k, "Instance operator" if k == "operator" else k) for k in keys
+    )
     return ", ".join(names)
 
 
