@@ -160,7 +160,7 @@ def check_page(page: Page, world: World, personas: tuple[str, ...] = PERSONAS) -
                     refusals = (403, 404, 405) if method == "GET" else (403, 404)
                     if attempt.status_code not in refusals:
                         status = attempt.status_code
-                        problems.append(f"{who}: {method} on {name} answered {status}, expected 404")
+                        problems.append(f"{who}: {method} on {name} got {status}, expected 404")
                     if wrote:
                         problems.append(f"{who}: {method} on {name} wrote something")
         if persona not in PAGES.get(page.name, frozenset()) and persona != "anonymous":
