@@ -133,7 +133,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": 20,
         }
     )
-    _db.setdefault("TEST", {})
+    # Tests use a file, not the in-memory default: the live server's request threads then
+    # open their own connections instead of sharing the test thread's one.
+    _db.setdefault("TEST", {"NAME": str(DATA_DIR / "test-tandem.sqlite3")})
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
