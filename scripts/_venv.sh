@@ -14,6 +14,13 @@ if [ -z "$PYTHON_BIN" ]; then
   exit 1
 fi
 
+# pip, minus the notes some machines' pip configuration prints about absent local indexes;
+# pip's own exit status is kept.
+pip_quiet() {
+  "$VENV/bin/python" -m pip --quiet "$@" 2>&1 | grep -v "^WARNING: Location 'file:" || true
+  return "${PIPESTATUS[0]}"
+}
+
 ensure_venv() {
   local extras="$1"   # "" or "[dev]"
   if [ ! -x "$VENV/bin/python" ]; then
@@ -25,8 +32,8 @@ ensure_venv() {
   want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "==> installing Tandem$extras into .venv (first run takes a minute)"
-    "$VENV/bin/python" -m pip install --quiet --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet -e "$ROOT$extras"
+    pip_quiet install --upgrade pip
+    pip_quiet install -e "$ROOT$extras"
     echo "$want" > "$stamp"
   fi
 }
