@@ -158,3 +158,17 @@ def test_a_totp_code_cannot_be_replayed(world) -> None:  # type: ignore[no-untyp
     assert check_totp(device=device, code=code) is True
     assert check_totp(device=device, code=code) is False
     assert check_totp(device=device, code="12345x") is False
+
+
+def test_a_provider_can_enforce_mfa_for_its_staff(world, as_persona) -> None:  # type: ignore[no-untyped-def]
+    admin = as_persona("provider_admin")
+    response = admin.patch(
+        f"/api/v1/providers/{world['provider']}",
+        data=json.dumps({"require_mfa": True}),
+        content_type="application/json",
+    )
+    assert response.status_code == 200 and response.json()["require_mfa"] is True
+    tech = as_persona("provider_tech")
+    assert tech.get("/api/v1/sites").status_code == 403
+    # Staff of other providers are not affected.
+    assert as_persona("second_provider_tech").get("/api/v1/sites").status_code == 200

@@ -166,6 +166,10 @@ WRITES: dict[tuple[str, str], dict] = {
         "allowed": set(),
         "body": lambda w, p: {"name": "New MSP", "slug": "new-msp"},
     },
+    ("PATCH", "/providers/{provider_id}"): {
+        "allowed": {"provider_admin"},
+        "body": lambda w, p: {"require_mfa": True},
+    },
     ("POST", "/engagements"): {
         "allowed": {"owner"},
         "body": lambda w, p: {

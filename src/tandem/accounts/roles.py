@@ -92,6 +92,7 @@ BUILTIN_ROLES: tuple[BuiltinRole, ...] = (
             "tenancy.view_tenant",
             "tenancy.view_engagement",
             "tenancy.accept_engagement",
+            "tenancy.change_provider",
             "tenancy.view_party",
             "tenancy.view_site",
             "tenancy.view_assetgroup",

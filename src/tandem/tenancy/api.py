@@ -25,6 +25,7 @@ from tandem.tenancy.schemas import (
     PartyOut,
     ProviderIn,
     ProviderOut,
+    ProviderPatch,
     ServiceAreaIn,
     ServiceAreaOut,
     ServiceAreaPatch,
@@ -121,6 +122,21 @@ def get_provider(request: HttpRequest, provider_id: int):  # type: ignore[no-unt
 
     return get_visible_or_404(
         principal_of(request), "tenancy.view_provider", Provider.objects.all(), pk=provider_id
+    )
+
+
+@router.patch("/providers/{provider_id}", response=ProviderOut)
+@declare_action("tenancy.change_provider")
+def update_provider(request: HttpRequest, provider_id: int, payload: ProviderPatch):  # type: ignore[no-untyped-def]
+    from tandem.core.policies import get_visible_or_404
+    from tandem.tenancy.models import Provider
+
+    principal = principal_of(request)
+    provider = get_visible_or_404(
+        principal, "tenancy.view_provider", Provider.objects.all(), pk=provider_id
+    )
+    return services.update_provider(
+        actor=principal, provider=provider, **payload.model_dump(exclude_unset=True)
     )
 
 

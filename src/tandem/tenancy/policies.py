@@ -94,6 +94,14 @@ def view_provider(principal: Principal, provider: Any) -> bool:
     return bool(principal.tenant_accesses or principal.provider_accesses or principal.is_superuser)
 
 
+@policy("tenancy.change_provider")
+def change_provider(principal: Principal, provider: Any) -> bool:
+    """A provider's own admins manage its settings (name, enforced second factor)."""
+    if provider is None:
+        return bool(principal.provider_accesses_with("tenancy.change_provider"))
+    return bool(principal.provider_accesses_with("tenancy.change_provider", provider.pk))
+
+
 @policy("tenancy.add_tenant")
 def add_tenant(principal: Principal, obj: Any) -> bool:
     """Only the instance operator creates tenants."""

@@ -42,7 +42,13 @@ class ProviderOut(Schema):
     id: int
     name: str
     slug: str
+    require_mfa: bool
     is_active: bool
+
+
+class ProviderPatch(Input):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    require_mfa: bool | None = None
 
 
 class ProviderIn(Input):

@@ -165,6 +165,39 @@ def create_provider(
     return provider
 
 
+def update_provider(
+    *,
+    actor: Principal,
+    provider: Provider,
+    name: str | None = None,
+    require_mfa: bool | None = None,
+) -> Provider:
+    """A provider's admin changes its name or enforces a second factor for all its staff."""
+    authorize(actor, "tenancy.change_provider", provider)
+    fields = ["name", "require_mfa"]
+    before = _snapshot(provider, fields)
+    if name is not None:
+        provider.name = clean_name(name, max_length=200)
+    if require_mfa is not None:
+        provider.require_mfa = require_mfa
+    with transaction.atomic():
+        taken = Provider.objects.filter(name__iexact=provider.name).exclude(pk=provider.pk)
+        if name is not None and taken.exists():
+            raise Conflict(f"A provider named {provider.name!r} already exists.")
+        _save_unique(provider, what="provider")
+        changes = diff(before, _snapshot(provider, fields))
+        if changes:
+            record_audit(
+                actor=actor,
+                action="tenancy.change_provider",
+                target=provider,
+                tenant_id=None,
+                provider_id=provider.pk,
+                changes=changes,
+            )
+    return provider
+
+
 # --- Engagements ----------------------------------------------------------------------------
 
 
