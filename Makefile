@@ -1,5 +1,5 @@
 # Convenience targets; the scripts are the source of truth.
-.PHONY: run test lint format openapi
+.PHONY: run test lint format openapi docs
 
 run:
 	bash scripts/run
@@ -16,4 +16,8 @@ format:
 	.venv/bin/ruff check --fix src tests
 
 openapi:
+	.venv/bin/tandem openapi -o docs/openapi.json
+
+docs:
+	.venv/bin/python scripts/permissions_table.py
 	.venv/bin/tandem openapi -o docs/openapi.json

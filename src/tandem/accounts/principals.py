@@ -53,6 +53,7 @@ def resolve_principal(user: User, *, token: ApiToken | None = None) -> Principal
                         role_key=membership.role.key,
                         permissions=permissions,
                         party_id=membership.party_id,
+                        user_id=user.pk,
                     )
                 )
             elif membership.provider is not None and membership.provider.is_active:
@@ -98,6 +99,7 @@ def resolve_principal(user: User, *, token: ApiToken | None = None) -> Principal
                             site_ids=sites or None,
                             asset_group_ids=groups or None,
                             engagement_actions=frozenset(engagement.allowed_actions),
+                            user_id=user.pk,
                         )
                     )
     return Principal(

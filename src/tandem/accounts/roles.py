@@ -7,6 +7,16 @@ from dataclasses import dataclass
 
 from tandem.accounts.choices import RoleScope
 
+DESK_WORK = [
+    "servicedesk.view_ticket",
+    "servicedesk.add_ticket",
+    "servicedesk.change_ticket",
+    "servicedesk.handoff_ticket",
+    "servicedesk.comment_ticket",
+    "servicedesk.log_time_on_ticket",
+    "servicedesk.view_matrix",
+]
+
 TENANT_READ = [
     "tenancy.view_tenant",
     "tenancy.view_engagement",
@@ -51,6 +61,9 @@ BUILTIN_ROLES: tuple[BuiltinRole, ...] = (
                 "accounts.change_membership",
                 "audit.view_auditentry",
                 "audit.view_all_auditentry",
+                *DESK_WORK,
+                "servicedesk.view_all_ticket",
+                "servicedesk.change_matrix",
             ]
         ),
         "The client company's IT lead: owns the tenant, its data and its engagements.",
@@ -66,6 +79,8 @@ BUILTIN_ROLES: tuple[BuiltinRole, ...] = (
                 "tenancy.change_site",
                 "tenancy.add_assetgroup",
                 "tenancy.change_assetgroup",
+                *DESK_WORK,
+                "servicedesk.view_all_ticket",
             ]
         ),
         "Works the tenant's own IT; escalates to providers.",
@@ -74,14 +89,28 @@ BUILTIN_ROLES: tuple[BuiltinRole, ...] = (
         "auditor",
         "Auditor",
         RoleScope.TENANT,
-        tuple(TENANT_READ + ["audit.view_auditentry", "audit.view_all_auditentry"]),
+        tuple(
+            TENANT_READ
+            + [
+                "audit.view_auditentry",
+                "audit.view_all_auditentry",
+                "servicedesk.view_ticket",
+                "servicedesk.view_all_ticket",
+                "servicedesk.view_matrix",
+            ]
+        ),
         "Reads everything in the tenant, including the whole audit log; changes nothing.",
     ),
     BuiltinRole(
         "requester",
         "Requester",
         RoleScope.TENANT,
-        ("tenancy.view_tenant",),
+        (
+            "tenancy.view_tenant",
+            "servicedesk.view_ticket",
+            "servicedesk.add_ticket",
+            "servicedesk.comment_ticket",
+        ),
         "An employee of the tenant who opens and follows own tickets.",
     ),
     BuiltinRole(
@@ -102,6 +131,7 @@ BUILTIN_ROLES: tuple[BuiltinRole, ...] = (
             "accounts.add_membership",
             "accounts.change_membership",
             "audit.view_auditentry",
+            *DESK_WORK,
         ),
         "Manages the provider's staff and accepts engagements; sees its own party's audit trail.",
     ),
@@ -117,6 +147,7 @@ BUILTIN_ROLES: tuple[BuiltinRole, ...] = (
             "tenancy.view_assetgroup",
             "tenancy.view_servicearea",
             "tenancy.view_provider",
+            *DESK_WORK,
         ),
         "Works every tenant that engaged the provider, each within its engagement's scope.",
     ),

@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "tandem.tenancy",
     "tandem.accounts",
     "tandem.audit",
+    "tandem.sla",
+    "tandem.servicedesk",
 ]
 
 MIDDLEWARE = [

@@ -31,6 +31,8 @@ class TenantAccess:
     site_ids: frozenset[int] | None = None
     asset_group_ids: frozenset[int] | None = None
     engagement_actions: frozenset[str] = frozenset()
+    #: The acting user, so rules such as "a requester's own tickets" can be written per access.
+    user_id: int | None = None
 
     @property
     def is_provider(self) -> bool:

@@ -1,0 +1,69 @@
+"""Enumerations and defaults of the service desk."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Visibility(models.TextChoices):
+    """Who may read a comment or attachment. The default is never public."""
+
+    #: Only the author's party.
+    PRIVATE = "private", "Party-private"
+    #: The tenant's internal IT and the provider parties involved in the ticket.
+    SHARED = "shared", "IT-shared"
+    #: Also the requester.
+    PUBLIC = "public", "Public"
+
+
+class StatusKind(models.TextChoices):
+    """What a status means to the SLA clocks and the queues, whatever it is called."""
+
+    NEW = "new", "New"
+    OPEN = "open", "Open"
+    WAITING = "waiting", "Waiting"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", "Created"
+    STATUS = "status", "Status changed"
+    ASSIGNED = "assigned", "Assigned"
+    HANDOFF = "handoff", "Handed off"
+    PRIORITY = "priority", "Priority changed"
+    RESPONDED = "responded", "Public response"
+    COMMENTED = "commented", "Commented"
+    RESOLVED = "resolved", "Resolved"
+    REOPENED = "reopened", "Reopened"
+    MERGED = "merged", "Merged"
+
+
+class Via(models.TextChoices):
+    WEB = "web", "Web"
+    PORTAL = "portal", "Portal"
+    EMAIL = "email", "E-mail"
+    API = "api", "API"
+
+
+#: The default status workflow (key, name, kind). Tenants may rename and add statuses; the
+#: kind is what the SLA clocks and queues understand.
+DEFAULT_STATUSES: list[tuple[str, str, str]] = [
+    ("new", "New", StatusKind.NEW),
+    ("assigned", "Assigned", StatusKind.OPEN),
+    ("in-progress", "In progress", StatusKind.OPEN),
+    ("waiting-requester", "Waiting on requester", StatusKind.WAITING),
+    ("waiting-third-party", "Waiting on third party", StatusKind.WAITING),
+    ("resolved", "Resolved", StatusKind.RESOLVED),
+    ("closed", "Closed", StatusKind.CLOSED),
+    ("reopened", "Reopened", StatusKind.OPEN),
+]
+
+#: ITIL 3×3 (see ``tandem.sla.priority.ITIL_3X3``): rows are urgencies, columns impacts,
+#: every list ordered from most to least severe.
+DEFAULT_PRIORITY_MATRIX: dict[str, list] = {  # type: ignore[type-arg]
+    "impacts": ["high", "medium", "low"],
+    "urgencies": ["high", "medium", "low"],
+    "priorities": ["P1", "P2", "P3", "P4", "P5"],
+    "grid": [["P1", "P2", "P3"], ["P2", "P3", "P4"], ["P3", "P4", "P5"]],
+}

@@ -1,0 +1,310 @@
+"""The co-managed service desk: tickets, their history, notes in three tiers, handoffs, time,
+and the responsibility matrix that routes them.
+
+A ticket is always held by exactly one party (internal IT or a provider party); SLA time is
+charged to the holder, and every change of holder, status or priority is a
+:class:`TicketEvent`, from which the SLA clocks are recomputed.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from tandem.core.models import TenantOwned
+from tandem.servicedesk.choices import EventKind, Via, Visibility
+
+
+class DeskSettings(TenantOwned):
+    """Per-tenant service-desk data: priority matrix, status workflow, numbering, thresholds."""
+
+    priority_matrix = models.JSONField()
+    statuses = models.JSONField(help_text="[[key, name, kind], ...] in display order")
+    #: Priorities up to this number (1 = P1) are routed to whoever is on duty out of hours.
+    urgent_priority_max = models.PositiveSmallIntegerField(default=2)
+    #: A handoff back to the party that held the ticket within this many minutes is ping-pong.
+    ping_pong_minutes = models.PositiveIntegerField(default=24 * 60)
+    next_number = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], name="desksettings_one_per_tenant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Desk settings of {self.tenant_id}"
+
+
+class Category(TenantOwned):
+    """What a requester picks; maps to a service area, and can ask extra questions."""
+
+    name = models.CharField(max_length=120)
+    service_area = models.ForeignKey("tenancy.ServiceArea", on_delete=models.PROTECT)
+    description = models.TextField(blank=True, default="")
+    #: Extra portal form fields: [{"name", "label", "type": text|textarea|choice, "choices"}].
+    form_fields = models.JSONField(default=list, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="category_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ResponsibilityRow(TenantOwned):
+    """One row of the RACI matrix: for a service area (optionally one site or asset group),
+    who is Responsible, Accountable, Consulted and Informed."""
+
+    service_area = models.ForeignKey("tenancy.ServiceArea", on_delete=models.PROTECT)
+    site = models.ForeignKey("tenancy.Site", null=True, blank=True, on_delete=models.PROTECT)
+    asset_group = models.ForeignKey(
+        "tenancy.AssetGroup", null=True, blank=True, on_delete=models.PROTECT
+    )
+    responsible = models.ForeignKey(
+        "tenancy.Party", on_delete=models.PROTECT, related_name="responsible_rows"
+    )
+    accountable = models.ForeignKey(
+        "tenancy.Party", on_delete=models.PROTECT, related_name="accountable_rows"
+    )
+    consulted = models.ManyToManyField("tenancy.Party", blank=True, related_name="consulted_rows")
+    informed = models.ManyToManyField("tenancy.Party", blank=True, related_name="informed_rows")
+    note = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["service_area__name", "site__name", "asset_group__name"]
+
+    def __str__(self) -> str:
+        return f"{self.service_area} → {self.responsible}"
+
+
+class MatrixVersion(TenantOwned):
+    """A snapshot of the whole matrix after each change, so any past state can be shown."""
+
+    number = models.PositiveIntegerField()
+    snapshot = models.JSONField()
+    changed_by = models.CharField(max_length=200)
+    summary = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "number"], name="matrixversion_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Matrix v{self.number}"
+
+
+class Coverage(TenantOwned):
+    """When a party is on duty: a calendar, for one service area or all, up to a priority.
+
+    Internal IT might cover all areas and priorities in office hours; a night MSP might cover
+    every area for P1 and P2 only, on a 24/7 or nights calendar.
+    """
+
+    party = models.ForeignKey("tenancy.Party", on_delete=models.PROTECT, related_name="coverage")
+    calendar = models.ForeignKey("sla.Calendar", on_delete=models.PROTECT)
+    service_area = models.ForeignKey(
+        "tenancy.ServiceArea", null=True, blank=True, on_delete=models.PROTECT
+    )
+    #: Covers priorities 1..max_priority (1 = P1). 5 covers everything in the ITIL grid.
+    max_priority = models.PositiveSmallIntegerField(default=5)
+
+    class Meta:
+        ordering = ["party__name"]
+
+    def __str__(self) -> str:
+        return f"{self.party} on {self.calendar}"
+
+
+class Ticket(TenantOwned):
+    """A request or incident, numbered per tenant, held by one party at a time."""
+
+    number = models.PositiveIntegerField()
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_tickets"
+    )
+    subject = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT)
+    service_area = models.ForeignKey(
+        "tenancy.ServiceArea", null=True, blank=True, on_delete=models.PROTECT
+    )
+    impact = models.PositiveSmallIntegerField()
+    urgency = models.PositiveSmallIntegerField()
+    priority = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=40)
+    party = models.ForeignKey("tenancy.Party", on_delete=models.PROTECT, related_name="tickets")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_tickets",
+    )
+    site = models.ForeignKey("tenancy.Site", null=True, blank=True, on_delete=models.PROTECT)
+    asset_group = models.ForeignKey(
+        "tenancy.AssetGroup", null=True, blank=True, on_delete=models.PROTECT
+    )
+    tags = models.JSONField(default=list, blank=True)
+    watchers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="watched_tickets"
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged"
+    )
+    via = models.CharField(max_length=10, choices=Via.choices, default=Via.WEB)
+    #: Why the ticket went to its party, in words: "Server patching → Northwind MSP (R); P2".
+    routing_reason = models.CharField(max_length=500, blank=True, default="")
+    # SLA results, recomputed from the events on every change (never the source of truth).
+    first_response_due = models.DateTimeField(null=True, blank=True)
+    next_update_due = models.DateTimeField(null=True, blank=True)
+    resolution_due = models.DateTimeField(null=True, blank=True)
+    sla_state = models.JSONField(default=dict, blank=True)
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    satisfaction = models.PositiveSmallIntegerField(null=True, blank=True)
+    satisfaction_comment = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "number"], name="ticket_unique_number"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "status", "-created_at"], name="ticket_tenant_status"),
+            models.Index(fields=["party", "status", "-created_at"], name="ticket_party_status"),
+            models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
+            models.Index(fields=["requester", "-created_at"], name="ticket_requester"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.subject}"
+
+
+class TicketEvent(TenantOwned):
+    """One change of a ticket, with the state after it: the SLA clocks' source of truth."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=16, choices=EventKind.choices)
+    status = models.CharField(max_length=40)
+    party = models.ForeignKey("tenancy.Party", on_delete=models.PROTECT, related_name="+")
+    priority = models.PositiveSmallIntegerField()
+    actor_label = models.CharField(max_length=200)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["ticket", "at"], name="ticketevent_ticket_at")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.kind} at {self.at}"
+
+
+class Handoff(TenantOwned):
+    """An explicit transfer or escalation between parties, with its reason."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="handoffs")
+    from_party = models.ForeignKey("tenancy.Party", on_delete=models.PROTECT, related_name="+")
+    to_party = models.ForeignKey("tenancy.Party", on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=500)
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    is_ping_pong = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_party} → {self.to_party}"
+
+
+class Comment(TenantOwned):
+    """A note on a ticket in one of three tiers; the default tier is never public."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    author_label = models.CharField(max_length=200)
+    #: The party the author wrote for; None for the requester.
+    party = models.ForeignKey(
+        "tenancy.Party", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    visibility = models.CharField(
+        max_length=10, choices=Visibility.choices, default=Visibility.SHARED
+    )
+    body = models.TextField()
+    via = models.CharField(max_length=10, choices=Via.choices, default=Via.WEB)
+    #: The Message-ID of the e-mail it came from or went out as, for threading.
+    message_id = models.CharField(max_length=250, blank=True, default="", db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.visibility} note on {self.ticket_id}"
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    # Random directory per file: names never collide and are not guessable.
+    import uuid
+
+    return f"attachments/{instance.tenant_id}/{uuid.uuid4().hex}/{filename}"
+
+
+class Attachment(TenantOwned):
+    """A file on a ticket, in a visibility tier; served only to those who may read it."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    comment = models.ForeignKey(
+        Comment, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+    filename = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    visibility = models.CharField(
+        max_length=10, choices=Visibility.choices, default=Visibility.SHARED
+    )
+    party = models.ForeignKey(
+        "tenancy.Party", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class TimeEntry(TenantOwned):
+    """Time spent on a ticket by one person for one party, in one service area."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="time_entries")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    party = models.ForeignKey("tenancy.Party", on_delete=models.PROTECT, related_name="+")
+    service_area = models.ForeignKey("tenancy.ServiceArea", on_delete=models.PROTECT)
+    work_date = models.DateField()
+    minutes = models.PositiveIntegerField()
+    billable = models.BooleanField(default=True)
+    note = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["-work_date", "-id"]
+        verbose_name_plural = "time entries"
+
+    def __str__(self) -> str:
+        return f"{self.minutes} min on {self.ticket_id}"

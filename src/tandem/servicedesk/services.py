@@ -1,0 +1,885 @@
+"""Every write of the service desk. Keyword-only, actor first, one transaction, audited.
+
+Each change of a ticket's holder, status or priority appends a :class:`TicketEvent` and
+recomputes its SLA clocks from the whole history (``sla_bridge.recompute_sla``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from tandem.accounts.models import User
+from tandem.accounts.principals import engagement_is_live
+from tandem.audit.services import diff, record_audit
+from tandem.core.errors import Conflict, InvalidInput, require
+from tandem.core.policies import authorize
+from tandem.core.principal import Principal
+from tandem.core.scoping import within_tenant
+from tandem.core.validation import clean_name, clean_text
+from tandem.servicedesk import routing
+from tandem.servicedesk.choices import EventKind, StatusKind, Via, Visibility
+from tandem.servicedesk.models import (
+    Category,
+    Comment,
+    Coverage,
+    DeskSettings,
+    Handoff,
+    ResponsibilityRow,
+    Ticket,
+    TicketEvent,
+    TimeEntry,
+)
+from tandem.servicedesk.policies import may_write_internal_notes
+from tandem.servicedesk.sla_bridge import desk_settings, recompute_sla, to_business_calendar
+from tandem.sla.priority import PriorityMatrix
+from tandem.tenancy.models import AssetGroup, Engagement, Party, ServiceArea, Site, Tenant
+
+MAX_DESCRIPTION = 50_000
+MAX_COMMENT = 50_000
+MAX_TAGS = 20
+
+
+# --- Settings and reference data --------------------------------------------------------------
+
+
+def priority_matrix(settings: DeskSettings) -> PriorityMatrix:
+    data = settings.priority_matrix
+    return PriorityMatrix(
+        impacts=tuple(data["impacts"]),
+        urgencies=tuple(data["urgencies"]),
+        priorities=tuple(data["priorities"]),
+        grid=tuple(tuple(row) for row in data["grid"]),
+    )
+
+
+def priority_of(settings: DeskSettings, impact: int, urgency: int) -> int:
+    """Priority number (1 = P1) for 1-based impact and urgency levels, through the matrix."""
+    matrix = priority_matrix(settings)
+    require(1 <= impact <= len(matrix.impacts), "impact", f"Use 1 to {len(matrix.impacts)}.")
+    require(1 <= urgency <= len(matrix.urgencies), "urgency", f"Use 1 to {len(matrix.urgencies)}.")
+    label = matrix.priority_for(matrix.impacts[impact - 1], matrix.urgencies[urgency - 1])
+    return matrix.priorities.index(label) + 1
+
+
+def status_kinds(settings: DeskSettings) -> dict[str, str]:
+    return {key: kind for key, _name, kind in settings.statuses}
+
+
+def internal_party(tenant_id: int) -> Party:
+    return Party.objects.get(tenant_id=tenant_id, kind="internal")
+
+
+# --- Routing ----------------------------------------------------------------------------------
+
+
+def eligible_parties(
+    tenant_id: int, area_ids: Iterable[int | None], site_ids: Iterable[int | None]
+) -> dict[tuple[int | None, int | None], frozenset[int]]:
+    """For each (area, site): the parties that may hold such a ticket right now.
+
+    Internal IT always; a provider party while its engagement is live and covers the area
+    (and the site, when the engagement names sites).
+    """
+    today = timezone.localdate()
+    internal = internal_party(tenant_id).pk
+    engagements = [
+        e
+        for e in Engagement.objects.filter(tenant_id=tenant_id, status="active")
+        .select_related("party")
+        .prefetch_related("service_areas", "sites")
+        if engagement_is_live(e, today)
+    ]
+    scopes = [
+        (e.party.pk, {a.pk for a in e.service_areas.all()}, {s.pk for s in e.sites.all()})
+        for e in engagements
+    ]
+    result = {}
+    for area_id in area_ids:
+        for site_id in site_ids:
+            allowed = {internal}
+            for party_id, areas, sites in scopes:
+                if area_id in areas and (not sites or site_id is None or site_id in sites):
+                    allowed.add(party_id)
+            result[(area_id, site_id)] = frozenset(allowed)
+    return result
+
+
+def routing_context(
+    tenant_id: int, *, area_ids: Iterable[int | None] = (), site_ids: Iterable[int | None] = ()
+) -> routing.RoutingContext:
+    """The tenant's matrix, coverage and eligibility as plain data for the routing core."""
+    settings = desk_settings(tenant_id)
+    rows = [
+        routing.MatrixRow(
+            id=r.pk,
+            service_area_id=r.service_area_id,
+            responsible_id=r.responsible_id,
+            accountable_id=r.accountable_id,
+            site_id=r.site_id,
+            asset_group_id=r.asset_group_id,
+            consulted_ids=tuple(sorted(p.pk for p in r.consulted.all())),
+            informed_ids=tuple(sorted(p.pk for p in r.informed.all())),
+        )
+        for r in ResponsibilityRow.objects.filter(tenant_id=tenant_id).prefetch_related(
+            "consulted", "informed"
+        )
+    ]
+    coverage = [
+        routing.CoverageEntry(
+            party_id=c.party_id,
+            calendar=to_business_calendar(c.calendar),
+            service_area_id=c.service_area_id,
+            max_priority=c.max_priority,
+        )
+        for c in Coverage.objects.filter(tenant_id=tenant_id).select_related("calendar")
+    ]
+    area_ids = list(area_ids)
+    return routing.RoutingContext(
+        rows=rows,
+        coverage=coverage,
+        party_names=dict(Party.objects.filter(tenant_id=tenant_id).values_list("pk", "name")),
+        area_names=dict(ServiceArea.objects.filter(tenant_id=tenant_id).values_list("pk", "name")),
+        triage_party_id=internal_party(tenant_id).pk,
+        eligible=eligible_parties(tenant_id, area_ids, [None, *site_ids]),
+        urgent_max=settings.urgent_priority_max,
+    )
+
+
+def _route(ticket: Ticket, at: dt.datetime) -> routing.Decision:
+    context = routing_context(
+        ticket.tenant_id, area_ids=[ticket.service_area_id], site_ids=[ticket.site_id]
+    )
+    facts = routing.TicketFacts(
+        service_area_id=ticket.service_area_id,
+        priority=ticket.priority,
+        at=at,
+        site_id=ticket.site_id,
+        asset_group_id=ticket.asset_group_id,
+    )
+    return routing.route(facts, context)
+
+
+# --- Tickets ----------------------------------------------------------------------------------
+
+
+def _event(ticket: Ticket, kind: str, actor: Principal, at: dt.datetime, **detail: Any) -> None:
+    TicketEvent.objects.create(
+        tenant_id=ticket.tenant_id,
+        ticket=ticket,
+        at=at,
+        kind=kind,
+        status=ticket.status,
+        party_id=ticket.party_id,
+        priority=ticket.priority,
+        actor_label=actor.label[:200],
+        detail=detail,
+    )
+
+
+def _in_tenant(model: Any, tenant_id: int, pk: int | None, field: str) -> Any:
+    if pk is None:
+        return None
+    found = model.objects.filter(tenant_id=tenant_id, pk=pk).first()
+    require(found is not None, field, "Not found in this tenant.")
+    return found
+
+
+def create_ticket(
+    *,
+    actor: Principal,
+    tenant: Tenant,
+    requester: User,
+    subject: str,
+    description: str = "",
+    category_id: int | None = None,
+    service_area_id: int | None = None,
+    impact: int = 3,
+    urgency: int = 3,
+    site_id: int | None = None,
+    asset_group_id: int | None = None,
+    tags: Iterable[str] = (),
+    via: str = Via.WEB,
+    now: dt.datetime | None = None,
+) -> Ticket:
+    """Open a ticket, route it through the matrix, start its SLA clocks, audit it."""
+    authorize(actor, "servicedesk.add_ticket", tenant)
+    now = now or timezone.now()
+    subject = clean_name(subject, field="subject", max_length=200)
+    description = clean_text(description, field="description", max_length=MAX_DESCRIPTION)
+    tag_list = sorted({clean_name(t, field="tags", max_length=40).lower() for t in tags})
+    require(len(tag_list) <= MAX_TAGS, "tags", f"At most {MAX_TAGS} tags.")
+    require(via in Via.values, "via", "Unknown channel.")
+    with transaction.atomic(), within_tenant(tenant.pk):
+        settings = desk_settings(tenant.pk)
+        category = _in_tenant(Category, tenant.pk, category_id, "category_id")
+        if category is not None:
+            require(category.is_active, "category_id", "This category is retired.")
+            service_area_id = category.service_area_id
+        area = _in_tenant(ServiceArea, tenant.pk, service_area_id, "service_area_id")
+        site = _in_tenant(Site, tenant.pk, site_id, "site_id")
+        group = _in_tenant(AssetGroup, tenant.pk, asset_group_id, "asset_group_id")
+        priority = priority_of(settings, impact, urgency)
+        # Numbers are per tenant and never reused: take the next one under a row lock.
+        locked = DeskSettings.objects.select_for_update().get(pk=settings.pk)
+        number = locked.next_number
+        DeskSettings.objects.filter(pk=locked.pk).update(next_number=F("next_number") + 1)
+        ticket = Ticket(
+            tenant=tenant,
+            number=number,
+            requester=requester,
+            subject=subject,
+            description=description,
+            category=category,
+            service_area=area,
+            impact=impact,
+            urgency=urgency,
+            priority=priority,
+            status=settings.statuses[0][0],
+            site=site,
+            asset_group=group,
+            tags=tag_list,
+            via=via,
+        )
+        decision = _route(ticket, now)
+        ticket.party_id = decision.party_id
+        ticket.routing_reason = decision.reason[:500]
+        ticket.save()
+        ticket.watchers.add(requester)
+        _event(ticket, EventKind.CREATED, actor, now, routing=decision.reason)
+        recompute_sla(ticket, now=now)
+        record_audit(
+            actor=actor,
+            action="servicedesk.create_ticket",
+            target=ticket,
+            tenant_id=tenant.pk,
+            changes=diff(
+                {},
+                {
+                    "number": number,
+                    "subject": subject,
+                    "priority": priority,
+                    "party_id": ticket.party_id,
+                    "routing": ticket.routing_reason,
+                },
+            ),
+        )
+    return ticket
+
+
+def change_status(
+    *, actor: Principal, ticket: Ticket, status: str, now: dt.datetime | None = None
+) -> Ticket:
+    """Move a ticket through the tenant's workflow; resolving and reopening drive the clocks."""
+    authorize(actor, "servicedesk.change_ticket", ticket)
+    now = now or timezone.now()
+    with transaction.atomic(), within_tenant(ticket.tenant_id):
+        kinds = status_kinds(desk_settings(ticket.tenant_id))
+        require(status in kinds, "status", f"Use one of: {', '.join(kinds)}.")
+        if status == ticket.status:
+            raise Conflict(f"The ticket is already {status}.")
+        before_kind, after_kind = kinds.get(ticket.status), kinds[status]
+        before = ticket.status
+        ticket.status = status
+        kind: str = EventKind.STATUS
+        if after_kind in (StatusKind.RESOLVED, StatusKind.CLOSED) and before_kind not in (
+            StatusKind.RESOLVED,
+            StatusKind.CLOSED,
+        ):
+            kind = EventKind.RESOLVED
+            ticket.resolved_at = now
+        elif before_kind in (StatusKind.RESOLVED, StatusKind.CLOSED) and after_kind not in (
+            StatusKind.RESOLVED,
+            StatusKind.CLOSED,
+        ):
+            kind = EventKind.REOPENED
+            ticket.resolved_at = None
+        if after_kind == StatusKind.CLOSED:
+            ticket.closed_at = now
+        ticket.save()
+        _event(ticket, kind, actor, now)
+        recompute_sla(ticket, now=now)
+        record_audit(
+            actor=actor,
+            action="servicedesk.change_status",
+            target=ticket,
+            tenant_id=ticket.tenant_id,
+            changes={"status": [before, status]},
+        )
+    return ticket
+
+
+def reprioritise_ticket(
+    *,
+    actor: Principal,
+    ticket: Ticket,
+    impact: int | None = None,
+    urgency: int | None = None,
+    category_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> Ticket:
+    """Change impact, urgency or category; the priority follows the matrix and the ticket is
+    routed again. The SLA is recomputed from the start with the new target."""
+    authorize(actor, "servicedesk.change_ticket", ticket)
+    now = now or timezone.now()
+    with transaction.atomic(), within_tenant(ticket.tenant_id):
+        settings = desk_settings(ticket.tenant_id)
+        before = {
+            "impact": ticket.impact,
+            "urgency": ticket.urgency,
+            "priority": ticket.priority,
+            "category_id": ticket.category_id,
+            "party_id": ticket.party_id,
+        }
+        if category_id is not None:
+            category = _in_tenant(Category, ticket.tenant_id, category_id, "category_id")
+            ticket.category = category
+            ticket.service_area_id = category.service_area_id
+        ticket.impact = impact if impact is not None else ticket.impact
+        ticket.urgency = urgency if urgency is not None else ticket.urgency
+        ticket.priority = priority_of(settings, ticket.impact, ticket.urgency)
+        decision = _route(ticket, now)
+        moved = decision.party_id != ticket.party_id
+        if moved:
+            ticket.party_id = decision.party_id
+            ticket.assignee = None
+        ticket.routing_reason = decision.reason[:500]
+        ticket.save()
+        if before["priority"] != ticket.priority:
+            _event(ticket, EventKind.PRIORITY, actor, now)
+        if moved:
+            _event(ticket, EventKind.ASSIGNED, actor, now, routing=decision.reason)
+        recompute_sla(ticket, now=now)
+        after = {
+            "impact": ticket.impact,
+            "urgency": ticket.urgency,
+            "priority": ticket.priority,
+            "category_id": ticket.category_id,
+            "party_id": ticket.party_id,
+        }
+        record_audit(
+            actor=actor,
+            action="servicedesk.reprioritise_ticket",
+            target=ticket,
+            tenant_id=ticket.tenant_id,
+            changes=diff(before, after),
+        )
+    return ticket
+
+
+def handoff_ticket(
+    *,
+    actor: Principal,
+    ticket: Ticket,
+    to_party: Party,
+    reason: str,
+    now: dt.datetime | None = None,
+) -> Handoff:
+    """Escalate or transfer a ticket to another party, with a reason. SLA time is charged to
+    whoever holds it; a return to the previous holder within the tenant's ping-pong window is
+    recorded as ping-pong."""
+    authorize(actor, "servicedesk.handoff_ticket", ticket)
+    now = now or timezone.now()
+    reason = clean_name(reason, field="reason", max_length=500)
+    require(to_party.tenant_id == ticket.tenant_id, "to_party_id", "Not a party of this tenant.")
+    if to_party.pk == ticket.party_id:
+        raise Conflict(f"{to_party.name} already holds this ticket.")
+    with transaction.atomic(), within_tenant(ticket.tenant_id):
+        allowed = eligible_parties(ticket.tenant_id, [ticket.service_area_id], [ticket.site_id])
+        require(
+            to_party.pk in allowed[(ticket.service_area_id, ticket.site_id)],
+            "to_party_id",
+            f"{to_party.name} is not engaged for this service area or site.",
+        )
+        settings = desk_settings(ticket.tenant_id)
+        window = now - dt.timedelta(minutes=settings.ping_pong_minutes)
+        ping_pong = Handoff.objects.filter(
+            ticket=ticket, to_party_id=ticket.party_id, from_party=to_party, at__gte=window
+        ).exists()
+        handoff = Handoff.objects.create(
+            tenant_id=ticket.tenant_id,
+            ticket=ticket,
+            from_party_id=ticket.party_id,
+            to_party=to_party,
+            reason=reason,
+            at=now,
+            actor_id=actor.user_id,
+            is_ping_pong=ping_pong,
+        )
+        before = ticket.party_id
+        ticket.party = to_party
+        ticket.assignee = None
+        ticket.routing_reason = f"Handed off by {actor.label}: {reason}"[:500]
+        ticket.save()
+        _event(ticket, EventKind.HANDOFF, actor, now, reason=reason, ping_pong=ping_pong)
+        recompute_sla(ticket, now=now)
+        record_audit(
+            actor=actor,
+            action="servicedesk.handoff_ticket",
+            target=ticket,
+            tenant_id=ticket.tenant_id,
+            changes={"party_id": [before, to_party.pk], "reason": [None, reason]},
+        )
+    return handoff
+
+
+def assign_ticket(*, actor: Principal, ticket: Ticket, assignee: User | None) -> Ticket:
+    """Give the ticket to one person of the party that holds it (or to nobody)."""
+    authorize(actor, "servicedesk.change_ticket", ticket)
+    with transaction.atomic(), within_tenant(ticket.tenant_id):
+        if assignee is not None:
+            from tandem.accounts.principals import resolve_principal
+
+            holder = resolve_principal(assignee)
+            require(
+                any(a.party_id == ticket.party_id for a in holder.accesses_in(ticket.tenant_id)),
+                "assignee_id",
+                "The assignee must work for the party that holds the ticket.",
+            )
+        before = ticket.assignee_id
+        ticket.assignee = assignee
+        ticket.save(update_fields=["assignee", "updated_at"])
+        record_audit(
+            actor=actor,
+            action="servicedesk.assign_ticket",
+            target=ticket,
+            tenant_id=ticket.tenant_id,
+            changes={"assignee_id": [before, assignee.pk if assignee else None]},
+        )
+    return ticket
+
+
+def add_comment(
+    *,
+    actor: Principal,
+    ticket: Ticket,
+    body: str,
+    visibility: str = Visibility.SHARED,
+    via: str = Via.WEB,
+    message_id: str = "",
+    now: dt.datetime | None = None,
+) -> Comment:
+    """Add a note in one of the three tiers. A public note from IT is a response to the
+    requester (it stops the first-response clock); requesters write public notes only."""
+    authorize(actor, "servicedesk.comment_ticket", ticket)
+    now = now or timezone.now()
+    body = clean_text(body, field="body", max_length=MAX_COMMENT)
+    require(bool(body), "body", "Write something.")
+    require(visibility in Visibility.values, "visibility", "Use private, shared or public.")
+    it_author = may_write_internal_notes(actor, ticket.tenant_id)
+    if not it_author:
+        require(visibility == Visibility.PUBLIC, "visibility", "Requesters write public replies.")
+    with transaction.atomic(), within_tenant(ticket.tenant_id):
+        party_id = None
+        if it_author:
+            # Write as the party holding the ticket when the author belongs to it, else as
+            # the author's own party in this tenant.
+            parties = {a.party_id for a in actor.accesses_in(ticket.tenant_id) if a.party_id}
+            party_id = ticket.party_id if ticket.party_id in parties else min(parties)
+        comment = Comment.objects.create(
+            tenant_id=ticket.tenant_id,
+            ticket=ticket,
+            author_id=actor.user_id,
+            author_label=actor.label[:200],
+            party_id=party_id,
+            visibility=visibility,
+            body=body,
+            via=via,
+            message_id=message_id[:250],
+        )
+        if visibility == Visibility.PUBLIC and it_author:
+            if ticket.first_responded_at is None:
+                ticket.first_responded_at = now
+                ticket.save(update_fields=["first_responded_at", "updated_at"])
+            _event(ticket, EventKind.RESPONDED, actor, now)
+            recompute_sla(ticket, now=now)
+        record_audit(
+            actor=actor,
+            action="servicedesk.add_comment",
+            target=ticket,
+            tenant_id=ticket.tenant_id,
+            changes={"comment_id": [None, comment.pk], "visibility": [None, visibility]},
+        )
+    return comment
+
+
+def log_time(
+    *,
+    actor: Principal,
+    ticket: Ticket,
+    minutes: int,
+    work_date: dt.date | None = None,
+    service_area_id: int | None = None,
+    billable: bool = True,
+    note: str = "",
+) -> TimeEntry:
+    """Record time spent on a ticket, for the author's party in this tenant."""
+    authorize(actor, "servicedesk.log_time_on_ticket", ticket)
+    require(0 < minutes <= 24 * 60, "minutes", "Between 1 and 1440 minutes.")
+    work_date = work_date or timezone.localdate()
+    require(work_date <= timezone.localdate(), "work_date", "Time cannot be logged in the future.")
+    parties = {a.party_id for a in actor.accesses_in(ticket.tenant_id) if a.party_id}
+    require(bool(parties), "ticket", "Only IT people log time.")
+    with transaction.atomic(), within_tenant(ticket.tenant_id):
+        area_id = service_area_id or ticket.service_area_id
+        require(area_id is not None, "service_area_id", "Name the service area.")
+        area = _in_tenant(ServiceArea, ticket.tenant_id, area_id, "service_area_id")
+        entry = TimeEntry.objects.create(
+            tenant_id=ticket.tenant_id,
+            ticket=ticket,
+            user_id=actor.user_id or 0,
+            party_id=ticket.party_id if ticket.party_id in parties else min(parties),
+            service_area=area,
+            work_date=work_date,
+            minutes=minutes,
+            billable=billable,
+            note=clean_text(note, field="note", max_length=500),
+        )
+        record_audit(
+            actor=actor,
+            action="servicedesk.log_time",
+            target=ticket,
+            tenant_id=ticket.tenant_id,
+            changes=diff({}, {"minutes": minutes, "billable": billable, "work_date": work_date}),
+        )
+    return entry
+
+
+# --- Categories, calendars, SLA policies, coverage ------------------------------------------
+
+
+def create_category(
+    *,
+    actor: Principal,
+    tenant: Tenant,
+    name: str,
+    service_area_id: int,
+    description: str = "",
+    form_fields: list[dict[str, Any]] | None = None,
+) -> Category:
+    """A category requesters pick in the portal, mapped to a service area."""
+    authorize(actor, "servicedesk.change_matrix", tenant)
+    name = clean_name(name)
+    with transaction.atomic(), within_tenant(tenant.pk):
+        area = _in_tenant(ServiceArea, tenant.pk, service_area_id, "service_area_id")
+        if Category.objects.filter(tenant=tenant, name__iexact=name).exists():
+            raise Conflict(f"A category named {name!r} already exists.")
+        category = Category.objects.create(
+            tenant=tenant,
+            name=name,
+            service_area=area,
+            description=clean_text(description, field="description", max_length=2000),
+            form_fields=_clean_form_fields(form_fields or []),
+        )
+        record_audit(
+            actor=actor,
+            action="servicedesk.create_category",
+            target=category,
+            tenant_id=tenant.pk,
+            changes=diff({}, {"name": name, "service_area_id": area.pk}),
+        )
+    return category
+
+
+def _clean_form_fields(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    require(len(fields) <= 20, "form_fields", "At most 20 extra questions.")
+    cleaned = []
+    for index, field_spec in enumerate(fields):
+        where = f"form_fields[{index}]"
+        require(isinstance(field_spec, dict), where, "Each question is an object.")
+        kind = field_spec.get("type", "text")
+        require(kind in ("text", "textarea", "choice"), where, "type is text, textarea or choice.")
+        choices = [
+            clean_name(str(c), field=where, max_length=100) for c in field_spec.get("choices", [])
+        ]
+        require(kind != "choice" or bool(choices), where, "A choice question needs choices.")
+        cleaned.append(
+            {
+                "name": clean_name(str(field_spec.get("name", "")), field=where, max_length=40),
+                "label": clean_name(str(field_spec.get("label", "")), field=where, max_length=120),
+                "type": kind,
+                "choices": choices,
+            }
+        )
+    return cleaned
+
+
+def create_calendar(
+    *,
+    actor: Principal,
+    tenant: Tenant,
+    name: str,
+    time_zone: str,
+    weekly: dict[str, list[list[str]]],
+    holiday_country: str = "",
+    holiday_subdivision: str = "",
+    custom_holidays: list[str] | None = None,
+    special_days: dict[str, list[list[str]]] | None = None,
+) -> Any:
+    """Service hours for SLAs and coverage. Validated by building the pure calendar."""
+    from tandem.sla.models import Calendar
+
+    authorize(actor, "servicedesk.change_matrix", tenant)
+    row = Calendar(
+        tenant=tenant,
+        name=clean_name(name),
+        time_zone=time_zone,
+        weekly=weekly,
+        holiday_country=(holiday_country or "").upper(),
+        holiday_subdivision=holiday_subdivision or "",
+        custom_holidays=list(custom_holidays or []),
+        special_days=dict(special_days or {}),
+    )
+    try:
+        to_business_calendar(row)
+    except (ValueError, TypeError, KeyError, NotImplementedError, AttributeError) as exc:
+        raise InvalidInput({"weekly": [str(exc)]}) from exc
+    with transaction.atomic(), within_tenant(tenant.pk):
+        if Calendar.objects.filter(tenant=tenant, name__iexact=row.name).exists():
+            raise Conflict(f"A calendar named {row.name!r} already exists.")
+        row.save()
+        record_audit(
+            actor=actor,
+            action="sla.create_calendar",
+            target=row,
+            tenant_id=tenant.pk,
+            changes=diff({}, {"name": row.name, "time_zone": time_zone, "weekly": weekly}),
+        )
+    return row
+
+
+METRICS = ("first_response", "next_update", "resolution")
+
+
+def create_sla_policy(
+    *,
+    actor: Principal,
+    tenant: Tenant,
+    name: str,
+    party: Party,
+    calendar_id: int,
+    targets: dict[str, dict[str, int]],
+    pause_statuses: dict[str, list[str]] | None = None,
+    warn_at_percent: int = 80,
+) -> Any:
+    """An SLA for a provider party (its engagement's terms) or an OLA for internal IT:
+    minutes of business time per priority and metric, and the statuses that pause each."""
+    from tandem.sla.models import Calendar, SlaPolicy
+
+    authorize(actor, "servicedesk.change_matrix", tenant)
+    require(party.tenant_id == tenant.pk, "party_id", "Not a party of this tenant.")
+    require(0 < warn_at_percent < 100, "warn_at_percent", "Between 1 and 99.")
+    with transaction.atomic(), within_tenant(tenant.pk):
+        calendar = _in_tenant(Calendar, tenant.pk, calendar_id, "calendar_id")
+        kinds = status_kinds(desk_settings(tenant.pk))
+        for priority, metrics in targets.items():
+            require(priority.isdigit() and 1 <= int(priority) <= 9, "targets", "Keys are 1..9.")
+            for metric, minutes in metrics.items():
+                require(metric in METRICS, "targets", f"Metrics are {', '.join(METRICS)}.")
+                require(
+                    isinstance(minutes, int) and 0 < minutes <= 366 * 24 * 60,
+                    "targets",
+                    "Targets are whole minutes, at most a year.",
+                )
+        for metric, statuses in (pause_statuses or {}).items():
+            require(metric in METRICS, "pause_statuses", f"Metrics are {', '.join(METRICS)}.")
+            unknown = sorted(set(statuses) - set(kinds))
+            require(not unknown, "pause_statuses", f"Unknown statuses: {unknown}.")
+        if SlaPolicy.objects.filter(party=party, is_active=True).exists():
+            raise Conflict(f"{party.name} already has an active SLA policy.")
+        policy = SlaPolicy.objects.create(
+            tenant=tenant,
+            name=clean_name(name),
+            party=party,
+            calendar=calendar,
+            targets=targets,
+            pause_statuses=pause_statuses or {},
+            warn_at_percent=warn_at_percent,
+        )
+        record_audit(
+            actor=actor,
+            action="sla.create_policy",
+            target=policy,
+            tenant_id=tenant.pk,
+            changes=diff({}, {"party_id": party.pk, "targets": targets}),
+        )
+    return policy
+
+
+def add_coverage(
+    *,
+    actor: Principal,
+    tenant: Tenant,
+    party: Party,
+    calendar_id: int,
+    service_area_id: int | None = None,
+    max_priority: int = 5,
+) -> Coverage:
+    """Say when a party is on duty: a calendar, for an area or all, up to a priority."""
+    from tandem.sla.models import Calendar
+
+    authorize(actor, "servicedesk.change_matrix", tenant)
+    require(party.tenant_id == tenant.pk, "party_id", "Not a party of this tenant.")
+    require(1 <= max_priority <= 9, "max_priority", "Between 1 and 9.")
+    with transaction.atomic(), within_tenant(tenant.pk):
+        calendar = _in_tenant(Calendar, tenant.pk, calendar_id, "calendar_id")
+        area = _in_tenant(ServiceArea, tenant.pk, service_area_id, "service_area_id")
+        coverage = Coverage.objects.create(
+            tenant=tenant,
+            party=party,
+            calendar=calendar,
+            service_area=area,
+            max_priority=max_priority,
+        )
+        _snapshot_matrix(actor, tenant, f"Coverage for {party.name} on {calendar.name}")
+        record_audit(
+            actor=actor,
+            action="servicedesk.add_coverage",
+            target=coverage,
+            tenant_id=tenant.pk,
+            changes=diff(
+                {},
+                {
+                    "party_id": party.pk,
+                    "calendar_id": calendar.pk,
+                    "service_area_id": service_area_id,
+                    "max_priority": max_priority,
+                },
+            ),
+        )
+    return coverage
+
+
+# --- The responsibility matrix ---------------------------------------------------------------
+
+
+def _snapshot_matrix(actor: Principal, tenant: Tenant, summary: str) -> None:
+    """Store the whole matrix (rows and coverage) as a new numbered version."""
+    from tandem.servicedesk.models import MatrixVersion
+
+    rows = [
+        {
+            "id": r.pk,
+            "service_area_id": r.service_area_id,
+            "site_id": r.site_id,
+            "asset_group_id": r.asset_group_id,
+            "responsible_id": r.responsible_id,
+            "accountable_id": r.accountable_id,
+            "consulted_ids": sorted(p.pk for p in r.consulted.all()),
+            "informed_ids": sorted(p.pk for p in r.informed.all()),
+        }
+        for r in ResponsibilityRow.objects.filter(tenant=tenant)
+        .prefetch_related("consulted", "informed")
+        .order_by("pk")
+    ]
+    coverage = list(
+        Coverage.objects.filter(tenant=tenant)
+        .order_by("pk")
+        .values("id", "party_id", "calendar_id", "service_area_id", "max_priority")
+    )
+    last = MatrixVersion.objects.filter(tenant=tenant).order_by("-number").first()
+    MatrixVersion.objects.create(
+        tenant=tenant,
+        number=(last.number + 1) if last else 1,
+        snapshot={"rows": rows, "coverage": coverage},
+        changed_by=actor.label[:200],
+        summary=summary[:500],
+    )
+
+
+def _row_parties(tenant: Tenant, ids: Iterable[int], field: str) -> list[Party]:
+    wanted = sorted(set(ids))
+    found = list(Party.objects.filter(tenant=tenant, pk__in=wanted))
+    require(len(found) == len(wanted), field, "Not all of these are parties of this tenant.")
+    return found
+
+
+def add_matrix_row(
+    *,
+    actor: Principal,
+    tenant: Tenant,
+    service_area_id: int,
+    responsible_id: int,
+    accountable_id: int,
+    site_id: int | None = None,
+    asset_group_id: int | None = None,
+    consulted_ids: Iterable[int] = (),
+    informed_ids: Iterable[int] = (),
+    note: str = "",
+) -> ResponsibilityRow:
+    """Add a RACI row. A provider can be Responsible only for what its engagement covers."""
+    authorize(actor, "servicedesk.change_matrix", tenant)
+    require(
+        site_id is None or asset_group_id is None,
+        "asset_group_id",
+        "Narrow a row to a site or to an asset group, not both.",
+    )
+    with transaction.atomic(), within_tenant(tenant.pk):
+        area = _in_tenant(ServiceArea, tenant.pk, service_area_id, "service_area_id")
+        site = _in_tenant(Site, tenant.pk, site_id, "site_id")
+        group = _in_tenant(AssetGroup, tenant.pk, asset_group_id, "asset_group_id")
+        responsible = _row_parties(tenant, [responsible_id], "responsible_id")[0]
+        accountable = _row_parties(tenant, [accountable_id], "accountable_id")[0]
+        consulted = _row_parties(tenant, consulted_ids, "consulted_ids")
+        informed = _row_parties(tenant, informed_ids, "informed_ids")
+        if responsible.engagement_id is not None:
+            engagement = responsible.engagement
+            assert engagement is not None
+            require(
+                engagement.service_areas.filter(pk=area.pk).exists(),
+                "responsible_id",
+                f"{responsible.name}'s engagement does not cover {area.name}.",
+            )
+        row = ResponsibilityRow.objects.create(
+            tenant=tenant,
+            service_area=area,
+            site=site,
+            asset_group=group,
+            responsible=responsible,
+            accountable=accountable,
+            note=clean_text(note, field="note", max_length=500),
+        )
+        row.consulted.set(consulted)
+        row.informed.set(informed)
+        _snapshot_matrix(actor, tenant, f"{area.name}: {responsible.name} responsible")
+        record_audit(
+            actor=actor,
+            action="servicedesk.add_matrix_row",
+            target=row,
+            tenant_id=tenant.pk,
+            changes=diff(
+                {},
+                {
+                    "service_area_id": area.pk,
+                    "site_id": site_id,
+                    "asset_group_id": asset_group_id,
+                    "responsible_id": responsible.pk,
+                    "accountable_id": accountable.pk,
+                    "consulted_ids": [p.pk for p in consulted],
+                    "informed_ids": [p.pk for p in informed],
+                },
+            ),
+        )
+    return row
+
+
+def remove_matrix_row(*, actor: Principal, row: ResponsibilityRow) -> None:
+    """Delete a RACI row; the matrix version history keeps what it was."""
+    tenant = row.tenant
+    authorize(actor, "servicedesk.change_matrix", tenant)
+    with transaction.atomic(), within_tenant(tenant.pk):
+        before = {"service_area_id": row.service_area_id, "responsible_id": row.responsible_id}
+        record_audit(
+            actor=actor,
+            action="servicedesk.remove_matrix_row",
+            target=row,
+            tenant_id=tenant.pk,
+            changes=diff(before, {}),
+        )
+        row.delete()
+        _snapshot_matrix(actor, tenant, "Row removed")

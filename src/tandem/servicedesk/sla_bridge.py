@@ -1,0 +1,158 @@
+"""Between the ORM and the pure SLA clock: load a ticket's history, policies and calendars,
+compute every party's clock, and store the results on the ticket."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+
+from tandem.servicedesk.choices import EventKind
+from tandem.servicedesk.models import Coverage, DeskSettings, Ticket, TicketEvent
+from tandem.sla import clock
+from tandem.sla.calendar import BusinessCalendar, always_open, build_calendar
+from tandem.sla.models import Calendar, SlaPolicy
+
+_KIND = {
+    EventKind.RESPONDED: clock.EventKind.RESPONDED,
+    EventKind.RESOLVED: clock.EventKind.RESOLVED,
+    EventKind.REOPENED: clock.EventKind.REOPENED,
+}
+
+
+def to_business_calendar(row: Calendar) -> BusinessCalendar:
+    """The pure calendar of a stored one, with the public holidays of last year through the
+    year after next (from the ``holidays`` package) plus the tenant's own days off."""
+    this_year = timezone.now().year
+    return build_calendar(
+        time_zone=row.time_zone,
+        weekly={int(day): [tuple(i) for i in intervals] for day, intervals in row.weekly.items()},
+        country=row.holiday_country or None,
+        subdivision=row.holiday_subdivision or None,
+        years=range(this_year - 1, this_year + 3),
+        extra_holidays=[dt.date.fromisoformat(d) for d in row.custom_holidays],
+        special_days={
+            dt.date.fromisoformat(day): [tuple(i) for i in intervals]
+            for day, intervals in row.special_days.items()
+        },
+    )
+
+
+def to_clock_policy(row: SlaPolicy) -> clock.SlaPolicy:
+    """The pure policy: targets in minutes become business seconds; statuses pause metrics."""
+    return clock.SlaPolicy(
+        targets={
+            f"P{priority}": {metric: int(minutes) * 60 for metric, minutes in metrics.items()}
+            for priority, metrics in row.targets.items()
+        },
+        pauses={metric: frozenset(statuses) for metric, statuses in row.pause_statuses.items()},
+        warn_fraction=row.warn_at_percent / 100 if 0 < row.warn_at_percent < 100 else None,
+        around_the_clock=frozenset({"P1"}),
+    )
+
+
+def history(ticket: Ticket) -> list[clock.TicketEvent]:
+    events = TicketEvent.objects.filter(ticket=ticket).order_by("at", "id")
+    return [
+        clock.TicketEvent(
+            at=e.at,
+            status=e.status,
+            holder=e.party_id,
+            priority=f"P{e.priority}",
+            kind=_KIND.get(e.kind, clock.EventKind.CHANGE),  # type: ignore[call-overload]
+        )
+        for e in events
+    ]
+
+
+def party_calendars(tenant_id: int, time_zone: str) -> dict[int, BusinessCalendar]:
+    """Each party's SLA calendar: its active policy's, else its first coverage calendar,
+    else around the clock in the tenant's zone."""
+    calendars: dict[int, BusinessCalendar] = {}
+    for cov in (
+        Coverage.objects.filter(tenant_id=tenant_id).select_related("calendar").order_by("id")
+    ):
+        calendars.setdefault(cov.party_id, to_business_calendar(cov.calendar))
+    for pol in SlaPolicy.objects.filter(tenant_id=tenant_id, is_active=True).select_related(
+        "calendar"
+    ):
+        calendars[pol.party_id] = to_business_calendar(pol.calendar)
+    calendars.setdefault(0, always_open(time_zone))
+    return calendars
+
+
+class _Calendars(dict):  # type: ignore[type-arg]
+    """Party calendars with a default for parties that have none."""
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return super().get(key, super().get(0))
+
+
+def recompute_sla(ticket: Ticket, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Recompute every party's clock for ``ticket`` and store the results on it.
+
+    The ticket's headline due dates are those of the party holding it now.
+    """
+    now = now or timezone.now()
+    events = history(ticket)
+    if not events:
+        return {}
+    policies = {
+        p.party_id: to_clock_policy(p)
+        for p in SlaPolicy.objects.filter(tenant_id=ticket.tenant_id, is_active=True)
+    }
+    calendars = _Calendars(party_calendars(ticket.tenant_id, ticket.tenant.time_zone))
+    state: dict[str, Any] = {}
+    holders = {int(e.holder) for e in events}  # type: ignore[call-overload]
+    for party_id in sorted(holders & set(policies)):
+        result = clock.compute_clock(
+            events, policy=policies[party_id], calendars=calendars, now=now, party=party_id
+        )
+        state[str(party_id)] = {
+            m.metric.value: {
+                "state": m.state.value,
+                "target": m.target,
+                "elapsed": m.elapsed,
+                "due": m.due_at.isoformat() if m.due_at else None,
+                "met": m.met_at.isoformat() if m.met_at else None,
+                "breached": m.breached_at.isoformat() if m.breached_at else None,
+                "breaches": m.breaches,
+            }
+            for m in result.metrics()
+        }
+    current = state.get(str(ticket.party_id), {})
+    ticket.sla_state = state
+    ticket.first_response_due = _due(current, "first_response")
+    ticket.next_update_due = _due(current, "next_update")
+    ticket.resolution_due = _due(current, "resolution")
+    ticket.save(
+        update_fields=[
+            "sla_state",
+            "first_response_due",
+            "next_update_due",
+            "resolution_due",
+            "updated_at",
+        ]
+    )
+    return state
+
+
+def _due(metrics: dict[str, Any], name: str) -> dt.datetime | None:
+    entry = metrics.get(name)
+    if not entry or entry["state"] not in ("running", "breached") or not entry["due"]:
+        return None
+    return dt.datetime.fromisoformat(entry["due"])
+
+
+def desk_settings(tenant_id: int) -> DeskSettings:
+    from tandem.servicedesk.choices import DEFAULT_PRIORITY_MATRIX, DEFAULT_STATUSES
+
+    found, _ = DeskSettings.objects.get_or_create(
+        tenant_id=tenant_id,
+        defaults={
+            "priority_matrix": DEFAULT_PRIORITY_MATRIX,
+            "statuses": [list(s) for s in DEFAULT_STATUSES],
+        },
+    )
+    return found

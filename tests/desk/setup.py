@@ -1,0 +1,99 @@
+"""A co-managed desk on top of the persona world (tests/personas.py).
+
+Acme's internal IT works office hours (Mon-Fri 08:00-17:00 Europe/Berlin) and is
+Responsible for server patching; Northwind MSP is Consulted and covers nights and weekends
+for P1 and P2. Internal IT has an OLA, Northwind an SLA.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tandem.core.principal import system_principal
+from tandem.core.scoping import system_context
+from tandem.servicedesk import services
+from tandem.tenancy.models import Party, Tenant
+from tests.personas import World
+
+OFFICE = {str(d): [["08:00", "17:00"]] for d in range(5)}
+NIGHTS = {str(d): [["00:00", "08:00"], ["17:00", "24:00"]] for d in range(5)} | {
+    "5": [["00:00", "24:00"]],
+    "6": [["00:00", "24:00"]],
+}
+
+
+@dataclass
+class Desk:
+    tenant: Tenant
+    internal: Party
+    northwind: Party
+    category_id: int
+    office_id: int
+    nights_id: int
+
+
+def setup_desk(world: World, *, night_cover: bool = True) -> Desk:
+    actor = system_principal("test desk")
+    with system_context("test desk set-up"):
+        tenant = Tenant.objects.get(pk=world["tenant"])
+        internal = Party.objects.get(pk=world["internal_party"])
+        northwind = Party.objects.get(pk=world["party"])
+        office = services.create_calendar(
+            actor=actor,
+            tenant=tenant,
+            name="Office hours",
+            time_zone="Europe/Berlin",
+            weekly=OFFICE,
+            holiday_country="DE",
+            holiday_subdivision="BE",
+        )
+        nights = services.create_calendar(
+            actor=actor,
+            tenant=tenant,
+            name="Nights and weekends",
+            time_zone="Europe/Berlin",
+            weekly=NIGHTS,
+        )
+        category = services.create_category(
+            actor=actor,
+            tenant=tenant,
+            name="Server problem",
+            service_area_id=world["service_area"],
+        )
+        services.add_matrix_row(
+            actor=actor,
+            tenant=tenant,
+            service_area_id=world["service_area"],
+            responsible_id=internal.pk,
+            accountable_id=internal.pk,
+            consulted_ids=[northwind.pk],
+        )
+        services.add_coverage(actor=actor, tenant=tenant, party=internal, calendar_id=office.pk)
+        if night_cover:
+            services.add_coverage(
+                actor=actor, tenant=tenant, party=northwind, calendar_id=nights.pk, max_priority=2
+            )
+        services.create_sla_policy(
+            actor=actor,
+            tenant=tenant,
+            name="Internal OLA",
+            party=internal,
+            calendar_id=office.pk,
+            targets={
+                "2": {"first_response": 60, "resolution": 480},
+                "3": {"first_response": 240, "resolution": 1440},
+            },
+            pause_statuses={"resolution": ["waiting-requester"]},
+        )
+        services.create_sla_policy(
+            actor=actor,
+            tenant=tenant,
+            name="Northwind SLA",
+            party=northwind,
+            calendar_id=nights.pk,
+            targets={
+                "1": {"first_response": 15, "resolution": 240},
+                "2": {"first_response": 30, "resolution": 480},
+            },
+        )
+    return Desk(tenant, internal, northwind, category.pk, office.pk, nights.pk)

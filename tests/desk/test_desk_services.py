@@ -1,0 +1,225 @@
+"""Routing, three-tier notes, handoffs and per-party SLA clocks through the services."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tandem.accounts.principals import resolve_principal
+from tandem.core.errors import Conflict, InvalidInput
+from tandem.core.scoping import principal_scope, system_context
+from tandem.servicedesk import queries, services
+from tests.desk.setup import setup_desk
+from tests.personas import user_of
+
+BERLIN = ZoneInfo("Europe/Berlin")
+TUESDAY_10 = dt.datetime(2026, 12, 1, 10, 0, tzinfo=BERLIN)
+TUESDAY_22 = dt.datetime(2026, 12, 1, 22, 0, tzinfo=BERLIN)
+
+
+def _ticket(world, desk, at, impact=2, urgency=2):  # type: ignore[no-untyped-def]
+    requester = user_of(world, "requester")
+    actor = resolve_principal(requester)
+    with principal_scope(actor):
+        return services.create_ticket(
+            actor=actor,
+            tenant=desk.tenant,
+            requester=requester,
+            subject="Server down",
+            category_id=desk.category_id,
+            impact=impact,
+            urgency=urgency,
+            now=at,
+        )
+
+
+def test_business_hours_route_to_internal_it(world) -> None:  # type: ignore[no-untyped-def]
+    desk = setup_desk(world)
+    ticket = _ticket(world, desk, TUESDAY_10)
+    assert ticket.priority == 3 or ticket.party_id == desk.internal.pk
+    assert ticket.party_id == desk.internal.pk
+    assert ticket.routing_reason.startswith("Server patching → Acme Corp IT (R)")
+
+
+def test_urgent_after_hours_route_to_the_night_cover(world) -> None:  # type: ignore[no-untyped-def]
+    desk = setup_desk(world)
+    ticket = _ticket(world, desk, TUESDAY_22, impact=1, urgency=2)  # P2
+    assert ticket.priority == 2
+    assert ticket.party_id == desk.northwind.pk
+    assert ticket.routing_reason == (
+        "Server patching → Northwind MSP (on duty); Acme Corp IT (R) off duty; P2"
+    )
+
+
+def test_non_urgent_after_hours_wait_for_internal_it(world) -> None:  # type: ignore[no-untyped-def]
+    desk = setup_desk(world)
+    ticket = _ticket(world, desk, TUESDAY_22, impact=3, urgency=2)  # P4
+    assert ticket.party_id == desk.internal.pk
+    assert "waits for its hours" in ticket.routing_reason
+
+
+def test_ticket_numbers_count_per_tenant(world) -> None:  # type: ignore[no-untyped-def]
+    desk = setup_desk(world)
+    first, second = _ticket(world, desk, TUESDAY_10), _ticket(world, desk, TUESDAY_10)
+    assert (first.number, second.number) == (1, 2)
+
+
+def test_three_tiers_of_notes(world) -> None:  # type: ignore[no-untyped-def]
+    desk = setup_desk(world)
+    ticket = _ticket(world, desk, TUESDAY_22, impact=1, urgency=2)  # held by Northwind
+    msp = resolve_principal(user_of(world, "provider_tech"))
+    with principal_scope(msp):
+        services.add_comment(
+            actor=msp,
+            ticket=ticket,
+            body="Our runbook says reboot",
+            visibility="private",
+            now=TUESDAY_22,
+        )
+        services.add_comment(
+            actor=msp,
+            ticket=ticket,
+            body="Disk full on srv-01",
+            visibility="shared",
+            now=TUESDAY_22,
+        )
+        services.add_comment(
+            actor=msp, ticket=ticket, body="We are on it", visibility="public", now=TUESDAY_22
+        )
+
+    def bodies(persona: str) -> list[str]:
+        principal = resolve_principal(user_of(world, persona))
+        with principal_scope(principal):
+            return [c.body for c in queries.comments(principal, ticket)]
+
+    everything = ["Our runbook says reboot", "Disk full on srv-01", "We are on it"]
+    assert bodies("provider_tech") == everything
+    assert bodies("internal_tech") == ["Disk full on srv-01", "We are on it"]
+    assert bodies("requester") == ["We are on it"]
+
+
+def test_second_provider_never_sees_the_ticket_or_its_notes(world) -> None:  # type: ignore[no-untyped-def]
+    desk = setup_desk(world)
+    ticket = _ticket(world, desk, TUESDAY_22, impact=1, urgency=2)
+    sentinel = resolve_principal(user_of(world, "second_provider_tech"))
+    with principal_scope(sentinel):
+        assert not queries.tickets(sentinel).filter(pk=ticket.pk).exists()
+
+
+def test_a_public_reply_stops_the_first_response_clock(world) -> None:  # type: ignore[no-untyped-def]
+    desk = setup_desk(world)
+    ticket = _ticket(world, desk, TUESDAY_10)
+    assert ticket.first_response_due is not None
+    tech = resolve_principal(user_of(world, "internal_tech"))
+    with principal_scope(tech):
+        services.add_comment(
+            actor=tech,
+            ticket=ticket,
+            body="Looking now",
+            visibility="public",
+            now=TUESDAY_10 + dt.timedelta(minutes=20),
+        )
+    ticket.refresh_from_db()
+    state = ticket.sla_state[str(desk.internal.pk)]["first_response"]
+    assert state["state"] == "met" and state["elapsed"] == 20 * 60
+
+
+def test_requesters_only_write_public_replies(world) -> None:  # type: ignore[no-untyped-def]
+    desk = setup_desk(world)
+    ticket = _ticket(world, desk, TUESDAY_10)
+    requester = resolve_principal(user_of(world, "requester"))
+    with principal_scope(requester), pytest.raises(InvalidInput):
+        services.add_comment(actor=requester, ticket=ticket, body="psst", visibility="shared")
+
+
+def test_handoff_charges_time_to_the_holder_and_counts_ping_pong(world) -> None:  # type: ignore[no-untyped-def]
+    desk = setup_desk(world)
+    ticket = _ticket(world, desk, TUESDAY_10, impact=1, urgency=2)  # P2, internal IT
+    tech = resolve_principal(user_of(world, "internal_tech"))
+    msp = resolve_principal(user_of(world, "provider_tech"))
+    with principal_scope(tech):
+        first = services.handoff_ticket(
+            actor=tech,
+            ticket=ticket,
+            to_party=desk.northwind,
+            reason="Needs server access",
+            now=TUESDAY_10 + dt.timedelta(minutes=30),
+        )
+    with principal_scope(msp):
+        back = services.handoff_ticket(
+            actor=msp,
+            ticket=ticket,
+            to_party=desk.internal,
+            reason="Application issue, not the server",
+            now=TUESDAY_10 + dt.timedelta(minutes=90),
+        )
+    assert (first.is_ping_pong, back.is_ping_pong) == (False, True)
+    ticket.refresh_from_db()
+    internal = ticket.sla_state[str(desk.internal.pk)]["resolution"]
+    # Internal IT held it 10:00-10:30 and again from 11:30; "now" is 11:30 for the clock.
+    assert internal["elapsed"] == 30 * 60
+    # Northwind's calendar is closed on a Tuesday morning: its hour costs it nothing.
+    assert ticket.sla_state[str(desk.northwind.pk)]["resolution"]["elapsed"] == 0
+
+
+def test_a_provider_cannot_take_work_outside_its_engagement(world) -> None:  # type: ignore[no-untyped-def]
+    desk = setup_desk(world)
+    ticket = _ticket(world, desk, TUESDAY_10)
+    tech = resolve_principal(user_of(world, "internal_tech"))
+    with system_context("test"):
+        from tandem.tenancy.models import Party
+
+        sentinel = Party.objects.get(pk=world["second_party"])
+    with principal_scope(tech), pytest.raises(InvalidInput) as error:
+        services.handoff_ticket(actor=tech, ticket=ticket, to_party=sentinel, reason="Try them")
+    assert "not engaged" in error.value.message
+
+
+def test_handoff_to_the_current_holder_is_a_conflict(world) -> None:  # type: ignore[no-untyped-def]
+    desk = setup_desk(world)
+    ticket = _ticket(world, desk, TUESDAY_10)
+    tech = resolve_principal(user_of(world, "internal_tech"))
+    with principal_scope(tech), pytest.raises(Conflict):
+        services.handoff_ticket(actor=tech, ticket=ticket, to_party=desk.internal, reason="x")
+
+
+def test_priority_change_reroutes_and_recomputes(world) -> None:  # type: ignore[no-untyped-def]
+    desk = setup_desk(world)
+    ticket = _ticket(world, desk, TUESDAY_22, impact=3, urgency=2)  # P4 waits for internal
+    tech = resolve_principal(user_of(world, "internal_tech"))
+    with principal_scope(tech):
+        services.reprioritise_ticket(actor=tech, ticket=ticket, impact=1, now=TUESDAY_22)
+    ticket.refresh_from_db()
+    assert ticket.priority == 2 and ticket.party_id == desk.northwind.pk
+
+
+def test_resolve_and_reopen(world) -> None:  # type: ignore[no-untyped-def]
+    desk = setup_desk(world)
+    ticket = _ticket(world, desk, TUESDAY_10)
+    tech = resolve_principal(user_of(world, "internal_tech"))
+    with principal_scope(tech):
+        services.change_status(
+            actor=tech, ticket=ticket, status="resolved", now=TUESDAY_10 + dt.timedelta(hours=1)
+        )
+        ticket.refresh_from_db()
+        assert ticket.sla_state[str(desk.internal.pk)]["resolution"]["state"] == "met"
+        services.change_status(
+            actor=tech, ticket=ticket, status="reopened", now=TUESDAY_10 + dt.timedelta(hours=2)
+        )
+    ticket.refresh_from_db()
+    resolution = ticket.sla_state[str(desk.internal.pk)]["resolution"]
+    assert resolution["state"] == "running" and resolution["elapsed"] == 3600
+
+
+def test_gap_analysis_of_the_stored_matrix(world) -> None:  # type: ignore[no-untyped-def]
+    from tandem.servicedesk.routing import analyse
+
+    desk = setup_desk(world, night_cover=False)
+    with system_context("test"):
+        context = services.routing_context(desk.tenant.pk, area_ids=[world["service_area"]])
+    monday = dt.datetime(2026, 11, 30, tzinfo=BERLIN)
+    findings = analyse(context, area_ids=[world["service_area"]], week_start=monday)
+    p1 = [f for f in findings if f.kind == "uncovered" and f.priority == 1]
+    assert p1 and "Mon 17:00–Tue 08:00" in p1[0].message
