@@ -230,6 +230,7 @@ def build_world() -> World:
     )
     ids["token"] = token.pk
     world.secrets["owner_token"] = raw
+    _build_tickets(world, users)
     ids["other_membership"] = ids["membership:other_tenant_owner"]
     ids["provider_membership"] = ids["membership:provider_tech"]
     return world
@@ -249,3 +250,62 @@ def login_client(client: Any, world: World, persona: str) -> Any:
     if persona != "anonymous":
         client.force_login(user_of(world, persona))
     return client
+
+
+def _build_tickets(world: World, users: dict[str, User]) -> None:
+    """The desk (calendars, matrix, coverage, SLAs) and three tickets:
+
+    - ``ticket``: Acme, server patching at the HQ site, from the requester, held by Acme IT
+      (inside Northwind's engagement scope, outside Sentinel's and Narrow IT's);
+    - ``sentinel_ticket``: Acme, security monitoring, from the owner, handed to Sentinel;
+    - ``other_ticket``: Globex, tier-1 desk, from Globex's owner.
+    """
+    from tandem.accounts.principals import resolve_principal
+    from tandem.core.scoping import principal_scope
+    from tandem.servicedesk import services as desk
+    from tandem.tenancy.models import Party
+    from tests.desk.setup import setup_desk
+
+    setup_desk(world)
+    actor = system_principal("test world: tickets")
+    with system_context("test world: tickets"):
+        acme = Tenant.objects.get(pk=world["tenant"])
+        globex = Tenant.objects.get(pk=world["other_tenant"])
+    requester = resolve_principal(users["requester"])
+    with principal_scope(requester):
+        ticket = desk.create_ticket(
+            actor=requester,
+            tenant=acme,
+            requester=users["requester"],
+            subject="Acme file server is slow",
+            category_id=world["category"],
+            site_id=world["site"],
+            impact=2,
+            urgency=2,
+        )
+    with system_context("test world: tickets"):
+        sentinel_ticket = desk.create_ticket(
+            actor=actor,
+            tenant=acme,
+            requester=users["owner"],
+            subject="Acme suspicious sign-ins",
+            service_area_id=ServiceArea.objects.get(tenant=acme, key="security-monitoring").pk,
+            impact=1,
+            urgency=1,
+        )
+        desk.handoff_ticket(
+            actor=actor,
+            ticket=sentinel_ticket,
+            to_party=Party.objects.get(pk=world["second_party"]),
+            reason="Security incident",
+        )
+        other_ticket = desk.create_ticket(
+            actor=actor,
+            tenant=globex,
+            requester=users["other_tenant_owner"],
+            subject="Globex printer jam",
+            service_area_id=world["other_service_area"],
+        )
+    world.ids.update(
+        ticket=ticket.pk, sentinel_ticket=sentinel_ticket.pk, other_ticket=other_ticket.pk
+    )

@@ -32,7 +32,24 @@ class Desk:
     nights_id: int
 
 
+def desk_of(world: World) -> Desk:
+    """The desk that ``build_world`` set up, loaded for one test."""
+    from tandem.servicedesk.models import Category
+    from tandem.sla.models import Calendar
+
+    with system_context("test desk"):
+        return Desk(
+            Tenant.objects.get(pk=world["tenant"]),
+            Party.objects.get(pk=world["internal_party"]),
+            Party.objects.get(pk=world["party"]),
+            Category.objects.get(pk=world["category"]).pk,
+            Calendar.objects.get(pk=world["office_calendar"]).pk,
+            Calendar.objects.get(pk=world["nights_calendar"]).pk,
+        )
+
+
 def setup_desk(world: World, *, night_cover: bool = True) -> Desk:
+    """Create the desk; ``build_world`` calls this once for the shared world."""
     actor = system_principal("test desk")
     with system_context("test desk set-up"):
         tenant = Tenant.objects.get(pk=world["tenant"])
@@ -96,4 +113,11 @@ def setup_desk(world: World, *, night_cover: bool = True) -> Desk:
                 "2": {"first_response": 30, "resolution": 480},
             },
         )
+        row = services.ResponsibilityRow.objects.get(tenant=tenant)
+    world.ids.update(
+        category=category.pk,
+        office_calendar=office.pk,
+        nights_calendar=nights.pk,
+        matrix_row=row.pk,
+    )
     return Desk(tenant, internal, northwind, category.pk, office.pk, nights.pk)

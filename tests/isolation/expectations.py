@@ -36,6 +36,7 @@ OBJECTS: dict[str, tuple[str, ...]] = {
     ),
     "party": ("party", "internal_party", "second_party", "other_party"),
     "membership": ("membership", "other_membership", "provider_membership"),
+    "ticket": ("ticket", "sentinel_ticket", "other_ticket"),
 }
 
 #: The collection path of each type, for list endpoints.
@@ -47,6 +48,7 @@ LIST_PATHS: dict[str, str] = {
     "engagement": "/engagements",
     "party": "/parties",
     "membership": "/memberships",
+    "ticket": "/tickets",
 }
 
 _A = {
@@ -66,6 +68,8 @@ _A = {
     "internal_party",
     "second_party",
     "membership",
+    "ticket",
+    "sentinel_ticket",
 }
 _B = {
     "other_tenant",
@@ -75,6 +79,7 @@ _B = {
     "other_engagement",
     "other_party",
     "other_membership",
+    "other_ticket",
 }
 
 #: Who may read each type at all (others get 403 from the API, 404 from pages).
@@ -88,6 +93,8 @@ VIEWERS: dict[str, frozenset[str]] = {
     "party": ALL_SIGNED_IN - {"requester", "suspended_provider_tech"},
     # Tenant owners and internal IT manage tenant people; provider admins their own staff.
     "membership": frozenset({"owner", "internal_tech", "provider_admin", "other_tenant_owner"}),
+    # Requesters see their own tickets; providers those in their engagement's scope.
+    "ticket": ALL_SIGNED_IN - {"suspended_provider_tech"},
 }
 
 _NORTHWIND_BLIND = {
@@ -103,12 +110,13 @@ _NORTHWIND_BLIND = {
     "second_party",
     "membership",
     "other_membership",
+    "sentinel_ticket",
 }
 
 #: What each persona must never see, whatever the endpoint: the heart of the matrix.
 FORBIDDEN: dict[str, frozenset[str]] = {
     "anonymous": frozenset(_A | _B | {"provider_membership"}),
-    "requester": frozenset((_A | _B | {"provider_membership"}) - {"tenant"}),
+    "requester": frozenset((_A | _B | {"provider_membership"}) - {"tenant", "ticket"}),
     "owner": frozenset(_B | {"provider_membership"}),
     "internal_tech": frozenset(_B | {"provider_membership"}),
     "provider_tech": frozenset(_NORTHWIND_BLIND | {"provider_membership"}),
@@ -137,6 +145,7 @@ FORBIDDEN: dict[str, frozenset[str]] = {
             "party",
             "membership",
             "provider_membership",
+            "ticket",
         }
     ),
     "other_tenant_owner": frozenset(_A | {"provider_membership"}),
@@ -152,6 +161,19 @@ FORBIDDEN: dict[str, frozenset[str]] = {
 #: body. Every other persona must be refused (401 anonymous; 403, 404 or 422) and nothing may
 #: be written. A new write endpoint fails the meta-test until it is listed here.
 Body = dict
+_ACME_IT = {"owner", "internal_tech"}
+_TENANT_A_PEOPLE = {
+    "requester",
+    "owner",
+    "internal_tech",
+    "provider_tech",
+    "provider_admin",
+    "out_of_scope_tech",
+    "second_provider_tech",
+}
+_TICKET_READERS = frozenset(
+    {"owner", "internal_tech", "requester", "provider_tech", "provider_admin"}
+)
 
 WRITES: dict[tuple[str, str], dict] = {
     ("POST", "/tenants"): {
@@ -243,6 +265,48 @@ WRITES: dict[tuple[str, str], dict] = {
         },
     },
     ("POST", "/tokens/{token_id}/revoke"): {"allowed": {"owner"}, "body": None},
+    ("POST", "/tickets"): {
+        "allowed": _TENANT_A_PEOPLE,
+        "body": lambda w, p: {
+            "tenant_id": w["tenant"],
+            "subject": "Matrix ticket",
+            "service_area_id": w["service_area"],
+        },
+    },
+    ("POST", "/tickets/{ticket_id}/status"): {
+        "allowed": _ACME_IT,
+        "body": lambda w, p: {"status": "in-progress"},
+    },
+    ("POST", "/tickets/{ticket_id}/priority"): {
+        "allowed": _ACME_IT,
+        "body": lambda w, p: {"impact": 1},
+    },
+    ("POST", "/tickets/{ticket_id}/handoff"): {
+        "allowed": _ACME_IT,
+        "body": lambda w, p: {"to_party_id": w["party"], "reason": "Needs the MSP"},
+    },
+    ("POST", "/tickets/{ticket_id}/assign"): {
+        "allowed": _ACME_IT,
+        "body": lambda w, p: {"assignee_id": w["user:internal_tech"]},
+    },
+    ("POST", "/tickets/{ticket_id}/comments"): {
+        "allowed": _ACME_IT | {"requester"},
+        "body": lambda w, p: {"body": "Matrix note", "visibility": "public"},
+    },
+    ("POST", "/tickets/{ticket_id}/time"): {
+        "allowed": _ACME_IT,
+        "body": lambda w, p: {"minutes": 15},
+    },
+    ("POST", "/matrix-rows"): {
+        "allowed": {"owner"},
+        "body": lambda w, p: {
+            "tenant_id": w["tenant"],
+            "service_area_id": w["service_area_out_of_scope"],
+            "responsible_id": w["internal_party"],
+            "accountable_id": w["internal_party"],
+        },
+    },
+    ("DELETE", "/matrix-rows/{matrix_row_id}"): {"allowed": {"owner"}, "body": None},
 }
 
 #: Reads that are not "one type's list or detail": who gets 200.
@@ -256,10 +320,20 @@ OTHER_READS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/audit"): frozenset({"owner", "provider_admin", "other_tenant_owner"}),
     ("GET", "/audit/export"): frozenset({"owner", "provider_admin", "other_tenant_owner"}),
     ("GET", "/tenants/{tenant_id}/audit/verify"): frozenset({"owner"}),
+    ("GET", "/tickets/{ticket_id}/comments"): _TICKET_READERS,
+    ("GET", "/tickets/{ticket_id}/events"): _TICKET_READERS,
+    # Time entries: the tenant's IT sees all, a provider its own party's.
+    ("GET", "/tickets/{ticket_id}/time"): _TICKET_READERS - {"requester"},
+    ("GET", "/tenants/{tenant_id}/matrix"): frozenset(_TENANT_A_PEOPLE - {"requester"}),
 }
 
 #: Path parameters that are not a world object type, and what fills them.
-EXTRA_PARAMS = {"role_id": "role", "provider_id": "provider", "token_id": "token"}
+EXTRA_PARAMS = {
+    "role_id": "role",
+    "provider_id": "provider",
+    "token_id": "token",
+    "matrix_row_id": "matrix_row",
+}
 
 # --- Pages -----------------------------------------------------------------------------------
 _TENANT_A_READERS = frozenset(

@@ -219,7 +219,7 @@ def _check(op: Operation, world: World, persona: str) -> Iterator[str]:
             if response.status_code != 401:
                 yield f"{who}: answered {response.status_code}, expected 401"
         elif persona in spec["allowed"]:
-            if response.status_code not in (200, 201):
+            if response.status_code not in (200, 201, 204):
                 answer = f"{response.status_code} {response.content[:200]!r}"
                 yield f"{who}: answered {answer}, expected success"
             elif not wrote:
@@ -249,5 +249,9 @@ def _check_read_content(op: Operation, world: World, persona: str, response: Any
             entry = json.loads(line)
             if entry["tenant_id"] in forbidden_tenants or entry["tenant_id"] is None:
                 yield f"{who}: LEAK, exported entry #{entry['seq']} of tenant {entry['tenant_id']}"
+    if op.path == "/tickets/{ticket_id}/comments" and persona == "requester":
+        tiers = {item["visibility"] for item in response.json()["items"]}
+        if tiers - {"public"}:
+            yield f"{who}: LEAK, a requester reads {sorted(tiers - {'public'})} notes"
     if op.path == "/tokens" and persona != "owner" and world["token"] in _ids(response):
         yield f"{who}: LEAK, lists the owner's token"

@@ -12,6 +12,7 @@ from tandem.accounts.api import router as accounts_router
 from tandem.audit.api import router as audit_router
 from tandem.core.api import AUTH
 from tandem.core.errors import Conflict, InvalidInput
+from tandem.servicedesk.api import router as servicedesk_router
 from tandem.tenancy.api import router as tenancy_router
 
 api = NinjaAPI(
@@ -30,6 +31,7 @@ api = NinjaAPI(
 api.add_router("/", tenancy_router)
 api.add_router("/", accounts_router)
 api.add_router("/", audit_router)
+api.add_router("/", servicedesk_router)
 
 
 @api.exception_handler(InvalidInput)

@@ -19,5 +19,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("tandem.accounts.urls")),
     path("", include("tandem.audit.urls")),
+    path("", include("tandem.servicedesk.urls")),
     path("", include("tandem.tenancy.urls")),
 ]

@@ -1,8 +1,9 @@
 """Who sees and works which tickets, notes and matrix rows.
 
 - The tenant's IT (owner, internal technicians, auditors) sees every ticket of the tenant.
-- A provider sees the tickets its party holds or has held, and the tickets inside its
-  engagement's scope (service areas, and sites when the engagement names sites). It works
+- A provider sees the tickets its party holds or has held, the tickets inside its
+  engagement's scope (service areas, and sites when the engagement names sites), and the
+  tickets its people requested. It works
   (status, priority, notes, time, handoffs) only tickets its party holds, and only when the
   engagement allows ``tickets.work``.
 - A requester sees only the tickets they requested, and only public notes.
@@ -38,7 +39,12 @@ def _in_engagement_scope(access: TenantAccess) -> Q:
 
 def _ticket_view_rule(access: TenantAccess) -> Q:
     if access.provider_id is not None:
-        return _held_or_held_before(access) | _in_engagement_scope(access)
+        # Plus what its people requested themselves (an MSP opening a ticket for a client).
+        return (
+            _held_or_held_before(access)
+            | _in_engagement_scope(access)
+            | Q(requester_id=access.user_id)
+        )
     if "servicedesk.view_all_ticket" in access.permissions:
         return Q()
     return Q(requester_id=access.user_id)

@@ -1,0 +1,242 @@
+"""Service-desk API: tickets, their notes, history, handoffs and time; the matrix and its
+gap analysis. Thin handlers: find through the policy (404 out of reach), call one service."""
+
+import datetime as dt
+
+from django.http import Http404, HttpRequest
+from django.utils import timezone
+from ninja import Query, Router
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from tandem.accounts.models import User
+from tandem.core import policies
+from tandem.core.actions import declare_action
+from tandem.core.api import ordered, principal_of
+from tandem.core.errors import InvalidInput
+from tandem.servicedesk import queries, services
+from tandem.servicedesk.models import Coverage, MatrixVersion, ResponsibilityRow, TimeEntry
+from tandem.servicedesk.routing import analyse
+from tandem.servicedesk.schemas import (
+    AssignIn,
+    CommentIn,
+    CommentOut,
+    EventOut,
+    HandoffIn,
+    MatrixOut,
+    MatrixRowIn,
+    MatrixRowOut,
+    PriorityIn,
+    StatusIn,
+    TicketFilter,
+    TicketIn,
+    TicketOut,
+    TimeIn,
+    TimeOut,
+)
+from tandem.tenancy import queries as tenancy_queries
+from tandem.tenancy.models import Party, ServiceArea
+
+router = Router(tags=["service desk"])
+
+TICKET_ORDER = {
+    "number": "number",
+    "created_at": "created_at",
+    "priority": "priority",
+    "status": "status",
+    "resolution_due": "resolution_due",
+}
+
+
+def _tenant_for_write(request: HttpRequest, tenant_id: int):  # type: ignore[no-untyped-def]
+    try:
+        return tenancy_queries.tenant(principal_of(request), tenant_id)
+    except Http404 as exc:
+        raise InvalidInput({"tenant_id": ["No such tenant."]}) from exc
+
+
+@router.get("/tickets", response=list[TicketOut])
+@paginate(LimitOffsetPagination)
+@declare_action("servicedesk.view_ticket")
+def list_tickets(request: HttpRequest, filters: Query[TicketFilter], ordering: str | None = None):  # type: ignore[no-untyped-def]
+    rows = filters.filter(queries.tickets(principal_of(request)))
+    return ordered(rows, ordering or "-created_at", TICKET_ORDER)
+
+
+@router.post("/tickets", response={201: TicketOut})
+@declare_action("servicedesk.add_ticket")
+def create_ticket(request: HttpRequest, payload: TicketIn):  # type: ignore[no-untyped-def]
+    principal = principal_of(request)
+    tenant = _tenant_for_write(request, payload.tenant_id)
+    user = User.objects.get(pk=principal.user_id or 0)
+    ticket = services.create_ticket(
+        actor=principal,
+        tenant=tenant,
+        requester=user,
+        via="api",
+        **payload.model_dump(exclude={"tenant_id"}),
+    )
+    return 201, queries.ticket(principal, ticket.pk)
+
+
+@router.get("/tickets/{ticket_id}", response=TicketOut)
+@declare_action("servicedesk.view_ticket")
+def get_ticket(request: HttpRequest, ticket_id: int):  # type: ignore[no-untyped-def]
+    return queries.ticket(principal_of(request), ticket_id)
+
+
+@router.post("/tickets/{ticket_id}/status", response=TicketOut)
+@declare_action("servicedesk.change_ticket")
+def change_status(request: HttpRequest, ticket_id: int, payload: StatusIn):  # type: ignore[no-untyped-def]
+    principal = principal_of(request)
+    ticket = queries.ticket(principal, ticket_id)
+    services.change_status(actor=principal, ticket=ticket, status=payload.status)
+    return queries.ticket(principal, ticket_id)
+
+
+@router.post("/tickets/{ticket_id}/priority", response=TicketOut)
+@declare_action("servicedesk.change_ticket")
+def reprioritise(request: HttpRequest, ticket_id: int, payload: PriorityIn):  # type: ignore[no-untyped-def]
+    principal = principal_of(request)
+    ticket = queries.ticket(principal, ticket_id)
+    services.reprioritise_ticket(actor=principal, ticket=ticket, **payload.model_dump())
+    return queries.ticket(principal, ticket_id)
+
+
+@router.post("/tickets/{ticket_id}/handoff", response=TicketOut)
+@declare_action("servicedesk.handoff_ticket")
+def handoff(request: HttpRequest, ticket_id: int, payload: HandoffIn):  # type: ignore[no-untyped-def]
+    principal = principal_of(request)
+    ticket = queries.ticket(principal, ticket_id)
+    party = Party.objects.filter(tenant_id=ticket.tenant_id, pk=payload.to_party_id).first()
+    if party is None:
+        raise InvalidInput({"to_party_id": ["No such party in this tenant."]})
+    services.handoff_ticket(actor=principal, ticket=ticket, to_party=party, reason=payload.reason)
+    return queries.ticket(principal, ticket_id)
+
+
+@router.post("/tickets/{ticket_id}/assign", response=TicketOut)
+@declare_action("servicedesk.change_ticket")
+def assign(request: HttpRequest, ticket_id: int, payload: AssignIn):  # type: ignore[no-untyped-def]
+    principal = principal_of(request)
+    ticket = queries.ticket(principal, ticket_id)
+    assignee = None
+    if payload.assignee_id is not None:
+        assignee = User.objects.filter(pk=payload.assignee_id, is_active=True).first()
+        if assignee is None:
+            raise InvalidInput({"assignee_id": ["No such person."]})
+    services.assign_ticket(actor=principal, ticket=ticket, assignee=assignee)
+    return queries.ticket(principal, ticket_id)
+
+
+@router.get("/tickets/{ticket_id}/comments", response=list[CommentOut])
+@paginate(LimitOffsetPagination)
+@declare_action("servicedesk.view_ticket")
+def list_comments(request: HttpRequest, ticket_id: int):  # type: ignore[no-untyped-def]
+    principal = principal_of(request)
+    return queries.comments(principal, queries.ticket(principal, ticket_id))
+
+
+@router.post("/tickets/{ticket_id}/comments", response={201: CommentOut})
+@declare_action("servicedesk.comment_ticket")
+def add_comment(request: HttpRequest, ticket_id: int, payload: CommentIn):  # type: ignore[no-untyped-def]
+    principal = principal_of(request)
+    ticket = queries.ticket(principal, ticket_id)
+    comment = services.add_comment(
+        actor=principal,
+        ticket=ticket,
+        body=payload.body,
+        visibility=payload.visibility,
+        via="api",
+    )
+    return 201, comment
+
+
+@router.get("/tickets/{ticket_id}/events", response=list[EventOut])
+@paginate(LimitOffsetPagination)
+@declare_action("servicedesk.view_ticket")
+def list_events(request: HttpRequest, ticket_id: int):  # type: ignore[no-untyped-def]
+    principal = principal_of(request)
+    return queries.ticket(principal, ticket_id).events.all()
+
+
+@router.post("/tickets/{ticket_id}/time", response={201: TimeOut})
+@declare_action("servicedesk.log_time_on_ticket")
+def log_time(request: HttpRequest, ticket_id: int, payload: TimeIn):  # type: ignore[no-untyped-def]
+    principal = principal_of(request)
+    ticket = queries.ticket(principal, ticket_id)
+    return 201, services.log_time(actor=principal, ticket=ticket, **payload.model_dump())
+
+
+@router.get("/tickets/{ticket_id}/time", response=list[TimeOut])
+@paginate(LimitOffsetPagination)
+@declare_action("servicedesk.log_time_on_ticket")
+def list_time(request: HttpRequest, ticket_id: int):  # type: ignore[no-untyped-def]
+    """Time entries: the tenant's IT sees all of them, a provider its own party's."""
+    principal = principal_of(request)
+    ticket = queries.ticket(principal, ticket_id)
+    parties = {a.party_id for a in principal.accesses_in(ticket.tenant_id) if a.party_id}
+    internal = any(a.provider_id is None for a in principal.accesses_in(ticket.tenant_id))
+    rows = TimeEntry.objects.filter(ticket=ticket)
+    return rows if internal else rows.filter(party_id__in=parties)
+
+
+@router.get("/tenants/{tenant_id}/matrix", response=MatrixOut)
+@declare_action("servicedesk.view_matrix")
+def get_matrix(request: HttpRequest, tenant_id: int):  # type: ignore[no-untyped-def]
+    """The responsibility matrix, the coverage, and what it leaves uncovered this week."""
+    principal = principal_of(request)
+    tenant = tenancy_queries.tenant(principal, tenant_id)
+    policies.authorize(principal, "servicedesk.view_matrix", tenant)
+    areas = list(
+        ServiceArea.objects.filter(tenant=tenant, is_active=True).values_list("pk", flat=True)
+    )
+    context = services.routing_context(tenant.pk, area_ids=areas)
+    findings = analyse(context, area_ids=areas, week_start=_week_start(tenant.time_zone))
+    version = MatrixVersion.objects.filter(tenant=tenant).order_by("-number").first()
+    return {
+        "tenant_id": tenant.pk,
+        "version": version.number if version else 0,
+        "rows": ResponsibilityRow.objects.filter(tenant=tenant).prefetch_related(
+            "consulted", "informed"
+        ),
+        "coverage": Coverage.objects.filter(tenant=tenant),
+        "findings": [
+            {
+                "kind": f.kind,
+                "message": f.message,
+                "service_area_id": f.service_area_id,
+                "priority": f.priority,
+                "windows": [[a.isoformat(), b.isoformat()] for a, b in f.windows],
+            }
+            for f in findings
+        ],
+    }
+
+
+def _week_start(time_zone: str) -> dt.datetime:
+    from zoneinfo import ZoneInfo
+
+    today = timezone.now().astimezone(ZoneInfo(time_zone)).date()
+    monday = today - dt.timedelta(days=today.weekday())
+    return dt.datetime.combine(monday, dt.time(0, 0), tzinfo=ZoneInfo(time_zone))
+
+
+@router.post("/matrix-rows", response={201: MatrixRowOut})
+@declare_action("servicedesk.change_matrix")
+def add_matrix_row(request: HttpRequest, payload: MatrixRowIn):  # type: ignore[no-untyped-def]
+    tenant = _tenant_for_write(request, payload.tenant_id)
+    row = services.add_matrix_row(
+        actor=principal_of(request), tenant=tenant, **payload.model_dump(exclude={"tenant_id"})
+    )
+    return 201, row
+
+
+@router.delete("/matrix-rows/{matrix_row_id}", response={204: None})
+@declare_action("servicedesk.change_matrix")
+def remove_matrix_row(request: HttpRequest, matrix_row_id: int):  # type: ignore[no-untyped-def]
+    principal = principal_of(request)
+    row = ResponsibilityRow.objects.filter(pk=matrix_row_id).select_related("tenant").first()
+    if row is None or not policies.allowed(principal, "servicedesk.view_matrix", row.tenant):
+        raise Http404("not found")
+    services.remove_matrix_row(actor=principal, row=row)
+    return 204, None

@@ -1,0 +1,189 @@
+"""API shapes for the service desk."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from ninja import FilterLookup, FilterSchema, Schema
+from pydantic import Field
+
+from tandem.core.api import Input
+
+
+class TicketOut(Schema):
+    id: int
+    tenant_id: int
+    number: int
+    subject: str
+    description: str
+    status: str
+    impact: int
+    urgency: int
+    priority: int
+    requester_id: int
+    party_id: int
+    party_name: str
+    assignee_id: int | None
+    category_id: int | None
+    service_area_id: int | None
+    site_id: int | None
+    asset_group_id: int | None
+    tags: list[str]
+    via: str
+    routing_reason: str
+    first_response_due: dt.datetime | None
+    next_update_due: dt.datetime | None
+    resolution_due: dt.datetime | None
+    sla_state: dict[str, Any]
+    created_at: dt.datetime
+    resolved_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_party_name(obj: Any) -> str:
+        return obj.party.name  # type: ignore[no-any-return]
+
+
+class TicketIn(Input):
+    tenant_id: int
+    subject: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=50_000)
+    category_id: int | None = None
+    service_area_id: int | None = None
+    impact: int = Field(default=3, ge=1, le=9)
+    urgency: int = Field(default=3, ge=1, le=9)
+    site_id: int | None = None
+    asset_group_id: int | None = None
+    tags: list[str] = Field(default_factory=list, max_length=20)
+
+
+class TicketFilter(FilterSchema):
+    tenant_id: int | None = None
+    status: str | None = Field(default=None, max_length=40)
+    priority: int | None = None
+    party_id: int | None = None
+    assignee_id: int | None = None
+    service_area_id: int | None = None
+    q: Annotated[str | None, FilterLookup(["subject__icontains", "description__icontains"])] = (
+        Field(default=None, max_length=100)
+    )
+
+
+class StatusIn(Input):
+    status: str = Field(min_length=1, max_length=40)
+
+
+class PriorityIn(Input):
+    impact: int | None = Field(default=None, ge=1, le=9)
+    urgency: int | None = Field(default=None, ge=1, le=9)
+    category_id: int | None = None
+
+
+class HandoffIn(Input):
+    to_party_id: int
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class AssignIn(Input):
+    assignee_id: int | None
+
+
+class CommentIn(Input):
+    body: str = Field(min_length=1, max_length=50_000)
+    visibility: str = Field(default="shared", pattern="^(private|shared|public)$")
+
+
+class CommentOut(Schema):
+    id: int
+    author_label: str
+    party_id: int | None
+    visibility: str
+    body: str
+    via: str
+    created_at: dt.datetime
+
+
+class EventOut(Schema):
+    id: int
+    at: dt.datetime
+    kind: str
+    status: str
+    party_id: int
+    priority: int
+    actor_label: str
+    detail: dict[str, Any]
+
+
+class TimeIn(Input):
+    minutes: int = Field(ge=1, le=1440)
+    work_date: dt.date | None = None
+    service_area_id: int | None = None
+    billable: bool = True
+    note: str = Field(default="", max_length=500)
+
+
+class TimeOut(Schema):
+    id: int
+    user_id: int
+    party_id: int
+    service_area_id: int
+    work_date: dt.date
+    minutes: int
+    billable: bool
+    note: str
+
+
+class MatrixRowIn(Input):
+    tenant_id: int
+    service_area_id: int
+    responsible_id: int
+    accountable_id: int
+    site_id: int | None = None
+    asset_group_id: int | None = None
+    consulted_ids: list[int] = Field(default_factory=list, max_length=50)
+    informed_ids: list[int] = Field(default_factory=list, max_length=50)
+    note: str = Field(default="", max_length=500)
+
+
+class MatrixRowOut(Schema):
+    id: int
+    service_area_id: int
+    site_id: int | None
+    asset_group_id: int | None
+    responsible_id: int
+    accountable_id: int
+    consulted_ids: list[int]
+    informed_ids: list[int]
+    note: str
+
+    @staticmethod
+    def resolve_consulted_ids(obj: Any) -> list[int]:
+        return sorted(p.pk for p in obj.consulted.all())
+
+    @staticmethod
+    def resolve_informed_ids(obj: Any) -> list[int]:
+        return sorted(p.pk for p in obj.informed.all())
+
+
+class CoverageOut(Schema):
+    id: int
+    party_id: int
+    calendar_id: int
+    service_area_id: int | None
+    max_priority: int
+
+
+class FindingOut(Schema):
+    kind: str
+    message: str
+    service_area_id: int | None
+    priority: int | None
+    windows: list[list[str]]
+
+
+class MatrixOut(Schema):
+    tenant_id: int
+    version: int
+    rows: list[MatrixRowOut]
+    coverage: list[CoverageOut]
+    findings: list[FindingOut]
