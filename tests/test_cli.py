@@ -25,6 +25,7 @@ COMMANDS = [
     ["createuser"],
     ["grant"],
     ["openapi"],
+    ["bench"],
     ["audit"],
     ["audit", "verify"],
     ["audit", "export"],
@@ -162,3 +163,17 @@ def test_createuser_reads_password_from_stdin(world, monkeypatch, capsys) -> Non
     assert "password" in capsys.readouterr().err
     monkeypatch.setattr(sys, "stdin", io.StringIO("a-much-better-passphrase\n"))
     assert tandem(["createuser", "ops@tandem.test", "Ops", "--operator", "--password-stdin"]) == 0
+
+
+def test_bench_desk_reports_every_figure_as_json(world, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert (
+        tandem(
+            ["bench", "desk", "--tickets", "3", "--requests", "2", "--recompute", "20", "--json"]
+        )
+        == 0
+    )
+    report = json.loads(capsys.readouterr().out)
+    names = [f["name"] for f in report["figures"]]
+    assert "ticket create (routing + SLA + audit)" in names
+    assert "tenant queue page (50 rows) p95" in names
+    assert all(f["value"] > 0 for f in report["figures"])

@@ -258,6 +258,16 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from tandem.bench import desk
+
+    if args.scenario != "desk":
+        raise CommandError(f"unknown scenario {args.scenario!r}; try: desk")
+    figures = desk.run(tickets=args.tickets, queue_requests=args.requests, recompute=args.recompute)
+    print(desk.report(figures, as_json=args.json))
+    return 0
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from django.core.management import call_command
 
@@ -391,6 +401,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("openapi", cmd_openapi, "Print or write the OpenAPI schema of the HTTP API.")
     p.add_argument("--output", "-o", metavar="FILE", help="file to write (default stdout)")
+
+    p = add("bench", cmd_bench, "Measure a scenario on the configured (scratch) database.")
+    p.add_argument("scenario", choices=["desk"], help="what to measure")
+    p.add_argument("--tickets", type=int, default=2000, help="tickets to create")
+    p.add_argument("--requests", type=int, default=200, help="queue page requests")
+    p.add_argument("--recompute", type=int, default=20000, help="synthetic SLA histories")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
 
     audit = sub.add_parser(
         "audit",

@@ -21,10 +21,28 @@ _KIND = {
 }
 
 
+#: Built calendars by (row id, last change, year): building one asks the ``holidays`` package
+#: for four years of holidays, which costs more than a whole SLA computation. A calendar
+#: edit changes ``updated_at`` and so misses the cache; the year rolls the holiday window.
+_BUILT: dict[tuple[int, dt.datetime, int], BusinessCalendar] = {}
+
+
 def to_business_calendar(row: Calendar) -> BusinessCalendar:
     """The pure calendar of a stored one, with the public holidays of last year through the
     year after next (from the ``holidays`` package) plus the tenant's own days off."""
     this_year = timezone.now().year
+    if row.pk is None:
+        return _build(row, this_year)
+    key = (row.pk, row.updated_at, this_year)
+    built = _BUILT.get(key)
+    if built is None:
+        if len(_BUILT) > 10_000:
+            _BUILT.clear()
+        built = _BUILT[key] = _build(row, this_year)
+    return built
+
+
+def _build(row: Calendar, this_year: int) -> BusinessCalendar:
     return build_calendar(
         time_zone=row.time_zone,
         weekly={int(day): [tuple(i) for i in intervals] for day, intervals in row.weekly.items()},

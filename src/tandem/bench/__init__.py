@@ -1,0 +1,1 @@
+"""Benchmark scenarios behind ``tandem bench`` (measured and reported, never asserted)."""
