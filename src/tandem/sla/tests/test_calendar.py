@@ -190,7 +190,7 @@ def _anchor_epoch(anchor: date) -> int:
 # Properties
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     calendars_near_transitions(),
     st.integers(-2 * 1440, 2 * 1440),
@@ -247,7 +247,7 @@ def test_is_open_and_open_intervals_match_the_oracle(
     assert all(a[1] < b[0] for a, b in zip(intervals, intervals[1:], strict=False))
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     calendars_near_transitions(),
     st.integers(-3 * 86400, 3 * 86400),
@@ -271,7 +271,7 @@ def test_add_then_measure_gives_the_seconds_back(
     assert add_business_seconds(calendar, due, more) == later or more == 0
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     calendars_near_transitions(),
     st.lists(st.integers(-3 * 86400, 3 * 86400), min_size=3, max_size=3),
@@ -288,7 +288,7 @@ def test_between_is_additive_and_monotonic(
     assert ab <= epoch(b) - epoch(a)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(
     st.sampled_from(ZONES),
     st.integers(epoch(datetime(2024, 1, 1, tzinfo=UTC)), epoch(datetime(2026, 1, 1, tzinfo=UTC))),

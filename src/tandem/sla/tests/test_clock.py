@@ -592,7 +592,7 @@ def tickets(draw: st.DrawFn) -> tuple[list[TicketEvent], SlaPolicy, int, Hashabl
     return events, policy, now, party
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(tickets())
 def test_the_fold_matches_a_minute_by_minute_simulation(
     case: tuple[list[TicketEvent], SlaPolicy, int, Hashable | None],
