@@ -177,3 +177,17 @@ def test_bench_desk_reports_every_figure_as_json(world, capsys) -> None:  # type
     assert "ticket create (routing + SLA + audit)" in names
     assert "tenant queue page (50 rows) p95" in names
     assert all(f["value"] > 0 for f in report["figures"])
+
+
+def test_demo_loads_a_working_desk_once(world, capsys) -> None:  # type: ignore[no-untyped-def]
+    from tandem.servicedesk.models import Ticket
+
+    assert tandem(["demo"]) == 0
+    assert "owner@contoso.example" in capsys.readouterr().out
+    with system_context("test"):
+        reasons = list(
+            Ticket.objects.filter(tenant__slug="contoso").values_list("routing_reason", flat=True)
+        )
+    assert len(reasons) == 3 and all("→" in r for r in reasons)
+    assert tandem(["demo"]) == 0
+    assert "already loaded" in capsys.readouterr().out

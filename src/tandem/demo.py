@@ -154,3 +154,124 @@ def load_demo() -> None:
     ]
     for engagement in engagements:
         accept_engagement(actor=actor, engagement=engagement)
+    _load_desk(actor, contoso, engagements[0], engagements[2])
+
+
+OFFICE_HOURS = {str(day): [["08:30", "17:30"]] for day in range(5)}
+AROUND_THE_CLOCK = {str(day): [["00:00", "24:00"]] for day in range(7)}
+
+
+def _load_desk(actor: Principal, tenant: Tenant, northwind, sentinel) -> None:  # type: ignore[no-untyped-def]
+    """Contoso's co-managed desk: internal IT owns the desk in office hours, Northwind covers
+    urgent tickets around the clock and owns patching, Sentinel owns security monitoring."""
+    from tandem.servicedesk import services as desk
+    from tandem.tenancy.models import Party
+
+    with system_context("demo desk"):
+        internal = Party.objects.get(tenant=tenant, kind="internal")
+        nw_party = Party.objects.get(engagement=northwind)
+        sn_party = Party.objects.get(engagement=sentinel)
+        areas = dict(ServiceArea.objects.filter(tenant=tenant).values_list("key", "pk"))
+        office = desk.create_calendar(
+            actor=actor,
+            tenant=tenant,
+            name="London office hours",
+            time_zone="Europe/London",
+            weekly=OFFICE_HOURS,
+            holiday_country="GB",
+            holiday_subdivision="ENG",
+        )
+        nonstop = desk.create_calendar(
+            actor=actor,
+            tenant=tenant,
+            name="24/7",
+            time_zone="Europe/London",
+            weekly=AROUND_THE_CLOCK,
+        )
+        for name, key in (
+            ("Laptop or desktop", "tier1-desk"),
+            ("Server problem", "server-patching"),
+            ("New starter", "onboarding"),
+            ("Suspicious e-mail", "security-monitoring"),
+        ):
+            desk.create_category(actor=actor, tenant=tenant, name=name, service_area_id=areas[key])
+        rows = [
+            ("tier1-desk", internal, [nw_party]),
+            ("onboarding", internal, []),
+            ("lob-apps", internal, []),
+            ("server-patching", nw_party, [internal]),
+            ("endpoint-patching", nw_party, [internal]),
+            ("backup", nw_party, []),
+            ("network", nw_party, [internal]),
+            ("security-monitoring", sn_party, [internal]),
+            ("identity", sn_party, [internal]),
+        ]
+        for key, responsible, consulted in rows:
+            desk.add_matrix_row(
+                actor=actor,
+                tenant=tenant,
+                service_area_id=areas[key],
+                responsible_id=responsible.pk,
+                accountable_id=internal.pk,
+                consulted_ids=[p.pk for p in consulted],
+            )
+        desk.add_coverage(actor=actor, tenant=tenant, party=internal, calendar_id=office.pk)
+        desk.add_coverage(
+            actor=actor, tenant=tenant, party=nw_party, calendar_id=nonstop.pk, max_priority=2
+        )
+        desk.add_coverage(actor=actor, tenant=tenant, party=sn_party, calendar_id=nonstop.pk)
+        targets = {
+            "1": {"first_response": 15, "next_update": 60, "resolution": 240},
+            "2": {"first_response": 30, "next_update": 120, "resolution": 480},
+            "3": {"first_response": 60, "resolution": 1440},
+            "4": {"first_response": 240, "resolution": 2880},
+            "5": {"first_response": 480, "resolution": 7200},
+        }
+        pauses = {"resolution": ["waiting-requester", "waiting-third-party"]}
+        desk.create_sla_policy(
+            actor=actor,
+            tenant=tenant,
+            name="Contoso IT OLA",
+            party=internal,
+            calendar_id=office.pk,
+            targets=targets,
+            pause_statuses=pauses,
+        )
+        desk.create_sla_policy(
+            actor=actor,
+            tenant=tenant,
+            name="Northwind SLA",
+            party=nw_party,
+            calendar_id=nonstop.pk,
+            targets=targets,
+            pause_statuses=pauses,
+        )
+        desk.create_sla_policy(
+            actor=actor,
+            tenant=tenant,
+            name="Sentinel SLA",
+            party=sn_party,
+            calendar_id=nonstop.pk,
+            targets=targets,
+        )
+        employee = User.objects.get(email="employee@contoso.example")
+        from tandem.accounts.principals import resolve_principal
+        from tandem.core.scoping import principal_scope
+
+        requester = resolve_principal(employee)
+    with principal_scope(requester):
+        for subject, key, impact, urgency in (
+            ("Laptop will not start", "tier1-desk", 3, 2),
+            ("Payroll server very slow", "server-patching", 1, 2),
+            ("Strange sign-in alert from Brazil", "security-monitoring", 1, 1),
+        ):
+            desk.create_ticket(
+                actor=requester,
+                tenant=tenant,
+                requester=employee,
+                subject=subject,
+                description="Opened from the demo data.",
+                service_area_id=areas[key],
+                impact=impact,
+                urgency=urgency,
+            )
