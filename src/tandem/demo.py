@@ -93,8 +93,8 @@ def load_demo() -> None:
         time_zone="America/New_York",
         country="US",
     )
-    northwind = create_provider(actor=actor, name="Northwind MSP", slug="northwind")
-    sentinel = create_provider(actor=actor, name="Sentinel Security", slug="sentinel")
+    northwind = create_provider(actor=actor, name="Northwind IT", slug="northwind-it")
+    sentinel = create_provider(actor=actor, name="Sentinel Security", slug="sentinel-security")
 
     london = create_site(actor=actor, tenant=contoso, name="London HQ", time_zone="Europe/London")
     create_site(actor=actor, tenant=contoso, name="Leeds office", time_zone="Europe/London")
