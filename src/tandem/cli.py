@@ -294,6 +294,40 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mail_listen(args: argparse.Namespace) -> int:
+    """Receive service-desk mail over SMTP until stopped (Ctrl-C or SIGTERM)."""
+    import threading
+
+    from django.conf import settings
+
+    from tandem.servicedesk.inbound import listener, requeue_pending
+
+    controller = listener(host=args.host, port=args.port)
+    try:
+        controller.start()
+    except OSError as exc:
+        raise CommandError(f"cannot listen on {args.host}:{args.port}: {exc}") from exc
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    requeued = requeue_pending()
+    domain = settings.MAIL_DOMAIN
+    print(
+        f"Listening for service-desk mail on {args.host}:{args.port} "
+        f"(<tenant>@{domain}, <tenant>+<ticket>@{domain}). Press Ctrl-C to stop.",
+        flush=True,
+    )
+    if requeued:
+        print(f"Queued {requeued} message(s) left pending for processing.", flush=True)
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
+    print("Stopped.")
+    return 0
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     """Migrate, load the demo, start a worker and the server; Ctrl-C stops both."""
     from django.conf import settings
@@ -352,6 +386,15 @@ def build_parser() -> argparse.ArgumentParser:
     server_options(add("serve", cmd_serve, "Run the web server (gunicorn)."), 2)
     p = add("worker", cmd_worker, "Run a background worker (any number may run).")
     p.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
+    p = add(
+        "mail-listen",
+        cmd_mail_listen,
+        "Receive service-desk e-mail over SMTP (run a worker to process it).",
+    )
+    p.add_argument("--host", default=os.environ.get("TANDEM_MAIL_LISTEN_HOST", "127.0.0.1"))
+    p.add_argument(
+        "--port", type=int, default=int(os.environ.get("TANDEM_MAIL_LISTEN_PORT", "2525"))
+    )
     add("migrate", cmd_migrate, "Create or upgrade the database schema.")
     add("demo", cmd_demo, "Load demo tenants, providers and people; print the logins.")
 

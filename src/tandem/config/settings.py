@@ -6,6 +6,7 @@ Zero configuration gives an embedded SQLite database (WAL) under ``TANDEM_DATA_D
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 
@@ -223,6 +224,16 @@ EMAIL_BACKEND = (
     else "django.core.mail.backends.console.EmailBackend"
 )
 
+# Service-desk e-mail (docs/decisions/0006-email.md). Inbound mail reaches `tandem mail-listen`
+# at <tenant>@MAIL_DOMAIN (new tickets) and <tenant>+<number>@MAIL_DOMAIN (replies).
+MAIL_DOMAIN = env_str("TANDEM_MAIL_DOMAIN", "tandem.localhost").strip().lower()
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+if not re.fullmatch(rf"{_LABEL}(?:\.{_LABEL})*", MAIL_DOMAIN):
+    raise SettingsError(f"TANDEM_MAIL_DOMAIN must be a domain name, not {MAIL_DOMAIN!r}")
+MAIL_MAX_MESSAGE_BYTES = env_int("TANDEM_MAIL_MAX_MESSAGE_MB", 25, minimum=1) * 1024 * 1024
+MAIL_MAX_ATTACHMENT_BYTES = env_int("TANDEM_MAIL_MAX_ATTACHMENT_MB", 10, minimum=1) * 1024 * 1024
+MAIL_NEW_TICKETS_PER_HOUR = env_int("TANDEM_MAIL_NEW_TICKETS_PER_HOUR", 10, minimum=1)
+
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
@@ -248,5 +259,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("TANDEM_LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}, "axes": {"level": "WARNING"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "axes": {"level": "WARNING"},
+        # aiosmtpd logs every SMTP command at INFO; the desk keeps each message anyway.
+        "mail.log": {"level": "WARNING"},
+    },
 }

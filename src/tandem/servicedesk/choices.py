@@ -67,3 +67,33 @@ DEFAULT_PRIORITY_MATRIX: dict[str, list] = {  # type: ignore[type-arg]
     "priorities": ["P1", "P2", "P3", "P4", "P5"],
     "grid": [["P1", "P2", "P3"], ["P2", "P3", "P4"], ["P3", "P4", "P5"]],
 }
+
+
+class InboundStatus(models.TextChoices):
+    """Where an accepted e-mail stands. Nothing accepted is ever deleted."""
+
+    #: Kept, not yet processed.
+    PENDING = "pending", "Pending"
+    #: Opened a ticket or added a note.
+    PROCESSED = "processed", "Processed"
+    #: Deliberately not acted on (automatic reply, unknown sender, rate limit), with a reason.
+    IGNORED = "ignored", "Ignored"
+    #: Could not be read or processed; kept with the error for review.
+    FAILED = "failed", "Failed"
+
+
+class OutboundStatus(models.TextChoices):
+    """Where a due notification stands."""
+
+    PENDING = "pending", "Pending"
+    #: Handed to a worker that is talking to the SMTP server right now.
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class MailKind(models.TextChoices):
+    """The notifications the desk sends; each can have a per-tenant template."""
+
+    TICKET_CREATED = "ticket_created", "Ticket opened by e-mail (acknowledgement)"
+    PUBLIC_REPLY = "public_reply", "Public reply to the requester"

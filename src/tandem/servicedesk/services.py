@@ -22,14 +22,16 @@ from tandem.core.policies import authorize
 from tandem.core.principal import Principal
 from tandem.core.scoping import within_tenant
 from tandem.core.validation import clean_name, clean_text
-from tandem.servicedesk import routing
-from tandem.servicedesk.choices import EventKind, StatusKind, Via, Visibility
+from tandem.servicedesk import notifications, routing
+from tandem.servicedesk.choices import EventKind, MailKind, StatusKind, Via, Visibility
 from tandem.servicedesk.models import (
+    Attachment,
     Category,
     Comment,
     Coverage,
     DeskSettings,
     Handoff,
+    MailTemplate,
     ResponsibilityRow,
     Ticket,
     TicketEvent,
@@ -498,6 +500,9 @@ def add_comment(
                 ticket.save(update_fields=["first_responded_at", "updated_at"])
             _event(ticket, EventKind.RESPONDED, actor, now)
             recompute_sla(ticket, now=now)
+        notifications.note_added(
+            comment, public_reply=visibility == Visibility.PUBLIC and it_author
+        )
         record_audit(
             actor=actor,
             action="servicedesk.add_comment",
@@ -883,3 +888,120 @@ def remove_matrix_row(*, actor: Principal, row: ResponsibilityRow) -> None:
         )
         row.delete()
         _snapshot_matrix(actor, tenant, "Row removed")
+
+
+# --- Files and e-mail --------------------------------------------------------------------------
+
+
+def attach_file(
+    *,
+    actor: Principal,
+    ticket: Ticket,
+    filename: str,
+    content_type: str,
+    content: bytes,
+    visibility: str = Visibility.SHARED,
+    comment: Comment | None = None,
+) -> Attachment:
+    """Keep a file on a ticket in one tier (optionally on one of its notes). Programs and
+    scripts, empty files and files over the size limit are refused; requesters attach
+    public files only."""
+    from django.conf import settings as django_settings
+    from django.core.files.base import ContentFile
+
+    from tandem.servicedesk import mail
+
+    authorize(actor, "servicedesk.comment_ticket", ticket)
+    filename = mail.safe_filename(filename, content_type, 1)
+    content_type = (content_type or "application/octet-stream").strip().lower()[:100]
+    refusal = mail.attachment_refusal(
+        filename, content_type, content, max_bytes=django_settings.MAIL_MAX_ATTACHMENT_BYTES
+    )
+    require(refusal is None, "file", f"{filename}: {refusal}.")
+    require(visibility in Visibility.values, "visibility", "Use private, shared or public.")
+    require(comment is None or comment.ticket_id == ticket.pk, "comment_id", "Not on this ticket.")
+    it_author = may_write_internal_notes(actor, ticket.tenant_id)
+    if not it_author:
+        require(visibility == Visibility.PUBLIC, "visibility", "Requesters attach public files.")
+    with transaction.atomic(), within_tenant(ticket.tenant_id):
+        party_id = None
+        if it_author:
+            parties = {a.party_id for a in actor.accesses_in(ticket.tenant_id) if a.party_id}
+            party_id = ticket.party_id if ticket.party_id in parties else min(parties)
+        attachment = Attachment(
+            tenant_id=ticket.tenant_id,
+            ticket=ticket,
+            comment=comment,
+            filename=filename,
+            content_type=content_type,
+            size=len(content),
+            visibility=visibility,
+            party_id=party_id,
+            uploaded_by_id=actor.user_id,
+        )
+        attachment.file.save(filename, ContentFile(content), save=False)
+        attachment.save()
+        record_audit(
+            actor=actor,
+            action="servicedesk.attach_file",
+            target=ticket,
+            tenant_id=ticket.tenant_id,
+            changes=diff(
+                {},
+                {
+                    "attachment_id": attachment.pk,
+                    "filename": filename,
+                    "size": len(content),
+                    "visibility": visibility,
+                },
+            ),
+        )
+    return attachment
+
+
+def set_mail_template(
+    *, actor: Principal, tenant: Tenant, kind: str, subject: str, body: str
+) -> MailTemplate | None:
+    """Set the tenant's wording for one kind of notification. An empty subject and body go
+    back to the built-in wording. Templates are compiled and rendered with sample values
+    before they are kept, and may use a limited set of tags."""
+    from tandem.servicedesk import notifications
+
+    authorize(actor, "servicedesk.change_matrix", tenant)
+    require(kind in MailKind.values, "kind", f"Use one of: {', '.join(MailKind.values)}.")
+    subject = (subject or "").strip()
+    body = clean_text(body, field="body", max_length=10_000)
+    reset = not subject and not body
+    if not reset:
+        require(bool(subject), "subject", "Write the subject.")
+        require("\n" not in subject, "subject", "The subject is one line.")
+        require(len(subject) <= 300, "subject", "At most 300 characters.")
+        require(bool(body), "body", "Write the body.")
+        notifications.validate_template(subject, field="subject")
+        notifications.validate_template(body, field="body")
+    with transaction.atomic(), within_tenant(tenant.pk):
+        template = MailTemplate.objects.filter(tenant=tenant, kind=kind).first()
+        before = {"subject": template.subject, "body": template.body} if template else {}
+        if reset:
+            if template is not None:
+                record_audit(
+                    actor=actor,
+                    action="servicedesk.set_mail_template",
+                    target=template,
+                    tenant_id=tenant.pk,
+                    changes=diff(before, {}),
+                )
+                template.delete()
+            return None
+        if template is None:
+            template = MailTemplate(tenant=tenant, kind=kind)
+        template.subject, template.body = subject, body
+        template.save()
+        record_audit(
+            actor=actor,
+            action="servicedesk.set_mail_template",
+            target=template,
+            tenant_id=tenant.pk,
+            changes=diff(before, {"subject": subject, "body": body}),
+        )
+    return template

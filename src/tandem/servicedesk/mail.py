@@ -1,0 +1,549 @@
+"""Reading e-mail for the service desk: plain functions over bytes and strings, no database.
+
+``parse_message`` turns the raw bytes of one message into a :class:`ParsedMail` (sender,
+subject, threading headers, readable text, attachments, and why it is an automatic reply if
+it is one). It never lets a malformed message crash the caller: anything it cannot make sense
+of raises :class:`UnparseableMail`, and the caller keeps the message for review.
+
+The rest are small rules the inbound processing and the outgoing notifications share: the
+desk addresses (``acme@desk.example``, ``acme+42@desk.example``), the subject reference
+(``[acme#42]``), trimming the quoted text out of a reply, and which attachments are refused.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import mimetypes
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from email.utils import getaddresses, parseaddr
+from html.parser import HTMLParser
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import Any
+
+#: The header our own outgoing mail carries; a message that has it came back to us.
+LOOP_HEADER = "X-Tandem-Loop"
+
+#: Files no desk should pass on: programs and scripts that run when opened.
+REFUSED_EXTENSIONS = frozenset(
+    {
+        ".exe", ".com", ".bat", ".cmd", ".scr", ".pif", ".cpl", ".msi", ".msp", ".dll",
+        ".js", ".jse", ".vbs", ".vbe", ".wsf", ".wsh", ".hta", ".ps1", ".psm1", ".jar",
+        ".lnk", ".reg", ".sh", ".app", ".apk",
+    }
+)  # fmt: skip
+REFUSED_CONTENT_TYPES = frozenset(
+    {
+        "application/x-msdownload",
+        "application/x-dosexec",
+        "application/x-msdos-program",
+        "application/x-ms-installer",
+        "application/x-executable",
+        "application/javascript",
+        "text/javascript",
+        "application/x-sh",
+        "application/java-archive",
+    }
+)
+MAX_ATTACHMENTS = 20
+MAX_FILENAME = 150
+
+_SLUG = r"[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?"
+_SUBJECT_REFERENCE = re.compile(rf"\[({_SLUG})#(\d{{1,9}})\]", re.IGNORECASE)
+_LOCAL_PART = re.compile(rf"^({_SLUG})(?:\+(\d{{1,9}}))?$")
+_MESSAGE_ID = re.compile(r"<[^<>\s]{1,245}>")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: Labels that in practice mean Windows-1252 (as browsers treat them, per WHATWG).
+_AS_WINDOWS_1252 = {"iso-8859-1", "iso8859-1", "latin-1", "latin1", "us-ascii", "ascii"}
+
+
+class UnparseableMail(ValueError):
+    """The bytes are not an e-mail Tandem can read; the message is kept for review."""
+
+
+@dataclass(frozen=True)
+class MailAttachment:
+    filename: str
+    content_type: str
+    content: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
+
+
+@dataclass(frozen=True)
+class ParsedMail:
+    """What the desk needs from one message, decoded and cleaned."""
+
+    from_address: str
+    from_name: str
+    subject: str
+    message_id: str
+    #: Message-IDs this message answers (In-Reply-To first, then References, newest first).
+    replied_to: tuple[str, ...]
+    #: The whole text body (HTML converted to text), quoted parts included.
+    text: str
+    attachments: tuple[MailAttachment, ...] = ()
+    #: Why this is an automatic message that must not open or touch a ticket ("" if it is not).
+    auto_reason: str = ""
+    #: Why the sender is not who it claims to be, per the receiving server ("" if no sign).
+    auth_failure: str = ""
+    #: Problems the parser worked around, for the review log.
+    defects: tuple[str, ...] = field(default=())
+
+
+# --- Addresses and references ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeskAddress:
+    """``<tenant>@<domain>`` opens tickets; ``<tenant>+<number>@<domain>`` answers one."""
+
+    tenant_slug: str
+    ticket_number: int | None = None
+
+
+def parse_desk_address(address: str, domain: str) -> DeskAddress | None:
+    """The desk address ``address`` names, or None if it is not one of ``domain``'s."""
+    _name, addr = parseaddr(address or "")
+    local, at, host = addr.strip().lower().rpartition("@")
+    if not at or host != domain.lower():
+        return None
+    match = _LOCAL_PART.match(local)
+    if match is None:
+        return None
+    number = int(match.group(2)) if match.group(2) else None
+    return DeskAddress(tenant_slug=match.group(1), ticket_number=number)
+
+
+def desk_address(tenant_slug: str, domain: str, ticket_number: int | None = None) -> str:
+    local = tenant_slug if ticket_number is None else f"{tenant_slug}+{ticket_number}"
+    return f"{local}@{domain}"
+
+
+def ticket_reference(tenant_slug: str, ticket_number: int) -> str:
+    """The reference every notification's subject carries: ``[acme#42]``."""
+    return f"[{tenant_slug}#{ticket_number}]"
+
+
+def subject_reference(subject: str, tenant_slug: str) -> int | None:
+    """The ticket number of the first ``[<tenant_slug>#<n>]`` in ``subject``."""
+    for match in _SUBJECT_REFERENCE.finditer(subject or ""):
+        if match.group(1).lower() == tenant_slug.lower():
+            return int(match.group(2))
+    return None
+
+
+def message_ids(value: str) -> tuple[str, ...]:
+    """Every ``<id@host>`` in a Message-ID, In-Reply-To or References header, in order."""
+    return tuple(_MESSAGE_ID.findall(value or ""))
+
+
+# --- Automatic mail ------------------------------------------------------------------------------
+
+
+def auto_reply_reason(headers: dict[str, str], envelope_from: str | None = None) -> str:
+    """Why the message is automatic (an out-of-office, a bounce, a list, our own mail coming
+    back), or "" for mail a person wrote. ``headers`` maps lower-case names to values.
+
+    Such mail never opens a ticket or triggers a reply: answering an auto-responder with an
+    acknowledgement that it answers again is how ticket storms start.
+    """
+    get = headers.get
+    auto_submitted = get("auto-submitted", "").split(";")[0].strip().lower()
+    if auto_submitted and auto_submitted != "no":
+        return f"automatic message (Auto-Submitted: {auto_submitted})"
+    if LOOP_HEADER.lower() in headers:
+        return f"mail loop: the message carries our own {LOOP_HEADER} header"
+    for name in ("x-autoreply", "x-autorespond", "x-autoresponder"):
+        if name in headers:
+            return f"automatic reply ({name.title()} header)"
+    precedence = get("precedence", "").strip().lower()
+    if precedence in ("bulk", "junk", "list", "auto_reply"):
+        return f"bulk or automatic mail (Precedence: {precedence})"
+    if "return-path" in headers and get("return-path", "").strip() in ("<>", ""):
+        return "bounce or automatic reply (empty Return-Path)"
+    if envelope_from is not None and envelope_from.strip() in ("", "<>"):
+        return "bounce or automatic reply (empty envelope sender)"
+    if get("content-type", "").strip().lower().startswith("multipart/report"):
+        return "delivery status report"
+    sender = parseaddr(get("from", ""))[1].lower()
+    if sender.startswith(("mailer-daemon@", "postmaster@")):
+        return f"delivery status report (from {sender})"
+    return ""
+
+
+_DMARC_FAIL = re.compile(r"\bdmarc\s*=\s*fail\b", re.IGNORECASE)
+
+
+def authentication_failure(results: list[str]) -> str:
+    """Why the sender's address is forged, going by the ``Authentication-Results`` headers
+    the receiving mail servers added, or "" if none says so. Only a recorded DMARC failure
+    counts: a forged "pass" gains a sender nothing, as a pass is not required (the
+    organisation's MTA is expected to check senders before it relays to the desk)."""
+    for value in results:
+        if _DMARC_FAIL.search(value):
+            return "sender authentication failed (DMARC fail in Authentication-Results)"
+    return ""
+
+
+# --- Text ---------------------------------------------------------------------------------------
+
+
+def decode_text(payload: bytes, charset: str | None) -> str:
+    """Decode a text part whatever its label says: the declared charset if it is real and
+    fits, else UTF-8, else Windows-1252 with replacement characters. Never raises."""
+    label = (charset or "").strip().strip('"').lower()
+    candidates: list[str] = []
+    if label in _AS_WINDOWS_1252:
+        candidates.append("windows-1252")
+    elif label:
+        with contextlib.suppress(LookupError):
+            candidates.append(codecs.lookup(label).name)
+    candidates += ["utf-8", "windows-1252"]
+    for encoding in candidates:
+        try:
+            return payload.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return payload.decode(candidates[0], errors="replace")
+
+
+def clean_line(value: str, max_length: int) -> str:
+    """One line: no control characters, no lone surrogates, whitespace collapsed."""
+    value = value.encode("utf-8", "replace").decode("utf-8")
+    value = " ".join(_CONTROL.sub(" ", value).split())
+    return value[:max_length]
+
+
+def clean_body(value: str) -> str:
+    """Text with Unix newlines, no control characters, at most one blank line in a row."""
+    value = value.encode("utf-8", "replace").decode("utf-8")
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    value = _CONTROL.sub("", value.replace("\t", "    "))
+    lines = [line.rstrip() for line in value.split("\n")]
+    out: list[str] = []
+    for line in lines:
+        if not line and (not out or not out[-1]):
+            continue
+        out.append(line)
+    return "\n".join(out).strip()
+
+
+#: Blocks that start on a new line, and those that also stand apart by a blank line.
+_LINE_TAGS = frozenset(
+    {"address", "article", "aside", "dd", "div", "dt", "footer", "form", "header", "li",
+     "main", "nav", "section", "tr", "figcaption", "fieldset"}
+)  # fmt: skip
+_PARAGRAPH_TAGS = frozenset(
+    {"p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "dl", "table", "pre", "hr", "figure"}
+)
+_SKIPPED_TAGS = frozenset({"script", "style", "title", "template", "noscript"})
+_LINE, _PARAGRAPH = "\x01", "\x02"
+_QUOTE_OPEN, _QUOTE_CLOSE = "\x00quote+\x00", "\x00quote-\x00"
+_BREAKS = re.compile(r"[ \t]*[\x01\x02][\x01\x02 \t\n]*")
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+        self.pre = 0
+        self.link: str | None = None
+        self.link_text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIPPED_TAGS:
+            self.skipping += 1
+        elif tag == "blockquote":
+            self.parts.append(f"{_PARAGRAPH}{_QUOTE_OPEN}{_PARAGRAPH}")
+        elif tag == "br":
+            self.parts.append("\n")
+        elif tag == "li":
+            self.parts.append(f"{_LINE}- ")
+        elif tag in _LINE_TAGS:
+            self.parts.append(_LINE)
+        elif tag in _PARAGRAPH_TAGS:
+            self.parts.append(_PARAGRAPH)
+        elif tag in ("td", "th"):
+            self.parts.append(" ")
+        elif tag == "img":
+            alt = dict(attrs).get("alt")
+            if alt:
+                self.parts.append(f"[{alt}]")
+        if tag == "pre":
+            self.pre += 1
+        if tag == "a":
+            self.link = dict(attrs).get("href") or None
+            self.link_text = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIPPED_TAGS:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag == "blockquote":
+            self.parts.append(f"{_PARAGRAPH}{_QUOTE_CLOSE}{_PARAGRAPH}")
+        elif tag in _LINE_TAGS:
+            self.parts.append(_LINE)
+        elif tag in _PARAGRAPH_TAGS:
+            self.parts.append(_PARAGRAPH)
+        if tag == "pre":
+            self.pre = max(0, self.pre - 1)
+        if tag == "a" and self.link is not None:
+            text = " ".join("".join(self.link_text).split())
+            href = self.link
+            if href.startswith(("http://", "https://")) and href != text:
+                self.parts.append(f" <{href}>")
+            self.link = None
+
+    def handle_data(self, data: str) -> None:
+        if self.skipping:
+            return
+        if not self.pre:
+            data = re.sub(r"\s+", " ", data)
+        if self.link is not None:
+            self.link_text.append(data)
+        self.parts.append(data)
+
+
+def _breaks(match: re.Match[str]) -> str:
+    run = match.group(0)
+    return "\n" * max(2 if _PARAGRAPH in run else 1, run.count("\n"))
+
+
+def html_to_text(html: str) -> str:
+    """Readable text from an HTML body: scripts and styles dropped, blocks on their own
+    lines, paragraphs apart, links kept as ``text <url>``, blockquotes quoted with ``>`` (so
+    that the quoted part of an HTML reply is trimmed like a plain one)."""
+    extractor = _TextExtractor()
+    try:
+        extractor.feed(html)
+        extractor.close()
+    except (AssertionError, ValueError):  # the parser gives up on some broken markup
+        pass
+    text = _BREAKS.sub(_breaks, "".join(extractor.parts))
+    depth = 0
+    lines: list[str] = []
+    for raw_line in text.split("\n"):
+        if raw_line.strip() == _QUOTE_OPEN:
+            depth += 1
+        elif raw_line.strip() == _QUOTE_CLOSE:
+            depth = max(0, depth - 1)
+        else:
+            line = raw_line.strip()
+            lines.append("> " * depth + line if line else "")
+    return clean_body("\n".join(lines))
+
+
+_ON_WROTE_START = re.compile(r"^(on|am|le|el|op|il)\s.+", re.IGNORECASE)
+_ON_WROTE_END = re.compile(r"\b(wrote|schrieb|a écrit|escribió|schreef|ha scritto)\b.*:\s*$", re.I)
+_SEPARATORS = (
+    re.compile(r"^-{2,}\s*(original message|ursprüngliche nachricht|message d'origine)\s*-{2,}$", re.I),  # noqa: E501
+    re.compile(r"^-{2,}\s*forwarded message\s*-{2,}$", re.I),
+    re.compile(r"^_{10,}$"),
+)  # fmt: skip
+_OUTLOOK_HEADER = re.compile(r"^(from|von|de)\s*:\s*\S", re.IGNORECASE)
+_OUTLOOK_NEXT = re.compile(r"^(sent|gesendet|envoyé|date|datum|to|an|subject|betreff)\s*:", re.I)
+
+
+def trim_quoted_reply(text: str) -> str:
+    """The new part of a reply: everything above the quoted message.
+
+    Stops at "On <date>, <someone> wrote:" (also split over two lines, and in a few
+    languages), "-----Original Message-----", an Outlook "From: … Sent: …" block or a long
+    underline, and drops lines quoted with ``>``. If nothing is left (a reply written
+    entirely between the quoted lines' markers, say), the text is kept whole: trimming must
+    never lose what someone wrote.
+    """
+    lines = clean_body(text).split("\n")
+    kept: list[str] = []
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        following = lines[index + 1].strip() if index + 1 < len(lines) else ""
+        if _ON_WROTE_START.match(stripped) and (
+            _ON_WROTE_END.search(stripped)
+            or (_ON_WROTE_END.search(following) and not following.startswith(">"))
+        ):
+            break
+        if any(separator.match(stripped) for separator in _SEPARATORS):
+            break
+        if _OUTLOOK_HEADER.match(stripped) and _OUTLOOK_NEXT.match(following):
+            break
+        if stripped.startswith(">"):
+            continue
+        kept.append(line)
+    trimmed = clean_body("\n".join(kept))
+    return trimmed or clean_body(text)
+
+
+# --- Attachments -------------------------------------------------------------------------------
+
+
+def attachment_refusal(
+    filename: str, content_type: str, content: bytes, *, max_bytes: int
+) -> str | None:
+    """Why a file may not be kept on a ticket, or None if it may."""
+    suffixes = [s.lower() for s in PurePosixPath(filename.lower()).suffixes[-2:]]
+    if any(s in REFUSED_EXTENSIONS for s in suffixes) or content_type in REFUSED_CONTENT_TYPES:
+        return "executable files and scripts are not accepted"
+    if content[:2] == b"MZ" or content[:4] == b"\x7fELF":
+        return "executable files and scripts are not accepted"
+    if len(content) > max_bytes:
+        return f"larger than {max_bytes // (1024 * 1024) or 1} MB"
+    if not content:
+        return "the file is empty"
+    return None
+
+
+def safe_filename(name: str | None, content_type: str, index: int) -> str:
+    """A file name without directories or control characters, at most 150 characters."""
+    base = PureWindowsPath(PurePosixPath(name or "").name).name if name else ""
+    base = clean_line(base, 10_000).strip(". ")
+    if not base:
+        extension = mimetypes.guess_extension(content_type) or ".bin"
+        return f"attachment-{index}{extension}"
+    if len(base) > MAX_FILENAME:
+        stem, dot, suffix = base.rpartition(".")
+        keep = suffix[:20] if dot else ""
+        base = (stem if dot else base)[: MAX_FILENAME - len(keep) - 1] + (
+            f".{keep}" if keep else ""
+        )
+    return base
+
+
+# --- The message -------------------------------------------------------------------------------
+
+
+def _header(message: EmailMessage, name: str) -> str:
+    """A header's decoded value; a header the strict parser chokes on is read raw."""
+    try:
+        value = message.get(name)
+        return "" if value is None else str(value)
+    except Exception:  # noqa: BLE001 - the email package raises many kinds on bad headers
+        for key, raw in message.raw_items():
+            if key.lower() == name.lower():
+                return str(raw)
+        return ""
+
+
+def _leaves(part: Any, inside_alternative: bool = False) -> Iterator[tuple[Any, bool]]:
+    """(part, inside a multipart/alternative) for every non-container part, in order.
+    An attached message (message/rfc822) is one leaf: it is kept whole, not unpacked."""
+    if part.get_content_maintype() == "multipart":
+        alternative = inside_alternative or part.get_content_subtype() == "alternative"
+        for sub in part.iter_parts():
+            yield from _leaves(sub, alternative)
+    else:
+        yield part, inside_alternative
+
+
+def _part_text(part: Any) -> str:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        payload = str(part.get_payload()).encode("utf-8", "replace")
+    text = decode_text(payload, part.get_content_charset())
+    if part.get_content_subtype() == "html":
+        return html_to_text(text)
+    return clean_body(text)
+
+
+def _part_bytes(part: Any) -> bytes:
+    if part.get_content_maintype() == "message":
+        inner = part.get_payload()
+        if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+            return bytes(inner[0].as_bytes(policy=policy.SMTP))
+        return str(inner).encode("utf-8", "replace")
+    payload = part.get_payload(decode=True)
+    if isinstance(payload, bytes):
+        return payload
+    return str(part.get_payload()).encode("utf-8", "replace")
+
+
+def _sender(message: EmailMessage) -> tuple[str, str]:
+    raw = _header(message, "From")
+    try:
+        header = message["From"]
+        addresses = list(getattr(header, "addresses", ()) or ())
+    except Exception:  # noqa: BLE001
+        addresses = []
+    if addresses and isinstance(addresses[0], Address) and addresses[0].domain:
+        first = addresses[0]
+        return first.addr_spec.lower(), clean_line(first.display_name, 200)
+    pairs = getaddresses([raw])
+    name, addr = pairs[0] if pairs else ("", "")
+    return addr.strip().lower(), clean_line(name, 200)
+
+
+def parse_message(raw: bytes, *, envelope_from: str | None = None) -> ParsedMail:
+    """Read one message. Raises :class:`UnparseableMail` if it is not an e-mail at all or
+    names no sender; everything else (odd charsets, broken MIME, HTML only) is worked
+    around."""
+    if not raw or not raw.strip():
+        raise UnparseableMail("the message is empty")
+    try:
+        message = BytesParser(policy=policy.default).parsebytes(raw)
+    except Exception as exc:  # noqa: BLE001
+        raise UnparseableMail(f"the message cannot be read as e-mail: {exc}") from exc
+    assert isinstance(message, EmailMessage)
+    if not list(message.keys()):
+        raise UnparseableMail("the message has no headers: it is not an e-mail")
+    try:
+        return _read(message, envelope_from)
+    except UnparseableMail:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise UnparseableMail(f"the message cannot be read: {type(exc).__name__}: {exc}") from exc
+
+
+def _read(message: EmailMessage, envelope_from: str | None) -> ParsedMail:
+    from_address, from_name = _sender(message)
+    if "@" not in from_address:
+        raise UnparseableMail("the message names no sender address (From)")
+    headers = {key.lower(): _header(message, key) for key in message}
+    body_part = message.get_body(preferencelist=("plain", "html"))
+    texts: list[str] = []
+    attachments: list[MailAttachment] = []
+    defects = [type(d).__name__ for d in message.defects]
+    for index, (part, inside_alternative) in enumerate(_leaves(message), start=1):
+        defects += [type(d).__name__ for d in part.defects]
+        content_type = part.get_content_type()
+        filename = part.get_filename()
+        disposition = part.get_content_disposition()
+        is_text = content_type in ("text/plain", "text/html")
+        if is_text and not filename and disposition != "attachment":
+            if part is body_part:
+                texts.insert(0, _part_text(part))
+            elif not inside_alternative:
+                texts.append(_part_text(part))  # e.g. text after an inline attachment
+            continue
+        attachments.append(
+            MailAttachment(
+                filename=safe_filename(filename, content_type, index),
+                content_type=content_type,
+                content=_part_bytes(part),
+            )
+        )
+    references = message_ids(headers.get("in-reply-to", ""))
+    references += tuple(reversed(message_ids(headers.get("references", ""))))
+    ids = message_ids(headers.get("message-id", ""))
+    return ParsedMail(
+        from_address=from_address,
+        from_name=from_name,
+        subject=clean_line(headers.get("subject", ""), 500),
+        message_id=ids[0] if ids else "",
+        replied_to=tuple(dict.fromkeys(references)),
+        text=clean_body("\n\n".join(t for t in texts if t)),
+        attachments=tuple(attachments),
+        auto_reason=auto_reply_reason(headers, envelope_from),
+        auth_failure=authentication_failure(
+            [str(v) for v in message.get_all("Authentication-Results", [])]
+        ),
+        defects=tuple(dict.fromkeys(defects)),
+    )

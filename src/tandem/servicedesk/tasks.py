@@ -1,0 +1,24 @@
+"""Background work of the service desk, run by ``tandem worker`` (django-tasks, database
+backend). Tasks take ids, enter a named system context in the functions they call, and are
+idempotent: a second run of the same task does nothing."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+
+@task()
+def process_inbound_message_task(message_id: int) -> str:
+    """Turn one kept e-mail into a ticket or a note, or keep it as ignored or failed."""
+    from tandem.servicedesk.inbound import process_inbound_message
+
+    message = process_inbound_message(message_id=message_id)
+    return message.status if message is not None else "missing"
+
+
+@task()
+def send_outbound_message_task(outbound_id: int) -> str:
+    """Send one due notification through SMTP and record whether it went out."""
+    from tandem.servicedesk.notifications import send_outbound_message
+
+    return send_outbound_message(outbound_id=outbound_id)

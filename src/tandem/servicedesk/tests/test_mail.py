@@ -1,0 +1,315 @@
+"""Reading e-mail: plain functions over bytes, no database."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tandem.servicedesk import mail
+
+MB = 1024 * 1024
+
+
+def _raw(*headers: str, body: bytes = b"Hello", content_type: str = "text/plain") -> bytes:
+    lines = ["From: Rita Requester <rita@acme.test>", "To: acme@desk.test", *headers]
+    if not any(h.lower().startswith("content-type") for h in headers):
+        lines.append(f"Content-Type: {content_type}; charset=utf-8")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def test_a_plain_message() -> None:
+    parsed = mail.parse_message(
+        _raw("Subject: Printer down", "Message-ID: <m1@acme.test>", body=b"It jams.\r\n")
+    )
+    assert parsed.from_address == "rita@acme.test"
+    assert parsed.from_name == "Rita Requester"
+    assert parsed.subject == "Printer down"
+    assert parsed.message_id == "<m1@acme.test>"
+    assert parsed.text == "It jams."
+    assert parsed.attachments == ()
+    assert parsed.auto_reason == ""
+
+
+def test_plain_text_is_preferred_over_html() -> None:
+    message = EmailMessage()
+    message["From"] = "rita@acme.test"
+    message["Subject"] = "Both"
+    message.set_content("The plain version")
+    message.add_alternative("<p>The <b>HTML</b> version</p>", subtype="html")
+    parsed = mail.parse_message(message.as_bytes())
+    assert parsed.text == "The plain version"
+    assert parsed.attachments == ()
+
+
+def test_an_html_only_message_becomes_readable_text() -> None:
+    html = (
+        "<html><head><style>p {color: red}</style><script>alert('x')</script></head>"
+        "<body><p>Hello&nbsp;IT,</p><p>the <b>VPN</b> drops<br>every hour.</p>"
+        "<ul><li>Laptop: X1</li><li>Since: Monday</li></ul>"
+        '<p>See <a href="https://status.acme.test/vpn">the status page</a>.</p></body></html>'
+    )
+    parsed = mail.parse_message(_raw("Subject: VPN", body=html.encode(), content_type="text/html"))
+    assert parsed.text == (
+        "Hello IT,\n\nthe VPN drops\nevery hour.\n\n- Laptop: X1\n- Since: Monday\n\n"
+        "See the status page <https://status.acme.test/vpn>."
+    )
+    assert "alert" not in parsed.text and "color" not in parsed.text
+
+
+def test_html_blockquotes_become_quoted_lines() -> None:
+    text = mail.html_to_text(
+        "<div>Fixed, thanks!</div><div>On Tue, Dec 1, 2026, Desk wrote:</div>"
+        "<blockquote><p>Please reboot.</p></blockquote>"
+    )
+    assert text == "Fixed, thanks!\nOn Tue, Dec 1, 2026, Desk wrote:\n\n> Please reboot."
+    assert mail.trim_quoted_reply(text) == "Fixed, thanks!"
+
+
+@pytest.mark.parametrize(
+    ("charset", "body", "expected"),
+    [
+        ("iso-8859-1", "Grüße aus Köln".encode("iso-8859-1"), "Grüße aus Köln"),
+        ("windows-1252", "“Smart” quotes cost 5 €".encode("cp1252"), "“Smart” quotes cost 5 €"),
+        # Labelled Latin-1 but written by Windows: read as Windows-1252, like browsers do.
+        ("iso-8859-1", "“quoted” €".encode("cp1252"), "“quoted” €"),
+        ("x-unknown-charset", "Grüße".encode(), "Grüße"),
+        ("x-unknown-charset", "Grüße".encode("cp1252"), "Grüße"),
+        ("utf-8", b"broken \xff\xfe utf-8", "broken ÿþ utf-8"),
+        ("us-ascii", "naïve".encode("cp1252"), "naïve"),
+    ],
+)
+def test_odd_charsets_are_decoded_without_crashing(charset, body, expected) -> None:  # type: ignore[no-untyped-def]
+    raw = _raw(f"Content-Type: text/plain; charset={charset}", "Subject: x", body=body)
+    assert mail.parse_message(raw).text == expected
+
+
+def test_encoded_subjects_are_decoded() -> None:
+    raw = _raw(
+        "Subject: =?iso-8859-1?q?Gr=FC=DFe?= =?utf-8?b?4oKsIGFuZCDinJM=?=",
+        "Content-Type: text/plain; charset=utf-8",
+    )
+    assert mail.parse_message(raw).subject == "Grüße€ and ✓"
+
+
+def test_an_encoded_subject_in_an_unknown_charset_does_not_crash() -> None:
+    parsed = mail.parse_message(_raw("Subject: =?x-bogus?q?caf=E9?= ok"))
+    assert parsed.subject.endswith("ok")
+    parsed.subject.encode("utf-8")  # no lone surrogates left
+
+
+def test_control_characters_leave_the_subject() -> None:
+    parsed = mail.parse_message(_raw("Subject: bell\x07 and\ttab"))
+    assert parsed.subject == "bell and tab"
+
+
+def test_attachments_are_extracted_with_safe_names() -> None:
+    message = EmailMessage()
+    message["From"] = "rita@acme.test"
+    message.set_content("See attached.")
+    message.add_attachment(b"%PDF-1.4 report", maintype="application", subtype="pdf",
+                           filename="../../etc/report.pdf")  # fmt: skip
+    message.add_attachment(b"MZ\x90\x00", maintype="application", subtype="octet-stream",
+                           filename="C:\\temp\\setup.exe")  # fmt: skip
+    message.add_attachment(b"\x89PNG", maintype="image", subtype="png")
+    parsed = mail.parse_message(message.as_bytes())
+    assert parsed.text == "See attached."
+    assert [(a.filename, a.content_type, a.content) for a in parsed.attachments] == [
+        ("report.pdf", "application/pdf", b"%PDF-1.4 report"),
+        ("setup.exe", "application/octet-stream", b"MZ\x90\x00"),
+        ("attachment-4.png", "image/png", b"\x89PNG"),
+    ]
+
+
+def test_an_attached_message_is_one_attachment() -> None:
+    inner = EmailMessage()
+    inner["From"] = "someone@example.test"
+    inner["Subject"] = "Forwarded"
+    inner.set_content("the original")
+    outer = EmailMessage()
+    outer["From"] = "rita@acme.test"
+    outer.set_content("FYI")
+    outer.add_attachment(inner)
+    parsed = mail.parse_message(outer.as_bytes())
+    assert parsed.text == "FYI"
+    assert len(parsed.attachments) == 1
+    assert parsed.attachments[0].content_type == "message/rfc822"
+    assert b"the original" in parsed.attachments[0].content
+
+
+@pytest.mark.parametrize(
+    ("filename", "content_type", "content", "reason"),
+    [
+        ("report.pdf", "application/pdf", b"%PDF", None),
+        ("setup.exe", "application/octet-stream", b"x", "executable"),
+        ("invoice.pdf.js", "text/plain", b"x", "executable"),
+        ("run.BAT", "text/plain", b"x", "executable"),
+        ("innocent.txt", "application/x-msdownload", b"x", "executable"),
+        ("renamed.pdf", "application/pdf", b"MZ\x90\x00", "executable"),
+        ("big.zip", "application/zip", b"x" * (2 * MB + 1), "larger than 2 MB"),
+        ("empty.txt", "text/plain", b"", "empty"),
+    ],
+)
+def test_attachment_refusals(filename, content_type, content, reason) -> None:  # type: ignore[no-untyped-def]
+    refusal = mail.attachment_refusal(filename, content_type, content, max_bytes=2 * MB)
+    assert (refusal is None) if reason is None else (reason in (refusal or ""))
+
+
+@pytest.mark.parametrize(
+    ("headers", "envelope_from", "reason"),
+    [
+        ({"auto-submitted": "auto-replied"}, "a@b.test", "Auto-Submitted"),
+        ({"auto-submitted": "auto-generated; owner-email=x"}, "a@b.test", "Auto-Submitted"),
+        ({"x-autoreply": "yes"}, "a@b.test", "X-Autoreply"),
+        ({"x-autorespond": "1"}, "a@b.test", "X-Autorespond"),
+        ({"precedence": "bulk"}, "a@b.test", "Precedence"),
+        ({"precedence": "junk"}, "a@b.test", "Precedence"),
+        ({"precedence": "list"}, "a@b.test", "Precedence"),
+        ({"return-path": "<>"}, "a@b.test", "empty Return-Path"),
+        ({}, "", "empty envelope sender"),
+        ({"x-tandem-loop": "desk.test"}, "a@b.test", "loop"),
+        ({"content-type": "multipart/report; report-type=delivery-status"}, "a@b.test", "report"),
+        ({"from": "MAILER-DAEMON@mx.test"}, "a@b.test", "delivery status"),
+    ],
+)
+def test_automatic_mail_is_recognised(headers, envelope_from, reason) -> None:  # type: ignore[no-untyped-def]
+    assert reason in mail.auto_reply_reason(headers, envelope_from)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"auto-submitted": "no"}, {"precedence": "normal"}, {"return-path": "<a@b.test>"}],
+)
+def test_mail_a_person_wrote_is_not_automatic(headers) -> None:  # type: ignore[no-untyped-def]
+    assert mail.auto_reply_reason(headers, "rita@acme.test") == ""
+
+
+def test_a_recorded_dmarc_failure_is_noticed() -> None:
+    forged = mail.parse_message(
+        _raw("Authentication-Results: mx.acme.test; spf=fail; dmarc=fail (p=reject) header.from=x")
+    )
+    assert "DMARC" in forged.auth_failure
+    genuine = mail.parse_message(
+        _raw("Authentication-Results: mx.acme.test; spf=pass; dkim=pass; dmarc=pass")
+    )
+    assert genuine.auth_failure == ""
+
+
+def test_threading_headers_are_collected_newest_first() -> None:
+    parsed = mail.parse_message(
+        _raw(
+            "In-Reply-To: <c@desk.test>",
+            "References: <a@desk.test> <b@desk.test>\r\n <c@desk.test>",
+        )
+    )
+    assert parsed.replied_to == ("<c@desk.test>", "<b@desk.test>", "<a@desk.test>")
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("acme@desk.test", mail.DeskAddress("acme")),
+        ("ACME+42@Desk.Test", mail.DeskAddress("acme", 42)),
+        ("Acme Desk <acme+7@desk.test>", mail.DeskAddress("acme", 7)),
+        ("acme@other.test", None),
+        ("acme+x@desk.test", None),
+        ("-acme@desk.test", None),
+        ("not an address", None),
+    ],
+)
+def test_desk_addresses(address, expected) -> None:  # type: ignore[no-untyped-def]
+    assert mail.parse_desk_address(address, "desk.test") == expected
+
+
+def test_subject_references_name_the_tenant() -> None:
+    assert mail.subject_reference("Re: [acme#42] Printer", "acme") == 42
+    assert mail.subject_reference("Re: [ACME#42] Printer", "acme") == 42
+    assert mail.subject_reference("Re: [globex#42] Printer", "acme") is None
+    assert mail.subject_reference("Fwd: [globex#1] [acme#3]", "acme") == 3
+    assert mail.subject_reference("Printer #42", "acme") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Works now, thanks!\n\nOn Tue, 1 Dec 2026 at 10:00, Acme Desk <acme+1@desk.test> "
+            "wrote:\n> Please reboot.\n> Regards",
+            "Works now, thanks!",
+        ),
+        (
+            "Works now.\n\nOn Tue, 1 Dec 2026 at 10:00, Acme Desk <\nacme+1@desk.test> wrote:\n"
+            "> Please reboot.",
+            "Works now.",
+        ),
+        (
+            "Still broken.\n\n-----Original Message-----\nFrom: Desk\nSent: Tuesday\n\nReboot.",
+            "Still broken.",
+        ),
+        (
+            "Still broken.\n\n________________________________\nFrom: Desk\nSent: Tuesday",
+            "Still broken.",
+        ),
+        ("Done.\n\nFrom: Acme Desk <acme@desk.test>\nSent: Tuesday\nSubject: x", "Done."),
+        ("Danke!\n\nAm 01.12.2026 um 10:00 schrieb Acme Desk:\n> Bitte neu starten.", "Danke!"),
+        ("> Did it work?\nYes.\n> And the printer?\nAlso yes.", "Yes.\nAlso yes."),
+        ("> only quoted text", "> only quoted text"),
+        ("On Monday the backup failed again.", "On Monday the backup failed again."),
+    ],
+)
+def test_quoted_replies_are_trimmed(text, expected) -> None:  # type: ignore[no-untyped-def]
+    assert mail.trim_quoted_reply(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        (b"", "empty"),
+        (b"   \r\n", "empty"),
+        (b"\x00\xff\xfe garbage \x01\x02", "no headers"),
+        (b"Subject: no sender\r\n\r\nhello", "no sender"),
+        (b"From: <<<>>>@@\r\nSubject: x\r\n\r\nhello", "no sender"),
+    ],
+)
+def test_what_is_not_an_email_is_refused_with_a_reason(raw, problem) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(mail.UnparseableMail, match=problem):
+        mail.parse_message(raw)
+
+
+def test_broken_mime_is_worked_around() -> None:
+    raw = _raw(
+        'Content-Type: multipart/mixed; boundary="missing"',
+        "Subject: broken",
+        body=b"no boundary anywhere\r\n",
+    )
+    parsed = mail.parse_message(raw)
+    assert parsed.subject == "broken"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=2000))
+def test_any_bytes_either_parse_or_are_refused_cleanly(raw: bytes) -> None:
+    try:
+        parsed = mail.parse_message(b"From: rita@acme.test\r\n" + raw)
+    except mail.UnparseableMail:
+        return
+    parsed.text.encode("utf-8")
+    parsed.subject.encode("utf-8")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=500))
+def test_trimming_never_loses_everything(text: str) -> None:
+    trimmed = mail.trim_quoted_reply(text)
+    assert bool(trimmed) == bool(mail.clean_body(text))
+
+
+def test_safe_filenames_are_short_and_plain() -> None:
+    long_name = "a" * 400 + ".pdf"
+    assert mail.safe_filename(long_name, "application/pdf", 1).endswith(".pdf")
+    assert len(mail.safe_filename(long_name, "application/pdf", 1)) <= mail.MAX_FILENAME
+    assert mail.safe_filename("bad\x00name.txt", "text/plain", 1) == "bad name.txt"
+    assert mail.safe_filename(None, "application/pdf", 3) == "attachment-3.pdf"
+    assert mail.safe_filename("...", "application/x-unknown", 2) == "attachment-2.bin"

@@ -1,0 +1,626 @@
+"""E-mail end to end, over real SMTP on 127.0.0.1: Tandem's own listener receives mail, and
+an in-process SMTP server stands in for the relay that notifications go out through.
+
+The listener's handler runs in aiosmtpd's thread; it shares this test's database connection
+(and so its rolled-back transaction), and the processing that would run in a worker runs
+through django-tasks' immediate backend when the accepting transaction "commits".
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import make_msgid
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.core import mail as django_mail
+from django.db import connections
+
+from tandem.accounts.principals import resolve_principal
+from tandem.cli import build_parser
+from tandem.core.errors import InvalidInput
+from tandem.core.scoping import principal_scope, system_context
+from tandem.servicedesk import inbound, notifications, services
+from tandem.servicedesk.models import (
+    Attachment,
+    Comment,
+    InboundMessage,
+    OutboundMessage,
+    Ticket,
+)
+from tandem.tenancy.models import Tenant
+from tests.personas import user_of
+
+DOMAIN = "tandem.localhost"
+DESK = f"acme@{DOMAIN}"
+REQUESTER = "requester@acme.test"
+LISTENER_LIMIT = 64 * 1024
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Outbox:
+    """A real SMTP server that keeps every message it is given."""
+
+    received: list[tuple[str, list[str], EmailMessage]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        message = BytesParser(policy=policy.default).parsebytes(envelope.original_content)
+        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), message))
+        return "250 OK"
+
+
+@dataclass
+class Listener:
+    port: int
+    capture: Any
+
+    def send(self, raw: bytes, *, to: str = DESK, sender: str = REQUESTER) -> InboundMessage:
+        """Deliver ``raw`` over SMTP; return the kept (and by then processed) message."""
+        raw = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")  # SMTP lines end in CRLF
+        with (
+            self.capture(execute=True),
+            smtplib.SMTP("127.0.0.1", self.port, local_hostname="client.test") as smtp,
+        ):
+            smtp.sendmail(sender, [to], raw)
+        with system_context("test: the newest inbound mail"):
+            return InboundMessage.objects.order_by("-id").first()  # type: ignore[return-value]
+
+
+@pytest.fixture
+def mail_settings(settings, tmp_path):  # type: ignore[no-untyped-def]
+    settings.MAIL_DOMAIN = DOMAIN
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.DEFAULT_FROM_EMAIL = "Tandem <desk@tandem.example>"
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    return settings
+
+
+@pytest.fixture
+def outbox(mail_settings) -> Iterator[Outbox]:  # type: ignore[no-untyped-def]
+    sink = Outbox()
+    port = _free_port()
+    server = Controller(sink, hostname="127.0.0.1", port=port, server_hostname="relay.test")
+    server.start()
+    mail_settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    mail_settings.EMAIL_HOST, mail_settings.EMAIL_PORT = "127.0.0.1", port
+    yield sink
+    server.stop()
+
+
+@pytest.fixture
+def listener(world, mail_settings, django_capture_on_commit_callbacks) -> Iterator[Listener]:  # type: ignore[no-untyped-def]
+    shared = connections["default"]
+    shared.inc_thread_sharing()
+
+    def accept(**kwargs: Any) -> int:
+        # In aiosmtpd's thread: use the test's connection, so the kept message is inside the
+        # test's transaction and its on-commit processing is captured by the test.
+        connections["default"] = shared
+        try:
+            return inbound.receive_message(**kwargs).pk
+        finally:
+            del connections["default"]
+
+    port = _free_port()
+    server = inbound.listener(
+        host="127.0.0.1", port=port, accept=accept, max_message_bytes=LISTENER_LIMIT
+    )
+    server.start()
+    yield Listener(port, django_capture_on_commit_callbacks)
+    server.stop()
+    shared.dec_thread_sharing()
+
+
+def _mail(
+    subject: str = "Printer on the 3rd floor jams",
+    body: str = "It jams on every second page.",
+    *,
+    sender: str = REQUESTER,
+    to: str = DESK,
+    headers: dict[str, str] | None = None,
+) -> bytes:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(domain="acme.test")
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(body)
+    return message.as_bytes()
+
+
+def _tickets(world) -> list[Ticket]:  # type: ignore[no-untyped-def]
+    with system_context("test: acme's tickets"):
+        return list(Ticket.objects.filter(tenant_id=world["tenant"]).order_by("number"))
+
+
+def _comments(ticket_id: int) -> list[Comment]:
+    with system_context("test: notes"):
+        return list(Comment.objects.filter(ticket_id=ticket_id).order_by("id"))
+
+
+def _ticket(world, name: str = "ticket") -> Ticket:  # type: ignore[no-untyped-def]
+    with system_context("test: a ticket"):
+        return Ticket.objects.select_related("tenant").get(pk=world[name])
+
+
+def _public_reply(world, ticket: Ticket, body: str, capture) -> Comment:  # type: ignore[no-untyped-def]
+    tech = resolve_principal(user_of(world, "internal_tech"))
+    with capture(execute=True), principal_scope(tech):
+        return services.add_comment(actor=tech, ticket=ticket, body=body, visibility="public")
+
+
+# --- Opening tickets -----------------------------------------------------------------------------
+
+
+def test_a_requesters_mail_opens_a_ticket_and_is_acknowledged(world, listener, outbox) -> None:  # type: ignore[no-untyped-def]
+    before = len(_tickets(world))
+    kept = listener.send(_mail())
+    assert kept.status == "processed", kept.reason
+    tickets = _tickets(world)
+    assert len(tickets) == before + 1
+    ticket = tickets[-1]
+    assert kept.ticket_id == ticket.pk and kept.tenant_id == world["tenant"]
+    assert ticket.subject == "Printer on the 3rd floor jams"
+    assert ticket.description == "It jams on every second page."
+    assert ticket.via == "email"
+    assert ticket.requester_id == world["user:requester"]
+    assert bytes(kept.raw).startswith(b"From: requester@acme.test")
+
+    [(_sender, to, ack)] = outbox.received
+    assert to == [REQUESTER]
+    assert ack["Subject"] == f"[acme#{ticket.number}] Printer on the 3rd floor jams"
+    assert ack["Reply-To"] == f"acme+{ticket.number}@{DOMAIN}"
+    assert "we have received your request" in ack.get_content()
+
+
+# --- The conversation: a public reply out, the requester's answer back in ----------------------
+
+
+def test_a_public_reply_reaches_the_requester_and_the_answer_threads_back(  # type: ignore[no-untyped-def]
+    world, listener, outbox, django_capture_on_commit_callbacks
+) -> None:
+    ticket = _ticket(world)
+    reply = _public_reply(
+        world, ticket, "Please restart the file server service.", django_capture_on_commit_callbacks
+    )
+
+    [(envelope_from, to, sent)] = outbox.received
+    assert to == [REQUESTER]
+    assert envelope_from == "desk@tandem.example"
+    assert sent["Subject"] == f"[acme#{ticket.number}] Acme file server is slow"
+    assert sent["Reply-To"] == f"acme+{ticket.number}@{DOMAIN}"
+    assert sent["From"] == "Acme Corp Service Desk <desk@tandem.example>"
+    assert sent["Auto-Submitted"] == "auto-generated"
+    assert sent["X-Tandem-Loop"] == DOMAIN
+    assert "Please restart the file server service." in sent.get_content()
+    with system_context("test: the notification log"):
+        logged = OutboundMessage.objects.get(comment=reply)
+    assert logged.status == "sent" and logged.to_address == REQUESTER
+    assert sent["Message-ID"] == logged.message_id
+    assert logged.message_id.endswith(f"@{DOMAIN}>")
+
+    # The requester answers from their mail client: to the plain desk address, with a new
+    # subject, so only In-Reply-To/References lead back to the ticket.
+    answer = _mail(
+        "Re: that",
+        "Restarted it, and it is fast again. Thanks!\n\n"
+        "On Tue, 1 Dec 2026 at 10:02, Acme Corp Service Desk <acme+1@tandem.localhost> wrote:\n"
+        "> Please restart the file server service.\n",
+        headers={"In-Reply-To": logged.message_id, "References": logged.message_id},
+    )
+    before = len(_tickets(world))
+    kept = listener.send(answer)
+    assert kept.status == "processed", kept.reason
+    assert len(_tickets(world)) == before
+    comment = _comments(ticket.pk)[-1]
+    assert kept.ticket_id == ticket.pk and kept.comment_id == comment.pk
+    assert comment.body == "Restarted it, and it is fast again. Thanks!"
+    assert comment.visibility == "public"
+    assert comment.via == "email"
+    assert comment.author_id == world["user:requester"]
+    assert comment.message_id == kept.message_id
+    assert len(outbox.received) == 1  # the requester's own note mails nobody
+
+
+def test_the_reply_address_threads_a_message(world, listener) -> None:  # type: ignore[no-untyped-def]
+    ticket = _ticket(world)
+    kept = listener.send(
+        _mail("Another thing", "Also the printer.", to=f"acme+{ticket.number}@{DOMAIN}"),
+        to=f"acme+{ticket.number}@{DOMAIN}",
+    )
+    assert kept.status == "processed", kept.reason
+    assert kept.ticket_id == ticket.pk
+    assert _comments(ticket.pk)[-1].body == "Also the printer."
+
+
+def test_the_subject_reference_threads_a_message(world, listener) -> None:  # type: ignore[no-untyped-def]
+    ticket = _ticket(world)
+    kept = listener.send(_mail(f"RE: [acme#{ticket.number}] Acme file server", "Any news?"))
+    assert kept.status == "processed", kept.reason
+    assert kept.ticket_id == ticket.pk
+    assert _comments(ticket.pk)[-1].body == "Any news?"
+
+
+def test_an_it_persons_mail_becomes_an_it_shared_note(world, listener) -> None:  # type: ignore[no-untyped-def]
+    ticket = _ticket(world)
+    raw = _mail(f"[acme#{ticket.number}] server", "Disk is 98% full.", sender="tech@acme.test")
+    kept = listener.send(raw, sender="tech@acme.test")
+    assert kept.status == "processed", kept.reason
+    note = _comments(ticket.pk)[-1]
+    assert (note.body, note.visibility, note.author_id) == (
+        "Disk is 98% full.",
+        "shared",
+        world["user:internal_tech"],
+    )
+
+
+def test_a_requester_cannot_write_onto_someone_elses_ticket(world, listener) -> None:  # type: ignore[no-untyped-def]
+    other = _ticket(world, "sentinel_ticket")  # requested by the owner
+    kept = listener.send(_mail(f"[acme#{other.number}] sign-ins", "Me too!"))
+    assert kept.status == "ignored"
+    assert "may not add notes" in kept.reason
+    assert _comments(other.pk) == []
+
+
+# --- Reading odd mail ----------------------------------------------------------------------------
+
+
+def test_html_only_mail_becomes_readable_text(world, listener) -> None:  # type: ignore[no-untyped-def]
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = REQUESTER, DESK, "VPN"
+    message.set_content(
+        "<html><head><style>p{color:red}</style></head><body><p>The <b>VPN</b> drops.</p>"
+        "<script>alert(1)</script><ul><li>Laptop X1</li><li>Since Monday</li></ul></body></html>",
+        subtype="html",
+    )
+    kept = listener.send(message.as_bytes())
+    assert kept.status == "processed", kept.reason
+    assert _tickets(world)[-1].description == "The VPN drops.\n\n- Laptop X1\n- Since Monday"
+
+
+@pytest.mark.parametrize(
+    ("subject", "content_type", "body", "expected_subject", "expected_text"),
+    [
+        (
+            "=?iso-8859-1?q?Drucker_f=E4llt_aus?=",
+            "text/plain; charset=iso-8859-1",
+            "Grüße aus Köln".encode("iso-8859-1"),
+            "Drucker fällt aus",
+            "Grüße aus Köln",
+        ),
+        (
+            "=?windows-1252?b?k1NtYXJ0lCBxdW90ZXM=?=",
+            "text/plain; charset=windows-1252",
+            "It costs 5 € – “too much”".encode("cp1252"),
+            "“Smart” quotes",
+            "It costs 5 € – “too much”",
+        ),
+        (
+            "=?utf-8?q?Caf=C3=A9?=",
+            "text/plain; charset=x-made-up",
+            "Crème brûlée".encode("cp1252"),
+            "Café",
+            "Crème brûlée",
+        ),
+    ],
+    ids=["iso-8859-1", "windows-1252", "unknown-charset"],
+)
+def test_odd_encodings_are_read(  # type: ignore[no-untyped-def]
+    world, listener, subject, content_type, body, expected_subject, expected_text
+) -> None:
+    raw = (
+        (
+            f"From: {REQUESTER}\r\nTo: {DESK}\r\nSubject: {subject}\r\n"
+            f"Content-Type: {content_type}\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        ).encode()
+        + body
+        + b"\r\n"
+    )
+    kept = listener.send(raw)
+    assert kept.status == "processed", kept.reason
+    ticket = _tickets(world)[-1]
+    assert (ticket.subject, ticket.description) == (expected_subject, expected_text)
+
+
+def test_attachments_are_kept_and_executables_refused_but_mentioned(world, listener) -> None:  # type: ignore[no-untyped-def]
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = REQUESTER, DESK, "Error report"
+    message.set_content("The log and the installer they sent me are attached.")
+    message.add_attachment(
+        b"%PDF-1.4 error log", maintype="application", subtype="pdf", filename="error log.pdf"
+    )
+    message.add_attachment(
+        b"MZ\x90\x00\x03", maintype="application", subtype="octet-stream", filename="setup.exe"
+    )
+    kept = listener.send(message.as_bytes())
+    assert kept.status == "processed", kept.reason
+    ticket = _tickets(world)[-1]
+    assert ticket.description == (
+        "The log and the installer they sent me are attached.\n\n"
+        "Attachment refused: setup.exe (executable files and scripts are not accepted)."
+    )
+    with system_context("test: attachments"):
+        [kept_file] = Attachment.objects.filter(ticket=ticket)
+        assert (kept_file.filename, kept_file.content_type, kept_file.size) == (
+            "error log.pdf",
+            "application/pdf",
+            18,
+        )
+        assert kept_file.visibility == "public"
+        assert kept_file.uploaded_by_id == world["user:requester"]
+        with kept_file.file.open("rb") as stored:
+            assert stored.read() == b"%PDF-1.4 error log"
+
+
+def test_an_attachment_on_a_reply_belongs_to_the_note(world, listener) -> None:  # type: ignore[no-untyped-def]
+    ticket = _ticket(world)
+    message = EmailMessage()
+    message["From"], message["To"] = REQUESTER, f"acme+{ticket.number}@{DOMAIN}"
+    message["Subject"] = "Re: screenshot"
+    message.set_content("")
+    message.add_attachment(b"\x89PNG fake", maintype="image", subtype="png", filename="s.png")
+    kept = listener.send(message.as_bytes(), to=f"acme+{ticket.number}@{DOMAIN}")
+    assert kept.status == "processed", kept.reason
+    note = _comments(ticket.pk)[-1]
+    assert note.body == "Sent s.png."
+    with system_context("test: attachments"):
+        assert list(Attachment.objects.filter(comment=note).values_list("filename", flat=True)) == [
+            "s.png"
+        ]
+
+
+# --- What must not open tickets ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({"Auto-Submitted": "auto-replied"}, "Auto-Submitted"),
+        ({"X-Autoreply": "yes"}, "X-Autoreply"),
+        ({"Precedence": "bulk"}, "Precedence"),
+        ({"Return-Path": "<>"}, "empty Return-Path"),
+        ({"X-Tandem-Loop": DOMAIN}, "mail loop"),
+    ],
+    ids=["auto-submitted", "x-autoreply", "precedence", "null-return-path", "loop-header"],
+)
+def test_automatic_mail_is_kept_as_ignored(world, listener, outbox, headers, reason) -> None:  # type: ignore[no-untyped-def]
+    before = len(_tickets(world))
+    kept = listener.send(_mail("Out of office", "I am away until Monday.", headers=headers))
+    assert kept.status == "ignored"
+    assert reason in kept.reason
+    assert len(_tickets(world)) == before
+    assert outbox.received == []
+
+
+def test_a_bounce_with_a_null_sender_is_kept_as_ignored(world, listener) -> None:  # type: ignore[no-untyped-def]
+    kept = listener.send(_mail("Undeliverable: your message", "User unknown"), sender="")
+    assert kept.status == "ignored"
+    assert "empty envelope sender" in kept.reason
+
+
+def test_a_forged_sender_is_kept_as_ignored(world, listener) -> None:  # type: ignore[no-untyped-def]
+    forged = _mail(
+        headers={
+            "Authentication-Results": "mx.acme.test; spf=fail; dmarc=fail header.from=acme.test"
+        }
+    )
+    before = len(_tickets(world))
+    kept = listener.send(forged)
+    assert kept.status == "ignored"
+    assert "DMARC" in kept.reason
+    assert len(_tickets(world)) == before
+
+
+def test_our_own_notification_coming_back_is_a_loop(  # type: ignore[no-untyped-def]
+    world, listener, outbox, django_capture_on_commit_callbacks
+) -> None:
+    ticket = _ticket(world)
+    _public_reply(world, ticket, "Restart it, please.", django_capture_on_commit_callbacks)
+    [(_from, _to, sent)] = outbox.received
+    before = len(_comments(ticket.pk))
+    # The requester's mailbox forwards everything to the desk: our mail arrives again.
+    kept = listener.send(sent.as_bytes(), to=f"acme+{ticket.number}@{DOMAIN}")
+    assert kept.status == "ignored"
+    assert "auto-generated" in kept.reason
+    assert len(_comments(ticket.pk)) == before
+    assert len(outbox.received) == 1
+
+
+def test_a_mail_loop_cannot_create_a_ticket_storm(world, listener) -> None:  # type: ignore[no-untyped-def]
+    before = len(_tickets(world))
+    kept = [listener.send(_mail(f"Alert {n}", "Disk full")) for n in range(11)]
+    assert [k.status for k in kept] == ["processed"] * 10 + ["ignored"]
+    assert "rate limit" in kept[-1].reason
+    assert len(_tickets(world)) == before + 10
+    assert len(django_mail.outbox) == 10  # one acknowledgement per ticket, none for the 11th
+
+
+def test_the_same_message_twice_opens_one_ticket(world, listener) -> None:  # type: ignore[no-untyped-def]
+    raw = _mail()
+    first, second = listener.send(raw), listener.send(raw)
+    assert (first.status, second.status) == ("processed", "ignored")
+    assert f"inbound mail {first.pk}" in second.reason
+
+
+def test_an_unknown_sender_is_kept_as_ignored(world, listener) -> None:  # type: ignore[no-untyped-def]
+    before = len(_tickets(world))
+    stranger = listener.send(_mail(sender="stranger@example.test"), sender="stranger@example.test")
+    other_tenant = listener.send(_mail(sender="owner@globex.test"), sender="owner@globex.test")
+    for kept in (stranger, other_tenant):
+        assert kept.status == "ignored"
+        assert "unknown sender" in kept.reason
+        assert kept.tenant_id == world["tenant"]
+    assert len(_tickets(world)) == before
+    assert django_mail.outbox == []
+
+
+def test_mail_for_a_desk_that_does_not_exist_is_kept_as_ignored(world, listener) -> None:  # type: ignore[no-untyped-def]
+    kept = listener.send(_mail(to=f"initech@{DOMAIN}"), to=f"initech@{DOMAIN}")
+    assert kept.status == "ignored"
+    assert "no service desk 'initech'" in kept.reason
+
+
+def test_garbage_is_kept_as_failed_for_review(world, listener) -> None:  # type: ignore[no-untyped-def]
+    garbage = b"this is not an e-mail at all\r\n\x00\xff\xfe\x01 binary"
+    kept = listener.send(garbage)
+    assert kept.status == "failed"
+    assert "not an e-mail" in kept.reason
+    assert bytes(kept.raw).startswith(b"this is not an e-mail at all")
+    assert kept.envelope_to == [DESK]
+
+
+# --- Refused at the door -------------------------------------------------------------------------
+
+
+def test_an_oversize_message_is_refused_at_smtp_level(world, listener) -> None:  # type: ignore[no-untyped-def]
+    with system_context("test: count"):
+        before = InboundMessage.objects.count()
+    big = _mail(body="x" * (LISTENER_LIMIT + 1000)).replace(b"\n", b"\r\n")
+    with smtplib.SMTP("127.0.0.1", listener.port, local_hostname="client.test") as smtp:
+        # A client that announces the size is refused at MAIL FROM ...
+        with pytest.raises(smtplib.SMTPSenderRefused) as declared:
+            smtp.sendmail(REQUESTER, [DESK], big)
+        assert declared.value.smtp_code == 552
+        smtp.rset()
+        # ... and one that does not, once the data exceeds the limit.
+        smtp.mail(REQUESTER)
+        smtp.rcpt(DESK)
+        code, _message = smtp.data(big)
+        assert code == 552
+    with system_context("test: count"):
+        assert InboundMessage.objects.count() == before
+
+
+def test_recipients_that_are_no_desk_are_refused(world, listener) -> None:  # type: ignore[no-untyped-def]
+    with (
+        smtplib.SMTP("127.0.0.1", listener.port, local_hostname="client.test") as smtp,
+        pytest.raises(smtplib.SMTPRecipientsRefused) as refused,
+    ):
+        smtp.sendmail(REQUESTER, ["someone@elsewhere.test"], _mail())
+    code, message = refused.value.recipients["someone@elsewhere.test"]
+    assert code == 550 and b"not a service desk address" in message
+
+
+# --- Delivery failures, idempotency, recovery ----------------------------------------------------
+
+
+def test_only_requesters_are_mailed_not_it_watchers_or_the_author(  # type: ignore[no-untyped-def]
+    world, django_capture_on_commit_callbacks, mail_settings
+) -> None:
+    ticket = _ticket(world)
+    with system_context("test: watchers"):
+        ticket.watchers.add(user_of(world, "internal_tech"), user_of(world, "auditor"))
+    owner = resolve_principal(user_of(world, "owner"))
+    with django_capture_on_commit_callbacks(execute=True), principal_scope(owner):
+        services.add_comment(actor=owner, ticket=ticket, body="Done.", visibility="public")
+        services.add_comment(actor=owner, ticket=ticket, body="Internal.", visibility="shared")
+    assert [m.to for m in django_mail.outbox] == [[REQUESTER]]
+    assert "Done." in django_mail.outbox[0].body
+
+
+def test_a_dead_smtp_server_does_not_break_the_reply(  # type: ignore[no-untyped-def]
+    world, mail_settings, django_capture_on_commit_callbacks
+) -> None:
+    mail_settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    mail_settings.EMAIL_HOST, mail_settings.EMAIL_PORT = "127.0.0.1", _free_port()
+    ticket = _ticket(world)
+    reply = _public_reply(world, ticket, "We are on it.", django_capture_on_commit_callbacks)
+    assert _comments(ticket.pk)[-1].pk == reply.pk
+    with system_context("test: the notification log"):
+        logged = OutboundMessage.objects.get(comment=reply)
+    assert logged.status == "failed" and logged.attempts == 1
+    assert "Connection refused" in logged.error or "ConnectionRefused" in logged.error
+    assert notifications.send_outbound_message(outbound_id=logged.pk) == "skipped"
+
+
+def test_processing_twice_changes_nothing(world, listener) -> None:  # type: ignore[no-untyped-def]
+    kept = listener.send(_mail())
+    count = len(_tickets(world))
+    again = inbound.process_inbound_message(message_id=kept.pk)
+    assert again is not None and again.status == "processed"
+    assert len(_tickets(world)) == count
+
+
+def test_pending_mail_is_processed_when_requeued(world, mail_settings) -> None:  # type: ignore[no-untyped-def]
+    kept = inbound.receive_message(
+        envelope_from=REQUESTER, recipients=[DESK], raw=_mail("Left behind"), peer="127.0.0.1"
+    )
+    assert kept.status == "pending"  # its on-commit task never ran (test transaction)
+    assert inbound.requeue_pending() >= 1
+    with system_context("test: the kept message"):
+        kept.refresh_from_db()
+    assert kept.status == "processed", kept.reason
+    ticket = _tickets(world)[-1]
+    assert ticket.subject == "Left behind"
+    with system_context("test: history"):
+        # The clocks start when the mail arrived, not when a worker got round to it.
+        assert ticket.events.get(kind="created").at == kept.received_at
+
+
+# --- Per-tenant wording --------------------------------------------------------------------------
+
+
+def test_a_tenant_template_words_the_notification(  # type: ignore[no-untyped-def]
+    world, outbox, django_capture_on_commit_callbacks
+) -> None:
+    owner = resolve_principal(user_of(world, "owner"))
+    with system_context("test: tenant"):
+        acme = Tenant.objects.get(pk=world["tenant"])
+    with principal_scope(owner):
+        services.set_mail_template(
+            actor=owner,
+            tenant=acme,
+            kind="public_reply",
+            subject="Update on {{ ticket_subject }}",
+            body="Hi {{ requester_name }},\n{{ comment_body }}\n-- {{ tenant_name }} IT & Co",
+        )
+    _public_reply(world, _ticket(world), "Fixed.", django_capture_on_commit_callbacks)
+    [(_from, _to, sent)] = outbox.received
+    ticket = _ticket(world)
+    # The reference is added when a template leaves it out: threading depends on it.
+    assert sent["Subject"] == f"[acme#{ticket.number}] Update on Acme file server is slow"
+    assert sent.get_content().splitlines() == ["Hi Requester,", "Fixed.", "-- Acme Corp IT & Co"]
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "message"),
+    [
+        ("{% if %}", "x", "Template error"),
+        ("ok", "{% include 'x.html' %}", "not allowed in e-mail: include"),
+        ("ok", "{% load static %}{% debug %}", "not allowed in e-mail: debug, load"),
+        ("two\nlines", "x", "one line"),
+        ("", "body only", "Write the subject"),
+    ],
+)
+def test_a_bad_template_is_refused_and_changes_nothing(world, subject, body, message) -> None:  # type: ignore[no-untyped-def]
+    owner = resolve_principal(user_of(world, "owner"))
+    with system_context("test: tenant"):
+        acme = Tenant.objects.get(pk=world["tenant"])
+    with principal_scope(owner), pytest.raises(InvalidInput, match=message):
+        services.set_mail_template(
+            actor=owner, tenant=acme, kind="public_reply", subject=subject, body=body
+        )
+    with system_context("test: templates"):
+        assert not acme.mailtemplate_set.exists()
+
+
+def test_mail_listen_has_help(capsys) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(["mail-listen", "--help"])
+    assert exit_.value.code == 0
+    assert "--port" in capsys.readouterr().out
