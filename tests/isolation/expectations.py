@@ -321,7 +321,8 @@ OTHER_READS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/audit/export"): frozenset({"owner", "provider_admin", "other_tenant_owner"}),
     ("GET", "/tenants/{tenant_id}/audit/verify"): frozenset({"owner"}),
     ("GET", "/tickets/{ticket_id}/comments"): _TICKET_READERS,
-    ("GET", "/tickets/{ticket_id}/events"): _TICKET_READERS,
+    # The history names parties and reasons: IT people only.
+    ("GET", "/tickets/{ticket_id}/events"): _TICKET_READERS - {"requester"},
     # Time entries: the tenant's IT sees all, a provider its own party's.
     ("GET", "/tickets/{ticket_id}/time"): _TICKET_READERS - {"requester"},
     ("GET", "/tenants/{tenant_id}/matrix"): frozenset(_TENANT_A_PEOPLE - {"requester"}),
@@ -384,6 +385,19 @@ PAGES: dict[str, frozenset[str]] = {
     "export": frozenset({"owner", "provider_admin"}),
     "tokens": ALL_SIGNED_IN,
     "token-revoke": frozenset({"owner"}),
+    "tickets": _TENANT_A_READERS | {"requester"},
+    "my-queue": ALL_SIGNED_IN - {"suspended_provider_tech"},
+    "ticket-create": _TENANT_A_READERS | {"requester"},
+    "ticket": frozenset({"requester", "owner", "internal_tech", "provider_tech", "provider_admin"}),
+    "ticket-comment": frozenset({"requester", "owner", "internal_tech"}),
+    "ticket-status": frozenset({"owner", "internal_tech"}),
+    "ticket-priority": frozenset({"owner", "internal_tech"}),
+    "ticket-handoff": frozenset({"owner", "internal_tech"}),
+    "ticket-assign": frozenset({"owner", "internal_tech"}),
+    "ticket-time": frozenset({"owner", "internal_tech"}),
+    "matrix": _TENANT_A_READERS,
+    "matrix-row-create": frozenset({"owner"}),
+    "matrix-row-remove": frozenset({"owner"}),
 }
 
 #: Default targets of page URLs whose natural target is not the home object.
@@ -409,4 +423,4 @@ PUBLIC_PAGES = frozenset(
 
 #: Object types whose display names must never appear on a page for a persona that may
 #: not see them (party and provider names are left out: a provider's name is public).
-LEAK_CHECKED_TYPES = ("tenant", "site", "asset_group", "engagement")
+LEAK_CHECKED_TYPES = ("tenant", "site", "asset_group", "engagement", "ticket")

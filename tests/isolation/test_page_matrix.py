@@ -84,14 +84,22 @@ def _object_params(page: Page) -> list[str]:
 
 def _names(world: World) -> dict[str, str]:
     """Display names of the world objects whose names are checked for leaks."""
+    from tandem.servicedesk.models import Ticket
     from tandem.tenancy.models import AssetGroup, Engagement, Site, Tenant
 
-    models = {"tenant": Tenant, "site": Site, "asset_group": AssetGroup, "engagement": Engagement}
+    models = {
+        "tenant": Tenant,
+        "site": Site,
+        "asset_group": AssetGroup,
+        "engagement": Engagement,
+        "ticket": Ticket,
+    }
     names = {}
     with system_context("page matrix: display names"):
         for kind in LEAK_CHECKED_TYPES:
             for name in OBJECTS[kind]:
-                names[name] = models[kind].objects.get(pk=world[name]).name
+                row = models[kind].objects.get(pk=world[name])
+                names[name] = row.subject if kind == "ticket" else row.name
     return names
 
 

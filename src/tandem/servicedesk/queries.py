@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import Q, QuerySet
 
+from tandem.accounts.models import User
 from tandem.core.policies import get_visible_or_404, visible
 from tandem.core.principal import Principal
+from tandem.core.scoping import system_context
 from tandem.servicedesk.choices import Visibility
-from tandem.servicedesk.models import Attachment, Comment, Ticket, TicketEvent
+from tandem.servicedesk.models import (
+    Attachment,
+    Comment,
+    Coverage,
+    ResponsibilityRow,
+    Ticket,
+    TicketEvent,
+    TimeEntry,
+)
+from tandem.tenancy.models import AssetGroup, Party, ServiceArea, Site
 
 
 def tickets(principal: Principal) -> QuerySet[Ticket]:
@@ -55,3 +68,129 @@ def comments(principal: Principal, ticket: Ticket) -> QuerySet[Comment]:
 
 def attachments(principal: Principal, ticket: Ticket) -> QuerySet[Attachment]:
     return Attachment.objects.filter(ticket=ticket).filter(note_tiers(principal, ticket))
+
+
+# --- Reads of the service-desk pages ----------------------------------------------------------
+# (Appended to this module as a block, with its own imports.)
+
+
+def is_it_in(principal: Principal, tenant_id: int) -> bool:
+    """True if the principal works in the tenant for a party (its IT or a provider's);
+    False for people who are only requesters there, who get the simplified pages."""
+    return principal.party_in(tenant_id) is not None
+
+
+def own_party_ids(principal: Principal) -> set[int]:
+    """Every party the principal acts for, across tenants ("my parties' tickets")."""
+    return {a.party_id for a in principal.tenant_accesses if a.party_id is not None}
+
+
+def workflows(tenant_ids: Iterable[int]) -> dict[int, list[list[str]]]:
+    """Each tenant's statuses ``[[key, name, kind], ...]``, without creating desk settings
+    for tenants that have none yet (they use the default workflow)."""
+    from tandem.servicedesk.choices import DEFAULT_STATUSES
+    from tandem.servicedesk.models import DeskSettings
+
+    wanted = set(tenant_ids)
+    found = dict(
+        DeskSettings.objects.filter(tenant_id__in=sorted(wanted)).values_list(
+            "tenant_id", "statuses"
+        )
+    )
+    default = [list(s) for s in DEFAULT_STATUSES]
+    return {tenant_id: found.get(tenant_id, default) for tenant_id in wanted}
+
+
+def party_names(tenant_id: int) -> dict[int, str]:
+    """Names of the tenant's parties, for the parties a ticket names (holder, handoffs, SLA)."""
+    return dict(Party.objects.filter(tenant_id=tenant_id).values_list("pk", "name"))
+
+
+def parties(principal: Principal, tenant_id: int) -> QuerySet[Party]:
+    """The tenant's parties the principal may see (a provider: internal IT and its own)."""
+    return visible(principal, "tenancy.view_party", Party.objects.filter(tenant_id=tenant_id))
+
+
+def handoff_targets(principal: Principal, ticket: Ticket) -> QuerySet[Party]:
+    """Parties a ticket can be handed to: visible, not the holder, and internal IT or a
+    provider whose engagement is active (the service checks the engagement's scope)."""
+    return (
+        parties(principal, ticket.tenant_id)
+        .exclude(pk=ticket.party_id)
+        .filter(Q(kind="internal") | Q(engagement__status="active"))
+    )
+
+
+def assignable_people(ticket: Ticket) -> QuerySet[User]:
+    """People working for the party that holds ``ticket`` whose role may change tickets: the
+    choices of the assign form (``assign_ticket`` checks the chosen person again).
+
+    A provider party's people are the provider's staff, whose memberships belong to no
+    tenant, so they are read in a named system context, narrowed to that one provider.
+    """
+    from tandem.accounts.models import Membership
+
+    party = ticket.party
+    with system_context("the people of the party holding a ticket"):
+        rows = Membership.objects.filter(is_active=True, user__is_active=True)
+        if party.provider_id is not None:
+            rows = rows.filter(provider_id=party.provider_id)
+        else:
+            rows = rows.filter(tenant_id=ticket.tenant_id, party_id=party.pk)
+        user_ids = sorted(
+            {
+                m.user_id
+                for m in rows.select_related("role")
+                if "servicedesk.change_ticket" in (m.role.permissions or [])
+            }
+        )
+    return User.objects.filter(pk__in=user_ids).order_by("full_name", "email")
+
+
+def time_entries(principal: Principal, ticket: Ticket) -> QuerySet[TimeEntry]:
+    """Time on a ticket: the tenant's own IT sees all of it, a provider its own party's,
+    requesters none."""
+    accesses = principal.accesses_in(ticket.tenant_id)
+    rows = TimeEntry.objects.filter(ticket=ticket).select_related("user", "party", "service_area")
+    if any(a.is_internal for a in accesses):
+        return rows
+    return rows.filter(party_id__in=sorted({a.party_id for a in accesses if a.party_id}))
+
+
+def matrix_areas(principal: Principal, tenant_id: int) -> QuerySet[ServiceArea]:
+    """The tenant's service areas the principal may see: all for its IT, a provider's own."""
+    return visible(
+        principal, "tenancy.view_servicearea", ServiceArea.objects.filter(tenant_id=tenant_id)
+    )
+
+
+def matrix_rows(principal: Principal, tenant_id: int) -> QuerySet[ResponsibilityRow]:
+    """The RACI rows the principal may read: those of the service areas it sees, narrowed to
+    a site or asset group only when it sees that site or group (a provider never learns the
+    names of sites outside its engagement)."""
+    sites = visible(principal, "tenancy.view_site", Site.objects.filter(tenant_id=tenant_id))
+    groups = visible(
+        principal, "tenancy.view_assetgroup", AssetGroup.objects.filter(tenant_id=tenant_id)
+    )
+    return (
+        ResponsibilityRow.objects.filter(
+            tenant_id=tenant_id,
+            service_area__in=matrix_areas(principal, tenant_id).values("pk"),
+        )
+        .filter(Q(site__isnull=True) | Q(site__in=sites.values("pk")))
+        .filter(Q(asset_group__isnull=True) | Q(asset_group__in=groups.values("pk")))
+        .select_related("service_area", "site", "asset_group", "responsible", "accountable")
+        .prefetch_related("consulted", "informed")
+    )
+
+
+def coverage(principal: Principal, tenant_id: int) -> QuerySet[Coverage]:
+    """Who is on duty when: entries for every area, or for an area the principal sees."""
+    return (
+        Coverage.objects.filter(tenant_id=tenant_id)
+        .filter(
+            Q(service_area__isnull=True)
+            | Q(service_area__in=matrix_areas(principal, tenant_id).values("pk"))
+        )
+        .select_related("party", "calendar", "service_area")
+    )

@@ -39,9 +39,33 @@ class TicketOut(Schema):
     created_at: dt.datetime
     resolved_at: dt.datetime | None
 
+    # A requester sees the ticket, not the IT behind it: no party names, routing reasons or
+    # per-party SLA clocks (the same rule the requester's pages follow).
+
     @staticmethod
-    def resolve_party_name(obj: Any) -> str:
-        return obj.party.name  # type: ignore[no-any-return]
+    def resolve_party_name(obj: Any, context: Any) -> str:
+        return "IT" if _for_requester(obj, context) else obj.party.name  # type: ignore[no-any-return]
+
+    @staticmethod
+    def resolve_party_id(obj: Any, context: Any) -> int:
+        return 0 if _for_requester(obj, context) else obj.party_id  # type: ignore[no-any-return]
+
+    @staticmethod
+    def resolve_routing_reason(obj: Any, context: Any) -> str:
+        return "" if _for_requester(obj, context) else obj.routing_reason  # type: ignore[no-any-return]
+
+    @staticmethod
+    def resolve_sla_state(obj: Any, context: Any) -> dict[str, Any]:
+        return {} if _for_requester(obj, context) else obj.sla_state  # type: ignore[no-any-return]
+
+
+def _for_requester(ticket: Any, context: Any) -> bool:
+    """True when the caller has no IT party in the ticket's tenant (a requester)."""
+    request = (context or {}).get("request")
+    principal = getattr(request, "principal", None)
+    if principal is None:
+        return True
+    return not any(a.party_id for a in principal.accesses_in(ticket.tenant_id))
 
 
 class TicketIn(Input):

@@ -4,4 +4,26 @@ from tandem.servicedesk import views
 
 app_name = "servicedesk"
 
-urlpatterns: list = []  # type: ignore[type-arg]
+urlpatterns = [
+    path("tickets/", views.my_queue, name="my-queue"),
+    path("tenants/<int:tenant_id>/tickets/", views.tickets, name="tickets"),
+    path("tenants/<int:tenant_id>/tickets/new/", views.ticket_create, name="ticket-create"),
+    path("tickets/<int:ticket_id>/", views.ticket_detail, name="ticket"),
+    path("tickets/<int:ticket_id>/comments/", views.ticket_comment, name="ticket-comment"),
+    path("tickets/<int:ticket_id>/status/", views.ticket_status, name="ticket-status"),
+    path("tickets/<int:ticket_id>/priority/", views.ticket_priority, name="ticket-priority"),
+    path("tickets/<int:ticket_id>/handoff/", views.ticket_handoff, name="ticket-handoff"),
+    path("tickets/<int:ticket_id>/assign/", views.ticket_assign, name="ticket-assign"),
+    path("tickets/<int:ticket_id>/time/", views.ticket_time, name="ticket-time"),
+    path("tenants/<int:tenant_id>/matrix/", views.matrix, name="matrix"),
+    path(
+        "tenants/<int:tenant_id>/matrix/rows/new/",
+        views.matrix_row_create,
+        name="matrix-row-create",
+    ),
+    path(
+        "tenants/<int:tenant_id>/matrix/rows/<int:matrix_row_id>/remove/",
+        views.matrix_row_remove,
+        name="matrix-row-remove",
+    ),
+]

@@ -15,6 +15,8 @@ register = template.Library()
 #: (section key, label, url name, action checked against the tenant)
 TENANT_SECTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("overview", "Overview", "tenancy:tenant", "tenancy.view_tenant"),
+    ("tickets", "Tickets", "servicedesk:tickets", "servicedesk.view_ticket"),
+    ("matrix", "Responsibility matrix", "servicedesk:matrix", "servicedesk.view_matrix"),
     ("engagements", "Engagements", "tenancy:engagements", "tenancy.view_engagement"),
     ("sites", "Sites", "tenancy:sites", "tenancy.view_site"),
     ("asset-groups", "Asset groups", "tenancy:asset-groups", "tenancy.view_assetgroup"),

@@ -1,0 +1,341 @@
+"""Forms of the service-desk pages. They parse input into the services' keyword arguments
+(field names equal the arguments); the services decide what is valid, and their field errors
+are shown on the matching fields."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+from django import forms
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from tandem.servicedesk.choices import Visibility
+from tandem.tenancy.forms import DateInput
+
+
+def level_choices(labels: Sequence[str]) -> list[tuple[int, str]]:
+    """Impact or urgency levels of the tenant's priority matrix: 1 is the most severe."""
+    return [(index + 1, str(label).capitalize()) for index, label in enumerate(labels)]
+
+
+def _pk(value: Any) -> int | None:
+    return value.pk if value is not None else None
+
+
+def _set_queryset(form: forms.Form, name: str, queryset: QuerySet[Any]) -> None:
+    cast(forms.ModelChoiceField, form.fields[name]).queryset = queryset  # type: ignore[type-arg]
+
+
+def _set_choices(form: forms.Form, name: str, choices: Sequence[tuple[Any, str]]) -> None:
+    cast(forms.ChoiceField, form.fields[name]).choices = list(choices)
+
+
+# --- Queues ---------------------------------------------------------------------------------
+
+
+def _search_field() -> forms.CharField:
+    return forms.CharField(
+        required=False,
+        max_length=100,
+        label="Search",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Subject or #number"}),
+    )
+
+
+class QueueFilterForm(forms.Form):
+    """The filters of a tenant's queue (a GET form: it reads, never writes)."""
+
+    q = _search_field()
+    status = forms.ChoiceField(required=False)
+    priority = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    party = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Held by")
+
+    def __init__(
+        self,
+        *args: Any,
+        statuses: Sequence[Sequence[str]],
+        priorities: Sequence[str],
+        parties: Sequence[tuple[int, str]] | None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        _set_choices(self, "status", [("", "Any status"), *((s[0], s[1]) for s in statuses)])
+        _set_choices(
+            self,
+            "priority",
+            [("", "Any priority"), *((i + 1, str(p)) for i, p in enumerate(priorities))],
+        )
+        if parties is None:
+            del self.fields["party"]  # requesters see "IT", never which party holds a ticket
+        else:
+            _set_choices(self, "party", [("", "Any party"), *parties])
+
+
+class MyQueueFilterForm(forms.Form):
+    """The filters of a person's cross-tenant queue."""
+
+    q = _search_field()
+    mine = forms.BooleanField(required=False, label="Assigned to me")
+    my_parties = forms.BooleanField(required=False, label="Held by my parties")
+    open_only = forms.BooleanField(required=False, label="Open only")
+
+
+# --- A new ticket ---------------------------------------------------------------------------
+
+
+class TicketCreateForm(forms.Form):
+    subject = forms.CharField(max_length=200, help_text="One line: what is wrong or needed.")
+    description = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="What happened, since when, what you tried.",
+    )
+    category_id: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        queryset=None,  # type: ignore[arg-type]
+        required=False,
+        label="Category",
+        empty_label="Not sure",
+        help_text="Decides who handles it.",
+    )
+    impact = forms.TypedChoiceField(coerce=int, help_text="How much of the business is affected.")
+    urgency = forms.TypedChoiceField(coerce=int, help_text="How soon it hurts.")
+    site_id: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        queryset=None,  # type: ignore[arg-type]
+        required=False,
+        label="Site",
+        empty_label="No particular site",
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        categories: QuerySet[Any],
+        sites: QuerySet[Any],
+        impacts: Sequence[str],
+        urgencies: Sequence[str],
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("initial", {"impact": len(impacts), "urgency": len(urgencies)})
+        super().__init__(*args, **kwargs)
+        _set_queryset(self, "category_id", categories)
+        _set_choices(self, "impact", level_choices(impacts))
+        _set_choices(self, "urgency", level_choices(urgencies))
+        if sites.exists():
+            _set_queryset(self, "site_id", sites)
+        else:
+            del self.fields["site_id"]  # requesters do not see the tenant's sites
+
+    def arguments(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "subject": data["subject"],
+            "description": data["description"],
+            "category_id": _pk(data["category_id"]),
+            "impact": data["impact"],
+            "urgency": data["urgency"],
+            "site_id": _pk(data.get("site_id")),
+        }
+
+
+# --- Working a ticket -----------------------------------------------------------------------
+
+
+class NoteForm(forms.Form):
+    """A note from IT, in one of the three tiers; IT-shared unless chosen otherwise."""
+
+    body = forms.CharField(label="Note", widget=forms.Textarea(attrs={"rows": 4}))
+    visibility = forms.ChoiceField(
+        label="Who may read it", widget=forms.RadioSelect, initial=Visibility.SHARED
+    )
+
+    def __init__(self, *args: Any, party_name: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _set_choices(
+            self,
+            "visibility",
+            [
+                (Visibility.PRIVATE, f"Private to {party_name}"),
+                (Visibility.SHARED, "IT-shared: internal IT and the providers on this ticket"),
+                (Visibility.PUBLIC, "Public: the requester sees it too"),
+            ],
+        )
+
+    def arguments(self) -> dict[str, Any]:
+        return {"body": self.cleaned_data["body"], "visibility": self.cleaned_data["visibility"]}
+
+
+class ReplyForm(forms.Form):
+    """A requester's reply: always public."""
+
+    body = forms.CharField(label="Reply", widget=forms.Textarea(attrs={"rows": 4}))
+
+    def arguments(self) -> dict[str, Any]:
+        return {"body": self.cleaned_data["body"], "visibility": Visibility.PUBLIC}
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(label="Status")
+
+    def __init__(self, *args: Any, statuses: Sequence[Sequence[str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _set_choices(self, "status", [(s[0], s[1]) for s in statuses])
+
+
+class PriorityForm(forms.Form):
+    impact = forms.TypedChoiceField(coerce=int)
+    urgency = forms.TypedChoiceField(coerce=int)
+
+    def __init__(
+        self, *args: Any, impacts: Sequence[str], urgencies: Sequence[str], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        _set_choices(self, "impact", level_choices(impacts))
+        _set_choices(self, "urgency", level_choices(urgencies))
+
+
+class HandoffForm(forms.Form):
+    to_party_id: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        queryset=None,  # type: ignore[arg-type]
+        label="Hand off to",
+        empty_label="Choose a party…",
+    )
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why it goes there; kept in the ticket's history.",
+    )
+
+    def __init__(self, *args: Any, parties: QuerySet[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _set_queryset(self, "to_party_id", parties)
+
+    def arguments(self) -> dict[str, Any]:
+        return {"to_party": self.cleaned_data["to_party_id"], "reason": self.cleaned_data["reason"]}
+
+
+class PersonChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.full_name or obj.email)
+
+
+class AssignForm(forms.Form):
+    assignee_id = PersonChoiceField(
+        queryset=None,  # type: ignore[arg-type]
+        required=False,
+        label="Assignee",
+        empty_label="Nobody",
+    )
+
+    def __init__(self, *args: Any, people: QuerySet[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _set_queryset(self, "assignee_id", people)
+
+    def arguments(self) -> dict[str, Any]:
+        return {"assignee": self.cleaned_data["assignee_id"]}
+
+
+class TimeForm(forms.Form):
+    minutes = forms.IntegerField(min_value=1, max_value=24 * 60)
+    work_date = forms.DateField(label="Date", widget=DateInput())
+    service_area_id: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        queryset=None,  # type: ignore[arg-type]
+        required=False,
+        label="Service area",
+        empty_label="The ticket's",
+    )
+    billable = forms.BooleanField(required=False, initial=True)
+    note = forms.CharField(required=False, max_length=500)
+
+    def __init__(self, *args: Any, service_areas: QuerySet[Any], **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"work_date": timezone.localdate(), "billable": True})
+        super().__init__(*args, **kwargs)
+        _set_queryset(self, "service_area_id", service_areas)
+
+    def arguments(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "minutes": data["minutes"],
+            "work_date": data["work_date"],
+            "service_area_id": _pk(data["service_area_id"]),
+            "billable": data["billable"],
+            "note": data["note"],
+        }
+
+
+# --- The responsibility matrix --------------------------------------------------------------
+
+
+class MatrixRowForm(forms.Form):
+    service_area_id: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        queryset=None,  # type: ignore[arg-type]
+        label="Service area",
+        empty_label="Choose a service area…",
+    )
+    site_id: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        queryset=None,  # type: ignore[arg-type]
+        required=False,
+        label="Only at site",
+        empty_label="Every site",
+    )
+    asset_group_id: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        queryset=None,  # type: ignore[arg-type]
+        required=False,
+        label="Only for asset group",
+        empty_label="Every asset group",
+    )
+    responsible_id: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        queryset=None,  # type: ignore[arg-type]
+        label="Responsible (R)",
+        empty_label="Choose a party…",
+        help_text="Gets the tickets.",
+    )
+    accountable_id: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        queryset=None,  # type: ignore[arg-type]
+        label="Accountable (A)",
+        empty_label="Choose a party…",
+        help_text="Answers for the outcome; preferred for urgent tickets out of hours.",
+    )
+    consulted_ids: forms.ModelMultipleChoiceField[Any] = forms.ModelMultipleChoiceField(
+        queryset=None,  # type: ignore[arg-type]
+        required=False,
+        label="Consulted (C)",
+        widget=forms.CheckboxSelectMultiple,
+    )
+    informed_ids: forms.ModelMultipleChoiceField[Any] = forms.ModelMultipleChoiceField(
+        queryset=None,  # type: ignore[arg-type]
+        required=False,
+        label="Informed (I)",
+        widget=forms.CheckboxSelectMultiple,
+    )
+    note = forms.CharField(required=False, max_length=500)
+
+    def __init__(
+        self,
+        *args: Any,
+        service_areas: QuerySet[Any],
+        sites: QuerySet[Any],
+        asset_groups: QuerySet[Any],
+        parties: QuerySet[Any],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        _set_queryset(self, "service_area_id", service_areas)
+        _set_queryset(self, "site_id", sites)
+        _set_queryset(self, "asset_group_id", asset_groups)
+        for name in ("responsible_id", "accountable_id", "consulted_ids", "informed_ids"):
+            _set_queryset(self, name, parties)
+
+    def arguments(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "service_area_id": data["service_area_id"].pk,
+            "site_id": _pk(data["site_id"]),
+            "asset_group_id": _pk(data["asset_group_id"]),
+            "responsible_id": data["responsible_id"].pk,
+            "accountable_id": data["accountable_id"].pk,
+            "consulted_ids": [p.pk for p in data["consulted_ids"]],
+            "informed_ids": [p.pk for p in data["informed_ids"]],
+            "note": data["note"],
+        }

@@ -1,0 +1,782 @@
+"""Service-desk pages: a tenant's queue, a person's cross-tenant queue, a new ticket, the
+ticket page with its forms (notes, status, priority, handoff, assignment, time), and the
+responsibility matrix with what it leaves uncovered.
+
+Handlers are thin: look the ticket or tenant up through the queries (out of reach is 404),
+check the object-level action (403), parse the form, call one service, then redirect, or
+re-render with the service's field errors (422) or its conflict (409).
+
+People who are only requesters in a tenant get simplified pages: public notes only, "IT"
+instead of party names, and no routing reason, SLA clocks, history, handoffs or time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import F, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.http import urlencode
+from django.views.decorators.http import require_http_methods, require_POST
+
+from tandem.accounts.models import User
+from tandem.core import policies
+from tandem.core.actions import page
+from tandem.core.errors import Conflict
+from tandem.core.pages import submit_form
+from tandem.core.principal import Principal
+from tandem.servicedesk import queries, routing, services
+from tandem.servicedesk.choices import EventKind, StatusKind, Visibility
+from tandem.servicedesk.forms import (
+    AssignForm,
+    HandoffForm,
+    MatrixRowForm,
+    MyQueueFilterForm,
+    NoteForm,
+    PriorityForm,
+    QueueFilterForm,
+    ReplyForm,
+    StatusForm,
+    TicketCreateForm,
+    TimeForm,
+)
+from tandem.servicedesk.models import Category, DeskSettings, ResponsibilityRow, Ticket
+from tandem.servicedesk.sla_bridge import desk_settings
+from tandem.tenancy import queries as tenancy_queries
+from tandem.tenancy.models import AssetGroup, Site, Tenant
+
+PAGE_SIZE = 50
+
+#: Badge tone of a status, by what the status means (tenants name their statuses freely).
+STATUS_TONES = {
+    StatusKind.NEW: "warn",
+    StatusKind.OPEN: "info",
+    StatusKind.WAITING: "muted",
+    StatusKind.RESOLVED: "ok",
+    StatusKind.CLOSED: "muted",
+}
+SLA_TONES = {"running": "info", "paused": "muted", "met": "ok", "breached": "danger"}
+TIER_TONES: dict[str, str] = {
+    Visibility.PRIVATE: "warn",
+    Visibility.SHARED: "info",
+    Visibility.PUBLIC: "ok",
+}
+METRICS = {
+    "first_response": "First response",
+    "next_update": "Next update",
+    "resolution": "Resolution",
+}
+FINDING_KINDS = {
+    "no_responsible": "Gap",
+    "overlap": "Overlap",
+    "uncovered": "Uncovered hours",
+    "no_coverage": "No service hours",
+}
+
+#: Sortable queue columns: query parameter → field. Dates sort newest first on first click.
+SORTS = {
+    "number": "number",
+    "subject": "subject",
+    "status": "status",
+    "priority": "priority",
+    "party": "party__name",
+    "assignee": "assignee__full_name",
+    "due": "resolution_due",
+    "created": "created_at",
+    "tenant": "tenant__name",
+}
+NEWEST_FIRST = {"created", "due"}
+QUEUE_COLUMNS = ("number", "subject", "status", "priority", "created")
+#: Columns only IT sees: requesters see "IT", never which party holds a ticket, nor its SLA.
+IT_COLUMNS = ("party", "assignee", "due")
+DEFAULT_SORT = "-created"
+
+
+def _principal(request: HttpRequest) -> Principal:
+    return request.principal  # type: ignore[attr-defined,no-any-return]
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied("sign in first")
+    return user
+
+
+def _tenant_for(principal: Principal, tenant_id: int, action: str) -> Tenant:
+    """The tenant, if the principal may see it and may ``action`` in it; else not found."""
+    tenant = tenancy_queries.tenant(principal, tenant_id)
+    if not policies.allowed(principal, action, tenant):
+        raise Http404("no such page")
+    return tenant
+
+
+def _ticket_for(principal: Principal, ticket_id: int, action: str) -> Ticket:
+    """The ticket if the principal sees it (else 404) and may ``action`` on it (else 403)."""
+    ticket = queries.ticket(principal, ticket_id)
+    if not policies.allowed(principal, action, ticket):
+        raise PermissionDenied(f"not allowed: {action}")
+    return ticket
+
+
+def _status_labels(statuses: Iterable[Iterable[str]]) -> dict[str, tuple[str, str]]:
+    """``{key: (name, badge tone)}`` of a tenant's workflow."""
+    labels = {}
+    for key, name, kind in statuses:
+        labels[key] = (name, STATUS_TONES.get(kind, "muted"))  # type: ignore[call-overload]
+    return labels
+
+
+def _week_start(time_zone: str) -> dt.datetime:
+    """Monday 00:00 of this week in the tenant's zone: the gap analysis's reference week."""
+    zone = ZoneInfo(time_zone)
+    today = timezone.now().astimezone(zone).date()
+    return dt.datetime.combine(today - dt.timedelta(days=today.weekday()), dt.time(0), zone)
+
+
+def _parse_moment(value: Any) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def _duration(seconds: Any) -> str:
+    """Business time as hours and minutes ("26h 30m"): days would suggest calendar days."""
+    hours, minutes = divmod(int(seconds or 0) // 60, 60)
+    if hours and minutes:
+        return f"{hours}h {minutes}m"
+    return f"{hours}h" if hours else f"{minutes}m"
+
+
+# --- Queues ------------------------------------------------------------------------------------
+
+
+def _filters(form: forms.Form, request: HttpRequest) -> tuple[dict[str, Any], dict[str, str]]:
+    """The valid filters (invalid ones are ignored, not fatal) and their raw query values."""
+    if not request.GET:
+        return {}, {}
+    form.is_valid()
+    data = {k: v for k, v in form.cleaned_data.items() if v not in (None, "", False)}
+    params = {k: request.GET[k] for k in data if request.GET.get(k)}
+    return data, params
+
+
+def _search(rows: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
+    match = Q(subject__icontains=text)
+    number = text.strip().lstrip("#")
+    if number.isdigit():
+        match |= Q(number=int(number))
+    return rows.filter(match)
+
+
+def _queue_response(
+    request: HttpRequest,
+    rows: QuerySet[Ticket],
+    *,
+    params: dict[str, str],
+    sortable: Iterable[str],
+    labels: dict[int, dict[str, tuple[str, str]]],
+    context: dict[str, Any],
+    template: str,
+) -> HttpResponse:
+    """Sort, paginate and render a queue (only the results for an htmx filter request)."""
+    sortable = list(sortable)
+    sort = request.GET.get("sort", DEFAULT_SORT)
+    if sort.lstrip("-") not in sortable:
+        sort = DEFAULT_SORT
+    field = F(SORTS[sort.lstrip("-")])
+    order = field.desc(nulls_last=True) if sort.startswith("-") else field.asc(nulls_last=True)
+    page_obj = Paginator(rows.order_by(order, "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    tickets = list(page_obj.object_list)
+    for ticket in tickets:
+        name, tone = labels.get(ticket.tenant_id, {}).get(ticket.status, (ticket.status, "muted"))
+        ticket.status_name, ticket.status_tone = name, tone  # type: ignore[attr-defined]
+        ticket.overdue = bool(ticket.resolution_due and ticket.resolution_due < now)  # type: ignore[attr-defined]
+    sorts = {}
+    for key in sortable:
+        if sort == key:
+            target, aria = f"-{key}", "ascending"
+        elif sort == f"-{key}":
+            target, aria = key, "descending"
+        else:
+            target, aria = (f"-{key}" if key in NEWEST_FIRST else key), "none"
+        sorts[key] = {"href": "?" + urlencode({**params, "sort": target}), "aria": aria}
+    kept = {**params, **({"sort": sort} if sort != DEFAULT_SORT else {})}
+    context.update(
+        {
+            "page_obj": page_obj,
+            "tickets": tickets,
+            "sorts": sorts,
+            "query_prefix": urlencode(kept) + "&" if kept else "",
+            "filtered": bool(params),
+        }
+    )
+    htmx = request.htmx  # type: ignore[attr-defined]
+    partial = bool(htmx) and not htmx.history_restore_request
+    response = render(request, "servicedesk/_ticket_results.html" if partial else template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@page("servicedesk.view_ticket")
+def tickets(request: HttpRequest, tenant_id: int) -> HttpResponse:
+    """The tenant's queue: every ticket of the tenant the principal may see."""
+    principal = _principal(request)
+    tenant = _tenant_for(principal, tenant_id, "servicedesk.view_ticket")
+    settings = desk_settings(tenant.pk)
+    it_view = queries.is_it_in(principal, tenant.pk)
+    form = QueueFilterForm(
+        request.GET or None,
+        statuses=settings.statuses,
+        priorities=settings.priority_matrix["priorities"],
+        parties=list(queries.parties(principal, tenant.pk).values_list("pk", "name"))
+        if it_view
+        else None,
+    )
+    data, params = _filters(form, request)
+    rows = queries.tickets(principal).filter(tenant_id=tenant.pk)
+    if "q" in data:
+        rows = _search(rows, data["q"])
+    if "status" in data:
+        rows = rows.filter(status=data["status"])
+    if "priority" in data:
+        rows = rows.filter(priority=data["priority"])
+    if "party" in data:
+        rows = rows.filter(party_id=data["party"])
+    return _queue_response(
+        request,
+        rows,
+        params=params,
+        sortable=[*QUEUE_COLUMNS, *(IT_COLUMNS if it_view else ())],
+        labels={tenant.pk: _status_labels(settings.statuses)},
+        template="servicedesk/ticket_list.html",
+        context={
+            "tenant": tenant,
+            "form": form,
+            "it_view": it_view,
+            "results_url": reverse("servicedesk:tickets", args=[tenant.pk]),
+            "may_add": policies.allowed(principal, "servicedesk.add_ticket", tenant),
+            "section": "tickets",
+        },
+    )
+
+
+@page("servicedesk.view_ticket")
+def my_queue(request: HttpRequest) -> HttpResponse:
+    """Every ticket the person may see, across tenants: a provider technician's queue."""
+    principal = _principal(request)
+    own_parties = queries.own_party_ids(principal)
+    form = MyQueueFilterForm(request.GET or None)
+    if not own_parties:
+        del form.fields["mine"], form.fields["my_parties"]
+    data, params = _filters(form, request)
+    rows = queries.tickets(principal)
+    workflows = queries.workflows(principal.tenant_ids)
+    if "q" in data:
+        rows = _search(rows, data["q"])
+    if "mine" in data:
+        rows = rows.filter(assignee_id=principal.user_id)
+    if "my_parties" in data:
+        rows = rows.filter(party_id__in=sorted(own_parties))
+    if "open_only" in data:
+        still_open = Q(pk__in=[])
+        for tenant_id, statuses in workflows.items():
+            keys = [s[0] for s in statuses if s[2] not in (StatusKind.RESOLVED, StatusKind.CLOSED)]
+            still_open |= Q(tenant_id=tenant_id, status__in=keys)
+        rows = rows.filter(still_open)
+    it_tenants = {t for t in principal.tenant_ids if queries.is_it_in(principal, t)}
+    return _queue_response(
+        request,
+        rows,
+        params=params,
+        sortable=["tenant", *QUEUE_COLUMNS, *(IT_COLUMNS if it_tenants else ())],
+        labels={t: _status_labels(statuses) for t, statuses in workflows.items()},
+        template="servicedesk/ticket_queue.html",
+        context={
+            "form": form,
+            "it_tenants": it_tenants,
+            "it_view": bool(it_tenants),
+            "cross_tenant": True,
+            "results_url": reverse("servicedesk:my-queue"),
+            "section": "my-queue",
+        },
+    )
+
+
+# --- A new ticket ------------------------------------------------------------------------------
+
+
+@page("servicedesk.add_ticket")
+@require_http_methods(["GET", "POST"])
+def ticket_create(request: HttpRequest, tenant_id: int) -> HttpResponse:
+    """Open a ticket; the responsibility matrix decides who gets it."""
+    principal = _principal(request)
+    tenant = _tenant_for(principal, tenant_id, "servicedesk.add_ticket")
+    matrix = desk_settings(tenant.pk).priority_matrix
+    form = TicketCreateForm(
+        request.POST or None,
+        categories=Category.objects.filter(tenant_id=tenant.pk, is_active=True),
+        sites=policies.visible(
+            principal, "tenancy.view_site", Site.objects.filter(tenant_id=tenant.pk)
+        ),
+        impacts=matrix["impacts"],
+        urgencies=matrix["urgencies"],
+    )
+    ticket, status = submit_form(
+        request,
+        form,
+        lambda data: services.create_ticket(
+            actor=principal, tenant=tenant, requester=_user(request), **form.arguments()
+        ),
+    )
+    if ticket is not None:
+        if queries.is_it_in(principal, tenant.pk):
+            messages.success(
+                request,
+                f"Ticket #{ticket.number} is open and went to {ticket.party.name}: "
+                f"{ticket.routing_reason}",
+            )
+        else:
+            messages.success(
+                request, f"Ticket #{ticket.number} is open. IT will answer you on this page."
+            )
+        if policies.allowed(principal, "servicedesk.view_ticket", ticket):
+            return redirect("servicedesk:ticket", ticket.pk)
+        return redirect("servicedesk:tickets", tenant.pk)  # e.g. outside a provider's scope
+    return render(
+        request,
+        "servicedesk/ticket_create.html",
+        {"tenant": tenant, "form": form, "section": "tickets"},
+        status=status,
+    )
+
+
+# --- The ticket page ---------------------------------------------------------------------------
+
+
+def _writing_party(principal: Principal, ticket: Ticket) -> int | None:
+    """The party an IT note is written for: the holder when the author belongs to it."""
+    own = {a.party_id for a in principal.accesses_in(ticket.tenant_id) if a.party_id}
+    if not own:
+        return None
+    return ticket.party_id if ticket.party_id in own else min(own)
+
+
+def _note_form(principal: Principal, ticket: Ticket, data: Any = None) -> forms.Form:
+    party_id = _writing_party(principal, ticket)
+    if party_id is None:
+        return ReplyForm(data)
+    name = queries.party_names(ticket.tenant_id).get(party_id, "your party")
+    return NoteForm(data, party_name=name)
+
+
+def _status_form(principal: Principal, ticket: Ticket, data: Any = None) -> forms.Form:
+    statuses = desk_settings(ticket.tenant_id).statuses
+    return StatusForm(data, statuses=statuses, initial={"status": ticket.status})
+
+
+def _priority_form(principal: Principal, ticket: Ticket, data: Any = None) -> forms.Form:
+    matrix = desk_settings(ticket.tenant_id).priority_matrix
+    return PriorityForm(
+        data,
+        impacts=matrix["impacts"],
+        urgencies=matrix["urgencies"],
+        initial={"impact": ticket.impact, "urgency": ticket.urgency},
+    )
+
+
+def _handoff_form(principal: Principal, ticket: Ticket, data: Any = None) -> forms.Form:
+    return HandoffForm(data, parties=queries.handoff_targets(principal, ticket))
+
+
+def _assign_form(principal: Principal, ticket: Ticket, data: Any = None) -> forms.Form:
+    return AssignForm(
+        data,
+        people=queries.assignable_people(ticket),
+        initial={"assignee_id": ticket.assignee_id},
+    )
+
+
+def _time_form(principal: Principal, ticket: Ticket, data: Any = None) -> forms.Form:
+    areas = queries.matrix_areas(principal, ticket.tenant_id).filter(is_active=True)
+    return TimeForm(data, service_areas=areas)
+
+
+#: The forms of the ticket page: (context name, action, builder).
+TICKET_FORMS: tuple[tuple[str, str, Callable[..., forms.Form]], ...] = (
+    ("note_form", "servicedesk.comment_ticket", _note_form),
+    ("status_form", "servicedesk.change_ticket", _status_form),
+    ("priority_form", "servicedesk.change_ticket", _priority_form),
+    ("handoff_form", "servicedesk.handoff_ticket", _handoff_form),
+    ("assign_form", "servicedesk.change_ticket", _assign_form),
+    ("time_form", "servicedesk.log_time_on_ticket", _time_form),
+)
+
+
+def _sla_blocks(ticket: Ticket, names: dict[int, str]) -> list[dict[str, Any]]:
+    """Every party's clocks, the holder's first: per metric its state, due time, time used."""
+    blocks = []
+    parties = sorted(
+        ticket.sla_state.items(),
+        key=lambda item: (int(item[0]) != ticket.party_id, names.get(int(item[0]), "")),
+    )
+    for party_key, metrics in parties:
+        rows = []
+        for metric, label in METRICS.items():
+            entry = metrics.get(metric)
+            if not entry:
+                continue
+            target, elapsed = entry.get("target") or 0, entry.get("elapsed") or 0
+            rows.append(
+                {
+                    "metric": label,
+                    "state": entry.get("state", ""),
+                    "tone": SLA_TONES.get(entry.get("state", ""), "muted"),
+                    "due": _parse_moment(entry.get("due")),
+                    "met": _parse_moment(entry.get("met")),
+                    "used": f"{_duration(elapsed)} of {_duration(target)}" if target else "",
+                }
+            )
+        blocks.append(
+            {
+                "party": names.get(int(party_key), "Another party"),
+                "holder": int(party_key) == ticket.party_id,
+                "metrics": rows,
+            }
+        )
+    return blocks
+
+
+def _it_ticket_context(principal: Principal, ticket: Ticket) -> dict[str, Any]:
+    settings = desk_settings(ticket.tenant_id)
+    labels = _status_labels(settings.statuses)
+    names = queries.party_names(ticket.tenant_id)
+    matrix = settings.priority_matrix
+    notes = list(queries.comments(principal, ticket).select_related("party"))
+    for note in notes:
+        note.tier_tone = TIER_TONES.get(note.visibility, "muted")  # type: ignore[attr-defined]
+        note.tier_label = (  # type: ignore[attr-defined]
+            f"Private to {names.get(note.party_id or 0, 'a party')}"
+            if note.visibility == Visibility.PRIVATE
+            else Visibility(note.visibility).label
+        )
+    events = list(ticket.events.all())
+    for event in events:
+        kind = event.kind
+        event.kind_label = EventKind(kind).label if kind in EventKind.values else kind  # type: ignore[attr-defined]
+        event.party_name = names.get(event.party_id, "")  # type: ignore[attr-defined]
+        event.status_name = labels.get(event.status, (event.status, ""))[0]  # type: ignore[attr-defined]
+        event.note = event.detail.get("reason") or event.detail.get("routing") or ""  # type: ignore[attr-defined]
+    entries = list(queries.time_entries(principal, ticket))
+    return {
+        "notes": notes,
+        "events": events,
+        "handoffs": list(ticket.handoffs.select_related("from_party", "to_party", "actor")),
+        "time_entries": entries,
+        "time_total": _duration(60 * sum(e.minutes for e in entries)),
+        "sla_blocks": _sla_blocks(ticket, names),
+        "impact_label": _level(matrix["impacts"], ticket.impact),
+        "urgency_label": _level(matrix["urgencies"], ticket.urgency),
+    }
+
+
+def _level(labels: list[str], value: int) -> str:
+    return str(labels[value - 1]).capitalize() if 0 < value <= len(labels) else str(value)
+
+
+def _requester_ticket_context(principal: Principal, ticket: Ticket) -> dict[str, Any]:
+    # Public notes only, whatever the tiers say; IT authors are "IT", never a party or a name.
+    notes = list(queries.comments(principal, ticket).filter(visibility=Visibility.PUBLIC))
+    for note in notes:
+        if note.author_id is not None and note.author_id == principal.user_id:
+            note.author_display = "You"  # type: ignore[attr-defined]
+        elif note.party_id is not None:
+            note.author_display = "IT"  # type: ignore[attr-defined]
+        else:
+            note.author_display = note.author_label  # type: ignore[attr-defined]
+    return {"notes": notes}
+
+
+def _render_ticket(
+    request: HttpRequest,
+    principal: Principal,
+    ticket: Ticket,
+    *,
+    status: int = 200,
+    bound: dict[str, forms.Form] | None = None,
+) -> HttpResponse:
+    """The ticket page; ``bound`` holds a rejected form to show again with its errors."""
+    tenant = tenancy_queries.tenant(principal, ticket.tenant_id)
+    it_view = queries.is_it_in(principal, ticket.tenant_id)
+    settings: DeskSettings = desk_settings(ticket.tenant_id)
+    name, tone = _status_labels(settings.statuses).get(ticket.status, (ticket.status, "muted"))
+    context: dict[str, Any] = {
+        "tenant": tenant,
+        "ticket": ticket,
+        "status_name": name,
+        "status_tone": tone,
+        "section": "tickets",
+    }
+    allowed: dict[str, bool] = {}
+    for key, action, build in TICKET_FORMS:
+        if action not in allowed:
+            allowed[action] = policies.allowed(principal, action, ticket)
+        if allowed[action] and (it_view or key == "note_form"):
+            context[key] = (bound or {}).get(key) or build(principal, ticket)
+    if it_view:
+        context.update(_it_ticket_context(principal, ticket))
+        template = "servicedesk/ticket_detail.html"
+    else:
+        context.update(_requester_ticket_context(principal, ticket))
+        template = "servicedesk/ticket_detail_requester.html"
+    return render(request, template, context, status=status)
+
+
+@page("servicedesk.view_ticket")
+def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    principal = _principal(request)
+    return _render_ticket(request, principal, queries.ticket(principal, ticket_id))
+
+
+def _work_on_ticket(
+    request: HttpRequest,
+    ticket_id: int,
+    *,
+    form_name: str,
+    write: Callable[[Principal, Ticket, Any], Any],
+    done: Callable[[Any], str],
+    anchor: str = "",
+) -> HttpResponse:
+    """One POST of the ticket page: look up (404), authorize (403), parse, call one service,
+    then back to the page, or the page again with the rejected form (422 or 409)."""
+    principal = _principal(request)
+    action, build = next((a, b) for name, a, b in TICKET_FORMS if name == form_name)
+    ticket = _ticket_for(principal, ticket_id, action)
+    form = build(principal, ticket, request.POST)
+    result, status = submit_form(request, form, lambda data: write(principal, ticket, form))
+    if result is not None:
+        messages.success(request, done(result))
+        return redirect(reverse("servicedesk:ticket", args=[ticket.pk]) + anchor)
+    # A service may have changed the in-memory ticket before it refused: read it afresh.
+    fresh = queries.ticket(principal, ticket.pk)
+    return _render_ticket(request, principal, fresh, status=status, bound={form_name: form})
+
+
+@page("servicedesk.comment_ticket")
+@require_POST
+def ticket_comment(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    return _work_on_ticket(
+        request,
+        ticket_id,
+        form_name="note_form",
+        write=lambda principal, ticket, form: services.add_comment(
+            actor=principal, ticket=ticket, **form.arguments()
+        ),
+        done=lambda note: (
+            "Reply sent."
+            if note.party_id is None
+            else f"Note added ({Visibility(note.visibility).label})."
+        ),
+        anchor="#notes",
+    )
+
+
+@page("servicedesk.change_ticket")
+@require_POST
+def ticket_status(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    return _work_on_ticket(
+        request,
+        ticket_id,
+        form_name="status_form",
+        write=lambda principal, ticket, form: services.change_status(
+            actor=principal, ticket=ticket, status=form.cleaned_data["status"]
+        ),
+        done=lambda ticket: (
+            "Status changed to "
+            f"{_status_labels(desk_settings(ticket.tenant_id).statuses)[ticket.status][0]}."
+        ),
+    )
+
+
+@page("servicedesk.change_ticket")
+@require_POST
+def ticket_priority(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    return _work_on_ticket(
+        request,
+        ticket_id,
+        form_name="priority_form",
+        write=lambda principal, ticket, form: services.reprioritise_ticket(
+            actor=principal, ticket=ticket, **form.cleaned_data
+        ),
+        done=lambda ticket: f"Priority is now P{ticket.priority}; {ticket.routing_reason}",
+    )
+
+
+@page("servicedesk.handoff_ticket")
+@require_POST
+def ticket_handoff(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    return _work_on_ticket(
+        request,
+        ticket_id,
+        form_name="handoff_form",
+        write=lambda principal, ticket, form: services.handoff_ticket(
+            actor=principal, ticket=ticket, **form.arguments()
+        ),
+        done=lambda handoff: (
+            f"Handed off to {handoff.to_party.name}."
+            + (
+                " It came from there only recently: this counts as ping-pong."
+                if handoff.is_ping_pong
+                else ""
+            )
+        ),
+    )
+
+
+def _assign(principal: Principal, ticket: Ticket, form: Any) -> Ticket:
+    assignee = form.arguments()["assignee"]
+    if (assignee.pk if assignee else None) == ticket.assignee_id:
+        # Nothing to change: say so instead of auditing a change that is none.
+        raise Conflict(f"{assignee} is assigned already." if assignee else "Nobody is assigned.")
+    return services.assign_ticket(actor=principal, ticket=ticket, assignee=assignee)
+
+
+@page("servicedesk.change_ticket")
+@require_POST
+def ticket_assign(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    return _work_on_ticket(
+        request,
+        ticket_id,
+        form_name="assign_form",
+        write=_assign,
+        done=lambda ticket: (
+            f"Assigned to {ticket.assignee}." if ticket.assignee_id else "Nobody is assigned now."
+        ),
+    )
+
+
+@page("servicedesk.log_time_on_ticket")
+@require_POST
+def ticket_time(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    return _work_on_ticket(
+        request,
+        ticket_id,
+        form_name="time_form",
+        write=lambda principal, ticket, form: services.log_time(
+            actor=principal, ticket=ticket, **form.arguments()
+        ),
+        done=lambda entry: f"{_duration(entry.minutes * 60)} logged.",
+        anchor="#time",
+    )
+
+
+# --- The responsibility matrix -----------------------------------------------------------------
+
+
+def _row_form(principal: Principal, tenant: Tenant, data: Any = None) -> MatrixRowForm:
+    return MatrixRowForm(
+        data,
+        service_areas=queries.matrix_areas(principal, tenant.pk).filter(is_active=True),
+        sites=policies.visible(
+            principal, "tenancy.view_site", Site.objects.filter(tenant_id=tenant.pk)
+        ),
+        asset_groups=policies.visible(
+            principal, "tenancy.view_assetgroup", AssetGroup.objects.filter(tenant_id=tenant.pk)
+        ),
+        parties=queries.parties(principal, tenant.pk),
+    )
+
+
+def _render_matrix(
+    request: HttpRequest,
+    principal: Principal,
+    tenant: Tenant,
+    *,
+    row_form: MatrixRowForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """Rows, coverage and findings for the areas the principal sees (all, for the tenant's
+    IT; a provider's engagement areas, for the provider)."""
+    area_ids = list(
+        queries.matrix_areas(principal, tenant.pk)
+        .filter(is_active=True)
+        .values_list("pk", flat=True)
+    )
+    context = services.routing_context(tenant.pk, area_ids=area_ids)
+    findings = routing.analyse(context, area_ids=area_ids, week_start=_week_start(tenant.time_zone))
+    may_change = policies.allowed(principal, "servicedesk.change_matrix", tenant)
+    return render(
+        request,
+        "servicedesk/matrix.html",
+        {
+            "tenant": tenant,
+            "rows": list(queries.matrix_rows(principal, tenant.pk)),
+            "coverage": list(queries.coverage(principal, tenant.pk)),
+            "findings": [
+                {"kind": FINDING_KINDS.get(f.kind, f.kind), "message": f.message} for f in findings
+            ],
+            "may_change": may_change,
+            "row_form": (row_form or _row_form(principal, tenant)) if may_change else None,
+            "section": "matrix",
+        },
+        status=status,
+    )
+
+
+@page("servicedesk.view_matrix")
+def matrix(request: HttpRequest, tenant_id: int) -> HttpResponse:
+    """Who is Responsible, Accountable, Consulted and Informed for what, who is on duty
+    when, and what that leaves to chance this week."""
+    principal = _principal(request)
+    tenant = _tenant_for(principal, tenant_id, "servicedesk.view_matrix")
+    return _render_matrix(request, principal, tenant)
+
+
+@page("servicedesk.change_matrix")
+@require_POST
+def matrix_row_create(request: HttpRequest, tenant_id: int) -> HttpResponse:
+    principal = _principal(request)
+    tenant = _tenant_for(principal, tenant_id, "servicedesk.change_matrix")
+    form = _row_form(principal, tenant, request.POST)
+    row, status = submit_form(
+        request,
+        form,
+        lambda data: services.add_matrix_row(actor=principal, tenant=tenant, **form.arguments()),
+    )
+    if row is not None:
+        messages.success(
+            request, f"{row.service_area.name}: {row.responsible.name} is now responsible."
+        )
+        return redirect("servicedesk:matrix", tenant.pk)
+    return _render_matrix(request, principal, tenant, row_form=form, status=status)
+
+
+@page("servicedesk.change_matrix")
+@require_POST
+def matrix_row_remove(request: HttpRequest, tenant_id: int, matrix_row_id: int) -> HttpResponse:
+    principal = _principal(request)
+    tenant = _tenant_for(principal, tenant_id, "servicedesk.change_matrix")
+    row = (
+        ResponsibilityRow.objects.filter(tenant_id=tenant.pk, pk=matrix_row_id)
+        .select_related("service_area", "responsible")
+        .first()
+    )
+    if row is None:
+        raise Http404("no such row")
+    label = f"{row.service_area.name} → {row.responsible.name}"
+    try:
+        services.remove_matrix_row(actor=principal, row=row)
+        messages.success(request, f"The row “{label}” is removed.")
+    except Conflict as exc:
+        messages.error(request, str(exc))
+    return redirect("servicedesk:matrix", tenant.pk)
