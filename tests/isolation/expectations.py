@@ -424,3 +424,21 @@ PUBLIC_PAGES = frozenset(
 #: Object types whose display names must never appear on a page for a persona that may
 #: not see them (party and provider names are left out: a provider's name is public).
 LEAK_CHECKED_TYPES = ("tenant", "site", "asset_group", "engagement", "ticket")
+
+
+# --- Feature modules ------------------------------------------------------------------------
+# Each feature keeps its expectations in its own module (fewer merge conflicts); they are
+# merged here so the matrix sees one table.
+def _merge() -> None:
+    global PUBLIC_PAGES
+    from tests.isolation import expect_dashboards, expect_notifications, expect_portal
+
+    for module in (expect_portal, expect_notifications, expect_dashboards):
+        PAGES.update(module.PAGES)
+        WRITES.update(module.WRITES)
+        OTHER_READS.update(module.OTHER_READS)
+        PAGE_TARGETS.update(module.PAGE_TARGETS)
+        PUBLIC_PAGES = PUBLIC_PAGES | module.PUBLIC_PAGES
+
+
+_merge()
