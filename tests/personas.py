@@ -24,6 +24,7 @@ from tandem.accounts.models import Membership, Role, User
 from tandem.accounts.services import add_membership, create_user
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
+from tandem.notifications.tests.world import build_notifications_world
 from tandem.tenancy.models import ServiceArea, Tenant
 from tandem.tenancy.services import (
     accept_engagement,
@@ -231,6 +232,7 @@ def build_world() -> World:
     ids["token"] = token.pk
     world.secrets["owner_token"] = raw
     _build_tickets(world, users)
+    build_notifications_world(world)
     ids["other_membership"] = ids["membership:other_tenant_owner"]
     ids["provider_membership"] = ids["membership:provider_tech"]
     return world

@@ -271,6 +271,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from django.core.management import call_command
 
+    if not args.no_schedule:
+        # Periodic jobs (config/schedule.py) are claimed here and run as ordinary tasks.
+        from tandem.notifications.scheduler import start_scheduler
+
+        start_scheduler()
     call_command("db_worker", interval=args.interval)
     return 0
 
@@ -386,6 +391,9 @@ def build_parser() -> argparse.ArgumentParser:
     server_options(add("serve", cmd_serve, "Run the web server (gunicorn)."), 2)
     p = add("worker", cmd_worker, "Run a background worker (any number may run).")
     p.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
+    p.add_argument(
+        "--no-schedule", action="store_true", help="do not run periodic jobs (config/schedule.py)"
+    )
     p = add(
         "mail-listen",
         cmd_mail_listen,

@@ -4,8 +4,48 @@ from __future__ import annotations
 
 from typing import Any
 
-PAGES: dict[str, frozenset[str]] = {}
-WRITES: dict[tuple[str, str], dict[str, Any]] = {}
-OTHER_READS: dict[tuple[str, str], frozenset[str]] = {}
+_ALL_SIGNED_IN = frozenset(
+    {
+        "requester",
+        "owner",
+        "internal_tech",
+        "provider_tech",
+        "provider_admin",
+        "out_of_scope_tech",
+        "second_provider_tech",
+        "other_tenant_owner",
+        "suspended_provider_tech",
+    }
+)
+#: Tenant owners manage webhooks; Globex's owner reaches the list (empty for it) but never
+#: Acme's webhook.
+_WEBHOOK_MANAGERS = frozenset({"owner", "other_tenant_owner"})
+
+#: The world's notification belongs to Acme's auditor, who is no persona: every persona must
+#: get 404 for it (the positive case is in src/tandem/notifications/tests/).
+PAGES: dict[str, frozenset[str]] = {
+    "notifications": _ALL_SIGNED_IN,
+    "notifications-read-all": _ALL_SIGNED_IN,
+    "notification-read": frozenset(),
+}
+WRITES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/notifications/{notification_id}/read"): {"allowed": set(), "body": None},
+    ("POST", "/webhooks"): {
+        "allowed": {"owner"},
+        "body": lambda w, p: {
+            "tenant_id": w["tenant"],
+            "url": "https://hooks.acme.test/matrix",
+            "events": ["handoff", "sla_breach"],
+        },
+    },
+    ("POST", "/webhooks/{webhook_id}/disable"): {"allowed": {"owner"}, "body": None},
+}
+OTHER_READS: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/notifications"): _ALL_SIGNED_IN,
+    ("GET", "/webhooks"): _WEBHOOK_MANAGERS,
+    ("GET", "/webhooks/{webhook_id}/deliveries"): frozenset({"owner"}),
+}
 PAGE_TARGETS: dict[str, dict[str, str]] = {}
 PUBLIC_PAGES: frozenset[str] = frozenset()
+#: Path parameters of these endpoints and the world objects that fill them.
+EXTRA_PARAMS: dict[str, str] = {"webhook_id": "webhook", "notification_id": "notification"}

@@ -439,6 +439,7 @@ def _merge() -> None:
         OTHER_READS.update(module.OTHER_READS)
         PAGE_TARGETS.update(module.PAGE_TARGETS)
         PUBLIC_PAGES = PUBLIC_PAGES | module.PUBLIC_PAGES
+        EXTRA_PARAMS.update(getattr(module, "EXTRA_PARAMS", {}))
 
 
 _merge()

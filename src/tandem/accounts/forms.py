@@ -73,3 +73,12 @@ class InviteForm(forms.Form):
     def __init__(self, *args: Any, roles: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["role_key"]).choices = roles
+
+
+class SignInLinkForm(forms.Form):
+    """Ask for a sign-in link by e-mail (the answer never says whether the address exists)."""
+
+    email = forms.EmailField(
+        label="E-mail",
+        widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )

@@ -161,3 +161,24 @@ class TotpDevice(TimeStamped):
 
     def __str__(self) -> str:
         return f"TOTP for {self.user}"
+
+
+class SignInLink(TimeStamped):
+    """A single-use sign-in link e-mailed to a person ("magic link").
+
+    Only a SHA-256 of the token is stored: the token is 256 bits of randomness, so a fast
+    hash is safe, and a copy of the database cannot be used to sign anyone in.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sign_in_links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    requested_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "created_at"], name="signinlink_user_created")]
+
+    def __str__(self) -> str:
+        return f"Sign-in link for {self.user_id} until {self.expires_at}"

@@ -64,6 +64,7 @@ BUILTIN_ROLES: tuple[BuiltinRole, ...] = (
                 *DESK_WORK,
                 "servicedesk.view_all_ticket",
                 "servicedesk.change_matrix",
+                "notifications.manage_webhook",
             ]
         ),
         "The client company's IT lead: owns the tenant, its data and its engagements.",

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import secrets
 
 import pyotp
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from tandem.accounts.choices import RoleScope, TokenScope
-from tandem.accounts.models import ApiToken, Membership, Role, TotpDevice, User
+from tandem.accounts.models import ApiToken, Membership, Role, SignInLink, TotpDevice, User
 from tandem.accounts.roles import BUILTIN_ROLES
-from tandem.accounts.tokens import new_token_secret
+from tandem.accounts.tokens import hash_token, new_token_secret
 from tandem.audit.services import diff, record_audit
 from tandem.core.errors import Conflict, InvalidInput, require
 from tandem.core.policies import authorize
@@ -389,3 +394,132 @@ def invite_member(
         if user is None:
             user = create_user(actor=actor, email=email, full_name=full_name or email.split("@")[0])
         return add_membership(actor=actor, user=user, role=role, tenant=tenant, provider=provider)
+
+
+# --- Sign-in links ("magic links") -----------------------------------------------------------
+
+logger = logging.getLogger(__name__)
+
+#: How long an e-mailed sign-in link works.
+SIGN_IN_LINK_MINUTES = 15
+#: Links sent to one address per hour; more requests are answered the same but send nothing.
+SIGN_IN_LINKS_PER_HOUR = 5
+
+
+class SignInLinkRefused(Exception):
+    """A sign-in link that cannot be used; the message says why, in the person's words."""
+
+
+def send_sign_in_link(
+    *, actor: Principal, email: str, ip: str | None = None, now: dt.datetime | None = None
+) -> SignInLink | None:
+    """E-mail a single-use sign-in link to ``email`` if it belongs to an active person.
+
+    Returns the link, or None when nothing was sent (unknown or inactive address, malformed
+    address, or the hourly limit reached). Callers must answer the same in every case, so
+    that the page does not tell who has an account.
+    """
+    now = now or timezone.now()
+    try:
+        email = clean_email(email)
+    except InvalidInput:
+        return None
+    user = User.objects.filter(email__iexact=email, is_active=True).first()
+    if user is None:
+        return None
+    raw = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        # Lock the person's row so that parallel requests cannot pass the limit together.
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        recent = SignInLink.objects.filter(
+            user=user, created_at__gte=now - dt.timedelta(hours=1)
+        ).count()
+        if recent >= SIGN_IN_LINKS_PER_HOUR:
+            logger.warning("sign-in link limit reached for user %s", user.pk)
+            return None
+        link = SignInLink.objects.create(
+            user=user,
+            token_hash=hash_token(raw),
+            expires_at=now + dt.timedelta(minutes=SIGN_IN_LINK_MINUTES),
+            requested_ip=ip,
+        )
+        record_audit(
+            actor=actor,
+            action="accounts.send_sign_in_link",
+            target=link,
+            tenant_id=None,
+            changes=diff({}, {"user_id": user.pk, "expires_at": link.expires_at.isoformat()}),
+        )
+    context = {
+        "user": user,
+        "url": settings.SITE_URL + reverse("accounts:login-link-use", args=[raw]),
+        "minutes": SIGN_IN_LINK_MINUTES,
+        "site_url": settings.SITE_URL,
+    }
+    subject = render_to_string("accounts/sign_in_link_subject.txt", context).strip()
+    body = render_to_string("accounts/sign_in_link_email.txt", context)
+    try:
+        send_mail(subject, body, None, [user.email])
+    except OSError:
+        # The answer stays the same; the operator sees the failure in the log.
+        logger.exception("could not send a sign-in link to user %s", user.pk)
+    return link
+
+
+def _live_link(token: str, now: dt.datetime) -> SignInLink:
+    link = (
+        SignInLink.objects.select_related("user").filter(token_hash=hash_token(token or "")).first()
+    )
+    if link is None or not link.user.is_active:
+        raise SignInLinkRefused(
+            "This sign-in link is not valid. Check that you copied the whole link, "
+            "or ask for a new one."
+        )
+    if link.used_at is not None:
+        raise SignInLinkRefused("This sign-in link was used already. Each link works once.")
+    if link.expires_at <= now:
+        raise SignInLinkRefused(
+            f"This sign-in link has expired (links work for {SIGN_IN_LINK_MINUTES} minutes)."
+        )
+    return link
+
+
+def check_sign_in_link(*, token: str, now: dt.datetime | None = None) -> SignInLink:
+    """The link of ``token`` if it can still be used (a read: nothing is marked)."""
+    return _live_link(token, now or timezone.now())
+
+
+def use_sign_in_link(*, token: str, now: dt.datetime | None = None) -> User:
+    """Spend a sign-in link and return its person; the caller signs them in (or continues to
+    the second-factor step). Raises :class:`SignInLinkRefused` for an unknown, used or
+    expired link. Two clicks racing for one link: only one wins."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        link = _live_link(token, now)
+        spent = SignInLink.objects.filter(
+            pk=link.pk, used_at__isnull=True, expires_at__gt=now
+        ).update(used_at=now, updated_at=now)
+        if spent != 1:
+            raise SignInLinkRefused("This sign-in link was used already. Each link works once.")
+        user = link.user
+        record_audit(
+            actor=Principal(user_id=user.pk, label=user.email),
+            action="accounts.use_sign_in_link",
+            target=link,
+            tenant_id=None,
+            changes={"used_at": [None, now.isoformat()]},
+        )
+    return user
+
+
+def is_requester_only(principal: Principal) -> bool:
+    """True for people whose every role is Requester: they land on the portal."""
+    keys = {a.role_key for a in principal.tenant_accesses if a.provider_id is None}
+    return keys == {"requester"} and not principal.provider_accesses and not principal.is_superuser
+
+
+def is_requester_somewhere(principal: Principal) -> bool:
+    """True if the person holds the Requester role in at least one tenant."""
+    return any(
+        a.role_key == "requester" and a.provider_id is None for a in principal.tenant_accesses
+    )

@@ -33,11 +33,12 @@ from tandem.accounts.forms import (
     InviteForm,
     InvitePasswordResetForm,
     LoginForm,
+    SignInLinkForm,
     TokenForm,
     TotpCodeForm,
 )
 from tandem.accounts.models import Membership, TotpDevice, User
-from tandem.accounts.principals import has_confirmed_totp
+from tandem.accounts.principals import has_confirmed_totp, resolve_principal
 from tandem.core import policies
 from tandem.core.actions import page
 from tandem.core.errors import Conflict, InvalidInput
@@ -62,6 +63,14 @@ MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 def _home() -> str:
     return reverse("tenancy:home")
+
+
+def _home_for(user: Any) -> str:
+    """Where a person lands after signing in without a ``next``: requesters (people whose
+    only roles are Requester) go to the portal, everyone else home."""
+    if services.is_requester_only(resolve_principal(user)):
+        return reverse("servicedesk:portal")
+    return _home()
 
 
 # --- Sign-in ------------------------------------------------------------------------------
@@ -119,11 +128,11 @@ def login_view(request: HttpRequest) -> HttpResponse:
             request.session[MFA_USER] = user.pk
             request.session[MFA_SINCE] = time.time()
             request.session[MFA_FAILURES] = 0
-            request.session[MFA_NEXT] = safe_next(request, _home())
+            request.session[MFA_NEXT] = safe_next(request, _home_for(user))
             return redirect("accounts:login-mfa")
         else:
             login(request, user)
-            return redirect(safe_next(request, _home()))
+            return redirect(safe_next(request, _home_for(user)))  # type: ignore[arg-type]
     return render(
         request,
         "accounts/user_login.html",
@@ -541,3 +550,67 @@ def provider_staff_invite(request: HttpRequest, provider_id: int) -> HttpRespons
         where={"provider": provider},
         place=provider.name,
     )
+
+
+# --- Sign-in links ("magic links") ------------------------------------------------------------
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+@page(PUBLIC)
+@require_http_methods(["GET", "POST"])
+def login_link(request: HttpRequest) -> HttpResponse:
+    """Ask for a sign-in link by e-mail. The answer is the same whether or not the address
+    belongs to an account (and whether or not the hourly limit was reached)."""
+    if request.principal.is_authenticated:  # type: ignore[attr-defined]
+        return redirect(_home())
+    form = SignInLinkForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.send_sign_in_link(
+            actor=request.principal,  # type: ignore[attr-defined]
+            email=form.cleaned_data["email"],
+            ip=_client_ip(request),
+        )
+        return render(
+            request,
+            "accounts/user_login_link_sent.html",
+            {"minutes": services.SIGN_IN_LINK_MINUTES},
+        )
+    return render(
+        request,
+        "accounts/user_login_link.html",
+        {"form": form},
+        status=INVALID if form.errors else 200,
+    )
+
+
+@page(PUBLIC)
+@require_http_methods(["GET", "POST"])
+def login_link_use(request: HttpRequest, token: str) -> HttpResponse:
+    """Follow an e-mailed sign-in link: GET shows a button, POST spends the link and signs
+    the person in (or continues to the code step for people with an authenticator).
+
+    The link is spent by the POST only, because mail scanners open the links in e-mails
+    (docs/decisions/0008-sign-in-links.md)."""
+    try:
+        if request.method == "GET":
+            services.check_sign_in_link(token=token)
+            return render(request, "accounts/user_login_link_use.html", {"token": token})
+        user = services.use_sign_in_link(token=token)
+    except services.SignInLinkRefused as exc:
+        return render(
+            request, "accounts/user_login_link_invalid.html", {"reason": str(exc)}, status=400
+        )
+    if request.user.is_authenticated and request.user.pk != user.pk:
+        logout(request)
+    if has_confirmed_totp(user):
+        request.session.cycle_key()
+        request.session[MFA_USER] = user.pk
+        request.session[MFA_SINCE] = time.time()
+        request.session[MFA_FAILURES] = 0
+        request.session[MFA_NEXT] = _home_for(user)
+        return redirect("accounts:login-mfa")
+    login(request, user, backend=MODEL_BACKEND)
+    return redirect(_home_for(user))

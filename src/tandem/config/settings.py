@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "tandem.audit",
     "tandem.sla",
     "tandem.servicedesk",
+    "tandem.reports",
+    "tandem.notifications",
 ]
 
 MIDDLEWARE = [

@@ -20,5 +20,7 @@ urlpatterns = [
     path("", include("tandem.accounts.urls")),
     path("", include("tandem.audit.urls")),
     path("", include("tandem.servicedesk.urls")),
+    path("", include("tandem.notifications.urls")),
+    path("", include("tandem.reports.urls")),
     path("", include("tandem.tenancy.urls")),
 ]

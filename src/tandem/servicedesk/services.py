@@ -22,6 +22,7 @@ from tandem.core.policies import authorize
 from tandem.core.principal import Principal
 from tandem.core.scoping import within_tenant
 from tandem.core.validation import clean_name, clean_text
+from tandem.notifications import services as notify
 from tandem.servicedesk import notifications, routing
 from tandem.servicedesk.choices import EventKind, MailKind, StatusKind, Via, Visibility
 from tandem.servicedesk.models import (
@@ -427,6 +428,7 @@ def handoff_ticket(
             tenant_id=ticket.tenant_id,
             changes={"party_id": [before, to_party.pk], "reason": [None, reason]},
         )
+        notify.emit_handoff(actor=actor, handoff=handoff)
     return handoff
 
 
@@ -453,6 +455,7 @@ def assign_ticket(*, actor: Principal, ticket: Ticket, assignee: User | None) ->
             tenant_id=ticket.tenant_id,
             changes={"assignee_id": [before, assignee.pk if assignee else None]},
         )
+        notify.emit_assigned(actor=actor, ticket=ticket)
     return ticket
 
 
@@ -510,6 +513,7 @@ def add_comment(
             tenant_id=ticket.tenant_id,
             changes={"comment_id": [None, comment.pk], "visibility": [None, visibility]},
         )
+        notify.emit_public_reply(actor=actor, comment=comment)
     return comment
 
 
@@ -1005,3 +1009,81 @@ def set_mail_template(
             changes=diff(before, {"subject": subject, "body": body}),
         )
     return template
+
+
+# --- The requester portal ---------------------------------------------------------------------
+
+MAX_RATING_COMMENT = 2_000
+
+
+def _require_requester(actor: Principal, ticket: Ticket, what: str) -> None:
+    """The actor sees the ticket and is the person who opened it (else 403)."""
+    from django.core.exceptions import PermissionDenied
+
+    authorize(actor, "servicedesk.view_ticket", ticket)
+    if actor.user_id is None or actor.user_id != ticket.requester_id:
+        raise PermissionDenied(f"Only the person who opened the ticket can {what}.")
+
+
+def close_ticket_by_requester(
+    *, actor: Principal, ticket: Ticket, now: dt.datetime | None = None
+) -> Ticket:
+    """The requester closes their own ticket (open or resolved): it moves to the tenant's
+    closed status. Requesters may not change tickets otherwise, so this is its own
+    transition (not ``change_status``), with its own event and audit entry."""
+    _require_requester(actor, ticket, "close it")
+    now = now or timezone.now()
+    with transaction.atomic(), within_tenant(ticket.tenant_id):
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        statuses = desk_settings(ticket.tenant_id).statuses
+        kinds = {key: kind for key, _name, kind in statuses}
+        closed = next((key for key, _name, kind in statuses if kind == StatusKind.CLOSED), None)
+        if closed is None:
+            raise Conflict("This desk has no closed status; ask IT to close the ticket.")
+        if kinds.get(ticket.status) == StatusKind.CLOSED:
+            raise Conflict("The ticket is closed already.")
+        before = ticket.status
+        kind: str = EventKind.STATUS
+        if kinds.get(before) != StatusKind.RESOLVED:
+            # Closed without a resolution by IT: the resolution clock stops here.
+            kind = EventKind.RESOLVED
+            ticket.resolved_at = now
+        ticket.status = closed
+        ticket.closed_at = now
+        ticket.save(update_fields=["status", "resolved_at", "closed_at", "updated_at"])
+        _event(ticket, kind, actor, now, reason="Closed by the requester")
+        recompute_sla(ticket, now=now)
+        record_audit(
+            actor=actor,
+            action="servicedesk.close_ticket_by_requester",
+            target=ticket,
+            tenant_id=ticket.tenant_id,
+            changes={"status": [before, closed]},
+        )
+    return ticket
+
+
+def rate_ticket(*, actor: Principal, ticket: Ticket, score: int, comment: str = "") -> Ticket:
+    """The requester rates the resolution of their own ticket, 1 to 5 stars with an optional
+    comment: once, and only after the ticket is resolved or closed."""
+    _require_requester(actor, ticket, "rate it")
+    require(isinstance(score, int) and 1 <= score <= 5, "score", "Choose 1 to 5 stars.")
+    comment = clean_text(comment, field="comment", max_length=MAX_RATING_COMMENT)
+    with transaction.atomic(), within_tenant(ticket.tenant_id):
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        kinds = status_kinds(desk_settings(ticket.tenant_id))
+        if kinds.get(ticket.status) not in (StatusKind.RESOLVED, StatusKind.CLOSED):
+            raise Conflict("You can rate the ticket once it is resolved.")
+        if ticket.satisfaction is not None:
+            raise Conflict("You have rated this ticket already; a rating cannot be changed.")
+        ticket.satisfaction = score
+        ticket.satisfaction_comment = comment
+        ticket.save(update_fields=["satisfaction", "satisfaction_comment", "updated_at"])
+        record_audit(
+            actor=actor,
+            action="servicedesk.rate_ticket",
+            target=ticket,
+            tenant_id=ticket.tenant_id,
+            changes=diff({}, {"satisfaction": score, "satisfaction_comment": comment}),
+        )
+    return ticket

@@ -26,4 +26,10 @@ urlpatterns = [
         views.matrix_row_remove,
         name="matrix-row-remove",
     ),
+    path("portal/", views.portal, name="portal"),
+    path("portal/<int:tenant_id>/new/", views.portal_new, name="portal-new"),
+    path("portal/tickets/<int:ticket_id>/", views.portal_ticket, name="portal-ticket"),
+    path("portal/tickets/<int:ticket_id>/reply/", views.portal_reply, name="portal-reply"),
+    path("portal/tickets/<int:ticket_id>/close/", views.portal_close, name="portal-close"),
+    path("portal/tickets/<int:ticket_id>/rate/", views.portal_rate, name="portal-rate"),
 ]

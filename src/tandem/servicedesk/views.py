@@ -21,7 +21,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Max, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -35,21 +35,26 @@ from tandem.core import policies
 from tandem.core.actions import page
 from tandem.core.errors import Conflict
 from tandem.core.pages import submit_form
+from tandem.core.policies import SIGNED_IN
 from tandem.core.principal import Principal
 from tandem.servicedesk import queries, routing, services
-from tandem.servicedesk.choices import EventKind, StatusKind, Visibility
+from tandem.servicedesk.choices import EventKind, StatusKind, Via, Visibility
 from tandem.servicedesk.forms import (
     AssignForm,
     HandoffForm,
     MatrixRowForm,
     MyQueueFilterForm,
     NoteForm,
+    PortalCloseForm,
+    PortalTicketForm,
     PriorityForm,
     QueueFilterForm,
+    RatingForm,
     ReplyForm,
     StatusForm,
     TicketCreateForm,
     TimeForm,
+    portal_questions,
 )
 from tandem.servicedesk.models import Category, DeskSettings, ResponsibilityRow, Ticket
 from tandem.servicedesk.sla_bridge import desk_settings
@@ -780,3 +785,227 @@ def matrix_row_remove(request: HttpRequest, tenant_id: int, matrix_row_id: int) 
     except Conflict as exc:
         messages.error(request, str(exc))
     return redirect("servicedesk:matrix", tenant.pk)
+
+
+# --- The requester portal ----------------------------------------------------------------------
+# The requester's own pages: where they may open tickets, what they asked for, the public
+# conversation, closing and rating. IT people who open a portal ticket page are sent to the
+# full ticket page; nothing here names parties, routing reasons, SLA clocks or history.
+
+
+def _requester_tenant_ids(principal: Principal) -> list[int]:
+    return sorted(
+        {
+            a.tenant_id
+            for a in principal.tenant_accesses
+            if a.role_key == "requester" and a.provider_id is None
+        }
+    )
+
+
+@page(SIGNED_IN)
+def portal(request: HttpRequest) -> HttpResponse:
+    """The tenants where the person is a requester, and the tickets they opened."""
+    principal = _principal(request)
+    tenants = list(
+        tenancy_queries.tenants(principal).filter(pk__in=_requester_tenant_ids(principal))
+    )
+    rows = (
+        queries.tickets(principal)
+        .filter(requester_id=principal.user_id)
+        .annotate(
+            last_public_reply=Max(
+                "comments__created_at", filter=Q(comments__visibility=Visibility.PUBLIC)
+            )
+        )
+        .order_by("-created_at", "-pk")
+    )
+    page_obj = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    tickets = list(page_obj.object_list)
+    labels = {
+        t: _status_labels(statuses)
+        for t, statuses in queries.workflows({t.tenant_id for t in tickets}).items()
+    }
+    for ticket in tickets:
+        name, tone = labels[ticket.tenant_id].get(ticket.status, (ticket.status, "muted"))
+        ticket.status_name, ticket.status_tone = name, tone  # type: ignore[attr-defined]
+    return render(
+        request,
+        "servicedesk/portal_home.html",
+        {"tenants": tenants, "tickets": tickets, "page_obj": page_obj, "section": "portal"},
+    )
+
+
+@page("servicedesk.add_ticket")
+@require_http_methods(["GET", "POST"])
+def portal_new(request: HttpRequest, tenant_id: int) -> HttpResponse:
+    """Open a ticket: first the category, then its form with the category's own questions."""
+    principal = _principal(request)
+    tenant = _tenant_for(principal, tenant_id, "servicedesk.add_ticket")
+    categories = list(Category.objects.filter(tenant_id=tenant.pk, is_active=True))
+    chosen = request.POST.get("category") or request.GET.get("category") or ""
+    category = next((c for c in categories if str(c.pk) == chosen), None)
+    if chosen and category is None:
+        raise Http404("no such category")
+    context: dict[str, Any] = {"tenant": tenant, "section": "portal"}
+    if category is None and categories:
+        return render(
+            request,
+            "servicedesk/portal_category_choose.html",
+            {**context, "categories": categories},
+        )
+    form = PortalTicketForm(
+        request.POST or None, questions=portal_questions(category.form_fields if category else [])
+    )
+    ticket, status = submit_form(
+        request,
+        form,
+        lambda data: services.create_ticket(
+            actor=principal,
+            tenant=tenant,
+            requester=_user(request),
+            subject=data["subject"],
+            description=form.description_with_answers(),
+            category_id=category.pk if category else None,
+            via=Via.PORTAL,
+        ),
+    )
+    if ticket is not None:
+        messages.success(
+            request, f"Ticket #{ticket.number} is open. IT will answer you on this page."
+        )
+        return redirect("servicedesk:portal-ticket", ticket.pk)
+    return render(
+        request,
+        "servicedesk/portal_ticket_create.html",
+        {**context, "form": form, "category": category, "has_choice": bool(categories)},
+        status=status,
+    )
+
+
+def _portal_ticket_for(principal: Principal, ticket_id: int) -> Ticket:
+    """The principal's own ticket as its requester; anything else is not found."""
+    ticket = queries.ticket(principal, ticket_id)
+    if queries.is_it_in(principal, ticket.tenant_id) or ticket.requester_id != principal.user_id:
+        raise Http404("no such ticket")
+    return ticket
+
+
+def _render_portal_ticket(
+    request: HttpRequest,
+    principal: Principal,
+    ticket: Ticket,
+    *,
+    status: int = 200,
+    bound: dict[str, forms.Form] | None = None,
+) -> HttpResponse:
+    bound = bound or {}
+    tenant = tenancy_queries.tenant(principal, ticket.tenant_id)
+    statuses = desk_settings(ticket.tenant_id).statuses
+    kinds = {key: kind for key, _name, kind in statuses}
+    name, tone = _status_labels(statuses).get(ticket.status, (ticket.status, "muted"))
+    kind = kinds.get(ticket.status)
+    done = kind in (StatusKind.RESOLVED, StatusKind.CLOSED)
+    context: dict[str, Any] = {
+        "tenant": tenant,
+        "ticket": ticket,
+        "status_name": name,
+        "status_tone": tone,
+        "is_resolved": kind == StatusKind.RESOLVED,
+        "is_closed": kind == StatusKind.CLOSED,
+        "section": "portal",
+        "reply_form": bound.get("reply_form") or ReplyForm(),
+        # A rejected form is shown again with its reason, whatever the ticket's state now.
+        "close_form": bound.get("close_form")
+        or (PortalCloseForm() if kind != StatusKind.CLOSED else None),
+        "rating_form": bound.get("rating_form")
+        or (RatingForm() if done and ticket.satisfaction is None else None),
+        "stars": range(1, 6),
+    }
+    context.update(_requester_ticket_context(principal, ticket))
+    return render(request, "servicedesk/portal_ticket.html", context, status=status)
+
+
+@page("servicedesk.view_ticket")
+def portal_ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The requester's view of their ticket; IT people go to the full ticket page."""
+    principal = _principal(request)
+    ticket = queries.ticket(principal, ticket_id)
+    if queries.is_it_in(principal, ticket.tenant_id):
+        return redirect("servicedesk:ticket", ticket.pk)
+    if ticket.requester_id != principal.user_id:
+        raise Http404("no such ticket")
+    return _render_portal_ticket(request, principal, ticket)
+
+
+def _portal_post(
+    request: HttpRequest,
+    ticket_id: int,
+    *,
+    form_name: str,
+    form: forms.Form,
+    write: Callable[[Principal, Ticket, dict[str, Any]], Any],
+    done: str,
+    anchor: str = "",
+) -> HttpResponse:
+    """One POST of the portal ticket page: own ticket (else 404), parse, call one service,
+    then back to the page, or the page again with the rejected form (422 or 409)."""
+    principal = _principal(request)
+    ticket = _portal_ticket_for(principal, ticket_id)
+    result, status = submit_form(request, form, lambda data: write(principal, ticket, data))
+    if result is not None:
+        messages.success(request, done)
+        return redirect(reverse("servicedesk:portal-ticket", args=[ticket.pk]) + anchor)
+    fresh = queries.ticket(principal, ticket.pk)
+    return _render_portal_ticket(request, principal, fresh, status=status, bound={form_name: form})
+
+
+@page("servicedesk.comment_ticket")
+@require_POST
+def portal_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    return _portal_post(
+        request,
+        ticket_id,
+        form_name="reply_form",
+        form=ReplyForm(request.POST),
+        write=lambda principal, ticket, data: services.add_comment(
+            actor=principal,
+            ticket=ticket,
+            body=data["body"],
+            visibility=Visibility.PUBLIC,
+            via=Via.PORTAL,
+        ),
+        done="Reply sent.",
+        anchor="#notes",
+    )
+
+
+@page("servicedesk.view_ticket")
+@require_POST
+def portal_close(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    return _portal_post(
+        request,
+        ticket_id,
+        form_name="close_form",
+        form=PortalCloseForm(request.POST),
+        write=lambda principal, ticket, data: services.close_ticket_by_requester(
+            actor=principal, ticket=ticket
+        ),
+        done="The ticket is closed. Thank you.",
+    )
+
+
+@page("servicedesk.view_ticket")
+@require_POST
+def portal_rate(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    return _portal_post(
+        request,
+        ticket_id,
+        form_name="rating_form",
+        form=RatingForm(request.POST),
+        write=lambda principal, ticket, data: services.rate_ticket(
+            actor=principal, ticket=ticket, score=data["score"], comment=data["comment"]
+        ),
+        done="Thank you for your rating.",
+        anchor="#rating",
+    )

@@ -1,0 +1,17 @@
+"""The one list of periodic work. ``tandem worker`` runs the scheduler next to the task
+worker: each job whose interval has passed is claimed by exactly one worker and enqueued as
+a task (see docs/decisions/0008-schedule.md).
+
+Each entry: (name, every so many seconds, dotted path of a django-tasks task or a callable).
+"""
+
+from __future__ import annotations
+
+SCHEDULE: list[tuple[str, int, str]] = [
+    ("check-sla", 60, "tandem.notifications.tasks.check_sla_task"),
+    (
+        "requeue-webhook-deliveries",
+        300,
+        "tandem.notifications.tasks.requeue_webhook_deliveries_task",
+    ),
+]

@@ -1,0 +1,118 @@
+"""In-app notifications, outgoing webhooks with their delivery log, SLA alerts already
+raised, and the scheduler's bookkeeping of periodic jobs.
+
+Notifications and deliveries are written inside the transaction of the change that caused
+them (a handoff, an assignment, a public reply) or by the SLA check; network delivery
+happens afterwards, in the worker.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from tandem.core.models import TenantOwned, TimeStamped
+from tandem.notifications.choices import DeliveryStatus, NotificationKind
+
+
+class Notification(TenantOwned):
+    """One message in one person's in-app inbox about one ticket."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    ticket = models.ForeignKey(
+        "servicedesk.Ticket", on_delete=models.CASCADE, related_name="notifications"
+    )
+    text = models.CharField(max_length=500)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "read_at", "-created_at"], name="notification_inbox"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.user_id}: {self.text[:40]}"
+
+
+class SlaAlert(TenantOwned):
+    """A warning or breach already raised for one ticket, metric and holder party: the
+    SLA check's memory, so each is raised once however often the check runs."""
+
+    ticket = models.ForeignKey(
+        "servicedesk.Ticket", on_delete=models.CASCADE, related_name="sla_alerts"
+    )
+    party = models.ForeignKey("tenancy.Party", on_delete=models.PROTECT, related_name="+")
+    metric = models.CharField(max_length=20)
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    #: When the warning or breach happened on the SLA clock (not when it was announced).
+    due_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "party", "metric", "kind"], name="slaalert_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.metric} on {self.ticket_id}"
+
+
+class Webhook(TenantOwned):
+    """An HTTPS (or HTTP) endpoint of the tenant that receives signed event payloads."""
+
+    url = models.CharField(max_length=500)
+    #: Signs every payload (HMAC-SHA256); shown once, when the webhook is created.
+    secret = models.CharField(max_length=100)
+    events = models.JSONField(default=list)
+    is_active = models.BooleanField(default=True)
+    created_by = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(TenantOwned):
+    """One event for one webhook: its payload, and every attempt's outcome."""
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=20, choices=NotificationKind.choices)
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=1000, blank=True, default="")
+    response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.webhook_id}: {self.status}"
+
+
+class ScheduledRun(TimeStamped):
+    """When each periodic job of ``config/schedule.py`` last ran and is next due. Not tenant
+    data: one row per job name, claimed with a conditional update so that of several
+    workers exactly one runs a due job."""
+
+    name = models.CharField(max_length=100, unique=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    next_run_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,62 @@
+"""API shapes of notifications and webhooks. A webhook's secret appears only in the answer
+to its creation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ninja import Schema
+from pydantic import Field
+
+from tandem.core.api import Input
+
+
+class NotificationOut(Schema):
+    id: int
+    tenant_id: int
+    kind: str
+    ticket_id: int
+    ticket_number: int
+    text: str
+    created_at: dt.datetime
+    read_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_ticket_number(obj: Any) -> int:
+        return obj.ticket.number  # type: ignore[no-any-return]
+
+
+class WebhookIn(Input):
+    tenant_id: int
+    url: str = Field(max_length=2000)
+    events: list[str] = Field(max_length=10)
+
+
+class WebhookOut(Schema):
+    id: int
+    tenant_id: int
+    url: str
+    events: list[str]
+    is_active: bool
+    created_by: str
+    created_at: dt.datetime
+
+
+class WebhookCreated(WebhookOut):
+    #: Shown only here: verify ``X-Tandem-Signature`` with it.
+    secret: str
+
+
+class DeliveryOut(Schema):
+    id: int
+    webhook_id: int
+    event: str
+    status: str
+    attempts: int
+    next_attempt_at: dt.datetime | None
+    last_error: str
+    response_code: int | None
+    delivered_at: dt.datetime | None
+    created_at: dt.datetime
+    payload: dict[str, Any]

@@ -1,0 +1,526 @@
+"""Every write of the notifications app.
+
+``emit_*`` functions are called at the end of the service desk's own services, inside their
+transaction: they write the in-app :class:`Notification` rows and one pending
+:class:`WebhookDelivery` per subscribed webhook. Once that transaction commits, the worker
+delivers the webhooks (``deliver_webhook``), with retries and exponential backoff. The
+notifications themselves are bookkeeping of a change that is already audited, so they are
+not audited again; creating and disabling webhooks is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from tandem.accounts.models import User
+from tandem.audit.services import diff, record_audit
+from tandem.core.errors import Conflict, require
+from tandem.core.policies import authorize
+from tandem.core.principal import Principal
+from tandem.core.scoping import system_context, within_tenant
+from tandem.notifications.choices import DeliveryStatus, NotificationKind
+from tandem.notifications.models import Notification, SlaAlert, Webhook, WebhookDelivery
+from tandem.notifications.policies import MANAGE_WEBHOOK
+from tandem.notifications.queries import it_people_among, party_people
+from tandem.tenancy.models import Party, Tenant
+
+log = logging.getLogger(__name__)
+
+MAX_URL = 500
+MAX_WEBHOOKS_PER_TENANT = 20
+#: Waits after the 1st, 2nd, 3rd and 4th failed attempt; the 5th failure is final.
+BACKOFF = (
+    dt.timedelta(minutes=1),
+    dt.timedelta(minutes=5),
+    dt.timedelta(minutes=30),
+    dt.timedelta(hours=2),
+    dt.timedelta(hours=12),
+)
+MAX_ATTEMPTS = 5
+TIMEOUT_SECONDS = 10
+#: A claimed delivery is not claimed again for this long (a worker that died mid-send).
+CLAIM_LEASE = dt.timedelta(minutes=5)
+
+
+# --- Emitting --------------------------------------------------------------------------------
+
+
+def _ticket_label(ticket: Any) -> str:
+    return f"#{ticket.number} {ticket.subject}"
+
+
+def _notify(
+    *, ticket: Any, kind: str, text: str, users: Iterable[User], exclude_user_id: int | None
+) -> list[Notification]:
+    rows = [
+        Notification(tenant_id=ticket.tenant_id, user=u, kind=kind, ticket=ticket, text=text[:500])
+        for u in users
+        if u.pk != exclude_user_id
+    ]
+    with system_context("write notifications"):
+        Notification.objects.bulk_create(rows)
+    return rows
+
+
+def _queue_webhooks(*, ticket: Any, kind: str, text: str, extra: dict[str, Any]) -> None:
+    """A pending delivery per active webhook of the tenant that subscribes to ``kind``;
+    their sending is enqueued once the caller's transaction commits."""
+    with system_context("queue webhook deliveries"):
+        hooks = [
+            h
+            for h in Webhook.objects.filter(tenant_id=ticket.tenant_id, is_active=True)
+            if kind in h.events
+        ]
+        if not hooks:
+            return
+        now = timezone.now()
+        payload = {
+            "event": kind,
+            "occurred_at": now.isoformat(),
+            "tenant_id": ticket.tenant_id,
+            "ticket": {
+                "id": ticket.pk,
+                "number": ticket.number,
+                "subject": ticket.subject,
+                "priority": ticket.priority,
+                "status": ticket.status,
+                "party_id": ticket.party_id,
+                "assignee_id": ticket.assignee_id,
+            },
+            "text": text,
+            **extra,
+        }
+        created = WebhookDelivery.objects.bulk_create(
+            [
+                WebhookDelivery(
+                    tenant_id=ticket.tenant_id,
+                    webhook=h,
+                    event=kind,
+                    payload=payload,
+                    next_attempt_at=now,
+                )
+                for h in hooks
+            ]
+        )
+    for delivery in created:
+        transaction.on_commit(functools.partial(_enqueue_delivery, delivery.pk), robust=True)
+
+
+def _enqueue_delivery(delivery_id: int, run_after: dt.datetime | None = None) -> None:
+    from tandem.notifications.tasks import deliver_webhook_task
+
+    task = (
+        deliver_webhook_task
+        if run_after is None
+        else deliver_webhook_task.using(run_after=run_after)
+    )
+    task.enqueue(delivery_id)
+
+
+def emit_assigned(*, actor: Principal, ticket: Any) -> None:
+    """Tell the new assignee (unless they assigned it to themselves)."""
+    if ticket.assignee_id is None:
+        return
+    text = f"{_ticket_label(ticket)} was assigned to you by {actor.label}."
+    _notify(
+        ticket=ticket,
+        kind=NotificationKind.ASSIGNED,
+        text=text,
+        users=[ticket.assignee],
+        exclude_user_id=actor.user_id,
+    )
+    _queue_webhooks(
+        ticket=ticket, kind=NotificationKind.ASSIGNED, text=text, extra={"actor": actor.label}
+    )
+
+
+def emit_handoff(*, actor: Principal, handoff: Any) -> None:
+    """Tell the receiving party's people that the ticket is theirs now."""
+    ticket = handoff.ticket
+    text = f"{_ticket_label(ticket)} was handed to {handoff.to_party.name}: {handoff.reason}"
+    _notify(
+        ticket=ticket,
+        kind=NotificationKind.HANDOFF,
+        text=text,
+        users=party_people(handoff.to_party),
+        exclude_user_id=actor.user_id,
+    )
+    _queue_webhooks(
+        ticket=ticket,
+        kind=NotificationKind.HANDOFF,
+        text=text,
+        extra={
+            "from_party_id": handoff.from_party_id,
+            "to_party_id": handoff.to_party_id,
+            "reason": handoff.reason,
+            "ping_pong": handoff.is_ping_pong,
+        },
+    )
+
+
+def emit_public_reply(*, actor: Principal, comment: Any) -> None:
+    """A public note (from IT or the requester): tell the assignee and the watching IT
+    people, never the author. Internal and shared notes notify nobody here."""
+    if comment.visibility != "public":
+        return
+    ticket = comment.ticket
+    with system_context("who watches a ticket"):
+        watchers = list(ticket.watchers.all())
+    candidates = [*watchers, *([ticket.assignee] if ticket.assignee_id else [])]
+    text = f"New public reply on {_ticket_label(ticket)} from {comment.author_label}."
+    _notify(
+        ticket=ticket,
+        kind=NotificationKind.PUBLIC_REPLY,
+        text=text,
+        users=it_people_among(ticket.tenant_id, candidates),
+        exclude_user_id=actor.user_id,
+    )
+    _queue_webhooks(
+        ticket=ticket,
+        kind=NotificationKind.PUBLIC_REPLY,
+        text=text,
+        extra={"comment_id": comment.pk},
+    )
+
+
+# --- Reading ---------------------------------------------------------------------------------
+
+
+def mark_notification_read(
+    *, actor: Principal, notification: Notification, now: dt.datetime | None = None
+) -> Notification:
+    """Mark one of the actor's own notifications read (again is a no-op)."""
+    require(notification.user_id == actor.user_id, "notification_id", "Not yours.")
+    if notification.read_at is None:
+        notification.read_at = now or timezone.now()
+        with within_tenant(notification.tenant_id):
+            Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(
+                read_at=notification.read_at
+            )
+    return notification
+
+
+def mark_all_read(*, actor: Principal, now: dt.datetime | None = None) -> int:
+    from tandem.notifications.queries import own_notifications
+
+    return own_notifications(actor, unread=True).update(read_at=now or timezone.now())
+
+
+# --- Webhooks --------------------------------------------------------------------------------
+
+
+def clean_webhook_url(url: str) -> str:
+    url = (url or "").strip()
+    require(bool(url), "url", "Give the URL.")
+    require(len(url) <= MAX_URL, "url", f"At most {MAX_URL} characters.")
+    require(not any(c.isspace() for c in url), "url", "A URL has no spaces.")
+    parts = urlsplit(url)
+    require(parts.scheme in ("http", "https"), "url", "Use an http:// or https:// URL.")
+    require(bool(parts.hostname), "url", "The URL needs a host name.")
+    require(not parts.username and not parts.password, "url", "No credentials in the URL.")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        require(False, "url", "The port is not a number between 0 and 65535.")
+    return url
+
+
+def create_webhook(
+    *, actor: Principal, tenant: Tenant, url: str, events: Iterable[str]
+) -> tuple[Webhook, str]:
+    """Register an endpoint for some event kinds. Returns the webhook and its signing
+    secret, which is shown only this once."""
+    authorize(actor, MANAGE_WEBHOOK, tenant)
+    url = clean_webhook_url(url)
+    kinds = sorted(set(events))
+    require(bool(kinds), "events", "Choose at least one event.")
+    unknown = sorted(set(kinds) - set(NotificationKind.values))
+    require(not unknown, "events", f"Unknown events {unknown}; use {NotificationKind.values}.")
+    secret = secrets.token_urlsafe(32)
+    with transaction.atomic(), within_tenant(tenant.pk):
+        if Webhook.objects.filter(tenant=tenant, url=url, is_active=True).exists():
+            raise Conflict("An active webhook already sends to this URL.")
+        active = Webhook.objects.filter(tenant=tenant, is_active=True).count()
+        if active >= MAX_WEBHOOKS_PER_TENANT:
+            raise Conflict(f"At most {MAX_WEBHOOKS_PER_TENANT} active webhooks per tenant.")
+        webhook = Webhook.objects.create(
+            tenant=tenant, url=url, secret=secret, events=kinds, created_by=actor.label[:200]
+        )
+        record_audit(
+            actor=actor,
+            action="notifications.create_webhook",
+            target=webhook,
+            tenant_id=tenant.pk,
+            changes=diff({}, {"url": url, "events": kinds}),
+        )
+    return webhook, secret
+
+
+def disable_webhook(*, actor: Principal, webhook: Webhook) -> Webhook:
+    """Stop sending to a webhook; pending deliveries are given up."""
+    authorize(actor, MANAGE_WEBHOOK, webhook)
+    with transaction.atomic(), within_tenant(webhook.tenant_id):
+        locked = Webhook.objects.select_for_update().get(pk=webhook.pk)
+        if not locked.is_active:
+            raise Conflict("This webhook is already disabled.")
+        locked.is_active = False
+        locked.save(update_fields=["is_active", "updated_at"])
+        WebhookDelivery.objects.filter(webhook=locked, status=DeliveryStatus.PENDING).update(
+            status=DeliveryStatus.FAILED,
+            last_error="The webhook was disabled.",
+            next_attempt_at=None,
+        )
+        record_audit(
+            actor=actor,
+            action="notifications.disable_webhook",
+            target=locked,
+            tenant_id=locked.tenant_id,
+            changes={"is_active": [True, False]},
+        )
+    return locked
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The ``X-Tandem-Signature`` value: ``sha256=`` and the hex HMAC of the body."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    # A redirect would turn the POST into a GET without body: count it as a failure.
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def deliver_webhook(*, delivery_id: int, now: dt.datetime | None = None) -> str:
+    """Send one due delivery and record the outcome; returns the status (or ``skipped``).
+
+    Claimed with a conditional update (pending and due → next attempt pushed out by a
+    lease), so two workers never send the same attempt. A 2xx answer is ``sent``; anything
+    else schedules the next attempt after :data:`BACKOFF`, until :data:`MAX_ATTEMPTS`
+    failures make it ``failed``.
+    """
+    now = now or timezone.now()
+    with system_context("deliver a webhook"):
+        claimed = WebhookDelivery.objects.filter(
+            pk=delivery_id,
+            status=DeliveryStatus.PENDING,
+            next_attempt_at__lte=now,
+            webhook__is_active=True,
+        ).update(attempts=F("attempts") + 1, next_attempt_at=now + CLAIM_LEASE)
+        if not claimed:
+            return "skipped"
+        delivery = WebhookDelivery.objects.select_related("webhook").get(pk=delivery_id)
+    hook = delivery.webhook
+    body = json.dumps(
+        {"delivery_id": delivery.pk, **delivery.payload}, sort_keys=True, separators=(",", ":")
+    ).encode()
+    # The URL was checked to be http(s) when the webhook was created (clean_webhook_url).
+    request = urllib.request.Request(  # noqa: S310
+        hook.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "Tandem-Webhook/1",
+            "X-Tandem-Event": delivery.event,
+            "X-Tandem-Delivery": str(delivery.pk),
+            "X-Tandem-Signature": signature(hook.secret, body),
+        },
+    )
+    code: int | None = None
+    error = ""
+    try:
+        with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
+            code = response.status
+    except urllib.error.HTTPError as exc:
+        code, error = exc.code, f"HTTP {exc.code} {exc.reason}"
+    except Exception as exc:  # noqa: BLE001 - DNS, TLS, refused, timeout: all recorded alike
+        error = f"{type(exc).__name__}: {exc}"
+    if code is not None and 200 <= code < 300:
+        return _record(delivery, DeliveryStatus.SENT, code=code, at=now)
+    error = error or f"HTTP {code}"
+    log.warning("webhook delivery %s to %s failed: %s", delivery.pk, hook.url, error)
+    if delivery.attempts >= MAX_ATTEMPTS:
+        return _record(delivery, DeliveryStatus.FAILED, code=code, error=error, at=now)
+    retry_at = now + BACKOFF[delivery.attempts - 1]
+    _record(delivery, DeliveryStatus.PENDING, code=code, error=error, at=now, retry_at=retry_at)
+    transaction.on_commit(functools.partial(_enqueue_delivery, delivery.pk, retry_at), robust=True)
+    return DeliveryStatus.PENDING
+
+
+def _record(
+    delivery: WebhookDelivery,
+    status: str,
+    *,
+    at: dt.datetime,
+    code: int | None = None,
+    error: str = "",
+    retry_at: dt.datetime | None = None,
+) -> str:
+    changes: dict[str, Any] = {
+        "status": status,
+        "response_code": code,
+        "last_error": error[:1000],
+        "next_attempt_at": retry_at,
+    }
+    if status == DeliveryStatus.SENT:
+        changes["delivered_at"] = at
+    with system_context("record a webhook delivery"):
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(**changes)
+    return status
+
+
+def requeue_due_deliveries(*, now: dt.datetime | None = None) -> int:
+    """Enqueue pending deliveries whose attempt is overdue (a lost task, a worker that died
+    mid-send): the safety net run by the scheduler."""
+    now = now or timezone.now()
+    with system_context("find overdue webhook deliveries"):
+        due = list(
+            WebhookDelivery.objects.filter(
+                status=DeliveryStatus.PENDING, next_attempt_at__lte=now - dt.timedelta(minutes=2)
+            ).values_list("pk", flat=True)[:1000]
+        )
+    for pk in due:
+        _enqueue_delivery(pk)
+    return len(due)
+
+
+# --- SLA warnings and breaches ---------------------------------------------------------------
+
+SLA_METRICS = ("first_response", "resolution")
+
+
+def check_sla(*, now: dt.datetime | None = None) -> int:
+    """Raise each due SLA warning and breach once, to the holder party's people.
+
+    For every open ticket with a running clock of its holder, recompute the holder's clock
+    as of ``now``; a warning or breach instant that has passed is announced, unless the
+    party is outside its service hours (``notify_at``; P1 is around the clock), in which
+    case a later run announces it. A breach supersedes a warning not yet raised. Returns
+    how many alerts were raised.
+    """
+    from django.db.models import Q
+
+    from tandem.servicedesk.models import Ticket
+
+    now = now or timezone.now()
+    raised = 0
+    with system_context("periodic SLA check"):
+        candidates = list(
+            Ticket.objects.filter(resolved_at__isnull=True, tenant__is_active=True)
+            .filter(Q(first_response_due__isnull=False) | Q(resolution_due__isnull=False))
+            .values_list("pk", flat=True)
+            .order_by("pk")
+        )
+    for ticket_id in candidates:
+        try:
+            raised += _check_ticket(ticket_id, now)
+        except Exception:  # one broken ticket must not stop the others
+            log.exception("SLA check of ticket %s failed", ticket_id)
+    return raised
+
+
+def _check_ticket(ticket_id: int, now: dt.datetime) -> int:
+    from tandem.servicedesk.models import Ticket
+    from tandem.servicedesk.sla_bridge import (
+        _Calendars,
+        history,
+        party_calendars,
+        to_clock_policy,
+    )
+    from tandem.sla import clock
+    from tandem.sla.models import SlaPolicy
+
+    with system_context("periodic SLA check"):
+        ticket = Ticket.objects.select_related("tenant", "party").get(pk=ticket_id)
+        row = SlaPolicy.objects.filter(party_id=ticket.party_id, is_active=True).first()
+        if row is None:
+            return 0
+        policy = to_clock_policy(row)
+        calendars = _Calendars(party_calendars(ticket.tenant_id, ticket.tenant.time_zone))
+        events = history(ticket)
+        if not events:
+            return 0
+        result = clock.compute_clock(
+            events, policy=policy, calendars=calendars, now=now, party=ticket.party_id
+        )
+        done = set(
+            SlaAlert.objects.filter(ticket=ticket, party_id=ticket.party_id).values_list(
+                "metric", "kind"
+            )
+        )
+    calendar = calendars.get(ticket.party_id)
+    priority = f"P{ticket.priority}"
+    raised = 0
+    for metric in SLA_METRICS:
+        mc = getattr(result, metric)
+        if mc is None or mc.state not in (clock.ClockState.RUNNING, clock.ClockState.BREACHED):
+            continue
+        if (metric, NotificationKind.SLA_BREACH) in done:
+            continue
+        for kind, instant in (
+            (NotificationKind.SLA_BREACH, mc.due_at),
+            (NotificationKind.SLA_WARNING, mc.warn_at),
+        ):
+            if instant is None or instant > now or (metric, kind) in done:
+                continue
+            # Announced now at the earliest; never outside the party's hours unless the
+            # priority is around the clock (P1): then a later run announces it.
+            when = clock.notify_at(policy=policy, calendar=calendar, priority=priority, at=now)
+            if when > now:
+                break
+            if _raise_alert(ticket=ticket, metric=metric, kind=kind, due_at=instant):
+                raised += 1
+            break  # a breach supersedes the warning
+    return raised
+
+
+def _raise_alert(*, ticket: Any, metric: str, kind: str, due_at: dt.datetime) -> bool:
+    party: Party = ticket.party
+    label = metric.replace("_", " ")
+    if kind == NotificationKind.SLA_BREACH:
+        text = (
+            f"SLA breached: {label} of {_ticket_label(ticket)} was due {due_at:%Y-%m-%d %H:%M} UTC."
+        )
+    else:
+        text = f"SLA warning: {label} of {_ticket_label(ticket)} is due soon."
+    try:
+        with transaction.atomic(), within_tenant(ticket.tenant_id):
+            SlaAlert.objects.create(
+                tenant_id=ticket.tenant_id,
+                ticket=ticket,
+                party=party,
+                metric=metric,
+                kind=kind,
+                due_at=due_at,
+            )
+            _notify(
+                ticket=ticket, kind=kind, text=text, users=party_people(party), exclude_user_id=None
+            )
+            _queue_webhooks(
+                ticket=ticket,
+                kind=kind,
+                text=text,
+                extra={"metric": metric, "party_id": party.pk, "due_at": due_at.isoformat()},
+            )
+    except IntegrityError:
+        return False  # another worker raised it first
+    return True

@@ -1,0 +1,111 @@
+"""The periodic SLA check: one warning and one breach per ticket, metric and party, only
+inside the party's service hours; and the scheduler that runs it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from tests.personas import user_of
+
+from tandem.core.principal import system_principal
+from tandem.core.scoping import system_context
+from tandem.notifications import services
+from tandem.notifications.models import Notification, ScheduledRun
+from tandem.notifications.scheduler import run_due_jobs
+from tandem.servicedesk import services as desk
+from tandem.tenancy.models import Tenant
+
+pytestmark = pytest.mark.django_db
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def _at(day: int, hour: int, minute: int = 0) -> dt.datetime:
+    # March 2025: Monday the 10th, no public holiday in Berlin.
+    return dt.datetime(2025, 3, day, hour, minute, tzinfo=BERLIN)
+
+
+def _open_ticket(world, at: dt.datetime):  # type: ignore[no-untyped-def]
+    with system_context("test"):
+        ticket = desk.create_ticket(
+            actor=system_principal("test"),
+            tenant=Tenant.objects.get(pk=world["tenant"]),
+            requester=user_of(world, "requester"),
+            subject="Backup job failed",
+            category_id=world["category"],
+            site_id=world["site"],
+            impact=2,
+            urgency=2,
+            now=at,
+        )
+    assert ticket.party_id == world["internal_party"] and ticket.priority == 3
+    return ticket
+
+
+def _alerts(world, persona: str) -> list[str]:  # type: ignore[no-untyped-def]
+    with system_context("test"):
+        return [
+            n.text
+            for n in Notification.objects.filter(
+                user_id=world[f"user:{persona}"], kind__startswith="sla_"
+            ).order_by("pk")
+        ]
+
+
+def test_warning_then_breach_once_each(world) -> None:  # type: ignore[no-untyped-def]
+    _open_ticket(world, _at(10, 9))  # P3: first response within 240 office minutes
+    assert services.check_sla(now=_at(10, 12)) == 0
+    assert services.check_sla(now=_at(10, 12, 15)) == 1  # 80 % used at 12:12
+    (warning,) = _alerts(world, "internal_tech")
+    assert warning.startswith("SLA warning: first response of #")
+    assert services.check_sla(now=_at(10, 12, 30)) == 0  # never twice
+    assert services.check_sla(now=_at(10, 13, 1)) == 1
+    texts = _alerts(world, "internal_tech")
+    assert len(texts) == 2 and texts[1].startswith("SLA breached: first response")
+    assert services.check_sla(now=_at(10, 13, 30)) == 0
+    # Internal IT holds it: Northwind's people hear nothing.
+    assert _alerts(world, "provider_tech") == []
+    assert _alerts(world, "requester") == []
+
+
+def test_nothing_is_announced_outside_the_partys_hours(world) -> None:  # type: ignore[no-untyped-def]
+    _open_ticket(world, _at(10, 13))  # due 17:00 sharp, warning at 16:12
+    # The worker was away until the evening: the breach waits for the next opening.
+    assert services.check_sla(now=_at(10, 20)) == 0
+    assert _alerts(world, "internal_tech") == []
+    assert services.check_sla(now=_at(11, 8, 5)) == 1
+    (breach,) = _alerts(world, "internal_tech")
+    assert breach.startswith("SLA breached: first response")  # supersedes the late warning
+    assert services.check_sla(now=_at(11, 9)) == 0
+
+
+CALLS: list[str] = []
+
+
+def probe_job() -> None:
+    CALLS.append("ran")
+
+
+def test_the_scheduler_claims_each_due_job_once(world) -> None:  # type: ignore[no-untyped-def]
+    CALLS.clear()
+    schedule = [("probe", 60, f"{__name__}.probe_job")]
+    now = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    assert run_due_jobs(now=now, schedule=schedule) == ["probe"]
+    # A second worker at the same moment finds it claimed.
+    assert run_due_jobs(now=now, schedule=schedule) == []
+    assert run_due_jobs(now=now + dt.timedelta(seconds=59), schedule=schedule) == []
+    assert run_due_jobs(now=now + dt.timedelta(seconds=60), schedule=schedule) == ["probe"]
+    assert CALLS == ["ran", "ran"]
+    assert ScheduledRun.objects.get(name="probe").last_run_at == now + dt.timedelta(seconds=60)
+
+
+def test_the_schedule_lists_the_sla_check() -> None:
+    from django.utils.module_loading import import_string
+
+    from tandem.config.schedule import SCHEDULE
+
+    names = {name: path for name, _every, path in SCHEDULE}
+    assert names["check-sla"] == "tandem.notifications.tasks.check_sla_task"
+    for _name, every, path in SCHEDULE:
+        assert every > 0 and hasattr(import_string(path), "enqueue")

@@ -1,0 +1,223 @@
+"""Reads of the dashboards: the rows a principal may see, loaded in a handful of queries
+(``values_list``, never one query per ticket), turned into figures by ``metrics``."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from tandem.core.principal import Principal
+from tandem.reports import metrics
+from tandem.servicedesk import queries as desk_queries
+from tandem.servicedesk.models import Handoff, Ticket
+from tandem.tenancy.models import Party, Tenant
+
+#: The window of attainment, breaches and handoffs.
+WINDOW_DAYS = 30
+
+
+@dataclass(frozen=True)
+class PartyLine:
+    """One party's figures."""
+
+    party_id: int
+    name: str
+    tenant_id: int
+    tenant_name: str
+    open: int
+    attainment: dict[str, metrics.Attainment]
+    breaches: dict[str, int]
+    is_own: bool = False
+
+
+@dataclass(frozen=True)
+class HandoffLine:
+    from_party_id: int
+    from_name: str
+    to_party_id: int
+    to_name: str
+    tenant_name: str
+    handoffs: int
+    ping_pong: int
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Everything a dashboard shows, for the page and the API alike."""
+
+    since: dt.datetime
+    until: dt.datetime
+    tickets: int
+    open: int
+    parties: list[PartyLine]
+    backlog: list[tuple[str, int]]
+    handoffs: list[HandoffLine]
+
+    @property
+    def ping_pong(self) -> int:
+        return sum(h.ping_pong for h in self.handoffs)
+
+    @property
+    def handoff_total(self) -> int:
+        return sum(h.handoffs for h in self.handoffs)
+
+
+def tenant_dashboard(
+    principal: Principal, tenant: Tenant, *, now: dt.datetime | None = None
+) -> Dashboard:
+    """The tenant's figures over the tickets the principal may see there."""
+    tickets = desk_queries.tickets(principal).filter(tenant_id=tenant.pk)
+    own = {a.party_id for a in principal.accesses_in(tenant.pk) if a.party_id is not None}
+    return _dashboard(tickets, own_parties=own, now=now)
+
+
+def provider_view(principal: Principal, provider_id: int) -> Principal:
+    """The principal narrowed to its accesses through ``provider_id``'s engagements, so a
+    person who also works elsewhere sees the provider's figures only."""
+    accesses = tuple(a for a in principal.tenant_accesses if a.provider_id == provider_id)
+    return dataclasses.replace(principal, tenant_accesses=accesses)
+
+
+def provider_dashboard(
+    principal: Principal, provider_id: int, *, now: dt.datetime | None = None
+) -> Dashboard:
+    """A provider's figures across every tenant that engaged it (active engagements only),
+    over the tickets the provider may see in each."""
+    narrowed = provider_view(principal, provider_id)
+    tenant_ids = sorted(narrowed.tenant_ids)
+    tickets = desk_queries.tickets(narrowed).filter(tenant_id__in=tenant_ids)
+    own = {a.party_id for a in narrowed.tenant_accesses if a.party_id is not None}
+    return _dashboard(tickets, own_parties=own, now=now)
+
+
+def _dashboard(
+    tickets: QuerySet[Ticket], *, own_parties: set[int], now: dt.datetime | None
+) -> Dashboard:
+    until = now or timezone.now()
+    since = until - dt.timedelta(days=WINDOW_DAYS)
+    raw = list(
+        tickets.order_by().values_list(
+            "pk", "tenant_id", "party_id", "status", "created_at", "sla_state"
+        )
+    )
+    tenant_ids = {r[1] for r in raw}
+    kinds = {
+        tenant_id: {key: kind for key, _name, kind in statuses}
+        for tenant_id, statuses in desk_queries.workflows(tenant_ids).items()
+    }
+    rows = [
+        metrics.TicketRow(
+            ticket_id=pk,
+            tenant_id=tenant_id,
+            party_id=party_id,
+            status_kind=kinds[tenant_id].get(status, "open"),
+            created_at=created_at,
+            sla_state=sla_state or {},
+        )
+        for pk, tenant_id, party_id, status, created_at, sla_state in raw
+    ]
+    handoff_rows = [
+        metrics.HandoffRow(from_party_id=f, to_party_id=t, at=at, is_ping_pong=pp)
+        for f, t, at, pp in Handoff.objects.filter(
+            ticket_id__in=tickets.order_by().values("pk"), at__gte=since, at__lte=until
+        ).values_list("from_party_id", "to_party_id", "at", "is_ping_pong")
+    ]
+    attained = metrics.attainment(rows, since=since, until=until)
+    breached = metrics.breaches(rows, since=since, until=until)
+    open_work = metrics.open_by_party(rows)
+    handoffs = metrics.handoff_stats(handoff_rows, since=since, until=until)
+
+    party_ids = set(attained) | set(breached) | set(open_work) | own_parties
+    party_ids |= {p for pair in handoffs for p in pair}
+    names = {
+        pk: (name, tenant_id)
+        for pk, name, tenant_id in Party.objects.filter(pk__in=sorted(party_ids)).values_list(
+            "pk", "name", "tenant_id"
+        )
+    }
+    tenant_names = dict(
+        Tenant.objects.filter(pk__in=sorted({t for _, t in names.values()})).values_list(
+            "pk", "name"
+        )
+    )
+    empty = {m: metrics.Attainment() for m in metrics.ATTAINMENT_METRICS}
+    parties = [
+        PartyLine(
+            party_id=pk,
+            name=name,
+            tenant_id=tenant_id,
+            tenant_name=tenant_names.get(tenant_id, ""),
+            open=open_work.get(pk, 0),
+            attainment=attained.get(pk, empty),
+            breaches=breached.get(pk, {}),
+            is_own=pk in own_parties,
+        )
+        for pk, (name, tenant_id) in names.items()
+    ]
+    parties.sort(key=lambda p: (not p.is_own, p.tenant_name, p.name))
+
+    def label(pk: int) -> str:
+        return names.get(pk, ("Unknown party", 0))[0]
+
+    handoff_lines = sorted(
+        (
+            HandoffLine(
+                from_party_id=f,
+                from_name=label(f),
+                to_party_id=t,
+                to_name=label(t),
+                tenant_name=tenant_names.get(names.get(f, ("", 0))[1], ""),
+                handoffs=count.handoffs,
+                ping_pong=count.ping_pong,
+            )
+            for (f, t), count in handoffs.items()
+        ),
+        key=lambda h: (-h.handoffs, h.tenant_name, h.from_name, h.to_name),
+    )
+    return Dashboard(
+        since=since,
+        until=until,
+        tickets=len(rows),
+        open=sum(open_work.values()),
+        parties=parties,
+        backlog=list(metrics.backlog_age_buckets(rows, now=until).items()),
+        handoffs=handoff_lines,
+    )
+
+
+def as_json(dashboard: Dashboard) -> dict[str, object]:
+    """The figures as plain data for the API (the same numbers the page shows)."""
+    return {
+        "since": dashboard.since,
+        "until": dashboard.until,
+        "tickets": dashboard.tickets,
+        "open": dashboard.open,
+        "parties": [
+            {
+                "party_id": p.party_id,
+                "name": p.name,
+                "tenant_id": p.tenant_id,
+                "open": p.open,
+                "attainment": {
+                    metric: {"met": a.met, "breached": a.breached, "percent": a.percent}
+                    for metric, a in p.attainment.items()
+                },
+                "breaches": p.breaches,
+            }
+            for p in dashboard.parties
+        ],
+        "backlog": [{"bucket": label, "open": count} for label, count in dashboard.backlog],
+        "handoffs": [
+            {
+                "from_party_id": h.from_party_id,
+                "to_party_id": h.to_party_id,
+                "handoffs": h.handoffs,
+                "ping_pong": h.ping_pong,
+            }
+            for h in dashboard.handoffs
+        ],
+    }

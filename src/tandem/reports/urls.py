@@ -1,0 +1,14 @@
+from django.urls import path
+
+from tandem.reports import views
+
+app_name = "reports"
+
+urlpatterns = [
+    path("tenants/<int:tenant_id>/dashboard/", views.tenant_dashboard, name="dashboard"),
+    path(
+        "providers/<int:provider_id>/dashboard/",
+        views.provider_dashboard,
+        name="provider-dashboard",
+    ),
+]
