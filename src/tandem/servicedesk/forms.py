@@ -396,6 +396,24 @@ class PortalTicketForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text="What happened, since when, what you tried.",
     )
+    # Impact and urgency in the requester's words; the tenant's matrix turns them into a
+    # priority (1 = the most severe level of each).
+    impact = forms.TypedChoiceField(
+        label="Who is affected?",
+        coerce=int,
+        required=False,
+        empty_value=3,
+        initial=3,
+        choices=[(3, "Just me"), (2, "My team or department"), (1, "A whole site or everyone")],
+    )
+    urgency = forms.TypedChoiceField(
+        label="How urgent is it?",
+        coerce=int,
+        required=False,
+        empty_value=3,
+        initial=3,
+        choices=[(3, "It can wait"), (2, "I can work, but badly"), (1, "I cannot work at all")],
+    )
 
     def __init__(self, *args: Any, questions: list[dict[str, Any]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

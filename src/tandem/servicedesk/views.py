@@ -867,6 +867,8 @@ def portal_new(request: HttpRequest, tenant_id: int) -> HttpResponse:
             subject=data["subject"],
             description=form.description_with_answers(),
             category_id=category.pk if category else None,
+            impact=data["impact"],
+            urgency=data["urgency"],
             via=Via.PORTAL,
         ),
     )
