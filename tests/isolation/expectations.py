@@ -431,9 +431,21 @@ LEAK_CHECKED_TYPES = ("tenant", "site", "asset_group", "engagement", "ticket")
 # merged here so the matrix sees one table.
 def _merge() -> None:
     global PUBLIC_PAGES
-    from tests.isolation import expect_dashboards, expect_notifications, expect_portal
+    from tests.isolation import (
+        expect_dashboards,
+        expect_extras,
+        expect_notifications,
+        expect_portal,
+        expect_queues,
+    )
 
-    for module in (expect_portal, expect_notifications, expect_dashboards):
+    for module in (
+        expect_portal,
+        expect_notifications,
+        expect_dashboards,
+        expect_queues,
+        expect_extras,
+    ):
         PAGES.update(module.PAGES)
         WRITES.update(module.WRITES)
         OTHER_READS.update(module.OTHER_READS)

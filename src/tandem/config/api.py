@@ -32,6 +32,8 @@ api.add_router("/", tenancy_router)
 api.add_router("/", accounts_router)
 api.add_router("/", audit_router)
 api.add_router("/", servicedesk_router)
+api.add_router("/", "tandem.servicedesk.api_queues.router")
+api.add_router("/", "tandem.servicedesk.api_extras.router")
 api.add_router("/", "tandem.notifications.api.router")
 api.add_router("/", "tandem.reports.api.router")
 

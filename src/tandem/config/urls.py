@@ -20,6 +20,8 @@ urlpatterns = [
     path("", include("tandem.accounts.urls")),
     path("", include("tandem.audit.urls")),
     path("", include("tandem.servicedesk.urls")),
+    path("", include("tandem.servicedesk.urls_queues")),
+    path("", include("tandem.servicedesk.urls_extras")),
     path("", include("tandem.notifications.urls")),
     path("", include("tandem.reports.urls")),
     path("", include("tandem.tenancy.urls")),

@@ -1,0 +1,5 @@
+"""Service-desk API: extras."""
+
+from ninja import Router
+
+router = Router(tags=["service desk"])
