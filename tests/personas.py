@@ -235,6 +235,8 @@ def build_world() -> World:
     build_notifications_world(world)
     ids["other_membership"] = ids["membership:other_tenant_owner"]
     ids["provider_membership"] = ids["membership:provider_tech"]
+    build_extras_world(world)
+    build_queues_world(world)
     return world
 
 
@@ -311,3 +313,38 @@ def _build_tickets(world: World, users: dict[str, User]) -> None:
     world.ids.update(
         ticket=ticket.pk, sentinel_ticket=sentinel_ticket.pk, other_ticket=other_ticket.pk
     )
+
+
+def build_extras_world(world: World) -> None:
+    """An IT-shared file on ``ticket`` (``attachment``), attached by Acme's owner: Acme's IT
+    reads it; the requester and the providers not involved in the ticket get 404."""
+    from tandem.accounts.principals import resolve_principal
+    from tandem.core.scoping import principal_scope
+    from tandem.servicedesk import services as desk
+    from tandem.servicedesk.models import Ticket
+
+    owner = resolve_principal(user_of(world, "owner"))
+    with principal_scope(owner):
+        attachment = desk.attach_file(
+            actor=owner,
+            ticket=Ticket.objects.get(pk=world["ticket"]),
+            filename="server-log.txt",
+            content_type="text/plain",
+            content=b"disk queue length 42\n",
+            visibility="shared",
+        )
+    world.ids["attachment"] = attachment.pk
+
+
+def build_queues_world(world: World) -> None:
+    """The owner's saved view (a personal object: everyone else must get 404 for it)."""
+    from tandem.accounts.principals import resolve_principal
+    from tandem.core.scoping import principal_scope
+    from tandem.servicedesk.services import create_saved_view
+
+    principal = resolve_principal(User.objects.get(pk=world["user:owner"]))
+    with principal_scope(principal):
+        view = create_saved_view(
+            actor=principal, name="Acme breaching", filters={"sla": "breached"}
+        )
+    world.ids["saved_view"] = view.pk

@@ -9,6 +9,7 @@ import pytest
 
 from tandem.accounts.principals import resolve_principal
 from tandem.core.errors import Conflict, InvalidInput
+from tandem.core.principal import system_principal
 from tandem.core.scoping import principal_scope, system_context
 from tandem.servicedesk import queries, services
 from tests.desk.setup import desk_of
@@ -228,3 +229,29 @@ def test_gap_analysis_of_the_stored_matrix(world) -> None:  # type: ignore[no-un
     findings = analyse(context, area_ids=[world["service_area"]], week_start=monday)
     p1 = [f for f in findings if f.kind == "uncovered" and f.priority == 1]
     assert p1 and "Mon 17:00–Tue 08:00" in p1[0].message
+
+
+def test_a_new_sla_policy_recomputes_open_tickets(
+    world, settings, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    from tandem.servicedesk.models import Ticket
+    from tandem.tenancy.models import Party
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    desk = desk_of(world)
+    with system_context("test"):
+        sentinel = Party.objects.get(pk=world["second_party"])
+        before = Ticket.objects.get(pk=world["sentinel_ticket"]).sla_state
+    assert str(sentinel.pk) not in before  # Sentinel has no SLA policy yet
+    with django_capture_on_commit_callbacks(execute=True), system_context("test"):
+        services.create_sla_policy(
+            actor=system_principal("test"),
+            tenant=desk.tenant,
+            name="Sentinel SLA",
+            party=sentinel,
+            calendar_id=desk.nights_id,
+            targets={"1": {"first_response": 15, "resolution": 240}},
+        )
+    with system_context("test"):
+        after = Ticket.objects.get(pk=world["sentinel_ticket"]).sla_state
+    assert after[str(sentinel.pk)]["first_response"]["target"] == 15 * 60

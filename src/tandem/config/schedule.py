@@ -1,6 +1,6 @@
 """The one list of periodic work. ``tandem worker`` runs the scheduler next to the task
 worker: each job whose interval has passed is claimed by exactly one worker and enqueued as
-a task (see docs/decisions/0008-schedule.md).
+a task (see docs/decisions/0009-schedule.md).
 
 Each entry: (name, every so many seconds, dotted path of a django-tasks task or a callable).
 """

@@ -402,7 +402,7 @@ class PortalTicketForm(forms.Form):
         label="Who is affected?",
         coerce=int,
         required=False,
-        empty_value=3,
+        empty_value=3,  # type: ignore[arg-type]  # Django returns it as is
         initial=3,
         choices=[(3, "Just me"), (2, "My team or department"), (1, "A whole site or everyone")],
     )
@@ -410,7 +410,7 @@ class PortalTicketForm(forms.Form):
         label="How urgent is it?",
         coerce=int,
         required=False,
-        empty_value=3,
+        empty_value=3,  # type: ignore[arg-type]  # Django returns it as is
         initial=3,
         choices=[(3, "It can wait"), (2, "I can work, but badly"), (1, "I cannot work at all")],
     )

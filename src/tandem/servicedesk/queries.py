@@ -194,3 +194,118 @@ def coverage(principal: Principal, tenant_id: int) -> QuerySet[Coverage]:
         )
         .select_related("party", "calendar", "service_area")
     )
+
+
+# --- Queues: text search, SLA state and the queue's filters -----------------------------------
+# (Appended as a block, with its own imports.)
+
+import datetime as _dt  # noqa: E402
+from typing import Any as _Any  # noqa: E402
+
+from django.db import connection as _connection  # noqa: E402
+from django.utils import timezone as _timezone  # noqa: E402
+
+#: How close a due date must be for a ticket to count as "due soon".
+DUE_SOON = _dt.timedelta(hours=1)
+SLA_STATES = {"breached": "Breached", "due_soon": "Due soon", "on_time": "On time"}
+_DUE_FIELDS = ("first_response_due", "next_update_due", "resolution_due")
+
+
+def search_tickets(rows: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
+    """Tickets whose subject or description match ``text``, or whose number it is.
+
+    PostgreSQL: full-text search in web-search syntax ("printer -jam", quoted phrases).
+    Elsewhere (SQLite in development and tests): a case-insensitive substring match.
+    """
+    text = text.strip()
+    if not text:
+        return rows
+    number = text.lstrip("#")
+    by_number = Q(number=int(number)) if number.isdigit() and len(number) < 10 else Q(pk__in=[])
+    if _connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchVector
+
+        vector = SearchVector("subject", weight="A") + SearchVector("description", weight="B")
+        query = SearchQuery(text, search_type="websearch", config="simple")
+        return rows.annotate(search=vector).filter(Q(search=query) | by_number)
+    return rows.filter(Q(subject__icontains=text) | Q(description__icontains=text) | by_number)
+
+
+def sla_condition(state: str, now: _dt.datetime | None = None) -> Q:
+    """Tickets in an SLA state: ``breached`` (a running clock's due date has passed),
+    ``due_soon`` (none passed, one due within the hour) or ``on_time`` (the rest, including
+    tickets whose clocks are met or paused: their due dates are cleared)."""
+    now = now or _timezone.now()
+    breached = Q(pk__in=[])
+    soon = Q(pk__in=[])
+    for field in _DUE_FIELDS:
+        breached |= Q(**{f"{field}__lt": now})
+        soon |= Q(**{f"{field}__gte": now, f"{field}__lt": now + DUE_SOON})
+    if state == "breached":
+        return breached
+    if state == "due_soon":
+        return soon & ~breached
+    return ~breached & ~soon
+
+
+def sla_state_of(ticket: Ticket, now: _dt.datetime) -> str:
+    """The same classification as :func:`sla_condition`, for one loaded ticket."""
+    dues = [d for d in (getattr(ticket, f) for f in _DUE_FIELDS) if d is not None]
+    if any(d < now for d in dues):
+        return "breached"
+    if any(d < now + DUE_SOON for d in dues):
+        return "due_soon"
+    return "on_time"
+
+
+def queue(principal: Principal, filters: dict[str, _Any]) -> QuerySet[Ticket]:
+    """The tickets of a queue: those the principal sees, narrowed by ``filters``.
+
+    Keys (all optional): ``scope`` (``mine``: assigned to me; ``my_parties``: held by a
+    party I act for), ``tenant_id``, ``status``, ``priority``, ``party_id``,
+    ``assignee_id``, ``service_area_id``, ``sla`` (see :func:`sla_condition`), ``q`` (text).
+    Unknown keys are ignored, so a saved view written by an older version still opens.
+    """
+    rows = tickets(principal)
+    it_only = ("party_id", "assignee_id", "sla")
+    if filters.get("scope") in ("mine", "my_parties") or any(
+        filters.get(k) not in (None, "") for k in it_only
+    ):
+        # Requesters never learn who holds a ticket or its SLA clocks, not even by probing
+        # with filters: these filters reach only tickets of tenants where the caller is IT.
+        rows = rows.filter(tenant_id__in=sorted(it_tenant_ids(principal)))
+    scope = filters.get("scope")
+    if scope == "mine":
+        rows = rows.filter(assignee_id=principal.user_id)
+    elif scope == "my_parties":
+        rows = rows.filter(party_id__in=sorted(own_party_ids(principal)))
+    for key in ("tenant_id", "status", "priority", "party_id", "assignee_id", "service_area_id"):
+        if filters.get(key) not in (None, ""):
+            rows = rows.filter(**{key: filters[key]})
+    if filters.get("sla") in SLA_STATES:
+        rows = rows.filter(sla_condition(filters["sla"]))
+    if filters.get("q"):
+        rows = search_tickets(rows, str(filters["q"]))
+    return rows
+
+
+def it_tenant_ids(principal: Principal) -> set[int]:
+    """Tenants where the principal works for a party (its IT or a provider's)."""
+    return {t for t in principal.tenant_ids if is_it_in(principal, t)}
+
+
+def saved_views(principal: Principal) -> QuerySet[_Any]:
+    """The principal's own saved views: they are personal, nobody else sees them."""
+    from tandem.servicedesk.models import SavedView
+
+    return SavedView.objects.filter(owner_id=principal.user_id or 0).order_by("name")
+
+
+def saved_view(principal: Principal, saved_view_id: int) -> _Any:
+    """One of the principal's saved views; anyone else's is not found."""
+    from django.http import Http404
+
+    found = saved_views(principal).filter(pk=saved_view_id).first()
+    if found is None:
+        raise Http404("no such saved view")
+    return found

@@ -717,6 +717,7 @@ def create_sla_policy(
             tenant_id=tenant.pk,
             changes=diff({}, {"party_id": party.pk, "targets": targets}),
         )
+        _recompute_open_tickets_after_commit(tenant.pk)
     return policy
 
 
@@ -761,7 +762,16 @@ def add_coverage(
                 },
             ),
         )
+        _recompute_open_tickets_after_commit(tenant.pk)
     return coverage
+
+
+def _recompute_open_tickets_after_commit(tenant_id: int) -> None:
+    """A new SLA policy or coverage changes due dates: recompute the tenant's open tickets in
+    the worker once this change has committed."""
+    from tandem.servicedesk.tasks import recompute_tenant_sla_task
+
+    transaction.on_commit(lambda: recompute_tenant_sla_task.enqueue(tenant_id))
 
 
 # --- The responsibility matrix ---------------------------------------------------------------
@@ -1087,3 +1097,295 @@ def rate_ticket(*, actor: Principal, ticket: Ticket, score: int, comment: str = 
             changes=diff({}, {"satisfaction": score, "satisfaction_comment": comment}),
         )
     return ticket
+
+
+# --- Ticket extras: merge, parent and child, tags, watchers -----------------------------------
+# (Appended as a block.) Links and tags change what the ticket is, so they are written to its
+# history with the existing event kinds where one fits ("merged"), otherwise as a plain
+# change event whose detail says what happened (the SLA clock reads those as no-ops).
+
+LINKED = "linked"
+TAGGED = "tagged"
+
+
+def _closed_status(tenant_id: int) -> str:
+    for key, _name, kind in desk_settings(tenant_id).statuses:
+        if kind == StatusKind.CLOSED:
+            return str(key)
+    raise Conflict("The workflow has no closed status to close a merged ticket with.")
+
+
+def merge_ticket(
+    *, actor: Principal, ticket: Ticket, into: Ticket, now: dt.datetime | None = None
+) -> Ticket:
+    """Merge ``ticket`` into ``into``: it keeps its notes and files, points at ``into``, is
+    closed, and both tickets' histories say so. Both must be workable by the actor and in
+    the same tenant; a ticket is never merged into itself or into a merged ticket."""
+    authorize(actor, "servicedesk.change_ticket", ticket)
+    require(into.tenant_id == ticket.tenant_id, "into_id", "Not a ticket of this tenant.")
+    authorize(actor, "servicedesk.change_ticket", into)
+    require(into.pk != ticket.pk, "into_id", "A ticket cannot be merged into itself.")
+    if ticket.merged_into_id is not None:
+        raise Conflict(f"#{ticket.number} is already merged.")
+    if into.merged_into_id is not None:
+        raise Conflict(f"#{into.number} is itself merged into another ticket.")
+    now = now or timezone.now()
+    with transaction.atomic(), within_tenant(ticket.tenant_id):
+        before = {"status": ticket.status, "merged_into_id": None}
+        closed = _closed_status(ticket.tenant_id)
+        ticket.merged_into = into
+        ticket.status = closed
+        ticket.resolved_at = ticket.resolved_at or now
+        ticket.closed_at = now
+        ticket.save()
+        reason = f"Merged into #{into.number}."
+        _event(ticket, EventKind.MERGED, actor, now, reason=reason, into_id=into.pk)
+        _event(
+            into,
+            EventKind.MERGED,
+            actor,
+            now,
+            reason=f"#{ticket.number} was merged into this ticket.",
+            merged_id=ticket.pk,
+        )
+        recompute_sla(ticket, now=now)
+        recompute_sla(into, now=now)
+        record_audit(
+            actor=actor,
+            action="servicedesk.merge_ticket",
+            target=ticket,
+            tenant_id=ticket.tenant_id,
+            changes=diff(before, {"status": closed, "merged_into_id": into.pk}),
+        )
+    return ticket
+
+
+def link_parent(
+    *, actor: Principal, ticket: Ticket, parent: Ticket | None, now: dt.datetime | None = None
+) -> Ticket:
+    """Make ``ticket`` a child of ``parent`` (or of nothing). Same tenant, no cycles."""
+    authorize(actor, "servicedesk.change_ticket", ticket)
+    if parent is not None:
+        require(parent.tenant_id == ticket.tenant_id, "parent_id", "Not a ticket of this tenant.")
+        require(parent.pk != ticket.pk, "parent_id", "A ticket cannot be its own parent.")
+    if (parent.pk if parent else None) == ticket.parent_id:
+        raise Conflict("The ticket already has this parent.")
+    now = now or timezone.now()
+    with transaction.atomic(), within_tenant(ticket.tenant_id):
+        # Walk up from the new parent: meeting the ticket itself means a cycle.
+        seen: set[int] = set()
+        cursor = parent.pk if parent else None
+        while cursor is not None and cursor not in seen:
+            require(cursor != ticket.pk, "parent_id", "That would make a cycle of tickets.")
+            seen.add(cursor)
+            cursor = (
+                Ticket.objects.filter(tenant_id=ticket.tenant_id, pk=cursor)
+                .values_list("parent_id", flat=True)
+                .first()
+            )
+        before = ticket.parent_id
+        ticket.parent = parent
+        ticket.save(update_fields=["parent", "updated_at"])
+        reason = f"Now a child of #{parent.number}." if parent else "No longer a child ticket."
+        _event(ticket, LINKED, actor, now, reason=reason, parent_id=ticket.parent_id)
+        record_audit(
+            actor=actor,
+            action="servicedesk.link_parent",
+            target=ticket,
+            tenant_id=ticket.tenant_id,
+            changes={"parent_id": [before, ticket.parent_id]},
+        )
+    return ticket
+
+
+def set_tags(
+    *, actor: Principal, ticket: Ticket, tags: Iterable[str], now: dt.datetime | None = None
+) -> Ticket:
+    """Replace the ticket's tags: trimmed, lower-cased, de-duplicated, at most 20."""
+    authorize(actor, "servicedesk.change_ticket", ticket)
+    tag_list = sorted({clean_name(t, field="tags", max_length=40).lower() for t in tags})
+    require(len(tag_list) <= MAX_TAGS, "tags", f"At most {MAX_TAGS} tags.")
+    if tag_list == list(ticket.tags or []):
+        raise Conflict("The ticket already has these tags.")
+    now = now or timezone.now()
+    with transaction.atomic(), within_tenant(ticket.tenant_id):
+        before = list(ticket.tags or [])
+        ticket.tags = tag_list
+        ticket.save(update_fields=["tags", "updated_at"])
+        shown = ", ".join(tag_list) or "none"
+        _event(ticket, TAGGED, actor, now, reason=f"Tags: {shown}.", tags=tag_list)
+        record_audit(
+            actor=actor,
+            action="servicedesk.set_tags",
+            target=ticket,
+            tenant_id=ticket.tenant_id,
+            changes={"tags": [before, tag_list]},
+        )
+    return ticket
+
+
+def _watch(actor: Principal, ticket: Ticket, *, on: bool) -> Ticket:
+    # Watching is reading: whoever sees the ticket may follow it, for themselves only.
+    authorize(actor, "servicedesk.view_ticket", ticket)
+    user_id = actor.user_id
+    require(user_id is not None, "user", "Only people watch tickets.")
+    assert user_id is not None  # for the type checker: require raised otherwise
+    with transaction.atomic(), within_tenant(ticket.tenant_id):
+        watching = ticket.watchers.filter(pk=user_id).exists()
+        # A no-op is refused as input (422), like any request that would write nothing.
+        require(
+            watching != on,
+            "ticket_id",
+            "You already watch this ticket." if on else "You do not watch this ticket.",
+        )
+        if on:
+            ticket.watchers.add(user_id)
+        else:
+            ticket.watchers.remove(user_id)
+        record_audit(
+            actor=actor,
+            action="servicedesk.watch_ticket" if on else "servicedesk.unwatch_ticket",
+            target=ticket,
+            tenant_id=ticket.tenant_id,
+            changes={"watcher_id": [None, actor.user_id] if on else [actor.user_id, None]},
+        )
+    return ticket
+
+
+def watch_ticket(*, actor: Principal, ticket: Ticket) -> Ticket:
+    """Follow a ticket (the actor themselves): its notifications go to them too."""
+    return _watch(actor, ticket, on=True)
+
+
+def unwatch_ticket(*, actor: Principal, ticket: Ticket) -> Ticket:
+    """Stop following a ticket."""
+    return _watch(actor, ticket, on=False)
+
+
+# --- Queues: saved views and bulk changes ------------------------------------------------------
+# (Appended as a block, with its own imports.)
+
+from tandem.servicedesk.models import SavedView  # noqa: E402
+
+#: Most tickets one bulk change may touch: enough for a queue page, small enough to keep the
+#: all-or-nothing transaction (and its row locks) short.
+MAX_BULK_TICKETS = 200
+BULK_ACTIONS = ("assign", "status", "priority")
+#: The filters a saved view may hold, and their types (anything else is dropped).
+SAVED_VIEW_FILTERS: dict[str, type] = {
+    "scope": str,
+    "tenant_id": int,
+    "status": str,
+    "priority": int,
+    "party_id": int,
+    "assignee_id": int,
+    "service_area_id": int,
+    "sla": str,
+    "q": str,
+}
+MAX_SAVED_VIEWS = 50
+
+
+def _clean_view_filters(filters: dict[str, Any]) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {}
+    for key, kind in SAVED_VIEW_FILTERS.items():
+        value = filters.get(key)
+        if value in (None, ""):
+            continue
+        try:
+            cleaned[key] = kind(value)
+        except (TypeError, ValueError):
+            raise InvalidInput({key: ["Not a valid value."]}) from None
+        if kind is str:
+            cleaned[key] = clean_text(cleaned[key], field=key, max_length=100)
+    return cleaned
+
+
+def create_saved_view(*, actor: Principal, name: str, filters: dict[str, Any]) -> SavedView:
+    """Save the actor's current queue filters under a name, for the actor alone.
+
+    Only the filters are stored, never tickets: opening the view runs them again through
+    the actor's access of that moment."""
+    owner_id = actor.user_id
+    if owner_id is None:
+        raise InvalidInput({"name": ["Sign in to save a view."]})
+    name = clean_name(name, field="name", max_length=100)
+    cleaned = _clean_view_filters(filters)
+    with transaction.atomic():
+        mine = SavedView.objects.select_for_update().filter(owner_id=owner_id)
+        if mine.filter(name=name).exists():
+            raise Conflict(f"You already have a view named {name!r}.")
+        require(
+            mine.count() < MAX_SAVED_VIEWS,
+            "name",
+            f"You have {MAX_SAVED_VIEWS} saved views; delete one first.",
+        )
+        view = SavedView.objects.create(owner_id=owner_id, name=name, filters=cleaned)
+        record_audit(
+            actor=actor,
+            action="servicedesk.create_saved_view",
+            target=view,
+            tenant_id=None,
+            changes=diff({}, {"name": name, "filters": cleaned}),
+        )
+    return view
+
+
+def delete_saved_view(*, actor: Principal, view: SavedView) -> None:
+    """Delete one of the actor's own saved views."""
+    from django.http import Http404
+
+    if view.owner_id != actor.user_id:
+        raise Http404("no such saved view")  # personal: someone else's does not exist
+    with transaction.atomic():
+        record_audit(
+            actor=actor,
+            action="servicedesk.delete_saved_view",
+            target=view,
+            tenant_id=None,
+            changes={"name": [view.name, None]},
+        )
+        view.delete()
+
+
+def bulk_update_tickets(
+    *,
+    actor: Principal,
+    tickets: list[Ticket],
+    action: str,
+    assignee: User | None = None,
+    status: str | None = None,
+    impact: int | None = None,
+    urgency: int | None = None,
+) -> list[Ticket]:
+    """Assign, move or reprioritise many tickets at once: all of them, or none.
+
+    Each ticket goes through the same service as a single change (``assign_ticket``,
+    ``change_status``, ``reprioritise_ticket``), so each is authorised, audited and has its
+    SLA recomputed. Every ticket is authorised before anything is written, and the whole
+    batch runs in one transaction: one refusal or invalid value rolls back every ticket.
+    A ticket already in the requested status is left alone rather than failing the batch.
+    """
+    require(action in BULK_ACTIONS, "action", f"Use one of: {', '.join(BULK_ACTIONS)}.")
+    require(bool(tickets), "ticket_ids", "Choose at least one ticket.")
+    require(
+        len(tickets) <= MAX_BULK_TICKETS,
+        "ticket_ids",
+        f"Choose at most {MAX_BULK_TICKETS} tickets.",
+    )
+    if action == "status":
+        require(bool(status), "status", "Choose a status.")
+    if action == "priority":
+        require(impact is not None or urgency is not None, "impact", "Choose impact or urgency.")
+    for ticket in tickets:
+        authorize(actor, "servicedesk.change_ticket", ticket)
+    with transaction.atomic():
+        for ticket in tickets:
+            if action == "assign":
+                assign_ticket(actor=actor, ticket=ticket, assignee=assignee)
+            elif action == "status":
+                if ticket.status != status:
+                    change_status(actor=actor, ticket=ticket, status=str(status))
+            else:
+                reprioritise_ticket(actor=actor, ticket=ticket, impact=impact, urgency=urgency)
+    return tickets

@@ -1,0 +1,287 @@
+"""Queue pages: every filter over the tickets a person may see (one tenant or all of them),
+personal saved views, bulk changes of the checked tickets, and a CSV export.
+
+Handlers are thin: filters go through ``queries.queue`` (the same as ``GET /api/v1/queue``),
+writes through the services; a refused or invalid write changes nothing and says why.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.views.decorators.http import require_POST
+
+from tandem.accounts.models import User
+from tandem.core.actions import page
+from tandem.core.errors import Conflict, InvalidInput
+from tandem.core.policies import visible
+from tandem.core.principal import Principal
+from tandem.servicedesk import exports, queries, services
+from tandem.tenancy import queries as tenancy_queries
+from tandem.tenancy.models import Party, ServiceArea
+
+PAGE_SIZE = 50
+#: The queue's filters as query parameters, and the saved-view keys they become.
+PARAMS = {
+    "scope": "scope",
+    "tenant": "tenant_id",
+    "status": "status",
+    "priority": "priority",
+    "party": "party_id",
+    "service_area": "service_area_id",
+    "sla": "sla",
+    "q": "q",
+}
+
+
+class QueueForm(forms.Form):
+    """The queue's filters (a GET form: it reads, never writes)."""
+
+    q = forms.CharField(required=False, max_length=200, label="Search")
+    scope = forms.ChoiceField(
+        required=False,
+        label="Show",
+        choices=[
+            ("", "Everything I see"),
+            ("mine", "Assigned to me"),
+            ("my_parties", "Held by my parties"),
+        ],
+    )
+    tenant = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    status = forms.ChoiceField(required=False)
+    priority = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "Any priority"), *((i, f"P{i}") for i in range(1, 6))],
+    )
+    party = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Held by")
+    service_area = forms.TypedChoiceField(
+        required=False, coerce=int, empty_value=None, label="Service area"
+    )
+    sla = forms.ChoiceField(
+        required=False,
+        label="SLA",
+        choices=[("", "Any SLA state"), *queries.SLA_STATES.items()],
+    )
+
+    def __init__(self, *args: Any, principal: Principal, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        tenants = tenancy_queries.tenants(principal).order_by("name")
+        it = sorted(queries.it_tenant_ids(principal))
+        workflows = queries.workflows(principal.tenant_ids)
+        statuses = sorted({(s[0], s[1]) for w in workflows.values() for s in w})
+        field = self.fields
+        field["tenant"].choices = [("", "Every tenant"), *tenants.values_list("pk", "name")]  # type: ignore[attr-defined]
+        field["status"].choices = [("", "Any status"), *statuses]  # type: ignore[attr-defined]
+        if not it:
+            # Requesters see "IT": never which party holds a ticket, nor its SLA clocks.
+            for name in ("scope", "party", "service_area", "sla"):
+                del self.fields[name]
+            return
+        parties = visible(principal, "tenancy.view_party", Party.objects.filter(tenant_id__in=it))
+        areas = visible(
+            principal, "tenancy.view_servicearea", ServiceArea.objects.filter(tenant_id__in=it)
+        )
+        field["party"].choices = [  # type: ignore[attr-defined]
+            ("", "Any party"),
+            *parties.order_by("name").values_list("pk", "name"),
+        ]
+        field["service_area"].choices = [  # type: ignore[attr-defined]
+            ("", "Any service area"),
+            *areas.order_by("name").values_list("pk", "name"),
+        ]
+
+
+class BulkForm(forms.Form):
+    """Change the checked tickets: one action, applied to all of them or to none."""
+
+    ticket_ids = forms.TypedMultipleChoiceField(coerce=int, choices=[])
+    action = forms.ChoiceField(
+        choices=[("assign", "Assign"), ("status", "Set status"), ("priority", "Set urgency")]
+    )
+    assignee = forms.IntegerField(required=False)
+    status = forms.CharField(required=False, max_length=40)
+    urgency = forms.IntegerField(required=False, min_value=1, max_value=9)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Any id is accepted here; the lookup below decides what exists for this person.
+        self.fields["ticket_ids"].valid_value = lambda value: True  # type: ignore[attr-defined]
+
+
+class SavedViewForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    query = forms.CharField(required=False, max_length=2000)
+
+
+def _principal(request: HttpRequest) -> Principal:
+    return request.principal  # type: ignore[attr-defined,no-any-return]
+
+
+def _filters(request: HttpRequest, form: QueueForm) -> dict[str, Any]:
+    """The valid filters as ``queries.queue`` keys (an invalid one is ignored, not fatal);
+    a saved view (``?view=``) fills the filters the query string does not give."""
+    principal = _principal(request)
+    filters: dict[str, Any] = {}
+    view_id = request.GET.get("view", "")
+    if view_id.isdigit():
+        filters.update(queries.saved_view(principal, int(view_id)).filters)
+    if form.is_bound:
+        form.is_valid()
+        for param, key in PARAMS.items():
+            value = form.cleaned_data.get(param)
+            if value not in (None, ""):
+                filters[key] = value
+    return filters
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    query = request.POST.get("query", "")
+    return redirect(reverse("servicedesk_queues:queue") + (f"?{query}" if query else ""))
+
+
+@page("servicedesk.view_ticket")
+def queue(request: HttpRequest) -> HttpResponse:
+    """The queue: my work, my parties' work, one tenant's or every tenant's tickets."""
+    principal = _principal(request)
+    params = {k: v for k, v in request.GET.items() if k in PARAMS and v}
+    form = QueueForm(params or None, principal=principal)
+    filters = _filters(request, form)
+    rows = queries.queue(principal, filters).order_by("-created_at", "-pk")
+    page_obj = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    tickets = list(page_obj.object_list)
+    it_tenants = queries.it_tenant_ids(principal)
+    now = timezone.now()
+    for ticket in tickets:
+        it = ticket.tenant_id in it_tenants
+        ticket.it = it  # type: ignore[attr-defined]
+        ticket.sla_label = (  # type: ignore[attr-defined]
+            queries.SLA_STATES[queries.sla_state_of(ticket, now)] if it else ""
+        )
+    kept: dict[str, str] = {k: str(v) for k, v in request.GET.items() if k in PARAMS or k == "view"}
+    return render(
+        request,
+        "servicedesk/queues/queue.html",
+        {
+            "form": form,
+            "page_obj": page_obj,
+            "tickets": tickets,
+            "it_view": bool(it_tenants),
+            "query": urlencode(kept),
+            "saved_views": queries.saved_views(principal),
+            "statuses": form.fields["status"].choices,  # type: ignore[attr-defined]
+            "section": "my-queue",
+        },
+    )
+
+
+@page("servicedesk.view_ticket")
+def queue_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The filtered queue as CSV (every page of it)."""
+    principal = _principal(request)
+    params = {k: v for k, v in request.GET.items() if k in PARAMS and v}
+    form = QueueForm(params or None, principal=principal)
+    rows = queries.queue(principal, _filters(request, form)).order_by("-created_at", "-pk")
+    response = StreamingHttpResponse(
+        exports.tickets_csv(principal, rows), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="tandem-tickets.csv"'
+    return response
+
+
+@page("servicedesk.change_ticket")
+@require_POST
+def queue_bulk(request: HttpRequest) -> HttpResponse:
+    """Apply one change to every checked ticket, or to none of them."""
+    from tandem.servicedesk.api_queues import bulk_tickets
+
+    principal = _principal(request)
+    form = BulkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Check at least one ticket and choose what to change.")
+        return _back(request)
+    data = form.cleaned_data
+    assignee = None
+    if data["action"] == "assign" and data.get("assignee"):
+        assignee = User.objects.filter(pk=data["assignee"], is_active=True).first()
+        if assignee is None:
+            raise Http404("no such person")
+    tickets = bulk_tickets(principal, data["ticket_ids"])
+    try:
+        services.bulk_update_tickets(
+            actor=principal,
+            tickets=tickets,
+            action=data["action"],
+            assignee=assignee,
+            status=data.get("status") or None,
+            urgency=data.get("urgency"),
+        )
+    except PermissionDenied:
+        messages.error(request, "You may not change every one of those tickets: none changed.")
+        return _back(request)
+    except (InvalidInput, Conflict) as exc:
+        detail = getattr(exc, "field_errors", None) or str(exc)
+        messages.error(request, f"Nothing changed: {detail}")
+        return _back(request)
+    messages.success(request, f"Changed {len(tickets)} tickets.")
+    return _back(request)
+
+
+@page("servicedesk.view_ticket")
+@require_POST
+def saved_view_create(request: HttpRequest) -> HttpResponse:
+    """Save the queue's current filters under a name (for the person saving them only)."""
+    principal = _principal(request)
+    form = SavedViewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the view a name.")
+        return _back(request)
+    params = {k: v for k, v in _parse(form.cleaned_data["query"]).items() if k in PARAMS}
+    filters = _filters_from_params(principal, params)
+    try:
+        view = services.create_saved_view(
+            actor=principal, name=form.cleaned_data["name"], filters=filters
+        )
+    except (InvalidInput, Conflict) as exc:
+        messages.error(request, f"Not saved: {getattr(exc, 'field_errors', None) or exc}")
+        return _back(request)
+    messages.success(request, f"Saved the view {view.name!r}.")
+    return redirect(reverse("servicedesk_queues:queue") + f"?view={view.pk}")
+
+
+@page("servicedesk.view_ticket")
+@require_POST
+def saved_view_delete(request: HttpRequest, saved_view_id: int) -> HttpResponse:
+    principal = _principal(request)
+    view = queries.saved_view(principal, saved_view_id)
+    services.delete_saved_view(actor=principal, view=view)
+    messages.success(request, f"Deleted the view {view.name!r}.")
+    return redirect("servicedesk_queues:queue")
+
+
+def _parse(query: str) -> dict[str, str]:
+    from urllib.parse import parse_qsl
+
+    return dict(parse_qsl(query))
+
+
+def _filters_from_params(principal: Principal, params: dict[str, str]) -> dict[str, Any]:
+    """The valid filters of a queue query string, as saved-view keys."""
+    if not params:
+        return {}
+    form = QueueForm(params, principal=principal)
+    form.is_valid()  # invalid filters are dropped, as on the queue page
+    cleaned = form.cleaned_data
+    return {
+        key: cleaned[param] for param, key in PARAMS.items() if cleaned.get(param) not in (None, "")
+    }
