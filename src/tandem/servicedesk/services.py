@@ -459,6 +459,15 @@ def assign_ticket(*, actor: Principal, ticket: Ticket, assignee: User | None) ->
     return ticket
 
 
+def writing_party(actor: Principal, ticket: Ticket) -> int | None:
+    """The party an IT author writes or works for on ``ticket``: the holder when the author
+    belongs to it, else the author's own party in the tenant; None for a requester."""
+    parties = {a.party_id for a in actor.accesses_in(ticket.tenant_id) if a.party_id}
+    if not parties:
+        return None
+    return ticket.party_id if ticket.party_id in parties else min(parties)
+
+
 def add_comment(
     *,
     actor: Principal,
@@ -480,12 +489,7 @@ def add_comment(
     if not it_author:
         require(visibility == Visibility.PUBLIC, "visibility", "Requesters write public replies.")
     with transaction.atomic(), within_tenant(ticket.tenant_id):
-        party_id = None
-        if it_author:
-            # Write as the party holding the ticket when the author belongs to it, else as
-            # the author's own party in this tenant.
-            parties = {a.party_id for a in actor.accesses_in(ticket.tenant_id) if a.party_id}
-            party_id = ticket.party_id if ticket.party_id in parties else min(parties)
+        party_id = writing_party(actor, ticket)
         comment = Comment.objects.create(
             tenant_id=ticket.tenant_id,
             ticket=ticket,
@@ -532,8 +536,9 @@ def log_time(
     require(0 < minutes <= 24 * 60, "minutes", "Between 1 and 1440 minutes.")
     work_date = work_date or timezone.localdate()
     require(work_date <= timezone.localdate(), "work_date", "Time cannot be logged in the future.")
-    parties = {a.party_id for a in actor.accesses_in(ticket.tenant_id) if a.party_id}
-    require(bool(parties), "ticket", "Only IT people log time.")
+    party_id = writing_party(actor, ticket)
+    if party_id is None:
+        raise InvalidInput({"ticket": ["Only IT people log time."]})
     with transaction.atomic(), within_tenant(ticket.tenant_id):
         area_id = service_area_id or ticket.service_area_id
         require(area_id is not None, "service_area_id", "Name the service area.")
@@ -542,7 +547,7 @@ def log_time(
             tenant_id=ticket.tenant_id,
             ticket=ticket,
             user_id=actor.user_id or 0,
-            party_id=ticket.party_id if ticket.party_id in parties else min(parties),
+            party_id=party_id,
             service_area=area,
             work_date=work_date,
             minutes=minutes,
@@ -938,10 +943,7 @@ def attach_file(
     if not it_author:
         require(visibility == Visibility.PUBLIC, "visibility", "Requesters attach public files.")
     with transaction.atomic(), within_tenant(ticket.tenant_id):
-        party_id = None
-        if it_author:
-            parties = {a.party_id for a in actor.accesses_in(ticket.tenant_id) if a.party_id}
-            party_id = ticket.party_id if ticket.party_id in parties else min(parties)
+        party_id = writing_party(actor, ticket)
         attachment = Attachment(
             tenant_id=ticket.tenant_id,
             ticket=ticket,
