@@ -33,3 +33,17 @@ def browser() -> Iterator[object]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_persistent_connections():  # type: ignore[no-untyped-def]
+    """The live server answers from short-lived threads; with persistent connections
+    (CONN_MAX_AGE) each would leave a session open and PostgreSQL would refuse to drop the
+    test database at the end of the run."""
+    from django.db import connections
+
+    settings_dict = connections["default"].settings_dict
+    before = settings_dict.get("CONN_MAX_AGE", 0)
+    settings_dict["CONN_MAX_AGE"] = 0
+    yield
+    settings_dict["CONN_MAX_AGE"] = before

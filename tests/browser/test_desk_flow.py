@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from aiosmtpd.controller import Controller
+from django.db import connection
 
 from tandem.core.scoping import system_context
 from tandem.servicedesk import inbound
@@ -63,7 +64,15 @@ def mail(settings, tmp_path):  # type: ignore[no-untyped-def]
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", relay_port
     relay_server = Controller(relay, hostname="127.0.0.1", port=relay_port)
-    desk_server = inbound.listener(host="127.0.0.1", port=desk_port)
+    def accept(**kwargs: Any) -> int:
+        # The listener's thread opens its own database connection; close it after each
+        # message so the test database can be dropped at the end of the run.
+        try:
+            return inbound.keep_message(**kwargs)
+        finally:
+            connection.close()
+
+    desk_server = inbound.listener(host="127.0.0.1", port=desk_port, accept=accept)
     relay_server.start()
     desk_server.start()
     yield relay, desk_port
