@@ -64,6 +64,7 @@ def mail(settings, tmp_path):  # type: ignore[no-untyped-def]
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", relay_port
     relay_server = Controller(relay, hostname="127.0.0.1", port=relay_port)
+
     def accept(**kwargs: Any) -> int:
         # The listener's thread opens its own database connection; close it after each
         # message so the test database can be dropped at the end of the run.
