@@ -48,3 +48,59 @@ def test_matrix_findings_through_the_api(world, as_persona) -> None:  # type: ig
     assert matrix["version"] >= 1 and len(matrix["rows"]) == 1
     kinds = {f["kind"] for f in matrix["findings"]}
     assert "no_responsible" in kinds  # most of Acme's areas have no row yet
+
+
+def test_a_provider_sees_only_its_own_sla_terms(world, as_persona) -> None:  # type: ignore[no-untyped-def]
+    url = f"/api/v1/tenants/{world['tenant']}/sla-policies"
+    owner_view = {p["name"] for p in as_persona("owner").get(url).json()["items"]}
+    assert owner_view == {"Internal OLA", "Northwind SLA"}
+    northwind_view = {p["name"] for p in as_persona("provider_tech").get(url).json()["items"]}
+    assert northwind_view == {"Northwind SLA"}
+    sentinel_view = as_persona("second_provider_tech").get(url).json()["items"]
+    assert sentinel_view == []
+
+
+def test_coverage_through_the_api_closes_a_gap(world, as_persona) -> None:  # type: ignore[no-untyped-def]
+    owner = as_persona("owner")
+    before = owner.get(f"/api/v1/tenants/{world['tenant']}/matrix").json()
+    calendar = owner.post(
+        "/api/v1/calendars",
+        data=json.dumps(
+            {
+                "tenant_id": world["tenant"],
+                "name": "Round the clock",
+                "time_zone": "Europe/Berlin",
+                "weekly": {str(d): [["00:00", "24:00"]] for d in range(7)},
+            }
+        ),
+        content_type="application/json",
+    )
+    assert calendar.status_code == 201
+    bad = owner.post(
+        "/api/v1/calendars",
+        data=json.dumps(
+            {
+                "tenant_id": world["tenant"],
+                "name": "Broken",
+                "time_zone": "Mars/Base",
+                "weekly": {"0": [["09:00", "17:00"]]},
+            }
+        ),
+        content_type="application/json",
+    )
+    assert bad.status_code == 422
+    added = owner.post(
+        "/api/v1/coverage",
+        data=json.dumps(
+            {
+                "tenant_id": world["tenant"],
+                "party_id": world["internal_party"],
+                "calendar_id": calendar.json()["id"],
+            }
+        ),
+        content_type="application/json",
+    )
+    assert added.status_code == 201
+    after = owner.get(f"/api/v1/tenants/{world['tenant']}/matrix").json()
+    assert after["version"] == before["version"] + 1
+    assert not [f for f in after["findings"] if f["kind"] == "uncovered"]

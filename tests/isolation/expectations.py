@@ -307,6 +307,34 @@ WRITES: dict[tuple[str, str], dict] = {
         },
     },
     ("DELETE", "/matrix-rows/{matrix_row_id}"): {"allowed": {"owner"}, "body": None},
+    ("POST", "/calendars"): {
+        "allowed": {"owner"},
+        "body": lambda w, p: {
+            "tenant_id": w["tenant"],
+            "name": "Weekend cover",
+            "time_zone": "Europe/Berlin",
+            "weekly": {"5": [["00:00", "24:00"]], "6": [["00:00", "24:00"]]},
+        },
+    },
+    ("POST", "/sla-policies"): {
+        "allowed": {"owner"},
+        "body": lambda w, p: {
+            "tenant_id": w["tenant"],
+            "name": "Sentinel SLA",
+            "party_id": w["second_party"],
+            "calendar_id": w["nights_calendar"],
+            "targets": {"1": {"first_response": 15}},
+        },
+    },
+    ("POST", "/coverage"): {
+        "allowed": {"owner"},
+        "body": lambda w, p: {
+            "tenant_id": w["tenant"],
+            "party_id": w["second_party"],
+            "calendar_id": w["nights_calendar"],
+            "max_priority": 1,
+        },
+    },
 }
 
 #: Reads that are not "one type's list or detail": who gets 200.
@@ -326,6 +354,8 @@ OTHER_READS: dict[tuple[str, str], frozenset[str]] = {
     # Time entries: the tenant's IT sees all, a provider its own party's.
     ("GET", "/tickets/{ticket_id}/time"): _TICKET_READERS - {"requester"},
     ("GET", "/tenants/{tenant_id}/matrix"): frozenset(_TENANT_A_PEOPLE - {"requester"}),
+    ("GET", "/tenants/{tenant_id}/calendars"): frozenset(_TENANT_A_PEOPLE - {"requester"}),
+    ("GET", "/tenants/{tenant_id}/sla-policies"): frozenset(_TENANT_A_PEOPLE - {"requester"}),
 }
 
 #: Path parameters that are not a world object type, and what fills them.

@@ -19,14 +19,20 @@ from tandem.servicedesk.models import Coverage, MatrixVersion, ResponsibilityRow
 from tandem.servicedesk.routing import analyse
 from tandem.servicedesk.schemas import (
     AssignIn,
+    CalendarIn,
+    CalendarOut,
     CommentIn,
     CommentOut,
+    CoverageIn,
+    CoverageOut,
     EventOut,
     HandoffIn,
     MatrixOut,
     MatrixRowIn,
     MatrixRowOut,
     PriorityIn,
+    SlaPolicyIn,
+    SlaPolicyOut,
     StatusIn,
     TicketFilter,
     TicketIn,
@@ -245,3 +251,74 @@ def remove_matrix_row(request: HttpRequest, matrix_row_id: int):  # type: ignore
         raise Http404("not found")
     services.remove_matrix_row(actor=principal, row=row)
     return 204, None
+
+
+# --- Calendars, SLA policies, coverage ------------------------------------------------------
+
+
+def _matrix_tenant(request: HttpRequest, tenant_id: int):  # type: ignore[no-untyped-def]
+    principal = principal_of(request)
+    tenant = tenancy_queries.tenant(principal, tenant_id)
+    policies.authorize(principal, "servicedesk.view_matrix", tenant)
+    return tenant
+
+
+@router.get("/tenants/{tenant_id}/calendars", response=list[CalendarOut])
+@paginate(LimitOffsetPagination)
+@declare_action("servicedesk.view_matrix")
+def list_calendars(request: HttpRequest, tenant_id: int):  # type: ignore[no-untyped-def]
+    from tandem.sla.models import Calendar
+
+    return Calendar.objects.filter(tenant=_matrix_tenant(request, tenant_id))
+
+
+@router.post("/calendars", response={201: CalendarOut})
+@declare_action("servicedesk.change_matrix")
+def create_calendar(request: HttpRequest, payload: CalendarIn):  # type: ignore[no-untyped-def]
+    tenant = _tenant_for_write(request, payload.tenant_id)
+    data = payload.model_dump(exclude={"tenant_id"})
+    return 201, services.create_calendar(actor=principal_of(request), tenant=tenant, **data)
+
+
+@router.get("/tenants/{tenant_id}/sla-policies", response=list[SlaPolicyOut])
+@paginate(LimitOffsetPagination)
+@declare_action("servicedesk.view_matrix")
+def list_sla_policies(request: HttpRequest, tenant_id: int):  # type: ignore[no-untyped-def]
+    """The tenant's IT sees every SLA and OLA; a provider only the terms of its own party
+    (another provider's contract is none of its business)."""
+    from tandem.sla.models import SlaPolicy
+
+    principal = principal_of(request)
+    tenant = _matrix_tenant(request, tenant_id)
+    rows = SlaPolicy.objects.filter(tenant=tenant)
+    accesses = principal.accesses_in(tenant.pk)
+    if not any(a.provider_id is None and a.party_id for a in accesses):
+        rows = rows.filter(party_id__in=[a.party_id for a in accesses if a.party_id])
+    return rows
+
+
+@router.post("/sla-policies", response={201: SlaPolicyOut})
+@declare_action("servicedesk.change_matrix")
+def create_sla_policy(request: HttpRequest, payload: SlaPolicyIn):  # type: ignore[no-untyped-def]
+    tenant = _tenant_for_write(request, payload.tenant_id)
+    party = Party.objects.filter(tenant=tenant, pk=payload.party_id).first()
+    if party is None:
+        raise InvalidInput({"party_id": ["No such party in this tenant."]})
+    data = payload.model_dump(exclude={"tenant_id", "party_id"})
+    policy = services.create_sla_policy(
+        actor=principal_of(request), tenant=tenant, party=party, **data
+    )
+    return 201, policy
+
+
+@router.post("/coverage", response={201: CoverageOut})
+@declare_action("servicedesk.change_matrix")
+def add_coverage(request: HttpRequest, payload: CoverageIn):  # type: ignore[no-untyped-def]
+    tenant = _tenant_for_write(request, payload.tenant_id)
+    party = Party.objects.filter(tenant=tenant, pk=payload.party_id).first()
+    if party is None:
+        raise InvalidInput({"party_id": ["No such party in this tenant."]})
+    data = payload.model_dump(exclude={"tenant_id", "party_id"})
+    return 201, services.add_coverage(
+        actor=principal_of(request), tenant=tenant, party=party, **data
+    )

@@ -211,3 +211,56 @@ class MatrixOut(Schema):
     rows: list[MatrixRowOut]
     coverage: list[CoverageOut]
     findings: list[FindingOut]
+
+
+class CalendarIn(Input):
+    tenant_id: int
+    name: str = Field(min_length=1, max_length=120)
+    time_zone: str = Field(min_length=1, max_length=64)
+    weekly: dict[str, list[list[str]]]
+    holiday_country: str = Field(default="", max_length=2)
+    holiday_subdivision: str = Field(default="", max_length=10)
+    custom_holidays: list[str] = Field(default_factory=list, max_length=400)
+    special_days: dict[str, list[list[str]]] = Field(default_factory=dict)
+
+
+class CalendarOut(Schema):
+    id: int
+    tenant_id: int
+    name: str
+    time_zone: str
+    weekly: dict[str, Any]
+    holiday_country: str
+    holiday_subdivision: str
+    custom_holidays: list[str]
+    special_days: dict[str, Any]
+
+
+class SlaPolicyIn(Input):
+    tenant_id: int
+    name: str = Field(min_length=1, max_length=120)
+    party_id: int
+    calendar_id: int
+    targets: dict[str, dict[str, int]]
+    pause_statuses: dict[str, list[str]] = Field(default_factory=dict)
+    warn_at_percent: int = Field(default=80, ge=1, le=99)
+
+
+class SlaPolicyOut(Schema):
+    id: int
+    tenant_id: int
+    name: str
+    party_id: int
+    calendar_id: int
+    targets: dict[str, Any]
+    pause_statuses: dict[str, Any]
+    warn_at_percent: int
+    is_active: bool
+
+
+class CoverageIn(Input):
+    tenant_id: int
+    party_id: int
+    calendar_id: int
+    service_area_id: int | None = None
+    max_priority: int = Field(default=5, ge=1, le=9)
