@@ -8,6 +8,9 @@ charged to the holder, and every change of holder, status or priority is a
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -34,6 +37,15 @@ class DeskSettings(TenantOwned):
     #: A handoff back to the party that held the ticket within this many minutes is ping-pong.
     ping_pong_minutes = models.PositiveIntegerField(default=24 * 60)
     next_number = models.PositiveIntegerField(default=1)
+    #: Changes whenever anything routing or the SLA reads changes (matrix, coverage, calendars,
+    #: policies, categories, engagements, parties, areas, these settings). Worker processes
+    #: key their cached desk configuration on it (``servicedesk/desk_config.py``). A random
+    #: token, not a counter: a bump rolled back with its transaction can never be reused.
+    config_token = models.UUIDField(default=uuid.uuid4)
+
+    #: Fields only ever written by targeted UPDATEs; a full ``save()`` of a stale instance
+    #: must not write them back (numbers would repeat; a cached configuration would revive).
+    COUNTERS = ("next_number", "config_token")
 
     class Meta:
         constraints = [
@@ -42,6 +54,15 @@ class DeskSettings(TenantOwned):
 
     def __str__(self) -> str:
         return f"Desk settings of {self.tenant_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name not in self.COUNTERS
+            ]
+        super().save(*args, **kwargs)
 
 
 class Category(TenantOwned):
