@@ -95,10 +95,12 @@ def record_audit(
             if access.party_id == party_id and access.provider_id:
                 provider_id = access.provider_id
     with system_context("append to the audit chain"):
-        head, _ = AuditChain.objects.get_or_create(
-            key=key, defaults={"tenant_id": tenant_id, "last_hash": chain.GENESIS}
-        )
-        head = AuditChain.objects.select_for_update().get(pk=head.pk)
+        head = AuditChain.objects.select_for_update().filter(key=key).first()
+        if head is None:  # the chain's first entry
+            AuditChain.objects.get_or_create(
+                key=key, defaults={"tenant_id": tenant_id, "last_hash": chain.GENESIS}
+            )
+            head = AuditChain.objects.select_for_update().get(key=key)
         created_at = timezone.now()
         content = {
             "chain_key": key,

@@ -148,8 +148,11 @@ class ScopedPermission:
                 self._tenant_accesses(principal)
                 or (self.provider_rule and principal.provider_accesses_with(self.permission))
             )
-        if obj._meta.label == "tenancy.Tenant" and self.tenant_field != "id":
-            # "May I add a site to this tenant?": the permission held in that tenant.
+        if obj._meta.label == "tenancy.Tenant" and (
+            self.tenant_field != "id" or (self.rule is None and self.provider_rule is None)
+        ):
+            # "May I add a site to this tenant?": the permission held in that tenant. The
+            # principal already lists its accesses per tenant, so no query is needed.
             return bool(self._tenant_accesses(principal, obj.pk))
         from tandem.core.scoping import system_context
 

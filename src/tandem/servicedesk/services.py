@@ -7,15 +7,14 @@ recomputes its SLA clocks from the whole history (``sla_bridge.recompute_sla``).
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
 from tandem.accounts.models import User
-from tandem.accounts.principals import engagement_is_live
 from tandem.audit.services import diff, record_audit
 from tandem.core.errors import Conflict, InvalidInput, require
 from tandem.core.policies import authorize
@@ -23,7 +22,7 @@ from tandem.core.principal import Principal
 from tandem.core.scoping import within_tenant
 from tandem.core.validation import clean_name, clean_text
 from tandem.notifications import services as notify
-from tandem.servicedesk import notifications, routing
+from tandem.servicedesk import desk_config, notifications, routing
 from tandem.servicedesk.choices import EventKind, MailKind, StatusKind, Via, Visibility
 from tandem.servicedesk.models import (
     Attachment,
@@ -41,7 +40,7 @@ from tandem.servicedesk.models import (
 from tandem.servicedesk.policies import may_write_internal_notes
 from tandem.servicedesk.sla_bridge import desk_settings, recompute_sla, to_business_calendar
 from tandem.sla.priority import PriorityMatrix
-from tandem.tenancy.models import AssetGroup, Engagement, Party, ServiceArea, Site, Tenant
+from tandem.tenancy.models import AssetGroup, Party, ServiceArea, Site, Tenant
 
 MAX_DESCRIPTION = 50_000
 MAX_COMMENT = 50_000
@@ -63,7 +62,11 @@ def priority_matrix(settings: DeskSettings) -> PriorityMatrix:
 
 def priority_of(settings: DeskSettings, impact: int, urgency: int) -> int:
     """Priority number (1 = P1) for 1-based impact and urgency levels, through the matrix."""
-    matrix = priority_matrix(settings)
+    return priority_in(priority_matrix(settings), impact, urgency)
+
+
+def priority_in(matrix: PriorityMatrix, impact: int, urgency: int) -> int:
+    """Priority number (1 = P1) for 1-based impact and urgency levels in ``matrix``."""
     require(1 <= impact <= len(matrix.impacts), "impact", f"Use 1 to {len(matrix.impacts)}.")
     require(1 <= urgency <= len(matrix.urgencies), "urgency", f"Use 1 to {len(matrix.urgencies)}.")
     label = matrix.priority_for(matrix.impacts[impact - 1], matrix.urgencies[urgency - 1])
@@ -89,75 +92,21 @@ def eligible_parties(
     Internal IT always; a provider party while its engagement is live and covers the area
     (and the site, when the engagement names sites).
     """
-    today = timezone.localdate()
-    internal = internal_party(tenant_id).pk
-    engagements = [
-        e
-        for e in Engagement.objects.filter(tenant_id=tenant_id, status="active")
-        .select_related("party")
-        .prefetch_related("service_areas", "sites")
-        if engagement_is_live(e, today)
-    ]
-    scopes = [
-        (e.party.pk, {a.pk for a in e.service_areas.all()}, {s.pk for s in e.sites.all()})
-        for e in engagements
-    ]
-    result = {}
-    for area_id in area_ids:
-        for site_id in site_ids:
-            allowed = {internal}
-            for party_id, areas, sites in scopes:
-                if area_id in areas and (not sites or site_id is None or site_id in sites):
-                    allowed.add(party_id)
-            result[(area_id, site_id)] = frozenset(allowed)
-    return result
+    return desk_config.current(tenant_id).eligible(area_ids, site_ids)
 
 
 def routing_context(
     tenant_id: int, *, area_ids: Iterable[int | None] = (), site_ids: Iterable[int | None] = ()
 ) -> routing.RoutingContext:
     """The tenant's matrix, coverage and eligibility as plain data for the routing core."""
-    settings = desk_settings(tenant_id)
-    rows = [
-        routing.MatrixRow(
-            id=r.pk,
-            service_area_id=r.service_area_id,
-            responsible_id=r.responsible_id,
-            accountable_id=r.accountable_id,
-            site_id=r.site_id,
-            asset_group_id=r.asset_group_id,
-            consulted_ids=tuple(sorted(p.pk for p in r.consulted.all())),
-            informed_ids=tuple(sorted(p.pk for p in r.informed.all())),
-        )
-        for r in ResponsibilityRow.objects.filter(tenant_id=tenant_id).prefetch_related(
-            "consulted", "informed"
-        )
-    ]
-    coverage = [
-        routing.CoverageEntry(
-            party_id=c.party_id,
-            calendar=to_business_calendar(c.calendar),
-            service_area_id=c.service_area_id,
-            max_priority=c.max_priority,
-        )
-        for c in Coverage.objects.filter(tenant_id=tenant_id).select_related("calendar")
-    ]
-    area_ids = list(area_ids)
-    return routing.RoutingContext(
-        rows=rows,
-        coverage=coverage,
-        party_names=dict(Party.objects.filter(tenant_id=tenant_id).values_list("pk", "name")),
-        area_names=dict(ServiceArea.objects.filter(tenant_id=tenant_id).values_list("pk", "name")),
-        triage_party_id=internal_party(tenant_id).pk,
-        eligible=eligible_parties(tenant_id, area_ids, [None, *site_ids]),
-        urgent_max=settings.urgent_priority_max,
+    context: routing.RoutingContext = desk_config.current(tenant_id).routing_context(
+        area_ids=area_ids, site_ids=site_ids
     )
+    return context
 
 
-def _route(ticket: Ticket, at: dt.datetime) -> routing.Decision:
-    context = routing_context(
-        ticket.tenant_id, area_ids=[ticket.service_area_id], site_ids=[ticket.site_id]
-    )
+def _route(ticket: Ticket, at: dt.datetime, config: desk_config.DeskConfig) -> routing.Decision:
+    context = config.routing_context(area_ids=[ticket.service_area_id], site_ids=[ticket.site_id])
     facts = routing.TicketFacts(
         service_area_id=ticket.service_area_id,
         priority=ticket.priority,
@@ -171,8 +120,11 @@ def _route(ticket: Ticket, at: dt.datetime) -> routing.Decision:
 # --- Tickets ----------------------------------------------------------------------------------
 
 
-def _event(ticket: Ticket, kind: str, actor: Principal, at: dt.datetime, **detail: Any) -> None:
-    TicketEvent.objects.create(
+def _event_row(
+    ticket: Ticket, kind: str, actor: Principal, at: dt.datetime, **detail: Any
+) -> TicketEvent:
+    """A history entry for ``ticket`` as it is now (not yet saved)."""
+    return TicketEvent(
         tenant_id=ticket.tenant_id,
         ticket=ticket,
         at=at,
@@ -183,6 +135,32 @@ def _event(ticket: Ticket, kind: str, actor: Principal, at: dt.datetime, **detai
         actor_label=actor.label[:200],
         detail=detail,
     )
+
+
+def _event(ticket: Ticket, kind: str, actor: Principal, at: dt.datetime, **detail: Any) -> None:
+    _event_row(ticket, kind, actor, at, **detail).save()
+
+
+def _take_number(tenant_id: int) -> tuple[int, uuid.UUID]:
+    """The tenant's next ticket number and its desk-configuration token.
+
+    One statement that also locks the tenant's desk-settings row until the transaction ends,
+    so two tickets can never get the same number and a rolled-back one gives its number
+    back. ``UPDATE ... RETURNING`` works on PostgreSQL and SQLite (3.35+) alike.
+    """
+    table = DeskSettings._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET next_number = next_number + 1 "  # noqa: S608 - our table name
+            "WHERE tenant_id = %s RETURNING next_number - 1, config_token",
+            [tenant_id],
+        )
+        row = cursor.fetchone()
+    if row is None:  # the tenant's first ticket: create its settings with the defaults
+        desk_settings(tenant_id)
+        return _take_number(tenant_id)
+    number, token = row
+    return int(number), token if isinstance(token, uuid.UUID) else uuid.UUID(str(token))
 
 
 def _in_tenant(model: Any, tenant_id: int, pk: int | None, field: str) -> Any:
@@ -219,43 +197,49 @@ def create_ticket(
     require(len(tag_list) <= MAX_TAGS, "tags", f"At most {MAX_TAGS} tags.")
     require(via in Via.values, "via", "Unknown channel.")
     with transaction.atomic(), within_tenant(tenant.pk):
-        settings = desk_settings(tenant.pk)
-        category = _in_tenant(Category, tenant.pk, category_id, "category_id")
-        if category is not None:
-            require(category.is_active, "category_id", "This category is retired.")
-            service_area_id = category.service_area_id
-        area = _in_tenant(ServiceArea, tenant.pk, service_area_id, "service_area_id")
-        site = _in_tenant(Site, tenant.pk, site_id, "site_id")
-        group = _in_tenant(AssetGroup, tenant.pk, asset_group_id, "asset_group_id")
-        priority = priority_of(settings, impact, urgency)
-        # Numbers are per tenant and never reused: take the next one under a row lock.
-        locked = DeskSettings.objects.select_for_update().get(pk=settings.pk)
-        number = locked.next_number
-        DeskSettings.objects.filter(pk=locked.pk).update(next_number=F("next_number") + 1)
+        # Numbers are per tenant and never reused: the row stays locked until commit.
+        number, token = _take_number(tenant.pk)
+        config = desk_config.load(tenant.pk, token)
+        if category_id is not None:
+            found = config.categories.get(category_id)
+            require(found is not None, "category_id", "Not found in this tenant.")
+            require(found is not None and found[1], "category_id", "This category is retired.")
+            service_area_id = found[0] if found else None
+        for field, pk, known in (
+            ("service_area_id", service_area_id, config.area_names),
+            ("site_id", site_id, config.site_ids),
+            ("asset_group_id", asset_group_id, config.asset_group_ids),
+        ):
+            require(pk is None or pk in known, field, "Not found in this tenant.")
+        priority = priority_in(config.priority_matrix, impact, urgency)
         ticket = Ticket(
             tenant=tenant,
             number=number,
             requester=requester,
             subject=subject,
             description=description,
-            category=category,
-            service_area=area,
+            category_id=category_id,
+            service_area_id=service_area_id,
             impact=impact,
             urgency=urgency,
             priority=priority,
-            status=settings.statuses[0][0],
-            site=site,
-            asset_group=group,
+            status=config.statuses[0][0],
+            site_id=site_id,
+            asset_group_id=asset_group_id,
             tags=tag_list,
             via=via,
         )
-        decision = _route(ticket, now)
+        decision = _route(ticket, now, config)
         ticket.party_id = decision.party_id
         ticket.routing_reason = decision.reason[:500]
+        created = _event_row(ticket, EventKind.CREATED, actor, now, routing=decision.reason)
+        # The clocks start from the creation event alone: computed before the INSERT, so the
+        # ticket is written once.
+        recompute_sla(ticket, now=now, config=config, events=[created], save=False)
         ticket.save()
         ticket.watchers.add(requester)
-        _event(ticket, EventKind.CREATED, actor, now, routing=decision.reason)
-        recompute_sla(ticket, now=now)
+        created.ticket = ticket
+        created.save()
         record_audit(
             actor=actor,
             action="servicedesk.create_ticket",
@@ -346,7 +330,7 @@ def reprioritise_ticket(
         ticket.impact = impact if impact is not None else ticket.impact
         ticket.urgency = urgency if urgency is not None else ticket.urgency
         ticket.priority = priority_of(settings, ticket.impact, ticket.urgency)
-        decision = _route(ticket, now)
+        decision = _route(ticket, now, desk_config.current(ticket.tenant_id))
         moved = decision.party_id != ticket.party_id
         if moved:
             ticket.party_id = decision.party_id
@@ -1117,12 +1101,9 @@ def _closed_status(tenant_id: int) -> str:
     raise Conflict("The workflow has no closed status to close a merged ticket with.")
 
 
-def merge_ticket(
-    *, actor: Principal, ticket: Ticket, into: Ticket, now: dt.datetime | None = None
-) -> Ticket:
-    """Merge ``ticket`` into ``into``: it keeps its notes and files, points at ``into``, is
-    closed, and both tickets' histories say so. Both must be workable by the actor and in
-    the same tenant; a ticket is never merged into itself or into a merged ticket."""
+def check_merge(*, actor: Principal, ticket: Ticket, into: Ticket) -> None:
+    """Refuse what :func:`merge_ticket` would refuse, writing nothing: the ticket page asks
+    this before its confirmation step, so nobody confirms a merge that cannot happen."""
     authorize(actor, "servicedesk.change_ticket", ticket)
     require(into.tenant_id == ticket.tenant_id, "into_id", "Not a ticket of this tenant.")
     authorize(actor, "servicedesk.change_ticket", into)
@@ -1131,6 +1112,15 @@ def merge_ticket(
         raise Conflict(f"#{ticket.number} is already merged.")
     if into.merged_into_id is not None:
         raise Conflict(f"#{into.number} is itself merged into another ticket.")
+
+
+def merge_ticket(
+    *, actor: Principal, ticket: Ticket, into: Ticket, now: dt.datetime | None = None
+) -> Ticket:
+    """Merge ``ticket`` into ``into``: it keeps its notes and files, points at ``into``, is
+    closed, and both tickets' histories say so. Both must be workable by the actor and in
+    the same tenant; a ticket is never merged into itself or into a merged ticket."""
+    check_merge(actor=actor, ticket=ticket, into=into)
     now = now or timezone.now()
     with transaction.atomic(), within_tenant(ticket.tenant_id):
         before = {"status": ticket.status, "merged_into_id": None}
@@ -1262,6 +1252,34 @@ def watch_ticket(*, actor: Principal, ticket: Ticket) -> Ticket:
 def unwatch_ticket(*, actor: Principal, ticket: Ticket) -> Ticket:
     """Stop following a ticket."""
     return _watch(actor, ticket, on=False)
+
+
+def add_comment_with_file(
+    *,
+    actor: Principal,
+    ticket: Ticket,
+    body: str,
+    filename: str,
+    content_type: str,
+    content: bytes,
+    visibility: str = Visibility.SHARED,
+    via: str = Via.WEB,
+) -> Comment:
+    """A note with one file on it (the portal's reply with an attachment): both or neither.
+    A refused file (its type, its size) leaves no note behind, so the author can fix it and
+    send the same text again; each part is authorised and audited by its own service."""
+    with transaction.atomic():
+        comment = add_comment(actor=actor, ticket=ticket, body=body, visibility=visibility, via=via)
+        attach_file(
+            actor=actor,
+            ticket=ticket,
+            filename=filename,
+            content_type=content_type,
+            content=content,
+            visibility=visibility,
+            comment=comment,
+        )
+    return comment
 
 
 # --- Queues: saved views and bulk changes ------------------------------------------------------

@@ -9,9 +9,9 @@ from typing import Any
 from django.utils import timezone
 
 from tandem.servicedesk.choices import EventKind
-from tandem.servicedesk.models import Coverage, DeskSettings, Ticket, TicketEvent
+from tandem.servicedesk.models import DeskSettings, Ticket, TicketEvent
 from tandem.sla import clock
-from tandem.sla.calendar import BusinessCalendar, always_open, build_calendar
+from tandem.sla.calendar import BusinessCalendar, build_calendar
 from tandem.sla.models import Calendar, SlaPolicy
 
 _KIND = {
@@ -70,34 +70,29 @@ def to_clock_policy(row: SlaPolicy) -> clock.SlaPolicy:
     )
 
 
+def as_clock_event(event: TicketEvent) -> clock.TicketEvent:
+    """The pure clock's view of one history entry."""
+    return clock.TicketEvent(
+        at=event.at,
+        status=event.status,
+        holder=event.party_id,
+        priority=f"P{event.priority}",
+        kind=_KIND.get(event.kind, clock.EventKind.CHANGE),  # type: ignore[call-overload]
+    )
+
+
 def history(ticket: Ticket) -> list[clock.TicketEvent]:
-    events = TicketEvent.objects.filter(ticket=ticket).order_by("at", "id")
     return [
-        clock.TicketEvent(
-            at=e.at,
-            status=e.status,
-            holder=e.party_id,
-            priority=f"P{e.priority}",
-            kind=_KIND.get(e.kind, clock.EventKind.CHANGE),  # type: ignore[call-overload]
-        )
-        for e in events
+        as_clock_event(e) for e in TicketEvent.objects.filter(ticket=ticket).order_by("at", "id")
     ]
 
 
-def party_calendars(tenant_id: int, time_zone: str) -> dict[int, BusinessCalendar]:
+def party_calendars(tenant_id: int, time_zone: str = "") -> dict[int, BusinessCalendar]:
     """Each party's SLA calendar: its active policy's, else its first coverage calendar,
-    else around the clock in the tenant's zone."""
-    calendars: dict[int, BusinessCalendar] = {}
-    for cov in (
-        Coverage.objects.filter(tenant_id=tenant_id).select_related("calendar").order_by("id")
-    ):
-        calendars.setdefault(cov.party_id, to_business_calendar(cov.calendar))
-    for pol in SlaPolicy.objects.filter(tenant_id=tenant_id, is_active=True).select_related(
-        "calendar"
-    ):
-        calendars[pol.party_id] = to_business_calendar(pol.calendar)
-    calendars.setdefault(0, always_open(time_zone))
-    return calendars
+    else around the clock in the tenant's zone (key 0)."""
+    from tandem.servicedesk import desk_config
+
+    return dict(desk_config.current(tenant_id).calendars)
 
 
 class _Calendars(dict):  # type: ignore[type-arg]
@@ -107,25 +102,14 @@ class _Calendars(dict):  # type: ignore[type-arg]
         return super().get(key, super().get(0))
 
 
-def recompute_sla(ticket: Ticket, *, now: dt.datetime | None = None) -> dict[str, Any]:
-    """Recompute every party's clock for ``ticket`` and store the results on it.
-
-    The ticket's headline due dates are those of the party holding it now.
-    """
-    now = now or timezone.now()
-    events = history(ticket)
-    if not events:
-        return {}
-    policies = {
-        p.party_id: to_clock_policy(p)
-        for p in SlaPolicy.objects.filter(tenant_id=ticket.tenant_id, is_active=True)
-    }
-    calendars = _Calendars(party_calendars(ticket.tenant_id, ticket.tenant.time_zone))
+def sla_state(events: list[clock.TicketEvent], config: Any, *, now: dt.datetime) -> dict[str, Any]:
+    """Every policy-holding party's clocks over ``events``, as stored in ``Ticket.sla_state``."""
+    calendars = _Calendars(config.calendars)
     state: dict[str, Any] = {}
     holders = {int(e.holder) for e in events}  # type: ignore[call-overload]
-    for party_id in sorted(holders & set(policies)):
+    for party_id in sorted(holders & set(config.policies)):
         result = clock.compute_clock(
-            events, policy=policies[party_id], calendars=calendars, now=now, party=party_id
+            events, policy=config.policies[party_id], calendars=calendars, now=now, party=party_id
         )
         state[str(party_id)] = {
             m.metric.value: {
@@ -139,20 +123,47 @@ def recompute_sla(ticket: Ticket, *, now: dt.datetime | None = None) -> dict[str
             }
             for m in result.metrics()
         }
+    return state
+
+
+def recompute_sla(
+    ticket: Ticket,
+    *,
+    now: dt.datetime | None = None,
+    config: Any = None,
+    events: list[TicketEvent] | None = None,
+    save: bool = True,
+) -> dict[str, Any]:
+    """Recompute every party's clock for ``ticket`` and store the results on it.
+
+    The ticket's headline due dates are those of the party holding it now. ``config`` (the
+    tenant's :class:`~tandem.servicedesk.desk_config.DeskConfig`) and ``events`` (the whole
+    history, unsaved rows allowed) spare the queries when the caller has them; with
+    ``save=False`` only the instance is updated, for a caller about to save it anyway.
+    """
+    from tandem.servicedesk import desk_config
+
+    now = now or timezone.now()
+    timeline = history(ticket) if events is None else [as_clock_event(e) for e in events]
+    if not timeline:
+        return {}
+    config = config or desk_config.current(ticket.tenant_id)
+    state = sla_state(timeline, config, now=now)
     current = state.get(str(ticket.party_id), {})
     ticket.sla_state = state
     ticket.first_response_due = _due(current, "first_response")
     ticket.next_update_due = _due(current, "next_update")
     ticket.resolution_due = _due(current, "resolution")
-    ticket.save(
-        update_fields=[
-            "sla_state",
-            "first_response_due",
-            "next_update_due",
-            "resolution_due",
-            "updated_at",
-        ]
-    )
+    if save:
+        ticket.save(
+            update_fields=[
+                "sla_state",
+                "first_response_due",
+                "next_update_due",
+                "resolution_due",
+                "updated_at",
+            ]
+        )
     return state
 
 
