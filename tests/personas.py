@@ -237,6 +237,7 @@ def build_world() -> World:
     ids["provider_membership"] = ids["membership:provider_tech"]
     build_extras_world(world)
     build_queues_world(world)
+    build_config_world(world)
     return world
 
 
@@ -348,3 +349,67 @@ def build_queues_world(world: World) -> None:
             actor=principal, name="Acme breaching", filters={"sla": "breached"}
         )
     world.ids["saved_view"] = view.pk
+
+
+def build_config_world(world: World) -> None:
+    """Desk-configuration objects the isolation matrix targets beyond the desk itself:
+
+    - ``spare_calendar``: an Acme calendar nothing uses (so it can be deleted);
+    - ``retired_category``: a retired Acme category (so it can be offered again);
+    - ``other_sla_policy``: a retired SLA policy of Globex's IT, on ``other_calendar`` (the
+      one policy that can be put in force again: every Acme party with a policy has one in
+      force, and an Acme one would change what the desk tests expect providers to read);
+    - ``sla_policy`` (Northwind's SLA) and ``coverage`` (Acme IT's office hours): ids of
+      what the desk set-up created.
+    """
+    from tandem.servicedesk import services as desk
+    from tandem.servicedesk import services_config as config
+    from tandem.servicedesk.models import Coverage
+    from tandem.sla.models import SlaPolicy
+    from tandem.tenancy.models import Party
+    from tests.desk.setup import OFFICE
+
+    actor = system_principal("test world: desk configuration")
+    with system_context("test world: desk configuration"):
+        acme = Tenant.objects.get(pk=world["tenant"])
+        globex = Tenant.objects.get(pk=world["other_tenant"])
+        spare = config.add_calendar(
+            actor=actor,
+            tenant=acme,
+            name="Weekend on-call",
+            time_zone="Europe/Berlin",
+            weekly={"5": [["09:00", "13:00"]]},
+        )
+        retired = desk.create_category(
+            actor=actor,
+            tenant=acme,
+            name="Old printer requests",
+            service_area_id=world["service_area"],
+        )
+        config.retire_category(actor=actor, category=retired)
+        plant = config.add_calendar(
+            actor=actor,
+            tenant=globex,
+            name="Plant hours",
+            time_zone="America/Chicago",
+            weekly=OFFICE,
+        )
+        other_policy = config.add_sla_policy(
+            actor=actor,
+            tenant=globex,
+            name="Globex OLA 2025",
+            party_id=world["other_party"],
+            calendar_id=plant.pk,
+            targets={"3": {"resolution": 2880}},
+        )
+        config.deactivate_sla_policy(actor=actor, policy=other_policy)
+        world.ids.update(
+            spare_calendar=spare.pk,
+            retired_category=retired.pk,
+            other_calendar=plant.pk,
+            other_sla_policy=other_policy.pk,
+            sla_policy=SlaPolicy.objects.get(tenant=acme, party_id=world["party"]).pk,
+            coverage=Coverage.objects.get(
+                tenant=acme, party=Party.objects.get(pk=world["internal_party"])
+            ).pk,
+        )

@@ -104,3 +104,22 @@ def test_coverage_through_the_api_closes_a_gap(world, as_persona) -> None:  # ty
     after = owner.get(f"/api/v1/tenants/{world['tenant']}/matrix").json()
     assert after["version"] == before["version"] + 1
     assert not [f for f in after["findings"] if f["kind"] == "uncovered"]
+
+
+def test_ticket_lists_count_up_to_a_cap(world, as_persona, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tandem.core import pagination
+
+    owner = as_persona("owner")
+    exact = owner.get("/api/v1/tickets?limit=50").json()
+    assert exact["count_exact"] is True
+    assert exact["count"] == len(exact["items"]) >= 2
+
+    # Past the cap the list still pages normally, but the count says "at least".
+    monkeypatch.setattr(pagination, "COUNT_CAP", 1)
+    capped = owner.get("/api/v1/tickets?limit=50").json()
+    assert (capped["count"], capped["count_exact"]) == (1, False)
+    assert len(capped["items"]) == len(exact["items"])
+    second = owner.get("/api/v1/tickets?limit=1&offset=1").json()
+    assert [t["id"] for t in second["items"]] == [exact["items"][1]["id"]]
+    queue = owner.get("/api/v1/queue?limit=50").json()
+    assert queue["count_exact"] is False and queue["count"] == 1

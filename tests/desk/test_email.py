@@ -35,7 +35,7 @@ from tandem.servicedesk.models import (
     OutboundMessage,
     Ticket,
 )
-from tandem.tenancy.models import Tenant
+from tandem.tenancy.models import Party, Tenant
 from tests.personas import user_of
 
 DOMAIN = "tandem.localhost"
@@ -519,7 +519,7 @@ def test_recipients_that_are_no_desk_are_refused(world, listener) -> None:  # ty
 # --- Delivery failures, idempotency, recovery ----------------------------------------------------
 
 
-def test_only_requesters_are_mailed_not_it_watchers_or_the_author(  # type: ignore[no-untyped-def]
+def test_only_requesters_get_the_reply_its_it_watchers_a_notice_and_the_author_nothing(  # type: ignore[no-untyped-def]
     world, django_capture_on_commit_callbacks, mail_settings
 ) -> None:
     ticket = _ticket(world)
@@ -529,8 +529,14 @@ def test_only_requesters_are_mailed_not_it_watchers_or_the_author(  # type: igno
     with django_capture_on_commit_callbacks(execute=True), principal_scope(owner):
         services.add_comment(actor=owner, ticket=ticket, body="Done.", visibility="public")
         services.add_comment(actor=owner, ticket=ticket, body="Internal.", visibility="shared")
-    assert [m.to for m in django_mail.outbox] == [[REQUESTER]]
-    assert "Done." in django_mail.outbox[0].body
+    replies = [m for m in django_mail.outbox if m.to == [REQUESTER]]
+    assert len(replies) == 1 and "Done." in replies[0].body
+    # The watching IT people get a short notice without the text; the owner (author) nothing;
+    # the shared note mails nobody.
+    notices = sorted((m.to[0], m.subject) for m in django_mail.outbox if m.to != [REQUESTER])
+    subject = f"[acme#{ticket.number}] New public reply: Acme file server is slow"
+    assert notices == [("auditor@acme.test", subject), ("tech@acme.test", subject)]
+    assert not any("Done." in m.body or "Internal." in m.body for m in django_mail.outbox[1:])
 
 
 def test_a_dead_smtp_server_does_not_break_the_reply(  # type: ignore[no-untyped-def]
@@ -624,3 +630,78 @@ def test_mail_listen_has_help(capsys) -> None:  # type: ignore[no-untyped-def]
         build_parser().parse_args(["mail-listen", "--help"])
     assert exit_.value.code == 0
     assert "--port" in capsys.readouterr().out
+
+
+# --- Notices to IT people ------------------------------------------------------------------------
+
+
+def test_a_handoff_notice_reaches_the_receiving_party_over_smtp(  # type: ignore[no-untyped-def]
+    world, outbox, django_capture_on_commit_callbacks
+) -> None:
+    tech = resolve_principal(user_of(world, "internal_tech"))
+    with system_context("test: northwind"):
+        northwind = Party.objects.get(pk=world["party"])
+    with django_capture_on_commit_callbacks(execute=True), principal_scope(tech):
+        services.handoff_ticket(
+            actor=tech, ticket=_ticket(world), to_party=northwind, reason="Disk firmware update"
+        )
+    ticket = _ticket(world)
+    received = sorted(outbox.received, key=lambda r: r[1])
+    assert [to for _from, to, _m in received] == [["admin@northwind.test"], ["tech@northwind.test"]]
+    _from, _to, sent = received[1]
+    assert _from == "desk@tandem.example"
+    assert sent["From"] == "Acme Corp Service Desk <desk@tandem.example>"
+    assert sent["Subject"] == f"[acme#{ticket.number}] Handed to you: Acme file server is slow"
+    assert sent["Auto-Submitted"] == "auto-generated"
+    body = sent.get_content()
+    assert "tech@acme.test handed it from Acme Corp IT to Northwind MSP: Disk firmware update" in (
+        body
+    )
+    assert f"Priority: P{ticket.priority}" in body and "Tenant:   Acme Corp" in body
+    assert f"/tickets/{ticket.pk}/" in body
+    with system_context("test: the log"):
+        logged = OutboundMessage.objects.get(ticket=ticket, to_address="tech@northwind.test")
+    assert logged.status == "sent" and logged.kind == "handoff"
+    assert sent["Message-ID"] == logged.message_id
+
+
+def test_a_notice_the_relay_refused_is_sent_again_from_the_review(  # type: ignore[no-untyped-def]
+    world, mail_settings, as_persona, django_capture_on_commit_callbacks
+) -> None:
+    # The relay is down when the ticket is assigned...
+    mail_settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    mail_settings.EMAIL_HOST, mail_settings.EMAIL_PORT = "127.0.0.1", _free_port()
+    owner = resolve_principal(user_of(world, "owner"))
+    with django_capture_on_commit_callbacks(execute=True), principal_scope(owner):
+        services.assign_ticket(
+            actor=owner, ticket=_ticket(world), assignee=user_of(world, "internal_tech")
+        )
+    with system_context("test: the log"):
+        logged = OutboundMessage.objects.get(ticket_id=world["ticket"], kind="assigned")
+    assert logged.status == "failed"
+    client = as_persona("owner")
+    review = client.get(f"/tenants/{world['tenant']}/mail-review/").content.decode()
+    assert "tech@acme.test" in review and "Ticket assigned to you (IT)" in review
+    # ...and back when the owner retries.
+    sink = Outbox()
+    port = _free_port()
+    server = Controller(sink, hostname="127.0.0.1", port=port, server_hostname="relay.test")
+    server.start()
+    try:
+        mail_settings.EMAIL_PORT = port
+        with django_capture_on_commit_callbacks(execute=True):
+            done = client.post(
+                f"/tenants/{world['tenant']}/mail-review/outbound/{logged.pk}/retry/", follow=True
+            )
+    finally:
+        server.stop()
+    assert "The e-mail to tech@acme.test is queued to be sent." in done.content.decode()
+    [(_from, to, sent)] = sink.received
+    assert to == ["tech@acme.test"] and "owner@acme.test assigned it to you." in sent.get_content()
+    with system_context("test: the log"):
+        logged.refresh_from_db()
+    assert logged.status == "sent" and logged.attempts == 2
+    assert (
+        "tech@acme.test"
+        not in client.get(f"/tenants/{world['tenant']}/mail-review/").content.decode()
+    )

@@ -15,6 +15,15 @@ PAGES: dict[str, frozenset[str]] = {
     "attachment-download": _ACME_IT,
     # POST-only (405 on GET for those who may comment somewhere, 404 for the rest).
     "ticket-attach": frozenset({"requester", "owner", "internal_tech"}),
+    # The ticket page's forms, POST-only. Merge, parent and tags change the ticket: Acme's
+    # IT holds it. Watching is reading: everyone who sees the ticket may watch it (a POST
+    # without a body from them would watch, so they must be listed; the requester already
+    # watches and is refused with 422).
+    "ticket-merge": _ACME_IT,
+    "ticket-parent": _ACME_IT,
+    "ticket-tags": _ACME_IT,
+    "ticket-watch": _TICKET_READERS,
+    "ticket-unwatch": _TICKET_READERS,
 }
 WRITES: dict[tuple[str, str], dict[str, Any]] = {
     # Multipart only: the matrix sends JSON, so everyone is refused (422) and nothing is

@@ -27,6 +27,16 @@ PAGES: dict[str, frozenset[str]] = {
     "notifications": _ALL_SIGNED_IN,
     "notifications-read-all": _ALL_SIGNED_IN,
     "notification-read": frozenset(),
+    # Everyone's own e-mail preferences.
+    "notification-preferences": _ALL_SIGNED_IN,
+    # Acme's webhooks and mail review: Acme's owner only. Globex's owner holds the same
+    # permissions in Globex and must get 404 for Acme's pages.
+    "webhooks": frozenset({"owner"}),
+    "webhook": frozenset({"owner"}),
+    "webhook-disable": frozenset({"owner"}),
+    "mail-review": frozenset({"owner"}),
+    "mail-review-raw": frozenset({"owner"}),
+    "mail-review-retry": frozenset({"owner"}),
 }
 WRITES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/notifications/{notification_id}/read"): {"allowed": set(), "body": None},
@@ -39,13 +49,25 @@ WRITES: dict[tuple[str, str], dict[str, Any]] = {
         },
     },
     ("POST", "/webhooks/{webhook_id}/disable"): {"allowed": {"owner"}, "body": None},
+    # One's own setting: everyone signed in changes it (and it is audited).
+    ("PUT", "/me/notification-preferences"): {
+        "allowed": set(_ALL_SIGNED_IN),
+        "body": lambda w, p: {"email": {"sla_warning": False}},
+    },
 }
 OTHER_READS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/notifications"): _ALL_SIGNED_IN,
     ("GET", "/webhooks"): _WEBHOOK_MANAGERS,
     ("GET", "/webhooks/{webhook_id}/deliveries"): frozenset({"owner"}),
+    ("GET", "/me/notification-preferences"): _ALL_SIGNED_IN,
 }
 PAGE_TARGETS: dict[str, dict[str, str]] = {}
 PUBLIC_PAGES: frozenset[str] = frozenset()
 #: Path parameters of these endpoints and the world objects that fill them.
-EXTRA_PARAMS: dict[str, str] = {"webhook_id": "webhook", "notification_id": "notification"}
+EXTRA_PARAMS: dict[str, str] = {
+    "webhook_id": "webhook",
+    "notification_id": "notification",
+    # An e-mail to Acme's desk kept as ignored, and a notice to Sentinel the relay refused.
+    "inbound_id": "inbound_mail",
+    "outbound_id": "outbound_mail",
+}

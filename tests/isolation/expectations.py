@@ -462,6 +462,7 @@ LEAK_CHECKED_TYPES = ("tenant", "site", "asset_group", "engagement", "ticket")
 def _merge() -> None:
     global PUBLIC_PAGES
     from tests.isolation import (
+        expect_config,
         expect_dashboards,
         expect_extras,
         expect_notifications,
@@ -475,6 +476,7 @@ def _merge() -> None:
         expect_dashboards,
         expect_queues,
         expect_extras,
+        expect_config,
     ):
         PAGES.update(module.PAGES)
         WRITES.update(module.WRITES)

@@ -136,51 +136,162 @@ def _timed(func: Callable[[], Any]) -> float:
     return time.perf_counter() - start
 
 
-def run(*, tickets: int = 2000, queue_requests: int = 200, recompute: int = 20000) -> list[Figure]:
-    """Run the scenarios and return the figures."""
-    import datetime as dt
+def _create_tickets(
+    tenant_id: int, user_id: int, area_id: int, count: int, seed: int, ready: Callable[[], Any]
+) -> float:
+    """Open ``count`` tickets through the service as the tenant's technician; seconds taken."""
     import random
 
+    from tandem.accounts.models import User
     from tandem.accounts.principals import resolve_principal
     from tandem.core.scoping import principal_scope, system_context
     from tandem.servicedesk import services as desk
-    from tandem.servicedesk.models import Ticket
-    from tandem.servicedesk.sla_bridge import recompute_sla
-    from tandem.sla import bench as sla_bench
+    from tandem.tenancy.models import Tenant
 
-    stamp = time.strftime("%Y%m%d%H%M%S")
-    world = _set_up(stamp)
-    tenant, tech = world["tenant"], world["tech"]
-    principal = resolve_principal(tech)
-    rng = random.Random(7)
-    figures: list[Figure] = []
+    with system_context("bench: load the technician"):
+        user = User.objects.get(pk=user_id)
+        tenant = Tenant.objects.get(pk=tenant_id)
+    principal = resolve_principal(user)
+    rng = random.Random(seed)
+    ready()
+    start = time.perf_counter()
+    with principal_scope(principal):
+        for index in range(count):
+            desk.create_ticket(
+                actor=principal,
+                tenant=tenant,
+                requester=user,
+                subject=f"Bench ticket {index}",
+                service_area_id=area_id,
+                impact=rng.randint(1, 3),
+                urgency=rng.randint(1, 3),
+            )
+    return time.perf_counter() - start
 
-    # 1. Ticket creation with routing, SLA and audit, through the service.
-    def create_all() -> None:
-        with principal_scope(principal):
-            for index in range(tickets):
-                desk.create_ticket(
-                    actor=principal,
-                    tenant=tenant,
-                    requester=tech,
-                    subject=f"Bench ticket {index}",
-                    service_area_id=world["areas"]["server-patching"],
-                    impact=rng.randint(1, 3),
-                    urgency=rng.randint(1, 3),
-                )
 
-    elapsed = _timed(create_all)
-    figures.append(
-        Figure(
-            "ticket create (routing + SLA + audit)",
-            tickets / elapsed,
-            "tickets/s",
-            {"tickets": tickets, "seconds": round(elapsed, 2)},
-        )
+def _create_worker(args: tuple[int, int, int, int, int], barrier: Any, results: Any) -> None:
+    from django.db import connections
+
+    connections.close_all()  # a forked child must open its own connection
+    try:
+        tenant_id, user_id, area_id, count, seed = args
+        results.put(_create_tickets(tenant_id, user_id, area_id, count, seed, barrier.wait))
+    except BaseException as exc:  # report, never hang the parent
+        results.put(exc)
+        raise
+
+
+def _create_figure(worlds: list[dict[str, Any]], tickets: int) -> Figure:
+    """Ticket creation with routing, SLA and audit; one process per world (its own tenant,
+    as an MSP's clients open tickets side by side), all starting together."""
+    import multiprocessing
+
+    from django.db import connections
+
+    share = tickets // len(worlds)
+    jobs = [
+        (w["tenant"].pk, w["tech"].pk, w["areas"]["server-patching"], share, 7 + i)
+        for i, w in enumerate(worlds)
+    ]
+    if len(jobs) == 1:
+        elapsed = _create_tickets(*jobs[0], ready=lambda: None)
+    else:
+        context = multiprocessing.get_context("fork")
+        barrier, results = context.Barrier(len(jobs)), context.Queue()
+        connections.close_all()
+        children = [
+            context.Process(target=_create_worker, args=(job, barrier, results)) for job in jobs
+        ]
+        for child in children:
+            child.start()
+        outcomes = [results.get(timeout=3600) for _ in children]
+        for child in children:
+            child.join()
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        if failures:
+            raise RuntimeError(f"a bench process failed: {failures[0]!r}")
+        elapsed = max(outcomes)
+    total = share * len(jobs)
+    return Figure(
+        "ticket create (routing + SLA + audit)",
+        total / elapsed,
+        "tickets/s",
+        {"tickets": total, "processes": len(jobs), "seconds": round(elapsed, 2)},
     )
 
-    # 2. Queue pages through the API (server time as seen by the test client, no network).
-    def queue(user: Any, url: str, label: str) -> None:
+
+def _scale_people() -> dict[str, Any] | None:
+    """The busiest tenant's technician and the most engaged provider's technician of the
+    ``tandem demo --scale`` data, or None when that data is absent."""
+    from django.db.models import Count
+
+    from tandem.accounts.models import User
+    from tandem.core.scoping import system_context
+    from tandem.tenancy.models import Engagement, Tenant
+
+    with system_context("bench: find the scale data"):
+        tenants = Tenant.objects.filter(slug__startswith="scale-").exclude(
+            slug__startswith="scale-msp-"
+        )
+        if not tenants.exists():
+            return None
+        busiest = (
+            tenants.annotate(n=Count("ticket"))
+            .order_by("-n")
+            .values_list("slug", "n", "pk")
+            .first()
+        )
+        provider = (
+            Engagement.objects.filter(provider__slug__startswith="scale-msp-", status="active")
+            .values("provider__slug")
+            .annotate(n=Count("id"))
+            .order_by("-n")
+            .first()
+        )
+        if busiest is None or provider is None:
+            return None
+        slug, count, tenant_id = busiest
+        return {
+            "tenant_id": tenant_id,
+            "tenant_tickets": count,
+            "tech": User.objects.get(email=f"it1@{slug}.scale.test"),
+            "msp_tech": User.objects.get(email=f"tech1@{provider['provider__slug']}.scale.test"),
+            "engagements": provider["n"],
+        }
+
+
+def run(
+    *,
+    tickets: int = 2000,
+    queue_requests: int = 200,
+    recompute: int = 20000,
+    processes: int = 2,
+    scale: bool = False,
+) -> list[Figure]:
+    """Run the scenarios and return the figures.
+
+    ``processes``: how many processes open tickets (each in its own scratch tenant) and
+    recompute SLA clocks side by side. ``scale``: measure the queues on the data of
+    ``tandem demo --scale`` (the busiest tenant, the most engaged provider) instead of the
+    scratch tenant.
+    """
+    import datetime as dt
+
+    from tandem.core.scoping import system_context
+    from tandem.servicedesk.models import Ticket
+    from tandem.servicedesk.sla_bridge import recompute_open_tickets, recompute_sla
+    from tandem.sla import bench as sla_bench
+
+    people = _scale_people() if scale else None
+    if scale and people is None:
+        raise LookupError("no scale data here: run `tandem demo --scale` first")
+    stamp = time.strftime("%Y%m%d%H%M%S")
+    worlds = [_set_up(f"{stamp}{index}") for index in range(max(1, processes))]
+    figures: list[Figure] = [_create_figure(worlds, tickets)]
+
+    # Queue pages through the API and the cross-tenant page (server time as the test client
+    # sees it, no network).
+    def queue(user: Any, url: str, label: str, detail: dict[str, Any]) -> None:
         client = Client()
         client.force_login(user)
         client.get(url)  # warm caches and the session
@@ -197,31 +308,78 @@ def run(*, tickets: int = 2000, queue_requests: int = 200, recompute: int = 2000
                 f"{label} p50",
                 statistics.median(timings),
                 "ms",
-                {"queries": max(queries), "requests": queue_requests},
+                {"queries": max(queries), "requests": queue_requests, **detail},
             )
         )
         figures.append(
             Figure(f"{label} p95", _percentile(timings, 95), "ms", {"queries": max(queries)})
         )
 
-    queue(tech, f"/api/v1/tickets?tenant_id={tenant.pk}&limit=50", "tenant queue page (50 rows)")
-    queue(world["msp_tech"], "/api/v1/tickets?limit=50", "provider cross-tenant queue (50 rows)")
+    if people is None:
+        people = {
+            "tenant_id": worlds[0]["tenant"].pk,
+            "tech": worlds[0]["tech"],
+            "msp_tech": worlds[0]["msp_tech"],
+        }
+    with system_context("bench: data size"):
+        size = {"tickets_in_database": Ticket.objects.count()}
+    tenant_detail = {**size, "tenant_tickets": people.get("tenant_tickets")}
+    provider_detail = {**size, "engagements": people.get("engagements")}
+    queue(
+        people["tech"],
+        f"/api/v1/tickets?tenant_id={people['tenant_id']}&limit=50",
+        "tenant queue, API (50 rows)",
+        tenant_detail,
+    )
+    queue(
+        people["tech"],
+        f"/tenants/{people['tenant_id']}/tickets/",
+        "tenant queue, page",
+        tenant_detail,
+    )
+    queue(
+        people["msp_tech"],
+        "/api/v1/tickets?limit=50",
+        "provider cross-tenant queue, API (50 rows)",
+        provider_detail,
+    )
+    queue(people["msp_tech"], "/queue/", "provider cross-tenant queue, page", provider_detail)
 
-    # 3. SLA recomputation: the pure clock, then the ORM round trip.
-    rate = sla_bench.bench(recompute)
-    figures.append(Figure("SLA recompute, pure clock", rate, "tickets/s", {"tickets": recompute}))
-    with system_context("bench: SLA recompute"):
-        sample = list(Ticket.objects.filter(tenant=tenant).select_related("tenant")[:500])
-        now = dt.datetime.now(dt.UTC)
-        elapsed = _timed(lambda: [recompute_sla(t, now=now) for t in sample])
+    # SLA recomputation: the pure clock, then the ORM round trip.
+    rate = sla_bench.bench(recompute, processes=max(1, processes))
     figures.append(
         Figure(
-            "SLA recompute with load and store (ORM)",
-            len(sample) / elapsed,
+            "SLA recompute, pure clock",
+            rate,
             "tickets/s",
-            {"tickets": len(sample)},
+            {"tickets": recompute, "processes": max(1, processes)},
         )
     )
+    with system_context("bench: SLA recompute"):
+        sample = list(
+            Ticket.objects.filter(tenant=worlds[0]["tenant"]).select_related("tenant")[:500]
+        )
+        now = dt.datetime.now(dt.UTC)
+        elapsed = _timed(lambda: [recompute_sla(t, now=now) for t in sample])
+        figures.append(
+            Figure(
+                "SLA recompute, one ticket at a time (load + store)",
+                len(sample) / elapsed,
+                "tickets/s",
+                {"tickets": len(sample), "processes": 1},
+            )
+        )
+        done: list[int] = []
+        tenant_id = worlds[0]["tenant"].pk
+        elapsed = _timed(lambda: done.append(recompute_open_tickets(tenant_id, now=now)))
+        figures.append(
+            Figure(
+                "SLA recompute, a tenant's open tickets (worker, load + store)",
+                done[0] / elapsed,
+                "tickets/s",
+                {"tickets": done[0], "processes": 1},
+            )
+        )
     return figures
 
 

@@ -34,6 +34,7 @@ api.add_router("/", audit_router)
 api.add_router("/", servicedesk_router)
 api.add_router("/", "tandem.servicedesk.api_queues.router")
 api.add_router("/", "tandem.servicedesk.api_extras.router")
+api.add_router("/", "tandem.servicedesk.api_config.router")
 api.add_router("/", "tandem.notifications.api.router")
 api.add_router("/", "tandem.reports.api.router")
 

@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("tandem.servicedesk.urls")),
     path("", include("tandem.servicedesk.urls_queues")),
     path("", include("tandem.servicedesk.urls_extras")),
+    path("", include("tandem.servicedesk.urls_config")),
     path("", include("tandem.notifications.urls")),
     path("", include("tandem.reports.urls")),
     path("", include("tandem.tenancy.urls")),

@@ -7,9 +7,11 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Schema
+from ninja.pagination import LimitOffsetPagination
 from ninja.security import APIKeyCookie, HttpBearer
 from pydantic import ConfigDict
 
+from tandem.core import pagination as pagination_core
 from tandem.core.errors import InvalidInput
 from tandem.core.principal import Principal
 
@@ -61,3 +63,28 @@ def ordered(
         raise InvalidInput({"ordering": [f"Order by one of: {sorted(allowed)}."]})
     field = allowed[key]
     return queryset.order_by(f"-{field}" if descending else field, "pk")
+
+
+class CappedLimitOffsetPagination(LimitOffsetPagination):
+    """Limit/offset pages whose ``count`` stops at ``core.pagination.COUNT_CAP``.
+
+    ``count_exact`` says whether ``count`` is the whole number of rows or only "at least
+    that many"; offsets beyond the cap still work (page through with ``offset`` until a page
+    comes back short).
+    """
+
+    class Output(Schema):
+        items: list[Any]
+        count: int
+        count_exact: bool
+
+    def paginate_queryset(
+        self,
+        queryset: QuerySet[Any],
+        pagination: Any,
+        request: HttpRequest,
+        **params: Any,
+    ) -> Any:
+        offset, limit = pagination.offset, min(pagination.limit, self.max_limit)
+        count, exact = pagination_core.capped_count(queryset)
+        return {"items": queryset[offset : offset + limit], "count": count, "count_exact": exact}

@@ -1,4 +1,5 @@
-"""Notifications API: a person's own inbox; a tenant's webhooks and their delivery log."""
+"""Notifications API: a person's own inbox and e-mail preferences; a tenant's webhooks and
+their delivery log."""
 
 from django.http import Http404, HttpRequest
 from ninja import Router
@@ -9,9 +10,12 @@ from tandem.core.actions import declare_action
 from tandem.core.api import principal_of
 from tandem.core.errors import InvalidInput
 from tandem.notifications import queries, services
+from tandem.notifications.choices import NotificationKind
 from tandem.notifications.policies import MANAGE_WEBHOOK
 from tandem.notifications.schemas import (
     DeliveryOut,
+    EmailPreferencesIn,
+    EmailPreferencesOut,
     NotificationOut,
     WebhookCreated,
     WebhookIn,
@@ -38,6 +42,27 @@ def read_notification(request: HttpRequest, notification_id: int):  # type: igno
     if notification is None:
         raise Http404("not found")
     return services.mark_notification_read(actor=principal, notification=notification)
+
+
+def _preferences(email: dict[str, bool]) -> dict[str, object]:
+    return {"email": email, "kinds": {k.value: str(k.label) for k in NotificationKind}}
+
+
+@router.get("/me/notification-preferences", response=EmailPreferencesOut)
+@declare_action(policies.SIGNED_IN)
+def get_notification_preferences(request: HttpRequest):  # type: ignore[no-untyped-def]
+    """Which kinds of notification also come to you by e-mail (in-app ones always come)."""
+    principal = principal_of(request)
+    return _preferences(queries.email_preferences(principal.user_id or 0))
+
+
+@router.put("/me/notification-preferences", response=EmailPreferencesOut)
+@declare_action(policies.SIGNED_IN)
+def set_notification_preferences(request: HttpRequest, payload: EmailPreferencesIn):  # type: ignore[no-untyped-def]
+    """Turn e-mail on or off per kind, e.g. ``{"email": {"sla_warning": false}}``; kinds
+    left out keep their setting."""
+    principal = principal_of(request)
+    return _preferences(services.set_email_preferences(actor=principal, email=payload.email))
 
 
 @router.get("/webhooks", response=list[WebhookOut])

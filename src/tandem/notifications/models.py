@@ -116,3 +116,52 @@ class ScheduledRun(TimeStamped):
 
     def __str__(self) -> str:
         return self.name
+
+
+class NotificationPreference(TimeStamped):
+    """One person's choice for one kind of notification: whether it also comes by e-mail.
+
+    A person's own setting, the same in every tenant they work in, so not tenant data.
+    Without a row e-mail is on; the in-app notification is always written.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    email = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["user", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="notificationpreference_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.user_id}: e-mail {'on' if self.email else 'off'}"
+
+
+class EmailNotice(TenantOwned):
+    """Why an IT person is e-mailed about a ticket: the event, its one-line reason and the
+    due time it names, for one :class:`~tandem.servicedesk.models.OutboundMessage` of an IT
+    kind (``servicedesk.choices.IT_MAIL_KINDS``).
+
+    Written with the outbound row, in the transaction of the event, so the mail is worded
+    from the facts as they were then (a later handoff does not change why this one was
+    sent). The recipient is kept to check, when the mail goes out, that they still see the
+    ticket.
+    """
+
+    outbound = models.OneToOneField(
+        "servicedesk.OutboundMessage", on_delete=models.CASCADE, related_name="notice"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    event = models.CharField(max_length=20, choices=NotificationKind.choices)
+    reason = models.CharField(max_length=500)
+    #: The due time the mail names (the holder's next SLA target, or the one warned about).
+    due_at = models.DateTimeField(null=True, blank=True)
+    #: Which target ``due_at`` is: "first response", "resolution".
+    due_label = models.CharField(max_length=40, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"{self.event} notice for {self.user_id}"

@@ -1,8 +1,10 @@
-"""Reads of the notifications app: who a notification goes to, and a person's own inbox."""
+"""Reads of the notifications app: who a notification goes to, a person's own inbox and
+e-mail preferences, a tenant's webhooks, and the tenant's mail that needs a look."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -11,7 +13,13 @@ from tandem.accounts.models import Membership, User
 from tandem.accounts.principals import engagement_is_live
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context
-from tandem.notifications.models import Notification, Webhook, WebhookDelivery
+from tandem.notifications.choices import NotificationKind
+from tandem.notifications.models import (
+    Notification,
+    NotificationPreference,
+    Webhook,
+    WebhookDelivery,
+)
 from tandem.tenancy.models import Party
 
 #: Only people whose role lets them see tickets are told about tickets.
@@ -94,3 +102,113 @@ def webhook(principal: Principal, webhook_id: int) -> Webhook:
 def deliveries(principal: Principal, webhook_id: int) -> QuerySet[WebhookDelivery]:
     """One webhook's delivery log, newest first (404 when the webhook is out of reach)."""
     return WebhookDelivery.objects.filter(webhook=webhook(principal, webhook_id))
+
+
+# --- E-mail preferences ------------------------------------------------------------------------
+
+
+def email_preferences(user_id: int) -> dict[str, bool]:
+    """Whether each kind of notification also comes by e-mail to this person (default on)."""
+    chosen = dict(
+        NotificationPreference.objects.filter(user_id=user_id).values_list("kind", "email")
+    )
+    return {kind: chosen.get(kind, True) for kind in NotificationKind.values}
+
+
+def email_muted(kind: str, user_ids: Iterable[int]) -> set[int]:
+    """Those of ``user_ids`` who turned e-mail off for ``kind``."""
+    return set(
+        NotificationPreference.objects.filter(
+            user_id__in=list(user_ids), kind=kind, email=False
+        ).values_list("user_id", flat=True)
+    )
+
+
+# --- Webhooks and mail review of one tenant (the pages) -----------------------------------------
+
+
+def tenant_webhooks(principal: Principal, tenant_id: int) -> QuerySet[Webhook]:
+    """One tenant's webhooks with the count of deliveries per outcome, newest first."""
+    from django.db.models import Count, Q
+
+    return (
+        webhooks(principal)
+        .filter(tenant_id=tenant_id)
+        .annotate(
+            sent=Count("deliveries", filter=Q(deliveries__status="sent")),
+            pending=Count("deliveries", filter=Q(deliveries__status="pending")),
+            failed=Count("deliveries", filter=Q(deliveries__status="failed")),
+        )
+    )
+
+
+def tenant_webhook(principal: Principal, tenant_id: int, webhook_id: int) -> Webhook:
+    """One webhook of the tenant the URL names: 404 when it belongs to another tenant or the
+    principal does not manage the tenant's webhooks."""
+    from tandem.core.policies import get_visible_or_404
+
+    return get_visible_or_404(
+        principal,
+        "notifications.manage_webhook",
+        Webhook.objects.all(),
+        pk=webhook_id,
+        tenant_id=tenant_id,
+    )
+
+
+def unprocessed_inbound(principal: Principal, tenant_id: int) -> QuerySet[Any]:
+    """The tenant's kept e-mail that opened no ticket and added no note (ignored, with the
+    reason, or failed, with the error), newest first; the raw bytes are not loaded."""
+    from tandem.core.policies import visible
+    from tandem.servicedesk.choices import InboundStatus
+    from tandem.servicedesk.models import InboundMessage
+
+    rows = InboundMessage.objects.filter(
+        tenant_id=tenant_id, status__in=[InboundStatus.IGNORED, InboundStatus.FAILED]
+    ).defer("raw")
+    return visible(principal, "notifications.review_mail", rows)
+
+
+def inbound_message(principal: Principal, tenant_id: int, inbound_id: int) -> Any:
+    """One kept message of the tenant that did not become a ticket or note, raw bytes
+    included (404 otherwise)."""
+    from tandem.core.policies import get_visible_or_404
+    from tandem.servicedesk.choices import InboundStatus
+    from tandem.servicedesk.models import InboundMessage
+
+    return get_visible_or_404(
+        principal,
+        "notifications.review_mail",
+        InboundMessage.objects.filter(status__in=[InboundStatus.IGNORED, InboundStatus.FAILED]),
+        pk=inbound_id,
+        tenant_id=tenant_id,
+    )
+
+
+def failed_outbound(principal: Principal, tenant_id: int) -> QuerySet[Any]:
+    """The tenant's notifications that could not be sent, newest first."""
+    from tandem.core.policies import visible
+    from tandem.servicedesk.choices import OutboundStatus
+    from tandem.servicedesk.models import OutboundMessage
+
+    rows = (
+        OutboundMessage.objects.filter(tenant_id=tenant_id, status=OutboundStatus.FAILED)
+        .select_related("ticket")
+        .order_by("-created_at", "-id")
+    )
+    return visible(principal, "notifications.review_mail", rows)
+
+
+def outbound_message(principal: Principal, tenant_id: int, outbound_id: int) -> Any:
+    """One notification of the tenant (any status: a retry of one already sent is refused
+    by the service with a clear message), 404 when out of reach."""
+    from tandem.core.policies import get_visible_or_404
+    from tandem.servicedesk.models import OutboundMessage
+
+    return get_visible_or_404(
+        principal,
+        "notifications.review_mail",
+        OutboundMessage.objects.all(),
+        pk=outbound_id,
+        tenant_id=tenant_id,
+    )

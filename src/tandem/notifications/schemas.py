@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from tandem.core.api import Input
 
@@ -60,3 +60,15 @@ class DeliveryOut(Schema):
     delivered_at: dt.datetime | None
     created_at: dt.datetime
     payload: dict[str, Any]
+
+
+class EmailPreferencesIn(Input):
+    #: Kind → whether it also comes by e-mail. Kinds left out keep their setting.
+    email: dict[str, StrictBool] = Field(max_length=20)
+
+
+class EmailPreferencesOut(Schema):
+    #: Every kind of notification → whether it also comes by e-mail (default true).
+    email: dict[str, bool]
+    #: Every kind's name in words.
+    kinds: dict[str, str]

@@ -1,11 +1,14 @@
 """Every write of the notifications app.
 
 ``emit_*`` functions are called at the end of the service desk's own services, inside their
-transaction: they write the in-app :class:`Notification` rows and one pending
+transaction: they write the in-app :class:`Notification` rows, one e-mail per person told
+(an ``OutboundMessage`` of the desk's mail pipeline with the :class:`EmailNotice` that words
+it, unless the person turned e-mail off for that kind) and one pending
 :class:`WebhookDelivery` per subscribed webhook. Once that transaction commits, the worker
-delivers the webhooks (``deliver_webhook``), with retries and exponential backoff. The
-notifications themselves are bookkeeping of a change that is already audited, so they are
-not audited again; creating and disabling webhooks is.
+sends the mail and delivers the webhooks (``deliver_webhook``), with retries and exponential
+backoff. The notifications themselves are bookkeeping of a change that is already audited,
+so they are not audited again; creating and disabling webhooks and changing one's e-mail
+preferences is.
 """
 
 from __future__ import annotations
@@ -30,13 +33,25 @@ from django.utils import timezone
 from tandem.accounts.models import User
 from tandem.audit.services import diff, record_audit
 from tandem.core.errors import Conflict, require
-from tandem.core.policies import authorize
+from tandem.core.policies import SIGNED_IN, authorize
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context, within_tenant
 from tandem.notifications.choices import DeliveryStatus, NotificationKind
-from tandem.notifications.models import Notification, SlaAlert, Webhook, WebhookDelivery
+from tandem.notifications.models import (
+    EmailNotice,
+    Notification,
+    NotificationPreference,
+    SlaAlert,
+    Webhook,
+    WebhookDelivery,
+)
 from tandem.notifications.policies import MANAGE_WEBHOOK
-from tandem.notifications.queries import it_people_among, party_people
+from tandem.notifications.queries import (
+    email_muted,
+    email_preferences,
+    it_people_among,
+    party_people,
+)
 from tandem.tenancy.models import Party, Tenant
 
 log = logging.getLogger(__name__)
@@ -132,6 +147,73 @@ def _enqueue_delivery(delivery_id: int, run_after: dt.datetime | None = None) ->
     task.enqueue(delivery_id)
 
 
+#: The desk's mail kind (``servicedesk.choices.MailKind``) of each event, when it is mailed
+#: to IT people. Each has a built-in template and may have the tenant's own.
+MAIL_KINDS: dict[str, str] = {
+    NotificationKind.ASSIGNED: "assigned",
+    NotificationKind.HANDOFF: "handoff",
+    NotificationKind.PUBLIC_REPLY: "it_public_reply",
+    NotificationKind.SLA_WARNING: "sla_warning",
+    NotificationKind.SLA_BREACH: "sla_breach",
+}
+_DUE_LABELS = (
+    ("first_response_due", "first response"),
+    ("next_update_due", "next update"),
+    ("resolution_due", "resolution"),
+)
+
+
+def next_due(ticket: Any) -> tuple[dt.datetime | None, str]:
+    """The holder's next SLA target that is still running (or breached): when, and which."""
+    dues = [
+        (getattr(ticket, field), label)
+        for field, label in _DUE_LABELS
+        if getattr(ticket, field) is not None
+    ]
+    return min(dues, key=lambda pair: pair[0]) if dues else (None, "")
+
+
+def _mail(
+    *,
+    ticket: Any,
+    kind: str,
+    users: Iterable[User],
+    exclude_user_id: int | None,
+    reason: str,
+    due: tuple[dt.datetime | None, str] | None = None,
+) -> list[EmailNotice]:
+    """Queue one short e-mail about ``ticket`` per person in ``users``: not the actor, not
+    anybody without an address or inactive, nor those who turned e-mail off for ``kind``.
+
+    Runs inside the caller's transaction: the mail is due exactly when the change commits,
+    and is sent after it (``servicedesk.notifications``). ``users`` are IT people picked
+    the same way as for the in-app notification; the mail names no note's text.
+    """
+    from tandem.servicedesk.notifications import queue_message
+
+    people = {u.pk: u for u in users if u.pk != exclude_user_id and u.is_active and u.email}
+    if not people:
+        return []
+    muted = email_muted(kind, people)
+    due_at, due_label = due if due is not None else next_due(ticket)
+    notices = []
+    with within_tenant(ticket.tenant_id):
+        for pk in sorted(set(people) - muted):
+            outbound = queue_message(ticket, MAIL_KINDS[kind], people[pk].email)
+            notices.append(
+                EmailNotice.objects.create(
+                    tenant_id=ticket.tenant_id,
+                    outbound=outbound,
+                    user=people[pk],
+                    event=kind,
+                    reason=reason[:500],
+                    due_at=due_at,
+                    due_label=due_label,
+                )
+            )
+    return notices
+
+
 def emit_assigned(*, actor: Principal, ticket: Any) -> None:
     """Tell the new assignee (unless they assigned it to themselves)."""
     if ticket.assignee_id is None:
@@ -144,21 +226,50 @@ def emit_assigned(*, actor: Principal, ticket: Any) -> None:
         users=[ticket.assignee],
         exclude_user_id=actor.user_id,
     )
+    _mail(
+        ticket=ticket,
+        kind=NotificationKind.ASSIGNED,
+        users=[ticket.assignee],
+        exclude_user_id=actor.user_id,
+        reason=f"{actor.label} assigned it to you.",
+    )
     _queue_webhooks(
         ticket=ticket, kind=NotificationKind.ASSIGNED, text=text, extra={"actor": actor.label}
     )
+
+
+def working_people(ticket: Any, party: Party) -> list[User]:
+    """Who works ``ticket`` for ``party``: its assignee if they act for that party, else the
+    party's people in the tenant (``party_people``)."""
+    people = party_people(party)
+    if ticket.assignee_id is not None and ticket.party_id == party.pk:
+        assigned = [u for u in people if u.pk == ticket.assignee_id]
+        if assigned:
+            return assigned
+    return people
 
 
 def emit_handoff(*, actor: Principal, handoff: Any) -> None:
     """Tell the receiving party's people that the ticket is theirs now."""
     ticket = handoff.ticket
     text = f"{_ticket_label(ticket)} was handed to {handoff.to_party.name}: {handoff.reason}"
+    people = working_people(ticket, handoff.to_party)
     _notify(
         ticket=ticket,
         kind=NotificationKind.HANDOFF,
         text=text,
-        users=party_people(handoff.to_party),
+        users=people,
         exclude_user_id=actor.user_id,
+    )
+    _mail(
+        ticket=ticket,
+        kind=NotificationKind.HANDOFF,
+        users=people,
+        exclude_user_id=actor.user_id,
+        reason=(
+            f"{actor.label} handed it from {handoff.from_party.name} to "
+            f"{handoff.to_party.name}: {handoff.reason}"
+        ),
     )
     _queue_webhooks(
         ticket=ticket,
@@ -183,12 +294,20 @@ def emit_public_reply(*, actor: Principal, comment: Any) -> None:
         watchers = list(ticket.watchers.all())
     candidates = [*watchers, *([ticket.assignee] if ticket.assignee_id else [])]
     text = f"New public reply on {_ticket_label(ticket)} from {comment.author_label}."
+    people = it_people_among(ticket.tenant_id, candidates)
     _notify(
         ticket=ticket,
         kind=NotificationKind.PUBLIC_REPLY,
         text=text,
-        users=it_people_among(ticket.tenant_id, candidates),
+        users=people,
         exclude_user_id=actor.user_id,
+    )
+    _mail(
+        ticket=ticket,
+        kind=NotificationKind.PUBLIC_REPLY,
+        users=people,
+        exclude_user_id=actor.user_id,
+        reason=f"{comment.author_label} wrote a public reply.",
     )
     _queue_webhooks(
         ticket=ticket,
@@ -219,6 +338,42 @@ def mark_all_read(*, actor: Principal, now: dt.datetime | None = None) -> int:
     from tandem.notifications.queries import own_notifications
 
     return own_notifications(actor, unread=True).update(read_at=now or timezone.now())
+
+
+# --- E-mail preferences ------------------------------------------------------------------------
+
+
+def set_email_preferences(*, actor: Principal, email: dict[str, bool]) -> dict[str, bool]:
+    """Turn e-mail on or off per kind of notification, for the actor themselves. Kinds not
+    named keep their setting; in-app notifications are not affected. Returns every kind's
+    setting afterwards. Audited in the instance chain (a person's own setting belongs to no
+    tenant), only when something changed."""
+    authorize(actor, SIGNED_IN)
+    require(actor.user_id is not None, "email", "Only a person has e-mail preferences.")
+    unknown = sorted(set(email) - set(NotificationKind.values))
+    require(not unknown, "email", f"Unknown kinds {unknown}; use {NotificationKind.values}.")
+    for kind, value in email.items():
+        require(isinstance(value, bool), "email", f"Say true or false for {kind}.")
+    assert actor.user_id is not None
+    with transaction.atomic():
+        before = email_preferences(actor.user_id)
+        changes = {
+            kind: [before[kind], value] for kind, value in email.items() if before[kind] != value
+        }
+        if not changes:
+            return before
+        for kind in changes:
+            NotificationPreference.objects.update_or_create(
+                user_id=actor.user_id, kind=kind, defaults={"email": email[kind]}
+            )
+        record_audit(
+            actor=actor,
+            action="notifications.set_email_preferences",
+            target=User.objects.get(pk=actor.user_id),
+            tenant_id=None,
+            changes={f"email.{kind}": pair for kind, pair in sorted(changes.items())},
+        )
+    return before | {kind: pair[1] for kind, pair in changes.items()}
 
 
 # --- Webhooks --------------------------------------------------------------------------------
@@ -487,21 +642,35 @@ def _check_ticket(ticket_id: int, now: dt.datetime) -> int:
             when = clock.notify_at(policy=policy, calendar=calendar, priority=priority, at=now)
             if when > now:
                 break
-            if _raise_alert(ticket=ticket, metric=metric, kind=kind, due_at=instant):
+            if _raise_alert(
+                ticket=ticket, metric=metric, kind=kind, due_at=instant, target_due=mc.due_at
+            ):
                 raised += 1
             break  # a breach supersedes the warning
     return raised
 
 
-def _raise_alert(*, ticket: Any, metric: str, kind: str, due_at: dt.datetime) -> bool:
+def _raise_alert(
+    *,
+    ticket: Any,
+    metric: str,
+    kind: str,
+    due_at: dt.datetime,
+    target_due: dt.datetime | None = None,
+) -> bool:
+    """Record and announce one warning (``due_at`` is when it fell due) or breach (``due_at``
+    is the missed target) of the holder party's ``metric``; ``target_due`` is the target
+    itself, which the e-mail names. False if it was raised already."""
     party: Party = ticket.party
     label = metric.replace("_", " ")
     if kind == NotificationKind.SLA_BREACH:
         text = (
             f"SLA breached: {label} of {_ticket_label(ticket)} was due {due_at:%Y-%m-%d %H:%M} UTC."
         )
+        reason = f"The {label} target of {party.name} was missed."
     else:
         text = f"SLA warning: {label} of {_ticket_label(ticket)} is due soon."
+        reason = f"The {label} target of {party.name} is due soon."
     try:
         with transaction.atomic(), within_tenant(ticket.tenant_id):
             SlaAlert.objects.create(
@@ -512,8 +681,15 @@ def _raise_alert(*, ticket: Any, metric: str, kind: str, due_at: dt.datetime) ->
                 kind=kind,
                 due_at=due_at,
             )
-            _notify(
-                ticket=ticket, kind=kind, text=text, users=party_people(party), exclude_user_id=None
+            people = party_people(party)
+            _notify(ticket=ticket, kind=kind, text=text, users=people, exclude_user_id=None)
+            _mail(
+                ticket=ticket,
+                kind=kind,
+                users=people,
+                exclude_user_id=None,
+                reason=reason,
+                due=(target_due or due_at, label),
             )
             _queue_webhooks(
                 ticket=ticket,

@@ -1,15 +1,27 @@
-"""Pages: the signed-in person's own notifications, and marking them read."""
+"""Pages: the signed-in person's own notifications and e-mail preferences; a tenant's
+webhooks with their delivery log; the tenant's mail that did not become a ticket or a note,
+and notifications that could not be sent."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from tandem.core import policies
 from tandem.core.actions import page
+from tandem.core.errors import Conflict
+from tandem.core.pages import submit_form
 from tandem.core.policies import SIGNED_IN
+from tandem.core.principal import Principal
 from tandem.notifications import queries, services
+from tandem.notifications.choices import NotificationKind
+from tandem.notifications.forms import EmailPreferencesForm, WebhookForm
+from tandem.notifications.policies import MANAGE_WEBHOOK, REVIEW_MAIL
+from tandem.tenancy import queries as tenancy_queries
+from tandem.tenancy.models import Tenant
 
 
 @page(SIGNED_IN)
@@ -47,3 +59,159 @@ def notification_read(request: HttpRequest, notification_id: int) -> HttpRespons
 def notification_read_all(request: HttpRequest) -> HttpResponse:
     services.mark_all_read(actor=request.principal)  # type: ignore[attr-defined]
     return redirect("notifications:notifications")
+
+
+# --- E-mail preferences ------------------------------------------------------------------------
+
+
+@page(SIGNED_IN)
+def notification_preferences(request: HttpRequest) -> HttpResponse:
+    """Which kinds of notification also come by e-mail; the in-app ones always come."""
+    principal = request.principal  # type: ignore[attr-defined]
+    current = queries.email_preferences(principal.user_id or 0)
+    form = EmailPreferencesForm(request.POST or None, current=current)
+    saved, status = submit_form(
+        request,
+        form,
+        lambda data: services.set_email_preferences(
+            actor=principal, email={kind: bool(data.get(kind)) for kind in NotificationKind.values}
+        ),
+    )
+    if saved is not None:
+        messages.success(request, "Your e-mail preferences are saved.")
+        return redirect("notifications:notification-preferences")
+    return render(
+        request,
+        "notifications/notificationpreference_form.html",
+        {"form": form, "section": "notification-preferences"},
+        status=status,
+    )
+
+
+# --- A tenant's webhooks -----------------------------------------------------------------------
+
+
+def _tenant_for(principal: Principal, tenant_id: int, action: str) -> Tenant:
+    """The tenant, if the principal sees it and may ``action`` in it; else not found."""
+    tenant = tenancy_queries.tenant(principal, tenant_id)
+    if not policies.allowed(principal, action, tenant):
+        raise Http404("no such page")
+    return tenant
+
+
+@page(MANAGE_WEBHOOK)
+def webhooks(request: HttpRequest, tenant_id: int) -> HttpResponse:
+    """The tenant's webhooks, and a form to add one (its signing secret is shown once)."""
+    principal = request.principal  # type: ignore[attr-defined]
+    tenant = _tenant_for(principal, tenant_id, MANAGE_WEBHOOK)
+    form = WebhookForm(request.POST or None)
+    created, status = submit_form(
+        request,
+        form,
+        lambda data: services.create_webhook(
+            actor=principal, tenant=tenant, url=data["url"], events=data["events"]
+        ),
+    )
+    webhook = secret = None
+    if created is not None:
+        webhook, secret = created
+        form, status = WebhookForm(), 201
+    return render(
+        request,
+        "notifications/webhook_list.html",
+        {
+            "tenant": tenant,
+            "webhooks": list(queries.tenant_webhooks(principal, tenant.pk)),
+            "form": form,
+            "created": webhook,
+            "secret": secret,
+            "section": "webhooks",
+        },
+        status=status,
+    )
+
+
+@page(MANAGE_WEBHOOK)
+def webhook_detail(request: HttpRequest, tenant_id: int, webhook_id: int) -> HttpResponse:
+    """One webhook and its delivery log: every event, its status, attempts, the answer's
+    status code and the last error, newest first."""
+    principal = request.principal  # type: ignore[attr-defined]
+    tenant = _tenant_for(principal, tenant_id, MANAGE_WEBHOOK)
+    webhook = queries.tenant_webhook(principal, tenant.pk, webhook_id)
+    deliveries = queries.deliveries(principal, webhook.pk)
+    page_obj = Paginator(deliveries, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "notifications/webhook_detail.html",
+        {
+            "tenant": tenant,
+            "webhook": webhook,
+            "page_obj": page_obj,
+            "deliveries": page_obj.object_list,
+            "section": "webhooks",
+        },
+    )
+
+
+@page(MANAGE_WEBHOOK)
+@require_POST
+def webhook_disable(request: HttpRequest, tenant_id: int, webhook_id: int) -> HttpResponse:
+    principal = request.principal  # type: ignore[attr-defined]
+    tenant = _tenant_for(principal, tenant_id, MANAGE_WEBHOOK)
+    webhook = queries.tenant_webhook(principal, tenant.pk, webhook_id)
+    try:
+        services.disable_webhook(actor=principal, webhook=webhook)
+        messages.success(request, f"The webhook to {webhook.url} is disabled.")
+    except Conflict as exc:
+        messages.error(request, str(exc))
+    return redirect("notifications:webhooks", tenant.pk)
+
+
+# --- Mail review -------------------------------------------------------------------------------
+
+
+@page(REVIEW_MAIL)
+def mail_review(request: HttpRequest, tenant_id: int) -> HttpResponse:
+    """E-mail to the tenant's desk that opened no ticket and added no note (with the reason
+    and the raw message), and notifications that could not be sent (with a retry)."""
+    principal = request.principal  # type: ignore[attr-defined]
+    tenant = _tenant_for(principal, tenant_id, REVIEW_MAIL)
+    inbound = Paginator(queries.unprocessed_inbound(principal, tenant.pk), 50).get_page(
+        request.GET.get("inbound_page")
+    )
+    outbound = Paginator(queries.failed_outbound(principal, tenant.pk), 50).get_page(
+        request.GET.get("outbound_page")
+    )
+    return render(
+        request,
+        "notifications/mail_review.html",
+        {"tenant": tenant, "inbound": inbound, "outbound": outbound, "section": "mail-review"},
+    )
+
+
+@page(REVIEW_MAIL)
+def mail_review_raw(request: HttpRequest, tenant_id: int, inbound_id: int) -> HttpResponse:
+    """The kept message exactly as it arrived, as an .eml download (never shown inline)."""
+    principal = request.principal  # type: ignore[attr-defined]
+    tenant = _tenant_for(principal, tenant_id, REVIEW_MAIL)
+    message = queries.inbound_message(principal, tenant.pk, inbound_id)
+    response = HttpResponse(bytes(message.raw), content_type="message/rfc822")
+    response["Content-Disposition"] = f'attachment; filename="inbound-{message.pk}.eml"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@page(REVIEW_MAIL)
+@require_POST
+def mail_review_retry(request: HttpRequest, tenant_id: int, outbound_id: int) -> HttpResponse:
+    from tandem.servicedesk.notifications import retry_outbound_message
+
+    principal = request.principal  # type: ignore[attr-defined]
+    tenant = _tenant_for(principal, tenant_id, REVIEW_MAIL)
+    outbound = queries.outbound_message(principal, tenant.pk, outbound_id)
+    try:
+        retry_outbound_message(actor=principal, outbound=outbound)
+        messages.success(request, f"The e-mail to {outbound.to_address} is queued to be sent.")
+    except Conflict as exc:
+        messages.error(request, str(exc))
+    return redirect("notifications:mail-review", tenant.pk)

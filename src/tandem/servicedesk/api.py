@@ -12,7 +12,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from tandem.accounts.models import User
 from tandem.core import policies
 from tandem.core.actions import declare_action
-from tandem.core.api import ordered, principal_of
+from tandem.core.api import CappedLimitOffsetPagination, ordered, principal_of
 from tandem.core.errors import InvalidInput
 from tandem.servicedesk import queries, services
 from tandem.servicedesk.models import Coverage, MatrixVersion, ResponsibilityRow, TimeEntry
@@ -62,7 +62,7 @@ def _tenant_for_write(request: HttpRequest, tenant_id: int):  # type: ignore[no-
 
 
 @router.get("/tickets", response=list[TicketOut])
-@paginate(LimitOffsetPagination)
+@paginate(CappedLimitOffsetPagination)
 @declare_action("servicedesk.view_ticket")
 def list_tickets(request: HttpRequest, filters: Query[TicketFilter], ordering: str | None = None):  # type: ignore[no-untyped-def]
     rows = filters.filter(queries.tickets(principal_of(request)))

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from tandem.accounts.models import User
 from tandem.core.actions import declare_action
-from tandem.core.api import Input, ordered, principal_of
+from tandem.core.api import CappedLimitOffsetPagination, Input, ordered, principal_of
 from tandem.core.errors import InvalidInput
 from tandem.core.principal import Principal
 from tandem.servicedesk import exports, queries, services
@@ -80,7 +80,7 @@ def queue_filters(principal: Principal, given: QueueFilter) -> dict[str, Any]:
 
 
 @router.get("/queue", response=list[TicketOut])
-@paginate(LimitOffsetPagination)
+@paginate(CappedLimitOffsetPagination)
 @declare_action("servicedesk.view_ticket")
 def list_queue(request: HttpRequest, filters: Query[QueueFilter], ordering: str | None = None):  # type: ignore[no-untyped-def]
     """Tickets the caller may see, filtered (text search is full-text on PostgreSQL)."""

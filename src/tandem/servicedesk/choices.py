@@ -97,3 +97,23 @@ class MailKind(models.TextChoices):
 
     TICKET_CREATED = "ticket_created", "Ticket opened by e-mail (acknowledgement)"
     PUBLIC_REPLY = "public_reply", "Public reply to the requester"
+    # To IT people (notifications/services.py): short notices, never a note's text.
+    ASSIGNED = "assigned", "Ticket assigned to you (IT)"
+    HANDOFF = "handoff", "Ticket handed to your party (IT)"
+    IT_PUBLIC_REPLY = "it_public_reply", "Public reply on a ticket you work or watch (IT)"
+    SLA_WARNING = "sla_warning", "SLA warning (IT)"
+    SLA_BREACH = "sla_breach", "SLA breach (IT)"
+
+
+#: The kinds of mail that go to IT people, not to requesters. They carry the ticket's
+#: number, subject, tenant, priority, a due time, a one-line reason and a link; never the text
+#: of a note, whatever its tier.
+IT_MAIL_KINDS = frozenset(
+    {
+        MailKind.ASSIGNED,
+        MailKind.HANDOFF,
+        MailKind.IT_PUBLIC_REPLY,
+        MailKind.SLA_WARNING,
+        MailKind.SLA_BREACH,
+    }
+)

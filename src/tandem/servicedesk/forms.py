@@ -44,35 +44,6 @@ def _search_field() -> forms.CharField:
     )
 
 
-class QueueFilterForm(forms.Form):
-    """The filters of a tenant's queue (a GET form: it reads, never writes)."""
-
-    q = _search_field()
-    status = forms.ChoiceField(required=False)
-    priority = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
-    party = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Held by")
-
-    def __init__(
-        self,
-        *args: Any,
-        statuses: Sequence[Sequence[str]],
-        priorities: Sequence[str],
-        parties: Sequence[tuple[int, str]] | None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        _set_choices(self, "status", [("", "Any status"), *((s[0], s[1]) for s in statuses)])
-        _set_choices(
-            self,
-            "priority",
-            [("", "Any priority"), *((i + 1, str(p)) for i, p in enumerate(priorities))],
-        )
-        if parties is None:
-            del self.fields["party"]  # requesters see "IT", never which party holds a ticket
-        else:
-            _set_choices(self, "party", [("", "Any party"), *parties])
-
-
 class MyQueueFilterForm(forms.Form):
     """The filters of a person's cross-tenant queue."""
 
@@ -262,6 +233,52 @@ class TimeForm(forms.Form):
             "billable": data["billable"],
             "note": data["note"],
         }
+
+
+# --- Ticket extras: merge, parent, tags, watching -------------------------------------------
+# Other tickets are named by their number in the tenant, as people say them ("#42"); the
+# view looks the number up among the tickets the person sees.
+
+
+class MergeForm(forms.Form):
+    """Merge this ticket into another: the first submit asks for confirmation, the second
+    (``confirm``) merges."""
+
+    into = forms.IntegerField(
+        label="Merge into ticket #",
+        min_value=1,
+        help_text="This ticket is closed and points there; its notes and files stay here.",
+    )
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class ParentForm(forms.Form):
+    """Make this ticket a child of another, or of none (empty)."""
+
+    parent = forms.IntegerField(
+        label="Parent ticket #",
+        min_value=1,
+        required=False,
+        help_text="Leave empty to make it a ticket of its own again.",
+    )
+
+
+class TagsForm(forms.Form):
+    """The ticket's tags as one comma-separated line."""
+
+    tags = forms.CharField(
+        required=False,
+        max_length=1000,
+        help_text="Separated by commas; lower-cased, at most 20. Empty removes every tag.",
+    )
+
+    def arguments(self) -> dict[str, Any]:
+        parts = (part.strip() for part in self.cleaned_data["tags"].split(","))
+        return {"tags": [part for part in parts if part]}
+
+
+class WatchForm(forms.Form):
+    """Watching asks nothing; the form carries the CSRF token and the errors."""
 
 
 # --- The responsibility matrix --------------------------------------------------------------
@@ -476,3 +493,18 @@ class RatingForm(forms.Form):
 
 class PortalCloseForm(forms.Form):
     """Closing a ticket asks nothing; the form carries the CSRF token and the errors."""
+
+
+class PortalReplyForm(ReplyForm):
+    """A requester's reply in the portal, optionally with one file (public, like the reply)."""
+
+    file = forms.FileField(required=False, label="Attach a file")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from django.conf import settings
+
+        super().__init__(*args, **kwargs)
+        limit = settings.MAIL_MAX_ATTACHMENT_BYTES // (1024 * 1024)
+        self.fields[
+            "file"
+        ].help_text = f"A screenshot or a document, up to {limit} MB; not programs or scripts."

@@ -1,10 +1,14 @@
-"""E-mail from the desk to requesters: which notifications are due, and sending them.
+"""E-mail from the desk: which notifications are due, and sending them.
 
 A public note from IT (and a ticket opened by e-mail) makes one :class:`OutboundMessage`
-per recipient due, written inside the transaction of the write that caused it, so the fact
-that a mail was due is never lost. Once that transaction commits, a task sends it through
-Django's mail API (SMTP in production) and records ``sent`` or ``failed`` with the error: a
-broken SMTP server never breaks the write.
+per requester due; an assignment, a handoff, a public reply and an SLA warning or breach
+make one per IT person told about it (``notifications.services``, which also keeps the
+event's reason in an ``EmailNotice``). Either is written inside the transaction of the write
+that caused it, so the fact that a mail was due is never lost. Once that transaction
+commits, a task sends it through Django's mail API (SMTP in production) and records ``sent``
+or ``failed`` with the error: a broken SMTP server never breaks the write. A tenant's owner
+sees what failed on the mail review page and can send it again
+(:func:`retry_outbound_message`).
 
 Every notification carries the reference ``[acme#42]`` in its subject, ``Reply-To:
 acme+42@<domain>``, its own Message-ID (stored, so the answer's In-Reply-To finds the
@@ -14,6 +18,12 @@ quiet, and our own mail coming back is recognised as a loop).
 Wording comes from the tenant's :class:`MailTemplate` for the kind, else from the built-in
 ``servicedesk/mail/<kind>.subject.txt`` / ``.body.txt``. Templates use Django's syntax
 without HTML escaping, over plain strings only, and a limited set of tags.
+
+Mail to IT people (``IT_MAIL_KINDS``) is short on purpose: ticket number, subject, tenant,
+priority, due time, the reason and a link. It never carries a note's text, whatever the
+tenant's template asks for (``comment_body`` is empty for these kinds), so it cannot show a
+recipient a tier their party may not read. When it goes out, the recipient must still see
+the ticket; otherwise it is recorded as failed with that reason and not sent.
 """
 
 from __future__ import annotations
@@ -32,10 +42,13 @@ from django.template import Context, Engine, TemplateSyntaxError
 from django.utils import timezone
 
 from tandem.accounts.models import User
-from tandem.core.errors import InvalidInput
-from tandem.core.scoping import system_context
+from tandem.audit.services import record_audit
+from tandem.core.errors import Conflict, InvalidInput
+from tandem.core.policies import authorize
+from tandem.core.principal import Principal
+from tandem.core.scoping import system_context, within_tenant
 from tandem.servicedesk import mail
-from tandem.servicedesk.choices import MailKind, OutboundStatus
+from tandem.servicedesk.choices import IT_MAIL_KINDS, MailKind, OutboundStatus
 from tandem.servicedesk.models import Comment, MailTemplate, OutboundMessage, Ticket
 
 log = logging.getLogger(__name__)
@@ -62,6 +75,16 @@ CONTEXT_NAMES = (
     "comment_body",
     "reply_address",
     "site_url",
+)
+#: What mail to IT people (``IT_MAIL_KINDS``) can use as well; empty in mail to requesters.
+IT_CONTEXT_NAMES = (
+    "recipient_name",
+    "ticket_priority",
+    "ticket_url",
+    "reason",
+    "due_at",
+    "due_label",
+    "preferences_url",
 )
 
 
@@ -91,7 +114,8 @@ def validate_template(text: str, *, field: str) -> None:
 
 
 def _sample_context() -> dict[str, str]:
-    return {name: name.replace("_", " ") for name in CONTEXT_NAMES} | {"ticket_number": "42"}
+    names = CONTEXT_NAMES + IT_CONTEXT_NAMES
+    return {name: name.replace("_", " ") for name in names} | {"ticket_number": "42"}
 
 
 def render(tenant_id: int, kind: str, context: dict[str, str]) -> tuple[str, str]:
@@ -135,13 +159,13 @@ def note_added(comment: Comment, *, public_reply: bool) -> None:
         return
     ticket = comment.ticket
     for user in recipients(ticket, exclude_user_id=comment.author_id):
-        _queue(ticket, MailKind.PUBLIC_REPLY, user.email, comment=comment)
+        queue_message(ticket, MailKind.PUBLIC_REPLY, user.email, comment=comment)
 
 
 def ticket_opened_by_mail(ticket: Ticket) -> None:
     """Acknowledge a ticket opened by e-mail, so the requester learns its reference."""
     if ticket.requester.is_active and ticket.requester.email:
-        _queue(ticket, MailKind.TICKET_CREATED, ticket.requester.email)
+        queue_message(ticket, MailKind.TICKET_CREATED, ticket.requester.email)
 
 
 def recipients(ticket: Ticket, *, exclude_user_id: int | None = None) -> list[User]:
@@ -164,9 +188,11 @@ def recipients(ticket: Ticket, *, exclude_user_id: int | None = None) -> list[Us
     return sorted(chosen, key=lambda u: u.email)
 
 
-def _queue(
+def queue_message(
     ticket: Ticket, kind: str, to_address: str, *, comment: Comment | None = None
 ) -> OutboundMessage:
+    """Make one mail due: the row now, in the caller's transaction (and tenant scope); the
+    sending once that transaction commits."""
     outbound = OutboundMessage.objects.create(
         tenant_id=ticket.tenant_id,
         ticket=ticket,
@@ -200,6 +226,10 @@ def send_outbound_message(*, outbound_id: int) -> str:
         outbound = OutboundMessage.objects.select_related(
             "tenant", "ticket", "ticket__requester", "comment", "comment__author"
         ).get(pk=outbound_id)
+        refusal = _it_recipient_refusal(outbound)
+        if refusal:
+            log.info("notification %s not sent: %s", outbound_id, refusal)
+            return _record(outbound_id, OutboundStatus.FAILED, error=f"not sent: {refusal}")
         try:
             email = build_email(outbound)
         except Exception as exc:
@@ -213,6 +243,27 @@ def send_outbound_message(*, outbound_id: int) -> str:
     return _record(outbound_id, OutboundStatus.SENT, subject=str(email.subject))
 
 
+def _it_recipient_refusal(outbound: OutboundMessage) -> str:
+    """Why a mail to an IT person may no longer go out ("" if it may): the recipient left,
+    or no longer sees the ticket (an engagement ended, a membership was removed) between the
+    event and the sending. Mail to requesters is not checked here."""
+    if outbound.kind not in IT_MAIL_KINDS:
+        return ""
+    from tandem.accounts.principals import resolve_principal
+    from tandem.core.policies import allowed
+    from tandem.notifications.models import EmailNotice
+
+    notice = EmailNotice.objects.select_related("user").filter(outbound=outbound).first()
+    if notice is None:
+        return "the notice behind this mail is missing"
+    user = notice.user
+    if not user.is_active or user.email.lower() != outbound.to_address.lower():
+        return f"{outbound.to_address} is no longer an active person with this address"
+    if not allowed(resolve_principal(user), "servicedesk.view_ticket", outbound.ticket):
+        return f"{outbound.to_address} no longer sees this ticket"
+    return ""
+
+
 def _record(outbound_id: int, status: str, *, error: str = "", subject: str = "") -> str:
     changes: dict[str, Any] = {"status": status, "error": error[:2000]}
     if status == OutboundStatus.SENT:
@@ -220,6 +271,35 @@ def _record(outbound_id: int, status: str, *, error: str = "", subject: str = ""
     with system_context("record a notification's delivery"):
         OutboundMessage.objects.filter(pk=outbound_id).update(**changes)
     return status
+
+
+def _it_context(outbound: OutboundMessage) -> dict[str, str]:
+    """What a mail to an IT person says beyond the ticket's name: its priority, the reason,
+    the due time in the tenant's zone and the link. Never a note's text or its author (a
+    reply is named by who wrote it, in the reason)."""
+    from zoneinfo import ZoneInfo
+
+    from django.urls import reverse
+
+    from tandem.notifications.models import EmailNotice
+
+    ticket, tenant = outbound.ticket, outbound.tenant
+    notice = EmailNotice.objects.select_related("user").get(outbound=outbound)
+    due = ""
+    if notice.due_at is not None:
+        local = notice.due_at.astimezone(ZoneInfo(tenant.time_zone))
+        due = f"{local:%Y-%m-%d %H:%M} ({tenant.time_zone})"
+    return {
+        "recipient_name": notice.user.full_name or notice.user.email,
+        "ticket_priority": f"P{ticket.priority}",
+        "ticket_url": settings.SITE_URL + reverse("servicedesk:ticket", args=[ticket.pk]),
+        "reason": notice.reason,
+        "due_at": due,
+        "due_label": notice.due_label,
+        "preferences_url": settings.SITE_URL + reverse("notifications:notification-preferences"),
+        "author_name": "",
+        "comment_body": "",
+    }
 
 
 def build_email(outbound: OutboundMessage) -> EmailMessage:
@@ -248,7 +328,9 @@ def build_email(outbound: OutboundMessage) -> EmailMessage:
         "comment_body": comment.body if comment is not None else "",
         "reply_address": reply_address,
         "site_url": settings.SITE_URL,
-    }
+    } | dict.fromkeys(IT_CONTEXT_NAMES, "")
+    if outbound.kind in IT_MAIL_KINDS:
+        context |= _it_context(outbound)
     subject, body = render(tenant.pk, outbound.kind, context)
     if reference.lower() not in subject.lower():
         subject = f"{reference} {subject}"  # threading must not depend on the wording
@@ -277,3 +359,37 @@ def build_email(outbound: OutboundMessage) -> EmailMessage:
         reply_to=[reply_address],
         headers=headers,
     )
+
+
+# --- Review ------------------------------------------------------------------------------------
+
+
+def retry_outbound_message(*, actor: Principal, outbound: OutboundMessage) -> OutboundMessage:
+    """Send a failed notification again (once the SMTP server is fixed, say): it becomes
+    pending, keeps its Message-ID and attempt count, and is sent once this commits. Only a
+    failed message can be retried; a sent one never goes out twice."""
+    from tandem.notifications.policies import REVIEW_MAIL
+
+    authorize(actor, REVIEW_MAIL, outbound)
+    with transaction.atomic(), within_tenant(outbound.tenant_id):
+        locked = OutboundMessage.objects.select_for_update().get(pk=outbound.pk)
+        if locked.status != OutboundStatus.FAILED:
+            raise Conflict(
+                "Only a failed message can be sent again; "
+                f"this one is {locked.get_status_display().lower()}."
+            )
+        error = locked.error
+        locked.status, locked.error = OutboundStatus.PENDING, ""
+        locked.save(update_fields=["status", "error", "updated_at"])
+        record_audit(
+            actor=actor,
+            action="servicedesk.retry_outbound_message",
+            target=locked,
+            tenant_id=locked.tenant_id,
+            changes={
+                "status": [OutboundStatus.FAILED, OutboundStatus.PENDING],
+                "error": [error[:500], ""],
+            },
+        )
+        transaction.on_commit(functools.partial(_enqueue_send, locked.pk), robust=True)
+    return locked

@@ -225,7 +225,10 @@ def search_tickets(rows: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
     if _connection.vendor == "postgresql":
         from django.contrib.postgres.search import SearchQuery, SearchVector
 
-        vector = SearchVector("subject", weight="A") + SearchVector("description", weight="B")
+        # The same configuration on both sides: with the server's default (often "english")
+        # for the text, "Acme" became "acm" and never matched the query's "acme". The
+        # expression is exactly the one of the GIN index (migration 0008), so it is used.
+        vector = SearchVector("subject", "description", config="simple")
         query = SearchQuery(text, search_type="websearch", config="simple")
         return rows.annotate(search=vector).filter(Q(search=query) | by_number)
     return rows.filter(Q(subject__icontains=text) | Q(description__icontains=text) | by_number)
@@ -309,3 +312,35 @@ def saved_view(principal: Principal, saved_view_id: int) -> _Any:
     if found is None:
         raise Http404("no such saved view")
     return found
+
+
+def people_of_parties(party_rows: QuerySet[Party]) -> QuerySet[User]:
+    """People who may work tickets for any of ``party_rows``: the choices of a queue's
+    assignee filter (pass only parties the principal sees: ``parties`` above).
+
+    An internal party's people are the tenant's members of that party; a provider party's
+    are the provider's staff, whose memberships belong to no tenant, so they are read in a
+    named system context narrowed to those providers (as :func:`assignable_people` does).
+    """
+    from tandem.accounts.models import Membership
+
+    internal = Q(pk__in=[])
+    providers: set[int] = set()
+    found = party_rows.values_list("pk", "tenant_id", "provider_id")
+    for party_id, tenant_id, provider_id in found:
+        if provider_id is not None:
+            providers.add(provider_id)
+        else:
+            internal |= Q(tenant_id=tenant_id, party_id=party_id)
+    with system_context("the people of the parties a queue filters by"):
+        rows = Membership.objects.filter(is_active=True, user__is_active=True).filter(
+            internal | Q(provider_id__in=sorted(providers))
+        )
+        user_ids = sorted(
+            {
+                m.user_id
+                for m in rows.select_related("role")
+                if "servicedesk.change_ticket" in (m.role.permissions or [])
+            }
+        )
+    return User.objects.filter(pk__in=user_ids).order_by("full_name", "email")

@@ -264,3 +264,126 @@ class CoverageIn(Input):
     calendar_id: int
     service_area_id: int | None = None
     max_priority: int = Field(default=5, ge=1, le=9)
+
+
+# --- Desk configuration edits (api_config.py) ---------------------------------------------------
+# PATCH bodies: a field left out stays as it is. (Appended as a block, with its own import.)
+
+from typing import Literal  # noqa: E402
+
+
+class CalendarPatch(Input):
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    time_zone: str | None = Field(default=None, min_length=1, max_length=64)
+    weekly: dict[str, list[list[str]]] | None = None
+    holiday_country: str | None = Field(default=None, max_length=2)
+    holiday_subdivision: str | None = Field(default=None, max_length=10)
+    custom_holidays: list[str] | None = Field(default=None, max_length=400)
+    special_days: dict[str, list[list[str]]] | None = None
+
+
+class SlaPolicyPatch(Input):
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    calendar_id: int | None = None
+    targets: dict[str, dict[str, int]] | None = None
+    pause_statuses: dict[str, list[str]] | None = None
+    warn_at_percent: int | None = Field(default=None, ge=1, le=99)
+
+
+class CoveragePatch(Input):
+    calendar_id: int | None = None
+    #: ``null``: every service area; left out: unchanged.
+    service_area_id: int | None = None
+    max_priority: int | None = Field(default=None, ge=1, le=9)
+
+
+class QuestionIn(Input):
+    """One extra question the portal asks for a category."""
+
+    name: str = Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")
+    label: str = Field(min_length=1, max_length=120)
+    type: Literal["text", "textarea", "choice"] = "text"
+    choices: list[str] = Field(default_factory=list, max_length=50)
+    required: bool = True
+
+
+class CategoryIn(Input):
+    tenant_id: int
+    name: str = Field(min_length=1, max_length=120)
+    service_area_id: int
+    description: str = Field(default="", max_length=2000)
+    form_fields: list[QuestionIn] = Field(default_factory=list, max_length=20)
+
+
+class CategoryPatch(Input):
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    service_area_id: int | None = None
+    description: str | None = Field(default=None, max_length=2000)
+    form_fields: list[QuestionIn] | None = Field(default=None, max_length=20)
+
+
+class CategoryOut(Schema):
+    id: int
+    tenant_id: int
+    name: str
+    service_area_id: int
+    description: str
+    form_fields: list[dict[str, Any]]
+    is_active: bool
+
+
+class PriorityMatrixIn(Input):
+    """Impact x urgency -> priority. Every list is ordered most severe first; ``grid`` has
+    one row per urgency and one cell (a priority label) per impact."""
+
+    impacts: list[str] = Field(min_length=3, max_length=9)
+    urgencies: list[str] = Field(min_length=3, max_length=9)
+    priorities: list[str] = Field(min_length=1, max_length=9)
+    grid: list[list[str]] = Field(max_length=9)
+
+
+class PriorityMatrixOut(Schema):
+    tenant_id: int
+    impacts: list[str]
+    urgencies: list[str]
+    priorities: list[str]
+    grid: list[list[str]]
+
+
+class WorkflowStatus(Schema):
+    key: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1, max_length=60)
+    kind: Literal["new", "open", "waiting", "resolved", "closed"]
+
+
+class WorkflowStatusIn(Input, WorkflowStatus):
+    pass
+
+
+class StatusesIn(Input):
+    """The whole workflow in display order; the first status is where new tickets start."""
+
+    statuses: list[WorkflowStatusIn] = Field(min_length=3, max_length=20)
+
+
+class WorkflowStatusOut(WorkflowStatus):
+    #: Some ticket has had this status (now or in its history): the key is permanent.
+    used: bool
+
+
+class StatusesOut(Schema):
+    tenant_id: int
+    statuses: list[WorkflowStatusOut]
+
+
+class DeskThresholdsIn(Input):
+    #: Priorities 1..this are urgent: routed to whoever is on duty out of hours.
+    urgent_priority_max: int = Field(ge=1, le=9)
+    #: A handoff back within this many minutes counts as ping-pong (at most 30 days).
+    ping_pong_minutes: int = Field(ge=1, le=43200)
+
+
+class DeskThresholdsOut(Schema):
+    tenant_id: int
+    urgent_priority_max: int
+    ping_pong_minutes: int

@@ -149,22 +149,60 @@ def recompute_sla(
         return {}
     config = config or desk_config.current(ticket.tenant_id)
     state = sla_state(timeline, config, now=now)
+    _store(ticket, state)
+    if save:
+        ticket.save(update_fields=list(SLA_FIELDS))
+    return state
+
+
+SLA_FIELDS = ("sla_state", "first_response_due", "next_update_due", "resolution_due", "updated_at")
+
+
+def recompute_open_tickets(
+    tenant_id: int, *, now: dt.datetime | None = None, chunk: int = 500
+) -> int:
+    """Recompute and store the clocks of every open ticket of one tenant; how many.
+
+    Works in chunks of ``chunk`` tickets, each in its own transaction: the chunk's rows are
+    locked (so a ticket changed meanwhile is not overwritten with clocks from its older
+    history), their events read in one query, the clocks computed in memory and written
+    back in one bulk update. Call it in a named system context.
+    """
+    from django.db import transaction
+
+    from tandem.servicedesk import desk_config
+
+    now = now or timezone.now()
+    config = desk_config.current(tenant_id)
+    open_ids = list(
+        Ticket.objects.filter(tenant_id=tenant_id, resolved_at__isnull=True, closed_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for start in range(0, len(open_ids), chunk):
+        with transaction.atomic():
+            tickets = list(
+                Ticket.objects.select_for_update().filter(pk__in=open_ids[start : start + chunk])
+            )
+            timelines: dict[int, list[clock.TicketEvent]] = {t.pk: [] for t in tickets}
+            for event in TicketEvent.objects.filter(ticket_id__in=list(timelines)).order_by(
+                "ticket_id", "at", "id"
+            ):
+                timelines[event.ticket_id].append(as_clock_event(event))
+            for ticket in tickets:
+                _store(ticket, sla_state(timelines[ticket.pk], config, now=now))
+                ticket.updated_at = now
+            Ticket.objects.bulk_update(tickets, SLA_FIELDS)
+    return len(open_ids)
+
+
+def _store(ticket: Ticket, state: dict[str, Any]) -> None:
+    """Put computed clocks on the instance: the holder's due dates are the headline ones."""
     current = state.get(str(ticket.party_id), {})
     ticket.sla_state = state
     ticket.first_response_due = _due(current, "first_response")
     ticket.next_update_due = _due(current, "next_update")
     ticket.resolution_due = _due(current, "resolution")
-    if save:
-        ticket.save(
-            update_fields=[
-                "sla_state",
-                "first_response_due",
-                "next_update_due",
-                "resolution_due",
-                "updated_at",
-            ]
-        )
-    return state
 
 
 def _due(metrics: dict[str, Any], name: str) -> dt.datetime | None:

@@ -29,15 +29,7 @@ def recompute_tenant_sla_task(tenant_id: int) -> int:
     """Recompute the SLA clocks of every open ticket of a tenant, after one of its calendars,
     SLA policies or coverage entries changed. Returns how many tickets were recomputed."""
     from tandem.core.scoping import system_context
-    from tandem.servicedesk.models import Ticket
-    from tandem.servicedesk.sla_bridge import recompute_sla
+    from tandem.servicedesk.sla_bridge import recompute_open_tickets
 
-    count = 0
     with system_context("recompute a tenant's SLA clocks after a calendar or policy change"):
-        open_tickets = Ticket.objects.filter(
-            tenant_id=tenant_id, resolved_at__isnull=True, closed_at__isnull=True
-        ).select_related("tenant")
-        for ticket in open_tickets.iterator(chunk_size=500):
-            recompute_sla(ticket)
-            count += 1
-    return count
+        return recompute_open_tickets(tenant_id)

@@ -1,6 +1,7 @@
 """Service-desk pages: a tenant's queue, a person's cross-tenant queue, a new ticket, the
-ticket page with its forms (notes, status, priority, handoff, assignment, time), and the
-responsibility matrix with what it leaves uncovered.
+ticket page with its forms (notes, status, priority, handoff, assignment, time; merge,
+parent, tags and watching in ``views_extras``), and the responsibility matrix with what it
+leaves uncovered.
 
 Handlers are thin: look the ticket or tenant up through the queries (out of reach is 404),
 check the object-level action (403), parse the form, call one service, then redirect, or
@@ -35,25 +36,30 @@ from tandem.core import policies
 from tandem.core.actions import page
 from tandem.core.errors import Conflict
 from tandem.core.pages import submit_form
+from tandem.core.pagination import CappedPaginator
 from tandem.core.policies import SIGNED_IN
 from tandem.core.principal import Principal
-from tandem.servicedesk import queries, routing, services
+from tandem.servicedesk import queries, routing, services, views_queues
 from tandem.servicedesk.choices import EventKind, StatusKind, Via, Visibility
 from tandem.servicedesk.forms import (
     AssignForm,
     HandoffForm,
     MatrixRowForm,
+    MergeForm,
     MyQueueFilterForm,
     NoteForm,
+    ParentForm,
     PortalCloseForm,
+    PortalReplyForm,
     PortalTicketForm,
     PriorityForm,
-    QueueFilterForm,
     RatingForm,
     ReplyForm,
     StatusForm,
+    TagsForm,
     TicketCreateForm,
     TimeForm,
+    WatchForm,
     portal_questions,
 )
 from tandem.servicedesk.models import Category, DeskSettings, ResponsibilityRow, Ticket
@@ -200,13 +206,15 @@ def _queue_response(
         sort = DEFAULT_SORT
     field = F(SORTS[sort.lstrip("-")])
     order = field.desc(nulls_last=True) if sort.startswith("-") else field.asc(nulls_last=True)
-    page_obj = Paginator(rows.order_by(order, "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    page_obj = CappedPaginator(rows.order_by(order, "-pk"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     now = timezone.now()
     tickets = list(page_obj.object_list)
+    views_queues.prepare_rows(tickets, now=now)
     for ticket in tickets:
         name, tone = labels.get(ticket.tenant_id, {}).get(ticket.status, (ticket.status, "muted"))
         ticket.status_name, ticket.status_tone = name, tone  # type: ignore[attr-defined]
-        ticket.overdue = bool(ticket.resolution_due and ticket.resolution_due < now)  # type: ignore[attr-defined]
     sorts = {}
     for key in sortable:
         if sort == key:
@@ -235,29 +243,23 @@ def _queue_response(
 
 @page("servicedesk.view_ticket")
 def tickets(request: HttpRequest, tenant_id: int) -> HttpResponse:
-    """The tenant's queue: every ticket of the tenant the principal may see."""
+    """The tenant's queue: every ticket of the tenant the principal may see, with the
+    filters, saved views and export of the cross-tenant queue (``views_queues``: the same
+    form and ``queries.queue``), narrowed to this tenant."""
     principal = _principal(request)
     tenant = _tenant_for(principal, tenant_id, "servicedesk.view_ticket")
     settings = desk_settings(tenant.pk)
     it_view = queries.is_it_in(principal, tenant.pk)
-    form = QueueFilterForm(
-        request.GET or None,
-        statuses=settings.statuses,
+    # The tenant is the page's own: a ``tenant`` parameter (from a saved view) is not a filter.
+    params = {k: v for k, v in views_queues.queue_params(request).items() if k != "tenant"}
+    form = views_queues.QueueForm(
+        params or None,
+        principal=principal,
+        tenant=tenant,
         priorities=settings.priority_matrix["priorities"],
-        parties=list(queries.parties(principal, tenant.pk).values_list("pk", "name"))
-        if it_view
-        else None,
     )
-    data, params = _filters(form, request)
-    rows = queries.tickets(principal).filter(tenant_id=tenant.pk)
-    if "q" in data:
-        rows = _search(rows, data["q"])
-    if "status" in data:
-        rows = rows.filter(status=data["status"])
-    if "priority" in data:
-        rows = rows.filter(priority=data["priority"])
-    if "party" in data:
-        rows = rows.filter(party_id=data["party"])
+    rows = queries.queue(principal, {**views_queues.queue_filters(form), "tenant_id": tenant.pk})
+    with_tenant = urlencode({**params, "tenant": str(tenant.pk)})
     return _queue_response(
         request,
         rows,
@@ -271,6 +273,15 @@ def tickets(request: HttpRequest, tenant_id: int) -> HttpResponse:
             "it_view": it_view,
             "results_url": reverse("servicedesk:tickets", args=[tenant.pk]),
             "may_add": policies.allowed(principal, "servicedesk.add_ticket", tenant),
+            # The person's saved views of every tenant or of this one; a view saved here
+            # remembers the tenant, so it opens the same tickets on the cross-tenant queue.
+            "saved_views": [
+                view
+                for view in queries.saved_views(principal)
+                if view.filters.get("tenant_id") in (None, tenant.pk)
+            ],
+            "saved_query": with_tenant,
+            "export_url": reverse("servicedesk_queues:queue-export") + "?" + with_tenant,
             "section": "tickets",
         },
     )
@@ -417,6 +428,27 @@ def _time_form(principal: Principal, ticket: Ticket, data: Any = None) -> forms.
     return TimeForm(data, service_areas=areas)
 
 
+def _merge_form(principal: Principal, ticket: Ticket, data: Any = None) -> forms.Form:
+    return MergeForm(data)
+
+
+def _parent_form(principal: Principal, ticket: Ticket, data: Any = None) -> forms.Form:
+    number = None
+    if ticket.parent_id:
+        # The current parent's number, only if the person sees that ticket.
+        rows = queries.tickets(principal).filter(pk=ticket.parent_id)
+        number = rows.values_list("number", flat=True).first()
+    return ParentForm(data, initial={"parent": number})
+
+
+def _tags_form(principal: Principal, ticket: Ticket, data: Any = None) -> forms.Form:
+    return TagsForm(data, initial={"tags": ", ".join(ticket.tags or [])})
+
+
+def _watch_form(principal: Principal, ticket: Ticket, data: Any = None) -> forms.Form:
+    return WatchForm(data)
+
+
 #: The forms of the ticket page: (context name, action, builder).
 TICKET_FORMS: tuple[tuple[str, str, Callable[..., forms.Form]], ...] = (
     ("note_form", "servicedesk.comment_ticket", _note_form),
@@ -425,6 +457,11 @@ TICKET_FORMS: tuple[tuple[str, str, Callable[..., forms.Form]], ...] = (
     ("handoff_form", "servicedesk.handoff_ticket", _handoff_form),
     ("assign_form", "servicedesk.change_ticket", _assign_form),
     ("time_form", "servicedesk.log_time_on_ticket", _time_form),
+    ("merge_form", "servicedesk.change_ticket", _merge_form),
+    ("parent_form", "servicedesk.change_ticket", _parent_form),
+    ("tags_form", "servicedesk.change_ticket", _tags_form),
+    # Watching is reading: whoever sees the ticket may follow it.
+    ("watch_form", "servicedesk.view_ticket", _watch_form),
 )
 
 
@@ -509,7 +546,17 @@ def _requester_ticket_context(principal: Principal, ticket: Ticket) -> dict[str,
             note.author_display = "IT"  # type: ignore[attr-defined]
         else:
             note.author_display = note.author_label  # type: ignore[attr-defined]
-    return {"notes": notes}
+    # Public files only, like the notes, whatever else the person's tiers would allow.
+    files = list(
+        queries.attachments(principal, ticket)
+        .filter(visibility=Visibility.PUBLIC)
+        .order_by("created_at", "pk")
+    )
+    for file in files:
+        file.from_display = (  # type: ignore[attr-defined]
+            "you" if file.uploaded_by_id == principal.user_id else "IT"
+        )
+    return {"notes": notes, "files": files}
 
 
 def _render_ticket(
@@ -519,8 +566,12 @@ def _render_ticket(
     *,
     status: int = 200,
     bound: dict[str, forms.Form] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
-    """The ticket page; ``bound`` holds a rejected form to show again with its errors."""
+    """The ticket page; ``bound`` holds a rejected form to show again with its errors,
+    ``extra`` more context (the merge's confirmation step)."""
+    from tandem.servicedesk.views_extras import ticket_links_context  # it imports this module
+
     tenant = tenancy_queries.tenant(principal, ticket.tenant_id)
     it_view = queries.is_it_in(principal, ticket.tenant_id)
     settings: DeskSettings = desk_settings(ticket.tenant_id)
@@ -540,10 +591,14 @@ def _render_ticket(
             context[key] = (bound or {}).get(key) or build(principal, ticket)
     if it_view:
         context.update(_it_ticket_context(principal, ticket))
+        context.update(
+            ticket_links_context(principal, ticket, labels=_status_labels(settings.statuses))
+        )
         template = "servicedesk/ticket_detail.html"
     else:
         context.update(_requester_ticket_context(principal, ticket))
         template = "servicedesk/ticket_detail_requester.html"
+    context.update(extra or {})
     return render(request, template, context, status=status)
 
 
@@ -916,7 +971,7 @@ def _render_portal_ticket(
         "is_resolved": kind == StatusKind.RESOLVED,
         "is_closed": kind == StatusKind.CLOSED,
         "section": "portal",
-        "reply_form": bound.get("reply_form") or ReplyForm(),
+        "reply_form": bound.get("reply_form") or PortalReplyForm(),
         # A rejected form is shown again with its reason, whatever the ticket's state now.
         "close_form": bound.get("close_form")
         or (PortalCloseForm() if kind != StatusKind.CLOSED else None),
@@ -962,6 +1017,33 @@ def _portal_post(
     return _render_portal_ticket(request, principal, fresh, status=status, bound={form_name: form})
 
 
+def _portal_reply(principal: Principal, ticket: Ticket, data: dict[str, Any]) -> Any:
+    """A public reply, with the file if one was chosen (both or neither). An oversized file
+    is refused before it is read, with the same limit as the ticket page's upload."""
+    from tandem.servicedesk.views_extras import refuse_oversized  # it imports this module
+
+    upload = data.get("file")
+    if upload is None:
+        return services.add_comment(
+            actor=principal,
+            ticket=ticket,
+            body=data["body"],
+            visibility=Visibility.PUBLIC,
+            via=Via.PORTAL,
+        )
+    refuse_oversized(upload)
+    return services.add_comment_with_file(
+        actor=principal,
+        ticket=ticket,
+        body=data["body"],
+        filename=upload.name or "",
+        content_type=upload.content_type or "application/octet-stream",
+        content=upload.read(),
+        visibility=Visibility.PUBLIC,
+        via=Via.PORTAL,
+    )
+
+
 @page("servicedesk.comment_ticket")
 @require_POST
 def portal_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
@@ -969,14 +1051,8 @@ def portal_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
         request,
         ticket_id,
         form_name="reply_form",
-        form=ReplyForm(request.POST),
-        write=lambda principal, ticket, data: services.add_comment(
-            actor=principal,
-            ticket=ticket,
-            body=data["body"],
-            visibility=Visibility.PUBLIC,
-            via=Via.PORTAL,
-        ),
+        form=PortalReplyForm(request.POST, request.FILES),
+        write=_portal_reply,
         done="Reply sent.",
         anchor="#notes",
     )

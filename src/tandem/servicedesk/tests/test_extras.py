@@ -273,3 +273,360 @@ def test_people_who_see_a_ticket_watch_and_unwatch_it(as_persona, world) -> None
 
     outsider = as_persona("second_provider_tech")
     assert _post(outsider, f"/tickets/{world['ticket']}/watch").status_code == 404
+
+
+# --- The ticket page's forms: merge, parent, tags, watching ------------------------------------
+# Other tickets are named by their number in the tenant, as people say them.
+
+
+def _page(client, ticket_id: int) -> str:  # type: ignore[no-untyped-def]
+    response = client.get(reverse("servicedesk:ticket", args=[ticket_id]))
+    assert response.status_code == 200
+    return response.content.decode()  # type: ignore[no-any-return]
+
+
+def _form_post(client, name: str, ticket_id: int, data: dict, **kwargs):  # type: ignore[no-untyped-def,type-arg]
+    return client.post(reverse(f"servicedesk_extras:{name}", args=[ticket_id]), data, **kwargs)
+
+
+def _globex_only_number(world) -> int:  # type: ignore[no-untyped-def]
+    """A ticket number that Globex has and Acme has not (numbers are per tenant)."""
+    from django.db.models import Max
+    from tests.personas import user_of
+
+    from tandem.core.principal import system_principal
+    from tandem.servicedesk import services
+    from tandem.tenancy.models import Tenant
+
+    with system_context("test: more Globex tickets"):
+        acme_max = Ticket.objects.filter(tenant_id=world["tenant"]).aggregate(n=Max("number"))["n"]
+        globex = Tenant.objects.get(pk=world["other_tenant"])
+        while True:
+            created = services.create_ticket(
+                actor=system_principal("test"),
+                tenant=globex,
+                requester=user_of(world, "other_tenant_owner"),
+                subject="Globex conveyor stopped",
+                service_area_id=world["other_service_area"],
+            )
+            if created.number > acme_max:
+                return int(created.number)
+
+
+def test_merging_on_the_page_asks_to_confirm_with_both_subjects_first(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+    owner = as_persona("owner")
+    source, target = _ticket(world["ticket"]), _ticket(world["sentinel_ticket"])
+    assert 'id="merge-form"' in _page(owner, source.pk)
+    audits = _audits()
+
+    preview = _form_post(owner, "ticket-merge", source.pk, {"into": target.number})
+    assert preview.status_code == 200
+    text = preview.content.decode()
+    assert f"Merge #{source.number} into #{target.number}?" in text
+    assert "Acme file server is slow" in text and "Acme suspicious sign-ins" in text
+    assert 'id="merge-confirm-form"' in text
+    assert _ticket(source.pk).merged_into_id is None  # nothing merged before the confirmation
+    assert _audits() == audits
+
+    done = _form_post(
+        owner, "ticket-merge", source.pk, {"into": target.number, "confirm": "on"}, follow=True
+    )
+    text = done.content.decode()
+    assert f"#{source.number} is merged into #{target.number} and closed." in text
+    assert "This ticket is merged into" in text
+    target_url = reverse("servicedesk:ticket", args=[target.pk])
+    assert f'<a href="{target_url}">#{target.number} Acme suspicious sign-ins</a>' in text
+    assert 'id="merge-form"' not in text  # a merged ticket is not merged again
+    assert _ticket(source.pk).merged_into_id == target.pk
+    assert _ticket(source.pk).status == "closed"
+    assert _audits() == audits + 1
+
+    # The ticket it went into lists it, with a link back.
+    source_url = reverse("servicedesk:ticket", args=[source.pk])
+    assert f'<a href="{source_url}">#{source.number} Acme file server is slow</a>' in _page(
+        owner, target.pk
+    )
+
+
+def test_a_bad_merge_number_is_a_form_error_and_changes_nothing(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+    globex_number = _globex_only_number(world)
+    owner = as_persona("owner")
+    source = _ticket(world["ticket"])
+    audits = _audits()
+    for number, message in (
+        (99999, "There is no ticket #99999 in Acme Corp."),
+        # Numbers are per tenant: Globex's number means nothing in Acme.
+        (globex_number, f"There is no ticket #{globex_number} in Acme Corp."),
+        (source.number, "A ticket cannot be merged into itself."),
+    ):
+        for confirm in ("", "on"):
+            response = _form_post(
+                owner, "ticket-merge", source.pk, {"into": number, "confirm": confirm}
+            )
+            assert response.status_code == 422, (number, confirm)
+            text = response.content.decode()
+            assert message in text, (number, confirm)
+            assert 'id="merge-confirm-form"' not in text
+    empty = _form_post(owner, "ticket-merge", source.pk, {"into": ""})
+    assert empty.status_code == 422
+    assert "This field is required." in empty.content.decode()
+    assert _ticket(source.pk).merged_into_id is None
+    assert _ticket(source.pk).status != "closed"
+    assert _audits() == audits
+
+
+def test_merging_into_an_already_merged_ticket_is_refused_on_the_page(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+    owner = as_persona("owner")
+    source, target = _ticket(world["ticket"]), _ticket(world["sentinel_ticket"])
+    merged = _post(owner, f"/tickets/{source.pk}/merge", {"into_id": target.pk})
+    assert merged.status_code == 200
+    # The other way round now: the target of the merge is itself merged.
+    response = _form_post(owner, "ticket-merge", target.pk, {"into": source.number})
+    assert response.status_code == 409
+    assert f"#{source.number} is itself merged into another ticket." in response.content.decode()
+    assert _ticket(target.pk).merged_into_id is None
+
+
+def test_a_ticket_out_of_sight_is_unknown_to_the_merge_form(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+    from tandem.core.principal import system_principal
+    from tandem.servicedesk import services
+    from tandem.tenancy.models import Party
+
+    # Northwind holds the requester's ticket now, so it may work it; it does not see the
+    # ticket Sentinel holds (outside its engagement).
+    with system_context("test: hand the ticket to Northwind"):
+        services.handoff_ticket(
+            actor=system_principal("test"),
+            ticket=Ticket.objects.get(pk=world["ticket"]),
+            to_party=Party.objects.get(pk=world["party"]),
+            reason="Night shift",
+        )
+    tech = as_persona("provider_tech")
+    source, hidden = _ticket(world["ticket"]), _ticket(world["sentinel_ticket"])
+    assert 'id="merge-form"' in _page(tech, source.pk)
+    response = _form_post(tech, "ticket-merge", source.pk, {"into": hidden.number})
+    assert response.status_code == 422
+    text = response.content.decode()
+    assert f"There is no ticket #{hidden.number} in Acme Corp." in text
+    assert "Acme suspicious sign-ins" not in text
+    parent = _form_post(tech, "ticket-parent", source.pk, {"parent": hidden.number})
+    assert parent.status_code == 422
+    assert f"There is no ticket #{hidden.number} in Acme Corp." in parent.content.decode()
+    assert _ticket(source.pk).merged_into_id is None
+    assert _ticket(source.pk).parent_id is None
+
+
+def test_people_who_may_not_change_the_ticket_get_no_merge_parent_or_tags_forms(
+    as_persona, world
+) -> None:  # type: ignore[no-untyped-def]
+    # Northwind sees the ticket (its scope) but Acme IT holds it.
+    tech = as_persona("provider_tech")
+    text = _page(tech, world["ticket"])
+    for form in ("merge-form", "parent-form", "tags-form"):
+        assert f'id="{form}"' not in text
+    assert 'id="watch-form"' in text  # watching is reading
+    for name, data in (
+        ("ticket-merge", {"into": _ticket(world["sentinel_ticket"]).number}),
+        ("ticket-parent", {"parent": ""}),
+        ("ticket-tags", {"tags": "x"}),
+    ):
+        assert _form_post(tech, name, world["ticket"], data).status_code in (403, 404), name
+    assert _ticket(world["ticket"]).tags == []
+    requester = as_persona("requester")
+    assert _form_post(requester, "ticket-tags", world["ticket"], {"tags": "x"}).status_code == 404
+
+
+def test_the_parent_is_set_by_number_and_the_parent_lists_its_children_with_status(
+    as_persona, world
+) -> None:  # type: ignore[no-untyped-def]
+    owner = as_persona("owner")
+    parent, child = _ticket(world["ticket"]), _ticket(world["sentinel_ticket"])
+    done = _form_post(owner, "ticket-parent", child.pk, {"parent": parent.number}, follow=True)
+    text = done.content.decode()
+    assert f"#{child.number} is now a child of #{parent.number}." in text
+    parent_url = reverse("servicedesk:ticket", args=[parent.pk])
+    assert f'<a href="{parent_url}">#{parent.number} Acme file server is slow</a>' in text
+    assert _ticket(child.pk).parent_id == parent.pk
+
+    listed = _page(owner, parent.pk)
+    children = listed[listed.index('id="children"') :]
+    children = children[: children.index("</table>")]
+    assert "Acme suspicious sign-ins" in children
+    assert 'class="badge badge-' in children  # with its status
+
+    cleared = _form_post(owner, "ticket-parent", child.pk, {"parent": ""}, follow=True)
+    assert f"#{child.number} has no parent now." in cleared.content.decode()
+    assert _ticket(child.pk).parent_id is None
+
+
+def test_a_bad_parent_is_a_form_error_and_changes_nothing(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+    globex_number = _globex_only_number(world)
+    owner = as_persona("owner")
+    parent, child = _ticket(world["ticket"]), _ticket(world["sentinel_ticket"])
+    assert (
+        _form_post(owner, "ticket-parent", child.pk, {"parent": parent.number}).status_code == 302
+    )
+    audits = _audits()
+    for ticket, number, message in (
+        (parent, child.number, "That would make a cycle of tickets."),
+        (parent, parent.number, "A ticket cannot be its own parent."),
+        (parent, 99999, "There is no ticket #99999 in Acme Corp."),
+        (parent, globex_number, f"There is no ticket #{globex_number} in Acme Corp."),
+    ):
+        response = _form_post(owner, "ticket-parent", ticket.pk, {"parent": number})
+        assert response.status_code == 422, number
+        assert message in response.content.decode(), number
+    same = _form_post(owner, "ticket-parent", child.pk, {"parent": parent.number})
+    assert same.status_code == 409
+    assert "The ticket already has this parent." in same.content.decode()
+    assert _ticket(parent.pk).parent_id is None
+    assert _ticket(child.pk).parent_id == parent.pk
+    assert _audits() == audits
+
+
+def test_tags_are_edited_as_one_line_on_the_page(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+    owner = as_persona("owner")
+    ticket_id = world["ticket"]
+    done = _form_post(owner, "ticket-tags", ticket_id, {"tags": " Disk, VIP ,disk,, "}, follow=True)
+    text = done.content.decode()
+    assert "Tags: disk, vip." in text
+    assert '<span class="badge badge-muted">disk</span>' in text
+    assert 'value="disk, vip"' in text  # the form shows them for the next edit
+    assert _ticket(ticket_id).tags == ["disk", "vip"]
+
+    same = _form_post(owner, "ticket-tags", ticket_id, {"tags": "vip, disk"})
+    assert same.status_code == 409
+    assert "The ticket already has these tags." in same.content.decode()
+    too_many = _form_post(
+        owner, "ticket-tags", ticket_id, {"tags": ",".join(f"t{i}" for i in range(21))}
+    )
+    assert too_many.status_code == 422
+    assert "At most 20 tags." in too_many.content.decode()
+    assert _ticket(ticket_id).tags == ["disk", "vip"]
+
+    cleared = _form_post(owner, "ticket-tags", ticket_id, {"tags": ""}, follow=True)
+    assert "The ticket has no tags now." in cleared.content.decode()
+    assert _ticket(ticket_id).tags == []
+
+
+def test_watchers_are_listed_and_anyone_who_sees_the_ticket_watches_it(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+    tech = as_persona("provider_tech")  # sees the ticket, may not work it
+    ticket_id = world["ticket"]
+    text = _page(tech, ticket_id)
+    watchers = text[text.index('id="watchers"') :]
+    assert "Requester" in watchers  # the requester follows what they opened
+    assert "Provider Tech" not in watchers
+    assert ">Watch</button>" in watchers
+
+    done = _form_post(tech, "ticket-watch", ticket_id, {}, follow=True).content.decode()
+    assert "You watch this ticket now." in done
+    watchers = done[done.index('id="watchers"') :]
+    assert 'Provider Tech <span class="muted">(you)</span>' in watchers
+    assert ">Stop watching</button>" in watchers
+
+    again = _form_post(tech, "ticket-watch", ticket_id, {})
+    assert again.status_code == 422
+    assert "You already watch this ticket." in again.content.decode()
+    assert "ticket_id:" not in again.content.decode()
+
+    stopped = _form_post(tech, "ticket-unwatch", ticket_id, {}, follow=True).content.decode()
+    assert "You no longer watch this ticket." in stopped
+    with system_context("test: watchers"):
+        assert not _ticket(ticket_id).watchers.filter(pk=world["user:provider_tech"]).exists()
+
+    outsider = as_persona("second_provider_tech")
+    assert _form_post(outsider, "ticket-watch", ticket_id, {}).status_code == 404
+
+
+# --- The requester portal: files --------------------------------------------------------------
+
+
+def _portal(client, ticket_id: int) -> str:  # type: ignore[no-untyped-def]
+    response = client.get(reverse("servicedesk:portal-ticket", args=[ticket_id]))
+    assert response.status_code == 200
+    return response.content.decode()  # type: ignore[no-any-return]
+
+
+def _comments(ticket_id: int) -> int:
+    from tandem.servicedesk.models import Comment
+
+    with system_context("test: count notes"):
+        return Comment.objects.filter(ticket_id=ticket_id).count()
+
+
+def test_the_portal_lists_the_public_files_only_with_download_links(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+    owner = as_persona("owner")
+    public = _upload(
+        owner, world["ticket"], "howto.pdf", b"%PDF-1.4 steps", "public", "application/pdf"
+    )
+    assert public.status_code == 201, public.content
+    public_id = public.json()["id"]
+
+    requester = as_persona("requester")
+    text = _portal(requester, world["ticket"])
+    download = reverse("servicedesk_extras:attachment-download", args=[public_id])
+    assert f'<a href="{download}" download>howto.pdf</a>' in text
+    assert "from IT" in text
+    assert "server-log.txt" not in text  # the world's IT-shared file
+    served = requester.get(download)
+    assert served.status_code == 200
+    assert b"".join(served.streaming_content) == b"%PDF-1.4 steps"
+    # The requester's view of the IT ticket page lists the same files.
+    same = _page(requester, world["ticket"])
+    assert f'<a href="{download}" download>howto.pdf</a>' in same
+    assert "server-log.txt" not in same
+
+
+def test_the_requester_attaches_a_file_to_a_reply(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+    requester = as_persona("requester")
+    ticket_id = world["ticket"]
+    form = _portal(requester, ticket_id)
+    assert 'enctype="multipart/form-data"' in form and 'name="file"' in form
+    response = requester.post(
+        reverse("servicedesk:portal-reply", args=[ticket_id]),
+        {
+            "body": "Here is what I see.",
+            "file": SimpleUploadedFile("screen.png", b"\x89PNG screen", "image/png"),
+        },
+        follow=True,
+    )
+    text = response.content.decode()
+    assert "Reply sent." in text
+    assert "Here is what I see." in text
+    assert "screen.png" in text and "from you" in text
+    with system_context("test: the reply's file"):
+        file = Attachment.objects.get(ticket_id=ticket_id, filename="screen.png")
+        assert file.visibility == "public"
+        assert file.comment is not None and file.comment.body == "Here is what I see."
+
+    # IT sees it on the ticket page, in the public tier.
+    assert "screen.png" in _page(as_persona("internal_tech"), ticket_id)
+
+
+def test_a_refused_file_sends_no_reply_and_says_why(as_persona, world, settings) -> None:  # type: ignore[no-untyped-def]
+    requester = as_persona("requester")
+    ticket_id = world["ticket"]
+    url = reverse("servicedesk:portal-reply", args=[ticket_id])
+    notes, audits = _comments(ticket_id), _audits()
+    with system_context("test: count files"):
+        files = Attachment.objects.count()
+
+    program = requester.post(
+        url, {"body": "Run this", "file": SimpleUploadedFile("fix.exe", b"MZ\x90\x00", "x/y")}
+    )
+    assert program.status_code == 422
+    text = program.content.decode()
+    assert "fix.exe: executable files and scripts are not accepted" in text
+    assert "Run this" in text  # the reply is kept in the form to send again
+
+    settings.MAIL_MAX_ATTACHMENT_BYTES = 10
+    big = requester.post(
+        url, {"body": "Big one", "file": SimpleUploadedFile("big.txt", b"x" * 11, "text/plain")}
+    )
+    assert big.status_code == 422
+    assert "big.txt: larger than" in big.content.decode()
+
+    assert _comments(ticket_id) == notes
+    assert _audits() == audits
+    with system_context("test: count files"):
+        assert Attachment.objects.count() == files

@@ -1,0 +1,43 @@
+"""Counting and paging lists that can hold a million rows.
+
+Counting every row a principal may see costs as much as reading them all: at a million
+tickets a provider's queue spent more time counting than showing its fifty rows. Ticket
+lists therefore count at most :data:`COUNT_CAP` rows and say whether the count is whole
+(decision 0013); the API does it in ``core.api.CappedLimitOffsetPagination``, the pages
+with :class:`CappedPaginator`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.utils.functional import cached_property
+
+#: The most rows a list counts; beyond it the count reads "1,000+".
+COUNT_CAP = 1000
+
+
+def capped_count(queryset: QuerySet[Any], cap: int | None = None) -> tuple[int, bool]:
+    """``(count, exact)``: the number of rows when there are at most ``cap`` (default
+    :data:`COUNT_CAP`) of them, else ``(cap, False)``. Costs reading at most ``cap + 1``
+    rows, whatever the table's size."""
+    cap = COUNT_CAP if cap is None else cap
+    seen = queryset.order_by().values("pk")[: cap + 1].count()
+    return (seen, True) if seen <= cap else (cap, False)
+
+
+class CappedPaginator(Paginator):
+    """Django's paginator with the count of :func:`capped_count`.
+
+    Pages run up to the cap; ``count_exact`` tells the template to say "1,000+" and to point
+    at the filters and the export for the rest.
+    """
+
+    count_exact = True
+
+    @cached_property
+    def count(self) -> int:
+        counted, self.count_exact = capped_count(self.object_list)  # type: ignore[arg-type]
+        return counted

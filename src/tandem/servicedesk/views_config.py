@@ -1,0 +1,718 @@
+"""Desk-configuration pages: the desk's overview (priority matrix, status workflow,
+thresholds), calendars, SLA policies, categories, and the forms that change them; coverage
+is edited from the responsibility matrix page.
+
+Reading pages declare ``servicedesk.view_matrix`` (the tenant's IT and its providers; a
+provider sees only its own SLA terms and the categories of its service areas); every form
+declares ``servicedesk.change_matrix`` (the tenant's owners). Handlers are thin: look the
+tenant and the object up through ``services_config`` (out of reach is 404), parse a form,
+call one service, then redirect with a message, or re-render with the service's field errors
+(422) or its conflict (409). Plain forms: no inline script or style.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from tandem.core import policies
+from tandem.core.actions import page
+from tandem.core.errors import Conflict
+from tandem.core.pages import CONFLICT, INVALID, submit_form
+from tandem.core.principal import Principal
+from tandem.servicedesk import queries, services
+from tandem.servicedesk import services_config as config
+from tandem.servicedesk.choices import StatusKind
+from tandem.servicedesk.forms_config import (
+    METRIC_LABELS,
+    CalendarForm,
+    CategoryForm,
+    CoverageForm,
+    DeskThresholdsForm,
+    PriorityMatrixForm,
+    SlaPolicyForm,
+    StatusesForm,
+    priority_range_choices,
+)
+from tandem.servicedesk.models import Coverage
+from tandem.servicedesk.services_config import CHANGE, METRICS, VIEW, WEEKDAY_NAMES, WEEKDAYS
+from tandem.servicedesk.sla_bridge import desk_settings
+from tandem.sla.models import Calendar
+from tandem.tenancy.models import Tenant
+
+SECTION = "desk-config"
+KIND_LABELS = {k.value: k.label for k in StatusKind}
+
+
+def _principal(request: HttpRequest) -> Principal:
+    return request.principal  # type: ignore[attr-defined,no-any-return]
+
+
+def _url(name: str, *args: Any) -> str:
+    return reverse(f"servicedesk_config:{name}", args=args)
+
+
+def _form_page(
+    request: HttpRequest,
+    *,
+    tenant: Tenant,
+    form: Any,
+    write: Callable[[dict[str, Any]], Any],
+    done: str | Callable[[Any], str],
+    message: Callable[[Any], str],
+    template: str,
+    context: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """GET shows the form; a valid POST calls ``write`` (one service) and redirects with a
+    message; a rejected one re-renders with the errors (422) or the conflict (409)."""
+    saved, status = submit_form(request, form, write)
+    if saved is not None:
+        messages.success(request, message(saved))
+        return redirect(done(saved) if callable(done) else done)
+    return render(
+        request,
+        template,
+        {"tenant": tenant, "form": form, "section": SECTION, **(context or {})},
+        status=status,
+    )
+
+
+def _calendar_choices(tenant: Tenant) -> list[tuple[int, str]]:
+    return list(Calendar.objects.filter(tenant=tenant).values_list("pk", "name"))
+
+
+def _party_choices(principal: Principal, tenant: Tenant) -> list[tuple[int, str]]:
+    return list(queries.parties(principal, tenant.pk).order_by("name").values_list("pk", "name"))
+
+
+def _area_choices(principal: Principal, tenant: Tenant) -> list[tuple[int, str]]:
+    areas = queries.matrix_areas(principal, tenant.pk).filter(is_active=True).order_by("name")
+    return list(areas.values_list("pk", "name"))
+
+
+def _hours(spans: list[list[str]]) -> str:
+    return ", ".join(f"{a}–{b}" for a, b in spans) if spans else "closed"
+
+
+# --- Overview ---------------------------------------------------------------------------------
+
+
+@page(VIEW)
+def desk_config(request: HttpRequest, tenant_id: int) -> HttpResponse:
+    """The desk's configuration at a glance: priority matrix, workflow, thresholds, and
+    where calendars, SLA policies, categories and coverage are kept."""
+    principal = _principal(request)
+    tenant = config.config_tenant(principal, tenant_id)
+    settings = desk_settings(tenant.pk)
+    matrix = settings.priority_matrix
+    used = config.used_status_keys(tenant)
+    return render(
+        request,
+        "servicedesk/config_home.html",
+        {
+            "tenant": tenant,
+            "section": SECTION,
+            "may_change": policies.allowed(principal, CHANGE, tenant),
+            "matrix": matrix,
+            "grid_rows": list(zip(matrix["urgencies"], matrix["grid"], strict=False)),
+            "statuses": [
+                {"key": k, "name": n, "kind": KIND_LABELS.get(kind, kind), "used": k in used}
+                for k, n, kind in settings.statuses
+            ],
+            "urgent": dict(priority_range_choices(len(matrix["priorities"]))).get(
+                settings.urgent_priority_max, f"P1 to P{settings.urgent_priority_max}"
+            ),
+            "ping_pong_minutes": settings.ping_pong_minutes,
+            "counts": {
+                "calendars": Calendar.objects.filter(tenant=tenant).count(),
+                "policies": config.sla_policies(principal, tenant.pk).count(),
+                "categories": config.categories(principal, tenant.pk).count(),
+            },
+        },
+    )
+
+
+# --- Calendars --------------------------------------------------------------------------------
+
+
+@page(VIEW)
+def calendars(request: HttpRequest, tenant_id: int) -> HttpResponse:
+    """Every calendar with its hours and what uses it (a provider: the coverage it sees and
+    its own SLA policy, never another party's terms)."""
+    principal = _principal(request)
+    tenant = config.config_tenant(principal, tenant_id)
+    users: dict[int, list[str]] = defaultdict(list)
+    for entry in queries.coverage(principal, tenant.pk):
+        users[entry.calendar_id].append(f"coverage of {entry.party.name}")
+    for policy in config.sla_policies(principal, tenant.pk):
+        users[policy.calendar_id].append(f"SLA policy “{policy.name}”")
+    rows = []
+    for calendar in Calendar.objects.filter(tenant=tenant):
+        rows.append(
+            {
+                "calendar": calendar,
+                "days": [
+                    (WEEKDAY_NAMES[int(day)], _hours(calendar.weekly.get(day, [])))
+                    for day in WEEKDAYS
+                ],
+                "users": users.get(calendar.pk, []),
+            }
+        )
+    return render(
+        request,
+        "servicedesk/config_calendar_list.html",
+        {
+            "tenant": tenant,
+            "section": SECTION,
+            "rows": rows,
+            "may_change": policies.allowed(principal, CHANGE, tenant),
+        },
+    )
+
+
+def _slots(request: HttpRequest, default: int) -> int:
+    """As many interval inputs per day as the form that was posted had (3 to 12)."""
+    try:
+        posted = int(request.POST.get("slots", default))
+    except ValueError:
+        posted = default
+    return min(max(posted, 3), 12)
+
+
+@page(CHANGE)
+@require_http_methods(["GET", "POST"])
+def calendar_create(request: HttpRequest, tenant_id: int) -> HttpResponse:
+    principal = _principal(request)
+    tenant = config.config_tenant(principal, tenant_id, CHANGE)
+    form = CalendarForm(
+        request.POST or None,
+        slots=_slots(request, 3),
+        initial={"time_zone": tenant.time_zone},
+    )
+    return _form_page(
+        request,
+        tenant=tenant,
+        form=form,
+        write=lambda data: config.add_calendar(actor=principal, tenant=tenant, **form.arguments()),
+        done=_url("calendars", tenant.pk),
+        message=lambda calendar: f"Calendar “{calendar.name}” is saved.",
+        template="servicedesk/config_calendar_form.html",
+    )
+
+
+@page(CHANGE)
+@require_http_methods(["GET", "POST"])
+def calendar_edit(request: HttpRequest, tenant_id: int, calendar_id: int) -> HttpResponse:
+    """Change a calendar's hours and holidays; open tickets' due dates follow."""
+    principal = _principal(request)
+    tenant = config.config_tenant(principal, tenant_id, CHANGE)
+    calendar = config.calendar_for(principal, calendar_id, tenant.pk)
+    form = CalendarForm(
+        request.POST or None,
+        slots=_slots(request, CalendarForm.slots_for(calendar)),
+        initial=CalendarForm.initial_for(calendar),
+    )
+    return _form_page(
+        request,
+        tenant=tenant,
+        form=form,
+        write=lambda data: config.update_calendar(
+            actor=principal, calendar=calendar, **form.arguments()
+        ),
+        done=_url("calendars", tenant.pk),
+        message=lambda saved: f"Calendar “{saved.name}” is saved.",
+        template="servicedesk/config_calendar_form.html",
+        context={"calendar": calendar},
+    )
+
+
+@page(CHANGE)
+@require_http_methods(["GET", "POST"])
+def calendar_delete(request: HttpRequest, tenant_id: int, calendar_id: int) -> HttpResponse:
+    """Ask before deleting; a calendar in use cannot go, and the page says what uses it."""
+    principal = _principal(request)
+    tenant = config.config_tenant(principal, tenant_id, CHANGE)
+    calendar = config.calendar_for(principal, calendar_id, tenant.pk)
+    status, error = 200, ""
+    if request.method == "POST":
+        try:
+            config.delete_calendar(actor=principal, calendar=calendar)
+        except Conflict as exc:
+            status, error = CONFLICT, str(exc)
+        else:
+            messages.success(request, f"Calendar “{calendar.name}” is deleted.")
+            return redirect(_url("calendars", tenant.pk))
+    return render(
+        request,
+        "servicedesk/config_calendar_delete.html",
+        {
+            "tenant": tenant,
+            "section": SECTION,
+            "calendar": calendar,
+            "users": config.calendar_users(calendar),
+            "error": error,
+        },
+        status=status,
+    )
+
+
+# --- SLA policies -----------------------------------------------------------------------------
+
+
+@page(VIEW)
+def sla_policies(request: HttpRequest, tenant_id: int) -> HttpResponse:
+    """SLAs and OLAs with their targets: all of them for the tenant's IT, a provider's own
+    for the provider."""
+    principal = _principal(request)
+    tenant = config.config_tenant(principal, tenant_id)
+    settings = desk_settings(tenant.pk)
+    labels = settings.priority_matrix["priorities"]
+    names = {key: name for key, name, _kind in settings.statuses}
+    rows = []
+    for policy in config.sla_policies(principal, tenant.pk).order_by("-is_active", "name"):
+        rows.append(
+            {
+                "policy": policy,
+                "targets": [
+                    {
+                        "priority": labels[int(p) - 1] if int(p) <= len(labels) else f"P{p}",
+                        "cells": [policy.targets[p].get(m) for m in METRICS],
+                    }
+                    for p in sorted(policy.targets, key=int)
+                ],
+                "pauses": [
+                    (METRIC_LABELS[m], ", ".join(names.get(k, k) for k in keys))
+                    for m, keys in policy.pause_statuses.items()
+                    if m in METRIC_LABELS
+                ],
+            }
+        )
+    return render(
+        request,
+        "servicedesk/config_sla_list.html",
+        {
+            "tenant": tenant,
+            "section": SECTION,
+            "rows": rows,
+            "metrics": [METRIC_LABELS[m] for m in METRICS],
+            "may_change": policies.allowed(principal, CHANGE, tenant),
+        },
+    )
+
+
+def _policy_form(principal: Principal, tenant: Tenant, data: Any, **kwargs: Any) -> SlaPolicyForm:
+    settings = desk_settings(tenant.pk)
+    return SlaPolicyForm(
+        data,
+        calendars=_calendar_choices(tenant),
+        priorities=settings.priority_matrix["priorities"],
+        statuses=settings.statuses,
+        **kwargs,
+    )
+
+
+@page(CHANGE)
+@require_http_methods(["GET", "POST"])
+def sla_policy_create(request: HttpRequest, tenant_id: int) -> HttpResponse:
+    principal = _principal(request)
+    tenant = config.config_tenant(principal, tenant_id, CHANGE)
+    form = _policy_form(
+        principal, tenant, request.POST or None, parties=_party_choices(principal, tenant)
+    )
+    return _form_page(
+        request,
+        tenant=tenant,
+        form=form,
+        write=lambda data: config.add_sla_policy(
+            actor=principal, tenant=tenant, **form.arguments()
+        ),
+        done=_url("sla-policies", tenant.pk),
+        message=lambda policy: f"SLA policy “{policy.name}” is in force.",
+        template="servicedesk/config_sla_form.html",
+    )
+
+
+@page(CHANGE)
+@require_http_methods(["GET", "POST"])
+def sla_policy_edit(request: HttpRequest, tenant_id: int, sla_policy_id: int) -> HttpResponse:
+    principal = _principal(request)
+    tenant = config.config_tenant(principal, tenant_id, CHANGE)
+    policy = config.sla_policy_for(principal, sla_policy_id, tenant.pk)
+    form = _policy_form(
+        principal,
+        tenant,
+        request.POST or None,
+        parties=None,
+        initial=SlaPolicyForm.initial_for(policy),
+    )
+    return _form_page(
+        request,
+        tenant=tenant,
+        form=form,
+        write=lambda data: config.update_sla_policy(
+            actor=principal, policy=policy, **form.arguments()
+        ),
+        done=_url("sla-policies", tenant.pk),
+        message=lambda saved: f"SLA policy “{saved.name}” is saved.",
+        template="servicedesk/config_sla_form.html",
+        context={"policy": policy},
+    )
+
+
+def _flip(
+    request: HttpRequest,
+    tenant_id: int,
+    object_id: int,
+    *,
+    find: Callable[[Principal, int, int], Any],
+    write: Callable[[Principal, Any], Any],
+    done: str,
+    said: str,
+) -> HttpResponse:
+    """A POST-only switch (activate, retire, ...): do it, say so, go back to the list."""
+    principal = _principal(request)
+    tenant = config.config_tenant(principal, tenant_id, CHANGE)
+    target = find(principal, object_id, tenant.pk)
+    try:
+        write(principal, target)
+    except Conflict as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, said.format(name=target.name))
+    return redirect(_url(done, tenant.pk))
+
+
+@page(CHANGE)
+@require_POST
+def sla_policy_activate(request: HttpRequest, tenant_id: int, sla_policy_id: int) -> HttpResponse:
+    return _flip(
+        request,
+        tenant_id,
+        sla_policy_id,
+        find=config.sla_policy_for,
+        write=lambda actor, policy: config.activate_sla_policy(actor=actor, policy=policy),
+        done="sla-policies",
+        said="SLA policy “{name}” is in force again.",
+    )
+
+
+@page(CHANGE)
+@require_POST
+def sla_policy_deactivate(request: HttpRequest, tenant_id: int, sla_policy_id: int) -> HttpResponse:
+    return _flip(
+        request,
+        tenant_id,
+        sla_policy_id,
+        find=config.sla_policy_for,
+        write=lambda actor, policy: config.deactivate_sla_policy(actor=actor, policy=policy),
+        done="sla-policies",
+        said="SLA policy “{name}” is retired; its terms stay on record.",
+    )
+
+
+# --- Coverage (listed on the responsibility matrix page) --------------------------------------
+
+
+def _coverage_form(principal: Principal, tenant: Tenant, data: Any, **kwargs: Any) -> CoverageForm:
+    return CoverageForm(
+        data,
+        calendars=_calendar_choices(tenant),
+        areas=_area_choices(principal, tenant),
+        priorities=len(desk_settings(tenant.pk).priority_matrix["priorities"]),
+        **kwargs,
+    )
+
+
+def _matrix_url(tenant: Tenant) -> str:
+    return reverse("servicedesk:matrix", args=[tenant.pk]) + "#coverage"
+
+
+@page(CHANGE)
+@require_http_methods(["GET", "POST"])
+def coverage_create(request: HttpRequest, tenant_id: int) -> HttpResponse:
+    principal = _principal(request)
+    tenant = config.config_tenant(principal, tenant_id, CHANGE)
+    form = _coverage_form(
+        principal,
+        tenant,
+        request.POST or None,
+        parties=_party_choices(principal, tenant),
+        initial={"max_priority": len(desk_settings(tenant.pk).priority_matrix["priorities"])},
+    )
+
+    def write(data: dict[str, Any]) -> Coverage:
+        arguments = form.arguments()
+        party = config.party_in(tenant, arguments.pop("party_id"))
+        return services.add_coverage(actor=principal, tenant=tenant, party=party, **arguments)
+
+    return _form_page(
+        request,
+        tenant=tenant,
+        form=form,
+        write=write,
+        done=_matrix_url(tenant),
+        message=lambda entry: f"{entry.party.name} is on duty on “{entry.calendar.name}”.",
+        template="servicedesk/config_coverage_form.html",
+    )
+
+
+@page(CHANGE)
+@require_http_methods(["GET", "POST"])
+def coverage_edit(request: HttpRequest, tenant_id: int, coverage_id: int) -> HttpResponse:
+    principal = _principal(request)
+    tenant = config.config_tenant(principal, tenant_id, CHANGE)
+    entry = config.coverage_for(principal, coverage_id, tenant.pk)
+    form = _coverage_form(
+        principal,
+        tenant,
+        request.POST or None,
+        parties=None,
+        initial={
+            "calendar_id": entry.calendar_id,
+            "service_area_id": entry.service_area_id,
+            "max_priority": entry.max_priority,
+        },
+    )
+    return _form_page(
+        request,
+        tenant=tenant,
+        form=form,
+        write=lambda data: config.update_coverage(
+            actor=principal, coverage=entry, **form.arguments()
+        ),
+        done=_matrix_url(tenant),
+        message=lambda saved: f"Coverage of {saved.party.name} is saved.",
+        template="servicedesk/config_coverage_form.html",
+        context={"entry": entry},
+    )
+
+
+@page(CHANGE)
+@require_POST
+def coverage_remove(request: HttpRequest, tenant_id: int, coverage_id: int) -> HttpResponse:
+    principal = _principal(request)
+    tenant = config.config_tenant(principal, tenant_id, CHANGE)
+    entry = config.coverage_for(principal, coverage_id, tenant.pk)
+    label = f"{entry.party.name} on “{entry.calendar.name}”"
+    config.remove_coverage(actor=principal, coverage=entry)
+    messages.success(request, f"The coverage of {label} is removed.")
+    return redirect(_matrix_url(tenant))
+
+
+# --- Categories -------------------------------------------------------------------------------
+
+
+@page(VIEW)
+def categories(request: HttpRequest, tenant_id: int) -> HttpResponse:
+    """What requesters choose from, with the service area each routes to and its questions."""
+    principal = _principal(request)
+    tenant = config.config_tenant(principal, tenant_id)
+    rows = config.categories(principal, tenant.pk).order_by("-is_active", "name")
+    return render(
+        request,
+        "servicedesk/config_category_list.html",
+        {
+            "tenant": tenant,
+            "section": SECTION,
+            "rows": list(rows),
+            "may_change": policies.allowed(principal, CHANGE, tenant),
+        },
+    )
+
+
+def _rows(request: HttpRequest, default: int) -> int:
+    try:
+        posted = int(request.POST.get("rows", default))
+    except ValueError:
+        posted = default
+    return min(max(posted, 2), config.MAX_QUESTIONS + 2)
+
+
+@page(CHANGE)
+@require_http_methods(["GET", "POST"])
+def category_create(request: HttpRequest, tenant_id: int) -> HttpResponse:
+    principal = _principal(request)
+    tenant = config.config_tenant(principal, tenant_id, CHANGE)
+    form = CategoryForm(
+        request.POST or None,
+        areas=_area_choices(principal, tenant),
+        rows=_rows(request, CategoryForm.rows_for()),
+        initial={"q0_required": True, "q1_required": True},
+    )
+    return _form_page(
+        request,
+        tenant=tenant,
+        form=form,
+        write=lambda data: config.add_category(actor=principal, tenant=tenant, **form.arguments()),
+        done=_url("categories", tenant.pk),
+        message=lambda category: f"Category “{category.name}” is offered in the portal.",
+        template="servicedesk/config_category_form.html",
+    )
+
+
+@page(CHANGE)
+@require_http_methods(["GET", "POST"])
+def category_edit(request: HttpRequest, tenant_id: int, category_id: int) -> HttpResponse:
+    principal = _principal(request)
+    tenant = config.config_tenant(principal, tenant_id, CHANGE)
+    category = config.category_for(principal, category_id, tenant.pk)
+    form = CategoryForm(
+        request.POST or None,
+        areas=_area_choices(principal, tenant),
+        rows=_rows(request, CategoryForm.rows_for(category)),
+        initial=CategoryForm.initial_for(category),
+    )
+    return _form_page(
+        request,
+        tenant=tenant,
+        form=form,
+        write=lambda data: config.update_category(
+            actor=principal, category=category, **form.arguments()
+        ),
+        done=_url("categories", tenant.pk),
+        message=lambda saved: f"Category “{saved.name}” is saved.",
+        template="servicedesk/config_category_form.html",
+        context={"category": category},
+    )
+
+
+@page(CHANGE)
+@require_POST
+def category_retire(request: HttpRequest, tenant_id: int, category_id: int) -> HttpResponse:
+    return _flip(
+        request,
+        tenant_id,
+        category_id,
+        find=config.category_for,
+        write=lambda actor, category: config.retire_category(actor=actor, category=category),
+        done="categories",
+        said="Category “{name}” is retired: requesters no longer see it.",
+    )
+
+
+@page(CHANGE)
+@require_POST
+def category_reactivate(request: HttpRequest, tenant_id: int, category_id: int) -> HttpResponse:
+    return _flip(
+        request,
+        tenant_id,
+        category_id,
+        find=config.category_for,
+        write=lambda actor, category: config.reactivate_category(actor=actor, category=category),
+        done="categories",
+        said="Category “{name}” is offered again.",
+    )
+
+
+# --- Priority matrix, status workflow, thresholds ---------------------------------------------
+
+
+@page(CHANGE)
+@require_http_methods(["GET", "POST"])
+def priority_matrix_edit(request: HttpRequest, tenant_id: int) -> HttpResponse:
+    """Edit the labels and the grid. “Update the grid” redraws the grid in the shape of the
+    posted labels (keeping the cells that still exist) without saving anything."""
+    principal = _principal(request)
+    tenant = config.config_tenant(principal, tenant_id, CHANGE)
+    current = desk_settings(tenant.pk).priority_matrix
+    posted = request.POST if request.method == "POST" else None
+    labels = PriorityMatrixForm.labels_from(posted, current)
+    grid = current["grid"]
+    redraw = False
+    if posted is not None:
+        # A renamed priority keeps its place: cells follow it by position.
+        renamed = dict(zip(current["priorities"], labels["priorities"], strict=False))
+        grid = []
+        for u in range(len(labels["urgencies"])):
+            row = []
+            for i in range(len(labels["impacts"])):
+                value = posted.get(f"cell_{u}_{i}")
+                if value not in labels["priorities"]:
+                    redraw = True  # a new cell, or one whose priority is gone
+                    value = renamed.get(value or "", "")
+                row.append(value or "")
+            grid.append(row)
+    text = {key: "\n".join(values) for key, values in labels.items()}
+    if posted is not None and (redraw or posted.get("action") == "redraw"):
+        form = PriorityMatrixForm(initial=text, grid=grid, **labels)
+        asked = posted.get("action") == "redraw"
+        return render(
+            request,
+            "servicedesk/config_priority_matrix_form.html",
+            {
+                "tenant": tenant,
+                "form": form,
+                "section": SECTION,
+                "redrawn": not asked,
+            },
+            status=200 if asked else INVALID,
+        )
+    form = PriorityMatrixForm(posted, initial=text, grid=grid, **labels)
+    return _form_page(
+        request,
+        tenant=tenant,
+        form=form,
+        write=lambda data: config.set_priority_matrix(
+            actor=principal, tenant=tenant, **form.arguments()
+        ),
+        done=_url("desk-config", tenant.pk),
+        message=lambda saved: "The priority matrix is saved. New and reprioritised tickets use it.",
+        template="servicedesk/config_priority_matrix_form.html",
+    )
+
+
+@page(CHANGE)
+@require_http_methods(["GET", "POST"])
+def statuses_edit(request: HttpRequest, tenant_id: int) -> HttpResponse:
+    """Rename, reorder, add and remove statuses; used keys are permanent."""
+    principal = _principal(request)
+    tenant = config.config_tenant(principal, tenant_id, CHANGE)
+    form = StatusesForm(
+        request.POST or None,
+        statuses=desk_settings(tenant.pk).statuses,
+        used=config.used_status_keys(tenant),
+    )
+    return _form_page(
+        request,
+        tenant=tenant,
+        form=form,
+        write=lambda data: config.set_statuses(actor=principal, tenant=tenant, **form.arguments()),
+        done=_url("desk-config", tenant.pk),
+        message=lambda saved: "The status workflow is saved.",
+        template="servicedesk/config_statuses_form.html",
+        context={"kinds": KIND_LABELS},
+    )
+
+
+@page(CHANGE)
+@require_http_methods(["GET", "POST"])
+def desk_thresholds_edit(request: HttpRequest, tenant_id: int) -> HttpResponse:
+    principal = _principal(request)
+    tenant = config.config_tenant(principal, tenant_id, CHANGE)
+    settings = desk_settings(tenant.pk)
+    form = DeskThresholdsForm(
+        request.POST or None,
+        priorities=len(settings.priority_matrix["priorities"]),
+        initial={
+            "urgent_priority_max": settings.urgent_priority_max,
+            "ping_pong_minutes": settings.ping_pong_minutes,
+        },
+    )
+    return _form_page(
+        request,
+        tenant=tenant,
+        form=form,
+        write=lambda data: config.set_desk_thresholds(
+            actor=principal, tenant=tenant, **form.arguments()
+        ),
+        done=_url("desk-config", tenant.pk),
+        message=lambda saved: "The desk thresholds are saved.",
+        template="servicedesk/config_thresholds_form.html",
+    )
