@@ -168,15 +168,37 @@ def test_createuser_reads_password_from_stdin(world, monkeypatch, capsys) -> Non
 def test_bench_desk_reports_every_figure_as_json(world, capsys) -> None:  # type: ignore[no-untyped-def]
     assert (
         tandem(
-            ["bench", "desk", "--tickets", "3", "--requests", "2", "--recompute", "20", "--json"]
+            [
+                "bench",
+                "desk",
+                "--tickets",
+                "3",
+                "--requests",
+                "2",
+                "--recompute",
+                "20",
+                "--processes",
+                "1",  # forked processes would not see this test's uncommitted data
+                "--json",
+            ]
         )
         == 0
     )
     report = json.loads(capsys.readouterr().out)
     names = [f["name"] for f in report["figures"]]
     assert "ticket create (routing + SLA + audit)" in names
-    assert "tenant queue page (50 rows) p95" in names
+    for queue in ("tenant queue, API (50 rows)", "provider cross-tenant queue, page"):
+        assert f"{queue} p50" in names and f"{queue} p95" in names
     assert all(f["value"] > 0 for f in report["figures"])
+    queries = {f["name"]: f["detail"]["queries"] for f in report["figures"] if "queue" in f["name"]}
+    assert all(count > 0 for count in queries.values())
+
+
+def test_bench_refuses_nonsense_options(world, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert tandem(["bench", "desk", "--processes", "0"]) != 0
+    assert "positive" in capsys.readouterr().err
+    assert tandem(["bench", "desk", "--scale", "--tickets", "2", "--processes", "1"]) != 0
+    assert "demo --scale" in capsys.readouterr().err
 
 
 def test_demo_loads_a_working_desk_once(world, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -56,12 +56,55 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from tandem.demo import DEMO_LOGINS, DEMO_PASSWORD, demo_present, load_demo
 
+    if args.scale:
+        return _demo_scale(args)
+    names = ("tenants", "providers", "tickets", "seed")
+    given = [f"--{n}" for n in names if getattr(args, n) is not None]
+    if given:
+        from tandem.core.errors import InvalidInput
+
+        raise InvalidInput(f"{', '.join(given)} only go with --scale")
     if demo_present():
         print("Demo data is already loaded.")
     else:
         load_demo()
         print("Demo data loaded.")
     _print_logins(DEMO_LOGINS, DEMO_PASSWORD)
+    return 0
+
+
+def _demo_scale(args: argparse.Namespace) -> int:
+    """``tandem demo --scale``: MSP-sized data for benchmarks (decision 0011)."""
+    from tandem.demo import DEMO_PASSWORD
+    from tandem.scale import ScaleOptions, generate
+
+    defaults = ScaleOptions()
+    options = ScaleOptions(
+        tenants=defaults.tenants if args.tenants is None else args.tenants,
+        providers=defaults.providers if args.providers is None else args.providers,
+        tickets=defaults.tickets if args.tickets is None else args.tickets,
+        seed=defaults.seed if args.seed is None else args.seed,
+    )
+    summary = generate(options, progress=lambda line: print(line, flush=True))
+    minutes, seconds = divmod(int(round(summary.seconds)), 60)
+    rows = summary.rows
+    print(
+        f"\nScale data written in {minutes}m{seconds:02d}s ({summary.seconds:.1f} s): "
+        f"{summary.tenants} tenants, {summary.providers} providers, {summary.people:,} people, "
+        f"{rows.get('tickets', 0):,} tickets ({summary.open_tickets:,} open), "
+        f"{rows.get('events', 0):,} events, {rows.get('comments', 0):,} comments, "
+        f"{rows.get('time_entries', 0):,} time entries, {rows.get('handoffs', 0):,} handoffs, "
+        f"{rows.get('watchers', 0):,} watchers; as of {summary.as_of}."
+    )
+    print(f"\nLogins (password for all: {DEMO_PASSWORD}), for example:")
+    for email, who in (
+        ("owner@scale-0001.scale.test", "owner of tenant scale-0001"),
+        ("it1@scale-0001.scale.test", "internal technician of scale-0001 (it1, it2, ...)"),
+        ("user1@scale-0001.scale.test", "requester in scale-0001 (user1, user2, ...)"),
+        ("admin@scale-msp-01.scale.test", "admin of provider scale-msp-01"),
+        ("tech1@scale-msp-01.scale.test", "technician of scale-msp-01 (tech1, tech2, ...)"),
+    ):
+        print(f"  {email:<32} {who}")
     return 0
 
 
@@ -263,7 +306,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     if args.scenario != "desk":
         raise CommandError(f"unknown scenario {args.scenario!r}; try: desk")
-    figures = desk.run(tickets=args.tickets, queue_requests=args.requests, recompute=args.recompute)
+    if args.processes < 1 or args.tickets < args.processes or args.requests < 1:
+        raise CommandError("--processes, --tickets and --requests must be positive")
+    try:
+        figures = desk.run(
+            tickets=args.tickets,
+            queue_requests=args.requests,
+            recompute=args.recompute,
+            processes=args.processes,
+            scale=args.scale,
+        )
+    except LookupError as exc:
+        raise CommandError(str(exc)) from exc
     print(desk.report(figures, as_json=args.json))
     return 0
 
@@ -404,7 +458,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=int, default=int(os.environ.get("TANDEM_MAIL_LISTEN_PORT", "2525"))
     )
     add("migrate", cmd_migrate, "Create or upgrade the database schema.")
-    add("demo", cmd_demo, "Load demo tenants, providers and people; print the logins.")
+    p = add("demo", cmd_demo, "Load demo tenants, providers and people; print the logins.")
+    p.add_argument(
+        "--scale",
+        action="store_true",
+        help="generate MSP-sized benchmark data instead (into a database without it)",
+    )
+    p.add_argument("--tenants", type=int, help="with --scale: tenants (default 500)")
+    p.add_argument("--providers", type=int, help="with --scale: providers (default 40)")
+    p.add_argument("--tickets", type=int, help="with --scale: tickets (default 1000000)")
+    p.add_argument("--seed", type=int, help="with --scale: random seed (default 1)")
 
     p = add("createtenant", cmd_createtenant, "Create a tenant (client company).")
     p.add_argument("name")
@@ -458,6 +521,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tickets", type=int, default=2000, help="tickets to create")
     p.add_argument("--requests", type=int, default=200, help="queue page requests")
     p.add_argument("--recompute", type=int, default=20000, help="synthetic SLA histories")
+    p.add_argument(
+        "--processes", type=int, default=2, help="processes opening tickets / recomputing"
+    )
+    p.add_argument(
+        "--scale",
+        action="store_true",
+        help="measure the queues on the `tandem demo --scale` data",
+    )
     p.add_argument("--json", action="store_true", help="print the results as JSON")
 
     audit = sub.add_parser(

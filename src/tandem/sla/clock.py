@@ -36,8 +36,8 @@ event in the compiled calendars, independent of how long the ticket stays open.
 
 from __future__ import annotations
 
-import math
-from bisect import bisect_right
+import gc
+from bisect import bisect_left, bisect_right
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -93,10 +93,15 @@ class ClockState(StrEnum):
     BREACHED = "breached"  # the target ran out before completion; completed or not
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _epoch(moment: datetime, name: str) -> int:
+    """Whole epoch seconds (floored) of an aware datetime."""
     if moment.tzinfo is None:
         raise ValueError(f"{name} must be timezone-aware, got naive {moment!r}")
-    return math.floor(moment.timestamp())
+    delta = moment - _EPOCH
+    return delta.days * 86400 + delta.seconds
 
 
 def _datetime(seconds: int | None) -> datetime | None:
@@ -262,125 +267,98 @@ class TicketClock(NamedTuple):
 
 
 _NEVER = 1 << 62  # an elapsed value no clock reaches: "no milestone left"
-_NO_PLAN = (None, None, None)
 _CHANGE, _RESPONDED = EventKind.CHANGE, EventKind.RESPONDED
 _RESOLVED, _REOPENED = EventKind.RESOLVED, EventKind.REOPENED
+_RUNNING, _PAUSED = ClockState.RUNNING, ClockState.PAUSED
+_MET, _BREACHED = ClockState.MET, ClockState.BREACHED
+#: The run plan of a metric without a target: never active, so its other fields are not read.
+_NO_RUN: tuple[Metric | None, int, int | None, frozenset[str]] = (None, 0, None, frozenset())
+_NO_PLAN = (None, None, None)
+#: A holder no event has: "no calendar looked up yet".
+_NOBODY: Any = object()
+#: Builds named tuples without their generated ``__new__`` (a Python-level function): the
+#: fields are passed in order, exactly as that ``__new__`` would store them.
+_new_tuple = tuple.__new__
 
 
-class _Run:
-    """Mutable fold state of one metric (the current cycle, for next_update)."""
+def _milestones(
+    calendar: _CompiledCalendar | None,
+    span: _Span | None,
+    start: int,
+    opened: int,
+    seconds: int,
+    end: int,
+    final: bool,
+    target: int,
+    threshold: int | None,
+    elapsed: int,
+    due: int | None,
+    warn: int | None,
+    breached: int | None,
+    breaches: int,
+) -> tuple[int | None, int | None, int | None, int, int]:
+    """Find the warning and due instants of one metric in the stretch ``[start, end)``.
 
-    __slots__ = (
-        "active",
-        "breached",
-        "breaches",
-        "by_party",
-        "due",
-        "elapsed",
-        "mark",
-        "met",
-        "metric",
-        "pauses",
-        "target",
-        "warn",
-        "warn_threshold",
-    )
-
-    def __init__(
-        self, metric: Metric, target: int, warn_threshold: int | None, pauses: frozenset[str]
-    ) -> None:
-        self.metric = metric
-        self.target = target
-        self.warn_threshold = warn_threshold
-        self.pauses = pauses
-        self.breaches = 0
-        self.active = False
-        self.elapsed = 0
-        self.by_party: dict[Hashable, int] = {}
-        self.due: int | None = None
-        self.warn: int | None = None
-        self.met: int | None = None
-        self.breached: int | None = None
-        # The next elapsed value at which something happens (the warning, then the due);
-        # stretches that stay below it only add up seconds. The threshold is <= the target.
-        self.mark = target if warn_threshold is None else warn_threshold
-
-    def start_cycle(self) -> None:
-        """Start a next_update cycle from zero; past cycles only stay counted in breaches."""
-        self.active = True
-        self.elapsed = 0
-        self.by_party = {}
-        self.due = self.warn = self.met = self.breached = None
-        threshold = self.warn_threshold
-        self.mark = self.target if threshold is None else threshold
-
-    def milestones(
-        self,
-        calendar: _CompiledCalendar,
-        span: _Span,
-        start: int,
-        opened: int,
-        seconds: int,
-        end: int,
-        final: bool,
-    ) -> None:
-        """Find the warning and due instants in the stretch ``[start, end)``.
-
-        ``opened`` is the span's cumulative open time at ``start``. A due instant before
-        ``end`` is a breach (time-based: completing exactly at the due instant is on time).
-        """
-        elapsed = self.elapsed
-        if self.breached is None:
-            due = _reach(calendar, span, start, opened, self.target - elapsed)
-            if due < end:
-                self.breached = due
-                self.breaches += 1
-            if final:
-                self.due = due
-        threshold = self.warn_threshold
-        if (
-            threshold is not None
-            and self.warn is None
-            and elapsed <= threshold
-            and (final or elapsed + seconds >= threshold)
-        ):
-            self.warn = _reach(calendar, span, start, opened, threshold - elapsed)
-        if threshold is not None and self.warn is None:
-            self.mark = threshold
+    Called only for a stretch in which the metric runs and its elapsed time reaches the next
+    mark, or for the last stretch (``final``: the projection). ``opened`` is the span's
+    cumulative open time at ``start``; ``seconds`` the open time of the stretch; ``elapsed``
+    the metric's time before it. A due instant before ``end`` is a breach (time-based:
+    completing exactly at the due instant is on time). Returns the new ``due``, ``warn``,
+    ``breached``, ``breaches`` and the next mark (the elapsed value at which this must be
+    called again).
+    """
+    assert calendar is not None and span is not None  # the stretch was measured
+    # Each instant is found by a binary search for the interval in which the span's
+    # cumulative open time reaches `wanted` (see _Span.reach). The warning comes first: the
+    # due instant is never earlier, and usually lies in the same interval or the next, so
+    # its search starts from the warning's.
+    after = span.after
+    size = len(after)
+    low = 0  # no instant searched for below lies in an interval before this one
+    if (
+        threshold is not None
+        and warn is None
+        and elapsed <= threshold
+        and (final or elapsed + seconds >= threshold)
+    ):
+        more = threshold - elapsed
+        if more <= 0:
+            warn = start
         else:
-            self.mark = self.target if self.breached is None else _NEVER
-
-    def result(self, paused: bool) -> MetricClock:
-        if self.breached is not None:
-            state, due = ClockState.BREACHED, self.breached
-        elif not self.active:
-            state, due = ClockState.MET, None
-        elif paused:
-            state, due = ClockState.PAUSED, None
+            wanted = opened + more
+            low = bisect_left(after, wanted)
+            if low < size:
+                warn = span.starts[low] + wanted - span.before[low]
+            else:
+                warn = calendar.add(start, more)  # past the span: extend it
+    if breached is None:
+        more = target - elapsed
+        if more <= 0:
+            found = start
         else:
-            state, due = ClockState.RUNNING, self.due
-        # `warn` needs no filtering: a projection is only made while the clock runs; otherwise
-        # it records when the threshold was actually crossed.
-        return MetricClock(
-            self.metric,
-            state,
-            self.target,
-            self.elapsed,
-            due,
-            self.warn,
-            self.met,
-            self.breached,
-            self.breaches,
-            self.by_party,
-        )
-
-
-def _reach(calendar: _CompiledCalendar, span: _Span, start: int, opened: int, more: int) -> int:
-    """The instant ``more`` open seconds after ``start`` (``opened`` = cumulative at start)."""
-    if more <= 0:
-        return start
-    found = span.reach(opened + more)
-    return found if found is not None else calendar.add(start, more)
+            wanted = opened + more
+            if not low:
+                index = bisect_left(after, wanted)
+            else:
+                index = low
+                if index < size and after[index] < wanted:
+                    index += 1
+                    if index < size and after[index] < wanted:
+                        index = bisect_left(after, wanted, index + 1)
+            if index < size:
+                found = span.starts[index] + wanted - span.before[index]
+            else:
+                found = calendar.add(start, more)
+        if found < end:
+            breached = found
+            breaches += 1
+        if final:
+            due = found
+    if threshold is not None and warn is None:
+        mark = threshold
+    else:
+        mark = target if breached is None else _NEVER
+    return due, warn, breached, breaches, mark
 
 
 class _Calendars:
@@ -442,7 +420,20 @@ def recompute_many(
     resolved = _Calendars(calendars)
     moment = _epoch(now, "now")
     as_of = now.astimezone(UTC)
-    return [_compute(events, policy, resolved, moment, as_of, party) for events in histories]
+    # A batch keeps a few small containers per ticket (the results) and creates no reference
+    # cycles, so the cyclic garbage collector finds nothing here; but the results it keeps
+    # allocating trigger its passes, and those walk every object the process holds (a worker
+    # holding a whole engagement's histories: a fifth of the batch's time in the benchmark).
+    # It is paused for the batch, as Mercurial does when it builds large structures;
+    # reference counting still frees everything at once, and the collector resumes after.
+    collecting = gc.isenabled()
+    if collecting:
+        gc.disable()
+    try:
+        return [_compute(events, policy, resolved, moment, as_of, party) for events in histories]
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _compute(
@@ -453,127 +444,276 @@ def _compute(
     as_of: datetime,
     party: Hashable | None,
 ) -> TicketClock:
-    # Written for speed (it runs for every ticket after every change): one pass, locals, no
-    # per-event allocation beyond the epoch list.
-    floor = math.floor
+    # Written for speed: it runs for every ticket after every change, and a worker recomputes
+    # whole engagements after a calendar edit. One pass over the events; the three metrics
+    # are unrolled into plain local variables (no per-metric objects, loops or attribute
+    # access), a stretch's open time is measured once for all metrics, and milestones (the
+    # warning and the due instant) are searched only in the stretch that reaches them.
+    # Whole epoch seconds of each event, floored: subtracting the epoch gives a normalised
+    # timedelta, exact and cheaper than `timestamp()` (a float) and flooring it.
     epochs: list[int] = []
-    previous_epoch = -_NEVER
-    for position, event in enumerate(events):
-        at = event.at
-        if at.tzinfo is None:
-            raise ValueError(f"event {position} has a naive time {at!r}")
-        moment = floor(at.timestamp())
-        if moment < previous_epoch:
-            raise ValueError(f"events are not ordered by time at position {position}")
-        epochs.append(moment)
-        previous_epoch = moment
+    append = epochs.append
+    previous = -_NEVER
+    epoch = _EPOCH
+    try:
+        for event in events:
+            delta = event[0] - epoch  # a naive time cannot be subtracted from an aware one
+            moment = delta.days * 86400 + delta.seconds
+            if moment < previous:
+                raise ValueError(f"events are not ordered by time at position {len(epochs)}")
+            append(moment)
+            previous = moment
+    except TypeError:
+        at = events[len(epochs)][0]
+        if isinstance(at, datetime) and at.tzinfo is None:
+            raise ValueError(f"event {len(epochs)} has a naive time {at!r}") from None
+        raise
     if not epochs:
         raise ValueError("a ticket history needs at least its creation event")
-    count = bisect_right(epochs, now)  # events after now are ignored
+    # Events after now are ignored (seldom any: skip the search then).
+    count = len(epochs) if previous <= now else bisect_right(epochs, now)
     if count == 0:
         raise ValueError("the ticket was created after now")
 
     # The current priority's targets apply to the whole history.
     current = events[count - 1]
-    plan = policy._plans.get(current.priority, _NO_PLAN)
-    first_spec, update_spec, resolution_spec = plan
-    first_response = None if first_spec is None else _Run(*first_spec)
-    next_update = None if update_spec is None else _Run(*update_spec)
-    resolution = None if resolution_spec is None else _Run(*resolution_spec)
-    runs = [run for run in (first_response, next_update, resolution) if run is not None]
+    fr_plan, nu_plan, rs_plan = policy._plans.get(current[3], _NO_PLAN)
+    fr_on, nu_on, rs_on = fr_plan is not None, nu_plan is not None, rs_plan is not None
+    fr_metric, fr_target, fr_threshold, fr_pauses = fr_plan or _NO_RUN
+    nu_metric, nu_target, nu_threshold, nu_pauses = nu_plan or _NO_RUN
+    rs_metric, rs_target, rs_threshold, rs_pauses = rs_plan or _NO_RUN
+    # Per metric (fr_ first response, nu_ next update, rs_ resolution): whether it runs
+    # (until completed), its elapsed time, the next elapsed value at which a milestone is due
+    # (below it, stretches only add up seconds; _NEVER when none is left), the instants found
+    # so far, and the time charged per party. Time is added to ``by`` only when the holder
+    # changes (``holder``, from elapsed ``base`` on), not stretch by stretch. Creation starts
+    # first response and resolution; next update starts at the first response.
+    fr_active = fr_on
+    fr_elapsed = fr_breaches = fr_base = 0
+    fr_mark = fr_target if fr_threshold is None else fr_threshold
+    fr_due: int | None = None
+    fr_warn: int | None = None
+    fr_met: int | None = None
+    fr_breached: int | None = None
+    fr_by: dict[Hashable, int] = {}
+    fr_holder = _NOBODY
+    nu_active = False
+    nu_elapsed = nu_breaches = nu_base = 0
+    nu_first_mark = nu_mark = nu_target if nu_threshold is None else nu_threshold
+    nu_due: int | None = None
+    nu_warn: int | None = None
+    nu_met: int | None = None
+    nu_breached: int | None = None
+    nu_by: dict[Hashable, int] = {}
+    nu_holder = _NOBODY
+    rs_active = rs_on
+    rs_elapsed = rs_breaches = rs_base = 0
+    rs_mark = rs_target if rs_threshold is None else rs_threshold
+    rs_due: int | None = None
+    rs_warn: int | None = None
+    rs_met: int | None = None
+    rs_breached: int | None = None
+    rs_by: dict[Hashable, int] = {}
+    rs_holder = _NOBODY
 
     first = epochs[0]
     del epochs[count:]
-    epochs.append(now)  # the last stretch runs until now
-    # Creation starts first response and resolution; next update starts at the first response.
-    if first_response is not None:
-        first_response.active = True
-    if resolution is not None:
-        resolution.active = True
+    ends = epochs[1:]
+    ends.append(now)  # the last stretch runs until now
+    ola = party is not None
     resolved = False
-    # Per holder: its compiled calendar and a span covering the whole history, looked up once.
-    holders: dict[Hashable, tuple[_CompiledCalendar, _Span]] = {}
-    # The cumulative open time at the end of the previous stretch, reused as the start of the
-    # next when the span is the same.
+    spans = calendars.by_party
+    # The holder whose calendar was looked up last, that calendar and its span's lists.
+    span_holder = _NOBODY
+    calendar: _CompiledCalendar | None = None
+    span: _Span | None = None
+    starts: list[int] = []
+    span_ends: list[int] = []
+    before: list[int] = []
+    # The cumulative open time at the end of the previous measured stretch, reused as the
+    # start of the next when the span is the same.
     last_span: _Span | None = None
-    last_cumulative = 0
+    last_index = last_cumulative = intervals = 0
     left = count
     # events may be longer (those after now); zip stops at the last stretch.
-    for event, start, end in zip(events, epochs, epochs[1:], strict=False):
+    for (_, status, holder, _, kind), start, end in zip(events, epochs, ends, strict=False):
         left -= 1
-        # 1. What the event does to the clocks, at its instant.
-        kind = event.kind
+        # 1. What the event does to the clocks, at its instant. A response or resolution of
+        # a resolved ticket and a reopening of an open one change nothing.
         if kind != _CHANGE:
             if kind == _RESPONDED:
-                if first_response is not None and first_response.active:
-                    first_response.active = False
-                    first_response.met = start
-                if next_update is not None and not resolved:
-                    next_update.start_cycle()
+                if not resolved:
+                    if fr_active:
+                        fr_active, fr_met = False, start
+                    if nu_on:  # a new cycle; past cycles only stay counted in breaches
+                        nu_active, nu_elapsed, nu_mark, nu_base = True, 0, nu_first_mark, 0
+                        nu_by, nu_holder = {}, _NOBODY
+                        nu_due = nu_warn = nu_met = nu_breached = None
             elif kind == _RESOLVED:
                 if not resolved:
                     resolved = True
-                    for run in runs:
-                        if run.active:
-                            run.active = False
-                            run.met = start
+                    if fr_active:
+                        fr_active, fr_met = False, start
+                    if nu_active:
+                        nu_active, nu_met = False, start
+                    if rs_active:
+                        rs_active, rs_met = False, start
             elif kind == _REOPENED and resolved:
                 resolved = False
-                if resolution is not None:
-                    # Continue the count: elapsed time and any breach stay.
-                    resolution.active = True
-                    resolution.met = None
-                if next_update is not None:
-                    next_update.start_cycle()
+                if rs_on:  # continue the count: elapsed time and any breach stay
+                    rs_active, rs_met = True, None
+                if nu_on:
+                    nu_active, nu_elapsed, nu_mark, nu_base = True, 0, nu_first_mark, 0
+                    nu_by, nu_holder = {}, _NOBODY
+                    nu_due = nu_warn = nu_met = nu_breached = None
 
         # 2. Charge the stretch until the next event (or now) to the holder.
-        holder = event.holder
-        if party is not None and holder != party:
+        if ola and holder != party:
             last_span = None
             continue  # an OLA pauses while another party holds the ticket
-        status = event.status
-        measured = False
-        for run in runs:
-            if not run.active or status in run.pauses:
-                continue
-            if not measured:
-                measured = True
-                entry = holders.get(holder)
-                if entry is None:
-                    entry = holders[holder] = calendars.covering(holder, first, now)
-                calendar, span = entry
-                opened = last_cumulative if span is last_span else span.cumulative(start)
-                closed = span.cumulative(end) if end > start else opened
-                seconds = closed - opened
-                last_span, last_cumulative = span, closed
-            elapsed = run.elapsed
-            if not left or elapsed + seconds >= run.mark:
-                run.milestones(calendar, span, start, opened, seconds, end, not left)
-            if seconds:
-                run.elapsed = elapsed + seconds
-                by_party = run.by_party
-                by_party[holder] = by_party.get(holder, 0) + seconds
-        if not measured:
+        fr_run = fr_active and status not in fr_pauses
+        nu_run = nu_active and status not in nu_pauses
+        rs_run = rs_active and status not in rs_pauses
+        if not (fr_run or nu_run or rs_run):
             last_span = None
+            continue
+        if holder != span_holder:
+            entry = spans.get(holder)
+            if entry is None or entry[1].low > first or now >= entry[1].high:
+                entry = calendars.covering(holder, first, now)
+            calendar, span = entry
+            starts, span_ends, before = span.starts, span.ends, span.before
+            intervals = len(starts)
+            span_holder = holder
+        # Open seconds from the span's start to `start` and to `end` (see _Span.cumulative):
+        # `index` is the last interval starting at or before the instant. A stretch usually
+        # ends in the interval it starts in or the next, so `end` is found by probing forward
+        # from `start` before falling back to a binary search.
+        if span is last_span:
+            index, opened = last_index, last_cumulative
+        else:
+            index = bisect_right(starts, start) - 1
+            if index < 0:
+                opened = 0
+            else:
+                stop = span_ends[index]
+                opened = before[index] + (start if start < stop else stop) - starts[index]
+        if end > start:
+            probe = index + 1
+            if probe < intervals and starts[probe] <= end:
+                index = probe
+                probe += 1
+                if probe < intervals and starts[probe] <= end:
+                    index = bisect_right(starts, end, probe) - 1
+            if index < 0:
+                closed = 0
+            else:
+                stop = span_ends[index]
+                closed = before[index] + (end if end < stop else stop) - starts[index]
+        else:
+            closed = opened
+        seconds = closed - opened
+        last_span, last_index, last_cumulative = span, index, closed
+        # Milestones: where the elapsed time reaches the next mark, and in the last stretch
+        # (the projection) unless the metric has none left.
+        final = not left
+        if fr_run:
+            if fr_elapsed + seconds >= fr_mark or final and fr_mark != _NEVER:
+                fr_due, fr_warn, fr_breached, fr_breaches, fr_mark = _milestones(
+                    calendar, span, start, opened, seconds, end, final, fr_target,
+                    fr_threshold, fr_elapsed, fr_due, fr_warn, fr_breached, fr_breaches,
+                )  # fmt: skip
+            if seconds:
+                if holder != fr_holder:
+                    if fr_elapsed > fr_base:
+                        fr_by[fr_holder] = fr_by.get(fr_holder, 0) + fr_elapsed - fr_base
+                    fr_holder, fr_base = holder, fr_elapsed
+                fr_elapsed += seconds
+        if nu_run:
+            if nu_elapsed + seconds >= nu_mark or final and nu_mark != _NEVER:
+                nu_due, nu_warn, nu_breached, nu_breaches, nu_mark = _milestones(
+                    calendar, span, start, opened, seconds, end, final, nu_target,
+                    nu_threshold, nu_elapsed, nu_due, nu_warn, nu_breached, nu_breaches,
+                )  # fmt: skip
+            if seconds:
+                if holder != nu_holder:
+                    if nu_elapsed > nu_base:
+                        nu_by[nu_holder] = nu_by.get(nu_holder, 0) + nu_elapsed - nu_base
+                    nu_holder, nu_base = holder, nu_elapsed
+                nu_elapsed += seconds
+        if rs_run:
+            if rs_elapsed + seconds >= rs_mark or final and rs_mark != _NEVER:
+                rs_due, rs_warn, rs_breached, rs_breaches, rs_mark = _milestones(
+                    calendar, span, start, opened, seconds, end, final, rs_target,
+                    rs_threshold, rs_elapsed, rs_due, rs_warn, rs_breached, rs_breaches,
+                )  # fmt: skip
+            if seconds:
+                if holder != rs_holder:
+                    if rs_elapsed > rs_base:
+                        rs_by[rs_holder] = rs_by.get(rs_holder, 0) + rs_elapsed - rs_base
+                    rs_holder, rs_base = holder, rs_elapsed
+                rs_elapsed += seconds
 
-    holder = current.holder
-    status = current.status
-    held_elsewhere = party is not None and holder != party
-    return TicketClock(
-        as_of,
-        current.priority,
-        status,
-        holder,
-        None
-        if first_response is None
-        else first_response.result(held_elsewhere or status in first_response.pauses),
-        None
-        if next_update is None or (next_update.met is None and not next_update.active)
-        else next_update.result(held_elsewhere or status in next_update.pauses),
-        None
-        if resolution is None
-        else resolution.result(held_elsewhere or status in resolution.pauses),
+    # The results as of now. A metric that ran in the last stretch has its projection in
+    # `due`; otherwise it is breached, met or paused.
+    _, status, holder, priority, _ = current
+    held_elsewhere = ola and holder != party
+    first_response = next_update = resolution = None
+    if fr_on:
+        if fr_elapsed > fr_base:
+            fr_by[fr_holder] = fr_by.get(fr_holder, 0) + fr_elapsed - fr_base
+        if fr_breached is not None:
+            state, due = _BREACHED, fr_breached
+        elif not fr_active:
+            state, due = _MET, None
+        elif held_elsewhere or status in fr_pauses:
+            state, due = _PAUSED, None
+        else:
+            state, due = _RUNNING, fr_due
+        first_response = _new_tuple(
+            MetricClock,
+            (fr_metric, state, fr_target, fr_elapsed, due, fr_warn, fr_met, fr_breached,
+             fr_breaches, fr_by),
+        )  # fmt: skip
+    if nu_on and (nu_active or nu_met is not None):  # None until a response starts it
+        if nu_elapsed > nu_base:
+            nu_by[nu_holder] = nu_by.get(nu_holder, 0) + nu_elapsed - nu_base
+        if nu_breached is not None:
+            state, due = _BREACHED, nu_breached
+        elif not nu_active:
+            state, due = _MET, None
+        elif held_elsewhere or status in nu_pauses:
+            state, due = _PAUSED, None
+        else:
+            state, due = _RUNNING, nu_due
+        next_update = _new_tuple(
+            MetricClock,
+            (nu_metric, state, nu_target, nu_elapsed, due, nu_warn, nu_met, nu_breached,
+             nu_breaches, nu_by),
+        )  # fmt: skip
+    if rs_on:
+        if rs_elapsed > rs_base:
+            rs_by[rs_holder] = rs_by.get(rs_holder, 0) + rs_elapsed - rs_base
+        if rs_breached is not None:
+            state, due = _BREACHED, rs_breached
+        elif not rs_active:
+            state, due = _MET, None
+        elif held_elsewhere or status in rs_pauses:
+            state, due = _PAUSED, None
+        else:
+            state, due = _RUNNING, rs_due
+        resolution = _new_tuple(
+            MetricClock,
+            (rs_metric, state, rs_target, rs_elapsed, due, rs_warn, rs_met, rs_breached,
+             rs_breaches, rs_by),
+        )  # fmt: skip
+    # `warn` needs no filtering: a projection is only made while the clock runs; otherwise
+    # it records when the threshold was actually crossed.
+    clock: TicketClock = _new_tuple(
+        TicketClock,
+        (as_of, priority, status, holder, first_response, next_update, resolution),
     )
+    return clock
 
 
 def notify_at(

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import transaction
+from tests.desk.setup import desk_of
+from tests.personas import user_of
 
 from tandem.accounts.principals import resolve_principal
 from tandem.core.principal import system_principal
@@ -21,8 +23,6 @@ from tandem.servicedesk import desk_config, services
 from tandem.servicedesk.models import DeskSettings, Ticket
 from tandem.tenancy.models import Engagement
 from tandem.tenancy.services import resume_engagement, suspend_engagement
-from tests.desk.setup import desk_of
-from tests.personas import user_of
 
 BERLIN = ZoneInfo("Europe/Berlin")
 TUESDAY_22 = dt.datetime(2026, 12, 1, 22, 0, tzinfo=BERLIN)
