@@ -67,41 +67,7 @@ def resolve_principal(user: User, *, token: ApiToken | None = None) -> Principal
                     )
                 )
         if provider_ids:
-            engagements = (
-                Engagement.objects.filter(
-                    provider_id__in=provider_ids,
-                    status=EngagementStatus.ACTIVE,
-                    tenant__is_active=True,
-                )
-                .select_related("party")
-                .prefetch_related("service_areas", "sites", "asset_groups")
-            )
-            for engagement in engagements:
-                if not engagement_is_live(engagement, today):
-                    continue
-                sites = frozenset(s.pk for s in engagement.sites.all())
-                groups = frozenset(g.pk for g in engagement.asset_groups.all())
-                for pa in provider_accesses:
-                    if pa.provider_id != engagement.provider_id:
-                        continue
-                    tenant_accesses.append(
-                        TenantAccess(
-                            tenant_id=engagement.tenant_id,
-                            membership_id=pa.membership_id,
-                            role_key=pa.role_key,
-                            permissions=pa.permissions,
-                            party_id=engagement.party.pk,
-                            provider_id=engagement.provider_id,
-                            engagement_id=engagement.pk,
-                            service_area_ids=frozenset(
-                                a.pk for a in engagement.service_areas.all()
-                            ),
-                            site_ids=sites or None,
-                            asset_group_ids=groups or None,
-                            engagement_actions=frozenset(engagement.allowed_actions),
-                            user_id=user.pk,
-                        )
-                    )
+            tenant_accesses += _engagement_accesses(provider_ids, provider_accesses, user, today)
     return Principal(
         user_id=user.pk,
         label=user.email,
@@ -129,3 +95,62 @@ def mfa_required_for(user: User) -> bool:
 def has_confirmed_totp(user: User) -> bool:
     device = getattr(user, "totp_device", None)
     return bool(device and device.confirmed_at)
+
+
+def _engagement_accesses(
+    provider_ids: set[int],
+    provider_accesses: list[ProviderAccess],
+    user: User,
+    today: dt.date,
+) -> list[TenantAccess]:
+    """One access per live engagement of the user's providers, with its scope.
+
+    Read as plain tuples (four queries whatever the number of engagements): a large MSP's
+    technician has hundreds of engagements, and building model instances for them and their
+    areas and sites cost more than the page they were resolved for.
+    """
+    rows = list(
+        Engagement.objects.filter(
+            provider_id__in=provider_ids,
+            status=EngagementStatus.ACTIVE,
+            tenant__is_active=True,
+            starts_on__lte=today,
+        )
+        .exclude(ends_on__lt=today)
+        .values_list("pk", "tenant_id", "provider_id", "party__pk", "allowed_actions")
+    )
+    ids = [row[0] for row in rows]
+    scope: dict[str, dict[int, set[int]]] = {"areas": {}, "sites": {}, "groups": {}}
+    for name, through, column in (
+        ("areas", Engagement.service_areas.through, "servicearea_id"),
+        ("sites", Engagement.sites.through, "site_id"),
+        ("groups", Engagement.asset_groups.through, "assetgroup_id"),
+    ):
+        for engagement_id, target_id in through.objects.filter(engagement_id__in=ids).values_list(
+            "engagement_id", column
+        ):
+            scope[name].setdefault(engagement_id, set()).add(target_id)
+    accesses = []
+    for engagement_id, tenant_id, provider_id, party_id, actions in rows:
+        sites = frozenset(scope["sites"].get(engagement_id, ()))
+        groups = frozenset(scope["groups"].get(engagement_id, ()))
+        for pa in provider_accesses:
+            if pa.provider_id != provider_id:
+                continue
+            accesses.append(
+                TenantAccess(
+                    tenant_id=tenant_id,
+                    membership_id=pa.membership_id,
+                    role_key=pa.role_key,
+                    permissions=pa.permissions,
+                    party_id=party_id,
+                    provider_id=provider_id,
+                    engagement_id=engagement_id,
+                    service_area_ids=frozenset(scope["areas"].get(engagement_id, ())),
+                    site_ids=sites or None,
+                    asset_group_ids=groups or None,
+                    engagement_actions=frozenset(actions),
+                    user_id=user.pk,
+                )
+            )
+    return accesses

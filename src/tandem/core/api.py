@@ -87,4 +87,5 @@ class CappedLimitOffsetPagination(LimitOffsetPagination):
     ) -> Any:
         offset, limit = pagination.offset, min(pagination.limit, self.max_limit)
         count, exact = pagination_core.capped_count(queryset)
-        return {"items": queryset[offset : offset + limit], "count": count, "count_exact": exact}
+        items = pagination_core.page_rows(queryset, offset, limit)
+        return {"items": items, "count": count, "count_exact": exact}

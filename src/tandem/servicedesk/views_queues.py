@@ -48,6 +48,11 @@ PARAMS = {
 }
 
 
+#: Beyond this many tenants, the cross-tenant queue asks for a tenant before it offers
+#: parties and service areas to filter by.
+MANY_TENANTS = 10
+
+
 class QueueForm(forms.Form):
     """The queue's filters (a GET form: it reads, never writes). With ``tenant``, the filters
     of that one tenant's queue: no tenant choice, and only that tenant's statuses, parties,
@@ -100,6 +105,8 @@ class QueueForm(forms.Form):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        #: True when the party and service-area filters wait for a tenant to be chosen.
+        self.tenant_first = False
         field = self.fields
         if tenant is None:
             tenants = tenancy_queries.tenants(principal).order_by("name")
@@ -125,22 +132,39 @@ class QueueForm(forms.Form):
             for name in ("scope", "party", "assignee", "service_area", "sla"):
                 del field[name]
             return
+        if tenant is None and len(it) > MANY_TENANTS:
+            # An MSP technician works in hundreds of tenants: every tenant's parties, people
+            # and service areas would be thousands of options (each area name once per
+            # tenant), slow to build and useless to pick from. Until a tenant is chosen,
+            # offer the people of the technician's own parties only.
+            picked = str(self.data.get("tenant", "")) if self.is_bound else ""
+            if picked.isdigit() and int(picked) in it:
+                it = [int(picked)]
+            else:
+                self.tenant_first = True
         parties = visible(principal, "tenancy.view_party", Party.objects.filter(tenant_id__in=it))
         areas = visible(
             principal, "tenancy.view_servicearea", ServiceArea.objects.filter(tenant_id__in=it)
         )
-        people = queries.people_of_parties(parties)
-        field["party"].choices = [  # type: ignore[attr-defined]
-            ("", "Any party"),
-            *parties.order_by("name").values_list("pk", "name"),
-        ]
+        if self.tenant_first:
+            people = queries.people_of_parties(
+                parties.filter(pk__in=sorted(queries.own_party_ids(principal)))
+            )
+            for name in ("party", "service_area"):
+                field[name].choices = [("", "Choose a tenant first")]  # type: ignore[attr-defined]
+        else:
+            people = queries.people_of_parties(parties)
+            field["party"].choices = [  # type: ignore[attr-defined]
+                ("", "Any party"),
+                *parties.order_by("name").values_list("pk", "name"),
+            ]
+            field["service_area"].choices = [  # type: ignore[attr-defined]
+                ("", "Any service area"),
+                *areas.order_by("name").values_list("pk", "name"),
+            ]
         field["assignee"].choices = [  # type: ignore[attr-defined]
             ("", "Anyone"),
             *((p.pk, p.full_name or p.email) for p in people),
-        ]
-        field["service_area"].choices = [  # type: ignore[attr-defined]
-            ("", "Any service area"),
-            *areas.order_by("name").values_list("pk", "name"),
         ]
 
 

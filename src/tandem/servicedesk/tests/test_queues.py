@@ -289,3 +289,27 @@ def test_the_queue_costs_a_fixed_number_of_queries(
         assert client.get(f"{API}/queue").status_code == 200
     with django_assert_max_num_queries(40):
         assert client.get(reverse("servicedesk_queues:queue")).status_code == 200
+
+
+def test_across_many_tenants_the_queue_asks_for_a_tenant_before_offering_its_parties(
+    as_persona, world, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from tandem.servicedesk import views_queues
+
+    monkeypatch.setattr(views_queues, "MANY_TENANTS", 1)  # Northwind works in Acme and Globex
+    tech = as_persona("provider_tech")
+    every = tech.get(reverse("servicedesk_queues:queue")).content.decode()
+    assert "Choose a tenant to filter by its parties and service areas." in every
+    assert "Acme Corp IT</option>" not in every
+    assert "Server patching</option>" not in every
+
+    acme = tech.get(reverse("servicedesk_queues:queue"), {"tenant": world["tenant"]})
+    page = acme.content.decode()
+    assert "Choose a tenant to filter" not in page
+    assert "Acme Corp IT</option>" in page
+    # The filters still work once the tenant is chosen.
+    held = tech.get(
+        reverse("servicedesk_queues:queue"),
+        {"tenant": world["tenant"], "party": world["internal_party"]},
+    ).content.decode()
+    assert "Acme file server is slow" in held
