@@ -96,6 +96,8 @@ def _demo_scale(args: argparse.Namespace) -> int:
         f"{rows.get('time_entries', 0):,} time entries, {rows.get('handoffs', 0):,} handoffs, "
         f"{rows.get('watchers', 0):,} watchers; as of {summary.as_of}."
     )
+    phases = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in summary.phases.items())
+    print(f"Time in this process: {phases}.")
     print(f"\nLogins (password for all: {DEMO_PASSWORD}), for example:")
     for email, who in (
         ("owner@scale-0001.scale.test", "owner of tenant scale-0001"),
