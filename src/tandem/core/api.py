@@ -86,6 +86,5 @@ class CappedLimitOffsetPagination(LimitOffsetPagination):
         **params: Any,
     ) -> Any:
         offset, limit = pagination.offset, min(pagination.limit, self.max_limit)
-        count, exact = pagination_core.capped_count(queryset)
-        items = pagination_core.page_rows(queryset, offset, limit)
+        items, count, exact = pagination_core.capped_page(queryset, offset, limit)
         return {"items": items, "count": count, "count_exact": exact}

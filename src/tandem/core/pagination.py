@@ -28,6 +28,25 @@ def capped_count(queryset: QuerySet[Any], cap: int | None = None) -> tuple[int, 
     return (seen, True) if seen <= cap else (cap, False)
 
 
+def capped_page(
+    queryset: QuerySet[Any], offset: int, limit: int, cap: int | None = None
+) -> tuple[list[Any], int, bool]:
+    """``(rows, count, exact)`` for one page of ``queryset``, its count capped as in
+    :func:`capped_count`.
+
+    For the first ``cap`` rows (the pages people read) one query finds both: the keys of
+    the first ``cap + 1`` rows in order, whose number is the count and whose slice is the
+    page. Deeper pages count and find their keys separately.
+    """
+    cap = COUNT_CAP if cap is None else cap
+    if offset + limit <= cap + 1:
+        keys = list(queryset.values_list("pk", flat=True)[: cap + 1])
+        count, exact = (len(keys), True) if len(keys) <= cap else (cap, False)
+        return _load(queryset, keys[offset : offset + limit]), count, exact
+    count, exact = capped_count(queryset, cap)
+    return page_rows(queryset, offset, limit), count, exact
+
+
 def page_rows(queryset: QuerySet[Any], offset: int, limit: int) -> list[Any]:
     """One page of ``queryset``, found first by primary key and then loaded.
 
@@ -37,7 +56,11 @@ def page_rows(queryset: QuerySet[Any], offset: int, limit: int) -> list[Any]:
     joins against the full filter cost PostgreSQL more than running the whole query (a
     "deferred join", as large sites page their feeds).
     """
-    keys = list(queryset.values_list("pk", flat=True)[offset : offset + limit])
+    return _load(queryset, list(queryset.values_list("pk", flat=True)[offset : offset + limit]))
+
+
+def _load(queryset: QuerySet[Any], keys: list[Any]) -> list[Any]:
+    """The rows of ``keys``, in that order, with the joins and prefetches of ``queryset``."""
     if not keys:
         return []
     rows = queryset.model._default_manager.filter(pk__in=keys)
@@ -58,13 +81,17 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        counted, self.count_exact = capped_count(self.object_list)  # type: ignore[arg-type]
-        return counted
+        # One query: the keys of the first COUNT_CAP + 1 rows in order. Their number is the
+        # count, and every page this paginator can show is a slice of them.
+        cap = COUNT_CAP
+        self._keys = list(self.object_list.values_list("pk", flat=True)[: cap + 1])  # type: ignore[attr-defined]
+        self.count_exact = len(self._keys) <= cap
+        return min(len(self._keys), cap)
 
     def page(self, number: Any) -> Any:
-        """Django's page, with its rows read by :func:`page_rows`."""
+        """Django's page, its rows read by key (see :func:`page_rows`)."""
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        top = min(bottom + self.per_page, self.count) if self.count else bottom
-        rows = page_rows(self.object_list, bottom, top - bottom)  # type: ignore[arg-type]
+        top = min(bottom + self.per_page, self.count)
+        rows = _load(self.object_list, self._keys[bottom:top])  # type: ignore[arg-type]
         return self._get_page(rows, number, self)  # type: ignore[attr-defined]
