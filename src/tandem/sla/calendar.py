@@ -317,11 +317,20 @@ def build_calendar(
 # Compiled form
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _epoch(moment: datetime, name: str = "datetime") -> int:
-    """Whole epoch seconds (floored) of an aware datetime."""
+    """Whole epoch seconds (floored) of an aware datetime.
+
+    Exact: the difference to the epoch is a normalised timedelta, whereas the float of
+    ``timestamp()`` can round up to the next second for far-future instants (the SLA clock
+    converts the same way).
+    """
     if moment.tzinfo is None:
         raise ValueError(f"{name} must be timezone-aware, got naive {moment!r}")
-    return math.floor(moment.timestamp())
+    delta = moment - _EPOCH
+    return delta.days * 86400 + delta.seconds
 
 
 def _from_epoch(seconds: int) -> datetime:
@@ -354,12 +363,25 @@ class _Span:
     """Open intervals of the local years ``first_year..last_year`` in epoch seconds.
 
     ``covers`` is ``[low, high)``: every query instant in it sees every interval it needs.
-    ``before[i]``/``after[i]`` are the open seconds from ``low`` to ``starts[i]``/``ends[i]``.
-    Instances are never mutated; extending a calendar swaps in a new span, so readers in other
-    threads always see consistent lists.
+    ``after[i]`` is the open time from ``low`` to ``ends[i]``; ``offsets[i]`` is the open time
+    from ``low`` to ``starts[i]``, minus ``starts[i]``, so that the open time from ``low`` to an
+    instant ``t`` inside interval ``i`` is simply ``offsets[i] + t``. ``bounds`` is ``starts``
+    followed by ``high``, so a search probing forward from an interval needs no length check
+    (no query instant reaches ``high``). Instances are never mutated; extending a calendar
+    swaps in a new span, so readers in other threads always see consistent lists.
     """
 
-    __slots__ = ("after", "before", "ends", "first_year", "high", "last_year", "low", "starts")
+    __slots__ = (
+        "after",
+        "bounds",
+        "ends",
+        "first_year",
+        "high",
+        "last_year",
+        "low",
+        "offsets",
+        "starts",
+    )
 
     def __init__(
         self,
@@ -376,14 +398,15 @@ class _Span:
         self.high = high
         self.starts = starts
         self.ends = ends
-        before: list[int] = []
+        self.bounds = [*starts, high]
+        offsets: list[int] = []
         after: list[int] = []
         total = 0
         for start, end in zip(starts, ends, strict=True):
-            before.append(total)
+            offsets.append(total - start)
             total += end - start
             after.append(total)
-        self.before = before
+        self.offsets = offsets
         self.after = after
 
     def cumulative(self, moment: int) -> int:
@@ -391,15 +414,16 @@ class _Span:
         index = bisect_right(self.starts, moment) - 1
         if index < 0:
             return 0
-        end = self.ends[index]
-        return self.before[index] + (moment if moment < end else end) - self.starts[index]
+        if moment < self.ends[index]:
+            return self.offsets[index] + moment
+        return self.after[index]
 
     def reach(self, cumulative: int) -> int | None:
         """The earliest instant at which ``cumulative`` open seconds (from ``low``) have
         elapsed, or None when that lies past this span."""
         index = bisect_left(self.after, cumulative)
         if index < len(self.after):
-            return self.starts[index] + cumulative - self.before[index]
+            return cumulative - self.offsets[index]
         return None
 
 

@@ -30,8 +30,10 @@ Rules
 * **As of now.** Events after ``now`` are ignored, so the same function answers "what did the
   clock say last Tuesday".
 
-Each metric is folded over the events in one pass: O(events) plus a few binary searches per
-event in the compiled calendars, independent of how long the ticket stays open.
+All metrics are folded over the events in one pass: O(events) plus a few binary searches in
+the compiled calendars, independent of how long the ticket stays open. The fold is tuned for
+CPython (see ``_compute`` and docs/decisions/0012-sla-clock-speed.md); tests/reference_clock.py
+holds the same rules written plainly, and the tests compare the two on many histories.
 """
 
 from __future__ import annotations
@@ -327,11 +329,11 @@ def _milestones(
         else:
             wanted = opened + more
             low = bisect_left(after, wanted)
-            if low < size:
-                warn = span.starts[low] + wanted - span.before[low]
-            else:
-                warn = calendar.add(start, more)  # past the span: extend it
-    if breached is None:
+            # Past the span's end, the compiled calendar extends itself.
+            warn = wanted - span.offsets[low] if low < size else calendar.add(start, more)
+    # The due instant: needed for the projection, or when the stretch may reach it (before
+    # `end` it is a breach); a stretch whose open time stays below the target cannot.
+    if breached is None and (final or elapsed + seconds >= target):
         more = target - elapsed
         if more <= 0:
             found = start
@@ -345,10 +347,7 @@ def _milestones(
                     index += 1
                     if index < size and after[index] < wanted:
                         index = bisect_left(after, wanted, index + 1)
-            if index < size:
-                found = span.starts[index] + wanted - span.before[index]
-            else:
-                found = calendar.add(start, more)
+            found = wanted - span.offsets[index] if index < size else calendar.add(start, more)
         if found < end:
             breached = found
             breaches += 1
@@ -436,6 +435,26 @@ def recompute_many(
             gc.enable()
 
 
+def _epochs(events: Sequence[TicketEvent]) -> list[int]:
+    """Whole epoch seconds (floored) of every event; ``ValueError`` for an empty history, a
+    naive time or events out of order, naming the first offending position."""
+    epochs: list[int] = []
+    previous = -_NEVER
+    for position, event in enumerate(events):
+        at = event[0]
+        if at.tzinfo is None:
+            raise ValueError(f"event {position} has a naive time {at!r}")
+        delta = at - _EPOCH  # exact, unlike the float `timestamp()`
+        moment = delta.days * 86400 + delta.seconds
+        if moment < previous:
+            raise ValueError(f"events are not ordered by time at position {position}")
+        epochs.append(moment)
+        previous = moment
+    if not epochs:
+        raise ValueError("a ticket history needs at least its creation event")
+    return epochs
+
+
 def _compute(
     events: Sequence[TicketEvent],
     policy: SlaPolicy,
@@ -449,34 +468,31 @@ def _compute(
     # are unrolled into plain local variables (no per-metric objects, loops or attribute
     # access), a stretch's open time is measured once for all metrics, and milestones (the
     # warning and the due instant) are searched only in the stretch that reaches them.
-    # Whole epoch seconds of each event, floored: subtracting the epoch gives a normalised
-    # timedelta, exact and cheaper than `timestamp()` (a float) and flooring it.
-    epochs: list[int] = []
-    append = epochs.append
-    previous = -_NEVER
+    # Each event's epoch second is computed once, as the end of the stretch before it. When
+    # the last event is not after now (nearly always), all events count and that is all;
+    # otherwise _epochs() converts and checks the whole history first to find the cut. Any
+    # error in the loop re-checks the whole history, so that a malformed history is reported
+    # as such, as the first problem in it, whatever else is wrong.
     epoch = _EPOCH
+    epochs: list[int] | None = None
     try:
-        for event in events:
-            delta = event[0] - epoch  # a naive time cannot be subtracted from an aware one
-            moment = delta.days * 86400 + delta.seconds
-            if moment < previous:
-                raise ValueError(f"events are not ordered by time at position {len(epochs)}")
-            append(moment)
-            previous = moment
-    except TypeError:
-        at = events[len(epochs)][0]
-        if isinstance(at, datetime) and at.tzinfo is None:
-            raise ValueError(f"event {len(epochs)} has a naive time {at!r}") from None
+        current = events[-1]
+        if current[0] <= as_of:
+            count = len(events)
+            delta = events[0][0] - epoch
+            first = delta.days * 86400 + delta.seconds
+        else:
+            epochs = _epochs(events)
+            count = bisect_right(epochs, now)  # events after now are ignored
+            if count == 0:
+                raise ValueError("the ticket was created after now")
+            current = events[count - 1]
+            first = epochs[0]
+    except (IndexError, TypeError):
+        _epochs(events)  # raises the history's own error (empty, naive, unordered)
         raise
-    if not epochs:
-        raise ValueError("a ticket history needs at least its creation event")
-    # Events after now are ignored (seldom any: skip the search then).
-    count = len(epochs) if previous <= now else bisect_right(epochs, now)
-    if count == 0:
-        raise ValueError("the ticket was created after now")
 
     # The current priority's targets apply to the whole history.
-    current = events[count - 1]
     fr_plan, nu_plan, rs_plan = policy._plans.get(current[3], _NO_PLAN)
     fr_on, nu_on, rs_on = fr_plan is not None, nu_plan is not None, rs_plan is not None
     fr_metric, fr_target, fr_threshold, fr_pauses = fr_plan or _NO_RUN
@@ -495,7 +511,7 @@ def _compute(
     fr_warn: int | None = None
     fr_met: int | None = None
     fr_breached: int | None = None
-    fr_by: dict[Hashable, int] = {}
+    fr_by: dict[Hashable, int] | None = None  # made at the first charge
     fr_holder = _NOBODY
     nu_active = False
     nu_elapsed = nu_breaches = nu_base = 0
@@ -504,7 +520,7 @@ def _compute(
     nu_warn: int | None = None
     nu_met: int | None = None
     nu_breached: int | None = None
-    nu_by: dict[Hashable, int] = {}
+    nu_by: dict[Hashable, int] | None = None  # made at the first charge
     nu_holder = _NOBODY
     rs_active = rs_on
     rs_elapsed = rs_breaches = rs_base = 0
@@ -513,13 +529,9 @@ def _compute(
     rs_warn: int | None = None
     rs_met: int | None = None
     rs_breached: int | None = None
-    rs_by: dict[Hashable, int] = {}
+    rs_by: dict[Hashable, int] | None = None  # made at the first charge
     rs_holder = _NOBODY
 
-    first = epochs[0]
-    del epochs[count:]
-    ends = epochs[1:]
-    ends.append(now)  # the last stretch runs until now
     ola = party is not None
     resolved = False
     spans = calendars.by_party
@@ -527,132 +539,153 @@ def _compute(
     span_holder = _NOBODY
     calendar: _CompiledCalendar | None = None
     span: _Span | None = None
-    starts: list[int] = []
+    bounds: list[int] = []
     span_ends: list[int] = []
-    before: list[int] = []
+    offsets: list[int] = []
+    after: list[int] = []
     # The cumulative open time at the end of the previous measured stretch, reused as the
     # start of the next when the span is the same.
     last_span: _Span | None = None
-    last_index = last_cumulative = intervals = 0
-    left = count
-    # events may be longer (those after now); zip stops at the last stretch.
-    for (_, status, holder, _, kind), start, end in zip(events, epochs, ends, strict=False):
-        left -= 1
-        # 1. What the event does to the clocks, at its instant. A response or resolution of
-        # a resolved ticket and a reopening of an open one change nothing.
-        if kind != _CHANGE:
-            if kind == _RESPONDED:
-                if not resolved:
-                    if fr_active:
-                        fr_active, fr_met = False, start
-                    if nu_on:  # a new cycle; past cycles only stay counted in breaches
-                        nu_active, nu_elapsed, nu_mark, nu_base = True, 0, nu_first_mark, 0
-                        nu_by, nu_holder = {}, _NOBODY
-                        nu_due = nu_warn = nu_met = nu_breached = None
-            elif kind == _RESOLVED:
-                if not resolved:
-                    resolved = True
-                    if fr_active:
-                        fr_active, fr_met = False, start
-                    if nu_active:
-                        nu_active, nu_met = False, start
-                    if rs_active:
-                        rs_active, rs_met = False, start
-            elif kind == _REOPENED and resolved:
-                resolved = False
-                if rs_on:  # continue the count: elapsed time and any breach stay
-                    rs_active, rs_met = True, None
-                if nu_on:
-                    nu_active, nu_elapsed, nu_mark, nu_base = True, 0, nu_first_mark, 0
-                    nu_by, nu_holder = {}, _NOBODY
-                    nu_due = nu_warn = nu_met = nu_breached = None
-
-        # 2. Charge the stretch until the next event (or now) to the holder.
-        if ola and holder != party:
-            last_span = None
-            continue  # an OLA pauses while another party holds the ticket
-        fr_run = fr_active and status not in fr_pauses
-        nu_run = nu_active and status not in nu_pauses
-        rs_run = rs_active and status not in rs_pauses
-        if not (fr_run or nu_run or rs_run):
-            last_span = None
-            continue
-        if holder != span_holder:
-            entry = spans.get(holder)
-            if entry is None or entry[1].low > first or now >= entry[1].high:
-                entry = calendars.covering(holder, first, now)
-            calendar, span = entry
-            starts, span_ends, before = span.starts, span.ends, span.before
-            intervals = len(starts)
-            span_holder = holder
-        # Open seconds from the span's start to `start` and to `end` (see _Span.cumulative):
-        # `index` is the last interval starting at or before the instant. A stretch usually
-        # ends in the interval it starts in or the next, so `end` is found by probing forward
-        # from `start` before falling back to a binary search.
-        if span is last_span:
-            index, opened = last_index, last_cumulative
-        else:
-            index = bisect_right(starts, start) - 1
-            if index < 0:
-                opened = 0
+    last_index = last_cumulative = 0
+    final_position = count - 1
+    end = first
+    try:
+        for position in range(count):
+            # The stretch from this event until the next (or now).
+            start = end
+            if position < final_position:
+                final = False
+                if epochs is None:
+                    delta = events[position + 1][0] - epoch
+                    end = delta.days * 86400 + delta.seconds
+                    if end < start:
+                        raise ValueError(
+                            f"events are not ordered by time at position {position + 1}"
+                        )
+                else:
+                    end = epochs[position + 1]
             else:
-                stop = span_ends[index]
-                opened = before[index] + (start if start < stop else stop) - starts[index]
-        if end > start:
-            probe = index + 1
-            if probe < intervals and starts[probe] <= end:
-                index = probe
-                probe += 1
-                if probe < intervals and starts[probe] <= end:
-                    index = bisect_right(starts, end, probe) - 1
+                final, end = True, now
+            _, status, holder, _, kind = events[position]
+            # 1. What the event does to the clocks, at its instant. A response or resolution of
+            # a resolved ticket and a reopening of an open one change nothing.
+            if kind != _CHANGE:
+                if kind == _RESPONDED:
+                    if not resolved:
+                        if fr_active:
+                            fr_active, fr_met = False, start
+                        if nu_on:  # a new cycle; past cycles only stay counted in breaches
+                            nu_active, nu_elapsed, nu_mark, nu_base = True, 0, nu_first_mark, 0
+                            nu_by, nu_holder = None, _NOBODY
+                            nu_due = nu_warn = nu_met = nu_breached = None
+                elif kind == _RESOLVED:
+                    if not resolved:
+                        resolved = True
+                        if fr_active:
+                            fr_active, fr_met = False, start
+                        if nu_active:
+                            nu_active, nu_met = False, start
+                        if rs_active:
+                            rs_active, rs_met = False, start
+                elif kind == _REOPENED and resolved:
+                    resolved = False
+                    if rs_on:  # continue the count: elapsed time and any breach stay
+                        rs_active, rs_met = True, None
+                    if nu_on:
+                        nu_active, nu_elapsed, nu_mark, nu_base = True, 0, nu_first_mark, 0
+                        nu_by, nu_holder = None, _NOBODY
+                        nu_due = nu_warn = nu_met = nu_breached = None
+
+            # 2. Charge the stretch until the next event (or now) to the holder.
+            if ola and holder != party:
+                last_span = None
+                continue  # an OLA pauses while another party holds the ticket
+            fr_run = fr_active and status not in fr_pauses
+            nu_run = nu_active and status not in nu_pauses
+            rs_run = rs_active and status not in rs_pauses
+            if not (fr_run or nu_run or rs_run):
+                last_span = None
+                continue
+            if holder != span_holder:
+                entry = spans.get(holder)
+                if entry is None or entry[1].low > first or now >= entry[1].high:
+                    entry = calendars.covering(holder, first, now)
+                calendar, span = entry
+                bounds, span_ends, offsets, after = span.bounds, span.ends, span.offsets, span.after
+                span_holder = holder
+            # Open seconds from the span's start to `start` and to `end` (see _Span.cumulative):
+            # `index` is the last interval starting at or before the instant. A stretch usually
+            # ends in the interval it starts in or the next, so `end` is found by probing forward
+            # from `start` before falling back to a binary search.
+            if span is last_span:
+                index, opened = last_index, last_cumulative
+            else:
+                index = bisect_right(bounds, start) - 1
+                if index < 0:
+                    opened = 0
+                else:
+                    opened = offsets[index] + start if start < span_ends[index] else after[index]
+            if bounds[index + 1] <= end:
+                index += 1
+                if bounds[index + 1] <= end:
+                    index = bisect_right(bounds, end, index + 1) - 1
             if index < 0:
                 closed = 0
             else:
-                stop = span_ends[index]
-                closed = before[index] + (end if end < stop else stop) - starts[index]
-        else:
-            closed = opened
-        seconds = closed - opened
-        last_span, last_index, last_cumulative = span, index, closed
-        # Milestones: where the elapsed time reaches the next mark, and in the last stretch
-        # (the projection) unless the metric has none left.
-        final = not left
-        if fr_run:
-            if fr_elapsed + seconds >= fr_mark or final and fr_mark != _NEVER:
-                fr_due, fr_warn, fr_breached, fr_breaches, fr_mark = _milestones(
-                    calendar, span, start, opened, seconds, end, final, fr_target,
-                    fr_threshold, fr_elapsed, fr_due, fr_warn, fr_breached, fr_breaches,
-                )  # fmt: skip
-            if seconds:
-                if holder != fr_holder:
-                    if fr_elapsed > fr_base:
-                        fr_by[fr_holder] = fr_by.get(fr_holder, 0) + fr_elapsed - fr_base
-                    fr_holder, fr_base = holder, fr_elapsed
-                fr_elapsed += seconds
-        if nu_run:
-            if nu_elapsed + seconds >= nu_mark or final and nu_mark != _NEVER:
-                nu_due, nu_warn, nu_breached, nu_breaches, nu_mark = _milestones(
-                    calendar, span, start, opened, seconds, end, final, nu_target,
-                    nu_threshold, nu_elapsed, nu_due, nu_warn, nu_breached, nu_breaches,
-                )  # fmt: skip
-            if seconds:
-                if holder != nu_holder:
-                    if nu_elapsed > nu_base:
-                        nu_by[nu_holder] = nu_by.get(nu_holder, 0) + nu_elapsed - nu_base
-                    nu_holder, nu_base = holder, nu_elapsed
-                nu_elapsed += seconds
-        if rs_run:
-            if rs_elapsed + seconds >= rs_mark or final and rs_mark != _NEVER:
-                rs_due, rs_warn, rs_breached, rs_breaches, rs_mark = _milestones(
-                    calendar, span, start, opened, seconds, end, final, rs_target,
-                    rs_threshold, rs_elapsed, rs_due, rs_warn, rs_breached, rs_breaches,
-                )  # fmt: skip
-            if seconds:
-                if holder != rs_holder:
-                    if rs_elapsed > rs_base:
-                        rs_by[rs_holder] = rs_by.get(rs_holder, 0) + rs_elapsed - rs_base
-                    rs_holder, rs_base = holder, rs_elapsed
-                rs_elapsed += seconds
+                closed = offsets[index] + end if end < span_ends[index] else after[index]
+            seconds = closed - opened
+            last_span, last_index, last_cumulative = span, index, closed
+            # Milestones: where the elapsed time reaches the next mark, and in the last stretch
+            # (the projection) unless the metric has none left.
+            if fr_run:
+                if fr_elapsed + seconds >= fr_mark or final and fr_mark != _NEVER:
+                    fr_due, fr_warn, fr_breached, fr_breaches, fr_mark = _milestones(
+                        calendar, span, start, opened, seconds, end, final, fr_target,
+                        fr_threshold, fr_elapsed, fr_due, fr_warn, fr_breached, fr_breaches,
+                    )  # fmt: skip
+                if seconds:
+                    if holder != fr_holder:
+                        if fr_elapsed > fr_base:
+                            if fr_by is None:
+                                fr_by = {fr_holder: fr_elapsed - fr_base}
+                            else:
+                                fr_by[fr_holder] = fr_by.get(fr_holder, 0) + fr_elapsed - fr_base
+                        fr_holder, fr_base = holder, fr_elapsed
+                    fr_elapsed += seconds
+            if nu_run:
+                if nu_elapsed + seconds >= nu_mark or final and nu_mark != _NEVER:
+                    nu_due, nu_warn, nu_breached, nu_breaches, nu_mark = _milestones(
+                        calendar, span, start, opened, seconds, end, final, nu_target,
+                        nu_threshold, nu_elapsed, nu_due, nu_warn, nu_breached, nu_breaches,
+                    )  # fmt: skip
+                if seconds:
+                    if holder != nu_holder:
+                        if nu_elapsed > nu_base:
+                            if nu_by is None:
+                                nu_by = {nu_holder: nu_elapsed - nu_base}
+                            else:
+                                nu_by[nu_holder] = nu_by.get(nu_holder, 0) + nu_elapsed - nu_base
+                        nu_holder, nu_base = holder, nu_elapsed
+                    nu_elapsed += seconds
+            if rs_run:
+                if rs_elapsed + seconds >= rs_mark or final and rs_mark != _NEVER:
+                    rs_due, rs_warn, rs_breached, rs_breaches, rs_mark = _milestones(
+                        calendar, span, start, opened, seconds, end, final, rs_target,
+                        rs_threshold, rs_elapsed, rs_due, rs_warn, rs_breached, rs_breaches,
+                    )  # fmt: skip
+                if seconds:
+                    if holder != rs_holder:
+                        if rs_elapsed > rs_base:
+                            if rs_by is None:
+                                rs_by = {rs_holder: rs_elapsed - rs_base}
+                            else:
+                                rs_by[rs_holder] = rs_by.get(rs_holder, 0) + rs_elapsed - rs_base
+                        rs_holder, rs_base = holder, rs_elapsed
+                    rs_elapsed += seconds
+    except (IndexError, TypeError, ValueError):
+        if epochs is None:
+            _epochs(events)  # an error in the history itself comes first
+        raise
 
     # The results as of now. A metric that ran in the last stretch has its projection in
     # `due`; otherwise it is breached, met or paused.
@@ -660,8 +693,13 @@ def _compute(
     held_elsewhere = ola and holder != party
     first_response = next_update = resolution = None
     if fr_on:
-        if fr_elapsed > fr_base:
-            fr_by[fr_holder] = fr_by.get(fr_holder, 0) + fr_elapsed - fr_base
+        if fr_elapsed > fr_base:  # the last holder's share
+            if fr_by is None:
+                fr_by = {fr_holder: fr_elapsed - fr_base}
+            else:
+                fr_by[fr_holder] = fr_by.get(fr_holder, 0) + fr_elapsed - fr_base
+        elif fr_by is None:
+            fr_by = {}
         if fr_breached is not None:
             state, due = _BREACHED, fr_breached
         elif not fr_active:
@@ -676,8 +714,13 @@ def _compute(
              fr_breaches, fr_by),
         )  # fmt: skip
     if nu_on and (nu_active or nu_met is not None):  # None until a response starts it
-        if nu_elapsed > nu_base:
-            nu_by[nu_holder] = nu_by.get(nu_holder, 0) + nu_elapsed - nu_base
+        if nu_elapsed > nu_base:  # the last holder's share
+            if nu_by is None:
+                nu_by = {nu_holder: nu_elapsed - nu_base}
+            else:
+                nu_by[nu_holder] = nu_by.get(nu_holder, 0) + nu_elapsed - nu_base
+        elif nu_by is None:
+            nu_by = {}
         if nu_breached is not None:
             state, due = _BREACHED, nu_breached
         elif not nu_active:
@@ -692,8 +735,13 @@ def _compute(
              nu_breaches, nu_by),
         )  # fmt: skip
     if rs_on:
-        if rs_elapsed > rs_base:
-            rs_by[rs_holder] = rs_by.get(rs_holder, 0) + rs_elapsed - rs_base
+        if rs_elapsed > rs_base:  # the last holder's share
+            if rs_by is None:
+                rs_by = {rs_holder: rs_elapsed - rs_base}
+            else:
+                rs_by[rs_holder] = rs_by.get(rs_holder, 0) + rs_elapsed - rs_base
+        elif rs_by is None:
+            rs_by = {}
         if rs_breached is not None:
             state, due = _BREACHED, rs_breached
         elif not rs_active:

@@ -507,6 +507,9 @@ def test_seconds_resolution_and_half_open_intervals() -> None:
     assert add_business_seconds(office, start, 0) == start
     assert business_seconds_between(office, start, start + timedelta(seconds=90)) == 90
     assert next_open(office, start) == start
+    # Flooring is exact even where a float timestamp would round up to the next second.
+    late = datetime(9000, 1, 1, 0, 0, 0, 999999, tzinfo=UTC)
+    assert business_seconds_between(ALWAYS_OPEN, late, late + timedelta(microseconds=1)) == 1
 
 
 def test_inputs_in_any_zone_give_utc_outputs() -> None:
