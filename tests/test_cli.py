@@ -213,3 +213,22 @@ def test_demo_loads_a_working_desk_once(world, capsys) -> None:  # type: ignore[
     assert len(reasons) == 3 and all("→" in r for r in reasons)
     assert tandem(["demo"]) == 0
     assert "already loaded" in capsys.readouterr().out
+
+
+def test_migrate_gives_sqlite_planner_statistics(world, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Without statistics SQLite sorted a provider's whole queue instead of walking the
+    newest-first index; ``tandem migrate`` (and a daily job) gather them."""
+    from django.db import connection
+
+    from tandem.config.schedule import SCHEDULE
+    from tandem.core.maintenance import refresh_query_statistics_task
+
+    assert "refresh-query-statistics" in {name for name, _every, _path in SCHEDULE}
+    assert tandem(["migrate"]) == 0
+    if connection.vendor != "sqlite":
+        assert refresh_query_statistics_task.call() is False  # PostgreSQL analyses itself
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'servicedesk_ticket'")
+        assert cursor.fetchone()[0] > 0
+    assert refresh_query_statistics_task.call() is True

@@ -48,7 +48,10 @@ def _date(value: str) -> dt.date:
 def cmd_migrate(args: argparse.Namespace) -> int:
     from django.core.management import call_command
 
+    from tandem.core.maintenance import refresh_query_statistics
+
     call_command("migrate", interactive=False, verbosity=1 if args.verbose else 0)
+    refresh_query_statistics()
     print("Database is up to date.")
     return 0
 
@@ -86,6 +89,9 @@ def _demo_scale(args: argparse.Namespace) -> int:
         seed=defaults.seed if args.seed is None else args.seed,
     )
     summary = generate(options, progress=lambda line: print(line, flush=True))
+    from tandem.core.maintenance import refresh_query_statistics
+
+    refresh_query_statistics()  # SQLite plans the queues from these (PostgreSQL analysed)
     minutes, seconds = divmod(int(round(summary.seconds)), 60)
     rows = summary.rows
     print(

@@ -14,4 +14,9 @@ SCHEDULE: list[tuple[str, int, str]] = [
         300,
         "tandem.notifications.tasks.requeue_webhook_deliveries_task",
     ),
+    (
+        "refresh-query-statistics",
+        24 * 3600,
+        "tandem.core.maintenance.refresh_query_statistics_task",
+    ),
 ]

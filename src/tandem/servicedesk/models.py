@@ -213,8 +213,8 @@ class Ticket(TenantOwned):
         indexes = [
             # Queue pages: newest first within a tenant, and across tenants for a provider's
             # queue (walked newest first, filtered by the visibility predicate).
-            models.Index(fields=["tenant", "-created_at"], name="ticket_tenant_created"),
-            models.Index(fields=["-created_at"], name="ticket_created"),
+            models.Index(fields=["tenant", "-created_at", "-id"], name="ticket_tenant_created"),
+            models.Index(fields=["-created_at", "-id"], name="ticket_created"),
             models.Index(fields=["tenant", "status", "-created_at"], name="ticket_tenant_status"),
             models.Index(fields=["party", "status", "-created_at"], name="ticket_party_status"),
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),

@@ -108,6 +108,8 @@ SORTS = {
     "tenant": "tenant__name",
 }
 NEWEST_FIRST = {"created", "due"}
+#: Sort columns that can be empty (no assignee, no due date): empty ones go last.
+NULLABLE_SORTS = {"assignee", "due"}
 QUEUE_COLUMNS = ("number", "subject", "status", "priority", "created")
 #: Columns only IT sees: requesters see "IT", never which party holds a ticket, nor its SLA.
 IT_COLUMNS = ("party", "assignee", "due")
@@ -204,8 +206,14 @@ def _queue_response(
     sort = request.GET.get("sort", DEFAULT_SORT)
     if sort.lstrip("-") not in sortable:
         sort = DEFAULT_SORT
-    field = F(SORTS[sort.lstrip("-")])
-    order = field.desc(nulls_last=True) if sort.startswith("-") else field.asc(nulls_last=True)
+    key = sort.lstrip("-")
+    field = F(SORTS[key])
+    if key in NULLABLE_SORTS:
+        order = field.desc(nulls_last=True) if sort.startswith("-") else field.asc(nulls_last=True)
+    else:
+        # A plain ORDER BY, which the newest-first indexes serve; "NULLS LAST" on a column
+        # that is never null would still make the database sort every matching row.
+        order = field.desc() if sort.startswith("-") else field.asc()
     page_obj = CappedPaginator(rows.order_by(order, "-pk"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
