@@ -62,7 +62,11 @@ def ordered(
     if key not in allowed:
         raise InvalidInput({"ordering": [f"Order by one of: {sorted(allowed)}."]})
     field = allowed[key]
-    return queryset.order_by(f"-{field}" if descending else field, "pk")
+    # The tie-break runs the same way as the order, so a (column, id) index serves both
+    # directions and the database never sorts a whole list for one page.
+    if descending:
+        return queryset.order_by(f"-{field}", "-pk")
+    return queryset.order_by(field, "pk")
 
 
 class CappedLimitOffsetPagination(LimitOffsetPagination):
