@@ -14,7 +14,7 @@ from tandem.core import policies
 from tandem.core.actions import declare_action
 from tandem.core.api import CappedLimitOffsetPagination, ordered, principal_of
 from tandem.core.errors import InvalidInput
-from tandem.servicedesk import queries, services
+from tandem.servicedesk import queries, services, services_config
 from tandem.servicedesk.models import Coverage, MatrixVersion, ResponsibilityRow, TimeEntry
 from tandem.servicedesk.routing import analyse
 from tandem.servicedesk.schemas import (
@@ -277,7 +277,8 @@ def list_calendars(request: HttpRequest, tenant_id: int):  # type: ignore[no-unt
 def create_calendar(request: HttpRequest, payload: CalendarIn):  # type: ignore[no-untyped-def]
     tenant = _tenant_for_write(request, payload.tenant_id)
     data = payload.model_dump(exclude={"tenant_id"})
-    return 201, services.create_calendar(actor=principal_of(request), tenant=tenant, **data)
+    # The same full validation as the pages (errors name the zone, weekday or date).
+    return 201, services_config.add_calendar(actor=principal_of(request), tenant=tenant, **data)
 
 
 @router.get("/tenants/{tenant_id}/sla-policies", response=list[SlaPolicyOut])
@@ -301,14 +302,9 @@ def list_sla_policies(request: HttpRequest, tenant_id: int):  # type: ignore[no-
 @declare_action("servicedesk.change_matrix")
 def create_sla_policy(request: HttpRequest, payload: SlaPolicyIn):  # type: ignore[no-untyped-def]
     tenant = _tenant_for_write(request, payload.tenant_id)
-    party = Party.objects.filter(tenant=tenant, pk=payload.party_id).first()
-    if party is None:
-        raise InvalidInput({"party_id": ["No such party in this tenant."]})
-    data = payload.model_dump(exclude={"tenant_id", "party_id"})
-    policy = services.create_sla_policy(
-        actor=principal_of(request), tenant=tenant, party=party, **data
-    )
-    return 201, policy
+    data = payload.model_dump(exclude={"tenant_id"})
+    # Targets and pause statuses validated and normalised as the pages and edits do.
+    return 201, services_config.add_sla_policy(actor=principal_of(request), tenant=tenant, **data)
 
 
 @router.post("/coverage", response={201: CoverageOut})
