@@ -42,6 +42,8 @@ intervals in epoch seconds with running totals, built year by year as queries ne
 "open seconds between a and b" is two binary searches and "the instant when n open seconds have
 elapsed" is one binary search more, whatever the span: a target of several weeks costs the same
 as one of five minutes. Touching intervals are merged, so a 24/7 calendar is a single interval.
+The SLA clock reads these lists directly (``_Span``), in the shape that makes its hot loop
+cheapest; see docs/decisions/0012-sla-clock-speed.md.
 """
 
 from __future__ import annotations

@@ -321,6 +321,21 @@ def test_invalid_histories_are_rejected() -> None:
         clock([event(at(MON, 9), holder="nobody")], at(MON, 12))
 
 
+def test_a_broken_history_is_reported_as_such_whatever_else_is_wrong() -> None:
+    # The first problem of the history wins over a missing calendar met on the way.
+    nobody = event(at(MON, 9), holder="nobody")
+    with pytest.raises(ValueError, match="not ordered by time at position 2"):
+        clock([nobody, event(at(MON, 11)), event(at(MON, 10))], at(MON, 12))
+    with pytest.raises(ValueError, match="event 2 has a naive time"):
+        clock([nobody, event(at(MON, 10)), event(datetime(2025, 6, 2, 11))], at(MON, 12))
+    # Also out of order across an event far after now, and among events after now.
+    far = event(datetime(2027, 1, 4, 9, tzinfo=BERLIN))
+    with pytest.raises(ValueError, match="not ordered by time at position 2"):
+        clock([event(at(MON, 9)), far, event(at(MON, 10))], at(MON, 12))
+    with pytest.raises(ValueError, match="not ordered by time at position 3"):
+        clock([event(at(MON, 9)), event(at(TUE, 9)), far, event(at(WED, 9))], at(MON, 12))
+
+
 def test_invalid_policies_are_rejected() -> None:
     with pytest.raises(ValueError, match="unknown metric 'speed'"):
         SlaPolicy(targets={"P1": {"speed": 60}})  # type: ignore[dict-item]
