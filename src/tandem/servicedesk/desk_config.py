@@ -59,7 +59,6 @@ class DeskConfig:
     token: uuid.UUID
     day: dt.date
     time_zone: str
-    settings_id: int
     priority_matrix: PriorityMatrix
     #: ((key, name, kind), ...) in display order; the first is a new ticket's status.
     statuses: tuple[tuple[str, str, str], ...]
@@ -176,6 +175,7 @@ def _build(tenant_id: int, token: uuid.UUID, day: dt.date) -> DeskConfig:
         DeskSettings,
         ResponsibilityRow,
     )
+    from tandem.servicedesk.services import priority_matrix
     from tandem.servicedesk.sla_bridge import to_business_calendar, to_clock_policy
     from tandem.sla.models import SlaPolicy
     from tandem.tenancy.models import (
@@ -244,19 +244,12 @@ def _build(tenant_id: int, token: uuid.UUID, day: dt.date) -> DeskConfig:
         for policy in active_policies:
             calendars[policy.party_id] = to_business_calendar(policy.calendar)
         calendars.setdefault(0, always_open(time_zone))
-        data = settings.priority_matrix
         return DeskConfig(
             tenant_id=tenant_id,
             token=token,
             day=day,
             time_zone=time_zone,
-            settings_id=settings.pk,
-            priority_matrix=PriorityMatrix(
-                impacts=tuple(data["impacts"]),
-                urgencies=tuple(data["urgencies"]),
-                priorities=tuple(data["priorities"]),
-                grid=tuple(tuple(row) for row in data["grid"]),
-            ),
+            priority_matrix=priority_matrix(settings),
             statuses=tuple((key, name, kind) for key, name, kind in settings.statuses),
             urgent_priority_max=settings.urgent_priority_max,
             ping_pong_minutes=settings.ping_pong_minutes,

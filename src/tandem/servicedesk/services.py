@@ -266,7 +266,8 @@ def change_status(
     authorize(actor, "servicedesk.change_ticket", ticket)
     now = now or timezone.now()
     with transaction.atomic(), within_tenant(ticket.tenant_id):
-        kinds = status_kinds(desk_settings(ticket.tenant_id))
+        config = desk_config.current(ticket.tenant_id)
+        kinds = config.status_kinds
         require(status in kinds, "status", f"Use one of: {', '.join(kinds)}.")
         if status == ticket.status:
             raise Conflict(f"The ticket is already {status}.")
@@ -290,7 +291,7 @@ def change_status(
             ticket.closed_at = now
         ticket.save()
         _event(ticket, kind, actor, now)
-        recompute_sla(ticket, now=now)
+        recompute_sla(ticket, now=now, config=config)
         record_audit(
             actor=actor,
             action="servicedesk.change_status",
@@ -315,7 +316,7 @@ def reprioritise_ticket(
     authorize(actor, "servicedesk.change_ticket", ticket)
     now = now or timezone.now()
     with transaction.atomic(), within_tenant(ticket.tenant_id):
-        settings = desk_settings(ticket.tenant_id)
+        config = desk_config.current(ticket.tenant_id)
         before = {
             "impact": ticket.impact,
             "urgency": ticket.urgency,
@@ -329,8 +330,8 @@ def reprioritise_ticket(
             ticket.service_area_id = category.service_area_id
         ticket.impact = impact if impact is not None else ticket.impact
         ticket.urgency = urgency if urgency is not None else ticket.urgency
-        ticket.priority = priority_of(settings, ticket.impact, ticket.urgency)
-        decision = _route(ticket, now, desk_config.current(ticket.tenant_id))
+        ticket.priority = priority_in(config.priority_matrix, ticket.impact, ticket.urgency)
+        decision = _route(ticket, now, config)
         moved = decision.party_id != ticket.party_id
         if moved:
             ticket.party_id = decision.party_id
@@ -341,7 +342,7 @@ def reprioritise_ticket(
             _event(ticket, EventKind.PRIORITY, actor, now)
         if moved:
             _event(ticket, EventKind.ASSIGNED, actor, now, routing=decision.reason)
-        recompute_sla(ticket, now=now)
+        recompute_sla(ticket, now=now, config=config)
         after = {
             "impact": ticket.impact,
             "urgency": ticket.urgency,
@@ -377,14 +378,14 @@ def handoff_ticket(
     if to_party.pk == ticket.party_id:
         raise Conflict(f"{to_party.name} already holds this ticket.")
     with transaction.atomic(), within_tenant(ticket.tenant_id):
-        allowed = eligible_parties(ticket.tenant_id, [ticket.service_area_id], [ticket.site_id])
+        config = desk_config.current(ticket.tenant_id)
+        allowed = config.eligible([ticket.service_area_id], [ticket.site_id])
         require(
             to_party.pk in allowed[(ticket.service_area_id, ticket.site_id)],
             "to_party_id",
             f"{to_party.name} is not engaged for this service area or site.",
         )
-        settings = desk_settings(ticket.tenant_id)
-        window = now - dt.timedelta(minutes=settings.ping_pong_minutes)
+        window = now - dt.timedelta(minutes=config.ping_pong_minutes)
         ping_pong = Handoff.objects.filter(
             ticket=ticket, to_party_id=ticket.party_id, from_party=to_party, at__gte=window
         ).exists()
@@ -404,7 +405,7 @@ def handoff_ticket(
         ticket.routing_reason = f"Handed off by {actor.label}: {reason}"[:500]
         ticket.save()
         _event(ticket, EventKind.HANDOFF, actor, now, reason=reason, ping_pong=ping_pong)
-        recompute_sla(ticket, now=now)
+        recompute_sla(ticket, now=now, config=config)
         record_audit(
             actor=actor,
             action="servicedesk.handoff_ticket",
