@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tandem.accounts.models import Membership, Role, User
+from tandem.accounts.models import AccessVersion, Membership, Role, User
 from tandem.accounts.services import add_membership, create_user
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
@@ -87,6 +87,8 @@ def _areas(tenant: Tenant, *keys: str) -> list[int]:
 
 def build_world() -> World:
     actor = system_principal("build the test world")
+    with system_context("test: the access-version row (a flush removes it)"):
+        AccessVersion.objects.get_or_create(pk=1)
     world = World()
     ids = world.ids
     users: dict[str, User] = {}

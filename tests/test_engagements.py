@@ -132,14 +132,35 @@ def test_rescope_takes_effect_on_the_next_request(world, as_persona) -> None:  #
 def test_an_engagement_past_its_end_date_opens_nothing(world, as_persona) -> None:  # type: ignore[no-untyped-def]
     import datetime as dt
 
+    import time_machine
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    with system_context("test: the engagement ends today"):
+        engagement = Engagement.objects.get(pk=world["engagement"])
+        engagement.starts_on, engagement.ends_on = dt.date(2020, 1, 1), today
+        engagement.save()
+    tech = as_persona("provider_tech")
+    assert tech.get(f"/api/v1/sites/{world['site']}").status_code == 200  # cached for today
+    # The next day, with nothing else changed, the cached principal no longer applies.
+    with time_machine.travel(today + dt.timedelta(days=1, hours=12), tick=False):
+        tech = as_persona("provider_tech")  # a fresh session: the old one may have expired
+        assert tech.get(f"/api/v1/sites/{world['site']}").status_code in (403, 404)
+
+
+def test_a_backdated_engagement_opens_nothing_once_the_cache_is_told(world, as_persona) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from tandem.accounts import access_cache
+
+    tech = as_persona("provider_tech")
+    assert tech.get(f"/api/v1/sites/{world['site']}").status_code == 200
     with system_context("test: backdate"):
         Engagement.objects.filter(pk=world["engagement"]).update(
             starts_on=dt.date(2020, 1, 1), ends_on=dt.date(2020, 12, 31)
         )
-    assert as_persona("provider_tech").get(f"/api/v1/sites/{world['site']}").status_code in (
-        403,
-        404,
-    )
+        access_cache.invalidate()  # update() sends no signal; such writes must say so
+    assert tech.get(f"/api/v1/sites/{world['site']}").status_code in (403, 404)
 
 
 def test_a_second_provider_never_sees_the_first_ones_mandate(world, as_persona) -> None:  # type: ignore[no-untyped-def]

@@ -9,7 +9,10 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from tandem.accounts import access_cache
+
         post_migrate.connect(_sync_roles, sender=self)
+        access_cache.connect_signals()
 
 
 def _sync_roles(**kwargs: object) -> None:

@@ -7,6 +7,8 @@ provider, whose active engagements then open the matching tenants.
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models
@@ -182,3 +184,18 @@ class SignInLink(TimeStamped):
 
     def __str__(self) -> str:
         return f"Sign-in link for {self.user_id} until {self.expires_at}"
+
+
+class AccessVersion(models.Model):
+    """One row whose token changes with anything a principal is built from.
+
+    Memberships, roles, tenants, providers, engagements (and their scope), parties, areas,
+    sites and asset groups: the handlers in ``accounts.access_cache`` give the row a new
+    random token in the same transaction as the change, so a process that cached a
+    principal under the old token rebuilds it on its next request.
+    """
+
+    token = models.UUIDField(default=uuid.uuid4)
+
+    def __str__(self) -> str:
+        return f"access version {self.token}"

@@ -1,7 +1,9 @@
 """Resolving a user (or API token) into a :class:`~tandem.core.principal.Principal`.
 
-Runs on every request with no cache: an engagement suspended or a membership removed a moment
-ago is already gone from the next principal.
+Runs on every request: an engagement suspended or a membership removed a moment ago is
+already gone from the next principal. The accesses themselves are cached per process
+against the access-version token (``accounts.access_cache``), which every such change
+replaces in its own transaction; the user's own fields are always read fresh.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import datetime as dt
 
 from django.utils import timezone
 
+from tandem.accounts import access_cache
 from tandem.accounts.choices import TokenScope
 from tandem.accounts.models import ApiToken, Membership, User
 from tandem.core.principal import Principal, ProviderAccess, TenantAccess
@@ -32,6 +35,27 @@ def resolve_principal(user: User, *, token: ApiToken | None = None) -> Principal
     if not user.is_active:
         return Principal(user_id=None, label="anonymous")
     today = timezone.localdate()
+    version = access_cache.current_token()  # before the accesses: see access_cache
+    tenant_accesses, provider_accesses = access_cache.cached(
+        ("accesses", user.pk, token.pk if token else None),
+        version,
+        today,
+        lambda: _read_accesses(user, token, today),
+    )
+    return Principal(
+        user_id=user.pk,
+        label=user.email,
+        tenant_accesses=tenant_accesses,
+        provider_accesses=provider_accesses,
+        is_superuser=user.is_superuser and token is None,
+        token_id=token.pk if token else None,
+        token_read_only=bool(token and token.scope == TokenScope.READ),
+    )
+
+
+def _read_accesses(
+    user: User, token: ApiToken | None, today: dt.date
+) -> tuple[tuple[TenantAccess, ...], tuple[ProviderAccess, ...]]:
     tenant_accesses: list[TenantAccess] = []
     provider_accesses: list[ProviderAccess] = []
     with system_context("resolve the acting principal"):
@@ -68,19 +92,20 @@ def resolve_principal(user: User, *, token: ApiToken | None = None) -> Principal
                 )
         if provider_ids:
             tenant_accesses += _engagement_accesses(provider_ids, provider_accesses, user, today)
-    return Principal(
-        user_id=user.pk,
-        label=user.email,
-        tenant_accesses=tuple(tenant_accesses),
-        provider_accesses=tuple(provider_accesses),
-        is_superuser=user.is_superuser and token is None,
-        token_id=token.pk if token else None,
-        token_read_only=bool(token and token.scope == TokenScope.READ),
-    )
+    return tuple(tenant_accesses), tuple(provider_accesses)
 
 
 def mfa_required_for(user: User) -> bool:
     """True if any tenant or provider the user belongs to enforces a second factor."""
+    return access_cache.cached(
+        ("mfa", user.pk),
+        access_cache.current_token(),
+        timezone.localdate(),
+        lambda: _reads_mfa_required(user),
+    )
+
+
+def _reads_mfa_required(user: User) -> bool:
     with system_context("check MFA enforcement"):
         return (
             Membership.objects.filter(user=user, is_active=True)

@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from tandem.accounts import access_cache
 from tandem.accounts.choices import RoleScope, TokenScope
 from tandem.accounts.models import ApiToken, Membership, Role, SignInLink, TotpDevice, User
 from tandem.accounts.roles import BUILTIN_ROLES
@@ -174,6 +175,7 @@ def deactivate_membership(*, actor: Principal, membership: Membership) -> Member
         raise Conflict("This membership is already inactive.")
     with transaction.atomic(), system_context("deactivate a membership"):
         Membership.objects.filter(pk=membership.pk).update(is_active=False)
+        access_cache.invalidate()  # update() sends no signal
         ApiToken.objects.filter(membership=membership, revoked_at__isnull=True).update(
             revoked_at=timezone.now()
         )

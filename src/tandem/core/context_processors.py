@@ -15,8 +15,16 @@ def principal(request: HttpRequest) -> dict[str, Any]:
         # Evaluated only when a page renders the top bar, inside the request's scope.
         if current is None or not current.is_authenticated:
             return []
+        from django.urls import reverse
+
         from tandem.tenancy.queries import tenants
 
-        return list(tenants(current).only("id", "name"))
+        # Links made here, not by a {% url %} per tenant: an MSP technician's menu lists
+        # hundreds of tenants on every page.
+        link = reverse("tenancy:tenant", args=[0]).replace("/0/", "/{}/")
+        return [
+            {"pk": pk, "name": name, "url": link.format(pk)}
+            for pk, name in tenants(current).values_list("id", "name")
+        ]
 
     return {"principal": current, "switcher_tenants": SimpleLazyObject(switcher_tenants)}

@@ -39,8 +39,9 @@ def _client_ip(request: HttpRequest) -> str | None:
 class PrincipalMiddleware:
     """Resolve who is acting (session or ``Authorization: Bearer`` token) and scope the request.
 
-    The principal is read from the database on every request: suspending an engagement
-    removes the provider's access on its next request, whatever its session or token.
+    The principal is read on every request: suspending an engagement removes the provider's
+    access on its next request, whatever its session or token (its accesses come from a
+    per-process cache whose key every access change replaces; see ``accounts.access_cache``).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -67,7 +68,7 @@ class PrincipalMiddleware:
                     request.api_token_invalid = True  # type: ignore[attr-defined]
         elif request.user.is_authenticated:
             principal = resolve_principal(request.user)  # type: ignore[arg-type]
-            if not has_confirmed_totp(request.user) and mfa_required_for(request.user):  # type: ignore[arg-type]
+            if mfa_required_for(request.user) and not has_confirmed_totp(request.user):  # type: ignore[arg-type]
                 principal = Principal(
                     user_id=principal.user_id, label=principal.label, mfa_pending=True
                 )

@@ -15,6 +15,9 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
+from tandem.core.lookups import IdIn
+from tandem.core.scoping import system_context
+
 #: The most rows a list counts; beyond it the count reads "1,000+".
 COUNT_CAP = 1000
 
@@ -60,13 +63,18 @@ def page_rows(queryset: QuerySet[Any], offset: int, limit: int) -> list[Any]:
 
 
 def _load(queryset: QuerySet[Any], keys: list[Any]) -> list[Any]:
-    """The rows of ``keys``, in that order, with the joins and prefetches of ``queryset``."""
+    """The rows of ``keys``, in that order, with the joins, deferred fields and prefetches
+    of ``queryset``."""
     if not keys:
         return []
-    rows = queryset.model._default_manager.filter(pk__in=keys)
-    rows.query.select_related = queryset.query.select_related
-    rows = rows.prefetch_related(*queryset._prefetch_related_lookups)  # type: ignore[attr-defined]
-    by_key = {row.pk: row for row in rows}
+    # The keys come from ``queryset``, filtered by the principal's policy and scope; the
+    # second query needs neither (repeating the scope's tenant list only cost planning time).
+    with system_context("load the rows of a page whose keys were read in scope"):
+        rows = queryset.model._base_manager.filter(IdIn("pk", keys)).order_by()  # keys' order
+        rows.query.select_related = queryset.query.select_related
+        rows.query.deferred_loading = queryset.query.deferred_loading
+        rows = rows.prefetch_related(*queryset._prefetch_related_lookups)  # type: ignore[attr-defined]
+        by_key = {row.pk: row for row in rows}
     return [by_key[key] for key in keys if key in by_key]
 
 

@@ -131,12 +131,21 @@ class ScopedPermission:
         return accesses
 
     def q(self, principal: Principal) -> Q:
-        allowed_rows = Q(pk__in=[])
+        from tandem.core.lookups import IdIn
+
+        # Accesses whose rule comes out the same (a provider's party rule, or no rule at
+        # all) share one clause over their tenants: a technician of an MSP with 160 clients
+        # otherwise carried 160 copies of it into every list query.
+        tenants_by_rule: dict[Q, list[int]] = {}
         for access in self._tenant_accesses(principal):
-            row = Q(**{self.tenant_field: access.tenant_id})
-            if self.rule is not None:
-                row &= self.rule(access)
-            allowed_rows |= row
+            rule = self.rule(access) if self.rule is not None else Q()
+            tenants_by_rule.setdefault(rule, []).append(access.tenant_id)
+        allowed_rows = Q(pk__in=[])
+        for rule, tenant_ids in tenants_by_rule.items():
+            if len(tenant_ids) == 1:
+                allowed_rows |= Q(**{self.tenant_field: tenant_ids[0]}) & rule
+            else:
+                allowed_rows |= Q(IdIn(self.tenant_field, tenant_ids)) & rule
         if self.provider_rule is not None:
             for provider_access in principal.provider_accesses_with(self.permission):
                 allowed_rows |= self.provider_rule(provider_access)

@@ -113,7 +113,10 @@ def bulk_people(
 
 
 def bulk_memberships(rows: list[Membership], batch_size: int = 2000) -> None:
+    from tandem.accounts import access_cache
+
     Membership.objects.bulk_create(rows, batch_size=batch_size)
+    access_cache.invalidate()  # bulk_create sends no signals
 
 
 @dataclass

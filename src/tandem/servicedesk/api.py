@@ -66,6 +66,9 @@ def _tenant_for_write(request: HttpRequest, tenant_id: int):  # type: ignore[no-
 @declare_action("servicedesk.view_ticket")
 def list_tickets(request: HttpRequest, filters: Query[TicketFilter], ordering: str | None = None):  # type: ignore[no-untyped-def]
     rows = filters.filter(queries.tickets(principal_of(request)))
+    # TicketOut names only the party: joining the tenant, people and area as the pages do
+    # tripled the time PostgreSQL spent planning the page's load.
+    rows = rows.select_related(None).select_related("party")
     return ordered(rows, ordering or "-created_at", TICKET_ORDER)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from django.db.models import Exists, Q
 
+from tandem.core.lookups import IdIn
 from tandem.core.policies import ScopedPermission, policy
 from tandem.core.principal import Principal, TenantAccess
 
@@ -106,31 +107,34 @@ class TicketVisibility(ScopedPermission):
                 everything.add(access.tenant_id)
             else:
                 own_requests.add(access.tenant_id)
+        # IdIn: one array parameter per list, not one placeholder per id (core.lookups).
         allowed = Q(pk__in=[])
         if everything:
-            allowed |= Q(tenant_id__in=sorted(everything))
+            allowed |= Q(IdIn("tenant_id", everything))
         if own_requests:
-            allowed |= Q(tenant_id__in=sorted(own_requests), requester_id=principal.user_id)
+            allowed |= Q(IdIn("tenant_id", own_requests), requester_id=principal.user_id)
         if provider:
-            parties = sorted({a.party_id or 0 for a in provider})
+            parties = {a.party_id or 0 for a in provider}
             areas: set[int] = set()
-            reach = Q(party_id__in=parties) | Q(requester_id=principal.user_id)
+            reach = Q(IdIn("party_id", parties)) | Q(requester_id=principal.user_id)
             for access in provider:
                 if access.site_ids is None:
                     areas |= set(access.service_area_ids or ())
                 else:
                     reach |= Q(
-                        service_area_id__in=sorted(access.service_area_ids or ()),
-                        site_id__in=sorted(access.site_ids),
+                        IdIn("service_area_id", access.service_area_ids or ()),
+                        IdIn("site_id", access.site_ids),
                     )
             if areas:
-                reach |= Q(service_area_id__in=sorted(areas))
+                reach |= Q(IdIn("service_area_id", areas))
             reach |= Q(
                 _ProbedExists(
-                    TicketEvent.objects.filter(ticket_id=OuterRef("pk"), party_id__in=parties)
+                    TicketEvent.objects.filter(ticket_id=OuterRef("pk")).filter(
+                        IdIn("party_id", parties)
+                    )
                 )
             )
-            allowed |= Q(tenant_id__in=sorted({a.tenant_id for a in provider})) & reach
+            allowed |= Q(IdIn("tenant_id", {a.tenant_id for a in provider})) & reach
         return allowed
 
 

@@ -237,7 +237,9 @@ def create_ticket(
         # ticket is written once.
         recompute_sla(ticket, now=now, config=config, events=[created], save=False)
         ticket.save()
-        ticket.watchers.add(requester)
+        # A new ticket has no watchers yet: one INSERT, without the SELECT that add() makes
+        # to skip existing ones.
+        Ticket.watchers.through.objects.create(ticket=ticket, user=requester)
         created.ticket = ticket
         created.save()
         record_audit(

@@ -214,6 +214,7 @@ def _queue_response(
         # A plain ORDER BY, which the newest-first indexes serve; "NULLS LAST" on a column
         # that is never null would still make the database sort every matching row.
         order = field.desc() if sort.startswith("-") else field.asc()
+    rows = queries.for_queue_rows(rows)
     page_obj = CappedPaginator(rows.order_by(order, "-pk"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )

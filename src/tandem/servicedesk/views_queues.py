@@ -26,9 +26,11 @@ from django.views.decorators.http import require_POST
 from tandem.accounts.models import User
 from tandem.core.actions import page
 from tandem.core.errors import Conflict, InvalidInput
+from tandem.core.lookups import IdIn
 from tandem.core.pagination import CappedPaginator
 from tandem.core.policies import visible
 from tandem.core.principal import Principal
+from tandem.core.widgets import QuickSelect
 from tandem.servicedesk import exports, queries, services
 from tandem.tenancy import queries as tenancy_queries
 from tandem.tenancy.models import Party, ServiceArea, Tenant
@@ -67,6 +69,7 @@ class QueueForm(forms.Form):
         ),
     )
     scope = forms.ChoiceField(
+        widget=QuickSelect,
         required=False,
         label="Show",
         choices=[
@@ -75,22 +78,28 @@ class QueueForm(forms.Form):
             ("my_parties", "Held by my parties"),
         ],
     )
-    tenant = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
-    status = forms.ChoiceField(required=False)
+    tenant = forms.TypedChoiceField(
+        widget=QuickSelect, required=False, coerce=int, empty_value=None
+    )
+    status = forms.ChoiceField(widget=QuickSelect, required=False)
     priority = forms.TypedChoiceField(
+        widget=QuickSelect,
         required=False,
         coerce=int,
         empty_value=None,
         choices=[("", "Any priority"), *((i, f"P{i}") for i in range(1, 6))],
     )
-    party = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Held by")
+    party = forms.TypedChoiceField(
+        widget=QuickSelect, required=False, coerce=int, empty_value=None, label="Held by"
+    )
     assignee = forms.TypedChoiceField(
-        required=False, coerce=int, empty_value=None, label="Assignee"
+        widget=QuickSelect, required=False, coerce=int, empty_value=None, label="Assignee"
     )
     service_area = forms.TypedChoiceField(
-        required=False, coerce=int, empty_value=None, label="Service area"
+        widget=QuickSelect, required=False, coerce=int, empty_value=None, label="Service area"
     )
     sla = forms.ChoiceField(
+        widget=QuickSelect,
         required=False,
         label="SLA",
         choices=[("", "Any SLA state"), *queries.SLA_STATES.items()],
@@ -142,9 +151,8 @@ class QueueForm(forms.Form):
                 it = [int(picked)]
             else:
                 self.tenant_first = True
-        parties = visible(principal, "tenancy.view_party", Party.objects.filter(tenant_id__in=it))
-        areas = visible(
-            principal, "tenancy.view_servicearea", ServiceArea.objects.filter(tenant_id__in=it)
+        parties = visible(
+            principal, "tenancy.view_party", Party.objects.filter(IdIn("tenant_id", it))
         )
         if self.tenant_first:
             people = queries.people_of_parties(
@@ -158,13 +166,21 @@ class QueueForm(forms.Form):
                 ("", "Any party"),
                 *parties.order_by("name").values_list("pk", "name"),
             ]
+            areas = visible(
+                principal,
+                "tenancy.view_servicearea",
+                ServiceArea.objects.filter(IdIn("tenant_id", it)),
+            )
             field["service_area"].choices = [  # type: ignore[attr-defined]
                 ("", "Any service area"),
                 *areas.order_by("name").values_list("pk", "name"),
             ]
         field["assignee"].choices = [  # type: ignore[attr-defined]
             ("", "Anyone"),
-            *((p.pk, p.full_name or p.email) for p in people),
+            *(
+                (pk, name or email)
+                for pk, name, email in people.values_list("pk", "full_name", "email")
+            ),
         ]
 
 
@@ -277,6 +293,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     params = queue_params(request)
     form = QueueForm(params or None, principal=principal)
     rows = queries.queue(principal, queue_filters(form)).order_by("-created_at", "-pk")
+    rows = queries.for_queue_rows(rows)
     page_obj = CappedPaginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     tickets = list(page_obj.object_list)
     it_tenants = queries.it_tenant_ids(principal)
@@ -310,6 +327,7 @@ def queue_export(request: HttpRequest) -> StreamingHttpResponse:
     principal = _principal(request)
     form = QueueForm(queue_params(request) or None, principal=principal)
     rows = queries.queue(principal, queue_filters(form)).order_by("-created_at", "-pk")
+    rows = queries.for_queue_rows(rows)
     response = StreamingHttpResponse(
         exports.tickets_csv(principal, rows), content_type="text/csv; charset=utf-8"
     )

@@ -1,0 +1,25 @@
+"""QuickSelect writes the markup Django's own Select would: same options, same selection."""
+
+from __future__ import annotations
+
+import pytest
+from django import forms
+from django.test.html import parse_html
+
+from tandem.core.widgets import QuickSelect
+
+CHOICES = [("", "Anyone"), (3, "Ann <admin> & co"), (12, "Bo"), ("x", "Quoted \"x\"")]
+
+
+@pytest.mark.parametrize("value", [None, "", 3, "12", "x", "missing"])
+def test_quick_select_renders_as_djangos_select(value) -> None:  # type: ignore[no-untyped-def]
+    attrs = {"id": "id_assignee", "class": "wide"}
+    ours = QuickSelect(choices=CHOICES).render("assignee", value, attrs=attrs)
+    django = forms.Select(choices=CHOICES).render("assignee", value, attrs=attrs)
+    assert parse_html(ours) == parse_html(django)
+
+
+def test_labels_and_values_are_escaped() -> None:
+    html = QuickSelect(choices=CHOICES).render("assignee", 3)
+    assert "Ann &lt;admin&gt; &amp; co" in html
+    assert '<option value="3" selected>' in html
