@@ -74,9 +74,7 @@ def test_rescoping_an_engagement_reaches_the_next_principal(world) -> None:  # t
             .first()
         )
         assert extra is not None
-        rescope_engagement(
-            actor=SYSTEM, engagement=engagement, service_area_ids=[*before, extra]
-        )
+        rescope_engagement(actor=SYSTEM, engagement=engagement, service_area_ids=[*before, extra])
     assert areas() == {*before, extra}
 
 

@@ -8,7 +8,7 @@ from django.test.html import parse_html
 
 from tandem.core.widgets import QuickSelect
 
-CHOICES = [("", "Anyone"), (3, "Ann <admin> & co"), (12, "Bo"), ("x", "Quoted \"x\"")]
+CHOICES = [("", "Anyone"), (3, "Ann <admin> & co"), (12, "Bo"), ("x", 'Quoted "x"')]
 
 
 @pytest.mark.parametrize("value", [None, "", 3, "12", "x", "missing"])

@@ -11,7 +11,7 @@ json_each(%s))``) the ids cost one parameter and one pass to serialise.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db.models import BooleanField, Expression, F
@@ -33,21 +33,21 @@ class IdIn(Expression):
         self.ids = sorted({int(i) for i in ids})
 
     def __repr__(self) -> str:
-        return f"IdIn({self.column.name!r}, <{len(self.ids)} ids>)"
+        return f"IdIn({self.column!r}, <{len(self.ids)} ids>)"
 
     def get_source_expressions(self) -> list[Any]:
         return [self.column]
 
-    def set_source_expressions(self, exprs: list[Any]) -> None:
+    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
         (self.column,) = exprs
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         column_sql, column_params = compiler.compile(self.column)
         if not self.ids:
-            return "1 = 0", []
+            return "1 = 0", ()
         if connection.vendor == "postgresql":
-            return f"{column_sql} = ANY(%s::bigint[])", [*column_params, self.ids]
+            return f"{column_sql} = ANY(%s::bigint[])", (*column_params, self.ids)
         # SQLite, and any other database with JSON tables.
         # The column's SQL comes from Django's compiler; the ids travel as a parameter.
         sql = f"{column_sql} IN (SELECT value FROM json_each(%s))"  # noqa: S608
-        return sql, [*column_params, json.dumps(self.ids)]
+        return sql, (*column_params, json.dumps(self.ids))
