@@ -148,8 +148,6 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     _db["OPTIONS"]["options"] = " ".join(
         filter(None, [_db["OPTIONS"].get("options", ""), "-c jit=off"])
     )
-    if env_str("TANDEM_PG_SERVER_BINDING", "") == "1":
-        _db["OPTIONS"]["server_side_binding"] = True
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -313,3 +313,63 @@ def test_across_many_tenants_the_queue_asks_for_a_tenant_before_offering_its_par
         {"tenant": world["tenant"], "party": world["internal_party"]},
     ).content.decode()
     assert "Acme file server is slow" in held
+
+
+def test_queue_pages_cost_the_same_queries_with_more_rows(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+    """The rows load only the columns the pages show (``queries.QUEUE_ROW_FIELDS``): a
+    template reaching past them would cost one query per row, and this would catch it."""
+    from django.test.utils import CaptureQueriesContext
+    from tests.personas import user_of
+
+    from tandem.accounts.principals import resolve_principal
+    from tandem.core.errors import InvalidInput
+    from tandem.core.principal import system_principal
+    from tandem.servicedesk import services
+    from tandem.tenancy.models import Tenant
+
+    pages = {
+        "internal_tech": reverse("servicedesk:tickets", args=[world["tenant"]]),
+        "provider_tech": reverse("servicedesk_queues:queue"),
+    }
+
+    def counts() -> dict[str, int]:
+        found = {}
+        for persona, url in pages.items():
+            client = as_persona(persona)
+            client.get(url)  # warm the session and the cached principal
+            with CaptureQueriesContext(connection) as captured:
+                assert client.get(url).status_code == 200
+            found[persona] = len(captured)
+        return found
+
+    before = counts()
+    assigned = 0
+    tech = user_of(world, "internal_tech")
+    actor = resolve_principal(tech)
+    with system_context("test: the tenant"):
+        tenant = Tenant.objects.get(pk=world["tenant"])
+    for index in range(6):
+        ticket = services.create_ticket(
+            actor=actor,
+            tenant=tenant,
+            requester=tech,
+            subject=f"More work {index}",
+            service_area_id=world["service_area"],  # inside Northwind's scope
+            impact=1 + index % 3,
+            urgency=1,
+        )
+        # Assigned to someone of whichever party the matrix routed it to.
+        for persona in ("internal_tech", "provider_tech"):
+            try:
+                with system_context("test: assign"):
+                    services.assign_ticket(
+                        actor=system_principal("test: assign"),
+                        ticket=_ticket(ticket.pk),
+                        assignee=user_of(world, persona),
+                    )
+            except InvalidInput:
+                continue
+            assigned += 1
+            break
+    assert assigned == 6
+    assert counts() == before
