@@ -23,3 +23,11 @@ def test_labels_and_values_are_escaped() -> None:
     html = QuickSelect(choices=CHOICES).render("assignee", 3)
     assert "Ann &lt;admin&gt; &amp; co" in html
     assert '<option value="3" selected>' in html
+
+
+def test_a_safe_label_is_not_escaped_twice() -> None:
+    from django.utils.safestring import mark_safe
+
+    choices = [(1, mark_safe("<b>Bold</b> &amp; co"))]
+    ours = QuickSelect(choices=choices).render("x", None)
+    assert parse_html(ours) == parse_html(forms.Select(choices=choices).render("x", None))

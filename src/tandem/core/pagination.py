@@ -9,6 +9,7 @@ with :class:`CappedPaginator`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.paginator import Paginator
@@ -87,6 +88,19 @@ class CappedPaginator(Paginator):
 
     count_exact = True
 
+    def __init__(
+        self,
+        object_list: Any,
+        per_page: int,
+        *,
+        load: Callable[[list[Any]], list[Any]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``load``: reads a page's rows from their keys, in order (default: the
+        queryset's model instances, as :func:`page_rows` loads them)."""
+        super().__init__(object_list, per_page, **kwargs)
+        self._load_rows = load or (lambda keys: _load(object_list, keys))
+
     @cached_property
     def count(self) -> int:
         # One query: the keys of the first COUNT_CAP + 1 rows in order. Their number is the
@@ -101,5 +115,5 @@ class CappedPaginator(Paginator):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         top = min(bottom + self.per_page, self.count)
-        rows = _load(self.object_list, self._keys[bottom:top])  # type: ignore[arg-type]
+        rows = self._load_rows(self._keys[bottom:top])
         return self._get_page(rows, number, self)  # type: ignore[attr-defined]

@@ -7,15 +7,19 @@ same markup in Python.
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from django import forms
 from django.forms.utils import flatatt
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-_SELECTED = mark_safe(" selected")
-_NOT_SELECTED = mark_safe("")
+
+def _html(value: Any) -> str:
+    """``conditional_escape`` without the lazy-string wrapper: safe strings as they are."""
+    if hasattr(value, "__html__"):
+        return str(value.__html__())
+    return escape(str(value))
 
 
 class QuickSelect(forms.Select):
@@ -35,9 +39,11 @@ class QuickSelect(forms.Select):
             selected = text == chosen
             if selected:
                 chosen = None  # like Django's: only the first match is selected
-            options.append((text, _SELECTED if selected else _NOT_SELECTED, label))
-        return format_html(
-            "<select{}>{}</select>",
-            flatatt(final_attrs),
-            format_html_join("", '<option value="{}"{}>{}</option>', options),
+            # html.escape, as Django's escape() does, without its lazy-string wrapper.
+            options.append(
+                f'<option value="{escape(text)}"{" selected" if selected else ""}>'
+                f"{_html(label)}</option>"
+            )
+        return mark_safe(  # noqa: S308 - every value above is escaped
+            f"<select{flatatt(final_attrs)}>{''.join(options)}</select>"
         )

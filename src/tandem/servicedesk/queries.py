@@ -85,19 +85,37 @@ def own_party_ids(principal: Principal) -> set[int]:
     return {a.party_id for a in principal.tenant_accesses if a.party_id is not None}
 
 
+#: tenant id -> (desk configuration token, statuses): see :func:`workflows`.
+_workflows: dict[int, tuple[object, list[list[str]]]] = {}
+
+
 def workflows(tenant_ids: Iterable[int]) -> dict[int, list[list[str]]]:
     """Each tenant's statuses ``[[key, name, kind], ...]``, without creating desk settings
-    for tenants that have none yet (they use the default workflow)."""
+    for tenants that have none yet (they use the default workflow).
+
+    Kept per process against each tenant's desk-configuration token, which changes with
+    every change of its settings (``desk_config``): a provider's queue page needs the
+    workflows of hundreds of tenants, and decoding them all on every page cost 8 ms.
+    Treat the lists returned as read-only.
+    """
+    from tandem.core.lookups import IdIn
     from tandem.servicedesk.choices import DEFAULT_STATUSES
     from tandem.servicedesk.models import DeskSettings
 
     wanted = set(tenant_ids)
-    found = dict(
-        DeskSettings.objects.filter(tenant_id__in=sorted(wanted)).values_list(
-            "tenant_id", "statuses"
+    tokens = dict(
+        DeskSettings.objects.filter(IdIn("tenant_id", wanted)).values_list(
+            "tenant_id", "config_token"
         )
     )
+    stale = [t for t, token in tokens.items() if _workflows.get(t, (None,))[0] != token]
+    if stale:
+        for tenant_id, token, statuses in DeskSettings.objects.filter(
+            IdIn("tenant_id", stale)
+        ).values_list("tenant_id", "config_token", "statuses"):
+            _workflows[tenant_id] = (token, statuses)
     default = [list(s) for s in DEFAULT_STATUSES]
+    found = {t: _workflows[t][1] for t in tokens if t in _workflows}
     return {tenant_id: found.get(tenant_id, default) for tenant_id in wanted}
 
 
@@ -200,6 +218,7 @@ def coverage(principal: Principal, tenant_id: int) -> QuerySet[Coverage]:
 # (Appended as a block, with its own imports.)
 
 import datetime as _dt  # noqa: E402
+from dataclasses import dataclass as _dataclass  # noqa: E402
 from typing import Any as _Any  # noqa: E402
 
 from django.db import connection as _connection  # noqa: E402
@@ -211,8 +230,8 @@ SLA_STATES = {"breached": "Breached", "due_soon": "Due soon", "on_time": "On tim
 _DUE_FIELDS = ("first_response_due", "next_update_due", "resolution_due")
 
 
-#: The columns a queue page's rows show (``views_queues.prepare_rows`` and the row
-#: templates); the tests count queries, so a template reaching past them shows up there.
+#: The columns the queue's CSV export reads (``exports.tickets_csv``); the pages read the
+#: same through :func:`queue_rows`.
 QUEUE_ROW_FIELDS = (
     "tenant_id",
     "number",
@@ -231,8 +250,82 @@ QUEUE_ROW_FIELDS = (
 )
 
 
+@_dataclass
+class QueueRow:
+    """One row of a queue page, read as plain values (no model instances: building fifty
+    tickets with their tenant, party and assignee cost more than the query). The views fill
+    in the links, display times and labels (``views_queues.prepare_rows``)."""
+
+    pk: int
+    tenant_id: int
+    number: int
+    subject: str
+    status: str
+    priority: int
+    party_id: int
+    assignee_id: int | None
+    created_at: _dt.datetime
+    first_response_due: _dt.datetime | None
+    next_update_due: _dt.datetime | None
+    resolution_due: _dt.datetime | None
+    tenant_name: str
+    tenant_time_zone: str
+    party_name: str
+    assignee_full_name: str | None
+    assignee_email: str | None
+    # Filled in for display by the views.
+    url: str = ""
+    tenant_url: str = ""
+    created_iso: str = ""
+    created_label: str = ""
+    due_iso: str = ""
+    due_label: str = ""
+    overdue: bool = False
+    assignee_name: str = ""
+    status_name: str = ""
+    status_tone: str = ""
+    it: bool = False
+    sla_label: str = ""
+
+
+_QUEUE_ROW_COLUMNS = (
+    "pk",
+    "tenant_id",
+    "number",
+    "subject",
+    "status",
+    "priority",
+    "party_id",
+    "assignee_id",
+    "created_at",
+    *_DUE_FIELDS,
+    "tenant__name",
+    "tenant__time_zone",
+    "party__name",
+    "assignee__full_name",
+    "assignee__email",
+)
+
+
+def queue_rows(keys: list[int]) -> list[QueueRow]:
+    """The queue rows of ``keys``, in that order. The keys come from a queue read through
+    the principal's policy and scope, so the rows are read by key alone."""
+    from tandem.core.lookups import IdIn
+
+    if not keys:
+        return []
+    with system_context("load the rows of a page whose keys were read in scope"):
+        found = {
+            values[0]: values
+            for values in Ticket._base_manager.filter(IdIn("pk", keys))
+            .order_by()
+            .values_list(*_QUEUE_ROW_COLUMNS)
+        }
+    return [QueueRow(*found[key]) for key in keys if key in found]
+
+
 def for_queue_rows(rows: QuerySet[Ticket]) -> QuerySet[Ticket]:
-    """``rows`` loaded as a queue page shows them: the columns above, with the tenant's,
+    """``rows`` loaded as the export writes them: the columns above, with the tenant's,
     party's and assignee's names; not the descriptions (up to 50,000 characters each), SLA
     details or anything else a ticket carries."""
     return (
@@ -345,33 +438,56 @@ def saved_view(principal: Principal, saved_view_id: int) -> _Any:
     return found
 
 
-def people_of_parties(party_rows: QuerySet[Party]) -> QuerySet[User]:
+def own_parties(principal: Principal) -> list[tuple[int, int, int | None]]:
+    """``(party id, tenant id, provider id)`` of every party the principal acts for, from
+    its accesses alone (no query)."""
+    return sorted(
+        {
+            (a.party_id, a.tenant_id, a.provider_id)
+            for a in principal.tenant_accesses
+            if a.party_id is not None
+        }
+    )
+
+
+def people_of_parties(
+    party_rows: QuerySet[Party] | Iterable[tuple[int, int, int | None]],
+) -> QuerySet[User]:
     """People who may work tickets for any of ``party_rows``: the choices of a queue's
-    assignee filter (pass only parties the principal sees: ``parties`` above).
+    assignee filter (pass only parties the principal sees: ``parties`` above, or
+    :func:`own_parties` as ``(party id, tenant id, provider id)``).
 
     An internal party's people are the tenant's members of that party; a provider party's
     are the provider's staff, whose memberships belong to no tenant, so they are read in a
     named system context narrowed to those providers (as :func:`assignable_people` does).
     """
-    from tandem.accounts.models import Membership
+    from tandem.accounts.models import Membership, Role
 
     internal = Q(pk__in=[])
     providers: set[int] = set()
-    found = party_rows.values_list("pk", "tenant_id", "provider_id")
+    found = (
+        party_rows.values_list("pk", "tenant_id", "provider_id")
+        if isinstance(party_rows, QuerySet)
+        else party_rows
+    )
     for party_id, tenant_id, provider_id in found:
         if provider_id is not None:
             providers.add(provider_id)
         else:
             internal |= Q(tenant_id=tenant_id, party_id=party_id)
     with system_context("the people of the parties a queue filters by"):
-        rows = Membership.objects.filter(is_active=True, user__is_active=True).filter(
-            internal | Q(provider_id__in=sorted(providers))
+        rows = list(
+            Membership.objects.filter(is_active=True, user__is_active=True)
+            .filter(internal | Q(provider_id__in=sorted(providers)))
+            .values_list("user_id", "role_id")
         )
-        user_ids = sorted(
-            {
-                user_id
-                for user_id, permissions in rows.values_list("user_id", "role__permissions")
-                if "servicedesk.change_ticket" in (permissions or [])
-            }
-        )
+        # Each role's permissions once, not once per membership (hundreds of them).
+        working_roles = {
+            pk
+            for pk, permissions in Role.objects.filter(
+                pk__in=sorted({role_id for _user_id, role_id in rows})
+            ).values_list("pk", "permissions")
+            if "servicedesk.change_ticket" in (permissions or [])
+        }
+        user_ids = sorted({user_id for user_id, role_id in rows if role_id in working_roles})
     return User.objects.filter(pk__in=user_ids).order_by("full_name", "email")

@@ -214,16 +214,15 @@ def _queue_response(
         # A plain ORDER BY, which the newest-first indexes serve; "NULLS LAST" on a column
         # that is never null would still make the database sort every matching row.
         order = field.desc() if sort.startswith("-") else field.asc()
-    rows = queries.for_queue_rows(rows)
-    page_obj = CappedPaginator(rows.order_by(order, "-pk"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page_obj = CappedPaginator(
+        rows.order_by(order, "-pk"), PAGE_SIZE, load=queries.queue_rows
+    ).get_page(request.GET.get("page"))
     now = timezone.now()
     tickets = list(page_obj.object_list)
     views_queues.prepare_rows(tickets, now=now)
     for ticket in tickets:
         name, tone = labels.get(ticket.tenant_id, {}).get(ticket.status, (ticket.status, "muted"))
-        ticket.status_name, ticket.status_tone = name, tone  # type: ignore[attr-defined]
+        ticket.status_name, ticket.status_tone = name, tone
     sorts = {}
     for key in sortable:
         if sort == key:
