@@ -85,6 +85,8 @@ def account_nav(context: template.Context) -> dict[str, Any]:
         "staff_providers": providers,
         "current_provider_id": context.get("provider_id_active"),
         "may_view_roles": policies.allowed(principal, "accounts.view_role"),
+        # The cross-tenant queue, for anyone who works tickets for a party somewhere.
+        "works_tickets": any(a.party_id for a in principal.tenant_accesses),
     }
 
 

@@ -373,3 +373,14 @@ def test_queue_pages_cost_the_same_queries_with_more_rows(as_persona, world) -> 
             break
     assert assigned == 6
     assert counts() == before
+
+
+def test_the_sidebar_links_the_queue_for_it_people_only(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+    queue = reverse("servicedesk_queues:queue")
+    home = reverse("tenancy:home")
+    for persona in ("provider_tech", "internal_tech"):
+        page = as_persona(persona).get(home, follow=True).content.decode()
+        assert f'href="{queue}"' in page, persona
+    page = as_persona("requester").get(home, follow=True).content.decode()
+    assert "Workspace" in page  # the sidebar is there, without the queue
+    assert f'href="{queue}"' not in page
