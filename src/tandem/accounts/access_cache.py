@@ -13,9 +13,12 @@ moment ago must be gone from the next request), and the cache keeps it:
   principal is built from (memberships, roles, tenants, providers, engagements, parties,
   service areas, sites, asset groups). Writes that bypass ``save()`` call
   :func:`invalidate` themselves.
-- A request reads the token first and then, on a miss, the accesses: under READ COMMITTED
-  (and SQLite's single writer) the accesses it reads are at least as new as the token it
-  files them under, so a cached entry is never older than its key.
+- A request reads the token first and then, on a miss, the accesses, and then the token
+  again: an entry is filed only when the token did not change meanwhile, so it holds
+  exactly the accesses of its token (under READ COMMITTED, and SQLite's single writer,
+  what is read after the first token is at least that new).
+- Fixture loads (raw saves) and migrations (historical models send no signals; the
+  handler runs on ``post_migrate``) replace the token too.
 - The token is random rather than a counter: a change rolled back with its transaction
   cannot leave an entry behind that a later, different change would match.
 - The day is part of the key: engagements start and end on dates.
@@ -32,7 +35,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
 from tandem.core.scoping import system_context
 
@@ -68,6 +71,11 @@ def cached(
             _cache.move_to_end(full_key)
             return _cache[full_key]  # type: ignore[no-any-return]
     built = build()
+    if current_token() != token:
+        # Access changed while it was being read: the result may be newer than ``token``.
+        # Use it for this request, but never file it under a token it does not match
+        # (a restored backup could bring that token back).
+        return built
     with _lock:
         _cache[full_key] = built
         while len(_cache) > CACHE_SIZE:
@@ -96,8 +104,11 @@ def clear() -> None:
 
 
 def _changed(sender: Any, **kwargs: Any) -> None:
-    if kwargs.get("raw"):
-        return  # fixture loading
+    invalidate()  # also for fixtures loaded with ``loaddata`` (raw saves)
+
+
+def _migrated(sender: Any, **kwargs: Any) -> None:
+    # Data migrations write through historical models, which send no signals.
     invalidate()
 
 
@@ -136,6 +147,7 @@ def connect_signals() -> None:
         name = model.__name__
         post_save.connect(_changed, sender=model, dispatch_uid=f"access-save-{name}")
         post_delete.connect(_changed, sender=model, dispatch_uid=f"access-delete-{name}")
+    post_migrate.connect(_migrated, dispatch_uid="access-migrated")
     for field in ("service_areas", "sites", "asset_groups"):
         m2m_changed.connect(
             _m2m_changed,
