@@ -172,3 +172,20 @@ def test_a_provider_can_enforce_mfa_for_its_staff(world, as_persona) -> None:  #
     assert tech.get("/api/v1/sites").status_code == 403
     # Staff of other providers are not affected.
     assert as_persona("second_provider_tech").get("/api/v1/sites").status_code == 200
+
+
+def test_a_tenant_enforcing_mfa_holds_its_providers_staff_too(world, as_persona) -> None:  # type: ignore[no-untyped-def]
+    # Northwind's technician reaches Acme through an engagement, not a membership.
+    tech = as_persona("provider_tech")
+    assert tech.get("/api/v1/sites").status_code == 200
+    owner = as_persona("owner")
+    response = owner.patch(
+        f"/api/v1/tenants/{world['tenant']}",
+        data=json.dumps({"require_mfa": True}),
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    blocked = as_persona("provider_tech").get("/api/v1/sites")
+    assert blocked.status_code == 403 and "second factor" in blocked.json()["detail"]
+    # Someone who reaches no enforcing tenant is not affected.
+    assert as_persona("other_tenant_owner").get("/api/v1/sites").status_code == 200

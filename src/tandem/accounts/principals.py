@@ -9,6 +9,7 @@ replaces in its own transaction; the user's own fields are always read fresh.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.utils import timezone
 
@@ -95,17 +96,23 @@ def _read_accesses(
     return tuple(tenant_accesses), tuple(provider_accesses)
 
 
-def mfa_required_for(user: User) -> bool:
-    """True if any tenant or provider the user belongs to enforces a second factor."""
+def mfa_required_for(user: User, reached: Iterable[int] = ()) -> bool:
+    """True if a second factor is enforced on ``user``: by a tenant or provider the user is
+    a member of, or by a tenant in ``reached`` (pass the principal's ``tenant_ids``: a
+    client that enforces a second factor enforces it on its providers' staff too)."""
+    tenant_ids = frozenset(reached)
     return access_cache.cached(
-        ("mfa", user.pk),
+        ("mfa", user.pk, tenant_ids),
         access_cache.current_token(),
         timezone.localdate(),
-        lambda: _reads_mfa_required(user),
+        lambda: _reads_mfa_required(user, tenant_ids),
     )
 
 
-def _reads_mfa_required(user: User) -> bool:
+def _reads_mfa_required(user: User, tenant_ids: frozenset[int]) -> bool:
+    from tandem.core.lookups import IdIn
+    from tandem.tenancy.models import Tenant
+
     with system_context("check MFA enforcement"):
         return (
             Membership.objects.filter(user=user, is_active=True)
@@ -114,6 +121,10 @@ def _reads_mfa_required(user: User) -> bool:
             or Membership.objects.filter(
                 user=user, is_active=True, provider__require_mfa=True
             ).exists()
+            or (
+                bool(tenant_ids)
+                and Tenant.objects.filter(IdIn("id", tenant_ids), require_mfa=True).exists()
+            )
         )
 
 

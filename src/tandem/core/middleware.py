@@ -48,6 +48,7 @@ class PrincipalMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        from tandem.accounts.models import User
         from tandem.accounts.principals import (
             has_confirmed_totp,
             mfa_required_for,
@@ -67,8 +68,11 @@ class PrincipalMiddleware:
                 else:
                     request.api_token_invalid = True  # type: ignore[attr-defined]
         elif request.user.is_authenticated:
-            principal = resolve_principal(request.user)  # type: ignore[arg-type]
-            if mfa_required_for(request.user) and not has_confirmed_totp(request.user):  # type: ignore[arg-type]
+            user: User = request.user  # type: ignore[assignment]
+            principal = resolve_principal(user)
+            # Every tenant the person reaches counts, through an engagement too: a client
+            # that enforces a second factor enforces it on its providers' staff.
+            if mfa_required_for(user, principal.tenant_ids) and not has_confirmed_totp(user):
                 principal = Principal(
                     user_id=principal.user_id, label=principal.label, mfa_pending=True
                 )

@@ -86,6 +86,7 @@ def list_queue(request: HttpRequest, filters: Query[QueueFilter], ordering: str 
     """Tickets the caller may see, filtered (text search is full-text on PostgreSQL)."""
     principal = principal_of(request)
     rows = queries.queue(principal, queue_filters(principal, filters))
+    rows = rows.select_related(None).select_related("party")  # all TicketOut names
     return ordered(rows, ordering or "-created_at", TICKET_ORDER)
 
 
