@@ -103,17 +103,36 @@ def clear() -> None:
 # --- Invalidation -----------------------------------------------------------------------------
 
 
-def _changed(sender: Any, **kwargs: Any) -> None:
-    invalidate()  # also for fixtures loaded with ``loaddata`` (raw saves)
+_table_seen: set[str] = set()
 
 
-def _migrated(sender: Any, **kwargs: Any) -> None:
+def _table_exists(using: str) -> bool:
+    """False only while migrations have not created the row's table (or have just removed
+    it, migrating ``accounts`` back): then there is nothing cached against it either."""
+    if using not in _table_seen:
+        from django.db import connections
+
+        from tandem.accounts.models import AccessVersion
+
+        if AccessVersion._meta.db_table not in connections[using].introspection.table_names():
+            return False
+        _table_seen.add(using)
+    return True
+
+
+def _changed(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    if _table_exists(using):
+        invalidate()  # also for fixtures loaded with ``loaddata`` (raw saves)
+
+
+def _migrated(sender: Any, using: str = "default", **kwargs: Any) -> None:
     # Data migrations write through historical models, which send no signals.
-    invalidate()
+    if _table_exists(using):
+        invalidate()
 
 
-def _m2m_changed(sender: Any, action: str, **kwargs: Any) -> None:
-    if action in ("post_add", "post_remove", "post_clear"):
+def _m2m_changed(sender: Any, action: str, using: str = "default", **kwargs: Any) -> None:
+    if action in ("post_add", "post_remove", "post_clear") and _table_exists(using):
         invalidate()
 
 
