@@ -9,6 +9,7 @@ replaces in its own transaction; the user's own fields are always read fresh.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable
 
 from django.utils import timezone
@@ -33,10 +34,23 @@ def engagement_is_live(engagement: Engagement, today: dt.date) -> bool:
 
 def resolve_principal(user: User, *, token: ApiToken | None = None) -> Principal:
     """Every access ``user`` holds right now, optionally narrowed to one API token."""
+    # The access version before the accesses: see access_cache.
+    return _principal(user, token, access_cache.current_token(), timezone.localdate())
+
+
+def resolve_signed_in(user: User) -> tuple[Principal, bool]:
+    """For a signed-in request: the principal and whether a second factor is enforced on
+    it (:func:`mfa_required_for`), with one read of the access version for both."""
+    version, today = access_cache.current_token(), timezone.localdate()
+    principal = _principal(user, None, version, today)
+    return principal, _mfa_required(user, principal.tenant_ids, version, today)
+
+
+def _principal(
+    user: User, token: ApiToken | None, version: uuid.UUID | None, today: dt.date
+) -> Principal:
     if not user.is_active:
         return Principal(user_id=None, label="anonymous")
-    today = timezone.localdate()
-    version = access_cache.current_token()  # before the accesses: see access_cache
     tenant_accesses, provider_accesses = access_cache.cached(
         ("accesses", user.pk, token.pk if token else None),
         version,
@@ -100,11 +114,17 @@ def mfa_required_for(user: User, reached: Iterable[int] = ()) -> bool:
     """True if a second factor is enforced on ``user``: by a tenant or provider the user is
     a member of, or by a tenant in ``reached`` (pass the principal's ``tenant_ids``: a
     client that enforces a second factor enforces it on its providers' staff too)."""
+    return _mfa_required(user, reached, access_cache.current_token(), timezone.localdate())
+
+
+def _mfa_required(
+    user: User, reached: Iterable[int], version: uuid.UUID | None, today: dt.date
+) -> bool:
     tenant_ids = frozenset(reached)
     return access_cache.cached(
         ("mfa", user.pk, tenant_ids),
-        access_cache.current_token(),
-        timezone.localdate(),
+        version,
+        today,
         lambda: _reads_mfa_required(user, tenant_ids),
     )
 

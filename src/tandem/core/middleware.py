@@ -51,8 +51,8 @@ class PrincipalMiddleware:
         from tandem.accounts.models import User
         from tandem.accounts.principals import (
             has_confirmed_totp,
-            mfa_required_for,
             resolve_principal,
+            resolve_signed_in,
         )
         from tandem.accounts.tokens import find_live_token
 
@@ -69,10 +69,10 @@ class PrincipalMiddleware:
                     request.api_token_invalid = True  # type: ignore[attr-defined]
         elif request.user.is_authenticated:
             user: User = request.user  # type: ignore[assignment]
-            principal = resolve_principal(user)
-            # Every tenant the person reaches counts, through an engagement too: a client
-            # that enforces a second factor enforces it on its providers' staff.
-            if mfa_required_for(user, principal.tenant_ids) and not has_confirmed_totp(user):
+            # Every tenant the person reaches counts for the second factor, through an
+            # engagement too: a client that enforces one enforces it on its providers' staff.
+            principal, mfa_required = resolve_signed_in(user)
+            if mfa_required and not has_confirmed_totp(user):
                 principal = Principal(
                     user_id=principal.user_id, label=principal.label, mfa_pending=True
                 )

@@ -54,21 +54,19 @@ def tickets_csv(principal: Principal, rows: QuerySet[Ticket]) -> Iterator[str]:
 
 
 def _lines(writer: Any, rows: QuerySet[Ticket], it_tenants: set[int], now: Any) -> Iterator[str]:
-    for ticket in rows.iterator(chunk_size=500):
+    for ticket in queries.queue_rows_of(rows):
         it = ticket.tenant_id in it_tenants
         yield writer.writerow(
             [
                 safe_cell(c)
                 for c in (
                     ticket.number,
-                    ticket.tenant.name,
+                    ticket.tenant_name,
                     ticket.subject,
                     ticket.status,
                     ticket.priority,
-                    ticket.party.name if it else "IT",
-                    (ticket.assignee.full_name or ticket.assignee.email)
-                    if it and ticket.assignee
-                    else "",
+                    ticket.party_name if it else "IT",
+                    (ticket.assignee_full_name or ticket.assignee_email or "") if it else "",
                     ticket.created_at.isoformat(),
                     ticket.resolution_due.isoformat() if it and ticket.resolution_due else "",
                     queries.SLA_STATES[queries.sla_state_of(ticket, now)] if it else "",

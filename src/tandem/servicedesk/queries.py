@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from django.db.models import Q, QuerySet
 
@@ -230,26 +230,6 @@ SLA_STATES = {"breached": "Breached", "due_soon": "Due soon", "on_time": "On tim
 _DUE_FIELDS = ("first_response_due", "next_update_due", "resolution_due")
 
 
-#: The columns the queue's CSV export reads (``exports.tickets_csv``); the pages read the
-#: same through :func:`queue_rows` (in this order: ``QueueRow``'s fields follow it).
-QUEUE_ROW_FIELDS = (
-    "tenant_id",
-    "number",
-    "subject",
-    "status",
-    "priority",
-    "party_id",
-    "assignee_id",
-    "created_at",
-    *_DUE_FIELDS,
-    "tenant__name",
-    "tenant__time_zone",
-    "party__name",
-    "assignee__full_name",
-    "assignee__email",
-)
-
-
 @_dataclass
 class QueueRow:
     """One row of a queue page, read as plain values (no model instances: building fifty
@@ -288,8 +268,24 @@ class QueueRow:
     sla_label: str = ""
 
 
-#: ``QueueRow``'s columns in its field order.
-_QUEUE_ROW_COLUMNS = ("pk", *QUEUE_ROW_FIELDS)
+#: ``QueueRow``'s columns, in its field order.
+_QUEUE_ROW_COLUMNS = (
+    "pk",
+    "tenant_id",
+    "number",
+    "subject",
+    "status",
+    "priority",
+    "party_id",
+    "assignee_id",
+    "created_at",
+    *_DUE_FIELDS,
+    "tenant__name",
+    "tenant__time_zone",
+    "party__name",
+    "assignee__full_name",
+    "assignee__email",
+)
 
 
 def queue_rows(keys: list[int]) -> list[QueueRow]:
@@ -309,15 +305,10 @@ def queue_rows(keys: list[int]) -> list[QueueRow]:
     return [QueueRow(*found[key]) for key in keys if key in found]
 
 
-def for_queue_rows(rows: QuerySet[Ticket]) -> QuerySet[Ticket]:
-    """``rows`` loaded as the export writes them: the columns above, with the tenant's,
-    party's and assignee's names; not the descriptions (up to 50,000 characters each), SLA
-    details or anything else a ticket carries."""
-    return (
-        rows.select_related(None)
-        .select_related("party", "tenant", "assignee")
-        .only(*QUEUE_ROW_FIELDS)
-    )
+def queue_rows_of(rows: QuerySet[Ticket], chunk_size: int = 500) -> Iterator[QueueRow]:
+    """Every row of ``rows`` as a :class:`QueueRow`, streamed in chunks (the CSV export)."""
+    for values in rows.values_list(*_QUEUE_ROW_COLUMNS).iterator(chunk_size=chunk_size):
+        yield QueueRow(*values)
 
 
 def search_tickets(rows: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
@@ -360,7 +351,7 @@ def sla_condition(state: str, now: _dt.datetime | None = None) -> Q:
     return ~breached & ~soon
 
 
-def sla_state_of(ticket: Ticket, now: _dt.datetime) -> str:
+def sla_state_of(ticket: Ticket | QueueRow, now: _dt.datetime) -> str:
     """The same classification as :func:`sla_condition`, for one loaded ticket."""
     dues = [d for d in (getattr(ticket, f) for f in _DUE_FIELDS) if d is not None]
     if any(d < now for d in dues):

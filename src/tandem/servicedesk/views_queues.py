@@ -323,7 +323,6 @@ def queue_export(request: HttpRequest) -> StreamingHttpResponse:
     principal = _principal(request)
     form = QueueForm(queue_params(request) or None, principal=principal)
     rows = queries.queue(principal, queue_filters(form)).order_by("-created_at", "-pk")
-    rows = queries.for_queue_rows(rows)
     response = StreamingHttpResponse(
         exports.tickets_csv(principal, rows), content_type="text/csv; charset=utf-8"
     )

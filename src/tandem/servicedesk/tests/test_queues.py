@@ -316,8 +316,8 @@ def test_across_many_tenants_the_queue_asks_for_a_tenant_before_offering_its_par
 
 
 def test_queue_pages_cost_the_same_queries_with_more_rows(as_persona, world) -> None:  # type: ignore[no-untyped-def]
-    """The rows load only the columns the pages show (``queries.QUEUE_ROW_FIELDS``): a
-    template reaching past them would cost one query per row, and this would catch it."""
+    """The rows are read as plain values (``queries.queue_rows``): nothing a template
+    touches can cost a query per row, and this would catch it if something did."""
     from django.test.utils import CaptureQueriesContext
     from tests.personas import user_of
 
