@@ -26,6 +26,8 @@ COMMANDS = [
     ["grant"],
     ["openapi"],
     ["bench"],
+    ["mail-listen"],
+    ["mail-unrouted"],
     ["audit"],
     ["audit", "verify"],
     ["audit", "export"],

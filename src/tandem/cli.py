@@ -289,6 +289,36 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mail_unrouted(args: argparse.Namespace) -> int:
+    """Mail the listener kept that no tenant's review page shows: sent to a desk address
+    with no tenant behind it (a mistyped or retired desk)."""
+    from tandem.notifications.queries import unrouted_inbound
+
+    if args.raw is not None:
+        found = unrouted_inbound(args.raw)
+        if not found:
+            raise CommandError(f"no unrouted inbound mail {args.raw}")
+        out = open(args.output, "wb") if args.output else sys.stdout.buffer  # noqa: SIM115
+        try:
+            out.write(bytes(found[0].raw))
+        finally:
+            if args.output:
+                out.close()
+        return 0
+    rows = unrouted_inbound()
+    for message in rows:
+        to = ", ".join(message.envelope_to)
+        sender = message.from_address or message.envelope_from or "-"
+        print(f"{message.pk}\t{message.received_at:%Y-%m-%d %H:%M}\t{sender}\t{to}")
+        print(f"\tsubject: {message.subject or '-'}\n\t{message.status}: {message.reason}")
+    print(
+        f"{len(rows)} unrouted message(s)."
+        + (" `tandem mail-unrouted --raw ID` writes one as it arrived (.eml)." if rows else ""),
+        file=sys.stderr,
+    )
+    return 0
+
+
 def openapi_document() -> str:
     """The API's OpenAPI schema as committed in docs/openapi.json (stable key order)."""
     import json
@@ -465,6 +495,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--port", type=int, default=int(os.environ.get("TANDEM_MAIL_LISTEN_PORT", "2525"))
     )
+    p = add(
+        "mail-unrouted",
+        cmd_mail_unrouted,
+        "List kept e-mail that matched no tenant's desk, or write one out raw.",
+    )
+    p.add_argument("--raw", type=int, metavar="ID", help="write this message as it arrived")
+    p.add_argument("--output", "-o", metavar="FILE", help="with --raw: file (default stdout)")
     add("migrate", cmd_migrate, "Create or upgrade the database schema.")
     p = add("demo", cmd_demo, "Load demo tenants, providers and people; print the logins.")
     p.add_argument(

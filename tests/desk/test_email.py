@@ -475,11 +475,39 @@ def test_mail_for_a_desk_that_does_not_exist_is_kept_as_ignored(world, listener)
     assert "no service desk 'initech'" in kept.reason
 
 
+def test_the_operator_lists_and_downloads_mail_that_matched_no_desk(  # type: ignore[no-untyped-def]
+    world, listener, capsys, tmp_path
+) -> None:
+    """No tenant's review shows mail for a desk that does not exist; the operator's
+    ``tandem mail-unrouted`` does, and writes it out as it arrived."""
+    from tandem.cli import main
+
+    stray = listener.send(
+        _mail(to=f"initech@{DOMAIN}", subject="Where is my laptop?"), to=f"initech@{DOMAIN}"
+    )
+    routed = listener.send(b"not an e-mail at all, but sent to Acme's desk")
+    assert stray.tenant_id is None and routed.tenant_id == world["tenant"]
+    assert main(["mail-unrouted"]) == 0
+    listed = capsys.readouterr()
+    assert f"{stray.pk}\t" in listed.out and "Where is my laptop?" in listed.out
+    assert f"initech@{DOMAIN}" in listed.out and "no service desk 'initech'" in listed.out
+    assert f"{routed.pk}\t" not in listed.out
+    assert "1 unrouted message(s)." in listed.err
+    eml = tmp_path / "stray.eml"
+    assert main(["mail-unrouted", "--raw", str(stray.pk), "-o", str(eml)]) == 0
+    assert eml.read_bytes() == bytes(stray.raw)
+    # Acme's mail is Acme's to review, not the operator's.
+    assert main(["mail-unrouted", "--raw", str(routed.pk)]) == 1
+    assert f"no unrouted inbound mail {routed.pk}" in capsys.readouterr().err
+
+
 def test_garbage_is_kept_as_failed_for_review(world, listener) -> None:  # type: ignore[no-untyped-def]
     garbage = b"this is not an e-mail at all\r\n\x00\xff\xfe\x01 binary"
     kept = listener.send(garbage)
     assert kept.status == "failed"
     assert "not an e-mail" in kept.reason
+    # Kept under the desk its envelope names, for that tenant's mail review.
+    assert kept.tenant_id == world["tenant"]
     assert bytes(kept.raw).startswith(b"this is not an e-mail at all")
     assert kept.envelope_to == [DESK]
 

@@ -169,6 +169,28 @@ def unprocessed_inbound(principal: Principal, tenant_id: int) -> QuerySet[Any]:
     return visible(principal, "notifications.review_mail", rows)
 
 
+def unrouted_inbound(message_id: int | None = None) -> list[Any]:
+    """Kept e-mail that belongs to no tenant (its recipient named a desk that does not
+    exist), newest first, without the raw bytes; with ``message_id``, that one message
+    (raw bytes included) or nothing. For the instance operator's command line, never a
+    tenant's page.
+
+    The rows have no tenant, so no principal's scope reaches them; they are read in a
+    named system context.
+    """
+    from tandem.core.scoping import system_context
+    from tandem.servicedesk.choices import InboundStatus
+    from tandem.servicedesk.models import InboundMessage
+
+    with system_context("operator: inbound mail that matched no tenant"):
+        rows = InboundMessage.objects.filter(
+            tenant__isnull=True, status__in=[InboundStatus.IGNORED, InboundStatus.FAILED]
+        ).order_by("-received_at", "-id")
+        if message_id is not None:
+            return list(rows.filter(pk=message_id))
+        return list(rows.defer("raw"))
+
+
 def inbound_message(principal: Principal, tenant_id: int, inbound_id: int) -> Any:
     """One kept message of the tenant that did not become a ticket or note, raw bytes
     included (404 otherwise)."""

@@ -173,6 +173,17 @@ def _act_on(
     message: InboundMessage, facts: dict[str, Any], now: dt.datetime
 ) -> tuple[Ticket, Comment | None]:
     domain = settings.MAIL_DOMAIN
+    # The tenant comes from the SMTP envelope, before the message is read: mail that cannot
+    # be read, an auto-reply or a loop is then kept under the desk it was sent to, and
+    # that tenant's owners find it on their mail review page.
+    address = next(
+        (a for a in (mail.parse_desk_address(r, domain) for r in message.envelope_to) if a), None
+    )
+    tenant = None
+    if address is not None:
+        tenant = Tenant.objects.filter(slug=address.tenant_slug, is_active=True).first()
+        if tenant is not None:
+            facts["tenant_id"] = tenant.pk
     parsed = mail.parse_message(bytes(message.raw), envelope_from=message.envelope_from)
     facts.update(
         from_address=parsed.from_address[:320],
@@ -186,15 +197,10 @@ def _act_on(
     _name, own_address = parseaddr(settings.DEFAULT_FROM_EMAIL)
     if parsed.from_address.endswith(f"@{domain}") or parsed.from_address == own_address.lower():
         raise _Ignored(f"mail loop: sent from Tandem's own address {parsed.from_address}")
-    address = next(
-        (a for a in (mail.parse_desk_address(r, domain) for r in message.envelope_to) if a), None
-    )
     if address is None:
         raise _Ignored(f"not addressed to a service desk at {domain}")
-    tenant = Tenant.objects.filter(slug=address.tenant_slug, is_active=True).first()
     if tenant is None:
         raise _Ignored(f"there is no service desk {address.tenant_slug!r} at {domain}")
-    facts["tenant_id"] = tenant.pk
     if parsed.message_id:
         earlier = (
             InboundMessage.objects.filter(

@@ -213,6 +213,29 @@ def test_a_processed_message_is_not_in_the_review(  # type: ignore[no-untyped-de
     assert client.get(f"{_review_url(world)}inbound/{kept.pk}/raw/").status_code == 404
 
 
+def test_unreadable_mail_to_a_desk_is_reviewed_by_that_tenant_only(  # type: ignore[no-untyped-def]
+    world, as_persona, settings
+) -> None:
+    """Mail that cannot be read still names its desk in the SMTP envelope: it is kept under
+    that tenant, where its owners see it, and out of every other tenant's review."""
+    from tandem.servicedesk import inbound
+
+    garbage = b"\x00\xff garbage from a broken scanner, not an e-mail"
+    kept = inbound.receive_message(
+        envelope_from="scanner@acme.test", recipients=[f"acme@{settings.MAIL_DOMAIN}"], raw=garbage
+    )
+    done = inbound.process_inbound_message(message_id=kept.pk)
+    assert done is not None and done.status == "failed" and done.tenant_id == world["tenant"]
+    page = as_persona("owner").get(_review_url(world)).content.decode()
+    assert "it is not an e-mail" in page and "scanner@acme.test" in page
+    raw = as_persona("owner").get(f"{_review_url(world)}inbound/{kept.pk}/raw/")
+    assert raw.status_code == 200 and raw.content == garbage
+    other = as_persona("other_tenant_owner")
+    other_review = f"/tenants/{world['other_tenant']}/mail-review/"
+    assert "scanner@acme.test" not in other.get(other_review).content.decode()
+    assert other.get(f"{other_review}inbound/{kept.pk}/raw/").status_code == 404
+
+
 def test_retry_sends_a_failed_notification_again(  # type: ignore[no-untyped-def]
     world, as_persona, settings, django_capture_on_commit_callbacks
 ) -> None:
