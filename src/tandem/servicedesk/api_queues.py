@@ -32,7 +32,15 @@ class QueueFilter(Schema):
     view_id: int | None = None
     scope: Literal["all", "mine", "my_parties"] | None = None
     tenant_id: int | None = None
-    status: str | None = Field(default=None, max_length=40)
+    status: str | None = Field(
+        default=None,
+        max_length=40,
+        description=(
+            "A status key of the tickets' workflow, or `is:open` (any status not of kind "
+            "resolved or closed, in each tenant's own workflow) or `is:done` (resolved or "
+            "closed)."
+        ),
+    )
     priority: int | None = None
     party_id: int | None = None
     assignee_id: int | None = None

@@ -32,27 +32,6 @@ def _set_choices(form: forms.Form, name: str, choices: Sequence[tuple[Any, str]]
     cast(forms.ChoiceField, form.fields[name]).choices = list(choices)
 
 
-# --- Queues ---------------------------------------------------------------------------------
-
-
-def _search_field() -> forms.CharField:
-    return forms.CharField(
-        required=False,
-        max_length=100,
-        label="Search",
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Subject or #number"}),
-    )
-
-
-class MyQueueFilterForm(forms.Form):
-    """The filters of a person's cross-tenant queue."""
-
-    q = _search_field()
-    mine = forms.BooleanField(required=False, label="Assigned to me")
-    my_parties = forms.BooleanField(required=False, label="Held by my parties")
-    open_only = forms.BooleanField(required=False, label="Open only")
-
-
 # --- A new ticket ---------------------------------------------------------------------------
 
 

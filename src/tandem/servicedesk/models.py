@@ -200,6 +200,9 @@ class Ticket(TenantOwned):
     resolution_due = models.DateTimeField(null=True, blank=True)
     sla_state = models.JSONField(default=dict, blank=True)
     first_responded_at = models.DateTimeField(null=True, blank=True)
+    #: When the ticket was last resolved or closed; empty exactly while its status is of an
+    #: open kind (the status services keep the two in step, and a status's kind cannot change
+    #: while tickets hold it). The queues' "open" filter and index rest on this.
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     satisfaction = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -229,6 +232,27 @@ class Ticket(TenantOwned):
                     "status",
                     "priority",
                 ],
+            ),
+            # Open tickets (not resolved or closed: ``resolved_at`` is empty), newest first:
+            # the queues' "Any open status" walks these instead of every ticket of two years.
+            models.Index(
+                fields=["-created_at", "-id"],
+                name="ticket_open_created",
+                condition=models.Q(resolved_at__isnull=True),
+                include=[
+                    "tenant",
+                    "party",
+                    "service_area",
+                    "site",
+                    "requester",
+                    "status",
+                    "priority",
+                ],
+            ),
+            models.Index(
+                fields=["tenant", "-created_at", "-id"],
+                name="ticket_tenant_open",
+                condition=models.Q(resolved_at__isnull=True),
             ),
             models.Index(fields=["tenant", "status", "-created_at"], name="ticket_tenant_status"),
             models.Index(fields=["party", "status", "-created_at"], name="ticket_party_status"),

@@ -227,6 +227,12 @@ from django.utils import timezone as _timezone  # noqa: E402
 #: How close a due date must be for a ticket to count as "due soon".
 DUE_SOON = _dt.timedelta(hours=1)
 SLA_STATES = {"breached": "Breached", "due_soon": "Due soon", "on_time": "On time"}
+#: Status filters over each tenant's own workflow, whatever its statuses are called: every
+#: status not of kind resolved or closed, or every one that is. Status keys are lower-case
+#: letters, digits and hyphens, so these values can never be a tenant's status.
+OPEN_STATUSES = "is:open"
+DONE_STATUSES = "is:done"
+STATUS_GROUPS = {OPEN_STATUSES: "Any open status", DONE_STATUSES: "Resolved or closed"}
 _DUE_FIELDS = ("first_response_due", "next_update_due", "resolution_due")
 
 
@@ -384,12 +390,28 @@ def queue(principal: Principal, filters: dict[str, _Any]) -> QuerySet[Ticket]:
         rows = rows.filter(party_id__in=sorted(own_party_ids(principal)))
     for key in ("tenant_id", "status", "priority", "party_id", "assignee_id", "service_area_id"):
         if filters.get(key) not in (None, ""):
+            if key == "status" and filters[key] in STATUS_GROUPS:
+                rows = rows.filter(status_group_condition(filters[key]))
+                continue
             rows = rows.filter(**{key: filters[key]})
     if filters.get("sla") in SLA_STATES:
         rows = rows.filter(sla_condition(filters["sla"]))
     if filters.get("q"):
         rows = search_tickets(rows, str(filters["q"]))
     return rows
+
+
+def status_group_condition(group: str) -> Q:
+    """Tickets that are open (``is:open``: not resolved or closed, whatever each tenant
+    calls its statuses) or resolved or closed (``is:done``).
+
+    Read from ``resolved_at``, which the status services keep in step with the kind of a
+    ticket's status: set when it is resolved or closed (or merged), cleared when it is
+    reopened; a status's kind cannot change while tickets hold it. So no workflow is
+    consulted, and the database walks the small newest-first index of open tickets
+    (``ticket_open_created``) instead of every ticket.
+    """
+    return Q(resolved_at__isnull=group == OPEN_STATUSES)
 
 
 def it_tenant_ids(principal: Principal) -> set[int]:

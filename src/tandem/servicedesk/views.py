@@ -14,7 +14,7 @@ instead of party names, and no routing reason, SLA clocks, history, handoffs or 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,12 +22,11 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import F, Max, Q, QuerySet
+from django.db.models import Max, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -36,7 +35,6 @@ from tandem.core import policies
 from tandem.core.actions import page
 from tandem.core.errors import Conflict
 from tandem.core.pages import submit_form
-from tandem.core.pagination import CappedPaginator
 from tandem.core.policies import SIGNED_IN
 from tandem.core.principal import Principal
 from tandem.servicedesk import queries, routing, services, views_queues
@@ -46,7 +44,6 @@ from tandem.servicedesk.forms import (
     HandoffForm,
     MatrixRowForm,
     MergeForm,
-    MyQueueFilterForm,
     NoteForm,
     ParentForm,
     PortalCloseForm,
@@ -69,14 +66,6 @@ from tandem.tenancy.models import AssetGroup, Site, Tenant
 
 PAGE_SIZE = 50
 
-#: Badge tone of a status, by what the status means (tenants name their statuses freely).
-STATUS_TONES = {
-    StatusKind.NEW: "warn",
-    StatusKind.OPEN: "info",
-    StatusKind.WAITING: "muted",
-    StatusKind.RESOLVED: "ok",
-    StatusKind.CLOSED: "muted",
-}
 SLA_TONES = {"running": "info", "paused": "muted", "met": "ok", "breached": "danger"}
 TIER_TONES: dict[str, str] = {
     Visibility.PRIVATE: "warn",
@@ -94,26 +83,6 @@ FINDING_KINDS = {
     "uncovered": "Uncovered hours",
     "no_coverage": "No service hours",
 }
-
-#: Sortable queue columns: query parameter → field. Dates sort newest first on first click.
-SORTS = {
-    "number": "number",
-    "subject": "subject",
-    "status": "status",
-    "priority": "priority",
-    "party": "party__name",
-    "assignee": "assignee__full_name",
-    "due": "resolution_due",
-    "created": "created_at",
-    "tenant": "tenant__name",
-}
-NEWEST_FIRST = {"created", "due"}
-#: Sort columns that can be empty (no assignee, no due date): empty ones go last.
-NULLABLE_SORTS = {"assignee", "due"}
-QUEUE_COLUMNS = ("number", "subject", "status", "priority", "created")
-#: Columns only IT sees: requesters see "IT", never which party holds a ticket, nor its SLA.
-IT_COLUMNS = ("party", "assignee", "due")
-DEFAULT_SORT = "-created"
 
 
 def _principal(request: HttpRequest) -> Principal:
@@ -143,14 +112,6 @@ def _ticket_for(principal: Principal, ticket_id: int, action: str) -> Ticket:
     return ticket
 
 
-def _status_labels(statuses: Iterable[Iterable[str]]) -> dict[str, tuple[str, str]]:
-    """``{key: (name, badge tone)}`` of a tenant's workflow."""
-    labels = {}
-    for key, name, kind in statuses:
-        labels[key] = (name, STATUS_TONES.get(kind, "muted"))  # type: ignore[call-overload]
-    return labels
-
-
 def _week_start(time_zone: str) -> dt.datetime:
     """Monday 00:00 of this week in the tenant's zone: the gap analysis's reference week."""
     zone = ZoneInfo(time_zone)
@@ -173,82 +134,6 @@ def _duration(seconds: Any) -> str:
 # --- Queues ------------------------------------------------------------------------------------
 
 
-def _filters(form: forms.Form, request: HttpRequest) -> tuple[dict[str, Any], dict[str, str]]:
-    """The valid filters (invalid ones are ignored, not fatal) and their raw query values."""
-    if not request.GET:
-        return {}, {}
-    form.is_valid()
-    data = {k: v for k, v in form.cleaned_data.items() if v not in (None, "", False)}
-    params = {k: request.GET[k] for k in data if request.GET.get(k)}
-    return data, params
-
-
-def _search(rows: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
-    match = Q(subject__icontains=text)
-    number = text.strip().lstrip("#")
-    if number.isdigit():
-        match |= Q(number=int(number))
-    return rows.filter(match)
-
-
-def _queue_response(
-    request: HttpRequest,
-    rows: QuerySet[Ticket],
-    *,
-    params: dict[str, str],
-    sortable: Iterable[str],
-    labels: dict[int, dict[str, tuple[str, str]]],
-    context: dict[str, Any],
-    template: str,
-) -> HttpResponse:
-    """Sort, paginate and render a queue (only the results for an htmx filter request)."""
-    sortable = list(sortable)
-    sort = request.GET.get("sort", DEFAULT_SORT)
-    if sort.lstrip("-") not in sortable:
-        sort = DEFAULT_SORT
-    key = sort.lstrip("-")
-    field = F(SORTS[key])
-    if key in NULLABLE_SORTS:
-        order = field.desc(nulls_last=True) if sort.startswith("-") else field.asc(nulls_last=True)
-    else:
-        # A plain ORDER BY, which the newest-first indexes serve; "NULLS LAST" on a column
-        # that is never null would still make the database sort every matching row.
-        order = field.desc() if sort.startswith("-") else field.asc()
-    page_obj = CappedPaginator(
-        rows.order_by(order, "-pk"), PAGE_SIZE, load=queries.queue_rows
-    ).get_page(request.GET.get("page"))
-    now = timezone.now()
-    tickets = list(page_obj.object_list)
-    views_queues.prepare_rows(tickets, now=now)
-    for ticket in tickets:
-        name, tone = labels.get(ticket.tenant_id, {}).get(ticket.status, (ticket.status, "muted"))
-        ticket.status_name, ticket.status_tone = name, tone
-    sorts = {}
-    for key in sortable:
-        if sort == key:
-            target, aria = f"-{key}", "ascending"
-        elif sort == f"-{key}":
-            target, aria = key, "descending"
-        else:
-            target, aria = (f"-{key}" if key in NEWEST_FIRST else key), "none"
-        sorts[key] = {"href": "?" + urlencode({**params, "sort": target}), "aria": aria}
-    kept = {**params, **({"sort": sort} if sort != DEFAULT_SORT else {})}
-    context.update(
-        {
-            "page_obj": page_obj,
-            "tickets": tickets,
-            "sorts": sorts,
-            "query_prefix": urlencode(kept) + "&" if kept else "",
-            "filtered": bool(params),
-        }
-    )
-    htmx = request.htmx  # type: ignore[attr-defined]
-    partial = bool(htmx) and not htmx.history_restore_request
-    response = render(request, "servicedesk/_ticket_results.html" if partial else template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
-
-
 @page("servicedesk.view_ticket")
 def tickets(request: HttpRequest, tenant_id: int) -> HttpResponse:
     """The tenant's queue: every ticket of the tenant the principal may see, with the
@@ -268,12 +153,13 @@ def tickets(request: HttpRequest, tenant_id: int) -> HttpResponse:
     )
     rows = queries.queue(principal, {**views_queues.queue_filters(form), "tenant_id": tenant.pk})
     with_tenant = urlencode({**params, "tenant": str(tenant.pk)})
-    return _queue_response(
+    return views_queues.queue_response(
         request,
         rows,
         params=params,
-        sortable=[*QUEUE_COLUMNS, *(IT_COLUMNS if it_view else ())],
-        labels={tenant.pk: _status_labels(settings.statuses)},
+        sortable=[*views_queues.QUEUE_COLUMNS, *(views_queues.IT_COLUMNS if it_view else ())],
+        labels={tenant.pk: views_queues.status_labels(settings.statuses)},
+        it_tenants={tenant.pk} if it_view else set(),
         template="servicedesk/ticket_list.html",
         context={
             "tenant": tenant,
@@ -289,6 +175,7 @@ def tickets(request: HttpRequest, tenant_id: int) -> HttpResponse:
                 if view.filters.get("tenant_id") in (None, tenant.pk)
             ],
             "saved_query": with_tenant,
+            **views_queues.bulk_choices(form, it_view=it_view),
             "export_url": reverse("servicedesk_queues:queue-export") + "?" + with_tenant,
             "section": "tickets",
         },
@@ -297,44 +184,18 @@ def tickets(request: HttpRequest, tenant_id: int) -> HttpResponse:
 
 @page("servicedesk.view_ticket")
 def my_queue(request: HttpRequest) -> HttpResponse:
-    """Every ticket the person may see, across tenants: a provider technician's queue."""
-    principal = _principal(request)
-    own_parties = queries.own_party_ids(principal)
-    form = MyQueueFilterForm(request.GET or None)
-    if not own_parties:
-        del form.fields["mine"], form.fields["my_parties"]
-    data, params = _filters(form, request)
-    rows = queries.tickets(principal)
-    workflows = queries.workflows(principal.tenant_ids)
-    if "q" in data:
-        rows = _search(rows, data["q"])
-    if "mine" in data:
-        rows = rows.filter(assignee_id=principal.user_id)
-    if "my_parties" in data:
-        rows = rows.filter(party_id__in=sorted(own_parties))
-    if "open_only" in data:
-        still_open = Q(pk__in=[])
-        for tenant_id, statuses in workflows.items():
-            keys = [s[0] for s in statuses if s[2] not in (StatusKind.RESOLVED, StatusKind.CLOSED)]
-            still_open |= Q(tenant_id=tenant_id, status__in=keys)
-        rows = rows.filter(still_open)
-    it_tenants = {t for t in principal.tenant_ids if queries.is_it_in(principal, t)}
-    return _queue_response(
-        request,
-        rows,
-        params=params,
-        sortable=["tenant", *QUEUE_COLUMNS, *(IT_COLUMNS if it_tenants else ())],
-        labels={t: _status_labels(statuses) for t, statuses in workflows.items()},
-        template="servicedesk/ticket_queue.html",
-        context={
-            "form": form,
-            "it_tenants": it_tenants,
-            "it_view": bool(it_tenants),
-            "cross_tenant": True,
-            "results_url": reverse("servicedesk:my-queue"),
-            "section": "my-queue",
-        },
-    )
+    """The old address of the cross-tenant queue: now the one queue (``/queue/``), with
+    the filters of the old page carried over where the queue has them."""
+    carried = {
+        "q": request.GET.get("q", ""),
+        "scope": "mine"
+        if request.GET.get("mine")
+        else ("my_parties" if request.GET.get("my_parties") else ""),
+        "status": queries.OPEN_STATUSES if request.GET.get("open_only") else "",
+        "sort": request.GET.get("sort", ""),
+    }
+    query = urlencode({k: v for k, v in carried.items() if v})
+    return redirect(reverse("servicedesk_queues:queue") + (f"?{query}" if query else ""))
 
 
 # --- A new ticket ------------------------------------------------------------------------------
@@ -509,7 +370,7 @@ def _sla_blocks(ticket: Ticket, names: dict[int, str]) -> list[dict[str, Any]]:
 
 def _it_ticket_context(principal: Principal, ticket: Ticket) -> dict[str, Any]:
     settings = desk_settings(ticket.tenant_id)
-    labels = _status_labels(settings.statuses)
+    labels = views_queues.status_labels(settings.statuses)
     names = queries.party_names(ticket.tenant_id)
     matrix = settings.priority_matrix
     notes = list(queries.comments(principal, ticket).select_related("party"))
@@ -583,7 +444,9 @@ def _render_ticket(
     tenant = tenancy_queries.tenant(principal, ticket.tenant_id)
     it_view = queries.is_it_in(principal, ticket.tenant_id)
     settings: DeskSettings = desk_settings(ticket.tenant_id)
-    name, tone = _status_labels(settings.statuses).get(ticket.status, (ticket.status, "muted"))
+    name, tone = views_queues.status_labels(settings.statuses).get(
+        ticket.status, (ticket.status, "muted")
+    )
     context: dict[str, Any] = {
         "tenant": tenant,
         "ticket": ticket,
@@ -600,7 +463,9 @@ def _render_ticket(
     if it_view:
         context.update(_it_ticket_context(principal, ticket))
         context.update(
-            ticket_links_context(principal, ticket, labels=_status_labels(settings.statuses))
+            ticket_links_context(
+                principal, ticket, labels=views_queues.status_labels(settings.statuses)
+            )
         )
         template = "servicedesk/ticket_detail.html"
     else:
@@ -671,7 +536,7 @@ def ticket_status(request: HttpRequest, ticket_id: int) -> HttpResponse:
         ),
         done=lambda ticket: (
             "Status changed to "
-            f"{_status_labels(desk_settings(ticket.tenant_id).statuses)[ticket.status][0]}."
+            f"{views_queues.status_labels(desk_settings(ticket.tenant_id).statuses)[ticket.status][0]}."
         ),
     )
 
@@ -886,7 +751,7 @@ def portal(request: HttpRequest) -> HttpResponse:
     page_obj = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     tickets = list(page_obj.object_list)
     labels = {
-        t: _status_labels(statuses)
+        t: views_queues.status_labels(statuses)
         for t, statuses in queries.workflows({t.tenant_id for t in tickets}).items()
     }
     for ticket in tickets:
@@ -968,7 +833,7 @@ def _render_portal_ticket(
     tenant = tenancy_queries.tenant(principal, ticket.tenant_id)
     statuses = desk_settings(ticket.tenant_id).statuses
     kinds = {key: kind for key, _name, kind in statuses}
-    name, tone = _status_labels(statuses).get(ticket.status, (ticket.status, "muted"))
+    name, tone = views_queues.status_labels(statuses).get(ticket.status, (ticket.status, "muted"))
     kind = kinds.get(ticket.status)
     done = kind in (StatusKind.RESOLVED, StatusKind.CLOSED)
     context: dict[str, Any] = {

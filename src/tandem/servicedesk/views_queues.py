@@ -9,17 +9,19 @@ The tenant's queue (``views.tickets``) uses the same form, parameters and saved 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import F, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
@@ -32,6 +34,8 @@ from tandem.core.policies import visible
 from tandem.core.principal import Principal
 from tandem.core.widgets import QuickSelect
 from tandem.servicedesk import exports, queries, services
+from tandem.servicedesk.choices import StatusKind
+from tandem.servicedesk.models import Ticket
 from tandem.tenancy import queries as tenancy_queries
 from tandem.tenancy.models import Party, ServiceArea, Tenant
 
@@ -49,6 +53,50 @@ PARAMS = {
     "q": "q",
 }
 
+
+#: Badge tone of a status, by what the status means (tenants name their statuses freely).
+STATUS_TONES = {
+    StatusKind.NEW: "warn",
+    StatusKind.OPEN: "info",
+    StatusKind.WAITING: "muted",
+    StatusKind.RESOLVED: "ok",
+    StatusKind.CLOSED: "muted",
+}
+
+#: Sortable queue columns: query parameter → field. Dates sort newest first on first click.
+SORTS = {
+    "number": "number",
+    "subject": "subject",
+    "status": "status",
+    "priority": "priority",
+    "party": "party__name",
+    "assignee": "assignee__full_name",
+    "due": "resolution_due",
+    "created": "created_at",
+    "tenant": "tenant__name",
+}
+NEWEST_FIRST = {"created", "due"}
+#: Sort columns that can be empty (no assignee, no due date): empty ones go last.
+NULLABLE_SORTS = {"assignee", "due"}
+QUEUE_COLUMNS = ("number", "subject", "status", "priority", "created")
+#: Columns only IT sees: requesters see "IT", never which party holds a ticket, nor its SLA.
+IT_COLUMNS = ("party", "assignee", "due")
+DEFAULT_SORT = "-created"
+#: The queue's columns in order, with their headers (which ones show: ``queue_response``).
+COLUMN_LABELS = {
+    "tenant": "Tenant",
+    "number": "#",
+    "subject": "Subject",
+    "status": "Status",
+    "priority": "Priority",
+    "party": "Held by",
+    "assignee": "Assignee",
+    "due": "Resolution due",
+    "sla": "SLA",
+    "created": "Created",
+}
+#: Badge tone of a ticket's SLA state in the queues.
+SLA_TONES = {"breached": "danger", "due_soon": "warn", "on_time": "ok"}
 
 #: Beyond this many tenants, the cross-tenant queue asks for a tenant before it offers
 #: parties and service areas to filter by.
@@ -134,7 +182,11 @@ class QueueForm(forms.Form):
                     ("", "Any priority"),
                     *((number, str(name)) for number, name in enumerate(priorities, start=1)),
                 ]
-        field["status"].choices = [("", "Any status"), *statuses]  # type: ignore[attr-defined]
+        field["status"].choices = [  # type: ignore[attr-defined]
+            ("", "Any status"),
+            *queries.STATUS_GROUPS.items(),
+            *statuses,
+        ]
         if not it:
             # Requesters see "IT": never which party holds a ticket, who works it, nor its
             # SLA clocks.
@@ -283,35 +335,138 @@ def prepare_rows(tickets: Sequence[queries.QueueRow], *, now: dt.datetime) -> No
         ticket.assignee_name = ticket.assignee_full_name or ticket.assignee_email or ""
 
 
+def status_labels(statuses: Iterable[Sequence[str]]) -> dict[str, tuple[str, str]]:
+    """``{key: (name, badge tone)}`` of a tenant's workflow."""
+    labels = {}
+    for key, name, kind in statuses:
+        labels[key] = (name, STATUS_TONES.get(kind, "muted"))  # type: ignore[call-overload]
+    return labels
+
+
+def queue_response(
+    request: HttpRequest,
+    rows: QuerySet[Ticket],
+    *,
+    params: dict[str, str],
+    sortable: Iterable[str],
+    labels: dict[int, dict[str, tuple[str, str]]],
+    it_tenants: set[int],
+    context: dict[str, Any],
+    template: str,
+) -> HttpResponse:
+    """Sort, paginate and render a queue (only the results for an htmx filter request).
+
+    ``labels``: each tenant's status names and tones; ``it_tenants``: the tenants whose
+    tickets show who holds them and their SLA state (where the person is IT; elsewhere a
+    row says "IT", as requesters see it). The context gets the page, its rows and the
+    column headers' sort links.
+    """
+    sortable = list(sortable)
+    sort = request.GET.get("sort", DEFAULT_SORT)
+    if sort.lstrip("-") not in sortable:
+        sort = DEFAULT_SORT
+    key = sort.lstrip("-")
+    field = F(SORTS[key])
+    if key in NULLABLE_SORTS:
+        order = field.desc(nulls_last=True) if sort.startswith("-") else field.asc(nulls_last=True)
+    else:
+        # A plain ORDER BY, which the newest-first indexes serve; "NULLS LAST" on a column
+        # that is never null would still make the database sort every matching row.
+        order = field.desc() if sort.startswith("-") else field.asc()
+    page_obj = CappedPaginator(
+        rows.order_by(order, "-pk"), PAGE_SIZE, load=queries.queue_rows
+    ).get_page(request.GET.get("page"))
+    now = timezone.now()
+    tickets = list(page_obj.object_list)
+    prepare_rows(tickets, now=now)
+    for ticket in tickets:
+        name, tone = labels.get(ticket.tenant_id, {}).get(ticket.status, (ticket.status, "muted"))
+        ticket.status_name, ticket.status_tone = name, tone
+        ticket.it = ticket.tenant_id in it_tenants
+        state = queries.sla_state_of(ticket, now) if ticket.it else None
+        ticket.sla_label = queries.SLA_STATES[state] if state else ""
+        ticket.sla_tone = SLA_TONES.get(state or "", "muted")
+    columns = []
+    for key, label in COLUMN_LABELS.items():
+        if key == "sla":
+            if "due" in sortable:  # shown beside the due date, to IT only; not sortable
+                columns.append({"label": label})
+            continue
+        if key not in sortable:
+            continue
+        if sort == key:
+            target, aria = f"-{key}", "ascending"
+        elif sort == f"-{key}":
+            target, aria = key, "descending"
+        else:
+            target, aria = (f"-{key}" if key in NEWEST_FIRST else key), "none"
+        columns.append(
+            {"label": label, "href": "?" + urlencode({**params, "sort": target}), "aria": aria}
+        )
+    kept = {**params, **({"sort": sort} if sort != DEFAULT_SORT else {})}
+    context.update(
+        {
+            "page_obj": page_obj,
+            "tickets": tickets,
+            "columns": columns,
+            "query_prefix": urlencode(kept) + "&" if kept else "",
+            "filtered": bool(params),
+        }
+    )
+    htmx = request.htmx  # type: ignore[attr-defined]
+    partial = bool(htmx) and not htmx.history_restore_request
+    response = render(request, "servicedesk/_ticket_results.html" if partial else template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def bulk_choices(form: QueueForm, *, it_view: bool) -> dict[str, list[tuple[Any, str]]]:
+    """The choices of the bulk change under a queue's results, for IT only: the statuses
+    and people that the queue's own filters offer (``bulk_statuses``, ``bulk_people``).
+    The service still checks every checked ticket: a status or person that does not fit
+    one of them changes none."""
+    if not it_view:
+        return {"bulk_statuses": [], "bulk_people": []}
+    fields = form.fields
+    statuses = fields["status"].choices  # type: ignore[attr-defined]
+    people = fields["assignee"].choices if "assignee" in fields else []  # type: ignore[attr-defined]
+    return {
+        "bulk_statuses": [(k, n) for k, n in statuses if k and k not in queries.STATUS_GROUPS],
+        "bulk_people": [(k, n) for k, n in people if k],
+    }
+
+
 @page("servicedesk.view_ticket")
 def queue(request: HttpRequest) -> HttpResponse:
-    """The queue: my work, my parties' work, one tenant's or every tenant's tickets."""
+    """The queue: my work, my parties' work, one tenant's or every tenant's tickets, sorted
+    by any column, with saved views, bulk changes and the CSV export."""
     principal = _principal(request)
     params = queue_params(request)
     form = QueueForm(params or None, principal=principal)
-    rows = queries.queue(principal, queue_filters(form)).order_by("-created_at", "-pk")
-    page_obj = CappedPaginator(rows, PAGE_SIZE, load=queries.queue_rows).get_page(
-        request.GET.get("page")
-    )
-    tickets = list(page_obj.object_list)
+    rows = queries.queue(principal, queue_filters(form))
     it_tenants = queries.it_tenant_ids(principal)
-    now = timezone.now()
-    prepare_rows(tickets, now=now)
-    for ticket in tickets:
-        it = ticket.tenant_id in it_tenants
-        ticket.it = it
-        ticket.sla_label = queries.SLA_STATES[queries.sla_state_of(ticket, now)] if it else ""
-    return render(
+    query = urlencode(params)
+    return queue_response(
         request,
-        "servicedesk/queues/queue.html",
-        {
+        rows,
+        params=params,
+        sortable=["tenant", *QUEUE_COLUMNS, *(IT_COLUMNS if it_tenants else ())],
+        labels={
+            tenant_id: status_labels(statuses)
+            for tenant_id, statuses in queries.workflows(principal.tenant_ids).items()
+        },
+        it_tenants=it_tenants,
+        template="servicedesk/queues/queue.html",
+        context={
             "form": form,
-            "page_obj": page_obj,
-            "tickets": tickets,
             "it_view": bool(it_tenants),
-            "query": urlencode(params),
+            "cross_tenant": True,
+            "results_url": reverse("servicedesk_queues:queue"),
             "saved_views": queries.saved_views(principal),
-            "statuses": form.fields["status"].choices,  # type: ignore[attr-defined]
+            "saved_query": query,
+            "export_url": reverse("servicedesk_queues:queue-export")
+            + (f"?{query}" if query else ""),
+            **bulk_choices(form, it_view=bool(it_tenants)),
             "section": "my-queue",
         },
     )

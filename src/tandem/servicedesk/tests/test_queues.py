@@ -240,6 +240,87 @@ def test_bulk_status_from_the_queue_page(as_persona, world) -> None:  # type: ig
     assert _ticket(world["ticket"]).status == "in-progress"
 
 
+def test_open_and_done_follow_each_tenants_own_workflow(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+    """Globex calls its resolved status "fixed"; ``is:open`` and ``is:done`` still sort its
+    tickets by what their status means, across tenants, in the API and on the page; and a
+    reopened ticket is open again."""
+    from tests.personas import user_of
+
+    from tandem.accounts.principals import resolve_principal
+    from tandem.core.scoping import principal_scope
+    from tandem.servicedesk import services, services_config
+    from tandem.servicedesk.choices import DEFAULT_STATUSES
+    from tandem.tenancy.models import Tenant
+
+    owner = resolve_principal(user_of(world, "other_tenant_owner"))
+    workflow = [list(s) for s in DEFAULT_STATUSES] + [["fixed", "Fixed", "resolved"]]
+    with system_context("test: Globex"):
+        globex = Tenant.objects.get(pk=world["other_tenant"])
+    with principal_scope(owner):
+        services_config.set_statuses(actor=owner, tenant=globex, statuses=workflow)
+        services.change_status(actor=owner, ticket=_ticket(world["other_ticket"]), status="fixed")
+    tech = as_persona("provider_tech")
+
+    def queue(status: str) -> set[str]:
+        return _subjects(tech.get(f"{API}/queue", {"status": status}))
+
+    assert queue("is:open") == {"Acme file server is slow"}
+    assert queue("is:done") == {"Globex printer jam"}
+    page = tech.get(reverse("servicedesk_queues:queue"), {"status": "is:done"}).content.decode()
+    assert "Globex printer jam" in page and "Acme file server is slow" not in page
+    assert '<option value="is:done" selected>Resolved or closed</option>' in page
+    # One tenant's queue narrows the same way.
+    acme_open = tech.get(
+        reverse("servicedesk:tickets", args=[world["tenant"]]), {"status": "is:open"}
+    ).content.decode()
+    assert "Acme file server is slow" in acme_open and "Globex printer jam" not in acme_open
+    # Reopened ("new" again), the Globex ticket is open again.
+    with principal_scope(owner):
+        services.change_status(actor=owner, ticket=_ticket(world["other_ticket"]), status="new")
+    assert queue("is:open") == {"Acme file server is slow", "Globex printer jam"}
+    assert queue("is:done") == set()
+
+
+def test_the_queue_page_sorts_by_tenant_and_shows_sla_states(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+    _set(world["ticket"], resolution_due=timezone.now() - dt.timedelta(hours=1))
+    page = as_persona("provider_tech").get(reverse("servicedesk_queues:queue"), {"sort": "tenant"})
+    text = page.content.decode()
+    assert text.index("Acme file server is slow") < text.index("Globex printer jam")
+    assert 'aria-sort="ascending"><a class="sort-link" href="?sort=-tenant">Tenant</a>' in text
+    assert '<span class="badge badge-danger">Breached</span>' in text  # the overdue Acme ticket
+    backwards = as_persona("provider_tech").get(
+        reverse("servicedesk_queues:queue"), {"sort": "-tenant"}
+    )
+    text = backwards.content.decode()
+    assert text.index("Globex printer jam") < text.index("Acme file server is slow")
+
+
+def test_bulk_status_from_one_tenants_queue_returns_there(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+    client = as_persona("internal_tech")
+    tenant_queue = reverse("servicedesk:tickets", args=[world["tenant"]])
+    page = client.get(tenant_queue, {"q": "Acme"}).content.decode()
+    assert f'name="ticket_ids" value="{world["ticket"]}" form="bulk-form"' in page
+    assert f'name="return_tenant" value="{world["tenant"]}"' in page
+    # Whom to assign to is picked by name from the tenant's IT people, not typed as an id.
+    assert '<select name="assignee"><option value="">Nobody</option>' in page
+    assert f'<option value="{world["user:internal_tech"]}">' in page
+    response = client.post(
+        reverse("servicedesk_queues:queue-bulk"),
+        {
+            "ticket_ids": [world["ticket"]],
+            "action": "status",
+            "status": "in-progress",
+            "return_tenant": world["tenant"],
+            "query": "q=Acme",
+        },
+    )
+    assert response.status_code == 302 and response["Location"] == f"{tenant_queue}?q=Acme"
+    assert _ticket(world["ticket"]).status == "in-progress"
+    # A requester's queue has no checkboxes and no bulk form.
+    mine = as_persona("requester").get(tenant_queue).content.decode()
+    assert 'name="ticket_ids"' not in mine and 'id="bulk-form"' not in mine
+
+
 # --- CSV export --------------------------------------------------------------------------------
 
 

@@ -23,6 +23,9 @@ def _url(name: str, *args: int) -> str:
     return reverse(f"servicedesk:{name}", args=args)
 
 
+QUEUE = reverse("servicedesk_queues:queue")
+
+
 def _text(response) -> str:  # type: ignore[no-untyped-def]
     return response.content.decode()  # type: ignore[no-any-return]
 
@@ -167,7 +170,7 @@ def test_internal_tech_hands_off_with_a_reason_and_sees_the_new_holder(as_person
 
     # Now Northwind works it, and finds it in "held by my parties" of its queue.
     client = as_persona("provider_tech")
-    queue = _text(client.get(_url("my-queue") + "?my_parties=on"))
+    queue = _text(client.get(QUEUE, {"scope": "my_parties"}))
     assert ACME_TICKET in queue
     assert GLOBEX_TICKET not in queue
 
@@ -245,16 +248,28 @@ def test_out_of_scope_providers_get_404_on_the_ticket(as_persona, world) -> None
 
 
 def test_provider_techs_queue_spans_its_tenants_within_its_scope(as_persona, world) -> None:  # type: ignore[no-untyped-def]
-    page = _text(as_persona("provider_tech").get(_url("my-queue")))
+    page = _text(as_persona("provider_tech").get(QUEUE))
 
     assert ACME_TICKET in page  # Acme, inside Northwind's engagement scope
     assert GLOBEX_TICKET in page  # Globex engages Northwind for its whole tier-1 desk
     assert SENTINEL_TICKET not in page  # Sentinel's, outside Northwind's scope
     assert ">Acme Corp</a>" in page and ">Globex Industries</a>" in page  # the tenant column
 
-    mine = _text(as_persona("provider_tech").get(_url("my-queue") + "?mine=on"))
+    mine = _text(as_persona("provider_tech").get(QUEUE, {"scope": "mine"}))
     assert ACME_TICKET not in mine
     assert "No tickets match these filters." in mine
+
+
+def test_the_old_cross_tenant_queue_address_opens_the_queue_with_its_filters(  # type: ignore[no-untyped-def]
+    as_persona, world
+) -> None:
+    client = as_persona("provider_tech")
+    moved = client.get(_url("my-queue"), {"mine": "on", "open_only": "on", "q": "slow"})
+    assert moved.status_code == 302
+    assert moved["Location"] == f"{QUEUE}?q=slow&scope=mine&status=is%3Aopen"
+    assert client.get(_url("my-queue"))["Location"] == QUEUE
+    page = _text(client.get(_url("my-queue"), {"my_parties": "on"}, follow=True))
+    assert '<option value="my_parties" selected>' in page
 
 
 def test_tenant_queue_filters_and_sorts(as_persona, world) -> None:  # type: ignore[no-untyped-def]
@@ -298,7 +313,7 @@ def test_the_queue_needs_a_fixed_number_of_queries(  # type: ignore[no-untyped-d
     with django_assert_max_num_queries(20):
         client.get(url)
     with django_assert_max_num_queries(20):
-        client.get(_url("my-queue"))
+        client.get(QUEUE)
 
 
 # --- The responsibility matrix ------------------------------------------------------------------
@@ -373,7 +388,7 @@ def test_desk_pages_carry_no_inline_script_or_style(as_persona, world) -> None: 
     client = as_persona("owner")
     for url in (
         _url("tickets", world["tenant"]),
-        _url("my-queue"),
+        QUEUE,
         _url("ticket-create", world["tenant"]),
         _url("ticket", world["ticket"]),
         _url("matrix", world["tenant"]),
