@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ninja import Schema
+from ninja import Field, Schema
 
 
 class AttainmentOut(Schema):
@@ -41,7 +41,9 @@ class HandoffFiguresOut(Schema):
 class DashboardOut(Schema):
     since: dt.datetime
     until: dt.datetime
-    tickets: int
+    tickets: int = Field(
+        description="Tickets the figures are drawn from: open now, or resolved in the window."
+    )
     open: int
     parties: list[PartyFiguresOut]
     backlog: list[BacklogBucketOut]

@@ -154,6 +154,39 @@ def test_tenant_dashboard_api_matches_the_hand_count(world, fixture_tickets) -> 
     assert sum(b["open"] for b in payload["backlog"]) == 2
 
 
+def test_a_ticket_resolved_before_the_window_counts_in_no_figure(world, fixture_tickets) -> None:  # type: ignore[no-untyped-def]
+    """Resolved 40 days ago, late: its clocks ended (breached) before the window, so it
+    changes neither attainment nor breaches, is not open work and is not counted."""
+    desk = desk_of(world)
+    requester = user_of(world, "requester")
+    asker = resolve_principal(requester)
+    tech = resolve_principal(user_of(world, "internal_tech"))
+    long_ago = _at(_day_d() - dt.timedelta(days=35), 9)
+    client = login_client(Client(), world, "owner")
+    url = f"/api/v1/tenants/{world['tenant']}/dashboard"
+    before = client.get(url).json()
+    with principal_scope(asker):
+        old = services.create_ticket(
+            actor=asker,
+            tenant=desk.tenant,
+            requester=requester,
+            subject="Resolved long ago",
+            category_id=desk.category_id,
+            site_id=world["site"],
+            impact=1,
+            urgency=2,
+            now=long_ago,
+        )
+    with principal_scope(tech):
+        services.change_status(
+            actor=tech, ticket=old, status="resolved", now=long_ago + dt.timedelta(days=3)
+        )
+    after = client.get(url).json()
+    assert after["tickets"] == before["tickets"] == 6
+    assert after["parties"] == before["parties"]
+    assert after["open"] == before["open"] == 2
+
+
 def test_tenant_dashboard_page_shows_the_same_numbers(world, fixture_tickets) -> None:  # type: ignore[no-untyped-def]
     client = login_client(Client(), world, "internal_tech")
     response = client.get(f"/tenants/{world['tenant']}/dashboard/")
