@@ -20,6 +20,8 @@ from django.contrib.auth.views import (
     PasswordResetDoneView,
     PasswordResetView,
 )
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
@@ -355,30 +357,50 @@ def _people_tenant(principal: Any, tenant_id: int, action: str) -> Any:
     return tenant
 
 
+#: People listed per page: a company of thousands is searched, not scrolled.
+PEOPLE_PAGE_SIZE = 100
+
+
+def _people_page(
+    request: HttpRequest, principal: Any, rows: QuerySet[Membership]
+) -> dict[str, Any]:
+    """One page of ``rows`` (active people first, by e-mail), narrowed by ``?q=`` to names
+    and e-mail addresses containing it, and which of the page's memberships the principal
+    may deactivate."""
+    search = request.GET.get("q", "").strip()[:100]
+    if search:
+        rows = rows.filter(Q(user__email__icontains=search) | Q(user__full_name__icontains=search))
+    page_obj = Paginator(
+        rows.order_by("-is_active", "user__email", "pk"), PEOPLE_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    shown = [m.pk for m in page_obj.object_list]
+    changeable = set(
+        queries.memberships(principal, "accounts.change_membership")
+        .filter(pk__in=shown, is_active=True)
+        .values_list("pk", flat=True)
+    )
+    return {
+        "memberships": page_obj.object_list,
+        "page_obj": page_obj,
+        "changeable": changeable,
+        "search": search,
+        "query_prefix": urlencode({"q": search}) + "&" if search else "",
+    }
+
+
 @page("accounts.view_membership")
 def people(request: HttpRequest, tenant_id: int) -> HttpResponse:
     """Everyone with a role in the tenant (its own people; providers' staff are theirs)."""
     principal = request.principal  # type: ignore[attr-defined]
     tenant = _people_tenant(principal, tenant_id, "accounts.view_membership")
-    rows = (
-        queries.memberships(principal)
-        .filter(tenant_id=tenant.pk)
-        .select_related("party")
-        .order_by("-is_active", "user__email", "pk")
-    )
-    changeable = set(
-        queries.memberships(principal, "accounts.change_membership")
-        .filter(tenant_id=tenant.pk, is_active=True)
-        .values_list("pk", flat=True)
-    )
+    rows = queries.memberships(principal).filter(tenant_id=tenant.pk).select_related("party")
     may_invite = policies.allowed(principal, "accounts.add_membership", tenant)
     return render(
         request,
         "accounts/membership_list.html",
         {
             "tenant": tenant,
-            "memberships": rows,
-            "changeable": changeable,
+            **_people_page(request, principal, rows),
             "form": InviteForm(roles=_tenant_roles(principal)) if may_invite else None,
             "invite_url": reverse("accounts:people-invite", args=[tenant.pk]),
             "section": "people",
@@ -509,24 +531,14 @@ def _staff_provider(principal: Any, provider_id: int, permission: str) -> Provid
 def provider_staff(request: HttpRequest, provider_id: int) -> HttpResponse:
     principal = request.principal  # type: ignore[attr-defined]
     provider = _staff_provider(principal, provider_id, "accounts.view_membership")
-    rows = (
-        queries.memberships(principal)
-        .filter(provider_id=provider.pk)
-        .order_by("-is_active", "user__email", "pk")
-    )
-    changeable = set(
-        queries.memberships(principal, "accounts.change_membership")
-        .filter(provider_id=provider.pk, is_active=True)
-        .values_list("pk", flat=True)
-    )
+    rows = queries.memberships(principal).filter(provider_id=provider.pk)
     may_invite = bool(principal.provider_accesses_with("accounts.add_membership", provider.pk))
     return render(
         request,
         "accounts/provider_staff.html",
         {
             "provider": provider,
-            "memberships": rows,
-            "changeable": changeable,
+            **_people_page(request, principal, rows),
             "form": InviteForm(roles=_provider_roles(principal)) if may_invite else None,
             "invite_url": reverse("accounts:provider-staff-invite", args=[provider.pk]),
             "section": "staff",

@@ -295,6 +295,25 @@ def test_owner_invites_a_person_and_deactivates_them(as_persona, world) -> None:
     assert client.get(people).status_code == 200
 
 
+def test_the_people_page_is_searched_and_paged(as_persona, world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from tandem.accounts import views
+
+    monkeypatch.setattr(views, "PEOPLE_PAGE_SIZE", 2)
+    client = as_persona("owner")
+    people = reverse("accounts:people", args=[world["tenant"]])
+    first = client.get(people).content.decode()
+    total = int(re.search(r"1–2 of (\d+) people", first).group(1))  # type: ignore[union-attr]
+    assert total >= 4 and 'href="?page=2"' in first
+    assert "Deactivate…" in first  # the owner may deactivate the people on the page
+    last = client.get(people, {"page": (total + 1) // 2}).content.decode()
+    assert f"of {total} people" in last and "Next →" not in last
+    found = client.get(people, {"q": "INTERNAL"}).content.decode()
+    assert "1–1 of 1 person" in found and EMAILS["internal_tech"] in found
+    assert EMAILS["owner"] not in found.split("<tbody>")[1]
+    none = client.get(people, {"q": "nobody-here"}).content.decode()
+    assert "Nobody matches “nobody-here”." in none
+
+
 def test_an_invalid_invitation_shows_errors(as_persona, world) -> None:  # type: ignore[no-untyped-def]
     client = as_persona("owner")
 
