@@ -152,6 +152,12 @@ class Coverage(TenantOwned):
         return f"{self.party} on {self.calendar}"
 
 
+#: What the queues' newest-first indexes carry beside the key (PostgreSQL's INCLUDE): the
+#: columns of the visibility predicate and of the usual filters, so a provider's queue is
+#: walked on the index entries alone.
+QUEUE_INDEX_COLUMNS = ["tenant", "party", "service_area", "site", "requester", "status", "priority"]
+
+
 class Ticket(TenantOwned):
     """A request or incident, numbered per tenant, held by one party at a time."""
 
@@ -223,15 +229,7 @@ class Ticket(TenantOwned):
             models.Index(
                 fields=["-created_at", "-id"],
                 name="ticket_created",
-                include=[
-                    "tenant",
-                    "party",
-                    "service_area",
-                    "site",
-                    "requester",
-                    "status",
-                    "priority",
-                ],
+                include=QUEUE_INDEX_COLUMNS,
             ),
             # Open tickets (not resolved or closed: ``resolved_at`` is empty), newest first:
             # the queues' "Any open status" walks these instead of every ticket of two years.
@@ -239,15 +237,7 @@ class Ticket(TenantOwned):
                 fields=["-created_at", "-id"],
                 name="ticket_open_created",
                 condition=models.Q(resolved_at__isnull=True),
-                include=[
-                    "tenant",
-                    "party",
-                    "service_area",
-                    "site",
-                    "requester",
-                    "status",
-                    "priority",
-                ],
+                include=QUEUE_INDEX_COLUMNS,
             ),
             models.Index(
                 fields=["tenant", "-created_at", "-id"],
