@@ -305,14 +305,23 @@ def cmd_mail_unrouted(args: argparse.Namespace) -> int:
             if args.output:
                 out.close()
         return 0
-    rows = unrouted_inbound()
+    if args.limit < 1:
+        raise CommandError("--limit must be at least 1")
+    rows = unrouted_inbound(limit=args.limit)
+
+    def shown(text: str) -> str:
+        # Sender, subject and reason come from the mail: no control characters to the
+        # operator's terminal.
+        return "".join(c if c.isprintable() else "?" for c in text) or "-"
+
     for message in rows:
-        to = ", ".join(message.envelope_to)
-        sender = message.from_address or message.envelope_from or "-"
+        to = shown(", ".join(message.envelope_to))
+        sender = shown(message.from_address or message.envelope_from)
         print(f"{message.pk}\t{message.received_at:%Y-%m-%d %H:%M}\t{sender}\t{to}")
-        print(f"\tsubject: {message.subject or '-'}\n\t{message.status}: {message.reason}")
+        print(f"\tsubject: {shown(message.subject)}\n\t{message.status}: {shown(message.reason)}")
     print(
-        f"{len(rows)} unrouted message(s)."
+        f"{len(rows)} unrouted message(s)"
+        + (f" (the newest {args.limit}; --limit for more)." if len(rows) == args.limit else ".")
         + (" `tandem mail-unrouted --raw ID` writes one as it arrived (.eml)." if rows else ""),
         file=sys.stderr,
     )
@@ -501,6 +510,7 @@ def build_parser() -> argparse.ArgumentParser:
         "List kept e-mail that matched no tenant's desk, or write one out raw.",
     )
     p.add_argument("--raw", type=int, metavar="ID", help="write this message as it arrived")
+    p.add_argument("--limit", type=int, default=100, help="list at most this many (newest)")
     p.add_argument("--output", "-o", metavar="FILE", help="with --raw: file (default stdout)")
     add("migrate", cmd_migrate, "Create or upgrade the database schema.")
     p = add("demo", cmd_demo, "Load demo tenants, providers and people; print the logins.")

@@ -213,6 +213,26 @@ def test_resolve_and_reopen(world) -> None:  # type: ignore[no-untyped-def]
     assert resolution["state"] == "running" and resolution["elapsed"] == 3600
 
 
+def test_reopening_a_closed_ticket_makes_it_open_again_everywhere(world) -> None:  # type: ignore[no-untyped-def]
+    """Closed, then reopened: neither resolved nor closed any more, so the queues' open
+    filter and the clock jobs (which skip closed tickets) both see it again."""
+    desk = desk_of(world)
+    ticket = _ticket(world, desk, TUESDAY_10)
+    tech = resolve_principal(user_of(world, "internal_tech"))
+    with principal_scope(tech):
+        for hours, status in ((1, "resolved"), (2, "closed"), (3, "reopened")):
+            services.change_status(
+                actor=tech,
+                ticket=ticket,
+                status=status,
+                now=TUESDAY_10 + dt.timedelta(hours=hours),
+            )
+            ticket.refresh_from_db()
+            if status == "closed":
+                assert ticket.closed_at == TUESDAY_10 + dt.timedelta(hours=2)
+    assert ticket.resolved_at is None and ticket.closed_at is None
+
+
 def test_gap_analysis_of_the_stored_matrix(world) -> None:  # type: ignore[no-untyped-def]
     from tandem.servicedesk.routing import analyse
 

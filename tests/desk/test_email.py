@@ -436,7 +436,10 @@ def test_our_own_notification_coming_back_is_a_loop(  # type: ignore[no-untyped-
     # The requester's mailbox forwards everything to the desk: our mail arrives again.
     kept = listener.send(sent.as_bytes(), to=f"acme+{ticket.number}@{DOMAIN}")
     assert kept.status == "ignored"
-    assert "auto-generated" in kept.reason
+    assert "mail loop: sent from Tandem's own address" in kept.reason
+    # Tandem's own mail (it could be another tenant's notice) is kept for the operator, not
+    # shown on the review of the desk it was sent to.
+    assert kept.tenant_id is None
     assert len(_comments(ticket.pk)) == before
     assert len(outbox.received) == 1
 
@@ -489,9 +492,10 @@ def test_the_operator_lists_and_downloads_mail_that_matched_no_desk(  # type: ig
     assert stray.tenant_id is None and routed.tenant_id == world["tenant"]
     assert main(["mail-unrouted"]) == 0
     listed = capsys.readouterr()
-    assert f"{stray.pk}\t" in listed.out and "Where is my laptop?" in listed.out
+    ids = {int(line.split("\t")[0]) for line in listed.out.splitlines() if line[:1].isdigit()}
+    assert ids == {stray.pk}  # Acme's unreadable mail is Acme's to review, not listed here
+    assert "Where is my laptop?" in listed.out
     assert f"initech@{DOMAIN}" in listed.out and "no service desk 'initech'" in listed.out
-    assert f"{routed.pk}\t" not in listed.out
     assert "1 unrouted message(s)." in listed.err
     eml = tmp_path / "stray.eml"
     assert main(["mail-unrouted", "--raw", str(stray.pk), "-o", str(eml)]) == 0

@@ -169,9 +169,9 @@ def unprocessed_inbound(principal: Principal, tenant_id: int) -> QuerySet[Any]:
     return visible(principal, "notifications.review_mail", rows)
 
 
-def unrouted_inbound(message_id: int | None = None) -> list[Any]:
+def unrouted_inbound(message_id: int | None = None, *, limit: int = 100) -> list[Any]:
     """Kept e-mail that belongs to no tenant (its recipient named a desk that does not
-    exist), newest first, without the raw bytes; with ``message_id``, that one message
+    exist), the newest ``limit`` first, without the raw bytes; with ``message_id``, that one message
     (raw bytes included) or nothing. For the instance operator's command line, never a
     tenant's page.
 
@@ -188,7 +188,7 @@ def unrouted_inbound(message_id: int | None = None) -> list[Any]:
         ).order_by("-received_at", "-id")
         if message_id is not None:
             return list(rows.filter(pk=message_id))
-        return list(rows.defer("raw"))
+        return list(rows.defer("raw")[: max(limit, 0)])
 
 
 def inbound_message(principal: Principal, tenant_id: int, inbound_id: int) -> Any:

@@ -190,13 +190,16 @@ def _act_on(
         subject=parsed.subject[:250],
         message_id=parsed.message_id[:250],
     )
+    _name, own_address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    if parsed.from_address.endswith(f"@{domain}") or parsed.from_address == own_address.lower():
+        # Tandem's own mail may be another tenant's notification (forwarded to this desk by
+        # mistake): it stays with no tenant, for the operator (``tandem mail-unrouted``).
+        facts.pop("tenant_id", None)
+        raise _Ignored(f"mail loop: sent from Tandem's own address {parsed.from_address}")
     if parsed.auto_reason:
         raise _Ignored(parsed.auto_reason)
     if parsed.auth_failure:
         raise _Ignored(parsed.auth_failure)
-    _name, own_address = parseaddr(settings.DEFAULT_FROM_EMAIL)
-    if parsed.from_address.endswith(f"@{domain}") or parsed.from_address == own_address.lower():
-        raise _Ignored(f"mail loop: sent from Tandem's own address {parsed.from_address}")
     if address is None:
         raise _Ignored(f"not addressed to a service desk at {domain}")
     if tenant is None:

@@ -290,7 +290,12 @@ def change_status(
             kind = EventKind.REOPENED
             ticket.resolved_at = None
         if after_kind == StatusKind.CLOSED:
-            ticket.closed_at = now
+            if before_kind != StatusKind.CLOSED:
+                ticket.closed_at = now
+        else:
+            # Reopened (or only resolved again): no longer closed, so the clock jobs that
+            # skip closed tickets see it again.
+            ticket.closed_at = None
         ticket.save()
         _event(ticket, kind, actor, now)
         recompute_sla(ticket, now=now, config=config)

@@ -71,13 +71,20 @@ def to_clock_policy(row: SlaPolicy) -> clock.SlaPolicy:
 
 
 def as_clock_event(event: TicketEvent) -> clock.TicketEvent:
-    """The pure clock's view of one history entry."""
+    """The pure clock's view of one history entry.
+
+    Merging a ticket into another closes it, so for its clocks the merge is a resolution
+    (one of a ticket resolved already changes nothing); the ticket it was merged into
+    merely changed (its entry names the merged ticket, not an ``into_id``)."""
+    kind = _KIND.get(event.kind, clock.EventKind.CHANGE)  # type: ignore[call-overload]
+    if event.kind == EventKind.MERGED and "into_id" in (event.detail or {}):
+        kind = clock.EventKind.RESOLVED
     return clock.TicketEvent(
         at=event.at,
         status=event.status,
         holder=event.party_id,
         priority=f"P{event.priority}",
-        kind=_KIND.get(event.kind, clock.EventKind.CHANGE),  # type: ignore[call-overload]
+        kind=kind,
     )
 
 

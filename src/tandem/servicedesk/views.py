@@ -175,7 +175,6 @@ def tickets(request: HttpRequest, tenant_id: int) -> HttpResponse:
                 if view.filters.get("tenant_id") in (None, tenant.pk)
             ],
             "saved_query": with_tenant,
-            **views_queues.bulk_choices(form, it_view=it_view),
             "export_url": reverse("servicedesk_queues:queue-export") + "?" + with_tenant,
             "section": "tickets",
         },

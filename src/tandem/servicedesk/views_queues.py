@@ -366,6 +366,10 @@ def queue_response(
     if sort.lstrip("-") not in sortable:
         sort = DEFAULT_SORT
     key = sort.lstrip("-")
+    if key in IT_COLUMNS:
+        # Sorting by who holds a ticket or when it is due would tell a requester what the
+        # rows do not show; like the IT-only filters, it keeps the tenants where one is IT.
+        rows = rows.filter(IdIn("tenant_id", sorted(it_tenants)))
     field = F(SORTS[key])
     if key in NULLABLE_SORTS:
         order = field.desc(nulls_last=True) if sort.startswith("-") else field.asc(nulls_last=True)
@@ -379,10 +383,16 @@ def queue_response(
     now = timezone.now()
     tickets = list(page_obj.object_list)
     prepare_rows(tickets, now=now)
+    # The bulk change is offered where the person may change tickets (not to an auditor);
+    # the service still decides for each checked ticket, all or none.
+    changeable = it_tenants & {
+        a.tenant_id for a in _principal(request).accesses_with("servicedesk.change_ticket")
+    }
     for ticket in tickets:
         name, tone = labels.get(ticket.tenant_id, {}).get(ticket.status, (ticket.status, "muted"))
         ticket.status_name, ticket.status_tone = name, tone
         ticket.it = ticket.tenant_id in it_tenants
+        ticket.changeable = ticket.tenant_id in changeable
         state = queries.sla_state_of(ticket, now) if ticket.it else None
         ticket.sla_label = queries.SLA_STATES[state] if state else ""
         ticket.sla_tone = SLA_TONES.get(state or "", "muted")
@@ -409,7 +419,10 @@ def queue_response(
             "page_obj": page_obj,
             "tickets": tickets,
             "columns": columns,
+            **bulk_choices(context["form"], it_view=bool(changeable)),
             "query_prefix": urlencode(kept) + "&" if kept else "",
+            # Where the bulk change returns to: these filters and this order.
+            "bulk_query": urlencode(kept),
             "filtered": bool(params),
         }
     )
@@ -421,8 +434,9 @@ def queue_response(
 
 
 def bulk_choices(form: QueueForm, *, it_view: bool) -> dict[str, list[tuple[Any, str]]]:
-    """The choices of the bulk change under a queue's results, for IT only: the statuses
-    and people that the queue's own filters offer (``bulk_statuses``, ``bulk_people``).
+    """The choices of the bulk change under a queue's results, for those who may change
+    tickets (``it_view``): the statuses and people that the queue's own filters offer
+    (``bulk_statuses``, ``bulk_people``).
     The service still checks every checked ticket: a status or person that does not fit
     one of them changes none."""
     if not it_view:
@@ -466,7 +480,6 @@ def queue(request: HttpRequest) -> HttpResponse:
             "saved_query": query,
             "export_url": reverse("servicedesk_queues:queue-export")
             + (f"?{query}" if query else ""),
-            **bulk_choices(form, it_view=bool(it_tenants)),
             "section": "my-queue",
         },
     )

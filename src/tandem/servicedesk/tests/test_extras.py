@@ -198,6 +198,23 @@ def test_owner_merges_a_ticket_into_another_and_both_histories_say_so(as_persona
     assert into_merged.status_code == 409
 
 
+def _clock_states(ticket: Ticket) -> set[str]:
+    return {clock["state"] for clocks in ticket.sla_state.values() for clock in clocks.values()}
+
+
+def test_a_merged_ticket_stops_its_clocks(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+    """Merging closes a ticket: its clocks end there (met, or breached if already late)
+    instead of running on and counting as breaches later."""
+    assert "running" in _clock_states(_ticket(world["ticket"]))
+    response = _post(
+        as_persona("owner"),
+        f"/tickets/{world['ticket']}/merge",
+        {"into_id": world["sentinel_ticket"]},
+    )
+    assert response.status_code == 200, response.content
+    assert _clock_states(_ticket(world["ticket"])) <= {"met", "breached"}
+
+
 def test_a_merge_into_another_tenants_ticket_or_itself_is_refused(as_persona, world) -> None:  # type: ignore[no-untyped-def]
     owner = as_persona("owner")
     audits = _audits()
