@@ -275,3 +275,51 @@ def test_a_new_sla_policy_recomputes_open_tickets(
     with system_context("test"):
         after = Ticket.objects.get(pk=world["sentinel_ticket"]).sla_state
     assert after[str(sentinel.pk)]["first_response"]["target"] == 15 * 60
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_status_change_and_a_workflow_edit_wait_for_each_other(world) -> None:  # type: ignore[no-untyped-def]
+    """A status change decides "resolved or not" by the kind of the new status; an edit of
+    the workflow must not change that kind meanwhile. While a status change's transaction
+    is open, the edit waits for it (and it would wait for the edit)."""
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    from tandem.servicedesk import services_config
+    from tandem.servicedesk.choices import DEFAULT_STATUSES
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: PostgreSQL (SQLite runs one writing transaction at a time)")
+    desk = desk_of(world)
+    owner = resolve_principal(user_of(world, "owner"))
+    holding, release, edited = threading.Event(), threading.Event(), threading.Event()
+
+    def status_change() -> None:
+        try:
+            with transaction.atomic():
+                services._hold_workflow(desk.tenant.pk)
+                holding.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    def workflow_edit() -> None:
+        try:
+            workflow = [list(s) for s in DEFAULT_STATUSES] + [["parked", "Parked", "waiting"]]
+            with principal_scope(owner):
+                services_config.set_statuses(actor=owner, tenant=desk.tenant, statuses=workflow)
+            edited.set()
+        finally:
+            connections.close_all()
+
+    changer = threading.Thread(target=status_change)
+    changer.start()
+    assert holding.wait(10)
+    editor = threading.Thread(target=workflow_edit)
+    editor.start()
+    assert not edited.wait(0.5)  # the edit waits ...
+    release.set()
+    changer.join(10)
+    editor.join(10)
+    assert edited.is_set()  # ... and goes through once the status change has committed

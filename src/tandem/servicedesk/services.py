@@ -141,6 +141,26 @@ def _event(ticket: Ticket, kind: str, actor: Principal, at: dt.datetime, **detai
     _event_row(ticket, kind, actor, at, **detail).save()
 
 
+def _hold_workflow(tenant_id: int) -> None:
+    """Keep the tenant's status workflow as it is until this transaction ends.
+
+    A status change sets ``resolved_at`` by the kind of the new status, and the queues'
+    "open" filter trusts it; an edit of the workflow (``set_statuses``, which locks the
+    settings row for update) refuses to change the kind of a status that tickets hold. A
+    key-share lock on PostgreSQL makes the two wait for each other, so neither decides on
+    what the other is changing; it does not wait for new tickets, which update the row
+    without touching its key. SQLite runs one writing transaction at a time anyway.
+    """
+    if connection.vendor != "postgresql":
+        return
+    table = DeskSettings._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {table} WHERE tenant_id = %s FOR KEY SHARE",  # noqa: S608 - our table
+            [tenant_id],
+        )
+
+
 def _take_number(tenant_id: int) -> tuple[int, uuid.UUID]:
     """The tenant's next ticket number and its desk-configuration token.
 
@@ -268,6 +288,7 @@ def change_status(
     authorize(actor, "servicedesk.change_ticket", ticket)
     now = now or timezone.now()
     with transaction.atomic(), within_tenant(ticket.tenant_id):
+        _hold_workflow(ticket.tenant_id)
         config = desk_config.current(ticket.tenant_id)
         kinds = config.status_kinds
         require(status in kinds, "status", f"Use one of: {', '.join(kinds)}.")
