@@ -96,7 +96,7 @@ COLUMN_LABELS = {
     "created": "Created",
 }
 #: Badge tone of a ticket's SLA state in the queues.
-SLA_TONES = {"breached": "danger", "due_soon": "warn", "on_time": "ok"}
+SLA_STATE_TONES = {"breached": "danger", "due_soon": "warn", "on_time": "ok"}
 
 #: Beyond this many tenants, the cross-tenant queue asks for a tenant before it offers
 #: parties and service areas to filter by.
@@ -395,7 +395,7 @@ def queue_response(
         ticket.changeable = ticket.tenant_id in changeable
         state = queries.sla_state_of(ticket, now) if ticket.it else None
         ticket.sla_label = queries.SLA_STATES[state] if state else ""
-        ticket.sla_tone = SLA_TONES.get(state or "", "muted")
+        ticket.sla_tone = SLA_STATE_TONES.get(state or "", "muted")
     columns = []
     for key, label in COLUMN_LABELS.items():
         if key == "sla":
