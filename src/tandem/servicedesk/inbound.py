@@ -174,8 +174,8 @@ def _act_on(
 ) -> tuple[Ticket, Comment | None]:
     domain = settings.MAIL_DOMAIN
     # The tenant comes from the SMTP envelope, before the message is read: mail that cannot
-    # be read, an auto-reply or a loop is then kept under the desk it was sent to, and
-    # that tenant's owners find it on their mail review page.
+    # be read or an auto-reply is then kept under the desk it was sent to, and that
+    # tenant's owners find it on their mail review page.
     address = next(
         (a for a in (mail.parse_desk_address(r, domain) for r in message.envelope_to) if a), None
     )
