@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from tandem.core.policies import get_visible_or_404, visible
 from tandem.core.principal import Principal
@@ -34,10 +34,25 @@ def engagements(
     query runs in a system context; the policy's filter is built from the principal alone.
     """
     with system_context("engagements, including those of tenants not yet reachable"):
+        # The scope as plain lists (``scope_areas``, ``scope_sites``, ``scope_groups``):
+        # Django builds a related queryset per row for a prefetch kept on the manager, which
+        # cost an MSP's home page 150 ms for 160 engagements; read them with scope_of().
         base = Engagement.objects.select_related("provider", "tenant", "party").prefetch_related(
-            "service_areas", "sites", "asset_groups"
+            Prefetch("service_areas", to_attr="scope_areas"),
+            Prefetch("sites", to_attr="scope_sites"),
+            Prefetch("asset_groups", to_attr="scope_groups"),
         )
         return visible(principal, action, base)
+
+
+def scope_of(engagement: Engagement) -> tuple[list[Any], list[Any], list[Any]]:
+    """The engagement's service areas, sites and asset groups: the lists :func:`engagements`
+    prefetched, else read now and kept on it (an engagement loaded some other way)."""
+    if getattr(engagement, "scope_areas", None) is None:
+        engagement.scope_areas = list(engagement.service_areas.all())  # type: ignore[attr-defined]
+        engagement.scope_sites = list(engagement.sites.all())  # type: ignore[attr-defined]
+        engagement.scope_groups = list(engagement.asset_groups.all())  # type: ignore[attr-defined]
+    return engagement.scope_areas, engagement.scope_sites, engagement.scope_groups  # type: ignore[attr-defined]
 
 
 def engagement(

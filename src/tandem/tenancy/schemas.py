@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from ninja import FilterSchema, Schema
 from pydantic import Field
 
 from tandem.core.api import Input
+from tandem.tenancy.queries import scope_of
 
 Name = Field(min_length=1, max_length=200)
 
@@ -79,16 +81,16 @@ class EngagementOut(Schema):
         return obj.provider.name  # type: ignore[attr-defined,no-any-return]
 
     @staticmethod
-    def resolve_service_area_ids(obj: object) -> list[int]:
-        return sorted(a.pk for a in obj.service_areas.all())  # type: ignore[attr-defined]
+    def resolve_service_area_ids(obj: Any) -> list[int]:
+        return sorted(a.pk for a in scope_of(obj)[0])
 
     @staticmethod
-    def resolve_site_ids(obj: object) -> list[int]:
-        return sorted(s.pk for s in obj.sites.all())  # type: ignore[attr-defined]
+    def resolve_site_ids(obj: Any) -> list[int]:
+        return sorted(s.pk for s in scope_of(obj)[1])
 
     @staticmethod
-    def resolve_asset_group_ids(obj: object) -> list[int]:
-        return sorted(g.pk for g in obj.asset_groups.all())  # type: ignore[attr-defined]
+    def resolve_asset_group_ids(obj: Any) -> list[int]:
+        return sorted(g.pk for g in scope_of(obj)[2])
 
     @staticmethod
     def resolve_party_id(obj: object) -> int | None:

@@ -244,7 +244,7 @@ def _scope_choices(
 ) -> dict[str, Any]:
     """What a mandate in ``tenant`` can cover: its active service areas (plus those already
     covered), its sites and its asset groups, as far as the principal sees them."""
-    current_areas = [a.pk for a in current.service_areas.all()] if current else []
+    current_areas = [a.pk for a in queries.scope_of(current)[0]] if current else []
     areas = policies.visible(
         principal, "tenancy.view_servicearea", ServiceArea.objects.filter(tenant_id=tenant.pk)
     ).filter(Q(is_active=True) | Q(pk__in=current_areas))
@@ -395,9 +395,9 @@ def engagement_rescope(request: HttpRequest, engagement_id: int) -> HttpResponse
     form = EngagementScopeForm(
         request.POST or None,
         initial={
-            "service_area_ids": list(engagement.service_areas.all()),
-            "site_ids": list(engagement.sites.all()),
-            "asset_group_ids": list(engagement.asset_groups.all()),
+            "service_area_ids": queries.scope_of(engagement)[0],
+            "site_ids": queries.scope_of(engagement)[1],
+            "asset_group_ids": queries.scope_of(engagement)[2],
             "allowed_actions": engagement.allowed_actions,
             "starts_on": engagement.starts_on,
             "ends_on": engagement.ends_on,

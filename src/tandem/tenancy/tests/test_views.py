@@ -287,8 +287,9 @@ def test_owner_rescopes_an_engagement(as_persona, world) -> None:  # type: ignor
 
     with reading_as(world, "owner") as principal:
         [engagement] = queries.engagements_with_scope(principal, pk=world["engagement"])
-    assert {s.pk for s in engagement.sites.all()} == {world["site"], world["site_out_of_scope"]}
-    assert [a.pk for a in engagement.service_areas.all()] == [world["service_area"]]
+    areas, sites, _groups = queries.scope_of(engagement)
+    assert {s.pk for s in sites} == {world["site"], world["site_out_of_scope"]}
+    assert [a.pk for a in areas] == [world["service_area"]]
 
 
 def test_engagement_actions_are_not_found_for_providers(as_persona, world) -> None:  # type: ignore[no-untyped-def]
