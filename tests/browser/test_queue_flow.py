@@ -46,3 +46,29 @@ def test_a_technician_filters_the_queue_and_changes_a_ticket_in_bulk(  # type: i
     assert "q=file+server" in tech.url  # back on the same filtered queue
     with system_context("browser test: the ticket after"):
         assert Ticket.objects.get(pk=ticket.pk).status == "in-progress"
+
+
+def test_a_ticket_checked_while_the_search_applies_stays_checked(  # type: ignore[no-untyped-def]
+    browser, live_server, world
+) -> None:
+    """Typing a search and going straight to a checkbox applies the search as the box is
+    left: the results are replaced while the ticket is being checked, and it must stay
+    checked in the new rows."""
+    with system_context("browser test: the ticket"):
+        ticket = Ticket.objects.get(pk=world["ticket"])
+    base = live_server.url
+    tech = _sign_in(browser, base, "tech@acme.test")
+    tech.goto(f"{base}/queue/")
+    tech.get_by_label("Search").fill("file server")
+
+    def htmx_results(response) -> bool:  # type: ignore[no-untyped-def]
+        return "/queue/?" in response.url and bool(response.request.headers.get("hx-request"))
+
+    with tech.expect_response(htmx_results):
+        tech.get_by_label(f"Select #{ticket.number}").check()  # leaving the box: "change"
+    tech.wait_for_url("**/queue/?*file*")
+    assert tech.get_by_label(f"Select #{ticket.number}").is_checked()
+    assert (
+        tech.locator("#ticket-results").get_by_role("link", name="Acme suspicious sign-ins").count()
+        == 0
+    )

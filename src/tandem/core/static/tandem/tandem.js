@@ -25,6 +25,26 @@
     if (event.key === "Escape") closeMenus(null);
   });
 
+  // Tickets checked for a bulk change stay checked when a filter refreshes a queue's
+  // results (htmx replaces the table; a search is applied as one leaves the box, which may
+  // be by clicking a checkbox), as long as the ticket is still listed.
+  var checkedTickets = [];
+  document.addEventListener("htmx:beforeSwap", function () {
+    checkedTickets = Array.prototype.map.call(
+      document.querySelectorAll('#ticket-results input[name="ticket_ids"]:checked'),
+      function (box) { return box.value; }
+    );
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    checkedTickets.forEach(function (value) {
+      var box = document.querySelector(
+        '#ticket-results input[name="ticket_ids"][value="' + CSS.escape(value) + '"]'
+      );
+      if (box) box.checked = true;
+    });
+    checkedTickets = [];
+  });
+
   // Copy buttons next to secrets shown once (API token, TOTP set-up link).
   document.querySelectorAll("[data-copy]").forEach(function (button) {
     button.hidden = false;
