@@ -138,12 +138,45 @@ class TicketVisibility(ScopedPermission):
         return allowed
 
 
+class TicketWork(ScopedPermission):
+    """Working a ticket (change, hand off, comment, log time) as one predicate for all of a
+    principal's accesses: :func:`_ticket_work_rule`, merged as :class:`TicketVisibility`
+    merges the view rule.
+
+    The generic form ORs ``tenant = T AND party = P`` once per access, because each
+    provider access names its own party: 160 clauses for a large MSP, 11 ms to compile on
+    every queue page that asks which of its rows may be changed. Parties belong to one
+    tenant, so "held by one of these parties" says the same without the tenants.
+    """
+
+    def q(self, principal: Principal) -> Q:
+        everything: set[int] = set()
+        own_requests: set[int] = set()
+        parties: set[int] = set()
+        for access in self._tenant_accesses(principal):
+            if access.provider_id is not None:
+                if WORK in access.engagement_actions:
+                    parties.add(access.party_id or 0)
+            elif "servicedesk.view_all_ticket" in access.permissions:
+                everything.add(access.tenant_id)
+            else:
+                own_requests.add(access.tenant_id)
+        allowed = Q(pk__in=[])
+        if everything:
+            allowed |= Q(IdIn("tenant_id", everything))
+        if own_requests:
+            allowed |= Q(IdIn("tenant_id", own_requests), requester_id=principal.user_id)
+        if parties:
+            allowed |= Q(IdIn("party_id", parties))
+        return allowed
+
+
 policy("servicedesk.view_ticket")(
     TicketVisibility("servicedesk.view_ticket", rule=_ticket_view_rule)
 )
 for _verb in ("change", "handoff", "comment", "log_time_on"):
     policy(f"servicedesk.{_verb}_ticket")(
-        ScopedPermission(f"servicedesk.{_verb}_ticket", rule=_ticket_work_rule)
+        TicketWork(f"servicedesk.{_verb}_ticket", rule=_ticket_work_rule)
     )
 policy("servicedesk.add_ticket")(ScopedPermission("servicedesk.add_ticket", tenant_field="id"))
 

@@ -383,16 +383,23 @@ def queue_response(
     now = timezone.now()
     tickets = list(page_obj.object_list)
     prepare_rows(tickets, now=now)
-    # The bulk change is offered where the person may change tickets (not to an auditor);
-    # the service still decides for each checked ticket, all or none.
-    changeable = it_tenants & {
-        a.tenant_id for a in _principal(request).accesses_with("servicedesk.change_ticket")
-    }
+    # A checkbox for each ticket the person may change (not for an auditor, nor for a
+    # provider's technician on a ticket another party holds), by the policy the bulk
+    # service applies: one query over the page's tickets. The service still decides for
+    # each checked ticket, all or none.
+    principal = _principal(request)
+    changeable: set[int] = set()
+    candidates = [t.pk for t in tickets if t.tenant_id in it_tenants]
+    if candidates and principal.accesses_with("servicedesk.change_ticket"):
+        mine = Ticket.objects.filter(IdIn("pk", candidates))
+        changeable = set(
+            visible(principal, "servicedesk.change_ticket", mine).values_list("pk", flat=True)
+        )
     for ticket in tickets:
         name, tone = labels.get(ticket.tenant_id, {}).get(ticket.status, (ticket.status, "muted"))
         ticket.status_name, ticket.status_tone = name, tone
         ticket.it = ticket.tenant_id in it_tenants
-        ticket.changeable = ticket.tenant_id in changeable
+        ticket.changeable = ticket.pk in changeable
         state = queries.sla_state_of(ticket, now) if ticket.it else None
         ticket.sla_label = queries.SLA_STATES[state] if state else ""
         ticket.sla_tone = SLA_STATE_TONES.get(state or "", "muted")

@@ -331,6 +331,27 @@ def test_bulk_status_from_one_tenants_queue_returns_there(as_persona, world) -> 
         assert 'name="ticket_ids"' not in other and 'id="bulk-form"' not in other, persona
 
 
+def test_a_provider_gets_checkboxes_only_for_tickets_it_may_work(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+    """Northwind sees Acme's ticket (in its scope) and Globex's (its tier-1 desk there).
+    While Acme IT holds Acme's ticket, Northwind may not work it: no checkbox, and with no
+    ticket to change on the page, no bulk form. Handed to Northwind, it gets a checkbox;
+    Globex's stays without one (that engagement does not allow working tickets)."""
+    from tandem.tenancy.models import Party
+
+    queue = reverse("servicedesk_queues:queue")
+    tech = as_persona("provider_tech")
+    page = tech.get(queue).content.decode()
+    assert "Acme file server is slow" in page and "Globex printer jam" in page
+    assert 'name="ticket_ids"' not in page and 'id="bulk-form"' not in page
+    with system_context("test: Northwind's party at Acme"):
+        northwind = Party.objects.get(tenant_id=world["tenant"], provider_id=world["provider"])
+    _set(world["ticket"], party_id=northwind.pk)
+    page = tech.get(queue).content.decode()
+    assert f'name="ticket_ids" value="{world["ticket"]}"' in page
+    assert f'name="ticket_ids" value="{world["other_ticket"]}"' not in page
+    assert 'id="bulk-form"' in page
+
+
 # --- CSV export --------------------------------------------------------------------------------
 
 
