@@ -164,19 +164,22 @@ class QueueForm(forms.Form):
         super().__init__(*args, **kwargs)
         #: True when the party and service-area filters wait for a tenant to be chosen.
         self.tenant_first = False
+        #: The statuses of the tenants the form filters, by tenant (``queries.workflows``).
+        self.workflows: dict[int, list[list[str]]] = {}
         field = self.fields
         if tenant is None:
             tenants = tenancy_queries.tenants(principal).order_by("name")
             field["tenant"].choices = [("", "Every tenant"), *tenants.values_list("pk", "name")]  # type: ignore[attr-defined]
             it = sorted(queries.it_tenant_ids(principal))
-            workflows = queries.workflows(principal.tenant_ids)
-            statuses = sorted({(s[0], s[1]) for w in workflows.values() for s in w})
+            self.workflows = queries.workflows(principal.tenant_ids)
+            statuses = sorted({(s[0], s[1]) for w in self.workflows.values() for s in w})
         else:
             del field["tenant"]
             it = [tenant.pk] if queries.is_it_in(principal, tenant.pk) else []
             # One tenant's statuses in the order of its workflow (new before closed), and its
             # own priority names when the page gives them.
-            statuses = [(s[0], s[1]) for s in queries.workflows([tenant.pk])[tenant.pk]]
+            self.workflows = queries.workflows([tenant.pk])
+            statuses = [(s[0], s[1]) for s in self.workflows[tenant.pk]]
             if priorities:
                 field["priority"].choices = [  # type: ignore[attr-defined]
                     ("", "Any priority"),
@@ -474,8 +477,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         params=params,
         sortable=["tenant", *QUEUE_COLUMNS, *(IT_COLUMNS if it_tenants else ())],
         labels={
-            tenant_id: status_labels(statuses)
-            for tenant_id, statuses in queries.workflows(principal.tenant_ids).items()
+            tenant_id: status_labels(statuses) for tenant_id, statuses in form.workflows.items()
         },
         it_tenants=it_tenants,
         template="servicedesk/queues/queue.html",
