@@ -32,6 +32,7 @@ from tandem.core.lookups import IdIn
 from tandem.core.pagination import CappedPaginator
 from tandem.core.policies import visible
 from tandem.core.principal import Principal
+from tandem.core.scoping import system_context
 from tandem.core.widgets import QuickSelect
 from tandem.servicedesk import exports, queries, services
 from tandem.servicedesk.choices import StatusKind
@@ -394,11 +395,15 @@ def queue_response(
     changeable: set[int] = set()
     candidates = [t.pk for t in tickets if t.tenant_id in it_tenants]
     if candidates and principal.accesses_with("servicedesk.change_ticket"):
-        # No ORDER BY: with the default one SQLite walked the tenant's whole index.
-        mine = Ticket.objects.filter(IdIn("pk", candidates)).order_by()
-        changeable = set(
-            visible(principal, "servicedesk.change_ticket", mine).values_list("pk", flat=True)
-        )
+        # The ids were read in scope; the policy alone narrows them. Repeating the scope's
+        # tenant condition beside the policy's made PostgreSQL guess one row and walk the
+        # tenant's 60,000 index entries instead of fetching 50 by key (5 ms); with the
+        # default ORDER BY, SQLite did the same.
+        with system_context("which of a queue page's tickets the person may change"):
+            mine = Ticket.objects.filter(IdIn("pk", candidates)).order_by()
+            changeable = set(
+                visible(principal, "servicedesk.change_ticket", mine).values_list("pk", flat=True)
+            )
     for ticket in tickets:
         name, tone = labels.get(ticket.tenant_id, {}).get(ticket.status, (ticket.status, "muted"))
         ticket.status_name, ticket.status_tone = name, tone
