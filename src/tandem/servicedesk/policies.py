@@ -76,6 +76,31 @@ class _ProbedExists(Exists):
     template = "EXISTS(%(subquery)s OFFSET 0)"
 
 
+def _internal_clause(
+    principal: Principal, accesses: list[TenantAccess]
+) -> tuple[Q, list[TenantAccess]]:
+    """The tickets a principal's internal accesses reach, as one clause (every ticket of
+    the tenants where it sees all of them, its own requests in the others), and its
+    provider accesses, left to the caller's rule. Shared by the merged view and work
+    predicates; ``IdIn`` sends each list as one array parameter (core.lookups)."""
+    everything: set[int] = set()
+    own_requests: set[int] = set()
+    provider: list[TenantAccess] = []
+    for access in accesses:
+        if access.provider_id is not None:
+            provider.append(access)
+        elif "servicedesk.view_all_ticket" in access.permissions:
+            everything.add(access.tenant_id)
+        else:
+            own_requests.add(access.tenant_id)
+    allowed = Q(pk__in=[])
+    if everything:
+        allowed |= Q(IdIn("tenant_id", everything))
+    if own_requests:
+        allowed |= Q(IdIn("tenant_id", own_requests), requester_id=principal.user_id)
+    return allowed, provider
+
+
 class TicketVisibility(ScopedPermission):
     """``servicedesk.view_ticket`` as one predicate for all of a principal's accesses.
 
@@ -97,22 +122,7 @@ class TicketVisibility(ScopedPermission):
 
         from tandem.servicedesk.models import TicketEvent
 
-        everything: set[int] = set()
-        own_requests: set[int] = set()
-        provider: list[TenantAccess] = []
-        for access in self._tenant_accesses(principal):
-            if access.provider_id is not None:
-                provider.append(access)
-            elif "servicedesk.view_all_ticket" in access.permissions:
-                everything.add(access.tenant_id)
-            else:
-                own_requests.add(access.tenant_id)
-        # IdIn: one array parameter per list, not one placeholder per id (core.lookups).
-        allowed = Q(pk__in=[])
-        if everything:
-            allowed |= Q(IdIn("tenant_id", everything))
-        if own_requests:
-            allowed |= Q(IdIn("tenant_id", own_requests), requester_id=principal.user_id)
+        allowed, provider = _internal_clause(principal, self._tenant_accesses(principal))
         if provider:
             parties = {a.party_id or 0 for a in provider}
             areas: set[int] = set()
@@ -150,22 +160,8 @@ class TicketWork(ScopedPermission):
     """
 
     def q(self, principal: Principal) -> Q:
-        everything: set[int] = set()
-        own_requests: set[int] = set()
-        parties: set[int] = set()
-        for access in self._tenant_accesses(principal):
-            if access.provider_id is not None:
-                if WORK in access.engagement_actions:
-                    parties.add(access.party_id or 0)
-            elif "servicedesk.view_all_ticket" in access.permissions:
-                everything.add(access.tenant_id)
-            else:
-                own_requests.add(access.tenant_id)
-        allowed = Q(pk__in=[])
-        if everything:
-            allowed |= Q(IdIn("tenant_id", everything))
-        if own_requests:
-            allowed |= Q(IdIn("tenant_id", own_requests), requester_id=principal.user_id)
+        allowed, provider = _internal_clause(principal, self._tenant_accesses(principal))
+        parties = {a.party_id or 0 for a in provider if WORK in a.engagement_actions}
         if parties:
             allowed |= Q(IdIn("party_id", parties))
         return allowed
