@@ -28,12 +28,11 @@ from tandem.core.scoping import system_context
 from tandem.servicedesk import inbound
 from tandem.servicedesk.models import Comment, Ticket
 from tests.browser.test_engagement_flow import _sign_in
+from tests.clock import upcoming
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 BERLIN = ZoneInfo("Europe/Berlin")
-TUESDAY_10 = dt.datetime(2026, 12, 1, 10, 0, tzinfo=BERLIN)
-TUESDAY_22 = dt.datetime(2026, 12, 1, 22, 0, tzinfo=BERLIN)
 DOMAIN = "tandem.localhost"
 
 
@@ -108,9 +107,12 @@ def test_portal_routing_tiers_and_email(browser, live_server, world, mail) -> No
     relay, desk_port = mail
     base, tenant_id = live_server.url, world["tenant"]
 
-    with time_machine.travel(TUESDAY_10, tick=True):
+    # The next working Tuesday: the world's engagements start today, so a past date would
+    # find Northwind not yet engaged.
+    tuesday_10 = upcoming(1, 10, BERLIN)
+    with time_machine.travel(tuesday_10, tick=True):
         daytime = _open_in_portal(browser, base, tenant_id, "Day: file server down")
-    with time_machine.travel(TUESDAY_22, tick=True):
+    with time_machine.travel(tuesday_10 + dt.timedelta(hours=12), tick=True):
         night = _open_in_portal(browser, base, tenant_id, "Night: file server down")
 
         with system_context("test: where the tickets went"):

@@ -12,12 +12,14 @@ from tandem.core.errors import Conflict, InvalidInput
 from tandem.core.principal import system_principal
 from tandem.core.scoping import principal_scope, system_context
 from tandem.servicedesk import queries, services
+from tests.clock import upcoming
 from tests.desk.setup import desk_of
 from tests.personas import user_of
 
 BERLIN = ZoneInfo("Europe/Berlin")
-TUESDAY_10 = dt.datetime(2026, 12, 1, 10, 0, tzinfo=BERLIN)
-TUESDAY_22 = dt.datetime(2026, 12, 1, 22, 0, tzinfo=BERLIN)
+# A working Tuesday after today: the world's engagements start today (tests/clock.py).
+TUESDAY_10 = upcoming(1, 10, BERLIN)
+TUESDAY_22 = TUESDAY_10 + dt.timedelta(hours=12)
 
 
 def _ticket(world, desk, at, impact=2, urgency=2):  # type: ignore[no-untyped-def]
@@ -245,7 +247,7 @@ def test_gap_analysis_of_the_stored_matrix(world) -> None:  # type: ignore[no-un
     context = dataclasses.replace(
         context, coverage=[c for c in context.coverage if c.party_id != desk.northwind.pk]
     )
-    monday = dt.datetime(2026, 11, 30, tzinfo=BERLIN)
+    monday = upcoming(0, 0, BERLIN, span=2)  # a working Monday and Tuesday
     findings = analyse(context, area_ids=[world["service_area"]], week_start=monday)
     p1 = [f for f in findings if f.kind == "uncovered" and f.priority == 1]
     assert p1 and "Mon 17:00–Tue 08:00" in p1[0].message

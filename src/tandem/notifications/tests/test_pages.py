@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 from django.core import mail as django_mail
+from django.utils import timezone
 from tests.personas import user_of
 
 from tandem.accounts.principals import resolve_principal
@@ -105,7 +106,10 @@ def test_the_delivery_log_shows_status_codes_and_retries(  # type: ignore[no-unt
         desk.handoff_ticket(actor=actor, ticket=ticket, to_party=northwind, reason="Patch run")
     with system_context("test"):
         delivery = WebhookDelivery.objects.get(webhook=webhook)
-    now = dt.datetime(2030, 1, 7, 9, 0, tzinfo=dt.UTC)
+    # Due whatever today is; 09:00 UTC is the same day in the page's zone.
+    now = (timezone.now() + dt.timedelta(days=30)).replace(
+        hour=9, minute=0, second=0, microsecond=0
+    )
     receiver.status = 503
     with django_capture_on_commit_callbacks(execute=False):
         assert services.deliver_webhook(delivery_id=delivery.pk, now=now) == "pending"
@@ -113,7 +117,7 @@ def test_the_delivery_log_shows_status_codes_and_retries(  # type: ignore[no-unt
     detail = f"{_webhooks_url(world)}{webhook.pk}/"
     text = client.get(detail).content.decode()
     assert "HTTP 503" in text and "1 of 5" in text and "Pending" in text
-    assert "7 Jan 2030" in text  # the next attempt, a minute later
+    assert f"{now + dt.timedelta(minutes=1):%-d %b %Y}" in text  # the next attempt
     assert f"#{ticket.number}" in text and "Handed to your party" in text
 
     receiver.status = 200

@@ -7,6 +7,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from tests.clock import earlier
 from tests.personas import user_of
 
 from tandem.core.principal import system_principal
@@ -19,11 +20,14 @@ from tandem.tenancy.models import Tenant
 
 pytestmark = pytest.mark.django_db
 BERLIN = ZoneInfo("Europe/Berlin")
+# Before the world's own tickets, whose clocks would otherwise raise alerts of their own.
+MONDAY = earlier(0, 0, BERLIN, span=2)
 
 
 def _at(day: int, hour: int, minute: int = 0) -> dt.datetime:
-    # March 2025: Monday the 10th, no public holiday in Berlin.
-    return dt.datetime(2025, 3, day, hour, minute, tzinfo=BERLIN)
+    """``day`` 10 is a working Monday in the past and 11 the working Tuesday after it (the
+    days of the month these tests were first written for)."""
+    return MONDAY + dt.timedelta(days=day - 10, hours=hour, minutes=minute)
 
 
 def _open_ticket(world, at: dt.datetime):  # type: ignore[no-untyped-def]

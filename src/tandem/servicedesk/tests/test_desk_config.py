@@ -8,11 +8,11 @@ including after a change that was rolled back.
 
 from __future__ import annotations
 
-import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import transaction
+from tests.clock import upcoming
 from tests.desk.setup import desk_of
 from tests.personas import user_of
 
@@ -25,7 +25,7 @@ from tandem.tenancy.models import Engagement
 from tandem.tenancy.services import resume_engagement, suspend_engagement
 
 BERLIN = ZoneInfo("Europe/Berlin")
-TUESDAY_22 = dt.datetime(2026, 12, 1, 22, 0, tzinfo=BERLIN)
+TUESDAY_22 = upcoming(1, 22, BERLIN)  # after today: the world's engagements start today
 
 
 def _night_p2(world):  # type: ignore[no-untyped-def]

@@ -7,10 +7,12 @@ patching at HQ, from the requester, held by Acme Corp IT, inside Northwind's sco
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 pytestmark = pytest.mark.django_db
 
@@ -204,7 +206,8 @@ def test_technicians_work_a_ticket_through_its_forms(as_persona, world) -> None:
     assert again.status_code == 409
     assert "Internal Tech is assigned already." in _text(again)
 
-    time = {"minutes": "45", "work_date": "2026-11-02", "billable": "on", "note": "Log review"}
+    work_date = (timezone.localdate() - dt.timedelta(days=3)).isoformat()  # not in the future
+    time = {"minutes": "45", "work_date": work_date, "billable": "on", "note": "Log review"}
     page = _text(client.post(_url("ticket-time", ticket), time, follow=True))
     assert "45m logged." in page
     assert "Log review" in page
