@@ -13,6 +13,7 @@ class NotificationKind(models.TextChoices):
     HANDOFF = "handoff", "Handed to your party"
     SLA_WARNING = "sla_warning", "SLA warning"
     SLA_BREACH = "sla_breach", "SLA breach"
+    REOPENED = "reopened", "Reopened by its requester"
 
 
 class DeliveryStatus(models.TextChoices):

@@ -155,6 +155,7 @@ MAIL_KINDS: dict[str, str] = {
     NotificationKind.PUBLIC_REPLY: "it_public_reply",
     NotificationKind.SLA_WARNING: "sla_warning",
     NotificationKind.SLA_BREACH: "sla_breach",
+    NotificationKind.REOPENED: "reopened",
 }
 _DUE_LABELS = (
     ("first_response_due", "first response"),
@@ -314,6 +315,45 @@ def emit_public_reply(*, actor: Principal, comment: Any) -> None:
         kind=NotificationKind.PUBLIC_REPLY,
         text=text,
         extra={"comment_id": comment.pk},
+    )
+
+
+def emit_reopened(*, actor: Principal, ticket: Any, follow_up: Any | None) -> None:
+    """The requester answered ``ticket`` after it was resolved: tell the people who work it
+    for its holder party that it is open again, or that ``follow_up`` was opened for the
+    answer because the reopen window had passed."""
+    holder = follow_up if follow_up is not None else ticket
+    if follow_up is None:
+        text = f"{_ticket_label(ticket)} was reopened: {actor.label} answered it."
+        reason = f"{actor.label} answered the resolved ticket, which reopened it."
+    else:
+        text = (
+            f"{_ticket_label(follow_up)} was opened: {actor.label} answered "
+            f"#{ticket.number} after its reopen window."
+        )
+        reason = f"{actor.label} answered #{ticket.number} after its reopen window."
+    with system_context("who holds a reopened ticket"):
+        party = Party.objects.get(pk=holder.party_id) if holder.party_id else None
+    people = working_people(holder, party) if party is not None else []
+    _notify(
+        ticket=holder,
+        kind=NotificationKind.REOPENED,
+        text=text,
+        users=people,
+        exclude_user_id=actor.user_id,
+    )
+    _mail(
+        ticket=holder,
+        kind=NotificationKind.REOPENED,
+        users=people,
+        exclude_user_id=actor.user_id,
+        reason=reason,
+    )
+    _queue_webhooks(
+        ticket=holder,
+        kind=NotificationKind.REOPENED,
+        text=text,
+        extra={"follow_up_of": ticket.pk} if follow_up is not None else {},
     )
 
 

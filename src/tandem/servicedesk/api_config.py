@@ -264,6 +264,7 @@ def _thresholds_out(tenant_id: int) -> dict[str, Any]:
         "tenant_id": tenant_id,
         "urgent_priority_max": settings.urgent_priority_max,
         "ping_pong_minutes": settings.ping_pong_minutes,
+        "reopen_days": settings.reopen_days,
     }
 
 

@@ -48,6 +48,12 @@ class Via(models.TextChoices):
 
 #: The default status workflow (key, name, kind). Tenants may rename and add statuses; the
 #: kind is what the SLA clocks and queues understand.
+#: The status kinds of a ticket that is done with: the queues' "resolved or closed".
+DONE_KINDS = (StatusKind.RESOLVED, StatusKind.CLOSED)
+
+#: The longest reopen window a desk may set (``DeskSettings.reopen_days``).
+MAX_REOPEN_DAYS = 365
+
 DEFAULT_STATUSES: list[tuple[str, str, str]] = [
     ("new", "New", StatusKind.NEW),
     ("assigned", "Assigned", StatusKind.OPEN),
@@ -103,6 +109,7 @@ class MailKind(models.TextChoices):
     IT_PUBLIC_REPLY = "it_public_reply", "Public reply on a ticket you work or watch (IT)"
     SLA_WARNING = "sla_warning", "SLA warning (IT)"
     SLA_BREACH = "sla_breach", "SLA breach (IT)"
+    REOPENED = "reopened", "Ticket reopened by its requester, or followed up (IT)"
 
 
 #: The kinds of mail that go to IT people, not to requesters. They carry the ticket's
@@ -115,5 +122,6 @@ IT_MAIL_KINDS = frozenset(
         MailKind.IT_PUBLIC_REPLY,
         MailKind.SLA_WARNING,
         MailKind.SLA_BREACH,
+        MailKind.REOPENED,
     }
 )

@@ -64,6 +64,7 @@ class DeskConfig:
     statuses: tuple[tuple[str, str, str], ...]
     urgent_priority_max: int
     ping_pong_minutes: int
+    reopen_days: int
     internal_party_id: int
     party_names: dict[int, str]
     area_names: dict[int, str]
@@ -253,6 +254,7 @@ def _build(tenant_id: int, token: uuid.UUID, day: dt.date) -> DeskConfig:
             statuses=tuple((key, name, kind) for key, name, kind in settings.statuses),
             urgent_priority_max=settings.urgent_priority_max,
             ping_pong_minutes=settings.ping_pong_minutes,
+            reopen_days=settings.reopen_days,
             internal_party_id=next(pk for pk, _name, kind in parties if kind == "internal"),
             party_names={pk: name for pk, name, _kind in parties},
             area_names=dict(

@@ -17,7 +17,7 @@ from typing import Any
 
 from django import forms
 
-from tandem.servicedesk.choices import StatusKind
+from tandem.servicedesk.choices import MAX_REOPEN_DAYS, StatusKind
 from tandem.servicedesk.services_config import (
     METRICS,
     QUESTION_TYPES,
@@ -636,6 +636,13 @@ class DeskThresholdsForm(forms.Form):
         label="Ping-pong window (minutes)",
         help_text="A ticket handed back to the party that held it within this time counts "
         "as ping-pong on the dashboards. 1440 is one day.",
+    )
+    reopen_days = forms.IntegerField(
+        min_value=0,
+        max_value=MAX_REOPEN_DAYS,
+        label="Reopen window (days)",
+        help_text="A requester's reply this many days after the resolution still reopens the "
+        "ticket; a later one opens a follow-up ticket linked to it. 0: always a follow-up.",
     )
 
     def __init__(self, *args: Any, priorities: int, **kwargs: Any) -> None:

@@ -342,7 +342,8 @@ def _reply(
     for attachment in accepted:
         services.attach_file(
             actor=principal,
-            ticket=ticket,
+            # The comment's own ticket: an answer to a long-closed ticket opened a follow-up.
+            ticket=comment.ticket,
             comment=comment,
             filename=attachment.filename,
             content_type=attachment.content_type,

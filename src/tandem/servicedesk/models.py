@@ -36,6 +36,9 @@ class DeskSettings(TenantOwned):
     urgent_priority_max = models.PositiveSmallIntegerField(default=2)
     #: A handoff back to the party that held the ticket within this many minutes is ping-pong.
     ping_pong_minutes = models.PositiveIntegerField(default=24 * 60)
+    #: A requester's reply within this many days of the resolution reopens the ticket; a
+    #: later one opens a follow-up ticket linked to it (0: always a follow-up).
+    reopen_days = models.PositiveSmallIntegerField(default=14)
     next_number = models.PositiveIntegerField(default=1)
     #: Changes whenever anything routing or the SLA reads changes (matrix, coverage, calendars,
     #: policies, categories, engagements, parties, areas, these settings). Worker processes
@@ -196,6 +199,10 @@ class Ticket(TenantOwned):
     )
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged"
+    )
+    #: The closed ticket this one continues: a requester answered it after its reopen window.
+    follow_up_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="follow_ups"
     )
     via = models.CharField(max_length=10, choices=Via.choices, default=Via.WEB)
     #: Why the ticket went to its party, in words: "Server patching → Northwind MSP (R); P2".

@@ -9,6 +9,7 @@ from ninja import FilterLookup, FilterSchema, Schema
 from pydantic import Field
 
 from tandem.core.api import Input
+from tandem.servicedesk.choices import MAX_REOPEN_DAYS
 
 
 class TicketOut(Schema):
@@ -381,9 +382,13 @@ class DeskThresholdsIn(Input):
     urgent_priority_max: int = Field(ge=1, le=9)
     #: A handoff back within this many minutes counts as ping-pong (at most 30 days).
     ping_pong_minutes: int = Field(ge=1, le=43200)
+    #: A requester's reply within this many days of the resolution reopens the ticket, a
+    #: later one opens a linked follow-up (0: always a follow-up). Unchanged when left out.
+    reopen_days: int | None = Field(default=None, ge=0, le=MAX_REOPEN_DAYS)
 
 
 class DeskThresholdsOut(Schema):
     tenant_id: int
     urgent_priority_max: int
     ping_pong_minutes: int
+    reopen_days: int

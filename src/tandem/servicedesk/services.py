@@ -23,7 +23,14 @@ from tandem.core.scoping import within_tenant
 from tandem.core.validation import clean_name, clean_text
 from tandem.notifications import services as notify
 from tandem.servicedesk import desk_config, notifications, routing
-from tandem.servicedesk.choices import EventKind, MailKind, StatusKind, Via, Visibility
+from tandem.servicedesk.choices import (
+    DONE_KINDS,
+    EventKind,
+    MailKind,
+    StatusKind,
+    Via,
+    Visibility,
+)
 from tandem.servicedesk.models import (
     Attachment,
     Category,
@@ -206,9 +213,11 @@ def create_ticket(
     asset_group_id: int | None = None,
     tags: Iterable[str] = (),
     via: str = Via.WEB,
+    follow_up_of: Ticket | None = None,
     now: dt.datetime | None = None,
 ) -> Ticket:
-    """Open a ticket, route it through the matrix, start its SLA clocks, audit it."""
+    """Open a ticket, route it through the matrix, start its SLA clocks, audit it.
+    ``follow_up_of`` names the done ticket of the same tenant this one continues."""
     authorize(actor, "servicedesk.add_ticket", tenant)
     now = now or timezone.now()
     subject = clean_name(subject, field="subject", max_length=200)
@@ -216,6 +225,11 @@ def create_ticket(
     tag_list = sorted({clean_name(t, field="tags", max_length=40).lower() for t in tags})
     require(len(tag_list) <= MAX_TAGS, "tags", f"At most {MAX_TAGS} tags.")
     require(via in Via.values, "via", "Unknown channel.")
+    require(
+        follow_up_of is None or follow_up_of.tenant_id == tenant.pk,
+        "follow_up_of",
+        "Not a ticket of this tenant.",
+    )
     with transaction.atomic(), within_tenant(tenant.pk):
         # Numbers are per tenant and never reused: the row stays locked until commit.
         number, token = _take_number(tenant.pk)
@@ -248,6 +262,7 @@ def create_ticket(
             asset_group_id=asset_group_id,
             tags=tag_list,
             via=via,
+            follow_up_of=follow_up_of,
         )
         decision = _route(ticket, now, config)
         ticket.party_id = decision.party_id
@@ -294,40 +309,103 @@ def change_status(
         require(status in kinds, "status", f"Use one of: {', '.join(kinds)}.")
         if status == ticket.status:
             raise Conflict(f"The ticket is already {status}.")
-        before_kind, after_kind = kinds.get(ticket.status), kinds[status]
-        before = ticket.status
-        ticket.status = status
-        kind: str = EventKind.STATUS
-        if after_kind in (StatusKind.RESOLVED, StatusKind.CLOSED) and before_kind not in (
-            StatusKind.RESOLVED,
-            StatusKind.CLOSED,
-        ):
-            kind = EventKind.RESOLVED
-            ticket.resolved_at = now
-        elif before_kind in (StatusKind.RESOLVED, StatusKind.CLOSED) and after_kind not in (
-            StatusKind.RESOLVED,
-            StatusKind.CLOSED,
-        ):
-            kind = EventKind.REOPENED
-            ticket.resolved_at = None
-        if after_kind == StatusKind.CLOSED:
-            if before_kind != StatusKind.CLOSED:
-                ticket.closed_at = now
-        else:
-            # Reopened (or only resolved again): no longer closed, so the clock jobs that
-            # skip closed tickets see it again.
-            ticket.closed_at = None
-        ticket.save()
-        _event(ticket, kind, actor, now)
-        recompute_sla(ticket, now=now, config=config)
-        record_audit(
-            actor=actor,
-            action="servicedesk.change_status",
-            target=ticket,
-            tenant_id=ticket.tenant_id,
-            changes={"status": [before, status]},
-        )
+        _apply_status(ticket, status, actor=actor, now=now, config=config)
     return ticket
+
+
+def _apply_status(
+    ticket: Ticket,
+    status: str,
+    *,
+    actor: Principal,
+    now: dt.datetime,
+    config: desk_config.DeskConfig,
+) -> None:
+    """Write a status change the caller has authorized, inside its transaction, holding the
+    workflow: the resolution and closing times, the event, the clocks, the audit entry."""
+    kinds = config.status_kinds
+    before_kind, after_kind = kinds.get(ticket.status), kinds[status]
+    before = ticket.status
+    ticket.status = status
+    kind: str = EventKind.STATUS
+    if after_kind in DONE_KINDS and before_kind not in DONE_KINDS:
+        kind = EventKind.RESOLVED
+        ticket.resolved_at = now
+    elif before_kind in DONE_KINDS and after_kind not in DONE_KINDS:
+        kind = EventKind.REOPENED
+        ticket.resolved_at = None
+    if after_kind == StatusKind.CLOSED:
+        if before_kind != StatusKind.CLOSED:
+            ticket.closed_at = now
+    else:
+        # Reopened (or only resolved again): no longer closed, so the clock jobs that
+        # skip closed tickets see it again.
+        ticket.closed_at = None
+    ticket.save()
+    _event(ticket, kind, actor, now)
+    recompute_sla(ticket, now=now, config=config)
+    record_audit(
+        actor=actor,
+        action="servicedesk.change_status",
+        target=ticket,
+        tenant_id=ticket.tenant_id,
+        changes={"status": [before, status]},
+    )
+
+
+def _reopened_status(config: desk_config.DeskConfig) -> str:
+    """Where a requester's reply puts a done ticket: the workflow's "reopened" status if it
+    has one, else its first open status, else its first (new) status."""
+    keys = [key for key, _name, kind in config.statuses if kind == StatusKind.OPEN]
+    if "reopened" in keys:
+        return "reopened"
+    return keys[0] if keys else config.statuses[0][0]
+
+
+def reply_reopens(ticket: Ticket, *, reopen_days: int, now: dt.datetime) -> bool:
+    """Whether a requester's answer to the done ``ticket`` reopens it: within
+    ``reopen_days`` of its resolution, and not merged away. Otherwise a follow-up opens."""
+    return (
+        ticket.merged_into_id is None
+        and ticket.resolved_at is not None
+        and now - ticket.resolved_at <= dt.timedelta(days=reopen_days)
+    )
+
+
+def _answer_done_ticket(
+    actor: Principal, ticket: Ticket, now: dt.datetime
+) -> tuple[Ticket, Ticket | None]:
+    """A requester answered a resolved or closed ticket: within the desk's reopen window the
+    ticket is reopened, later a follow-up ticket linked to it is opened. Returns the ticket
+    the answer belongs on and, when one was opened, the follow-up (else ``None``).
+
+    Called inside the caller's transaction and tenant scope; the requester may not change a
+    status, so this is the one path by which their reply reopens a ticket.
+    """
+    _hold_workflow(ticket.tenant_id)
+    config = desk_config.current(ticket.tenant_id)
+    if reply_reopens(ticket, reopen_days=config.reopen_days, now=now):
+        _apply_status(ticket, _reopened_status(config), actor=actor, now=now, config=config)
+        notify.emit_reopened(actor=actor, ticket=ticket, follow_up=None)
+        return ticket, None
+    follow_up = create_ticket(
+        actor=actor,
+        tenant=ticket.tenant,
+        requester=ticket.requester,
+        subject=f"Follow-up to #{ticket.number}: {ticket.subject}"[:200],
+        category_id=ticket.category_id
+        if ticket.category_id in config.categories and config.categories[ticket.category_id][1]
+        else None,
+        service_area_id=None if ticket.category_id else ticket.service_area_id,
+        impact=ticket.impact,
+        urgency=ticket.urgency,
+        site_id=ticket.site_id,
+        asset_group_id=ticket.asset_group_id,
+        follow_up_of=ticket,
+        now=now,
+    )
+    notify.emit_reopened(actor=actor, ticket=ticket, follow_up=follow_up)
+    return follow_up, follow_up
 
 
 def reprioritise_ticket(
@@ -502,6 +580,10 @@ def add_comment(
     if not it_author:
         require(visibility == Visibility.PUBLIC, "visibility", "Requesters write public replies.")
     with transaction.atomic(), within_tenant(ticket.tenant_id):
+        if not it_author and ticket.resolved_at is not None:
+            # An answer to a done ticket is not lost in a closed thread: the ticket opens
+            # again, or a follow-up does, and the comment lands there.
+            ticket, _follow_up = _answer_done_ticket(actor, ticket, now)
         party_id = writing_party(actor, ticket)
         comment = Comment.objects.create(
             tenant_id=ticket.tenant_id,

@@ -41,7 +41,7 @@ from tandem.core.principal import Principal
 from tandem.core.scoping import within_tenant
 from tandem.core.validation import clean_country, clean_name, clean_text, clean_time_zone
 from tandem.servicedesk import services
-from tandem.servicedesk.choices import StatusKind
+from tandem.servicedesk.choices import MAX_REOPEN_DAYS, StatusKind
 from tandem.servicedesk.models import (
     Category,
     Coverage,
@@ -1108,27 +1108,35 @@ def set_desk_thresholds(
     tenant: Tenant,
     urgent_priority_max: int | None = None,
     ping_pong_minutes: int | None = None,
+    reopen_days: int | None = None,
 ) -> DeskSettings:
     """Change the desk's thresholds: which priorities count as urgent (routed to whoever is
-    on duty out of hours) and how soon a handoff back counts as ping-pong. New tickets and
-    handoffs use them; nothing already routed moves."""
+    on duty out of hours), how soon a handoff back counts as ping-pong, and for how many days
+    after its resolution a requester's reply reopens a ticket. New tickets, handoffs and
+    replies use them; nothing already routed moves. ``None`` leaves a threshold as it is."""
     policies.authorize(actor, CHANGE, tenant)
-    for field, value, high in (
-        ("urgent_priority_max", urgent_priority_max, MAX_LEVELS),
-        ("ping_pong_minutes", ping_pong_minutes, MAX_PING_PONG_MINUTES),
+    for field, value, low, high in (
+        ("urgent_priority_max", urgent_priority_max, 1, MAX_LEVELS),
+        ("ping_pong_minutes", ping_pong_minutes, 1, MAX_PING_PONG_MINUTES),
+        ("reopen_days", reopen_days, 0, MAX_REOPEN_DAYS),
     ):
         require(
             value is None
-            or (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= high),
+            or (isinstance(value, int) and not isinstance(value, bool) and low <= value <= high),
             field,
-            f"A whole number from 1 to {high}.",
+            f"A whole number from {low} to {high}.",
         )
+    fields = ("urgent_priority_max", "ping_pong_minutes", "reopen_days")
     with transaction.atomic(), within_tenant(tenant.pk):
         settings = _locked_settings(tenant)
-        before = _fields(settings, ("urgent_priority_max", "ping_pong_minutes"))
+        before = _fields(settings, fields)
+        asked = {
+            "urgent_priority_max": urgent_priority_max,
+            "ping_pong_minutes": ping_pong_minutes,
+            "reopen_days": reopen_days,
+        }
         after: dict[str, Any] = {
-            "urgent_priority_max": urgent_priority_max or settings.urgent_priority_max,
-            "ping_pong_minutes": ping_pong_minutes or settings.ping_pong_minutes,
+            field: before[field] if asked[field] is None else asked[field] for field in fields
         }
         count = len(settings.priority_matrix["priorities"])
         require(
@@ -1139,9 +1147,9 @@ def set_desk_thresholds(
         changes = diff(before, after)
         if not changes:
             return settings
-        settings.urgent_priority_max = after["urgent_priority_max"]
-        settings.ping_pong_minutes = after["ping_pong_minutes"]
-        settings.save(update_fields=["urgent_priority_max", "ping_pong_minutes", "updated_at"])
+        for field in fields:
+            setattr(settings, field, after[field])
+        settings.save(update_fields=[*fields, "updated_at"])
         record_audit(
             actor=actor,
             action="servicedesk.change_desk_thresholds",

@@ -59,7 +59,13 @@ from tandem.servicedesk.forms import (
     WatchForm,
     portal_questions,
 )
-from tandem.servicedesk.models import Category, DeskSettings, ResponsibilityRow, Ticket
+from tandem.servicedesk.models import (
+    Category,
+    Comment,
+    DeskSettings,
+    ResponsibilityRow,
+    Ticket,
+)
 from tandem.servicedesk.sla_bridge import desk_settings
 from tandem.tenancy import queries as tenancy_queries
 from tandem.tenancy.models import AssetGroup, Site, Tenant
@@ -830,11 +836,13 @@ def _render_portal_ticket(
 ) -> HttpResponse:
     bound = bound or {}
     tenant = tenancy_queries.tenant(principal, ticket.tenant_id)
-    statuses = desk_settings(ticket.tenant_id).statuses
+    settings = desk_settings(ticket.tenant_id)
+    statuses = settings.statuses
     kinds = {key: kind for key, _name, kind in statuses}
     name, tone = views_queues.status_labels(statuses).get(ticket.status, (ticket.status, "muted"))
     kind = kinds.get(ticket.status)
     done = kind in (StatusKind.RESOLVED, StatusKind.CLOSED)
+    reopens = services.reply_reopens(ticket, reopen_days=settings.reopen_days, now=timezone.now())
     context: dict[str, Any] = {
         "tenant": tenant,
         "ticket": ticket,
@@ -842,6 +850,9 @@ def _render_portal_ticket(
         "status_tone": tone,
         "is_resolved": kind == StatusKind.RESOLVED,
         "is_closed": kind == StatusKind.CLOSED,
+        # What a reply to a done ticket will do: reopen it, or open a follow-up.
+        "reply_reopens": done and reopens,
+        "reply_follows_up": done and not reopens,
         "section": "portal",
         "reply_form": bound.get("reply_form") or PortalReplyForm(),
         # A rejected form is shown again with its reason, whatever the ticket's state now.
@@ -874,24 +885,36 @@ def _portal_post(
     form_name: str,
     form: forms.Form,
     write: Callable[[Principal, Ticket, dict[str, Any]], Any],
-    done: str,
+    done: str | Callable[[Ticket, Any], tuple[str, int]],
     anchor: str = "",
 ) -> HttpResponse:
     """One POST of the portal ticket page: own ticket (else 404), parse, call one service,
-    then back to the page, or the page again with the rejected form (422 or 409)."""
+    then back to the page, or the page again with the rejected form (422 or 409).
+
+    ``done`` is the message, or a function of the ticket and the service's result giving
+    the message and the ticket to go to (a reply may have opened a follow-up)."""
     principal = _principal(request)
     ticket = _portal_ticket_for(principal, ticket_id)
     result, status = submit_form(request, form, lambda data: write(principal, ticket, data))
     if result is not None:
-        messages.success(request, done)
-        return redirect(reverse("servicedesk:portal-ticket", args=[ticket.pk]) + anchor)
+        message, target = done(ticket, result) if callable(done) else (done, ticket.pk)
+        messages.success(request, message)
+        return redirect(reverse("servicedesk:portal-ticket", args=[target]) + anchor)
     fresh = queries.ticket(principal, ticket.pk)
     return _render_portal_ticket(request, principal, fresh, status=status, bound={form_name: form})
 
 
-def _portal_reply(principal: Principal, ticket: Ticket, data: dict[str, Any]) -> Any:
-    """A public reply, with the file if one was chosen (both or neither). An oversized file
-    is refused before it is read, with the same limit as the ticket page's upload."""
+def _portal_reply(
+    principal: Principal, ticket: Ticket, data: dict[str, Any]
+) -> tuple[Comment, bool]:
+    """A public reply, with the file if one was chosen (both or neither), and whether the
+    ticket was done before it. An oversized file is refused before it is read, with the
+    same limit as the ticket page's upload."""
+    was_done = ticket.resolved_at is not None
+    return _write_portal_reply(principal, ticket, data), was_done
+
+
+def _write_portal_reply(principal: Principal, ticket: Ticket, data: dict[str, Any]) -> Comment:
     from tandem.servicedesk.views_extras import refuse_oversized  # it imports this module
 
     upload = data.get("file")
@@ -925,9 +948,25 @@ def portal_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
         form_name="reply_form",
         form=PortalReplyForm(request.POST, request.FILES),
         write=_portal_reply,
-        done="Reply sent.",
+        done=_reply_outcome,
         anchor="#notes",
     )
+
+
+def _reply_outcome(ticket: Ticket, result: tuple[Comment, bool]) -> tuple[str, int]:
+    """What the requester is told after a reply, and where they go: a reply to a done
+    ticket reopened it, or (after the reopen window) opened a follow-up ticket."""
+    comment, was_done = result
+    if comment.ticket_id != ticket.pk:
+        follow_up = comment.ticket
+        return (
+            f"#{ticket.number} was closed a while ago, so your reply opened a new ticket, "
+            f"#{follow_up.number}, linked to it. IT has been told.",
+            follow_up.pk,
+        )
+    if was_done:
+        return "Reply sent. The ticket is open again and IT has been told.", ticket.pk
+    return "Reply sent.", ticket.pk
 
 
 @page("servicedesk.view_ticket")

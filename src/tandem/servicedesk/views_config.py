@@ -130,6 +130,7 @@ def desk_config(request: HttpRequest, tenant_id: int) -> HttpResponse:
                 settings.urgent_priority_max, f"P1 to P{settings.urgent_priority_max}"
             ),
             "ping_pong_minutes": settings.ping_pong_minutes,
+            "reopen_days": settings.reopen_days,
             "counts": {
                 "calendars": Calendar.objects.filter(tenant=tenant).count(),
                 "policies": config.sla_policies(principal, tenant.pk).count(),
@@ -703,6 +704,7 @@ def desk_thresholds_edit(request: HttpRequest, tenant_id: int) -> HttpResponse:
         initial={
             "urgent_priority_max": settings.urgent_priority_max,
             "ping_pong_minutes": settings.ping_pong_minutes,
+            "reopen_days": settings.reopen_days,
         },
     )
     return _form_page(

@@ -327,6 +327,7 @@ def test_preferences_through_the_api(world, as_persona) -> None:  # type: ignore
         "handoff": True,
         "sla_warning": True,
         "sla_breach": True,
+        "reopened": True,
     }
     assert answer["kinds"]["handoff"] == "Handed to your party"
     with system_context("test"):
@@ -378,7 +379,7 @@ def test_preferences_page(world, as_persona) -> None:  # type: ignore[no-untyped
     text = page.content.decode()
     assert "Handed to your party by e-mail" in text and "tech@acme.test" in text
     # Untick "SLA warning" (an unticked box is not sent) and save.
-    ticked = {k: "on" for k in ("assigned", "public_reply", "handoff", "sla_breach")}
+    ticked = {k: "on" for k in ("assigned", "public_reply", "handoff", "sla_breach", "reopened")}
     saved = client.post("/account/notifications/", ticked)
     assert saved.status_code == 302
     answer = client.get("/api/v1/me/notification-preferences").json()["email"]
@@ -388,6 +389,7 @@ def test_preferences_page(world, as_persona) -> None:  # type: ignore[no-untyped
         "handoff": True,
         "sla_warning": False,
         "sla_breach": True,
+        "reopened": True,
     }
     again = client.get("/account/notifications/").content.decode()
     assert 'name="sla_warning"' in again and "Your e-mail preferences are saved." in again

@@ -353,8 +353,13 @@ def test_the_thresholds_page(as_persona, world) -> None:  # type: ignore[no-unty
     client = as_persona("owner")
     url = _url("desk-thresholds-edit", world["tenant"])
     assert '<option value="2" selected>P1 to P2</option>' in _text(client.get(url))
-    saved = client.post(url, {"urgent_priority_max": "1", "ping_pong_minutes": "90"}, follow=True)
+    saved = client.post(
+        url,
+        {"urgent_priority_max": "1", "ping_pong_minutes": "90", "reopen_days": "7"},
+        follow=True,
+    )
     assert "P1 only" in _text(saved) and "90 minutes" in _text(saved)
+    assert "<dt>Reopen window</dt><dd>7 days " in _text(saved)
 
 
 def test_config_pages_carry_no_inline_script_or_style(as_persona, world) -> None:  # type: ignore[no-untyped-def]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from tests.personas import user_of
 
 from tandem.accounts.models import Role
@@ -277,3 +280,127 @@ def test_the_portal_list_has_a_query_ceiling(
         response = client.get(reverse("servicedesk:portal"))
     assert response.status_code == 200
     assert response.content.decode().count("/portal/tickets/") >= 6
+
+
+# --- A reply to a done ticket is never lost in a closed thread ---------------------------------
+
+
+def _reopen_notices(ticket_id: int) -> list[tuple[int, str]]:
+    from tandem.notifications.models import Notification
+
+    with system_context("test: who was told"):
+        return list(
+            Notification.objects.filter(ticket_id=ticket_id, kind="reopened").values_list(
+                "user_id", "text"
+            )
+        )
+
+
+def test_a_reply_to_a_closed_ticket_reopens_it_and_tells_the_holder(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+    client = as_persona("requester")
+    ticket_url = reverse("servicedesk:portal-ticket", args=[world["ticket"]])
+    assert (
+        client.post(reverse("servicedesk:portal-close", args=[world["ticket"]])).status_code == 302
+    )
+    assert "A reply reopens this ticket for IT." in client.get(ticket_url).content.decode()
+
+    reply = client.post(
+        reverse("servicedesk:portal-reply", args=[world["ticket"]]),
+        {"body": "Sorry, it broke again this morning."},
+        follow=True,
+    )
+
+    assert "The ticket is open again and IT has been told." in reply.content.decode()
+    ticket = _ticket(world)
+    assert ticket.status == "reopened"
+    assert ticket.resolved_at is None and ticket.closed_at is None
+    with system_context("test: the reply"):
+        assert ticket.comments.filter(body="Sorry, it broke again this morning.").exists()
+    told = _reopen_notices(ticket.pk)
+    assert told and all(user != world["user:requester"] for user, _text in told)
+    assert all("was reopened" in text for _user, text in told)
+
+
+def test_a_reply_after_the_reopen_window_opens_a_linked_follow_up(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+    # Closed 15 days ago: the default reopen window is 14 days.
+    with system_context("test: IT closed it two weeks ago"):
+        services.change_status(
+            actor=system_principal("test"),
+            ticket=_ticket(world),
+            status="closed",
+            now=timezone.now() - dt.timedelta(days=15),
+        )
+    closed = _ticket(world)
+    client = as_persona("requester")
+    page = client.get(reverse("servicedesk:portal-ticket", args=[closed.pk])).content.decode()
+    assert "a reply opens a new ticket linked to it" in page
+    reply = client.post(
+        reverse("servicedesk:portal-reply", args=[closed.pk]),
+        {"body": "The same printer jams again."},
+        follow=True,
+    )
+
+    with system_context("test: the follow-up"):
+        follow_up = Ticket.objects.get(follow_up_of=closed)
+        assert list(follow_up.comments.values_list("body", flat=True)) == [
+            "The same printer jams again."
+        ]
+        assert not closed.comments.filter(body="The same printer jams again.").exists()
+    text = reply.content.decode()
+    assert f"your reply opened a new ticket, #{follow_up.number}" in text
+    assert f'follows up <a href="{reverse("servicedesk:portal-ticket", args=[closed.pk])}">' in text
+    assert follow_up.requester_id == closed.requester_id
+    assert follow_up.subject == f"Follow-up to #{closed.number}: {closed.subject}"
+    assert follow_up.resolved_at is None
+    assert _ticket(world).status == "closed"  # the old thread stays as it was
+    told = _reopen_notices(follow_up.pk)
+    assert told and all(f"answered #{closed.number}" in text for _user, text in told)
+
+
+def test_a_reply_by_mail_to_a_resolved_ticket_reopens_it_too(world) -> None:  # type: ignore[no-untyped-def]
+    _set_status(world, "resolved")
+    requester = resolve_principal(user_of(world, "requester"))
+    with principal_scope(requester):
+        comment = services.add_comment(
+            actor=requester,
+            ticket=_ticket(world),
+            body="Still broken.",
+            visibility=Visibility.PUBLIC,
+            via=Via.EMAIL,
+        )
+    assert comment.ticket_id == world["ticket"]
+    assert _ticket(world).resolved_at is None
+    assert _ticket(world).status == "reopened"
+
+
+def test_the_reopen_window_is_a_desk_threshold(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+    client = as_persona("owner")
+    url = f"/api/v1/tenants/{world['tenant']}/desk-thresholds"
+    assert client.get(url).json()["reopen_days"] == 14
+    kept = client.put(
+        url, {"urgent_priority_max": 2, "ping_pong_minutes": 60}, content_type="application/json"
+    )
+    assert kept.status_code == 200 and kept.json()["reopen_days"] == 14
+    never = client.put(
+        url,
+        {"urgent_priority_max": 2, "ping_pong_minutes": 60, "reopen_days": 0},
+        content_type="application/json",
+    )
+    assert never.json()["reopen_days"] == 0
+    too_long = client.put(
+        url,
+        {"urgent_priority_max": 2, "ping_pong_minutes": 60, "reopen_days": 400},
+        content_type="application/json",
+    )
+    assert too_long.status_code == 422
+    assert client.get(url).json()["reopen_days"] == 0
+
+    # With no window, even a reply right after the resolution opens a follow-up.
+    _set_status(world, "resolved")
+    requester = resolve_principal(user_of(world, "requester"))
+    with principal_scope(requester):
+        comment = services.add_comment(
+            actor=requester, ticket=_ticket(world), body="Not fixed.", visibility=Visibility.PUBLIC
+        )
+    assert comment.ticket.follow_up_of_id == world["ticket"]
+    assert _ticket(world).status == "resolved"
