@@ -128,6 +128,54 @@ def test_a_public_reply_stops_the_first_response_clock(world) -> None:  # type: 
     assert state["state"] == "met" and state["elapsed"] == 20 * 60
 
 
+def test_a_party_meets_its_first_response_by_its_own_answer_only(world) -> None:  # type: ignore[no-untyped-def]
+    """Internal IT answers, then hands the ticket to Northwind: Northwind has not answered
+    yet, so its first response still runs; its own public reply meets it. A public reply by
+    internal IT while Northwind holds the ticket does not meet Northwind's either."""
+    desk = desk_of(world)
+    ticket = _ticket(world, desk, TUESDAY_10, impact=1, urgency=2)  # P2, internal IT
+    tech = resolve_principal(user_of(world, "internal_tech"))
+    msp = resolve_principal(user_of(world, "provider_tech"))
+    at = TUESDAY_10
+    with principal_scope(tech):
+        services.add_comment(
+            actor=tech, ticket=ticket, body="Looking now", visibility="public", now=at
+        )
+        services.handoff_ticket(
+            actor=tech,
+            ticket=ticket,
+            to_party=desk.northwind,
+            reason="Server patching is yours",
+            now=at + dt.timedelta(minutes=10),
+        )
+        services.add_comment(
+            actor=tech,
+            ticket=ticket,
+            body="Northwind will call you",
+            visibility="public",
+            now=at + dt.timedelta(minutes=20),
+        )
+    ticket.refresh_from_db()
+    internal = ticket.sla_state[str(desk.internal.pk)]["first_response"]
+    northwind = ticket.sla_state[str(desk.northwind.pk)]["first_response"]
+    assert internal["state"] == "met"
+    assert northwind["state"] == "running" and northwind["met"] is None
+
+    with principal_scope(msp):
+        services.add_comment(
+            actor=msp,
+            ticket=ticket,
+            body="Patching srv-01 now",
+            visibility="public",
+            now=at + dt.timedelta(minutes=40),
+        )
+    ticket.refresh_from_db()
+    northwind = ticket.sla_state[str(desk.northwind.pk)]["first_response"]
+    assert northwind["state"] == "met"
+    met = dt.datetime.fromisoformat(northwind["met"])
+    assert met == at + dt.timedelta(minutes=40)  # by its own answer, not internal IT's
+
+
 def test_requesters_only_write_public_replies(world) -> None:  # type: ignore[no-untyped-def]
     desk = desk_of(world)
     ticket = _ticket(world, desk, TUESDAY_10)

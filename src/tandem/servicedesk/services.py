@@ -600,8 +600,11 @@ def add_comment(
             if ticket.first_responded_at is None:
                 ticket.first_responded_at = now
                 ticket.save(update_fields=["first_responded_at", "updated_at"])
-            _event(ticket, EventKind.RESPONDED, actor, now)
-            recompute_sla(ticket, now=now)
+            # A response counts on the clocks of the party that holds the ticket, and only
+            # when that party answers: another party's reply does not meet its targets.
+            if party_id == ticket.party_id:
+                _event(ticket, EventKind.RESPONDED, actor, now)
+                recompute_sla(ticket, now=now)
         notifications.note_added(
             comment, public_reply=visibility == Visibility.PUBLIC and it_author
         )

@@ -10,7 +10,9 @@ Rules
 =====
 
 * **Metrics.** ``first_response`` runs from creation until the first public response (or the
-  resolution, which is communicated too). ``next_update`` runs from each public response (and
+  resolution, which is communicated too). A party's clock (``party``) is met by a response
+  made while *that party* holds the ticket: handing a ticket on after answering it does not
+  meet the receiving party's first response. ``next_update`` runs from each public response (and
   from a reopening) until the next one, so it is a sequence of cycles; ``breaches`` counts the
   cycles that missed their target. ``resolution`` runs from creation until resolved; a
   reopening continues the count where it stopped, it does not start from zero.
@@ -572,7 +574,9 @@ def _compute(
             if kind != _CHANGE:
                 if kind == _RESPONDED:
                     if not resolved:
-                        if fr_active:
+                        # A party's first response is its own: one made while another party
+                        # held the ticket does not meet it (it meets the holder's).
+                        if fr_active and (not ola or holder == party):
                             fr_active, fr_met = False, start
                         if nu_on:  # a new cycle; past cycles only stay counted in breaches
                             nu_active, nu_elapsed, nu_mark, nu_base = True, 0, nu_first_mark, 0

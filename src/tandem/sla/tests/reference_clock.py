@@ -147,7 +147,8 @@ def reference_clock(
         end = moment if final else kept[position + 1][0]
         kind = event.kind
         if kind == EventKind.RESPONDED:
-            if first_response is not None and first_response.active:
+            own = party is None or event.holder == party  # another party's answer is not ours
+            if first_response is not None and first_response.active and own:
                 first_response.active, first_response.met = False, start
             if next_update is not None and not resolved:
                 next_update.start_cycle()

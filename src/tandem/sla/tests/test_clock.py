@@ -458,7 +458,8 @@ def oracle(
             kind = happening.kind
             fr, nu, res = (metrics.get(m) for m in Metric)
             if kind == EventKind.RESPONDED:
-                if fr and fr["active"]:
+                # A party's first response is met only by one made while it holds the ticket.
+                if fr and fr["active"] and (party is None or happening.holder == party):
                     fr.update(active=False, met=moment)
                 if nu and not resolved:
                     new_cycle(nu)
