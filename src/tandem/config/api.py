@@ -11,7 +11,7 @@ from tandem import __version__
 from tandem.accounts.api import router as accounts_router
 from tandem.audit.api import router as audit_router
 from tandem.core.api import AUTH
-from tandem.core.errors import Conflict, InvalidInput
+from tandem.core.errors import Conflict, InvalidInput, Refused
 from tandem.servicedesk.api import router as servicedesk_router
 from tandem.tenancy.api import router as tenancy_router
 
@@ -61,7 +61,8 @@ def conflict(request: HttpRequest, exc: Conflict) -> HttpResponse:
 
 @api.exception_handler(PermissionDenied)
 def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-    return api.create_response(request, {"detail": "You may not do this here."}, status=403)
+    detail = str(exc) if isinstance(exc, Refused) else "You may not do this here."
+    return api.create_response(request, {"detail": detail}, status=403)
 
 
 @api.exception_handler(Http404)
