@@ -44,7 +44,7 @@ def own_tokens(principal: Principal) -> QuerySet[ApiToken]:
         return ApiToken.objects.none()
     rows = ApiToken.objects.filter(user_id=principal.user_id)
     if principal.is_token:
-        rows = rows.filter(membership_id=principal.token_membership_id)
+        rows = rows.filter(membership_id=principal.token_membership_id or 0)  # 0: no row
     return rows
 
 
@@ -55,5 +55,5 @@ def own_memberships(principal: Principal) -> QuerySet[Membership]:
             return Membership.objects.none()
         rows = Membership.objects.filter(user_id=principal.user_id, is_active=True)
         if principal.is_token:
-            rows = rows.filter(pk=principal.token_membership_id)
+            rows = rows.filter(pk=principal.token_membership_id or 0)  # 0: no row
         return rows.select_related("role", "tenant", "provider")

@@ -21,7 +21,9 @@ api = NinjaAPI(
     description=(
         "Co-managed IT: tenants, their providers' engagements, people, audit. "
         "Authenticate with a personal API token (`Authorization: Bearer tdm_...`) or a "
-        "browser session (with CSRF). Objects outside your reach answer 404."
+        "browser session (with CSRF). A read-only token may only read (GET, HEAD, OPTIONS); "
+        "a token never issues tokens and sees only its own membership's. "
+        "Objects outside your reach answer 404."
     ),
     auth=AUTH,
     urls_namespace="api",
