@@ -257,8 +257,14 @@ def create_api_token(
 
 
 def revoke_api_token(*, actor: Principal, token: ApiToken) -> ApiToken:
-    """Revoke a token at once. Its holder (or a system context) may revoke it."""
+    """Revoke a token at once. Its holder (or a system context) may revoke it; a request
+    made with a token, only a token of that token's own membership (decision 0016)."""
     require(actor.is_system or actor.user_id == token.user_id, "token", "Not your token.")
+    require(
+        not actor.is_token or token.membership_id == actor.token_membership_id,
+        "token",
+        "A token revokes only tokens of its own membership.",
+    )
     if token.revoked_at is not None:
         raise Conflict("This token is already revoked.")
     with transaction.atomic():
