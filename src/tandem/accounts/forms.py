@@ -51,7 +51,7 @@ class InvitePasswordResetForm(PasswordResetForm):
         return User.objects.filter(email__iexact=email, is_active=True)
 
 
-class ResetPasswordForm(SetPasswordForm):  # type: ignore[type-arg]
+class ResetPasswordForm(SetPasswordForm):
     """The new-password step of the e-mailed reset: Django's checks, then the service, which
     audits the reset and revokes the person's API tokens (decision 0016)."""
 

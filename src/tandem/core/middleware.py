@@ -92,7 +92,7 @@ class PrincipalMiddleware:
         principal: Principal = ANONYMOUS
         request.api_token_invalid = False  # type: ignore[attr-defined]
         auth_header = request.headers.get("Authorization", "")
-        if auth_header.startswith("Bearer ") and request.path.startswith(API_PATHS):
+        if auth_header.startswith("Bearer ") and request.path_info.startswith(API_PATHS):
             with system_context("authenticate an API token"):
                 token = find_live_token(auth_header[7:].strip(), ip=_client_ip(request))
                 if token is not None:
