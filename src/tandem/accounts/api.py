@@ -19,7 +19,7 @@ from tandem.accounts.schemas import (
 from tandem.core import policies
 from tandem.core.actions import declare_action
 from tandem.core.api import ordered, principal_of
-from tandem.core.errors import InvalidInput
+from tandem.core.errors import InvalidInput, Refused
 from tandem.tenancy import queries as tenancy_queries
 from tandem.tenancy.models import Provider
 
@@ -125,13 +125,18 @@ def get_role(request: HttpRequest, role_id: int):  # type: ignore[no-untyped-def
 @paginate(LimitOffsetPagination)
 @declare_action(policies.SIGNED_IN)
 def list_tokens(request: HttpRequest):  # type: ignore[no-untyped-def]
+    """Your tokens; with a token, only the tokens of its own membership."""
     return queries.own_tokens(principal_of(request))
 
 
 @router.post("/tokens", response={201: TokenCreated})
 @declare_action(policies.SIGNED_IN)
 def create_token(request: HttpRequest, payload: TokenIn):  # type: ignore[no-untyped-def]
+    """Issue a token (signed in only: a request made with a token is refused, whatever
+    membership it names)."""
     principal = principal_of(request)
+    if not policies.allowed(principal, "accounts.add_apitoken"):
+        raise Refused(services.TOKEN_MINTING_REFUSAL)
     membership = queries.own_memberships(principal).filter(pk=payload.membership_id).first()
     if membership is None:
         raise InvalidInput({"membership_id": ["Choose one of your own active memberships."]})
@@ -151,6 +156,7 @@ def create_token(request: HttpRequest, payload: TokenIn):  # type: ignore[no-unt
 @router.post("/tokens/{token_id}/revoke", response=TokenOut)
 @declare_action(policies.SIGNED_IN)
 def revoke_token(request: HttpRequest, token_id: int):  # type: ignore[no-untyped-def]
+    """Revoke one of your tokens; with a (write) token, one of its own membership's."""
     principal = principal_of(request)
     token = queries.own_tokens(principal).select_related("membership").filter(pk=token_id).first()
     if token is None:

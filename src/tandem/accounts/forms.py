@@ -6,8 +6,9 @@ from typing import Any, cast
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
 
+from tandem.accounts import services
 from tandem.accounts.choices import TokenScope
 from tandem.accounts.models import User
 
@@ -48,6 +49,17 @@ class InvitePasswordResetForm(PasswordResetForm):
 
     def get_users(self, email: str) -> Any:
         return User.objects.filter(email__iexact=email, is_active=True)
+
+
+class ResetPasswordForm(SetPasswordForm):
+    """The new-password step of the e-mailed reset: Django's checks, then the service, which
+    audits the reset and revokes the person's API tokens (decision 0016)."""
+
+    def save(self, commit: bool = True) -> Any:
+        services.complete_password_reset(
+            user=self.user, password=self.cleaned_data["new_password1"]
+        )
+        return self.user
 
 
 class TokenForm(forms.Form):

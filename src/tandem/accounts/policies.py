@@ -1,7 +1,8 @@
 """Who may see and manage memberships, and read roles.
 
 Tenant memberships are managed by the tenant's owners; provider memberships (the provider's
-staff) by the provider's admins. A provider never sees the tenant's own people list.
+staff) by the provider's admins. A provider never sees the tenant's own people list. API
+tokens are issued by their holder, signed in (never by another token).
 """
 
 from __future__ import annotations
@@ -30,3 +31,10 @@ for _verb in ("view", "add", "change"):
 def view_role(principal: Principal, role: Any) -> bool:
     """Roles are instance-wide data: anyone with any membership may read them."""
     return bool(principal.tenant_accesses or principal.provider_accesses or principal.is_superuser)
+
+
+@policy("accounts.add_apitoken")
+def add_apitoken(principal: Principal, obj: Any) -> bool:
+    """Only a person signed in issues API tokens: a token never issues another, so a leaked
+    token cannot outlive its revocation through a child (decision 0016)."""
+    return not principal.is_token

@@ -64,6 +64,7 @@ def _principal(
         provider_accesses=provider_accesses,
         is_superuser=user.is_superuser and token is None,
         token_id=token.pk if token else None,
+        token_membership_id=token.membership_id if token else None,
         token_read_only=bool(token and token.scope == TokenScope.READ),
     )
 

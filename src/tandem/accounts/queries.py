@@ -34,16 +34,26 @@ def roles(principal: Principal) -> QuerySet[Role]:
 
 
 def own_tokens(principal: Principal) -> QuerySet[ApiToken]:
-    """A person's own tokens; nobody lists another person's tokens."""
+    """A person's own tokens; nobody lists another person's tokens.
+
+    A request made with a token sees only the tokens of that token's membership: a token
+    carries one membership's access, and the person's other memberships are none of its
+    business (decision 0016).
+    """
     if principal.user_id is None:
         return ApiToken.objects.none()
-    return ApiToken.objects.filter(user_id=principal.user_id)
+    rows = ApiToken.objects.filter(user_id=principal.user_id)
+    if principal.is_token:
+        rows = rows.filter(membership_id=principal.token_membership_id or 0)  # 0: no row
+    return rows
 
 
 def own_memberships(principal: Principal) -> QuerySet[Membership]:
+    """The person's active memberships; for a token, only the one it acts for."""
     with system_context("the principal's own memberships"):
         if principal.user_id is None:
             return Membership.objects.none()
-        return Membership.objects.filter(user_id=principal.user_id, is_active=True).select_related(
-            "role", "tenant", "provider"
-        )
+        rows = Membership.objects.filter(user_id=principal.user_id, is_active=True)
+        if principal.is_token:
+            rows = rows.filter(pk=principal.token_membership_id or 0)  # 0: no row
+        return rows.select_related("role", "tenant", "provider")

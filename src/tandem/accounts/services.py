@@ -23,8 +23,8 @@ from tandem.accounts.models import ApiToken, Membership, Role, SignInLink, TotpD
 from tandem.accounts.roles import BUILTIN_ROLES
 from tandem.accounts.tokens import hash_token, new_token_secret
 from tandem.audit.services import diff, record_audit
-from tandem.core.errors import Conflict, InvalidInput, require
-from tandem.core.policies import authorize
+from tandem.core.errors import Conflict, InvalidInput, Refused, require
+from tandem.core.policies import allowed, authorize
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context
 from tandem.core.validation import clean_name
@@ -32,6 +32,9 @@ from tandem.tenancy.choices import PartyKind
 from tandem.tenancy.models import Party, Provider, Tenant
 
 MAX_TOKENS_PER_USER = 50
+TOKEN_MINTING_REFUSAL = (
+    "An API token cannot issue tokens. Sign in to Tandem and issue one on your API tokens page."
+)
 
 
 def sync_builtin_roles() -> None:
@@ -66,8 +69,13 @@ def create_user(
     full_name: str,
     password: str | None = None,
     is_superuser: bool = False,
+    provider_id: int | None = None,
 ) -> User:
-    """Create a person. Without a password they sign in after a password reset by e-mail."""
+    """Create a person. Without a password they sign in after a password reset by e-mail.
+
+    The entry goes to the instance chain (a person belongs to no tenant); ``provider_id``
+    tags it when a provider invited the person, so that the provider's admins read it too.
+    """
     email = clean_email(email)
     full_name = clean_name(full_name, field="full_name", max_length=200)
     if is_superuser and not (actor.is_system or actor.is_superuser):
@@ -93,6 +101,7 @@ def create_user(
             action="accounts.create_user",
             target=user,
             tenant_id=None,
+            provider_id=provider_id,
             changes=diff(
                 {}, {"email": email, "full_name": full_name, "is_superuser": is_superuser}
             ),
@@ -202,8 +211,11 @@ def create_api_token(
 ) -> tuple[ApiToken, str]:
     """Issue a personal API token bound to one of the user's memberships.
 
-    Returns the token row and the raw secret, which is shown once and never stored.
+    Returns the token row and the raw secret, which is shown once and never stored. Only a
+    signed-in person issues tokens; a request made with a token is refused (decision 0016).
     """
+    if not allowed(actor, "accounts.add_apitoken"):
+        raise Refused(TOKEN_MINTING_REFUSAL)
     require(actor.user_id == user.pk, "user", "Tokens are personal: issue your own.")
     name = clean_name(name, max_length=100)
     require(scope in TokenScope.values, "scope", f"Use one of {list(TokenScope.values)}.")
@@ -245,8 +257,14 @@ def create_api_token(
 
 
 def revoke_api_token(*, actor: Principal, token: ApiToken) -> ApiToken:
-    """Revoke a token at once. Its holder (or a system context) may revoke it."""
+    """Revoke a token at once. Its holder (or a system context) may revoke it; a request
+    made with a token, only a token of that token's own membership (decision 0016)."""
     require(actor.is_system or actor.user_id == token.user_id, "token", "Not your token.")
+    require(
+        not actor.is_token or token.membership_id == actor.token_membership_id,
+        "token",
+        "A token revokes only tokens of its own membership.",
+    )
     if token.revoked_at is not None:
         raise Conflict("This token is already revoked.")
     with transaction.atomic():
@@ -263,6 +281,36 @@ def revoke_api_token(*, actor: Principal, token: ApiToken) -> ApiToken:
     return token
 
 
+def complete_password_reset(*, user: User, password: str) -> list[int]:
+    """Set the password a person chose through the e-mailed reset link, and revoke every
+    live API token of theirs (decision 0016). Returns the ids of the revoked tokens.
+
+    The link proves control of the mailbox, which is how a person takes an account back
+    from whoever knew the old password: their sessions end with it (Django ties a session
+    to the password), and their tokens end here, so nothing an intruder issued survives.
+    """
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise InvalidInput({"password": list(exc.messages)}) from exc
+    actor = Principal(user_id=user.pk, label=user.email)
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        live = ApiToken.objects.filter(user=user, revoked_at__isnull=True)
+        revoked = sorted(live.values_list("pk", flat=True))
+        now = timezone.now()
+        live.update(revoked_at=now, updated_at=now)
+        record_audit(
+            actor=actor,
+            action="accounts.complete_password_reset",
+            target=user,
+            tenant_id=None,
+            changes={"password_reset_at": [None, now], "revoked_api_tokens": [[], revoked]},
+        )
+    return revoked
+
+
 # --- Second factor ----------------------------------------------------------------------------
 
 
@@ -270,11 +318,19 @@ def start_totp_setup(*, actor: Principal, user: User) -> TotpDevice:
     """Create (or restart) an unconfirmed TOTP device and return it with its new secret."""
     require(actor.user_id == user.pk, "user", "Set up your own second factor.")
     with transaction.atomic():
-        device, _ = TotpDevice.objects.get_or_create(user=user, defaults={"secret": ""})
+        device, created = TotpDevice.objects.get_or_create(user=user, defaults={"secret": ""})
         if device.confirmed_at is not None:
             raise Conflict("A second factor is already set up.")
         device.secret = pyotp.random_base32()
         device.save()
+        # The secret itself never enters the log: whoever reads it could make codes.
+        record_audit(
+            actor=actor,
+            action="accounts.start_totp_setup",
+            target=user,
+            tenant_id=None,
+            changes={"mfa": ["none" if created else "unconfirmed", "unconfirmed"]},
+        )
     return device
 
 
@@ -394,7 +450,12 @@ def invite_member(
     with transaction.atomic():
         user = User.objects.filter(email__iexact=email).first()
         if user is None:
-            user = create_user(actor=actor, email=email, full_name=full_name or email.split("@")[0])
+            user = create_user(
+                actor=actor,
+                email=email,
+                full_name=full_name or email.split("@")[0],
+                provider_id=provider.pk if provider else None,
+            )
         return add_membership(actor=actor, user=user, role=role, tenant=tenant, provider=provider)
 
 

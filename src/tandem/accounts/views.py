@@ -35,6 +35,7 @@ from tandem.accounts.forms import (
     InviteForm,
     InvitePasswordResetForm,
     LoginForm,
+    ResetPasswordForm,
     SignInLinkForm,
     TokenForm,
     TotpCodeForm,
@@ -207,6 +208,7 @@ password_reset_done = page(PUBLIC)(
 password_reset_confirm = page(PUBLIC)(
     PasswordResetConfirmView.as_view(
         template_name="accounts/user_password_reset_confirm.html",
+        form_class=ResetPasswordForm,
         success_url=reverse_lazy("accounts:password-reset-complete"),
     )
 )

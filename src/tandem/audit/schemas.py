@@ -29,6 +29,14 @@ class AuditEntryOut(Schema):
 
 class AuditFilter(FilterSchema):
     tenant_id: int | None = None
+    instance_level: Annotated[
+        bool | None,
+        FilterLookup("tenant__isnull"),
+        Field(
+            description="true: only entries that belong to no tenant (people, second "
+            "factors, password resets, provider staff and their tokens)."
+        ),
+    ] = None
     party_id: int | None = None
     actor_id: int | None = None
     action: str | None = Field(default=None, max_length=80)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -84,7 +85,13 @@ def record_audit(
 
     Must run inside the caller's transaction, so the entry commits or rolls back with the
     write it describes. The chain head row is locked to serialise appends per chain.
+
+    A read-only API token writes nothing: the middleware refuses it every unsafe method, and
+    since every write records an entry here, this refusal (which rolls the write back) is the
+    backstop for a write reached any other way (decision 0016).
     """
+    if actor.token_read_only:
+        raise PermissionDenied("a read-only API token writes nothing")
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("record_audit must be called inside the writing transaction")
     key = chain_key_for(tenant_id)

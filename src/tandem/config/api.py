@@ -11,7 +11,7 @@ from tandem import __version__
 from tandem.accounts.api import router as accounts_router
 from tandem.audit.api import router as audit_router
 from tandem.core.api import AUTH
-from tandem.core.errors import Conflict, InvalidInput
+from tandem.core.errors import Conflict, InvalidInput, Refused
 from tandem.servicedesk.api import router as servicedesk_router
 from tandem.tenancy.api import router as tenancy_router
 
@@ -21,7 +21,9 @@ api = NinjaAPI(
     description=(
         "Co-managed IT: tenants, their providers' engagements, people, audit. "
         "Authenticate with a personal API token (`Authorization: Bearer tdm_...`) or a "
-        "browser session (with CSRF). Objects outside your reach answer 404."
+        "browser session (with CSRF). A read-only token may only read (GET, HEAD, OPTIONS); "
+        "a token never issues tokens and sees only its own membership's. "
+        "Objects outside your reach answer 404."
     ),
     auth=AUTH,
     urls_namespace="api",
@@ -61,7 +63,8 @@ def conflict(request: HttpRequest, exc: Conflict) -> HttpResponse:
 
 @api.exception_handler(PermissionDenied)
 def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-    return api.create_response(request, {"detail": "You may not do this here."}, status=403)
+    detail = str(exc) if isinstance(exc, Refused) else "You may not do this here."
+    return api.create_response(request, {"detail": detail}, status=403)
 
 
 @api.exception_handler(Http404)

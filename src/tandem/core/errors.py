@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
+
 
 class InvalidInput(Exception):
     """The input is malformed or contradictory; nothing was written. HTTP 422."""
@@ -19,6 +21,14 @@ class InvalidInput(Exception):
             prefix = "" if name == "__all__" else f"{name}: "
             parts.extend(prefix + m for m in messages)
         return "; ".join(parts)
+
+
+class Refused(PermissionDenied):
+    """The caller may not do this, for a reason it is told (HTTP 403 with the message).
+
+    Plain ``PermissionDenied`` answers a generic 403, because its reason may name what the
+    caller cannot see; raise this one only when the message reveals nothing but the rule.
+    """
 
 
 class Conflict(Exception):

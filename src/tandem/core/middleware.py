@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.utils.cache import add_never_cache_headers
 
 from tandem.core.principal import ANONYMOUS, Principal, acting_as
 from tandem.core.request_context import reset_request_id, set_request_id
@@ -13,6 +14,16 @@ from tandem.core.scoping import principal_scope, system_context
 
 #: Paths a signed-in user who still has to set up a second factor may reach.
 MFA_ENROLMENT_PATHS = ("/account/mfa/", "/logout/", "/static/")
+#: Where an ``Authorization: Bearer`` token is a credential. Pages ignore the header: a
+#: token is for programs, a page for a person who signed in (decision 0016).
+API_PATHS = ("/api/",)
+#: Methods that read. A read-only token is refused every other method, whatever the
+#: operation (decision 0016): one gate here instead of a check per endpoint.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+READ_ONLY_TOKEN_REFUSAL = (
+    "This API token is read-only: it may only read (GET, HEAD, OPTIONS). "
+    "Use a token with the write scope, issued on your API tokens page."
+)
 
 
 class RequestIdMiddleware:
@@ -36,12 +47,34 @@ def _client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+class NoStoreMiddleware:
+    """Mark every response Django renders ``Cache-Control: no-store`` (and private).
+
+    Pages and API answers carry a person's data or a CSRF token; no browser cache, proxy or
+    shared computer should keep them after sign-out. Static files are served by WhiteNoise,
+    which sits above this middleware and answers before it runs, so they stay cacheable.
+    One rule for every dynamic response (signed in or not) is simpler to keep true than a
+    rule per principal (decision 0016).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        add_never_cache_headers(response)
+        return response
+
+
 class PrincipalMiddleware:
     """Resolve who is acting (session or ``Authorization: Bearer`` token) and scope the request.
 
     The principal is read on every request: suspending an engagement removes the provider's
     access on its next request, whatever its session or token (its accesses come from a
     per-process cache whose key every access change replaces; see ``accounts.access_cache``).
+
+    Tokens count on the API only, and a read-only token is refused any method that is not a
+    read before any view runs (docs/decisions/0016-api-token-boundaries.md).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -59,7 +92,7 @@ class PrincipalMiddleware:
         principal: Principal = ANONYMOUS
         request.api_token_invalid = False  # type: ignore[attr-defined]
         auth_header = request.headers.get("Authorization", "")
-        if auth_header.startswith("Bearer "):
+        if auth_header.startswith("Bearer ") and request.path_info.startswith(API_PATHS):
             with system_context("authenticate an API token"):
                 token = find_live_token(auth_header[7:].strip(), ip=_client_ip(request))
                 if token is not None:
@@ -67,6 +100,8 @@ class PrincipalMiddleware:
                     request.api_token = token  # type: ignore[attr-defined]
                 else:
                     request.api_token_invalid = True  # type: ignore[attr-defined]
+            if principal.token_read_only and request.method not in SAFE_METHODS:
+                return JsonResponse({"detail": READ_ONLY_TOKEN_REFUSAL}, status=403)
         elif request.user.is_authenticated:
             user: User = request.user  # type: ignore[assignment]
             # Every tenant the person reaches counts for the second factor, through an

@@ -63,6 +63,8 @@ class Principal:
     provider_accesses: tuple[ProviderAccess, ...] = ()
     is_superuser: bool = False
     token_id: int | None = None
+    #: The one membership an API token acts for (None for sessions and system work).
+    token_membership_id: int | None = None
     token_read_only: bool = False
     system_reason: str = ""
     mfa_pending: bool = False
@@ -79,6 +81,11 @@ class Principal:
     @property
     def is_authenticated(self) -> bool:
         return self.user_id is not None and not self.mfa_pending
+
+    @property
+    def is_token(self) -> bool:
+        """True when the request authenticated with an API token, not a signed-in session."""
+        return self.token_id is not None
 
     @property
     def is_system(self) -> bool:
