@@ -523,7 +523,7 @@ class TenantTickets:
             (
                 ticket_id, created, stamp(last), tenant, number, requester_id, subject,
                 description, category_id, area_id, impact, urgency, priority, status, holder,
-                final_assignee, site_id, None, tags, None, None, via, reason,
+                final_assignee, site_id, None, tags, None, None, None, via, reason,
                 dues[0], dues[1], dues[2], sla_state,
                 None if first_responded is None else stamp(first_responded),
                 None if resolved_at is None or is_open else stamp(resolved_at),
