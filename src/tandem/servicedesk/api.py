@@ -1,11 +1,8 @@
 """Service-desk API: tickets, their notes, history, handoffs and time; the matrix and its
 gap analysis. Thin handlers: find through the policy (404 out of reach), call one service."""
 
-import datetime as dt
-
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
-from django.utils import timezone
 from ninja import Query, Router
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -15,8 +12,7 @@ from tandem.core.actions import declare_action
 from tandem.core.api import CappedLimitOffsetPagination, ordered, principal_of
 from tandem.core.errors import InvalidInput
 from tandem.servicedesk import queries, services, services_config
-from tandem.servicedesk.models import Coverage, MatrixVersion, ResponsibilityRow, TimeEntry
-from tandem.servicedesk.routing import analyse
+from tandem.servicedesk.models import ResponsibilityRow
 from tandem.servicedesk.schemas import (
     AssignIn,
     CalendarIn,
@@ -41,7 +37,7 @@ from tandem.servicedesk.schemas import (
     TimeOut,
 )
 from tandem.tenancy import queries as tenancy_queries
-from tandem.tenancy.models import Party, ServiceArea
+from tandem.tenancy.models import Party
 
 router = Router(tags=["service desk"])
 
@@ -168,7 +164,7 @@ def list_events(request: HttpRequest, ticket_id: int):  # type: ignore[no-untype
     """The ticket's history (holders, routing and handoff reasons): IT people only."""
     principal = principal_of(request)
     ticket = queries.ticket(principal, ticket_id)
-    if not any(a.party_id for a in principal.accesses_in(ticket.tenant_id)):
+    if not queries.is_it_in(principal, ticket.tenant_id):
         raise PermissionDenied("the history is for IT people")
     return ticket.events.all()
 
@@ -185,35 +181,25 @@ def log_time(request: HttpRequest, ticket_id: int, payload: TimeIn):  # type: ig
 @paginate(LimitOffsetPagination)
 @declare_action("servicedesk.log_time_on_ticket")
 def list_time(request: HttpRequest, ticket_id: int):  # type: ignore[no-untyped-def]
-    """Time entries: the tenant's IT sees all of them, a provider its own party's."""
+    """Time entries: the tenant's IT sees all of them, a provider its own party's (the
+    ticket page's rule, ``queries.time_entries``)."""
     principal = principal_of(request)
-    ticket = queries.ticket(principal, ticket_id)
-    parties = {a.party_id for a in principal.accesses_in(ticket.tenant_id) if a.party_id}
-    internal = any(a.provider_id is None for a in principal.accesses_in(ticket.tenant_id))
-    rows = TimeEntry.objects.filter(ticket=ticket)
-    return rows if internal else rows.filter(party_id__in=parties)
+    return queries.time_entries(principal, queries.ticket(principal, ticket_id))
 
 
 @router.get("/tenants/{tenant_id}/matrix", response=MatrixOut)
 @declare_action("servicedesk.view_matrix")
 def get_matrix(request: HttpRequest, tenant_id: int):  # type: ignore[no-untyped-def]
-    """The responsibility matrix, the coverage, and what it leaves uncovered this week."""
+    """The responsibility matrix, the coverage, and what it leaves uncovered this week: what
+    the matrix page shows the caller (a provider: its engagement's areas and sites, and no
+    other provider's parties)."""
     principal = principal_of(request)
-    tenant = tenancy_queries.tenant(principal, tenant_id)
-    policies.authorize(principal, "servicedesk.view_matrix", tenant)
-    areas = list(
-        ServiceArea.objects.filter(tenant=tenant, is_active=True).values_list("pk", flat=True)
-    )
-    context = services.routing_context(tenant.pk, area_ids=areas)
-    findings = analyse(context, area_ids=areas, week_start=_week_start(tenant.time_zone))
-    version = MatrixVersion.objects.filter(tenant=tenant).order_by("-number").first()
+    view = queries.matrix_view(principal, _matrix_tenant(request, tenant_id))
     return {
-        "tenant_id": tenant.pk,
-        "version": version.number if version else 0,
-        "rows": ResponsibilityRow.objects.filter(tenant=tenant).prefetch_related(
-            "consulted", "informed"
-        ),
-        "coverage": Coverage.objects.filter(tenant=tenant),
+        "tenant_id": tenant_id,
+        "version": view.version,
+        "rows": view.rows,
+        "coverage": view.coverage,
         "findings": [
             {
                 "kind": f.kind,
@@ -222,17 +208,9 @@ def get_matrix(request: HttpRequest, tenant_id: int):  # type: ignore[no-untyped
                 "priority": f.priority,
                 "windows": [[a.isoformat(), b.isoformat()] for a, b in f.windows],
             }
-            for f in findings
+            for f in view.findings
         ],
     }
-
-
-def _week_start(time_zone: str) -> dt.datetime:
-    from zoneinfo import ZoneInfo
-
-    today = timezone.now().astimezone(ZoneInfo(time_zone)).date()
-    monday = today - dt.timedelta(days=today.weekday())
-    return dt.datetime.combine(monday, dt.time(0, 0), tzinfo=ZoneInfo(time_zone))
 
 
 @router.post("/matrix-rows", response={201: MatrixRowOut})
@@ -290,15 +268,8 @@ def create_calendar(request: HttpRequest, payload: CalendarIn):  # type: ignore[
 def list_sla_policies(request: HttpRequest, tenant_id: int):  # type: ignore[no-untyped-def]
     """The tenant's IT sees every SLA and OLA; a provider only the terms of its own party
     (another provider's contract is none of its business)."""
-    from tandem.sla.models import SlaPolicy
-
-    principal = principal_of(request)
     tenant = _matrix_tenant(request, tenant_id)
-    rows = SlaPolicy.objects.filter(tenant=tenant)
-    accesses = principal.accesses_in(tenant.pk)
-    if not any(a.provider_id is None and a.party_id for a in accesses):
-        rows = rows.filter(party_id__in=[a.party_id for a in accesses if a.party_id])
-    return rows
+    return services_config.sla_policies(principal_of(request), tenant.pk)
 
 
 @router.post("/sla-policies", response={201: SlaPolicyOut})
