@@ -77,6 +77,17 @@ def attachments(principal: Principal, ticket: Ticket) -> QuerySet[Attachment]:
     return Attachment.objects.filter(ticket=ticket).filter(note_tiers(principal, ticket))
 
 
+def author_for_requester(comment: Comment, reader_id: int | None) -> str:
+    """Who wrote a note, as its requester is told (portal and API alike): "You", "IT" for
+    anyone who wrote for a party (never their name, address or party), or the name an
+    e-mail reply came with."""
+    if comment.author_id is not None and comment.author_id == reader_id:
+        return "You"
+    if comment.party_id is not None:
+        return "IT"
+    return comment.author_label
+
+
 # --- Reads of the service-desk pages ----------------------------------------------------------
 # (Appended to this module as a block, with its own imports.)
 
@@ -453,13 +464,8 @@ def queue(principal: Principal, filters: dict[str, _Any]) -> QuerySet[Ticket]:
     Unknown keys are ignored, so a saved view written by an older version still opens.
     """
     rows = tickets(principal)
-    it_only = ("party_id", "assignee_id", "sla")
-    if filters.get("scope") in ("mine", "my_parties") or any(
-        filters.get(k) not in (None, "") for k in it_only
-    ):
-        # Requesters never learn who holds a ticket or its SLA clocks, not even by probing
-        # with filters: these filters reach only tickets of tenants where the caller is IT.
-        rows = rows.filter(tenant_id__in=sorted(it_tenant_ids(principal)))
+    if filters.get("scope") in ("mine", "my_parties") or uses_it_only(filters):
+        rows = only_where_it(principal, rows)
     scope = filters.get("scope")
     if scope == "mine":
         rows = rows.filter(assignee_id=principal.user_id)
@@ -476,6 +482,28 @@ def queue(principal: Principal, filters: dict[str, _Any]) -> QuerySet[Ticket]:
     if filters.get("q"):
         rows = search_tickets(rows, str(filters["q"]))
     return rows
+
+
+#: Filters over what requesters are never shown of a ticket (who holds it, whom it is
+#: assigned to, its service area, its clocks). Filtering by a hidden field would tell it
+#: anyway ("which of my tickets does party 7 hold?"), so these reach only the tickets of
+#: tenants where the caller works in IT: :func:`only_where_it`.
+IT_ONLY_FILTERS = ("party_id", "assignee_id", "service_area_id", "sla")
+#: Orderings by such fields (the API's ``ordering``), treated the same way.
+IT_ONLY_ORDERINGS = ("resolution_due",)
+
+
+def uses_it_only(filters: dict[str, _Any], ordering: str | None = None) -> bool:
+    """Whether ``filters`` (or ``ordering``) ask about something requesters are not shown."""
+    if (ordering or "").lstrip("-") in IT_ONLY_ORDERINGS:
+        return True
+    return any(filters.get(key) not in (None, "") for key in IT_ONLY_FILTERS)
+
+
+def only_where_it(principal: Principal, rows: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """``rows`` narrowed to the tenants where the principal works for a party: a requester
+    learns nothing from a filter over what it is not shown (it finds nothing)."""
+    return rows.filter(tenant_id__in=sorted(it_tenant_ids(principal)))
 
 
 def status_group_condition(group: str) -> Q:

@@ -399,12 +399,7 @@ def _requester_ticket_context(principal: Principal, ticket: Ticket) -> dict[str,
     # Public notes only, whatever the tiers say; IT authors are "IT", never a party or a name.
     notes = list(queries.comments(principal, ticket).filter(visibility=Visibility.PUBLIC))
     for note in notes:
-        if note.author_id is not None and note.author_id == principal.user_id:
-            note.author_display = "You"  # type: ignore[attr-defined]
-        elif note.party_id is not None:
-            note.author_display = "IT"  # type: ignore[attr-defined]
-        else:
-            note.author_display = note.author_label  # type: ignore[attr-defined]
+        note.author_display = queries.author_for_requester(note, principal.user_id)  # type: ignore[attr-defined]
     # Public files only, like the notes, whatever else the person's tiers would allow.
     files = list(
         queries.attachments(principal, ticket)
