@@ -77,9 +77,18 @@ def audience(obj: Any) -> str:
 def by_audience(*, it: type[Schema], requester: type[Schema]) -> Any:
     """One response type of two shapes, chosen per object by :func:`audience`. Use it as
     the root of a named ``RootModel`` (the OpenAPI document lists both shapes under it)."""
+
+    def choose(obj: Any) -> str:
+        # Serializing asks again, with the shape already chosen: keep it.
+        if isinstance(obj, it):
+            return IT
+        if isinstance(obj, requester):
+            return REQUESTER
+        return audience(obj)
+
     return Annotated[
         Annotated[it, Tag(IT)] | Annotated[requester, Tag(REQUESTER)],
-        Discriminator(audience),
+        Discriminator(choose),
     ]
 
 

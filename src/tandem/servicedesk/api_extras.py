@@ -50,7 +50,8 @@ class RequesterAttachmentOut(Schema):
 class AttachmentView(
     RootModel[by_audience(it=AttachmentOut, requester=RequesterAttachmentOut)]  # type: ignore[misc]
 ):
-    """A file in the shape its reader may see (``core.api.by_audience``)."""
+    """A file in the shape its reader may see: AttachmentOut for the people who work in its
+    tenant for a party, RequesterAttachmentOut for anyone else (its requester)."""
 
 
 class MergeIn(Schema):

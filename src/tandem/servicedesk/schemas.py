@@ -14,7 +14,7 @@ from tandem.servicedesk.queries import author_for_requester
 
 class TicketOut(Schema):
     """A ticket as the people who work in its tenant for a party (its IT, a provider) see
-    it. Requesters get :class:`RequesterTicketOut` instead (:data:`TicketView`)."""
+    it. Its requester gets RequesterTicketOut instead (TicketView)."""
 
     id: int
     tenant_id: int
@@ -67,8 +67,9 @@ class RequesterTicketOut(Schema):
 class TicketView(
     RootModel[by_audience(it=TicketOut, requester=RequesterTicketOut)]  # type: ignore[misc]
 ):
-    """A ticket in the shape its reader may see: :class:`TicketOut` for the tenant's IT and
-    providers, :class:`RequesterTicketOut` for anyone else (``core.api.by_audience``)."""
+    """A ticket in the shape its reader may see: TicketOut for the people who work in its
+    tenant for a party (the tenant's IT, a provider), RequesterTicketOut for anyone else
+    (its requester), as the requester's pages show it."""
 
 
 class TicketIn(Input):
@@ -150,7 +151,8 @@ class RequesterCommentOut(Schema):
 class CommentView(
     RootModel[by_audience(it=CommentOut, requester=RequesterCommentOut)]  # type: ignore[misc]
 ):
-    """A note in the shape its reader may see (``core.api.by_audience``)."""
+    """A note in the shape its reader may see: CommentOut for the people who work in its
+    tenant for a party, RequesterCommentOut for anyone else (its requester)."""
 
 
 class EventOut(Schema):
