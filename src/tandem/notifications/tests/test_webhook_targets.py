@@ -7,7 +7,10 @@ the operator has not allowed it, and is reached once allowed."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 
 import pytest
 from django.utils import timezone
@@ -161,3 +164,27 @@ def test_every_resolved_address_must_be_allowed(monkeypatch, settings) -> None: 
     monkeypatch.setattr(targets.socket, "getaddrinfo", resolve)
     with pytest.raises(targets.TargetRefused):
         targets.checked_addresses("mixed.example", 443)
+
+
+def _settings_with(allowed: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "TANDEM_WEBHOOK_ALLOWED_HOSTS": allowed}
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import tandem.config.settings as s; print(s.WEBHOOK_ALLOWED_HOSTS)",
+        ],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_operator_setting_is_checked_at_start() -> None:
+    good = _settings_with("Hooks.Corp.Lan, 10.30.0.0/16, [::1], 127.0.0.1")
+    assert good.returncode == 0, good.stderr
+    assert "['hooks.corp.lan', '10.30.0.0/16', '[::1]', '127.0.0.1']" in good.stdout
+    bad = _settings_with("hooks.corp.lan, http://evil.test/")
+    assert bad.returncode != 0
+    assert "TANDEM_WEBHOOK_ALLOWED_HOSTS" in bad.stderr and "http://evil.test/" in bad.stderr
