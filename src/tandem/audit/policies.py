@@ -18,7 +18,7 @@ from tandem.core.principal import Principal, ProviderAccess, TenantAccess
 
 
 def _audit_rule(access: TenantAccess) -> Q:
-    if "audit.view_all_auditentry" in access.permissions and access.provider_id is None:
+    if "audit.view_all_auditentry" in access.permissions and access.is_internal:
         return Q()
     if access.party_id is None:
         return Q(pk__in=[])
@@ -56,7 +56,7 @@ policy("audit.view_auditentry")(
 
 
 def _internal_tenant(access: TenantAccess) -> Q:
-    return Q() if access.provider_id is None else Q(pk__in=[])
+    return Q() if access.is_internal else Q(pk__in=[])
 
 
 # Verifying a whole chain reveals how many entries it holds: owners and auditors only.

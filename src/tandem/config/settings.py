@@ -6,6 +6,7 @@ Zero configuration gives an embedded SQLite database (WAL) under ``TANDEM_DATA_D
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import secrets
 from pathlib import Path
@@ -262,6 +263,28 @@ USE_TZ = True
 
 # --- Tandem ------------------------------------------------------------------------------
 API_TOKEN_MAX_DAYS = env_int("TANDEM_API_TOKEN_MAX_DAYS", 365, minimum=1)
+
+
+def _webhook_allowed_hosts() -> list[str]:
+    """Internal hosts webhooks may reach after all (decision 0018): host names, IP
+    addresses and networks (``hooks.corp.lan, 10.20.0.5, 10.30.0.0/16``)."""
+    entries = env_list("TANDEM_WEBHOOK_ALLOWED_HOSTS", [])
+    for entry in entries:
+        bare = entry.strip("[]")
+        try:
+            ipaddress.ip_network(bare, strict=False)
+            continue
+        except ValueError:
+            pass
+        if not re.fullmatch(rf"{_LABEL}(?:\.{_LABEL})*\.?", entry.lower()):
+            raise SettingsError(
+                "TANDEM_WEBHOOK_ALLOWED_HOSTS takes host names, IP addresses and networks "
+                f"separated by commas, not {entry!r}"
+            )
+    return [e.lower() for e in entries]
+
+
+WEBHOOK_ALLOWED_HOSTS = _webhook_allowed_hosts()
 MFA_ISSUER = env_str("TANDEM_MFA_ISSUER", "Tandem")
 
 LOGGING = {

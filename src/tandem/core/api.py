@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Schema
 from ninja.pagination import LimitOffsetPagination
 from ninja.security import APIKeyCookie, HttpBearer
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Discriminator, Tag
 
 from tandem.core import pagination as pagination_core
 from tandem.core.errors import InvalidInput
-from tandem.core.principal import Principal
+from tandem.core.principal import Principal, current_principal
 
 
 class TokenAuth(HttpBearer):
@@ -49,6 +49,54 @@ class Input(Schema):
 
 def principal_of(request: HttpRequest) -> Principal:
     return request.principal  # type: ignore[attr-defined,no-any-return]
+
+
+# --- Audiences -------------------------------------------------------------------------------
+# The API shows each reader exactly what the pages show them. A requester's pages (the
+# portal) show a ticket without the IT behind it, so an object a requester may read has two
+# output schemas, and which one answers is decided here, once, by the reader's access in the
+# object's tenant, never field by field in handlers or resolvers.
+
+IT = "it"
+REQUESTER = "requester"
+
+
+def audience(obj: Any) -> str:
+    """``it`` when the acting principal works in ``obj``'s tenant for a party (the tenant's
+    IT or a provider), else ``requester``. Without a principal or a tenant: ``requester``
+    (the smaller shape: fail closed)."""
+    tenant_id = obj.get("tenant_id") if isinstance(obj, dict) else getattr(obj, "tenant_id", None)
+    principal = current_principal()
+    if principal is None or tenant_id is None:
+        return REQUESTER
+    if principal.is_system or principal.is_it_in(tenant_id):
+        return IT
+    return REQUESTER
+
+
+def by_audience(*, it: type[Schema], requester: type[Schema]) -> Any:
+    """One response type of two shapes, chosen per object by :func:`audience`. Use it as
+    the root of a named ``RootModel`` (the OpenAPI document lists both shapes under it)."""
+
+    def choose(obj: Any) -> str:
+        # Serializing asks again, with the shape already chosen: keep it.
+        if isinstance(obj, it):
+            return IT
+        if isinstance(obj, requester):
+            return REQUESTER
+        return audience(obj)
+
+    return Annotated[
+        Annotated[it, Tag(IT)] | Annotated[requester, Tag(REQUESTER)],
+        Discriminator(choose),
+    ]
+
+
+def reader_id(context: Any) -> int | None:
+    """The user reading a response (for a resolver that words something "You")."""
+    request = (context or {}).get("request")
+    principal = getattr(request, "principal", None) or current_principal()
+    return getattr(principal, "user_id", None)
 
 
 def ordered(

@@ -126,8 +126,9 @@ class ScopedPermission:
         accesses = principal.accesses_with(self.permission, tenant_id)
         if self.internal_only:
             # Provider roles may hold the same permission for their own provider (its staff);
-            # inside a tenant it must not count.
-            accesses = [a for a in accesses if a.provider_id is None]
+            # inside a tenant it must not count. Nor does a requester access: internal means
+            # the tenant's own IT party (``TenantAccess.is_internal``).
+            accesses = [a for a in accesses if a.is_internal]
         return accesses
 
     def q(self, principal: Principal) -> Q:

@@ -130,6 +130,24 @@ class Principal:
                 return access.party_id
         return None
 
+    # Three different questions about one tenant. Having *an* access there is not being its
+    # IT: a provider technician may also be a requester of the same tenant, and that
+    # requester access must never open what only the tenant's IT reads (internal time,
+    # every SLA, IT-shared notes). Policies ask these, never ``provider_id is None``.
+
+    def is_it_in(self, tenant_id: int) -> bool:
+        """Works there for a party: the tenant's own IT or a provider's (not a requester)."""
+        return self.party_in(tenant_id) is not None
+
+    def is_internal_in(self, tenant_id: int) -> bool:
+        """Works there for the tenant's own IT party (owner, internal technician, auditor)."""
+        return any(a.is_internal for a in self.accesses_in(tenant_id))
+
+    def party_ids_in(self, tenant_id: int) -> frozenset[int]:
+        """Every party it acts for in the tenant (its IT's, its providers'); empty for a
+        requester."""
+        return frozenset(a.party_id for a in self.accesses_in(tenant_id) if a.party_id is not None)
+
 
 ANONYMOUS = Principal(user_id=None, label="anonymous")
 

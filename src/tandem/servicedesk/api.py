@@ -1,11 +1,8 @@
 """Service-desk API: tickets, their notes, history, handoffs and time; the matrix and its
 gap analysis. Thin handlers: find through the policy (404 out of reach), call one service."""
 
-import datetime as dt
-
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
-from django.utils import timezone
 from ninja import Query, Router
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -15,14 +12,13 @@ from tandem.core.actions import declare_action
 from tandem.core.api import CappedLimitOffsetPagination, ordered, principal_of
 from tandem.core.errors import InvalidInput
 from tandem.servicedesk import queries, services, services_config
-from tandem.servicedesk.models import Coverage, MatrixVersion, ResponsibilityRow, TimeEntry
-from tandem.servicedesk.routing import analyse
+from tandem.servicedesk.models import ResponsibilityRow
 from tandem.servicedesk.schemas import (
     AssignIn,
     CalendarIn,
     CalendarOut,
     CommentIn,
-    CommentOut,
+    CommentView,
     CoverageIn,
     CoverageOut,
     EventOut,
@@ -36,12 +32,12 @@ from tandem.servicedesk.schemas import (
     StatusIn,
     TicketFilter,
     TicketIn,
-    TicketOut,
+    TicketView,
     TimeIn,
     TimeOut,
 )
 from tandem.tenancy import queries as tenancy_queries
-from tandem.tenancy.models import Party, ServiceArea
+from tandem.tenancy.models import Party
 
 router = Router(tags=["service desk"])
 
@@ -61,18 +57,21 @@ def _tenant_for_write(request: HttpRequest, tenant_id: int):  # type: ignore[no-
         raise InvalidInput({"tenant_id": ["No such tenant."]}) from exc
 
 
-@router.get("/tickets", response=list[TicketOut])
+@router.get("/tickets", response=list[TicketView])
 @paginate(CappedLimitOffsetPagination)
 @declare_action("servicedesk.view_ticket")
 def list_tickets(request: HttpRequest, filters: Query[TicketFilter], ordering: str | None = None):  # type: ignore[no-untyped-def]
-    rows = filters.filter(queries.tickets(principal_of(request)))
-    # TicketOut names only the party: joining the tenant, people and area as the pages do
+    principal = principal_of(request)
+    rows = filters.filter(queries.tickets(principal))
+    if queries.uses_it_only(filters.model_dump(), ordering):
+        rows = queries.only_where_it(principal, rows)
+    # TicketView names only the party: joining the tenant, people and area as the pages do
     # tripled the time PostgreSQL spent planning the page's load.
     rows = rows.select_related(None).select_related("party")
     return ordered(rows, ordering or "-created_at", TICKET_ORDER)
 
 
-@router.post("/tickets", response={201: TicketOut})
+@router.post("/tickets", response={201: TicketView})
 @declare_action("servicedesk.add_ticket")
 def create_ticket(request: HttpRequest, payload: TicketIn):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
@@ -88,13 +87,13 @@ def create_ticket(request: HttpRequest, payload: TicketIn):  # type: ignore[no-u
     return 201, queries.ticket(principal, ticket.pk)
 
 
-@router.get("/tickets/{ticket_id}", response=TicketOut)
+@router.get("/tickets/{ticket_id}", response=TicketView)
 @declare_action("servicedesk.view_ticket")
 def get_ticket(request: HttpRequest, ticket_id: int):  # type: ignore[no-untyped-def]
     return queries.ticket(principal_of(request), ticket_id)
 
 
-@router.post("/tickets/{ticket_id}/status", response=TicketOut)
+@router.post("/tickets/{ticket_id}/status", response=TicketView)
 @declare_action("servicedesk.change_ticket")
 def change_status(request: HttpRequest, ticket_id: int, payload: StatusIn):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
@@ -103,7 +102,7 @@ def change_status(request: HttpRequest, ticket_id: int, payload: StatusIn):  # t
     return queries.ticket(principal, ticket_id)
 
 
-@router.post("/tickets/{ticket_id}/priority", response=TicketOut)
+@router.post("/tickets/{ticket_id}/priority", response=TicketView)
 @declare_action("servicedesk.change_ticket")
 def reprioritise(request: HttpRequest, ticket_id: int, payload: PriorityIn):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
@@ -112,7 +111,7 @@ def reprioritise(request: HttpRequest, ticket_id: int, payload: PriorityIn):  # 
     return queries.ticket(principal, ticket_id)
 
 
-@router.post("/tickets/{ticket_id}/handoff", response=TicketOut)
+@router.post("/tickets/{ticket_id}/handoff", response=TicketView)
 @declare_action("servicedesk.handoff_ticket")
 def handoff(request: HttpRequest, ticket_id: int, payload: HandoffIn):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
@@ -124,7 +123,7 @@ def handoff(request: HttpRequest, ticket_id: int, payload: HandoffIn):  # type: 
     return queries.ticket(principal, ticket_id)
 
 
-@router.post("/tickets/{ticket_id}/assign", response=TicketOut)
+@router.post("/tickets/{ticket_id}/assign", response=TicketView)
 @declare_action("servicedesk.change_ticket")
 def assign(request: HttpRequest, ticket_id: int, payload: AssignIn):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
@@ -138,7 +137,7 @@ def assign(request: HttpRequest, ticket_id: int, payload: AssignIn):  # type: ig
     return queries.ticket(principal, ticket_id)
 
 
-@router.get("/tickets/{ticket_id}/comments", response=list[CommentOut])
+@router.get("/tickets/{ticket_id}/comments", response=list[CommentView])
 @paginate(LimitOffsetPagination)
 @declare_action("servicedesk.view_ticket")
 def list_comments(request: HttpRequest, ticket_id: int):  # type: ignore[no-untyped-def]
@@ -146,7 +145,7 @@ def list_comments(request: HttpRequest, ticket_id: int):  # type: ignore[no-unty
     return queries.comments(principal, queries.ticket(principal, ticket_id))
 
 
-@router.post("/tickets/{ticket_id}/comments", response={201: CommentOut})
+@router.post("/tickets/{ticket_id}/comments", response={201: CommentView})
 @declare_action("servicedesk.comment_ticket")
 def add_comment(request: HttpRequest, ticket_id: int, payload: CommentIn):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
@@ -168,7 +167,7 @@ def list_events(request: HttpRequest, ticket_id: int):  # type: ignore[no-untype
     """The ticket's history (holders, routing and handoff reasons): IT people only."""
     principal = principal_of(request)
     ticket = queries.ticket(principal, ticket_id)
-    if not any(a.party_id for a in principal.accesses_in(ticket.tenant_id)):
+    if not queries.is_it_in(principal, ticket.tenant_id):
         raise PermissionDenied("the history is for IT people")
     return ticket.events.all()
 
@@ -185,35 +184,25 @@ def log_time(request: HttpRequest, ticket_id: int, payload: TimeIn):  # type: ig
 @paginate(LimitOffsetPagination)
 @declare_action("servicedesk.log_time_on_ticket")
 def list_time(request: HttpRequest, ticket_id: int):  # type: ignore[no-untyped-def]
-    """Time entries: the tenant's IT sees all of them, a provider its own party's."""
+    """Time entries: the tenant's IT sees all of them, a provider its own party's (the
+    ticket page's rule, ``queries.time_entries``)."""
     principal = principal_of(request)
-    ticket = queries.ticket(principal, ticket_id)
-    parties = {a.party_id for a in principal.accesses_in(ticket.tenant_id) if a.party_id}
-    internal = any(a.provider_id is None for a in principal.accesses_in(ticket.tenant_id))
-    rows = TimeEntry.objects.filter(ticket=ticket)
-    return rows if internal else rows.filter(party_id__in=parties)
+    return queries.time_entries(principal, queries.ticket(principal, ticket_id))
 
 
 @router.get("/tenants/{tenant_id}/matrix", response=MatrixOut)
 @declare_action("servicedesk.view_matrix")
 def get_matrix(request: HttpRequest, tenant_id: int):  # type: ignore[no-untyped-def]
-    """The responsibility matrix, the coverage, and what it leaves uncovered this week."""
+    """The responsibility matrix, the coverage, and what it leaves uncovered this week: what
+    the matrix page shows the caller (a provider: its engagement's areas and sites, and no
+    other provider's parties)."""
     principal = principal_of(request)
-    tenant = tenancy_queries.tenant(principal, tenant_id)
-    policies.authorize(principal, "servicedesk.view_matrix", tenant)
-    areas = list(
-        ServiceArea.objects.filter(tenant=tenant, is_active=True).values_list("pk", flat=True)
-    )
-    context = services.routing_context(tenant.pk, area_ids=areas)
-    findings = analyse(context, area_ids=areas, week_start=_week_start(tenant.time_zone))
-    version = MatrixVersion.objects.filter(tenant=tenant).order_by("-number").first()
+    view = queries.matrix_view(principal, _matrix_tenant(request, tenant_id))
     return {
-        "tenant_id": tenant.pk,
-        "version": version.number if version else 0,
-        "rows": ResponsibilityRow.objects.filter(tenant=tenant).prefetch_related(
-            "consulted", "informed"
-        ),
-        "coverage": Coverage.objects.filter(tenant=tenant),
+        "tenant_id": tenant_id,
+        "version": view.version,
+        "rows": view.rows,
+        "coverage": view.coverage,
         "findings": [
             {
                 "kind": f.kind,
@@ -222,17 +211,9 @@ def get_matrix(request: HttpRequest, tenant_id: int):  # type: ignore[no-untyped
                 "priority": f.priority,
                 "windows": [[a.isoformat(), b.isoformat()] for a, b in f.windows],
             }
-            for f in findings
+            for f in view.findings
         ],
     }
-
-
-def _week_start(time_zone: str) -> dt.datetime:
-    from zoneinfo import ZoneInfo
-
-    today = timezone.now().astimezone(ZoneInfo(time_zone)).date()
-    monday = today - dt.timedelta(days=today.weekday())
-    return dt.datetime.combine(monday, dt.time(0, 0), tzinfo=ZoneInfo(time_zone))
 
 
 @router.post("/matrix-rows", response={201: MatrixRowOut})
@@ -290,15 +271,8 @@ def create_calendar(request: HttpRequest, payload: CalendarIn):  # type: ignore[
 def list_sla_policies(request: HttpRequest, tenant_id: int):  # type: ignore[no-untyped-def]
     """The tenant's IT sees every SLA and OLA; a provider only the terms of its own party
     (another provider's contract is none of its business)."""
-    from tandem.sla.models import SlaPolicy
-
-    principal = principal_of(request)
     tenant = _matrix_tenant(request, tenant_id)
-    rows = SlaPolicy.objects.filter(tenant=tenant)
-    accesses = principal.accesses_in(tenant.pk)
-    if not any(a.provider_id is None and a.party_id for a in accesses):
-        rows = rows.filter(party_id__in=[a.party_id for a in accesses if a.party_id])
-    return rows
+    return services_config.sla_policies(principal_of(request), tenant.pk)
 
 
 @router.post("/sla-policies", response={201: SlaPolicyOut})

@@ -10,20 +10,22 @@ from django.http import Http404, HttpRequest
 from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
-from pydantic import Field
+from pydantic import Field, RootModel
 
 from tandem.core.actions import declare_action
-from tandem.core.api import principal_of
+from tandem.core.api import by_audience, principal_of
 from tandem.core.errors import InvalidInput
 from tandem.servicedesk import queries, services
 from tandem.servicedesk.models import Ticket
-from tandem.servicedesk.schemas import TicketOut
+from tandem.servicedesk.schemas import TicketView
 from tandem.servicedesk.views_extras import file_response, readable_attachment, upload_attachment
 
 router = Router(tags=["service desk"])
 
 
 class AttachmentOut(Schema):
+    """A file as the people who work in its tenant for a party see it."""
+
     id: int
     ticket_id: int
     filename: str
@@ -32,6 +34,24 @@ class AttachmentOut(Schema):
     visibility: str
     party_id: int | None
     created_at: dt.datetime
+
+
+class RequesterAttachmentOut(Schema):
+    """A public file as the requester's portal lists it: never whose party attached it."""
+
+    id: int
+    ticket_id: int
+    filename: str
+    content_type: str
+    size: int
+    created_at: dt.datetime
+
+
+class AttachmentView(
+    RootModel[by_audience(it=AttachmentOut, requester=RequesterAttachmentOut)]  # type: ignore[misc]
+):
+    """A file in the shape its reader may see: AttachmentOut for the people who work in its
+    tenant for a party, RequesterAttachmentOut for anyone else (its requester)."""
 
 
 class MergeIn(Schema):
@@ -59,7 +79,7 @@ def _other_ticket(request: HttpRequest, ticket_id: int, field: str) -> Ticket:
         raise InvalidInput({field: ["No such ticket."]}) from exc
 
 
-@router.get("/tickets/{ticket_id}/attachments", response=list[AttachmentOut])
+@router.get("/tickets/{ticket_id}/attachments", response=list[AttachmentView])
 @paginate(LimitOffsetPagination)
 @declare_action("servicedesk.view_ticket")
 def list_attachments(request: HttpRequest, ticket_id: int):  # type: ignore[no-untyped-def]
@@ -68,7 +88,7 @@ def list_attachments(request: HttpRequest, ticket_id: int):  # type: ignore[no-u
     return queries.attachments(principal, queries.ticket(principal, ticket_id)).order_by("id")
 
 
-@router.post("/tickets/{ticket_id}/attachments", response={201: AttachmentOut})
+@router.post("/tickets/{ticket_id}/attachments", response={201: AttachmentView})
 @declare_action("servicedesk.comment_ticket")
 def upload_file(  # type: ignore[no-untyped-def]
     request: HttpRequest,
@@ -92,7 +112,7 @@ def download_file(request: HttpRequest, attachment_id: int):  # type: ignore[no-
     return file_response(readable_attachment(principal_of(request), attachment_id))
 
 
-@router.post("/tickets/{ticket_id}/merge", response=TicketOut)
+@router.post("/tickets/{ticket_id}/merge", response=TicketView)
 @declare_action("servicedesk.change_ticket")
 def merge(request: HttpRequest, ticket_id: int, payload: MergeIn):  # type: ignore[no-untyped-def]
     """Merge this ticket into another of the same tenant; it is closed and points there."""
@@ -103,7 +123,7 @@ def merge(request: HttpRequest, ticket_id: int, payload: MergeIn):  # type: igno
     return queries.ticket(principal, ticket_id)
 
 
-@router.post("/tickets/{ticket_id}/parent", response=TicketOut)
+@router.post("/tickets/{ticket_id}/parent", response=TicketView)
 @declare_action("servicedesk.change_ticket")
 def set_parent(request: HttpRequest, ticket_id: int, payload: ParentIn):  # type: ignore[no-untyped-def]
     """Make the ticket a child of another (``parent_id``), or of none (null)."""
@@ -118,7 +138,7 @@ def set_parent(request: HttpRequest, ticket_id: int, payload: ParentIn):  # type
     return queries.ticket(principal, ticket_id)
 
 
-@router.post("/tickets/{ticket_id}/tags", response=TicketOut)
+@router.post("/tickets/{ticket_id}/tags", response=TicketView)
 @declare_action("servicedesk.change_ticket")
 def set_tags(request: HttpRequest, ticket_id: int, payload: TagsIn):  # type: ignore[no-untyped-def]
     """Replace the ticket's tags (lower-cased, at most 20)."""

@@ -21,7 +21,7 @@ from tandem.core.errors import InvalidInput
 from tandem.core.principal import Principal
 from tandem.servicedesk import exports, queries, services
 from tandem.servicedesk.api import TICKET_ORDER
-from tandem.servicedesk.schemas import TicketOut
+from tandem.servicedesk.schemas import TicketView
 
 router = Router(tags=["service desk"])
 
@@ -87,14 +87,16 @@ def queue_filters(principal: Principal, given: QueueFilter) -> dict[str, Any]:
     return filters
 
 
-@router.get("/queue", response=list[TicketOut])
+@router.get("/queue", response=list[TicketView])
 @paginate(CappedLimitOffsetPagination)
 @declare_action("servicedesk.view_ticket")
 def list_queue(request: HttpRequest, filters: Query[QueueFilter], ordering: str | None = None):  # type: ignore[no-untyped-def]
     """Tickets the caller may see, filtered (text search is full-text on PostgreSQL)."""
     principal = principal_of(request)
     rows = queries.queue(principal, queue_filters(principal, filters))
-    rows = rows.select_related(None).select_related("party")  # all TicketOut names
+    if queries.uses_it_only({}, ordering):
+        rows = queries.only_where_it(principal, rows)
+    rows = rows.select_related(None).select_related("party")  # all TicketView names
     return ordered(rows, ordering or "-created_at", TICKET_ORDER)
 
 

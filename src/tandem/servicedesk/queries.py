@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as _dt
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone as _timezone
 
 from tandem.accounts.models import User
 from tandem.core.policies import get_visible_or_404, visible
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context
+from tandem.servicedesk import desk_config, routing
 from tandem.servicedesk.choices import Visibility
 from tandem.servicedesk.models import (
     Attachment,
     Comment,
     Coverage,
+    MatrixVersion,
     ResponsibilityRow,
     Ticket,
     TicketEvent,
     TimeEntry,
 )
-from tandem.tenancy.models import AssetGroup, Party, ServiceArea, Site
+from tandem.tenancy.models import AssetGroup, Party, ServiceArea, Site, Tenant
 
 
 def tickets(principal: Principal) -> QuerySet[Ticket]:
@@ -70,6 +77,17 @@ def attachments(principal: Principal, ticket: Ticket) -> QuerySet[Attachment]:
     return Attachment.objects.filter(ticket=ticket).filter(note_tiers(principal, ticket))
 
 
+def author_for_requester(comment: Comment, reader_id: int | None) -> str:
+    """Who wrote a note, as its requester is told (portal and API alike): "You", "IT" for
+    anyone who wrote for a party (never their name, address or party), or the name an
+    e-mail reply came with."""
+    if comment.author_id is not None and comment.author_id == reader_id:
+        return "You"
+    if comment.party_id is not None:
+        return "IT"
+    return comment.author_label
+
+
 # --- Reads of the service-desk pages ----------------------------------------------------------
 # (Appended to this module as a block, with its own imports.)
 
@@ -77,7 +95,7 @@ def attachments(principal: Principal, ticket: Ticket) -> QuerySet[Attachment]:
 def is_it_in(principal: Principal, tenant_id: int) -> bool:
     """True if the principal works in the tenant for a party (its IT or a provider's);
     False for people who are only requesters there, who get the simplified pages."""
-    return principal.party_in(tenant_id) is not None
+    return principal.is_it_in(tenant_id)
 
 
 def own_party_ids(principal: Principal) -> set[int]:
@@ -168,11 +186,10 @@ def assignable_people(ticket: Ticket) -> QuerySet[User]:
 def time_entries(principal: Principal, ticket: Ticket) -> QuerySet[TimeEntry]:
     """Time on a ticket: the tenant's own IT sees all of it, a provider its own party's,
     requesters none."""
-    accesses = principal.accesses_in(ticket.tenant_id)
     rows = TimeEntry.objects.filter(ticket=ticket).select_related("user", "party", "service_area")
-    if any(a.is_internal for a in accesses):
+    if principal.is_internal_in(ticket.tenant_id):
         return rows
-    return rows.filter(party_id__in=sorted({a.party_id for a in accesses if a.party_id}))
+    return rows.filter(party_id__in=sorted(principal.party_ids_in(ticket.tenant_id)))
 
 
 def matrix_areas(principal: Principal, tenant_id: int) -> QuerySet[ServiceArea]:
@@ -185,44 +202,115 @@ def matrix_areas(principal: Principal, tenant_id: int) -> QuerySet[ServiceArea]:
 def matrix_rows(principal: Principal, tenant_id: int) -> QuerySet[ResponsibilityRow]:
     """The RACI rows the principal may read: those of the service areas it sees, narrowed to
     a site or asset group only when it sees that site or group (a provider never learns the
-    names of sites outside its engagement)."""
+    names of sites outside its engagement), and naming only parties it sees.
+
+    A provider sees the tenant's IT and its own party, never which other providers the
+    tenant engages: a row whose responsible or accountable party it cannot see is left out,
+    like a row outside its scope, and so are such parties among the consulted and informed.
+    """
     sites = visible(principal, "tenancy.view_site", Site.objects.filter(tenant_id=tenant_id))
     groups = visible(
         principal, "tenancy.view_assetgroup", AssetGroup.objects.filter(tenant_id=tenant_id)
     )
+    seen = parties(principal, tenant_id)
     return (
         ResponsibilityRow.objects.filter(
             tenant_id=tenant_id,
             service_area__in=matrix_areas(principal, tenant_id).values("pk"),
+            responsible__in=seen.values("pk"),
+            accountable__in=seen.values("pk"),
         )
         .filter(Q(site__isnull=True) | Q(site__in=sites.values("pk")))
         .filter(Q(asset_group__isnull=True) | Q(asset_group__in=groups.values("pk")))
         .select_related("service_area", "site", "asset_group", "responsible", "accountable")
-        .prefetch_related("consulted", "informed")
+        .prefetch_related(
+            Prefetch("consulted", queryset=seen.order_by("name", "pk")),
+            Prefetch("informed", queryset=seen.order_by("name", "pk")),
+        )
     )
 
 
 def coverage(principal: Principal, tenant_id: int) -> QuerySet[Coverage]:
-    """Who is on duty when: entries for every area, or for an area the principal sees."""
+    """Who is on duty when: entries for every area, or for an area the principal sees, of
+    parties it sees (a provider never learns another provider's hours, nor that it exists)."""
     return (
         Coverage.objects.filter(tenant_id=tenant_id)
         .filter(
             Q(service_area__isnull=True)
             | Q(service_area__in=matrix_areas(principal, tenant_id).values("pk"))
         )
+        .filter(party__in=parties(principal, tenant_id).values("pk"))
         .select_related("party", "calendar", "service_area")
     )
+
+
+#: How a party the reader may not see is named in a finding (never by its name).
+ANOTHER_PARTY = "another provider"
+
+
+@dataclass(frozen=True)
+class MatrixView:
+    """The responsibility matrix as one principal may read it: the rows, coverage and gap
+    findings of the page and of ``GET /api/v1/tenants/{id}/matrix`` alike."""
+
+    version: int
+    rows: list[ResponsibilityRow]
+    coverage: list[Coverage]
+    findings: list[routing.Finding]
+
+
+def matrix_view(principal: Principal, tenant: Tenant) -> MatrixView:
+    """What the matrix page and the matrix API show ``principal`` (who may read the matrix
+    of ``tenant``: the caller checks ``servicedesk.view_matrix``).
+
+    The findings are those of the service areas it sees, worked out from the rows it may
+    read (a row at a site outside a provider's engagement says nothing about its sites) and
+    from every party's coverage (another party on duty does close a gap), and they name only
+    parties it sees.
+    """
+    area_ids = list(
+        matrix_areas(principal, tenant.pk).filter(is_active=True).values_list("pk", flat=True)
+    )
+    rows = list(matrix_rows(principal, tenant.pk))
+    readable = {row.pk for row in rows}
+    seen = set(parties(principal, tenant.pk).values_list("pk", flat=True))
+    context = desk_config.current(tenant.pk).routing_context(area_ids=area_ids)
+    context = dataclasses.replace(
+        context,
+        rows=[row for row in context.rows if row.id in readable],
+        party_names={
+            pk: name if pk in seen else ANOTHER_PARTY for pk, name in context.party_names.items()
+        },
+    )
+    findings = routing.analyse(context, area_ids=area_ids, week_start=week_start(tenant.time_zone))
+    version = (
+        MatrixVersion.objects.filter(tenant_id=tenant.pk)
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
+    )
+    return MatrixView(
+        version=version or 0,
+        rows=rows,
+        coverage=list(coverage(principal, tenant.pk)),
+        findings=findings,
+    )
+
+
+def week_start(time_zone: str) -> _dt.datetime:
+    """Monday 00:00 of this week in the tenant's zone: the gap analysis's reference week."""
+    zone = ZoneInfo(time_zone)
+    today = _timezone.now().astimezone(zone).date()
+    return _dt.datetime.combine(today - _dt.timedelta(days=today.weekday()), _dt.time(0), zone)
 
 
 # --- Queues: text search, SLA state and the queue's filters -----------------------------------
 # (Appended as a block, with its own imports.)
 
-import datetime as _dt  # noqa: E402
 from dataclasses import dataclass as _dataclass  # noqa: E402
 from typing import Any as _Any  # noqa: E402
 
 from django.db import connection as _connection  # noqa: E402
-from django.utils import timezone as _timezone  # noqa: E402
 
 #: How close a due date must be for a ticket to count as "due soon".
 DUE_SOON = _dt.timedelta(hours=1)
@@ -376,13 +464,8 @@ def queue(principal: Principal, filters: dict[str, _Any]) -> QuerySet[Ticket]:
     Unknown keys are ignored, so a saved view written by an older version still opens.
     """
     rows = tickets(principal)
-    it_only = ("party_id", "assignee_id", "sla")
-    if filters.get("scope") in ("mine", "my_parties") or any(
-        filters.get(k) not in (None, "") for k in it_only
-    ):
-        # Requesters never learn who holds a ticket or its SLA clocks, not even by probing
-        # with filters: these filters reach only tickets of tenants where the caller is IT.
-        rows = rows.filter(tenant_id__in=sorted(it_tenant_ids(principal)))
+    if filters.get("scope") in ("mine", "my_parties") or uses_it_only(filters):
+        rows = only_where_it(principal, rows)
     scope = filters.get("scope")
     if scope == "mine":
         rows = rows.filter(assignee_id=principal.user_id)
@@ -399,6 +482,28 @@ def queue(principal: Principal, filters: dict[str, _Any]) -> QuerySet[Ticket]:
     if filters.get("q"):
         rows = search_tickets(rows, str(filters["q"]))
     return rows
+
+
+#: Filters over what requesters are never shown of a ticket (who holds it, whom it is
+#: assigned to, its service area, its clocks). Filtering by a hidden field would tell it
+#: anyway ("which of my tickets does party 7 hold?"), so these reach only the tickets of
+#: tenants where the caller works in IT: :func:`only_where_it`.
+IT_ONLY_FILTERS = ("party_id", "assignee_id", "service_area_id", "sla")
+#: Orderings by such fields (the API's ``ordering``), treated the same way.
+IT_ONLY_ORDERINGS = ("resolution_due",)
+
+
+def uses_it_only(filters: dict[str, _Any], ordering: str | None = None) -> bool:
+    """Whether ``filters`` (or ``ordering``) ask about something requesters are not shown."""
+    if (ordering or "").lstrip("-") in IT_ONLY_ORDERINGS:
+        return True
+    return any(filters.get(key) not in (None, "") for key in IT_ONLY_FILTERS)
+
+
+def only_where_it(principal: Principal, rows: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """``rows`` narrowed to the tenants where the principal works for a party: a requester
+    learns nothing from a filter over what it is not shown (it finds nothing)."""
+    return rows.filter(tenant_id__in=sorted(it_tenant_ids(principal)))
 
 
 def status_group_condition(group: str) -> Q:

@@ -6,13 +6,17 @@ import datetime as dt
 from typing import Annotated, Any
 
 from ninja import FilterLookup, FilterSchema, Schema
-from pydantic import Field
+from pydantic import Field, RootModel
 
-from tandem.core.api import Input
+from tandem.core.api import Input, by_audience, reader_id
 from tandem.servicedesk.choices import MAX_REOPEN_DAYS
+from tandem.servicedesk.queries import author_for_requester
 
 
 class TicketOut(Schema):
+    """A ticket as the people who work in its tenant for a party (its IT, a provider) see
+    it. Its requester gets RequesterTicketOut instead (TicketView)."""
+
     id: int
     tenant_id: int
     number: int
@@ -40,33 +44,33 @@ class TicketOut(Schema):
     created_at: dt.datetime
     resolved_at: dt.datetime | None
 
-    # A requester sees the ticket, not the IT behind it: no party names, routing reasons or
-    # per-party SLA clocks (the same rule the requester's pages follow).
-
     @staticmethod
-    def resolve_party_name(obj: Any, context: Any) -> str:
-        return "IT" if _for_requester(obj, context) else obj.party.name  # type: ignore[no-any-return]
-
-    @staticmethod
-    def resolve_party_id(obj: Any, context: Any) -> int:
-        return 0 if _for_requester(obj, context) else obj.party_id  # type: ignore[no-any-return]
-
-    @staticmethod
-    def resolve_routing_reason(obj: Any, context: Any) -> str:
-        return "" if _for_requester(obj, context) else obj.routing_reason  # type: ignore[no-any-return]
-
-    @staticmethod
-    def resolve_sla_state(obj: Any, context: Any) -> dict[str, Any]:
-        return {} if _for_requester(obj, context) else obj.sla_state  # type: ignore[no-any-return]
+    def resolve_party_name(obj: Any) -> str:
+        return obj.party.name  # type: ignore[no-any-return]
 
 
-def _for_requester(ticket: Any, context: Any) -> bool:
-    """True when the caller has no IT party in the ticket's tenant (a requester)."""
-    request = (context or {}).get("request")
-    principal = getattr(request, "principal", None)
-    if principal is None:
-        return True
-    return not any(a.party_id for a in principal.accesses_in(ticket.tenant_id))
+class RequesterTicketOut(Schema):
+    """A ticket as its requester sees it on the portal and the requester's ticket pages:
+    what they asked, its state and priority, when it was opened and resolved. Never who
+    holds it or why, whom it is assigned to, its tags, category, area or clocks."""
+
+    id: int
+    tenant_id: int
+    number: int
+    subject: str
+    description: str
+    status: str
+    priority: int
+    created_at: dt.datetime
+    resolved_at: dt.datetime | None
+
+
+class TicketView(
+    RootModel[by_audience(it=TicketOut, requester=RequesterTicketOut)]  # type: ignore[misc]
+):
+    """A ticket in the shape its reader may see: TicketOut for the people who work in its
+    tenant for a party (the tenant's IT, a provider), RequesterTicketOut for anyone else
+    (its requester), as the requester's pages show it."""
 
 
 class TicketIn(Input):
@@ -119,6 +123,8 @@ class CommentIn(Input):
 
 
 class CommentOut(Schema):
+    """A note as the people who work in its tenant for a party see it."""
+
     id: int
     author_label: str
     party_id: int | None
@@ -126,6 +132,28 @@ class CommentOut(Schema):
     body: str
     via: str
     created_at: dt.datetime
+
+
+class RequesterCommentOut(Schema):
+    """A public note as the requester's portal shows it: its author is "You", "IT" for
+    anyone who wrote for a party (never a name, an address or a party), or the name an
+    e-mail reply came with."""
+
+    id: int
+    author_label: str
+    body: str
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_author_label(obj: Any, context: Any) -> str:
+        return author_for_requester(obj, reader_id(context))
+
+
+class CommentView(
+    RootModel[by_audience(it=CommentOut, requester=RequesterCommentOut)]  # type: ignore[misc]
+):
+    """A note in the shape its reader may see: CommentOut for the people who work in its
+    tenant for a party, RequesterCommentOut for anyone else (its requester)."""
 
 
 class EventOut(Schema):

@@ -1185,15 +1185,14 @@ def _one(rows: QuerySet[Any], pk: int) -> Any:
 
 def sees_every_policy(principal: Principal, tenant_id: int) -> bool:
     """The tenant's IT reads every SLA and OLA; a provider only its own party's terms."""
-    return any(a.provider_id is None and a.party_id for a in principal.accesses_in(tenant_id))
+    return principal.is_internal_in(tenant_id)
 
 
 def sla_policies(principal: Principal, tenant_id: int) -> QuerySet[SlaPolicy]:
     """The policies of a tenant the principal may read (a provider: its own party's)."""
     rows = SlaPolicy.objects.filter(tenant_id=tenant_id).select_related("party", "calendar")
     if not sees_every_policy(principal, tenant_id):
-        own = [a.party_id for a in principal.accesses_in(tenant_id) if a.party_id]
-        rows = rows.filter(party_id__in=own)
+        rows = rows.filter(party_id__in=sorted(principal.party_ids_in(tenant_id)))
     return rows
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import messages
@@ -26,7 +25,6 @@ from django.db.models import Max, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -37,7 +35,7 @@ from tandem.core.errors import Conflict
 from tandem.core.pages import submit_form
 from tandem.core.policies import SIGNED_IN
 from tandem.core.principal import Principal
-from tandem.servicedesk import queries, routing, services, views_queues
+from tandem.servicedesk import queries, services, views_queues
 from tandem.servicedesk.choices import EventKind, StatusKind, Via, Visibility
 from tandem.servicedesk.forms import (
     AssignForm,
@@ -116,13 +114,6 @@ def _ticket_for(principal: Principal, ticket_id: int, action: str) -> Ticket:
     if not policies.allowed(principal, action, ticket):
         raise PermissionDenied(f"not allowed: {action}")
     return ticket
-
-
-def _week_start(time_zone: str) -> dt.datetime:
-    """Monday 00:00 of this week in the tenant's zone: the gap analysis's reference week."""
-    zone = ZoneInfo(time_zone)
-    today = timezone.now().astimezone(zone).date()
-    return dt.datetime.combine(today - dt.timedelta(days=today.weekday()), dt.time(0), zone)
 
 
 def _parse_moment(value: Any) -> dt.datetime | None:
@@ -414,12 +405,7 @@ def _requester_ticket_context(principal: Principal, ticket: Ticket) -> dict[str,
     # Public notes only, whatever the tiers say; IT authors are "IT", never a party or a name.
     notes = list(queries.comments(principal, ticket).filter(visibility=Visibility.PUBLIC))
     for note in notes:
-        if note.author_id is not None and note.author_id == principal.user_id:
-            note.author_display = "You"  # type: ignore[attr-defined]
-        elif note.party_id is not None:
-            note.author_display = "IT"  # type: ignore[attr-defined]
-        else:
-            note.author_display = note.author_label  # type: ignore[attr-defined]
+        note.author_display = queries.author_for_requester(note, principal.user_id)  # type: ignore[attr-defined]
     # Public files only, like the notes, whatever else the person's tiers would allow.
     files = list(
         queries.attachments(principal, ticket)
@@ -643,25 +629,20 @@ def _render_matrix(
     row_form: MatrixRowForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    """Rows, coverage and findings for the areas the principal sees (all, for the tenant's
-    IT; a provider's engagement areas, for the provider)."""
-    area_ids = list(
-        queries.matrix_areas(principal, tenant.pk)
-        .filter(is_active=True)
-        .values_list("pk", flat=True)
-    )
-    context = services.routing_context(tenant.pk, area_ids=area_ids)
-    findings = routing.analyse(context, area_ids=area_ids, week_start=_week_start(tenant.time_zone))
+    """Rows, coverage and findings as the principal may read them (``queries.matrix_view``,
+    which the matrix API shows too)."""
+    view = queries.matrix_view(principal, tenant)
     may_change = policies.allowed(principal, "servicedesk.change_matrix", tenant)
     return render(
         request,
         "servicedesk/matrix.html",
         {
             "tenant": tenant,
-            "rows": list(queries.matrix_rows(principal, tenant.pk)),
-            "coverage": list(queries.coverage(principal, tenant.pk)),
+            "rows": view.rows,
+            "coverage": view.coverage,
             "findings": [
-                {"kind": FINDING_KINDS.get(f.kind, f.kind), "message": f.message} for f in findings
+                {"kind": FINDING_KINDS.get(f.kind, f.kind), "message": f.message}
+                for f in view.findings
             ],
             "may_change": may_change,
             "row_form": (row_form or _row_form(principal, tenant)) if may_change else None,

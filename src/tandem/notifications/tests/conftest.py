@@ -15,6 +15,7 @@ class Receiver:
 
     def __init__(self) -> None:
         self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.port = 0
         self.status = 200
         receiver = self
 
@@ -29,11 +30,15 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/hook"
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def receiver(settings) -> Iterator[Receiver]:  # type: ignore[no-untyped-def]
+    """The receiver, on an internal address the operator allowed webhooks to reach
+    (``TANDEM_WEBHOOK_ALLOWED_HOSTS=127.0.0.1``); a test may take that back."""
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
     r = Receiver()
     thread = threading.Thread(target=r.server.serve_forever, daemon=True)
     thread.start()
