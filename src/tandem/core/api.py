@@ -1,19 +1,29 @@
-"""Shared pieces of the HTTP API: authentication, input base class, ordering, pagination."""
+"""Shared pieces of the HTTP API: authentication, input base class, bounded ids and numbers,
+ordering, pagination."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Schema
 from ninja.pagination import LimitOffsetPagination
 from ninja.security import APIKeyCookie, HttpBearer
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 from tandem.core import pagination as pagination_core
 from tandem.core.errors import InvalidInput
 from tandem.core.principal import Principal
+from tandem.core.validation import MAX_ID
+
+#: An id in a path, a query string or a body: 1 to ``MAX_ID``. Every id the API reads has
+#: this type (``tests/test_bounds.py`` walks the OpenAPI schema for unbounded integers): a
+#: larger number overflowed the database, a server error. In a path, a value outside the
+#: range answers 404 like any id that does not exist (``config.api``); elsewhere, 422.
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+#: A count or number that is not an id but still reaches the database (offsets, limits).
+Count = Annotated[int, Field(ge=0, le=MAX_ID)]
 
 
 class TokenAuth(HttpBearer):
@@ -69,7 +79,17 @@ def ordered(
     return queryset.order_by(field, "pk")
 
 
-class CappedLimitOffsetPagination(LimitOffsetPagination):
+class Pagination(LimitOffsetPagination):
+    """Ninja's limit/offset pages with both numbers bounded (ninja leaves them open-ended,
+    and ``offset=2**63`` overflowed the database). A ``limit`` above ``max_limit`` still
+    reads as ``max_limit``."""
+
+    class Input(Schema):
+        limit: int = Field(100, ge=1, le=MAX_ID)
+        offset: int = Field(0, ge=0, le=MAX_ID)
+
+
+class CappedLimitOffsetPagination(Pagination):
     """Limit/offset pages whose ``count`` stops at ``core.pagination.COUNT_CAP``.
 
     ``count_exact`` says whether ``count`` is the whole number of rows or only "at least
