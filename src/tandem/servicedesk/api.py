@@ -41,9 +41,12 @@ from tandem.servicedesk.schemas import (
     TimeOut,
 )
 from tandem.tenancy import queries as tenancy_queries
-from tandem.tenancy.models import Party, ServiceArea
+from tandem.tenancy.models import ServiceArea
 
 router = Router(tags=["service desk"])
+
+#: A party id the caller may not see reads exactly as one that does not exist.
+NO_SUCH_PARTY = "No such party in this tenant."
 
 TICKET_ORDER = {
     "number": "number",
@@ -117,9 +120,11 @@ def reprioritise(request: HttpRequest, ticket_id: Id, payload: PriorityIn):  # t
 def handoff(request: HttpRequest, ticket_id: Id, payload: HandoffIn):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
     ticket = queries.ticket(principal, ticket_id)
-    party = Party.objects.filter(tenant_id=ticket.tenant_id, pk=payload.to_party_id).first()
+    # Only parties the caller sees: one it may not see answers as one that does not exist
+    # (the service's refusal would name it).
+    party = queries.parties(principal, ticket.tenant_id).filter(pk=payload.to_party_id).first()
     if party is None:
-        raise InvalidInput({"to_party_id": ["No such party in this tenant."]})
+        raise InvalidInput({"to_party_id": [NO_SUCH_PARTY]})
     services.handoff_ticket(actor=principal, ticket=ticket, to_party=party, reason=payload.reason)
     return queries.ticket(principal, ticket_id)
 
@@ -133,7 +138,8 @@ def assign(request: HttpRequest, ticket_id: Id, payload: AssignIn):  # type: ign
     if payload.assignee_id is not None:
         assignee = User.objects.filter(pk=payload.assignee_id, is_active=True).first()
         if assignee is None:
-            raise InvalidInput({"assignee_id": ["No such person."]})
+            # The same words as for a real person who may not take it (``assign_ticket``).
+            raise InvalidInput({"assignee_id": [services.NOT_ASSIGNABLE]})
     services.assign_ticket(actor=principal, ticket=ticket, assignee=assignee)
     return queries.ticket(principal, ticket_id)
 
@@ -314,9 +320,9 @@ def create_sla_policy(request: HttpRequest, payload: SlaPolicyIn):  # type: igno
 @declare_action("servicedesk.change_matrix")
 def add_coverage(request: HttpRequest, payload: CoverageIn):  # type: ignore[no-untyped-def]
     tenant = _tenant_for_write(request, payload.tenant_id)
-    party = Party.objects.filter(tenant=tenant, pk=payload.party_id).first()
+    party = queries.parties(principal_of(request), tenant.pk).filter(pk=payload.party_id).first()
     if party is None:
-        raise InvalidInput({"party_id": ["No such party in this tenant."]})
+        raise InvalidInput({"party_id": [NO_SUCH_PARTY]})
     data = payload.model_dump(exclude={"tenant_id", "party_id"})
     return 201, services.add_coverage(
         actor=principal_of(request), tenant=tenant, party=party, **data

@@ -155,7 +155,8 @@ def bulk_change(request: HttpRequest, payload: BulkIn):  # type: ignore[no-untyp
     if payload.action == "assign" and payload.assignee_id is not None:
         assignee = User.objects.filter(pk=payload.assignee_id, is_active=True).first()
         if assignee is None:
-            raise InvalidInput({"assignee_id": ["No such person."]})
+            # The same words as for a real person who may not take the tickets.
+            raise InvalidInput({"assignee_id": [services.NOT_ASSIGNABLE]})
     services.bulk_update_tickets(
         actor=principal,
         tickets=tickets,

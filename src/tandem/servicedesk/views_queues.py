@@ -17,7 +17,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -527,13 +527,15 @@ def queue_bulk(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Check at least one ticket and choose what to change.")
         return _back(request)
     data = form.cleaned_data
-    assignee = None
-    if data["action"] == "assign" and data.get("assignee"):
-        assignee = User.objects.filter(pk=data["assignee"], is_active=True).first()
-        if assignee is None:
-            raise Http404("no such person")
     tickets = bulk_tickets(principal, data["ticket_ids"])
     try:
+        assignee = None
+        if data["action"] == "assign" and data.get("assignee"):
+            assignee = User.objects.filter(pk=data["assignee"], is_active=True).first()
+            if assignee is None:
+                # Told as for a real person who may not take the tickets: the answer must
+                # not tell which ids belong to someone.
+                raise InvalidInput({"assignee_id": [services.NOT_ASSIGNABLE]})
         services.bulk_update_tickets(
             actor=principal,
             tickets=tickets,
