@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from ninja import FilterLookup, FilterSchema, Schema
 from pydantic import Field
 
-from tandem.core.api import Id
+from tandem.core.api import Id, Moment
 
 
 class AuditEntryOut(Schema):
@@ -35,8 +35,8 @@ class AuditFilter(FilterSchema):
     actor_id: Id | None = None
     action: str | None = Field(default=None, max_length=80)
     target_type: str | None = Field(default=None, max_length=80)
-    since: Annotated[dt.datetime | None, FilterLookup("created_at__gte")] = None
-    until: Annotated[dt.datetime | None, FilterLookup("created_at__lt")] = None
+    since: Annotated[Moment | None, FilterLookup("created_at__gte")] = None
+    until: Annotated[Moment | None, FilterLookup("created_at__lt")] = None
 
 
 class ChainStateOut(Schema):

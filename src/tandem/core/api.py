@@ -3,6 +3,7 @@ ordering, pagination."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from django.db.models import QuerySet
@@ -10,7 +11,7 @@ from django.http import HttpRequest
 from ninja import Schema
 from ninja.pagination import LimitOffsetPagination
 from ninja.security import APIKeyCookie, HttpBearer
-from pydantic import ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from tandem.core import pagination as pagination_core
 from tandem.core.errors import InvalidInput
@@ -24,6 +25,21 @@ from tandem.core.validation import MAX_ID
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 #: A count or number that is not an id but still reaches the database (offsets, limits).
 Count = Annotated[int, Field(ge=0, le=MAX_ID)]
+
+
+def _in_utc(moment: dt.datetime) -> dt.datetime:
+    """``moment`` in UTC (a naive one is taken as UTC). PostgreSQL refuses offsets beyond
+    ±15:59, which ISO 8601 allows up to ±23:59 (``+16:27`` was a server error)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00+05:00 is before year 1 in UTC
+        raise ValueError("Date and time out of range.") from exc
+
+
+#: A date and time the API reads: any ISO 8601 offset, passed on in UTC.
+Moment = Annotated[dt.datetime, AfterValidator(_in_utc)]
 
 
 class TokenAuth(HttpBearer):
@@ -55,6 +71,25 @@ class Input(Schema):
     """Base for request bodies: unknown fields are an error, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul_characters(cls, data: Any) -> Any:
+        """No text with a NUL character, at any depth: PostgreSQL cannot store it (the
+        write failed as a server error) and no one types it."""
+        if _holds_nul(data):
+            raise ValueError("Text must not contain NUL (\\u0000) characters.")
+        return data
+
+
+def _holds_nul(data: Any) -> bool:
+    if isinstance(data, str):
+        return "\x00" in data
+    if isinstance(data, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in data.items())
+    if isinstance(data, list | tuple):
+        return any(_holds_nul(item) for item in data)
+    return False
 
 
 def principal_of(request: HttpRequest) -> Principal:
