@@ -165,3 +165,31 @@ def test_errors_are_detail_objects(world, client) -> None:  # type: ignore[no-un
     assert client.get("/api/v1/sites").json() == {
         "detail": "Authentication required: a valid token or session."
     }
+
+
+def test_a_nul_character_in_a_body_is_422_and_writes_nothing(world, as_persona) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL cannot store NUL in text: the write was a server error there."""
+    before = _counts()
+    body = {"tenant_id": world["tenant"], "name": "Acme\u0000 annex"}
+    response = _post(as_persona("owner"), "/api/v1/sites", body)
+    assert response.status_code == 422, response.content
+    assert "NUL" in response.content.decode()
+    assert _counts() == before
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/v1/tickets?status=%00", "/api/v1/queue?q=a%00b", "/queue/?q=%00"]
+)
+def test_a_nul_character_in_a_query_string_is_400(world, as_persona, url) -> None:  # type: ignore[no-untyped-def]
+    response = as_persona("owner").get(url)
+    assert response.status_code == 400
+    assert "NUL character" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "since", ["1076-05-14T15:07:54%2B16:27", "0001-01-01T00:00:00%2B05:00", "2020-01-01T00:00:00"]
+)
+def test_any_iso_8601_offset_filters_the_audit_log(world, as_persona, since) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL refuses offsets beyond ±15:59 (a server error); the API reads in UTC."""
+    response = as_persona("owner").get(f"/api/v1/audit?since={since}")
+    assert response.status_code in (200, 422), response.content

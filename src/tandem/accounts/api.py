@@ -2,7 +2,7 @@
 
 from django.http import Http404, HttpRequest
 from ninja import Query, Router
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from tandem.accounts import queries, services
 from tandem.accounts.models import Role, User
@@ -18,7 +18,7 @@ from tandem.accounts.schemas import (
 )
 from tandem.core import policies
 from tandem.core.actions import declare_action
-from tandem.core.api import ordered, principal_of
+from tandem.core.api import Id, Pagination, ordered, principal_of
 from tandem.core.errors import InvalidInput, Refused
 from tandem.tenancy import queries as tenancy_queries
 from tandem.tenancy.models import Provider
@@ -50,7 +50,7 @@ def me(request: HttpRequest):  # type: ignore[no-untyped-def]
 
 
 @router.get("/memberships", response=list[MembershipOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @declare_action("accounts.view_membership")
 def list_memberships(
     request: HttpRequest, filters: Query[MembershipFilter], ordering: str | None = None
@@ -93,13 +93,13 @@ def add_membership(request: HttpRequest, payload: MembershipIn):  # type: ignore
 
 @router.get("/memberships/{membership_id}", response=MembershipOut)
 @declare_action("accounts.view_membership")
-def get_membership(request: HttpRequest, membership_id: int):  # type: ignore[no-untyped-def]
+def get_membership(request: HttpRequest, membership_id: Id):  # type: ignore[no-untyped-def]
     return queries.membership(principal_of(request), membership_id)
 
 
 @router.post("/memberships/{membership_id}/deactivate", response=MembershipOut)
 @declare_action("accounts.change_membership")
-def deactivate_membership(request: HttpRequest, membership_id: int):  # type: ignore[no-untyped-def]
+def deactivate_membership(request: HttpRequest, membership_id: Id):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
     membership = queries.membership(principal, membership_id)
     services.deactivate_membership(actor=principal, membership=membership)
@@ -107,7 +107,7 @@ def deactivate_membership(request: HttpRequest, membership_id: int):  # type: ig
 
 
 @router.get("/roles", response=list[RoleOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @declare_action("accounts.view_role")
 def list_roles(request: HttpRequest):  # type: ignore[no-untyped-def]
     return queries.roles(principal_of(request)).order_by("name")
@@ -115,14 +115,14 @@ def list_roles(request: HttpRequest):  # type: ignore[no-untyped-def]
 
 @router.get("/roles/{role_id}", response=RoleOut)
 @declare_action("accounts.view_role")
-def get_role(request: HttpRequest, role_id: int):  # type: ignore[no-untyped-def]
+def get_role(request: HttpRequest, role_id: Id):  # type: ignore[no-untyped-def]
     return policies.get_visible_or_404(
         principal_of(request), "accounts.view_role", Role.objects.all(), pk=role_id
     )
 
 
 @router.get("/tokens", response=list[TokenOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @declare_action(policies.SIGNED_IN)
 def list_tokens(request: HttpRequest):  # type: ignore[no-untyped-def]
     """Your tokens; with a token, only the tokens of its own membership."""
@@ -155,7 +155,7 @@ def create_token(request: HttpRequest, payload: TokenIn):  # type: ignore[no-unt
 
 @router.post("/tokens/{token_id}/revoke", response=TokenOut)
 @declare_action(policies.SIGNED_IN)
-def revoke_token(request: HttpRequest, token_id: int):  # type: ignore[no-untyped-def]
+def revoke_token(request: HttpRequest, token_id: Id):  # type: ignore[no-untyped-def]
     """Revoke one of your tokens; with a (write) token, one of its own membership's."""
     principal = principal_of(request)
     token = queries.own_tokens(principal).select_related("membership").filter(pk=token_id).first()

@@ -7,7 +7,7 @@ import datetime as dt
 from ninja import FilterSchema, Schema
 from pydantic import Field
 
-from tandem.core.api import Input
+from tandem.core.api import Id, Input
 
 
 class RoleOut(Schema):
@@ -48,13 +48,13 @@ class MembershipIn(Input):
     email: str = Field(min_length=3, max_length=254)
     full_name: str = Field(default="", max_length=200)
     role_key: str = Field(min_length=1, max_length=60)
-    tenant_id: int | None = None
-    provider_id: int | None = None
+    tenant_id: Id | None = None
+    provider_id: Id | None = None
 
 
 class MembershipFilter(FilterSchema):
-    tenant_id: int | None = None
-    provider_id: int | None = None
+    tenant_id: Id | None = None
+    provider_id: Id | None = None
     is_active: bool | None = None
 
 
@@ -76,7 +76,7 @@ class TokenCreated(TokenOut):
 
 class TokenIn(Input):
     name: str = Field(min_length=1, max_length=100)
-    membership_id: int
+    membership_id: Id
     scope: str = Field(default="read", max_length=8)
     expires_in_days: int = Field(default=90, ge=1, le=3650)
 

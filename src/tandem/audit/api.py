@@ -2,21 +2,21 @@
 
 from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Query, Router
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from tandem.audit import queries
 from tandem.audit.schemas import AuditEntryOut, AuditFilter, ChainStateOut
 from tandem.audit.services import verify_chains
 from tandem.core import policies
 from tandem.core.actions import declare_action
-from tandem.core.api import principal_of
+from tandem.core.api import Id, Pagination, principal_of
 from tandem.tenancy import queries as tenancy_queries
 
 router = Router(tags=["audit"])
 
 
 @router.get("/audit", response=list[AuditEntryOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @declare_action("audit.view_auditentry")
 def list_audit(request: HttpRequest, filters: Query[AuditFilter]):  # type: ignore[no-untyped-def]
     return filters.filter(queries.entries(principal_of(request)))
@@ -36,7 +36,7 @@ def export_audit(request: HttpRequest, filters: Query[AuditFilter]):  # type: ig
 
 @router.get("/tenants/{tenant_id}/audit/verify", response=ChainStateOut)
 @declare_action("audit.verify_chain")
-def verify_tenant_chain(request: HttpRequest, tenant_id: int):  # type: ignore[no-untyped-def]
+def verify_tenant_chain(request: HttpRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
     tenant = tenancy_queries.tenant(principal, tenant_id)
     policies.authorize(principal, "audit.verify_chain", tenant)

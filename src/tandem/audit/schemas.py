@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from ninja import FilterLookup, FilterSchema, Schema
 from pydantic import Field
 
+from tandem.core.api import Id, Moment
+
 
 class AuditEntryOut(Schema):
     id: int
@@ -28,7 +30,7 @@ class AuditEntryOut(Schema):
 
 
 class AuditFilter(FilterSchema):
-    tenant_id: int | None = None
+    tenant_id: Id | None = None
     instance_level: Annotated[
         bool | None,
         FilterLookup("tenant__isnull"),
@@ -37,12 +39,12 @@ class AuditFilter(FilterSchema):
             "factors, password resets, provider staff and their tokens)."
         ),
     ] = None
-    party_id: int | None = None
-    actor_id: int | None = None
+    party_id: Id | None = None
+    actor_id: Id | None = None
     action: str | None = Field(default=None, max_length=80)
     target_type: str | None = Field(default=None, max_length=80)
-    since: Annotated[dt.datetime | None, FilterLookup("created_at__gte")] = None
-    until: Annotated[dt.datetime | None, FilterLookup("created_at__lt")] = None
+    since: Annotated[Moment | None, FilterLookup("created_at__gte")] = None
+    until: Annotated[Moment | None, FilterLookup("created_at__lt")] = None
 
 
 class ChainStateOut(Schema):

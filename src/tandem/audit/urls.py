@@ -5,6 +5,6 @@ from tandem.audit import views
 app_name = "audit"
 
 urlpatterns = [
-    path("tenants/<int:tenant_id>/audit/", views.log, name="log"),
-    path("tenants/<int:tenant_id>/audit/export/", views.export, name="export"),
+    path("tenants/<id:tenant_id>/audit/", views.log, name="log"),
+    path("tenants/<id:tenant_id>/audit/export/", views.export, name="export"),
 ]

@@ -53,6 +53,10 @@ def invalid_input(request: HttpRequest, exc: InvalidInput) -> HttpResponse:
 
 @api.exception_handler(ValidationError)
 def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    if any(error.get("loc", ())[:1] == ("path",) for error in exc.errors):
+        # A path whose id cannot exist (out of range, not a number) names nothing: not
+        # found, exactly as an id out of reach or deleted.
+        return not_found(request, Http404())
     return api.create_response(request, {"detail": exc.errors}, status=422)
 
 

@@ -79,6 +79,7 @@ MIDDLEWARE = [
     # Below WhiteNoise (static files keep their caching), above everything that may answer.
     "tandem.core.middleware.NoStoreMiddleware",
     "tandem.core.middleware.RequestIdMiddleware",
+    "tandem.core.guards.NulCharacterMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

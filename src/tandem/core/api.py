@@ -1,7 +1,9 @@
-"""Shared pieces of the HTTP API: authentication, input base class, ordering, pagination."""
+"""Shared pieces of the HTTP API: authentication, input base class, bounded ids and numbers,
+ordering, pagination."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from django.db.models import QuerySet
@@ -9,11 +11,35 @@ from django.http import HttpRequest
 from ninja import Schema
 from ninja.pagination import LimitOffsetPagination
 from ninja.security import APIKeyCookie, HttpBearer
-from pydantic import ConfigDict, Discriminator, Tag
+from pydantic import AfterValidator, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from tandem.core import pagination as pagination_core
 from tandem.core.errors import InvalidInput
 from tandem.core.principal import Principal, current_principal
+from tandem.core.validation import MAX_ID
+
+#: An id in a path, a query string or a body: 1 to ``MAX_ID``. Every id the API reads has
+#: this type (``tests/test_bounds.py`` walks the OpenAPI schema for unbounded integers): a
+#: larger number overflowed the database, a server error. In a path, a value outside the
+#: range answers 404 like any id that does not exist (``config.api``); elsewhere, 422.
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+#: A count or number that is not an id but still reaches the database (offsets, limits).
+Count = Annotated[int, Field(ge=0, le=MAX_ID)]
+
+
+def _in_utc(moment: dt.datetime) -> dt.datetime:
+    """``moment`` in UTC (a naive one is taken as UTC). PostgreSQL refuses offsets beyond
+    ±15:59, which ISO 8601 allows up to ±23:59 (``+16:27`` was a server error)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00+05:00 is before year 1 in UTC
+        raise ValueError("Date and time out of range.") from exc
+
+
+#: A date and time the API reads: any ISO 8601 offset, passed on in UTC.
+Moment = Annotated[dt.datetime, AfterValidator(_in_utc)]
 
 
 class TokenAuth(HttpBearer):
@@ -45,6 +71,25 @@ class Input(Schema):
     """Base for request bodies: unknown fields are an error, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul_characters(cls, data: Any) -> Any:
+        """No text with a NUL character, at any depth: PostgreSQL cannot store it (the
+        write failed as a server error) and no one types it."""
+        if _holds_nul(data):
+            raise ValueError("Text must not contain NUL (\\u0000) characters.")
+        return data
+
+
+def _holds_nul(data: Any) -> bool:
+    if isinstance(data, str):
+        return "\x00" in data
+    if isinstance(data, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in data.items())
+    if isinstance(data, list | tuple):
+        return any(_holds_nul(item) for item in data)
+    return False
 
 
 def principal_of(request: HttpRequest) -> Principal:
@@ -117,7 +162,17 @@ def ordered(
     return queryset.order_by(field, "pk")
 
 
-class CappedLimitOffsetPagination(LimitOffsetPagination):
+class Pagination(LimitOffsetPagination):
+    """Ninja's limit/offset pages with both numbers bounded (ninja leaves them open-ended,
+    and ``offset=2**63`` overflowed the database). A ``limit`` above ``max_limit`` still
+    reads as ``max_limit``."""
+
+    class Input(Schema):
+        limit: int = Field(100, ge=1, le=MAX_ID)
+        offset: int = Field(0, ge=0, le=MAX_ID)
+
+
+class CappedLimitOffsetPagination(Pagination):
     """Limit/offset pages whose ``count`` stops at ``core.pagination.COUNT_CAP``.
 
     ``count_exact`` says whether ``count`` is the whole number of rows or only "at least

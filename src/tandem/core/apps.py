@@ -1,4 +1,9 @@
 from django.apps import AppConfig
+from django.db.models import IntegerField
+from django.urls import register_converter
+
+from tandem.core.converters import IdConverter
+from tandem.core.lookups import InRange
 
 
 class CoreConfig(AppConfig):
@@ -7,6 +12,12 @@ class CoreConfig(AppConfig):
     verbose_name = "Tandem core"
 
     def ready(self) -> None:
+        # Page URLs name their ids with ``<id:...>`` (never Django's unbounded ``int``);
+        # the URL configuration is read after the apps are ready.
+        register_converter(IdConverter, "id")
+        # ``__in`` on integer columns leaves out numbers the column cannot hold (a number
+        # beyond 64 bits overflowed the driver instead of matching nothing).
+        IntegerField.register_lookup(InRange)
         # Each app's policies module registers its actions on import; importing them here
         # means the registry is complete before the first request or test runs.
         from tandem.core import policies

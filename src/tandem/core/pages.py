@@ -34,9 +34,15 @@ def render_invalid(
 
 
 def safe_next(request: HttpRequest, default: str) -> str:
-    """The ``next`` target of a form or query string if it stays on this site, else ``default``."""
+    """The ``next`` target of a form or query string if it is a path on this site, else
+    ``default``.
+
+    Only an absolute path (``/tickets/4/``) is kept: ``next=foo`` was taken for a URL name
+    by ``redirect()``, which failed to find it (a server error), and any other relative
+    target would land somewhere that depends on the page it was sent from.
+    """
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target

@@ -1,4 +1,5 @@
-"""Small validators shared by services: names, slugs, time zones, country codes."""
+"""Small validators shared by services and interfaces: names, slugs, time zones, country
+codes, and the range of ids and counts the database can hold."""
 
 from __future__ import annotations
 
@@ -8,6 +9,23 @@ import zoneinfo
 from tandem.core.errors import InvalidInput
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
+
+#: The largest 64-bit signed integer: the top of every primary key and integer column
+#: (PostgreSQL's bigint, SQLite's INTEGER) and of LIMIT/OFFSET. A larger number from a URL,
+#: a query string or a body cannot name anything; passed on to the database it overflows
+#: (a server error on both databases), so every interface refuses it first: ids in paths
+#: are "not found" (the ``id`` path converter, ``core.api.Id``), other values a 422/400.
+MAX_ID = 2**63 - 1
+
+
+def parse_id(value: object) -> int | None:
+    """``value`` (a query-string or form value) as an id: digits only, 1 to :data:`MAX_ID`;
+    None for anything else, which no row can have."""
+    text = str(value if value is not None else "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)):
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_ID else None
 
 
 def clean_name(value: str, *, field: str = "name", max_length: int = 120) -> str:

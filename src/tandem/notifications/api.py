@@ -3,11 +3,11 @@ their delivery log."""
 
 from django.http import Http404, HttpRequest
 from ninja import Router
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from tandem.core import policies
 from tandem.core.actions import declare_action
-from tandem.core.api import principal_of
+from tandem.core.api import Id, Pagination, principal_of
 from tandem.core.errors import InvalidInput
 from tandem.notifications import queries, services
 from tandem.notifications.choices import NotificationKind
@@ -27,7 +27,7 @@ router = Router(tags=["notifications"])
 
 
 @router.get("/notifications", response=list[NotificationOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @declare_action(policies.SIGNED_IN)
 def list_notifications(request: HttpRequest, unread: bool | None = None):  # type: ignore[no-untyped-def]
     """Your own notifications, newest first; ``unread=true`` for the unread ones only."""
@@ -36,7 +36,7 @@ def list_notifications(request: HttpRequest, unread: bool | None = None):  # typ
 
 @router.post("/notifications/{notification_id}/read", response=NotificationOut)
 @declare_action(policies.SIGNED_IN)
-def read_notification(request: HttpRequest, notification_id: int):  # type: ignore[no-untyped-def]
+def read_notification(request: HttpRequest, notification_id: Id):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
     notification = queries.own_notifications(principal).filter(pk=notification_id).first()
     if notification is None:
@@ -66,7 +66,7 @@ def set_notification_preferences(request: HttpRequest, payload: EmailPreferences
 
 
 @router.get("/webhooks", response=list[WebhookOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @declare_action(MANAGE_WEBHOOK)
 def list_webhooks(request: HttpRequest):  # type: ignore[no-untyped-def]
     return queries.webhooks(principal_of(request))
@@ -89,15 +89,15 @@ def create_webhook(request: HttpRequest, payload: WebhookIn):  # type: ignore[no
 
 @router.post("/webhooks/{webhook_id}/disable", response=WebhookOut)
 @declare_action(MANAGE_WEBHOOK)
-def disable_webhook(request: HttpRequest, webhook_id: int):  # type: ignore[no-untyped-def]
+def disable_webhook(request: HttpRequest, webhook_id: Id):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
     webhook = queries.webhook(principal, webhook_id)
     return services.disable_webhook(actor=principal, webhook=webhook)
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", response=list[DeliveryOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @declare_action(MANAGE_WEBHOOK)
-def list_deliveries(request: HttpRequest, webhook_id: int):  # type: ignore[no-untyped-def]
+def list_deliveries(request: HttpRequest, webhook_id: Id):  # type: ignore[no-untyped-def]
     """The delivery log of one webhook, newest first."""
     return queries.deliveries(principal_of(request), webhook_id)

@@ -9,7 +9,7 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field, StrictBool
 
-from tandem.core.api import Input
+from tandem.core.api import Id, Input
 
 
 class NotificationOut(Schema):
@@ -28,7 +28,7 @@ class NotificationOut(Schema):
 
 
 class WebhookIn(Input):
-    tenant_id: int
+    tenant_id: Id
     url: str = Field(max_length=2000)
     events: list[str] = Field(max_length=10)
 

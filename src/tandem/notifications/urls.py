@@ -7,7 +7,7 @@ app_name = "notifications"
 urlpatterns = [
     path("notifications/", views.notification_list, name="notifications"),
     path(
-        "notifications/<int:notification_id>/read/",
+        "notifications/<id:notification_id>/read/",
         views.notification_read,
         name="notification-read",
     ),
@@ -17,25 +17,25 @@ urlpatterns = [
         views.notification_preferences,
         name="notification-preferences",
     ),
-    path("tenants/<int:tenant_id>/webhooks/", views.webhooks, name="webhooks"),
+    path("tenants/<id:tenant_id>/webhooks/", views.webhooks, name="webhooks"),
     path(
-        "tenants/<int:tenant_id>/webhooks/<int:webhook_id>/",
+        "tenants/<id:tenant_id>/webhooks/<id:webhook_id>/",
         views.webhook_detail,
         name="webhook",
     ),
     path(
-        "tenants/<int:tenant_id>/webhooks/<int:webhook_id>/disable/",
+        "tenants/<id:tenant_id>/webhooks/<id:webhook_id>/disable/",
         views.webhook_disable,
         name="webhook-disable",
     ),
-    path("tenants/<int:tenant_id>/mail-review/", views.mail_review, name="mail-review"),
+    path("tenants/<id:tenant_id>/mail-review/", views.mail_review, name="mail-review"),
     path(
-        "tenants/<int:tenant_id>/mail-review/inbound/<int:inbound_id>/raw/",
+        "tenants/<id:tenant_id>/mail-review/inbound/<id:inbound_id>/raw/",
         views.mail_review_raw,
         name="mail-review-raw",
     ),
     path(
-        "tenants/<int:tenant_id>/mail-review/outbound/<int:outbound_id>/retry/",
+        "tenants/<id:tenant_id>/mail-review/outbound/<id:outbound_id>/retry/",
         views.mail_review_retry,
         name="mail-review-retry",
     ),

@@ -5,9 +5,9 @@ from tandem.reports import views
 app_name = "reports"
 
 urlpatterns = [
-    path("tenants/<int:tenant_id>/dashboard/", views.tenant_dashboard, name="dashboard"),
+    path("tenants/<id:tenant_id>/dashboard/", views.tenant_dashboard, name="dashboard"),
     path(
-        "providers/<int:provider_id>/dashboard/",
+        "providers/<id:provider_id>/dashboard/",
         views.provider_dashboard,
         name="provider-dashboard",
     ),

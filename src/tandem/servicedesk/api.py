@@ -4,12 +4,12 @@ gap analysis. Thin handlers: find through the policy (404 out of reach), call on
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from ninja import Query, Router
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from tandem.accounts.models import User
 from tandem.core import policies
 from tandem.core.actions import declare_action
-from tandem.core.api import CappedLimitOffsetPagination, ordered, principal_of
+from tandem.core.api import CappedLimitOffsetPagination, Id, Pagination, ordered, principal_of
 from tandem.core.errors import InvalidInput
 from tandem.servicedesk import queries, services, services_config
 from tandem.servicedesk.models import ResponsibilityRow
@@ -37,9 +37,11 @@ from tandem.servicedesk.schemas import (
     TimeOut,
 )
 from tandem.tenancy import queries as tenancy_queries
-from tandem.tenancy.models import Party
 
 router = Router(tags=["service desk"])
+
+#: A party id the caller may not see reads exactly as one that does not exist.
+NO_SUCH_PARTY = "No such party in this tenant."
 
 TICKET_ORDER = {
     "number": "number",
@@ -89,13 +91,13 @@ def create_ticket(request: HttpRequest, payload: TicketIn):  # type: ignore[no-u
 
 @router.get("/tickets/{ticket_id}", response=TicketView)
 @declare_action("servicedesk.view_ticket")
-def get_ticket(request: HttpRequest, ticket_id: int):  # type: ignore[no-untyped-def]
+def get_ticket(request: HttpRequest, ticket_id: Id):  # type: ignore[no-untyped-def]
     return queries.ticket(principal_of(request), ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/status", response=TicketView)
 @declare_action("servicedesk.change_ticket")
-def change_status(request: HttpRequest, ticket_id: int, payload: StatusIn):  # type: ignore[no-untyped-def]
+def change_status(request: HttpRequest, ticket_id: Id, payload: StatusIn):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
     ticket = queries.ticket(principal, ticket_id)
     services.change_status(actor=principal, ticket=ticket, status=payload.status)
@@ -104,7 +106,7 @@ def change_status(request: HttpRequest, ticket_id: int, payload: StatusIn):  # t
 
 @router.post("/tickets/{ticket_id}/priority", response=TicketView)
 @declare_action("servicedesk.change_ticket")
-def reprioritise(request: HttpRequest, ticket_id: int, payload: PriorityIn):  # type: ignore[no-untyped-def]
+def reprioritise(request: HttpRequest, ticket_id: Id, payload: PriorityIn):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
     ticket = queries.ticket(principal, ticket_id)
     services.reprioritise_ticket(actor=principal, ticket=ticket, **payload.model_dump())
@@ -113,41 +115,44 @@ def reprioritise(request: HttpRequest, ticket_id: int, payload: PriorityIn):  # 
 
 @router.post("/tickets/{ticket_id}/handoff", response=TicketView)
 @declare_action("servicedesk.handoff_ticket")
-def handoff(request: HttpRequest, ticket_id: int, payload: HandoffIn):  # type: ignore[no-untyped-def]
+def handoff(request: HttpRequest, ticket_id: Id, payload: HandoffIn):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
     ticket = queries.ticket(principal, ticket_id)
-    party = Party.objects.filter(tenant_id=ticket.tenant_id, pk=payload.to_party_id).first()
+    # Only parties the caller sees: one it may not see answers as one that does not exist
+    # (the service's refusal would name it).
+    party = queries.parties(principal, ticket.tenant_id).filter(pk=payload.to_party_id).first()
     if party is None:
-        raise InvalidInput({"to_party_id": ["No such party in this tenant."]})
+        raise InvalidInput({"to_party_id": [NO_SUCH_PARTY]})
     services.handoff_ticket(actor=principal, ticket=ticket, to_party=party, reason=payload.reason)
     return queries.ticket(principal, ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/assign", response=TicketView)
 @declare_action("servicedesk.change_ticket")
-def assign(request: HttpRequest, ticket_id: int, payload: AssignIn):  # type: ignore[no-untyped-def]
+def assign(request: HttpRequest, ticket_id: Id, payload: AssignIn):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
     ticket = queries.ticket(principal, ticket_id)
     assignee = None
     if payload.assignee_id is not None:
         assignee = User.objects.filter(pk=payload.assignee_id, is_active=True).first()
         if assignee is None:
-            raise InvalidInput({"assignee_id": ["No such person."]})
+            # The same words as for a real person who may not take it (``assign_ticket``).
+            raise InvalidInput({"assignee_id": [services.NOT_ASSIGNABLE]})
     services.assign_ticket(actor=principal, ticket=ticket, assignee=assignee)
     return queries.ticket(principal, ticket_id)
 
 
 @router.get("/tickets/{ticket_id}/comments", response=list[CommentView])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @declare_action("servicedesk.view_ticket")
-def list_comments(request: HttpRequest, ticket_id: int):  # type: ignore[no-untyped-def]
+def list_comments(request: HttpRequest, ticket_id: Id):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
     return queries.comments(principal, queries.ticket(principal, ticket_id))
 
 
 @router.post("/tickets/{ticket_id}/comments", response={201: CommentView})
 @declare_action("servicedesk.comment_ticket")
-def add_comment(request: HttpRequest, ticket_id: int, payload: CommentIn):  # type: ignore[no-untyped-def]
+def add_comment(request: HttpRequest, ticket_id: Id, payload: CommentIn):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
     ticket = queries.ticket(principal, ticket_id)
     comment = services.add_comment(
@@ -161,9 +166,9 @@ def add_comment(request: HttpRequest, ticket_id: int, payload: CommentIn):  # ty
 
 
 @router.get("/tickets/{ticket_id}/events", response=list[EventOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @declare_action("servicedesk.view_ticket")
-def list_events(request: HttpRequest, ticket_id: int):  # type: ignore[no-untyped-def]
+def list_events(request: HttpRequest, ticket_id: Id):  # type: ignore[no-untyped-def]
     """The ticket's history (holders, routing and handoff reasons): IT people only."""
     principal = principal_of(request)
     ticket = queries.ticket(principal, ticket_id)
@@ -174,16 +179,16 @@ def list_events(request: HttpRequest, ticket_id: int):  # type: ignore[no-untype
 
 @router.post("/tickets/{ticket_id}/time", response={201: TimeOut})
 @declare_action("servicedesk.log_time_on_ticket")
-def log_time(request: HttpRequest, ticket_id: int, payload: TimeIn):  # type: ignore[no-untyped-def]
+def log_time(request: HttpRequest, ticket_id: Id, payload: TimeIn):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
     ticket = queries.ticket(principal, ticket_id)
     return 201, services.log_time(actor=principal, ticket=ticket, **payload.model_dump())
 
 
 @router.get("/tickets/{ticket_id}/time", response=list[TimeOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @declare_action("servicedesk.log_time_on_ticket")
-def list_time(request: HttpRequest, ticket_id: int):  # type: ignore[no-untyped-def]
+def list_time(request: HttpRequest, ticket_id: Id):  # type: ignore[no-untyped-def]
     """Time entries: the tenant's IT sees all of them, a provider its own party's (the
     ticket page's rule, ``queries.time_entries``)."""
     principal = principal_of(request)
@@ -192,7 +197,7 @@ def list_time(request: HttpRequest, ticket_id: int):  # type: ignore[no-untyped-
 
 @router.get("/tenants/{tenant_id}/matrix", response=MatrixOut)
 @declare_action("servicedesk.view_matrix")
-def get_matrix(request: HttpRequest, tenant_id: int):  # type: ignore[no-untyped-def]
+def get_matrix(request: HttpRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
     """The responsibility matrix, the coverage, and what it leaves uncovered this week: what
     the matrix page shows the caller (a provider: its engagement's areas and sites, and no
     other provider's parties)."""
@@ -228,7 +233,7 @@ def add_matrix_row(request: HttpRequest, payload: MatrixRowIn):  # type: ignore[
 
 @router.delete("/matrix-rows/{matrix_row_id}", response={204: None})
 @declare_action("servicedesk.change_matrix")
-def remove_matrix_row(request: HttpRequest, matrix_row_id: int):  # type: ignore[no-untyped-def]
+def remove_matrix_row(request: HttpRequest, matrix_row_id: Id):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
     row = ResponsibilityRow.objects.filter(pk=matrix_row_id).select_related("tenant").first()
     if row is None or not policies.allowed(principal, "servicedesk.view_matrix", row.tenant):
@@ -248,9 +253,9 @@ def _matrix_tenant(request: HttpRequest, tenant_id: int):  # type: ignore[no-unt
 
 
 @router.get("/tenants/{tenant_id}/calendars", response=list[CalendarOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @declare_action("servicedesk.view_matrix")
-def list_calendars(request: HttpRequest, tenant_id: int):  # type: ignore[no-untyped-def]
+def list_calendars(request: HttpRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
     from tandem.sla.models import Calendar
 
     return Calendar.objects.filter(tenant=_matrix_tenant(request, tenant_id))
@@ -266,9 +271,9 @@ def create_calendar(request: HttpRequest, payload: CalendarIn):  # type: ignore[
 
 
 @router.get("/tenants/{tenant_id}/sla-policies", response=list[SlaPolicyOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @declare_action("servicedesk.view_matrix")
-def list_sla_policies(request: HttpRequest, tenant_id: int):  # type: ignore[no-untyped-def]
+def list_sla_policies(request: HttpRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
     """The tenant's IT sees every SLA and OLA; a provider only the terms of its own party
     (another provider's contract is none of its business)."""
     tenant = _matrix_tenant(request, tenant_id)
@@ -288,9 +293,9 @@ def create_sla_policy(request: HttpRequest, payload: SlaPolicyIn):  # type: igno
 @declare_action("servicedesk.change_matrix")
 def add_coverage(request: HttpRequest, payload: CoverageIn):  # type: ignore[no-untyped-def]
     tenant = _tenant_for_write(request, payload.tenant_id)
-    party = Party.objects.filter(tenant=tenant, pk=payload.party_id).first()
+    party = queries.parties(principal_of(request), tenant.pk).filter(pk=payload.party_id).first()
     if party is None:
-        raise InvalidInput({"party_id": ["No such party in this tenant."]})
+        raise InvalidInput({"party_id": [NO_SUCH_PARTY]})
     data = payload.model_dump(exclude={"tenant_id", "party_id"})
     return 201, services.add_coverage(
         actor=principal_of(request), tenant=tenant, party=party, **data

@@ -15,10 +15,10 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from tandem.core.actions import declare_action
-from tandem.core.api import principal_of
+from tandem.core.api import Id, Pagination, principal_of
 from tandem.core.errors import InvalidInput
 from tandem.servicedesk import services_config as config
 from tandem.servicedesk.schemas import (
@@ -52,13 +52,13 @@ CHANGE = "servicedesk.change_matrix"
 
 @router.get("/calendars/{calendar_id}", response=CalendarOut)
 @declare_action(VIEW)
-def get_calendar(request: HttpRequest, calendar_id: int):  # type: ignore[no-untyped-def]
+def get_calendar(request: HttpRequest, calendar_id: Id):  # type: ignore[no-untyped-def]
     return config.calendar_for(principal_of(request), calendar_id)
 
 
 @router.patch("/calendars/{calendar_id}", response=CalendarOut)
 @declare_action(CHANGE)
-def update_calendar(request: HttpRequest, calendar_id: int, payload: CalendarPatch):  # type: ignore[no-untyped-def]
+def update_calendar(request: HttpRequest, calendar_id: Id, payload: CalendarPatch):  # type: ignore[no-untyped-def]
     """Change a calendar; open tickets are recomputed when its hours change."""
     principal = principal_of(request)
     calendar = config.calendar_for(principal, calendar_id)
@@ -69,7 +69,7 @@ def update_calendar(request: HttpRequest, calendar_id: int, payload: CalendarPat
 
 @router.delete("/calendars/{calendar_id}", response={204: None})
 @declare_action(CHANGE)
-def delete_calendar(request: HttpRequest, calendar_id: int):  # type: ignore[no-untyped-def]
+def delete_calendar(request: HttpRequest, calendar_id: Id):  # type: ignore[no-untyped-def]
     """Delete a calendar; 409 naming the coverage entries and SLA policies that use it."""
     principal = principal_of(request)
     config.delete_calendar(actor=principal, calendar=config.calendar_for(principal, calendar_id))
@@ -81,14 +81,14 @@ def delete_calendar(request: HttpRequest, calendar_id: int):  # type: ignore[no-
 
 @router.get("/sla-policies/{sla_policy_id}", response=SlaPolicyOut)
 @declare_action(VIEW)
-def get_sla_policy(request: HttpRequest, sla_policy_id: int):  # type: ignore[no-untyped-def]
+def get_sla_policy(request: HttpRequest, sla_policy_id: Id):  # type: ignore[no-untyped-def]
     """One policy: the tenant's IT reads any, a provider only its own party's."""
     return config.sla_policy_for(principal_of(request), sla_policy_id)
 
 
 @router.patch("/sla-policies/{sla_policy_id}", response=SlaPolicyOut)
 @declare_action(CHANGE)
-def update_sla_policy(request: HttpRequest, sla_policy_id: int, payload: SlaPolicyPatch):  # type: ignore[no-untyped-def]
+def update_sla_policy(request: HttpRequest, sla_policy_id: Id, payload: SlaPolicyPatch):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
     policy = config.sla_policy_for(principal, sla_policy_id)
     return config.update_sla_policy(
@@ -98,7 +98,7 @@ def update_sla_policy(request: HttpRequest, sla_policy_id: int, payload: SlaPoli
 
 @router.post("/sla-policies/{sla_policy_id}/activate", response=SlaPolicyOut)
 @declare_action(CHANGE)
-def activate_sla_policy(request: HttpRequest, sla_policy_id: int):  # type: ignore[no-untyped-def]
+def activate_sla_policy(request: HttpRequest, sla_policy_id: Id):  # type: ignore[no-untyped-def]
     """Put a policy in force; 409 while its party has another active one."""
     principal = principal_of(request)
     policy = config.sla_policy_for(principal, sla_policy_id)
@@ -107,7 +107,7 @@ def activate_sla_policy(request: HttpRequest, sla_policy_id: int):  # type: igno
 
 @router.post("/sla-policies/{sla_policy_id}/deactivate", response=SlaPolicyOut)
 @declare_action(CHANGE)
-def deactivate_sla_policy(request: HttpRequest, sla_policy_id: int):  # type: ignore[no-untyped-def]
+def deactivate_sla_policy(request: HttpRequest, sla_policy_id: Id):  # type: ignore[no-untyped-def]
     """Retire a policy: it stays for the record, its party's open tickets lose its clock."""
     principal = principal_of(request)
     policy = config.sla_policy_for(principal, sla_policy_id)
@@ -119,7 +119,7 @@ def deactivate_sla_policy(request: HttpRequest, sla_policy_id: int):  # type: ig
 
 @router.patch("/coverage/{coverage_id}", response=CoverageOut)
 @declare_action(CHANGE)
-def update_coverage(request: HttpRequest, coverage_id: int, payload: CoveragePatch):  # type: ignore[no-untyped-def]
+def update_coverage(request: HttpRequest, coverage_id: Id, payload: CoveragePatch):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
     coverage = config.coverage_for(principal, coverage_id)
     return config.update_coverage(
@@ -129,7 +129,7 @@ def update_coverage(request: HttpRequest, coverage_id: int, payload: CoveragePat
 
 @router.delete("/coverage/{coverage_id}", response={204: None})
 @declare_action(CHANGE)
-def remove_coverage(request: HttpRequest, coverage_id: int):  # type: ignore[no-untyped-def]
+def remove_coverage(request: HttpRequest, coverage_id: Id):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
     config.remove_coverage(actor=principal, coverage=config.coverage_for(principal, coverage_id))
     return 204, None
@@ -139,9 +139,9 @@ def remove_coverage(request: HttpRequest, coverage_id: int):  # type: ignore[no-
 
 
 @router.get("/tenants/{tenant_id}/categories", response=list[CategoryOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @declare_action(VIEW)
-def list_categories(request: HttpRequest, tenant_id: int, active: bool | None = None):  # type: ignore[no-untyped-def]
+def list_categories(request: HttpRequest, tenant_id: Id, active: bool | None = None):  # type: ignore[no-untyped-def]
     """The tenant's categories (a provider: those of its service areas); ``active`` filters
     offered (true) or retired (false) ones."""
     principal = principal_of(request)
@@ -152,7 +152,7 @@ def list_categories(request: HttpRequest, tenant_id: int, active: bool | None = 
 
 @router.get("/categories/{category_id}", response=CategoryOut)
 @declare_action(VIEW)
-def get_category(request: HttpRequest, category_id: int):  # type: ignore[no-untyped-def]
+def get_category(request: HttpRequest, category_id: Id):  # type: ignore[no-untyped-def]
     return config.category_for(principal_of(request), category_id)
 
 
@@ -167,7 +167,7 @@ def create_category(request: HttpRequest, payload: CategoryIn):  # type: ignore[
 
 @router.patch("/categories/{category_id}", response=CategoryOut)
 @declare_action(CHANGE)
-def update_category(request: HttpRequest, category_id: int, payload: CategoryPatch):  # type: ignore[no-untyped-def]
+def update_category(request: HttpRequest, category_id: Id, payload: CategoryPatch):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
     category = config.category_for(principal, category_id)
     return config.update_category(
@@ -177,7 +177,7 @@ def update_category(request: HttpRequest, category_id: int, payload: CategoryPat
 
 @router.post("/categories/{category_id}/retire", response=CategoryOut)
 @declare_action(CHANGE)
-def retire_category(request: HttpRequest, category_id: int):  # type: ignore[no-untyped-def]
+def retire_category(request: HttpRequest, category_id: Id):  # type: ignore[no-untyped-def]
     """Stop offering a category; its tickets keep it. 409 if it is retired already."""
     principal = principal_of(request)
     category = config.category_for(principal, category_id)
@@ -186,7 +186,7 @@ def retire_category(request: HttpRequest, category_id: int):  # type: ignore[no-
 
 @router.post("/categories/{category_id}/reactivate", response=CategoryOut)
 @declare_action(CHANGE)
-def reactivate_category(request: HttpRequest, category_id: int):  # type: ignore[no-untyped-def]
+def reactivate_category(request: HttpRequest, category_id: Id):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
     category = config.category_for(principal, category_id)
     return config.reactivate_category(actor=principal, category=category)
@@ -211,7 +211,7 @@ def _matrix_out(tenant_id: int) -> dict[str, Any]:
 
 @router.get("/tenants/{tenant_id}/priority-matrix", response=PriorityMatrixOut)
 @declare_action(VIEW)
-def get_priority_matrix(request: HttpRequest, tenant_id: int):  # type: ignore[no-untyped-def]
+def get_priority_matrix(request: HttpRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
     """Impact x urgency -> priority; lists most severe first, one grid row per urgency."""
     tenant = config.config_tenant(principal_of(request), tenant_id)
     return _matrix_out(tenant.pk)
@@ -219,7 +219,7 @@ def get_priority_matrix(request: HttpRequest, tenant_id: int):  # type: ignore[n
 
 @router.put("/tenants/{tenant_id}/priority-matrix", response=PriorityMatrixOut)
 @declare_action(CHANGE)
-def set_priority_matrix(request: HttpRequest, tenant_id: int, payload: PriorityMatrixIn):  # type: ignore[no-untyped-def]
+def set_priority_matrix(request: HttpRequest, tenant_id: Id, payload: PriorityMatrixIn):  # type: ignore[no-untyped-def]
     """Replace the matrix (3 x 3 up to 9 x 9). Open tickets keep their priority; 409 when
     the new matrix could not hold their levels."""
     principal = principal_of(request)
@@ -241,14 +241,14 @@ def _statuses_out(tenant: Any) -> dict[str, Any]:
 
 @router.get("/tenants/{tenant_id}/statuses", response=StatusesOut)
 @declare_action(VIEW)
-def get_statuses(request: HttpRequest, tenant_id: int):  # type: ignore[no-untyped-def]
+def get_statuses(request: HttpRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
     """The status workflow in display order; ``used`` keys are permanent."""
     return _statuses_out(config.config_tenant(principal_of(request), tenant_id))
 
 
 @router.put("/tenants/{tenant_id}/statuses", response=StatusesOut)
 @declare_action(CHANGE)
-def set_statuses(request: HttpRequest, tenant_id: int, payload: StatusesIn):  # type: ignore[no-untyped-def]
+def set_statuses(request: HttpRequest, tenant_id: Id, payload: StatusesIn):  # type: ignore[no-untyped-def]
     """Replace the workflow. Needs a first status of kind new and statuses of kind resolved
     and closed; 409 when it drops a status tickets hold, have held, or a policy pauses on."""
     principal = principal_of(request)
@@ -270,13 +270,13 @@ def _thresholds_out(tenant_id: int) -> dict[str, Any]:
 
 @router.get("/tenants/{tenant_id}/desk-thresholds", response=DeskThresholdsOut)
 @declare_action(VIEW)
-def get_desk_thresholds(request: HttpRequest, tenant_id: int):  # type: ignore[no-untyped-def]
+def get_desk_thresholds(request: HttpRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
     return _thresholds_out(config.config_tenant(principal_of(request), tenant_id).pk)
 
 
 @router.put("/tenants/{tenant_id}/desk-thresholds", response=DeskThresholdsOut)
 @declare_action(CHANGE)
-def set_desk_thresholds(request: HttpRequest, tenant_id: int, payload: DeskThresholdsIn):  # type: ignore[no-untyped-def]
+def set_desk_thresholds(request: HttpRequest, tenant_id: Id, payload: DeskThresholdsIn):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
     tenant = config.config_tenant(principal, tenant_id)
     config.set_desk_thresholds(actor=principal, tenant=tenant, **payload.model_dump())

@@ -9,11 +9,11 @@ import datetime as dt
 from django.http import Http404, HttpRequest
 from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from pydantic import Field, RootModel
 
 from tandem.core.actions import declare_action
-from tandem.core.api import by_audience, principal_of
+from tandem.core.api import Id, Pagination, by_audience, principal_of
 from tandem.core.errors import InvalidInput
 from tandem.servicedesk import queries, services
 from tandem.servicedesk.models import Ticket
@@ -55,11 +55,11 @@ class AttachmentView(
 
 
 class MergeIn(Schema):
-    into_id: int
+    into_id: Id
 
 
 class ParentIn(Schema):
-    parent_id: int | None = None
+    parent_id: Id | None = None
 
 
 class TagsIn(Schema):
@@ -80,9 +80,9 @@ def _other_ticket(request: HttpRequest, ticket_id: int, field: str) -> Ticket:
 
 
 @router.get("/tickets/{ticket_id}/attachments", response=list[AttachmentView])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @declare_action("servicedesk.view_ticket")
-def list_attachments(request: HttpRequest, ticket_id: int):  # type: ignore[no-untyped-def]
+def list_attachments(request: HttpRequest, ticket_id: Id):  # type: ignore[no-untyped-def]
     """The ticket's files in the tiers the caller may read."""
     principal = principal_of(request)
     return queries.attachments(principal, queries.ticket(principal, ticket_id)).order_by("id")
@@ -92,7 +92,7 @@ def list_attachments(request: HttpRequest, ticket_id: int):  # type: ignore[no-u
 @declare_action("servicedesk.comment_ticket")
 def upload_file(  # type: ignore[no-untyped-def]
     request: HttpRequest,
-    ticket_id: int,
+    ticket_id: Id,
     file: File[UploadedFile],
     visibility: Form[str] = "shared",
 ):
@@ -107,14 +107,14 @@ def upload_file(  # type: ignore[no-untyped-def]
 
 @router.get("/attachments/{attachment_id}/download", response={200: None})
 @declare_action("servicedesk.view_ticket")
-def download_file(request: HttpRequest, attachment_id: int):  # type: ignore[no-untyped-def]
+def download_file(request: HttpRequest, attachment_id: Id):  # type: ignore[no-untyped-def]
     """The file's bytes, as a download; 404 unless the caller may read its tier."""
     return file_response(readable_attachment(principal_of(request), attachment_id))
 
 
 @router.post("/tickets/{ticket_id}/merge", response=TicketView)
 @declare_action("servicedesk.change_ticket")
-def merge(request: HttpRequest, ticket_id: int, payload: MergeIn):  # type: ignore[no-untyped-def]
+def merge(request: HttpRequest, ticket_id: Id, payload: MergeIn):  # type: ignore[no-untyped-def]
     """Merge this ticket into another of the same tenant; it is closed and points there."""
     principal = principal_of(request)
     ticket = queries.ticket(principal, ticket_id)
@@ -125,7 +125,7 @@ def merge(request: HttpRequest, ticket_id: int, payload: MergeIn):  # type: igno
 
 @router.post("/tickets/{ticket_id}/parent", response=TicketView)
 @declare_action("servicedesk.change_ticket")
-def set_parent(request: HttpRequest, ticket_id: int, payload: ParentIn):  # type: ignore[no-untyped-def]
+def set_parent(request: HttpRequest, ticket_id: Id, payload: ParentIn):  # type: ignore[no-untyped-def]
     """Make the ticket a child of another (``parent_id``), or of none (null)."""
     principal = principal_of(request)
     ticket = queries.ticket(principal, ticket_id)
@@ -140,7 +140,7 @@ def set_parent(request: HttpRequest, ticket_id: int, payload: ParentIn):  # type
 
 @router.post("/tickets/{ticket_id}/tags", response=TicketView)
 @declare_action("servicedesk.change_ticket")
-def set_tags(request: HttpRequest, ticket_id: int, payload: TagsIn):  # type: ignore[no-untyped-def]
+def set_tags(request: HttpRequest, ticket_id: Id, payload: TagsIn):  # type: ignore[no-untyped-def]
     """Replace the ticket's tags (lower-cased, at most 20)."""
     principal = principal_of(request)
     ticket = queries.ticket(principal, ticket_id)
@@ -150,7 +150,7 @@ def set_tags(request: HttpRequest, ticket_id: int, payload: TagsIn):  # type: ig
 
 @router.post("/tickets/{ticket_id}/watch", response=WatchOut)
 @declare_action("servicedesk.view_ticket")
-def watch(request: HttpRequest, ticket_id: int):  # type: ignore[no-untyped-def]
+def watch(request: HttpRequest, ticket_id: Id):  # type: ignore[no-untyped-def]
     """Follow the ticket yourself."""
     principal = principal_of(request)
     ticket = queries.ticket(principal, ticket_id)
@@ -160,7 +160,7 @@ def watch(request: HttpRequest, ticket_id: int):  # type: ignore[no-untyped-def]
 
 @router.post("/tickets/{ticket_id}/unwatch", response=WatchOut)
 @declare_action("servicedesk.view_ticket")
-def unwatch(request: HttpRequest, ticket_id: int):  # type: ignore[no-untyped-def]
+def unwatch(request: HttpRequest, ticket_id: Id):  # type: ignore[no-untyped-def]
     """Stop following the ticket."""
     principal = principal_of(request)
     ticket = queries.ticket(principal, ticket_id)

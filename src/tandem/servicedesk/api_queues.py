@@ -11,12 +11,19 @@ from typing import Any, Literal
 
 from django.http import Http404, HttpRequest, StreamingHttpResponse
 from ninja import Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from pydantic import Field
 
 from tandem.accounts.models import User
 from tandem.core.actions import declare_action
-from tandem.core.api import CappedLimitOffsetPagination, Input, ordered, principal_of
+from tandem.core.api import (
+    CappedLimitOffsetPagination,
+    Id,
+    Input,
+    Pagination,
+    ordered,
+    principal_of,
+)
 from tandem.core.errors import InvalidInput
 from tandem.core.principal import Principal
 from tandem.servicedesk import exports, queries, services
@@ -29,9 +36,9 @@ router = Router(tags=["service desk"])
 class QueueFilter(Schema):
     """The queue's filters; with ``view_id``, a saved view's filters fill the ones not given."""
 
-    view_id: int | None = None
+    view_id: Id | None = None
     scope: Literal["all", "mine", "my_parties"] | None = None
-    tenant_id: int | None = None
+    tenant_id: Id | None = None
     status: str | None = Field(
         default=None,
         max_length=40,
@@ -41,10 +48,10 @@ class QueueFilter(Schema):
             "closed)."
         ),
     )
-    priority: int | None = None
-    party_id: int | None = None
-    assignee_id: int | None = None
-    service_area_id: int | None = None
+    priority: int | None = Field(default=None, ge=1, le=9)
+    party_id: Id | None = None
+    assignee_id: Id | None = None
+    service_area_id: Id | None = None
     sla: Literal["breached", "due_soon", "on_time"] | None = None
     q: str | None = Field(default=None, max_length=200)
 
@@ -62,10 +69,10 @@ class SavedViewOut(Schema):
 
 
 class BulkIn(Input):
-    ticket_ids: list[int] = Field(min_length=1, max_length=services.MAX_BULK_TICKETS)
+    ticket_ids: list[Id] = Field(min_length=1, max_length=services.MAX_BULK_TICKETS)
     action: Literal["assign", "status", "priority"]
     #: ``assign``: the person (null: nobody).
-    assignee_id: int | None = None
+    assignee_id: Id | None = None
     #: ``status``: the status key of the tickets' workflow.
     status: str | None = Field(default=None, max_length=40)
     #: ``priority``: new impact and/or urgency; the priority follows the tenant's matrix.
@@ -115,7 +122,7 @@ def export_queue(request: HttpRequest, filters: Query[QueueFilter]):  # type: ig
 
 
 @router.get("/saved-views", response=list[SavedViewOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @declare_action("servicedesk.view_ticket")
 def list_saved_views(request: HttpRequest):  # type: ignore[no-untyped-def]
     """The caller's own saved views (nobody else's, whatever their role)."""
@@ -133,7 +140,7 @@ def create_saved_view(request: HttpRequest, payload: SavedViewIn):  # type: igno
 
 @router.delete("/saved-views/{saved_view_id}", response={204: None})
 @declare_action("servicedesk.view_ticket")
-def delete_saved_view(request: HttpRequest, saved_view_id: int):  # type: ignore[no-untyped-def]
+def delete_saved_view(request: HttpRequest, saved_view_id: Id):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
     services.delete_saved_view(actor=principal, view=queries.saved_view(principal, saved_view_id))
     return 204, None
@@ -150,7 +157,8 @@ def bulk_change(request: HttpRequest, payload: BulkIn):  # type: ignore[no-untyp
     if payload.action == "assign" and payload.assignee_id is not None:
         assignee = User.objects.filter(pk=payload.assignee_id, is_active=True).first()
         if assignee is None:
-            raise InvalidInput({"assignee_id": ["No such person."]})
+            # The same words as for a real person who may not take the tickets.
+            raise InvalidInput({"assignee_id": [services.NOT_ASSIGNABLE]})
     services.bulk_update_tickets(
         actor=principal,
         tickets=tickets,

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from ninja import FilterLookup, FilterSchema, Schema
 from pydantic import Field, RootModel
 
-from tandem.core.api import Input, by_audience, reader_id
+from tandem.core.api import Count, Id, Input, by_audience, reader_id
 from tandem.servicedesk.choices import MAX_REOPEN_DAYS
 from tandem.servicedesk.queries import author_for_requester
 
@@ -74,25 +74,25 @@ class TicketView(
 
 
 class TicketIn(Input):
-    tenant_id: int
+    tenant_id: Id
     subject: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=50_000)
-    category_id: int | None = None
-    service_area_id: int | None = None
+    category_id: Id | None = None
+    service_area_id: Id | None = None
     impact: int = Field(default=3, ge=1, le=9)
     urgency: int = Field(default=3, ge=1, le=9)
-    site_id: int | None = None
-    asset_group_id: int | None = None
+    site_id: Id | None = None
+    asset_group_id: Id | None = None
     tags: list[str] = Field(default_factory=list, max_length=20)
 
 
 class TicketFilter(FilterSchema):
-    tenant_id: int | None = None
+    tenant_id: Id | None = None
     status: str | None = Field(default=None, max_length=40)
-    priority: int | None = None
-    party_id: int | None = None
-    assignee_id: int | None = None
-    service_area_id: int | None = None
+    priority: int | None = Field(default=None, ge=1, le=9)
+    party_id: Id | None = None
+    assignee_id: Id | None = None
+    service_area_id: Id | None = None
     q: Annotated[str | None, FilterLookup(["subject__icontains", "description__icontains"])] = (
         Field(default=None, max_length=100)
     )
@@ -105,16 +105,16 @@ class StatusIn(Input):
 class PriorityIn(Input):
     impact: int | None = Field(default=None, ge=1, le=9)
     urgency: int | None = Field(default=None, ge=1, le=9)
-    category_id: int | None = None
+    category_id: Id | None = None
 
 
 class HandoffIn(Input):
-    to_party_id: int
+    to_party_id: Id
     reason: str = Field(min_length=1, max_length=500)
 
 
 class AssignIn(Input):
-    assignee_id: int | None
+    assignee_id: Id | None
 
 
 class CommentIn(Input):
@@ -170,7 +170,7 @@ class EventOut(Schema):
 class TimeIn(Input):
     minutes: int = Field(ge=1, le=1440)
     work_date: dt.date | None = None
-    service_area_id: int | None = None
+    service_area_id: Id | None = None
     billable: bool = True
     note: str = Field(default="", max_length=500)
 
@@ -187,14 +187,14 @@ class TimeOut(Schema):
 
 
 class MatrixRowIn(Input):
-    tenant_id: int
-    service_area_id: int
-    responsible_id: int
-    accountable_id: int
-    site_id: int | None = None
-    asset_group_id: int | None = None
-    consulted_ids: list[int] = Field(default_factory=list, max_length=50)
-    informed_ids: list[int] = Field(default_factory=list, max_length=50)
+    tenant_id: Id
+    service_area_id: Id
+    responsible_id: Id
+    accountable_id: Id
+    site_id: Id | None = None
+    asset_group_id: Id | None = None
+    consulted_ids: list[Id] = Field(default_factory=list, max_length=50)
+    informed_ids: list[Id] = Field(default_factory=list, max_length=50)
     note: str = Field(default="", max_length=500)
 
 
@@ -243,7 +243,7 @@ class MatrixOut(Schema):
 
 
 class CalendarIn(Input):
-    tenant_id: int
+    tenant_id: Id
     name: str = Field(min_length=1, max_length=120)
     time_zone: str = Field(min_length=1, max_length=64)
     weekly: dict[str, list[list[str]]]
@@ -266,11 +266,11 @@ class CalendarOut(Schema):
 
 
 class SlaPolicyIn(Input):
-    tenant_id: int
+    tenant_id: Id
     name: str = Field(min_length=1, max_length=120)
-    party_id: int
-    calendar_id: int
-    targets: dict[str, dict[str, int]]
+    party_id: Id
+    calendar_id: Id
+    targets: dict[str, dict[str, Count]]
     pause_statuses: dict[str, list[str]] = Field(default_factory=dict)
     warn_at_percent: int = Field(default=80, ge=1, le=99)
 
@@ -288,10 +288,10 @@ class SlaPolicyOut(Schema):
 
 
 class CoverageIn(Input):
-    tenant_id: int
-    party_id: int
-    calendar_id: int
-    service_area_id: int | None = None
+    tenant_id: Id
+    party_id: Id
+    calendar_id: Id
+    service_area_id: Id | None = None
     max_priority: int = Field(default=5, ge=1, le=9)
 
 
@@ -313,16 +313,16 @@ class CalendarPatch(Input):
 
 class SlaPolicyPatch(Input):
     name: str | None = Field(default=None, min_length=1, max_length=120)
-    calendar_id: int | None = None
-    targets: dict[str, dict[str, int]] | None = None
+    calendar_id: Id | None = None
+    targets: dict[str, dict[str, Count]] | None = None
     pause_statuses: dict[str, list[str]] | None = None
     warn_at_percent: int | None = Field(default=None, ge=1, le=99)
 
 
 class CoveragePatch(Input):
-    calendar_id: int | None = None
+    calendar_id: Id | None = None
     #: ``null``: every service area; left out: unchanged.
-    service_area_id: int | None = None
+    service_area_id: Id | None = None
     max_priority: int | None = Field(default=None, ge=1, le=9)
 
 
@@ -337,16 +337,16 @@ class QuestionIn(Input):
 
 
 class CategoryIn(Input):
-    tenant_id: int
+    tenant_id: Id
     name: str = Field(min_length=1, max_length=120)
-    service_area_id: int
+    service_area_id: Id
     description: str = Field(default="", max_length=2000)
     form_fields: list[QuestionIn] = Field(default_factory=list, max_length=20)
 
 
 class CategoryPatch(Input):
     name: str | None = Field(default=None, min_length=1, max_length=120)
-    service_area_id: int | None = None
+    service_area_id: Id | None = None
     description: str | None = Field(default=None, max_length=2000)
     form_fields: list[QuestionIn] | None = Field(default=None, max_length=20)
 

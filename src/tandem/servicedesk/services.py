@@ -523,6 +523,11 @@ def handoff_ticket(
     return handoff
 
 
+#: The one answer for an assignee who may not take the ticket, whether the person exists
+#: elsewhere or not at all (a different message told real people's ids from unknown ones).
+NOT_ASSIGNABLE = "The assignee must work for the party that holds the ticket."
+
+
 def assign_ticket(*, actor: Principal, ticket: Ticket, assignee: User | None) -> Ticket:
     """Give the ticket to one person of the party that holds it (or to nobody)."""
     authorize(actor, "servicedesk.change_ticket", ticket)
@@ -534,7 +539,7 @@ def assign_ticket(*, actor: Principal, ticket: Ticket, assignee: User | None) ->
             require(
                 any(a.party_id == ticket.party_id for a in holder.accesses_in(ticket.tenant_id)),
                 "assignee_id",
-                "The assignee must work for the party that holds the ticket.",
+                NOT_ASSIGNABLE,
             )
         before = ticket.assignee_id
         ticket.assignee = assignee

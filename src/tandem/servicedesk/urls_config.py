@@ -6,7 +6,7 @@ from tandem.servicedesk import views_config as views
 
 app_name = "servicedesk_config"
 
-DESK = "tenants/<int:tenant_id>/desk/"
+DESK = "tenants/<id:tenant_id>/desk/"
 
 urlpatterns = [
     path(DESK, views.desk_config, name="desk-config"),
@@ -15,46 +15,46 @@ urlpatterns = [
     path(DESK + "thresholds/", views.desk_thresholds_edit, name="desk-thresholds-edit"),
     path(DESK + "calendars/", views.calendars, name="calendars"),
     path(DESK + "calendars/new/", views.calendar_create, name="calendar-create"),
-    path(DESK + "calendars/<int:calendar_id>/edit/", views.calendar_edit, name="calendar-edit"),
+    path(DESK + "calendars/<id:calendar_id>/edit/", views.calendar_edit, name="calendar-edit"),
     path(
-        DESK + "calendars/<int:calendar_id>/delete/",
+        DESK + "calendars/<id:calendar_id>/delete/",
         views.calendar_delete,
         name="calendar-delete",
     ),
     path(DESK + "sla-policies/", views.sla_policies, name="sla-policies"),
     path(DESK + "sla-policies/new/", views.sla_policy_create, name="sla-policy-create"),
     path(
-        DESK + "sla-policies/<int:sla_policy_id>/edit/",
+        DESK + "sla-policies/<id:sla_policy_id>/edit/",
         views.sla_policy_edit,
         name="sla-policy-edit",
     ),
     path(
-        DESK + "sla-policies/<int:sla_policy_id>/activate/",
+        DESK + "sla-policies/<id:sla_policy_id>/activate/",
         views.sla_policy_activate,
         name="sla-policy-activate",
     ),
     path(
-        DESK + "sla-policies/<int:sla_policy_id>/deactivate/",
+        DESK + "sla-policies/<id:sla_policy_id>/deactivate/",
         views.sla_policy_deactivate,
         name="sla-policy-deactivate",
     ),
     path(DESK + "coverage/new/", views.coverage_create, name="coverage-create"),
-    path(DESK + "coverage/<int:coverage_id>/edit/", views.coverage_edit, name="coverage-edit"),
+    path(DESK + "coverage/<id:coverage_id>/edit/", views.coverage_edit, name="coverage-edit"),
     path(
-        DESK + "coverage/<int:coverage_id>/remove/",
+        DESK + "coverage/<id:coverage_id>/remove/",
         views.coverage_remove,
         name="coverage-remove",
     ),
     path(DESK + "categories/", views.categories, name="categories"),
     path(DESK + "categories/new/", views.category_create, name="category-create"),
-    path(DESK + "categories/<int:category_id>/edit/", views.category_edit, name="category-edit"),
+    path(DESK + "categories/<id:category_id>/edit/", views.category_edit, name="category-edit"),
     path(
-        DESK + "categories/<int:category_id>/retire/",
+        DESK + "categories/<id:category_id>/retire/",
         views.category_retire,
         name="category-retire",
     ),
     path(
-        DESK + "categories/<int:category_id>/reactivate/",
+        DESK + "categories/<id:category_id>/reactivate/",
         views.category_reactivate,
         name="category-reactivate",
     ),

@@ -10,7 +10,7 @@ urlpatterns = [
     path("queue/bulk/", views_queues.queue_bulk, name="queue-bulk"),
     path("queue/views/", views_queues.saved_view_create, name="saved-view-create"),
     path(
-        "queue/views/<int:saved_view_id>/delete/",
+        "queue/views/<id:saved_view_id>/delete/",
         views_queues.saved_view_delete,
         name="saved-view-delete",
     ),

@@ -17,7 +17,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -33,6 +33,7 @@ from tandem.core.pagination import CappedPaginator
 from tandem.core.policies import visible
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context
+from tandem.core.validation import MAX_ID, parse_id
 from tandem.core.widgets import QuickSelect
 from tandem.servicedesk import exports, queries, services
 from tandem.servicedesk.choices import StatusKind
@@ -202,9 +203,9 @@ class QueueForm(forms.Form):
             # and service areas would be thousands of options (each area name once per
             # tenant), slow to build and useless to pick from. Until a tenant is chosen,
             # offer the people of the technician's own parties only.
-            picked = str(self.data.get("tenant", "")) if self.is_bound else ""
-            if picked.isdigit() and int(picked) in it:
-                it = [int(picked)]
+            picked = parse_id(self.data.get("tenant")) if self.is_bound else None
+            if picked in it:
+                it = [picked]
             else:
                 self.tenant_first = True
         if self.tenant_first:
@@ -245,14 +246,15 @@ class BulkForm(forms.Form):
     action = forms.ChoiceField(
         choices=[("assign", "Assign"), ("status", "Set status"), ("priority", "Set urgency")]
     )
-    assignee = forms.IntegerField(required=False)
+    assignee = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     status = forms.CharField(required=False, max_length=40)
     urgency = forms.IntegerField(required=False, min_value=1, max_value=9)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Any id is accepted here; the lookup below decides what exists for this person.
-        self.fields["ticket_ids"].valid_value = lambda value: True  # type: ignore[attr-defined]
+        # One beyond the database's range exists nowhere (and would overflow the lookup).
+        self.fields["ticket_ids"].valid_value = lambda value: parse_id(value) is not None  # type: ignore[attr-defined]
 
 
 class SavedViewForm(forms.Form):
@@ -269,9 +271,9 @@ def queue_params(request: HttpRequest) -> dict[str, str]:
     is 404), then those the query string gives over them. The form is bound to these, so it
     shows what a saved view filters by, and changing a field changes that filter."""
     params: dict[str, str] = {}
-    view_id = request.GET.get("view", "")
-    if view_id.isdigit():
-        saved = queries.saved_view(_principal(request), int(view_id)).filters
+    view_id = parse_id(request.GET.get("view"))
+    if view_id is not None:
+        saved = queries.saved_view(_principal(request), view_id).filters
         params.update(
             {
                 param: str(saved[key])
@@ -298,9 +300,9 @@ def queue_filters(form: QueueForm) -> dict[str, Any]:
 def _queue_url(request: HttpRequest) -> str:
     """Where a form of a queue page returns to: the tenant's queue it was sent from
     (``return_tenant``; that page checks the tenant again), else the queue."""
-    tenant_id = request.POST.get("return_tenant", "")
-    if tenant_id.isdigit():
-        return reverse("servicedesk:tickets", args=[int(tenant_id)])
+    tenant_id = parse_id(request.POST.get("return_tenant"))
+    if tenant_id is not None:
+        return reverse("servicedesk:tickets", args=[tenant_id])
     return reverse("servicedesk_queues:queue")
 
 
@@ -525,13 +527,15 @@ def queue_bulk(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Check at least one ticket and choose what to change.")
         return _back(request)
     data = form.cleaned_data
-    assignee = None
-    if data["action"] == "assign" and data.get("assignee"):
-        assignee = User.objects.filter(pk=data["assignee"], is_active=True).first()
-        if assignee is None:
-            raise Http404("no such person")
     tickets = bulk_tickets(principal, data["ticket_ids"])
     try:
+        assignee = None
+        if data["action"] == "assign" and data.get("assignee"):
+            assignee = User.objects.filter(pk=data["assignee"], is_active=True).first()
+            if assignee is None:
+                # Told as for a real person who may not take the tickets: the answer must
+                # not tell which ids belong to someone.
+                raise InvalidInput({"assignee_id": [services.NOT_ASSIGNABLE]})
         services.bulk_update_tickets(
             actor=principal,
             tickets=tickets,

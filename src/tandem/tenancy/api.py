@@ -6,11 +6,11 @@ of reach), call one service, return.
 
 from django.http import Http404, HttpRequest
 from ninja import Query, Router
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from tandem.core import policies
 from tandem.core.actions import declare_action
-from tandem.core.api import ordered, principal_of
+from tandem.core.api import Id, Pagination, ordered, principal_of
 from tandem.core.errors import InvalidInput
 from tandem.tenancy import queries, services
 from tandem.tenancy.models import AssetGroup, Party, ServiceArea, Site
@@ -57,7 +57,7 @@ def _tenant_for_write(request: HttpRequest, tenant_id: int):  # type: ignore[no-
 
 
 @router.get("/tenants", response=list[TenantOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @declare_action("tenancy.view_tenant")
 def list_tenants(request: HttpRequest, q: str | None = None, ordering: str | None = None):  # type: ignore[no-untyped-def]
     rows = queries.tenants(principal_of(request))
@@ -79,13 +79,13 @@ def create_tenant(request: HttpRequest, payload: TenantIn):  # type: ignore[no-u
 
 @router.get("/tenants/{tenant_id}", response=TenantOut)
 @declare_action("tenancy.view_tenant")
-def get_tenant(request: HttpRequest, tenant_id: int):  # type: ignore[no-untyped-def]
+def get_tenant(request: HttpRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
     return queries.tenant(principal_of(request), tenant_id)
 
 
 @router.patch("/tenants/{tenant_id}", response=TenantOut)
 @declare_action("tenancy.change_tenant")
-def update_tenant(request: HttpRequest, tenant_id: int, payload: TenantPatch):  # type: ignore[no-untyped-def]
+def update_tenant(request: HttpRequest, tenant_id: Id, payload: TenantPatch):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
     tenant = queries.tenant(principal, tenant_id)
     return services.update_tenant(
@@ -97,7 +97,7 @@ def update_tenant(request: HttpRequest, tenant_id: int, payload: TenantPatch):  
 
 
 @router.get("/providers", response=list[ProviderOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @declare_action("tenancy.view_provider")
 def list_providers(request: HttpRequest, q: str | None = None, ordering: str | None = None):  # type: ignore[no-untyped-def]
     rows = queries.providers(principal_of(request))
@@ -116,7 +116,7 @@ def create_provider(request: HttpRequest, payload: ProviderIn):  # type: ignore[
 
 @router.get("/providers/{provider_id}", response=ProviderOut)
 @declare_action("tenancy.view_provider")
-def get_provider(request: HttpRequest, provider_id: int):  # type: ignore[no-untyped-def]
+def get_provider(request: HttpRequest, provider_id: Id):  # type: ignore[no-untyped-def]
     from tandem.core.policies import get_visible_or_404
     from tandem.tenancy.models import Provider
 
@@ -127,7 +127,7 @@ def get_provider(request: HttpRequest, provider_id: int):  # type: ignore[no-unt
 
 @router.patch("/providers/{provider_id}", response=ProviderOut)
 @declare_action("tenancy.change_provider")
-def update_provider(request: HttpRequest, provider_id: int, payload: ProviderPatch):  # type: ignore[no-untyped-def]
+def update_provider(request: HttpRequest, provider_id: Id, payload: ProviderPatch):  # type: ignore[no-untyped-def]
     from tandem.core.policies import get_visible_or_404
     from tandem.tenancy.models import Provider
 
@@ -144,7 +144,7 @@ def update_provider(request: HttpRequest, provider_id: int, payload: ProviderPat
 
 
 @router.get("/engagements", response=list[EngagementOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @declare_action("tenancy.view_engagement")
 def list_engagements(  # type: ignore[no-untyped-def]
     request: HttpRequest, filters: Query[EngagementFilter], ordering: str | None = None
@@ -173,13 +173,13 @@ def grant_engagement(request: HttpRequest, payload: EngagementIn):  # type: igno
 
 @router.get("/engagements/{engagement_id}", response=EngagementOut)
 @declare_action("tenancy.view_engagement")
-def get_engagement(request: HttpRequest, engagement_id: int):  # type: ignore[no-untyped-def]
+def get_engagement(request: HttpRequest, engagement_id: Id):  # type: ignore[no-untyped-def]
     return queries.engagement(principal_of(request), engagement_id)
 
 
 @router.patch("/engagements/{engagement_id}", response=EngagementOut)
 @declare_action("tenancy.rescope_engagement")
-def rescope_engagement(request: HttpRequest, engagement_id: int, payload: EngagementPatch):  # type: ignore[no-untyped-def]
+def rescope_engagement(request: HttpRequest, engagement_id: Id, payload: EngagementPatch):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
     engagement = queries.engagement(principal, engagement_id)
     changes = payload.model_dump(exclude_unset=True)
@@ -191,7 +191,7 @@ def rescope_engagement(request: HttpRequest, engagement_id: int, payload: Engage
 
 @router.post("/engagements/{engagement_id}/accept", response=EngagementOut)
 @declare_action("tenancy.accept_engagement")
-def accept_engagement(request: HttpRequest, engagement_id: int):  # type: ignore[no-untyped-def]
+def accept_engagement(request: HttpRequest, engagement_id: Id):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
     engagement = queries.engagement(principal, engagement_id)
     services.accept_engagement(actor=principal, engagement=engagement)
@@ -207,19 +207,19 @@ def _status_change(request: HttpRequest, engagement_id: int, reason: str, servic
 
 @router.post("/engagements/{engagement_id}/suspend", response=EngagementOut)
 @declare_action("tenancy.suspend_engagement")
-def suspend_engagement(request: HttpRequest, engagement_id: int, payload: StatusChangeIn):  # type: ignore[no-untyped-def]
+def suspend_engagement(request: HttpRequest, engagement_id: Id, payload: StatusChangeIn):  # type: ignore[no-untyped-def]
     return _status_change(request, engagement_id, payload.reason, services.suspend_engagement)
 
 
 @router.post("/engagements/{engagement_id}/resume", response=EngagementOut)
 @declare_action("tenancy.suspend_engagement")
-def resume_engagement(request: HttpRequest, engagement_id: int, payload: StatusChangeIn):  # type: ignore[no-untyped-def]
+def resume_engagement(request: HttpRequest, engagement_id: Id, payload: StatusChangeIn):  # type: ignore[no-untyped-def]
     return _status_change(request, engagement_id, payload.reason, services.resume_engagement)
 
 
 @router.post("/engagements/{engagement_id}/end", response=EngagementOut)
 @declare_action("tenancy.end_engagement")
-def end_engagement(request: HttpRequest, engagement_id: int, payload: StatusChangeIn):  # type: ignore[no-untyped-def]
+def end_engagement(request: HttpRequest, engagement_id: Id, payload: StatusChangeIn):  # type: ignore[no-untyped-def]
     return _status_change(request, engagement_id, payload.reason, services.end_engagement)
 
 
@@ -227,7 +227,7 @@ def end_engagement(request: HttpRequest, engagement_id: int, payload: StatusChan
 
 
 @router.get("/parties", response=list[PartyOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @declare_action("tenancy.view_party")
 def list_parties(request: HttpRequest, filters: Query[TenantFilter], ordering: str | None = None):  # type: ignore[no-untyped-def]
     rows = policies.visible(principal_of(request), "tenancy.view_party", Party.objects.all())
@@ -236,7 +236,7 @@ def list_parties(request: HttpRequest, filters: Query[TenantFilter], ordering: s
 
 @router.get("/parties/{party_id}", response=PartyOut)
 @declare_action("tenancy.view_party")
-def get_party(request: HttpRequest, party_id: int):  # type: ignore[no-untyped-def]
+def get_party(request: HttpRequest, party_id: Id):  # type: ignore[no-untyped-def]
     return policies.get_visible_or_404(
         principal_of(request), "tenancy.view_party", Party.objects.all(), pk=party_id
     )
@@ -246,7 +246,7 @@ def get_party(request: HttpRequest, party_id: int):  # type: ignore[no-untyped-d
 
 
 @router.get("/sites", response=list[SiteOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @declare_action("tenancy.view_site")
 def list_sites(
     request: HttpRequest,
@@ -272,7 +272,7 @@ def create_site(request: HttpRequest, payload: SiteIn):  # type: ignore[no-untyp
 
 @router.get("/sites/{site_id}", response=SiteOut)
 @declare_action("tenancy.view_site")
-def get_site(request: HttpRequest, site_id: int):  # type: ignore[no-untyped-def]
+def get_site(request: HttpRequest, site_id: Id):  # type: ignore[no-untyped-def]
     return policies.get_visible_or_404(
         principal_of(request), "tenancy.view_site", Site.objects.all(), pk=site_id
     )
@@ -280,7 +280,7 @@ def get_site(request: HttpRequest, site_id: int):  # type: ignore[no-untyped-def
 
 @router.patch("/sites/{site_id}", response=SiteOut)
 @declare_action("tenancy.change_site")
-def update_site(request: HttpRequest, site_id: int, payload: SitePatch):  # type: ignore[no-untyped-def]
+def update_site(request: HttpRequest, site_id: Id, payload: SitePatch):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
     site = policies.get_visible_or_404(
         principal, "tenancy.view_site", Site.objects.all(), pk=site_id
@@ -294,7 +294,7 @@ def update_site(request: HttpRequest, site_id: int, payload: SitePatch):  # type
 
 
 @router.get("/asset-groups", response=list[AssetGroupOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @declare_action("tenancy.view_assetgroup")
 def list_asset_groups(
     request: HttpRequest,
@@ -320,7 +320,7 @@ def create_asset_group(request: HttpRequest, payload: AssetGroupIn):  # type: ig
 
 @router.get("/asset-groups/{asset_group_id}", response=AssetGroupOut)
 @declare_action("tenancy.view_assetgroup")
-def get_asset_group(request: HttpRequest, asset_group_id: int):  # type: ignore[no-untyped-def]
+def get_asset_group(request: HttpRequest, asset_group_id: Id):  # type: ignore[no-untyped-def]
     return policies.get_visible_or_404(
         principal_of(request),
         "tenancy.view_assetgroup",
@@ -331,7 +331,7 @@ def get_asset_group(request: HttpRequest, asset_group_id: int):  # type: ignore[
 
 @router.patch("/asset-groups/{asset_group_id}", response=AssetGroupOut)
 @declare_action("tenancy.change_assetgroup")
-def update_asset_group(request: HttpRequest, asset_group_id: int, payload: AssetGroupPatch):  # type: ignore[no-untyped-def]
+def update_asset_group(request: HttpRequest, asset_group_id: Id, payload: AssetGroupPatch):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
     group = policies.get_visible_or_404(
         principal, "tenancy.view_assetgroup", AssetGroup.objects.all(), pk=asset_group_id
@@ -344,7 +344,7 @@ def update_asset_group(request: HttpRequest, asset_group_id: int, payload: Asset
 
 
 @router.get("/service-areas", response=list[ServiceAreaOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 @declare_action("tenancy.view_servicearea")
 def list_service_areas(
     request: HttpRequest, filters: Query[TenantFilter], ordering: str | None = None
@@ -367,7 +367,7 @@ def create_service_area(request: HttpRequest, payload: ServiceAreaIn):  # type: 
 
 @router.get("/service-areas/{service_area_id}", response=ServiceAreaOut)
 @declare_action("tenancy.view_servicearea")
-def get_service_area(request: HttpRequest, service_area_id: int):  # type: ignore[no-untyped-def]
+def get_service_area(request: HttpRequest, service_area_id: Id):  # type: ignore[no-untyped-def]
     return policies.get_visible_or_404(
         principal_of(request),
         "tenancy.view_servicearea",
@@ -378,7 +378,7 @@ def get_service_area(request: HttpRequest, service_area_id: int):  # type: ignor
 
 @router.patch("/service-areas/{service_area_id}", response=ServiceAreaOut)
 @declare_action("tenancy.change_servicearea")
-def update_service_area(request: HttpRequest, service_area_id: int, payload: ServiceAreaPatch):  # type: ignore[no-untyped-def]
+def update_service_area(request: HttpRequest, service_area_id: Id, payload: ServiceAreaPatch):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
     area = policies.get_visible_or_404(
         principal, "tenancy.view_servicearea", ServiceArea.objects.all(), pk=service_area_id

@@ -8,7 +8,7 @@ from typing import Any
 from ninja import FilterSchema, Schema
 from pydantic import Field
 
-from tandem.core.api import Input
+from tandem.core.api import Id, Input
 from tandem.tenancy.queries import scope_of
 
 Name = Field(min_length=1, max_length=200)
@@ -99,21 +99,21 @@ class EngagementOut(Schema):
 
 
 class EngagementIn(Input):
-    tenant_id: int
-    provider_id: int
+    tenant_id: Id
+    provider_id: Id
     name: str = Field(min_length=1, max_length=200)
-    service_area_ids: list[int] = Field(min_length=1, max_length=500)
-    site_ids: list[int] = Field(default_factory=list, max_length=500)
-    asset_group_ids: list[int] = Field(default_factory=list, max_length=500)
+    service_area_ids: list[Id] = Field(min_length=1, max_length=500)
+    site_ids: list[Id] = Field(default_factory=list, max_length=500)
+    asset_group_ids: list[Id] = Field(default_factory=list, max_length=500)
     allowed_actions: list[str] = Field(default_factory=list, max_length=50)
     starts_on: dt.date | None = None
     ends_on: dt.date | None = None
 
 
 class EngagementPatch(Input):
-    service_area_ids: list[int] | None = Field(default=None, min_length=1, max_length=500)
-    site_ids: list[int] | None = Field(default=None, max_length=500)
-    asset_group_ids: list[int] | None = Field(default=None, max_length=500)
+    service_area_ids: list[Id] | None = Field(default=None, min_length=1, max_length=500)
+    site_ids: list[Id] | None = Field(default=None, max_length=500)
+    asset_group_ids: list[Id] | None = Field(default=None, max_length=500)
     allowed_actions: list[str] | None = Field(default=None, max_length=50)
     starts_on: dt.date | None = None
     ends_on: dt.date | None = None
@@ -124,8 +124,8 @@ class StatusChangeIn(Input):
 
 
 class EngagementFilter(FilterSchema):
-    tenant_id: int | None = None
-    provider_id: int | None = None
+    tenant_id: Id | None = None
+    provider_id: Id | None = None
     status: str | None = None
 
 
@@ -139,7 +139,7 @@ class PartyOut(Schema):
 
 
 class TenantFilter(FilterSchema):
-    tenant_id: int | None = None
+    tenant_id: Id | None = None
 
 
 class SiteOut(Schema):
@@ -151,7 +151,7 @@ class SiteOut(Schema):
 
 
 class SiteIn(Input):
-    tenant_id: int
+    tenant_id: Id
     name: str = Field(min_length=1, max_length=120)
     address: str = Field(default="", max_length=1000)
     time_zone: str = Field(default="", max_length=64)
@@ -172,15 +172,15 @@ class AssetGroupOut(Schema):
 
 
 class AssetGroupIn(Input):
-    tenant_id: int
+    tenant_id: Id
     name: str = Field(min_length=1, max_length=120)
-    site_id: int | None = None
+    site_id: Id | None = None
     description: str = Field(default="", max_length=5000)
 
 
 class AssetGroupPatch(Input):
     name: str | None = Field(default=None, min_length=1, max_length=120)
-    site_id: int | None = None
+    site_id: Id | None = None
     description: str | None = Field(default=None, max_length=5000)
 
 
@@ -194,7 +194,7 @@ class ServiceAreaOut(Schema):
 
 
 class ServiceAreaIn(Input):
-    tenant_id: int
+    tenant_id: Id
     key: str = Field(min_length=1, max_length=60)
     name: str = Field(min_length=1, max_length=120)
     description: str = Field(default="", max_length=5000)

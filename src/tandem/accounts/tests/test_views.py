@@ -82,6 +82,19 @@ def test_sign_in_returns_to_the_page_asked_for(client: Client, world) -> None:  
     assert evil.url == reverse("tenancy:home")
 
 
+@pytest.mark.parametrize("target", ["foo", "tickets", "foo/bar", "./x", "..", "//evil.example/"])
+def test_a_next_that_is_not_a_path_on_this_site_goes_home(client: Client, world, target) -> None:  # type: ignore[no-untyped-def]
+    """``next=foo`` was read as a URL name by ``redirect()``: a server error, signed in
+    or signing in (found by an attacker probing)."""
+    home = reverse("tenancy:home")
+    response = client.post(LOGIN, {"email": EMAILS["owner"], "password": PASSWORD, "next": target})
+    assert response.status_code == 302 and response.url == home
+    again = client.get(LOGIN, {"next": target})  # already signed in
+    assert again.status_code == 302 and again.url == home
+    form = Client().get(LOGIN, {"next": target})
+    assert form.status_code == 200 and f'value="{target}"' not in form.content.decode()
+
+
 def test_a_confirmed_authenticator_adds_a_code_step(client: Client, world) -> None:  # type: ignore[no-untyped-def]
     secret = _enrol_totp(world, "owner")
 
