@@ -119,7 +119,15 @@ def audience(obj: Any) -> str:
     return REQUESTER
 
 
-def by_audience(*, it: type[Schema], requester: type[Schema]) -> Any:
+class RequesterShape(Schema):
+    """Base for the requester's shape of a response (:func:`by_audience`). Its JSON schema
+    admits no other properties, so the two shapes of a ``oneOf`` can be told apart: without
+    it the IT shape, a superset, also matched the requester's and no answer conformed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def by_audience(*, it: type[Schema], requester: type[RequesterShape]) -> Any:
     """One response type of two shapes, chosen per object by :func:`audience`. Use it as
     the root of a named ``RootModel`` (the OpenAPI document lists both shapes under it)."""
 

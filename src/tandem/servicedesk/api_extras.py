@@ -13,7 +13,7 @@ from ninja.pagination import paginate
 from pydantic import Field, RootModel
 
 from tandem.core.actions import declare_action
-from tandem.core.api import Id, Pagination, by_audience, principal_of
+from tandem.core.api import Id, Pagination, RequesterShape, by_audience, principal_of
 from tandem.core.errors import InvalidInput
 from tandem.servicedesk import queries, services
 from tandem.servicedesk.models import Ticket
@@ -36,7 +36,7 @@ class AttachmentOut(Schema):
     created_at: dt.datetime
 
 
-class RequesterAttachmentOut(Schema):
+class RequesterAttachmentOut(RequesterShape):
     """A public file as the requester's portal lists it: never whose party attached it."""
 
     id: int

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from ninja import FilterLookup, FilterSchema, Schema
 from pydantic import Field, RootModel
 
-from tandem.core.api import Count, Id, Input, by_audience, reader_id
+from tandem.core.api import Count, Id, Input, RequesterShape, by_audience, reader_id
 from tandem.servicedesk.choices import MAX_REOPEN_DAYS
 from tandem.servicedesk.queries import author_for_requester
 
@@ -49,7 +49,7 @@ class TicketOut(Schema):
         return obj.party.name  # type: ignore[no-any-return]
 
 
-class RequesterTicketOut(Schema):
+class RequesterTicketOut(RequesterShape):
     """A ticket as its requester sees it on the portal and the requester's ticket pages:
     what they asked, its state and priority, when it was opened and resolved. Never who
     holds it or why, whom it is assigned to, its tags, category, area or clocks."""
@@ -134,7 +134,7 @@ class CommentOut(Schema):
     created_at: dt.datetime
 
 
-class RequesterCommentOut(Schema):
+class RequesterCommentOut(RequesterShape):
     """A public note as the requester's portal shows it: its author is "You", "IT" for
     anyone who wrote for a party (never a name, an address or a party), or the name an
     e-mail reply came with."""
