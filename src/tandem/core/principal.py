@@ -143,6 +143,17 @@ class Principal:
         """Works there for the tenant's own IT party (owner, internal technician, auditor)."""
         return any(a.is_internal for a in self.accesses_in(tenant_id))
 
+    @property
+    def is_requester_only(self) -> bool:
+        """Signed in, and nothing but a requester anywhere: no IT party in any tenant, no
+        provider staff membership, not the operator. Such a person uses the portal only."""
+        return (
+            self.is_authenticated
+            and not self.is_superuser
+            and not self.provider_accesses
+            and all(a.party_id is None for a in self.tenant_accesses)
+        )
+
     def party_ids_in(self, tenant_id: int) -> frozenset[int]:
         """Every party it acts for in the tenant (its IT's, its providers'); empty for a
         requester."""

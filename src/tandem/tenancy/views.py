@@ -63,6 +63,9 @@ def _tenant_for(principal: Principal, tenant_id: int, action: str) -> Tenant:
 def home(request: HttpRequest) -> HttpResponse:
     """Everything the person works on: their tenants and their providers' engagements."""
     principal = _principal(request)
+    if principal.is_requester_only and principal.tenant_accesses:
+        # Requesters open and follow tickets; the portal is their home.
+        return redirect("servicedesk:portal")
     tenants = list(queries.tenants(principal))
     if len(tenants) == 1 and not principal.provider_accesses and not principal.is_superuser:
         return redirect("tenancy:tenant", tenants[0].pk)
@@ -175,6 +178,9 @@ def _visible_count(
 def tenant_detail(request: HttpRequest, tenant_id: int) -> HttpResponse:
     principal = _principal(request)
     tenant = queries.tenant(principal, tenant_id)
+    if not principal.is_it_in(tenant.pk) and not principal.is_superuser:
+        # A requester here has nothing on the overview to use: their tickets are the portal.
+        return redirect("servicedesk:portal")
     may_see_engagements = policies.allowed(principal, "tenancy.view_engagement", tenant)
     engagements = (
         queries.engagements_with_scope(principal, tenant_id=tenant.pk)

@@ -59,6 +59,9 @@ def tenant_nav(context: template.Context, tenant: Any) -> dict[str, Any]:
     """The secondary navigation of one tenant: only the sections the principal may open."""
     principal = context["principal"]
     section = context.get("section", "")
+    if not principal.is_it_in(tenant.pk) and not principal.is_superuser:
+        # A requester's pages are the portal's; the tenant's sections are IT's.
+        return {"tenant": tenant, "items": []}
     items = [
         {
             "label": label,

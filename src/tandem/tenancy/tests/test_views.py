@@ -376,3 +376,20 @@ def test_pages_carry_no_inline_script_or_style(as_persona, world) -> None:  # ty
         assert " style=" not in html
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), url
         assert "<style" not in html
+
+
+def test_a_requester_lands_on_the_portal_and_sees_only_what_they_use(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+    client = as_persona("requester")
+
+    landed = client.get("/", follow=True)
+
+    assert landed.redirect_chain[-1][0] == "/portal/"
+    text = landed.content.decode()
+    assert "API tokens" not in text and ">Roles<" not in text and ">Home<" not in text
+    assert ">Portal<" in text
+    # The tenant's overview has nothing for them: it sends them to their tickets.
+    overview = client.get(f"/tenants/{world['tenant']}/")
+    assert overview.status_code == 302 and overview["Location"] == "/portal/"
+    # IT keeps its home and menus.
+    tech = as_persona("internal_tech").get("/", follow=True).content.decode()
+    assert "API tokens" in tech and ">Home<" in tech
