@@ -33,7 +33,7 @@ class UnreadBell:
 
     @property
     def label(self) -> str:
-        """"7", or "99+" once the cap is reached."""
+        """ "7", or "99+" once the cap is reached."""
         return f"{BELL_CAP - 1}+" if self.count >= BELL_CAP else str(self.count)
 
 

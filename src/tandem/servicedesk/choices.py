@@ -103,6 +103,7 @@ class MailKind(models.TextChoices):
     IT_PUBLIC_REPLY = "it_public_reply", "Public reply on a ticket you work or watch (IT)"
     SLA_WARNING = "sla_warning", "SLA warning (IT)"
     SLA_BREACH = "sla_breach", "SLA breach (IT)"
+    ACCOUNTABLE_BREACH = "accountable_breach", "SLA breach on a ticket you are Accountable for (IT)"
 
 
 #: The kinds of mail that go to IT people, not to requesters. They carry the ticket's
@@ -115,5 +116,6 @@ IT_MAIL_KINDS = frozenset(
         MailKind.IT_PUBLIC_REPLY,
         MailKind.SLA_WARNING,
         MailKind.SLA_BREACH,
+        MailKind.ACCOUNTABLE_BREACH,
     }
 )

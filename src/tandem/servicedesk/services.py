@@ -252,6 +252,7 @@ def create_ticket(
         decision = _route(ticket, now, config)
         ticket.party_id = decision.party_id
         ticket.routing_reason = decision.reason[:500]
+        ticket.routing_row_id = decision.row_id
         created = _event_row(ticket, EventKind.CREATED, actor, now, routing=decision.reason)
         # The clocks start from the creation event alone: computed before the INSERT, so the
         # ticket is written once.
@@ -365,6 +366,7 @@ def reprioritise_ticket(
             ticket.party_id = decision.party_id
             ticket.assignee = None
         ticket.routing_reason = decision.reason[:500]
+        ticket.routing_row_id = decision.row_id
         ticket.save()
         if before["priority"] != ticket.priority:
             _event(ticket, EventKind.PRIORITY, actor, now)

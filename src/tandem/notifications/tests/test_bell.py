@@ -45,7 +45,8 @@ def test_the_bell_counts_ones_own_unread_notifications_on_every_page(  # type: i
     assert "nothing unread" in bell and "bell-count" not in bell
 
     # Somebody else's inbox is not counted: the owner has nothing unread.
-    owner_bell = _bell(as_persona("owner").get(reverse("tenancy:home"), follow=True).content.decode())
+    home = as_persona("owner").get(reverse("tenancy:home"), follow=True)
+    owner_bell = _bell(home.content.decode())
     assert "nothing unread" in owner_bell
 
 
