@@ -95,7 +95,8 @@ class OutboundStatus(models.TextChoices):
 class MailKind(models.TextChoices):
     """The notifications the desk sends; each can have a per-tenant template."""
 
-    TICKET_CREATED = "ticket_created", "Ticket opened by e-mail (acknowledgement)"
+    TICKET_CREATED = "ticket_created", "Ticket opened (acknowledgement to the requester)"
+    TICKET_RESOLVED = "ticket_resolved", "Ticket resolved (to the requester, with the rating link)"
     PUBLIC_REPLY = "public_reply", "Public reply to the requester"
     # To IT people (notifications/services.py): short notices, never a note's text.
     ASSIGNED = "assigned", "Ticket assigned to you (IT)"

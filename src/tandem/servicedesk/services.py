@@ -263,6 +263,7 @@ def create_ticket(
         Ticket.watchers.through.objects.create(ticket=ticket, user=requester)
         created.ticket = ticket
         created.save()
+        notifications.ticket_opened(ticket)
         record_audit(
             actor=actor,
             action="servicedesk.create_ticket",
@@ -328,6 +329,8 @@ def change_status(
             tenant_id=ticket.tenant_id,
             changes={"status": [before, status]},
         )
+        if kind == EventKind.RESOLVED:
+            notifications.ticket_resolved(ticket)
     return ticket
 
 
