@@ -4,8 +4,9 @@ A public note from IT makes one :class:`OutboundMessage` per requester due; a ne
 (however it was opened) an acknowledgement to its requester, and a ticket IT resolves or
 closes a resolution mail with the link to rate it. An assignment, a handoff, a public
 reply and an SLA warning or breach make one per IT person told about it
-(``notifications.services``, which also keeps the event's reason in an ``EmailNotice``). Either is written inside the transaction of the write
-that caused it, so the fact that a mail was due is never lost. Once that transaction
+(``notifications.services``, which also keeps the event's reason in an ``EmailNotice``).
+Either is written inside the transaction of the write that caused it, so the fact that a
+mail was due is never lost. Once that transaction
 commits, a task sends it through Django's mail API (SMTP in production) and records ``sent``
 or ``failed`` with the error: a broken SMTP server never breaks the write. A tenant's owner
 sees what failed on the mail review page and can send it again
