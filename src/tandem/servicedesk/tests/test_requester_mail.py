@@ -150,7 +150,7 @@ def test_a_requester_who_closes_their_own_ticket_gets_no_resolution_mail(  # typ
     client = as_persona("requester")
     django_mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("servicedesk:portal-close", args=[world["ticket"]]), {"confirm": "yes"})
+        client.post(reverse("servicedesk:portal-close", args=[world["ticket"]]), {"confirm": "on"})
     with system_context("test"):
         assert Ticket.objects.get(pk=world["ticket"]).closed_at is not None
     assert _to_requester() == []
