@@ -257,6 +257,10 @@ WRITES: dict[tuple[str, str], dict] = {
         },
     },
     ("POST", "/memberships/{membership_id}/deactivate"): {"allowed": {"owner"}, "body": None},
+    ("PATCH", "/memberships/{membership_id}"): {
+        "allowed": {"owner"},
+        "body": lambda w, p: {"role_key": "auditor"},
+    },
     ("POST", "/tokens"): {
         "allowed": set(ALL_SIGNED_IN),
         "body": lambda w, p: {
@@ -408,6 +412,7 @@ PAGES: dict[str, frozenset[str]] = {
     "people": frozenset({"owner", "internal_tech"}),
     "people-invite": frozenset({"owner"}),
     "membership-deactivate": frozenset({"owner"}),
+    "membership-role": frozenset({"owner"}),
     "roles": ALL_SIGNED_IN,
     "provider-staff": frozenset({"provider_admin"}),
     "provider-staff-invite": frozenset({"provider_admin"}),

@@ -7,6 +7,7 @@ from ninja.pagination import paginate
 from tandem.accounts import queries, services
 from tandem.accounts.models import Role, User
 from tandem.accounts.schemas import (
+    MembershipChange,
     MembershipFilter,
     MembershipIn,
     MembershipOut,
@@ -95,6 +96,20 @@ def add_membership(request: HttpRequest, payload: MembershipIn):  # type: ignore
 @declare_action("accounts.view_membership")
 def get_membership(request: HttpRequest, membership_id: Id):  # type: ignore[no-untyped-def]
     return queries.membership(principal_of(request), membership_id)
+
+
+@router.patch("/memberships/{membership_id}", response=MembershipOut)
+@declare_action("accounts.change_membership")
+def change_membership(request: HttpRequest, membership_id: Id, payload: MembershipChange):  # type: ignore[no-untyped-def]
+    """Give a member another role: only someone who manages the members there, never a role
+    above one's own, never demoting the last owner or admin (409)."""
+    principal = principal_of(request)
+    membership = queries.membership(principal, membership_id)
+    role = queries.roles(principal).filter(key=payload.role_key).first()
+    if role is None:
+        raise InvalidInput({"role_key": ["No such role."]})
+    services.change_membership_role(actor=principal, membership=membership, role=role)
+    return queries.membership(principal, membership_id)
 
 
 @router.post("/memberships/{membership_id}/deactivate", response=MembershipOut)

@@ -52,6 +52,12 @@ class MembershipIn(Input):
     provider_id: Id | None = None
 
 
+class MembershipChange(Input):
+    """A member's new role (``PATCH /memberships/{id}``), in the same tenant or provider."""
+
+    role_key: str = Field(min_length=1, max_length=60)
+
+
 class MembershipFilter(FilterSchema):
     tenant_id: Id | None = None
     provider_id: Id | None = None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import secrets
 
 import pyotp
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
@@ -16,6 +18,8 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from tandem.accounts import access_cache
 from tandem.accounts.choices import RoleScope, TokenScope
@@ -35,6 +39,7 @@ MAX_TOKENS_PER_USER = 50
 TOKEN_MINTING_REFUSAL = (
     "An API token cannot issue tokens. Sign in to Tandem and issue one on your API tokens page."
 )
+logger = logging.getLogger(__name__)
 
 
 def sync_builtin_roles() -> None:
@@ -138,6 +143,12 @@ def add_membership(
                 "provider_id",
                 "You do not administer this provider.",
             )
+    require_role_within_own(
+        actor,
+        role,
+        tenant_id=tenant.pk if tenant else None,
+        provider_id=provider.pk if provider else None,
+    )
     with transaction.atomic(), system_context("add a membership"):
         party = None
         if tenant is not None and role.key != "requester":
@@ -183,6 +194,7 @@ def deactivate_membership(*, actor: Principal, membership: Membership) -> Member
     if not membership.is_active:
         raise Conflict("This membership is already inactive.")
     with transaction.atomic(), system_context("deactivate a membership"):
+        _keep_a_manager(membership, new_role=None)
         Membership.objects.filter(pk=membership.pk).update(is_active=False)
         access_cache.invalidate()  # update() sends no signal
         ApiToken.objects.filter(membership=membership, revoked_at__isnull=True).update(
@@ -198,6 +210,126 @@ def deactivate_membership(*, actor: Principal, membership: Membership) -> Member
         )
     membership.is_active = False
     return membership
+
+
+#: The permission that makes a member an owner (tenant) or admin (provider): whoever holds it
+#: manages the place's members. A place never loses its last one.
+MANAGE_MEMBERS = "accounts.change_membership"
+
+
+def _own_permissions(
+    actor: Principal, *, tenant_id: int | None, provider_id: int | None
+) -> set[str]:
+    """Every permission the actor's own roles grant in the tenant or at the provider."""
+    if tenant_id is not None:
+        return {p for a in actor.accesses_in(tenant_id) for p in a.permissions}
+    mine = [a for a in actor.provider_accesses if a.provider_id == provider_id]
+    return {p for a in mine for p in a.permissions}
+
+
+def require_role_within_own(
+    actor: Principal, role: Role, *, tenant_id: int | None, provider_id: int | None
+) -> None:
+    """Nobody hands out a role above their own: every permission of ``role`` must be one the
+    actor holds there. The instance operator and system work are not limited."""
+    if actor.is_system or actor.is_superuser:
+        return
+    own = _own_permissions(actor, tenant_id=tenant_id, provider_id=provider_id)
+    beyond = sorted(set(role.permissions) - own)
+    require(
+        not beyond,
+        "role",
+        f"{role.name} is above your own role here (it may also {', '.join(beyond)}); "
+        "ask someone who holds it.",
+    )
+
+
+def _keep_a_manager(membership: Membership, *, new_role: Role | None) -> None:
+    """Refuse a change that leaves the membership's tenant or provider without anyone who
+    manages its members (its owners, its admins): ``new_role`` None is a removal. Runs in
+    the caller's transaction; the place's managing memberships are locked, so two owners
+    demoting each other at once cannot both succeed."""
+    if MANAGE_MEMBERS not in membership.role.permissions:
+        return
+    if new_role is not None and MANAGE_MEMBERS in new_role.permissions:
+        return
+    place = (
+        {"tenant_id": membership.tenant_id}
+        if membership.tenant_id is not None
+        else {"provider_id": membership.provider_id}
+    )
+    managers = [
+        m
+        for m in Membership.objects.select_for_update()
+        .select_related("role")
+        .filter(is_active=True, user__is_active=True, **place)
+        if MANAGE_MEMBERS in m.role.permissions
+    ]
+    if not [m for m in managers if m.pk != membership.pk]:
+        title = "owner" if membership.tenant_id is not None else "admin"
+        raise Conflict(
+            f"{membership.user.email} is the last {title} here: make someone else "
+            f"{title} first, so that somebody can still manage the members."
+        )
+
+
+def change_membership_role(*, actor: Principal, membership: Membership, role: Role) -> Membership:
+    """Give a member another role in the same tenant or at the same provider.
+
+    Only someone who may manage the members there; never a role above the actor's own; never
+    so that the last owner (tenant) or admin (provider) is demoted. A tenant role of IT
+    (owner, technician, auditor) acts for the tenant's internal party, a requester for none.
+    The person's next request sees the new role; their API tokens act with it.
+    """
+    if membership.tenant_id is not None:
+        authorize(actor, MANAGE_MEMBERS, membership)
+        require(role.scope == RoleScope.TENANT, "role", f"{role.name} is a provider role.")
+    else:
+        if not actor.is_system:
+            require(
+                bool(actor.provider_accesses_with(MANAGE_MEMBERS, membership.provider_id)),
+                "provider_id",
+                "You do not administer this provider.",
+            )
+        require(role.scope == RoleScope.PROVIDER, "role", f"{role.name} is a tenant role.")
+    require_role_within_own(
+        actor, role, tenant_id=membership.tenant_id, provider_id=membership.provider_id
+    )
+    with transaction.atomic(), system_context("change a membership's role"):
+        locked = (
+            Membership.objects.select_for_update()
+            .select_related("role", "user")
+            .get(pk=membership.pk)
+        )
+        if not locked.is_active:
+            raise Conflict("This membership is inactive; invite the person again instead.")
+        if locked.role_id == role.pk:
+            raise Conflict(f"{locked.user.email} already holds {role.name} here.")
+        if Membership.objects.filter(
+            user_id=locked.user_id,
+            role=role,
+            tenant=locked.tenant,
+            provider=locked.provider,
+            is_active=True,
+        ).exists():
+            raise Conflict(f"{locked.user.email} already holds {role.name} here.")
+        _keep_a_manager(locked, new_role=role)
+        before = locked.role.key
+        party = None
+        if locked.tenant_id is not None and role.key != "requester":
+            party = Party.objects.get(tenant_id=locked.tenant_id, kind=PartyKind.INTERNAL)
+        locked.role, locked.party = role, party
+        # save() (not update()): the access cache hears of it through the model's signals.
+        locked.save(update_fields=["role", "party", "updated_at"])
+        record_audit(
+            actor=actor,
+            action="accounts.change_membership_role",
+            target=locked,
+            tenant_id=locked.tenant_id,
+            provider_id=locked.provider_id,
+            changes={"role": [before, role.key]},
+        )
+    return locked
 
 
 def create_api_token(
@@ -442,9 +574,12 @@ def invite_member(
     tenant: Tenant | None = None,
     provider: Provider | None = None,
 ) -> Membership:
-    """Add a person to a tenant or provider by e-mail, creating their user if new.
+    """Add a person to a tenant or provider by e-mail, creating their user if new, and
+    e-mail them the invitation once it is committed (:func:`send_invitation`).
 
-    A new user has no password; they choose one through the password-reset e-mail.
+    A new user has no password: the invitation carries a link to choose one (the
+    password-reset link, valid for ``PASSWORD_RESET_TIMEOUT``). Someone who has an account
+    already is told where to sign in.
     """
     email = clean_email(email)
     with transaction.atomic():
@@ -456,12 +591,57 @@ def invite_member(
                 full_name=full_name or email.split("@")[0],
                 provider_id=provider.pk if provider else None,
             )
-        return add_membership(actor=actor, user=user, role=role, tenant=tenant, provider=provider)
+        membership = add_membership(
+            actor=actor, user=user, role=role, tenant=tenant, provider=provider
+        )
+        place = tenant.name if tenant is not None else provider.name  # type: ignore[union-attr]
+        transaction.on_commit(
+            functools.partial(
+                send_invitation, user_id=user.pk, role_name=role.name, place=place, by=actor.label
+            ),
+            robust=True,
+        )
+        return membership
+
+
+def send_invitation(*, user_id: int, role_name: str, place: str, by: str) -> bool:
+    """E-mail an invited person: what they were given where, and how to get in: a link to
+    choose their password (the password-reset mechanism) when they have none yet, else the
+    sign-in page (which also offers a sign-in link by e-mail). Returns whether it went out;
+    a failure is logged and the invitation stands (the person can still use "Forgot your
+    password?")."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return False
+    context = {
+        "user": user,
+        "role_name": role_name,
+        "place": place,
+        "invited_by": by,
+        "site_url": settings.SITE_URL,
+        "sign_in_url": settings.SITE_URL + reverse("accounts:login"),
+        "set_password_url": "",
+        "valid_days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
+    }
+    if not user.has_usable_password():
+        context["set_password_url"] = settings.SITE_URL + reverse(
+            "accounts:password-reset-confirm",
+            kwargs={
+                "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+                "token": default_token_generator.make_token(user),
+            },
+        )
+    subject = render_to_string("accounts/invitation_subject.txt", context).strip()
+    body = render_to_string("accounts/invitation_email.txt", context)
+    try:
+        send_mail(subject, body, None, [user.email])
+    except OSError:
+        logger.exception("could not send the invitation to user %s", user.pk)
+        return False
+    return True
 
 
 # --- Sign-in links ("magic links") -----------------------------------------------------------
-
-logger = logging.getLogger(__name__)
 
 #: How long an e-mailed sign-in link works.
 SIGN_IN_LINK_MINUTES = 15

@@ -28,6 +28,11 @@ urlpatterns = [
         views.membership_deactivate,
         name="membership-deactivate",
     ),
+    path(
+        "memberships/<id:membership_id>/role/",
+        views.membership_role,
+        name="membership-role",
+    ),
     path("roles/", views.roles, name="roles"),
     path("providers/<id:provider_id>/staff/", views.provider_staff, name="provider-staff"),
     path(

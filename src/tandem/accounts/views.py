@@ -403,6 +403,7 @@ def people(request: HttpRequest, tenant_id: int) -> HttpResponse:
         {
             "tenant": tenant,
             **_people_page(request, principal, rows),
+            "role_choices": _tenant_roles(principal),
             "form": InviteForm(roles=_tenant_roles(principal)) if may_invite else None,
             "invite_url": reverse("accounts:people-invite", args=[tenant.pk]),
             "section": "people",
@@ -458,9 +459,9 @@ def _invite(
                 status = CONFLICT
             else:
                 note = (
-                    ""
+                    " We e-mailed them the invitation with where to sign in."
                     if membership.user.has_usable_password()
-                    else " They choose a password with “Forgot your password?” on the sign-in page."
+                    else " We e-mailed them the invitation with a link to choose their password."
                 )
                 messages.success(
                     request, f"{membership.user.email} is now {role.name} at {place}.{note}"
@@ -511,6 +512,32 @@ def membership_deactivate(request: HttpRequest, membership_id: int) -> HttpRespo
     )
 
 
+@page("accounts.change_membership")
+@require_POST
+def membership_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+    """Give a member another role (the form beside each person on the people and staff
+    pages); the outcome, or why not, is shown back on that page."""
+    principal = request.principal  # type: ignore[attr-defined]
+    membership = queries.membership(principal, membership_id)
+    if membership.tenant_id is not None:
+        back = reverse("accounts:people", args=[membership.tenant_id])
+    else:
+        back = reverse("accounts:provider-staff", args=[membership.provider_id])
+    role = queries.roles(principal).filter(key=request.POST.get("role_key", "")).first()
+    if role is None:
+        messages.error(request, "Choose a role.")
+        return redirect(back)
+    try:
+        services.change_membership_role(actor=principal, membership=membership, role=role)
+    except Conflict as exc:
+        messages.error(request, str(exc))
+    except InvalidInput as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{membership.user.email} is now {role.name}.")
+    return redirect(back)
+
+
 @page("accounts.view_role")
 def roles(request: HttpRequest) -> HttpResponse:
     rows = queries.roles(request.principal).order_by("scope", "name")  # type: ignore[attr-defined]
@@ -541,6 +568,7 @@ def provider_staff(request: HttpRequest, provider_id: int) -> HttpResponse:
         {
             "provider": provider,
             **_people_page(request, principal, rows),
+            "role_choices": _provider_roles(principal),
             "form": InviteForm(roles=_provider_roles(principal)) if may_invite else None,
             "invite_url": reverse("accounts:provider-staff-invite", args=[provider.pk]),
             "section": "staff",

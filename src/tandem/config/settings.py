@@ -106,6 +106,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tandem.core.context_processors.principal",
+                "tandem.notifications.context_processors.unread_notifications",
             ],
         },
     },

@@ -84,6 +84,16 @@ def unread_count(principal: Principal) -> int:
     return own_notifications(principal, unread=True).count()
 
 
+def unread_count_capped(principal: Principal, *, cap: int) -> int:
+    """How many of the principal's notifications are unread, counting at most ``cap``: one
+    ``COUNT`` over a ``LIMIT`` walk of the inbox index, so a neglected inbox of thousands
+    costs no more than a tidy one (the bell on every page)."""
+    if principal.user_id is None:
+        return 0
+    rows = Notification.objects.filter(user_id=principal.user_id, read_at__isnull=True)
+    return rows.values("pk")[:cap].count()
+
+
 def webhooks(principal: Principal) -> QuerySet[Webhook]:
     """The webhooks of the tenants where the principal manages webhooks."""
     from tandem.core.policies import visible

@@ -181,6 +181,7 @@ def _mail(
     exclude_user_id: int | None,
     reason: str,
     due: tuple[dt.datetime | None, str] | None = None,
+    mail_kind: str | None = None,
 ) -> list[EmailNotice]:
     """Queue one short e-mail about ``ticket`` per person in ``users``: not the actor, not
     anybody without an address or inactive, nor those who turned e-mail off for ``kind``.
@@ -188,6 +189,8 @@ def _mail(
     Runs inside the caller's transaction: the mail is due exactly when the change commits,
     and is sent after it (``servicedesk.notifications``). ``users`` are IT people picked
     the same way as for the in-app notification; the mail names no note's text.
+    ``mail_kind`` words it otherwise than ``kind``'s own mail (the preference that applies
+    is still ``kind``'s).
     """
     from tandem.servicedesk.notifications import queue_message
 
@@ -199,7 +202,7 @@ def _mail(
     notices = []
     with within_tenant(ticket.tenant_id):
         for pk in sorted(set(people) - muted):
-            outbound = queue_message(ticket, MAIL_KINDS[kind], people[pk].email)
+            outbound = queue_message(ticket, mail_kind or MAIL_KINDS[kind], people[pk].email)
             notices.append(
                 EmailNotice.objects.create(
                     tenant_id=ticket.tenant_id,
@@ -639,7 +642,9 @@ def _check_ticket(ticket_id: int, now: dt.datetime) -> int:
     from tandem.sla.models import SlaPolicy
 
     with system_context("periodic SLA check"):
-        ticket = Ticket.objects.select_related("tenant", "party").get(pk=ticket_id)
+        ticket = Ticket.objects.select_related("tenant", "party", "routing_row__accountable").get(
+            pk=ticket_id
+        )
         row = SlaPolicy.objects.filter(party_id=ticket.party_id, is_active=True).first()
         if row is None:
             return 0
@@ -725,6 +730,10 @@ def _raise_alert(
                 reason=reason,
                 due=(target_due or due_at, label),
             )
+            if kind == NotificationKind.SLA_BREACH:
+                _tell_accountable(
+                    ticket=ticket, label=label, due_at=target_due or due_at, told=people
+                )
             _queue_webhooks(
                 ticket=ticket,
                 kind=kind,
@@ -734,3 +743,55 @@ def _raise_alert(
     except IntegrityError:
         return False  # another worker raised it first
     return True
+
+
+def accountable_party(ticket: Any) -> Party | None:
+    """The Accountable party of the matrix row that routed ``ticket``, when that is not the
+    party holding it (which hears of its own breaches anyway); None without such a row."""
+    row = ticket.routing_row
+    if row is None or row.accountable_id == ticket.party_id:
+        return None
+    return row.accountable  # type: ignore[no-any-return]
+
+
+def _tell_accountable(
+    *, ticket: Any, label: str, due_at: dt.datetime, told: Iterable[User]
+) -> list[User]:
+    """A breach by the holder (an MSP, say) is also the business of the party Accountable
+    for the ticket in the responsibility matrix (usually the tenant's own IT): its people
+    get the in-app notice and, unless they turned SLA-breach e-mail off, a mail that says
+    who missed what. Runs inside the alert's transaction, so it happens once with it.
+    Returns who was told."""
+    accountable = accountable_party(ticket)
+    if accountable is None:
+        return []
+    already = {u.pk for u in told}
+    people = [u for u in party_people(accountable) if u.pk not in already]
+    if not people:
+        return []
+    holder: Party = ticket.party
+    text = (
+        f"SLA breached by {holder.name}: {label} of {_ticket_label(ticket)} was due "
+        f"{due_at:%Y-%m-%d %H:%M} UTC. {accountable.name} is Accountable."
+    )[:500]
+    reason = (
+        f"{holder.name} missed the {label} target of a ticket {accountable.name} is "
+        "Accountable for in the responsibility matrix."
+    )
+    _notify(
+        ticket=ticket,
+        kind=NotificationKind.SLA_BREACH,
+        text=text,
+        users=people,
+        exclude_user_id=None,
+    )
+    _mail(
+        ticket=ticket,
+        kind=NotificationKind.SLA_BREACH,
+        users=people,
+        exclude_user_id=None,
+        reason=reason,
+        due=(due_at, label),
+        mail_kind="accountable_breach",
+    )
+    return people

@@ -37,7 +37,6 @@ def notification_list(request: HttpRequest) -> HttpResponse:
             "page_obj": page_obj,
             "notifications": page_obj.object_list,
             "unread_only": unread_only,
-            "unread_count": queries.unread_count(principal),
             "section": "notifications",
         },
     )

@@ -325,6 +325,7 @@ class TenantTickets:
         decision = self._route(area_id, site_id, priority, t0)
         holder = decision.party_id
         reason = decision.reason[:500]
+        routing_row = decision.row_id  # as create_ticket: the matrix row that routed it
         creator = requester_email
         if via == "api" or (via == "web" and r() < 0.3):
             creator = rng.choice(d.people[d.internal])[1]
@@ -430,6 +431,7 @@ class TenantTickets:
                 # As reprioritise_ticket: routed again; both events show the new holder.
                 again = self._route(area_id, site_id, priority, t)
                 reason = again.reason[:500]
+                routing_row = again.row_id
                 moved = again.party_id != holder
                 if moved:
                     holder, assignee = again.party_id, None
@@ -523,7 +525,7 @@ class TenantTickets:
             (
                 ticket_id, created, stamp(last), tenant, number, requester_id, subject,
                 description, category_id, area_id, impact, urgency, priority, status, holder,
-                final_assignee, site_id, None, tags, None, None, None, via, reason,
+                final_assignee, site_id, None, tags, None, None, None, via, reason, routing_row,
                 dues[0], dues[1], dues[2], sla_state,
                 None if first_responded is None else stamp(first_responded),
                 None if resolved_at is None or is_open else stamp(resolved_at),

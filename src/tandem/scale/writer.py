@@ -30,6 +30,7 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
             "description", "category_id", "service_area_id", "impact", "urgency", "priority",
             "status", "party_id", "assignee_id", "site_id", "asset_group_id", "tags",
             "parent_id", "merged_into_id", "follow_up_of_id", "via", "routing_reason",
+            "routing_row_id",
             "first_response_due",
             "next_update_due", "resolution_due", "sla_state", "first_responded_at",
             "resolved_at", "closed_at", "satisfaction", "satisfaction_comment",

@@ -101,7 +101,8 @@ class OutboundStatus(models.TextChoices):
 class MailKind(models.TextChoices):
     """The notifications the desk sends; each can have a per-tenant template."""
 
-    TICKET_CREATED = "ticket_created", "Ticket opened by e-mail (acknowledgement)"
+    TICKET_CREATED = "ticket_created", "Ticket opened (acknowledgement to the requester)"
+    TICKET_RESOLVED = "ticket_resolved", "Ticket resolved (to the requester, with the rating link)"
     PUBLIC_REPLY = "public_reply", "Public reply to the requester"
     # To IT people (notifications/services.py): short notices, never a note's text.
     ASSIGNED = "assigned", "Ticket assigned to you (IT)"
@@ -110,6 +111,7 @@ class MailKind(models.TextChoices):
     SLA_WARNING = "sla_warning", "SLA warning (IT)"
     SLA_BREACH = "sla_breach", "SLA breach (IT)"
     REOPENED = "reopened", "Ticket reopened by its requester, or followed up (IT)"
+    ACCOUNTABLE_BREACH = "accountable_breach", "SLA breach on a ticket you are Accountable for (IT)"
 
 
 #: The kinds of mail that go to IT people, not to requesters. They carry the ticket's
@@ -123,5 +125,6 @@ IT_MAIL_KINDS = frozenset(
         MailKind.SLA_WARNING,
         MailKind.SLA_BREACH,
         MailKind.REOPENED,
+        MailKind.ACCOUNTABLE_BREACH,
     }
 )

@@ -471,7 +471,13 @@ class RatingForm(forms.Form):
 
 
 class PortalCloseForm(forms.Form):
-    """Closing a ticket asks nothing; the form carries the CSRF token and the errors."""
+    """Closing a ticket asks for a tick that says so: the confirmation works without
+    JavaScript, and a stray click on the button closes nothing."""
+
+    confirm = forms.BooleanField(
+        label="Yes, close it: the problem is gone or I no longer need help",
+        error_messages={"required": "Tick the box to confirm that you want to close it."},
+    )
 
 
 class PortalReplyForm(ReplyForm):

@@ -36,7 +36,7 @@ from tandem.accounts.models import User
 from tandem.core.errors import InvalidInput
 from tandem.core.principal import Principal
 from tandem.core.scoping import principal_scope, system_context, within_tenant
-from tandem.servicedesk import mail, notifications, services
+from tandem.servicedesk import mail, services
 from tandem.servicedesk.choices import InboundStatus, Via, Visibility
 from tandem.servicedesk.models import Comment, InboundMessage, OutboundMessage, Ticket
 from tandem.servicedesk.policies import may_write_internal_notes
@@ -396,8 +396,7 @@ def _open_ticket(
             content=attachment.content,
             visibility=Visibility.PUBLIC,
         )
-    with within_tenant(tenant.pk):
-        notifications.ticket_opened_by_mail(ticket)
+    # create_ticket acknowledged it to the requester (as for every channel).
     return ticket
 
 

@@ -207,6 +207,11 @@ class Ticket(TenantOwned):
     via = models.CharField(max_length=10, choices=Via.choices, default=Via.WEB)
     #: Why the ticket went to its party, in words: "Server patching → Northwind MSP (R); P2".
     routing_reason = models.CharField(max_length=500, blank=True, default="")
+    #: The responsibility-matrix row that routed the ticket (empty: no row applied, or the row
+    #: was removed since). Its Accountable party hears of the holder's SLA breaches.
+    routing_row = models.ForeignKey(
+        ResponsibilityRow, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # SLA results, recomputed from the events on every change (never the source of truth).
     first_response_due = models.DateTimeField(null=True, blank=True)
     next_update_due = models.DateTimeField(null=True, blank=True)

@@ -1,10 +1,12 @@
 """E-mail from the desk: which notifications are due, and sending them.
 
-A public note from IT (and a ticket opened by e-mail) makes one :class:`OutboundMessage`
-per requester due; an assignment, a handoff, a public reply and an SLA warning or breach
-make one per IT person told about it (``notifications.services``, which also keeps the
-event's reason in an ``EmailNotice``). Either is written inside the transaction of the write
-that caused it, so the fact that a mail was due is never lost. Once that transaction
+A public note from IT makes one :class:`OutboundMessage` per requester due; a new ticket
+(however it was opened) an acknowledgement to its requester, and a ticket IT resolves or
+closes a resolution mail with the link to rate it. An assignment, a handoff, a public
+reply and an SLA warning or breach make one per IT person told about it
+(``notifications.services``, which also keeps the event's reason in an ``EmailNotice``).
+Either is written inside the transaction of the write that caused it, so the fact that a
+mail was due is never lost. Once that transaction
 commits, a task sends it through Django's mail API (SMTP in production) and records ``sent``
 or ``failed`` with the error: a broken SMTP server never breaks the write. A tenant's owner
 sees what failed on the mail review page and can send it again
@@ -39,6 +41,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F
 from django.template import Context, Engine, TemplateSyntaxError
+from django.urls import reverse
 from django.utils import timezone
 
 from tandem.accounts.models import User
@@ -75,6 +78,8 @@ CONTEXT_NAMES = (
     "comment_body",
     "reply_address",
     "site_url",
+    "portal_url",
+    "rating_url",
 )
 #: What mail to IT people (``IT_MAIL_KINDS``) can use as well; empty in mail to requesters.
 IT_CONTEXT_NAMES = (
@@ -162,10 +167,20 @@ def note_added(comment: Comment, *, public_reply: bool) -> None:
         queue_message(ticket, MailKind.PUBLIC_REPLY, user.email, comment=comment)
 
 
-def ticket_opened_by_mail(ticket: Ticket) -> None:
-    """Acknowledge a ticket opened by e-mail, so the requester learns its reference."""
+def ticket_opened(ticket: Ticket) -> None:
+    """Acknowledge a new ticket to its requester, however it was opened (portal, by a
+    technician on their behalf, by e-mail), so they learn its reference and where to
+    follow it. Called by ``services.create_ticket`` inside its transaction."""
     if ticket.requester.is_active and ticket.requester.email:
         queue_message(ticket, MailKind.TICKET_CREATED, ticket.requester.email)
+
+
+def ticket_resolved(ticket: Ticket) -> None:
+    """Tell the requester that IT resolved (or closed) their ticket, with the link to rate
+    the resolution. Called by ``services.change_status`` inside its transaction when a
+    ticket leaves the open statuses; a requester closing their own ticket is not told."""
+    if ticket.requester.is_active and ticket.requester.email:
+        queue_message(ticket, MailKind.TICKET_RESOLVED, ticket.requester.email)
 
 
 def recipients(ticket: Ticket, *, exclude_user_id: int | None = None) -> list[User]:
@@ -279,8 +294,6 @@ def _it_context(outbound: OutboundMessage) -> dict[str, str]:
     reply is named by who wrote it, in the reason)."""
     from zoneinfo import ZoneInfo
 
-    from django.urls import reverse
-
     from tandem.notifications.models import EmailNotice
 
     ticket, tenant = outbound.ticket, outbound.tenant
@@ -312,6 +325,7 @@ def build_email(outbound: OutboundMessage) -> EmailMessage:
     reference = mail.ticket_reference(tenant.slug, ticket.number)
     reply_address = mail.desk_address(tenant.slug, domain, ticket.number)
     statuses = {key: name for key, name, _kind in desk_settings(tenant.pk).statuses}
+    portal_url = settings.SITE_URL + reverse("servicedesk:portal-ticket", args=[ticket.pk])
     comment = outbound.comment
     author = ""
     if comment is not None:
@@ -328,6 +342,9 @@ def build_email(outbound: OutboundMessage) -> EmailMessage:
         "comment_body": comment.body if comment is not None else "",
         "reply_address": reply_address,
         "site_url": settings.SITE_URL,
+        # The requester's page of the ticket (IT people who open it land on the full page).
+        "portal_url": portal_url,
+        "rating_url": portal_url + "#rating",
     } | dict.fromkeys(IT_CONTEXT_NAMES, "")
     if outbound.kind in IT_MAIL_KINDS:
         context |= _it_context(outbound)

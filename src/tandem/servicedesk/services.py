@@ -267,6 +267,7 @@ def create_ticket(
         decision = _route(ticket, now, config)
         ticket.party_id = decision.party_id
         ticket.routing_reason = decision.reason[:500]
+        ticket.routing_row_id = decision.row_id
         created = _event_row(ticket, EventKind.CREATED, actor, now, routing=decision.reason)
         # The clocks start from the creation event alone: computed before the INSERT, so the
         # ticket is written once.
@@ -277,6 +278,7 @@ def create_ticket(
         Ticket.watchers.through.objects.create(ticket=ticket, user=requester)
         created.ticket = ticket
         created.save()
+        notifications.ticket_opened(ticket)
         record_audit(
             actor=actor,
             action="servicedesk.create_ticket",
@@ -351,6 +353,8 @@ def _apply_status(
         tenant_id=ticket.tenant_id,
         changes={"status": [before, status]},
     )
+    if kind == EventKind.RESOLVED:
+        notifications.ticket_resolved(ticket)
 
 
 def _reopened_status(config: desk_config.DeskConfig) -> str:
@@ -443,6 +447,7 @@ def reprioritise_ticket(
             ticket.party_id = decision.party_id
             ticket.assignee = None
         ticket.routing_reason = decision.reason[:500]
+        ticket.routing_row_id = decision.row_id
         ticket.save()
         if before["priority"] != ticket.priority:
             _event(ticket, EventKind.PRIORITY, actor, now)

@@ -134,6 +134,11 @@ class EngagementGrantForm(EngagementScopeForm):
         queryset=None,  # type: ignore[arg-type]
         label="Provider",
         empty_label="Choose a provider…",
+        # Providers that already have an engagement here that has not ended are not offered.
+        error_messages={
+            "invalid_choice": "Choose one of the providers offered: this one already has an "
+            "engagement here that has not ended (rescope that one instead), or is not active."
+        },
     )
     name = forms.CharField(max_length=200, help_text="For example “Managed desk and patching”.")
     field_order = ["provider_id", "name"]

@@ -25,6 +25,21 @@ def providers(principal: Principal) -> QuerySet[Provider]:
     return visible(principal, "tenancy.view_provider", Provider.objects.all())
 
 
+def providers_to_engage(principal: Principal, tenant: Tenant) -> QuerySet[Provider]:
+    """The active providers the tenant may grant an engagement to: not those that already
+    have one here that has not ended (pending, active or suspended), which the grant would
+    refuse anyway ("rescope that one instead")."""
+    engaged = Engagement.objects.filter(
+        tenant=tenant,
+        status__in=[
+            EngagementStatus.PENDING,
+            EngagementStatus.ACTIVE,
+            EngagementStatus.SUSPENDED,
+        ],
+    ).values("provider_id")
+    return providers(principal).filter(is_active=True).exclude(pk__in=engaged)
+
+
 def engagements(
     principal: Principal, action: str = "tenancy.view_engagement"
 ) -> QuerySet[Engagement]:

@@ -17,7 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from tandem.accounts import services as account_services
 from tandem.audit import queries as audit_queries
@@ -293,7 +293,7 @@ def engagement_grant(request: HttpRequest, tenant_id: int) -> HttpResponse:
     form = EngagementGrantForm(
         request.POST or None,
         initial={"starts_on": timezone.localdate()},
-        providers=queries.providers(principal).filter(is_active=True),
+        providers=queries.providers_to_engage(principal, tenant),
         **_scope_choices(principal, tenant),
     )
     engagement, status = submit_form(
@@ -375,10 +375,18 @@ def engagement_detail(request: HttpRequest, engagement_id: int) -> HttpResponse:
 
 
 @page("tenancy.accept_engagement")
-@require_POST
+@require_http_methods(["GET", "POST"])
 def engagement_accept(request: HttpRequest, engagement_id: int) -> HttpResponse:
+    """Confirm, then accept a pending engagement: the page says what the provider's staff
+    will reach; only a POST that carries ``confirm=yes`` (the page's button) accepts, so a
+    stray click or a replayed form never opens a tenant."""
     principal = _principal(request)
     engagement = queries.engagement(principal, engagement_id, action="tenancy.accept_engagement")
+    if request.method != "POST" or request.POST.get("confirm") != "yes":
+        [scoped] = queries.engagements_with_scope(principal, pk=engagement.pk)
+        return render(
+            request, "tenancy/engagement_accept.html", _engagement_context(principal, scoped)
+        )
     try:
         services.accept_engagement(actor=principal, engagement=engagement)
         messages.success(

@@ -297,7 +297,7 @@ def test_owner_invites_a_person_and_deactivates_them(as_persona, world) -> None:
     )
     page = invited.content.decode()
     assert "new.hire@acme.test is now Auditor" in page
-    assert "Forgot your password?" in page
+    assert "We e-mailed them the invitation with a link to choose their password." in page
 
     owner = resolve_principal(user_of(world, "owner"))
     membership = queries.memberships(owner).get(user__email="new.hire@acme.test")

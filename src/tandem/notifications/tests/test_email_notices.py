@@ -112,7 +112,11 @@ def test_nobody_is_mailed_about_their_own_action(  # type: ignore[no-untyped-def
     _assign(world, "internal_tech", "internal_tech", django_capture_on_commit_callbacks)
     assert django_mail.outbox == []
     with system_context("test"):
-        assert not OutboundMessage.objects.filter(ticket_id=world["ticket"]).exists()
+        # Only the requester's acknowledgement of the world's ticket: no assignment mail.
+        kinds = set(
+            OutboundMessage.objects.filter(ticket_id=world["ticket"]).values_list("kind", flat=True)
+        )
+    assert kinds == {"ticket_created"}
 
 
 # --- Handoff -------------------------------------------------------------------------------------
@@ -397,3 +401,66 @@ def test_preferences_page(world, as_persona) -> None:  # type: ignore[no-untyped
     assert 'name="handoff" id="id_handoff" checked' in again
     # The account menu links to the page.
     assert 'href="/account/notifications/"' in again
+
+
+def test_a_providers_breach_is_told_to_the_accountable_party_too(  # type: ignore[no-untyped-def]
+    world, django_capture_on_commit_callbacks
+) -> None:
+    """Server patching: Acme IT is Responsible and Accountable, Northwind Consulted and on
+    duty at night. An urgent ticket at night goes to Northwind; when Northwind misses its
+    first response, Acme IT hears of it as well: in the app and by e-mail (unless muted)."""
+    with system_context("test"):
+        ticket = desk.create_ticket(
+            actor=system_principal("test"),
+            tenant=Tenant.objects.get(pk=world["tenant"]),
+            requester=user_of(world, "requester"),
+            subject="Backup server down",
+            category_id=world["category"],
+            site_id=world["site"],
+            impact=1,
+            urgency=1,
+            now=_at(10, 22),
+        )
+        hook = Webhook.objects.get(pk=world["webhook"])
+    assert ticket.party_id == world["party"]  # Northwind, on duty for P1 at night
+    owner = _as(world, "owner")
+    with principal_scope(owner):
+        services.disable_webhook(actor=owner, webhook=hook)  # no server to reach here
+    services.set_email_preferences(actor=_as(world, "internal_tech"), email={"sla_breach": False})
+    django_mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.check_sla(now=_at(10, 22, 20)) == 1  # due 22:15
+        assert services.check_sla(now=_at(10, 23)) == 0  # once
+
+    def inbox(persona: str) -> list[str]:
+        with system_context("test"):
+            return list(
+                Notification.objects.filter(
+                    user_id=world[f"user:{persona}"], ticket=ticket, kind="sla_breach"
+                ).values_list("text", flat=True)
+            )
+
+    # Northwind's people, as before.
+    [holder_notice] = inbox("provider_tech")
+    assert holder_notice.startswith("SLA breached: first response")
+    # Acme IT, Accountable for the row that routed the ticket: owner, technician, auditor.
+    for persona in ("owner", "internal_tech", "auditor"):
+        [notice] = inbox(persona)
+        assert notice.startswith(
+            f"SLA breached by Northwind MSP: first response of #{ticket.number}"
+        )
+        assert notice.endswith("Acme Corp IT is Accountable.")
+    assert inbox("requester") == []
+    # E-mail: per preference (the technician turned breach e-mail off).
+    [mail] = _mails_to("owner@acme.test")
+    assert mail.subject == (
+        f"[acme#{ticket.number}] SLA breached (first response) on a ticket you are "
+        "Accountable for: Backup server down"
+    )
+    assert (
+        "Northwind MSP missed the first response target of a ticket Acme Corp IT is "
+        "Accountable for in the responsibility matrix." in mail.body
+    )
+    assert f"{SITE}/tickets/{ticket.pk}/" in mail.body
+    assert _mails_to("tech@acme.test") == []
+    assert _mails_to("tech@northwind.test")  # the holder's own breach mail

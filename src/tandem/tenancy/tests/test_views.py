@@ -165,9 +165,18 @@ def test_owner_grants_and_the_provider_admin_accepts_from_home(as_persona, world
     with reading_as(world, "owner") as principal:
         new = queries.engagements(principal).get(name="Desk and patching 2027")
     accept_url = reverse("tenancy:engagement-accept", args=[new.pk])
-    assert f'action="{accept_url}"' in home
+    assert f'href="{accept_url}"' in home
 
-    accepted = admin.post(accept_url, follow=True)
+    # Accepting asks first, without JavaScript: the link opens a confirmation page, and a
+    # POST without its confirmation (a stray or replayed form) accepts nothing.
+    confirm = admin.get(accept_url).content.decode()
+    assert "Accept “Desk and patching 2027”?" in confirm
+    assert 'name="confirm" value="yes"' in confirm
+    assert "Accept the engagement" in admin.post(accept_url).content.decode()
+    with reading_as(world, "owner") as principal:
+        assert queries.engagement(principal, new.pk).status == "pending"
+
+    accepted = admin.post(accept_url, {"confirm": "yes"}, follow=True)
     assert "You accepted" in accepted.content.decode()
     with reading_as(world, "owner") as principal:
         assert queries.engagement(principal, new.pk).status == "active"
@@ -210,7 +219,8 @@ def test_granting_a_second_live_mandate_explains_the_conflict(as_persona, world)
         },
     )
 
-    assert response.status_code == 409
+    # The form no longer offers Northwind; a forged choice is refused with the reason.
+    assert response.status_code == 422
     assert "already has an engagement here that has not ended" in response.content.decode()
 
 
@@ -393,3 +403,18 @@ def test_a_requester_lands_on_the_portal_and_sees_only_what_they_use(as_persona,
     # IT keeps its home and menus.
     tech = as_persona("internal_tech").get("/", follow=True).content.decode()
     assert "API tokens" in tech and ">Home<" in tech
+
+
+def test_the_grant_form_offers_only_providers_without_a_live_engagement(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+    """Northwind and Sentinel are active here, Lapsed Co suspended, Spare Parts pending:
+    granting any of them again would be refused, so the form does not offer them."""
+    page = as_persona("owner").get(reverse("tenancy:engagement-grant", args=[world["tenant"]]))
+    options = re.findall(r'<option value="(\d+)"', page.content.decode())
+    with reading_as(world, "owner") as principal:
+        offered = set(
+            queries.providers(principal).filter(pk__in=options).values_list("name", flat=True)
+        )
+    assert offered  # someone is left to engage (the world's unengaged provider)
+    for engaged in ("Northwind MSP", "Sentinel", "Lapsed Co", "Spare Parts IT"):
+        assert not [name for name in offered if name.startswith(engaged)], engaged
+    assert world["unengaged_provider"] in {int(o) for o in options}
