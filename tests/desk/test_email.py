@@ -538,6 +538,40 @@ def test_an_oversize_message_is_refused_at_smtp_level(world, listener) -> None: 
         assert InboundMessage.objects.count() == before
 
 
+def test_long_lines_are_accepted_and_kept_as_received(world, listener) -> None:  # type: ignore[no-untyped-def]
+    """Lines over RFC 5321's 1,000 octets (HTML on one line, unfolded base64) are common in
+    real mail; refusing them ("500 Line too long") loses the message."""
+    long_line = "<p>" + "The VPN drops every hour. " * 400 + "</p>"  # ~10,000 octets
+    raw = (
+        f"From: {REQUESTER}\r\nTo: {DESK}\r\nSubject: One long line\r\n"
+        f"X-Long: {'x' * 2000}\r\n"
+        "Content-Type: text/html; charset=utf-8\r\n\r\n"
+        f"{long_line}\r\n"
+    ).encode()
+    assert max(len(line) for line in raw.split(b"\r\n")) > 10_000
+    kept = listener.send(raw)
+    assert bytes(kept.raw) == raw
+    assert kept.status == "processed", kept.reason
+    assert _tickets(world)[-1].description.startswith("The VPN drops every hour.")
+
+
+def test_a_long_line_still_counts_towards_the_size_limit(world, listener) -> None:  # type: ignore[no-untyped-def]
+    with system_context("test: count"):
+        before = InboundMessage.objects.count()
+    raw = f"From: {REQUESTER}\r\nSubject: x\r\n\r\n{'y' * (LISTENER_LIMIT + 10)}\r\n".encode()
+    with smtplib.SMTP("127.0.0.1", listener.port, local_hostname="client.test") as smtp:
+        smtp.ehlo()
+        smtp.mail(REQUESTER)
+        smtp.rcpt(DESK)
+        code, _message = smtp.data(raw)
+        assert code in (500, 552)  # refused for good: the sender's server reports it
+        # Commands keep their own limit.
+        code, _message = smtp.docmd("NOOP " + "z" * 2000)
+        assert code == 500
+    with system_context("test: count"):
+        assert InboundMessage.objects.count() == before
+
+
 def test_recipients_that_are_no_desk_are_refused(world, listener) -> None:  # type: ignore[no-untyped-def]
     with (
         smtplib.SMTP("127.0.0.1", listener.port, local_hostname="client.test") as smtp,

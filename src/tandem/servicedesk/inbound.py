@@ -24,8 +24,10 @@ import functools
 import logging
 from collections.abc import Callable, Sequence
 from email.utils import parseaddr
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -41,9 +43,6 @@ from tandem.servicedesk.choices import InboundStatus, Via, Visibility
 from tandem.servicedesk.models import Comment, InboundMessage, OutboundMessage, Ticket
 from tandem.servicedesk.policies import may_write_internal_notes
 from tandem.tenancy.models import Tenant
-
-if TYPE_CHECKING:
-    from aiosmtpd.controller import Controller
 
 log = logging.getLogger(__name__)
 
@@ -453,6 +452,31 @@ class DeskSMTPHandler:
         return f"250 2.0.0 Accepted as inbound mail {kept}"
 
 
+class DeskSMTP(SMTP):
+    """aiosmtpd's SMTP server, taking lines of any length up to the message size limit.
+
+    RFC 5321 caps a line at 1,000 octets, but real mail systems send longer ones (HTML
+    written on one line, long base64 without folding, signatures). aiosmtpd answers those
+    with ``500 Line too long`` and the sender's server gives up: the mail is lost. The
+    limit is the stream reader's, fixed when the server is built, so it is raised before.
+    Commands keep their own limit (``command_size_limit``: 512 octets, "500 Command line
+    too long"); only the message's lines may be long, and the message as a whole is still
+    held to ``data_size_limit`` (552)."""
+
+    def __init__(self, handler: Any, *, data_size_limit: int, **kwargs: Any) -> None:
+        # An instance attribute read by SMTP.__init__ for the reader's limit, and by
+        # smtp_DATA for each line: +2 for the CRLF.
+        self.line_length_limit = data_size_limit + 2
+        super().__init__(handler, data_size_limit=data_size_limit, **kwargs)
+
+
+class DeskController(Controller):
+    """aiosmtpd's threaded controller, serving :class:`DeskSMTP`."""
+
+    def factory(self) -> SMTP:
+        return DeskSMTP(self.handler, **self.SMTP_kwargs)
+
+
 def listener(
     *,
     host: str,
@@ -462,15 +486,17 @@ def listener(
 ) -> Controller:
     """An SMTP server for the desk (not started): ``.start()`` runs it in a thread,
     ``.stop()`` ends it. ``accept`` replaces :func:`keep_message` (tests share their
-    database connection through it)."""
-    from aiosmtpd.controller import Controller
+    database connection through it).
 
+    It announces SMTPUTF8 (RFC 6531): internationalised addresses and raw UTF-8 headers
+    (RFC 6532) are taken and kept as the bytes that came."""
     handler = DeskSMTPHandler(domain=settings.MAIL_DOMAIN, accept=accept or keep_message)
-    return Controller(
+    return DeskController(
         handler,
         hostname=host,
         port=port,
         server_hostname=settings.MAIL_DOMAIN,
         ident="Tandem service desk",
         data_size_limit=max_message_bytes or settings.MAIL_MAX_MESSAGE_BYTES,
+        enable_SMTPUTF8=True,
     )
