@@ -164,7 +164,7 @@ def unprocessed_inbound(principal: Principal, tenant_id: int) -> QuerySet[Any]:
     from tandem.servicedesk.models import InboundMessage
 
     rows = InboundMessage.objects.filter(
-        tenant_id=tenant_id, status__in=[InboundStatus.IGNORED, InboundStatus.FAILED]
+        tenant_id=tenant_id, status__in=[InboundStatus.KEPT, InboundStatus.FAILED]
     ).defer("raw")
     return visible(principal, "notifications.review_mail", rows)
 
@@ -184,7 +184,7 @@ def unrouted_inbound(message_id: int | None = None, *, limit: int = 100) -> list
 
     with system_context("operator: inbound mail that matched no tenant"):
         rows = InboundMessage.objects.filter(
-            tenant__isnull=True, status__in=[InboundStatus.IGNORED, InboundStatus.FAILED]
+            tenant__isnull=True, status__in=[InboundStatus.KEPT, InboundStatus.FAILED]
         ).order_by("-received_at", "-id")
         if message_id is not None:
             return list(rows.filter(pk=message_id))
@@ -201,7 +201,7 @@ def inbound_message(principal: Principal, tenant_id: int, inbound_id: int) -> An
     return get_visible_or_404(
         principal,
         "notifications.review_mail",
-        InboundMessage.objects.filter(status__in=[InboundStatus.IGNORED, InboundStatus.FAILED]),
+        InboundMessage.objects.filter(status__in=[InboundStatus.KEPT, InboundStatus.FAILED]),
         pk=inbound_id,
         tenant_id=tenant_id,
     )

@@ -35,6 +35,11 @@ urlpatterns = [
         name="mail-review-raw",
     ),
     path(
+        "tenants/<int:tenant_id>/mail-review/inbound/<int:inbound_id>/retry/",
+        views.mail_review_inbound_retry,
+        name="mail-review-inbound-retry",
+    ),
+    path(
         "tenants/<int:tenant_id>/mail-review/outbound/<int:outbound_id>/retry/",
         views.mail_review_retry,
         name="mail-review-retry",

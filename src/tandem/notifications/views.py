@@ -215,3 +215,22 @@ def mail_review_retry(request: HttpRequest, tenant_id: int, outbound_id: int) ->
     except Conflict as exc:
         messages.error(request, str(exc))
     return redirect("notifications:mail-review", tenant.pk)
+
+
+@page(REVIEW_MAIL)
+@require_POST
+def mail_review_inbound_retry(
+    request: HttpRequest, tenant_id: int, inbound_id: int
+) -> HttpResponse:
+    """Process a failed or kept message again (after the fault is fixed)."""
+    from tandem.servicedesk.inbound import retry_inbound_message
+
+    principal = request.principal  # type: ignore[attr-defined]
+    tenant = _tenant_for(principal, tenant_id, REVIEW_MAIL)
+    message = queries.inbound_message(principal, tenant.pk, inbound_id)
+    try:
+        retry_inbound_message(actor=principal, message=message)
+        messages.success(request, f"Inbound mail {message.pk} is queued to be processed again.")
+    except Conflict as exc:
+        messages.error(request, str(exc))
+    return redirect("notifications:mail-review", tenant.pk)

@@ -35,11 +35,14 @@ from django.db import close_old_connections, transaction
 from django.utils import timezone
 
 from tandem.accounts.models import User
-from tandem.core.errors import InvalidInput
+from tandem.audit.services import diff, record_audit
+from tandem.core.errors import Conflict, InvalidInput
+from tandem.core.policies import authorize
 from tandem.core.principal import Principal
 from tandem.core.scoping import principal_scope, system_context, within_tenant
+from tandem.notifications.policies import REVIEW_MAIL
 from tandem.servicedesk import mail, notifications, services
-from tandem.servicedesk.choices import InboundStatus, Via, Visibility
+from tandem.servicedesk.choices import InboundReason, InboundStatus, Via, Visibility
 from tandem.servicedesk.models import Comment, InboundMessage, OutboundMessage, Ticket
 from tandem.servicedesk.policies import may_write_internal_notes
 from tandem.tenancy.models import Tenant
@@ -50,12 +53,14 @@ log = logging.getLogger(__name__)
 MAX_RECIPIENTS = 20
 
 
-class _Ignored(Exception):
-    """The message is deliberately not acted on; ``reason`` says why."""
+class _Kept(Exception):
+    """The message is deliberately not acted on: it is kept, with ``reason`` (for people)
+    and ``code`` (an :class:`InboundReason`, for filters and actions)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, code: str) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.code = code
 
 
 # --- Keeping what the listener accepts ---------------------------------------------------------
@@ -108,6 +113,12 @@ def process_inbound_message(
     """Open a ticket or add a note from one kept message, or record why not. Idempotent:
     the message row is locked and only a pending message is processed.
 
+    No message stays pending because of what it contains: whatever processing raises, the
+    work is rolled back and the message ends ``failed`` with the error (retryable from the
+    mail review, the API or ``tandem mail-retry``). Recording that cannot fail because of
+    the message either: if writing what was read from it fails, the outcome is written
+    without it.
+
     The ticket's history (and so its SLA clocks) starts when the mail was received, not when
     a worker got round to it; ``now`` overrides that for tests."""
     processed_at = timezone.now()
@@ -117,10 +128,13 @@ def process_inbound_message(
             message = InboundMessage.objects.select_for_update().filter(pk=message_id).first()
             if message is None or message.status != InboundStatus.PENDING:
                 return message
-            ticket, comment = _act_on(message, facts, now or message.received_at)
+            ticket, comment, kept_files = _act_on(message, facts, now or message.received_at)
+            facts["attachments_kept"] = kept_files
+            note = facts.pop("reason", "")
             _finish(
                 message,
                 InboundStatus.PROCESSED,
+                note,
                 "",
                 processed_at,
                 ticket=ticket,
@@ -128,27 +142,58 @@ def process_inbound_message(
                 **facts,
             )
             return message
-    except _Ignored as exc:
-        status, reason = InboundStatus.IGNORED, exc.reason
+    except _Kept as exc:
+        status, reason, code = InboundStatus.KEPT, exc.reason, exc.code
     except mail.UnparseableMail as exc:
-        status, reason = InboundStatus.FAILED, str(exc)
+        status, reason, code = InboundStatus.FAILED, str(exc), InboundReason.ERROR
     except InvalidInput as exc:
         status, reason = InboundStatus.FAILED, f"refused by the desk: {exc.message}"
+        code = InboundReason.ERROR
     except Exception as exc:  # noqa: BLE001 - whatever it is, the message is kept for review
         log.exception("inbound mail %s could not be processed", message_id)
         status, reason = InboundStatus.FAILED, f"{type(exc).__name__}: {exc}"
+        code = InboundReason.ERROR
+    facts.pop("attachments_kept", None)
+    facts.pop("reason", None)
+    try:
+        return _record_outcome(message_id, status, reason, code, processed_at, facts)
+    except Exception as exc:  # noqa: BLE001 - e.g. a header the database will not store
+        log.exception("inbound mail %s: its details could not be recorded", message_id)
+        reason = f"{reason} (what was read from the message could not be recorded: "
+        reason += f"{type(exc).__name__}: {exc})"
+        # Only the tenant is kept: the message belongs on its desk's review page.
+        bare = {"tenant_id": facts["tenant_id"]} if "tenant_id" in facts else {}
+        return _record_outcome(message_id, InboundStatus.FAILED, reason, code, processed_at, bare)
+
+
+def _record_outcome(
+    message_id: int,
+    status: str,
+    reason: str,
+    code: str,
+    processed_at: dt.datetime,
+    facts: dict[str, Any],
+) -> InboundMessage | None:
     with transaction.atomic(), system_context("record inbound mail outcome"):
         message = InboundMessage.objects.select_for_update().filter(pk=message_id).first()
         if message is None or message.status != InboundStatus.PENDING:
             return message
-        _finish(message, status, reason, processed_at, **facts)
+        _finish(message, status, reason, code, processed_at, **facts)
     return message
+
+
+def _storable(value: Any) -> Any:
+    """Text from a message as the database takes it (no lone surrogates, no NUL)."""
+    if isinstance(value, str):
+        return mail.unescape(value).replace("\x00", "")
+    return value
 
 
 def _finish(
     message: InboundMessage,
     status: str,
     reason: str,
+    code: str,
     processed_at: dt.datetime,
     *,
     ticket: Ticket | None = None,
@@ -157,20 +202,64 @@ def _finish(
 ) -> None:
     fields = {
         "status": status,
-        "reason": reason[:5000],
+        "reason": _storable(reason)[:5000],
+        "reason_code": code,
         "processed_at": processed_at,
         "ticket": ticket,
         "comment": comment,
-        **facts,
+        "attempts": message.attempts + 1,
+        **{name: _storable(value) for name, value in facts.items()},
     }
     for name, value in fields.items():
         setattr(message, name, value)
     message.save(update_fields=[*fields, "updated_at"])
 
 
+def retry_inbound_message(*, actor: Principal, message: InboundMessage) -> InboundMessage:
+    """Process a kept or failed message again (once the fault is fixed, or the desk's
+    settings changed): it becomes pending and is processed once this commits. A processed
+    message never runs twice; it already became a ticket or a note."""
+    authorize(actor, REVIEW_MAIL, message)
+    with transaction.atomic(), system_context("retry inbound mail"):
+        locked = InboundMessage.objects.select_for_update().get(pk=message.pk)
+        if locked.status not in (InboundStatus.FAILED, InboundStatus.KEPT):
+            raise Conflict(
+                "Only a failed or kept message can be processed again; "
+                f"this one is {locked.get_status_display().lower()}."
+            )
+        before = {"status": locked.status, "reason": locked.reason[:500]}
+        locked.status, locked.reason, locked.reason_code = InboundStatus.PENDING, "", ""
+        locked.save(update_fields=["status", "reason", "reason_code", "updated_at"])
+        record_audit(
+            actor=actor,
+            action="servicedesk.retry_inbound_message",
+            target=locked,
+            tenant_id=locked.tenant_id,
+            changes=diff(before, {"status": InboundStatus.PENDING, "reason": ""}),
+        )
+        transaction.on_commit(functools.partial(_enqueue_processing, locked.pk), robust=True)
+    return locked
+
+
+def failed_message_ids() -> list[int]:
+    """Every failed message, oldest first (``tandem mail-retry --all-failed``)."""
+    with system_context("operator: failed inbound mail"):
+        return list(
+            InboundMessage.objects.filter(status=InboundStatus.FAILED)
+            .order_by("received_at", "id")
+            .values_list("pk", flat=True)
+        )
+
+
+def inbound_message_for_operator(message_id: int) -> InboundMessage | None:
+    """One kept message, any tenant, for the instance operator's command line."""
+    with system_context("operator: one inbound mail"):
+        return InboundMessage.objects.defer("raw").filter(pk=message_id).first()
+
+
 def _act_on(
     message: InboundMessage, facts: dict[str, Any], now: dt.datetime
-) -> tuple[Ticket, Comment | None]:
+) -> tuple[Ticket, Comment | None, int]:
     domain = settings.MAIL_DOMAIN
     # The tenant comes from the SMTP envelope, before the message is read: mail that cannot
     # be read or an auto-reply is then kept under the desk it was sent to, and that
@@ -183,7 +272,7 @@ def _act_on(
         tenant = Tenant.objects.filter(slug=address.tenant_slug, is_active=True).first()
         if tenant is not None:
             facts["tenant_id"] = tenant.pk
-    parsed = mail.parse_message(bytes(message.raw), envelope_from=message.envelope_from)
+    parsed = _parse(message)
     facts.update(
         from_address=parsed.from_address[:320],
         subject=parsed.subject[:250],
@@ -194,40 +283,83 @@ def _act_on(
         # Tandem's own mail may be another tenant's notification (forwarded to this desk by
         # mistake): it stays with no tenant, for the operator (``tandem mail-unrouted``).
         facts.pop("tenant_id", None)
-        raise _Ignored(f"mail loop: sent from Tandem's own address {parsed.from_address}")
-    if parsed.auto_reason:
-        raise _Ignored(parsed.auto_reason)
-    if parsed.auth_failure:
-        raise _Ignored(parsed.auth_failure)
-    if address is None:
-        raise _Ignored(f"not addressed to a service desk at {domain}")
-    if tenant is None:
-        raise _Ignored(f"there is no service desk {address.tenant_slug!r} at {domain}")
-    if parsed.message_id:
-        earlier = (
-            InboundMessage.objects.filter(
-                tenant=tenant, message_id=parsed.message_id, from_address=parsed.from_address
-            )
-            .exclude(pk=message.pk)
-            .exclude(status=InboundStatus.PENDING)
-            .first()
+        raise _Kept(
+            f"mail loop: sent from Tandem's own address {parsed.from_address}", InboundReason.LOOP
         )
-        if earlier is not None:
-            raise _Ignored(
-                f"the same message (Message-ID) arrived before as inbound mail {earlier.pk}"
-            )
-    user = User.objects.filter(email__iexact=parsed.from_address, is_active=True).first()
+    if parsed.auto_reason:
+        raise _Kept(parsed.auto_reason, parsed.auto_kind or InboundReason.AUTOMATIC)
+    if parsed.auth_failure:
+        raise _Kept(parsed.auth_failure, InboundReason.FORGED)
+    if address is None:
+        raise _Kept(f"not addressed to a service desk at {domain}", InboundReason.NO_DESK)
+    if tenant is None:
+        raise _Kept(
+            f"there is no service desk {address.tenant_slug!r} at {domain}", InboundReason.NO_DESK
+        )
+    duplicate = _earlier_copy(message, tenant, parsed)
+    if duplicate is not None and duplicate.ticket is not None:
+        facts["reason"] = (
+            f"the same message (Message-ID) arrived before as inbound mail {duplicate.pk}; "
+            f"it is on {mail.ticket_reference(tenant.slug, duplicate.ticket.number)}"
+        )
+        return duplicate.ticket, None, 0
+    user = _find_sender(parsed.from_address)
     principal = _principal(user)
     if user is None or principal is None or not principal.accesses_in(tenant.pk):
-        raise _Ignored(
+        raise _Kept(
             f"unknown sender: {parsed.from_address} is not a member of {tenant.name} "
-            "(mail from unknown senders opens no tickets)"
+            "(mail from unknown senders opens no tickets)",
+            InboundReason.SENDER,
         )
     with principal_scope(principal):
         ticket = _thread_target(tenant, address, parsed)
         if ticket is not None:
-            return ticket, _reply(principal, ticket, parsed, message, now)
-        return _open_ticket(principal, user, tenant, parsed, message, now), None
+            comment, kept_files = _reply(principal, ticket, parsed, message, now)
+            return ticket, comment, kept_files
+        ticket, kept_files = _open_ticket(principal, user, tenant, parsed, message, now)
+        return ticket, None, kept_files
+
+
+def _parse(message: InboundMessage) -> mail.ParsedMail:
+    return mail.parse_message(bytes(message.raw), envelope_from=message.envelope_from)
+
+
+def _earlier_copy(
+    message: InboundMessage, tenant: Tenant, parsed: mail.ParsedMail
+) -> InboundMessage | None:
+    """An earlier copy of the same message (same Message-ID, sender and text) that became
+    a ticket or a note: a resend, or the same mail to two desk addresses. The copy is
+    linked to that ticket instead of opening a second one. A message that reuses a
+    Message-ID with other text is not a copy; it threads onto that ticket as a note."""
+    if not parsed.message_id:
+        return None
+    earlier = (
+        InboundMessage.objects.filter(
+            tenant=tenant,
+            message_id=parsed.message_id,
+            from_address=parsed.from_address,
+            status=InboundStatus.PROCESSED,
+            ticket__isnull=False,
+        )
+        .exclude(pk=message.pk)
+        .select_related("ticket")
+        .order_by("received_at", "id")
+        .first()
+    )
+    if earlier is None:
+        return None
+    try:
+        same = _parse(earlier).text == parsed.text
+    except mail.UnparseableMail:
+        same = False
+    return earlier if same else None
+
+
+def _find_sender(address: str) -> User | None:
+    """The active user with this address (RFC 6532: it may be non-ASCII)."""
+    if "@" not in address:
+        return None
+    return User.objects.filter(email__iexact=address, is_active=True).first()
 
 
 def _principal(user: User | None) -> Principal | None:
@@ -249,7 +381,8 @@ def _thread_target(
         ticket = None
         if address.ticket_number is not None:
             ticket = tickets.filter(number=address.ticket_number).first()
-        answered = list(parsed.replied_to[:50])
+        # A later copy of a message that opened a ticket (its own Message-ID) threads too.
+        answered = list(parsed.replied_to[:50]) + ([parsed.message_id] if parsed.message_id else [])
         if ticket is None and answered:
             for source in (
                 OutboundMessage.objects.filter(tenant=tenant, message_id__in=answered),
@@ -313,7 +446,7 @@ def _reply(
     parsed: mail.ParsedMail,
     message: InboundMessage,
     now: dt.datetime,
-) -> Comment:
+) -> tuple[Comment, int]:
     # A requester's answer is public (it is the conversation with IT); an IT person's mail
     # is an IT-shared note, because the desk's default tier is never public.
     it_author = may_write_internal_notes(principal, ticket.tenant_id)
@@ -324,7 +457,7 @@ def _reply(
         body = "Sent " + ", ".join(a.filename for a in accepted) + "."
     body = _with_notes(body, refused, services.MAX_COMMENT, message.pk)
     if not body:
-        raise _Ignored("the reply is empty")
+        raise _Kept("the reply is empty", InboundReason.EMPTY)
     reference = mail.ticket_reference(ticket.tenant.slug, ticket.number)
     try:
         comment = services.add_comment(
@@ -337,7 +470,9 @@ def _reply(
             now=now,
         )
     except PermissionDenied as exc:
-        raise _Ignored(f"{parsed.from_address} may not add notes to {reference}") from exc
+        raise _Kept(
+            f"{parsed.from_address} may not add notes to {reference}", InboundReason.NOT_ALLOWED
+        ) from exc
     for attachment in accepted:
         services.attach_file(
             actor=principal,
@@ -348,7 +483,7 @@ def _reply(
             content=attachment.content,
             visibility=visibility,
         )
-    return comment
+    return comment, len(accepted)
 
 
 def _open_ticket(
@@ -358,7 +493,7 @@ def _open_ticket(
     parsed: mail.ParsedMail,
     message: InboundMessage,
     now: dt.datetime,
-) -> Ticket:
+) -> tuple[Ticket, int]:
     limit = settings.MAIL_NEW_TICKETS_PER_HOUR
     with within_tenant(tenant.pk):
         recent = Ticket.objects.filter(
@@ -368,9 +503,10 @@ def _open_ticket(
             created_at__gte=timezone.now() - dt.timedelta(hours=1),
         ).count()
     if recent >= limit:
-        raise _Ignored(
+        raise _Kept(
             f"rate limit: {user.email} opened {recent} tickets by e-mail in the last hour "
-            f"(at most {limit}); this message opened none"
+            f"(at most {limit}); this message opened none",
+            InboundReason.RATE_LIMIT,
         )
     accepted, refused = _screen(parsed.attachments)
     try:
@@ -384,7 +520,9 @@ def _open_ticket(
             now=now,
         )
     except PermissionDenied as exc:
-        raise _Ignored(f"{user.email} may not open tickets in {tenant.name}") from exc
+        raise _Kept(
+            f"{user.email} may not open tickets in {tenant.name}", InboundReason.NOT_ALLOWED
+        ) from exc
     for attachment in accepted:
         services.attach_file(
             actor=principal,
@@ -396,7 +534,7 @@ def _open_ticket(
         )
     with within_tenant(tenant.pk):
         notifications.ticket_opened_by_mail(ticket)
-    return ticket
+    return ticket, len(accepted)
 
 
 # --- The SMTP listener -------------------------------------------------------------------------

@@ -93,6 +93,9 @@ class ParsedMail:
     attachments: tuple[MailAttachment, ...] = ()
     #: Why this is an automatic message that must not open or touch a ticket ("" if it is not).
     auto_reason: str = ""
+    #: Which kind of automatic mail (an ``InboundReason`` value: automatic, bounce, bulk,
+    #: loop), "" if it is not.
+    auto_kind: str = ""
     #: Why the sender is not who it claims to be, per the receiving server ("" if no sign).
     auth_failure: str = ""
     #: Problems the parser worked around, for the review log.
@@ -218,14 +221,14 @@ def decode_text(payload: bytes, charset: str | None) -> str:
 
 def clean_line(value: str, max_length: int) -> str:
     """One line: no control characters, no lone surrogates, whitespace collapsed."""
-    value = value.encode("utf-8", "replace").decode("utf-8")
+    value = unescape(value)
     value = " ".join(_CONTROL.sub(" ", value).split())
     return value[:max_length]
 
 
 def clean_body(value: str) -> str:
     """Text with Unix newlines, no control characters, at most one blank line in a row."""
-    value = value.encode("utf-8", "replace").decode("utf-8")
+    value = unescape(value)
     value = value.replace("\r\n", "\n").replace("\r", "\n")
     value = _CONTROL.sub("", value.replace("\t", "    "))
     lines = [line.rstrip() for line in value.split("\n")]
@@ -421,15 +424,26 @@ def safe_filename(name: str | None, content_type: str, index: int) -> str:
 # --- The message -------------------------------------------------------------------------------
 
 
+def unescape(value: str) -> str:
+    """Text as it can be stored and shown: the email package keeps bytes it could not
+    decode as lone surrogates (``surrogateescape``); RFC 6532 allows raw UTF-8 in headers,
+    so those bytes are read as UTF-8 (anything else becomes U+FFFD). Never raises."""
+    try:
+        raw = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # surrogates that were not escaped bytes
+        raw = value.encode("utf-8", "replace")
+    return raw.decode("utf-8", "replace")
+
+
 def _header(message: EmailMessage, name: str) -> str:
     """A header's decoded value; a header the strict parser chokes on is read raw."""
     try:
         value = message.get(name)
-        return "" if value is None else str(value)
+        return "" if value is None else unescape(str(value))
     except Exception:  # noqa: BLE001 - the email package raises many kinds on bad headers
         for key, raw in message.raw_items():
             if key.lower() == name.lower():
-                return str(raw)
+                return unescape(str(raw))
         return ""
 
 
@@ -475,10 +489,10 @@ def _sender(message: EmailMessage) -> tuple[str, str]:
         addresses = []
     if addresses and isinstance(addresses[0], Address) and addresses[0].domain:
         first = addresses[0]
-        return first.addr_spec.lower(), clean_line(first.display_name, 200)
+        return unescape(first.addr_spec).lower(), clean_line(unescape(first.display_name), 200)
     pairs = getaddresses([raw])
     name, addr = pairs[0] if pairs else ("", "")
-    return addr.strip().lower(), clean_line(name, 200)
+    return unescape(addr).strip().lower(), clean_line(unescape(name), 200)
 
 
 def parse_message(raw: bytes, *, envelope_from: str | None = None) -> ParsedMail:

@@ -395,8 +395,14 @@ class InboundMessage(TimeStamped):
     status = models.CharField(
         max_length=10, choices=InboundStatus.choices, default=InboundStatus.PENDING
     )
-    #: Why it was ignored, or the error that made it fail.
+    #: Why it was kept without a ticket, or the error that made it fail.
     reason = models.TextField(blank=True, default="")
+    #: The kind of reason, for filters and actions (``InboundReason``); "" when processed.
+    reason_code = models.CharField(max_length=30, blank=True, default="")
+    #: How often processing ran (a retry runs it again).
+    attempts = models.PositiveIntegerField(default=0)
+    #: Files of the message stored on the ticket or note it became.
+    attachments_kept = models.PositiveIntegerField(default=0)
     from_address = models.CharField(max_length=320, blank=True, default="")
     subject = models.CharField(max_length=250, blank=True, default="")
     message_id = models.CharField(max_length=250, blank=True, default="", db_index=True)

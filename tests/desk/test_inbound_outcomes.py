@@ -1,0 +1,212 @@
+"""Inbound mail ends somewhere a person can see it: a ticket, a note, kept with its reason,
+or failed with its error and retryable. Nothing accepted stays pending or vanishes.
+
+Real messages over real SMTP (Tandem's listener on 127.0.0.1, tests/desk/mail_support.py).
+"""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+
+from tandem.accounts.models import Role
+from tandem.accounts.services import add_membership, create_user
+from tandem.cli import main
+from tandem.core.principal import system_principal
+from tandem.core.scoping import system_context
+from tandem.servicedesk import inbound
+from tandem.servicedesk.models import Attachment, Comment, InboundMessage, Ticket
+from tandem.tenancy.models import Tenant
+from tests.desk.mail_support import DESK, DOMAIN, REQUESTER, make_mail
+
+
+def _tickets(world) -> list[Ticket]:  # type: ignore[no-untyped-def]
+    with system_context("test: acme's tickets"):
+        return list(Ticket.objects.filter(tenant_id=world["tenant"]).order_by("number"))
+
+
+def _comments(ticket_id: int) -> list[Comment]:
+    with system_context("test: notes"):
+        return list(Comment.objects.filter(ticket_id=ticket_id).order_by("id"))
+
+
+def _reload(message: InboundMessage) -> InboundMessage:
+    with system_context("test: the kept message"):
+        return InboundMessage.objects.get(pk=message.pk)
+
+
+def _add_requester(world, email: str) -> None:  # type: ignore[no-untyped-def]
+    actor = system_principal("test: another requester")
+    with system_context("test: acme"):
+        acme = Tenant.objects.get(pk=world["tenant"])
+        role = Role.objects.get(key="requester")
+    user = create_user(actor=actor, email=email, full_name="Jürgen Müller", password=None)
+    add_membership(actor=actor, user=user, role=role, tenant=acme)
+
+
+# --- RFC 6532: internationalised headers and addresses -----------------------------------------
+
+UTF8_MAIL = (
+    "From: Jürgen Müller <juergen@müller.example>\r\n"
+    f"To: Acme Desk <{DESK}>\r\n"
+    "Subject: Drucker im 3. Stock: Papierstau ✓\r\n"
+    "Message-ID: <utf8-1@müller.example>\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\n"
+    "Content-Transfer-Encoding: 8bit\r\n\r\n"
+    "Grüße aus Köln: der Drucker klemmt.\r\n"
+).encode()
+
+
+def test_a_raw_utf8_sender_opens_a_ticket(world, listener) -> None:  # type: ignore[no-untyped-def]
+    _add_requester(world, "juergen@müller.example")
+    kept = listener.send(UTF8_MAIL, sender="juergen@müller.example", utf8=True)
+    assert kept.status == "processed", kept.reason
+    assert kept.from_address == "juergen@müller.example"
+    ticket = _tickets(world)[-1]
+    assert ticket.subject == "Drucker im 3. Stock: Papierstau ✓"
+    assert ticket.description == "Grüße aus Köln: der Drucker klemmt."
+    assert bytes(kept.raw) == UTF8_MAIL
+
+
+def test_a_raw_utf8_sender_who_is_no_member_is_kept_not_stuck(world, listener) -> None:  # type: ignore[no-untyped-def]
+    """The message that used to raise UnicodeEncodeError twice and stay pending for ever."""
+    raw = UTF8_MAIL.replace(b"juergen@", "jürgen@".encode())
+    kept = listener.send(raw, sender="x@müller.example", utf8=True)
+    assert kept.status == "kept", kept.reason
+    assert kept.from_address == "jürgen@müller.example"
+    assert kept.subject == "Drucker im 3. Stock: Papierstau ✓"
+    assert kept.tenant_id == world["tenant"]
+
+
+# --- Any failure ends "failed", visible and retryable ------------------------------------------
+
+
+def _with_attachment(raw_subject: str = "Printer log", to: str = DESK) -> bytes:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = REQUESTER, to, raw_subject
+    message.set_content("The log is attached.")
+    message.add_attachment(b"%PDF-1.4 log", maintype="application", subtype="pdf", filename="l.pdf")
+    return message.as_bytes()
+
+
+#: Every step of processing, as the name the test replaces; "reply" steps need a reply.
+STEPS = [
+    ("_parse", "new"),
+    ("_earlier_copy", "new"),
+    ("_find_sender", "new"),
+    ("_principal", "new"),
+    ("_thread_target", "new"),
+    ("services.create_ticket", "new"),
+    ("services.attach_file", "new"),
+    ("notifications.ticket_opened_by_mail", "new"),
+    ("services.add_comment", "reply"),
+    ("services.attach_file", "reply"),
+    ("_finish", "new"),
+]
+
+
+@pytest.mark.parametrize(("step", "kind"), STEPS, ids=[f"{s}-{k}" for s, k in STEPS])
+def test_a_fault_at_any_step_ends_failed_visible_and_retryable(  # type: ignore[no-untyped-def]
+    world, listener, as_persona, monkeypatch, step, kind, django_capture_on_commit_callbacks
+) -> None:
+    owner, name = inbound, step
+    if "." in step:
+        module, name = step.split(".")
+        owner = getattr(inbound, module)
+    real = getattr(owner, name)
+    calls = {"n": 0}
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if step == "_finish" and args[1] != "processed":
+            return real(*args, **kwargs)  # only recording the success breaks
+        raise RuntimeError(f"injected fault at {step}")
+
+    monkeypatch.setattr(owner, name, broken)
+    tickets_before = len(_tickets(world))
+    ticket_number = _tickets(world)[0].number
+    to = DESK if kind == "new" else f"acme+{ticket_number}@{DOMAIN}"
+    kept = listener.send(_with_attachment(to=to), to=to)
+
+    assert calls["n"] >= 1
+    assert kept.status == "failed"
+    assert f"RuntimeError: injected fault at {step}" in kept.reason
+    assert kept.tenant_id == world["tenant"] and kept.attempts == 1
+    assert len(_tickets(world)) == tickets_before  # everything it did was rolled back
+    with system_context("test: attachments"):
+        assert not Attachment.objects.filter(filename="l.pdf").exists()
+
+    client = as_persona("owner")
+    review = client.get(f"/tenants/{world['tenant']}/mail-review/").content.decode()
+    assert f"injected fault at {step}" in review
+    retry = f"/tenants/{world['tenant']}/mail-review/inbound/{kept.pk}/retry/"
+    assert retry in review
+
+    monkeypatch.undo()  # the fault is fixed
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(retry, follow=True)
+    assert f"Inbound mail {kept.pk} is queued to be processed again." in done.content.decode()
+    again = _reload(kept)
+    assert again.status == "processed", again.reason
+    assert again.attempts == 2 and again.reason == ""
+    assert again.attachments_kept == 1
+    if kind == "new":
+        assert len(_tickets(world)) == tickets_before + 1
+    else:
+        assert again.comment_id is not None and again.ticket_id == _tickets(world)[0].pk
+
+
+def test_when_even_the_details_cannot_be_recorded_the_message_still_fails_visibly(  # type: ignore[no-untyped-def]
+    world, listener, monkeypatch
+) -> None:
+    real = inbound._record_outcome
+
+    def picky(message_id, status, reason, code, processed_at, facts):  # type: ignore[no-untyped-def]
+        if "subject" in facts:
+            raise UnicodeEncodeError("utf-8", "\udcc3", 0, 1, "surrogates not allowed")
+        return real(message_id, status, reason, code, processed_at, facts)
+
+    def lookup_fails(address: str) -> None:
+        raise UnicodeEncodeError("utf-8", address, 0, 1, "surrogates not allowed")
+
+    monkeypatch.setattr(inbound, "_record_outcome", picky)
+    monkeypatch.setattr(inbound, "_find_sender", lookup_fails)
+    kept = listener.send(make_mail("Stuck?"))
+    assert kept.status == "failed"
+    assert kept.reason.startswith("UnicodeEncodeError")
+    assert "could not be recorded" in kept.reason
+    assert kept.tenant_id == world["tenant"]  # on Acme's review, not lost
+
+
+def test_a_processed_message_is_not_retried(world, listener, as_persona) -> None:  # type: ignore[no-untyped-def]
+    kept = listener.send(make_mail())
+    client = as_persona("owner")
+    # A processed message is not on the review: not found, and nothing happens.
+    response = client.post(f"/tenants/{world['tenant']}/mail-review/inbound/{kept.pk}/retry/")
+    assert response.status_code == 404
+    assert _reload(kept).attempts == 1
+
+
+def test_the_operator_retries_by_id_and_all_failed(world, listener, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(inbound, "_thread_target", lambda *a: 1 / 0)
+    first = listener.send(make_mail("First"))
+    second = listener.send(make_mail("Second"))
+    assert (first.status, second.status) == ("failed", "failed")
+    assert "ZeroDivisionError" in first.reason
+    # Still broken: the command says so and exits 1.
+    assert main(["mail-retry", str(first.pk)]) == 1
+    assert f"{first.pk}\tfailed\tZeroDivisionError" in capsys.readouterr().out
+    monkeypatch.undo()
+    assert main(["mail-retry", str(first.pk)]) == 0
+    assert _reload(first).status == "processed"
+    assert main(["mail-retry", "--all-failed"]) == 0
+    out = capsys.readouterr()
+    assert f"{second.pk}\tprocessed" in out.out and str(first.pk) not in out.out.split("\n")[-2]
+    assert "1 message(s) processed again, 0 failed." in out.err
+    assert _reload(second).status == "processed"
+    assert [t.subject for t in _tickets(world)[-2:]] == ["First", "Second"]
+    assert main(["mail-retry"]) == 1
+    assert main(["mail-retry", str(first.pk)]) == 1  # processed: refused with a reason
+    assert "can be processed again" in capsys.readouterr().err
