@@ -292,8 +292,8 @@ def test_an_attachment_on_a_reply_belongs_to_the_note(world, listener) -> None: 
     [
         ({"Auto-Submitted": "auto-replied"}, "Auto-Submitted"),
         ({"X-Autoreply": "yes"}, "X-Autoreply"),
-        ({"Precedence": "bulk"}, "Precedence"),
-        ({"Return-Path": "<>"}, "empty Return-Path"),
+        ({"Precedence": "auto_reply"}, "Precedence: auto_reply"),
+        ({"Return-Path": "<>"}, "automatic reply (subject: Out of office)"),
         ({"X-Tandem-Loop": DOMAIN}, "mail loop"),
     ],
     ids=["auto-submitted", "x-autoreply", "precedence", "null-return-path", "loop-header"],
@@ -310,7 +310,8 @@ def test_automatic_mail_is_kept_as_ignored(world, listener, outbox, headers, rea
 def test_a_bounce_with_a_null_sender_is_kept_as_ignored(world, listener) -> None:  # type: ignore[no-untyped-def]
     kept = listener.send(_mail("Undeliverable: your message", "User unknown"), sender="")
     assert kept.status == "kept"
-    assert "empty envelope sender" in kept.reason
+    assert "delivery failure notice (subject, empty return path)" in kept.reason
+    assert kept.reason_code == "bounce"
 
 
 def test_a_forged_sender_is_kept_as_ignored(world, listener) -> None:  # type: ignore[no-untyped-def]

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import email
 import mimetypes
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import policy
@@ -26,6 +28,8 @@ from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
+
+from flufl.bounce import all_failures
 
 #: The header our own outgoing mail carries; a message that has it came back to us.
 LOOP_HEADER = "X-Tandem-Loop"
@@ -152,35 +156,141 @@ def message_ids(value: str) -> tuple[str, ...]:
 # --- Automatic mail ------------------------------------------------------------------------------
 
 
-def auto_reply_reason(headers: dict[str, str], envelope_from: str | None = None) -> str:
-    """Why the message is automatic (an out-of-office, a bounce, a list, our own mail coming
-    back), or "" for mail a person wrote. ``headers`` maps lower-case names to values.
+#: The kinds of automatic mail (the values of ``choices.InboundReason`` they are kept as).
+AUTOMATIC, BOUNCE, BULK, LOOP = "automatic", "bounce", "bulk", "loop"
+
+
+def _folded(text: str) -> str:
+    """Lower case, accents dropped, whitespace collapsed: "Réponse  automatique" and
+    "reponse automatique" match the same rule."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(unicodedata.normalize("NFC", plain).split())
+
+
+#: Subjects auto-responders put first, in the languages Outlook, Exchange, Gmail, Lotus,
+#: Zimbra and Apple Mail use (folded: lower case, no accents), followed by a colon or
+#: nothing. Only the start counts, so "Fwd: Automatic reply: ..." (a person forwarding one)
+#: and "Out of office next week: who covers?" are mail.
+_AUTO_REPLY_SUBJECT = re.compile(
+    r"^(?:"
+    r"auto(?:matic|matische?|matisk|matico|matica)?[ -]?(?:reply|response|antwort|svar|"
+    r"antwoord|respuesta|risposta|resposta|odpoved|odpowiedz|vastaus)"
+    r"|autoreply|autoresponse|autosvar|autovastaus"
+    r"|reponse automatique|respuesta automatica|risposta automatica|resposta automatica"
+    r"|automatisch antwoord|automatische antwort|automatisk svar|automatisk besked"
+    r"|automaticka odpoved|odpowiedz automatyczna|otomatik yanit|automaattinen vastaus"
+    r"|abwesenheitsnotiz|absence du bureau|fuera de la oficina|fuori sede|niet aanwezig"
+    r"|afwezig(?:heid)?|franvaro|poza biurem|on vacation|vacation reply|urlaubsabwesenheit"
+    r"|out of (?:the )?office(?: (?:auto ?-?reply|reply|response|notice|autoresponse))?"
+    r"|автоответ|автоматический ответ|自動応答|自動返信|自动回复|自動回覆|자동 응답"
+    r")\s*(?::|$)",  # followed by ":" (and the original subject) or nothing
+    re.IGNORECASE,
+)
+#: Subjects of delivery failure notices. Alone they prove nothing (a person may write
+#: "Undeliverable invoices"); with a sign that a mail system sent it, they do.
+_BOUNCE_SUBJECT = re.compile(
+    r"^(?:undeliver(?:able|ed)|undelivered mail|delivery (?:status notification|failure|"
+    r"failed|has failed|notification|problem)|mail delivery (?:failed|failure|system)|"
+    r"returned mail|failure notice|non ?-?deliver(?:able|y)|mail (?:system )?error|"
+    r"could not send message|message (?:not delivered|delivery failure)|"
+    r"unzustellbar|nicht zustellbar|non remis|echec de (?:la )?remise|no se puede entregar|"
+    r"no entregado|non recapitabile|mancato recapito|onbestelbaar|niet bezorgd|"
+    r"olevererbart|kunne ikke leveres|nao entregue|niedostarczon"
+    r"|.{0,20}(?:メール.{0,10}(?:エラー|不達|返送)|配信(?:エラー|失敗|不能)|送信エラー|不達))",
+    re.IGNORECASE,
+)
+#: Body phrases of delivery failure notices, checked (with a mail system's sign) near the top.
+_BOUNCE_TEXT = re.compile(
+    r"could not be delivered|couldn.t be delivered|delivery (?:to the following recipients? )?"
+    r"(?:has )?failed|permanent (?:fatal )?error|user unknown|mailbox (?:unavailable|full|"
+    r"not found)|no such user|address rejected|\b5\.[0-9]\.[0-9]{1,3}\b|"
+    r"unzustellbar|nicht zugestellt|n.a pas pu .tre remis|宛先.{0,20}(?:不明|エラー)|"
+    r"送信できませんでした|届きませんでした|配信できませんでした",
+    re.IGNORECASE,
+)
+#: Senders that are mail systems, not people.
+_SYSTEM_SENDER = re.compile(
+    r"^(?:mailer-daemon|mail-daemon|postmaster|mail-?delivery-?(?:subsystem|system)|"
+    r"no-?reply|do-?not-?reply|donotreply|bounces?|bounce-[^@]*|mailer)@",
+    re.IGNORECASE,
+)
+#: Subjects that forward or answer: a person sent them, whatever they quote.
+_FORWARD_OR_REPLY = re.compile(r"^\s*(?:fwd?|fw|wg|tr|rv|i|re|aw|sv|antw|vs)\s*:", re.I)
+
+
+def _is_flufl_bounce(raw: bytes) -> bool:
+    """Whether ``flufl.bounce`` (Mailman's bounce detectors: RFC 3464 DSNs and the shapes of
+    Exim, Postfix, qmail, Exchange, Yahoo, AOL, ...) finds failed recipients in it."""
+    try:
+        temporary, permanent = all_failures(email.message_from_bytes(raw))
+    except Exception:  # noqa: BLE001 - a detector choking on odd mail proves nothing
+        return False
+    return bool(temporary or permanent)
+
+
+def automatic_mail(
+    headers: dict[str, str],
+    envelope_from: str | None = None,
+    *,
+    text: str = "",
+    raw: bytes | None = None,
+) -> tuple[str, str]:
+    """Why the message is automatic, and which kind (``automatic``, ``bounce``, ``bulk``,
+    ``loop``), or ("", "") for mail a person wrote. ``headers`` maps lower-case names to
+    decoded values; ``text`` is the readable body; ``raw`` the message for the bounce
+    detectors.
 
     Such mail never opens a ticket or triggers a reply: answering an auto-responder with an
-    acknowledgement that it answers again is how ticket storms start.
+    acknowledgement that it answers again is how ticket storms start. It is kept, with the
+    reason, on the mail review. Signs, in order: our own loop header; RFC 3834
+    (``Auto-Submitted``) and the de-facto ``X-Autoreply`` family and ``Precedence``; RFC 3462
+    reports; delivery failures as ``flufl.bounce`` reads them; a failure notice's subject or
+    text from a mail system's address or with an empty return path; an auto-responder's
+    subject in the usual languages; list and bulk mail (``List-Id``, ``List-Unsubscribe``).
+    An empty return path or a ``postmaster@`` sender alone is not a sign: people write from
+    there too, and RFC 3834 asks auto-responders for more.
     """
     get = headers.get
+    if LOOP_HEADER.lower() in headers:
+        return f"mail loop: the message carries our own {LOOP_HEADER} header", LOOP
     auto_submitted = get("auto-submitted", "").split(";")[0].strip().lower()
     if auto_submitted and auto_submitted != "no":
-        return f"automatic message (Auto-Submitted: {auto_submitted})"
-    if LOOP_HEADER.lower() in headers:
-        return f"mail loop: the message carries our own {LOOP_HEADER} header"
-    for name in ("x-autoreply", "x-autorespond", "x-autoresponder"):
+        return f"automatic message (Auto-Submitted: {auto_submitted})", AUTOMATIC
+    for name in ("x-autoreply", "x-autorespond", "x-autoresponder", "x-autogenerated"):
         if name in headers:
-            return f"automatic reply ({name.title()} header)"
+            return f"automatic reply ({name.title()} header)", AUTOMATIC
     precedence = get("precedence", "").strip().lower()
-    if precedence in ("bulk", "junk", "list", "auto_reply"):
-        return f"bulk or automatic mail (Precedence: {precedence})"
-    if "return-path" in headers and get("return-path", "").strip() in ("<>", ""):
-        return "bounce or automatic reply (empty Return-Path)"
-    if envelope_from is not None and envelope_from.strip() in ("", "<>"):
-        return "bounce or automatic reply (empty envelope sender)"
-    if get("content-type", "").strip().lower().startswith("multipart/report"):
-        return "delivery status report"
+    if precedence == "auto_reply":
+        return "automatic reply (Precedence: auto_reply)", AUTOMATIC
+    content_type = get("content-type", "").strip().lower()
+    if content_type.startswith("multipart/report"):
+        if "delivery-status" in content_type:
+            return "delivery status report (multipart/report)", BOUNCE
+        return "automatic report (multipart/report, e.g. a read receipt)", AUTOMATIC
+    subject = _folded(get("subject", ""))
     sender = parseaddr(get("from", ""))[1].lower()
-    if sender.startswith(("mailer-daemon@", "postmaster@")):
-        return f"delivery status report (from {sender})"
-    return ""
+    null_path = get("return-path", "x").strip() in ("<>", "") or (
+        envelope_from is not None and envelope_from.strip() in ("", "<>")
+    )
+    system_sender = bool(_SYSTEM_SENDER.match(sender))
+    forwarded = bool(_FORWARD_OR_REPLY.match(subject))
+    if raw is not None and not forwarded and _is_flufl_bounce(raw):
+        return "delivery failure notice (bounce)", BOUNCE
+    if (system_sender or null_path) and not forwarded:
+        why = f"from {sender}" if system_sender else "empty return path"
+        if _BOUNCE_SUBJECT.match(subject):
+            return f"delivery failure notice (subject, {why})", BOUNCE
+        if _BOUNCE_TEXT.search(text[:3000]):
+            return f"delivery failure notice (text, {why})", BOUNCE
+    if _AUTO_REPLY_SUBJECT.match(subject):
+        return f"automatic reply (subject: {get('subject', '')[:80]})", AUTOMATIC
+    if precedence in ("bulk", "junk", "list"):
+        return f"bulk or list mail (Precedence: {precedence})", BULK
+    for name in ("list-id", "list-unsubscribe"):
+        if name in headers:
+            return f"bulk or list mail ({name.title()} header)", BULK
+    return "", ""
 
 
 _DMARC_FAIL = re.compile(r"\bdmarc\s*=\s*fail\b", re.IGNORECASE)
@@ -509,14 +619,14 @@ def parse_message(raw: bytes, *, envelope_from: str | None = None) -> ParsedMail
     if not list(message.keys()):
         raise UnparseableMail("the message has no headers: it is not an e-mail")
     try:
-        return _read(message, envelope_from)
+        return _read(message, envelope_from, raw)
     except UnparseableMail:
         raise
     except Exception as exc:  # noqa: BLE001
         raise UnparseableMail(f"the message cannot be read: {type(exc).__name__}: {exc}") from exc
 
 
-def _read(message: EmailMessage, envelope_from: str | None) -> ParsedMail:
+def _read(message: EmailMessage, envelope_from: str | None, raw: bytes) -> ParsedMail:
     from_address, from_name = _sender(message)
     if "@" not in from_address:
         raise UnparseableMail("the message names no sender address (From)")
@@ -544,6 +654,8 @@ def _read(message: EmailMessage, envelope_from: str | None) -> ParsedMail:
                 content=_part_bytes(part),
             )
         )
+    text = clean_body("\n\n".join(t for t in texts if t))
+    auto_reason, auto_kind = automatic_mail(headers, envelope_from, text=text, raw=raw)
     references = message_ids(headers.get("in-reply-to", ""))
     references += tuple(reversed(message_ids(headers.get("references", ""))))
     ids = message_ids(headers.get("message-id", ""))
@@ -553,9 +665,10 @@ def _read(message: EmailMessage, envelope_from: str | None) -> ParsedMail:
         subject=clean_line(headers.get("subject", ""), 500),
         message_id=ids[0] if ids else "",
         replied_to=tuple(dict.fromkeys(references)),
-        text=clean_body("\n\n".join(t for t in texts if t)),
+        text=text,
         attachments=tuple(attachments),
-        auto_reason=auto_reply_reason(headers, envelope_from),
+        auto_reason=auto_reason,
+        auto_kind=auto_kind,
         auth_failure=authentication_failure(
             [str(v) for v in message.get_all("Authentication-Results", [])]
         ),

@@ -158,32 +158,92 @@ def test_attachment_refusals(filename, content_type, content, reason) -> None:  
 
 
 @pytest.mark.parametrize(
-    ("headers", "envelope_from", "reason"),
+    ("headers", "envelope_from", "reason", "kind"),
     [
-        ({"auto-submitted": "auto-replied"}, "a@b.test", "Auto-Submitted"),
-        ({"auto-submitted": "auto-generated; owner-email=x"}, "a@b.test", "Auto-Submitted"),
-        ({"x-autoreply": "yes"}, "a@b.test", "X-Autoreply"),
-        ({"x-autorespond": "1"}, "a@b.test", "X-Autorespond"),
-        ({"precedence": "bulk"}, "a@b.test", "Precedence"),
-        ({"precedence": "junk"}, "a@b.test", "Precedence"),
-        ({"precedence": "list"}, "a@b.test", "Precedence"),
-        ({"return-path": "<>"}, "a@b.test", "empty Return-Path"),
-        ({}, "", "empty envelope sender"),
-        ({"x-tandem-loop": "desk.test"}, "a@b.test", "loop"),
-        ({"content-type": "multipart/report; report-type=delivery-status"}, "a@b.test", "report"),
-        ({"from": "MAILER-DAEMON@mx.test"}, "a@b.test", "delivery status"),
+        ({"auto-submitted": "auto-replied"}, "a@b.test", "Auto-Submitted", "automatic"),
+        ({"auto-submitted": "auto-generated; owner-email=x"}, "a@b.test", "Auto-Sub", "automatic"),
+        ({"x-autoreply": "yes"}, "a@b.test", "X-Autoreply", "automatic"),
+        ({"x-autorespond": "1"}, "a@b.test", "X-Autorespond", "automatic"),
+        ({"precedence": "auto_reply"}, "a@b.test", "Precedence", "automatic"),
+        ({"precedence": "bulk"}, "a@b.test", "Precedence: bulk", "bulk"),
+        ({"precedence": "junk"}, "a@b.test", "Precedence: junk", "bulk"),
+        ({"precedence": "list"}, "a@b.test", "Precedence: list", "bulk"),
+        ({"list-id": "<printers.acme.test>"}, "a@b.test", "List-Id", "bulk"),
+        ({"list-unsubscribe": "<mailto:u@x.test>"}, "a@b.test", "List-Unsubscribe", "bulk"),
+        ({"x-tandem-loop": "desk.test"}, "a@b.test", "loop", "loop"),
+        ({"content-type": "multipart/report; report-type=delivery-status"}, "", "report", "bounce"),
+        (
+            {"content-type": "multipart/report; report-type=disposition-notification"},
+            "a@b.test",
+            "read receipt",
+            "automatic",
+        ),  # fmt: skip
+        ({"subject": "Undeliverable: Printer"}, "", "delivery failure", "bounce"),
+        (
+            {"subject": "Undeliverable: x", "from": "MAILER-DAEMON@mx.test"},
+            "a@b.test",
+            "MAILER-DAEMON",
+            "bounce",
+        ),  # fmt: skip
+        (
+            {"subject": "メール送信エラー通知", "from": "postmaster@docomo.test"},
+            "a@b.test",
+            "failure notice",
+            "bounce",
+        ),  # fmt: skip
+        ({"subject": "Your message", "from": "no-reply@mail.test"}, "a@b.test", "text", "bounce"),
     ],
 )
-def test_automatic_mail_is_recognised(headers, envelope_from, reason) -> None:  # type: ignore[no-untyped-def]
-    assert reason in mail.auto_reply_reason(headers, envelope_from)
+def test_automatic_mail_is_recognised(headers, envelope_from, reason, kind) -> None:  # type: ignore[no-untyped-def]
+    text = "Delivery to the following recipient failed permanently: x@y.test"
+    found = mail.automatic_mail(headers, envelope_from, text=text if "Your" in str(headers) else "")
+    assert reason.lower() in found[0].lower()
+    assert found[1] == kind
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Auto reply: Printer",
+        "Automatic reply: Printer",
+        "Out of Office: Printer",
+        "Out of Office",
+        "Abwesenheitsnotiz: Drucker",
+        "Automatische Antwort: Drucker",
+        "Réponse automatique : Imprimante",
+        "Respuesta automática: Impresora",
+        "Risposta automatica: Stampante",
+        "Automatisch antwoord: Printer",
+        "Autosvar: Skrivare",
+        "Automatisk svar: Skriver",
+        "自動応答: プリンター",
+    ],
+)
+def test_auto_reply_subjects_in_the_usual_languages(subject: str) -> None:
+    reason, kind = mail.automatic_mail({"subject": subject}, "someone@b.test")
+    assert kind == "automatic", subject
+    assert subject[:10] in reason
 
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"auto-submitted": "no"}, {"precedence": "normal"}, {"return-path": "<a@b.test>"}],
+    [
+        {},
+        {"auto-submitted": "no"},
+        {"precedence": "normal"},
+        {"return-path": "<a@b.test>"},
+        # An empty return path or postmaster@ alone: people write from there too.
+        {"return-path": "<>", "subject": "Printer on the 3rd floor"},
+        {"from": "postmaster@acme.test", "subject": "Renew the mail certificate"},
+        # A person forwarding an auto-reply or a bounce wants a ticket.
+        {"subject": "Fwd: Automatic reply: Printer"},
+        {"subject": "Fwd: Undeliverable: invoice", "from": "postmaster@acme.test"},
+        {"subject": "Out of office next week: who covers the printer?"},
+        {"subject": "Undeliverable invoices in the ERP"},
+    ],
 )
 def test_mail_a_person_wrote_is_not_automatic(headers) -> None:  # type: ignore[no-untyped-def]
-    assert mail.auto_reply_reason(headers, "rita@acme.test") == ""
+    assert mail.automatic_mail(headers, "rita@acme.test") == ("", "")
 
 
 def test_a_recorded_dmarc_failure_is_noticed() -> None:
