@@ -210,3 +210,32 @@ def test_the_operator_retries_by_id_and_all_failed(world, listener, monkeypatch,
     assert main(["mail-retry"]) == 1
     assert main(["mail-retry", str(first.pk)]) == 1  # processed: refused with a reason
     assert "can be processed again" in capsys.readouterr().err
+
+
+# --- Attachments ---------------------------------------------------------------------------------
+
+
+def test_a_message_with_hundreds_of_attachments_keeps_them_all(world, listener) -> None:  # type: ignore[no-untyped-def]
+    count = 250
+    parts = [
+        "--b\r\nContent-Type: text/plain\r\n\r\nThe scans of the whole archive box.\r\n",
+        *(
+            f'--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename="s{n}.txt"'
+            f"\r\n\r\npage {n}\r\n"
+            for n in range(count)
+        ),
+        "--b--\r\n",
+    ]
+    raw = (
+        f"From: {REQUESTER}\r\nTo: {DESK}\r\nSubject: Archive box\r\n"
+        'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n' + "".join(parts)
+    ).encode()
+    kept = listener.send(raw)
+    assert kept.status == "processed", kept.reason
+    assert kept.attachments_kept == count
+    with system_context("test: attachments"):
+        names = set(
+            Attachment.objects.filter(ticket_id=kept.ticket_id).values_list("filename", flat=True)
+        )
+    assert names == {f"s{n}.txt" for n in range(count)}
+    assert _tickets(world)[-1].description == "The scans of the whole archive box."

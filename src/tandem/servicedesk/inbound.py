@@ -412,17 +412,15 @@ def _screen(
     silently: the note goes into the ticket text)."""
     accepted: list[mail.MailAttachment] = []
     refused: list[str] = []
-    for index, attachment in enumerate(attachments):
-        reason: str | None
-        if index >= mail.MAX_ATTACHMENTS:
-            reason = f"more than {mail.MAX_ATTACHMENTS} attachments in one message"
-        else:
-            reason = mail.attachment_refusal(
-                attachment.filename,
-                attachment.content_type,
-                attachment.content,
-                max_bytes=settings.MAIL_MAX_ATTACHMENT_BYTES,
-            )
+    # No count limit: the message as a whole is held to the size limit at SMTP level, so a
+    # message with hundreds of files keeps them all.
+    for attachment in attachments:
+        reason = mail.attachment_refusal(
+            attachment.filename,
+            attachment.content_type,
+            attachment.content,
+            max_bytes=settings.MAIL_MAX_ATTACHMENT_BYTES,
+        )
         if reason is None:
             accepted.append(attachment)
         else:

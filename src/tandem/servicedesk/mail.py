@@ -12,6 +12,7 @@ desk addresses (``acme@desk.example``, ``acme+42@desk.example``), the subject re
 
 from __future__ import annotations
 
+import binascii
 import codecs
 import contextlib
 import email
@@ -55,7 +56,6 @@ REFUSED_CONTENT_TYPES = frozenset(
         "application/java-archive",
     }
 )
-MAX_ATTACHMENTS = 20
 MAX_FILENAME = 150
 
 _SLUG = r"[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?"
@@ -559,13 +559,89 @@ def _header(message: EmailMessage, name: str) -> str:
 
 def _leaves(part: Any, inside_alternative: bool = False) -> Iterator[tuple[Any, bool]]:
     """(part, inside a multipart/alternative) for every non-container part, in order.
-    An attached message (message/rfc822) is one leaf: it is kept whole, not unpacked."""
-    if part.get_content_maintype() == "multipart":
+    An attached message (message/rfc822) is one leaf: it is kept whole, not unpacked; so is
+    a multipart/digest (its messages are read as text)."""
+    if part.get_content_maintype() == "multipart" and part.get_content_subtype() != "digest":
         alternative = inside_alternative or part.get_content_subtype() == "alternative"
         for sub in part.iter_parts():
             yield from _leaves(sub, alternative)
     else:
         yield part, inside_alternative
+
+
+#: ``begin 644 name`` ... ``end``: a file uuencoded into the text (old mail programs,
+#: scanners and scripts still send this).
+_UU_BEGIN = re.compile(r"^begin [0-7]{3,4} (\S.*?)\s*$")
+_UUENCODED_TRANSFER = frozenset({"x-uuencode", "uuencode", "x-uue", "uue"})
+
+
+def _uu_line(line: str) -> bytes:
+    try:
+        return binascii.a2b_uu(line)
+    except binascii.Error:
+        # Some encoders pad lines with garbage; the length character says what counts.
+        count = (((ord(line[0]) - 32) & 63) * 4 + 5) // 3
+        return binascii.a2b_uu(line[:count])
+
+
+def extract_uuencoded(text: str) -> tuple[str, list[tuple[str, bytes]]]:
+    """The text without its uuencoded blocks, and the files they held (name, bytes). A
+    block that does not decode or never ends stays in the text."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    kept: list[str] = []
+    files: list[tuple[str, bytes]] = []
+    index = 0
+    while index < len(lines):
+        begin = _UU_BEGIN.match(lines[index])
+        if begin is not None:
+            data = bytearray()
+            end = index + 1
+            try:
+                while end < len(lines) and lines[end].rstrip() != "end":
+                    if lines[end]:
+                        data += _uu_line(lines[end])
+                    end += 1
+            except (binascii.Error, IndexError):
+                end = len(lines)
+            if end < len(lines):
+                files.append((begin.group(1), bytes(data)))
+                index = end + 1
+                continue
+        kept.append(lines[index])
+        index += 1
+    return "\n".join(kept), files
+
+
+def _digest_text(part: Any) -> str:
+    """The messages of a multipart/digest (a list's digest) as text: each one's sender,
+    subject and body. They are the substance, not files."""
+    pieces: list[str] = []
+    for sub in part.iter_parts():
+        inner = sub.get_payload()
+        message = inner[0] if isinstance(inner, list) and inner else None
+        if not isinstance(message, Message):
+            continue
+        body = (
+            message.get_body(preferencelist=("plain", "html"))
+            if hasattr(message, "get_body")
+            else None
+        )
+        text = _part_text(body) if body is not None else ""
+        sender = unescape(str(message.get("From", "")))
+        subject = unescape(str(message.get("Subject", "")))
+        pieces.append(f"--- {sender}: {subject} ---\n{text}")
+    return "\n\n".join(pieces)
+
+
+def _part_text_and_files(part: Any) -> tuple[str, list[tuple[str, bytes]]]:
+    """A text part's text and the uuencoded files in it (plain text only)."""
+    if part.get_content_subtype() != "plain":
+        return _part_text(part), []
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        payload = str(part.get_payload()).encode("utf-8", "replace")
+    text, files = extract_uuencoded(decode_text(payload, part.get_content_charset()))
+    return clean_body(text), files
 
 
 def _part_text(part: Any) -> str:
@@ -640,12 +716,36 @@ def _read(message: EmailMessage, envelope_from: str | None, raw: bytes) -> Parse
         content_type = part.get_content_type()
         filename = part.get_filename()
         disposition = part.get_content_disposition()
-        is_text = content_type in ("text/plain", "text/html")
+        if content_type == "multipart/digest":
+            texts.append(_digest_text(part))
+            continue
+        if content_type == "message/partial":
+            # One piece of a message the sender's program split (RFC 2046 5.2.2): not a
+            # file anyone can open; the raw message keeps it.
+            number, total = part.get_param("number", "?"), part.get_param("total", "?")
+            texts.append(
+                f"[Part {number} of {total} of a message the sender's mail program split "
+                "(message/partial); the piece is kept with the raw message.]"
+            )
+            continue
+        transfer = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+        is_text = content_type in ("text/plain", "text/html") and transfer not in (
+            _UUENCODED_TRANSFER
+        )
         if is_text and not filename and disposition != "attachment":
+            text, files = _part_text_and_files(part)
             if part is body_part:
-                texts.insert(0, _part_text(part))
+                texts.insert(0, text)
             elif not inside_alternative:
-                texts.append(_part_text(part))  # e.g. text after an inline attachment
+                texts.append(text)  # e.g. text after an inline attachment
+            for name, content in files:
+                attachments.append(
+                    MailAttachment(
+                        filename=safe_filename(name, "application/octet-stream", index),
+                        content_type=mimetypes.guess_type(name)[0] or "application/octet-stream",
+                        content=content,
+                    )
+                )
             continue
         attachments.append(
             MailAttachment(

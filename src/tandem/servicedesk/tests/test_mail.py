@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import binascii
 from email.message import EmailMessage
 
 import pytest
@@ -373,3 +374,94 @@ def test_safe_filenames_are_short_and_plain() -> None:
     assert mail.safe_filename("bad\x00name.txt", "text/plain", 1) == "bad name.txt"
     assert mail.safe_filename(None, "application/pdf", 3) == "attachment-3.pdf"
     assert mail.safe_filename("...", "application/x-unknown", 2) == "attachment-2.bin"
+
+
+def _uuencoded(name: str, content: bytes) -> str:
+    lines = [f"begin 644 {name}"]
+    for start in range(0, len(content), 45):
+        lines.append(binascii.b2a_uu(content[start : start + 45]).decode().rstrip("\n"))
+    return "\n".join([*lines, "`", "end"])
+
+
+def test_a_uuencoded_body_becomes_a_file() -> None:
+    content = bytes(range(256)) * 3
+    body = f"Scan attached.\n\n{_uuencoded('scan 01.pdf', content)}\n\nRegards\n"
+    parsed = mail.parse_message(_raw("Subject: scan", body=body.encode()))
+    assert parsed.text == "Scan attached.\n\nRegards"
+    assert [(a.filename, a.content_type, a.content) for a in parsed.attachments] == [
+        ("scan 01.pdf", "application/pdf", content)
+    ]
+
+
+def test_a_uuencoded_block_that_never_ends_stays_text() -> None:
+    body = "begin 644 x.txt\nM86)C\nno end here\n"
+    parsed = mail.parse_message(_raw("Subject: x", body=body.encode()))
+    assert parsed.attachments == ()
+    assert "begin 644 x.txt" in parsed.text
+
+
+def test_a_uuencoded_transfer_encoding_is_a_file() -> None:
+    raw = _raw(
+        "Subject: uu",
+        "Content-Type: text/plain; name=notes.txt",
+        "Content-Transfer-Encoding: x-uuencode",
+        body=_uuencoded("notes.txt", b"hello uu").encode(),
+    )
+    parsed = mail.parse_message(raw)
+    assert [(a.filename, a.content) for a in parsed.attachments] == [("notes.txt", b"hello uu")]
+
+
+def test_message_partial_is_not_an_attachment() -> None:
+    raw = _raw(
+        "Subject: big file (part 2/3)",
+        'Content-Type: message/partial; id="abc@x.test"; number=2; total=3',
+        body=b"...the middle of a message...",
+    )
+    parsed = mail.parse_message(raw)
+    assert parsed.attachments == ()
+    assert "Part 2 of 3" in parsed.text
+
+
+DIGEST = b"""From: printers-request@lists.acme.test
+To: acme@desk.test
+Subject: Printers digest, Vol 3, Issue 7
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="outer"
+
+--outer
+Content-Type: text/plain; charset=us-ascii
+
+Today's topics: 1. Jam  2. Toner
+
+--outer
+Content-Type: multipart/digest; boundary="inner"
+
+--inner
+
+From: user1@acme.test
+Subject: Jam
+
+Jam number 1.
+
+--inner
+Content-Type: message/rfc822
+
+From: user2@acme.test
+Subject: Toner
+
+Toner is low.
+
+--inner--
+
+--outer--
+"""
+
+
+def test_a_digests_messages_are_text_not_attachments() -> None:
+    parsed = mail.parse_message(DIGEST.replace(b"\n", b"\r\n"))
+    assert parsed.attachments == ()
+    assert parsed.text == (
+        "Today's topics: 1. Jam  2. Toner\n\n"
+        "--- user1@acme.test: Jam ---\nJam number 1.\n\n"
+        "--- user2@acme.test: Toner ---\nToner is low."
+    )
