@@ -220,8 +220,8 @@ def test_a_message_with_hundreds_of_attachments_keeps_them_all(world, listener) 
     parts = [
         "--b\r\nContent-Type: text/plain\r\n\r\nThe scans of the whole archive box.\r\n",
         *(
-            f'--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename="s{n}.txt"'
-            f"\r\n\r\npage {n}\r\n"
+            "--b\r\nContent-Type: text/plain\r\n"
+            f'Content-Disposition: attachment; filename="s{n}.txt"\r\n\r\npage {n}\r\n'
             for n in range(count)
         ),
         "--b--\r\n",
