@@ -385,7 +385,7 @@ def test_an_unknown_sender_is_kept_as_ignored(world, listener) -> None:  # type:
     other_tenant = listener.send(_mail(sender="owner@globex.test"), sender="owner@globex.test")
     for kept in (stranger, other_tenant):
         assert kept.status == "kept"
-        assert "unknown sender" in kept.reason
+        assert "sender outside the desk's policy" in kept.reason
         assert kept.tenant_id == world["tenant"]
     assert len(_tickets(world)) == before
     assert django_mail.outbox == []

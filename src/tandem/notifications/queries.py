@@ -169,6 +169,32 @@ def unprocessed_inbound(principal: Principal, tenant_id: int) -> QuerySet[Any]:
     return visible(principal, "notifications.review_mail", rows)
 
 
+def tenant_inbound(principal: Principal, tenant_id: int, status: str | None = None) -> Any:
+    """Every message the listener accepted for the tenant's desk, newest first, without the
+    raw bytes; ``status`` narrows it."""
+    from tandem.core.policies import visible
+    from tandem.servicedesk.models import InboundMessage
+
+    rows = InboundMessage.objects.filter(tenant_id=tenant_id).defer("raw")
+    if status:
+        rows = rows.filter(status=status)
+    return visible(principal, "notifications.review_mail", rows.order_by("-received_at", "-id"))
+
+
+def tenant_inbound_message(principal: Principal, tenant_id: int, inbound_id: int) -> Any:
+    """One message of the tenant's desk, any status (404 when out of reach)."""
+    from tandem.core.policies import get_visible_or_404
+    from tandem.servicedesk.models import InboundMessage
+
+    return get_visible_or_404(
+        principal,
+        "notifications.review_mail",
+        InboundMessage.objects.defer("raw"),
+        pk=inbound_id,
+        tenant_id=tenant_id,
+    )
+
+
 def unrouted_inbound(message_id: int | None = None, *, limit: int = 100) -> list[Any]:
     """Kept e-mail that belongs to no tenant (its recipient named a desk that does not
     exist), the newest ``limit`` first, without the raw bytes; with ``message_id``, that one message

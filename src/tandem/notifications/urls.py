@@ -40,6 +40,11 @@ urlpatterns = [
         name="mail-review-inbound-retry",
     ),
     path(
+        "tenants/<int:tenant_id>/mail-review/inbound/<int:inbound_id>/accept/",
+        views.mail_review_inbound_accept,
+        name="mail-review-inbound-accept",
+    ),
+    path(
         "tenants/<int:tenant_id>/mail-review/outbound/<int:outbound_id>/retry/",
         views.mail_review_retry,
         name="mail-review-retry",

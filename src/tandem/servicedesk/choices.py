@@ -135,3 +135,14 @@ IT_MAIL_KINDS = frozenset(
         MailKind.SLA_BREACH,
     }
 )
+
+
+class MailSenderPolicy(models.TextChoices):
+    """Who may open tickets by writing to the tenant's desk address (``DeskSettings``)."""
+
+    #: Active people with a membership in the tenant (the default; before 0017, the rule).
+    MEMBERS = "members", "Members only"
+    #: Also anyone from the tenant's mail domains: a requester is created on first mail.
+    DOMAINS = "domains", "Members and anyone from the tenant's mail domains"
+    #: Anyone: a requester is created on first mail.
+    ANYONE = "anyone", "Anyone"

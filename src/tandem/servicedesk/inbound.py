@@ -34,17 +34,31 @@ from django.core.exceptions import PermissionDenied
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 
-from tandem.accounts.models import User
+from tandem.accounts.models import Role, User
+from tandem.accounts.services import add_membership, create_user
 from tandem.audit.services import diff, record_audit
 from tandem.core.errors import Conflict, InvalidInput
 from tandem.core.policies import authorize
-from tandem.core.principal import Principal
+from tandem.core.principal import Principal, system_principal
 from tandem.core.scoping import principal_scope, system_context, within_tenant
 from tandem.notifications.policies import REVIEW_MAIL
 from tandem.servicedesk import mail, notifications, services
-from tandem.servicedesk.choices import InboundReason, InboundStatus, Via, Visibility
-from tandem.servicedesk.models import Comment, InboundMessage, OutboundMessage, Ticket
+from tandem.servicedesk.choices import (
+    InboundReason,
+    InboundStatus,
+    MailSenderPolicy,
+    Via,
+    Visibility,
+)
+from tandem.servicedesk.models import (
+    Comment,
+    DeskSettings,
+    InboundMessage,
+    OutboundMessage,
+    Ticket,
+)
 from tandem.servicedesk.policies import may_write_internal_notes
+from tandem.servicedesk.sla_bridge import desk_settings
 from tandem.tenancy.models import Tenant
 
 log = logging.getLogger(__name__)
@@ -241,6 +255,65 @@ def retry_inbound_message(*, actor: Principal, message: InboundMessage) -> Inbou
     return locked
 
 
+#: Kept mail a tenant owner may accept: a person decided it is real mail from a requester.
+ACCEPTABLE = frozenset(
+    {InboundReason.SENDER, InboundReason.AUTOMATIC, InboundReason.BOUNCE, InboundReason.BULK}
+)
+
+
+def accept_inbound_message(*, actor: Principal, message: InboundMessage) -> InboundMessage:
+    """Accept a kept message from the mail review: its sender becomes a requester of the
+    tenant (if not a member already) and the message is processed again as a person's
+    mail, opening its ticket or adding its note, whatever automatic signs it carries or
+    the sender policy says. For mail from a sender outside the policy, and for mail taken
+    for automatic, bounce or list mail by mistake."""
+    authorize(actor, REVIEW_MAIL, message)
+    with transaction.atomic(), system_context("accept inbound mail"):
+        locked = (
+            InboundMessage.objects.select_for_update().select_related("tenant").get(pk=message.pk)
+        )
+        if locked.status != InboundStatus.KEPT or locked.reason_code not in ACCEPTABLE:
+            raise Conflict(
+                "Only mail kept for its sender, or as automatic, bounce or list mail, can be "
+                "accepted; use retry for the rest."
+            )
+        tenant = locked.tenant
+        if tenant is None:
+            raise Conflict("This message is for no tenant's desk.")
+        parsed = _parse(locked)
+        user = _find_sender(parsed.from_address)
+        principal = _principal(user)
+        if user is None or principal is None or not principal.accesses_in(tenant.pk):
+            with within_tenant(tenant.pk):
+                if user is None:
+                    try:
+                        user = create_user(
+                            actor=actor,
+                            email=parsed.from_address,
+                            full_name=parsed.from_name or parsed.from_address.split("@")[0],
+                        )
+                    except InvalidInput as exc:
+                        raise Conflict(
+                            f"{parsed.from_address} cannot become a Tandem user: {exc.message}"
+                        ) from exc
+                add_membership(
+                    actor=actor, user=user, role=Role.objects.get(key="requester"), tenant=tenant
+                )
+        before = {"status": locked.status, "reason": locked.reason[:500]}
+        locked.status, locked.reason, locked.reason_code = InboundStatus.PENDING, "", ""
+        locked.accepted = True
+        locked.save(update_fields=["status", "reason", "reason_code", "accepted", "updated_at"])
+        record_audit(
+            actor=actor,
+            action="servicedesk.accept_inbound_message",
+            target=locked,
+            tenant_id=tenant.pk,
+            changes=diff(before, {"status": InboundStatus.PENDING, "reason": ""}),
+        )
+        transaction.on_commit(functools.partial(_enqueue_processing, locked.pk), robust=True)
+    return locked
+
+
 def failed_message_ids() -> list[int]:
     """Every failed message, oldest first (``tandem mail-retry --all-failed``)."""
     with system_context("operator: failed inbound mail"):
@@ -286,7 +359,7 @@ def _act_on(
         raise _Kept(
             f"mail loop: sent from Tandem's own address {parsed.from_address}", InboundReason.LOOP
         )
-    if parsed.auto_reason:
+    if parsed.auto_reason and not message.accepted:
         raise _Kept(parsed.auto_reason, parsed.auto_kind or InboundReason.AUTOMATIC)
     if parsed.auth_failure:
         raise _Kept(parsed.auth_failure, InboundReason.FORGED)
@@ -306,11 +379,26 @@ def _act_on(
     user = _find_sender(parsed.from_address)
     principal = _principal(user)
     if user is None or principal is None or not principal.accesses_in(tenant.pk):
-        raise _Kept(
-            f"unknown sender: {parsed.from_address} is not a member of {tenant.name} "
-            "(mail from unknown senders opens no tickets)",
-            InboundReason.SENDER,
-        )
+        # Not a member. A reply from someone on the conversation threads on as theirs;
+        # a new message opens a ticket if the desk's sender policy lets them in.
+        ticket = _thread_target(tenant, address, parsed)
+        if ticket is not None and _on_the_conversation(ticket, parsed.from_address):
+            correspondent = user or _new_person(parsed, reason="a correspondent's reply")
+            actor = _correspondent(correspondent, ticket)
+            with principal_scope(actor):
+                comment, kept_files = _reply(actor, ticket, parsed, message, now)
+            return ticket, comment, kept_files
+        policy = desk_settings(tenant.pk)
+        if not _policy_admits(policy, parsed.from_address):
+            raise _Kept(
+                f"sender outside the desk's policy: {parsed.from_address} is not a member of "
+                f"{tenant.name} ({policy.get_mail_sender_policy_display().lower()} may open "
+                "tickets by mail); accept the sender on the mail review to open the ticket",
+                InboundReason.SENDER,
+            )
+        user = _new_requester(user, parsed, tenant)
+        principal = _principal(user)
+        assert principal is not None
     with principal_scope(principal):
         ticket = _thread_target(tenant, address, parsed)
         if ticket is not None:
@@ -318,6 +406,71 @@ def _act_on(
             return ticket, comment, kept_files
         ticket, kept_files = _open_ticket(principal, user, tenant, parsed, message, now)
         return ticket, None, kept_files
+
+
+def _policy_admits(policy: DeskSettings, address: str) -> bool:
+    if policy.mail_sender_policy == MailSenderPolicy.ANYONE:
+        return True
+    if policy.mail_sender_policy == MailSenderPolicy.DOMAINS:
+        return mail.address_domain(address) in set(policy.mail_domains)
+    return False
+
+
+def _new_person(parsed: mail.ParsedMail, *, reason: str) -> User:
+    """A user for a sender Tandem does not know yet (no password: they sign in by link)."""
+    try:
+        return create_user(
+            actor=system_principal(f"inbound mail: {reason}"),
+            email=parsed.from_address,
+            full_name=parsed.from_name or parsed.from_address.split("@")[0],
+        )
+    except InvalidInput as exc:
+        # e.g. a non-ASCII local part (RFC 6531), which sign-in addresses cannot hold.
+        raise _Kept(
+            f"{parsed.from_address} cannot become a Tandem user: {exc.message}",
+            InboundReason.SENDER,
+        ) from exc
+
+
+def _new_requester(user: User | None, parsed: mail.ParsedMail, tenant: Tenant) -> User:
+    """Make the sender a requester of the tenant (the sender policy let them in)."""
+    user = user or _new_person(parsed, reason=f"first mail to {tenant.slug}'s desk")
+    add_membership(
+        actor=system_principal(f"inbound mail: the sender policy of {tenant.slug}'s desk"),
+        user=user,
+        role=Role.objects.get(key="requester"),
+        tenant=tenant,
+    )
+    return user
+
+
+def _on_the_conversation(ticket: Ticket, address: str) -> bool:
+    """Whether ``address`` was on the To or Cc of mail that became this ticket or one of its
+    notes, or watches the ticket."""
+    with within_tenant(ticket.tenant_id):
+        if ticket.watchers.filter(email__iexact=address).exists():
+            return True
+        earlier = InboundMessage.objects.filter(
+            ticket=ticket, status=InboundStatus.PROCESSED
+        ).order_by("id")[:50]
+        for kept in earlier:
+            try:
+                if address in _parse(kept).recipients:
+                    return True
+            except mail.UnparseableMail:
+                continue
+    return False
+
+
+def _correspondent(user: User, ticket: Ticket) -> Principal:
+    """Who writes a correspondent's reply: that person, with no access of their own (they
+    are not a member); the note is public, as a requester's is."""
+    return Principal(
+        user_id=user.pk,
+        label=user.email,
+        system_reason=f"inbound mail: a reply from {user.email}, on the conversation of "
+        f"ticket {ticket.pk}",
+    )
 
 
 def _parse(message: InboundMessage) -> mail.ParsedMail:

@@ -102,6 +102,8 @@ class ParsedMail:
     auto_kind: str = ""
     #: Why the sender is not who it claims to be, per the receiving server ("" if no sign).
     auth_failure: str = ""
+    #: The addresses in To and Cc (lower case), to know who was on a conversation.
+    recipients: tuple[str, ...] = ()
     #: Problems the parser worked around, for the review log.
     defects: tuple[str, ...] = field(default=())
 
@@ -128,6 +130,32 @@ def parse_desk_address(address: str, domain: str) -> DeskAddress | None:
         return None
     number = int(match.group(2)) if match.group(2) else None
     return DeskAddress(tenant_slug=match.group(1), ticket_number=number)
+
+
+_HOSTNAME_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def normal_domain(domain: str) -> str:
+    """A mail domain as the desk compares them: lower case, without "@" or a trailing
+    dot, internationalised labels in their Unicode form ("xn--mller-kva.example" and
+    "müller.example" are the same). "" if it is not a domain name."""
+    domain = (domain or "").strip().lower().lstrip("@").rstrip(".")
+    try:
+        ascii_form = domain.encode("idna").decode("ascii")
+        labels = ascii_form.split(".")
+        if len(labels) < 2 or len(ascii_form) > 253:
+            return ""
+        if not all(_HOSTNAME_LABEL.match(label) for label in labels):
+            return ""
+        return ascii_form.encode("ascii").decode("idna")
+    except UnicodeError:
+        return ""
+
+
+def address_domain(address: str) -> str:
+    """The normalised domain of an e-mail address ("" if it has none)."""
+    _local, at, host = (address or "").rpartition("@")
+    return normal_domain(host) if at else ""
 
 
 def desk_address(tenant_slug: str, domain: str, ticket_number: int | None = None) -> str:
@@ -759,7 +787,15 @@ def _read(message: EmailMessage, envelope_from: str | None, raw: bytes) -> Parse
     references = message_ids(headers.get("in-reply-to", ""))
     references += tuple(reversed(message_ids(headers.get("references", ""))))
     ids = message_ids(headers.get("message-id", ""))
+    recipients = tuple(
+        dict.fromkeys(
+            addr.strip().lower()
+            for _name, addr in getaddresses([headers.get("to", ""), headers.get("cc", "")])
+            if "@" in addr
+        )
+    )
     return ParsedMail(
+        recipients=recipients,
         from_address=from_address,
         from_name=from_name,
         subject=clean_line(headers.get("subject", ""), 500),

@@ -21,6 +21,7 @@ from tandem.servicedesk.choices import (
     EventKind,
     InboundStatus,
     MailKind,
+    MailSenderPolicy,
     OutboundStatus,
     Via,
     Visibility,
@@ -37,6 +38,14 @@ class DeskSettings(TenantOwned):
     #: A handoff back to the party that held the ticket within this many minutes is ping-pong.
     ping_pong_minutes = models.PositiveIntegerField(default=24 * 60)
     next_number = models.PositiveIntegerField(default=1)
+    #: Who may open tickets by mail (``MailSenderPolicy``); mail from others waits on the
+    #: mail review until an owner accepts the sender.
+    mail_sender_policy = models.CharField(
+        max_length=10, choices=MailSenderPolicy.choices, default=MailSenderPolicy.MEMBERS
+    )
+    #: The tenant's own mail domains (lower case, IDNA-decoded), declared by its owners:
+    #: with the "domains" policy, anyone writing from one of them becomes a requester.
+    mail_domains = models.JSONField(default=list, blank=True)
     #: Changes whenever anything routing or the SLA reads changes (matrix, coverage, calendars,
     #: policies, categories, engagements, parties, areas, these settings). Worker processes
     #: key their cached desk configuration on it (``servicedesk/desk_config.py``). A random
@@ -403,6 +412,9 @@ class InboundMessage(TimeStamped):
     attempts = models.PositiveIntegerField(default=0)
     #: Files of the message stored on the ticket or note it became.
     attachments_kept = models.PositiveIntegerField(default=0)
+    #: A tenant owner accepted it from the mail review: it is processed as a person's mail
+    #: from a requester, whatever automatic signs it carries or the sender policy says.
+    accepted = models.BooleanField(default=False)
     from_address = models.CharField(max_length=320, blank=True, default="")
     subject = models.CharField(max_length=250, blank=True, default="")
     message_id = models.CharField(max_length=250, blank=True, default="", db_index=True)
