@@ -16,6 +16,7 @@ import binascii
 import codecs
 import contextlib
 import email
+import logging
 import mimetypes
 import re
 import unicodedata
@@ -245,6 +246,10 @@ _SYSTEM_SENDER = re.compile(
 )
 #: Subjects that forward or answer: a person sent them, whatever they quote.
 _FORWARD_OR_REPLY = re.compile(r"^\s*(?:fwd?|fw|wg|tr|rv|i|re|aw|sv|antw|vs)\s*:", re.I)
+
+
+# flufl.bounce logs every detector it runs at INFO: a dozen lines per message read.
+logging.getLogger("flufl.bounce").setLevel(logging.WARNING)
 
 
 def _is_flufl_bounce(raw: bytes) -> bool:
