@@ -7,14 +7,18 @@
    451 and the sender's server tries again. Nothing accepted is lost.
 2. After commit, :func:`process_inbound_message` runs in a worker
    (``process_inbound_message_task``). It reads the message (``mail.parse_message``),
-   ignores automatic mail, finds the tenant by the recipient address and the sender among
-   the tenant's members, then threads the mail onto a ticket (reply address
-   ``acme+42@…``, In-Reply-To/References of our notifications, ``[acme#42]`` in the subject)
-   or opens a new one, through the desk's services and as the sender's principal. The
-   message ends ``processed``, ``ignored`` (with the reason) or ``failed`` (with the
-   error), and is kept either way.
+   keeps automatic mail aside, finds the tenant by the recipient address and the sender
+   among the tenant's members (or lets them in by the desk's sender policy, or as someone
+   on the conversation), then threads the mail onto a ticket (reply address
+   ``acme+42@…``, In-Reply-To/References of our notifications, ``[acme#42]`` in the
+   subject) or opens a new one, through the desk's services. The message ends
+   ``processed``, ``kept`` (with the reason) or ``failed`` (with the error), and is kept
+   either way; whatever processing raises, it never stays ``pending``. Kept and failed
+   mail is retried (:func:`retry_inbound_message`) or accepted
+   (:func:`accept_inbound_message`) from the mail review, the API or the CLI.
 
-See docs/decisions/0006-email.md for why it is a listener and not IMAP polling.
+See docs/decisions/0006-email.md for why it is a listener and not IMAP polling, and
+0017-inbound-mail-outcomes.md for the outcomes, automatic mail and sender policy.
 """
 
 from __future__ import annotations
