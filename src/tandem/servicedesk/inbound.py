@@ -273,8 +273,12 @@ def accept_inbound_message(*, actor: Principal, message: InboundMessage) -> Inbo
     for automatic, bounce or list mail by mistake."""
     authorize(actor, REVIEW_MAIL, message)
     with transaction.atomic(), system_context("accept inbound mail"):
+        # Only the message row is locked: its tenant is a nullable join, which PostgreSQL
+        # will not lock ("FOR UPDATE cannot be applied to the nullable side").
         locked = (
-            InboundMessage.objects.select_for_update().select_related("tenant").get(pk=message.pk)
+            InboundMessage.objects.select_for_update(of=("self",))
+            .select_related("tenant")
+            .get(pk=message.pk)
         )
         if locked.status != InboundStatus.KEPT or locked.reason_code not in ACCEPTABLE:
             raise Conflict(
