@@ -289,6 +289,43 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mail_retry(args: argparse.Namespace) -> int:
+    """Process failed (or kept) inbound mail again, once the fault is fixed: one message by
+    id, or every failed one. Each is processed now, in this process; the outcome is printed."""
+    from tandem.core.errors import Conflict
+    from tandem.servicedesk.inbound import (
+        failed_message_ids,
+        inbound_message_for_operator,
+        process_inbound_message,
+        retry_inbound_message,
+    )
+
+    if (args.id is None) == (not args.all_failed):
+        raise CommandError("give one message id, or --all-failed")
+    ids = failed_message_ids() if args.all_failed else [args.id]
+    actor = _actor("mail-retry")
+    problems = 0
+    for message_id in ids:
+        message = inbound_message_for_operator(message_id)
+        if message is None:
+            raise CommandError(f"no inbound mail {message_id}")
+        try:
+            retry_inbound_message(actor=actor, message=message)
+        except Conflict as exc:
+            raise CommandError(f"inbound mail {message_id}: {exc}") from exc
+        # The queued task finds it already processed; a worker is not needed for this.
+        done = process_inbound_message(message_id=message_id)
+        status = done.status if done is not None else "missing"
+        reason = "".join(c if c.isprintable() else "?" for c in (done.reason if done else ""))
+        print(f"{message_id}\t{status}" + (f"\t{reason}" if reason else ""))
+        problems += status == "failed"
+    print(
+        f"{len(ids)} message(s) processed again, {problems} failed.",
+        file=sys.stderr,
+    )
+    return 1 if problems else 0
+
+
 def cmd_mail_unrouted(args: argparse.Namespace) -> int:
     """Mail the listener kept that no tenant's review page shows: sent to a desk address
     with no tenant behind it (a mistyped or retired desk)."""
@@ -504,6 +541,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--port", type=int, default=int(os.environ.get("TANDEM_MAIL_LISTEN_PORT", "2525"))
     )
+    p = add(
+        "mail-retry",
+        cmd_mail_retry,
+        "Process failed inbound e-mail again (by id, or --all-failed).",
+    )
+    p.add_argument("id", type=int, nargs="?", metavar="ID", help="the inbound mail's id")
+    p.add_argument("--all-failed", action="store_true", help="every failed message")
     p = add(
         "mail-unrouted",
         cmd_mail_unrouted,

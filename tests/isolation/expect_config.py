@@ -47,6 +47,7 @@ PAGES: dict[str, frozenset[str]] = {
     "priority-matrix-edit": _OWNER,
     "statuses-edit": _OWNER,
     "desk-thresholds-edit": _OWNER,
+    "mail-senders-edit": _OWNER,
     "calendar-create": _OWNER,
     "calendar-edit": _OWNER,
     "calendar-delete": _OWNER,
@@ -123,6 +124,10 @@ WRITES: dict[tuple[str, str], dict[str, Any]] = {
         "allowed": set(_OWNER),
         "body": lambda w, p: {"urgent_priority_max": 1, "ping_pong_minutes": 60},
     },
+    ("PUT", "/tenants/{tenant_id}/mail-senders"): {
+        "allowed": set(_OWNER),
+        "body": lambda w, p: {"sender_policy": "domains", "mail_domains": ["acme.test"]},
+    },
 }
 OTHER_READS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/calendars/{calendar_id}"): _READERS,
@@ -132,6 +137,7 @@ OTHER_READS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/tenants/{tenant_id}/priority-matrix"): _READERS,
     ("GET", "/tenants/{tenant_id}/statuses"): _READERS,
     ("GET", "/tenants/{tenant_id}/desk-thresholds"): _READERS,
+    ("GET", "/tenants/{tenant_id}/mail-senders"): _READERS,
 }
 PAGE_TARGETS: dict[str, dict[str, str]] = {
     "category-reactivate": {"category_id": "retired_category"},

@@ -37,6 +37,8 @@ PAGES: dict[str, frozenset[str]] = {
     "mail-review": frozenset({"owner"}),
     "mail-review-raw": frozenset({"owner"}),
     "mail-review-retry": frozenset({"owner"}),
+    "mail-review-inbound-retry": frozenset({"owner"}),
+    "mail-review-inbound-accept": frozenset({"owner"}),
 }
 WRITES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/notifications/{notification_id}/read"): {"allowed": set(), "body": None},
@@ -49,6 +51,16 @@ WRITES: dict[tuple[str, str], dict[str, Any]] = {
         },
     },
     ("POST", "/webhooks/{webhook_id}/disable"): {"allowed": {"owner"}, "body": None},
+    # Acme's kept mail (a stranger's): Acme's owner retries or accepts it; nobody else
+    # learns it exists.
+    ("POST", "/tenants/{tenant_id}/inbound-mail/{inbound_id}/retry"): {
+        "allowed": {"owner"},
+        "body": None,
+    },
+    ("POST", "/tenants/{tenant_id}/inbound-mail/{inbound_id}/accept"): {
+        "allowed": {"owner"},
+        "body": None,
+    },
     # One's own setting: everyone signed in changes it (and it is audited).
     ("PUT", "/me/notification-preferences"): {
         "allowed": set(_ALL_SIGNED_IN),
@@ -60,6 +72,7 @@ OTHER_READS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/webhooks"): _WEBHOOK_MANAGERS,
     ("GET", "/webhooks/{webhook_id}/deliveries"): frozenset({"owner"}),
     ("GET", "/me/notification-preferences"): _ALL_SIGNED_IN,
+    ("GET", "/tenants/{tenant_id}/inbound-mail"): frozenset({"owner"}),
 }
 PAGE_TARGETS: dict[str, dict[str, str]] = {}
 PUBLIC_PAGES: frozenset[str] = frozenset()

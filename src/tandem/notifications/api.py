@@ -1,5 +1,7 @@
 """Notifications API: a person's own inbox and e-mail preferences; a tenant's webhooks and
-their delivery log."""
+their delivery log; the tenant's inbound mail (its review)."""
+
+from typing import Literal
 
 from django.http import Http404, HttpRequest
 from ninja import Router
@@ -11,16 +13,18 @@ from tandem.core.api import Id, Pagination, principal_of
 from tandem.core.errors import InvalidInput
 from tandem.notifications import queries, services
 from tandem.notifications.choices import NotificationKind
-from tandem.notifications.policies import MANAGE_WEBHOOK
+from tandem.notifications.policies import MANAGE_WEBHOOK, REVIEW_MAIL
 from tandem.notifications.schemas import (
     DeliveryOut,
     EmailPreferencesIn,
     EmailPreferencesOut,
+    InboundMailOut,
     NotificationOut,
     WebhookCreated,
     WebhookIn,
     WebhookOut,
 )
+from tandem.servicedesk.inbound import accept_inbound_message, retry_inbound_message
 from tandem.tenancy import queries as tenancy_queries
 
 router = Router(tags=["notifications"])
@@ -101,3 +105,49 @@ def disable_webhook(request: HttpRequest, webhook_id: Id):  # type: ignore[no-un
 def list_deliveries(request: HttpRequest, webhook_id: Id):  # type: ignore[no-untyped-def]
     """The delivery log of one webhook, newest first."""
     return queries.deliveries(principal_of(request), webhook_id)
+
+
+# --- Inbound mail: the review ------------------------------------------------------------------
+
+
+def _review_tenant(request: HttpRequest, tenant_id: int):  # type: ignore[no-untyped-def]
+    principal = principal_of(request)
+    tenant = tenancy_queries.tenant(principal, tenant_id)
+    if not policies.allowed(principal, REVIEW_MAIL, tenant):
+        raise Http404("not found")
+    return principal, tenant
+
+
+@router.get("/tenants/{tenant_id}/inbound-mail", response=list[InboundMailOut])
+@paginate(Pagination)
+@declare_action(REVIEW_MAIL)
+def list_inbound_mail(  # type: ignore[no-untyped-def]
+    request: HttpRequest,
+    tenant_id: Id,
+    status: Literal["pending", "processed", "kept", "failed"] | None = None,
+):
+    """Every message the desk received, newest first: sender, subject, status, the reason
+    it was kept or the error it failed with, the ticket and note it became, the files kept.
+    ``status`` narrows the list (``failed`` and ``kept`` are the ones to review)."""
+    principal, tenant = _review_tenant(request, tenant_id)
+    return queries.tenant_inbound(principal, tenant.pk, status)
+
+
+@router.post("/tenants/{tenant_id}/inbound-mail/{inbound_id}/retry", response=InboundMailOut)
+@declare_action(REVIEW_MAIL)
+def retry_inbound_mail(request: HttpRequest, tenant_id: Id, inbound_id: Id):  # type: ignore[no-untyped-def]
+    """Process a failed or kept message again (409 for one already processed). It is
+    processed after the answer; read it again for the outcome."""
+    principal, tenant = _review_tenant(request, tenant_id)
+    message = queries.tenant_inbound_message(principal, tenant.pk, inbound_id)
+    return retry_inbound_message(actor=principal, message=message)
+
+
+@router.post("/tenants/{tenant_id}/inbound-mail/{inbound_id}/accept", response=InboundMailOut)
+@declare_action(REVIEW_MAIL)
+def accept_inbound_mail(request: HttpRequest, tenant_id: Id, inbound_id: Id):  # type: ignore[no-untyped-def]
+    """Accept a message kept for its sender (or taken for automatic, bounce or list mail):
+    the sender becomes a requester and it opens its ticket. 409 for any other message."""
+    principal, tenant = _review_tenant(request, tenant_id)
+    message = queries.tenant_inbound_message(principal, tenant.pk, inbound_id)
+    return accept_inbound_message(actor=principal, message=message)

@@ -174,9 +174,35 @@ def unprocessed_inbound(principal: Principal, tenant_id: int) -> QuerySet[Any]:
     from tandem.servicedesk.models import InboundMessage
 
     rows = InboundMessage.objects.filter(
-        tenant_id=tenant_id, status__in=[InboundStatus.IGNORED, InboundStatus.FAILED]
+        tenant_id=tenant_id, status__in=[InboundStatus.KEPT, InboundStatus.FAILED]
     ).defer("raw")
     return visible(principal, "notifications.review_mail", rows)
+
+
+def tenant_inbound(principal: Principal, tenant_id: int, status: str | None = None) -> Any:
+    """Every message the listener accepted for the tenant's desk, newest first, without the
+    raw bytes; ``status`` narrows it."""
+    from tandem.core.policies import visible
+    from tandem.servicedesk.models import InboundMessage
+
+    rows = InboundMessage.objects.filter(tenant_id=tenant_id).defer("raw")
+    if status:
+        rows = rows.filter(status=status)
+    return visible(principal, "notifications.review_mail", rows.order_by("-received_at", "-id"))
+
+
+def tenant_inbound_message(principal: Principal, tenant_id: int, inbound_id: int) -> Any:
+    """One message of the tenant's desk, any status (404 when out of reach)."""
+    from tandem.core.policies import get_visible_or_404
+    from tandem.servicedesk.models import InboundMessage
+
+    return get_visible_or_404(
+        principal,
+        "notifications.review_mail",
+        InboundMessage.objects.defer("raw"),
+        pk=inbound_id,
+        tenant_id=tenant_id,
+    )
 
 
 def unrouted_inbound(message_id: int | None = None, *, limit: int = 100) -> list[Any]:
@@ -194,7 +220,7 @@ def unrouted_inbound(message_id: int | None = None, *, limit: int = 100) -> list
 
     with system_context("operator: inbound mail that matched no tenant"):
         rows = InboundMessage.objects.filter(
-            tenant__isnull=True, status__in=[InboundStatus.IGNORED, InboundStatus.FAILED]
+            tenant__isnull=True, status__in=[InboundStatus.KEPT, InboundStatus.FAILED]
         ).order_by("-received_at", "-id")
         if message_id is not None:
             return list(rows.filter(pk=message_id))
@@ -211,7 +237,7 @@ def inbound_message(principal: Principal, tenant_id: int, inbound_id: int) -> An
     return get_visible_or_404(
         principal,
         "notifications.review_mail",
-        InboundMessage.objects.filter(status__in=[InboundStatus.IGNORED, InboundStatus.FAILED]),
+        InboundMessage.objects.filter(status__in=[InboundStatus.KEPT, InboundStatus.FAILED]),
         pk=inbound_id,
         tenant_id=tenant_id,
     )

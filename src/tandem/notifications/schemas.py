@@ -72,3 +72,31 @@ class EmailPreferencesOut(Schema):
     email: dict[str, bool]
     #: Every kind's name in words.
     kinds: dict[str, str]
+
+
+class InboundMailOut(Schema):
+    """One message the desk's listener accepted, and what became of it."""
+
+    #: Tandem's id for it: the listener answered "250 Accepted as inbound mail <id>".
+    id: int
+    received_at: dt.datetime
+    envelope_from: str
+    envelope_to: list[str]
+    #: The sender (From), subject and Message-ID as read from it ("" until read).
+    from_address: str
+    subject: str
+    message_id: str
+    #: pending, processed, kept (with the reason) or failed (with the error).
+    status: str
+    reason: str
+    #: automatic, bounce, bulk, loop, forged, no_desk, sender, not_allowed, rate_limit,
+    #: empty or error; "" when processed.
+    reason_code: str
+    ticket_id: int | None
+    #: The note it became (a reply); null when it opened the ticket.
+    comment_id: int | None
+    attachments_kept: int
+    attempts: int
+    accepted: bool
+    size: int
+    processed_at: dt.datetime | None

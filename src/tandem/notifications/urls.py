@@ -35,6 +35,16 @@ urlpatterns = [
         name="mail-review-raw",
     ),
     path(
+        "tenants/<id:tenant_id>/mail-review/inbound/<id:inbound_id>/retry/",
+        views.mail_review_inbound_retry,
+        name="mail-review-inbound-retry",
+    ),
+    path(
+        "tenants/<id:tenant_id>/mail-review/inbound/<id:inbound_id>/accept/",
+        views.mail_review_inbound_accept,
+        name="mail-review-inbound-accept",
+    ),
+    path(
         "tenants/<id:tenant_id>/mail-review/outbound/<id:outbound_id>/retry/",
         views.mail_review_retry,
         name="mail-review-retry",

@@ -20,6 +20,11 @@ from tandem.notifications import queries, services
 from tandem.notifications.choices import NotificationKind
 from tandem.notifications.forms import EmailPreferencesForm, WebhookForm
 from tandem.notifications.policies import MANAGE_WEBHOOK, REVIEW_MAIL
+from tandem.servicedesk.inbound import (
+    ACCEPTABLE,
+    accept_inbound_message,
+    retry_inbound_message,
+)
 from tandem.tenancy import queries as tenancy_queries
 from tandem.tenancy.models import Tenant
 
@@ -184,7 +189,13 @@ def mail_review(request: HttpRequest, tenant_id: int) -> HttpResponse:
     return render(
         request,
         "notifications/mail_review.html",
-        {"tenant": tenant, "inbound": inbound, "outbound": outbound, "section": "mail-review"},
+        {
+            "tenant": tenant,
+            "inbound": inbound,
+            "outbound": outbound,
+            "section": "mail-review",
+            "acceptable": sorted(ACCEPTABLE),
+        },
     )
 
 
@@ -211,6 +222,42 @@ def mail_review_retry(request: HttpRequest, tenant_id: int, outbound_id: int) ->
     try:
         retry_outbound_message(actor=principal, outbound=outbound)
         messages.success(request, f"The e-mail to {outbound.to_address} is queued to be sent.")
+    except Conflict as exc:
+        messages.error(request, str(exc))
+    return redirect("notifications:mail-review", tenant.pk)
+
+
+@page(REVIEW_MAIL)
+@require_POST
+def mail_review_inbound_retry(
+    request: HttpRequest, tenant_id: int, inbound_id: int
+) -> HttpResponse:
+    """Process a failed or kept message again (after the fault is fixed)."""
+    principal = request.principal  # type: ignore[attr-defined]
+    tenant = _tenant_for(principal, tenant_id, REVIEW_MAIL)
+    message = queries.inbound_message(principal, tenant.pk, inbound_id)
+    try:
+        retry_inbound_message(actor=principal, message=message)
+        messages.success(request, f"Inbound mail {message.pk} is queued to be processed again.")
+    except Conflict as exc:
+        messages.error(request, str(exc))
+    return redirect("notifications:mail-review", tenant.pk)
+
+
+@page(REVIEW_MAIL)
+@require_POST
+def mail_review_inbound_accept(
+    request: HttpRequest, tenant_id: int, inbound_id: int
+) -> HttpResponse:
+    """Accept the sender as a requester and open the ticket (or add the note)."""
+    principal = request.principal  # type: ignore[attr-defined]
+    tenant = _tenant_for(principal, tenant_id, REVIEW_MAIL)
+    message = queries.inbound_message(principal, tenant.pk, inbound_id)
+    try:
+        accept_inbound_message(actor=principal, message=message)
+        messages.success(
+            request, f"{message.from_address} is accepted; inbound mail {message.pk} is queued."
+        )
     except Conflict as exc:
         messages.error(request, str(exc))
     return redirect("notifications:mail-review", tenant.pk)

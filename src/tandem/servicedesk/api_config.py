@@ -31,6 +31,8 @@ from tandem.servicedesk.schemas import (
     CoveragePatch,
     DeskThresholdsIn,
     DeskThresholdsOut,
+    MailSendersIn,
+    MailSendersOut,
     PriorityMatrixIn,
     PriorityMatrixOut,
     SlaPolicyOut,
@@ -281,3 +283,35 @@ def set_desk_thresholds(request: HttpRequest, tenant_id: Id, payload: DeskThresh
     tenant = config.config_tenant(principal, tenant_id)
     config.set_desk_thresholds(actor=principal, tenant=tenant, **payload.model_dump())
     return _thresholds_out(tenant.pk)
+
+
+def _mail_senders_out(tenant_id: int) -> dict[str, Any]:
+    settings = desk_settings(tenant_id)
+    return {
+        "tenant_id": tenant_id,
+        "sender_policy": settings.mail_sender_policy,
+        "mail_domains": list(settings.mail_domains),
+    }
+
+
+@router.get("/tenants/{tenant_id}/mail-senders", response=MailSendersOut)
+@declare_action(VIEW)
+def get_mail_senders(request: HttpRequest, tenant_id: int):  # type: ignore[no-untyped-def]
+    """Who may open tickets by mail, and the tenant's mail domains."""
+    return _mail_senders_out(config.config_tenant(principal_of(request), tenant_id).pk)
+
+
+@router.put("/tenants/{tenant_id}/mail-senders", response=MailSendersOut)
+@declare_action(CHANGE)
+def set_mail_senders(request: HttpRequest, tenant_id: int, payload: MailSendersIn):  # type: ignore[no-untyped-def]
+    """Change who may open tickets by mail (audited). Mail from others waits on the mail
+    review until an owner accepts the sender."""
+    principal = principal_of(request)
+    tenant = config.config_tenant(principal, tenant_id)
+    config.set_mail_senders(
+        actor=principal,
+        tenant=tenant,
+        sender_policy=payload.sender_policy,
+        mail_domains=payload.mail_domains,
+    )
+    return _mail_senders_out(tenant.pk)

@@ -82,10 +82,28 @@ class InboundStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     #: Opened a ticket or added a note.
     PROCESSED = "processed", "Processed"
-    #: Deliberately not acted on (automatic reply, unknown sender, rate limit), with a reason.
-    IGNORED = "ignored", "Ignored"
-    #: Could not be read or processed; kept with the error for review.
+    #: Deliberately not acted on (automatic reply, bounce, list mail, a sender outside the
+    #: policy, rate limit), kept with the reason on the mail review. (Called "ignored" before
+    #: 0017; nothing accepted is ignored.)
+    KEPT = "kept", "Kept"
+    #: Could not be read or processed; kept with the error for review, and retryable.
     FAILED = "failed", "Failed"
+
+
+class InboundReason(models.TextChoices):
+    """Why a kept e-mail opened no ticket and added no note (``InboundMessage.reason_code``)."""
+
+    AUTOMATIC = "automatic", "Automatic reply"
+    BOUNCE = "bounce", "Bounce or delivery report"
+    BULK = "bulk", "Bulk or list mail"
+    LOOP = "loop", "Mail loop"
+    FORGED = "forged", "Sender authentication failed"
+    NO_DESK = "no_desk", "No such desk"
+    SENDER = "sender", "Sender outside the desk's sender policy"
+    NOT_ALLOWED = "not_allowed", "Sender may not do this"
+    RATE_LIMIT = "rate_limit", "Rate limit"
+    EMPTY = "empty", "Empty reply"
+    ERROR = "error", "Processing failed"
 
 
 class OutboundStatus(models.TextChoices):
@@ -128,3 +146,14 @@ IT_MAIL_KINDS = frozenset(
         MailKind.ACCOUNTABLE_BREACH,
     }
 )
+
+
+class MailSenderPolicy(models.TextChoices):
+    """Who may open tickets by writing to the tenant's desk address (``DeskSettings``)."""
+
+    #: Active people with a membership in the tenant (the default; before 0017, the rule).
+    MEMBERS = "members", "Members only"
+    #: Also anyone from the tenant's mail domains: a requester is created on first mail.
+    DOMAINS = "domains", "Members and anyone from the tenant's mail domains"
+    #: Anyone: a requester is created on first mail.
+    ANYONE = "anyone", "Anyone"

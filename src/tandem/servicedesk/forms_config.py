@@ -17,7 +17,7 @@ from typing import Any
 
 from django import forms
 
-from tandem.servicedesk.choices import MAX_REOPEN_DAYS, StatusKind
+from tandem.servicedesk.choices import MAX_REOPEN_DAYS, MailSenderPolicy, StatusKind
 from tandem.servicedesk.services_config import (
     METRICS,
     QUESTION_TYPES,
@@ -651,3 +651,29 @@ class DeskThresholdsForm(forms.Form):
 
     def arguments(self) -> dict[str, Any]:
         return dict(self.cleaned_data)
+
+
+# --- Mail senders -----------------------------------------------------------------------------
+
+
+class MailSendersForm(forms.Form):
+    sender_policy = forms.ChoiceField(
+        label="Who may open tickets by mail",
+        choices=MailSenderPolicy.choices,
+        widget=forms.RadioSelect,
+        help_text="Whoever is let in and is not a member becomes a requester on first mail. "
+        "Mail from others waits on the mail review until you accept the sender.",
+    )
+    mail_domains = forms.CharField(
+        label="The tenant's mail domains",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line, e.g. acme.example. Only your own organisation's domains.",
+    )
+
+    def arguments(self) -> dict[str, Any]:
+        text = self.cleaned_data.get("mail_domains") or ""
+        return {
+            "sender_policy": self.cleaned_data["sender_policy"],
+            "mail_domains": [d for d in text.replace(",", " ").split() if d],
+        }

@@ -7,14 +7,18 @@
    451 and the sender's server tries again. Nothing accepted is lost.
 2. After commit, :func:`process_inbound_message` runs in a worker
    (``process_inbound_message_task``). It reads the message (``mail.parse_message``),
-   ignores automatic mail, finds the tenant by the recipient address and the sender among
-   the tenant's members, then threads the mail onto a ticket (reply address
-   ``acme+42@…``, In-Reply-To/References of our notifications, ``[acme#42]`` in the subject)
-   or opens a new one, through the desk's services and as the sender's principal. The
-   message ends ``processed``, ``ignored`` (with the reason) or ``failed`` (with the
-   error), and is kept either way.
+   keeps automatic mail aside, finds the tenant by the recipient address and the sender
+   among the tenant's members (or lets them in by the desk's sender policy, or as someone
+   on the conversation), then threads the mail onto a ticket (reply address
+   ``acme+42@…``, In-Reply-To/References of our notifications, ``[acme#42]`` in the
+   subject) or opens a new one, through the desk's services. The message ends
+   ``processed``, ``kept`` (with the reason) or ``failed`` (with the error), and is kept
+   either way; whatever processing raises, it never stays ``pending``. Kept and failed
+   mail is retried (:func:`retry_inbound_message`) or accepted
+   (:func:`accept_inbound_message`) from the mail review, the API or the CLI.
 
-See docs/decisions/0006-email.md for why it is a listener and not IMAP polling.
+See docs/decisions/0006-email.md for why it is a listener and not IMAP polling, and
+0017-inbound-mail-outcomes.md for the outcomes, automatic mail and sender policy.
 """
 
 from __future__ import annotations
@@ -24,26 +28,42 @@ import functools
 import logging
 from collections.abc import Callable, Sequence
 from email.utils import parseaddr
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 
-from tandem.accounts.models import User
-from tandem.core.errors import InvalidInput
-from tandem.core.principal import Principal
+from tandem.accounts.models import Role, User
+from tandem.accounts.services import add_membership, create_user
+from tandem.audit.services import diff, record_audit
+from tandem.core.errors import Conflict, InvalidInput
+from tandem.core.policies import authorize
+from tandem.core.principal import Principal, system_principal
 from tandem.core.scoping import principal_scope, system_context, within_tenant
+from tandem.notifications.policies import REVIEW_MAIL
 from tandem.servicedesk import mail, services
-from tandem.servicedesk.choices import InboundStatus, Via, Visibility
-from tandem.servicedesk.models import Comment, InboundMessage, OutboundMessage, Ticket
+from tandem.servicedesk.choices import (
+    InboundReason,
+    InboundStatus,
+    MailSenderPolicy,
+    Via,
+    Visibility,
+)
+from tandem.servicedesk.models import (
+    Comment,
+    DeskSettings,
+    InboundMessage,
+    OutboundMessage,
+    Ticket,
+)
 from tandem.servicedesk.policies import may_write_internal_notes
+from tandem.servicedesk.sla_bridge import desk_settings
 from tandem.tenancy.models import Tenant
-
-if TYPE_CHECKING:
-    from aiosmtpd.controller import Controller
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +71,14 @@ log = logging.getLogger(__name__)
 MAX_RECIPIENTS = 20
 
 
-class _Ignored(Exception):
-    """The message is deliberately not acted on; ``reason`` says why."""
+class _Kept(Exception):
+    """The message is deliberately not acted on: it is kept, with ``reason`` (for people)
+    and ``code`` (an :class:`InboundReason`, for filters and actions)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, code: str) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.code = code
 
 
 # --- Keeping what the listener accepts ---------------------------------------------------------
@@ -109,6 +131,12 @@ def process_inbound_message(
     """Open a ticket or add a note from one kept message, or record why not. Idempotent:
     the message row is locked and only a pending message is processed.
 
+    No message stays pending because of what it contains: whatever processing raises, the
+    work is rolled back and the message ends ``failed`` with the error (retryable from the
+    mail review, the API or ``tandem mail-retry``). Recording that cannot fail because of
+    the message either: if writing what was read from it fails, the outcome is written
+    without it.
+
     The ticket's history (and so its SLA clocks) starts when the mail was received, not when
     a worker got round to it; ``now`` overrides that for tests."""
     processed_at = timezone.now()
@@ -118,10 +146,13 @@ def process_inbound_message(
             message = InboundMessage.objects.select_for_update().filter(pk=message_id).first()
             if message is None or message.status != InboundStatus.PENDING:
                 return message
-            ticket, comment = _act_on(message, facts, now or message.received_at)
+            ticket, comment, kept_files = _act_on(message, facts, now or message.received_at)
+            facts["attachments_kept"] = kept_files
+            note = facts.pop("reason", "")
             _finish(
                 message,
                 InboundStatus.PROCESSED,
+                note,
                 "",
                 processed_at,
                 ticket=ticket,
@@ -129,27 +160,58 @@ def process_inbound_message(
                 **facts,
             )
             return message
-    except _Ignored as exc:
-        status, reason = InboundStatus.IGNORED, exc.reason
+    except _Kept as exc:
+        status, reason, code = InboundStatus.KEPT, exc.reason, exc.code
     except mail.UnparseableMail as exc:
-        status, reason = InboundStatus.FAILED, str(exc)
+        status, reason, code = InboundStatus.FAILED, str(exc), InboundReason.ERROR
     except InvalidInput as exc:
         status, reason = InboundStatus.FAILED, f"refused by the desk: {exc.message}"
+        code = InboundReason.ERROR
     except Exception as exc:  # noqa: BLE001 - whatever it is, the message is kept for review
         log.exception("inbound mail %s could not be processed", message_id)
         status, reason = InboundStatus.FAILED, f"{type(exc).__name__}: {exc}"
+        code = InboundReason.ERROR
+    facts.pop("attachments_kept", None)
+    facts.pop("reason", None)
+    try:
+        return _record_outcome(message_id, status, reason, code, processed_at, facts)
+    except Exception as exc:  # noqa: BLE001 - e.g. a header the database will not store
+        log.exception("inbound mail %s: its details could not be recorded", message_id)
+        reason = f"{reason} (what was read from the message could not be recorded: "
+        reason += f"{type(exc).__name__}: {exc})"
+        # Only the tenant is kept: the message belongs on its desk's review page.
+        bare = {"tenant_id": facts["tenant_id"]} if "tenant_id" in facts else {}
+        return _record_outcome(message_id, InboundStatus.FAILED, reason, code, processed_at, bare)
+
+
+def _record_outcome(
+    message_id: int,
+    status: str,
+    reason: str,
+    code: str,
+    processed_at: dt.datetime,
+    facts: dict[str, Any],
+) -> InboundMessage | None:
     with transaction.atomic(), system_context("record inbound mail outcome"):
         message = InboundMessage.objects.select_for_update().filter(pk=message_id).first()
         if message is None or message.status != InboundStatus.PENDING:
             return message
-        _finish(message, status, reason, processed_at, **facts)
+        _finish(message, status, reason, code, processed_at, **facts)
     return message
+
+
+def _storable(value: Any) -> Any:
+    """Text from a message as the database takes it (no lone surrogates, no NUL)."""
+    if isinstance(value, str):
+        return mail.unescape(value).replace("\x00", "")
+    return value
 
 
 def _finish(
     message: InboundMessage,
     status: str,
     reason: str,
+    code: str,
     processed_at: dt.datetime,
     *,
     ticket: Ticket | None = None,
@@ -158,20 +220,127 @@ def _finish(
 ) -> None:
     fields = {
         "status": status,
-        "reason": reason[:5000],
+        "reason": _storable(reason)[:5000],
+        "reason_code": code,
         "processed_at": processed_at,
         "ticket": ticket,
         "comment": comment,
-        **facts,
+        "attempts": message.attempts + 1,
+        **{name: _storable(value) for name, value in facts.items()},
     }
     for name, value in fields.items():
         setattr(message, name, value)
     message.save(update_fields=[*fields, "updated_at"])
 
 
+def retry_inbound_message(*, actor: Principal, message: InboundMessage) -> InboundMessage:
+    """Process a kept or failed message again (once the fault is fixed, or the desk's
+    settings changed): it becomes pending and is processed once this commits. A processed
+    message never runs twice; it already became a ticket or a note."""
+    authorize(actor, REVIEW_MAIL, message)
+    with transaction.atomic(), system_context("retry inbound mail"):
+        locked = InboundMessage.objects.select_for_update().get(pk=message.pk)
+        if locked.status not in (InboundStatus.FAILED, InboundStatus.KEPT):
+            raise Conflict(
+                "Only a failed or kept message can be processed again; "
+                f"this one is {locked.get_status_display().lower()}."
+            )
+        before = {"status": locked.status, "reason": locked.reason[:500]}
+        locked.status, locked.reason, locked.reason_code = InboundStatus.PENDING, "", ""
+        locked.save(update_fields=["status", "reason", "reason_code", "updated_at"])
+        record_audit(
+            actor=actor,
+            action="servicedesk.retry_inbound_message",
+            target=locked,
+            tenant_id=locked.tenant_id,
+            changes=diff(before, {"status": InboundStatus.PENDING, "reason": ""}),
+        )
+        transaction.on_commit(functools.partial(_enqueue_processing, locked.pk), robust=True)
+    return locked
+
+
+#: Kept mail a tenant owner may accept: a person decided it is real mail from a requester.
+ACCEPTABLE = frozenset(
+    {InboundReason.SENDER, InboundReason.AUTOMATIC, InboundReason.BOUNCE, InboundReason.BULK}
+)
+
+
+def accept_inbound_message(*, actor: Principal, message: InboundMessage) -> InboundMessage:
+    """Accept a kept message from the mail review: its sender becomes a requester of the
+    tenant (if not a member already) and the message is processed again as a person's
+    mail, opening its ticket or adding its note, whatever automatic signs it carries or
+    the sender policy says. For mail from a sender outside the policy, and for mail taken
+    for automatic, bounce or list mail by mistake."""
+    authorize(actor, REVIEW_MAIL, message)
+    with transaction.atomic(), system_context("accept inbound mail"):
+        # Only the message row is locked: its tenant is a nullable join, which PostgreSQL
+        # will not lock ("FOR UPDATE cannot be applied to the nullable side").
+        locked = (
+            InboundMessage.objects.select_for_update(of=("self",))
+            .select_related("tenant")
+            .get(pk=message.pk)
+        )
+        if locked.status != InboundStatus.KEPT or locked.reason_code not in ACCEPTABLE:
+            raise Conflict(
+                "Only mail kept for its sender, or as automatic, bounce or list mail, can be "
+                "accepted; use retry for the rest."
+            )
+        tenant = locked.tenant
+        if tenant is None:
+            raise Conflict("This message is for no tenant's desk.")
+        parsed = _parse(locked)
+        user = _find_sender(parsed.from_address)
+        principal = _principal(user)
+        if user is None or principal is None or not principal.accesses_in(tenant.pk):
+            with within_tenant(tenant.pk):
+                if user is None:
+                    try:
+                        user = create_user(
+                            actor=actor,
+                            email=parsed.from_address,
+                            full_name=parsed.from_name or parsed.from_address.split("@")[0],
+                        )
+                    except InvalidInput as exc:
+                        raise Conflict(
+                            f"{parsed.from_address} cannot become a Tandem user: {exc.message}"
+                        ) from exc
+                add_membership(
+                    actor=actor, user=user, role=Role.objects.get(key="requester"), tenant=tenant
+                )
+        before = {"status": locked.status, "reason": locked.reason[:500]}
+        locked.status, locked.reason, locked.reason_code = InboundStatus.PENDING, "", ""
+        locked.accepted = True
+        locked.save(update_fields=["status", "reason", "reason_code", "accepted", "updated_at"])
+        record_audit(
+            actor=actor,
+            action="servicedesk.accept_inbound_message",
+            target=locked,
+            tenant_id=tenant.pk,
+            changes=diff(before, {"status": InboundStatus.PENDING, "reason": ""}),
+        )
+        transaction.on_commit(functools.partial(_enqueue_processing, locked.pk), robust=True)
+    return locked
+
+
+def failed_message_ids() -> list[int]:
+    """Every failed message, oldest first (``tandem mail-retry --all-failed``)."""
+    with system_context("operator: failed inbound mail"):
+        return list(
+            InboundMessage.objects.filter(status=InboundStatus.FAILED)
+            .order_by("received_at", "id")
+            .values_list("pk", flat=True)
+        )
+
+
+def inbound_message_for_operator(message_id: int) -> InboundMessage | None:
+    """One kept message, any tenant, for the instance operator's command line."""
+    with system_context("operator: one inbound mail"):
+        return InboundMessage.objects.defer("raw").filter(pk=message_id).first()
+
+
 def _act_on(
     message: InboundMessage, facts: dict[str, Any], now: dt.datetime
-) -> tuple[Ticket, Comment | None]:
+) -> tuple[Ticket, Comment | None, int]:
     domain = settings.MAIL_DOMAIN
     # The tenant comes from the SMTP envelope, before the message is read: mail that cannot
     # be read or an auto-reply is then kept under the desk it was sent to, and that
@@ -184,7 +353,7 @@ def _act_on(
         tenant = Tenant.objects.filter(slug=address.tenant_slug, is_active=True).first()
         if tenant is not None:
             facts["tenant_id"] = tenant.pk
-    parsed = mail.parse_message(bytes(message.raw), envelope_from=message.envelope_from)
+    parsed = _parse(message)
     facts.update(
         from_address=parsed.from_address[:320],
         subject=parsed.subject[:250],
@@ -195,40 +364,163 @@ def _act_on(
         # Tandem's own mail may be another tenant's notification (forwarded to this desk by
         # mistake): it stays with no tenant, for the operator (``tandem mail-unrouted``).
         facts.pop("tenant_id", None)
-        raise _Ignored(f"mail loop: sent from Tandem's own address {parsed.from_address}")
-    if parsed.auto_reason:
-        raise _Ignored(parsed.auto_reason)
-    if parsed.auth_failure:
-        raise _Ignored(parsed.auth_failure)
-    if address is None:
-        raise _Ignored(f"not addressed to a service desk at {domain}")
-    if tenant is None:
-        raise _Ignored(f"there is no service desk {address.tenant_slug!r} at {domain}")
-    if parsed.message_id:
-        earlier = (
-            InboundMessage.objects.filter(
-                tenant=tenant, message_id=parsed.message_id, from_address=parsed.from_address
-            )
-            .exclude(pk=message.pk)
-            .exclude(status=InboundStatus.PENDING)
-            .first()
+        raise _Kept(
+            f"mail loop: sent from Tandem's own address {parsed.from_address}", InboundReason.LOOP
         )
-        if earlier is not None:
-            raise _Ignored(
-                f"the same message (Message-ID) arrived before as inbound mail {earlier.pk}"
-            )
-    user = User.objects.filter(email__iexact=parsed.from_address, is_active=True).first()
+    if parsed.auto_reason and not message.accepted:
+        raise _Kept(parsed.auto_reason, parsed.auto_kind or InboundReason.AUTOMATIC)
+    if parsed.auth_failure:
+        raise _Kept(parsed.auth_failure, InboundReason.FORGED)
+    if address is None:
+        raise _Kept(f"not addressed to a service desk at {domain}", InboundReason.NO_DESK)
+    if tenant is None:
+        raise _Kept(
+            f"there is no service desk {address.tenant_slug!r} at {domain}", InboundReason.NO_DESK
+        )
+    duplicate = _earlier_copy(message, tenant, parsed)
+    if duplicate is not None and duplicate.ticket is not None:
+        facts["reason"] = (
+            f"the same message (Message-ID) arrived before as inbound mail {duplicate.pk}; "
+            f"it is on {mail.ticket_reference(tenant.slug, duplicate.ticket.number)}"
+        )
+        return duplicate.ticket, None, 0
+    user = _find_sender(parsed.from_address)
     principal = _principal(user)
     if user is None or principal is None or not principal.accesses_in(tenant.pk):
-        raise _Ignored(
-            f"unknown sender: {parsed.from_address} is not a member of {tenant.name} "
-            "(mail from unknown senders opens no tickets)"
-        )
+        # Not a member. A reply from someone on the conversation threads on as theirs;
+        # a new message opens a ticket if the desk's sender policy lets them in.
+        ticket = _thread_target(tenant, address, parsed)
+        if ticket is not None and _on_the_conversation(ticket, parsed.from_address):
+            correspondent = user or _new_person(parsed, reason="a correspondent's reply")
+            actor = _correspondent(correspondent, ticket)
+            with principal_scope(actor):
+                comment, kept_files = _reply(actor, ticket, parsed, message, now)
+            return ticket, comment, kept_files
+        policy = desk_settings(tenant.pk)
+        if not _policy_admits(policy, parsed.from_address):
+            raise _Kept(
+                f"sender outside the desk's policy: {parsed.from_address} is not a member of "
+                f"{tenant.name} ({policy.get_mail_sender_policy_display().lower()} may open "
+                "tickets by mail); accept the sender on the mail review to open the ticket",
+                InboundReason.SENDER,
+            )
+        user = _new_requester(user, parsed, tenant)
+        principal = _principal(user)
+        assert principal is not None
     with principal_scope(principal):
         ticket = _thread_target(tenant, address, parsed)
         if ticket is not None:
-            return ticket, _reply(principal, ticket, parsed, message, now)
-        return _open_ticket(principal, user, tenant, parsed, message, now), None
+            comment, kept_files = _reply(principal, ticket, parsed, message, now)
+            return ticket, comment, kept_files
+        ticket, kept_files = _open_ticket(principal, user, tenant, parsed, message, now)
+        return ticket, None, kept_files
+
+
+def _policy_admits(policy: DeskSettings, address: str) -> bool:
+    if policy.mail_sender_policy == MailSenderPolicy.ANYONE:
+        return True
+    if policy.mail_sender_policy == MailSenderPolicy.DOMAINS:
+        return mail.address_domain(address) in set(policy.mail_domains)
+    return False
+
+
+def _new_person(parsed: mail.ParsedMail, *, reason: str) -> User:
+    """A user for a sender Tandem does not know yet (no password: they sign in by link)."""
+    try:
+        return create_user(
+            actor=system_principal(f"inbound mail: {reason}"),
+            email=parsed.from_address,
+            full_name=parsed.from_name or parsed.from_address.split("@")[0],
+        )
+    except InvalidInput as exc:
+        # e.g. a non-ASCII local part (RFC 6531), which sign-in addresses cannot hold.
+        raise _Kept(
+            f"{parsed.from_address} cannot become a Tandem user: {exc.message}",
+            InboundReason.SENDER,
+        ) from exc
+
+
+def _new_requester(user: User | None, parsed: mail.ParsedMail, tenant: Tenant) -> User:
+    """Make the sender a requester of the tenant (the sender policy let them in)."""
+    user = user or _new_person(parsed, reason=f"first mail to {tenant.slug}'s desk")
+    add_membership(
+        actor=system_principal(f"inbound mail: the sender policy of {tenant.slug}'s desk"),
+        user=user,
+        role=Role.objects.get(key="requester"),
+        tenant=tenant,
+    )
+    return user
+
+
+def _on_the_conversation(ticket: Ticket, address: str) -> bool:
+    """Whether ``address`` was on the To or Cc of mail that became this ticket or one of its
+    notes, or watches the ticket."""
+    with within_tenant(ticket.tenant_id):
+        if ticket.watchers.filter(email__iexact=address).exists():
+            return True
+        earlier = InboundMessage.objects.filter(
+            ticket=ticket, status=InboundStatus.PROCESSED
+        ).order_by("id")[:50]
+        for kept in earlier:
+            try:
+                if address in _parse(kept).recipients:
+                    return True
+            except mail.UnparseableMail:
+                continue
+    return False
+
+
+def _correspondent(user: User, ticket: Ticket) -> Principal:
+    """Who writes a correspondent's reply: that person, with no access of their own (they
+    are not a member); the note is public, as a requester's is."""
+    return Principal(
+        user_id=user.pk,
+        label=user.email,
+        system_reason=f"inbound mail: a reply from {user.email}, on the conversation of "
+        f"ticket {ticket.pk}",
+    )
+
+
+def _parse(message: InboundMessage) -> mail.ParsedMail:
+    return mail.parse_message(bytes(message.raw), envelope_from=message.envelope_from)
+
+
+def _earlier_copy(
+    message: InboundMessage, tenant: Tenant, parsed: mail.ParsedMail
+) -> InboundMessage | None:
+    """An earlier copy of the same message (same Message-ID, sender and text) that became
+    a ticket or a note: a resend, or the same mail to two desk addresses. The copy is
+    linked to that ticket instead of opening a second one. A message that reuses a
+    Message-ID with other text is not a copy; it threads onto that ticket as a note."""
+    if not parsed.message_id:
+        return None
+    earlier = (
+        InboundMessage.objects.filter(
+            tenant=tenant,
+            message_id=parsed.message_id,
+            from_address=parsed.from_address,
+            status=InboundStatus.PROCESSED,
+            ticket__isnull=False,
+        )
+        .exclude(pk=message.pk)
+        .select_related("ticket")
+        .order_by("received_at", "id")
+        .first()
+    )
+    if earlier is None:
+        return None
+    try:
+        same = _parse(earlier).text == parsed.text
+    except mail.UnparseableMail:
+        same = False
+    return earlier if same else None
+
+
+def _find_sender(address: str) -> User | None:
+    """The active user with this address (RFC 6532: it may be non-ASCII)."""
+    if "@" not in address:
+        return None
+    return User.objects.filter(email__iexact=address, is_active=True).first()
 
 
 def _principal(user: User | None) -> Principal | None:
@@ -250,7 +542,8 @@ def _thread_target(
         ticket = None
         if address.ticket_number is not None:
             ticket = tickets.filter(number=address.ticket_number).first()
-        answered = list(parsed.replied_to[:50])
+        # A later copy of a message that opened a ticket (its own Message-ID) threads too.
+        answered = list(parsed.replied_to[:50]) + ([parsed.message_id] if parsed.message_id else [])
         if ticket is None and answered:
             for source in (
                 OutboundMessage.objects.filter(tenant=tenant, message_id__in=answered),
@@ -280,17 +573,15 @@ def _screen(
     silently: the note goes into the ticket text)."""
     accepted: list[mail.MailAttachment] = []
     refused: list[str] = []
-    for index, attachment in enumerate(attachments):
-        reason: str | None
-        if index >= mail.MAX_ATTACHMENTS:
-            reason = f"more than {mail.MAX_ATTACHMENTS} attachments in one message"
-        else:
-            reason = mail.attachment_refusal(
-                attachment.filename,
-                attachment.content_type,
-                attachment.content,
-                max_bytes=settings.MAIL_MAX_ATTACHMENT_BYTES,
-            )
+    # No count limit: the message as a whole is held to the size limit at SMTP level, so a
+    # message with hundreds of files keeps them all.
+    for attachment in attachments:
+        reason = mail.attachment_refusal(
+            attachment.filename,
+            attachment.content_type,
+            attachment.content,
+            max_bytes=settings.MAIL_MAX_ATTACHMENT_BYTES,
+        )
         if reason is None:
             accepted.append(attachment)
         else:
@@ -314,7 +605,7 @@ def _reply(
     parsed: mail.ParsedMail,
     message: InboundMessage,
     now: dt.datetime,
-) -> Comment:
+) -> tuple[Comment, int]:
     # A requester's answer is public (it is the conversation with IT); an IT person's mail
     # is an IT-shared note, because the desk's default tier is never public.
     it_author = may_write_internal_notes(principal, ticket.tenant_id)
@@ -325,7 +616,7 @@ def _reply(
         body = "Sent " + ", ".join(a.filename for a in accepted) + "."
     body = _with_notes(body, refused, services.MAX_COMMENT, message.pk)
     if not body:
-        raise _Ignored("the reply is empty")
+        raise _Kept("the reply is empty", InboundReason.EMPTY)
     reference = mail.ticket_reference(ticket.tenant.slug, ticket.number)
     try:
         comment = services.add_comment(
@@ -338,7 +629,9 @@ def _reply(
             now=now,
         )
     except PermissionDenied as exc:
-        raise _Ignored(f"{parsed.from_address} may not add notes to {reference}") from exc
+        raise _Kept(
+            f"{parsed.from_address} may not add notes to {reference}", InboundReason.NOT_ALLOWED
+        ) from exc
     for attachment in accepted:
         services.attach_file(
             actor=principal,
@@ -350,7 +643,7 @@ def _reply(
             content=attachment.content,
             visibility=visibility,
         )
-    return comment
+    return comment, len(accepted)
 
 
 def _open_ticket(
@@ -360,7 +653,7 @@ def _open_ticket(
     parsed: mail.ParsedMail,
     message: InboundMessage,
     now: dt.datetime,
-) -> Ticket:
+) -> tuple[Ticket, int]:
     limit = settings.MAIL_NEW_TICKETS_PER_HOUR
     with within_tenant(tenant.pk):
         recent = Ticket.objects.filter(
@@ -370,9 +663,10 @@ def _open_ticket(
             created_at__gte=timezone.now() - dt.timedelta(hours=1),
         ).count()
     if recent >= limit:
-        raise _Ignored(
+        raise _Kept(
             f"rate limit: {user.email} opened {recent} tickets by e-mail in the last hour "
-            f"(at most {limit}); this message opened none"
+            f"(at most {limit}); this message opened none",
+            InboundReason.RATE_LIMIT,
         )
     accepted, refused = _screen(parsed.attachments)
     try:
@@ -386,7 +680,9 @@ def _open_ticket(
             now=now,
         )
     except PermissionDenied as exc:
-        raise _Ignored(f"{user.email} may not open tickets in {tenant.name}") from exc
+        raise _Kept(
+            f"{user.email} may not open tickets in {tenant.name}", InboundReason.NOT_ALLOWED
+        ) from exc
     for attachment in accepted:
         services.attach_file(
             actor=principal,
@@ -397,7 +693,7 @@ def _open_ticket(
             visibility=Visibility.PUBLIC,
         )
     # create_ticket acknowledged it to the requester (as for every channel).
-    return ticket
+    return ticket, len(accepted)
 
 
 # --- The SMTP listener -------------------------------------------------------------------------
@@ -453,6 +749,31 @@ class DeskSMTPHandler:
         return f"250 2.0.0 Accepted as inbound mail {kept}"
 
 
+class DeskSMTP(SMTP):
+    """aiosmtpd's SMTP server, taking lines of any length up to the message size limit.
+
+    RFC 5321 caps a line at 1,000 octets, but real mail systems send longer ones (HTML
+    written on one line, long base64 without folding, signatures). aiosmtpd answers those
+    with ``500 Line too long`` and the sender's server gives up: the mail is lost. The
+    limit is the stream reader's, fixed when the server is built, so it is raised before.
+    Commands keep their own limit (``command_size_limit``: 512 octets, "500 Command line
+    too long"); only the message's lines may be long, and the message as a whole is still
+    held to ``data_size_limit`` (552)."""
+
+    def __init__(self, handler: Any, *, data_size_limit: int, **kwargs: Any) -> None:
+        # An instance attribute read by SMTP.__init__ for the reader's limit, and by
+        # smtp_DATA for each line: +2 for the CRLF.
+        self.line_length_limit = data_size_limit + 2
+        super().__init__(handler, data_size_limit=data_size_limit, **kwargs)
+
+
+class DeskController(Controller):
+    """aiosmtpd's threaded controller, serving :class:`DeskSMTP`."""
+
+    def factory(self) -> SMTP:
+        return DeskSMTP(self.handler, **self.SMTP_kwargs)
+
+
 def listener(
     *,
     host: str,
@@ -462,15 +783,17 @@ def listener(
 ) -> Controller:
     """An SMTP server for the desk (not started): ``.start()`` runs it in a thread,
     ``.stop()`` ends it. ``accept`` replaces :func:`keep_message` (tests share their
-    database connection through it)."""
-    from aiosmtpd.controller import Controller
+    database connection through it).
 
+    It announces SMTPUTF8 (RFC 6531): internationalised addresses and raw UTF-8 headers
+    (RFC 6532) are taken and kept as the bytes that came."""
     handler = DeskSMTPHandler(domain=settings.MAIL_DOMAIN, accept=accept or keep_message)
-    return Controller(
+    return DeskController(
         handler,
         hostname=host,
         port=port,
         server_hostname=settings.MAIL_DOMAIN,
         ident="Tandem service desk",
         data_size_limit=max_message_bytes or settings.MAIL_MAX_MESSAGE_BYTES,
+        enable_SMTPUTF8=True,
     )

@@ -21,6 +21,7 @@ from tandem.servicedesk.choices import (
     EventKind,
     InboundStatus,
     MailKind,
+    MailSenderPolicy,
     OutboundStatus,
     Via,
     Visibility,
@@ -40,6 +41,14 @@ class DeskSettings(TenantOwned):
     #: later one opens a follow-up ticket linked to it (0: always a follow-up).
     reopen_days = models.PositiveSmallIntegerField(default=14)
     next_number = models.PositiveIntegerField(default=1)
+    #: Who may open tickets by mail (``MailSenderPolicy``); mail from others waits on the
+    #: mail review until an owner accepts the sender.
+    mail_sender_policy = models.CharField(
+        max_length=10, choices=MailSenderPolicy.choices, default=MailSenderPolicy.MEMBERS
+    )
+    #: The tenant's own mail domains (lower case, IDNA-decoded), declared by its owners:
+    #: with the "domains" policy, anyone writing from one of them becomes a requester.
+    mail_domains = models.JSONField(default=list, blank=True)
     #: Changes whenever anything routing or the SLA reads changes (matrix, coverage, calendars,
     #: policies, categories, engagements, parties, areas, these settings). Worker processes
     #: key their cached desk configuration on it (``servicedesk/desk_config.py``). A random
@@ -407,8 +416,17 @@ class InboundMessage(TimeStamped):
     status = models.CharField(
         max_length=10, choices=InboundStatus.choices, default=InboundStatus.PENDING
     )
-    #: Why it was ignored, or the error that made it fail.
+    #: Why it was kept without a ticket, or the error that made it fail.
     reason = models.TextField(blank=True, default="")
+    #: The kind of reason, for filters and actions (``InboundReason``); "" when processed.
+    reason_code = models.CharField(max_length=30, blank=True, default="")
+    #: How often processing ran (a retry runs it again).
+    attempts = models.PositiveIntegerField(default=0)
+    #: Files of the message stored on the ticket or note it became.
+    attachments_kept = models.PositiveIntegerField(default=0)
+    #: A tenant owner accepted it from the mail review: it is processed as a person's mail
+    #: from a requester, whatever automatic signs it carries or the sender policy says.
+    accepted = models.BooleanField(default=False)
     from_address = models.CharField(max_length=320, blank=True, default="")
     subject = models.CharField(max_length=250, blank=True, default="")
     message_id = models.CharField(max_length=250, blank=True, default="", db_index=True)

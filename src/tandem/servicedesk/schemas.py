@@ -420,3 +420,17 @@ class DeskThresholdsOut(Schema):
     urgent_priority_max: int
     ping_pong_minutes: int
     reopen_days: int
+
+
+class MailSendersIn(Input):
+    #: members: members only; domains: also anyone from ``mail_domains``; anyone: anyone.
+    #: Whoever is not a member and is let in becomes a requester on first mail.
+    sender_policy: Literal["members", "domains", "anyone"]
+    #: The tenant's own mail domains (at most 50); the ``domains`` policy needs one.
+    mail_domains: list[Annotated[str, Field(max_length=253)]] = Field(default=[], max_length=50)
+
+
+class MailSendersOut(Schema):
+    tenant_id: int
+    sender_policy: str
+    mail_domains: list[str]

@@ -29,6 +29,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.db import transaction
 from django.db.models import Count, Model, QuerySet
 from django.http import Http404
@@ -40,8 +41,8 @@ from tandem.core.errors import Conflict, InvalidInput, require
 from tandem.core.principal import Principal
 from tandem.core.scoping import within_tenant
 from tandem.core.validation import clean_country, clean_name, clean_text, clean_time_zone
-from tandem.servicedesk import services
-from tandem.servicedesk.choices import MAX_REOPEN_DAYS, StatusKind
+from tandem.servicedesk import mail, services
+from tandem.servicedesk.choices import MAX_REOPEN_DAYS, MailSenderPolicy, StatusKind
 from tandem.servicedesk.models import (
     Category,
     Coverage,
@@ -79,6 +80,8 @@ MAX_QUESTIONS = 20
 MAX_CHOICES = 50
 #: Longest ping-pong window: thirty days.
 MAX_PING_PONG_MINUTES = 30 * 24 * 60
+#: Mail domains one tenant may declare.
+MAX_MAIL_DOMAINS = 50
 
 
 class _Keep:
@@ -1153,6 +1156,63 @@ def set_desk_thresholds(
         record_audit(
             actor=actor,
             action="servicedesk.change_desk_thresholds",
+            target=settings,
+            tenant_id=tenant.pk,
+            changes=changes,
+        )
+    return settings
+
+
+def set_mail_senders(
+    *,
+    actor: Principal,
+    tenant: Tenant,
+    sender_policy: str,
+    mail_domains: Sequence[str] = (),
+) -> DeskSettings:
+    """Who may open tickets by writing to the desk: its members only, also anyone from the
+    tenant's mail domains, or anyone (a requester is created on first mail). Mail outside
+    the policy waits on the mail review until an owner accepts the sender. The domains are
+    the tenant's own, declared here by its owners (the ``domains`` policy needs one)."""
+    policies.authorize(actor, CHANGE, tenant)
+    require(
+        sender_policy in MailSenderPolicy.values,
+        "sender_policy",
+        "Use one of: " + ", ".join(MailSenderPolicy.values) + ".",
+    )
+    require(
+        isinstance(mail_domains, list | tuple) and len(mail_domains) <= MAX_MAIL_DOMAINS,
+        "mail_domains",
+        f"At most {MAX_MAIL_DOMAINS} domains.",
+    )
+    domains: list[str] = []
+    for raw in mail_domains:
+        domain = mail.normal_domain(raw) if isinstance(raw, str) else ""
+        require(bool(domain), "mail_domains", f"Not a domain name: {str(raw)[:100]!r}.")
+        require(
+            domain != mail.normal_domain(django_settings.MAIL_DOMAIN),
+            "mail_domains",
+            "The desk's own mail domain cannot be a sender domain.",
+        )
+        if domain not in domains:
+            domains.append(domain)
+    require(
+        sender_policy != MailSenderPolicy.DOMAINS or bool(domains),
+        "mail_domains",
+        "Name at least one of the tenant's mail domains for this policy.",
+    )
+    with transaction.atomic(), within_tenant(tenant.pk):
+        settings = _locked_settings(tenant)
+        before = _fields(settings, ("mail_sender_policy", "mail_domains"))
+        after = {"mail_sender_policy": sender_policy, "mail_domains": domains}
+        changes = diff(before, after)
+        if not changes:
+            return settings
+        settings.mail_sender_policy, settings.mail_domains = sender_policy, domains
+        settings.save(update_fields=["mail_sender_policy", "mail_domains", "updated_at"])
+        record_audit(
+            actor=actor,
+            action="servicedesk.change_mail_senders",
             target=settings,
             tenant_id=tenant.pk,
             changes=changes,

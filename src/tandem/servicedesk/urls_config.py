@@ -13,6 +13,7 @@ urlpatterns = [
     path(DESK + "priority-matrix/", views.priority_matrix_edit, name="priority-matrix-edit"),
     path(DESK + "statuses/", views.statuses_edit, name="statuses-edit"),
     path(DESK + "thresholds/", views.desk_thresholds_edit, name="desk-thresholds-edit"),
+    path(DESK + "mail-senders/", views.mail_senders_edit, name="mail-senders-edit"),
     path(DESK + "calendars/", views.calendars, name="calendars"),
     path(DESK + "calendars/new/", views.calendar_create, name="calendar-create"),
     path(DESK + "calendars/<id:calendar_id>/edit/", views.calendar_edit, name="calendar-edit"),

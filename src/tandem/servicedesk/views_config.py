@@ -36,6 +36,7 @@ from tandem.servicedesk.forms_config import (
     CategoryForm,
     CoverageForm,
     DeskThresholdsForm,
+    MailSendersForm,
     PriorityMatrixForm,
     SlaPolicyForm,
     StatusesForm,
@@ -131,6 +132,8 @@ def desk_config(request: HttpRequest, tenant_id: int) -> HttpResponse:
             ),
             "ping_pong_minutes": settings.ping_pong_minutes,
             "reopen_days": settings.reopen_days,
+            "mail_sender_policy": settings.get_mail_sender_policy_display(),
+            "mail_domains": settings.mail_domains,
             "counts": {
                 "calendars": Calendar.objects.filter(tenant=tenant).count(),
                 "policies": config.sla_policies(principal, tenant.pk).count(),
@@ -717,4 +720,31 @@ def desk_thresholds_edit(request: HttpRequest, tenant_id: int) -> HttpResponse:
         done=_url("desk-config", tenant.pk),
         message=lambda saved: "The desk thresholds are saved.",
         template="servicedesk/config_thresholds_form.html",
+    )
+
+
+@page(CHANGE)
+@require_http_methods(["GET", "POST"])
+def mail_senders_edit(request: HttpRequest, tenant_id: int) -> HttpResponse:
+    """Who may open tickets by mail, and the tenant's mail domains."""
+    principal = _principal(request)
+    tenant = config.config_tenant(principal, tenant_id, CHANGE)
+    settings = desk_settings(tenant.pk)
+    form = MailSendersForm(
+        request.POST or None,
+        initial={
+            "sender_policy": settings.mail_sender_policy,
+            "mail_domains": "\n".join(settings.mail_domains),
+        },
+    )
+    return _form_page(
+        request,
+        tenant=tenant,
+        form=form,
+        write=lambda data: config.set_mail_senders(
+            actor=principal, tenant=tenant, **form.arguments()
+        ),
+        done=_url("desk-config", tenant.pk),
+        message=lambda saved: "Who may open tickets by mail is saved.",
+        template="servicedesk/config_mail_senders_form.html",
     )

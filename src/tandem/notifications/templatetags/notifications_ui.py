@@ -28,7 +28,7 @@ TONES = {
     "processed": "ok",
     "pending": "warn",
     "sending": "warn",
-    "ignored": "muted",
+    "kept": "muted",
     "failed": "danger",
 }
 

@@ -179,7 +179,7 @@ def test_the_review_lists_ignored_mail_and_failed_notifications(world, as_person
     text = page.content.decode()
     # The stranger's mail (world): sender, subject, status and why.
     assert "stranger@elsewhere.test" in text and "Invoice overdue" in text
-    assert "unknown sender: stranger@elsewhere.test is not a member of Acme Corp" in text
+    assert "policy: stranger@elsewhere.test is not a member of Acme Corp" in text
     # The handoff notice to Sentinel that the relay refused (world).
     assert "analyst@sentinel.test" in text
     assert "ConnectionRefusedError: the relay refused the connection" in text

@@ -76,7 +76,7 @@ def _build_mail_review(world: Any) -> None:
         peer="127.0.0.1",
     )
     ignored = inbound.process_inbound_message(message_id=kept.pk)
-    assert ignored is not None and ignored.status == "ignored", ignored
+    assert ignored is not None and ignored.status == "kept", ignored
     with system_context("test world: the handoff notice to Sentinel"):
         notice = OutboundMessage.objects.filter(
             ticket_id=world["sentinel_ticket"], kind="handoff"

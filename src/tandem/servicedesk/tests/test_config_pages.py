@@ -56,7 +56,8 @@ def test_the_overview_shows_matrix_workflow_and_thresholds(as_persona, world) ->
     assert "<h1>Desk configuration</h1>" in page
     assert '<th scope="row">High</th><td>P1</td><td>P2</td><td>P3</td>' in page
     assert "Waiting on requester" in page and "P1 to P2" in page and "1440 minutes" in page
-    assert page.count(">Edit</a>") == 3
+    assert page.count(">Edit</a>") == 4  # matrix, workflow, thresholds, mail senders
+    assert "May open tickets by mail</dt><dd>Members only</dd>" in page
     # Technicians read it; they do not get the edit links.
     page = _text(as_persona("internal_tech").get(_url("desk-config", world["tenant"])))
     assert "Status workflow" in page and ">Edit</a>" not in page

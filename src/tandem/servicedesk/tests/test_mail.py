@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import binascii
 from email.message import EmailMessage
 
 import pytest
@@ -158,32 +159,92 @@ def test_attachment_refusals(filename, content_type, content, reason) -> None:  
 
 
 @pytest.mark.parametrize(
-    ("headers", "envelope_from", "reason"),
+    ("headers", "envelope_from", "reason", "kind"),
     [
-        ({"auto-submitted": "auto-replied"}, "a@b.test", "Auto-Submitted"),
-        ({"auto-submitted": "auto-generated; owner-email=x"}, "a@b.test", "Auto-Submitted"),
-        ({"x-autoreply": "yes"}, "a@b.test", "X-Autoreply"),
-        ({"x-autorespond": "1"}, "a@b.test", "X-Autorespond"),
-        ({"precedence": "bulk"}, "a@b.test", "Precedence"),
-        ({"precedence": "junk"}, "a@b.test", "Precedence"),
-        ({"precedence": "list"}, "a@b.test", "Precedence"),
-        ({"return-path": "<>"}, "a@b.test", "empty Return-Path"),
-        ({}, "", "empty envelope sender"),
-        ({"x-tandem-loop": "desk.test"}, "a@b.test", "loop"),
-        ({"content-type": "multipart/report; report-type=delivery-status"}, "a@b.test", "report"),
-        ({"from": "MAILER-DAEMON@mx.test"}, "a@b.test", "delivery status"),
+        ({"auto-submitted": "auto-replied"}, "a@b.test", "Auto-Submitted", "automatic"),
+        ({"auto-submitted": "auto-generated; owner-email=x"}, "a@b.test", "Auto-Sub", "automatic"),
+        ({"x-autoreply": "yes"}, "a@b.test", "X-Autoreply", "automatic"),
+        ({"x-autorespond": "1"}, "a@b.test", "X-Autorespond", "automatic"),
+        ({"precedence": "auto_reply"}, "a@b.test", "Precedence", "automatic"),
+        ({"precedence": "bulk"}, "a@b.test", "Precedence: bulk", "bulk"),
+        ({"precedence": "junk"}, "a@b.test", "Precedence: junk", "bulk"),
+        ({"precedence": "list"}, "a@b.test", "Precedence: list", "bulk"),
+        ({"list-id": "<printers.acme.test>"}, "a@b.test", "List-Id", "bulk"),
+        ({"list-unsubscribe": "<mailto:u@x.test>"}, "a@b.test", "List-Unsubscribe", "bulk"),
+        ({"x-tandem-loop": "desk.test"}, "a@b.test", "loop", "loop"),
+        ({"content-type": "multipart/report; report-type=delivery-status"}, "", "report", "bounce"),
+        (
+            {"content-type": "multipart/report; report-type=disposition-notification"},
+            "a@b.test",
+            "read receipt",
+            "automatic",
+        ),  # fmt: skip
+        ({"subject": "Undeliverable: Printer"}, "", "delivery failure", "bounce"),
+        (
+            {"subject": "Undeliverable: x", "from": "MAILER-DAEMON@mx.test"},
+            "a@b.test",
+            "MAILER-DAEMON",
+            "bounce",
+        ),  # fmt: skip
+        (
+            {"subject": "メール送信エラー通知", "from": "postmaster@docomo.test"},
+            "a@b.test",
+            "failure notice",
+            "bounce",
+        ),  # fmt: skip
+        ({"subject": "Your message", "from": "no-reply@mail.test"}, "a@b.test", "text", "bounce"),
     ],
 )
-def test_automatic_mail_is_recognised(headers, envelope_from, reason) -> None:  # type: ignore[no-untyped-def]
-    assert reason in mail.auto_reply_reason(headers, envelope_from)
+def test_automatic_mail_is_recognised(headers, envelope_from, reason, kind) -> None:  # type: ignore[no-untyped-def]
+    text = "Delivery to the following recipient failed permanently: x@y.test"
+    found = mail.automatic_mail(headers, envelope_from, text=text if "Your" in str(headers) else "")
+    assert reason.lower() in found[0].lower()
+    assert found[1] == kind
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Auto reply: Printer",
+        "Automatic reply: Printer",
+        "Out of Office: Printer",
+        "Out of Office",
+        "Abwesenheitsnotiz: Drucker",
+        "Automatische Antwort: Drucker",
+        "Réponse automatique : Imprimante",
+        "Respuesta automática: Impresora",
+        "Risposta automatica: Stampante",
+        "Automatisch antwoord: Printer",
+        "Autosvar: Skrivare",
+        "Automatisk svar: Skriver",
+        "自動応答: プリンター",
+    ],
+)
+def test_auto_reply_subjects_in_the_usual_languages(subject: str) -> None:
+    reason, kind = mail.automatic_mail({"subject": subject}, "someone@b.test")
+    assert kind == "automatic", subject
+    assert subject[:10] in reason
 
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"auto-submitted": "no"}, {"precedence": "normal"}, {"return-path": "<a@b.test>"}],
+    [
+        {},
+        {"auto-submitted": "no"},
+        {"precedence": "normal"},
+        {"return-path": "<a@b.test>"},
+        # An empty return path or postmaster@ alone: people write from there too.
+        {"return-path": "<>", "subject": "Printer on the 3rd floor"},
+        {"from": "postmaster@acme.test", "subject": "Renew the mail certificate"},
+        # A person forwarding an auto-reply or a bounce wants a ticket.
+        {"subject": "Fwd: Automatic reply: Printer"},
+        {"subject": "Fwd: Undeliverable: invoice", "from": "postmaster@acme.test"},
+        {"subject": "Out of office next week: who covers the printer?"},
+        {"subject": "Undeliverable invoices in the ERP"},
+    ],
 )
 def test_mail_a_person_wrote_is_not_automatic(headers) -> None:  # type: ignore[no-untyped-def]
-    assert mail.auto_reply_reason(headers, "rita@acme.test") == ""
+    assert mail.automatic_mail(headers, "rita@acme.test") == ("", "")
 
 
 def test_a_recorded_dmarc_failure_is_noticed() -> None:
@@ -313,3 +374,94 @@ def test_safe_filenames_are_short_and_plain() -> None:
     assert mail.safe_filename("bad\x00name.txt", "text/plain", 1) == "bad name.txt"
     assert mail.safe_filename(None, "application/pdf", 3) == "attachment-3.pdf"
     assert mail.safe_filename("...", "application/x-unknown", 2) == "attachment-2.bin"
+
+
+def _uuencoded(name: str, content: bytes) -> str:
+    lines = [f"begin 644 {name}"]
+    for start in range(0, len(content), 45):
+        lines.append(binascii.b2a_uu(content[start : start + 45]).decode().rstrip("\n"))
+    return "\n".join([*lines, "`", "end"])
+
+
+def test_a_uuencoded_body_becomes_a_file() -> None:
+    content = bytes(range(256)) * 3
+    body = f"Scan attached.\n\n{_uuencoded('scan 01.pdf', content)}\n\nRegards\n"
+    parsed = mail.parse_message(_raw("Subject: scan", body=body.encode()))
+    assert parsed.text == "Scan attached.\n\nRegards"
+    assert [(a.filename, a.content_type, a.content) for a in parsed.attachments] == [
+        ("scan 01.pdf", "application/pdf", content)
+    ]
+
+
+def test_a_uuencoded_block_that_never_ends_stays_text() -> None:
+    body = "begin 644 x.txt\nM86)C\nno end here\n"
+    parsed = mail.parse_message(_raw("Subject: x", body=body.encode()))
+    assert parsed.attachments == ()
+    assert "begin 644 x.txt" in parsed.text
+
+
+def test_a_uuencoded_transfer_encoding_is_a_file() -> None:
+    raw = _raw(
+        "Subject: uu",
+        "Content-Type: text/plain; name=notes.txt",
+        "Content-Transfer-Encoding: x-uuencode",
+        body=_uuencoded("notes.txt", b"hello uu").encode(),
+    )
+    parsed = mail.parse_message(raw)
+    assert [(a.filename, a.content) for a in parsed.attachments] == [("notes.txt", b"hello uu")]
+
+
+def test_message_partial_is_not_an_attachment() -> None:
+    raw = _raw(
+        "Subject: big file (part 2/3)",
+        'Content-Type: message/partial; id="abc@x.test"; number=2; total=3',
+        body=b"...the middle of a message...",
+    )
+    parsed = mail.parse_message(raw)
+    assert parsed.attachments == ()
+    assert "Part 2 of 3" in parsed.text
+
+
+DIGEST = b"""From: printers-request@lists.acme.test
+To: acme@desk.test
+Subject: Printers digest, Vol 3, Issue 7
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="outer"
+
+--outer
+Content-Type: text/plain; charset=us-ascii
+
+Today's topics: 1. Jam  2. Toner
+
+--outer
+Content-Type: multipart/digest; boundary="inner"
+
+--inner
+
+From: user1@acme.test
+Subject: Jam
+
+Jam number 1.
+
+--inner
+Content-Type: message/rfc822
+
+From: user2@acme.test
+Subject: Toner
+
+Toner is low.
+
+--inner--
+
+--outer--
+"""
+
+
+def test_a_digests_messages_are_text_not_attachments() -> None:
+    parsed = mail.parse_message(DIGEST.replace(b"\n", b"\r\n"))
+    assert parsed.attachments == ()
+    assert parsed.text == (
+        "Today's topics: 1. Jam  2. Toner\n\n"
+        "--- user1@acme.test: Jam ---\nJam number 1.\n\n"
+        "--- user2@acme.test: Toner ---\nToner is low."
+    )
