@@ -102,7 +102,6 @@ STEPS = [
     ("_thread_target", "new"),
     ("services.create_ticket", "new"),
     ("services.attach_file", "new"),
-    ("notifications.ticket_opened_by_mail", "new"),
     ("services.add_comment", "reply"),
     ("services.attach_file", "reply"),
     ("_finish", "new"),

@@ -296,14 +296,14 @@ def _mail_senders_out(tenant_id: int) -> dict[str, Any]:
 
 @router.get("/tenants/{tenant_id}/mail-senders", response=MailSendersOut)
 @declare_action(VIEW)
-def get_mail_senders(request: HttpRequest, tenant_id: int):  # type: ignore[no-untyped-def]
+def get_mail_senders(request: HttpRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
     """Who may open tickets by mail, and the tenant's mail domains."""
     return _mail_senders_out(config.config_tenant(principal_of(request), tenant_id).pk)
 
 
 @router.put("/tenants/{tenant_id}/mail-senders", response=MailSendersOut)
 @declare_action(CHANGE)
-def set_mail_senders(request: HttpRequest, tenant_id: int, payload: MailSendersIn):  # type: ignore[no-untyped-def]
+def set_mail_senders(request: HttpRequest, tenant_id: Id, payload: MailSendersIn):  # type: ignore[no-untyped-def]
     """Change who may open tickets by mail (audited). Mail from others waits on the mail
     review until an owner accepts the sender."""
     principal = principal_of(request)
