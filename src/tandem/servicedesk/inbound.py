@@ -37,7 +37,7 @@ from tandem.core.errors import InvalidInput
 from tandem.core.principal import Principal
 from tandem.core.scoping import principal_scope, system_context, within_tenant
 from tandem.servicedesk import mail, notifications, services
-from tandem.servicedesk.choices import InboundStatus, Via, Visibility
+from tandem.servicedesk.choices import InboundStatus, TicketSource, Via, Visibility
 from tandem.servicedesk.models import Comment, InboundMessage, OutboundMessage, Ticket
 from tandem.servicedesk.policies import may_write_internal_notes
 from tandem.tenancy.models import Tenant
@@ -382,6 +382,7 @@ def _open_ticket(
             subject=mail.clean_line(parsed.subject, 200) or "(no subject)",
             description=_with_notes(parsed.text, refused, services.MAX_DESCRIPTION, message.pk),
             via=Via.EMAIL,
+            source=TicketSource.EMAIL,
             now=now,
         )
     except PermissionDenied as exc:

@@ -22,6 +22,7 @@ from tandem.servicedesk.choices import (
     InboundStatus,
     MailKind,
     OutboundStatus,
+    TicketSource,
     Via,
     Visibility,
 )
@@ -198,6 +199,11 @@ class Ticket(TenantOwned):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged"
     )
     via = models.CharField(max_length=10, choices=Via.choices, default=Via.WEB)
+    #: How the requester reached IT (phone, walk-in, chat, e-mail, portal); ``via`` is only
+    #: how the ticket entered Tandem.
+    source = models.CharField(
+        max_length=10, choices=TicketSource.choices, default=TicketSource.PORTAL
+    )
     #: Why the ticket went to its party, in words: "Server patching → Northwind MSP (R); P2".
     routing_reason = models.CharField(max_length=500, blank=True, default="")
     # SLA results, recomputed from the events on every change (never the source of truth).
@@ -487,6 +493,38 @@ class SavedView(TimeStamped):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["owner", "name"], name="savedview_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CannedReply(TenantOwned):
+    """A named reply text kept for the ticket page's note form.
+
+    Tenant-wide (no party): read by the tenant's IT and the providers it engages, kept by
+    the tenant's IT. A party's own (``party`` set): read and kept by that party alone, so
+    one provider never sees another's wording.
+    """
+
+    party = models.ForeignKey(
+        "tenancy.Party", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    name = models.CharField(max_length=100)
+    body = models.TextField()
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name_plural = "canned replies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "party", "name"], name="cannedreply_unique_party_name"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "name"],
+                condition=models.Q(party__isnull=True),
+                name="cannedreply_unique_tenant_name",
+            ),
         ]
 
     def __str__(self) -> str:
