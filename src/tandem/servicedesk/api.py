@@ -75,16 +75,34 @@ def list_tickets(request: HttpRequest, filters: Query[TicketFilter], ordering: s
 @router.post("/tickets", response={201: TicketOut})
 @declare_action("servicedesk.add_ticket")
 def create_ticket(request: HttpRequest, payload: TicketIn):  # type: ignore[no-untyped-def]
+    """Open a ticket as its requester, or (IT people) log one for a caller: the caller is
+    one of the tenant's people (``requester_id``) or someone new (``requester``), with how
+    they called (``source``) and optionally who takes it (``party_id``, ``assignee_id``).
+    Requesters may not set those (403)."""
     principal = principal_of(request)
     tenant = _tenant_for_write(request, payload.tenant_id)
-    user = User.objects.get(pk=principal.user_id or 0)
-    ticket = services.create_ticket(
-        actor=principal,
-        tenant=tenant,
-        requester=user,
-        via="api",
-        **payload.model_dump(exclude={"tenant_id"}),
+    own = payload.model_dump(
+        exclude={"tenant_id", "requester_id", "requester", "source", "party_id", "assignee_id"}
     )
+    if payload.logs_for_caller():
+        caller = payload.requester
+        ticket = services.log_ticket_for_caller(
+            actor=principal,
+            tenant=tenant,
+            requester_id=payload.requester_id,
+            new_requester_name=caller.full_name if caller else "",
+            new_requester_email=caller.email if caller else "",
+            source=payload.source or "",
+            holder_id=payload.party_id,
+            assignee_id=payload.assignee_id,
+            via="api",
+            **own,
+        )
+    else:
+        user = User.objects.get(pk=principal.user_id or 0)
+        ticket = services.create_ticket(
+            actor=principal, tenant=tenant, requester=user, via="api", **own
+        )
     return 201, queries.ticket(principal, ticket.pk)
 
 

@@ -259,6 +259,9 @@ class QueueRow:
     party_name: str
     assignee_full_name: str | None
     assignee_email: str | None
+    requester_full_name: str
+    requester_email: str
+    source: str
     # Filled in for display by the views.
     url: str = ""
     tenant_url: str = ""
@@ -268,6 +271,8 @@ class QueueRow:
     due_label: str = ""
     overdue: bool = False
     assignee_name: str = ""
+    requester_name: str = ""
+    source_label: str = ""
     status_name: str = ""
     status_tone: str = ""
     it: bool = False
@@ -291,6 +296,9 @@ _QUEUE_ROW_COLUMNS = (
     "party__name",
     "assignee__full_name",
     "assignee__email",
+    "requester__full_name",
+    "requester__email",
+    "source",
 )
 
 
@@ -489,3 +497,66 @@ def people_of_parties(
         }
         user_ids = sorted({user_id for user_id, role_id in rows if role_id in working_roles})
     return User.objects.filter(pk__in=user_ids).order_by("full_name", "email")
+
+
+# --- Logging a ticket for a caller, canned replies ---------------------------------------------
+# (Appended as a block.)
+
+#: Most people one caller search lists: enough to pick from, too few to page through a company.
+MAX_CALLERS = 20
+
+
+def callers(tenant_id: int, text: str, *, include: int | None = None) -> list[User]:
+    """The tenant's people (active members of any tenant role) whose name or e-mail contains
+    ``text`` (at least two characters), by name; ``include`` adds one chosen person back if
+    they are one of them. For the caller picker of a technician who may log tickets in the
+    tenant (the caller checks that): a provider's technician sees no people list otherwise.
+    """
+    from tandem.accounts.models import Membership
+
+    text = (text or "").strip()[:100]
+    wanted = Q(pk__in=[])
+    if len(text) >= 2:
+        wanted |= Q(email__icontains=text) | Q(full_name__icontains=text)
+    if include is not None:
+        wanted |= Q(pk=include)
+    with system_context("the people of the tenant a technician logs a call in"):
+        members = Membership.objects.filter(tenant_id=tenant_id, is_active=True).values("user_id")
+        return list(
+            User.objects.filter(wanted, pk__in=members, is_active=True).order_by(
+                "full_name", "email"
+            )[:MAX_CALLERS]
+        )
+
+
+def ticket_takers(
+    principal: Principal, tenant_id: int, *, own_only: bool
+) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """Who a technician logging a call may give the ticket to: ``(parties, people)``.
+
+    The tenant's IT: every party that can hold tickets (internal IT, providers with a live
+    engagement); a provider (``own_only``): its own party. People are those who may take a
+    ticket of one of these parties (``services.may_take``: the party's people whose role
+    changes tickets), labelled with their party. The service checks the area and site.
+    """
+    rows = parties(principal, tenant_id).filter(Q(kind="internal") | Q(engagement__status="active"))
+    if own_only:
+        rows = rows.filter(pk__in=sorted(own_party_ids(principal)))
+    found = list(rows.order_by("name").values_list("pk", "tenant_id", "provider_id", "name"))
+    people: list[tuple[int, str]] = []
+    for pk, tenant, provider, name in found:
+        for user in people_of_parties([(pk, tenant, provider)]):
+            people.append((user.pk, f"{user.full_name or user.email} ({name})"))
+    return [(pk, name) for pk, _t, _p, name in found], people
+
+
+def canned_replies(principal: Principal, tenant_id: int) -> QuerySet[_Any]:
+    """The canned replies of a tenant the principal may read: the tenant-wide ones and its
+    own party's (``servicedesk.view_cannedreply``)."""
+    from tandem.servicedesk.models import CannedReply
+
+    return visible(
+        principal,
+        "servicedesk.view_cannedreply",
+        CannedReply.objects.filter(tenant_id=tenant_id).select_related("party"),
+    )

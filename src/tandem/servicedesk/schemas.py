@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from ninja import FilterLookup, FilterSchema, Schema
 from pydantic import Field
@@ -31,6 +31,8 @@ class TicketOut(Schema):
     asset_group_id: int | None
     tags: list[str]
     via: str
+    #: How the requester reached IT: phone, walk-in, chat, email or portal.
+    source: str
     routing_reason: str
     first_response_due: dt.datetime | None
     next_update_due: dt.datetime | None
@@ -68,7 +70,18 @@ def _for_requester(ticket: Any, context: Any) -> bool:
     return not any(a.party_id for a in principal.accesses_in(ticket.tenant_id))
 
 
+class CallerIn(Input):
+    """Someone not yet among the tenant's people, added as a requester on the spot."""
+
+    full_name: str = Field(min_length=1, max_length=200)
+    email: str = Field(min_length=3, max_length=254)
+
+
 class TicketIn(Input):
+    """A new ticket. The tenant's people open their own; IT people may log one for a
+    caller instead (``requester_id`` or ``requester``, with ``source``, and optionally
+    ``party_id`` and ``assignee_id``), which requesters may not."""
+
     tenant_id: int
     subject: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=50_000)
@@ -79,6 +92,28 @@ class TicketIn(Input):
     site_id: int | None = None
     asset_group_id: int | None = None
     tags: list[str] = Field(default_factory=list, max_length=20)
+    #: IT only: the caller, one of the tenant's people...
+    requester_id: int | None = None
+    #: ...or someone new, who becomes a requester of the tenant.
+    requester: CallerIn | None = None
+    #: IT only: how the caller reached IT.
+    source: Literal["phone", "walk-in", "chat", "email", "portal"] | None = None
+    #: IT only: who takes the ticket instead of the matrix's choice (a party, a person).
+    party_id: int | None = None
+    assignee_id: int | None = None
+
+    def logs_for_caller(self) -> bool:
+        """True when the body sets anything only IT may set."""
+        return any(
+            value is not None
+            for value in (
+                self.requester_id,
+                self.requester,
+                self.source,
+                self.party_id,
+                self.assignee_id,
+            )
+        )
 
 
 class TicketFilter(FilterSchema):
@@ -268,8 +303,6 @@ class CoverageIn(Input):
 
 # --- Desk configuration edits (api_config.py) ---------------------------------------------------
 # PATCH bodies: a field left out stays as it is. (Appended as a block, with its own import.)
-
-from typing import Literal  # noqa: E402
 
 
 class CalendarPatch(Input):

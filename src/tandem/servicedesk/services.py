@@ -383,7 +383,7 @@ def log_ticket_for_caller(
     tenant: Tenant,
     subject: str,
     source: str,
-    requester: User | None = None,
+    requester_id: int | None = None,
     new_requester_name: str = "",
     new_requester_email: str = "",
     description: str = "",
@@ -394,13 +394,14 @@ def log_ticket_for_caller(
     site_id: int | None = None,
     asset_group_id: int | None = None,
     holder_id: int | None = None,
-    assignee: User | None = None,
+    assignee_id: int | None = None,
+    tags: Iterable[str] = (),
     via: str = Via.WEB,
     now: dt.datetime | None = None,
 ) -> Ticket:
     """A technician logs a ticket for someone who phoned, walked in, chatted or wrote.
 
-    The requester is one of the tenant's people (``requester``) or someone new, added on
+    The requester is one of the tenant's people (``requester_id``) or someone new, added on
     the spot as a Requester of the tenant (``new_requester_name``/``_email``, through
     ``accounts.invite_member``; an address that already has an account keeps its person).
     The tenant's IT logs for the whole tenant; a provider's technician only while its
@@ -412,25 +413,29 @@ def log_ticket_for_caller(
     accesses = may_log_for_callers(actor, tenant.pk)
     if not accesses and not actor.is_system:
         raise PermissionDenied("Only IT people log tickets for callers.")
+    require(bool(source), "source", "Say how the caller reached you.")
     require(source in TicketSource.values, "source", "Use phone, walk-in, chat, email or portal.")
     new_requester_name = (new_requester_name or "").strip()
     new_requester_email = (new_requester_email or "").strip()
-    if requester is None and not new_requester_email:
+    if requester_id is None and not new_requester_email:
         raise InvalidInput({"requester_id": ["Pick the caller, or enter their name and e-mail."]})
     require(
-        requester is None or not new_requester_email,
+        requester_id is None or not new_requester_email,
         "requester_id",
         "Pick the caller or enter a new one, not both.",
     )
+    assignee = None
+    if assignee_id is not None:
+        assignee = User.objects.filter(pk=assignee_id, is_active=True).first()
+        require(assignee is not None, "assignee_id", "No such person.")
     with transaction.atomic(), within_tenant(tenant.pk):
-        if requester is not None:
-            require(
-                Membership.objects.filter(
-                    tenant_id=tenant.pk, user=requester, is_active=True
-                ).exists(),
-                "requester_id",
-                "Not one of this tenant's people.",
-            )
+        if requester_id is not None:
+            with system_context("is the caller one of the tenant's people"):
+                member = Membership.objects.filter(
+                    tenant_id=tenant.pk, user_id=requester_id, is_active=True
+                ).exists()
+            require(member, "requester_id", "Not one of this tenant's people.")
+            requester = User.objects.get(pk=requester_id)
         else:
             requester = _add_caller(actor, tenant, new_requester_name, new_requester_email)
         if not any(a.provider_id is None for a in accesses) and not actor.is_system:
@@ -447,6 +452,7 @@ def log_ticket_for_caller(
             urgency=urgency,
             site_id=site_id,
             asset_group_id=asset_group_id,
+            tags=tags,
             via=via,
             source=source,
             holder_id=holder_id,
@@ -465,10 +471,13 @@ def _add_caller(actor: Principal, tenant: Tenant, name: str, email: str) -> User
     email = accounts.clean_email(email)
     require(bool(name), "new_requester_name", "Enter the caller's name.")
     existing = User.objects.filter(email__iexact=email).first()
-    if existing is not None and (
-        Membership.objects.filter(tenant_id=tenant.pk, user=existing, is_active=True).exists()
-    ):
-        return existing
+    if existing is not None:
+        with system_context("is the caller one of the tenant's people"):
+            member = Membership.objects.filter(
+                tenant_id=tenant.pk, user=existing, is_active=True
+            ).exists()
+        if member:
+            return existing
     on_behalf = Principal(
         user_id=actor.user_id,
         label=f"{actor.label} (logging a call)",
@@ -508,7 +517,8 @@ def _require_in_engagement(
     ]
     require(
         bool(fits),
-        "site_id" if any(service_area_id in (a.service_area_ids or ()) for a in accesses)
+        "site_id"
+        if any(service_area_id in (a.service_area_ids or ()) for a in accesses)
         else "category_id",
         "Outside your engagement: choose a service area (and site) it covers.",
     )

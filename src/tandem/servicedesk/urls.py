@@ -8,6 +8,7 @@ urlpatterns = [
     path("tickets/", views.my_queue, name="my-queue"),
     path("tenants/<int:tenant_id>/tickets/", views.tickets, name="tickets"),
     path("tenants/<int:tenant_id>/tickets/new/", views.ticket_create, name="ticket-create"),
+    path("tenants/<int:tenant_id>/tickets/log/", views.ticket_log, name="ticket-log"),
     path("tickets/<int:ticket_id>/", views.ticket_detail, name="ticket"),
     path("tickets/<int:ticket_id>/comments/", views.ticket_comment, name="ticket-comment"),
     path("tickets/<int:ticket_id>/status/", views.ticket_status, name="ticket-status"),

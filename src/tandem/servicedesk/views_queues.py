@@ -35,7 +35,7 @@ from tandem.core.principal import Principal
 from tandem.core.scoping import system_context
 from tandem.core.widgets import QuickSelect
 from tandem.servicedesk import exports, queries, services
-from tandem.servicedesk.choices import StatusKind
+from tandem.servicedesk.choices import StatusKind, TicketSource
 from tandem.servicedesk.models import Ticket
 from tandem.tenancy import queries as tenancy_queries
 from tandem.tenancy.models import Party, ServiceArea, Tenant
@@ -75,21 +75,27 @@ SORTS = {
     "due": "resolution_due",
     "created": "created_at",
     "tenant": "tenant__name",
+    "requester": "requester__full_name",
+    "source": "source",
 }
+SOURCE_LABELS = dict(TicketSource.choices)
 NEWEST_FIRST = {"created", "due"}
 #: Sort columns that can be empty (no assignee, no due date): empty ones go last.
 NULLABLE_SORTS = {"assignee", "due"}
-QUEUE_COLUMNS = ("number", "subject", "status", "priority", "created")
-#: Columns only IT sees: requesters see "IT", never which party holds a ticket, nor its SLA.
-IT_COLUMNS = ("party", "assignee", "due")
+QUEUE_COLUMNS = ("number", "subject", "status", "priority", "source", "created")
+#: Columns only IT sees: requesters see "IT", never which party holds a ticket, nor its SLA
+#: (nor a requester column: every ticket they see is their own).
+IT_COLUMNS = ("requester", "party", "assignee", "due")
 DEFAULT_SORT = "-created"
 #: The queue's columns in order, with their headers (which ones show: ``queue_response``).
 COLUMN_LABELS = {
     "tenant": "Tenant",
     "number": "#",
     "subject": "Subject",
+    "requester": "Requester",
     "status": "Status",
     "priority": "Priority",
+    "source": "Source",
     "party": "Held by",
     "assignee": "Assignee",
     "due": "Resolution due",
@@ -337,6 +343,8 @@ def prepare_rows(tickets: Sequence[queries.QueueRow], *, now: dt.datetime) -> No
         ticket.due_iso, ticket.due_label = _short_time(ticket.resolution_due, zone)
         ticket.overdue = bool(ticket.resolution_due and ticket.resolution_due < now)
         ticket.assignee_name = ticket.assignee_full_name or ticket.assignee_email or ""
+        ticket.requester_name = ticket.requester_full_name or ticket.requester_email
+        ticket.source_label = SOURCE_LABELS.get(ticket.source, ticket.source)
 
 
 def status_labels(statuses: Iterable[Sequence[str]]) -> dict[str, tuple[str, str]]:
