@@ -20,6 +20,12 @@ class InvalidInput(Exception):
             parts.extend(prefix + m for m in messages)
         return "; ".join(parts)
 
+    @property
+    def in_words(self) -> str:
+        """The messages alone, as sentences for a person (no field names, no brackets):
+        what a page shows when the error belongs to no form field."""
+        return " ".join(m for messages in self.field_errors.values() for m in messages)
+
 
 class Conflict(Exception):
     """The write collides with existing data (a duplicate name, a finished state). HTTP 409."""

@@ -560,3 +560,57 @@ def canned_replies(principal: Principal, tenant_id: int) -> QuerySet[_Any]:
         "servicedesk.view_cannedreply",
         CannedReply.objects.filter(tenant_id=tenant_id).select_related("party"),
     )
+
+
+def takers_by_party(
+    party_ids: Iterable[int],
+) -> list[tuple[int, str, int, list[tuple[int, str]]]]:
+    """For each party: ``(party id, party name, tenant id, [(user id, name), ...])`` of the
+    people who may take its tickets (``services.may_take``: its people whose role changes
+    tickets), by party name. The ids must come from tickets the caller may change (a
+    queue page's changeable rows); the people are read in one named system context, as
+    :func:`people_of_parties` reads them."""
+    from tandem.accounts.models import Membership
+
+    wanted = sorted(set(party_ids))
+    if not wanted:
+        return []
+    with system_context("who may take the tickets of a queue page's parties"):
+        columns = ("pk", "name", "tenant_id", "provider_id")
+        found = list(Party.objects.filter(pk__in=wanted).values_list(*columns))
+        internal = Q(pk__in=[])
+        providers: set[int] = set()
+        for pk, _name, tenant_id, provider_id in found:
+            if provider_id is None:
+                internal |= Q(tenant_id=tenant_id, party_id=pk)
+            else:
+                providers.add(provider_id)
+        # One query: the memberships with their person's name and their role's permissions.
+        rows = [
+            (party_id, staff_of, user_id, full_name or email)
+            for party_id, staff_of, user_id, full_name, email, permissions in Membership.objects.filter(
+                is_active=True, user__is_active=True
+            )
+            .filter(internal | Q(provider_id__in=sorted(providers)))
+            .values_list(
+                "party_id",
+                "provider_id",
+                "user_id",
+                "user__full_name",
+                "user__email",
+                "role__permissions",
+            )
+            if "servicedesk.change_ticket" in (permissions or [])
+        ]
+    groups = []
+    for pk, name, tenant_id, provider_id in sorted(found, key=lambda row: row[1]):
+        people = sorted(
+            {
+                (user_id, name)
+                for party_id, staff_of, user_id, name in rows
+                if (party_id == pk if provider_id is None else staff_of == provider_id)
+            },
+            key=lambda person: person[1].lower(),
+        )
+        groups.append((pk, name, tenant_id, people))
+    return groups

@@ -20,6 +20,7 @@ from tandem.servicedesk.models import Ticket
 
 pytestmark = pytest.mark.django_db
 
+
 def _log_url(world) -> str:  # type: ignore[no-untyped-def]
     return reverse("servicedesk:ticket-log", args=[world["tenant"]])
 
@@ -287,3 +288,73 @@ def test_requesters_cannot_log_for_someone_else_through_the_api(world, as_person
     # Their own ticket still opens, from the portal's source.
     own = _post(client, {"tenant_id": world["tenant"], "subject": "Mine"})
     assert own.status_code == 201 and own.json()["source"] == "portal"
+
+
+# --- Bulk change and inline form errors -----------------------------------------------------
+
+
+def test_bulk_assign_offers_only_people_who_may_take_and_refuses_in_words(
+    world,
+    as_persona,  # type: ignore[no-untyped-def]
+) -> None:
+    client = as_persona("owner")
+    queue = reverse("servicedesk:tickets", args=[world["tenant"]])
+    page = _text(client.get(queue))
+    assignees = page.split('<select name="assignee">')[1].split("</select>")[0]
+    # The tickets that can be checked are held by Acme Corp IT and Sentinel: their people
+    # who may change tickets, by the party they take tickets for; not the auditor, not
+    # Northwind (it holds none of them), not the requester.
+    assert '<optgroup label="Held by Acme Corp IT">' in assignees
+    assert '<optgroup label="Held by Sentinel MSSP">' in assignees
+    assert ">Owner<" in assignees and ">Internal Tech<" in assignees
+    assert ">Second Provider Tech<" in assignees
+    assert "Auditor" not in assignees and "Provider Tech<" not in assignees.replace(
+        "Second Provider Tech<", ""
+    )
+    # Sentinel's analyst cannot take Acme IT's ticket: one sentence, no raw dict.
+    response = client.post(
+        reverse("servicedesk_queues:queue-bulk"),
+        {
+            "ticket_ids": [world["ticket"]],
+            "action": "assign",
+            "assignee": world["user:second_provider_tech"],
+            "return_tenant": world["tenant"],
+        },
+        follow=True,
+    )
+    text = _text(response)
+    assert (
+        "Nothing changed: Second Provider Tech cannot take #1: they do not work for Acme Corp "
+        "IT, which holds it."
+    ) in text
+    assert "{" not in text.split("Nothing changed:")[1].split("<")[0]
+    with system_context("test: unchanged"):
+        assert Ticket.objects.get(pk=world["ticket"]).assignee_id is None
+
+
+def test_ticket_page_forms_show_their_errors_in_place_with_htmx(world, as_persona) -> None:  # type: ignore[no-untyped-def]
+    client = as_persona("internal_tech")
+    ticket_url = reverse("servicedesk:ticket", args=[world["ticket"]])
+    page = _text(client.get(ticket_url))
+    assert (
+        f'hx-post="{reverse("servicedesk:ticket-comment", args=[world["ticket"]])}" '
+        'hx-target="this" hx-select="#note-form"'
+    ) in page
+    comment = reverse("servicedesk:ticket-comment", args=[world["ticket"]])
+    # Rejected: the page is answered with 422, and htmx picks the form out of it.
+    refused = client.post(
+        comment, {"body": "", "visibility": "shared"}, headers={"HX-Request": "true"}
+    )
+    assert refused.status_code == 422
+    form = _text(refused).split('id="note-form"')[1].split("</form>")[0]
+    assert "This field is required." in form
+    # Accepted: a full page load of the ticket (its message and the new note), not a
+    # fragment of it swapped into the form.
+    done = client.post(
+        comment, {"body": "Looking at it", "visibility": "shared"}, headers={"HX-Request": "true"}
+    )
+    assert done.status_code == 204
+    assert done["HX-Redirect"] == ticket_url + "#notes"
+    # Without script, the same forms post and redirect as before.
+    plain = client.post(comment, {"body": "Still on it", "visibility": "shared"})
+    assert plain.status_code == 302 and plain["Location"] == ticket_url + "#notes"
