@@ -21,6 +21,9 @@ from tandem.servicedesk.schemas import (
     AssignIn,
     CalendarIn,
     CalendarOut,
+    CannedReplyIn,
+    CannedReplyOut,
+    CannedReplyPatch,
     CommentIn,
     CommentOut,
     CoverageIn,
@@ -339,3 +342,52 @@ def add_coverage(request: HttpRequest, payload: CoverageIn):  # type: ignore[no-
     return 201, services.add_coverage(
         actor=principal_of(request), tenant=tenant, party=party, **data
     )
+
+
+# --- Canned replies -----------------------------------------------------------------------------
+
+
+@router.get("/tenants/{tenant_id}/canned-replies", response=list[CannedReplyOut])
+@paginate(LimitOffsetPagination)
+@declare_action("servicedesk.view_cannedreply")
+def list_canned_replies(request: HttpRequest, tenant_id: int):  # type: ignore[no-untyped-def]
+    """The tenant's canned replies and your own party's (another party's are never listed)."""
+    principal = principal_of(request)
+    tenant = tenancy_queries.tenant(principal, tenant_id)
+    return queries.canned_replies(principal, tenant.pk)
+
+
+@router.get("/canned-replies/{canned_reply_id}", response=CannedReplyOut)
+@declare_action("servicedesk.view_cannedreply")
+def get_canned_reply(request: HttpRequest, canned_reply_id: int):  # type: ignore[no-untyped-def]
+    return queries.canned_reply(
+        principal_of(request), canned_reply_id, "servicedesk.view_cannedreply"
+    )
+
+
+@router.post("/canned-replies", response={201: CannedReplyOut})
+@declare_action("servicedesk.change_cannedreply")
+def create_canned_reply(request: HttpRequest, payload: CannedReplyIn):  # type: ignore[no-untyped-def]
+    tenant = _tenant_for_write(request, payload.tenant_id)
+    return 201, services.create_canned_reply(
+        actor=principal_of(request), tenant=tenant, **payload.model_dump(exclude={"tenant_id"})
+    )
+
+
+@router.patch("/canned-replies/{canned_reply_id}", response=CannedReplyOut)
+@declare_action("servicedesk.change_cannedreply")
+def update_canned_reply(request: HttpRequest, canned_reply_id: int, payload: CannedReplyPatch):  # type: ignore[no-untyped-def]
+    principal = principal_of(request)
+    reply = queries.canned_reply(principal, canned_reply_id, "servicedesk.change_cannedreply")
+    return services.update_canned_reply(
+        actor=principal, reply=reply, **payload.model_dump(exclude_unset=True)
+    )
+
+
+@router.delete("/canned-replies/{canned_reply_id}", response={204: None})
+@declare_action("servicedesk.change_cannedreply")
+def delete_canned_reply(request: HttpRequest, canned_reply_id: int):  # type: ignore[no-untyped-def]
+    principal = principal_of(request)
+    reply = queries.canned_reply(principal, canned_reply_id, "servicedesk.change_cannedreply")
+    services.delete_canned_reply(actor=principal, reply=reply)
+    return 204, None

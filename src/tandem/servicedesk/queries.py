@@ -586,11 +586,8 @@ def takers_by_party(
             else:
                 providers.add(provider_id)
         # One query: the memberships with their person's name and their role's permissions.
-        rows = [
-            (party_id, staff_of, user_id, full_name or email)
-            for party_id, staff_of, user_id, full_name, email, permissions in Membership.objects.filter(
-                is_active=True, user__is_active=True
-            )
+        memberships = (
+            Membership.objects.filter(is_active=True, user__is_active=True)
             .filter(internal | Q(provider_id__in=sorted(providers)))
             .values_list(
                 "party_id",
@@ -600,6 +597,10 @@ def takers_by_party(
                 "user__email",
                 "role__permissions",
             )
+        )
+        rows = [
+            (party_id, staff_of, user_id, full_name or email)
+            for party_id, staff_of, user_id, full_name, email, permissions in memberships
             if "servicedesk.change_ticket" in (permissions or [])
         ]
     groups = []
@@ -614,3 +615,12 @@ def takers_by_party(
         )
         groups.append((pk, name, tenant_id, people))
     return groups
+
+
+def canned_reply(principal: Principal, canned_reply_id: int, action: str) -> _Any:
+    """One canned reply the principal may ``action`` (view or change); else not found."""
+    from tandem.servicedesk.models import CannedReply
+
+    return get_visible_or_404(
+        principal, action, CannedReply.objects.select_related("party"), pk=canned_reply_id
+    )

@@ -420,3 +420,28 @@ class DeskThresholdsOut(Schema):
     tenant_id: int
     urgent_priority_max: int
     ping_pong_minutes: int
+
+
+# --- Canned replies -------------------------------------------------------------------------------
+
+
+class CannedReplyIn(Input):
+    tenant_id: int
+    name: str = Field(min_length=1, max_length=100)
+    body: str = Field(min_length=1, max_length=10_000)
+    #: The tenant's (read by its IT and every engaged provider), not your party's own.
+    shared: bool = False
+
+
+class CannedReplyPatch(Input):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    body: str | None = Field(default=None, min_length=1, max_length=10_000)
+
+
+class CannedReplyOut(Schema):
+    id: int
+    tenant_id: int
+    #: The party whose own reply it is; null for the tenant's.
+    party_id: int | None
+    name: str
+    body: str

@@ -1679,3 +1679,95 @@ def bulk_update_tickets(
             else:
                 reprioritise_ticket(actor=actor, ticket=ticket, impact=impact, urgency=urgency)
     return tickets
+
+
+# --- Canned replies ---------------------------------------------------------------------------
+# (Appended as a block, with its own import.)
+
+from django.db.models import Q  # noqa: E402
+
+from tandem.servicedesk.models import CannedReply  # noqa: E402
+
+MAX_CANNED_REPLY = 10_000
+
+
+def _of_party(party_id: int | None) -> Q:
+    """A party's own canned replies, or the tenant's (no party)."""
+    return Q(party__isnull=True) if party_id is None else Q(party_id=party_id)
+
+
+def create_canned_reply(
+    *, actor: Principal, tenant: Tenant, name: str, body: str, shared: bool = False
+) -> CannedReply:
+    """Keep a named reply text: the actor's own party's (read by that party alone), or,
+    ``shared``, the tenant's (read by its IT and every engaged provider; kept by the
+    tenant's IT only)."""
+    accesses = [
+        a
+        for a in actor.accesses_with("servicedesk.change_cannedreply", tenant.pk)
+        if a.party_id is not None
+    ]
+    if not accesses:
+        raise PermissionDenied("Only IT people keep canned replies.")
+    if shared and not any(a.provider_id is None for a in accesses):
+        raise PermissionDenied("Only the tenant's IT keeps the tenant's canned replies.")
+    party_id = None if shared else min(a.party_id or 0 for a in accesses)
+    name = clean_name(name, field="name", max_length=100)
+    body = clean_text(body, field="body", max_length=MAX_CANNED_REPLY)
+    require(bool(body), "body", "Write the reply.")
+    with transaction.atomic(), within_tenant(tenant.pk):
+        if CannedReply.objects.filter(
+            _of_party(party_id), tenant=tenant, name__iexact=name
+        ).exists():
+            raise Conflict(f"A canned reply named {name!r} exists already.")
+        reply = CannedReply.objects.create(tenant=tenant, party_id=party_id, name=name, body=body)
+        record_audit(
+            actor=actor,
+            action="servicedesk.create_canned_reply",
+            target=reply,
+            tenant_id=tenant.pk,
+            changes=diff({}, {"name": name, "party_id": party_id}),
+        )
+    return reply
+
+
+def update_canned_reply(
+    *, actor: Principal, reply: CannedReply, name: str | None = None, body: str | None = None
+) -> CannedReply:
+    """Rename a canned reply or change its text."""
+    authorize(actor, "servicedesk.change_cannedreply", reply)
+    before = {"name": reply.name, "body": reply.body}
+    if name is not None:
+        reply.name = clean_name(name, field="name", max_length=100)
+    if body is not None:
+        reply.body = clean_text(body, field="body", max_length=MAX_CANNED_REPLY)
+        require(bool(reply.body), "body", "Write the reply.")
+    with transaction.atomic(), within_tenant(reply.tenant_id):
+        clash = CannedReply.objects.filter(
+            _of_party(reply.party_id), tenant_id=reply.tenant_id, name__iexact=reply.name
+        ).exclude(pk=reply.pk)
+        if clash.exists():
+            raise Conflict(f"A canned reply named {reply.name!r} exists already.")
+        reply.save()
+        record_audit(
+            actor=actor,
+            action="servicedesk.update_canned_reply",
+            target=reply,
+            tenant_id=reply.tenant_id,
+            changes=diff(before, {"name": reply.name, "body": reply.body}),
+        )
+    return reply
+
+
+def delete_canned_reply(*, actor: Principal, reply: CannedReply) -> None:
+    """Remove a canned reply (notes written with it keep their text)."""
+    authorize(actor, "servicedesk.change_cannedreply", reply)
+    with transaction.atomic(), within_tenant(reply.tenant_id):
+        record_audit(
+            actor=actor,
+            action="servicedesk.delete_canned_reply",
+            target=reply,
+            tenant_id=reply.tenant_id,
+            changes={"name": [reply.name, None]},
+        )
+        reply.delete()
