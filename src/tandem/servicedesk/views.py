@@ -541,6 +541,10 @@ def _render_ticket(
             context[key] = (bound or {}).get(key) or build(principal, ticket)
     if it_view:
         context.update(_it_ticket_context(principal, ticket))
+        if "note_form" in context:
+            context["canned_replies"] = list(
+                queries.canned_replies(principal, ticket.tenant_id).values_list("pk", "name")
+            )
         context.update(
             ticket_links_context(
                 principal, ticket, labels=views_queues.status_labels(settings.statuses)
@@ -556,8 +560,20 @@ def _render_ticket(
 
 @page("servicedesk.view_ticket")
 def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The ticket page. ``?canned=<id>`` puts one of the person's canned replies into the
+    note form (the picker above it sends that GET; htmx swaps in just the form)."""
     principal = _principal(request)
-    return _render_ticket(request, principal, queries.ticket(principal, ticket_id))
+    ticket = queries.ticket(principal, ticket_id)
+    canned = request.GET.get("canned", "")
+    bound: dict[str, forms.Form] = {}
+    if canned.isdigit() and policies.allowed(principal, "servicedesk.comment_ticket", ticket):
+        reply = queries.canned_replies(principal, ticket.tenant_id).filter(pk=int(canned)).first()
+        if reply is None:
+            raise Http404("no such canned reply")
+        form = _note_form(principal, ticket)
+        form.initial = {**form.initial, "body": reply.body}
+        bound["note_form"] = form
+    return _render_ticket(request, principal, ticket, bound=bound)
 
 
 def _work_on_ticket(

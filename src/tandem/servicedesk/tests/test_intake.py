@@ -358,3 +358,63 @@ def test_ticket_page_forms_show_their_errors_in_place_with_htmx(world, as_person
     # Without script, the same forms post and redirect as before.
     plain = client.post(comment, {"body": "Still on it", "visibility": "shared"})
     assert plain.status_code == 302 and plain["Location"] == ticket_url + "#notes"
+
+
+# --- Canned replies ----------------------------------------------------------------------------
+
+
+def test_canned_replies_are_read_by_the_tenant_and_each_party_alone(world, as_persona) -> None:  # type: ignore[no-untyped-def]
+    url = f"/api/v1/tenants/{world['tenant']}/canned-replies"
+
+    def names(persona: str) -> set[str]:
+        return {r["name"] for r in as_persona(persona).get(url).json()["items"]}
+
+    tenant_wide, northwind = "Acme password reset steps", "Northwind reboot window note"
+    assert names("internal_tech") == {tenant_wide}
+    assert names("provider_tech") == {tenant_wide, northwind}
+    assert names("second_provider_tech") == {tenant_wide}  # never Northwind's own
+    assert as_persona("requester").get(url).status_code == 403
+    assert as_persona("other_tenant_owner").get(url).status_code == 404
+    other = f"/api/v1/canned-replies/{world['party_canned_reply']}"
+    assert as_persona("second_provider_tech").get(other).status_code == 404
+    assert as_persona("owner").get(other).status_code == 404
+    # Sentinel keeps its own, which Northwind then does not read.
+    created = as_persona("second_provider_tech").post(
+        "/api/v1/canned-replies",
+        data=json.dumps({"tenant_id": world["tenant"], "name": "Triage", "body": "Looking."}),
+        content_type="application/json",
+    )
+    assert created.status_code == 201 and created.json()["party_id"] == world["second_party"]
+    assert "Triage" not in names("provider_tech")
+    refused = as_persona("provider_tech").post(
+        "/api/v1/canned-replies",
+        data=json.dumps(
+            {"tenant_id": world["tenant"], "name": "Ours", "body": "x", "shared": True}
+        ),
+        content_type="application/json",
+    )
+    assert refused.status_code == 403  # only the tenant's IT keeps the tenant's replies
+
+
+def test_a_canned_reply_fills_the_note_form_with_and_without_script(world, as_persona) -> None:  # type: ignore[no-untyped-def]
+    client = as_persona("internal_tech")
+    ticket_url = reverse("servicedesk:ticket", args=[world["ticket"]])
+    page = _text(client.get(ticket_url))
+    picker = page.split('id="canned-select"')[1].split("</select>")[0]
+    assert "Acme password reset steps" in picker
+    assert "Northwind reboot window note" not in picker
+    filled = _text(client.get(ticket_url, {"canned": world["canned_reply"]}))
+    note = filled.split('id="note-form"')[1].split("</form>")[0]
+    assert "Acme password reset steps: the text.</textarea>" in note
+    # Another party's reply is not one to insert.
+    assert client.get(ticket_url, {"canned": world["party_canned_reply"]}).status_code == 404
+    # The pages: the list, a new one of Acme IT's own, kept apart from the tenant's.
+    replies = reverse("servicedesk_config:canned-replies", args=[world["tenant"]])
+    created = client.post(
+        reverse("servicedesk_config:canned-reply-create", args=[world["tenant"]]),
+        {"name": "On-site visit", "body": "A technician will come by."},
+    )
+    assert created.status_code == 302 and created["Location"] == replies
+    listed = _text(client.get(replies))
+    assert "On-site visit" in listed and 'Acme Corp IT <span class="muted">only</span>' in listed
+    assert "Northwind reboot window note" not in listed
