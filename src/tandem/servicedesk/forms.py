@@ -120,7 +120,7 @@ class TicketLogForm(forms.Form):
     )
     new_requester_email = forms.EmailField(
         required=False,
-        label="E-mail",
+        label="Their e-mail",
         help_text="They become a requester of the tenant and can follow the ticket in the portal.",
     )
     source = forms.ChoiceField(
