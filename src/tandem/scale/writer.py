@@ -31,7 +31,7 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
             "status", "party_id", "assignee_id", "site_id", "asset_group_id", "tags",
             "parent_id", "merged_into_id", "via", "routing_reason", "first_response_due",
             "next_update_due", "resolution_due", "sla_state", "first_responded_at",
-            "resolved_at", "closed_at", "satisfaction", "satisfaction_comment",
+            "resolved_at", "closed_at", "satisfaction", "satisfaction_comment", "source",
         ),
     ),
     "events": (
