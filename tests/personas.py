@@ -240,6 +240,7 @@ def build_world() -> World:
     build_extras_world(world)
     build_queues_world(world)
     build_config_world(world)
+    build_intake_world(world)
     return world
 
 
@@ -415,3 +416,29 @@ def build_config_world(world: World) -> None:
                 tenant=acme, party=Party.objects.get(pk=world["internal_party"])
             ).pk,
         )
+
+
+def build_intake_world(world: World) -> None:
+    """Canned replies: ``canned_reply``, Acme's own (tenant-wide: Acme's IT and every
+    provider engaged by Acme read it), and ``party_canned_reply``, Northwind's (Northwind
+    alone reads it)."""
+    from tandem.accounts.principals import resolve_principal
+    from tandem.core.scoping import principal_scope
+    from tandem.servicedesk import services as desk
+
+    for persona, name, shared in (
+        ("owner", "Acme password reset steps", True),
+        ("provider_tech", "Northwind reboot window note", False),
+    ):
+        principal = resolve_principal(user_of(world, persona))
+        with principal_scope(principal), system_context("test world: the tenant"):
+            tenant = Tenant.objects.get(pk=world["tenant"])
+        with principal_scope(principal):
+            reply = desk.create_canned_reply(
+                actor=principal,
+                tenant=tenant,
+                name=name,
+                body=f"{name}: the text.",
+                shared=shared,
+            )
+        world.ids["canned_reply" if shared else "party_canned_reply"] = reply.pk

@@ -470,6 +470,7 @@ def _merge() -> None:
         expect_config,
         expect_dashboards,
         expect_extras,
+        expect_intake,
         expect_notifications,
         expect_portal,
         expect_queues,
@@ -482,6 +483,7 @@ def _merge() -> None:
         expect_queues,
         expect_extras,
         expect_config,
+        expect_intake,
     ):
         PAGES.update(module.PAGES)
         WRITES.update(module.WRITES)

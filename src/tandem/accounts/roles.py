@@ -15,6 +15,11 @@ DESK_WORK = [
     "servicedesk.comment_ticket",
     "servicedesk.log_time_on_ticket",
     "servicedesk.view_matrix",
+    # Log a ticket for a caller (pick or add the requester, the source, the assignee).
+    "servicedesk.log_ticket",
+    # Canned replies: the tenant's and the person's own party's.
+    "servicedesk.view_cannedreply",
+    "servicedesk.change_cannedreply",
 ]
 
 TENANT_READ = [

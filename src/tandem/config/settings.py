@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "tandem.core.middleware.HtmxFormRedirectMiddleware",
     "axes.middleware.AxesMiddleware",
     "tandem.core.middleware.PrincipalMiddleware",
 ]

@@ -22,6 +22,12 @@ class InvalidInput(Exception):
             parts.extend(prefix + m for m in messages)
         return "; ".join(parts)
 
+    @property
+    def in_words(self) -> str:
+        """The messages alone, as sentences for a person (no field names, no brackets):
+        what a page shows when the error belongs to no form field."""
+        return " ".join(m for messages in self.field_errors.values() for m in messages)
+
 
 class Refused(PermissionDenied):
     """The caller may not do this, for a reason it is told (HTTP 403 with the message).

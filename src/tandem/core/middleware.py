@@ -121,3 +121,28 @@ class PrincipalMiddleware:
         request.principal = principal  # type: ignore[attr-defined]
         with acting_as(principal), principal_scope(principal):
             return self.get_response(request)
+
+
+class HtmxFormRedirectMiddleware:
+    """An htmx form submission answered with a redirect sends the browser there.
+
+    Forms that re-render in place with their errors (``hx-post`` with ``hx-select``) would
+    otherwise follow a success's redirect inside the request and swap one fragment of the
+    next page into the form, losing the rest of it and its message. A redirect after a
+    non-GET htmx request becomes ``HX-Redirect``: a full page load, as without script.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            request.method != "GET"
+            and request.headers.get("HX-Request") == "true"
+            and response.status_code in (301, 302, 303)
+        ):
+            redirected = HttpResponse(status=204)
+            redirected["HX-Redirect"] = response["Location"]
+            return redirected
+        return response

@@ -531,6 +531,8 @@ class TenantTickets:
                 None if resolved_at is None or is_open else stamp(resolved_at),
                 None if closed_at is None else stamp(closed_at),
                 satisfaction, satisfaction_comment,
+                # How the requester reached IT: e-mails were e-mails, the rest the portal.
+                "email" if via == "email" else "portal",
             )
         )  # fmt: skip
         for at, kind, ev_status, party, ev_priority, label, detail in events:

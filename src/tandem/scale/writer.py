@@ -33,7 +33,7 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
             "routing_row_id",
             "first_response_due",
             "next_update_due", "resolution_due", "sla_state", "first_responded_at",
-            "resolved_at", "closed_at", "satisfaction", "satisfaction_comment",
+            "resolved_at", "closed_at", "satisfaction", "satisfaction_comment", "source",
         ),
     ),
     "events": (

@@ -17,6 +17,9 @@ from tandem.servicedesk.schemas import (
     AssignIn,
     CalendarIn,
     CalendarOut,
+    CannedReplyIn,
+    CannedReplyOut,
+    CannedReplyPatch,
     CommentIn,
     CommentView,
     CoverageIn,
@@ -76,16 +79,34 @@ def list_tickets(request: HttpRequest, filters: Query[TicketFilter], ordering: s
 @router.post("/tickets", response={201: TicketView})
 @declare_action("servicedesk.add_ticket")
 def create_ticket(request: HttpRequest, payload: TicketIn):  # type: ignore[no-untyped-def]
+    """Open a ticket as its requester, or (IT people) log one for a caller: the caller is
+    one of the tenant's people (``requester_id``) or someone new (``requester``), with how
+    they called (``source``) and optionally who takes it (``party_id``, ``assignee_id``).
+    Requesters may not set those (403)."""
     principal = principal_of(request)
     tenant = _tenant_for_write(request, payload.tenant_id)
-    user = User.objects.get(pk=principal.user_id or 0)
-    ticket = services.create_ticket(
-        actor=principal,
-        tenant=tenant,
-        requester=user,
-        via="api",
-        **payload.model_dump(exclude={"tenant_id"}),
+    own = payload.model_dump(
+        exclude={"tenant_id", "requester_id", "requester", "source", "party_id", "assignee_id"}
     )
+    if payload.logs_for_caller():
+        caller = payload.requester
+        ticket = services.log_ticket_for_caller(
+            actor=principal,
+            tenant=tenant,
+            requester_id=payload.requester_id,
+            new_requester_name=caller.full_name if caller else "",
+            new_requester_email=caller.email if caller else "",
+            source=payload.source or "",
+            holder_id=payload.party_id,
+            assignee_id=payload.assignee_id,
+            via="api",
+            **own,
+        )
+    else:
+        user = User.objects.get(pk=principal.user_id or 0)
+        ticket = services.create_ticket(
+            actor=principal, tenant=tenant, requester=user, via="api", **own
+        )
     return 201, queries.ticket(principal, ticket.pk)
 
 
@@ -300,3 +321,52 @@ def add_coverage(request: HttpRequest, payload: CoverageIn):  # type: ignore[no-
     return 201, services.add_coverage(
         actor=principal_of(request), tenant=tenant, party=party, **data
     )
+
+
+# --- Canned replies -----------------------------------------------------------------------------
+
+
+@router.get("/tenants/{tenant_id}/canned-replies", response=list[CannedReplyOut])
+@paginate(Pagination)
+@declare_action("servicedesk.view_cannedreply")
+def list_canned_replies(request: HttpRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
+    """The tenant's canned replies and your own party's (another party's are never listed)."""
+    principal = principal_of(request)
+    tenant = tenancy_queries.tenant(principal, tenant_id)
+    return queries.canned_replies(principal, tenant.pk)
+
+
+@router.get("/canned-replies/{canned_reply_id}", response=CannedReplyOut)
+@declare_action("servicedesk.view_cannedreply")
+def get_canned_reply(request: HttpRequest, canned_reply_id: Id):  # type: ignore[no-untyped-def]
+    return queries.canned_reply(
+        principal_of(request), canned_reply_id, "servicedesk.view_cannedreply"
+    )
+
+
+@router.post("/canned-replies", response={201: CannedReplyOut})
+@declare_action("servicedesk.change_cannedreply")
+def create_canned_reply(request: HttpRequest, payload: CannedReplyIn):  # type: ignore[no-untyped-def]
+    tenant = _tenant_for_write(request, payload.tenant_id)
+    return 201, services.create_canned_reply(
+        actor=principal_of(request), tenant=tenant, **payload.model_dump(exclude={"tenant_id"})
+    )
+
+
+@router.patch("/canned-replies/{canned_reply_id}", response=CannedReplyOut)
+@declare_action("servicedesk.change_cannedreply")
+def update_canned_reply(request: HttpRequest, canned_reply_id: Id, payload: CannedReplyPatch):  # type: ignore[no-untyped-def]
+    principal = principal_of(request)
+    reply = queries.canned_reply(principal, canned_reply_id, "servicedesk.change_cannedreply")
+    return services.update_canned_reply(
+        actor=principal, reply=reply, **payload.model_dump(exclude_unset=True)
+    )
+
+
+@router.delete("/canned-replies/{canned_reply_id}", response={204: None})
+@declare_action("servicedesk.change_cannedreply")
+def delete_canned_reply(request: HttpRequest, canned_reply_id: Id):  # type: ignore[no-untyped-def]
+    principal = principal_of(request)
+    reply = queries.canned_reply(principal, canned_reply_id, "servicedesk.change_cannedreply")
+    services.delete_canned_reply(actor=principal, reply=reply)
+    return 204, None

@@ -46,6 +46,17 @@ class Via(models.TextChoices):
     API = "api", "API"
 
 
+class TicketSource(models.TextChoices):
+    """How the person reached IT (``via`` is how the ticket entered Tandem): a technician
+    who logs a phone call opens the ticket on the web, but its source is the phone."""
+
+    PHONE = "phone", "Phone"
+    WALK_IN = "walk-in", "Walk-in"
+    CHAT = "chat", "Chat"
+    EMAIL = "email", "E-mail"
+    PORTAL = "portal", "Portal"
+
+
 #: The default status workflow (key, name, kind). Tenants may rename and add statuses; the
 #: kind is what the SLA clocks and queues understand.
 #: The status kinds of a ticket that is done with: the queues' "resolved or closed".

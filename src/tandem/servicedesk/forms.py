@@ -11,7 +11,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from tandem.servicedesk.choices import Visibility
+from tandem.servicedesk.choices import TicketSource, Visibility
 from tandem.tenancy.forms import DateInput
 
 
@@ -86,6 +86,116 @@ class TicketCreateForm(forms.Form):
             "impact": data["impact"],
             "urgency": data["urgency"],
             "site_id": _pk(data.get("site_id")),
+        }
+
+
+class _AnyChoice(forms.TypedChoiceField):
+    """A choice whose valid values the service decides (a person found by a search that
+    the POST does not repeat): any integer passes here."""
+
+    def valid_value(self, value: Any) -> bool:
+        return True
+
+
+class TicketLogForm(forms.Form):
+    """A technician logs a ticket for a caller: who called (picked from the tenant's
+    people by a search, or new), how they reached IT, what it is about, and optionally who
+    takes it. Field names are the arguments of ``services.log_ticket_for_caller``."""
+
+    caller_q = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Find the caller",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name or e-mail"}),
+    )
+    requester_id = _AnyChoice(
+        coerce=int,
+        required=False,
+        empty_value=None,
+        label="Caller",
+        widget=forms.RadioSelect,
+    )
+    new_requester_name = forms.CharField(
+        required=False, max_length=200, label="Or a new person: name"
+    )
+    new_requester_email = forms.EmailField(
+        required=False,
+        label="Their e-mail",
+        help_text="They become a requester of the tenant and can follow the ticket in the portal.",
+    )
+    source = forms.ChoiceField(
+        label="How they reached you",
+        choices=[c for c in TicketSource.choices],
+        initial=TicketSource.PHONE,
+        widget=forms.RadioSelect,
+    )
+    subject = forms.CharField(max_length=200, help_text="One line: what is wrong or needed.")
+    description = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="What the caller said, since when, what they tried.",
+    )
+    category_id: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        queryset=None,  # type: ignore[arg-type]
+        required=False,
+        label="Service area (category)",
+        empty_label="Not sure",
+    )
+    impact = forms.TypedChoiceField(coerce=int, help_text="How much of the business is affected.")
+    urgency = forms.TypedChoiceField(coerce=int, help_text="How soon it hurts.")
+    site_id: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        queryset=None,  # type: ignore[arg-type]
+        required=False,
+        label="Site",
+        empty_label="No particular site",
+    )
+    party_id = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Held by")
+    assignee_id = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, label="Assignee"
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        callers: Sequence[Any],
+        categories: QuerySet[Any],
+        sites: QuerySet[Any],
+        impacts: Sequence[str],
+        urgencies: Sequence[str],
+        parties: Sequence[tuple[int, str]],
+        people: Sequence[tuple[int, str]],
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("initial", {"impact": len(impacts), "urgency": len(urgencies)})
+        super().__init__(*args, **kwargs)
+        _set_choices(
+            self,
+            "requester_id",
+            [(u.pk, f"{u.full_name or u.email} · {u.email}") for u in callers],
+        )
+        _set_queryset(self, "category_id", categories)
+        _set_queryset(self, "site_id", sites)
+        _set_choices(self, "impact", level_choices(impacts))
+        _set_choices(self, "urgency", level_choices(urgencies))
+        _set_choices(self, "party_id", [("", "As the responsibility matrix decides"), *parties])
+        _set_choices(self, "assignee_id", [("", "Nobody yet"), *people])
+        self.people = dict(people)
+
+    def arguments(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "requester_id": data["requester_id"],
+            "new_requester_name": data["new_requester_name"],
+            "new_requester_email": data["new_requester_email"],
+            "source": data["source"],
+            "subject": data["subject"],
+            "description": data["description"],
+            "category_id": _pk(data["category_id"]),
+            "impact": data["impact"],
+            "urgency": data["urgency"],
+            "site_id": _pk(data.get("site_id")),
+            "holder_id": data["party_id"],
+            "assignee_id": data["assignee_id"],
         }
 
 

@@ -51,6 +51,7 @@ from tandem.servicedesk.choices import (
     InboundReason,
     InboundStatus,
     MailSenderPolicy,
+    TicketSource,
     Via,
     Visibility,
 )
@@ -677,6 +678,7 @@ def _open_ticket(
             subject=mail.clean_line(parsed.subject, 200) or "(no subject)",
             description=_with_notes(parsed.text, refused, services.MAX_DESCRIPTION, message.pk),
             via=Via.EMAIL,
+            source=TicketSource.EMAIL,
             now=now,
         )
     except PermissionDenied as exc:

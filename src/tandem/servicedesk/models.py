@@ -23,6 +23,7 @@ from tandem.servicedesk.choices import (
     MailKind,
     MailSenderPolicy,
     OutboundStatus,
+    TicketSource,
     Via,
     Visibility,
 )
@@ -214,6 +215,11 @@ class Ticket(TenantOwned):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="follow_ups"
     )
     via = models.CharField(max_length=10, choices=Via.choices, default=Via.WEB)
+    #: How the requester reached IT (phone, walk-in, chat, e-mail, portal); ``via`` is only
+    #: how the ticket entered Tandem.
+    source = models.CharField(
+        max_length=10, choices=TicketSource.choices, default=TicketSource.PORTAL
+    )
     #: Why the ticket went to its party, in words: "Server patching → Northwind MSP (R); P2".
     routing_reason = models.CharField(max_length=500, blank=True, default="")
     #: The responsibility-matrix row that routed the ticket (empty: no row applied, or the row
@@ -517,6 +523,38 @@ class SavedView(TimeStamped):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["owner", "name"], name="savedview_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CannedReply(TenantOwned):
+    """A named reply text kept for the ticket page's note form.
+
+    Tenant-wide (no party): read by the tenant's IT and the providers it engages, kept by
+    the tenant's IT. A party's own (``party`` set): read and kept by that party alone, so
+    one provider never sees another's wording.
+    """
+
+    party = models.ForeignKey(
+        "tenancy.Party", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    name = models.CharField(max_length=100)
+    body = models.TextField()
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name_plural = "canned replies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "party", "name"], name="cannedreply_unique_party_name"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "name"],
+                condition=models.Q(party__isnull=True),
+                name="cannedreply_unique_tenant_name",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -190,3 +190,57 @@ def may_write_internal_notes(principal: Principal, tenant_id: int) -> bool:
         a.party_id is not None
         for a in principal.accesses_with("servicedesk.comment_ticket", tenant_id)
     )
+
+
+# --- Logging a ticket for a caller ------------------------------------------------------------
+
+
+def _log_ticket_rule(access: TenantAccess) -> Q:
+    # The tenant's IT logs calls for the whole tenant; a provider only while its engagement
+    # lets it work tickets (the service keeps the ticket inside the engagement's scope).
+    if access.provider_id is not None and WORK not in access.engagement_actions:
+        return Q(pk__in=[])
+    return Q()
+
+
+policy("servicedesk.log_ticket")(
+    ScopedPermission("servicedesk.log_ticket", tenant_field="id", rule=_log_ticket_rule)
+)
+
+
+def may_log_for_callers(principal: Principal, tenant_id: int) -> list[TenantAccess]:
+    """The principal's accesses in the tenant that may log a ticket for a caller (IT people
+    only: a requester holds no party); empty when it may not. No query."""
+    return [
+        a
+        for a in principal.accesses_with("servicedesk.log_ticket", tenant_id)
+        if a.party_id is not None and (a.provider_id is None or WORK in a.engagement_actions)
+    ]
+
+
+# --- Canned replies ---------------------------------------------------------------------------
+
+
+def _canned_reply_view_rule(access: TenantAccess) -> Q:
+    # Tenant-wide replies for the tenant's IT and every engaged provider; a party's own
+    # replies for that party alone. A requester (no party) reads none.
+    if access.party_id is None:
+        return Q(pk__in=[])
+    return Q(party__isnull=True) | Q(party_id=access.party_id)
+
+
+def _canned_reply_change_rule(access: TenantAccess) -> Q:
+    # The tenant's IT keeps the tenant-wide replies and its own party's; a provider its own.
+    if access.party_id is None:
+        return Q(pk__in=[])
+    if access.provider_id is None:
+        return Q(party__isnull=True) | Q(party_id=access.party_id)
+    return Q(party_id=access.party_id)
+
+
+policy("servicedesk.view_cannedreply")(
+    ScopedPermission("servicedesk.view_cannedreply", rule=_canned_reply_view_rule)
+)
+policy("servicedesk.change_cannedreply")(
+    ScopedPermission("servicedesk.change_cannedreply", rule=_canned_reply_change_rule)
+)

@@ -347,6 +347,9 @@ class QueueRow:
     party_name: str
     assignee_full_name: str | None
     assignee_email: str | None
+    requester_full_name: str
+    requester_email: str
+    source: str
     # Filled in for display by the views.
     url: str = ""
     tenant_url: str = ""
@@ -356,6 +359,8 @@ class QueueRow:
     due_label: str = ""
     overdue: bool = False
     assignee_name: str = ""
+    requester_name: str = ""
+    source_label: str = ""
     status_name: str = ""
     status_tone: str = ""
     it: bool = False
@@ -379,6 +384,9 @@ _QUEUE_ROW_COLUMNS = (
     "party__name",
     "assignee__full_name",
     "assignee__email",
+    "requester__full_name",
+    "requester__email",
+    "source",
 )
 
 
@@ -594,3 +602,130 @@ def people_of_parties(
         }
         user_ids = sorted({user_id for user_id, role_id in rows if role_id in working_roles})
     return User.objects.filter(pk__in=user_ids).order_by("full_name", "email")
+
+
+# --- Logging a ticket for a caller, canned replies ---------------------------------------------
+# (Appended as a block.)
+
+#: Most people one caller search lists: enough to pick from, too few to page through a company.
+MAX_CALLERS = 20
+
+
+def callers(tenant_id: int, text: str, *, include: int | None = None) -> list[User]:
+    """The tenant's people (active members of any tenant role) whose name or e-mail contains
+    ``text`` (at least two characters), by name; ``include`` adds one chosen person back if
+    they are one of them. For the caller picker of a technician who may log tickets in the
+    tenant (the caller checks that): a provider's technician sees no people list otherwise.
+    """
+    from tandem.accounts.models import Membership
+
+    text = (text or "").strip()[:100]
+    wanted = Q(pk__in=[])
+    if len(text) >= 2:
+        wanted |= Q(email__icontains=text) | Q(full_name__icontains=text)
+    if include is not None:
+        wanted |= Q(pk=include)
+    with system_context("the people of the tenant a technician logs a call in"):
+        members = Membership.objects.filter(tenant_id=tenant_id, is_active=True).values("user_id")
+        return list(
+            User.objects.filter(wanted, pk__in=members, is_active=True).order_by(
+                "full_name", "email"
+            )[:MAX_CALLERS]
+        )
+
+
+def ticket_takers(
+    principal: Principal, tenant_id: int, *, own_only: bool
+) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """Who a technician logging a call may give the ticket to: ``(parties, people)``.
+
+    The tenant's IT: every party that can hold tickets (internal IT, providers with a live
+    engagement); a provider (``own_only``): its own party. People are those who may take a
+    ticket of one of these parties (``services.may_take``: the party's people whose role
+    changes tickets), labelled with their party. The service checks the area and site.
+    """
+    rows = parties(principal, tenant_id).filter(Q(kind="internal") | Q(engagement__status="active"))
+    if own_only:
+        rows = rows.filter(pk__in=sorted(own_party_ids(principal)))
+    found = list(rows.order_by("name").values_list("pk", "tenant_id", "provider_id", "name"))
+    people: list[tuple[int, str]] = []
+    for pk, tenant, provider, name in found:
+        for user in people_of_parties([(pk, tenant, provider)]):
+            people.append((user.pk, f"{user.full_name or user.email} ({name})"))
+    return [(pk, name) for pk, _t, _p, name in found], people
+
+
+def canned_replies(principal: Principal, tenant_id: int) -> QuerySet[_Any]:
+    """The canned replies of a tenant the principal may read: the tenant-wide ones and its
+    own party's (``servicedesk.view_cannedreply``)."""
+    from tandem.servicedesk.models import CannedReply
+
+    return visible(
+        principal,
+        "servicedesk.view_cannedreply",
+        CannedReply.objects.filter(tenant_id=tenant_id).select_related("party"),
+    )
+
+
+def takers_by_party(
+    party_ids: Iterable[int],
+) -> list[tuple[int, str, int, list[tuple[int, str]]]]:
+    """For each party: ``(party id, party name, tenant id, [(user id, name), ...])`` of the
+    people who may take its tickets (``services.may_take``: its people whose role changes
+    tickets), by party name. The ids must come from tickets the caller may change (a
+    queue page's changeable rows); the people are read in one named system context, as
+    :func:`people_of_parties` reads them."""
+    from tandem.accounts.models import Membership
+
+    wanted = sorted(set(party_ids))
+    if not wanted:
+        return []
+    with system_context("who may take the tickets of a queue page's parties"):
+        columns = ("pk", "name", "tenant_id", "provider_id")
+        found = list(Party.objects.filter(pk__in=wanted).values_list(*columns))
+        internal = Q(pk__in=[])
+        providers: set[int] = set()
+        for pk, _name, tenant_id, provider_id in found:
+            if provider_id is None:
+                internal |= Q(tenant_id=tenant_id, party_id=pk)
+            else:
+                providers.add(provider_id)
+        # One query: the memberships with their person's name and their role's permissions.
+        memberships = (
+            Membership.objects.filter(is_active=True, user__is_active=True)
+            .filter(internal | Q(provider_id__in=sorted(providers)))
+            .values_list(
+                "party_id",
+                "provider_id",
+                "user_id",
+                "user__full_name",
+                "user__email",
+                "role__permissions",
+            )
+        )
+        rows = [
+            (party_id, staff_of, user_id, full_name or email)
+            for party_id, staff_of, user_id, full_name, email, permissions in memberships
+            if "servicedesk.change_ticket" in (permissions or [])
+        ]
+    groups = []
+    for pk, name, tenant_id, provider_id in sorted(found, key=lambda row: row[1]):
+        people = sorted(
+            {
+                (user_id, name)
+                for party_id, staff_of, user_id, name in rows
+                if (party_id == pk if provider_id is None else staff_of == provider_id)
+            },
+            key=lambda person: person[1].lower(),
+        )
+        groups.append((pk, name, tenant_id, people))
+    return groups
+
+
+def canned_reply(principal: Principal, canned_reply_id: int, action: str) -> _Any:
+    """One canned reply the principal may ``action`` (view or change); else not found."""
+    from tandem.servicedesk.models import CannedReply
+
+    return get_visible_or_404(
+        principal, action, CannedReply.objects.select_related("party"), pk=canned_reply_id
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from ninja import FilterLookup, FilterSchema, Schema
 from pydantic import Field, RootModel
@@ -36,6 +36,8 @@ class TicketOut(Schema):
     asset_group_id: int | None
     tags: list[str]
     via: str
+    #: How the requester reached IT: phone, walk-in, chat, email or portal.
+    source: str
     routing_reason: str
     first_response_due: dt.datetime | None
     next_update_due: dt.datetime | None
@@ -73,7 +75,18 @@ class TicketView(
     (its requester), as the requester's pages show it."""
 
 
+class CallerIn(Input):
+    """Someone not yet among the tenant's people, added as a requester on the spot."""
+
+    full_name: str = Field(min_length=1, max_length=200)
+    email: str = Field(min_length=3, max_length=254)
+
+
 class TicketIn(Input):
+    """A new ticket. The tenant's people open their own; IT people may log one for a
+    caller instead (``requester_id`` or ``requester``, with ``source``, and optionally
+    ``party_id`` and ``assignee_id``), which requesters may not."""
+
     tenant_id: Id
     subject: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=50_000)
@@ -84,6 +97,28 @@ class TicketIn(Input):
     site_id: Id | None = None
     asset_group_id: Id | None = None
     tags: list[str] = Field(default_factory=list, max_length=20)
+    #: IT only: the caller, one of the tenant's people...
+    requester_id: Id | None = None
+    #: ...or someone new, who becomes a requester of the tenant.
+    requester: CallerIn | None = None
+    #: IT only: how the caller reached IT.
+    source: Literal["phone", "walk-in", "chat", "email", "portal"] | None = None
+    #: IT only: who takes the ticket instead of the matrix's choice (a party, a person).
+    party_id: Id | None = None
+    assignee_id: Id | None = None
+
+    def logs_for_caller(self) -> bool:
+        """True when the body sets anything only IT may set."""
+        return any(
+            value is not None
+            for value in (
+                self.requester_id,
+                self.requester,
+                self.source,
+                self.party_id,
+                self.assignee_id,
+            )
+        )
 
 
 class TicketFilter(FilterSchema):
@@ -298,8 +333,6 @@ class CoverageIn(Input):
 # --- Desk configuration edits (api_config.py) ---------------------------------------------------
 # PATCH bodies: a field left out stays as it is. (Appended as a block, with its own import.)
 
-from typing import Literal  # noqa: E402
-
 
 class CalendarPatch(Input):
     name: str | None = Field(default=None, min_length=1, max_length=120)
@@ -434,3 +467,28 @@ class MailSendersOut(Schema):
     tenant_id: int
     sender_policy: str
     mail_domains: list[str]
+
+
+# --- Canned replies -------------------------------------------------------------------------------
+
+
+class CannedReplyIn(Input):
+    tenant_id: Id
+    name: str = Field(min_length=1, max_length=100)
+    body: str = Field(min_length=1, max_length=10_000)
+    #: The tenant's (read by its IT and every engaged provider), not your party's own.
+    shared: bool = False
+
+
+class CannedReplyPatch(Input):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    body: str | None = Field(default=None, min_length=1, max_length=10_000)
+
+
+class CannedReplyOut(Schema):
+    id: int
+    tenant_id: int
+    #: The party whose own reply it is; null for the tenant's.
+    party_id: int | None
+    name: str
+    body: str

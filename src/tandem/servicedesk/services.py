@@ -11,15 +11,18 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.utils import timezone
 
-from tandem.accounts.models import User
+from tandem.accounts import services as accounts
+from tandem.accounts.models import Membership, Role, User
+from tandem.accounts.principals import resolve_principal
 from tandem.audit.services import diff, record_audit
 from tandem.core.errors import Conflict, InvalidInput, require
 from tandem.core.policies import authorize
 from tandem.core.principal import Principal
-from tandem.core.scoping import within_tenant
+from tandem.core.scoping import system_context, within_tenant
 from tandem.core.validation import clean_name, clean_text
 from tandem.notifications import services as notify
 from tandem.servicedesk import desk_config, notifications, routing
@@ -28,6 +31,7 @@ from tandem.servicedesk.choices import (
     EventKind,
     MailKind,
     StatusKind,
+    TicketSource,
     Via,
     Visibility,
 )
@@ -44,7 +48,7 @@ from tandem.servicedesk.models import (
     TicketEvent,
     TimeEntry,
 )
-from tandem.servicedesk.policies import may_write_internal_notes
+from tandem.servicedesk.policies import may_log_for_callers, may_write_internal_notes
 from tandem.servicedesk.sla_bridge import desk_settings, recompute_sla, to_business_calendar
 from tandem.sla.priority import PriorityMatrix
 from tandem.tenancy.models import AssetGroup, Party, ServiceArea, Site, Tenant
@@ -213,12 +217,22 @@ def create_ticket(
     asset_group_id: int | None = None,
     tags: Iterable[str] = (),
     via: str = Via.WEB,
+    source: str = TicketSource.PORTAL,
+    holder_id: int | None = None,
+    assignee: User | None = None,
     follow_up_of: Ticket | None = None,
     now: dt.datetime | None = None,
 ) -> Ticket:
     """Open a ticket, route it through the matrix, start its SLA clocks, audit it.
-    ``follow_up_of`` names the done ticket of the same tenant this one continues."""
+
+    ``holder_id`` and ``assignee`` are the choices of a technician logging a call
+    (:func:`log_ticket_for_caller`, which checks that the actor may make them): the ticket
+    goes to that party, or to a party the assignee works for, instead of the matrix's
+    choice, and the routing reason says who chose and what the matrix would have done.
+    ``follow_up_of`` names the done ticket of the same tenant this one continues.
+    """
     authorize(actor, "servicedesk.add_ticket", tenant)
+    require(source in TicketSource.values, "source", "Use phone, walk-in, chat, email or portal.")
     now = now or timezone.now()
     subject = clean_name(subject, field="subject", max_length=200)
     description = clean_text(description, field="description", max_length=MAX_DESCRIPTION)
@@ -262,13 +276,21 @@ def create_ticket(
             asset_group_id=asset_group_id,
             tags=tag_list,
             via=via,
+            source=source,
             follow_up_of=follow_up_of,
         )
         decision = _route(ticket, now, config)
-        ticket.party_id = decision.party_id
-        ticket.routing_reason = decision.reason[:500]
+        ticket.party_id, reason = decision.party_id, decision.reason
+        if holder_id is not None or assignee is not None:
+            ticket.party_id, reason = _chosen_holder(
+                actor, ticket, config, decision, holder_id=holder_id, assignee=assignee
+            )
+            ticket.assignee = assignee
+        ticket.routing_reason = reason[:500]
+        # The matrix row stays the one the matrix chose: its Accountable party is told of
+        # breaches whoever holds the ticket.
         ticket.routing_row_id = decision.row_id
-        created = _event_row(ticket, EventKind.CREATED, actor, now, routing=decision.reason)
+        created = _event_row(ticket, EventKind.CREATED, actor, now, routing=reason)
         # The clocks start from the creation event alone: computed before the INSERT, so the
         # ticket is written once.
         recompute_sla(ticket, now=now, config=config, events=[created], save=False)
@@ -292,10 +314,227 @@ def create_ticket(
                     "priority": priority,
                     "party_id": ticket.party_id,
                     "routing": ticket.routing_reason,
+                    "source": source,
+                    "assignee_id": ticket.assignee_id,
                 },
             ),
         )
+        if ticket.assignee_id is not None:
+            notify.emit_assigned(actor=actor, ticket=ticket)
     return ticket
+
+
+def may_take(user: User, tenant_id: int, party_id: int) -> bool:
+    """Whether ``user`` may be given a ticket that ``party_id`` holds: they work for that
+    party in the tenant (for a provider, through a live engagement) with a role that may
+    change tickets. The one rule of assignment, at creation and afterwards."""
+    holder = resolve_principal(user)
+    return any(
+        a.party_id == party_id for a in holder.accesses_with("servicedesk.change_ticket", tenant_id)
+    )
+
+
+def _person(user: User) -> str:
+    return user.full_name or user.email
+
+
+def _chosen_holder(
+    actor: Principal,
+    ticket: Ticket,
+    config: desk_config.DeskConfig,
+    decision: routing.Decision,
+    *,
+    holder_id: int | None,
+    assignee: User | None,
+) -> tuple[int, str]:
+    """The party a technician's choice gives a new ticket to, and the routing reason that
+    says so. The party must take tickets of this area and site (as for a handoff) and be
+    one the actor works tickets for: the tenant's IT gives tickets to any such party, a
+    provider only to its own. An assignee must be someone who may take the ticket
+    (:func:`may_take`); without a chosen party the ticket goes to the assignee's party,
+    preferring the matrix's choice when the assignee works for it."""
+    eligible = config.eligible([ticket.service_area_id], [ticket.site_id])[
+        (ticket.service_area_id, ticket.site_id)
+    ]
+    accesses = may_log_for_callers(actor, ticket.tenant_id)
+    if any(a.provider_id is None for a in accesses) or actor.is_system:
+        allowed = set(eligible)
+    else:
+        allowed = {a.party_id for a in accesses if a.party_id in eligible}
+    names = config.party_names
+    if holder_id is not None:
+        require(holder_id in names, "party_id", "Not a party of this tenant.")
+        require(
+            holder_id in eligible,
+            "party_id",
+            f"{names[holder_id]} does not take tickets of this service area or site.",
+        )
+        require(holder_id in allowed, "party_id", f"You cannot give tickets to {names[holder_id]}.")
+        candidates = {holder_id}
+    else:
+        candidates = allowed
+    if assignee is not None:
+        takes = {p for p in candidates if may_take(assignee, ticket.tenant_id, p)}
+        require(
+            bool(takes),
+            "assignee_id",
+            f"{_person(assignee)} cannot take this ticket: they do not work for "
+            + (names[holder_id] if holder_id is not None else "a party that takes it")
+            + ".",
+        )
+        candidates = takes
+    party_id = decision.party_id if decision.party_id in candidates else min(candidates)
+    chosen = names[party_id] + (f", assigned to {_person(assignee)}" if assignee else "")
+    if party_id == decision.party_id:
+        return party_id, f"{decision.reason}; {chosen} (chosen by {actor.label})"
+    return party_id, f"{chosen}: chosen by {actor.label} (the matrix said: {decision.reason})"
+
+
+def log_ticket_for_caller(
+    *,
+    actor: Principal,
+    tenant: Tenant,
+    subject: str,
+    source: str,
+    requester_id: int | None = None,
+    new_requester_name: str = "",
+    new_requester_email: str = "",
+    description: str = "",
+    category_id: int | None = None,
+    service_area_id: int | None = None,
+    impact: int = 3,
+    urgency: int = 3,
+    site_id: int | None = None,
+    asset_group_id: int | None = None,
+    holder_id: int | None = None,
+    assignee_id: int | None = None,
+    tags: Iterable[str] = (),
+    via: str = Via.WEB,
+    now: dt.datetime | None = None,
+) -> Ticket:
+    """A technician logs a ticket for someone who phoned, walked in, chatted or wrote.
+
+    The requester is one of the tenant's people (``requester_id``) or someone new, added on
+    the spot as a Requester of the tenant (``new_requester_name``/``_email``, through
+    ``accounts.invite_member``; an address that already has an account keeps its person).
+    The tenant's IT logs for the whole tenant; a provider's technician only while its
+    engagement lets it work tickets, and only inside the engagement's service areas (and
+    sites, when it names sites). The source, holder and assignee are recorded with the
+    ticket; all of it in one transaction, audited.
+    """
+    authorize(actor, "servicedesk.log_ticket", tenant)
+    accesses = may_log_for_callers(actor, tenant.pk)
+    if not accesses and not actor.is_system:
+        raise PermissionDenied("Only IT people log tickets for callers.")
+    require(bool(source), "source", "Say how the caller reached you.")
+    require(source in TicketSource.values, "source", "Use phone, walk-in, chat, email or portal.")
+    new_requester_name = (new_requester_name or "").strip()
+    new_requester_email = (new_requester_email or "").strip()
+    if requester_id is None and not new_requester_email:
+        raise InvalidInput({"requester_id": ["Pick the caller, or enter their name and e-mail."]})
+    require(
+        requester_id is None or not new_requester_email,
+        "requester_id",
+        "Pick the caller or enter a new one, not both.",
+    )
+    assignee = None
+    if assignee_id is not None:
+        assignee = User.objects.filter(pk=assignee_id, is_active=True).first()
+        require(assignee is not None, "assignee_id", "No such person.")
+    with transaction.atomic(), within_tenant(tenant.pk):
+        if requester_id is not None:
+            with system_context("is the caller one of the tenant's people"):
+                member = Membership.objects.filter(
+                    tenant_id=tenant.pk, user_id=requester_id, is_active=True
+                ).exists()
+            require(member, "requester_id", "Not one of this tenant's people.")
+            requester = User.objects.get(pk=requester_id)
+        else:
+            requester = _add_caller(actor, tenant, new_requester_name, new_requester_email)
+        if not any(a.provider_id is None for a in accesses) and not actor.is_system:
+            _require_in_engagement(accesses, tenant.pk, category_id, service_area_id, site_id)
+        ticket = create_ticket(
+            actor=actor,
+            tenant=tenant,
+            requester=requester,
+            subject=subject,
+            description=description,
+            category_id=category_id,
+            service_area_id=service_area_id,
+            impact=impact,
+            urgency=urgency,
+            site_id=site_id,
+            asset_group_id=asset_group_id,
+            tags=tags,
+            via=via,
+            source=source,
+            holder_id=holder_id,
+            assignee=assignee,
+            now=now,
+        )
+    return ticket
+
+
+def _add_caller(actor: Principal, tenant: Tenant, name: str, email: str) -> User:
+    """The caller as one of the tenant's people: the person with that address if they are
+    one already, else a new Requester membership (and a new person if the address is new).
+
+    Technicians may not add people to a tenant otherwise; this adds a Requester and
+    nothing more, on the technician's behalf, with the technician named in the audit."""
+    email = accounts.clean_email(email)
+    require(bool(name), "new_requester_name", "Enter the caller's name.")
+    existing = User.objects.filter(email__iexact=email).first()
+    if existing is not None:
+        with system_context("is the caller one of the tenant's people"):
+            member = Membership.objects.filter(
+                tenant_id=tenant.pk, user=existing, is_active=True
+            ).exists()
+        if member:
+            return existing
+    on_behalf = Principal(
+        user_id=actor.user_id,
+        label=f"{actor.label} (logging a call)",
+        system_reason="add a caller as a requester of the tenant",
+    )
+    with system_context("the requester role"):
+        role = Role.objects.get(key="requester")
+    membership = accounts.invite_member(
+        actor=on_behalf, email=email, full_name=name, role=role, tenant=tenant
+    )
+    return membership.user
+
+
+def _require_in_engagement(
+    accesses: list[Any],
+    tenant_id: int,
+    category_id: int | None,
+    service_area_id: int | None,
+    site_id: int | None,
+) -> None:
+    """A provider logs tickets inside its engagement's scope only: a service area it
+    covers (from the category, if one is given) and, when the engagement names sites, one
+    of those sites."""
+    if category_id is not None:
+        found = desk_config.current(tenant_id).categories.get(category_id)
+        service_area_id = found[0] if found else service_area_id
+    require(
+        service_area_id is not None,
+        "category_id",
+        "Choose a category or service area your engagement covers.",
+    )
+    fits = [
+        a
+        for a in accesses
+        if service_area_id in (a.service_area_ids or ())
+        and (a.site_ids is None or site_id in a.site_ids)
+    ]
+    require(
+        bool(fits),
+        "site_id"
+        if any(service_area_id in (a.service_area_ids or ()) for a in accesses)
+        else "category_id",
+        "Outside your engagement: choose a service area (and site) it covers.",
+    )
 
 
 def change_status(
@@ -538,11 +777,8 @@ def assign_ticket(*, actor: Principal, ticket: Ticket, assignee: User | None) ->
     authorize(actor, "servicedesk.change_ticket", ticket)
     with transaction.atomic(), within_tenant(ticket.tenant_id):
         if assignee is not None:
-            from tandem.accounts.principals import resolve_principal
-
-            holder = resolve_principal(assignee)
             require(
-                any(a.party_id == ticket.party_id for a in holder.accesses_in(ticket.tenant_id)),
+                may_take(assignee, ticket.tenant_id, ticket.party_id),
                 "assignee_id",
                 NOT_ASSIGNABLE,
             )
@@ -1533,3 +1769,95 @@ def bulk_update_tickets(
             else:
                 reprioritise_ticket(actor=actor, ticket=ticket, impact=impact, urgency=urgency)
     return tickets
+
+
+# --- Canned replies ---------------------------------------------------------------------------
+# (Appended as a block, with its own import.)
+
+from django.db.models import Q  # noqa: E402
+
+from tandem.servicedesk.models import CannedReply  # noqa: E402
+
+MAX_CANNED_REPLY = 10_000
+
+
+def _of_party(party_id: int | None) -> Q:
+    """A party's own canned replies, or the tenant's (no party)."""
+    return Q(party__isnull=True) if party_id is None else Q(party_id=party_id)
+
+
+def create_canned_reply(
+    *, actor: Principal, tenant: Tenant, name: str, body: str, shared: bool = False
+) -> CannedReply:
+    """Keep a named reply text: the actor's own party's (read by that party alone), or,
+    ``shared``, the tenant's (read by its IT and every engaged provider; kept by the
+    tenant's IT only)."""
+    accesses = [
+        a
+        for a in actor.accesses_with("servicedesk.change_cannedreply", tenant.pk)
+        if a.party_id is not None
+    ]
+    if not accesses:
+        raise PermissionDenied("Only IT people keep canned replies.")
+    if shared and not any(a.provider_id is None for a in accesses):
+        raise PermissionDenied("Only the tenant's IT keeps the tenant's canned replies.")
+    party_id = None if shared else min(a.party_id or 0 for a in accesses)
+    name = clean_name(name, field="name", max_length=100)
+    body = clean_text(body, field="body", max_length=MAX_CANNED_REPLY)
+    require(bool(body), "body", "Write the reply.")
+    with transaction.atomic(), within_tenant(tenant.pk):
+        if CannedReply.objects.filter(
+            _of_party(party_id), tenant=tenant, name__iexact=name
+        ).exists():
+            raise Conflict(f"A canned reply named {name!r} exists already.")
+        reply = CannedReply.objects.create(tenant=tenant, party_id=party_id, name=name, body=body)
+        record_audit(
+            actor=actor,
+            action="servicedesk.create_canned_reply",
+            target=reply,
+            tenant_id=tenant.pk,
+            changes=diff({}, {"name": name, "party_id": party_id}),
+        )
+    return reply
+
+
+def update_canned_reply(
+    *, actor: Principal, reply: CannedReply, name: str | None = None, body: str | None = None
+) -> CannedReply:
+    """Rename a canned reply or change its text."""
+    authorize(actor, "servicedesk.change_cannedreply", reply)
+    before = {"name": reply.name, "body": reply.body}
+    if name is not None:
+        reply.name = clean_name(name, field="name", max_length=100)
+    if body is not None:
+        reply.body = clean_text(body, field="body", max_length=MAX_CANNED_REPLY)
+        require(bool(reply.body), "body", "Write the reply.")
+    with transaction.atomic(), within_tenant(reply.tenant_id):
+        clash = CannedReply.objects.filter(
+            _of_party(reply.party_id), tenant_id=reply.tenant_id, name__iexact=reply.name
+        ).exclude(pk=reply.pk)
+        if clash.exists():
+            raise Conflict(f"A canned reply named {reply.name!r} exists already.")
+        reply.save()
+        record_audit(
+            actor=actor,
+            action="servicedesk.update_canned_reply",
+            target=reply,
+            tenant_id=reply.tenant_id,
+            changes=diff(before, {"name": reply.name, "body": reply.body}),
+        )
+    return reply
+
+
+def delete_canned_reply(*, actor: Principal, reply: CannedReply) -> None:
+    """Remove a canned reply (notes written with it keep their text)."""
+    authorize(actor, "servicedesk.change_cannedreply", reply)
+    with transaction.atomic(), within_tenant(reply.tenant_id):
+        record_audit(
+            actor=actor,
+            action="servicedesk.delete_canned_reply",
+            target=reply,
+            tenant_id=reply.tenant_id,
+            changes={"name": [reply.name, None]},
+        )
+        reply.delete()

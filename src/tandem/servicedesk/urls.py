@@ -8,6 +8,7 @@ urlpatterns = [
     path("tickets/", views.my_queue, name="my-queue"),
     path("tenants/<id:tenant_id>/tickets/", views.tickets, name="tickets"),
     path("tenants/<id:tenant_id>/tickets/new/", views.ticket_create, name="ticket-create"),
+    path("tenants/<id:tenant_id>/tickets/log/", views.ticket_log, name="ticket-log"),
     path("tickets/<id:ticket_id>/", views.ticket_detail, name="ticket"),
     path("tickets/<id:ticket_id>/comments/", views.ticket_comment, name="ticket-comment"),
     path("tickets/<id:ticket_id>/status/", views.ticket_status, name="ticket-status"),

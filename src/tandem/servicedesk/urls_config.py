@@ -59,4 +59,16 @@ urlpatterns = [
         views.category_reactivate,
         name="category-reactivate",
     ),
+    path(DESK + "replies/", views.canned_replies, name="canned-replies"),
+    path(DESK + "replies/new/", views.canned_reply_create, name="canned-reply-create"),
+    path(
+        DESK + "replies/<id:canned_reply_id>/edit/",
+        views.canned_reply_edit,
+        name="canned-reply-edit",
+    ),
+    path(
+        DESK + "replies/<id:canned_reply_id>/delete/",
+        views.canned_reply_delete,
+        name="canned-reply-delete",
+    ),
 ]

@@ -36,6 +36,7 @@ from tandem.core.errors import Conflict
 from tandem.core.pages import submit_form
 from tandem.core.policies import SIGNED_IN
 from tandem.core.principal import Principal
+from tandem.servicedesk import policies as policies_desk
 from tandem.servicedesk import queries, services, views_queues
 from tandem.servicedesk.choices import EventKind, StatusKind, Via, Visibility
 from tandem.servicedesk.forms import (
@@ -54,6 +55,7 @@ from tandem.servicedesk.forms import (
     StatusForm,
     TagsForm,
     TicketCreateForm,
+    TicketLogForm,
     TimeForm,
     WatchForm,
     portal_questions,
@@ -165,6 +167,7 @@ def tickets(request: HttpRequest, tenant_id: int) -> HttpResponse:
             "it_view": it_view,
             "results_url": reverse("servicedesk:tickets", args=[tenant.pk]),
             "may_add": policies.allowed(principal, "servicedesk.add_ticket", tenant),
+            "may_log": bool(policies_desk.may_log_for_callers(principal, tenant.pk)),
             # The person's saved views of every tenant or of this one; a view saved here
             # remembers the tenant, so it opens the same tickets on the cross-tenant queue.
             "saved_views": [
@@ -241,6 +244,83 @@ def ticket_create(request: HttpRequest, tenant_id: int) -> HttpResponse:
         {"tenant": tenant, "form": form, "section": "tickets"},
         status=status,
     )
+
+
+@page("servicedesk.log_ticket")
+@require_http_methods(["GET", "POST"])
+def ticket_log(request: HttpRequest, tenant_id: int) -> HttpResponse:
+    """A technician logs a ticket for a caller: finds or adds the requester, records how
+    they called, and may choose who takes the ticket. The caller search works without
+    script (the "Find" button sends the form back with GET, keeping what was typed) and
+    with htmx (typing refreshes the list of people in place)."""
+    principal = _principal(request)
+    tenant = _tenant_for(principal, tenant_id, "servicedesk.log_ticket")
+    accesses = policies_desk.may_log_for_callers(principal, tenant.pk)
+    if not accesses:
+        raise Http404("no such page")
+    internal = any(a.provider_id is None for a in accesses)
+    data = request.POST if request.method == "POST" else None
+    given = request.POST if data is not None else request.GET
+    chosen = given.get("requester_id", "")
+    matrix = desk_settings(tenant.pk).priority_matrix
+    areas = queries.matrix_areas(principal, tenant.pk).values("pk")
+    parties, people = queries.ticket_takers(principal, tenant.pk, own_only=not internal)
+    form = TicketLogForm(
+        data,
+        initial=None if data is not None else _log_initial(request, matrix),
+        callers=queries.callers(
+            tenant.pk,
+            given.get("caller_q", ""),
+            include=int(chosen) if chosen.isdigit() else None,
+        ),
+        categories=Category.objects.filter(
+            tenant_id=tenant.pk, is_active=True, service_area__in=areas
+        ),
+        sites=policies.visible(
+            principal, "tenancy.view_site", Site.objects.filter(tenant_id=tenant.pk)
+        ),
+        impacts=matrix["impacts"],
+        urgencies=matrix["urgencies"],
+        parties=parties,
+        people=people,
+    )
+    htmx = request.htmx  # type: ignore[attr-defined]
+    if data is None and htmx and htmx.target == "caller-choices":
+        return render(request, "servicedesk/_caller_choices.html", {"form": form})
+    ticket, status = submit_form(
+        request,
+        form,
+        lambda cleaned: services.log_ticket_for_caller(
+            actor=principal, tenant=tenant, **form.arguments()
+        ),
+    )
+    if ticket is not None:
+        caller = ticket.requester.full_name or ticket.requester.email
+        messages.success(
+            request,
+            f"Ticket #{ticket.number} is logged for {caller} "
+            f"({ticket.get_source_display()}) and went to {ticket.party.name}: "
+            f"{ticket.routing_reason}",
+        )
+        if policies.allowed(principal, "servicedesk.view_ticket", ticket):
+            return redirect("servicedesk:ticket", ticket.pk)
+        return redirect("servicedesk:tickets", tenant.pk)
+    return render(
+        request,
+        "servicedesk/ticket_log.html",
+        {"tenant": tenant, "form": form, "section": "tickets"},
+        status=status,
+    )
+
+
+def _log_initial(request: HttpRequest, matrix: dict[str, Any]) -> dict[str, Any]:
+    """What the caller search's GET carries back into the form (nothing is saved by it)."""
+    initial: dict[str, Any] = {
+        "impact": len(matrix["impacts"]),
+        "urgency": len(matrix["urgencies"]),
+    }
+    initial.update({k: v for k, v in request.GET.items() if k in TicketLogForm.base_fields})
+    return initial
 
 
 # --- The ticket page ---------------------------------------------------------------------------
@@ -454,6 +534,10 @@ def _render_ticket(
             context[key] = (bound or {}).get(key) or build(principal, ticket)
     if it_view:
         context.update(_it_ticket_context(principal, ticket))
+        if "note_form" in context:
+            context["canned_replies"] = list(
+                queries.canned_replies(principal, ticket.tenant_id).values_list("pk", "name")
+            )
         context.update(
             ticket_links_context(
                 principal, ticket, labels=views_queues.status_labels(settings.statuses)
@@ -469,8 +553,20 @@ def _render_ticket(
 
 @page("servicedesk.view_ticket")
 def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The ticket page. ``?canned=<id>`` puts one of the person's canned replies into the
+    note form (the picker above it sends that GET; htmx swaps in just the form)."""
     principal = _principal(request)
-    return _render_ticket(request, principal, queries.ticket(principal, ticket_id))
+    ticket = queries.ticket(principal, ticket_id)
+    canned = request.GET.get("canned", "")
+    bound: dict[str, forms.Form] = {}
+    if canned.isdigit() and policies.allowed(principal, "servicedesk.comment_ticket", ticket):
+        reply = queries.canned_replies(principal, ticket.tenant_id).filter(pk=int(canned)).first()
+        if reply is None:
+            raise Http404("no such canned reply")
+        form = _note_form(principal, ticket)
+        form.initial = {**form.initial, "body": reply.body}
+        bound["note_form"] = form
+    return _render_ticket(request, principal, ticket, bound=bound)
 
 
 def _work_on_ticket(

@@ -16,8 +16,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -46,6 +47,7 @@ from tandem.servicedesk.models import Coverage
 from tandem.servicedesk.services_config import CHANGE, METRICS, VIEW, WEEKDAY_NAMES, WEEKDAYS
 from tandem.servicedesk.sla_bridge import desk_settings
 from tandem.sla.models import Calendar
+from tandem.tenancy import queries as tenancy_queries
 from tandem.tenancy.models import Tenant
 
 SECTION = "desk-config"
@@ -748,3 +750,134 @@ def mail_senders_edit(request: HttpRequest, tenant_id: int) -> HttpResponse:
         message=lambda saved: "Who may open tickets by mail is saved.",
         template="servicedesk/config_mail_senders_form.html",
     )
+
+
+# --- Canned replies ---------------------------------------------------------------------------
+# Kept by IT people, not only the owners: the tenant's IT keeps the tenant's replies and its
+# own party's, each provider its own party's (``servicedesk.change_cannedreply``).
+
+
+class CannedReplyForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What you pick it by on a ticket.")
+    body = forms.CharField(
+        label="Text", max_length=10_000, widget=forms.Textarea(attrs={"rows": 8})
+    )
+    shared = forms.BooleanField(
+        required=False,
+        label="The tenant's reply",
+        help_text="Read by the tenant's IT and every provider it engages; otherwise only "
+        "your own party reads it.",
+    )
+
+    def __init__(self, *args: Any, may_share: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not may_share:
+            del self.fields["shared"]
+
+
+def _reply_tenant(principal: Principal, tenant_id: int, action: str) -> tuple[Tenant, bool]:
+    """The tenant if the principal works there for a party holding ``action`` (else 404),
+    and whether it may keep the tenant's own replies (the tenant's IT)."""
+    tenant = tenancy_queries.tenant(principal, tenant_id)
+    accesses = [a for a in principal.accesses_with(action, tenant.pk) if a.party_id is not None]
+    if not accesses:
+        raise Http404("no such page")
+    return tenant, any(a.provider_id is None for a in accesses)
+
+
+def _reply_in(principal: Principal, tenant: Tenant, canned_reply_id: int) -> Any:
+    reply = queries.canned_reply(principal, canned_reply_id, "servicedesk.change_cannedreply")
+    if reply.tenant_id != tenant.pk:
+        raise Http404("no such canned reply")
+    return reply
+
+
+@page("servicedesk.view_cannedreply")
+def canned_replies(request: HttpRequest, tenant_id: int) -> HttpResponse:
+    """The tenant's canned replies and the person's own party's, to pick on a ticket."""
+    principal = _principal(request)
+    tenant, _internal = _reply_tenant(principal, tenant_id, "servicedesk.view_cannedreply")
+    replies = list(queries.canned_replies(principal, tenant.pk))
+    changeable = set(
+        policies.visible(
+            principal,
+            "servicedesk.change_cannedreply",
+            queries.canned_replies(principal, tenant.pk),
+        ).values_list("pk", flat=True)
+    )
+    return render(
+        request,
+        "servicedesk/config_canned_replies.html",
+        {
+            "tenant": tenant,
+            "replies": replies,
+            "changeable": changeable,
+            "may_add": bool(
+                [
+                    a
+                    for a in principal.accesses_with("servicedesk.change_cannedreply", tenant.pk)
+                    if a.party_id
+                ]
+            ),
+            "section": SECTION,
+        },
+    )
+
+
+@page("servicedesk.change_cannedreply")
+@require_http_methods(["GET", "POST"])
+def canned_reply_create(request: HttpRequest, tenant_id: int) -> HttpResponse:
+    principal = _principal(request)
+    tenant, internal = _reply_tenant(principal, tenant_id, "servicedesk.change_cannedreply")
+    form = CannedReplyForm(request.POST or None, may_share=internal)
+    return _form_page(
+        request,
+        tenant=tenant,
+        form=form,
+        write=lambda data: services.create_canned_reply(
+            actor=principal,
+            tenant=tenant,
+            name=data["name"],
+            body=data["body"],
+            shared=bool(data.get("shared")),
+        ),
+        done=_url("canned-replies", tenant.pk),
+        message=lambda reply: f"The canned reply “{reply.name}” is kept.",
+        template="servicedesk/config_canned_reply_form.html",
+        context={"title": "New canned reply"},
+    )
+
+
+@page("servicedesk.change_cannedreply")
+@require_http_methods(["GET", "POST"])
+def canned_reply_edit(request: HttpRequest, tenant_id: int, canned_reply_id: int) -> HttpResponse:
+    principal = _principal(request)
+    tenant, _internal = _reply_tenant(principal, tenant_id, "servicedesk.change_cannedreply")
+    reply = _reply_in(principal, tenant, canned_reply_id)
+    form = CannedReplyForm(
+        request.POST or None, may_share=False, initial={"name": reply.name, "body": reply.body}
+    )
+    return _form_page(
+        request,
+        tenant=tenant,
+        form=form,
+        write=lambda data: services.update_canned_reply(
+            actor=principal, reply=reply, name=data["name"], body=data["body"]
+        ),
+        done=_url("canned-replies", tenant.pk),
+        message=lambda saved: f"The canned reply “{saved.name}” is saved.",
+        template="servicedesk/config_canned_reply_form.html",
+        context={"title": f"Edit “{reply.name}”", "reply": reply},
+    )
+
+
+@page("servicedesk.change_cannedreply")
+@require_POST
+def canned_reply_delete(request: HttpRequest, tenant_id: int, canned_reply_id: int) -> HttpResponse:
+    principal = _principal(request)
+    tenant, _internal = _reply_tenant(principal, tenant_id, "servicedesk.change_cannedreply")
+    reply = _reply_in(principal, tenant, canned_reply_id)
+    name = reply.name
+    services.delete_canned_reply(actor=principal, reply=reply)
+    messages.success(request, f"The canned reply “{name}” is removed.")
+    return redirect(_url("canned-replies", tenant.pk))

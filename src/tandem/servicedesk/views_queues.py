@@ -36,7 +36,7 @@ from tandem.core.scoping import system_context
 from tandem.core.validation import MAX_ID, parse_id
 from tandem.core.widgets import QuickSelect
 from tandem.servicedesk import exports, queries, services
-from tandem.servicedesk.choices import StatusKind
+from tandem.servicedesk.choices import StatusKind, TicketSource
 from tandem.servicedesk.models import Ticket
 from tandem.tenancy import queries as tenancy_queries
 from tandem.tenancy.models import Party, ServiceArea, Tenant
@@ -76,21 +76,27 @@ SORTS = {
     "due": "resolution_due",
     "created": "created_at",
     "tenant": "tenant__name",
+    "requester": "requester__full_name",
+    "source": "source",
 }
+SOURCE_LABELS = dict(TicketSource.choices)
 NEWEST_FIRST = {"created", "due"}
 #: Sort columns that can be empty (no assignee, no due date): empty ones go last.
 NULLABLE_SORTS = {"assignee", "due"}
-QUEUE_COLUMNS = ("number", "subject", "status", "priority", "created")
-#: Columns only IT sees: requesters see "IT", never which party holds a ticket, nor its SLA.
-IT_COLUMNS = ("party", "assignee", "due")
+QUEUE_COLUMNS = ("number", "subject", "status", "priority", "source", "created")
+#: Columns only IT sees: requesters see "IT", never which party holds a ticket, nor its SLA
+#: (nor a requester column: every ticket they see is their own).
+IT_COLUMNS = ("requester", "party", "assignee", "due")
 DEFAULT_SORT = "-created"
 #: The queue's columns in order, with their headers (which ones show: ``queue_response``).
 COLUMN_LABELS = {
     "tenant": "Tenant",
     "number": "#",
     "subject": "Subject",
+    "requester": "Requester",
     "status": "Status",
     "priority": "Priority",
+    "source": "Source",
     "party": "Held by",
     "assignee": "Assignee",
     "due": "Resolution due",
@@ -339,6 +345,8 @@ def prepare_rows(tickets: Sequence[queries.QueueRow], *, now: dt.datetime) -> No
         ticket.due_iso, ticket.due_label = _short_time(ticket.resolution_due, zone)
         ticket.overdue = bool(ticket.resolution_due and ticket.resolution_due < now)
         ticket.assignee_name = ticket.assignee_full_name or ticket.assignee_email or ""
+        ticket.requester_name = ticket.requester_full_name or ticket.requester_email
+        ticket.source_label = SOURCE_LABELS.get(ticket.source, ticket.source)
 
 
 def status_labels(statuses: Iterable[Sequence[str]]) -> dict[str, tuple[str, str]]:
@@ -438,6 +446,9 @@ def queue_response(
             "tickets": tickets,
             "columns": columns,
             **bulk_choices(context["form"], it_view=bool(changeable)),
+            # Only people who may take the tickets that can be checked, by the party that
+            # holds them (``queries.takers_by_party``, the rule ``assign_ticket`` applies).
+            "bulk_takers": _bulk_takers(tickets, cross_tenant=bool(context.get("cross_tenant"))),
             "query_prefix": urlencode(kept) + "&" if kept else "",
             # Where the bulk change returns to: these filters and this order.
             "bulk_query": urlencode(kept),
@@ -451,20 +462,36 @@ def queue_response(
     return response
 
 
+def _bulk_takers(
+    tickets: Sequence[queries.QueueRow], *, cross_tenant: bool
+) -> list[tuple[str, list[tuple[int, str]]]]:
+    """The bulk change's assignees, one group per party holding a ticket that can be
+    checked on this page: "Held by Acme Corp IT" and the people who may take its tickets
+    (the tenant's name too, on the cross-tenant queue)."""
+    tenants = {t.tenant_id: t.tenant_name for t in tickets}
+    groups = queries.takers_by_party(
+        {t.party_id for t in tickets if getattr(t, "changeable", False)}
+    )
+    return [
+        (
+            f"Held by {name}" + (f" · {tenants.get(tenant_id, '')}" if cross_tenant else ""),
+            people,
+        )
+        for _pk, name, tenant_id, people in groups
+        if people
+    ]
+
+
 def bulk_choices(form: QueueForm, *, it_view: bool) -> dict[str, list[tuple[Any, str]]]:
-    """The choices of the bulk change under a queue's results, for those who may change
-    tickets (``it_view``): the statuses and people that the queue's own filters offer
-    (``bulk_statuses``, ``bulk_people``).
-    The service still checks every checked ticket: a status or person that does not fit
-    one of them changes none."""
+    """The statuses the bulk change under a queue's results offers, for those who may
+    change tickets (``it_view``): those the queue's own filters offer (``bulk_statuses``).
+    The service still checks every checked ticket: a status that does not fit one of them
+    changes none. (The assignees are ``_bulk_takers``: who may take which tickets.)"""
     if not it_view:
-        return {"bulk_statuses": [], "bulk_people": []}
-    fields = form.fields
-    statuses = fields["status"].choices  # type: ignore[attr-defined]
-    people = fields["assignee"].choices if "assignee" in fields else []  # type: ignore[attr-defined]
+        return {"bulk_statuses": []}
+    statuses = form.fields["status"].choices  # type: ignore[attr-defined]
     return {
         "bulk_statuses": [(k, n) for k, n in statuses if k and k not in queries.STATUS_GROUPS],
-        "bulk_people": [(k, n) for k, n in people if k],
     }
 
 
@@ -548,7 +575,7 @@ def queue_bulk(request: HttpRequest) -> HttpResponse:
         messages.error(request, "You may not change every one of those tickets: none changed.")
         return _back(request)
     except (InvalidInput, Conflict) as exc:
-        detail = getattr(exc, "field_errors", None) or str(exc)
+        detail = exc.in_words if isinstance(exc, InvalidInput) else str(exc)
         messages.error(request, f"Nothing changed: {detail}")
         return _back(request)
     messages.success(request, f"Changed {len(tickets)} tickets.")
@@ -571,7 +598,8 @@ def saved_view_create(request: HttpRequest) -> HttpResponse:
             actor=principal, name=form.cleaned_data["name"], filters=filters
         )
     except (InvalidInput, Conflict) as exc:
-        messages.error(request, f"Not saved: {getattr(exc, 'field_errors', None) or exc}")
+        detail = exc.in_words if isinstance(exc, InvalidInput) else str(exc)
+        messages.error(request, f"Not saved: {detail}")
         return _back(request)
     messages.success(request, f"Saved the view {view.name!r}.")
     return redirect(_queue_url(request) + f"?view={view.pk}")
