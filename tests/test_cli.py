@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +26,8 @@ COMMANDS = [
     ["createtenant"],
     ["createprovider"],
     ["createuser"],
+    ["tenants"],
+    ["providers"],
     ["grant"],
     ["openapi"],
     ["bench"],
@@ -234,3 +239,178 @@ def test_migrate_gives_sqlite_planner_statistics(world, capsys) -> None:  # type
         cursor.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'servicedesk_ticket'")
         assert cursor.fetchone()[0] > 0
     assert refresh_query_statistics_task.call() is True
+
+
+# --- A new user's first steps (the desk as a new user found it) ---------------------------
+
+
+def test_version_is_printed(capsys) -> None:  # type: ignore[no-untyped-def]
+    from tandem import __version__
+
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"tandem {__version__}"
+
+
+def test_a_command_outside_a_data_directory_says_so_and_creates_nothing(tmp_path) -> None:
+    """``tandem audit verify`` run from the wrong folder used to create ./var, then fail on a
+    missing table with a traceback."""
+    env = {k: v for k, v in os.environ.items() if k not in {"TANDEM_DATA_DIR", "DATABASE_URL"}}
+    for argv in (["audit", "verify"], ["tenants"], ["grant", "contoso", "northwind-it"]):
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tandem.cli",
+                *argv,
+                *(["--area", "x"] if argv[0] == "grant" else []),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=tmp_path,
+            env=env,
+        )
+        assert done.returncode == 1, done
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and "no Tandem database in" in lines[0], done.stderr
+        assert str(tmp_path / "var") in lines[0] and "tandem migrate" in lines[0]
+        assert list(tmp_path.iterdir()) == []  # no ./var left behind
+
+
+def test_a_database_without_tables_says_migrate(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "tandem.sqlite3").touch()
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["TANDEM_DATA_DIR"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "tandem.cli", "tenants"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        "tandem: error: the database has no Tandem tables yet: run `tandem migrate`"
+    )
+
+
+def test_up_mails_links_to_the_port_it_serves(world, monkeypatch, settings, capsys) -> None:  # type: ignore[no-untyped-def]
+    """``scripts/run --port 8123``: a sign-in link mailed then points at port 8123, in the web
+    process and in the worker it starts."""
+    from django.core import mail
+
+    from tandem import cli
+    from tandem.accounts.services import send_sign_in_link
+    from tandem.core.principal import system_principal
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.SITE_URL = "http://127.0.0.1:8000"
+    monkeypatch.delenv("TANDEM_SITE_URL", raising=False)
+    started: dict[str, object] = {}
+
+    class Worker:
+        def __init__(self, argv, **kwargs):  # type: ignore[no-untyped-def]
+            started["env"] = dict(os.environ)
+
+        def send_signal(self, sig):  # type: ignore[no-untyped-def]
+            pass
+
+        def wait(self, timeout=None):  # type: ignore[no-untyped-def]
+            return 0
+
+    def serve(args):  # type: ignore[no-untyped-def]
+        send_sign_in_link(actor=system_principal("test"), email="owner@acme.test")
+        return 0
+
+    monkeypatch.setattr(cli.subprocess, "Popen", Worker)
+    monkeypatch.setattr(cli, "cmd_serve", serve)
+    monkeypatch.setattr("django.core.management.call_command", lambda *a, **k: None)
+    assert tandem(["up", "--no-demo", "--port", "8123"]) == 0
+    assert "running at http://127.0.0.1:8123/" in capsys.readouterr().out
+    assert "http://127.0.0.1:8123/login/link/" in mail.outbox[-1].body
+    assert started["env"]["TANDEM_SITE_URL"] == "http://127.0.0.1:8123"  # type: ignore[index]
+
+
+def test_an_explicit_site_url_wins_over_the_port(world, monkeypatch, settings) -> None:  # type: ignore[no-untyped-def]
+    from tandem import cli
+
+    monkeypatch.setenv("TANDEM_SITE_URL", "https://desk.example.test")
+    settings.SITE_URL = "https://desk.example.test"
+    assert cli._follow_site_url("0.0.0.0", 9000) == "http://127.0.0.1:9000/"
+    assert settings.SITE_URL == "https://desk.example.test"
+
+
+def test_local_mail_is_one_line_per_message_and_kept_whole(settings, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Without SMTP the worker printed every message whole; now one line (to, subject) and
+    the message in DATA_DIR/mail for its links."""
+    from django.core.mail import EmailMessage, get_connection
+
+    settings.DATA_DIR = tmp_path
+    body = "Hello,\n\nUse this link: http://127.0.0.1:8000/login/link/abc/\n\n" + "x\n" * 200
+    sent = get_connection("tandem.core.mail.ConsoleSummaryBackend").send_messages(
+        [
+            EmailMessage("[Contoso #4] Printer on fire", body, to=["a@contoso.example"]),
+            EmailMessage("Reset\x1b[2J your password", "link", to=["b@x.example", "c@x.example"]),
+        ]
+    )
+    assert sent == 2
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("mail to a@contoso.example: [Contoso #4] Printer on fire  (")
+    assert lines[1].startswith("mail to b@x.example, c@x.example: Reset?[2J your password")
+    assert "Use this link" not in "\n".join(lines)
+    kept = sorted((tmp_path / "mail").glob("*.eml"))
+    assert len(kept) == 2 and "login/link/abc/" in kept[0].read_text()
+    assert str(kept[0]) in lines[0]
+
+
+def test_local_runs_use_the_one_line_mail_backend() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_SMTP")}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='tandem.config.settings';"
+            "django.setup(); from django.conf import settings; print(settings.EMAIL_BACKEND)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    assert done.stdout.strip() == "tandem.core.mail.ConsoleSummaryBackend"
+
+
+def test_tenants_and_providers_list_the_slugs_the_docs_use(world, capsys) -> None:  # type: ignore[no-untyped-def]
+    """After ``tandem demo``, the slugs `tandem tenants`/`providers` print are the ones
+    docs/operations.md uses (or creates a line earlier)."""
+    assert tandem(["demo"]) == 0
+    capsys.readouterr()
+    assert tandem(["tenants"]) == 0
+    tenants_out = capsys.readouterr().out
+    assert tandem(["providers"]) == 0
+    providers_out = capsys.readouterr().out
+    assert re.search(
+        r"^contoso\s+Contoso Ltd\s+northwind-it \(active\), sentinel", tenants_out, re.M
+    )
+    assert re.search(
+        r"^northwind-it\s+Northwind IT\s+contoso \(active\), fabrikam", providers_out, re.M
+    )
+    tenants = {line.split()[0] for line in tenants_out.splitlines()[1:]}
+    providers = {line.split()[0] for line in providers_out.splitlines()[1:]}
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "operations.md").read_text()
+    created_tenants = set(re.findall(r"tandem createtenant \"[^\"]+\" ([\w-]+)", doc))
+    created_providers = set(re.findall(r"tandem createprovider \"[^\"]+\" ([\w-]+)", doc))
+    # Run next to the demo, the doc's create lines must not collide with it.
+    assert not created_tenants & tenants and not created_providers & providers
+    tenants |= created_tenants
+    providers |= created_providers
+    grants = re.findall(r"tandem grant ([\w-]+) ([\w-]+)", doc)
+    assert grants
+    for tenant, provider in grants:
+        assert tenant in tenants and provider in providers, (tenant, provider)
+    for tenant in re.findall(r"--tenant ([\w-]+)", doc):
+        assert tenant in tenants, tenant
