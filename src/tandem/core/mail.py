@@ -45,7 +45,7 @@ class ConsoleSummaryBackend(BaseEmailBackend):
             while path.exists():
                 path = self.folder / f"{stamp}-{counter}.eml"
                 counter += 1
-            path.write_bytes(message.message().as_bytes(linesep="\n"))
+            path.write_bytes(message.message().as_bytes())
         return path
 
     def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
