@@ -303,3 +303,16 @@ def test_time_logged_is_shown_as_far_as_the_reader_may_see_it(world, fixture_tic
     assert time_of("provider_tech", provider_url) == {northwind: (90, 0)}
     page = login_client(Client(), world, "owner").get(f"/tenants/{world['tenant']}/dashboard/")
     assert 'id="stat-time">2h 20m<' in page.content.decode()
+
+
+def test_the_provider_dashboard_is_linked_from_the_sidebar(world) -> None:  # type: ignore[no-untyped-def]
+    """It was reachable only by typing its address."""
+    link = f'href="/providers/{world["provider"]}/dashboard/"'
+    provider_page = login_client(Client(), world, "provider_tech").get("/").content.decode()
+    assert link in provider_page and "Northwind MSP dashboard" in provider_page
+    owner_page = login_client(Client(), world, "owner").get("/").content.decode()
+    assert "/providers/" not in owner_page or link not in owner_page
+    dashboard = login_client(Client(), world, "provider_tech").get(
+        f"/providers/{world['provider']}/dashboard/"
+    )
+    assert f'{link} aria-current="page"' in dashboard.content.decode()
