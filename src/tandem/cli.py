@@ -14,6 +14,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from tandem import __version__
+from tandem.config.env import SQLITE_FILE, data_dir
+
 EXIT_USAGE = 2
 EXIT_FAILED = 1
 
@@ -365,6 +368,57 @@ def cmd_mail_unrouted(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tenants(args: argparse.Namespace) -> int:
+    """Every tenant with the slug other commands take, and the providers it engaged."""
+    from tandem.core.scoping import system_context
+    from tandem.tenancy.models import Engagement, Tenant
+
+    with system_context("cli tenants"):
+        tenants = list(Tenant.objects.order_by("slug").values_list("pk", "slug", "name"))
+        engaged: dict[int, list[str]] = {}
+        for tenant_id, provider_slug, status in Engagement.objects.order_by(
+            "provider__slug"
+        ).values_list("tenant_id", "provider__slug", "status"):
+            engaged.setdefault(tenant_id, []).append(f"{provider_slug} ({status})")
+    _print_table(
+        ("SLUG", "NAME", "PROVIDERS"),
+        [(slug, name, ", ".join(engaged.get(pk, [])) or "-") for pk, slug, name in tenants],
+        empty="No tenants yet: `tandem createtenant NAME SLUG` or `tandem demo`.",
+    )
+    return 0
+
+
+def cmd_providers(args: argparse.Namespace) -> int:
+    """Every provider with the slug other commands take, and the tenants that engaged it."""
+    from tandem.core.scoping import system_context
+    from tandem.tenancy.models import Engagement, Provider
+
+    with system_context("cli providers"):
+        providers = list(Provider.objects.order_by("slug").values_list("pk", "slug", "name"))
+        engaged: dict[int, list[str]] = {}
+        for provider_id, tenant_slug, status in Engagement.objects.order_by(
+            "tenant__slug"
+        ).values_list("provider_id", "tenant__slug", "status"):
+            engaged.setdefault(provider_id, []).append(f"{tenant_slug} ({status})")
+    _print_table(
+        ("SLUG", "NAME", "ENGAGED BY"),
+        [(slug, name, ", ".join(engaged.get(pk, [])) or "-") for pk, slug, name in providers],
+        empty="No providers yet: `tandem createprovider NAME SLUG` or `tandem demo`.",
+    )
+    return 0
+
+
+def _print_table(head: tuple[str, ...], rows: list[tuple[str, ...]], *, empty: str) -> None:
+    """Columns padded to their widest cell; ``empty`` (to stderr) when there is no row."""
+    if not rows:
+        print(empty, file=sys.stderr)
+        return
+    widths = [max(len(str(row[i])) for row in [head, *rows]) for i in range(len(head) - 1)]
+    for row in [head, *rows]:
+        cells = [str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  ".join([*cells, str(row[-1])]))
+
+
 def openapi_document() -> str:
     """The API's OpenAPI schema as committed in docs/openapi.json (stable key order)."""
     import json
@@ -471,6 +525,22 @@ def cmd_mail_listen(args: argparse.Namespace) -> int:
     return 0
 
 
+def _follow_site_url(host: str, port: int) -> str:
+    """The address ``tandem up`` serves, made the site URL of e-mailed links (in this process
+    and, through the environment, in the worker it starts) unless TANDEM_SITE_URL is set: a
+    run on another port must not mail links to the default one."""
+    from django.conf import settings
+
+    shown = "127.0.0.1" if host in {"0.0.0.0", "", "::"} else host  # noqa: S104 - a name
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"  # an IPv6 address in a URL
+    url = f"http://{shown}:{port}/"
+    if not os.environ.get("TANDEM_SITE_URL"):
+        os.environ["TANDEM_SITE_URL"] = url.rstrip("/")
+        settings.SITE_URL = url.rstrip("/")
+    return url
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     """Migrate, load the demo, start a worker and the server; Ctrl-C stops both."""
     from django.conf import settings
@@ -478,12 +548,12 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     from tandem.demo import DEMO_LOGINS, DEMO_PASSWORD, demo_present, load_demo
 
+    url = _follow_site_url(args.host, args.port)
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     if not args.no_demo and not demo_present():
         load_demo()
     worker = subprocess.Popen([sys.executable, "-m", "tandem.cli", "worker"])  # noqa: S603
-    url = f"http://{args.host}:{args.port}/"
     print(f"\nTandem is running at {url}  (database: {settings.DATABASES['default']['NAME']})")
     if not args.no_demo:
         _print_logins(DEMO_LOGINS, DEMO_PASSWORD)
@@ -507,6 +577,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tandem", description="Tandem: co-managed IT in one system the client owns."
     )
     parser.add_argument("--verbose", action="store_true", help="more output")
+    parser.add_argument("--version", action="version", version=f"tandem {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def add(
@@ -567,6 +638,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--providers", type=int, help="with --scale: providers (default 40)")
     p.add_argument("--tickets", type=int, help="with --scale: tickets (default 1000000)")
     p.add_argument("--seed", type=int, help="with --scale: random seed (default 1)")
+
+    add("tenants", cmd_tenants, "List tenants: slug, name and the providers they engaged.")
+    add("providers", cmd_providers, "List providers: slug, name and the tenants engaging them.")
 
     p = add("createtenant", cmd_createtenant, "Create a tenant (client company).")
     p.add_argument("name")
@@ -654,11 +728,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Commands that bring their own database (``up``, ``migrate``), need none (``openapi``) or
+#: run long-lived against whatever is configured. Every other command works on an existing
+#: instance's data and first checks that there is one (``_require_database``).
+NO_DATA_NEEDED = frozenset({"up", "migrate", "openapi", "serve", "worker", "mail-listen", "bench"})
+
+
+def _require_database() -> None:
+    """Outside a data directory, say so in one line, before the settings create ``./var``
+    and a query fails on a missing table. PostgreSQL (DATABASE_URL) reports for itself, and
+    a process that set Django up already (tests, an embedding program) chose its database."""
+    from django.apps import apps
+
+    if os.environ.get("DATABASE_URL") or apps.ready:
+        return
+    folder = data_dir()
+    if not (folder / SQLITE_FILE).is_file():
+        raise CommandError(
+            f"no Tandem database in {folder}: run this where the instance's var/ is, "
+            "set TANDEM_DATA_DIR (or DATABASE_URL), or create one with `tandem migrate`"
+        )
+
+
+def _missing_schema(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "no such table" in text or ("relation" in text and "does not exist" in text)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command not in NO_DATA_NEEDED:
+        try:
+            _require_database()
+        except CommandError as exc:
+            print(f"tandem: error: {exc}", file=sys.stderr)
+            return EXIT_FAILED
     _setup()
     from django.core.exceptions import PermissionDenied
+    from django.db import DatabaseError
 
     from tandem.core.errors import Conflict, InvalidInput
 
@@ -666,6 +774,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except (CommandError, Conflict, PermissionDenied) as exc:
         print(f"tandem: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except DatabaseError as exc:
+        if not _missing_schema(exc):
+            raise
+        print(
+            "tandem: error: the database has no Tandem tables yet: run `tandem migrate`",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     except InvalidInput as exc:
         print(f"tandem: error: {exc.message}", file=sys.stderr)

@@ -10,7 +10,18 @@ class AccountsConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from tandem.accounts import access_cache
+        from tandem.audit.references import USER, register_reference
 
+        # People named in audit changes: through the memberships the reader may see in the
+        # tenant (actors are named from the entries themselves).
+        register_reference(
+            ("user_id", "assignee_id", "watcher_id", "actor_id"),
+            kind=USER,
+            model="accounts.Membership",
+            action="accounts.view_membership",
+            key_field="user_id",
+            name_field="user__full_name",
+        )
         post_migrate.connect(_sync_roles, sender=self)
         access_cache.connect_signals()
 

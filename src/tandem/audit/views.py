@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 
-from tandem.audit import queries
+from tandem.audit import queries, references
 from tandem.audit.forms import AuditFilterForm
 from tandem.audit.services import verify_chains
 from tandem.core import policies
@@ -45,7 +45,7 @@ def log(request: HttpRequest, tenant_id: int) -> HttpResponse:
             visible.order_by("actor_label").values_list("actor_label", flat=True).distinct()
         ),
     )
-    rows = visible.select_related("party")
+    rows = visible.select_related("party", "actor")
     filters = {}
     if form.is_valid():
         filters = {k: v for k, v in form.cleaned_data.items() if v}
@@ -62,7 +62,7 @@ def log(request: HttpRequest, tenant_id: int) -> HttpResponse:
         "tenant": tenant,
         "form": form,
         "page_obj": page_obj,
-        "entries": page_obj.object_list,
+        "entries": references.readable(principal, tenant, list(page_obj.object_list)),
         "query_prefix": urlencode(filters) + "&" if filters else "",
         "export_query": urlencode(filters),
         "chain_state": chain_state,

@@ -53,3 +53,14 @@ def env_list(name: str, default: list[str]) -> list[str]:
 def env_path(name: str, default: Path) -> Path:
     raw = os.environ.get(name)
     return Path(raw).expanduser().resolve() if raw else default
+
+
+#: The embedded database's file name inside the data directory.
+SQLITE_FILE = "tandem.sqlite3"
+
+
+def data_dir() -> Path:
+    """Where the embedded database, the secret key and uploads live: ``TANDEM_DATA_DIR``, or
+    ``./var`` under the directory Tandem was started from. Read by the settings and by the
+    ``tandem`` command (which checks for a database before the settings create this folder)."""
+    return env_path("TANDEM_DATA_DIR", Path.cwd() / "var")

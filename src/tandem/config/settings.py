@@ -14,16 +14,17 @@ from pathlib import Path
 import dj_database_url
 
 from tandem.config.env import (
+    SQLITE_FILE,
     SettingsError,
+    data_dir,
     env_bool,
     env_int,
     env_list,
-    env_path,
     env_str,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = env_path("TANDEM_DATA_DIR", Path.cwd() / "var")
+DATA_DIR = data_dir()
 
 DEBUG = env_bool("TANDEM_DEBUG", False)
 HTTPS = env_bool("TANDEM_HTTPS", False)
@@ -131,7 +132,7 @@ else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     _db = {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": str(DATA_DIR / "tandem.sqlite3"),
+        "NAME": str(DATA_DIR / SQLITE_FILE),
     }
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the worker and the web process read while the other writes; IMMEDIATE takes
@@ -233,10 +234,12 @@ EMAIL_HOST_PASSWORD = env_str("TANDEM_SMTP_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("TANDEM_SMTP_STARTTLS", False)
 EMAIL_TIMEOUT = 15
 DEFAULT_FROM_EMAIL = env_str("TANDEM_MAIL_FROM", "Tandem <tandem@localhost>")
+# Without an SMTP host (a local run) mail is not sent: the worker prints one line per message
+# and keeps the whole message as a file under DATA_DIR/mail (tandem.core.mail).
 EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend"
     if EMAIL_HOST
-    else "django.core.mail.backends.console.EmailBackend"
+    else "tandem.core.mail.ConsoleSummaryBackend"
 )
 
 # Service-desk e-mail (docs/decisions/0006-email.md). Inbound mail reaches `tandem mail-listen`

@@ -7,13 +7,13 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from tandem.core.principal import Principal
 from tandem.reports import metrics
 from tandem.servicedesk import queries as desk_queries
-from tandem.servicedesk.models import Handoff, Ticket
+from tandem.servicedesk.models import Handoff, Ticket, TimeEntry
 from tandem.tenancy.models import Party, Tenant
 
 #: The window of attainment, breaches and handoffs.
@@ -46,6 +46,18 @@ class HandoffLine:
 
 
 @dataclass(frozen=True)
+class TimeLine:
+    """Time one party logged in the window (work dates), on the tickets in view."""
+
+    party_id: int
+    name: str
+    tenant_name: str
+    minutes: int
+    billable_minutes: int
+    entries: int
+
+
+@dataclass(frozen=True)
 class Dashboard:
     """Everything a dashboard shows, for the page and the API alike."""
 
@@ -57,6 +69,11 @@ class Dashboard:
     parties: list[PartyLine]
     backlog: list[tuple[str, int]]
     handoffs: list[HandoffLine]
+    time: list[TimeLine] = dataclasses.field(default_factory=list)
+
+    @property
+    def time_minutes(self) -> int:
+        return sum(t.minutes for t in self.time)
 
     @property
     def ping_pong(self) -> int:
@@ -73,7 +90,9 @@ def tenant_dashboard(
     """The tenant's figures over the tickets the principal may see there."""
     tickets = desk_queries.tickets(principal).filter(tenant_id=tenant.pk)
     own = {a.party_id for a in principal.accesses_in(tenant.pk) if a.party_id is not None}
-    return _dashboard(tickets, own_parties=own, now=now)
+    return _dashboard(
+        tickets, own_parties=own, time_rule=desk_queries.visible_time(principal), now=now
+    )
 
 
 def provider_view(principal: Principal, provider_id: int) -> Principal:
@@ -92,11 +111,13 @@ def provider_dashboard(
     tenant_ids = sorted(narrowed.tenant_ids)
     tickets = desk_queries.tickets(narrowed).filter(tenant_id__in=tenant_ids)
     own = {a.party_id for a in narrowed.tenant_accesses if a.party_id is not None}
-    return _dashboard(tickets, own_parties=own, now=now)
+    return _dashboard(
+        tickets, own_parties=own, time_rule=desk_queries.visible_time(narrowed), now=now
+    )
 
 
 def _dashboard(
-    tickets: QuerySet[Ticket], *, own_parties: set[int], now: dt.datetime | None
+    tickets: QuerySet[Ticket], *, own_parties: set[int], time_rule: Q, now: dt.datetime | None
 ) -> Dashboard:
     until = now or timezone.now()
     since = until - dt.timedelta(days=WINDOW_DAYS)
@@ -132,13 +153,32 @@ def _dashboard(
             ticket_id__in=tickets.order_by().values("pk"), at__gte=since, at__lte=until
         ).values_list("from_party_id", "to_party_id", "at", "is_ping_pong")
     ]
+    # Time by work date (a day, not a moment), in the window's days; only the entries the
+    # principal may read (a provider its own party's), on the tickets in view.
+    logged = {
+        party_id: (minutes or 0, billable or 0, entries)
+        for party_id, minutes, billable, entries in TimeEntry.objects.filter(
+            time_rule,
+            ticket_id__in=tickets.order_by().values("pk"),
+            work_date__gte=since.date(),
+            work_date__lte=until.date(),
+        )
+        .order_by()
+        .values("party_id")
+        .annotate(
+            logged=Sum("minutes"),
+            logged_billable=Sum("minutes", filter=Q(billable=True)),
+            logged_entries=Count("pk"),
+        )
+        .values_list("party_id", "logged", "logged_billable", "logged_entries")
+    }
     attained = metrics.attainment(rows, since=since, until=until)
     breached = metrics.breaches(rows, since=since, until=until)
     open_work = metrics.open_by_party(rows)
     handoffs = metrics.handoff_stats(handoff_rows, since=since, until=until)
 
     party_ids = set(attained) | set(breached) | set(open_work) | own_parties
-    party_ids |= {p for pair in handoffs for p in pair}
+    party_ids |= {p for pair in handoffs for p in pair} | set(logged)
     names = {
         pk: (name, tenant_id)
         for pk, name, tenant_id in Party.objects.filter(pk__in=sorted(party_ids)).values_list(
@@ -184,6 +224,20 @@ def _dashboard(
         ),
         key=lambda h: (-h.handoffs, h.tenant_name, h.from_name, h.to_name),
     )
+    time_lines = sorted(
+        (
+            TimeLine(
+                party_id=pk,
+                name=label(pk),
+                tenant_name=tenant_names.get(names.get(pk, ("", 0))[1], ""),
+                minutes=minutes,
+                billable_minutes=billable,
+                entries=entries,
+            )
+            for pk, (minutes, billable, entries) in logged.items()
+        ),
+        key=lambda t: (-t.minutes, t.tenant_name, t.name),
+    )
     return Dashboard(
         since=since,
         until=until,
@@ -192,6 +246,7 @@ def _dashboard(
         parties=parties,
         backlog=list(metrics.backlog_age_buckets(rows, now=until).items()),
         handoffs=handoff_lines,
+        time=time_lines,
     )
 
 
@@ -225,5 +280,14 @@ def as_json(dashboard: Dashboard) -> dict[str, object]:
                 "ping_pong": h.ping_pong,
             }
             for h in dashboard.handoffs
+        ],
+        "time": [
+            {
+                "party_id": t.party_id,
+                "minutes": t.minutes,
+                "billable_minutes": t.billable_minutes,
+                "entries": t.entries,
+            }
+            for t in dashboard.time
         ],
     }

@@ -38,6 +38,14 @@ class HandoffFiguresOut(Schema):
     ping_pong: int
 
 
+class TimeFiguresOut(Schema):
+    party_id: int
+    #: Minutes logged with a work date in the window (billable and not).
+    minutes: int
+    billable_minutes: int
+    entries: int
+
+
 class DashboardOut(Schema):
     since: dt.datetime
     until: dt.datetime
@@ -48,3 +56,7 @@ class DashboardOut(Schema):
     parties: list[PartyFiguresOut]
     backlog: list[BacklogBucketOut]
     handoffs: list[HandoffFiguresOut]
+    time: list[TimeFiguresOut] = Field(
+        default_factory=list,
+        description="Time logged in the window by party (a provider sees its own party's).",
+    )

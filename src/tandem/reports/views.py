@@ -24,6 +24,14 @@ METRIC_LABELS = {
 }
 
 
+def hours_minutes(minutes: int) -> str:
+    """Logged time as "7h 30m" (days would suggest calendar days)."""
+    hours, rest = divmod(int(minutes), 60)
+    if hours and rest:
+        return f"{hours}h {rest}m"
+    return f"{hours}h" if hours else f"{rest}m"
+
+
 def _principal(request: HttpRequest) -> Principal:
     return request.principal  # type: ignore[attr-defined,no-any-return]
 
@@ -90,6 +98,15 @@ def _charts(dashboard: queries.Dashboard, *, with_tenant: bool) -> dict[str, Any
             }
             for h in dashboard.handoffs
         ],
+        "time_bars": [
+            {
+                "label": f"{t.tenant_name} · {t.name}" if with_tenant else t.name,
+                "value": t.minutes,
+                "text": hours_minutes(t.minutes),
+                "tone": "info",
+            }
+            for t in dashboard.time
+        ],
     }
 
 
@@ -104,6 +121,11 @@ def _render(
             "with_tenant": with_tenant,
             "window_days": queries.WINDOW_DAYS,
             "metric_labels": METRIC_LABELS,
+            "time_total": hours_minutes(dashboard.time_minutes),
+            "time_rows": [
+                (t, hours_minutes(t.minutes), hours_minutes(t.billable_minutes))
+                for t in dashboard.time
+            ],
             **_charts(dashboard, with_tenant=with_tenant),
             **context,
         },

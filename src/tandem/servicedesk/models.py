@@ -174,6 +174,9 @@ QUEUE_INDEX_COLUMNS = ["tenant", "party", "service_area", "site", "requester", "
 class Ticket(TenantOwned):
     """A request or incident, numbered per tenant, held by one party at a time."""
 
+    #: When it was opened: the moment the service was given (mail received earlier, history
+    #: loaded by ``tandem demo``), else now; ``auto_now_add`` would overwrite a given moment.
+    created_at = models.DateTimeField(default=timezone.now)
     number = models.PositiveIntegerField()
     requester = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_tickets"
@@ -324,6 +327,8 @@ class Handoff(TenantOwned):
 class Comment(TenantOwned):
     """A note on a ticket in one of three tiers; the default tier is never public."""
 
+    #: When it was written: the service's moment (see ``Ticket.created_at``).
+    created_at = models.DateTimeField(default=timezone.now)
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT

@@ -183,13 +183,29 @@ def assignable_people(ticket: Ticket) -> QuerySet[User]:
     return User.objects.filter(pk__in=user_ids).order_by("full_name", "email")
 
 
+def visible_time(principal: Principal) -> Q:
+    """Which time entries the principal may read, in every tenant it reaches: the tenant's
+    own IT all of them, a provider its own party's, requesters none (the ticket page and
+    the dashboards share this rule)."""
+    whole: set[int] = set()
+    own: set[int] = set()
+    for access in principal.tenant_accesses:
+        if access.party_id is None:
+            continue  # a requester
+        if access.is_internal:
+            whole.add(access.tenant_id)
+        else:
+            own.add(access.party_id)
+    return Q(tenant_id__in=sorted(whole)) | Q(party_id__in=sorted(own))
+
+
 def time_entries(principal: Principal, ticket: Ticket) -> QuerySet[TimeEntry]:
-    """Time on a ticket: the tenant's own IT sees all of it, a provider its own party's,
-    requesters none."""
-    rows = TimeEntry.objects.filter(ticket=ticket).select_related("user", "party", "service_area")
-    if principal.is_internal_in(ticket.tenant_id):
-        return rows
-    return rows.filter(party_id__in=sorted(principal.party_ids_in(ticket.tenant_id)))
+    """Time on a ticket, as far as ``visible_time`` allows."""
+    return (
+        TimeEntry.objects.filter(ticket=ticket)
+        .filter(visible_time(principal))
+        .select_related("user", "party", "service_area")
+    )
 
 
 def matrix_areas(principal: Principal, tenant_id: int) -> QuerySet[ServiceArea]:

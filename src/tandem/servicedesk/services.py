@@ -262,6 +262,7 @@ def create_ticket(
         priority = priority_in(config.priority_matrix, impact, urgency)
         ticket = Ticket(
             tenant=tenant,
+            created_at=now,
             number=number,
             requester=requester,
             subject=subject,
@@ -833,6 +834,7 @@ def add_comment(
         party_id = writing_party(actor, ticket)
         comment = Comment.objects.create(
             tenant_id=ticket.tenant_id,
+            created_at=now,
             ticket=ticket,
             author_id=actor.user_id,
             author_label=actor.label[:200],

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.urls import reverse
 
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
+from tandem.servicedesk import services as desk
 from tandem.tenancy import services as tenancy_services
 from tandem.tenancy.models import Tenant
 
@@ -87,3 +89,120 @@ def test_export_streams_json_lines_of_this_tenant_only(as_persona, world) -> Non
     assert {e["tenant_id"] for e in entries} == {world["tenant"]}
     assert [e["seq"] for e in entries] == sorted(e["seq"] for e in entries)
     assert all(len(e["entry_hash"]) == 64 for e in entries)
+
+
+# --- Readable entries: names instead of ids, text instead of Python values -------------------
+
+
+def _row_of(page: str, action: str) -> str:
+    start = page.index(f"<code>{action}</code>")
+    return page[page.rindex("<tr>", 0, start) : page.index("</tr>", start)]
+
+
+def test_changes_name_parties_areas_and_calendars_instead_of_ids(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+    """The owner read ``party_id 3 → 5`` and ``{'0': [['08:00', '17:00']], ...}``."""
+    from tandem.tenancy.models import Party
+
+    with system_context("test"):
+        names = dict(Party.objects.filter(tenant_id=world["tenant"]).values_list("pk", "name"))
+    pages = [as_persona("owner").get(_log(world), {"page": n}).content.decode() for n in (1, 2, 3)]
+    page = "".join(pages)
+    handoff = _row_of(page, "servicedesk.handoff_ticket")
+    assert names[world["second_party"]] in handoff and "Party" in handoff
+    assert "party_id" not in handoff
+    matrix = _row_of(page, "servicedesk.add_matrix_row")
+    assert "Responsible" in matrix and "Service area" in matrix and "Responsibility row" in matrix
+    assert not any(f">{pk}<" in matrix for pk in names)  # no bare party ids
+    calendar = _row_of(page, "sla.create_calendar")
+    assert re.search(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun): \d\d:\d\d–\d\d:\d\d", calendar)
+    assert "{" not in calendar and "[[" not in calendar
+    policy = _row_of(page, "sla.create_policy")
+    assert "first response" in policy and "{" not in policy and "&#x27;" not in policy
+
+
+def test_readable_names_only_what_the_reader_may_see(world) -> None:  # type: ignore[no-untyped-def]
+    """A provider reading an entry that names another provider's party or a site outside its
+    engagement sees bare ids there, as everywhere else in the product."""
+    from tandem.accounts.models import User
+    from tandem.accounts.principals import resolve_principal
+    from tandem.audit.models import AuditEntry
+    from tandem.audit.references import readable
+    from tandem.core.scoping import principal_scope
+    from tandem.tenancy.models import Party, Site
+
+    with system_context("test"):
+        acme = Tenant.objects.get(pk=world["tenant"])
+        party_names = dict(Party.objects.values_list("pk", "name"))
+        site_names = dict(Site.objects.values_list("pk", "name"))
+    entry = AuditEntry(
+        tenant=acme,
+        action="test.readable",
+        target_type="tenancy.Tenant",
+        changes={
+            "party_id": [world["party"], world["second_party"]],
+            "site_ids": [None, [world["site"], world["site_out_of_scope"], world["other_site"]]],
+        },
+    )
+    owner = resolve_principal(User.objects.get(pk=world["user:owner"]))
+    northwind = resolve_principal(User.objects.get(pk=world["user:provider_tech"]))
+
+    def shown(principal):  # type: ignore[no-untyped-def]
+        with principal_scope(principal):
+            rows = readable(principal, acme, [entry])[0].changes
+        return {row.label: (row.before, row.after) for row in rows}
+
+    as_owner = shown(owner)
+    assert as_owner["Party"] == (party_names[world["party"]], party_names[world["second_party"]])
+    # Globex's site is not Acme's: not named even for Acme's owner.
+    assert as_owner["Sites"] == (
+        None,
+        f"{site_names[world['site']]}, {site_names[world['site_out_of_scope']]}, "
+        f"#{world['other_site']}",
+    )
+    as_northwind = shown(northwind)
+    # Sentinel's party and the branch site are outside Northwind's engagement.
+    assert as_northwind["Party"] == (party_names[world["party"]], f"#{world['second_party']}")
+    assert as_northwind["Sites"] == (
+        None,
+        f"{site_names[world['site']]}, #{world['site_out_of_scope']}, #{world['other_site']}",
+    )
+
+
+def test_the_log_page_runs_a_fixed_number_of_queries(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+    """Naming is one query per kind of thing on the page, not one per entry: a page of 50
+    entries that each name a site costs what a page of a dozen does."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    actor = system_principal("test")
+    with system_context("test"):
+        acme = Tenant.objects.get(pk=world["tenant"])
+    sites = [world["site"], world["site_out_of_scope"]]
+    for n in range(60):
+        tenancy_services.create_asset_group(
+            actor=actor, tenant=acme, name=f"Query group {n}", site_id=sites[n % 2]
+        )
+    for n in range(3):
+        desk.create_category(
+            actor=actor,
+            tenant=acme,
+            name=f"Query category {n}",
+            service_area_id=world["service_area"],
+        )
+    client = as_persona("owner")
+    client.get(_log(world))  # the session and the principal's accesses, cached per request
+    only_groups = {"action": "tenancy.create_assetgroup"}
+    with CaptureQueriesContext(connection) as fifty:
+        first = client.get(_log(world), only_groups).content.decode()
+    with CaptureQueriesContext(connection) as rest:
+        second = client.get(_log(world), {**only_groups, "page": 2}).content.decode()
+    rows = "<code>tenancy.create_assetgroup</code>"
+    assert first.count(rows) == 50 and 10 <= second.count(rows) < 50
+    assert "Acme Branch site" in first and "site_id" not in first  # named, not numbered
+    assert len(fifty) == len(rest), "\n".join(q["sql"][:150] for q in fifty)
+    # The unfiltered page names several kinds (sites, service areas, parties, ...): still a
+    # fixed ceiling.
+    with CaptureQueriesContext(connection) as mixed:
+        page = client.get(_log(world)).content.decode()
+    assert "Query category 2" in page
+    assert len(mixed) <= 22, "\n".join(q["sql"][:150] for q in mixed)

@@ -78,14 +78,22 @@ def tenant_nav(context: template.Context, tenant: Any) -> dict[str, Any]:
 def account_nav(context: template.Context) -> dict[str, Any]:
     principal = context["principal"]
     section = context.get("section", "")
-    staff = [a.provider_id for a in principal.provider_accesses_with("accounts.view_membership")]
+    staff = {a.provider_id for a in principal.provider_accesses_with("accounts.view_membership")}
+    mine = staff | {a.provider_id for a in principal.provider_accesses}
     from tandem.tenancy.models import Provider
 
-    providers = list(Provider.objects.filter(pk__in=staff).only("id", "name")) if staff else []
+    # One query for both lists: the providers whose staff page or dashboard the person opens.
+    providers = (
+        list(Provider.objects.filter(pk__in=sorted(mine)).only("id", "name")) if mine else []
+    )
     return {
         "principal": principal,
         "section": section,
-        "staff_providers": providers,
+        "staff_providers": [p for p in providers if p.pk in staff],
+        # The provider's dashboard (across every tenant that engaged it) had no link at all.
+        "dashboard_providers": [
+            p for p in providers if policies.allowed(principal, "reports.view_dashboard", p)
+        ],
         "current_provider_id": context.get("provider_id_active"),
         "may_view_roles": policies.allowed(principal, "accounts.view_role"),
         # The cross-tenant queue, for anyone who works tickets for a party somewhere.

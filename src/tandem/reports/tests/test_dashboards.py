@@ -269,5 +269,50 @@ def test_the_dashboard_loads_in_a_fixed_number_of_queries(world, fixture_tickets
     with principal_scope(owner), CaptureQueriesContext(connection) as captured:
         dashboard = queries.tenant_dashboard(owner, desk.tenant)
     assert dashboard.tickets >= 6
-    # Tickets, workflows, handoffs, party names, tenant names: never one per ticket.
-    assert len(captured) <= 5, [q["sql"] for q in captured]
+    # Tickets, workflows, handoffs, time by party, party names, tenant names: never one
+    # per ticket.
+    assert len(captured) <= 6, [q["sql"] for q in captured]
+
+
+def test_time_logged_is_shown_as_far_as_the_reader_may_see_it(world, fixture_tickets) -> None:  # type: ignore[no-untyped-def]
+    """The tenant's IT sees every party's time; a provider only its own party's, on the
+    tenant's dashboard and on its own."""
+    desk = desk_of(world)
+    tech = resolve_principal(user_of(world, "internal_tech"))
+    msp = resolve_principal(user_of(world, "provider_tech"))
+    with principal_scope(tech):
+        ticket = services.Ticket.objects.get(tenant=desk.tenant, subject="Dashboard fixture 4")
+        services.log_time(actor=tech, ticket=ticket, minutes=50, work_date=_day_d())
+        server = services.Ticket.objects.get(pk=world["ticket"])
+        services.handoff_ticket(
+            actor=tech, ticket=server, to_party=desk.northwind, reason="Your patch window"
+        )
+    with principal_scope(msp):
+        services.log_time(actor=msp, ticket=server, minutes=90, billable=False)
+
+    def time_of(persona: str, url: str) -> dict[int, tuple[int, int]]:
+        client = login_client(Client(), world, persona)
+        payload = client.get(url).json()
+        return {t["party_id"]: (t["minutes"], t["billable_minutes"]) for t in payload["time"]}
+
+    tenant_url = f"/api/v1/tenants/{world['tenant']}/dashboard"
+    provider_url = f"/api/v1/providers/{world['provider']}/dashboard"
+    internal, northwind = fixture_tickets["internal"], fixture_tickets["northwind"]
+    assert time_of("owner", tenant_url) == {internal: (50, 50), northwind: (90, 0)}
+    assert time_of("provider_tech", tenant_url) == {northwind: (90, 0)}
+    assert time_of("provider_tech", provider_url) == {northwind: (90, 0)}
+    page = login_client(Client(), world, "owner").get(f"/tenants/{world['tenant']}/dashboard/")
+    assert 'id="stat-time">2h 20m<' in page.content.decode()
+
+
+def test_the_provider_dashboard_is_linked_from_the_sidebar(world) -> None:  # type: ignore[no-untyped-def]
+    """It was reachable only by typing its address."""
+    link = f'href="/providers/{world["provider"]}/dashboard/"'
+    provider_page = login_client(Client(), world, "provider_tech").get("/").content.decode()
+    assert link in provider_page and "Northwind MSP dashboard" in provider_page
+    owner_page = login_client(Client(), world, "owner").get("/").content.decode()
+    assert "/providers/" not in owner_page or link not in owner_page
+    dashboard = login_client(Client(), world, "provider_tech").get(
+        f"/providers/{world['provider']}/dashboard/"
+    )
+    assert f'{link} aria-current="page"' in dashboard.content.decode()
