@@ -62,7 +62,9 @@ def test_grant_work_suspend_refused(browser, live_server, world) -> None:  # typ
     # Fresh Desk Co's admin accepts it from the cross-tenant home.
     admin = _sign_in(browser, base, "admin@fresh.test")
     admin.goto(f"{base}/")
-    admin.get_by_role("button", name="Accept").click()
+    admin.get_by_role("link", name="Accept…").click()  # asks first
+    admin.wait_for_load_state()
+    admin.get_by_role("button", name="Accept the engagement").click()
     admin.wait_for_load_state()
 
     # The technician now finds Acme in the tenant switcher and works there: the HQ site is

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlsplit, urlunsplit
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
@@ -123,6 +124,17 @@ class PrincipalMiddleware:
             return self.get_response(request)
 
 
+def _full_load(target: str, current: str) -> str:
+    """``target``, without its fragment when it is the page the browser shows: htmx sets
+    ``location.href``, and a URL that differs from the current one only by a fragment (or
+    not at all, with one) scrolls the page instead of loading it, so a saved note stayed
+    invisible until the next reload."""
+    wanted, current_parts = urlsplit(target), urlsplit(current)
+    if wanted.fragment and (wanted.path, wanted.query) == (current_parts.path, current_parts.query):
+        return urlunsplit(wanted._replace(fragment=""))
+    return target
+
+
 class HtmxFormRedirectMiddleware:
     """An htmx form submission answered with a redirect sends the browser there.
 
@@ -143,6 +155,8 @@ class HtmxFormRedirectMiddleware:
             and response.status_code in (301, 302, 303)
         ):
             redirected = HttpResponse(status=204)
-            redirected["HX-Redirect"] = response["Location"]
+            redirected["HX-Redirect"] = _full_load(
+                response["Location"], request.headers.get("HX-Current-URL", "")
+            )
             return redirected
         return response

@@ -355,6 +355,14 @@ def test_ticket_page_forms_show_their_errors_in_place_with_htmx(world, as_person
     )
     assert done.status_code == 204
     assert done["HX-Redirect"] == ticket_url + "#notes"
+    # From the ticket page itself, "#notes" alone would only scroll the page the browser
+    # shows (the new note stayed invisible): the redirect drops the fragment to load it.
+    again = client.post(
+        comment,
+        {"body": "Rebooting now", "visibility": "shared"},
+        headers={"HX-Request": "true", "HX-Current-URL": f"http://testserver{ticket_url}"},
+    )
+    assert again["HX-Redirect"] == ticket_url
     # Without script, the same forms post and redirect as before.
     plain = client.post(comment, {"body": "Still on it", "visibility": "shared"})
     assert plain.status_code == 302 and plain["Location"] == ticket_url + "#notes"

@@ -6,10 +6,12 @@ import binascii
 from email.message import EmailMessage
 
 import pytest
+from django.template import Engine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tandem.servicedesk import mail
+from tandem.servicedesk.choices import MailKind
 
 MB = 1024 * 1024
 
@@ -465,3 +467,12 @@ def test_a_digests_messages_are_text_not_attachments() -> None:
         "--- user1@acme.test: Jam ---\nJam number 1.\n\n"
         "--- user2@acme.test: Toner ---\nToner is low."
     )
+
+
+@pytest.mark.parametrize("kind", [kind.value for kind in MailKind])
+def test_every_kind_of_mail_has_its_built_in_templates(kind: str) -> None:
+    """A kind without a subject and a body template fails only when its first mail is sent,
+    in the worker: the "reopened" notice once did."""
+    engine = Engine(app_dirs=True)  # the app templates, as the desk's mail engine reads them
+    assert engine.get_template(f"servicedesk/mail/{kind}.subject.txt")
+    assert engine.get_template(f"servicedesk/mail/{kind}.body.txt")
