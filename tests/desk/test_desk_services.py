@@ -373,3 +373,34 @@ def test_a_status_change_and_a_workflow_edit_wait_for_each_other(world) -> None:
     changer.join(10)
     editor.join(10)
     assert edited.is_set()  # ... and goes through once the status change has committed
+
+
+def test_the_matrix_refuses_a_party_whose_engagement_ended(world) -> None:  # type: ignore[no-untyped-def]
+    from tandem.servicedesk.models import ResponsibilityRow
+    from tandem.tenancy.models import Engagement
+    from tandem.tenancy.services import end_engagement
+
+    desk = desk_of(world)
+    actor = system_principal("test")
+    with system_context("test"):
+        end_engagement(
+            actor=actor,
+            engagement=Engagement.objects.get(pk=world["engagement"]),
+            reason="Contract over",
+        )
+        rows_before = ResponsibilityRow.objects.filter(tenant=desk.tenant).count()
+        with pytest.raises(InvalidInput) as refused:
+            services.add_matrix_row(
+                actor=actor,
+                tenant=desk.tenant,
+                service_area_id=world["service_area"],
+                responsible_id=desk.internal.pk,
+                accountable_id=desk.internal.pk,
+                consulted_ids=[desk.northwind.pk],
+            )
+        assert refused.value.field_errors == {
+            "consulted_ids": [
+                "Northwind MSP's engagement has ended: name a party with a live engagement."
+            ]
+        }
+        assert ResponsibilityRow.objects.filter(tenant=desk.tenant).count() == rows_before

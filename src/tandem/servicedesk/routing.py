@@ -190,7 +190,7 @@ def route(facts: TicketFacts, context: RoutingContext) -> Decision:
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # "no_responsible", "overlap", "uncovered", "no_coverage"
+    kind: str  # "no_responsible", "overlap", "uncovered", "no_coverage", "not_engaged"
     message: str
     service_area_id: int | None = None
     priority: int | None = None
@@ -243,9 +243,27 @@ def analyse(
                 findings.append(
                     Finding("overlap", f"{area}{where}: two responsible parties, {who}", area_id)
                 )
+        # A row naming a provider whose engagement is not live (ended since, suspended, or
+        # not yet accepted) routes nothing to it: say so, rather than count it on duty.
+        for row in area_rows:
+            if not context.may_hold(row.responsible_id, area_id, row.site_id):
+                who = names.get(row.responsible_id, str(row.responsible_id))
+                findings.append(
+                    Finding(
+                        "not_engaged",
+                        f"{area}: {who} is Responsible but has no live engagement covering it, "
+                        "so its tickets go elsewhere",
+                        area_id,
+                    )
+                )
         findings.extend(_uncovered(context, area_id, area, area_rows, week_start, step_minutes))
 
-    involved = {r.responsible_id for r in context.rows}
+    # Only parties that may hold tickets somewhere are counted "on duty" without hours.
+    involved = {
+        r.responsible_id
+        for r in context.rows
+        if context.may_hold(r.responsible_id, r.service_area_id, r.site_id)
+    }
     with_hours = {c.party_id for c in context.coverage}
     for party_id in sorted(involved - with_hours):
         findings.append(
@@ -289,7 +307,12 @@ def _uncovered(
                 open_windows.append((gap_start, local))
                 gap_start = None
         if open_windows:
-            text = ", ".join(f"{_fmt(a)}–{_fmt(b)}" for a, b in open_windows)
+            whole_week = open_windows == [(week_start.replace(tzinfo=None), local)]
+            text = (
+                "at any time of the week"
+                if whole_week
+                else ", ".join(f"{_fmt(a)}–{_fmt(b)}" for a, b in open_windows)
+            )
             findings.append(
                 Finding(
                     "uncovered",

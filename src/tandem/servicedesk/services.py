@@ -51,6 +51,7 @@ from tandem.servicedesk.models import (
 from tandem.servicedesk.policies import may_log_for_callers, may_write_internal_notes
 from tandem.servicedesk.sla_bridge import desk_settings, recompute_sla, to_business_calendar
 from tandem.sla.priority import PriorityMatrix
+from tandem.tenancy.choices import EngagementStatus
 from tandem.tenancy.models import AssetGroup, Party, ServiceArea, Site, Tenant
 
 MAX_DESCRIPTION = 50_000
@@ -1163,9 +1164,25 @@ def _snapshot_matrix(actor: Principal, tenant: Tenant, summary: str) -> None:
 
 
 def _row_parties(tenant: Tenant, ids: Iterable[int], field: str) -> list[Party]:
+    """The tenant's parties named on a matrix row. A provider's party whose engagement has
+    ended cannot be named: the row would route nothing to it (a pending or suspended one
+    can, as the matrix is planned ahead; the gap analysis flags it while it is not live)."""
     wanted = sorted(set(ids))
-    found = list(Party.objects.filter(tenant=tenant, pk__in=wanted))
+    found = list(Party.objects.filter(tenant=tenant, pk__in=wanted).select_related("engagement"))
     require(len(found) == len(wanted), field, "Not all of these are parties of this tenant.")
+    today = timezone.localdate()
+    for party in found:
+        engagement = party.engagement
+        if engagement is None:
+            continue
+        ended = engagement.status == EngagementStatus.ENDED or (
+            engagement.ends_on is not None and engagement.ends_on < today
+        )
+        require(
+            not ended,
+            field,
+            f"{party.name}'s engagement has ended: name a party with a live engagement.",
+        )
     return found
 
 

@@ -89,6 +89,7 @@ FINDING_KINDS = {
     "overlap": "Overlap",
     "uncovered": "Uncovered hours",
     "no_coverage": "No service hours",
+    "not_engaged": "Not engaged",
 }
 
 

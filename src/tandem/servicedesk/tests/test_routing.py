@@ -163,3 +163,30 @@ def test_a_suspended_provider_does_not_count_as_cover() -> None:
     )
     findings = analyse(ctx, area_ids=[DESK], week_start=WEEK)
     assert any(f.kind == "uncovered" and f.priority == 1 for f in findings)
+
+
+def test_a_row_whose_provider_is_no_longer_engaged_is_flagged_not_counted_on_duty() -> None:
+    """Northwind is Responsible for the desk, has no hours, and its engagement ended: it
+    is not "always on duty" (it can hold nothing), the row is flagged, and the gap the
+    area is left with reads as the whole week, not "Mon 00:00–Mon 00:00"."""
+    row = MatrixRow(7, DESK, responsible_id=MSP, accountable_id=INTERNAL)
+    ended = RoutingContext(  # nobody may hold the desk's tickets here (no triage party)
+        rows=[row],
+        coverage=[CoverageEntry(INTERNAL, OFFICE, service_area_id=SECURITY)],
+        party_names=NAMES,
+        area_names=AREAS,
+        triage_party_id=99,
+        eligible={(DESK, None): frozenset()},
+    )
+
+    findings = analyse(ended, area_ids=[DESK], week_start=WEEK)
+
+    kinds = {f.kind for f in findings}
+    assert "not_engaged" in kinds and "no_coverage" not in kinds
+    (flag,) = [f for f in findings if f.kind == "not_engaged"]
+    assert flag.message == (
+        "Tier-1 desk: Northwind MSP is Responsible but has no live engagement covering it, "
+        "so its tickets go elsewhere"
+    )
+    p1 = [f for f in findings if f.kind == "uncovered" and f.priority == 1]
+    assert p1 and p1[0].message == "Tier-1 desk: nobody on duty for P1 at any time of the week"
