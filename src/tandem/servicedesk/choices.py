@@ -57,14 +57,18 @@ class TicketSource(models.TextChoices):
     PORTAL = "portal", "Portal"
 
 
-#: The default status workflow (key, name, kind). Tenants may rename and add statuses; the
-#: kind is what the SLA clocks and queues understand.
+#: ``{source: label}`` for the queue columns and the CSV export.
+SOURCE_LABELS: dict[str, str] = dict(TicketSource.choices)
+
+
 #: The status kinds of a ticket that is done with: the queues' "resolved or closed".
 DONE_KINDS = (StatusKind.RESOLVED, StatusKind.CLOSED)
 
 #: The longest reopen window a desk may set (``DeskSettings.reopen_days``).
 MAX_REOPEN_DAYS = 365
 
+#: The default status workflow (key, name, kind). Tenants may rename and add statuses; the
+#: kind is what the SLA clocks and queues understand.
 DEFAULT_STATUSES: list[tuple[str, str, str]] = [
     ("new", "New", StatusKind.NEW),
     ("assigned", "Assigned", StatusKind.OPEN),

@@ -1,10 +1,13 @@
-"""The queue as CSV: what the caller may see, safe to open in a spreadsheet."""
+"""The queue as CSV: what the caller may see, in the page's words (status names, "P2",
+times in each tenant's zone), safe to open in a spreadsheet."""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -12,6 +15,7 @@ from django.utils import timezone
 from tandem.core.principal import Principal
 from tandem.core.scoping import principal_scope
 from tandem.servicedesk import queries
+from tandem.servicedesk.choices import SOURCE_LABELS
 from tandem.servicedesk.models import Ticket
 
 HEADER = (
@@ -22,8 +26,11 @@ HEADER = (
     "priority",
     "party",
     "assignee",
+    "requester",
+    "source",
     "created",
     "resolution due",
+    "time zone",
     "SLA state",
 )
 #: Characters that make a spreadsheet read a cell as a formula (CSV injection).
@@ -50,12 +57,32 @@ def tickets_csv(principal: Principal, rows: QuerySet[Ticket]) -> Iterator[str]:
     now = timezone.now()
     # The response streams after the view has returned: enter the caller's scope again.
     with principal_scope(principal):
-        yield from _lines(writer, rows, it_tenants, now)
+        # Every tenant's status names at once (cached per desk configuration).
+        names = {
+            tenant_id: {key: name for key, name, _kind in statuses}
+            for tenant_id, statuses in queries.workflows(principal.tenant_ids).items()
+        }
+        yield from _lines(writer, rows, it_tenants, names, now)
 
 
-def _lines(writer: Any, rows: QuerySet[Ticket], it_tenants: set[int], now: Any) -> Iterator[str]:
+def local_time(moment: dt.datetime | None, zone: ZoneInfo) -> str:
+    """``2026-12-05 14:05`` on the tenant's wall clock, as the page shows it (a spreadsheet
+    reads it as a date and time); the zone is in its own column."""
+    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M}" if moment is not None else ""
+
+
+def _lines(
+    writer: Any,
+    rows: QuerySet[Ticket],
+    it_tenants: set[int],
+    status_names: dict[int, dict[str, str]],
+    now: dt.datetime,
+) -> Iterator[str]:
+    zones: dict[str, ZoneInfo] = {}
     for ticket in queries.queue_rows_of(rows):
         it = ticket.tenant_id in it_tenants
+        name = ticket.tenant_time_zone
+        zone = zones.get(name) or zones.setdefault(name, ZoneInfo(name))
         yield writer.writerow(
             [
                 safe_cell(c)
@@ -63,12 +90,15 @@ def _lines(writer: Any, rows: QuerySet[Ticket], it_tenants: set[int], now: Any) 
                     ticket.number,
                     ticket.tenant_name,
                     ticket.subject,
-                    ticket.status,
-                    ticket.priority,
+                    status_names.get(ticket.tenant_id, {}).get(ticket.status, ticket.status),
+                    f"P{ticket.priority}",
                     ticket.party_name if it else "IT",
                     (ticket.assignee_full_name or ticket.assignee_email or "") if it else "",
-                    ticket.created_at.isoformat(),
-                    ticket.resolution_due.isoformat() if it and ticket.resolution_due else "",
+                    (ticket.requester_full_name or ticket.requester_email) if it else "",
+                    SOURCE_LABELS.get(ticket.source, ticket.source),
+                    local_time(ticket.created_at, zone),
+                    local_time(ticket.resolution_due, zone) if it else "",
+                    name,
                     queries.SLA_STATES[queries.sla_state_of(ticket, now)] if it else "",
                 )
             ]

@@ -36,7 +36,7 @@ from tandem.core.scoping import system_context
 from tandem.core.validation import MAX_ID, parse_id
 from tandem.core.widgets import QuickSelect
 from tandem.servicedesk import exports, queries, services
-from tandem.servicedesk.choices import StatusKind, TicketSource
+from tandem.servicedesk.choices import SOURCE_LABELS, StatusKind
 from tandem.servicedesk.models import Ticket
 from tandem.tenancy import queries as tenancy_queries
 from tandem.tenancy.models import Party, ServiceArea, Tenant
@@ -79,7 +79,6 @@ SORTS = {
     "requester": "requester__full_name",
     "source": "source",
 }
-SOURCE_LABELS = dict(TicketSource.choices)
 NEWEST_FIRST = {"created", "due"}
 #: Sort columns that can be empty (no assignee, no due date): empty ones go last.
 NULLABLE_SORTS = {"assignee", "due"}
