@@ -31,3 +31,12 @@ def test_a_safe_label_is_not_escaped_twice() -> None:
     choices = [(1, mark_safe("<b>Bold</b> &amp; co"))]
     ours = QuickSelect(choices=choices).render("x", None)
     assert parse_html(ours) == parse_html(forms.Select(choices=choices).render("x", None))
+
+
+def test_grouped_options_render_as_djangos_optgroups() -> None:
+    from tandem.core.widgets import grouped_options
+
+    groups = [("Held by <Acme> IT", [(3, "Ann <admin> & co"), (12, "Bo")]), ("Held by NW", [])]
+    ours = f"<select>{grouped_options(groups)}</select>"
+    django = forms.Select(choices=[(g, list(o)) for g, o in groups]).render("a", None)
+    assert parse_html(ours) == parse_html(django.replace(' name="a"', ""))

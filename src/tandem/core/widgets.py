@@ -7,6 +7,7 @@ same markup in Python.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape
 from typing import Any
 
@@ -20,6 +21,20 @@ def _html(value: Any) -> str:
     if hasattr(value, "__html__"):
         return str(value.__html__())
     return escape(str(value))
+
+
+def grouped_options(groups: Iterable[tuple[str, Iterable[tuple[Any, str]]]]) -> SafeString:
+    """``<optgroup>`` of ``<option>`` markup for ``[(group label, [(value, label), ...])]``,
+    written in Python: the bulk change's assignees of a provider's queue are a thousand
+    options or more, and a template loop over them cost 20 ms of the page."""
+    parts = []
+    for group, options in groups:
+        parts.append(f'<optgroup label="{_html(group)}">')
+        parts.extend(
+            f'<option value="{_html(value)}">{_html(label)}</option>' for value, label in options
+        )
+        parts.append("</optgroup>")
+    return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped
 
 
 class QuickSelect(forms.Select):

@@ -34,7 +34,7 @@ from tandem.core.policies import visible
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context
 from tandem.core.validation import MAX_ID, parse_id
-from tandem.core.widgets import QuickSelect
+from tandem.core.widgets import QuickSelect, grouped_options
 from tandem.servicedesk import exports, queries, services
 from tandem.servicedesk.choices import SOURCE_LABELS, StatusKind
 from tandem.servicedesk.models import Ticket
@@ -447,7 +447,9 @@ def queue_response(
             **bulk_choices(context["form"], it_view=bool(changeable)),
             # Only people who may take the tickets that can be checked, by the party that
             # holds them (``queries.takers_by_party``, the rule ``assign_ticket`` applies).
-            "bulk_takers": _bulk_takers(tickets, cross_tenant=bool(context.get("cross_tenant"))),
+            "bulk_takers": grouped_options(
+                _bulk_takers(tickets, cross_tenant=bool(context.get("cross_tenant")))
+            ),
             "query_prefix": urlencode(kept) + "&" if kept else "",
             # Where the bulk change returns to: these filters and this order.
             "bulk_query": urlencode(kept),
