@@ -27,7 +27,7 @@ from django.db import connection
 from tandem.core.scoping import system_context
 from tandem.servicedesk import inbound
 from tandem.servicedesk.models import Comment, Ticket
-from tests.browser.test_engagement_flow import _sign_in
+from tests.browser.helpers import sign_in
 from tests.clock import upcoming
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -81,7 +81,7 @@ def mail(settings, tmp_path):  # type: ignore[no-untyped-def]
 
 
 def _open_in_portal(browser, base: str, tenant_id: int, subject: str) -> int:  # type: ignore[no-untyped-def]
-    page = _sign_in(browser, base, "requester@acme.test")
+    page = sign_in(browser, base, "requester@acme.test")
     page.goto(f"{base}/portal/{tenant_id}/new/")
     page.get_by_role("link", name="Server problem").click()
     page.get_by_label("Subject").fill(subject)
@@ -127,18 +127,18 @@ def test_portal_routing_tiers_and_email(browser, live_server, world, mail) -> No
         )
 
         # Northwind's technician works the night ticket in three tiers.
-        msp = _sign_in(browser, base, "tech@northwind.test")
+        msp = sign_in(browser, base, "tech@northwind.test")
         assert msp.goto(f"{base}/tickets/{night}/").status == 200
         assert msp.get_by_text("Northwind MSP (on duty)").first.is_visible()
         _add_note(msp, base, night, "NW private: reboot runbook step 4", "Private to Northwind MSP")
         _add_note(msp, base, night, "NW shared: disk full on srv-01", "IT-shared")
 
-        internal = _sign_in(browser, base, "tech@acme.test")
+        internal = sign_in(browser, base, "tech@acme.test")
         internal.goto(f"{base}/tickets/{night}/")
         assert internal.get_by_text("NW shared: disk full on srv-01").is_visible()
         assert internal.get_by_text("NW private").count() == 0
 
-        requester = _sign_in(browser, base, "requester@acme.test")
+        requester = sign_in(browser, base, "requester@acme.test")
         requester.goto(f"{base}/portal/tickets/{night}/")
         assert requester.get_by_role("heading", name="Night: file server down").is_visible()
         assert requester.get_by_text("NW shared").count() == 0

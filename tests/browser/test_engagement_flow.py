@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from tests.browser.helpers import sign_in
 from tests.personas import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -29,25 +30,13 @@ def _provider_staff() -> None:
         add_membership(actor=actor, user=user, role=Role.objects.get(key=role), provider=provider)
 
 
-def _sign_in(browser, base_url: str, email: str):  # type: ignore[no-untyped-def]
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(f"{base_url}/login/")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
-    assert "/login/" not in page.url, f"{email} could not sign in"
-    return page
-
-
 def test_grant_work_suspend_refused(browser, live_server, world) -> None:  # type: ignore[no-untyped-def]
     _provider_staff()
     base = live_server.url
     tenant_id = world["tenant"]
 
     # The tenant owner grants Fresh Desk Co a mandate for server patching at HQ.
-    owner = _sign_in(browser, base, "owner@acme.test")
+    owner = sign_in(browser, base, "owner@acme.test")
     owner.goto(f"{base}/tenants/{tenant_id}/engagements/grant/")
     owner.get_by_label("Provider").select_option(label="Fresh Desk Co")
     owner.get_by_label("Name").fill("Patch nights")
@@ -60,7 +49,7 @@ def test_grant_work_suspend_refused(browser, live_server, world) -> None:  # typ
     assert re.search(r"/engagements/\d+/$", engagement_url)
 
     # Fresh Desk Co's admin accepts it from the cross-tenant home.
-    admin = _sign_in(browser, base, "admin@fresh.test")
+    admin = sign_in(browser, base, "admin@fresh.test")
     admin.goto(f"{base}/")
     admin.get_by_role("link", name="Accept…").click()  # asks first
     admin.wait_for_load_state()
@@ -69,7 +58,7 @@ def test_grant_work_suspend_refused(browser, live_server, world) -> None:  # typ
 
     # The technician now finds Acme in the tenant switcher and works there: the HQ site is
     # in scope, the Branch site is not.
-    tech = _sign_in(browser, base, "tech@fresh.test")
+    tech = sign_in(browser, base, "tech@fresh.test")
     tech.goto(f"{base}/")
     tech.locator("#tenant-switcher summary").click()  # open the switcher menu
     tech.locator("#tenant-switcher").get_by_role("link", name="Acme Corp").click()

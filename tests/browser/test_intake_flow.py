@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.test_engagement_flow import _sign_in
+from tests.browser.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_a_technician_logs_a_phone_ticket_for_a_caller(browser, live_server, world) -> None:  # type: ignore[no-untyped-def]
     base = live_server.url
-    tech = _sign_in(browser, base, "tech@acme.test")
+    tech = sign_in(browser, base, "tech@acme.test")
     tech.goto(f"{base}/tenants/{world['tenant']}/tickets/")
     tech.get_by_role("link", name="New ticket").click()
     tech.wait_for_url("**/tickets/log/")
@@ -52,6 +52,6 @@ def test_a_technician_logs_a_phone_ticket_for_a_caller(browser, live_server, wor
     assert "is logged for Wanda Walkin (Walk-in)" in tech.content()
 
     # The requester sees the phone ticket as their own in the portal.
-    requester = _sign_in(browser, base, "requester@acme.test")
+    requester = sign_in(browser, base, "requester@acme.test")
     requester.goto(f"{base}/portal/")
     assert "Phone: the VPN drops every hour" in requester.content()

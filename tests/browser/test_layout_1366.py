@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.test_engagement_flow import _sign_in
+from tests.browser.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -21,7 +21,7 @@ FITS = """() => [...document.querySelectorAll('.table-wrap')].map(wrap => {
 
 def test_tables_fit_and_chart_labels_are_readable_at_1366(browser, live_server, world) -> None:  # type: ignore[no-untyped-def]
     base = live_server.url
-    owner = _sign_in(browser, base, "owner@acme.test")
+    owner = sign_in(browser, base, "owner@acme.test")
     owner.set_viewport_size({"width": 1366, "height": 768})
     for path in (
         f"/tenants/{world['tenant']}/tickets/",
@@ -43,7 +43,7 @@ def test_tables_fit_and_chart_labels_are_readable_at_1366(browser, live_server, 
     )
     assert sizes and min(sizes) >= 13, sizes  # 12-pixel text on its line
 
-    provider = _sign_in(browser, base, "tech@northwind.test")
+    provider = sign_in(browser, base, "tech@northwind.test")
     provider.get_by_role("link", name="Northwind MSP dashboard").click()
     provider.wait_for_load_state()
     assert f"/providers/{world['provider']}/dashboard/" in provider.url

@@ -7,7 +7,7 @@ import pytest
 
 from tandem.core.scoping import system_context
 from tandem.servicedesk.models import Ticket
-from tests.browser.test_engagement_flow import _sign_in
+from tests.browser.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -17,7 +17,7 @@ def test_owner_merges_a_ticket_after_confirming(browser, live_server, world) -> 
         source = Ticket.objects.get(pk=world["ticket"])
         target = Ticket.objects.get(pk=world["sentinel_ticket"])
     base = live_server.url
-    owner = _sign_in(browser, base, "owner@acme.test")
+    owner = sign_in(browser, base, "owner@acme.test")
     owner.goto(f"{base}/tickets/{source.pk}/")
 
     owner.get_by_label("Merge into ticket #").fill(str(target.number))

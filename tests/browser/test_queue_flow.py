@@ -8,7 +8,7 @@ import pytest
 
 from tandem.core.scoping import system_context
 from tandem.servicedesk.models import Ticket
-from tests.browser.test_engagement_flow import _sign_in
+from tests.browser.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -19,7 +19,7 @@ def test_a_technician_filters_the_queue_and_changes_a_ticket_in_bulk(  # type: i
     with system_context("browser test: the ticket"):
         ticket = Ticket.objects.get(pk=world["ticket"])
     base = live_server.url
-    tech = _sign_in(browser, base, "tech@acme.test")
+    tech = sign_in(browser, base, "tech@acme.test")
     tech.goto(f"{base}/queue/")
     results = tech.locator("#ticket-results")
     assert results.get_by_role("link", name="Acme file server is slow").is_visible()
@@ -57,7 +57,7 @@ def test_a_ticket_checked_while_the_search_applies_stays_checked(  # type: ignor
     with system_context("browser test: the ticket"):
         ticket = Ticket.objects.get(pk=world["ticket"])
     base = live_server.url
-    tech = _sign_in(browser, base, "tech@acme.test")
+    tech = sign_in(browser, base, "tech@acme.test")
     tech.goto(f"{base}/queue/")
     tech.get_by_label("Search").fill("file server")
 

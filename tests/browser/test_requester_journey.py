@@ -9,7 +9,7 @@ import pytest
 from tandem.core.scoping import system_context
 from tandem.notifications.models import Notification
 from tandem.servicedesk.models import Ticket
-from tests.browser.test_engagement_flow import _sign_in
+from tests.browser.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -25,7 +25,7 @@ def test_open_close_reopen_by_reply_and_rate(browser, live_server, world) -> Non
     base = live_server.url
 
     # Signing in lands on the portal, with only what a requester uses in the menus.
-    requester = _sign_in(browser, base, "requester@acme.test")
+    requester = sign_in(browser, base, "requester@acme.test")
     assert requester.url == f"{base}/portal/"
     sidebar = requester.locator(".sidebar")
     assert sidebar.get_by_role("link", name="Portal").is_visible()
@@ -69,7 +69,7 @@ def test_open_close_reopen_by_reply_and_rate(browser, live_server, world) -> Non
     assert told and "requester@acme.test" not in told
 
     # IT resolves it; the requester rates the resolution, once.
-    tech = _sign_in(browser, base, "tech@acme.test")
+    tech = sign_in(browser, base, "tech@acme.test")
     tech.goto(f"{base}/tickets/{ticket.pk}/")
     tech.locator("#status-form").get_by_label("Status").select_option(label="Resolved")
     tech.locator("#status-form").get_by_role("button", name="Change status").click()
