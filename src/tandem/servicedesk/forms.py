@@ -97,10 +97,11 @@ class _AnyChoice(forms.TypedChoiceField):
         return True
 
 
-class TicketLogForm(forms.Form):
+class TicketLogForm(TicketCreateForm):
     """A technician logs a ticket for a caller: who called (picked from the tenant's
-    people by a search, or new), how they reached IT, what it is about, and optionally who
-    takes it. Field names are the arguments of ``services.log_ticket_for_caller``."""
+    people by a search, or new), how they reached IT, what it is about (the fields of a new
+    ticket), and optionally who takes it. Field names are the arguments of
+    ``services.log_ticket_for_caller``."""
 
     caller_q = forms.CharField(
         required=False,
@@ -125,58 +126,51 @@ class TicketLogForm(forms.Form):
     )
     source = forms.ChoiceField(
         label="How they reached you",
-        choices=[c for c in TicketSource.choices],
+        choices=TicketSource.choices,
         initial=TicketSource.PHONE,
         widget=forms.RadioSelect,
     )
-    subject = forms.CharField(max_length=200, help_text="One line: what is wrong or needed.")
     description = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text="What the caller said, since when, what they tried.",
     )
-    category_id: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
-        queryset=None,  # type: ignore[arg-type]
-        required=False,
-        label="Service area (category)",
-        empty_label="Not sure",
-    )
-    impact = forms.TypedChoiceField(coerce=int, help_text="How much of the business is affected.")
-    urgency = forms.TypedChoiceField(coerce=int, help_text="How soon it hurts.")
-    site_id: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
-        queryset=None,  # type: ignore[arg-type]
-        required=False,
-        label="Site",
-        empty_label="No particular site",
-    )
     party_id = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Held by")
     assignee_id = forms.TypedChoiceField(
         coerce=int, required=False, empty_value=None, label="Assignee"
+    )
+    field_order = (
+        "caller_q",
+        "requester_id",
+        "new_requester_name",
+        "new_requester_email",
+        "source",
+        "subject",
+        "description",
+        "category_id",
+        "impact",
+        "urgency",
+        "site_id",
+        "party_id",
+        "assignee_id",
     )
 
     def __init__(
         self,
         *args: Any,
         callers: Sequence[Any],
-        categories: QuerySet[Any],
-        sites: QuerySet[Any],
-        impacts: Sequence[str],
-        urgencies: Sequence[str],
         parties: Sequence[tuple[int, str]],
         people: Sequence[tuple[int, str]],
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("initial", {"impact": len(impacts), "urgency": len(urgencies)})
         super().__init__(*args, **kwargs)
+        category = cast(forms.ModelChoiceField, self.fields["category_id"])  # type: ignore[type-arg]
+        category.label, category.help_text = "Service area (category)", ""
         _set_choices(
             self,
             "requester_id",
             [(u.pk, f"{u.full_name or u.email} · {u.email}") for u in callers],
         )
-        _set_queryset(self, "category_id", categories)
-        _set_queryset(self, "site_id", sites)
-        _set_choices(self, "impact", level_choices(impacts))
-        _set_choices(self, "urgency", level_choices(urgencies))
         _set_choices(self, "party_id", [("", "As the responsibility matrix decides"), *parties])
         _set_choices(self, "assignee_id", [("", "Nobody yet"), *people])
         self.people = dict(people)
@@ -184,16 +178,11 @@ class TicketLogForm(forms.Form):
     def arguments(self) -> dict[str, Any]:
         data = self.cleaned_data
         return {
+            **super().arguments(),
             "requester_id": data["requester_id"],
             "new_requester_name": data["new_requester_name"],
             "new_requester_email": data["new_requester_email"],
             "source": data["source"],
-            "subject": data["subject"],
-            "description": data["description"],
-            "category_id": _pk(data["category_id"]),
-            "impact": data["impact"],
-            "urgency": data["urgency"],
-            "site_id": _pk(data.get("site_id")),
             "holder_id": data["party_id"],
             "assignee_id": data["assignee_id"],
         }
