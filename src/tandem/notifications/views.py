@@ -4,6 +4,8 @@ and notifications that could not be sent."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -211,20 +213,32 @@ def mail_review_raw(request: HttpRequest, tenant_id: int, inbound_id: int) -> Ht
     return response
 
 
+def _review_action(
+    request: HttpRequest, tenant_id: int, act: Callable[[Principal, Tenant], str]
+) -> HttpResponse:
+    """One button of the mail review: the tenant if the principal reviews its mail (else
+    not found), one service call that says what it did, back to the review (a refusal,
+    such as a message not in a state for it, as the page's error)."""
+    principal = request.principal  # type: ignore[attr-defined]
+    tenant = _tenant_for(principal, tenant_id, REVIEW_MAIL)
+    try:
+        messages.success(request, act(principal, tenant))
+    except Conflict as exc:
+        messages.error(request, str(exc))
+    return redirect("notifications:mail-review", tenant.pk)
+
+
 @page(REVIEW_MAIL)
 @require_POST
 def mail_review_retry(request: HttpRequest, tenant_id: int, outbound_id: int) -> HttpResponse:
     from tandem.servicedesk.notifications import retry_outbound_message
 
-    principal = request.principal  # type: ignore[attr-defined]
-    tenant = _tenant_for(principal, tenant_id, REVIEW_MAIL)
-    outbound = queries.outbound_message(principal, tenant.pk, outbound_id)
-    try:
+    def act(principal: Principal, tenant: Tenant) -> str:
+        outbound = queries.outbound_message(principal, tenant.pk, outbound_id)
         retry_outbound_message(actor=principal, outbound=outbound)
-        messages.success(request, f"The e-mail to {outbound.to_address} is queued to be sent.")
-    except Conflict as exc:
-        messages.error(request, str(exc))
-    return redirect("notifications:mail-review", tenant.pk)
+        return f"The e-mail to {outbound.to_address} is queued to be sent."
+
+    return _review_action(request, tenant_id, act)
 
 
 @page(REVIEW_MAIL)
@@ -233,15 +247,13 @@ def mail_review_inbound_retry(
     request: HttpRequest, tenant_id: int, inbound_id: int
 ) -> HttpResponse:
     """Process a failed or kept message again (after the fault is fixed)."""
-    principal = request.principal  # type: ignore[attr-defined]
-    tenant = _tenant_for(principal, tenant_id, REVIEW_MAIL)
-    message = queries.inbound_message(principal, tenant.pk, inbound_id)
-    try:
+
+    def act(principal: Principal, tenant: Tenant) -> str:
+        message = queries.inbound_message(principal, tenant.pk, inbound_id)
         retry_inbound_message(actor=principal, message=message)
-        messages.success(request, f"Inbound mail {message.pk} is queued to be processed again.")
-    except Conflict as exc:
-        messages.error(request, str(exc))
-    return redirect("notifications:mail-review", tenant.pk)
+        return f"Inbound mail {message.pk} is queued to be processed again."
+
+    return _review_action(request, tenant_id, act)
 
 
 @page(REVIEW_MAIL)
@@ -250,14 +262,10 @@ def mail_review_inbound_accept(
     request: HttpRequest, tenant_id: int, inbound_id: int
 ) -> HttpResponse:
     """Accept the sender as a requester and open the ticket (or add the note)."""
-    principal = request.principal  # type: ignore[attr-defined]
-    tenant = _tenant_for(principal, tenant_id, REVIEW_MAIL)
-    message = queries.inbound_message(principal, tenant.pk, inbound_id)
-    try:
+
+    def act(principal: Principal, tenant: Tenant) -> str:
+        message = queries.inbound_message(principal, tenant.pk, inbound_id)
         accept_inbound_message(actor=principal, message=message)
-        messages.success(
-            request, f"{message.from_address} is accepted; inbound mail {message.pk} is queued."
-        )
-    except Conflict as exc:
-        messages.error(request, str(exc))
-    return redirect("notifications:mail-review", tenant.pk)
+        return f"{message.from_address} is accepted; inbound mail {message.pk} is queued."
+
+    return _review_action(request, tenant_id, act)
