@@ -217,27 +217,36 @@ def _mail(
     return notices
 
 
+def _tell(
+    *,
+    actor: Principal,
+    ticket: Any,
+    kind: str,
+    text: str,
+    people: Iterable[User],
+    reason: str,
+    extra: dict[str, Any],
+) -> None:
+    """One event on ``ticket``, told three ways: an in-app notice and a short e-mail (per
+    each person's preferences) to ``people`` but the actor, and the tenant's webhooks."""
+    people = list(people)
+    _notify(ticket=ticket, kind=kind, text=text, users=people, exclude_user_id=actor.user_id)
+    _mail(ticket=ticket, kind=kind, users=people, exclude_user_id=actor.user_id, reason=reason)
+    _queue_webhooks(ticket=ticket, kind=kind, text=text, extra=extra)
+
+
 def emit_assigned(*, actor: Principal, ticket: Any) -> None:
     """Tell the new assignee (unless they assigned it to themselves)."""
     if ticket.assignee_id is None:
         return
-    text = f"{_ticket_label(ticket)} was assigned to you by {actor.label}."
-    _notify(
+    _tell(
+        actor=actor,
         ticket=ticket,
         kind=NotificationKind.ASSIGNED,
-        text=text,
-        users=[ticket.assignee],
-        exclude_user_id=actor.user_id,
-    )
-    _mail(
-        ticket=ticket,
-        kind=NotificationKind.ASSIGNED,
-        users=[ticket.assignee],
-        exclude_user_id=actor.user_id,
+        text=f"{_ticket_label(ticket)} was assigned to you by {actor.label}.",
+        people=[ticket.assignee],
         reason=f"{actor.label} assigned it to you.",
-    )
-    _queue_webhooks(
-        ticket=ticket, kind=NotificationKind.ASSIGNED, text=text, extra={"actor": actor.label}
+        extra={"actor": actor.label},
     )
 
 
@@ -255,29 +264,16 @@ def working_people(ticket: Any, party: Party) -> list[User]:
 def emit_handoff(*, actor: Principal, handoff: Any) -> None:
     """Tell the receiving party's people that the ticket is theirs now."""
     ticket = handoff.ticket
-    text = f"{_ticket_label(ticket)} was handed to {handoff.to_party.name}: {handoff.reason}"
-    people = working_people(ticket, handoff.to_party)
-    _notify(
+    _tell(
+        actor=actor,
         ticket=ticket,
         kind=NotificationKind.HANDOFF,
-        text=text,
-        users=people,
-        exclude_user_id=actor.user_id,
-    )
-    _mail(
-        ticket=ticket,
-        kind=NotificationKind.HANDOFF,
-        users=people,
-        exclude_user_id=actor.user_id,
+        text=f"{_ticket_label(ticket)} was handed to {handoff.to_party.name}: {handoff.reason}",
+        people=working_people(ticket, handoff.to_party),
         reason=(
             f"{actor.label} handed it from {handoff.from_party.name} to "
             f"{handoff.to_party.name}: {handoff.reason}"
         ),
-    )
-    _queue_webhooks(
-        ticket=ticket,
-        kind=NotificationKind.HANDOFF,
-        text=text,
         extra={
             "from_party_id": handoff.from_party_id,
             "to_party_id": handoff.to_party_id,
@@ -296,26 +292,13 @@ def emit_public_reply(*, actor: Principal, comment: Any) -> None:
     with system_context("who watches a ticket"):
         watchers = list(ticket.watchers.all())
     candidates = [*watchers, *([ticket.assignee] if ticket.assignee_id else [])]
-    text = f"New public reply on {_ticket_label(ticket)} from {comment.author_label}."
-    people = it_people_among(ticket.tenant_id, candidates)
-    _notify(
+    _tell(
+        actor=actor,
         ticket=ticket,
         kind=NotificationKind.PUBLIC_REPLY,
-        text=text,
-        users=people,
-        exclude_user_id=actor.user_id,
-    )
-    _mail(
-        ticket=ticket,
-        kind=NotificationKind.PUBLIC_REPLY,
-        users=people,
-        exclude_user_id=actor.user_id,
+        text=f"New public reply on {_ticket_label(ticket)} from {comment.author_label}.",
+        people=it_people_among(ticket.tenant_id, candidates),
         reason=f"{comment.author_label} wrote a public reply.",
-    )
-    _queue_webhooks(
-        ticket=ticket,
-        kind=NotificationKind.PUBLIC_REPLY,
-        text=text,
         extra={"comment_id": comment.pk},
     )
 
@@ -336,25 +319,13 @@ def emit_reopened(*, actor: Principal, ticket: Any, follow_up: Any | None) -> No
         reason = f"{actor.label} answered #{ticket.number} after its reopen window."
     with system_context("who holds a reopened ticket"):
         party = Party.objects.get(pk=holder.party_id) if holder.party_id else None
-    people = working_people(holder, party) if party is not None else []
-    _notify(
+    _tell(
+        actor=actor,
         ticket=holder,
         kind=NotificationKind.REOPENED,
         text=text,
-        users=people,
-        exclude_user_id=actor.user_id,
-    )
-    _mail(
-        ticket=holder,
-        kind=NotificationKind.REOPENED,
-        users=people,
-        exclude_user_id=actor.user_id,
+        people=working_people(holder, party) if party is not None else [],
         reason=reason,
-    )
-    _queue_webhooks(
-        ticket=holder,
-        kind=NotificationKind.REOPENED,
-        text=text,
         extra={"follow_up_of": ticket.pk} if follow_up is not None else {},
     )
 
