@@ -10,7 +10,9 @@ class AccountsConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from tandem.accounts import access_cache
+        from tandem.accounts.services import make_first_owner
         from tandem.audit.references import USER, register_reference
+        from tandem.tenancy.services import register_owner_maker
 
         # People named in audit changes: through the memberships the reader may see in the
         # tenant (actors are named from the entries themselves).
@@ -24,6 +26,7 @@ class AccountsConfig(AppConfig):
         )
         post_migrate.connect(_sync_roles, sender=self)
         access_cache.connect_signals()
+        register_owner_maker(make_first_owner)
 
 
 def _sync_roles(**kwargs: object) -> None:

@@ -32,6 +32,7 @@ from tandem.core.policies import allowed, authorize
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context
 from tandem.core.validation import clean_name
+from tandem.tenancy import services as tenancy_services
 from tandem.tenancy.choices import PartyKind
 from tandem.tenancy.models import Party, Provider, Tenant
 
@@ -528,31 +529,33 @@ def create_tenant_with_owner(
     owner_email: str | None = None,
 ) -> Tenant:
     """Create a tenant and, when ``owner_email`` is given, make that person its owner
-    (creating the user without a password: they set one through the reset e-mail)."""
-    from tandem.tenancy.services import create_tenant
+    (``tenancy.services.create_tenant_with_owner``, which calls ``make_first_owner``)."""
+    return tenancy_services.create_tenant_with_owner(
+        actor=actor,
+        name=name,
+        slug=slug,
+        time_zone=time_zone,
+        country=country,
+        require_mfa=require_mfa,
+        owner_email=owner_email,
+    )
 
-    with transaction.atomic():
-        tenant = create_tenant(
-            actor=actor,
-            name=name,
-            slug=slug,
-            time_zone=time_zone,
-            country=country,
-            require_mfa=require_mfa,
-        )
-        if owner_email:
-            email = clean_email(owner_email)
-            user = User.objects.filter(email__iexact=email).first()
-            if user is None:
-                user = create_user(actor=actor, email=email, full_name=email.split("@")[0])
-            owner_role = Role.objects.get(key="tenant-owner")
-            add_membership(
-                actor=system_or(actor, "make the first tenant owner"),
-                user=user,
-                role=owner_role,
-                tenant=tenant,
-            )
-    return tenant
+
+def make_first_owner(*, actor: Principal, tenant: Tenant, email: str) -> None:
+    """Make the person with ``email`` the new tenant's owner, creating the user without a
+    password when there is none (they set one through the reset e-mail). Runs inside the
+    tenant's creation transaction (registered with tenancy in ``AccountsConfig.ready``)."""
+    email = clean_email(email)
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = create_user(actor=actor, email=email, full_name=email.split("@")[0])
+    owner_role = Role.objects.get(key="tenant-owner")
+    add_membership(
+        actor=system_or(actor, "make the first tenant owner"),
+        user=user,
+        role=owner_role,
+        tenant=tenant,
+    )
 
 
 def system_or(actor: Principal, reason: str) -> Principal:

@@ -91,7 +91,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "tandem.core.middleware.HtmxFormRedirectMiddleware",
     "axes.middleware.AxesMiddleware",
-    "tandem.core.middleware.PrincipalMiddleware",
+    "tandem.accounts.middleware.PrincipalMiddleware",
 ]
 
 ROOT_URLCONF = "tandem.config.urls"
@@ -108,6 +108,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tandem.core.context_processors.principal",
+                "tandem.tenancy.context_processors.switcher_tenants",
                 "tandem.notifications.context_processors.unread_notifications",
             ],
         },

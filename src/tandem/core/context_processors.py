@@ -1,30 +1,13 @@
-"""Template context shared by every page: the principal and the tenants it can switch to."""
+"""Template context shared by every page: the acting principal."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils.functional import SimpleLazyObject
 
 
 def principal(request: HttpRequest) -> dict[str, Any]:
-    current = getattr(request, "principal", None)
-
-    def switcher_tenants() -> list[Any]:
-        # Evaluated only when a page renders the top bar, inside the request's scope.
-        if current is None or not current.is_authenticated:
-            return []
-        from django.urls import reverse
-
-        from tandem.tenancy.queries import tenants
-
-        # Links made here, not by a {% url %} per tenant: an MSP technician's menu lists
-        # hundreds of tenants on every page.
-        link = reverse("tenancy:tenant", args=[0]).replace("/0/", "/{}/")
-        return [
-            {"pk": pk, "name": name, "url": link.format(pk)}
-            for pk, name in tenants(current).values_list("id", "name")
-        ]
-
-    return {"principal": current, "switcher_tenants": SimpleLazyObject(switcher_tenants)}
+    """The principal the middleware resolved (the tenant switcher's list is tenancy's:
+    ``tenancy.context_processors``, core knows no app)."""
+    return {"principal": getattr(request, "principal", None)}

@@ -69,11 +69,9 @@ def list_tenants(request: HttpRequest, q: str | None = None, ordering: str | Non
 @router.post("/tenants", response={201: TenantOut})
 @declare_action("tenancy.add_tenant")
 def create_tenant(request: HttpRequest, payload: TenantIn):  # type: ignore[no-untyped-def]
-    from tandem.accounts.services import create_tenant_with_owner
-
     principal = principal_of(request)
     policies.authorize(principal, "tenancy.add_tenant")
-    tenant = create_tenant_with_owner(actor=principal, **payload.model_dump())
+    tenant = services.create_tenant_with_owner(actor=principal, **payload.model_dump())
     return 201, tenant
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -55,6 +55,25 @@ def _save_unique(obj: Any, *, what: str) -> None:
 
 # --- Tenants and providers (instance operator) -------------------------------------------
 
+# A new tenant's first owner is a person with a membership: accounts' business. Accounts sits
+# above tenancy (a membership names a tenant), so tenancy asks through this seam, which
+# ``AccountsConfig.ready`` fills, instead of importing accounts (docs/architecture.md,
+# "Dependencies").
+
+
+class OwnerMaker(Protocol):
+    def __call__(self, *, actor: Principal, tenant: Tenant, email: str) -> None: ...
+
+
+_owner_maker: OwnerMaker | None = None
+
+
+def register_owner_maker(maker: OwnerMaker) -> None:
+    """Name the function that makes a person a new tenant's owner (accounts does, once)."""
+    global _owner_maker
+    _owner_maker = maker
+
+
 
 def create_tenant(
     *,
@@ -95,6 +114,35 @@ def create_tenant(
             tenant_id=tenant.pk,
             changes=diff({}, _snapshot(tenant, ["name", "slug", "time_zone", "country"])),
         )
+    return tenant
+
+
+def create_tenant_with_owner(
+    *,
+    actor: Principal,
+    name: str,
+    slug: str,
+    time_zone: str = "UTC",
+    country: str = "",
+    require_mfa: bool = False,
+    owner_email: str | None = None,
+) -> Tenant:
+    """Create a tenant and, when ``owner_email`` is given, make that person its owner in the
+    same transaction (accounts creates the user without a password when they are new: they
+    set one through the reset e-mail)."""
+    with transaction.atomic():
+        tenant = create_tenant(
+            actor=actor,
+            name=name,
+            slug=slug,
+            time_zone=time_zone,
+            country=country,
+            require_mfa=require_mfa,
+        )
+        if owner_email:
+            if _owner_maker is None:  # accounts is always installed; fail loudly if not
+                raise RuntimeError("No owner maker registered (accounts is not ready).")
+            _owner_maker(actor=actor, tenant=tenant, email=owner_email)
     return tenant
 
 

@@ -19,7 +19,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from tandem.accounts import services as account_services
 from tandem.audit import queries as audit_queries
 from tandem.core import policies
 from tandem.core.actions import page
@@ -136,7 +135,7 @@ def tenant_create(request: HttpRequest) -> HttpResponse:
     tenant, status = submit_form(
         request,
         form,
-        lambda data: account_services.create_tenant_with_owner(actor=principal, **data),
+        lambda data: services.create_tenant_with_owner(actor=principal, **data),
     )
     if tenant is not None:
         messages.success(request, f"Tenant {tenant.name} is created.")

@@ -6,6 +6,7 @@ from html import escape
 from typing import Any
 
 from django import template
+from django.apps import apps
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -80,11 +81,12 @@ def account_nav(context: template.Context) -> dict[str, Any]:
     section = context.get("section", "")
     staff = {a.provider_id for a in principal.provider_accesses_with("accounts.view_membership")}
     mine = staff | {a.provider_id for a in principal.provider_accesses}
-    from tandem.tenancy.models import Provider
+    # Found by name, as core's models name the tenant ("tenancy.Tenant"): core imports no app.
+    provider_model = apps.get_model("tenancy", "Provider")
 
     # One query for both lists: the providers whose staff page or dashboard the person opens.
     providers = (
-        list(Provider.objects.filter(pk__in=sorted(mine)).only("id", "name")) if mine else []
+        list(provider_model.objects.filter(pk__in=sorted(mine)).only("id", "name")) if mine else []
     )
     return {
         "principal": principal,
