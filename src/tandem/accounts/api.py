@@ -1,6 +1,6 @@
 """People-and-access API: who am I, memberships, roles, personal API tokens."""
 
-from django.http import Http404, HttpRequest
+from django.http import Http404
 from ninja import Query, Router
 from ninja.pagination import paginate
 
@@ -19,9 +19,9 @@ from tandem.accounts.schemas import (
 )
 from tandem.core import policies
 from tandem.core.actions import declare_action
-from tandem.core.api import Id, Pagination, ordered, principal_of
+from tandem.core.api import Id, Pagination, ordered
 from tandem.core.errors import InvalidInput, Refused
-from tandem.tenancy import queries as tenancy_queries
+from tandem.core.request import TandemRequest, tenant_in_body
 from tandem.tenancy.models import Provider
 
 router = Router(tags=["accounts"])
@@ -29,8 +29,8 @@ router = Router(tags=["accounts"])
 
 @router.get("/me", response=MeOut)
 @declare_action(policies.SIGNED_IN)
-def me(request: HttpRequest):  # type: ignore[no-untyped-def]
-    principal = principal_of(request)
+def me(request: TandemRequest):  # type: ignore[no-untyped-def]
+    principal = request.principal
     user = User.objects.get(pk=principal.user_id or 0)
     return {
         "user_id": user.pk,
@@ -54,9 +54,9 @@ def me(request: HttpRequest):  # type: ignore[no-untyped-def]
 @paginate(Pagination)
 @declare_action("accounts.view_membership")
 def list_memberships(
-    request: HttpRequest, filters: Query[MembershipFilter], ordering: str | None = None
+    request: TandemRequest, filters: Query[MembershipFilter], ordering: str | None = None
 ):  # type: ignore[no-untyped-def]
-    rows = filters.filter(queries.memberships(principal_of(request)))
+    rows = filters.filter(queries.memberships(request.principal))
     return ordered(
         rows, ordering or "email", {"email": "user__email", "created_at": "created_at", "id": "id"}
     )
@@ -64,17 +64,14 @@ def list_memberships(
 
 @router.post("/memberships", response={201: MembershipOut})
 @declare_action("accounts.add_membership")
-def add_membership(request: HttpRequest, payload: MembershipIn):  # type: ignore[no-untyped-def]
-    principal = principal_of(request)
+def add_membership(request: TandemRequest, payload: MembershipIn):  # type: ignore[no-untyped-def]
+    principal = request.principal
     role = Role.objects.filter(key=payload.role_key).first()
     if role is None:
         raise InvalidInput({"role_key": ["No such role."]})
     tenant = provider = None
     if payload.tenant_id is not None:
-        try:
-            tenant = tenancy_queries.tenant(principal, payload.tenant_id)
-        except Http404 as exc:
-            raise InvalidInput({"tenant_id": ["No such tenant."]}) from exc
+        tenant = tenant_in_body(principal, payload.tenant_id)
     if payload.provider_id is not None:
         provider = Provider.objects.filter(
             pk=payload.provider_id, pk__in=principal.provider_ids
@@ -94,16 +91,16 @@ def add_membership(request: HttpRequest, payload: MembershipIn):  # type: ignore
 
 @router.get("/memberships/{membership_id}", response=MembershipOut)
 @declare_action("accounts.view_membership")
-def get_membership(request: HttpRequest, membership_id: Id):  # type: ignore[no-untyped-def]
-    return queries.membership(principal_of(request), membership_id)
+def get_membership(request: TandemRequest, membership_id: Id):  # type: ignore[no-untyped-def]
+    return queries.membership(request.principal, membership_id)
 
 
 @router.patch("/memberships/{membership_id}", response=MembershipOut)
 @declare_action("accounts.change_membership")
-def change_membership(request: HttpRequest, membership_id: Id, payload: MembershipChange):  # type: ignore[no-untyped-def]
+def change_membership(request: TandemRequest, membership_id: Id, payload: MembershipChange):  # type: ignore[no-untyped-def]
     """Give a member another role: only someone who manages the members there, never a role
     above one's own, never demoting the last owner or admin (409)."""
-    principal = principal_of(request)
+    principal = request.principal
     membership = queries.membership(principal, membership_id)
     role = queries.roles(principal).filter(key=payload.role_key).first()
     if role is None:
@@ -114,8 +111,8 @@ def change_membership(request: HttpRequest, membership_id: Id, payload: Membersh
 
 @router.post("/memberships/{membership_id}/deactivate", response=MembershipOut)
 @declare_action("accounts.change_membership")
-def deactivate_membership(request: HttpRequest, membership_id: Id):  # type: ignore[no-untyped-def]
-    principal = principal_of(request)
+def deactivate_membership(request: TandemRequest, membership_id: Id):  # type: ignore[no-untyped-def]
+    principal = request.principal
     membership = queries.membership(principal, membership_id)
     services.deactivate_membership(actor=principal, membership=membership)
     return queries.membership(principal, membership_id)
@@ -124,32 +121,32 @@ def deactivate_membership(request: HttpRequest, membership_id: Id):  # type: ign
 @router.get("/roles", response=list[RoleOut])
 @paginate(Pagination)
 @declare_action("accounts.view_role")
-def list_roles(request: HttpRequest):  # type: ignore[no-untyped-def]
-    return queries.roles(principal_of(request)).order_by("name")
+def list_roles(request: TandemRequest):  # type: ignore[no-untyped-def]
+    return queries.roles(request.principal).order_by("name")
 
 
 @router.get("/roles/{role_id}", response=RoleOut)
 @declare_action("accounts.view_role")
-def get_role(request: HttpRequest, role_id: Id):  # type: ignore[no-untyped-def]
+def get_role(request: TandemRequest, role_id: Id):  # type: ignore[no-untyped-def]
     return policies.get_visible_or_404(
-        principal_of(request), "accounts.view_role", Role.objects.all(), pk=role_id
+        request.principal, "accounts.view_role", Role.objects.all(), pk=role_id
     )
 
 
 @router.get("/tokens", response=list[TokenOut])
 @paginate(Pagination)
 @declare_action(policies.SIGNED_IN)
-def list_tokens(request: HttpRequest):  # type: ignore[no-untyped-def]
+def list_tokens(request: TandemRequest):  # type: ignore[no-untyped-def]
     """Your tokens; with a token, only the tokens of its own membership."""
-    return queries.own_tokens(principal_of(request))
+    return queries.own_tokens(request.principal)
 
 
 @router.post("/tokens", response={201: TokenCreated})
 @declare_action(policies.SIGNED_IN)
-def create_token(request: HttpRequest, payload: TokenIn):  # type: ignore[no-untyped-def]
+def create_token(request: TandemRequest, payload: TokenIn):  # type: ignore[no-untyped-def]
     """Issue a token (signed in only: a request made with a token is refused, whatever
     membership it names)."""
-    principal = principal_of(request)
+    principal = request.principal
     if not policies.allowed(principal, "accounts.add_apitoken"):
         raise Refused(services.TOKEN_MINTING_REFUSAL)
     membership = queries.own_memberships(principal).filter(pk=payload.membership_id).first()
@@ -170,9 +167,9 @@ def create_token(request: HttpRequest, payload: TokenIn):  # type: ignore[no-unt
 
 @router.post("/tokens/{token_id}/revoke", response=TokenOut)
 @declare_action(policies.SIGNED_IN)
-def revoke_token(request: HttpRequest, token_id: Id):  # type: ignore[no-untyped-def]
+def revoke_token(request: TandemRequest, token_id: Id):  # type: ignore[no-untyped-def]
     """Revoke one of your tokens; with a (write) token, one of its own membership's."""
-    principal = principal_of(request)
+    principal = request.principal
     token = queries.own_tokens(principal).select_related("membership").filter(pk=token_id).first()
     if token is None:
         raise Http404("not found")

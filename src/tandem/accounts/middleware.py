@@ -31,7 +31,6 @@ def _client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-
 class PrincipalMiddleware:
     """Resolve who is acting (session or ``Authorization: Bearer`` token) and scope the request.
 

@@ -22,7 +22,7 @@ from django.contrib.auth.views import (
 )
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
@@ -47,7 +47,7 @@ from tandem.core.actions import page
 from tandem.core.errors import Conflict, InvalidInput
 from tandem.core.pages import CONFLICT, INVALID, add_service_errors, safe_next
 from tandem.core.policies import PUBLIC, SIGNED_IN
-from tandem.tenancy import queries as tenancy_queries
+from tandem.core.request import TandemRequest, tenant_in_reach
 from tandem.tenancy.models import Provider
 
 #: Session keys of a sign-in that passed the password and waits for its TOTP code.
@@ -80,7 +80,7 @@ def _home_for(user: Any) -> str:
 
 
 def lockout_response(
-    request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any
+    request: TandemRequest, credentials: Any = None, *args: Any, **kwargs: Any
 ) -> HttpResponse:
     """django-axes calls this when a username+IP pair has failed too often (HTTP 429)."""
     minutes = round(float(settings.AXES_COOLOFF_TIME) * 60)
@@ -93,7 +93,7 @@ def lockout_response(
     )
 
 
-def _clear_pending_mfa(request: HttpRequest) -> None:
+def _clear_pending_mfa(request: TandemRequest) -> None:
     session = getattr(request, "session", None)
     if session is None:
         return
@@ -101,7 +101,7 @@ def _clear_pending_mfa(request: HttpRequest) -> None:
         session.pop(key, None)
 
 
-def _pending_mfa_user(request: HttpRequest) -> User | None:
+def _pending_mfa_user(request: TandemRequest) -> User | None:
     user_id = request.session.get(MFA_USER)
     since = request.session.get(MFA_SINCE, 0)
     if user_id is None or time.time() - since > MFA_STEP_SECONDS:
@@ -114,9 +114,9 @@ def _pending_mfa_user(request: HttpRequest) -> User | None:
 
 @page(PUBLIC)
 @require_http_methods(["GET", "POST"])
-def login_view(request: HttpRequest) -> HttpResponse:
+def login_view(request: TandemRequest) -> HttpResponse:
     """E-mail and password; people with a confirmed authenticator continue to the code step."""
-    if request.principal.is_authenticated:  # type: ignore[attr-defined]
+    if request.principal.is_authenticated:
         return redirect(safe_next(request, _home()))
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -146,7 +146,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
 
 @page(PUBLIC)
 @require_http_methods(["GET", "POST"])
-def login_mfa(request: HttpRequest) -> HttpResponse:
+def login_mfa(request: TandemRequest) -> HttpResponse:
     """The second step of sign-in: the current code of the person's authenticator app."""
     user = _pending_mfa_user(request)
     if user is None:
@@ -184,7 +184,7 @@ def login_mfa(request: HttpRequest) -> HttpResponse:
 
 @page(PUBLIC)
 @require_POST
-def logout_view(request: HttpRequest) -> HttpResponse:
+def logout_view(request: TandemRequest) -> HttpResponse:
     logout(request)
     messages.info(request, "You are signed out.")
     return redirect("accounts:login")
@@ -222,11 +222,11 @@ password_reset_complete = page(PUBLIC)(
 
 @page(PUBLIC)  # people who must still enrol are not "signed in" yet: checked below
 @require_http_methods(["GET", "POST"])
-def mfa_setup(request: HttpRequest) -> HttpResponse:
+def mfa_setup(request: TandemRequest) -> HttpResponse:
     """Set up a TOTP authenticator: start (new secret), then confirm with a first code."""
     if not request.user.is_authenticated:
         return redirect(f"{reverse('accounts:login')}?{urlencode({'next': request.path})}")
-    principal = request.principal  # type: ignore[attr-defined]
+    principal = request.principal
     user: User = request.user  # type: ignore[assignment]
     form = TotpCodeForm(request.POST if request.POST.get("step") == "confirm" else None)
     status = 200
@@ -272,9 +272,9 @@ def _membership_label(membership: Membership) -> str:
 
 @page(SIGNED_IN)
 @require_http_methods(["GET", "POST"])
-def tokens(request: HttpRequest) -> HttpResponse:
+def tokens(request: TandemRequest) -> HttpResponse:
     """The person's own API tokens, and a form to issue one (its secret is shown once)."""
-    principal = request.principal  # type: ignore[attr-defined]
+    principal = request.principal
     own = [(m.pk, _membership_label(m)) for m in queries.own_memberships(principal)]
     form = TokenForm(request.POST or None, memberships=own)
     created = raw_token = None
@@ -328,8 +328,8 @@ def tokens(request: HttpRequest) -> HttpResponse:
 
 @page(SIGNED_IN)
 @require_POST
-def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def token_revoke(request: TandemRequest, token_id: int) -> HttpResponse:
+    principal = request.principal
     token = queries.own_tokens(principal).select_related("membership").filter(pk=token_id).first()
     if token is None:
         raise Http404("no such token")
@@ -352,19 +352,12 @@ def _provider_roles(principal: Any) -> list[tuple[str, str]]:
     return [(r.key, r.name) for r in queries.roles(principal).filter(scope=RoleScope.PROVIDER)]
 
 
-def _people_tenant(principal: Any, tenant_id: int, action: str) -> Any:
-    tenant = tenancy_queries.tenant(principal, tenant_id)
-    if not policies.allowed(principal, action, tenant):
-        raise Http404("no such page")
-    return tenant
-
-
 #: People listed per page: a company of thousands is searched, not scrolled.
 PEOPLE_PAGE_SIZE = 100
 
 
 def _people_page(
-    request: HttpRequest, principal: Any, rows: QuerySet[Membership]
+    request: TandemRequest, principal: Any, rows: QuerySet[Membership]
 ) -> dict[str, Any]:
     """One page of ``rows`` (active people first, by e-mail), narrowed by ``?q=`` to names
     and e-mail addresses containing it, and which of the page's memberships the principal
@@ -391,10 +384,10 @@ def _people_page(
 
 
 @page("accounts.view_membership")
-def people(request: HttpRequest, tenant_id: int) -> HttpResponse:
+def people(request: TandemRequest, tenant_id: int) -> HttpResponse:
     """Everyone with a role in the tenant (its own people; providers' staff are theirs)."""
-    principal = request.principal  # type: ignore[attr-defined]
-    tenant = _people_tenant(principal, tenant_id, "accounts.view_membership")
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, "accounts.view_membership")
     rows = queries.memberships(principal).filter(tenant_id=tenant.pk).select_related("party")
     may_invite = policies.allowed(principal, "accounts.add_membership", tenant)
     return render(
@@ -413,9 +406,9 @@ def people(request: HttpRequest, tenant_id: int) -> HttpResponse:
 
 @page("accounts.add_membership")
 @require_http_methods(["GET", "POST"])
-def people_invite(request: HttpRequest, tenant_id: int) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
-    tenant = _people_tenant(principal, tenant_id, "accounts.add_membership")
+def people_invite(request: TandemRequest, tenant_id: int) -> HttpResponse:
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, "accounts.add_membership")
     form = InviteForm(request.POST or None, roles=_tenant_roles(principal))
     back = reverse("accounts:people", args=[tenant.pk])
     return _invite(
@@ -429,7 +422,7 @@ def people_invite(request: HttpRequest, tenant_id: int) -> HttpResponse:
 
 
 def _invite(
-    request: HttpRequest,
+    request: TandemRequest,
     form: InviteForm,
     *,
     back: str,
@@ -437,7 +430,7 @@ def _invite(
     where: dict[str, Any],
     place: str,
 ) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+    principal = request.principal
     status = 200
     if request.method == "POST":
         status = INVALID
@@ -477,13 +470,13 @@ def _invite(
 
 @page("accounts.change_membership")
 @require_http_methods(["GET", "POST"])
-def membership_deactivate(request: HttpRequest, membership_id: int) -> HttpResponse:
+def membership_deactivate(request: TandemRequest, membership_id: int) -> HttpResponse:
     """Confirm, then remove a person's role at once (their tokens for it are revoked too)."""
-    principal = request.principal  # type: ignore[attr-defined]
+    principal = request.principal
     membership = queries.membership(principal, membership_id)
     if membership.tenant_id is not None:
         back = reverse("accounts:people", args=[membership.tenant_id])
-        tenant = tenancy_queries.tenant(principal, membership.tenant_id)
+        tenant = tenant_in_reach(principal, membership.tenant_id)
     else:
         back = reverse("accounts:provider-staff", args=[membership.provider_id])
         tenant = None
@@ -514,10 +507,10 @@ def membership_deactivate(request: HttpRequest, membership_id: int) -> HttpRespo
 
 @page("accounts.change_membership")
 @require_POST
-def membership_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+def membership_role(request: TandemRequest, membership_id: int) -> HttpResponse:
     """Give a member another role (the form beside each person on the people and staff
     pages); the outcome, or why not, is shown back on that page."""
-    principal = request.principal  # type: ignore[attr-defined]
+    principal = request.principal
     membership = queries.membership(principal, membership_id)
     if membership.tenant_id is not None:
         back = reverse("accounts:people", args=[membership.tenant_id])
@@ -539,8 +532,8 @@ def membership_role(request: HttpRequest, membership_id: int) -> HttpResponse:
 
 
 @page("accounts.view_role")
-def roles(request: HttpRequest) -> HttpResponse:
-    rows = queries.roles(request.principal).order_by("scope", "name")  # type: ignore[attr-defined]
+def roles(request: TandemRequest) -> HttpResponse:
+    rows = queries.roles(request.principal).order_by("scope", "name")
     return render(request, "accounts/role_list.html", {"roles": rows, "section": "roles"})
 
 
@@ -557,8 +550,8 @@ def _staff_provider(principal: Any, provider_id: int, permission: str) -> Provid
 
 
 @page("accounts.view_membership")
-def provider_staff(request: HttpRequest, provider_id: int) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def provider_staff(request: TandemRequest, provider_id: int) -> HttpResponse:
+    principal = request.principal
     provider = _staff_provider(principal, provider_id, "accounts.view_membership")
     rows = queries.memberships(principal).filter(provider_id=provider.pk)
     may_invite = bool(principal.provider_accesses_with("accounts.add_membership", provider.pk))
@@ -579,8 +572,8 @@ def provider_staff(request: HttpRequest, provider_id: int) -> HttpResponse:
 
 @page("accounts.add_membership")
 @require_http_methods(["GET", "POST"])
-def provider_staff_invite(request: HttpRequest, provider_id: int) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def provider_staff_invite(request: TandemRequest, provider_id: int) -> HttpResponse:
+    principal = request.principal
     provider = _staff_provider(principal, provider_id, "accounts.add_membership")
     form = InviteForm(request.POST or None, roles=_provider_roles(principal))
     back = reverse("accounts:provider-staff", args=[provider.pk])
@@ -597,21 +590,21 @@ def provider_staff_invite(request: HttpRequest, provider_id: int) -> HttpRespons
 # --- Sign-in links ("magic links") ------------------------------------------------------------
 
 
-def _client_ip(request: HttpRequest) -> str | None:
+def _client_ip(request: TandemRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
 @page(PUBLIC)
 @require_http_methods(["GET", "POST"])
-def login_link(request: HttpRequest) -> HttpResponse:
+def login_link(request: TandemRequest) -> HttpResponse:
     """Ask for a sign-in link by e-mail. The answer is the same whether or not the address
     belongs to an account (and whether or not the hourly limit was reached)."""
-    if request.principal.is_authenticated:  # type: ignore[attr-defined]
+    if request.principal.is_authenticated:
         return redirect(_home())
     form = SignInLinkForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.send_sign_in_link(
-            actor=request.principal,  # type: ignore[attr-defined]
+            actor=request.principal,
             email=form.cleaned_data["email"],
             ip=_client_ip(request),
         )
@@ -630,7 +623,7 @@ def login_link(request: HttpRequest) -> HttpResponse:
 
 @page(PUBLIC)
 @require_http_methods(["GET", "POST"])
-def login_link_use(request: HttpRequest, token: str) -> HttpResponse:
+def login_link_use(request: TandemRequest, token: str) -> HttpResponse:
     """Follow an e-mailed sign-in link: GET shows a button, POST spends the link and signs
     the person in (or continues to the code step for people with an authenticator).
 

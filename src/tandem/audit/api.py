@@ -1,6 +1,6 @@
 """Audit API: read, export as JSON Lines, and verify the tenant's chain."""
 
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from ninja import Query, Router
 from ninja.pagination import paginate
 
@@ -9,8 +9,8 @@ from tandem.audit.schemas import AuditEntryOut, AuditFilter, ChainStateOut
 from tandem.audit.services import verify_chains
 from tandem.core import policies
 from tandem.core.actions import declare_action
-from tandem.core.api import Id, Pagination, principal_of
-from tandem.tenancy import queries as tenancy_queries
+from tandem.core.api import Id, Pagination
+from tandem.core.request import TandemRequest, tenant_in_reach
 
 router = Router(tags=["audit"])
 
@@ -18,15 +18,15 @@ router = Router(tags=["audit"])
 @router.get("/audit", response=list[AuditEntryOut])
 @paginate(Pagination)
 @declare_action("audit.view_auditentry")
-def list_audit(request: HttpRequest, filters: Query[AuditFilter]):  # type: ignore[no-untyped-def]
-    return filters.filter(queries.entries(principal_of(request)))
+def list_audit(request: TandemRequest, filters: Query[AuditFilter]):  # type: ignore[no-untyped-def]
+    return filters.filter(queries.entries(request.principal))
 
 
 @router.get("/audit/export")
 @declare_action("audit.view_auditentry")
-def export_audit(request: HttpRequest, filters: Query[AuditFilter]):  # type: ignore[no-untyped-def]
+def export_audit(request: TandemRequest, filters: Query[AuditFilter]):  # type: ignore[no-untyped-def]
     """Everything the caller may read, oldest first, as JSON Lines."""
-    rows = filters.filter(queries.entries(principal_of(request))).order_by("chain_key", "seq")
+    rows = filters.filter(queries.entries(request.principal)).order_by("chain_key", "seq")
     response = StreamingHttpResponse(
         queries.as_json_lines(rows), content_type="application/x-ndjson"
     )
@@ -36,9 +36,9 @@ def export_audit(request: HttpRequest, filters: Query[AuditFilter]):  # type: ig
 
 @router.get("/tenants/{tenant_id}/audit/verify", response=ChainStateOut)
 @declare_action("audit.verify_chain")
-def verify_tenant_chain(request: HttpRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
-    principal = principal_of(request)
-    tenant = tenancy_queries.tenant(principal, tenant_id)
+def verify_tenant_chain(request: TandemRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id)
     policies.authorize(principal, "audit.verify_chain", tenant)
     reports = verify_chains(tenant_id=tenant.pk)
     if not reports:

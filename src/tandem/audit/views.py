@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
@@ -15,28 +15,19 @@ from tandem.audit.forms import AuditFilterForm
 from tandem.audit.services import verify_chains
 from tandem.core import policies
 from tandem.core.actions import page
-from tandem.tenancy import queries as tenancy_queries
-from tandem.tenancy.models import Tenant
+from tandem.core.request import TandemRequest, tenant_in_reach
 
 PAGE_SIZE = 50
 
 
-def _tenant(request: HttpRequest, tenant_id: int) -> Tenant:
-    principal = request.principal  # type: ignore[attr-defined]
-    tenant = tenancy_queries.tenant(principal, tenant_id)
-    if not policies.allowed(principal, "audit.view_auditentry", tenant):
-        raise Http404("no such page")
-    return tenant
-
-
 @page("audit.view_auditentry")
-def log(request: HttpRequest, tenant_id: int) -> HttpResponse:
+def log(request: TandemRequest, tenant_id: int) -> HttpResponse:
     """Who did what, when, through which party; owners and auditors also see the chain state.
 
     A provider sees only what its own party did in the tenant.
     """
-    principal = request.principal  # type: ignore[attr-defined]
-    tenant = _tenant(request, tenant_id)
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, "audit.view_auditentry")
     visible = queries.entries(principal).filter(tenant_id=tenant.pk)
     form = AuditFilterForm(
         request.GET or None,
@@ -68,7 +59,7 @@ def log(request: HttpRequest, tenant_id: int) -> HttpResponse:
         "chain_state": chain_state,
         "section": "audit",
     }
-    htmx = request.htmx  # type: ignore[attr-defined]
+    htmx = request.htmx
     partial = bool(htmx) and not htmx.history_restore_request
     template = "audit/_auditentry_results.html" if partial else "audit/auditentry_list.html"
     response = render(request, template, context)
@@ -77,10 +68,10 @@ def log(request: HttpRequest, tenant_id: int) -> HttpResponse:
 
 
 @page("audit.view_auditentry")
-def export(request: HttpRequest, tenant_id: int) -> StreamingHttpResponse:
+def export(request: TandemRequest, tenant_id: int) -> StreamingHttpResponse:
     """Every entry the principal may read in this tenant, oldest first, as JSON Lines."""
-    principal = request.principal  # type: ignore[attr-defined]
-    tenant = _tenant(request, tenant_id)
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, "audit.view_auditentry")
     rows = queries.entries(principal).filter(tenant_id=tenant.pk)
     action = request.GET.get("action")
     actor = request.GET.get("actor")

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, ConfigDict, Discriminator, Field, Tag, mode
 from tandem.core import pagination as pagination_core
 from tandem.core.errors import InvalidInput
 from tandem.core.principal import Principal, current_principal
+from tandem.core.request import principal_of as principal_of
 from tandem.core.validation import MAX_ID
 
 #: An id in a path, a query string or a body: 1 to ``MAX_ID``. Every id the API reads has
@@ -46,7 +47,7 @@ class TokenAuth(HttpBearer):
     """``Authorization: Bearer tdm_...``: resolved by the principal middleware already."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Principal | None:
-        principal: Principal = request.principal  # type: ignore[attr-defined]
+        principal = principal_of(request)
         if getattr(request, "api_token", None) is not None and principal.is_authenticated:
             return principal
         return None
@@ -58,7 +59,7 @@ class SessionAuth(APIKeyCookie):
     param_name = "sessionid"
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Principal | None:
-        principal: Principal = request.principal  # type: ignore[attr-defined]
+        principal = principal_of(request)
         if getattr(request, "api_token_invalid", False):
             return None
         return principal if principal.is_authenticated else None
@@ -90,10 +91,6 @@ def _holds_nul(data: Any) -> bool:
     if isinstance(data, list | tuple):
         return any(_holds_nul(item) for item in data)
     return False
-
-
-def principal_of(request: HttpRequest) -> Principal:
-    return request.principal  # type: ignore[attr-defined,no-any-return]
 
 
 # --- Audiences -------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Who is acting: the principal resolved for every request, task and CLI command.
 
-A principal is plain data, resolved from the database on every request (no cache), so that
-suspending an engagement or removing a membership takes effect on the very next request.
+A principal is plain data, resolved on every request from a per-process cache of accesses
+(``accounts.access_cache``) whose key every access change replaces in the same transaction
+(decision 0014), so that suspending an engagement or removing a membership takes effect on
+the very next request, in every process.
 """
 
 from __future__ import annotations
@@ -168,7 +170,8 @@ _current: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
 
 
 def current_principal() -> Principal | None:
-    """The principal of the request or task being handled, if any."""
+    """The principal of the request or task being handled, if any: for code that has no
+    request at hand (``core.api.audience`` choosing a response shape per object)."""
     return _current.get()
 
 

@@ -3,7 +3,8 @@
 Tenant-owned models use ``django_scopes.ScopedManager(tenant=...)``: any query of them outside
 a scope raises ``ScopeError`` instead of returning every tenant's rows. Requests enter
 ``principal_scope`` (limited to the tenants the principal can reach right now); the CLI and
-tasks enter ``system_context`` with a reason. ``tests/test_scoping_lint.py`` fails if
+tasks enter ``system_context`` with a reason.
+``tests/test_scoping.py::test_escape_hatches_appear_only_in_the_scoping_module`` fails if
 ``scopes_disabled`` appears anywhere else.
 """
 

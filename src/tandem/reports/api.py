@@ -1,10 +1,10 @@
 """Dashboard API: the figures of the dashboard pages as JSON."""
 
-from django.http import HttpRequest
 from ninja import Router
 
 from tandem.core.actions import declare_action
-from tandem.core.api import Id, principal_of
+from tandem.core.api import Id
+from tandem.core.request import TandemRequest
 from tandem.reports import queries
 from tandem.reports.schemas import DashboardOut
 from tandem.reports.views import dashboard_provider, dashboard_tenant
@@ -14,19 +14,19 @@ router = Router(tags=["reports"])
 
 @router.get("/tenants/{tenant_id}/dashboard", response=DashboardOut)
 @declare_action("servicedesk.view_ticket")
-def get_tenant_dashboard(request: HttpRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
+def get_tenant_dashboard(request: TandemRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
     """Open work by party, SLA attainment and breaches per party (last 30 days), backlog age
     and handoffs of one tenant, over the tickets the caller may see. Requesters: 404."""
-    principal = principal_of(request)
+    principal = request.principal
     tenant = dashboard_tenant(principal, tenant_id)
     return queries.as_json(queries.tenant_dashboard(principal, tenant))
 
 
 @router.get("/providers/{provider_id}/dashboard", response=DashboardOut)
 @declare_action("servicedesk.view_ticket")
-def get_provider_dashboard(request: HttpRequest, provider_id: Id):  # type: ignore[no-untyped-def]
+def get_provider_dashboard(request: TandemRequest, provider_id: Id):  # type: ignore[no-untyped-def]
     """The same figures for a provider, across every tenant that engaged it; for the
     provider's own people only (others: 404)."""
-    principal = principal_of(request)
+    principal = request.principal
     provider = dashboard_provider(principal, provider_id)
     return queries.as_json(queries.provider_dashboard(principal, provider.pk))

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
 from tandem.core.actions import page
 from tandem.core.policies import get_visible_or_404
 from tandem.core.principal import Principal
+from tandem.core.request import TandemRequest, tenant_in_reach
 from tandem.reports import queries
 from tandem.reports.policies import may_view_provider_dashboard, may_view_tenant_dashboard
-from tandem.tenancy import queries as tenancy_queries
 from tandem.tenancy.models import Provider, Tenant
 
 METRIC_LABELS = {
@@ -32,14 +32,10 @@ def hours_minutes(minutes: int) -> str:
     return f"{hours}h" if hours else f"{rest}m"
 
 
-def _principal(request: HttpRequest) -> Principal:
-    return request.principal  # type: ignore[attr-defined,no-any-return]
-
-
 def dashboard_tenant(principal: Principal, tenant_id: int) -> Tenant:
     """The tenant, if the principal works tickets there for a party; else not found
     (requesters hold ``servicedesk.view_ticket`` too, for their own tickets only)."""
-    tenant = tenancy_queries.tenant(principal, tenant_id)
+    tenant = tenant_in_reach(principal, tenant_id)
     if not may_view_tenant_dashboard(principal, tenant.pk):
         raise Http404("no such page")
     return tenant
@@ -111,7 +107,7 @@ def _charts(dashboard: queries.Dashboard, *, with_tenant: bool) -> dict[str, Any
 
 
 def _render(
-    request: HttpRequest, dashboard: queries.Dashboard, *, with_tenant: bool, **context: Any
+    request: TandemRequest, dashboard: queries.Dashboard, *, with_tenant: bool, **context: Any
 ) -> HttpResponse:
     return render(
         request,
@@ -133,18 +129,18 @@ def _render(
 
 
 @page("servicedesk.view_ticket")
-def tenant_dashboard(request: HttpRequest, tenant_id: int) -> HttpResponse:
+def tenant_dashboard(request: TandemRequest, tenant_id: int) -> HttpResponse:
     """Open work, SLA attainment, breaches, backlog age and handoffs of one tenant."""
-    principal = _principal(request)
+    principal = request.principal
     tenant = dashboard_tenant(principal, tenant_id)
     dashboard = queries.tenant_dashboard(principal, tenant)
     return _render(request, dashboard, with_tenant=False, tenant=tenant, section="dashboard")
 
 
 @page("servicedesk.view_ticket")
-def provider_dashboard(request: HttpRequest, provider_id: int) -> HttpResponse:
+def provider_dashboard(request: TandemRequest, provider_id: int) -> HttpResponse:
     """The same figures for a provider, across every tenant that engaged it."""
-    principal = _principal(request)
+    principal = request.principal
     provider = dashboard_provider(principal, provider_id)
     dashboard = queries.provider_dashboard(principal, provider.pk)
     return _render(

@@ -4,14 +4,14 @@ Handlers are thin: parse, find the object through the policy of their action (40
 of reach), call one service, return.
 """
 
-from django.http import Http404, HttpRequest
 from ninja import Query, Router
 from ninja.pagination import paginate
 
 from tandem.core import policies
 from tandem.core.actions import declare_action
-from tandem.core.api import Id, Pagination, ordered, principal_of
+from tandem.core.api import Id, Pagination, ordered
 from tandem.core.errors import InvalidInput
+from tandem.core.request import TandemRequest, tenant_in_body, tenant_in_reach
 from tandem.tenancy import queries, services
 from tandem.tenancy.models import AssetGroup, Party, ServiceArea, Site
 from tandem.tenancy.schemas import (
@@ -44,23 +44,14 @@ router = Router(tags=["tenancy"])
 NAME_ORDER = {"name": "name", "created_at": "created_at", "id": "id"}
 
 
-def _tenant_for_write(request: HttpRequest, tenant_id: int):  # type: ignore[no-untyped-def]
-    """The tenant named in a request body, if the principal can see it; a clear 422 if not."""
-    principal = principal_of(request)
-    try:
-        return queries.tenant(principal, tenant_id)
-    except Http404 as exc:  # in a body, an unreachable id is a field error, not a 404
-        raise InvalidInput({"tenant_id": ["No such tenant."]}) from exc
-
-
 # --- Tenants -------------------------------------------------------------------------------
 
 
 @router.get("/tenants", response=list[TenantOut])
 @paginate(Pagination)
 @declare_action("tenancy.view_tenant")
-def list_tenants(request: HttpRequest, q: str | None = None, ordering: str | None = None):  # type: ignore[no-untyped-def]
-    rows = queries.tenants(principal_of(request))
+def list_tenants(request: TandemRequest, q: str | None = None, ordering: str | None = None):  # type: ignore[no-untyped-def]
+    rows = queries.tenants(request.principal)
     if q:
         rows = rows.filter(name__icontains=q[:100])
     return ordered(rows, ordering or "name", NAME_ORDER)
@@ -68,8 +59,8 @@ def list_tenants(request: HttpRequest, q: str | None = None, ordering: str | Non
 
 @router.post("/tenants", response={201: TenantOut})
 @declare_action("tenancy.add_tenant")
-def create_tenant(request: HttpRequest, payload: TenantIn):  # type: ignore[no-untyped-def]
-    principal = principal_of(request)
+def create_tenant(request: TandemRequest, payload: TenantIn):  # type: ignore[no-untyped-def]
+    principal = request.principal
     policies.authorize(principal, "tenancy.add_tenant")
     tenant = services.create_tenant_with_owner(actor=principal, **payload.model_dump())
     return 201, tenant
@@ -77,15 +68,15 @@ def create_tenant(request: HttpRequest, payload: TenantIn):  # type: ignore[no-u
 
 @router.get("/tenants/{tenant_id}", response=TenantOut)
 @declare_action("tenancy.view_tenant")
-def get_tenant(request: HttpRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
-    return queries.tenant(principal_of(request), tenant_id)
+def get_tenant(request: TandemRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
+    return tenant_in_reach(request.principal, tenant_id)
 
 
 @router.patch("/tenants/{tenant_id}", response=TenantOut)
 @declare_action("tenancy.change_tenant")
-def update_tenant(request: HttpRequest, tenant_id: Id, payload: TenantPatch):  # type: ignore[no-untyped-def]
-    principal = principal_of(request)
-    tenant = queries.tenant(principal, tenant_id)
+def update_tenant(request: TandemRequest, tenant_id: Id, payload: TenantPatch):  # type: ignore[no-untyped-def]
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id)
     return services.update_tenant(
         actor=principal, tenant=tenant, **payload.model_dump(exclude_unset=True)
     )
@@ -97,8 +88,8 @@ def update_tenant(request: HttpRequest, tenant_id: Id, payload: TenantPatch):  #
 @router.get("/providers", response=list[ProviderOut])
 @paginate(Pagination)
 @declare_action("tenancy.view_provider")
-def list_providers(request: HttpRequest, q: str | None = None, ordering: str | None = None):  # type: ignore[no-untyped-def]
-    rows = queries.providers(principal_of(request))
+def list_providers(request: TandemRequest, q: str | None = None, ordering: str | None = None):  # type: ignore[no-untyped-def]
+    rows = queries.providers(request.principal)
     if q:
         rows = rows.filter(name__icontains=q[:100])
     return ordered(rows, ordering or "name", NAME_ORDER)
@@ -106,30 +97,30 @@ def list_providers(request: HttpRequest, q: str | None = None, ordering: str | N
 
 @router.post("/providers", response={201: ProviderOut})
 @declare_action("tenancy.add_provider")
-def create_provider(request: HttpRequest, payload: ProviderIn):  # type: ignore[no-untyped-def]
-    principal = principal_of(request)
+def create_provider(request: TandemRequest, payload: ProviderIn):  # type: ignore[no-untyped-def]
+    principal = request.principal
     policies.authorize(principal, "tenancy.add_provider")
     return 201, services.create_provider(actor=principal, **payload.model_dump())
 
 
 @router.get("/providers/{provider_id}", response=ProviderOut)
 @declare_action("tenancy.view_provider")
-def get_provider(request: HttpRequest, provider_id: Id):  # type: ignore[no-untyped-def]
+def get_provider(request: TandemRequest, provider_id: Id):  # type: ignore[no-untyped-def]
     from tandem.core.policies import get_visible_or_404
     from tandem.tenancy.models import Provider
 
     return get_visible_or_404(
-        principal_of(request), "tenancy.view_provider", Provider.objects.all(), pk=provider_id
+        request.principal, "tenancy.view_provider", Provider.objects.all(), pk=provider_id
     )
 
 
 @router.patch("/providers/{provider_id}", response=ProviderOut)
 @declare_action("tenancy.change_provider")
-def update_provider(request: HttpRequest, provider_id: Id, payload: ProviderPatch):  # type: ignore[no-untyped-def]
+def update_provider(request: TandemRequest, provider_id: Id, payload: ProviderPatch):  # type: ignore[no-untyped-def]
     from tandem.core.policies import get_visible_or_404
     from tandem.tenancy.models import Provider
 
-    principal = principal_of(request)
+    principal = request.principal
     provider = get_visible_or_404(
         principal, "tenancy.view_provider", Provider.objects.all(), pk=provider_id
     )
@@ -145,19 +136,19 @@ def update_provider(request: HttpRequest, provider_id: Id, payload: ProviderPatc
 @paginate(Pagination)
 @declare_action("tenancy.view_engagement")
 def list_engagements(  # type: ignore[no-untyped-def]
-    request: HttpRequest, filters: Query[EngagementFilter], ordering: str | None = None
+    request: TandemRequest, filters: Query[EngagementFilter], ordering: str | None = None
 ):
-    rows = filters.filter(queries.engagements(principal_of(request)))
+    rows = filters.filter(queries.engagements(request.principal))
     return ordered(rows, ordering, {**NAME_ORDER, "status": "status", "starts_on": "starts_on"})
 
 
 @router.post("/engagements", response={201: EngagementOut})
 @declare_action("tenancy.grant_engagement")
-def grant_engagement(request: HttpRequest, payload: EngagementIn):  # type: ignore[no-untyped-def]
+def grant_engagement(request: TandemRequest, payload: EngagementIn):  # type: ignore[no-untyped-def]
     from tandem.tenancy.models import Provider
 
-    principal = principal_of(request)
-    tenant = _tenant_for_write(request, payload.tenant_id)
+    principal = request.principal
+    tenant = tenant_in_body(request.principal, payload.tenant_id)
     provider = queries.providers(principal).filter(pk=payload.provider_id).first()
     if provider is None:
         raise InvalidInput({"provider_id": ["No such provider."]})
@@ -171,14 +162,14 @@ def grant_engagement(request: HttpRequest, payload: EngagementIn):  # type: igno
 
 @router.get("/engagements/{engagement_id}", response=EngagementOut)
 @declare_action("tenancy.view_engagement")
-def get_engagement(request: HttpRequest, engagement_id: Id):  # type: ignore[no-untyped-def]
-    return queries.engagement(principal_of(request), engagement_id)
+def get_engagement(request: TandemRequest, engagement_id: Id):  # type: ignore[no-untyped-def]
+    return queries.engagement(request.principal, engagement_id)
 
 
 @router.patch("/engagements/{engagement_id}", response=EngagementOut)
 @declare_action("tenancy.rescope_engagement")
-def rescope_engagement(request: HttpRequest, engagement_id: Id, payload: EngagementPatch):  # type: ignore[no-untyped-def]
-    principal = principal_of(request)
+def rescope_engagement(request: TandemRequest, engagement_id: Id, payload: EngagementPatch):  # type: ignore[no-untyped-def]
+    principal = request.principal
     engagement = queries.engagement(principal, engagement_id)
     changes = payload.model_dump(exclude_unset=True)
     if "ends_on" not in changes:
@@ -189,15 +180,15 @@ def rescope_engagement(request: HttpRequest, engagement_id: Id, payload: Engagem
 
 @router.post("/engagements/{engagement_id}/accept", response=EngagementOut)
 @declare_action("tenancy.accept_engagement")
-def accept_engagement(request: HttpRequest, engagement_id: Id):  # type: ignore[no-untyped-def]
-    principal = principal_of(request)
+def accept_engagement(request: TandemRequest, engagement_id: Id):  # type: ignore[no-untyped-def]
+    principal = request.principal
     engagement = queries.engagement(principal, engagement_id)
     services.accept_engagement(actor=principal, engagement=engagement)
     return queries.engagement(principal, engagement_id)
 
 
-def _status_change(request: HttpRequest, engagement_id: int, reason: str, service):  # type: ignore[no-untyped-def]
-    principal = principal_of(request)
+def _status_change(request: TandemRequest, engagement_id: int, reason: str, service):  # type: ignore[no-untyped-def]
+    principal = request.principal
     engagement = queries.engagement(principal, engagement_id)
     service(actor=principal, engagement=engagement, reason=reason)
     return queries.engagement(principal, engagement_id)
@@ -205,19 +196,19 @@ def _status_change(request: HttpRequest, engagement_id: int, reason: str, servic
 
 @router.post("/engagements/{engagement_id}/suspend", response=EngagementOut)
 @declare_action("tenancy.suspend_engagement")
-def suspend_engagement(request: HttpRequest, engagement_id: Id, payload: StatusChangeIn):  # type: ignore[no-untyped-def]
+def suspend_engagement(request: TandemRequest, engagement_id: Id, payload: StatusChangeIn):  # type: ignore[no-untyped-def]
     return _status_change(request, engagement_id, payload.reason, services.suspend_engagement)
 
 
 @router.post("/engagements/{engagement_id}/resume", response=EngagementOut)
 @declare_action("tenancy.suspend_engagement")
-def resume_engagement(request: HttpRequest, engagement_id: Id, payload: StatusChangeIn):  # type: ignore[no-untyped-def]
+def resume_engagement(request: TandemRequest, engagement_id: Id, payload: StatusChangeIn):  # type: ignore[no-untyped-def]
     return _status_change(request, engagement_id, payload.reason, services.resume_engagement)
 
 
 @router.post("/engagements/{engagement_id}/end", response=EngagementOut)
 @declare_action("tenancy.end_engagement")
-def end_engagement(request: HttpRequest, engagement_id: Id, payload: StatusChangeIn):  # type: ignore[no-untyped-def]
+def end_engagement(request: TandemRequest, engagement_id: Id, payload: StatusChangeIn):  # type: ignore[no-untyped-def]
     return _status_change(request, engagement_id, payload.reason, services.end_engagement)
 
 
@@ -227,16 +218,16 @@ def end_engagement(request: HttpRequest, engagement_id: Id, payload: StatusChang
 @router.get("/parties", response=list[PartyOut])
 @paginate(Pagination)
 @declare_action("tenancy.view_party")
-def list_parties(request: HttpRequest, filters: Query[TenantFilter], ordering: str | None = None):  # type: ignore[no-untyped-def]
-    rows = policies.visible(principal_of(request), "tenancy.view_party", Party.objects.all())
+def list_parties(request: TandemRequest, filters: Query[TenantFilter], ordering: str | None = None):  # type: ignore[no-untyped-def]
+    rows = policies.visible(request.principal, "tenancy.view_party", Party.objects.all())
     return ordered(filters.filter(rows), ordering or "name", {**NAME_ORDER, "kind": "kind"})
 
 
 @router.get("/parties/{party_id}", response=PartyOut)
 @declare_action("tenancy.view_party")
-def get_party(request: HttpRequest, party_id: Id):  # type: ignore[no-untyped-def]
+def get_party(request: TandemRequest, party_id: Id):  # type: ignore[no-untyped-def]
     return policies.get_visible_or_404(
-        principal_of(request), "tenancy.view_party", Party.objects.all(), pk=party_id
+        request.principal, "tenancy.view_party", Party.objects.all(), pk=party_id
     )
 
 
@@ -247,13 +238,13 @@ def get_party(request: HttpRequest, party_id: Id):  # type: ignore[no-untyped-de
 @paginate(Pagination)
 @declare_action("tenancy.view_site")
 def list_sites(
-    request: HttpRequest,
+    request: TandemRequest,
     filters: Query[TenantFilter],
     q: str | None = None,
     ordering: str | None = None,
 ):  # type: ignore[no-untyped-def]
     rows = filters.filter(
-        policies.visible(principal_of(request), "tenancy.view_site", Site.objects.all())
+        policies.visible(request.principal, "tenancy.view_site", Site.objects.all())
     )
     if q:
         rows = rows.filter(name__icontains=q[:100])
@@ -262,24 +253,24 @@ def list_sites(
 
 @router.post("/sites", response={201: SiteOut})
 @declare_action("tenancy.add_site")
-def create_site(request: HttpRequest, payload: SiteIn):  # type: ignore[no-untyped-def]
-    tenant = _tenant_for_write(request, payload.tenant_id)
+def create_site(request: TandemRequest, payload: SiteIn):  # type: ignore[no-untyped-def]
+    tenant = tenant_in_body(request.principal, payload.tenant_id)
     data = payload.model_dump(exclude={"tenant_id"})
-    return 201, services.create_site(actor=principal_of(request), tenant=tenant, **data)
+    return 201, services.create_site(actor=request.principal, tenant=tenant, **data)
 
 
 @router.get("/sites/{site_id}", response=SiteOut)
 @declare_action("tenancy.view_site")
-def get_site(request: HttpRequest, site_id: Id):  # type: ignore[no-untyped-def]
+def get_site(request: TandemRequest, site_id: Id):  # type: ignore[no-untyped-def]
     return policies.get_visible_or_404(
-        principal_of(request), "tenancy.view_site", Site.objects.all(), pk=site_id
+        request.principal, "tenancy.view_site", Site.objects.all(), pk=site_id
     )
 
 
 @router.patch("/sites/{site_id}", response=SiteOut)
 @declare_action("tenancy.change_site")
-def update_site(request: HttpRequest, site_id: Id, payload: SitePatch):  # type: ignore[no-untyped-def]
-    principal = principal_of(request)
+def update_site(request: TandemRequest, site_id: Id, payload: SitePatch):  # type: ignore[no-untyped-def]
+    principal = request.principal
     site = policies.get_visible_or_404(
         principal, "tenancy.view_site", Site.objects.all(), pk=site_id
     )
@@ -295,13 +286,13 @@ def update_site(request: HttpRequest, site_id: Id, payload: SitePatch):  # type:
 @paginate(Pagination)
 @declare_action("tenancy.view_assetgroup")
 def list_asset_groups(
-    request: HttpRequest,
+    request: TandemRequest,
     filters: Query[TenantFilter],
     q: str | None = None,
     ordering: str | None = None,
 ):  # type: ignore[no-untyped-def]
     rows = filters.filter(
-        policies.visible(principal_of(request), "tenancy.view_assetgroup", AssetGroup.objects.all())
+        policies.visible(request.principal, "tenancy.view_assetgroup", AssetGroup.objects.all())
     )
     if q:
         rows = rows.filter(name__icontains=q[:100])
@@ -310,17 +301,17 @@ def list_asset_groups(
 
 @router.post("/asset-groups", response={201: AssetGroupOut})
 @declare_action("tenancy.add_assetgroup")
-def create_asset_group(request: HttpRequest, payload: AssetGroupIn):  # type: ignore[no-untyped-def]
-    tenant = _tenant_for_write(request, payload.tenant_id)
+def create_asset_group(request: TandemRequest, payload: AssetGroupIn):  # type: ignore[no-untyped-def]
+    tenant = tenant_in_body(request.principal, payload.tenant_id)
     data = payload.model_dump(exclude={"tenant_id"})
-    return 201, services.create_asset_group(actor=principal_of(request), tenant=tenant, **data)
+    return 201, services.create_asset_group(actor=request.principal, tenant=tenant, **data)
 
 
 @router.get("/asset-groups/{asset_group_id}", response=AssetGroupOut)
 @declare_action("tenancy.view_assetgroup")
-def get_asset_group(request: HttpRequest, asset_group_id: Id):  # type: ignore[no-untyped-def]
+def get_asset_group(request: TandemRequest, asset_group_id: Id):  # type: ignore[no-untyped-def]
     return policies.get_visible_or_404(
-        principal_of(request),
+        request.principal,
         "tenancy.view_assetgroup",
         AssetGroup.objects.all(),
         pk=asset_group_id,
@@ -329,8 +320,8 @@ def get_asset_group(request: HttpRequest, asset_group_id: Id):  # type: ignore[n
 
 @router.patch("/asset-groups/{asset_group_id}", response=AssetGroupOut)
 @declare_action("tenancy.change_assetgroup")
-def update_asset_group(request: HttpRequest, asset_group_id: Id, payload: AssetGroupPatch):  # type: ignore[no-untyped-def]
-    principal = principal_of(request)
+def update_asset_group(request: TandemRequest, asset_group_id: Id, payload: AssetGroupPatch):  # type: ignore[no-untyped-def]
+    principal = request.principal
     group = policies.get_visible_or_404(
         principal, "tenancy.view_assetgroup", AssetGroup.objects.all(), pk=asset_group_id
     )
@@ -345,29 +336,27 @@ def update_asset_group(request: HttpRequest, asset_group_id: Id, payload: AssetG
 @paginate(Pagination)
 @declare_action("tenancy.view_servicearea")
 def list_service_areas(
-    request: HttpRequest, filters: Query[TenantFilter], ordering: str | None = None
+    request: TandemRequest, filters: Query[TenantFilter], ordering: str | None = None
 ):  # type: ignore[no-untyped-def]
     rows = filters.filter(
-        policies.visible(
-            principal_of(request), "tenancy.view_servicearea", ServiceArea.objects.all()
-        )
+        policies.visible(request.principal, "tenancy.view_servicearea", ServiceArea.objects.all())
     )
     return ordered(rows, ordering or "name", {**NAME_ORDER, "key": "key"})
 
 
 @router.post("/service-areas", response={201: ServiceAreaOut})
 @declare_action("tenancy.add_servicearea")
-def create_service_area(request: HttpRequest, payload: ServiceAreaIn):  # type: ignore[no-untyped-def]
-    tenant = _tenant_for_write(request, payload.tenant_id)
+def create_service_area(request: TandemRequest, payload: ServiceAreaIn):  # type: ignore[no-untyped-def]
+    tenant = tenant_in_body(request.principal, payload.tenant_id)
     data = payload.model_dump(exclude={"tenant_id"})
-    return 201, services.create_service_area(actor=principal_of(request), tenant=tenant, **data)
+    return 201, services.create_service_area(actor=request.principal, tenant=tenant, **data)
 
 
 @router.get("/service-areas/{service_area_id}", response=ServiceAreaOut)
 @declare_action("tenancy.view_servicearea")
-def get_service_area(request: HttpRequest, service_area_id: Id):  # type: ignore[no-untyped-def]
+def get_service_area(request: TandemRequest, service_area_id: Id):  # type: ignore[no-untyped-def]
     return policies.get_visible_or_404(
-        principal_of(request),
+        request.principal,
         "tenancy.view_servicearea",
         ServiceArea.objects.all(),
         pk=service_area_id,
@@ -376,8 +365,8 @@ def get_service_area(request: HttpRequest, service_area_id: Id):  # type: ignore
 
 @router.patch("/service-areas/{service_area_id}", response=ServiceAreaOut)
 @declare_action("tenancy.change_servicearea")
-def update_service_area(request: HttpRequest, service_area_id: Id, payload: ServiceAreaPatch):  # type: ignore[no-untyped-def]
-    principal = principal_of(request)
+def update_service_area(request: TandemRequest, service_area_id: Id, payload: ServiceAreaPatch):  # type: ignore[no-untyped-def]
+    principal = request.principal
     area = policies.get_visible_or_404(
         principal, "tenancy.view_servicearea", ServiceArea.objects.all(), pk=service_area_id
     )

@@ -74,7 +74,6 @@ def register_owner_maker(maker: OwnerMaker) -> None:
     _owner_maker = maker
 
 
-
 def create_tenant(
     *,
     actor: Principal,

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,6 +26,7 @@ from tandem.core.errors import Conflict
 from tandem.core.pages import submit_form
 from tandem.core.policies import SIGNED_IN
 from tandem.core.principal import Principal
+from tandem.core.request import TandemRequest, tenant_in_reach
 from tandem.tenancy import queries, services
 from tandem.tenancy.choices import ENGAGEMENT_ACTIONS, EngagementStatus
 from tandem.tenancy.forms import (
@@ -42,26 +43,13 @@ from tandem.tenancy.forms import (
 )
 from tandem.tenancy.models import AssetGroup, Engagement, Party, ServiceArea, Site, Tenant
 
-
-def _principal(request: HttpRequest) -> Principal:
-    return request.principal  # type: ignore[attr-defined,no-any-return]
-
-
-def _tenant_for(principal: Principal, tenant_id: int, action: str) -> Tenant:
-    """The tenant, if the principal may see it and may ``action`` in it; else not found."""
-    tenant = queries.tenant(principal, tenant_id)
-    if not policies.allowed(principal, action, tenant):
-        raise Http404("no such page")
-    return tenant
-
-
 # --- Home ----------------------------------------------------------------------------------
 
 
 @page(SIGNED_IN)
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: TandemRequest) -> HttpResponse:
     """Everything the person works on: their tenants and their providers' engagements."""
-    principal = _principal(request)
+    principal = request.principal
     if principal.is_requester_only and principal.tenant_accesses:
         # Requesters open and follow tickets; the portal is their home.
         return redirect("servicedesk:portal")
@@ -128,9 +116,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @page("tenancy.add_tenant")
 @require_http_methods(["GET", "POST"])
-def tenant_create(request: HttpRequest) -> HttpResponse:
+def tenant_create(request: TandemRequest) -> HttpResponse:
     """The instance operator creates a client company, optionally naming its first owner."""
-    principal = _principal(request)
+    principal = request.principal
     form = TenantCreateForm(request.POST or None, initial={"time_zone": "UTC"})
     tenant, status = submit_form(
         request,
@@ -147,9 +135,9 @@ def tenant_create(request: HttpRequest) -> HttpResponse:
 
 @page("tenancy.add_provider")
 @require_http_methods(["GET", "POST"])
-def provider_create(request: HttpRequest) -> HttpResponse:
+def provider_create(request: TandemRequest) -> HttpResponse:
     """The instance operator registers a provider (MSP or MSSP) that tenants may engage."""
-    principal = _principal(request)
+    principal = request.principal
     form = ProviderCreateForm(request.POST or None)
     provider, status = submit_form(
         request, form, lambda data: services.create_provider(actor=principal, **data)
@@ -174,9 +162,9 @@ def _visible_count(
 
 
 @page("tenancy.view_tenant")
-def tenant_detail(request: HttpRequest, tenant_id: int) -> HttpResponse:
-    principal = _principal(request)
-    tenant = queries.tenant(principal, tenant_id)
+def tenant_detail(request: TandemRequest, tenant_id: int) -> HttpResponse:
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id)
     if not principal.is_it_in(tenant.pk) and not principal.is_superuser:
         # A requester here has nothing on the overview to use: their tickets are the portal.
         return redirect("servicedesk:portal")
@@ -222,9 +210,9 @@ def _settings_form(tenant: Tenant, data: Any = None) -> TenantSettingsForm:
 
 @page("tenancy.change_tenant")
 @require_http_methods(["GET", "POST"])
-def tenant_settings(request: HttpRequest, tenant_id: int) -> HttpResponse:
-    principal = _principal(request)
-    tenant = _tenant_for(principal, tenant_id, "tenancy.change_tenant")
+def tenant_settings(request: TandemRequest, tenant_id: int) -> HttpResponse:
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, "tenancy.change_tenant")
     form = _settings_form(tenant, request.POST or None)
     updated, status = submit_form(
         request, form, lambda data: services.update_tenant(actor=principal, tenant=tenant, **data)
@@ -265,9 +253,9 @@ def _scope_choices(
 
 
 @page("tenancy.view_engagement")
-def engagements(request: HttpRequest, tenant_id: int) -> HttpResponse:
-    principal = _principal(request)
-    tenant = _tenant_for(principal, tenant_id, "tenancy.view_engagement")
+def engagements(request: TandemRequest, tenant_id: int) -> HttpResponse:
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, "tenancy.view_engagement")
     rows = queries.engagements_with_scope(principal, tenant_id=tenant.pk)
     order = {"pending": 0, "active": 1, "suspended": 2, "ended": 3}
     rows.sort(key=lambda e: (order.get(e.status, 9), e.provider.name, e.name))
@@ -285,10 +273,10 @@ def engagements(request: HttpRequest, tenant_id: int) -> HttpResponse:
 
 @page("tenancy.grant_engagement")
 @require_http_methods(["GET", "POST"])
-def engagement_grant(request: HttpRequest, tenant_id: int) -> HttpResponse:
+def engagement_grant(request: TandemRequest, tenant_id: int) -> HttpResponse:
     """The tenant owner grants a provider a mandate; it stays pending until accepted."""
-    principal = _principal(request)
-    tenant = _tenant_for(principal, tenant_id, "tenancy.grant_engagement")
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, "tenancy.grant_engagement")
     form = EngagementGrantForm(
         request.POST or None,
         initial={"starts_on": timezone.localdate()},
@@ -341,8 +329,8 @@ def _engagement_context(principal: Principal, engagement: Engagement) -> dict[st
 
 
 @page("tenancy.view_engagement")
-def engagement_detail(request: HttpRequest, engagement_id: int) -> HttpResponse:
-    principal = _principal(request)
+def engagement_detail(request: TandemRequest, engagement_id: int) -> HttpResponse:
+    principal = request.principal
     found = queries.engagement(principal, engagement_id)
     [engagement] = queries.engagements_with_scope(principal, pk=found.pk)
     history = audit_queries.entries(principal).filter(
@@ -375,11 +363,11 @@ def engagement_detail(request: HttpRequest, engagement_id: int) -> HttpResponse:
 
 @page("tenancy.accept_engagement")
 @require_http_methods(["GET", "POST"])
-def engagement_accept(request: HttpRequest, engagement_id: int) -> HttpResponse:
+def engagement_accept(request: TandemRequest, engagement_id: int) -> HttpResponse:
     """Confirm, then accept a pending engagement: the page says what the provider's staff
     will reach; only a POST that carries ``confirm=yes`` (the page's button) accepts, so a
     stray click or a replayed form never opens a tenant."""
-    principal = _principal(request)
+    principal = request.principal
     engagement = queries.engagement(principal, engagement_id, action="tenancy.accept_engagement")
     if request.method != "POST" or request.POST.get("confirm") != "yes":
         [scoped] = queries.engagements_with_scope(principal, pk=engagement.pk)
@@ -400,9 +388,9 @@ def engagement_accept(request: HttpRequest, engagement_id: int) -> HttpResponse:
 
 @page("tenancy.rescope_engagement")
 @require_http_methods(["GET", "POST"])
-def engagement_rescope(request: HttpRequest, engagement_id: int) -> HttpResponse:
+def engagement_rescope(request: TandemRequest, engagement_id: int) -> HttpResponse:
     """Change what a mandate covers; the provider's next request sees the new scope."""
-    principal = _principal(request)
+    principal = request.principal
     found = queries.engagement(principal, engagement_id, action="tenancy.rescope_engagement")
     [engagement] = queries.engagements_with_scope(principal, pk=found.pk)
     form = EngagementScopeForm(
@@ -461,9 +449,9 @@ STATUS_CHANGES: dict[str, tuple[str, Callable[..., Engagement], str, str, str]] 
 }
 
 
-def _change_status(request: HttpRequest, engagement_id: int, change: str) -> HttpResponse:
+def _change_status(request: TandemRequest, engagement_id: int, change: str) -> HttpResponse:
     action, service, title, button, consequence = STATUS_CHANGES[change]
-    principal = _principal(request)
+    principal = request.principal
     engagement = queries.engagement(principal, engagement_id, action=action)
     form = StatusChangeForm(request.POST or None)
     updated, status = submit_form(
@@ -492,19 +480,19 @@ def _change_status(request: HttpRequest, engagement_id: int, change: str) -> Htt
 
 @page("tenancy.suspend_engagement")
 @require_http_methods(["GET", "POST"])
-def engagement_suspend(request: HttpRequest, engagement_id: int) -> HttpResponse:
+def engagement_suspend(request: TandemRequest, engagement_id: int) -> HttpResponse:
     return _change_status(request, engagement_id, "suspend")
 
 
 @page("tenancy.suspend_engagement")
 @require_http_methods(["GET", "POST"])
-def engagement_resume(request: HttpRequest, engagement_id: int) -> HttpResponse:
+def engagement_resume(request: TandemRequest, engagement_id: int) -> HttpResponse:
     return _change_status(request, engagement_id, "resume")
 
 
 @page("tenancy.end_engagement")
 @require_http_methods(["GET", "POST"])
-def engagement_end(request: HttpRequest, engagement_id: int) -> HttpResponse:
+def engagement_end(request: TandemRequest, engagement_id: int) -> HttpResponse:
     return _change_status(request, engagement_id, "end")
 
 
@@ -512,7 +500,7 @@ def engagement_end(request: HttpRequest, engagement_id: int) -> HttpResponse:
 
 
 def _list_page(
-    request: HttpRequest,
+    request: TandemRequest,
     tenant_id: int,
     *,
     model: type[Any],
@@ -521,8 +509,8 @@ def _list_page(
     form: Any,
     extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
-    principal = _principal(request)
-    tenant = _tenant_for(principal, tenant_id, f"tenancy.view_{kind}")
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, f"tenancy.view_{kind}")
     rows = policies.visible(
         principal, f"tenancy.view_{kind}", model.objects.filter(tenant_id=tenant.pk)
     )
@@ -543,7 +531,7 @@ def _list_page(
 
 
 def _form_page(
-    request: HttpRequest,
+    request: TandemRequest,
     *,
     tenant: Tenant,
     form: Any,
@@ -570,7 +558,7 @@ def _sites_of(principal: Principal, tenant: Tenant) -> QuerySet[Site]:
 
 
 @page("tenancy.view_site")
-def sites(request: HttpRequest, tenant_id: int) -> HttpResponse:
+def sites(request: TandemRequest, tenant_id: int) -> HttpResponse:
     return _list_page(
         request,
         tenant_id,
@@ -584,9 +572,9 @@ def sites(request: HttpRequest, tenant_id: int) -> HttpResponse:
 
 @page("tenancy.add_site")
 @require_http_methods(["GET", "POST"])
-def site_create(request: HttpRequest, tenant_id: int) -> HttpResponse:
-    principal = _principal(request)
-    tenant = _tenant_for(principal, tenant_id, "tenancy.add_site")
+def site_create(request: TandemRequest, tenant_id: int) -> HttpResponse:
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, "tenancy.add_site")
     return _form_page(
         request,
         tenant=tenant,
@@ -601,12 +589,12 @@ def site_create(request: HttpRequest, tenant_id: int) -> HttpResponse:
 
 @page("tenancy.change_site")
 @require_http_methods(["GET", "POST"])
-def site_edit(request: HttpRequest, site_id: int) -> HttpResponse:
-    principal = _principal(request)
+def site_edit(request: TandemRequest, site_id: int) -> HttpResponse:
+    principal = request.principal
     site = policies.get_visible_or_404(
         principal, "tenancy.change_site", Site.objects.all(), pk=site_id
     )
-    tenant = queries.tenant(principal, site.tenant_id)
+    tenant = tenant_in_reach(principal, site.tenant_id)
     form = SiteForm(
         request.POST or None,
         initial={"name": site.name, "address": site.address, "time_zone": site.time_zone},
@@ -624,8 +612,8 @@ def site_edit(request: HttpRequest, site_id: int) -> HttpResponse:
 
 
 @page("tenancy.view_assetgroup")
-def asset_groups(request: HttpRequest, tenant_id: int) -> HttpResponse:
-    principal = _principal(request)
+def asset_groups(request: TandemRequest, tenant_id: int) -> HttpResponse:
+    principal = request.principal
     return _list_page(
         request,
         tenant_id,
@@ -639,9 +627,9 @@ def asset_groups(request: HttpRequest, tenant_id: int) -> HttpResponse:
 
 @page("tenancy.add_assetgroup")
 @require_http_methods(["GET", "POST"])
-def asset_group_create(request: HttpRequest, tenant_id: int) -> HttpResponse:
-    principal = _principal(request)
-    tenant = _tenant_for(principal, tenant_id, "tenancy.add_assetgroup")
+def asset_group_create(request: TandemRequest, tenant_id: int) -> HttpResponse:
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, "tenancy.add_assetgroup")
     form = AssetGroupForm(request.POST or None, sites=_sites_of(principal, tenant))
     return _form_page(
         request,
@@ -659,12 +647,12 @@ def asset_group_create(request: HttpRequest, tenant_id: int) -> HttpResponse:
 
 @page("tenancy.change_assetgroup")
 @require_http_methods(["GET", "POST"])
-def asset_group_edit(request: HttpRequest, asset_group_id: int) -> HttpResponse:
-    principal = _principal(request)
+def asset_group_edit(request: TandemRequest, asset_group_id: int) -> HttpResponse:
+    principal = request.principal
     group = policies.get_visible_or_404(
         principal, "tenancy.change_assetgroup", AssetGroup.objects.all(), pk=asset_group_id
     )
-    tenant = queries.tenant(principal, group.tenant_id)
+    tenant = tenant_in_reach(principal, group.tenant_id)
     form = AssetGroupForm(
         request.POST or None,
         initial={"name": group.name, "site_id": group.site_id, "description": group.description},
@@ -685,7 +673,7 @@ def asset_group_edit(request: HttpRequest, asset_group_id: int) -> HttpResponse:
 
 
 @page("tenancy.view_servicearea")
-def service_areas(request: HttpRequest, tenant_id: int) -> HttpResponse:
+def service_areas(request: TandemRequest, tenant_id: int) -> HttpResponse:
     return _list_page(
         request,
         tenant_id,
@@ -699,9 +687,9 @@ def service_areas(request: HttpRequest, tenant_id: int) -> HttpResponse:
 
 @page("tenancy.add_servicearea")
 @require_http_methods(["GET", "POST"])
-def service_area_create(request: HttpRequest, tenant_id: int) -> HttpResponse:
-    principal = _principal(request)
-    tenant = _tenant_for(principal, tenant_id, "tenancy.add_servicearea")
+def service_area_create(request: TandemRequest, tenant_id: int) -> HttpResponse:
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, "tenancy.add_servicearea")
     return _form_page(
         request,
         tenant=tenant,
@@ -716,12 +704,12 @@ def service_area_create(request: HttpRequest, tenant_id: int) -> HttpResponse:
 
 @page("tenancy.change_servicearea")
 @require_http_methods(["GET", "POST"])
-def service_area_edit(request: HttpRequest, service_area_id: int) -> HttpResponse:
-    principal = _principal(request)
+def service_area_edit(request: TandemRequest, service_area_id: int) -> HttpResponse:
+    principal = request.principal
     area = policies.get_visible_or_404(
         principal, "tenancy.change_servicearea", ServiceArea.objects.all(), pk=service_area_id
     )
-    tenant = queries.tenant(principal, area.tenant_id)
+    tenant = tenant_in_reach(principal, area.tenant_id)
     form = ServiceAreaEditForm(
         request.POST or None,
         initial={"name": area.name, "description": area.description, "is_active": area.is_active},
