@@ -35,9 +35,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django.db import connections
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
+from tandem.accounts.models import AccessVersion, Membership, Role
 from tandem.core.scoping import system_context
+from tandem.tenancy.models import AssetGroup, Engagement, Party, Provider, ServiceArea, Site, Tenant
 
 #: How many (user, token, day) entries one process keeps; least recently used go first.
 CACHE_SIZE = 4096
@@ -51,8 +54,6 @@ _lock = threading.Lock()
 def current_token() -> uuid.UUID | None:
     """The access version as the caller's transaction sees it (one query); None without
     the row."""
-    from tandem.accounts.models import AccessVersion
-
     with system_context("read the access version"):
         found = list(AccessVersion.objects.filter(pk=1).values_list("token", flat=True))
     return found[0] if found else None
@@ -88,8 +89,6 @@ def invalidate() -> None:
 
     Runs in the caller's transaction, so the new token commits or rolls back with the change.
     """
-    from tandem.accounts.models import AccessVersion
-
     with system_context("invalidate cached principals"):
         AccessVersion.objects.filter(pk=1).update(token=uuid.uuid4())
 
@@ -110,10 +109,6 @@ def _table_exists(using: str) -> bool:
     """False only while migrations have not created the row's table (or have just removed
     it, migrating ``accounts`` back): then there is nothing cached against it either."""
     if using not in _table_seen:
-        from django.db import connections
-
-        from tandem.accounts.models import AccessVersion
-
         if AccessVersion._meta.db_table not in connections[using].introspection.table_names():
             return False
         _table_seen.add(using)
@@ -141,17 +136,6 @@ def connect_signals() -> None:
 
     Not ``User``: its own fields are read fresh with every request, and a sign-in saves it.
     """
-    from tandem.accounts.models import Membership, Role
-    from tandem.tenancy.models import (
-        AssetGroup,
-        Engagement,
-        Party,
-        Provider,
-        ServiceArea,
-        Site,
-        Tenant,
-    )
-
     for model in (
         Membership,
         Role,

@@ -10,7 +10,7 @@ class AccountsConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from tandem.accounts import access_cache
-        from tandem.accounts.services import make_first_owner
+        from tandem.accounts.services import make_first_owner, sync_roles_after_migrate
         from tandem.audit.references import USER, register_reference
         from tandem.tenancy.services import register_owner_maker
 
@@ -24,12 +24,7 @@ class AccountsConfig(AppConfig):
             key_field="user_id",
             name_field="user__full_name",
         )
-        post_migrate.connect(_sync_roles, sender=self)
+        post_migrate.connect(sync_roles_after_migrate, sender=self)
         access_cache.connect_signals()
         register_owner_maker(make_first_owner)
 
-
-def _sync_roles(**kwargs: object) -> None:
-    from tandem.accounts.services import sync_builtin_roles
-
-    sync_builtin_roles()

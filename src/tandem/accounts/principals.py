@@ -17,10 +17,11 @@ from django.utils import timezone
 from tandem.accounts import access_cache
 from tandem.accounts.choices import TokenScope
 from tandem.accounts.models import ApiToken, Membership, User
+from tandem.core.lookups import IdIn
 from tandem.core.principal import Principal, ProviderAccess, TenantAccess
 from tandem.core.scoping import system_context
 from tandem.tenancy.choices import EngagementStatus
-from tandem.tenancy.models import Engagement
+from tandem.tenancy.models import Engagement, Tenant
 
 
 def engagement_is_live(engagement: Engagement, today: dt.date) -> bool:
@@ -131,9 +132,6 @@ def _mfa_required(
 
 
 def _reads_mfa_required(user: User, tenant_ids: frozenset[int]) -> bool:
-    from tandem.core.lookups import IdIn
-    from tandem.tenancy.models import Tenant
-
     with system_context("check MFA enforcement"):
         return (
             Membership.objects.filter(user=user, is_active=True)

@@ -58,6 +58,11 @@ def sync_builtin_roles() -> None:
         )
 
 
+def sync_roles_after_migrate(**kwargs: object) -> None:
+    """``post_migrate`` receiver (``AccountsConfig.ready``): the built-in roles follow the code."""
+    sync_builtin_roles()
+
+
 def clean_email(email: str) -> str:
     cleaned = (email or "").strip().lower()
     try:
@@ -561,11 +566,9 @@ def make_first_owner(*, actor: Principal, tenant: Tenant, email: str) -> None:
 def system_or(actor: Principal, reason: str) -> Principal:
     """The instance operator creating a tenant holds no membership in it yet; the first
     owner membership is therefore added by the system on the operator's behalf."""
-    from tandem.core.principal import Principal as P
-
     if actor.is_system:
         return actor
-    return P(user_id=actor.user_id, label=f"{actor.label} (operator)", system_reason=reason)
+    return Principal(user_id=actor.user_id, label=f"{actor.label} (operator)", system_reason=reason)
 
 
 def invite_member(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
@@ -156,8 +157,6 @@ def login_mfa(request: TandemRequest) -> HttpResponse:
     credentials = {"email": user.email}
     form = TotpCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        from axes.handlers.proxy import AxesProxyHandler
-
         if not AxesProxyHandler.is_allowed(request, credentials):
             return lockout_response(request, credentials)
         device = TotpDevice.objects.get(user=user)

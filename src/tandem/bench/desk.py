@@ -19,16 +19,38 @@ Run it against a scratch database: it writes.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import multiprocessing
+import random
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from django.db import connection
+from django.conf import settings
+from django.db import connection, connections
+from django.db.models import Count
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+
+from tandem.accounts.models import Role, User
+from tandem.accounts.principals import resolve_principal
+from tandem.accounts.services import add_membership, create_user
+from tandem.core.principal import system_principal
+from tandem.core.scoping import principal_scope, system_context
+from tandem.servicedesk import services as desk
+from tandem.servicedesk.models import Ticket
+from tandem.servicedesk.sla_bridge import recompute_open_tickets, recompute_sla
+from tandem.sla import bench as sla_bench
+from tandem.tenancy.models import Engagement, Party, ServiceArea, Tenant
+from tandem.tenancy.services import (
+    accept_engagement,
+    create_provider,
+    create_tenant,
+    grant_engagement,
+)
 
 CREATE = "ticket create (routing + SLA + audit)"
 
@@ -48,19 +70,6 @@ def _percentile(values: list[float], pct: float) -> float:
 
 
 def _set_up(stamp: str) -> dict[str, Any]:
-    from tandem.accounts.models import Role
-    from tandem.accounts.services import add_membership, create_user
-    from tandem.core.principal import system_principal
-    from tandem.core.scoping import system_context
-    from tandem.servicedesk import services as desk
-    from tandem.tenancy.models import Party, ServiceArea
-    from tandem.tenancy.services import (
-        accept_engagement,
-        create_provider,
-        create_tenant,
-        grant_engagement,
-    )
-
     actor = system_principal("bench set-up")
     with system_context("bench set-up"):
         tenant = create_tenant(
@@ -148,13 +157,6 @@ def _create_tickets(
     tenant_id: int, user_id: int, area_id: int, count: int, seed: int, ready: Callable[[], Any]
 ) -> float:
     """Open ``count`` tickets through the service as the tenant's technician; seconds taken."""
-    import random
-
-    from tandem.accounts.models import User
-    from tandem.accounts.principals import resolve_principal
-    from tandem.core.scoping import principal_scope, system_context
-    from tandem.servicedesk import services as desk
-    from tandem.tenancy.models import Tenant
 
     with system_context("bench: load the technician"):
         user = User.objects.get(pk=user_id)
@@ -178,8 +180,6 @@ def _create_tickets(
 
 
 def _create_worker(args: tuple[int, int, int, int, int], barrier: Any, results: Any) -> None:
-    from django.db import connections
-
     connections.close_all()  # a forked child must open its own connection
     try:
         tenant_id, user_id, area_id, count, seed = args
@@ -192,9 +192,6 @@ def _create_worker(args: tuple[int, int, int, int, int], barrier: Any, results: 
 def _create_figure(worlds: list[dict[str, Any]], tickets: int) -> Figure:
     """Ticket creation with routing, SLA and audit; one process per world (its own tenant,
     as an MSP's clients open tickets side by side), all starting together."""
-    import multiprocessing
-
-    from django.db import connections
 
     share = tickets // len(worlds)
     jobs = [
@@ -231,11 +228,6 @@ def _create_figure(worlds: list[dict[str, Any]], tickets: int) -> Figure:
 def _scale_people() -> dict[str, Any] | None:
     """The busiest tenant's technician and the most engaged provider's technician of the
     ``tandem demo --scale`` data, or None when that data is absent."""
-    from django.db.models import Count
-
-    from tandem.accounts.models import User
-    from tandem.core.scoping import system_context
-    from tandem.tenancy.models import Engagement, Tenant
 
     with system_context("bench: find the scale data"):
         tenants = Tenant.objects.filter(slug__startswith="scale-").exclude(
@@ -283,12 +275,6 @@ def run(
     ``tandem demo --scale`` (the busiest tenant, the most engaged provider) instead of the
     scratch tenant.
     """
-    import datetime as dt
-
-    from tandem.core.scoping import system_context
-    from tandem.servicedesk.models import Ticket
-    from tandem.servicedesk.sla_bridge import recompute_open_tickets, recompute_sla
-    from tandem.sla import bench as sla_bench
 
     people = _scale_people() if scale else None
     if scale and people is None:
@@ -400,8 +386,6 @@ def run(
 
 
 def report(figures: list[Figure], *, as_json: bool) -> str:
-    from django.conf import settings
-
     database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     if as_json:
         return json.dumps({"database": database, "figures": [asdict(f) for f in figures]}, indent=2)

@@ -12,6 +12,10 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
 from tandem.core import policies
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,8 +33,6 @@ def declare_action(action: str) -> Callable[[F], F]:
     def wrap(func: F) -> F:
         @functools.wraps(func)
         def enforced(request: Any, *args: Any, **kwargs: Any) -> Any:
-            from django.core.exceptions import PermissionDenied
-
             if not policies.allowed(request.principal, action):
                 raise PermissionDenied(f"not allowed: {action}")
             return func(request, *args, **kwargs)
@@ -63,9 +65,6 @@ def page(action: str) -> Callable[[F], F]:
     def wrap(view: F) -> F:
         @functools.wraps(view)
         def wrapped(request: Any, *args: Any, **kwargs: Any) -> Any:
-            from django.contrib.auth.views import redirect_to_login
-            from django.http import Http404
-
             principal = request.principal
             if action != policies.PUBLIC and not principal.is_authenticated:
                 return redirect_to_login(request.get_full_path())

@@ -15,8 +15,11 @@ from typing import Any, TypeVar
 from django.apps import apps
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Model, Q, QuerySet
+from django.http import Http404
 
+from tandem.core.lookups import IdIn
 from tandem.core.principal import Principal
+from tandem.core.scoping import system_context
 
 M = TypeVar("M", bound=Model)
 PolicyCheck = Callable[[Principal, Any], bool]
@@ -132,8 +135,6 @@ class ScopedPermission:
         return accesses
 
     def q(self, principal: Principal) -> Q:
-        from tandem.core.lookups import IdIn
-
         # Accesses whose rule comes out the same (a provider's party rule, or no rule at
         # all) share one clause over their tenants: a technician of an MSP with 160 clients
         # otherwise carried 160 copies of it into every list query.
@@ -164,7 +165,6 @@ class ScopedPermission:
             # "May I add a site to this tenant?": the permission held in that tenant. The
             # principal already lists its accesses per tenant, so no query is needed.
             return bool(self._tenant_accesses(principal, obj.pk))
-        from tandem.core.scoping import system_context
 
         with system_context("check one object against its policy"):
             manager = type(obj)._default_manager
@@ -195,8 +195,6 @@ def get_visible_or_404(
     Rows of another tenant, or outside a provider's engagement, are indistinguishable from
     rows that do not exist.
     """
-    from django.http import Http404
-
     try:
         return visible(principal, action, queryset).get(**lookup)
     except (ObjectDoesNotExist, ValueError, TypeError) as exc:

@@ -20,10 +20,19 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 
 from tandem.core.errors import Conflict
-from tandem.scale import BATCH_SIZE, ScaleOptions, ScaleSummary, validate
+from tandem.core.principal import system_principal
+from tandem.core.scoping import system_context
+from tandem.demo import DEMO_PASSWORD
+from tandem.scale import plan as planning
+from tandem.scale import setup
+from tandem.scale.options import BATCH_SIZE, ScaleOptions, ScaleSummary, validate
+from tandem.scale.tickets import Job, creation_times, run_job
+from tandem.scale.writer import Writer, unknown_columns
+from tandem.tenancy.models import Provider, Tenant
 
 if TYPE_CHECKING:
     from tandem.scale.plan import TenantPlan
@@ -34,8 +43,6 @@ if TYPE_CHECKING:
 
 def scale_present() -> bool:
     """True when any tenant or provider of a scale run exists."""
-    from tandem.core.scoping import system_context
-    from tandem.tenancy.models import Provider, Tenant
 
     with system_context("check for scale demo data"):
         return (
@@ -84,15 +91,6 @@ def generate(
     batch_size: int = BATCH_SIZE,
 ) -> ScaleSummary:
     """Check, plan, configure, generate and write; see :func:`tandem.scale.generate`."""
-    from django.contrib.auth.hashers import make_password
-
-    from tandem.core.principal import system_principal
-    from tandem.core.scoping import system_context
-    from tandem.demo import DEMO_PASSWORD
-    from tandem.scale import plan as planning
-    from tandem.scale import setup
-    from tandem.scale.tickets import Job, creation_times, run_job
-    from tandem.scale.writer import Writer, unknown_columns
 
     validate(options)
     missing = unknown_columns()
@@ -266,7 +264,6 @@ def _configured_in_thread(
 ) -> Iterator[_Pending]:
     """Configure tenants in a thread (its own database connection), yielding them in order;
     at most two ahead of the caller."""
-    from tandem.core.scoping import system_context
 
     ready: queue.Queue[_Pending | BaseException | None] = queue.Queue(maxsize=2)
     stop = threading.Event()

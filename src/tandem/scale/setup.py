@@ -13,6 +13,7 @@ hash.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,14 +21,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.test.utils import override_settings
 
+from tandem.accounts import access_cache
 from tandem.accounts.models import Membership, Role, User
+from tandem.audit.services import diff, record_audit
 from tandem.core.principal import Principal
 from tandem.scale import plan as planning
 from tandem.scale import texts
 from tandem.scale.desk import Desk, PartyCalendars
+from tandem.servicedesk import desk_config
 from tandem.servicedesk import services as desk_services
+from tandem.servicedesk.models import Category, Coverage, DeskSettings, ResponsibilityRow
 from tandem.tenancy.models import Party, Provider, ServiceArea, Tenant
 from tandem.tenancy.services import (
     accept_engagement,
@@ -82,7 +88,6 @@ def tasks_run_at_once() -> Iterator[None]:
     would with a worker running; without this the queue would keep thousands of stale jobs
     that recompute every generated open ticket the first time a worker starts.
     """
-    import logging
 
     backend = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     log = logging.getLogger("django_tasks")
@@ -113,8 +118,6 @@ def bulk_people(
 
 
 def bulk_memberships(rows: list[Membership], batch_size: int = 2000) -> None:
-    from tandem.accounts import access_cache
-
     Membership.objects.bulk_create(rows, batch_size=batch_size)
     access_cache.invalidate()  # bulk_create sends no signals
 
@@ -296,9 +299,6 @@ def _bulk_desk(
     engagement, by construction of the plan); the matrix gets one version, the cached desk
     configuration a new token, and the tenant's chain one entry that lists them.
     """
-    from tandem.audit.services import diff, record_audit
-    from tandem.servicedesk import desk_config
-    from tandem.servicedesk.models import Category, Coverage, ResponsibilityRow
 
     Category.objects.bulk_create(
         [
@@ -421,7 +421,6 @@ def _tenant_people(
 
 def next_number(tenant: Tenant) -> int:
     """The tenant's next ticket number (its desk settings exist once the desk is set up)."""
-    from tandem.servicedesk.models import DeskSettings
 
     return int(DeskSettings.objects.get(tenant=tenant).next_number)
 
@@ -436,10 +435,6 @@ def finish_tenant(
 ) -> None:
     """After a tenant's tickets are written (same transaction): move its ticket counter past
     them and append one audit entry that says what was written."""
-    from django.db.models import F
-
-    from tandem.audit.services import diff, record_audit
-    from tandem.servicedesk.models import DeskSettings
 
     # A targeted UPDATE, as the services take numbers (DeskSettings.COUNTERS).
     moved = DeskSettings.objects.filter(tenant=tenant, next_number=first_number).update(
@@ -459,7 +454,6 @@ def finish_tenant(
 
 def audit_provider_staff(actor: Principal, staff: dict[int, ProviderStaff]) -> None:
     """One instance-chain entry per provider for the staff written in bulk."""
-    from tandem.audit.services import diff, record_audit
 
     for provider in Provider.objects.filter(pk__in=[s.provider_id for s in staff.values()]):
         people = next(s.people for s in staff.values() if s.provider_id == provider.pk)
@@ -491,7 +485,6 @@ def load_desk(
 ) -> Desk:
     """The tenant's desk as the services see it: their cached configuration
     (``servicedesk.desk_config``) plus the people who work and open its tickets."""
-    from tandem.servicedesk import desk_config
 
     config = desk_config.current(tenant.pk)
     area_ids = dict(ServiceArea.objects.filter(tenant=tenant).values_list("key", "pk"))

@@ -11,9 +11,10 @@ from tandem.core import policies
 from tandem.core.actions import declare_action
 from tandem.core.api import Id, Pagination, ordered
 from tandem.core.errors import InvalidInput
+from tandem.core.policies import get_visible_or_404
 from tandem.core.request import TandemRequest, tenant_in_body, tenant_in_reach
 from tandem.tenancy import queries, services
-from tandem.tenancy.models import AssetGroup, Party, ServiceArea, Site
+from tandem.tenancy.models import AssetGroup, Party, Provider, ServiceArea, Site
 from tandem.tenancy.schemas import (
     AssetGroupIn,
     AssetGroupOut,
@@ -106,9 +107,6 @@ def create_provider(request: TandemRequest, payload: ProviderIn):  # type: ignor
 @router.get("/providers/{provider_id}", response=ProviderOut)
 @declare_action("tenancy.view_provider")
 def get_provider(request: TandemRequest, provider_id: Id):  # type: ignore[no-untyped-def]
-    from tandem.core.policies import get_visible_or_404
-    from tandem.tenancy.models import Provider
-
     return get_visible_or_404(
         request.principal, "tenancy.view_provider", Provider.objects.all(), pk=provider_id
     )
@@ -117,9 +115,6 @@ def get_provider(request: TandemRequest, provider_id: Id):  # type: ignore[no-un
 @router.patch("/providers/{provider_id}", response=ProviderOut)
 @declare_action("tenancy.change_provider")
 def update_provider(request: TandemRequest, provider_id: Id, payload: ProviderPatch):  # type: ignore[no-untyped-def]
-    from tandem.core.policies import get_visible_or_404
-    from tandem.tenancy.models import Provider
-
     principal = request.principal
     provider = get_visible_or_404(
         principal, "tenancy.view_provider", Provider.objects.all(), pk=provider_id
@@ -145,8 +140,6 @@ def list_engagements(  # type: ignore[no-untyped-def]
 @router.post("/engagements", response={201: EngagementOut})
 @declare_action("tenancy.grant_engagement")
 def grant_engagement(request: TandemRequest, payload: EngagementIn):  # type: ignore[no-untyped-def]
-    from tandem.tenancy.models import Provider
-
     principal = request.principal
     tenant = tenant_in_body(request.principal, payload.tenant_id)
     provider = queries.providers(principal).filter(pk=payload.provider_id).first()
