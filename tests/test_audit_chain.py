@@ -98,7 +98,7 @@ def test_a_recomputed_forgery_still_breaks_the_next_link() -> None:
     assert not report.ok and report.problem.seq == 4 and report.problem.kind == "reordered"
 
 
-def test_every_service_write_is_audited_with_before_and_after(world) -> None:  # type: ignore[no-untyped-def]
+def test_a_service_write_is_audited_with_before_and_after(world) -> None:  # type: ignore[no-untyped-def]
     from tandem.tenancy.services import update_site
 
     actor = system_principal("test")

@@ -248,7 +248,9 @@ def test_every_allow_list_entry_says_why() -> None:
 
 
 def test_the_function_import_scan_sees_nested_imports() -> None:
-    source = "import os\ndef f():\n    import sys\nclass C:\n    def g(self):\n        from x import y\n"
+    source = (
+        "import os\ndef f():\n    import sys\nclass C:\n    def g(self):\n        from x import y\n"
+    )
     assert imports_inside_functions(source) == [("f", 3), ("C.g", 6)]
     assert allowing_rule("tandem.accounts.apps", "AccountsConfig.ready") is not None
     assert allowing_rule("tandem.accounts.views", "login") is None
@@ -262,9 +264,7 @@ def layers_contract() -> list[set[str]]:
     contract = next(
         c for c in pyproject()["tool"]["importlinter"]["contracts"] if c["id"] == "layers"
     )
-    return [
-        {name.strip() for name in re.split(r"[:|]", layer)} for layer in contract["layers"]
-    ]
+    return [{name.strip() for name in re.split(r"[:|]", layer)} for layer in contract["layers"]]
 
 
 def layers_drawn() -> list[set[str]]:

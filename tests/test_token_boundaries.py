@@ -19,10 +19,10 @@ from django.db.models import Max
 from django.test import Client
 from django.urls import reverse
 
+from tandem.accounts.middleware import READ_ONLY_TOKEN_REFUSAL
 from tandem.accounts.models import ApiToken, Membership, Role
 from tandem.accounts.principals import resolve_principal
 from tandem.accounts.services import TOKEN_MINTING_REFUSAL, add_membership, create_api_token
-from tandem.accounts.middleware import READ_ONLY_TOKEN_REFUSAL
 from tandem.core.principal import Principal, system_principal
 from tandem.core.scoping import principal_scope, system_context
 from tandem.servicedesk.models import SavedView

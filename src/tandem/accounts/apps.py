@@ -27,4 +27,3 @@ class AccountsConfig(AppConfig):
         post_migrate.connect(sync_roles_after_migrate, sender=self)
         access_cache.connect_signals()
         register_owner_maker(make_first_owner)
-

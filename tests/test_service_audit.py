@@ -1,0 +1,306 @@
+"""Every service that writes leaves an audit entry: each one is called here, once.
+
+The services are found, not listed: every public function of a ``services`` module whose
+parameters are all keyword-only (the house's shape for a service). Each needs a minimal call
+in ``CALLS`` (which must add an audit entry) or a reason in ``NOT_AUDITED``; a new service
+with neither fails ``test_every_service_has_an_audit_check``.
+
+The desk and the notifications app join when they are split (issue 10): add their services
+modules to ``SERVICE_MODULES`` and their calls here (or in a table their tests pass in).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import inspect
+import secrets
+from collections.abc import Callable
+from types import ModuleType
+
+import pyotp
+import pytest
+from django.utils import timezone
+
+from tandem.accounts import services as accounts
+from tandem.accounts.models import Role, SignInLink, User
+from tandem.accounts.principals import resolve_principal
+from tandem.accounts.tokens import hash_token
+from tandem.audit import services as audit
+from tandem.audit.models import AuditEntry
+from tandem.core.principal import Principal, system_principal
+from tandem.core.scoping import system_context
+from tandem.tenancy import services as tenancy
+from tandem.tenancy.models import AssetGroup, Engagement, Provider, ServiceArea, Site, Tenant
+from tests.personas import World, membership_of, user_of
+
+#: The services modules the audit check covers. Add ``tandem.servicedesk...services`` and
+#: ``tandem.notifications.services`` here when issue 10 splits them (a missing module, like
+#: ``tandem.sla.services`` today, is skipped).
+SERVICE_MODULES = [
+    "tandem.tenancy.services",
+    "tandem.accounts.services",
+    "tandem.audit.services",
+    "tandem.sla.services",
+]
+
+#: Keyword-only public functions that are not audited writes, with the reason.
+NOT_AUDITED = {
+    "tandem.accounts.services.check_sign_in_link": "a read: nothing is marked",
+    "tandem.accounts.services.check_totp": (
+        "records the last code step used (the replay guard) on every sign-in; the sign-in "
+        "is the event, and confirming the device is audited"
+    ),
+    "tandem.accounts.services.send_invitation": (
+        "sends the e-mail of a membership already audited (a task, after commit)"
+    ),
+    "tandem.accounts.services.sync_roles_after_migrate": (
+        "the built-in roles follow the code after every migrate; no one acts"
+    ),
+    "tandem.audit.services.verify_chains": "a read: walks the chains",
+}
+
+Call = Callable[[Principal, World], Callable[[], object]]
+"""Prepares what a service needs (any audited writes happen here), and returns the one
+call whose audit entry is checked."""
+
+
+def _tenant(world: World) -> Tenant:
+    return Tenant.objects.get(pk=world["tenant"])
+
+
+def _engagement(world: World, name: str = "engagement") -> Engagement:
+    return Engagement.objects.get(pk=world[name])
+
+
+def _new_user(actor: Principal, name: str) -> User:
+    return accounts.create_user(actor=actor, email=f"{name}@audit.test", full_name=name)
+
+
+def _owner(world: World) -> Principal:
+    """The owner acting: a second factor and API tokens are one's own."""
+    return resolve_principal(user_of(world, "owner"))
+
+
+def _confirm_totp(actor: Principal, world: World) -> Callable[[], object]:
+    user = user_of(world, "owner")
+    actor = _owner(world)
+    device = accounts.start_totp_setup(actor=actor, user=user)
+    code = pyotp.TOTP(device.secret).now()
+    return lambda: accounts.confirm_totp(actor=actor, user=user, code=code)
+
+
+def _revoke_api_token(actor: Principal, world: World) -> Callable[[], object]:
+    actor = _owner(world)
+    token, _raw = accounts.create_api_token(
+        actor=actor,
+        user=user_of(world, "owner"),
+        membership=membership_of(world, "owner"),
+        name="to revoke",
+    )
+    return lambda: accounts.revoke_api_token(actor=actor, token=token)
+
+
+def _use_sign_in_link(actor: Principal, world: World) -> Callable[[], object]:
+    raw = secrets.token_urlsafe(32)
+    SignInLink.objects.create(
+        user=user_of(world, "owner"),
+        token_hash=hash_token(raw),
+        expires_at=timezone.now() + dt.timedelta(minutes=10),
+    )
+    return lambda: accounts.use_sign_in_link(token=raw)
+
+
+def _make_first_owner(actor: Principal, world: World) -> Callable[[], object]:
+    tenant = tenancy.create_tenant(actor=actor, name="Ownerless", slug="ownerless")
+    return lambda: accounts.make_first_owner(actor=actor, tenant=tenant, email="o@audit.test")
+
+
+def _add_membership(actor: Principal, world: World) -> Callable[[], object]:
+    user = _new_user(actor, "joiner")
+    role = Role.objects.get(key="auditor")
+    return lambda: accounts.add_membership(actor=actor, user=user, role=role, tenant=_tenant(world))
+
+
+CALLS: dict[str, Call] = {
+    # tenancy
+    "tandem.tenancy.services.accept_engagement": lambda a, w: (
+        lambda: tenancy.accept_engagement(actor=a, engagement=_engagement(w, "pending_engagement"))
+    ),
+    "tandem.tenancy.services.create_asset_group": lambda a, w: (
+        lambda: tenancy.create_asset_group(actor=a, tenant=_tenant(w), name="Audit group")
+    ),
+    "tandem.tenancy.services.create_provider": lambda a, w: (
+        lambda: tenancy.create_provider(actor=a, name="Audit MSP", slug="audit-msp")
+    ),
+    "tandem.tenancy.services.create_service_area": lambda a, w: (
+        lambda: tenancy.create_service_area(
+            actor=a, tenant=_tenant(w), key="audit-area", name="Audit area"
+        )
+    ),
+    "tandem.tenancy.services.create_site": lambda a, w: (
+        lambda: tenancy.create_site(actor=a, tenant=_tenant(w), name="Audit site")
+    ),
+    "tandem.tenancy.services.create_tenant": lambda a, w: (
+        lambda: tenancy.create_tenant(actor=a, name="Audit Co", slug="audit-co")
+    ),
+    "tandem.tenancy.services.create_tenant_with_owner": lambda a, w: (
+        lambda: tenancy.create_tenant_with_owner(
+            actor=a, name="Audit Owned", slug="audit-owned", owner_email="boss@audit.test"
+        )
+    ),
+    "tandem.tenancy.services.end_engagement": lambda a, w: (
+        lambda: tenancy.end_engagement(actor=a, engagement=_engagement(w), reason="Contract over")
+    ),
+    "tandem.tenancy.services.grant_engagement": lambda a, w: (
+        lambda: tenancy.grant_engagement(
+            actor=a,
+            tenant=_tenant(w),
+            provider=Provider.objects.get(pk=w["unengaged_provider"]),
+            name="Audit deal",
+            service_area_ids=[w["service_area"]],
+        )
+    ),
+    "tandem.tenancy.services.rescope_engagement": lambda a, w: (
+        lambda: tenancy.rescope_engagement(actor=a, engagement=_engagement(w), site_ids=[])
+    ),
+    "tandem.tenancy.services.resume_engagement": lambda a, w: (
+        lambda: tenancy.resume_engagement(
+            actor=a, engagement=_engagement(w, "suspended_engagement"), reason="Review done"
+        )
+    ),
+    "tandem.tenancy.services.suspend_engagement": lambda a, w: (
+        lambda: tenancy.suspend_engagement(
+            actor=a, engagement=_engagement(w), reason="Under review"
+        )
+    ),
+    "tandem.tenancy.services.update_asset_group": lambda a, w: (
+        lambda: tenancy.update_asset_group(
+            actor=a, group=AssetGroup.objects.get(pk=w["asset_group"]), name="Renamed group"
+        )
+    ),
+    "tandem.tenancy.services.update_provider": lambda a, w: (
+        lambda: tenancy.update_provider(
+            actor=a, provider=Provider.objects.get(pk=w["provider"]), name="Renamed MSP"
+        )
+    ),
+    "tandem.tenancy.services.update_service_area": lambda a, w: (
+        lambda: tenancy.update_service_area(
+            actor=a, area=ServiceArea.objects.get(pk=w["service_area"]), name="Renamed area"
+        )
+    ),
+    "tandem.tenancy.services.update_site": lambda a, w: (
+        lambda: tenancy.update_site(
+            actor=a, site=Site.objects.get(pk=w["site"]), name="Renamed site"
+        )
+    ),
+    "tandem.tenancy.services.update_tenant": lambda a, w: (
+        lambda: tenancy.update_tenant(actor=a, tenant=_tenant(w), name="Renamed Co")
+    ),
+    # accounts
+    "tandem.accounts.services.add_membership": _add_membership,
+    "tandem.accounts.services.change_membership_role": lambda a, w: (
+        lambda: accounts.change_membership_role(
+            actor=a,
+            membership=membership_of(w, "internal_tech"),
+            role=Role.objects.get(key="auditor"),
+        )
+    ),
+    "tandem.accounts.services.complete_password_reset": lambda a, w: (
+        lambda: accounts.complete_password_reset(
+            user=user_of(w, "owner"), password="a new and long passphrase 42"
+        )
+    ),
+    "tandem.accounts.services.confirm_totp": _confirm_totp,
+    "tandem.accounts.services.create_api_token": lambda a, w: (
+        lambda: accounts.create_api_token(
+            actor=_owner(w),
+            user=user_of(w, "owner"),
+            membership=membership_of(w, "owner"),
+            name="ci",
+        )
+    ),
+    "tandem.accounts.services.create_tenant_with_owner": lambda a, w: (
+        lambda: accounts.create_tenant_with_owner(actor=a, name="Via Accounts", slug="via-acc")
+    ),
+    "tandem.accounts.services.create_user": lambda a, w: lambda: _new_user(a, "newcomer"),
+    "tandem.accounts.services.deactivate_membership": lambda a, w: (
+        lambda: accounts.deactivate_membership(
+            actor=a, membership=membership_of(w, "internal_tech")
+        )
+    ),
+    "tandem.accounts.services.invite_member": lambda a, w: (
+        lambda: accounts.invite_member(
+            actor=a,
+            email="invited@audit.test",
+            full_name="Invited",
+            role=Role.objects.get(key="auditor"),
+            tenant=_tenant(w),
+        )
+    ),
+    "tandem.accounts.services.make_first_owner": _make_first_owner,
+    "tandem.accounts.services.revoke_api_token": _revoke_api_token,
+    "tandem.accounts.services.send_sign_in_link": lambda a, w: (
+        lambda: accounts.send_sign_in_link(actor=a, email=user_of(w, "owner").email)
+    ),
+    "tandem.accounts.services.start_totp_setup": lambda a, w: (
+        lambda: accounts.start_totp_setup(actor=_owner(w), user=user_of(w, "owner"))
+    ),
+    "tandem.accounts.services.use_sign_in_link": _use_sign_in_link,
+    # audit: the writer itself
+    "tandem.audit.services.record_audit": lambda a, w: (
+        lambda: audit.record_audit(
+            actor=a, action="tenancy.change_tenant", target=_tenant(w), tenant_id=w["tenant"]
+        )
+    ),
+}
+
+
+def _services_modules() -> list[ModuleType]:
+    modules = []
+    for name in SERVICE_MODULES:
+        try:
+            modules.append(importlib.import_module(name))
+        except ModuleNotFoundError:
+            continue
+    return modules
+
+
+def services() -> list[str]:
+    """Every public function of the services modules whose parameters are all keyword-only."""
+    found = []
+    for module in _services_modules():
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            if name.startswith("_") or function.__module__ != module.__name__:
+                continue
+            parameters = list(inspect.signature(function).parameters.values())
+            if parameters and all(p.kind in (p.KEYWORD_ONLY, p.VAR_KEYWORD) for p in parameters):
+                found.append(f"{module.__name__}.{name}")
+    return sorted(found)
+
+
+def test_every_service_has_an_audit_check() -> None:
+    """A new service needs a call in ``CALLS`` (or a reason in ``NOT_AUDITED``)."""
+    found = set(services())
+    assert found - CALLS.keys() - NOT_AUDITED.keys() == set()
+    # And nothing listed here is gone (a renamed service must be renamed here too).
+    assert (CALLS.keys() | NOT_AUDITED.keys()) - found == set()
+    assert not CALLS.keys() & NOT_AUDITED.keys()
+
+
+@pytest.mark.parametrize("service", sorted(CALLS))
+def test_every_service_write_is_audited(service: str, world: World) -> None:
+    actor = system_principal("test: every service audits")
+    with system_context("test: every service audits"):
+        call = CALLS[service](actor, world)
+        before = AuditEntry.objects.count()
+        call()
+        written = list(AuditEntry.objects.order_by("-id")[: AuditEntry.objects.count() - before])
+    assert written, f"{service} wrote no audit entry"
+
+
+def test_services_are_found_by_their_shape() -> None:
+    found = services()
+    assert "tandem.tenancy.services.create_site" in found
+    assert "tandem.tenancy.services.register_owner_maker" not in found  # positional: wiring
+    assert "tandem.audit.services.diff" not in found  # a helper, not a service
