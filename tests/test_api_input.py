@@ -9,6 +9,7 @@ import pytest
 from tandem.audit.models import AuditEntry
 from tandem.core.scoping import system_context
 from tandem.tenancy.models import Engagement, Site
+from tandem.tenancy.tests.factories import SiteFactory
 
 
 def _counts() -> tuple[int, int, int]:
@@ -69,7 +70,7 @@ def test_database_constraint_refuses_duplicates_even_past_the_service(world) -> 
     from django.db import IntegrityError, transaction
 
     with system_context("test"), pytest.raises(IntegrityError), transaction.atomic():
-        Site.objects.create(tenant_id=world["tenant"], name="Acme HQ site")
+        SiteFactory(tenant_id=world["tenant"], name="Acme HQ site")
 
 
 @pytest.mark.parametrize(

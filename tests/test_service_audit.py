@@ -11,7 +11,6 @@ modules to ``SERVICE_MODULES`` and their calls here (or in a table their tests p
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib
 import inspect
 import secrets
@@ -20,12 +19,11 @@ from types import ModuleType
 
 import pyotp
 import pytest
-from django.utils import timezone
 
 from tandem.accounts import services as accounts
-from tandem.accounts.models import Role, SignInLink, User
+from tandem.accounts.models import Role, User
 from tandem.accounts.principals import resolve_principal
-from tandem.accounts.tokens import hash_token
+from tandem.accounts.tests.factories import SignInLinkFactory
 from tandem.audit import services as audit
 from tandem.audit.models import AuditEntry
 from tandem.core.principal import Principal, system_principal
@@ -103,11 +101,7 @@ def _revoke_api_token(actor: Principal, world: World) -> Callable[[], object]:
 
 def _use_sign_in_link(actor: Principal, world: World) -> Callable[[], object]:
     raw = secrets.token_urlsafe(32)
-    SignInLink.objects.create(
-        user=user_of(world, "owner"),
-        token_hash=hash_token(raw),
-        expires_at=timezone.now() + dt.timedelta(minutes=10),
-    )
+    SignInLinkFactory(user=user_of(world, "owner"), raw=raw)
     return lambda: accounts.use_sign_in_link(token=raw)
 
 

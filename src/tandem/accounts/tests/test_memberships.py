@@ -15,6 +15,7 @@ from tests.personas import user_of
 from tandem.accounts import services
 from tandem.accounts.models import Membership, Role
 from tandem.accounts.principals import resolve_principal
+from tandem.accounts.tests.factories import RoleFactory
 from tandem.audit.models import AuditEntry
 from tandem.core.errors import Conflict, InvalidInput
 from tandem.core.principal import system_principal
@@ -171,7 +172,7 @@ def test_nobody_gives_a_role_above_their_own(world) -> None:  # type: ignore[no-
     """The built-in owner holds every tenant permission; a role with one more (no service
     makes custom roles yet, so the test writes it) is above the owner."""
     with system_context("test: a role above the owner"):
-        above = Role.objects.create(
+        above = RoleFactory(
             key="super-owner",
             name="Super owner",
             scope="tenant",
