@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
@@ -11,6 +12,7 @@ from tandem.accounts.models import User
 from tandem.accounts.principals import has_confirmed_totp, resolve_principal, resolve_signed_in
 from tandem.accounts.tokens import find_live_token
 from tandem.core.principal import ANONYMOUS, Principal, acting_as
+from tandem.core.request import TandemRequest
 from tandem.core.scoping import principal_scope, system_context
 
 #: Paths a signed-in user who still has to set up a second factor may reach.
@@ -45,18 +47,20 @@ class PrincipalMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, http_request: HttpRequest) -> HttpResponse:
+        # From here on the request is a TandemRequest: this is where it becomes one.
+        request = cast(TandemRequest, http_request)
         principal: Principal = ANONYMOUS
-        request.api_token_invalid = False  # type: ignore[attr-defined]
+        request.api_token_invalid = False
         auth_header = request.headers.get("Authorization", "")
         if auth_header.startswith("Bearer ") and request.path_info.startswith(API_PATHS):
             with system_context("authenticate an API token"):
                 token = find_live_token(auth_header[7:].strip(), ip=_client_ip(request))
                 if token is not None:
                     principal = resolve_principal(token.user, token=token)
-                    request.api_token = token  # type: ignore[attr-defined]
+                    request.api_token = token
                 else:
-                    request.api_token_invalid = True  # type: ignore[attr-defined]
+                    request.api_token_invalid = True
             if principal.token_read_only and request.method not in SAFE_METHODS:
                 return JsonResponse({"detail": READ_ONLY_TOKEN_REFUSAL}, status=403)
         elif request.user.is_authenticated:
@@ -75,6 +79,6 @@ class PrincipalMiddleware:
                             status=403,
                         )
                     return redirect("accounts:mfa-setup")
-        request.principal = principal  # type: ignore[attr-defined]
+        request.principal = principal
         with acting_as(principal), principal_scope(principal):
             return self.get_response(request)
