@@ -25,8 +25,8 @@ from tandem.accounts.services import TOKEN_MINTING_REFUSAL, add_membership, crea
 from tandem.core.middleware import READ_ONLY_TOKEN_REFUSAL
 from tandem.core.principal import Principal, system_principal
 from tandem.core.scoping import principal_scope, system_context
-from tandem.servicedesk.models import SavedView
-from tandem.servicedesk.services import create_saved_view
+from tandem.servicedesk.queues.models import SavedView
+from tandem.servicedesk.queues.services import create_saved_view
 from tandem.tenancy.models import Tenant
 from tests.isolation.expectations import WRITES
 from tests.isolation.matrix import api_operations, fill

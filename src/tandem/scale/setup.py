@@ -28,6 +28,8 @@ from tandem.scale import plan as planning
 from tandem.scale import texts
 from tandem.scale.desk import Desk, PartyCalendars
 from tandem.servicedesk import services as desk_services
+from tandem.servicedesk.config import queries as config_queries
+from tandem.servicedesk.config import sla as config_sla
 from tandem.tenancy.models import Party, Provider, ServiceArea, Tenant
 from tandem.tenancy.services import (
     accept_engagement,
@@ -227,7 +229,7 @@ def _configure_desk(
     areas: dict[str, int],
 ) -> None:
     """Calendars, categories, the responsibility matrix, coverage and SLA policies."""
-    office = desk_services.create_calendar(
+    office = config_sla.create_calendar(
         actor=actor,
         tenant=tenant,
         name="Office hours",
@@ -239,7 +241,7 @@ def _configure_desk(
     calendars: dict[str, Any] = {}
     party_kinds = {kinds[i] for i in parties}
     if party_kinds & (planning.AROUND_THE_CLOCK_KINDS | {"msp"}):
-        calendars["24/7"] = desk_services.create_calendar(
+        calendars["24/7"] = config_sla.create_calendar(
             actor=actor,
             tenant=tenant,
             name="Around the clock",
@@ -247,7 +249,7 @@ def _configure_desk(
             weekly=AROUND_THE_CLOCK,
         )
     if party_kinds & {"msp", "apps"}:
-        calendars["hours"] = desk_services.create_calendar(
+        calendars["hours"] = config_sla.create_calendar(
             actor=actor,
             tenant=tenant,
             name="Provider hours",
@@ -255,7 +257,7 @@ def _configure_desk(
             weekly=PROVIDER_HOURS,
         )
     _bulk_desk(actor, tenant, t, internal, parties, kinds, areas, office, calendars)
-    desk_services.create_sla_policy(
+    config_sla.create_sla_policy(
         actor=actor,
         tenant=tenant,
         name="Internal IT OLA",
@@ -266,7 +268,7 @@ def _configure_desk(
     )
     for index, party in parties.items():
         key = "24/7" if kinds[index] in planning.AROUND_THE_CLOCK_KINDS else "hours"
-        desk_services.create_sla_policy(
+        config_sla.create_sla_policy(
             actor=actor,
             tenant=tenant,
             name=f"{party.name} SLA",
@@ -298,7 +300,8 @@ def _bulk_desk(
     """
     from tandem.audit.services import diff, record_audit
     from tandem.servicedesk import desk_config
-    from tandem.servicedesk.models import Category, Coverage, ResponsibilityRow
+    from tandem.servicedesk.config.models import Category
+    from tandem.servicedesk.models import Coverage, ResponsibilityRow
 
     Category.objects.bulk_create(
         [
@@ -421,7 +424,7 @@ def _tenant_people(
 
 def next_number(tenant: Tenant) -> int:
     """The tenant's next ticket number (its desk settings exist once the desk is set up)."""
-    from tandem.servicedesk.models import DeskSettings
+    from tandem.servicedesk.config.models import DeskSettings
 
     return int(DeskSettings.objects.get(tenant=tenant).next_number)
 
@@ -439,7 +442,7 @@ def finish_tenant(
     from django.db.models import F
 
     from tandem.audit.services import diff, record_audit
-    from tandem.servicedesk.models import DeskSettings
+    from tandem.servicedesk.config.models import DeskSettings
 
     # A targeted UPDATE, as the services take numbers (DeskSettings.COUNTERS).
     moved = DeskSettings.objects.filter(tenant=tenant, next_number=first_number).update(
@@ -498,7 +501,7 @@ def load_desk(
     site_ids = sorted(config.site_ids)
     context = config.routing_context(area_ids=area_ids.values(), site_ids=site_ids)
     priorities = {
-        (impact, urgency): desk_services.priority_in(config.priority_matrix, impact, urgency)
+        (impact, urgency): config_queries.priority_in(config.priority_matrix, impact, urgency)
         for impact in (1, 2, 3)
         for urgency in (1, 2, 3)
     }
