@@ -2,7 +2,6 @@
 aggregate's router (tickets, queue, desk configuration) and the coverage endpoints.
 Thin handlers: find through the policy (404 out of reach), call one service."""
 
-
 from django.http import Http404, HttpRequest
 from ninja import Router
 
@@ -20,10 +19,10 @@ from tandem.servicedesk.tickets import api as ticket_api
 from tandem.servicedesk.tickets import queries as ticket_queries
 from tandem.servicedesk.tickets.api import NO_SUCH_PARTY, _tenant_for_write
 
-router = Router(tags=["service desk"])
+matrix_router = Router(tags=["service desk"])
 
 
-@router.get("/tenants/{tenant_id}/matrix", response=MatrixOut)
+@matrix_router.get("/tenants/{tenant_id}/matrix", response=MatrixOut)
 @declare_action("servicedesk.view_matrix")
 def get_matrix(request: HttpRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
     """The responsibility matrix, the coverage, and what it leaves uncovered this week: what
@@ -49,7 +48,7 @@ def get_matrix(request: HttpRequest, tenant_id: Id):  # type: ignore[no-untyped-
     }
 
 
-@router.post("/matrix-rows", response={201: MatrixRowOut})
+@matrix_router.post("/matrix-rows", response={201: MatrixRowOut})
 @declare_action("servicedesk.change_matrix")
 def add_matrix_row(request: HttpRequest, payload: MatrixRowIn):  # type: ignore[no-untyped-def]
     tenant = _tenant_for_write(request, payload.tenant_id)
@@ -59,7 +58,7 @@ def add_matrix_row(request: HttpRequest, payload: MatrixRowIn):  # type: ignore[
     return 201, row
 
 
-@router.delete("/matrix-rows/{matrix_row_id}", response={204: None})
+@matrix_router.delete("/matrix-rows/{matrix_row_id}", response={204: None})
 @declare_action("servicedesk.change_matrix")
 def remove_matrix_row(request: HttpRequest, matrix_row_id: Id):  # type: ignore[no-untyped-def]
     principal = principal_of(request)
@@ -70,7 +69,7 @@ def remove_matrix_row(request: HttpRequest, matrix_row_id: Id):  # type: ignore[
     return 204, None
 
 
-@router.post("/coverage", response={201: CoverageOut})
+@matrix_router.post("/coverage", response={201: CoverageOut})
 @declare_action("servicedesk.change_matrix")
 def add_coverage(request: HttpRequest, payload: CoverageIn):  # type: ignore[no-untyped-def]
     tenant = _tenant_for_write(request, payload.tenant_id)
@@ -85,5 +84,14 @@ def add_coverage(request: HttpRequest, payload: CoverageIn):  # type: ignore[no-
     )
 
 
-for aggregate_router in (ticket_api.router, queue_api.router, config_api.router, api_config.router):
-    router.add_router("", aggregate_router)
+#: What ``config/api.py`` mounts: each aggregate's router, in the order their paths were
+#: first published (the routers carry their own tags).
+router = Router()
+for part in (
+    ticket_api.router,
+    matrix_router,
+    queue_api.router,
+    config_api.router,
+    api_config.router,
+):
+    router.add_router("", part)

@@ -2,7 +2,6 @@
 through ``api.py``.
 """
 
-
 from django.http import HttpRequest
 from ninja import Router
 

@@ -1,7 +1,6 @@
 """The desk configuration API: calendars, SLA policies, categories, priority matrix,
 statuses, thresholds, mail senders and canned replies."""
 
-
 from typing import Any
 
 from django.http import HttpRequest

@@ -3,7 +3,7 @@ configure, categories, calendars, SLA policies, workflows and canned replies."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 from typing import Any as _Any
 
@@ -14,12 +14,22 @@ from tandem.core import policies
 from tandem.core.errors import require
 from tandem.core.policies import get_visible_or_404, visible
 from tandem.core.principal import Principal
+from tandem.servicedesk.choices import StatusKind
 from tandem.servicedesk.config.models import Category, DeskSettings
 from tandem.servicedesk.tickets.models import Ticket, TicketEvent
 from tandem.sla.models import Calendar, SlaPolicy
 from tandem.sla.priority import PriorityMatrix
 from tandem.tenancy import queries as tenancy_queries
 from tandem.tenancy.models import Party, Tenant
+
+#: Badge tone of a status, by what the status means (tenants name their statuses freely).
+STATUS_TONES = {
+    StatusKind.NEW: "warn",
+    StatusKind.OPEN: "info",
+    StatusKind.WAITING: "muted",
+    StatusKind.RESOLVED: "ok",
+    StatusKind.CLOSED: "muted",
+}
 
 #: tenant id -> (desk configuration token, statuses): see :func:`workflows`.
 _workflows: dict[int, tuple[object, list[list[str]]]] = {}
@@ -204,3 +214,11 @@ def priority_in(matrix: PriorityMatrix, impact: int, urgency: int) -> int:
 
 def status_kinds(settings: DeskSettings) -> dict[str, str]:
     return {key: kind for key, _name, kind in settings.statuses}
+
+
+def status_labels(statuses: Iterable[Sequence[str]]) -> dict[str, tuple[str, str]]:
+    """``{key: (name, badge tone)}`` of a tenant's workflow."""
+    labels = {}
+    for key, name, kind in statuses:
+        labels[key] = (name, STATUS_TONES.get(kind, "muted"))  # type: ignore[call-overload]
+    return labels

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Max, Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -15,6 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from tandem.accounts.models import User
+from tandem.core import policies
 from tandem.core.actions import page
 from tandem.core.pages import submit_form
 from tandem.core.policies import SIGNED_IN
@@ -29,20 +32,41 @@ from tandem.servicedesk.portal.forms import (
     RatingForm,
     portal_questions,
 )
-from tandem.servicedesk.queues import views as queue_views
 from tandem.servicedesk.sla_bridge import desk_settings
 from tandem.servicedesk.tickets import notes as ticket_notes
 from tandem.servicedesk.tickets import queries as ticket_queries
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.servicedesk.tickets.detail import _requester_ticket_context
 from tandem.servicedesk.tickets.models import Comment, Ticket
-from tandem.servicedesk.tickets.views import PAGE_SIZE, _principal, _tenant_for, _user
 from tandem.tenancy import queries as tenancy_queries
+from tandem.tenancy.models import Tenant
 
 # --- The requester portal ----------------------------------------------------------------------
 # The requester's own pages: where they may open tickets, what they asked for, the public
 # conversation, closing and rating. IT people who open a portal ticket page are sent to the
 # full ticket page; nothing here names parties, routing reasons, SLA clocks or history.
+
+
+PAGE_SIZE = 50
+
+
+def _principal(request: HttpRequest) -> Principal:
+    return request.principal  # type: ignore[attr-defined,no-any-return]
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied("sign in first")
+    return user
+
+
+def _tenant_for(principal: Principal, tenant_id: int, action: str) -> Tenant:
+    """The tenant, if the principal may see it and may ``action`` in it; else not found."""
+    tenant = tenancy_queries.tenant(principal, tenant_id)
+    if not policies.allowed(principal, action, tenant):
+        raise Http404("no such page")
+    return tenant
 
 
 def _requester_tenant_ids(principal: Principal) -> list[int]:
@@ -75,7 +99,7 @@ def portal(request: HttpRequest) -> HttpResponse:
     page_obj = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     tickets = list(page_obj.object_list)
     labels = {
-        t: queue_views.status_labels(statuses)
+        t: config_queries.status_labels(statuses)
         for t, statuses in config_queries.workflows({t.tenant_id for t in tickets}).items()
     }
     for ticket in tickets:
@@ -161,7 +185,7 @@ def _render_portal_ticket(
     settings = desk_settings(ticket.tenant_id)
     statuses = settings.statuses
     kinds = {key: kind for key, _name, kind in statuses}
-    name, tone = queue_views.status_labels(statuses).get(ticket.status, (ticket.status, "muted"))
+    name, tone = config_queries.status_labels(statuses).get(ticket.status, (ticket.status, "muted"))
     kind = kinds.get(ticket.status)
     done = kind in (StatusKind.RESOLVED, StatusKind.CLOSED)
     reopens = ticket_services.reply_reopens(

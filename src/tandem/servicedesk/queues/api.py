@@ -1,6 +1,5 @@
 """The queue API: list, export, saved views and bulk changes."""
 
-
 from typing import Any
 
 from django.http import Http404, HttpRequest, StreamingHttpResponse

@@ -1,5 +1,5 @@
-"""The queue's pages (namespace ``servicedesk_queues``), and the old address of the cross-tenant
-queue, which ``servicedesk/urls.py`` keeps in the ``servicedesk`` namespace."""
+"""The queue's pages (namespace ``servicedesk_queues``); a tenant's queue and the old address
+of the cross-tenant queue, which ``servicedesk/urls.py`` keeps in the ``servicedesk`` namespace."""
 
 from django.urls import path
 
@@ -19,7 +19,9 @@ urlpatterns = [
     ),
 ]
 
-#: Mounted in the ``servicedesk`` namespace: the old address of the queue redirects to it.
+#: Mounted in the ``servicedesk`` namespace: a tenant's queue, and the old address of the
+#: cross-tenant queue (it redirects there).
 desk_urlpatterns = [
+    path("tenants/<id:tenant_id>/tickets/", views.tickets, name="tickets"),
     path("tickets/", views.my_queue, name="my-queue"),
 ]

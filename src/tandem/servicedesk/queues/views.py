@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +19,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from tandem.accounts.models import User
+from tandem.core import policies
 from tandem.core.actions import page
 from tandem.core.errors import Conflict, InvalidInput
 from tandem.core.lookups import IdIn
@@ -28,12 +29,17 @@ from tandem.core.principal import Principal
 from tandem.core.scoping import system_context
 from tandem.core.validation import parse_id
 from tandem.core.widgets import grouped_options
-from tandem.servicedesk.choices import SOURCE_LABELS, StatusKind
+from tandem.servicedesk import policies as policies_desk
+from tandem.servicedesk.choices import SOURCE_LABELS
+from tandem.servicedesk.config.queries import status_labels
 from tandem.servicedesk.queues import exports, queries, services
 from tandem.servicedesk.queues.forms import BulkForm, QueueForm, SavedViewForm
+from tandem.servicedesk.sla_bridge import desk_settings
 from tandem.servicedesk.tickets import queries as ticket_queries
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.servicedesk.tickets.models import Ticket
+from tandem.tenancy import queries as tenancy_queries
+from tandem.tenancy.models import Tenant
 
 
 @page("servicedesk.view_ticket")
@@ -64,16 +70,6 @@ PARAMS = {
     "service_area": "service_area_id",
     "sla": "sla",
     "q": "q",
-}
-
-
-#: Badge tone of a status, by what the status means (tenants name their statuses freely).
-STATUS_TONES = {
-    StatusKind.NEW: "warn",
-    StatusKind.OPEN: "info",
-    StatusKind.WAITING: "muted",
-    StatusKind.RESOLVED: "ok",
-    StatusKind.CLOSED: "muted",
 }
 
 #: Sortable queue columns: query parameter → field. Dates sort newest first on first click.
@@ -119,6 +115,14 @@ SLA_STATE_TONES = {"breached": "danger", "due_soon": "warn", "on_time": "ok"}
 
 def _principal(request: HttpRequest) -> Principal:
     return request.principal  # type: ignore[attr-defined,no-any-return]
+
+
+def _tenant_for(principal: Principal, tenant_id: int, action: str) -> Tenant:
+    """The tenant, if the principal may see it and may ``action`` in it; else not found."""
+    tenant = tenancy_queries.tenant(principal, tenant_id)
+    if not policies.allowed(principal, action, tenant):
+        raise Http404("no such page")
+    return tenant
 
 
 def queue_params(request: HttpRequest) -> dict[str, str]:
@@ -196,14 +200,6 @@ def prepare_rows(tickets: Sequence[queries.QueueRow], *, now: dt.datetime) -> No
         ticket.assignee_name = ticket.assignee_full_name or ticket.assignee_email or ""
         ticket.requester_name = ticket.requester_full_name or ticket.requester_email
         ticket.source_label = SOURCE_LABELS.get(ticket.source, ticket.source)
-
-
-def status_labels(statuses: Iterable[Sequence[str]]) -> dict[str, tuple[str, str]]:
-    """``{key: (name, badge tone)}`` of a tenant's workflow."""
-    labels = {}
-    for key, name, kind in statuses:
-        labels[key] = (name, STATUS_TONES.get(kind, "muted"))  # type: ignore[call-overload]
-    return labels
 
 
 def queue_response(
@@ -478,3 +474,54 @@ def _filters_from_params(principal: Principal, params: dict[str, str]) -> dict[s
         return {}
     # Invalid filters are dropped, as on the queue page.
     return queue_filters(QueueForm(params, principal=principal))
+
+
+# --- A tenant's queue ------------------------------------------------------------------------
+
+
+@page("servicedesk.view_ticket")
+def tickets(request: HttpRequest, tenant_id: int) -> HttpResponse:
+    """The tenant's queue: every ticket of the tenant the principal may see, with the
+    filters, saved views and export of the cross-tenant queue (the same form and
+    ``queries.queue``), narrowed to this tenant."""
+    principal = _principal(request)
+    tenant = _tenant_for(principal, tenant_id, "servicedesk.view_ticket")
+    settings = desk_settings(tenant.pk)
+    it_view = ticket_queries.is_it_in(principal, tenant.pk)
+    # The tenant is the page's own: a ``tenant`` parameter (from a saved view) is not a filter.
+    params = {k: v for k, v in queue_params(request).items() if k != "tenant"}
+    form = QueueForm(
+        params or None,
+        principal=principal,
+        tenant=tenant,
+        priorities=settings.priority_matrix["priorities"],
+    )
+    rows = queries.queue(principal, {**queue_filters(form), "tenant_id": tenant.pk})
+    with_tenant = urlencode({**params, "tenant": str(tenant.pk)})
+    return queue_response(
+        request,
+        rows,
+        params=params,
+        sortable=[*QUEUE_COLUMNS, *(IT_COLUMNS if it_view else ())],
+        labels={tenant.pk: status_labels(settings.statuses)},
+        it_tenants={tenant.pk} if it_view else set(),
+        template="servicedesk/ticket_list.html",
+        context={
+            "tenant": tenant,
+            "form": form,
+            "it_view": it_view,
+            "results_url": reverse("servicedesk:tickets", args=[tenant.pk]),
+            "may_add": policies.allowed(principal, "servicedesk.add_ticket", tenant),
+            "may_log": bool(policies_desk.may_log_for_callers(principal, tenant.pk)),
+            # The person's saved views of every tenant or of this one; a view saved here
+            # remembers the tenant, so it opens the same tickets on the cross-tenant queue.
+            "saved_views": [
+                view
+                for view in queries.saved_views(principal)
+                if view.filters.get("tenant_id") in (None, tenant.pk)
+            ],
+            "saved_query": with_tenant,
+            "export_url": reverse("servicedesk_queues:queue-export") + "?" + with_tenant,
+            "section": "tickets",
+        },
+    )

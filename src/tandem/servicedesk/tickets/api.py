@@ -1,6 +1,5 @@
 """The ticket API: tickets, notes, events, time, files, merge, parent, tags, watchers."""
 
-
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from ninja import File, Form, Query, Router

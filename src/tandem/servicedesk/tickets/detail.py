@@ -17,7 +17,6 @@ from tandem.servicedesk.choices import EventKind, Visibility
 from tandem.servicedesk.config import queries as config_queries
 from tandem.servicedesk.config.models import DeskSettings
 from tandem.servicedesk.policies import may_write_internal_notes
-from tandem.servicedesk.queues import views as queue_views
 from tandem.servicedesk.sla_bridge import desk_settings
 from tandem.servicedesk.tickets import queries
 from tandem.servicedesk.tickets.forms import (
@@ -175,7 +174,7 @@ def _sla_blocks(ticket: Ticket, names: dict[int, str]) -> list[dict[str, Any]]:
 
 def _it_ticket_context(principal: Principal, ticket: Ticket) -> dict[str, Any]:
     settings = desk_settings(ticket.tenant_id)
-    labels = queue_views.status_labels(settings.statuses)
+    labels = config_queries.status_labels(settings.statuses)
     names = queries.party_names(ticket.tenant_id)
     matrix = settings.priority_matrix
     notes = list(queries.comments(principal, ticket).select_related("party"))
@@ -243,7 +242,7 @@ def _render_ticket(
     tenant = tenancy_queries.tenant(principal, ticket.tenant_id)
     it_view = queries.is_it_in(principal, ticket.tenant_id)
     settings: DeskSettings = desk_settings(ticket.tenant_id)
-    name, tone = queue_views.status_labels(settings.statuses).get(
+    name, tone = config_queries.status_labels(settings.statuses).get(
         ticket.status, (ticket.status, "muted")
     )
     context: dict[str, Any] = {
@@ -267,7 +266,7 @@ def _render_ticket(
             )
         context.update(
             ticket_links_context(
-                principal, ticket, labels=queue_views.status_labels(settings.statuses)
+                principal, ticket, labels=config_queries.status_labels(settings.statuses)
             )
         )
         template = "servicedesk/ticket_detail.html"

@@ -8,7 +8,6 @@ from django.urls import path
 from tandem.servicedesk.tickets import views
 
 urlpatterns = [
-    path("tenants/<id:tenant_id>/tickets/", views.tickets, name="tickets"),
     path("tenants/<id:tenant_id>/tickets/new/", views.ticket_create, name="ticket-create"),
     path("tenants/<id:tenant_id>/tickets/log/", views.ticket_log, name="ticket-log"),
     path("tickets/<id:ticket_id>/", views.ticket_detail, name="ticket"),

@@ -14,7 +14,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tandem.accounts.models import User
@@ -28,9 +27,6 @@ from tandem.servicedesk import queries as desk_queries
 from tandem.servicedesk.choices import Visibility
 from tandem.servicedesk.config import queries as config_queries
 from tandem.servicedesk.config.models import Category
-from tandem.servicedesk.queues import forms as queue_forms
-from tandem.servicedesk.queues import queries as queue_queries
-from tandem.servicedesk.queues import views as queue_views
 from tandem.servicedesk.sla_bridge import desk_settings
 from tandem.servicedesk.tickets import detail, links, notes, queries, services
 from tandem.servicedesk.tickets.attachments import (
@@ -52,8 +48,6 @@ from tandem.servicedesk.tickets.forms import (
 from tandem.servicedesk.tickets.models import Ticket
 from tandem.tenancy import queries as tenancy_queries
 from tandem.tenancy.models import Site, Tenant
-
-PAGE_SIZE = 50
 
 
 def _principal(request: HttpRequest) -> Principal:
@@ -81,59 +75,6 @@ def _ticket_for(principal: Principal, ticket_id: int, action: str) -> Ticket:
     if not policies.allowed(principal, action, ticket):
         raise PermissionDenied(f"not allowed: {action}")
     return ticket
-
-
-# --- Queues ------------------------------------------------------------------------------------
-
-
-@page("servicedesk.view_ticket")
-def tickets(request: HttpRequest, tenant_id: int) -> HttpResponse:
-    """The tenant's queue: every ticket of the tenant the principal may see, with the
-    filters, saved views and export of the cross-tenant queue (``views_queues``: the same
-    form and ``queue_queries.queue``), narrowed to this tenant."""
-    principal = _principal(request)
-    tenant = _tenant_for(principal, tenant_id, "servicedesk.view_ticket")
-    settings = desk_settings(tenant.pk)
-    it_view = queries.is_it_in(principal, tenant.pk)
-    # The tenant is the page's own: a ``tenant`` parameter (from a saved view) is not a filter.
-    params = {k: v for k, v in queue_views.queue_params(request).items() if k != "tenant"}
-    form = queue_forms.QueueForm(
-        params or None,
-        principal=principal,
-        tenant=tenant,
-        priorities=settings.priority_matrix["priorities"],
-    )
-    rows = queue_queries.queue(
-        principal, {**queue_views.queue_filters(form), "tenant_id": tenant.pk}
-    )
-    with_tenant = urlencode({**params, "tenant": str(tenant.pk)})
-    return queue_views.queue_response(
-        request,
-        rows,
-        params=params,
-        sortable=[*queue_views.QUEUE_COLUMNS, *(queue_views.IT_COLUMNS if it_view else ())],
-        labels={tenant.pk: queue_views.status_labels(settings.statuses)},
-        it_tenants={tenant.pk} if it_view else set(),
-        template="servicedesk/ticket_list.html",
-        context={
-            "tenant": tenant,
-            "form": form,
-            "it_view": it_view,
-            "results_url": reverse("servicedesk:tickets", args=[tenant.pk]),
-            "may_add": policies.allowed(principal, "servicedesk.add_ticket", tenant),
-            "may_log": bool(policies_desk.may_log_for_callers(principal, tenant.pk)),
-            # The person's saved views of every tenant or of this one; a view saved here
-            # remembers the tenant, so it opens the same tickets on the cross-tenant queue.
-            "saved_views": [
-                view
-                for view in queue_queries.saved_views(principal)
-                if view.filters.get("tenant_id") in (None, tenant.pk)
-            ],
-            "saved_query": with_tenant,
-            "export_url": reverse("servicedesk_queues:queue-export") + "?" + with_tenant,
-            "section": "tickets",
-        },
-    )
 
 
 # --- A new ticket ------------------------------------------------------------------------------
@@ -338,7 +279,7 @@ def ticket_status(request: HttpRequest, ticket_id: int) -> HttpResponse:
         ),
         done=lambda ticket: (
             "Status changed to "
-            f"{queue_views.status_labels(desk_settings(ticket.tenant_id).statuses)[ticket.status][0]}."
+            f"{config_queries.status_labels(desk_settings(ticket.tenant_id).statuses)[ticket.status][0]}."
         ),
     )
 
