@@ -56,7 +56,7 @@ class SlaPolicyOut(Schema):
     is_active: bool
 
 
-# --- Desk configuration edits (api_config.py) ---------------------------------------------------
+# --- Desk configuration edits ----------------------------------------------------------------
 # PATCH bodies: a field left out stays as it is. (Appended as a block, with its own import.)
 
 

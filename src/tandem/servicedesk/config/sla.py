@@ -17,12 +17,11 @@ from tandem.core.policies import authorize
 from tandem.core.principal import Principal
 from tandem.core.scoping import within_tenant
 from tandem.core.validation import clean_country, clean_name, clean_time_zone
-from tandem.servicedesk import services as desk_services
 from tandem.servicedesk.config.queries import CHANGE, party_in, status_kinds
 from tandem.servicedesk.config.services import MAX_LEVELS, _fields, _sentence
 from tandem.servicedesk.models import Coverage
-from tandem.servicedesk.services import _recompute_open_tickets_after_commit
 from tandem.servicedesk.sla_bridge import desk_settings, to_business_calendar
+from tandem.servicedesk.tasks import recompute_tenant_sla_task
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.servicedesk.tickets.services import _in_tenant
 from tandem.sla.calendar import BusinessCalendar, public_holidays
@@ -129,7 +128,7 @@ def create_sla_policy(
             tenant_id=tenant.pk,
             changes=diff({}, {"party_id": party.pk, "targets": targets}),
         )
-        _recompute_open_tickets_after_commit(tenant.pk)
+        _recompute_after_commit(tenant.pk)
     return policy
 
 
@@ -141,7 +140,9 @@ MAX_DATES = 400
 
 
 def _recompute_after_commit(tenant_id: int) -> None:
-    desk_services._recompute_open_tickets_after_commit(tenant_id)
+    """A new or changed calendar or SLA policy changes due dates: recompute the tenant's open
+    tickets in the worker once this change has committed."""
+    transaction.on_commit(lambda: recompute_tenant_sla_task.enqueue(tenant_id))
 
 
 # --- Calendars --------------------------------------------------------------------------------

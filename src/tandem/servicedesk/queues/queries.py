@@ -32,7 +32,7 @@ _DUE_FIELDS = ("first_response_due", "next_update_due", "resolution_due")
 class QueueRow:
     """One row of a queue page, read as plain values (no model instances: building fifty
     tickets with their tenant, party and assignee cost more than the query). The views fill
-    in the links, display times and labels (``views_queues.prepare_rows``)."""
+    in the links, display times and labels (``queues.views.prepare_rows``)."""
 
     pk: int
     tenant_id: int

@@ -265,7 +265,7 @@ def ticket_takers(
 
     The tenant's IT: every party that can hold tickets (internal IT, providers with a live
     engagement); a provider (``own_only``): its own party. People are those who may take a
-    ticket of one of these parties (``services.may_take``: the party's people whose role
+    ticket of one of these parties (``tickets.services.may_take``: the party's people whose role
     changes tickets), labelled with their party. The service checks the area and site.
     """
     rows = parties(principal, tenant_id).filter(Q(kind="internal") | Q(engagement__status="active"))
@@ -283,7 +283,7 @@ def takers_by_party(
     party_ids: Iterable[int],
 ) -> list[tuple[int, str, int, list[tuple[int, str]]]]:
     """For each party: ``(party id, party name, tenant id, [(user id, name), ...])`` of the
-    people who may take its tickets (``services.may_take``: its people whose role changes
+    people who may take its tickets (``tickets.services.may_take``: its people whose role changes
     tickets), by party name. The ids must come from tickets the caller may change (a
     queue page's changeable rows); the people are read in one named system context, as
     :func:`people_of_parties` reads them."""
