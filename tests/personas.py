@@ -270,7 +270,7 @@ def _build_tickets(world: World, users: dict[str, User]) -> None:
     """
     from tandem.accounts.principals import resolve_principal
     from tandem.core.scoping import principal_scope
-    from tandem.servicedesk import services as desk
+    from tandem.servicedesk.tickets import services as ticket_services
     from tandem.tenancy.models import Party
     from tests.desk.setup import setup_desk
 
@@ -281,7 +281,7 @@ def _build_tickets(world: World, users: dict[str, User]) -> None:
         globex = Tenant.objects.get(pk=world["other_tenant"])
     requester = resolve_principal(users["requester"])
     with principal_scope(requester):
-        ticket = desk.create_ticket(
+        ticket = ticket_services.create_ticket(
             actor=requester,
             tenant=acme,
             requester=users["requester"],
@@ -292,7 +292,7 @@ def _build_tickets(world: World, users: dict[str, User]) -> None:
             urgency=2,
         )
     with system_context("test world: tickets"):
-        sentinel_ticket = desk.create_ticket(
+        sentinel_ticket = ticket_services.create_ticket(
             actor=actor,
             tenant=acme,
             requester=users["owner"],
@@ -301,13 +301,13 @@ def _build_tickets(world: World, users: dict[str, User]) -> None:
             impact=1,
             urgency=1,
         )
-        desk.handoff_ticket(
+        ticket_services.handoff_ticket(
             actor=actor,
             ticket=sentinel_ticket,
             to_party=Party.objects.get(pk=world["second_party"]),
             reason="Security incident",
         )
-        other_ticket = desk.create_ticket(
+        other_ticket = ticket_services.create_ticket(
             actor=actor,
             tenant=globex,
             requester=users["other_tenant_owner"],
@@ -324,12 +324,12 @@ def build_extras_world(world: World) -> None:
     reads it; the requester and the providers not involved in the ticket get 404."""
     from tandem.accounts.principals import resolve_principal
     from tandem.core.scoping import principal_scope
-    from tandem.servicedesk import services as desk
-    from tandem.servicedesk.models import Ticket
+    from tandem.servicedesk.tickets import notes as ticket_notes
+    from tandem.servicedesk.tickets.models import Ticket
 
     owner = resolve_principal(user_of(world, "owner"))
     with principal_scope(owner):
-        attachment = desk.attach_file(
+        attachment = ticket_notes.attach_file(
             actor=owner,
             ticket=Ticket.objects.get(pk=world["ticket"]),
             filename="server-log.txt",
@@ -344,7 +344,7 @@ def build_queues_world(world: World) -> None:
     """The owner's saved view (a personal object: everyone else must get 404 for it)."""
     from tandem.accounts.principals import resolve_principal
     from tandem.core.scoping import principal_scope
-    from tandem.servicedesk.services import create_saved_view
+    from tandem.servicedesk.queues.services import create_saved_view
 
     principal = resolve_principal(User.objects.get(pk=world["user:owner"]))
     with principal_scope(principal):
@@ -365,8 +365,8 @@ def build_config_world(world: World) -> None:
     - ``sla_policy`` (Northwind's SLA) and ``coverage`` (Acme IT's office hours): ids of
       what the desk set-up created.
     """
-    from tandem.servicedesk import services as desk
-    from tandem.servicedesk import services_config as config
+    from tandem.servicedesk.config import services as config_services
+    from tandem.servicedesk.config import sla as config_sla
     from tandem.servicedesk.models import Coverage
     from tandem.sla.models import SlaPolicy
     from tandem.tenancy.models import Party
@@ -376,28 +376,28 @@ def build_config_world(world: World) -> None:
     with system_context("test world: desk configuration"):
         acme = Tenant.objects.get(pk=world["tenant"])
         globex = Tenant.objects.get(pk=world["other_tenant"])
-        spare = config.add_calendar(
+        spare = config_sla.add_calendar(
             actor=actor,
             tenant=acme,
             name="Weekend on-call",
             time_zone="Europe/Berlin",
             weekly={"5": [["09:00", "13:00"]]},
         )
-        retired = desk.create_category(
+        retired = config_services.create_category(
             actor=actor,
             tenant=acme,
             name="Old printer requests",
             service_area_id=world["service_area"],
         )
-        config.retire_category(actor=actor, category=retired)
-        plant = config.add_calendar(
+        config_services.retire_category(actor=actor, category=retired)
+        plant = config_sla.add_calendar(
             actor=actor,
             tenant=globex,
             name="Plant hours",
             time_zone="America/Chicago",
             weekly=OFFICE,
         )
-        other_policy = config.add_sla_policy(
+        other_policy = config_sla.add_sla_policy(
             actor=actor,
             tenant=globex,
             name="Globex OLA 2025",
@@ -405,7 +405,7 @@ def build_config_world(world: World) -> None:
             calendar_id=plant.pk,
             targets={"3": {"resolution": 2880}},
         )
-        config.deactivate_sla_policy(actor=actor, policy=other_policy)
+        config_sla.deactivate_sla_policy(actor=actor, policy=other_policy)
         world.ids.update(
             spare_calendar=spare.pk,
             retired_category=retired.pk,
@@ -424,7 +424,7 @@ def build_intake_world(world: World) -> None:
     alone reads it)."""
     from tandem.accounts.principals import resolve_principal
     from tandem.core.scoping import principal_scope
-    from tandem.servicedesk import services as desk
+    from tandem.servicedesk.config import services as config_services
 
     for persona, name, shared in (
         ("owner", "Acme password reset steps", True),
@@ -434,7 +434,7 @@ def build_intake_world(world: World) -> None:
         with principal_scope(principal), system_context("test world: the tenant"):
             tenant = Tenant.objects.get(pk=world["tenant"])
         with principal_scope(principal):
-            reply = desk.create_canned_reply(
+            reply = config_services.create_canned_reply(
                 actor=principal,
                 tenant=tenant,
                 name=name,

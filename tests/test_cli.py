@@ -211,7 +211,7 @@ def test_bench_refuses_nonsense_options(world, capsys) -> None:  # type: ignore[
 
 
 def test_demo_loads_a_working_desk_once(world, capsys) -> None:  # type: ignore[no-untyped-def]
-    from tandem.servicedesk.models import Ticket
+    from tandem.servicedesk.tickets.models import Ticket
 
     assert tandem(["demo"]) == 0
     assert "owner@contoso.example" in capsys.readouterr().out
@@ -241,7 +241,7 @@ def test_the_demo_desk_has_figures_on_every_dashboard(world, client, capsys) -> 
     """A new user opening any dashboard of the demo sees four weeks of work: breaches,
     handoffs (one ping-pong), time logged and a backlog of several ages, dated from now."""
     from tandem.accounts.models import User
-    from tandem.servicedesk.models import Comment, Ticket
+    from tandem.servicedesk.tickets.models import Comment, Ticket
 
     assert tandem(["demo"]) == 0
     with system_context("test"):

@@ -20,14 +20,8 @@ from tandem.cli import main as tandem
 from tandem.core.scoping import system_context
 from tandem.scale import ScaleOptions, ScaleSummary, generate
 from tandem.scale.plan import make_plan
-from tandem.servicedesk.models import (
-    Comment,
-    DeskSettings,
-    Handoff,
-    Ticket,
-    TicketEvent,
-    TimeEntry,
-)
+from tandem.servicedesk.config.models import DeskSettings
+from tandem.servicedesk.tickets.models import Comment, Handoff, Ticket, TicketEvent, TimeEntry
 from tandem.tenancy.models import Engagement, Party, Provider, Tenant
 
 SMALL = ScaleOptions(tenants=3, providers=2, tickets=600, seed=11)

@@ -25,8 +25,8 @@ from tandem.accounts.principals import resolve_principal
 from tandem.accounts.services import TOKEN_MINTING_REFUSAL, add_membership, create_api_token
 from tandem.core.principal import Principal, system_principal
 from tandem.core.scoping import principal_scope, system_context
-from tandem.servicedesk.models import SavedView
-from tandem.servicedesk.services import create_saved_view
+from tandem.servicedesk.queues.models import SavedView
+from tandem.servicedesk.queues.services import create_saved_view
 from tandem.tenancy.models import Tenant
 from tests.isolation.expectations import WRITES
 from tests.isolation.matrix import api_operations, fill

@@ -296,7 +296,7 @@ def cmd_mail_retry(args: argparse.Namespace) -> int:
     """Process failed (or kept) inbound mail again, once the fault is fixed: one message by
     id, or every failed one. Each is processed now, in this process; the outcome is printed."""
     from tandem.core.errors import Conflict
-    from tandem.servicedesk.inbound import (
+    from tandem.servicedesk.mail.inbound import (
         failed_message_ids,
         inbound_message_for_operator,
         process_inbound_message,
@@ -497,7 +497,8 @@ def cmd_mail_listen(args: argparse.Namespace) -> int:
 
     from django.conf import settings
 
-    from tandem.servicedesk.inbound import listener, requeue_pending
+    from tandem.servicedesk.mail.inbound import requeue_pending
+    from tandem.servicedesk.mail.listener import listener
 
     controller = listener(host=args.host, port=args.port)
     try:

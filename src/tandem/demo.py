@@ -25,8 +25,12 @@ from tandem.accounts.principals import resolve_principal
 from tandem.accounts.services import add_membership, create_user
 from tandem.core.principal import Principal, system_principal
 from tandem.core.scoping import principal_scope, system_context
-from tandem.servicedesk import services as desk
-from tandem.servicedesk.models import Ticket
+from tandem.servicedesk import services as desk_services
+from tandem.servicedesk.config import services as config_services
+from tandem.servicedesk.config import sla as config_sla
+from tandem.servicedesk.tickets import notes as ticket_notes
+from tandem.servicedesk.tickets import services as ticket_services
+from tandem.servicedesk.tickets.models import Ticket
 from tandem.tenancy.models import Engagement, Party, ServiceArea, Site, Tenant
 from tandem.tenancy.services import (
     accept_engagement,
@@ -271,7 +275,7 @@ def _configure_desk(
             parties[key] = Party.objects.get(engagement=engagement)
         areas = dict(ServiceArea.objects.filter(tenant=tenant).values_list("key", "pk"))
         calendars = {
-            "office": desk.create_calendar(
+            "office": config_sla.create_calendar(
                 actor=actor,
                 tenant=tenant,
                 name=plan.office_name,
@@ -280,7 +284,7 @@ def _configure_desk(
                 holiday_country=plan.holiday_country,
                 holiday_subdivision=plan.holiday_subdivision,
             ),
-            "nonstop": desk.create_calendar(
+            "nonstop": config_sla.create_calendar(
                 actor=actor,
                 tenant=tenant,
                 name="24/7",
@@ -289,9 +293,11 @@ def _configure_desk(
             ),
         }
         for name, key in plan.categories:
-            desk.create_category(actor=actor, tenant=tenant, name=name, service_area_id=areas[key])
+            config_services.create_category(
+                actor=actor, tenant=tenant, name=name, service_area_id=areas[key]
+            )
         for key, responsible, consulted in plan.matrix:
-            desk.add_matrix_row(
+            desk_services.add_matrix_row(
                 actor=actor,
                 tenant=tenant,
                 service_area_id=areas[key],
@@ -300,7 +306,7 @@ def _configure_desk(
                 consulted_ids=[parties[c].pk for c in consulted],
             )
         for party, calendar, max_priority in plan.coverage:
-            desk.add_coverage(
+            desk_services.add_coverage(
                 actor=actor,
                 tenant=tenant,
                 party=parties[party],
@@ -308,7 +314,7 @@ def _configure_desk(
                 **({"max_priority": max_priority} if max_priority else {}),
             )
         for name, party, calendar in plan.policies:
-            desk.create_sla_policy(
+            config_sla.create_sla_policy(
                 actor=actor,
                 tenant=tenant,
                 name=name,
@@ -656,7 +662,7 @@ def _play_history(
         if opened >= now:
             continue
         with _acting(asker):
-            ticket = desk.create_ticket(
+            ticket = ticket_services.create_ticket(
                 actor=asker,
                 tenant=tenant,
                 requester=requester,
@@ -684,7 +690,7 @@ def _play(
 ) -> None:
     with _acting(tech):
         if step.kind in ("reply", "note"):
-            desk.add_comment(
+            ticket_notes.add_comment(
                 actor=tech,
                 ticket=ticket,
                 body=step.text,
@@ -694,15 +700,15 @@ def _play(
         elif step.kind == "handoff":
             with system_context("demo handoff target"):
                 to_party = Party.objects.get(pk=party_of[step.to])
-            desk.handoff_ticket(
+            ticket_services.handoff_ticket(
                 actor=tech, ticket=ticket, to_party=to_party, reason=step.text, now=at
             )
         elif step.kind == "time":
-            desk.log_time(
+            ticket_notes.log_time(
                 actor=tech, ticket=ticket, minutes=step.minutes, work_date=at.date(), note="Demo"
             )
         elif step.kind == "status":
-            desk.change_status(actor=tech, ticket=ticket, status=step.to, now=at)
+            ticket_services.change_status(actor=tech, ticket=ticket, status=step.to, now=at)
         else:  # pragma: no cover - a typo in the stories above
             raise ValueError(f"unknown demo step {step.kind!r}")
         ticket.refresh_from_db()
@@ -720,7 +726,7 @@ def _open_todays_tickets(tenant: Tenant) -> None:
             ("Payroll server very slow", "server-patching", 1, 2),
             ("Strange sign-in alert from Brazil", "security-monitoring", 1, 1),
         ):
-            desk.create_ticket(
+            ticket_services.create_ticket(
                 actor=requester,
                 tenant=tenant,
                 requester=employee,

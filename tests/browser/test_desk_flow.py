@@ -25,8 +25,8 @@ from aiosmtpd.controller import Controller
 from django.db import connection
 
 from tandem.core.scoping import system_context
-from tandem.servicedesk import inbound
-from tandem.servicedesk.models import Comment, Ticket
+from tandem.servicedesk.mail import listener as mail_listener
+from tandem.servicedesk.tickets.models import Comment, Ticket
 from tests.browser.helpers import sign_in
 from tests.clock import upcoming
 
@@ -68,11 +68,11 @@ def mail(settings, tmp_path):  # type: ignore[no-untyped-def]
         # The listener's thread opens its own database connection; close it after each
         # message so the test database can be dropped at the end of the run.
         try:
-            return inbound.keep_message(**kwargs)
+            return mail_listener.keep_message(**kwargs)
         finally:
             connection.close()
 
-    desk_server = inbound.listener(host="127.0.0.1", port=desk_port, accept=accept)
+    desk_server = mail_listener.listener(host="127.0.0.1", port=desk_port, accept=accept)
     relay_server.start()
     desk_server.start()
     yield relay, desk_port

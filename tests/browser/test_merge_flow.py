@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tandem.core.scoping import system_context
-from tandem.servicedesk.models import Ticket
+from tandem.servicedesk.tickets.models import Ticket
 from tests.browser.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -8,7 +8,7 @@ import pytest
 
 from tandem.core.scoping import system_context
 from tandem.notifications.models import Notification
-from tandem.servicedesk.models import Ticket
+from tandem.servicedesk.tickets.models import Ticket
 from tests.browser.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -20,8 +20,9 @@ from aiosmtpd.controller import Controller
 from django.db import connections
 
 from tandem.core.scoping import system_context
-from tandem.servicedesk import inbound
-from tandem.servicedesk.models import InboundMessage
+from tandem.servicedesk.mail import inbound as mail_inbound
+from tandem.servicedesk.mail import listener as mail_listener
+from tandem.servicedesk.mail.models import InboundMessage
 
 DOMAIN = "tandem.localhost"
 DESK = f"acme@{DOMAIN}"
@@ -98,12 +99,12 @@ def listener(world, mail_settings, django_capture_on_commit_callbacks) -> Iterat
         # test's transaction and its on-commit processing is captured by the test.
         connections["default"] = shared
         try:
-            return inbound.receive_message(**kwargs).pk
+            return mail_inbound.receive_message(**kwargs).pk
         finally:
             del connections["default"]
 
     port = free_port()
-    server = inbound.listener(
+    server = mail_listener.listener(
         host="127.0.0.1", port=port, accept=accept, max_message_bytes=LISTENER_LIMIT
     )
     server.start()

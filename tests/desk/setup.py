@@ -11,7 +11,10 @@ from dataclasses import dataclass
 
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
-from tandem.servicedesk import services
+from tandem.servicedesk import models as desk_models
+from tandem.servicedesk import services as desk_services
+from tandem.servicedesk.config import services as config_services
+from tandem.servicedesk.config import sla as config_sla
 from tandem.tenancy.models import Party, Tenant
 from tests.personas import World
 
@@ -34,7 +37,7 @@ class Desk:
 
 def desk_of(world: World) -> Desk:
     """The desk that ``build_world`` set up, loaded for one test."""
-    from tandem.servicedesk.models import Category
+    from tandem.servicedesk.config.models import Category
     from tandem.sla.models import Calendar
 
     with system_context("test desk"):
@@ -55,7 +58,7 @@ def setup_desk(world: World, *, night_cover: bool = True) -> Desk:
         tenant = Tenant.objects.get(pk=world["tenant"])
         internal = Party.objects.get(pk=world["internal_party"])
         northwind = Party.objects.get(pk=world["party"])
-        office = services.create_calendar(
+        office = config_sla.create_calendar(
             actor=actor,
             tenant=tenant,
             name="Office hours",
@@ -64,20 +67,20 @@ def setup_desk(world: World, *, night_cover: bool = True) -> Desk:
             holiday_country="DE",
             holiday_subdivision="BE",
         )
-        nights = services.create_calendar(
+        nights = config_sla.create_calendar(
             actor=actor,
             tenant=tenant,
             name="Nights and weekends",
             time_zone="Europe/Berlin",
             weekly=NIGHTS,
         )
-        category = services.create_category(
+        category = config_services.create_category(
             actor=actor,
             tenant=tenant,
             name="Server problem",
             service_area_id=world["service_area"],
         )
-        services.add_matrix_row(
+        desk_services.add_matrix_row(
             actor=actor,
             tenant=tenant,
             service_area_id=world["service_area"],
@@ -85,12 +88,14 @@ def setup_desk(world: World, *, night_cover: bool = True) -> Desk:
             accountable_id=internal.pk,
             consulted_ids=[northwind.pk],
         )
-        services.add_coverage(actor=actor, tenant=tenant, party=internal, calendar_id=office.pk)
+        desk_services.add_coverage(
+            actor=actor, tenant=tenant, party=internal, calendar_id=office.pk
+        )
         if night_cover:
-            services.add_coverage(
+            desk_services.add_coverage(
                 actor=actor, tenant=tenant, party=northwind, calendar_id=nights.pk, max_priority=2
             )
-        services.create_sla_policy(
+        config_sla.create_sla_policy(
             actor=actor,
             tenant=tenant,
             name="Internal OLA",
@@ -102,7 +107,7 @@ def setup_desk(world: World, *, night_cover: bool = True) -> Desk:
             },
             pause_statuses={"resolution": ["waiting-requester"]},
         )
-        services.create_sla_policy(
+        config_sla.create_sla_policy(
             actor=actor,
             tenant=tenant,
             name="Northwind SLA",
@@ -113,7 +118,7 @@ def setup_desk(world: World, *, night_cover: bool = True) -> Desk:
                 "2": {"first_response": 30, "resolution": 480},
             },
         )
-        row = services.ResponsibilityRow.objects.get(tenant=tenant)
+        row = desk_models.ResponsibilityRow.objects.get(tenant=tenant)
     world.ids.update(
         category=category.pk,
         office_calendar=office.pk,

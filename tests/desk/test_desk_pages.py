@@ -17,8 +17,10 @@ from django.utils import timezone
 
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
-from tandem.servicedesk import services
-from tandem.servicedesk.models import SavedView, Ticket
+from tandem.servicedesk.queues import views as queue_views
+from tandem.servicedesk.queues.models import SavedView
+from tandem.servicedesk.tickets import services as ticket_services
+from tandem.servicedesk.tickets.models import Ticket
 from tests.personas import user_of
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +69,7 @@ def test_the_tenant_queue_filters_like_the_queue(as_persona, world) -> None:  # 
         status="in-progress",
     )
     with system_context("test: assign the requester's ticket"):
-        services.assign_ticket(
+        ticket_services.assign_ticket(
             actor=system_principal("test"),
             ticket=Ticket.objects.get(pk=world["ticket"]),
             assignee=user_of(world, "internal_tech"),
@@ -115,9 +117,8 @@ def test_a_requester_filters_their_own_tickets_without_the_it_filters(as_persona
 
 
 def test_the_tenant_queue_pages_keep_the_filters(as_persona, world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from tandem.servicedesk import views_queues
 
-    monkeypatch.setattr(views_queues, "PAGE_SIZE", 1)
+    monkeypatch.setattr(queue_views, "PAGE_SIZE", 1)
     client = as_persona("owner")
     first = _queue(client, world["tenant"], q="Acme")
     assert "1–1 of 2 tickets" in first

@@ -11,7 +11,11 @@ from tandem.accounts.principals import resolve_principal
 from tandem.core.errors import Conflict, InvalidInput
 from tandem.core.principal import system_principal
 from tandem.core.scoping import principal_scope, system_context
-from tandem.servicedesk import queries, services
+from tandem.servicedesk import services as desk_services
+from tandem.servicedesk.config import sla as config_sla
+from tandem.servicedesk.tickets import notes as ticket_notes
+from tandem.servicedesk.tickets import queries as ticket_queries
+from tandem.servicedesk.tickets import services as ticket_services
 from tests.clock import upcoming
 from tests.desk.setup import desk_of
 from tests.personas import user_of
@@ -26,7 +30,7 @@ def _ticket(world, desk, at, impact=2, urgency=2):  # type: ignore[no-untyped-de
     requester = user_of(world, "requester")
     actor = resolve_principal(requester)
     with principal_scope(actor):
-        return services.create_ticket(
+        return ticket_services.create_ticket(
             actor=actor,
             tenant=desk.tenant,
             requester=requester,
@@ -73,28 +77,28 @@ def test_three_tiers_of_notes(world) -> None:  # type: ignore[no-untyped-def]
     ticket = _ticket(world, desk, TUESDAY_22, impact=1, urgency=2)  # held by Northwind
     msp = resolve_principal(user_of(world, "provider_tech"))
     with principal_scope(msp):
-        services.add_comment(
+        ticket_notes.add_comment(
             actor=msp,
             ticket=ticket,
             body="Our runbook says reboot",
             visibility="private",
             now=TUESDAY_22,
         )
-        services.add_comment(
+        ticket_notes.add_comment(
             actor=msp,
             ticket=ticket,
             body="Disk full on srv-01",
             visibility="shared",
             now=TUESDAY_22,
         )
-        services.add_comment(
+        ticket_notes.add_comment(
             actor=msp, ticket=ticket, body="We are on it", visibility="public", now=TUESDAY_22
         )
 
     def bodies(persona: str) -> list[str]:
         principal = resolve_principal(user_of(world, persona))
         with principal_scope(principal):
-            return [c.body for c in queries.comments(principal, ticket)]
+            return [c.body for c in ticket_queries.comments(principal, ticket)]
 
     everything = ["Our runbook says reboot", "Disk full on srv-01", "We are on it"]
     assert bodies("provider_tech") == everything
@@ -107,7 +111,7 @@ def test_second_provider_never_sees_the_ticket_or_its_notes(world) -> None:  # t
     ticket = _ticket(world, desk, TUESDAY_22, impact=1, urgency=2)
     sentinel = resolve_principal(user_of(world, "second_provider_tech"))
     with principal_scope(sentinel):
-        assert not queries.tickets(sentinel).filter(pk=ticket.pk).exists()
+        assert not ticket_queries.tickets(sentinel).filter(pk=ticket.pk).exists()
 
 
 def test_a_public_reply_stops_the_first_response_clock(world) -> None:  # type: ignore[no-untyped-def]
@@ -116,7 +120,7 @@ def test_a_public_reply_stops_the_first_response_clock(world) -> None:  # type: 
     assert ticket.first_response_due is not None
     tech = resolve_principal(user_of(world, "internal_tech"))
     with principal_scope(tech):
-        services.add_comment(
+        ticket_notes.add_comment(
             actor=tech,
             ticket=ticket,
             body="Looking now",
@@ -138,17 +142,17 @@ def test_a_party_meets_its_first_response_by_its_own_answer_only(world) -> None:
     msp = resolve_principal(user_of(world, "provider_tech"))
     at = TUESDAY_10
     with principal_scope(tech):
-        services.add_comment(
+        ticket_notes.add_comment(
             actor=tech, ticket=ticket, body="Looking now", visibility="public", now=at
         )
-        services.handoff_ticket(
+        ticket_services.handoff_ticket(
             actor=tech,
             ticket=ticket,
             to_party=desk.northwind,
             reason="Server patching is yours",
             now=at + dt.timedelta(minutes=10),
         )
-        services.add_comment(
+        ticket_notes.add_comment(
             actor=tech,
             ticket=ticket,
             body="Northwind will call you",
@@ -162,7 +166,7 @@ def test_a_party_meets_its_first_response_by_its_own_answer_only(world) -> None:
     assert northwind["state"] == "running" and northwind["met"] is None
 
     with principal_scope(msp):
-        services.add_comment(
+        ticket_notes.add_comment(
             actor=msp,
             ticket=ticket,
             body="Patching srv-01 now",
@@ -181,7 +185,7 @@ def test_requesters_only_write_public_replies(world) -> None:  # type: ignore[no
     ticket = _ticket(world, desk, TUESDAY_10)
     requester = resolve_principal(user_of(world, "requester"))
     with principal_scope(requester), pytest.raises(InvalidInput):
-        services.add_comment(actor=requester, ticket=ticket, body="psst", visibility="shared")
+        ticket_notes.add_comment(actor=requester, ticket=ticket, body="psst", visibility="shared")
 
 
 def test_handoff_charges_time_to_the_holder_and_counts_ping_pong(world) -> None:  # type: ignore[no-untyped-def]
@@ -190,7 +194,7 @@ def test_handoff_charges_time_to_the_holder_and_counts_ping_pong(world) -> None:
     tech = resolve_principal(user_of(world, "internal_tech"))
     msp = resolve_principal(user_of(world, "provider_tech"))
     with principal_scope(tech):
-        first = services.handoff_ticket(
+        first = ticket_services.handoff_ticket(
             actor=tech,
             ticket=ticket,
             to_party=desk.northwind,
@@ -198,7 +202,7 @@ def test_handoff_charges_time_to_the_holder_and_counts_ping_pong(world) -> None:
             now=TUESDAY_10 + dt.timedelta(minutes=30),
         )
     with principal_scope(msp):
-        back = services.handoff_ticket(
+        back = ticket_services.handoff_ticket(
             actor=msp,
             ticket=ticket,
             to_party=desk.internal,
@@ -223,7 +227,9 @@ def test_a_provider_cannot_take_work_outside_its_engagement(world) -> None:  # t
 
         sentinel = Party.objects.get(pk=world["second_party"])
     with principal_scope(tech), pytest.raises(InvalidInput) as error:
-        services.handoff_ticket(actor=tech, ticket=ticket, to_party=sentinel, reason="Try them")
+        ticket_services.handoff_ticket(
+            actor=tech, ticket=ticket, to_party=sentinel, reason="Try them"
+        )
     assert "not engaged" in error.value.message
 
 
@@ -232,7 +238,9 @@ def test_handoff_to_the_current_holder_is_a_conflict(world) -> None:  # type: ig
     ticket = _ticket(world, desk, TUESDAY_10)
     tech = resolve_principal(user_of(world, "internal_tech"))
     with principal_scope(tech), pytest.raises(Conflict):
-        services.handoff_ticket(actor=tech, ticket=ticket, to_party=desk.internal, reason="x")
+        ticket_services.handoff_ticket(
+            actor=tech, ticket=ticket, to_party=desk.internal, reason="x"
+        )
 
 
 def test_priority_change_reroutes_and_recomputes(world) -> None:  # type: ignore[no-untyped-def]
@@ -240,7 +248,7 @@ def test_priority_change_reroutes_and_recomputes(world) -> None:  # type: ignore
     ticket = _ticket(world, desk, TUESDAY_22, impact=3, urgency=2)  # P4 waits for internal
     tech = resolve_principal(user_of(world, "internal_tech"))
     with principal_scope(tech):
-        services.reprioritise_ticket(actor=tech, ticket=ticket, impact=1, now=TUESDAY_22)
+        ticket_services.reprioritise_ticket(actor=tech, ticket=ticket, impact=1, now=TUESDAY_22)
     ticket.refresh_from_db()
     assert ticket.priority == 2 and ticket.party_id == desk.northwind.pk
 
@@ -250,12 +258,12 @@ def test_resolve_and_reopen(world) -> None:  # type: ignore[no-untyped-def]
     ticket = _ticket(world, desk, TUESDAY_10)
     tech = resolve_principal(user_of(world, "internal_tech"))
     with principal_scope(tech):
-        services.change_status(
+        ticket_services.change_status(
             actor=tech, ticket=ticket, status="resolved", now=TUESDAY_10 + dt.timedelta(hours=1)
         )
         ticket.refresh_from_db()
         assert ticket.sla_state[str(desk.internal.pk)]["resolution"]["state"] == "met"
-        services.change_status(
+        ticket_services.change_status(
             actor=tech, ticket=ticket, status="reopened", now=TUESDAY_10 + dt.timedelta(hours=2)
         )
     ticket.refresh_from_db()
@@ -271,7 +279,7 @@ def test_reopening_a_closed_ticket_makes_it_open_again_everywhere(world) -> None
     tech = resolve_principal(user_of(world, "internal_tech"))
     with principal_scope(tech):
         for hours, status in ((1, "resolved"), (2, "closed"), (3, "reopened")):
-            services.change_status(
+            ticket_services.change_status(
                 actor=tech,
                 ticket=ticket,
                 status=status,
@@ -290,7 +298,7 @@ def test_gap_analysis_of_the_stored_matrix(world) -> None:  # type: ignore[no-un
     import dataclasses
 
     with system_context("test"):
-        context = services.routing_context(desk.tenant.pk, area_ids=[world["service_area"]])
+        context = ticket_services.routing_context(desk.tenant.pk, area_ids=[world["service_area"]])
     # Without Northwind's night cover, nobody takes urgent server tickets at night.
     context = dataclasses.replace(
         context, coverage=[c for c in context.coverage if c.party_id != desk.northwind.pk]
@@ -304,7 +312,7 @@ def test_gap_analysis_of_the_stored_matrix(world) -> None:  # type: ignore[no-un
 def test_a_new_sla_policy_recomputes_open_tickets(
     world, settings, django_capture_on_commit_callbacks
 ) -> None:  # type: ignore[no-untyped-def]
-    from tandem.servicedesk.models import Ticket
+    from tandem.servicedesk.tickets.models import Ticket
     from tandem.tenancy.models import Party
 
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
@@ -314,7 +322,7 @@ def test_a_new_sla_policy_recomputes_open_tickets(
         before = Ticket.objects.get(pk=world["sentinel_ticket"]).sla_state
     assert str(sentinel.pk) not in before  # Sentinel has no SLA policy yet
     with django_capture_on_commit_callbacks(execute=True), system_context("test"):
-        services.create_sla_policy(
+        config_sla.create_sla_policy(
             actor=system_principal("test"),
             tenant=desk.tenant,
             name="Sentinel SLA",
@@ -336,8 +344,8 @@ def test_a_status_change_and_a_workflow_edit_wait_for_each_other(world) -> None:
 
     from django.db import connection, connections, transaction
 
-    from tandem.servicedesk import services_config
     from tandem.servicedesk.choices import DEFAULT_STATUSES
+    from tandem.servicedesk.config import services as config_services
 
     if connection.vendor != "postgresql":
         pytest.skip("row locks: PostgreSQL (SQLite runs one writing transaction at a time)")
@@ -348,7 +356,7 @@ def test_a_status_change_and_a_workflow_edit_wait_for_each_other(world) -> None:
     def status_change() -> None:
         try:
             with transaction.atomic():
-                services._hold_workflow(desk.tenant.pk)
+                ticket_services._hold_workflow(desk.tenant.pk)
                 holding.set()
                 release.wait(10)
         finally:
@@ -358,7 +366,7 @@ def test_a_status_change_and_a_workflow_edit_wait_for_each_other(world) -> None:
         try:
             workflow = [list(s) for s in DEFAULT_STATUSES] + [["parked", "Parked", "waiting"]]
             with principal_scope(owner):
-                services_config.set_statuses(actor=owner, tenant=desk.tenant, statuses=workflow)
+                config_services.set_statuses(actor=owner, tenant=desk.tenant, statuses=workflow)
             edited.set()
         finally:
             connections.close_all()
@@ -390,7 +398,7 @@ def test_the_matrix_refuses_a_party_whose_engagement_ended(world) -> None:  # ty
         )
         rows_before = ResponsibilityRow.objects.filter(tenant=desk.tenant).count()
         with pytest.raises(InvalidInput) as refused:
-            services.add_matrix_row(
+            desk_services.add_matrix_row(
                 actor=actor,
                 tenant=desk.tenant,
                 service_area_id=world["service_area"],

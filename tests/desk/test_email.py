@@ -19,14 +19,13 @@ from tandem.accounts.principals import resolve_principal
 from tandem.cli import build_parser
 from tandem.core.errors import InvalidInput
 from tandem.core.scoping import principal_scope, system_context
-from tandem.servicedesk import inbound, notifications, services
-from tandem.servicedesk.models import (
-    Attachment,
-    Comment,
-    InboundMessage,
-    OutboundMessage,
-    Ticket,
-)
+from tandem.servicedesk import notifications
+from tandem.servicedesk.mail import inbound as mail_inbound
+from tandem.servicedesk.mail import services as mail_services
+from tandem.servicedesk.mail.models import InboundMessage, OutboundMessage
+from tandem.servicedesk.tickets import notes as ticket_notes
+from tandem.servicedesk.tickets import services as ticket_services
+from tandem.servicedesk.tickets.models import Attachment, Comment, Ticket
 from tandem.tenancy.models import Party, Tenant
 
 # The listener, the relay and message helpers are shared with the other mail suites; the
@@ -61,7 +60,7 @@ def _ticket(world, name: str = "ticket") -> Ticket:  # type: ignore[no-untyped-d
 def _public_reply(world, ticket: Ticket, body: str, capture) -> Comment:  # type: ignore[no-untyped-def]
     tech = resolve_principal(user_of(world, "internal_tech"))
     with capture(execute=True), principal_scope(tech):
-        return services.add_comment(actor=tech, ticket=ticket, body=body, visibility="public")
+        return ticket_notes.add_comment(actor=tech, ticket=ticket, body=body, visibility="public")
 
 
 # --- Opening tickets -----------------------------------------------------------------------------
@@ -512,8 +511,8 @@ def test_only_requesters_get_the_reply_its_it_watchers_a_notice_and_the_author_n
         ticket.watchers.add(user_of(world, "internal_tech"), user_of(world, "auditor"))
     owner = resolve_principal(user_of(world, "owner"))
     with django_capture_on_commit_callbacks(execute=True), principal_scope(owner):
-        services.add_comment(actor=owner, ticket=ticket, body="Done.", visibility="public")
-        services.add_comment(actor=owner, ticket=ticket, body="Internal.", visibility="shared")
+        ticket_notes.add_comment(actor=owner, ticket=ticket, body="Done.", visibility="public")
+        ticket_notes.add_comment(actor=owner, ticket=ticket, body="Internal.", visibility="shared")
     replies = [m for m in django_mail.outbox if m.to == [REQUESTER]]
     assert len(replies) == 1 and "Done." in replies[0].body
     # The watching IT people get a short notice without the text; the owner (author) nothing;
@@ -542,17 +541,17 @@ def test_a_dead_smtp_server_does_not_break_the_reply(  # type: ignore[no-untyped
 def test_processing_twice_changes_nothing(world, listener) -> None:  # type: ignore[no-untyped-def]
     kept = listener.send(_mail())
     count = len(_tickets(world))
-    again = inbound.process_inbound_message(message_id=kept.pk)
+    again = mail_inbound.process_inbound_message(message_id=kept.pk)
     assert again is not None and again.status == "processed"
     assert len(_tickets(world)) == count
 
 
 def test_pending_mail_is_processed_when_requeued(world, mail_settings) -> None:  # type: ignore[no-untyped-def]
-    kept = inbound.receive_message(
+    kept = mail_inbound.receive_message(
         envelope_from=REQUESTER, recipients=[DESK], raw=_mail("Left behind"), peer="127.0.0.1"
     )
     assert kept.status == "pending"  # its on-commit task never ran (test transaction)
-    assert inbound.requeue_pending() >= 1
+    assert mail_inbound.requeue_pending() >= 1
     with system_context("test: the kept message"):
         kept.refresh_from_db()
     assert kept.status == "processed", kept.reason
@@ -573,7 +572,7 @@ def test_a_tenant_template_words_the_notification(  # type: ignore[no-untyped-de
     with system_context("test: tenant"):
         acme = Tenant.objects.get(pk=world["tenant"])
     with principal_scope(owner):
-        services.set_mail_template(
+        mail_services.set_mail_template(
             actor=owner,
             tenant=acme,
             kind="public_reply",
@@ -603,7 +602,7 @@ def test_a_bad_template_is_refused_and_changes_nothing(world, subject, body, mes
     with system_context("test: tenant"):
         acme = Tenant.objects.get(pk=world["tenant"])
     with principal_scope(owner), pytest.raises(InvalidInput, match=message):
-        services.set_mail_template(
+        mail_services.set_mail_template(
             actor=owner, tenant=acme, kind="public_reply", subject=subject, body=body
         )
     with system_context("test: templates"):
@@ -627,7 +626,7 @@ def test_a_handoff_notice_reaches_the_receiving_party_over_smtp(  # type: ignore
     with system_context("test: northwind"):
         northwind = Party.objects.get(pk=world["party"])
     with django_capture_on_commit_callbacks(execute=True), principal_scope(tech):
-        services.handoff_ticket(
+        ticket_services.handoff_ticket(
             actor=tech, ticket=_ticket(world), to_party=northwind, reason="Disk firmware update"
         )
     ticket = _ticket(world)
@@ -658,7 +657,7 @@ def test_a_notice_the_relay_refused_is_sent_again_from_the_review(  # type: igno
     mail_settings.EMAIL_HOST, mail_settings.EMAIL_PORT = "127.0.0.1", _free_port()
     owner = resolve_principal(user_of(world, "owner"))
     with django_capture_on_commit_callbacks(execute=True), principal_scope(owner):
-        services.assign_ticket(
+        ticket_services.assign_ticket(
             actor=owner, ticket=_ticket(world), assignee=user_of(world, "internal_tech")
         )
     with system_context("test: the log"):

@@ -18,8 +18,9 @@ from tandem.audit.models import AuditEntry
 from tandem.cli import main
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
-from tandem.servicedesk import inbound
-from tandem.servicedesk.models import Attachment, Comment, InboundMessage, Ticket
+from tandem.servicedesk.mail import inbound as mail_inbound
+from tandem.servicedesk.mail.models import InboundMessage
+from tandem.servicedesk.tickets.models import Attachment, Comment, Ticket
 from tandem.tenancy.models import Tenant
 from tests.desk.mail_support import DESK, DOMAIN, REQUESTER, make_mail
 
@@ -100,10 +101,10 @@ STEPS = [
     ("_find_sender", "new"),
     ("_principal", "new"),
     ("_thread_target", "new"),
-    ("services.create_ticket", "new"),
-    ("services.attach_file", "new"),
-    ("services.add_comment", "reply"),
-    ("services.attach_file", "reply"),
+    ("ticket_services.create_ticket", "new"),
+    ("ticket_notes.attach_file", "new"),
+    ("ticket_notes.add_comment", "reply"),
+    ("ticket_notes.attach_file", "reply"),
     ("_finish", "new"),
 ]
 
@@ -112,10 +113,10 @@ STEPS = [
 def test_a_fault_at_any_step_ends_failed_visible_and_retryable(  # type: ignore[no-untyped-def]
     world, listener, as_persona, monkeypatch, step, kind, django_capture_on_commit_callbacks
 ) -> None:
-    owner, name = inbound, step
+    owner, name = mail_inbound, step
     if "." in step:
         module, name = step.split(".")
-        owner = getattr(inbound, module)
+        owner = getattr(mail_inbound, module)
     real = getattr(owner, name)
     calls = {"n": 0}
 
@@ -162,7 +163,7 @@ def test_a_fault_at_any_step_ends_failed_visible_and_retryable(  # type: ignore[
 def test_when_even_the_details_cannot_be_recorded_the_message_still_fails_visibly(  # type: ignore[no-untyped-def]
     world, listener, monkeypatch
 ) -> None:
-    real = inbound._record_outcome
+    real = mail_inbound._record_outcome
 
     def picky(message_id, status, reason, code, processed_at, facts):  # type: ignore[no-untyped-def]
         if "subject" in facts:
@@ -172,8 +173,8 @@ def test_when_even_the_details_cannot_be_recorded_the_message_still_fails_visibl
     def lookup_fails(address: str) -> None:
         raise UnicodeEncodeError("utf-8", address, 0, 1, "surrogates not allowed")
 
-    monkeypatch.setattr(inbound, "_record_outcome", picky)
-    monkeypatch.setattr(inbound, "_find_sender", lookup_fails)
+    monkeypatch.setattr(mail_inbound, "_record_outcome", picky)
+    monkeypatch.setattr(mail_inbound, "_find_sender", lookup_fails)
     kept = listener.send(make_mail("Stuck?"))
     assert kept.status == "failed"
     assert kept.reason.startswith("UnicodeEncodeError")
@@ -191,7 +192,7 @@ def test_a_processed_message_is_not_retried(world, listener, as_persona) -> None
 
 
 def test_the_operator_retries_by_id_and_all_failed(world, listener, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(inbound, "_thread_target", lambda *a: 1 / 0)
+    monkeypatch.setattr(mail_inbound, "_thread_target", lambda *a: 1 / 0)
     first = listener.send(make_mail("First"))
     second = listener.send(make_mail("Second"))
     assert (first.status, second.status) == ("failed", "failed")
@@ -408,7 +409,7 @@ def test_the_api_lists_every_message_and_retries_and_accepts(  # type: ignore[no
 ) -> None:
     opened = listener.send(_with_attachment())
     stranger = listener.send(make_mail("Quote", sender="buyer@partner.test"), sender="b@p.test")
-    monkeypatch.setattr(inbound, "_thread_target", lambda *a: 1 / 0)
+    monkeypatch.setattr(mail_inbound, "_thread_target", lambda *a: 1 / 0)
     broken = listener.send(make_mail("Broken"))
     monkeypatch.undo()
     owner = as_persona("owner")

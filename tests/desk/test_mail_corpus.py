@@ -14,7 +14,8 @@ from tandem.accounts.models import Role
 from tandem.accounts.services import add_membership, create_user
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
-from tandem.servicedesk.models import Attachment, Comment, InboundMessage, Ticket
+from tandem.servicedesk.mail.models import InboundMessage
+from tandem.servicedesk.tickets.models import Attachment, Comment, Ticket
 from tandem.tenancy.models import Tenant
 from tests.desk.mail_support import DESK
 

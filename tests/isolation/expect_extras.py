@@ -27,7 +27,8 @@ PAGES: dict[str, frozenset[str]] = {
 }
 WRITES: dict[tuple[str, str], dict[str, Any]] = {
     # Multipart only: the matrix sends JSON, so everyone is refused (422) and nothing is
-    # written. The positive cases and the tier rules are in servicedesk/tests/test_extras.py.
+    # written. The positive cases and the tier rules are in
+    # servicedesk/tickets/tests/test_files_and_links.py.
     ("POST", "/tickets/{ticket_id}/attachments"): {"allowed": set(), "body": None},
     ("POST", "/tickets/{ticket_id}/merge"): {
         "allowed": set(_ACME_IT),

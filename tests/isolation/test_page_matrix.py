@@ -84,7 +84,7 @@ def _object_params(page: Page) -> list[str]:
 
 def _names(world: World) -> dict[str, str]:
     """Display names of the world objects whose names are checked for leaks."""
-    from tandem.servicedesk.models import Ticket
+    from tandem.servicedesk.tickets.models import Ticket
     from tandem.tenancy.models import AssetGroup, Engagement, Site, Tenant
 
     models = {

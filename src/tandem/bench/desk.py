@@ -40,9 +40,11 @@ from tandem.accounts.principals import resolve_principal
 from tandem.accounts.services import add_membership, create_user
 from tandem.core.principal import system_principal
 from tandem.core.scoping import principal_scope, system_context
-from tandem.servicedesk import services as desk
-from tandem.servicedesk.models import Ticket
+from tandem.servicedesk import services as desk_services
+from tandem.servicedesk.config import sla as config_sla
 from tandem.servicedesk.sla_bridge import recompute_open_tickets, recompute_sla
+from tandem.servicedesk.tickets import services as ticket_services
+from tandem.servicedesk.tickets.models import Ticket
 from tandem.sla import bench as sla_bench
 from tandem.tenancy.models import Engagement, Party, ServiceArea, Tenant
 from tandem.tenancy.services import (
@@ -88,7 +90,7 @@ def _set_up(stamp: str) -> dict[str, Any]:
         accept_engagement(actor=actor, engagement=engagement)
         internal = Party.objects.get(tenant=tenant, kind="internal")
         msp = Party.objects.get(engagement=engagement)
-        office = desk.create_calendar(
+        office = config_sla.create_calendar(
             actor=actor,
             tenant=tenant,
             name="Office",
@@ -96,7 +98,7 @@ def _set_up(stamp: str) -> dict[str, Any]:
             weekly={str(d): [["08:00", "17:00"]] for d in range(5)},
             holiday_country="DE",
         )
-        around = desk.create_calendar(
+        around = config_sla.create_calendar(
             actor=actor,
             tenant=tenant,
             name="24/7",
@@ -104,7 +106,7 @@ def _set_up(stamp: str) -> dict[str, Any]:
             weekly={str(d): [["00:00", "24:00"]] for d in range(7)},
         )
         for key in ("server-patching", "tier1-desk"):
-            desk.add_matrix_row(
+            desk_services.add_matrix_row(
                 actor=actor,
                 tenant=tenant,
                 service_area_id=areas[key],
@@ -112,12 +114,14 @@ def _set_up(stamp: str) -> dict[str, Any]:
                 accountable_id=internal.pk,
                 consulted_ids=[msp.pk],
             )
-        desk.add_coverage(actor=actor, tenant=tenant, party=internal, calendar_id=office.pk)
-        desk.add_coverage(
+        desk_services.add_coverage(
+            actor=actor, tenant=tenant, party=internal, calendar_id=office.pk
+        )
+        desk_services.add_coverage(
             actor=actor, tenant=tenant, party=msp, calendar_id=around.pk, max_priority=2
         )
         targets = {str(p): {"first_response": 30 * p, "resolution": 240 * p} for p in range(1, 6)}
-        desk.create_sla_policy(
+        config_sla.create_sla_policy(
             actor=actor,
             tenant=tenant,
             name="OLA",
@@ -125,7 +129,7 @@ def _set_up(stamp: str) -> dict[str, Any]:
             calendar_id=office.pk,
             targets=targets,
         )
-        desk.create_sla_policy(
+        config_sla.create_sla_policy(
             actor=actor,
             tenant=tenant,
             name="SLA",
@@ -167,7 +171,7 @@ def _create_tickets(
     start = time.perf_counter()
     with principal_scope(principal):
         for index in range(count):
-            desk.create_ticket(
+            ticket_services.create_ticket(
                 actor=principal,
                 tenant=tenant,
                 requester=user,

@@ -171,7 +171,7 @@ def unprocessed_inbound(principal: Principal, tenant_id: int) -> QuerySet[Any]:
     reason, or failed, with the error), newest first; the raw bytes are not loaded."""
     from tandem.core.policies import visible
     from tandem.servicedesk.choices import InboundStatus
-    from tandem.servicedesk.models import InboundMessage
+    from tandem.servicedesk.mail.models import InboundMessage
 
     rows = InboundMessage.objects.filter(
         tenant_id=tenant_id, status__in=[InboundStatus.KEPT, InboundStatus.FAILED]
@@ -183,7 +183,7 @@ def tenant_inbound(principal: Principal, tenant_id: int, status: str | None = No
     """Every message the listener accepted for the tenant's desk, newest first, without the
     raw bytes; ``status`` narrows it."""
     from tandem.core.policies import visible
-    from tandem.servicedesk.models import InboundMessage
+    from tandem.servicedesk.mail.models import InboundMessage
 
     rows = InboundMessage.objects.filter(tenant_id=tenant_id).defer("raw")
     if status:
@@ -194,7 +194,7 @@ def tenant_inbound(principal: Principal, tenant_id: int, status: str | None = No
 def tenant_inbound_message(principal: Principal, tenant_id: int, inbound_id: int) -> Any:
     """One message of the tenant's desk, any status (404 when out of reach)."""
     from tandem.core.policies import get_visible_or_404
-    from tandem.servicedesk.models import InboundMessage
+    from tandem.servicedesk.mail.models import InboundMessage
 
     return get_visible_or_404(
         principal,
@@ -216,7 +216,7 @@ def unrouted_inbound(message_id: int | None = None, *, limit: int = 100) -> list
     """
     from tandem.core.scoping import system_context
     from tandem.servicedesk.choices import InboundStatus
-    from tandem.servicedesk.models import InboundMessage
+    from tandem.servicedesk.mail.models import InboundMessage
 
     with system_context("operator: inbound mail that matched no tenant"):
         rows = InboundMessage.objects.filter(
@@ -232,7 +232,7 @@ def inbound_message(principal: Principal, tenant_id: int, inbound_id: int) -> An
     included (404 otherwise)."""
     from tandem.core.policies import get_visible_or_404
     from tandem.servicedesk.choices import InboundStatus
-    from tandem.servicedesk.models import InboundMessage
+    from tandem.servicedesk.mail.models import InboundMessage
 
     return get_visible_or_404(
         principal,
@@ -247,7 +247,7 @@ def failed_outbound(principal: Principal, tenant_id: int) -> QuerySet[Any]:
     """The tenant's notifications that could not be sent, newest first."""
     from tandem.core.policies import visible
     from tandem.servicedesk.choices import OutboundStatus
-    from tandem.servicedesk.models import OutboundMessage
+    from tandem.servicedesk.mail.models import OutboundMessage
 
     rows = (
         OutboundMessage.objects.filter(tenant_id=tenant_id, status=OutboundStatus.FAILED)
@@ -261,7 +261,7 @@ def outbound_message(principal: Principal, tenant_id: int, outbound_id: int) -> 
     """One notification of the tenant (any status: a retry of one already sent is refused
     by the service with a clear message), 404 when out of reach."""
     from tandem.core.policies import get_visible_or_404
-    from tandem.servicedesk.models import OutboundMessage
+    from tandem.servicedesk.mail.models import OutboundMessage
 
     return get_visible_or_404(
         principal,

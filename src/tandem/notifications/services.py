@@ -582,7 +582,7 @@ def check_sla(*, now: dt.datetime | None = None) -> int:
     """
     from django.db.models import Q
 
-    from tandem.servicedesk.models import Ticket
+    from tandem.servicedesk.tickets.models import Ticket
 
     now = now or timezone.now()
     raised = 0
@@ -602,13 +602,13 @@ def check_sla(*, now: dt.datetime | None = None) -> int:
 
 
 def _check_ticket(ticket_id: int, now: dt.datetime) -> int:
-    from tandem.servicedesk.models import Ticket
     from tandem.servicedesk.sla_bridge import (
         _Calendars,
         history,
         party_calendars,
         to_clock_policy,
     )
+    from tandem.servicedesk.tickets.models import Ticket
     from tandem.sla import clock
     from tandem.sla.models import SlaPolicy
 

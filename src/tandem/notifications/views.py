@@ -22,7 +22,7 @@ from tandem.notifications import queries, services
 from tandem.notifications.choices import NotificationKind
 from tandem.notifications.forms import EmailPreferencesForm, WebhookForm
 from tandem.notifications.policies import MANAGE_WEBHOOK, REVIEW_MAIL
-from tandem.servicedesk.inbound import (
+from tandem.servicedesk.mail.inbound import (
     ACCEPTABLE,
     accept_inbound_message,
     retry_inbound_message,

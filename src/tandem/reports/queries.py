@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from tandem.core.principal import Principal
 from tandem.reports import metrics
-from tandem.servicedesk import queries as desk_queries
-from tandem.servicedesk.models import Handoff, Ticket, TimeEntry
+from tandem.servicedesk.config import queries as config_queries
+from tandem.servicedesk.tickets import queries as ticket_queries
+from tandem.servicedesk.tickets.models import Handoff, Ticket, TimeEntry
 from tandem.tenancy.models import Party, Tenant
 
 #: The window of attainment, breaches and handoffs.
@@ -88,10 +89,10 @@ def tenant_dashboard(
     principal: Principal, tenant: Tenant, *, now: dt.datetime | None = None
 ) -> Dashboard:
     """The tenant's figures over the tickets the principal may see there."""
-    tickets = desk_queries.tickets(principal).filter(tenant_id=tenant.pk)
+    tickets = ticket_queries.tickets(principal).filter(tenant_id=tenant.pk)
     own = {a.party_id for a in principal.accesses_in(tenant.pk) if a.party_id is not None}
     return _dashboard(
-        tickets, own_parties=own, time_rule=desk_queries.visible_time(principal), now=now
+        tickets, own_parties=own, time_rule=ticket_queries.visible_time(principal), now=now
     )
 
 
@@ -109,10 +110,10 @@ def provider_dashboard(
     over the tickets the provider may see in each."""
     narrowed = provider_view(principal, provider_id)
     tenant_ids = sorted(narrowed.tenant_ids)
-    tickets = desk_queries.tickets(narrowed).filter(tenant_id__in=tenant_ids)
+    tickets = ticket_queries.tickets(narrowed).filter(tenant_id__in=tenant_ids)
     own = {a.party_id for a in narrowed.tenant_accesses if a.party_id is not None}
     return _dashboard(
-        tickets, own_parties=own, time_rule=desk_queries.visible_time(narrowed), now=now
+        tickets, own_parties=own, time_rule=ticket_queries.visible_time(narrowed), now=now
     )
 
 
@@ -134,7 +135,7 @@ def _dashboard(
     tenant_ids = {r[1] for r in raw}
     kinds = {
         tenant_id: {key: kind for key, _name, kind in statuses}
-        for tenant_id, statuses in desk_queries.workflows(tenant_ids).items()
+        for tenant_id, statuses in config_queries.workflows(tenant_ids).items()
     }
     rows = [
         metrics.TicketRow(

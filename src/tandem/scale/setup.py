@@ -33,7 +33,10 @@ from tandem.scale import texts
 from tandem.scale.desk import Desk, PartyCalendars
 from tandem.servicedesk import desk_config
 from tandem.servicedesk import services as desk_services
-from tandem.servicedesk.models import Category, Coverage, DeskSettings, ResponsibilityRow
+from tandem.servicedesk.config import queries as config_queries
+from tandem.servicedesk.config import sla as config_sla
+from tandem.servicedesk.config.models import Category, DeskSettings
+from tandem.servicedesk.models import Coverage, ResponsibilityRow
 from tandem.tenancy.models import Party, Provider, ServiceArea, Tenant
 from tandem.tenancy.services import (
     accept_engagement,
@@ -230,7 +233,7 @@ def _configure_desk(
     areas: dict[str, int],
 ) -> None:
     """Calendars, categories, the responsibility matrix, coverage and SLA policies."""
-    office = desk_services.create_calendar(
+    office = config_sla.create_calendar(
         actor=actor,
         tenant=tenant,
         name="Office hours",
@@ -242,7 +245,7 @@ def _configure_desk(
     calendars: dict[str, Any] = {}
     party_kinds = {kinds[i] for i in parties}
     if party_kinds & (planning.AROUND_THE_CLOCK_KINDS | {"msp"}):
-        calendars["24/7"] = desk_services.create_calendar(
+        calendars["24/7"] = config_sla.create_calendar(
             actor=actor,
             tenant=tenant,
             name="Around the clock",
@@ -250,7 +253,7 @@ def _configure_desk(
             weekly=AROUND_THE_CLOCK,
         )
     if party_kinds & {"msp", "apps"}:
-        calendars["hours"] = desk_services.create_calendar(
+        calendars["hours"] = config_sla.create_calendar(
             actor=actor,
             tenant=tenant,
             name="Provider hours",
@@ -258,7 +261,7 @@ def _configure_desk(
             weekly=PROVIDER_HOURS,
         )
     _bulk_desk(actor, tenant, t, internal, parties, kinds, areas, office, calendars)
-    desk_services.create_sla_policy(
+    config_sla.create_sla_policy(
         actor=actor,
         tenant=tenant,
         name="Internal IT OLA",
@@ -269,7 +272,7 @@ def _configure_desk(
     )
     for index, party in parties.items():
         key = "24/7" if kinds[index] in planning.AROUND_THE_CLOCK_KINDS else "hours"
-        desk_services.create_sla_policy(
+        config_sla.create_sla_policy(
             actor=actor,
             tenant=tenant,
             name=f"{party.name} SLA",
@@ -491,7 +494,7 @@ def load_desk(
     site_ids = sorted(config.site_ids)
     context = config.routing_context(area_ids=area_ids.values(), site_ids=site_ids)
     priorities = {
-        (impact, urgency): desk_services.priority_in(config.priority_matrix, impact, urgency)
+        (impact, urgency): config_queries.priority_in(config.priority_matrix, impact, urgency)
         for impact in (1, 2, 3)
         for urgency in (1, 2, 3)
     }

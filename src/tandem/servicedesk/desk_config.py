@@ -155,7 +155,7 @@ def invalidate(tenant_id: int) -> None:
 
     Runs in the caller's transaction: the new token commits or rolls back with the change.
     """
-    from tandem.servicedesk.models import DeskSettings
+    from tandem.servicedesk.config.models import DeskSettings
 
     with system_context("invalidate the cached desk configuration"):
         DeskSettings.objects.filter(tenant_id=tenant_id).update(config_token=uuid.uuid4())
@@ -170,13 +170,9 @@ def clear() -> None:
 def _build(tenant_id: int, token: uuid.UUID, day: dt.date) -> DeskConfig:
     from tandem.accounts.principals import engagement_is_live
     from tandem.servicedesk import routing
-    from tandem.servicedesk.models import (
-        Category,
-        Coverage,
-        DeskSettings,
-        ResponsibilityRow,
-    )
-    from tandem.servicedesk.services import priority_matrix
+    from tandem.servicedesk.config.models import Category, DeskSettings
+    from tandem.servicedesk.config.queries import priority_matrix
+    from tandem.servicedesk.models import Coverage, ResponsibilityRow
     from tandem.servicedesk.sla_bridge import to_business_calendar, to_clock_policy
     from tandem.sla.models import SlaPolicy
     from tandem.tenancy.models import (
@@ -306,7 +302,8 @@ def _m2m_changed(sender: Any, instance: Any, action: str, **kwargs: Any) -> None
 
 def connect_signals() -> None:
     """Called from the app's ``ready()``: every model the configuration reads."""
-    from tandem.servicedesk.models import Category, Coverage, DeskSettings, ResponsibilityRow
+    from tandem.servicedesk.config.models import Category, DeskSettings
+    from tandem.servicedesk.models import Coverage, ResponsibilityRow
     from tandem.sla.models import Calendar, SlaPolicy
     from tandem.tenancy.models import AssetGroup, Engagement, Party, ServiceArea, Site, Tenant
 

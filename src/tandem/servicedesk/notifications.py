@@ -50,9 +50,11 @@ from tandem.core.errors import Conflict, InvalidInput
 from tandem.core.policies import authorize
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context, within_tenant
-from tandem.servicedesk import mail
 from tandem.servicedesk.choices import IT_MAIL_KINDS, MailKind, OutboundStatus
-from tandem.servicedesk.models import Comment, MailTemplate, OutboundMessage, Ticket
+from tandem.servicedesk.mail import parsing as mail_parsing
+from tandem.servicedesk.mail import text as mail_text
+from tandem.servicedesk.mail.models import MailTemplate, OutboundMessage
+from tandem.servicedesk.tickets.models import Comment, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +150,7 @@ def render(tenant_id: int, kind: str, context: dict[str, str]) -> tuple[str, str
 
 def _render_pair(subject: Any, body: Any, context: dict[str, str]) -> tuple[str, str]:
     return (
-        mail.clean_line(subject.render(Context(context, autoescape=False)), 240),
+        mail_text.clean_line(subject.render(Context(context, autoescape=False)), 240),
         body.render(Context(context, autoescape=False)).strip() + "\n",
     )
 
@@ -322,8 +324,8 @@ def build_email(outbound: OutboundMessage) -> EmailMessage:
 
     ticket, tenant = outbound.ticket, outbound.tenant
     domain = settings.MAIL_DOMAIN
-    reference = mail.ticket_reference(tenant.slug, ticket.number)
-    reply_address = mail.desk_address(tenant.slug, domain, ticket.number)
+    reference = mail_parsing.ticket_reference(tenant.slug, ticket.number)
+    reply_address = mail_parsing.desk_address(tenant.slug, domain, ticket.number)
     statuses = {key: name for key, name, _kind in desk_settings(tenant.pk).statuses}
     portal_url = settings.SITE_URL + reverse("servicedesk:portal-ticket", args=[ticket.pk])
     comment = outbound.comment
@@ -360,7 +362,7 @@ def build_email(outbound: OutboundMessage) -> EmailMessage:
     )
     headers = {
         "Message-ID": outbound.message_id,
-        mail.LOOP_HEADER: domain,
+        mail_parsing.LOOP_HEADER: domain,
         "Auto-Submitted": "auto-generated",
         "X-Auto-Response-Suppress": "All",
     }

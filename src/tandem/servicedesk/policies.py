@@ -21,7 +21,7 @@ WORK = "tickets.work"
 
 
 def _held_or_held_before(access: TenantAccess) -> Q:
-    from tandem.servicedesk.models import TicketEvent
+    from tandem.servicedesk.tickets.models import TicketEvent
 
     party_id = access.party_id or 0
     return Q(party_id=party_id) | Q(
@@ -120,7 +120,7 @@ class TicketVisibility(ScopedPermission):
     def q(self, principal: Principal) -> Q:
         from django.db.models import OuterRef
 
-        from tandem.servicedesk.models import TicketEvent
+        from tandem.servicedesk.tickets.models import TicketEvent
 
         allowed, provider = _internal_clause(principal, self._tenant_accesses(principal))
         if provider:

@@ -9,7 +9,8 @@ from typing import Any
 from django.utils import timezone
 
 from tandem.servicedesk.choices import EventKind
-from tandem.servicedesk.models import DeskSettings, Ticket, TicketEvent
+from tandem.servicedesk.config.models import DeskSettings
+from tandem.servicedesk.tickets.models import Ticket, TicketEvent
 from tandem.sla import clock
 from tandem.sla.calendar import BusinessCalendar, build_calendar
 from tandem.sla.models import Calendar, SlaPolicy

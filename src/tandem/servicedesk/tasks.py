@@ -10,7 +10,7 @@ from django_tasks import task
 @task()
 def process_inbound_message_task(message_id: int) -> str:
     """Turn one kept e-mail into a ticket or a note, or keep it as ignored or failed."""
-    from tandem.servicedesk.inbound import process_inbound_message
+    from tandem.servicedesk.mail.inbound import process_inbound_message
 
     message = process_inbound_message(message_id=message_id)
     return message.status if message is not None else "missing"

@@ -1,21 +1,18 @@
-from django.urls import path
+"""Every desk page, by aggregate: ``config/urls.py`` includes this module once.
 
-from tandem.servicedesk import views
+The ``servicedesk`` namespace holds the ticket, portal and matrix pages (and the old queue
+address); the queue and the desk configuration keep their own namespaces.
+"""
 
-app_name = "servicedesk"
+from django.urls import include, path
 
-urlpatterns = [
-    path("tickets/", views.my_queue, name="my-queue"),
-    path("tenants/<id:tenant_id>/tickets/", views.tickets, name="tickets"),
-    path("tenants/<id:tenant_id>/tickets/new/", views.ticket_create, name="ticket-create"),
-    path("tenants/<id:tenant_id>/tickets/log/", views.ticket_log, name="ticket-log"),
-    path("tickets/<id:ticket_id>/", views.ticket_detail, name="ticket"),
-    path("tickets/<id:ticket_id>/comments/", views.ticket_comment, name="ticket-comment"),
-    path("tickets/<id:ticket_id>/status/", views.ticket_status, name="ticket-status"),
-    path("tickets/<id:ticket_id>/priority/", views.ticket_priority, name="ticket-priority"),
-    path("tickets/<id:ticket_id>/handoff/", views.ticket_handoff, name="ticket-handoff"),
-    path("tickets/<id:ticket_id>/assign/", views.ticket_assign, name="ticket-assign"),
-    path("tickets/<id:ticket_id>/time/", views.ticket_time, name="ticket-time"),
+from tandem.servicedesk import urls_config, views
+from tandem.servicedesk.config import urls as config_urls
+from tandem.servicedesk.portal import urls as portal_urls
+from tandem.servicedesk.queues import urls as queue_urls
+from tandem.servicedesk.tickets import urls as ticket_urls
+
+matrix_urlpatterns = [
     path("tenants/<id:tenant_id>/matrix/", views.matrix, name="matrix"),
     path(
         "tenants/<id:tenant_id>/matrix/rows/new/",
@@ -27,10 +24,23 @@ urlpatterns = [
         views.matrix_row_remove,
         name="matrix-row-remove",
     ),
-    path("portal/", views.portal, name="portal"),
-    path("portal/<id:tenant_id>/new/", views.portal_new, name="portal-new"),
-    path("portal/tickets/<id:ticket_id>/", views.portal_ticket, name="portal-ticket"),
-    path("portal/tickets/<id:ticket_id>/reply/", views.portal_reply, name="portal-reply"),
-    path("portal/tickets/<id:ticket_id>/close/", views.portal_close, name="portal-close"),
-    path("portal/tickets/<id:ticket_id>/rate/", views.portal_rate, name="portal-rate"),
+]
+
+urlpatterns = [
+    path(
+        "",
+        include(
+            (
+                [
+                    *queue_urls.desk_urlpatterns,
+                    *ticket_urls.urlpatterns,
+                    *matrix_urlpatterns,
+                    *portal_urls.urlpatterns,
+                ],
+                "servicedesk",
+            )
+        ),
+    ),
+    path("", include(queue_urls)),
+    path("", include(([*config_urls.urlpatterns, *urls_config.urlpatterns], "servicedesk_config"))),
 ]

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
-from tandem.servicedesk import services as desk
+from tandem.servicedesk.config import services as config_services
 from tandem.tenancy import services as tenancy_services
 from tandem.tenancy.models import Tenant
 
@@ -183,7 +183,7 @@ def test_the_log_page_runs_a_fixed_number_of_queries(as_persona, world) -> None:
             actor=actor, tenant=acme, name=f"Query group {n}", site_id=sites[n % 2]
         )
     for n in range(3):
-        desk.create_category(
+        config_services.create_category(
             actor=actor,
             tenant=acme,
             name=f"Query category {n}",

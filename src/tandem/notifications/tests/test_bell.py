@@ -13,7 +13,7 @@ from tandem.core.scoping import system_context
 from tandem.notifications import services
 from tandem.notifications.choices import NotificationKind
 from tandem.notifications.context_processors import UnreadBell
-from tandem.servicedesk.models import Ticket
+from tandem.servicedesk.tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
 

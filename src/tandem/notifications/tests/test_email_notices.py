@@ -21,8 +21,11 @@ from tandem.core.principal import system_principal
 from tandem.core.scoping import principal_scope, system_context
 from tandem.notifications import services
 from tandem.notifications.models import EmailNotice, Notification, Webhook
-from tandem.servicedesk import services as desk
-from tandem.servicedesk.models import OutboundMessage, Ticket
+from tandem.servicedesk.mail import services as mail_services
+from tandem.servicedesk.mail.models import OutboundMessage
+from tandem.servicedesk.tickets import notes as ticket_notes
+from tandem.servicedesk.tickets import services as ticket_services
+from tandem.servicedesk.tickets.models import Ticket
 from tandem.tenancy.models import Engagement, Party, Tenant
 from tandem.tenancy.services import suspend_engagement
 
@@ -62,7 +65,7 @@ def _addresses() -> list[str]:
 def _assign(world, actor_persona, assignee_persona, capture):  # type: ignore[no-untyped-def]
     actor = _as(world, actor_persona)
     with capture(execute=True), principal_scope(actor):
-        desk.assign_ticket(
+        ticket_services.assign_ticket(
             actor=actor, ticket=_ticket(world), assignee=user_of(world, assignee_persona)
         )
 
@@ -72,7 +75,7 @@ def _hand_to_northwind(world, capture, *, execute=True):  # type: ignore[no-unty
     with system_context("test"):
         northwind = Party.objects.get(pk=world["party"])
     with capture(execute=execute) as callbacks, principal_scope(actor):
-        desk.handoff_ticket(
+        ticket_services.handoff_ticket(
             actor=actor, ticket=_ticket(world), to_party=northwind, reason="Needs a patch run"
         )
     return callbacks
@@ -180,7 +183,7 @@ def test_a_public_reply_mails_the_assignee_and_it_watchers_without_its_text(  # 
     django_mail.outbox.clear()
     requester = _as(world, "requester")
     with django_capture_on_commit_callbacks(execute=True), principal_scope(requester):
-        desk.add_comment(
+        ticket_notes.add_comment(
             actor=requester,
             ticket=_ticket(world),
             body="My password is Hunter2, please log in as me",
@@ -203,7 +206,7 @@ def test_no_tier_reaches_it_mail_even_through_a_tenant_template(  # type: ignore
     with system_context("test"):
         acme = Tenant.objects.get(pk=world["tenant"])
     with principal_scope(owner):
-        desk.set_mail_template(
+        mail_services.set_mail_template(
             actor=owner,
             tenant=acme,
             kind="handoff",
@@ -212,7 +215,7 @@ def test_no_tier_reaches_it_mail_even_through_a_tenant_template(  # type: ignore
         )
     tech = _as(world, "internal_tech")
     with principal_scope(tech):
-        desk.add_comment(
+        ticket_notes.add_comment(
             actor=tech, ticket=_ticket(world), body="Acme-only secret", visibility="private"
         )
     _hand_to_northwind(world, django_capture_on_commit_callbacks)
@@ -236,7 +239,7 @@ def test_sla_warning_and_breach_mail_the_holders_people_once(  # type: ignore[no
     world, django_capture_on_commit_callbacks
 ) -> None:
     with system_context("test"):
-        ticket = desk.create_ticket(
+        ticket = ticket_services.create_ticket(
             actor=system_principal("test"),
             tenant=Tenant.objects.get(pk=world["tenant"]),
             requester=user_of(world, "requester"),
@@ -309,7 +312,9 @@ def test_every_it_mail_has_a_notice_and_requester_mail_none(  # type: ignore[no-
     _hand_to_northwind(world, django_capture_on_commit_callbacks)
     tech = _as(world, "provider_tech")
     with django_capture_on_commit_callbacks(execute=True), principal_scope(tech):
-        desk.add_comment(actor=tech, ticket=_ticket(world), body="On it", visibility="public")
+        ticket_notes.add_comment(
+            actor=tech, ticket=_ticket(world), body="On it", visibility="public"
+        )
     with system_context("test"):
         rows = {o.kind: o for o in OutboundMessage.objects.filter(ticket_id=world["ticket"])}
         notices = {n.outbound_id: n for n in EmailNotice.objects.all()}
@@ -410,7 +415,7 @@ def test_a_providers_breach_is_told_to_the_accountable_party_too(  # type: ignor
     duty at night. An urgent ticket at night goes to Northwind; when Northwind misses its
     first response, Acme IT hears of it as well: in the app and by e-mail (unless muted)."""
     with system_context("test"):
-        ticket = desk.create_ticket(
+        ticket = ticket_services.create_ticket(
             actor=system_principal("test"),
             tenant=Tenant.objects.get(pk=world["tenant"]),
             requester=user_of(world, "requester"),

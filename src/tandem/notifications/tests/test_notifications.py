@@ -9,8 +9,9 @@ from tests.personas import user_of
 from tandem.accounts.principals import resolve_principal
 from tandem.core.scoping import principal_scope, system_context
 from tandem.notifications.models import Notification
-from tandem.servicedesk import services as desk
-from tandem.servicedesk.models import Ticket
+from tandem.servicedesk.tickets import notes as ticket_notes
+from tandem.servicedesk.tickets import services as ticket_services
+from tandem.servicedesk.tickets.models import Ticket
 from tandem.tenancy.models import Party
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +40,7 @@ def test_a_handoff_tells_the_receiving_partys_people(world) -> None:  # type: ig
     with system_context("test"):
         northwind = Party.objects.get(pk=world["party"])
     with principal_scope(actor):
-        desk.handoff_ticket(
+        ticket_services.handoff_ticket(
             actor=actor, ticket=_ticket(world), to_party=northwind, reason="Needs a patch run"
         )
     for persona in ("provider_tech", "provider_admin"):
@@ -54,14 +55,14 @@ def test_a_handoff_tells_the_receiving_partys_people(world) -> None:  # type: ig
 def test_assignment_and_public_reply(world, as_persona) -> None:  # type: ignore[no-untyped-def]
     owner = _as(world, "owner")
     with principal_scope(owner):
-        desk.assign_ticket(
+        ticket_services.assign_ticket(
             actor=owner, ticket=_ticket(world), assignee=user_of(world, "internal_tech")
         )
     assert [k for k, _ in _inbox(world, "internal_tech")] == ["assigned"]
 
     requester = _as(world, "requester")
     with principal_scope(requester):
-        desk.add_comment(
+        ticket_notes.add_comment(
             actor=requester, ticket=_ticket(world), body="Still slow today", visibility="public"
         )
     kinds = sorted(k for k, _ in _inbox(world, "internal_tech"))
@@ -72,7 +73,7 @@ def test_assignment_and_public_reply(world, as_persona) -> None:  # type: ignore
     # A private note tells nobody.
     tech = _as(world, "internal_tech")
     with principal_scope(tech):
-        desk.add_comment(actor=tech, ticket=_ticket(world), body="checking disks")
+        ticket_notes.add_comment(actor=tech, ticket=_ticket(world), body="checking disks")
     assert len(_inbox(world, "internal_tech")) == 2
 
     client = as_persona("internal_tech")
@@ -94,7 +95,7 @@ def test_assignment_and_public_reply(world, as_persona) -> None:  # type: ignore
 def test_the_page_lists_and_marks_read(world, as_persona) -> None:  # type: ignore[no-untyped-def]
     owner = _as(world, "owner")
     with principal_scope(owner):
-        desk.assign_ticket(
+        ticket_services.assign_ticket(
             actor=owner, ticket=_ticket(world), assignee=user_of(world, "internal_tech")
         )
     client = as_persona("internal_tech")

@@ -15,8 +15,9 @@ from tandem.audit.models import AuditEntry
 from tandem.core.scoping import principal_scope, system_context
 from tandem.notifications import services
 from tandem.notifications.models import Webhook, WebhookDelivery
-from tandem.servicedesk import services as desk
-from tandem.servicedesk.models import InboundMessage, OutboundMessage, Ticket
+from tandem.servicedesk.mail.models import InboundMessage, OutboundMessage
+from tandem.servicedesk.tickets import services as ticket_services
+from tandem.servicedesk.tickets.models import Ticket
 from tandem.tenancy.models import Party
 
 pytestmark = pytest.mark.django_db
@@ -103,7 +104,9 @@ def test_the_delivery_log_shows_status_codes_and_retries(  # type: ignore[no-unt
         ticket = Ticket.objects.get(pk=world["ticket"])
         northwind = Party.objects.get(pk=world["party"])
     with principal_scope(actor), django_capture_on_commit_callbacks(execute=False):
-        desk.handoff_ticket(actor=actor, ticket=ticket, to_party=northwind, reason="Patch run")
+        ticket_services.handoff_ticket(
+            actor=actor, ticket=ticket, to_party=northwind, reason="Patch run"
+        )
     with system_context("test"):
         delivery = WebhookDelivery.objects.get(webhook=webhook)
     # Due whatever today is; 09:00 UTC is the same day in the page's zone.
@@ -203,16 +206,16 @@ def test_the_raw_message_downloads_as_it_arrived(world, as_persona) -> None:  # 
 def test_a_processed_message_is_not_in_the_review(  # type: ignore[no-untyped-def]
     world, as_persona, settings
 ) -> None:
-    from tandem.servicedesk import inbound
+    from tandem.servicedesk.mail import inbound as mail_inbound
 
     raw = (
         f"From: requester@acme.test\r\nTo: acme@{settings.MAIL_DOMAIN}\r\n"
         "Subject: Printer jams\r\nMessage-ID: <ok-1@acme.test>\r\n\r\nIt jams.\r\n"
     ).encode()
-    kept = inbound.receive_message(
+    kept = mail_inbound.receive_message(
         envelope_from="requester@acme.test", recipients=[f"acme@{settings.MAIL_DOMAIN}"], raw=raw
     )
-    assert inbound.process_inbound_message(message_id=kept.pk).status == "processed"  # type: ignore[union-attr]
+    assert mail_inbound.process_inbound_message(message_id=kept.pk).status == "processed"  # type: ignore[union-attr]
     client = as_persona("owner")
     assert "Printer jams" not in client.get(_review_url(world)).content.decode()
     assert client.get(f"{_review_url(world)}inbound/{kept.pk}/raw/").status_code == 404
@@ -223,13 +226,13 @@ def test_unreadable_mail_to_a_desk_is_reviewed_by_that_tenant_only(  # type: ign
 ) -> None:
     """Mail that cannot be read still names its desk in the SMTP envelope: it is kept under
     that tenant, where its owners see it, and out of every other tenant's review."""
-    from tandem.servicedesk import inbound
+    from tandem.servicedesk.mail import inbound as mail_inbound
 
     garbage = b"\x00\xff garbage from a broken scanner, not an e-mail"
-    kept = inbound.receive_message(
+    kept = mail_inbound.receive_message(
         envelope_from="scanner@acme.test", recipients=[f"acme@{settings.MAIL_DOMAIN}"], raw=garbage
     )
-    done = inbound.process_inbound_message(message_id=kept.pk)
+    done = mail_inbound.process_inbound_message(message_id=kept.pk)
     assert done is not None and done.status == "failed" and done.tenant_id == world["tenant"]
     page = as_persona("owner").get(_review_url(world)).content.decode()
     assert "it is not an e-mail" in page and "scanner@acme.test" in page
@@ -284,9 +287,13 @@ def test_the_review_stays_within_a_query_budget(  # type: ignore[no-untyped-def]
         internal = Party.objects.get(pk=world["internal_party"])
     with django_capture_on_commit_callbacks(execute=True):
         with principal_scope(tech):
-            desk.handoff_ticket(actor=tech, ticket=ticket, to_party=northwind, reason="Patch")
+            ticket_services.handoff_ticket(
+                actor=tech, ticket=ticket, to_party=northwind, reason="Patch"
+            )
         with principal_scope(provider):
-            desk.handoff_ticket(actor=provider, ticket=ticket, to_party=internal, reason="Done")
+            ticket_services.handoff_ticket(
+                actor=provider, ticket=ticket, to_party=internal, reason="Done"
+            )
     with system_context("test"):
         assert OutboundMessage.objects.filter(status="failed").count() >= 6
     client = as_persona("owner")

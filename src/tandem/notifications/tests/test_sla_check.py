@@ -15,7 +15,7 @@ from tandem.core.scoping import system_context
 from tandem.notifications import services
 from tandem.notifications.models import Notification, ScheduledRun
 from tandem.notifications.scheduler import run_due_jobs
-from tandem.servicedesk import services as desk
+from tandem.servicedesk.tickets import services as ticket_services
 from tandem.tenancy.models import Tenant
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,7 @@ def _at(day: int, hour: int, minute: int = 0) -> dt.datetime:
 
 def _open_ticket(world, at: dt.datetime):  # type: ignore[no-untyped-def]
     with system_context("test"):
-        ticket = desk.create_ticket(
+        ticket = ticket_services.create_ticket(
             actor=system_principal("test"),
             tenant=Tenant.objects.get(pk=world["tenant"]),
             requester=user_of(world, "requester"),

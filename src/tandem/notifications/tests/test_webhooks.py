@@ -17,8 +17,8 @@ from tandem.audit.models import AuditEntry
 from tandem.core.scoping import principal_scope, system_context
 from tandem.notifications import services
 from tandem.notifications.models import WebhookDelivery
-from tandem.servicedesk import services as desk
-from tandem.servicedesk.models import Ticket
+from tandem.servicedesk.tickets import services as ticket_services
+from tandem.servicedesk.tickets.models import Ticket
 from tandem.tenancy.models import Party
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +38,9 @@ def _handoff(world, django_capture_on_commit_callbacks) -> int:  # type: ignore[
         ticket = Ticket.objects.get(pk=world["ticket"])
         northwind = Party.objects.get(pk=world["party"])
     with principal_scope(actor), django_capture_on_commit_callbacks(execute=False) as callbacks:
-        desk.handoff_ticket(actor=actor, ticket=ticket, to_party=northwind, reason="Patch run")
+        ticket_services.handoff_ticket(
+            actor=actor, ticket=ticket, to_party=northwind, reason="Patch run"
+        )
     assert callbacks, "the delivery is enqueued after commit"
     with system_context("test"):
         return WebhookDelivery.objects.filter(event="handoff").latest("pk").pk

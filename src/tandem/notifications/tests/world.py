@@ -26,7 +26,7 @@ def build_notifications_world(world: Any) -> None:
     from tandem.core.scoping import principal_scope
     from tandem.notifications import services
     from tandem.notifications.choices import NotificationKind
-    from tandem.servicedesk.models import Ticket
+    from tandem.servicedesk.tickets.models import Ticket
     from tandem.tenancy.models import Tenant
 
     with system_context("test world: notifications"):
@@ -57,9 +57,9 @@ def _build_mail_review(world: Any) -> None:
     from django.conf import settings
     from django.test.utils import override_settings
 
-    from tandem.servicedesk import inbound
     from tandem.servicedesk import notifications as desk_mail
-    from tandem.servicedesk.models import OutboundMessage
+    from tandem.servicedesk.mail import inbound as mail_inbound
+    from tandem.servicedesk.mail.models import OutboundMessage
 
     raw = (
         "From: stranger@elsewhere.test\r\n"
@@ -69,13 +69,13 @@ def _build_mail_review(world: Any) -> None:
         "\r\n"
         "Please pay.\r\n"
     ).encode()
-    kept = inbound.receive_message(
+    kept = mail_inbound.receive_message(
         envelope_from="stranger@elsewhere.test",
         recipients=[f"acme@{settings.MAIL_DOMAIN}"],
         raw=raw,
         peer="127.0.0.1",
     )
-    ignored = inbound.process_inbound_message(message_id=kept.pk)
+    ignored = mail_inbound.process_inbound_message(message_id=kept.pk)
     assert ignored is not None and ignored.status == "kept", ignored
     with system_context("test world: the handoff notice to Sentinel"):
         notice = OutboundMessage.objects.filter(

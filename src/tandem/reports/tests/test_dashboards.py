@@ -35,7 +35,9 @@ from tests.personas import World, login_client, user_of
 from tandem.accounts.principals import resolve_principal
 from tandem.core.scoping import principal_scope
 from tandem.reports import queries
-from tandem.servicedesk import services
+from tandem.servicedesk.tickets import models as ticket_models
+from tandem.servicedesk.tickets import notes as ticket_notes
+from tandem.servicedesk.tickets import services as ticket_services
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -64,9 +66,9 @@ def fixture_tickets(world: World) -> dict[str, int]:
     tech = resolve_principal(user_of(world, "internal_tech"))
     msp = resolve_principal(user_of(world, "provider_tech"))
 
-    def open_ticket(subject: str) -> services.Ticket:
+    def open_ticket(subject: str) -> ticket_models.Ticket:
         with principal_scope(asker):
-            return services.create_ticket(
+            return ticket_services.create_ticket(
                 actor=asker,
                 tenant=desk.tenant,
                 requester=requester,
@@ -78,15 +80,15 @@ def fixture_tickets(world: World) -> dict[str, int]:
                 now=_at(d, 9),
             )
 
-    def reply(ticket: services.Ticket, when: dt.datetime) -> None:
+    def reply(ticket: ticket_models.Ticket, when: dt.datetime) -> None:
         with principal_scope(tech):
-            services.add_comment(
+            ticket_notes.add_comment(
                 actor=tech, ticket=ticket, body="On it", visibility="public", now=when
             )
 
-    def resolve(ticket: services.Ticket, when: dt.datetime) -> None:
+    def resolve(ticket: ticket_models.Ticket, when: dt.datetime) -> None:
         with principal_scope(tech):
-            services.change_status(actor=tech, ticket=ticket, status="resolved", now=when)
+            ticket_services.change_status(actor=tech, ticket=ticket, status="resolved", now=when)
 
     t1, t2, t3, t4 = (open_ticket(f"Dashboard fixture {n}") for n in range(1, 5))
     assert {t.party_id for t in (t1, t2, t3, t4)} == {desk.internal.pk}
@@ -98,7 +100,7 @@ def fixture_tickets(world: World) -> dict[str, int]:
     reply(t3, _at(d, 10, 30))
     resolve(t3, _at(d1, 12))
     with principal_scope(tech):
-        services.handoff_ticket(
+        ticket_services.handoff_ticket(
             actor=tech,
             ticket=t4,
             to_party=desk.northwind,
@@ -106,7 +108,7 @@ def fixture_tickets(world: World) -> dict[str, int]:
             now=_at(d, 9, 10),
         )
     with principal_scope(msp):
-        back = services.handoff_ticket(
+        back = ticket_services.handoff_ticket(
             actor=msp,
             ticket=t4,
             to_party=desk.internal,
@@ -166,7 +168,7 @@ def test_a_ticket_resolved_before_the_window_counts_in_no_figure(world, fixture_
     url = f"/api/v1/tenants/{world['tenant']}/dashboard"
     before = client.get(url).json()
     with principal_scope(asker):
-        old = services.create_ticket(
+        old = ticket_services.create_ticket(
             actor=asker,
             tenant=desk.tenant,
             requester=requester,
@@ -178,7 +180,7 @@ def test_a_ticket_resolved_before_the_window_counts_in_no_figure(world, fixture_
             now=long_ago,
         )
     with principal_scope(tech):
-        services.change_status(
+        ticket_services.change_status(
             actor=tech, ticket=old, status="resolved", now=long_ago + dt.timedelta(days=3)
         )
     after = client.get(url).json()
@@ -281,14 +283,14 @@ def test_time_logged_is_shown_as_far_as_the_reader_may_see_it(world, fixture_tic
     tech = resolve_principal(user_of(world, "internal_tech"))
     msp = resolve_principal(user_of(world, "provider_tech"))
     with principal_scope(tech):
-        ticket = services.Ticket.objects.get(tenant=desk.tenant, subject="Dashboard fixture 4")
-        services.log_time(actor=tech, ticket=ticket, minutes=50, work_date=_day_d())
-        server = services.Ticket.objects.get(pk=world["ticket"])
-        services.handoff_ticket(
+        ticket = ticket_models.Ticket.objects.get(tenant=desk.tenant, subject="Dashboard fixture 4")
+        ticket_notes.log_time(actor=tech, ticket=ticket, minutes=50, work_date=_day_d())
+        server = ticket_models.Ticket.objects.get(pk=world["ticket"])
+        ticket_services.handoff_ticket(
             actor=tech, ticket=server, to_party=desk.northwind, reason="Your patch window"
         )
     with principal_scope(msp):
-        services.log_time(actor=msp, ticket=server, minutes=90, billable=False)
+        ticket_notes.log_time(actor=msp, ticket=server, minutes=90, billable=False)
 
     def time_of(persona: str, url: str) -> dict[int, tuple[int, int]]:
         client = login_client(Client(), world, persona)
