@@ -20,11 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.module_loading import import_string
+
 from tandem.accounts.models import AccessVersion, Membership, Role, User
 from tandem.accounts.services import add_membership, create_user
 from tandem.core.principal import system_principal
+from tandem.core.registry import test_world_builders
 from tandem.core.scoping import system_context
-from tandem.notifications.tests.world import build_notifications_world
 from tandem.tenancy.models import ServiceArea, Tenant
 from tandem.tenancy.services import (
     accept_engagement,
@@ -234,13 +236,11 @@ def build_world() -> World:
     ids["token"] = token.pk
     world.secrets["owner_token"] = raw
     _build_tickets(world, users)
-    build_notifications_world(world)
     ids["other_membership"] = ids["membership:other_tenant_owner"]
     ids["provider_membership"] = ids["membership:provider_tech"]
-    build_extras_world(world)
-    build_queues_world(world)
-    build_config_world(world)
-    build_intake_world(world)
+    # Each app adds its own objects (``TandemAppConfig.test_world``), in INSTALLED_APPS order.
+    for path in test_world_builders():
+        import_string(path)(world)
     return world
 
 

@@ -281,8 +281,10 @@ def test_migrate_gives_sqlite_planner_statistics(world, capsys) -> None:  # type
     newest-first index; ``tandem migrate`` (and a daily job) gather them."""
     from django.db import connection
 
-    from tandem.config.schedule import SCHEDULE
     from tandem.core.maintenance import refresh_query_statistics_task
+    from tandem.core.registry import schedule
+
+    SCHEDULE = schedule()
 
     assert "refresh-query-statistics" in {name for name, _every, _path in SCHEDULE}
     assert tandem(["migrate"]) == 0
@@ -355,8 +357,8 @@ def test_up_mails_links_to_the_port_it_serves(world, monkeypatch, settings, caps
     process and in the worker it starts."""
     from django.core import mail
 
-    from tandem import cli
     from tandem.accounts.services import send_sign_in_link
+    from tandem.cli import commands as cli
     from tandem.core.principal import system_principal
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -388,7 +390,7 @@ def test_up_mails_links_to_the_port_it_serves(world, monkeypatch, settings, caps
 
 
 def test_an_explicit_site_url_wins_over_the_port(world, monkeypatch, settings) -> None:  # type: ignore[no-untyped-def]
-    from tandem import cli
+    from tandem.cli import commands as cli
 
     monkeypatch.setenv("TANDEM_SITE_URL", "https://desk.example.test")
     settings.SITE_URL = "https://desk.example.test"

@@ -6,6 +6,10 @@ the matrix compares what the server does against these tables and fails.
 
 from __future__ import annotations
 
+import importlib
+
+from tandem.core.registry import isolation_expectations
+
 ALL_SIGNED_IN = frozenset(
     {
         "requester",
@@ -461,30 +465,13 @@ PUBLIC_PAGES = frozenset(
 LEAK_CHECKED_TYPES = ("tenant", "site", "asset_group", "engagement", "ticket")
 
 
-# --- Feature modules ------------------------------------------------------------------------
-# Each feature keeps its expectations in its own module (fewer merge conflicts); they are
-# merged here so the matrix sees one table.
+# --- Apps' modules --------------------------------------------------------------------------
+# Each app names its expectation modules in its AppConfig (``isolation_expectations``); they
+# are merged here so the matrix sees one table, and an installed app is covered by its own.
 def _merge() -> None:
     global PUBLIC_PAGES
-    from tests.isolation import (
-        expect_config,
-        expect_dashboards,
-        expect_extras,
-        expect_intake,
-        expect_notifications,
-        expect_portal,
-        expect_queues,
-    )
-
-    for module in (
-        expect_portal,
-        expect_notifications,
-        expect_dashboards,
-        expect_queues,
-        expect_extras,
-        expect_config,
-        expect_intake,
-    ):
+    for path in isolation_expectations():
+        module = importlib.import_module(path)
         PAGES.update(module.PAGES)
         WRITES.update(module.WRITES)
         OTHER_READS.update(module.OTHER_READS)

@@ -1,10 +1,27 @@
-from django.apps import AppConfig
+from tandem.core.apps import TandemAppConfig
+
+_MANAGE_PEOPLE = (
+    "accounts.view_membership",
+    "accounts.add_membership",
+    "accounts.change_membership",
+)
 
 
-class AccountsConfig(AppConfig):
+class AccountsConfig(TandemAppConfig):
     name = "tandem.accounts"
     label = "accounts"
     verbose_name = "People and access"
+
+    api_routers = ("tandem.accounts.api.router",)
+    url_modules = ("tandem.accounts.urls",)
+    cli_commands = ("tandem.accounts.cli",)
+    permissions = _MANAGE_PEOPLE
+    role_permissions = {
+        "tenant-owner": _MANAGE_PEOPLE,
+        "internal-technician": ("accounts.view_membership",),
+        "auditor": ("accounts.view_membership",),
+        "provider-admin": _MANAGE_PEOPLE,
+    }
 
     def ready(self) -> None:
         from django.db.models.signals import post_migrate

@@ -24,7 +24,7 @@ from django.utils.http import urlsafe_base64_encode
 from tandem.accounts import access_cache
 from tandem.accounts.choices import RoleScope, TokenScope
 from tandem.accounts.models import ApiToken, Membership, Role, SignInLink, TotpDevice, User
-from tandem.accounts.roles import BUILTIN_ROLES
+from tandem.accounts.roles import builtin_roles
 from tandem.accounts.tokens import hash_token, new_token_secret
 from tandem.audit.services import diff, record_audit
 from tandem.core.errors import Conflict, InvalidInput, Refused, require
@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 
 def sync_builtin_roles() -> None:
     """Create or update the built-in roles (run after every migrate; not a user action)."""
-    for spec in BUILTIN_ROLES:
+    for spec in builtin_roles():
         Role.objects.update_or_create(
             key=spec.key,
             defaults={

@@ -1,4 +1,5 @@
-"""The HTTP API at /api/v1/: one NinjaAPI, one router per app, errors as {"detail": ...}."""
+"""The HTTP API at /api/v1/: one NinjaAPI, the routers every installed app declares
+(``TandemAppConfig.api_routers``, in ``INSTALLED_APPS`` order), errors as {"detail": ...}."""
 
 from __future__ import annotations
 
@@ -8,12 +9,9 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
 from tandem import __version__
-from tandem.accounts.api import router as accounts_router
-from tandem.audit.api import router as audit_router
 from tandem.core.api import AUTH
 from tandem.core.errors import Conflict, InvalidInput, Refused
-from tandem.servicedesk.api import router as servicedesk_router
-from tandem.tenancy.api import router as tenancy_router
+from tandem.core.registry import api_routers
 
 api = NinjaAPI(
     title="Tandem API",
@@ -30,12 +28,8 @@ api = NinjaAPI(
     docs_url="/docs",
 )
 
-api.add_router("/", tenancy_router)
-api.add_router("/", accounts_router)
-api.add_router("/", audit_router)
-api.add_router("/", servicedesk_router)
-api.add_router("/", "tandem.notifications.api.router")
-api.add_router("/", "tandem.reports.api.router")
+for router in api_routers():
+    api.add_router("/", router)
 
 
 @api.exception_handler(InvalidInput)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dj_database_url
 
+from tandem.config import installed
 from tandem.config.env import (
     SQLITE_FILE,
     SettingsError,
@@ -52,27 +53,7 @@ ALLOWED_HOSTS = env_list("TANDEM_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::
 CSRF_TRUSTED_ORIGINS = env_list("TANDEM_CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env_str("TANDEM_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
-INSTALLED_APPS = [
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "django.contrib.staticfiles",
-    "ninja",
-    "django_htmx",
-    "django_tasks",
-    "django_tasks_db",
-    "axes",
-    "csp",
-    "tandem.core",
-    "tandem.tenancy",
-    "tandem.accounts",
-    "tandem.audit",
-    "tandem.sla",
-    "tandem.servicedesk",
-    "tandem.reports",
-    "tandem.notifications",
-]
+INSTALLED_APPS = list(installed.INSTALLED_APPS)  # one place: config/installed.py
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -1,4 +1,5 @@
-"""URL wiring only: pages per app, the API under /api/v1/, health."""
+"""URL wiring only: the API under /api/v1/, health, and the pages of every installed app
+(``TandemAppConfig.url_modules``, in ``INSTALLED_APPS`` order)."""
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
@@ -6,6 +7,7 @@ from django.urls import include, path
 from tandem.config.api import api
 from tandem.core.actions import page
 from tandem.core.policies import PUBLIC
+from tandem.core.registry import url_modules
 
 
 @page(PUBLIC)
@@ -17,10 +19,5 @@ def health(request: HttpRequest) -> JsonResponse:
 urlpatterns = [
     path("health/", health, name="health"),
     path("api/v1/", api.urls),
-    path("", include("tandem.accounts.urls")),
-    path("", include("tandem.audit.urls")),
-    path("", include("tandem.servicedesk.urls")),
-    path("", include("tandem.notifications.urls")),
-    path("", include("tandem.reports.urls")),
-    path("", include("tandem.tenancy.urls")),
+    *(path("", include(module)) for module in url_modules()),
 ]

@@ -25,5 +25,5 @@ def refresh_query_statistics() -> bool:
 
 @task()
 def refresh_query_statistics_task() -> bool:
-    """The scheduled form of :func:`refresh_query_statistics` (config/schedule.py)."""
+    """The scheduled form of :func:`refresh_query_statistics` (``CoreConfig.schedule``)."""
     return refresh_query_statistics()

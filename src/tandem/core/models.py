@@ -1,4 +1,5 @@
-"""Base classes shared by every tenant-owned model."""
+"""Base classes shared by every tenant-owned model, and the scheduler's claims: the one
+concrete model of ``core``, because every app may declare periodic jobs."""
 
 from __future__ import annotations
 
@@ -27,3 +28,22 @@ class TenantOwned(TimeStamped):
 
     class Meta:
         abstract = True
+
+
+class ScheduledRun(TimeStamped):
+    """When each periodic job (``TandemAppConfig.schedule``) last ran and is next due. Not
+    tenant data: one row per job name, claimed with a conditional update so that of several
+    workers exactly one runs a due job (decision 0009).
+
+    The table keeps the name it was created under in the notifications app: renaming it
+    would make ``core``'s migrations depend on that app's (see decision 0021)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    next_run_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "notifications_scheduledrun"
+
+    def __str__(self) -> str:
+        return self.name

@@ -17,6 +17,7 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
+from tandem.core.apps import TandemAppConfig
 from tandem.core.lookups import IdIn
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context
@@ -85,7 +86,7 @@ def replace_policy(action: str, check: PolicyCheck) -> PolicyCheck:
 def load_all() -> None:
     """Import every installed Tandem app's ``policies`` module so its actions register."""
     for config in apps.get_app_configs():
-        if config.name.startswith("tandem."):
+        if isinstance(config, TandemAppConfig):
             try:
                 importlib.import_module(f"{config.name}.policies")
             except ModuleNotFoundError as exc:

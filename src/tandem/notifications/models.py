@@ -1,5 +1,5 @@
-"""In-app notifications, outgoing webhooks with their delivery log, SLA alerts already
-raised, and the scheduler's bookkeeping of periodic jobs.
+"""In-app notifications, outgoing webhooks with their delivery log and SLA alerts already
+raised. (The scheduler's bookkeeping of periodic jobs moved to ``core``.)
 
 Notifications and deliveries are written inside the transaction of the change that caused
 them (a handoff, an assignment, a public reply) or by the SLA check; network delivery
@@ -103,19 +103,6 @@ class WebhookDelivery(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.event} to {self.webhook_id}: {self.status}"
-
-
-class ScheduledRun(TimeStamped):
-    """When each periodic job of ``config/schedule.py`` last ran and is next due. Not tenant
-    data: one row per job name, claimed with a conditional update so that of several
-    workers exactly one runs a due job."""
-
-    name = models.CharField(max_length=100, unique=True)
-    last_run_at = models.DateTimeField(null=True, blank=True)
-    next_run_at = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class NotificationPreference(TimeStamped):

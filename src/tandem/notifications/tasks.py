@@ -16,7 +16,7 @@ def deliver_webhook_task(delivery_id: int) -> str:
 
 @task()
 def check_sla_task() -> int:
-    """Raise due SLA warnings and breaches (periodic, see ``config/schedule.py``)."""
+    """Raise due SLA warnings and breaches (periodic, see ``NotificationsConfig.schedule``)."""
     from tandem.notifications.services import check_sla
 
     return check_sla()

@@ -1,10 +1,61 @@
-from django.apps import AppConfig
+from tandem.core.apps import TandemAppConfig
+
+#: Working tickets: everyone on a desk, the tenant's own IT and its providers alike.
+DESK_WORK = (
+    "servicedesk.view_ticket",
+    "servicedesk.add_ticket",
+    "servicedesk.change_ticket",
+    "servicedesk.handoff_ticket",
+    "servicedesk.comment_ticket",
+    "servicedesk.log_time_on_ticket",
+    "servicedesk.view_matrix",
+    # Log a ticket for a caller (pick or add the requester, the source, the assignee).
+    "servicedesk.log_ticket",
+    # Canned replies: the tenant's and the person's own party's.
+    "servicedesk.view_cannedreply",
+    "servicedesk.change_cannedreply",
+)
 
 
-class ServiceDeskConfig(AppConfig):
+class ServiceDeskConfig(TandemAppConfig):
     name = "tandem.servicedesk"
     label = "servicedesk"
     verbose_name = "Service desk"
+
+    # Each aggregate's router and pages are mounted by the desk's own index modules.
+    api_routers = ("tandem.servicedesk.api.router",)
+    url_modules = ("tandem.servicedesk.urls",)
+    cli_commands = ("tandem.servicedesk.cli",)
+    permissions = (*DESK_WORK, "servicedesk.view_all_ticket", "servicedesk.change_matrix")
+    role_permissions = {
+        "tenant-owner": (*DESK_WORK, "servicedesk.view_all_ticket", "servicedesk.change_matrix"),
+        "internal-technician": (*DESK_WORK, "servicedesk.view_all_ticket"),
+        "auditor": (
+            "servicedesk.view_ticket",
+            "servicedesk.view_all_ticket",
+            "servicedesk.view_matrix",
+        ),
+        "requester": (
+            "servicedesk.view_ticket",
+            "servicedesk.add_ticket",
+            "servicedesk.comment_ticket",
+        ),
+        "provider-admin": DESK_WORK,
+        "provider-technician": DESK_WORK,
+    }
+    isolation_expectations = (
+        "tests.isolation.expect_portal",
+        "tests.isolation.expect_queues",
+        "tests.isolation.expect_extras",
+        "tests.isolation.expect_config",
+        "tests.isolation.expect_intake",
+    )
+    test_world = (
+        "tests.personas.build_extras_world",
+        "tests.personas.build_queues_world",
+        "tests.personas.build_config_world",
+        "tests.personas.build_intake_world",
+    )
 
     def ready(self) -> None:
         from tandem.audit.references import register_reference

@@ -1,7 +1,7 @@
-from django.apps import AppConfig
+from tandem.core.apps import TandemAppConfig
 
 
-class SlaConfig(AppConfig):
+class SlaConfig(TandemAppConfig):
     name = "tandem.sla"
     label = "sla"
     verbose_name = "SLA"

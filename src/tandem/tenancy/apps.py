@@ -1,10 +1,66 @@
-from django.apps import AppConfig
+from tandem.core.apps import TandemAppConfig
+
+#: What everyone working in a tenant's IT may read of it.
+TENANT_READ = (
+    "tenancy.view_tenant",
+    "tenancy.view_engagement",
+    "tenancy.view_party",
+    "tenancy.view_site",
+    "tenancy.view_assetgroup",
+    "tenancy.view_servicearea",
+    "tenancy.view_provider",
+)
+_KEEP_SITES = (
+    "tenancy.add_site",
+    "tenancy.change_site",
+    "tenancy.add_assetgroup",
+    "tenancy.change_assetgroup",
+)
 
 
-class TenancyConfig(AppConfig):
+class TenancyConfig(TandemAppConfig):
     name = "tandem.tenancy"
     label = "tenancy"
     verbose_name = "Tenancy"
+
+    api_routers = ("tandem.tenancy.api.router",)
+    url_modules = ("tandem.tenancy.urls",)
+    cli_commands = ("tandem.tenancy.cli",)
+    permissions = (
+        *TENANT_READ,
+        *_KEEP_SITES,
+        "tenancy.change_tenant",
+        "tenancy.grant_engagement",
+        "tenancy.rescope_engagement",
+        "tenancy.suspend_engagement",
+        "tenancy.end_engagement",
+        "tenancy.accept_engagement",
+        "tenancy.change_provider",
+        "tenancy.add_servicearea",
+        "tenancy.change_servicearea",
+    )
+    role_permissions = {
+        "tenant-owner": (
+            *TENANT_READ,
+            "tenancy.change_tenant",
+            "tenancy.grant_engagement",
+            "tenancy.rescope_engagement",
+            "tenancy.suspend_engagement",
+            "tenancy.end_engagement",
+            *_KEEP_SITES,
+            "tenancy.add_servicearea",
+            "tenancy.change_servicearea",
+        ),
+        "internal-technician": (*TENANT_READ, *_KEEP_SITES),
+        "auditor": TENANT_READ,
+        "requester": ("tenancy.view_tenant",),
+        "provider-admin": (
+            *TENANT_READ,
+            "tenancy.accept_engagement",
+            "tenancy.change_provider",
+        ),
+        "provider-technician": TENANT_READ,
+    }
 
     def ready(self) -> None:
         from tandem.audit.references import register_reference

@@ -10,11 +10,12 @@ import pytest
 from tests.clock import earlier
 from tests.personas import user_of
 
+from tandem.core.models import ScheduledRun
 from tandem.core.principal import system_principal
+from tandem.core.scheduler import run_due_jobs
 from tandem.core.scoping import system_context
 from tandem.notifications import services
-from tandem.notifications.models import Notification, ScheduledRun
-from tandem.notifications.scheduler import run_due_jobs
+from tandem.notifications.models import Notification
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.tenancy.models import Tenant
 
@@ -107,7 +108,9 @@ def test_the_scheduler_claims_each_due_job_once(world) -> None:  # type: ignore[
 def test_the_schedule_lists_the_sla_check() -> None:
     from django.utils.module_loading import import_string
 
-    from tandem.config.schedule import SCHEDULE
+    from tandem.core.registry import schedule
+
+    SCHEDULE = schedule()
 
     names = {name: path for name, _every, path in SCHEDULE}
     assert names["check-sla"] == "tandem.notifications.tasks.check_sla_task"

@@ -1,4 +1,5 @@
-"""Runs the periodic jobs of ``config/schedule.py``: a claim per job name, then an enqueue.
+"""Runs the periodic jobs the apps declare (``TandemAppConfig.schedule``): a claim per job
+name, then an enqueue.
 
 A :class:`ScheduledRun` row per job holds ``next_run_at``. A worker claims a due job with one
 conditional ``UPDATE ... WHERE name = ? AND next_run_at <= now`` that moves ``next_run_at``
@@ -20,24 +21,20 @@ from django.db import IntegrityError, close_old_connections
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from tandem.notifications.models import ScheduledRun
+from tandem.core.apps import ScheduleEntry
+from tandem.core.models import ScheduledRun
+from tandem.core.registry import schedule as declared_schedule
 
 log = logging.getLogger(__name__)
 
 
-def _schedule() -> list[tuple[str, int, str]]:
-    from tandem.config.schedule import SCHEDULE
-
-    return SCHEDULE
-
-
 def run_due_jobs(
-    *, now: dt.datetime | None = None, schedule: list[tuple[str, int, str]] | None = None
+    *, now: dt.datetime | None = None, schedule: list[ScheduleEntry] | None = None
 ) -> list[str]:
     """Claim and start every due job; returns the names started by this call."""
     now = now or timezone.now()
     started = []
-    for name, every, path in schedule if schedule is not None else _schedule():
+    for name, every, path in schedule if schedule is not None else declared_schedule():
         if not ScheduledRun.objects.filter(name=name).exists():
             with contextlib.suppress(IntegrityError):  # another worker created it
                 ScheduledRun.objects.create(name=name, next_run_at=now)

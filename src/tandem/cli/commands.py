@@ -1,0 +1,279 @@
+"""The ``tandem`` commands that belong to no app: run the server and workers, migrate, load
+demo data, write the OpenAPI schema, benchmark. Each app's own commands live in the app
+(``<app>/cli.py``, declared in its ``AppConfig``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from tandem.core.cli import CommandError, Commands
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from django.core.management import call_command
+
+    from tandem.core.maintenance import refresh_query_statistics
+
+    call_command("migrate", interactive=False, verbosity=1 if args.verbose else 0)
+    refresh_query_statistics()
+    print("Database is up to date.")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from tandem.demo import DEMO_LOGINS, DEMO_PASSWORD, demo_present, load_demo
+
+    if args.scale:
+        return _demo_scale(args)
+    names = ("tenants", "providers", "tickets", "seed")
+    given = [f"--{n}" for n in names if getattr(args, n) is not None]
+    if given:
+        from tandem.core.errors import InvalidInput
+
+        raise InvalidInput(f"{', '.join(given)} only go with --scale")
+    if demo_present():
+        print("Demo data is already loaded.")
+    else:
+        load_demo()
+        print("Demo data loaded.")
+    _print_logins(DEMO_LOGINS, DEMO_PASSWORD)
+    return 0
+
+
+def _demo_scale(args: argparse.Namespace) -> int:
+    """``tandem demo --scale``: MSP-sized data for benchmarks (decision 0011)."""
+    from tandem.demo import DEMO_PASSWORD
+    from tandem.scale import ScaleOptions, generate
+
+    defaults = ScaleOptions()
+    options = ScaleOptions(
+        tenants=defaults.tenants if args.tenants is None else args.tenants,
+        providers=defaults.providers if args.providers is None else args.providers,
+        tickets=defaults.tickets if args.tickets is None else args.tickets,
+        seed=defaults.seed if args.seed is None else args.seed,
+    )
+    summary = generate(options, progress=lambda line: print(line, flush=True))
+    from tandem.core.maintenance import refresh_query_statistics
+
+    refresh_query_statistics()  # SQLite plans the queues from these (PostgreSQL analysed)
+    minutes, seconds = divmod(int(round(summary.seconds)), 60)
+    rows = summary.rows
+    print(
+        f"\nScale data written in {minutes}m{seconds:02d}s ({summary.seconds:.1f} s): "
+        f"{summary.tenants} tenants, {summary.providers} providers, {summary.people:,} people, "
+        f"{rows.get('tickets', 0):,} tickets ({summary.open_tickets:,} open), "
+        f"{rows.get('events', 0):,} events, {rows.get('comments', 0):,} comments, "
+        f"{rows.get('time_entries', 0):,} time entries, {rows.get('handoffs', 0):,} handoffs, "
+        f"{rows.get('watchers', 0):,} watchers; as of {summary.as_of}."
+    )
+    phases = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in summary.phases.items())
+    print(f"Time in this process: {phases}.")
+    print(f"\nLogins (password for all: {DEMO_PASSWORD}), for example:")
+    for email, who in (
+        ("owner@scale-0001.scale.test", "owner of tenant scale-0001"),
+        ("it1@scale-0001.scale.test", "internal technician of scale-0001 (it1, it2, ...)"),
+        ("user1@scale-0001.scale.test", "requester in scale-0001 (user1, user2, ...)"),
+        ("admin@scale-msp-01.scale.test", "admin of provider scale-msp-01"),
+        ("tech1@scale-msp-01.scale.test", "technician of scale-msp-01 (tech1, tech2, ...)"),
+    ):
+        print(f"  {email:<32} {who}")
+    return 0
+
+
+def _print_logins(logins: Sequence[Any], password: str) -> None:
+    print(f"\nDemo logins (password for all: {password}):")
+    for login in logins:
+        print(f"  {login.email:<28} {login.who}")
+
+
+def openapi_document() -> str:
+    """The API's OpenAPI schema as committed in docs/openapi.json (stable key order)."""
+    import json
+
+    from tandem.config.api import api
+
+    return json.dumps(api.get_openapi_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    document = openapi_document()
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(document)
+        print(f"Wrote {args.output}.")
+    else:
+        sys.stdout.write(document)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from tandem.bench import desk
+
+    if args.scenario != "desk":
+        raise CommandError(f"unknown scenario {args.scenario!r}; try: desk")
+    if args.processes < 1 or args.tickets < args.processes or args.requests < 1:
+        raise CommandError("--processes, --tickets and --requests must be positive")
+    try:
+        figures = desk.run(
+            tickets=args.tickets,
+            queue_requests=args.requests,
+            recompute=args.recompute,
+            processes=args.processes,
+            scale=args.scale,
+        )
+    except LookupError as exc:
+        raise CommandError(str(exc)) from exc
+    print(desk.report(figures, as_json=args.json))
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from django.core.management import call_command
+
+    if not args.no_schedule:
+        # Periodic jobs (the apps' schedules) are claimed here and run as ordinary tasks.
+        from tandem.core.scheduler import start_scheduler
+
+        start_scheduler()
+    call_command("db_worker", interval=args.interval)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    from tandem.config.wsgi import application
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{args.host}:{args.port}")
+            self.cfg.set("workers", args.workers)
+            self.cfg.set("threads", args.threads)
+            self.cfg.set("accesslog", "-" if args.access_log else None)
+
+        def load(self):  # type: ignore[no-untyped-def]
+            return application
+
+    Server().run()
+    return 0
+
+
+def _follow_site_url(host: str, port: int) -> str:
+    """The address ``tandem up`` serves, made the site URL of e-mailed links (in this process
+    and, through the environment, in the worker it starts) unless TANDEM_SITE_URL is set: a
+    run on another port must not mail links to the default one."""
+    from django.conf import settings
+
+    shown = "127.0.0.1" if host in {"0.0.0.0", "", "::"} else host  # noqa: S104 - a name
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"  # an IPv6 address in a URL
+    url = f"http://{shown}:{port}/"
+    if not os.environ.get("TANDEM_SITE_URL"):
+        os.environ["TANDEM_SITE_URL"] = url.rstrip("/")
+        settings.SITE_URL = url.rstrip("/")
+    return url
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Migrate, load the demo, start a worker and the server; Ctrl-C stops both."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from tandem.demo import DEMO_LOGINS, DEMO_PASSWORD, demo_present, load_demo
+
+    url = _follow_site_url(args.host, args.port)
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    if not args.no_demo and not demo_present():
+        load_demo()
+    worker = subprocess.Popen([sys.executable, "-m", "tandem.cli", "worker"])  # noqa: S603
+    print(f"\nTandem is running at {url}  (database: {settings.DATABASES['default']['NAME']})")
+    if not args.no_demo:
+        _print_logins(DEMO_LOGINS, DEMO_PASSWORD)
+    print("\nPress Ctrl-C to stop.\n", flush=True)
+    try:
+        args.workers = args.workers or 2
+        return cmd_serve(args)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def register(commands: Commands) -> None:
+    """The commands that run and operate an instance as a whole, whatever apps it has."""
+    add = commands.add
+
+    def server_options(p: argparse.ArgumentParser, workers: int) -> None:
+        p.add_argument("--host", default=os.environ.get("TANDEM_HOST", "127.0.0.1"))
+        p.add_argument("--port", type=int, default=int(os.environ.get("TANDEM_PORT", "8000")))
+        p.add_argument("--workers", type=int, default=workers, help="web processes")
+        p.add_argument("--threads", type=int, default=4, help="threads per web process")
+        p.add_argument("--access-log", action="store_true", help="log every request")
+
+    p = add(
+        "up",
+        cmd_up,
+        "Migrate, load demo data, and run the server and a worker.",
+        needs_data=False,
+    )
+    server_options(p, 2)
+    p.add_argument("--no-demo", action="store_true", help="do not load demo data")
+    server_options(add("serve", cmd_serve, "Run the web server (gunicorn).", needs_data=False), 2)
+    p = add(
+        "worker",
+        cmd_worker,
+        "Run a background worker (any number may run).",
+        needs_data=False,
+    )
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
+    p.add_argument(
+        "--no-schedule", action="store_true", help="do not run periodic jobs (the apps' schedules)"
+    )
+    add("migrate", cmd_migrate, "Create or upgrade the database schema.", needs_data=False)
+    p = add("demo", cmd_demo, "Load demo tenants, providers and people; print the logins.")
+    p.add_argument(
+        "--scale",
+        action="store_true",
+        help="generate MSP-sized benchmark data instead (into a database without it)",
+    )
+    p.add_argument("--tenants", type=int, help="with --scale: tenants (default 500)")
+    p.add_argument("--providers", type=int, help="with --scale: providers (default 40)")
+    p.add_argument("--tickets", type=int, help="with --scale: tickets (default 1000000)")
+    p.add_argument("--seed", type=int, help="with --scale: random seed (default 1)")
+
+    p = add(
+        "openapi",
+        cmd_openapi,
+        "Print or write the OpenAPI schema of the HTTP API.",
+        needs_data=False,
+    )
+    p.add_argument("--output", "-o", metavar="FILE", help="file to write (default stdout)")
+
+    p = add(
+        "bench",
+        cmd_bench,
+        "Measure a scenario on the configured (scratch) database.",
+        needs_data=False,
+    )
+    p.add_argument("scenario", choices=["desk"], help="what to measure")
+    p.add_argument("--tickets", type=int, default=2000, help="tickets to create")
+    p.add_argument("--requests", type=int, default=200, help="queue page requests")
+    p.add_argument("--recompute", type=int, default=20000, help="synthetic SLA histories")
+    p.add_argument(
+        "--processes", type=int, default=2, help="processes opening tickets / recomputing"
+    )
+    p.add_argument(
+        "--scale",
+        action="store_true",
+        help="measure the queues on the `tandem demo --scale` data",
+    )
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
