@@ -8,7 +8,8 @@ Each entry: (name, every so many seconds, dotted path of a django-tasks task or 
 from __future__ import annotations
 
 SCHEDULE: list[tuple[str, int, str]] = [
-    ("check-sla", 60, "tandem.notifications.tasks.check_sla_task"),
+    ("check-sla", 60, "tandem.servicedesk.tasks.check_sla_task"),
+    ("redispatch-events", 60, "tandem.core.events.redispatch_events_task"),
     (
         "requeue-webhook-deliveries",
         300,

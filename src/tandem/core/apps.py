@@ -20,6 +20,8 @@ class CoreConfig(AppConfig):
         IntegerField.register_lookup(InRange)
         # Each app's policies module registers its actions on import; importing them here
         # means the registry is complete before the first request or test runs.
-        from tandem.core import policies
+        from tandem.core import events, policies
 
         policies.load_all()
+        # Likewise each app's ``events`` and ``subscribers`` modules (decision 0022).
+        events.load_subscribers()

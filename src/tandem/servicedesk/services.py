@@ -24,8 +24,8 @@ from tandem.core.policies import authorize
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context, within_tenant
 from tandem.core.validation import clean_name, clean_text
-from tandem.notifications import services as notify
 from tandem.servicedesk import desk_config, notifications, routing
+from tandem.servicedesk import notifications as notify
 from tandem.servicedesk.choices import (
     DONE_KINDS,
     EventKind,
@@ -864,7 +864,6 @@ def add_comment(
             tenant_id=ticket.tenant_id,
             changes={"comment_id": [None, comment.pk], "visibility": [None, visibility]},
         )
-        notify.emit_public_reply(actor=actor, comment=comment)
     return comment
 
 

@@ -33,3 +33,11 @@ def recompute_tenant_sla_task(tenant_id: int) -> int:
 
     with system_context("recompute a tenant's SLA clocks after a calendar or policy change"):
         return recompute_open_tickets(tenant_id)
+
+
+@task()
+def check_sla_task() -> int:
+    """Raise due SLA warnings and breaches (periodic, see ``config/schedule.py``)."""
+    from tandem.servicedesk.sla_alerts import check_sla
+
+    return check_sla()
