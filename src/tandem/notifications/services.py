@@ -53,6 +53,7 @@ from tandem.notifications.queries import (
     it_people_among,
     party_people,
 )
+from tandem.servicedesk.notifications import queue_message
 from tandem.tenancy.models import Party, Tenant
 
 log = logging.getLogger(__name__)
@@ -228,8 +229,6 @@ def _mail(
     ``mail_kind`` words it otherwise than ``kind``'s own mail (the preference that applies
     is still ``kind``'s).
     """
-    from tandem.servicedesk.notifications import queue_message
-
     people = {u.pk: u for u in users if u.pk != exclude_user_id and u.is_active and u.email}
     if not people:
         return []
