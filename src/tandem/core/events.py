@@ -201,11 +201,11 @@ def record(event: Event, *, now: dt.datetime | None = None) -> int:
     if _eager():
         dispatch(row.pk, now=now, claim=False)
         return row.pk
-    _batch_for_commit().append((row.pk, any(not s.inline for s in subs)))
+    _batch_for_commit().append((row.pk, event.type))
     return row.pk
 
 
-class _Batch(list[tuple[int, bool]]):
+class _Batch(list[tuple[int, str]]):
     """The events one transaction recorded, dispatched together after its commit."""
 
     def __call__(self) -> None:
@@ -228,17 +228,22 @@ def _batch_for_commit() -> _Batch:
     return batch  # type: ignore[no-any-return]
 
 
-def after_commit(batch: list[tuple[int, bool]]) -> None:
+def after_commit(batch: list[tuple[int, str]]) -> None:
     """Run the inline subscribers of a committed batch, then hand what is left to the
-    worker in one task. An inline failure leaves its row to the worker."""
+    worker in one task. An inline failure leaves its row to the worker. An event without
+    inline subscribers (``ticket.opened``) costs the request no query here."""
     for_worker = []
-    for event_id, has_worker_subscribers in batch:
-        done = False
-        try:
-            done = dispatch(event_id, inline_only=True) == "dispatched"
-        except Exception:  # noqa: BLE001 - the worker retries; the request never fails here
-            log.exception("inline subscribers of event %s failed", event_id)
-        if has_worker_subscribers or not done:
+    for event_id, type_name in batch:
+        subs = subscribers_of(type_name)
+        if any(s.inline for s in subs):
+            done = False
+            try:
+                done = dispatch(event_id, inline_only=True) == "dispatched"
+            except Exception:  # noqa: BLE001 - the worker retries; the request never fails
+                log.exception("inline subscribers of event %s failed", event_id)
+            if done:
+                continue
+        if subs:
             for_worker.append(event_id)
     if for_worker:
         dispatch_events_task.enqueue(for_worker)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from django_tasks import task
 
+from tandem.servicedesk.sla_alerts import check_sla
+
 
 @task()
 def process_inbound_message_task(message_id: int) -> str:
@@ -38,6 +40,4 @@ def recompute_tenant_sla_task(tenant_id: int) -> int:
 @task()
 def check_sla_task() -> int:
     """Raise due SLA warnings and breaches (periodic, see ``config/schedule.py``)."""
-    from tandem.servicedesk.sla_alerts import check_sla
-
     return check_sla()
