@@ -7,7 +7,8 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -213,3 +214,24 @@ def test_the_catalogue_names_every_event_type() -> None:
         "ticket.reopened",
         "ticket.resolved",
     ]
+
+
+def test_opening_a_ticket_costs_one_insert_and_one_task(  # type: ignore[no-untyped-def]
+    world, after_commit, django_capture_on_commit_callbacks
+) -> None:
+    tech = user_of(world, "internal_tech")
+    principal = resolve_principal(tech)
+    with system_context("test"):
+        acme = Tenant.objects.get(pk=world["tenant"])
+    with (
+        principal_scope(principal),
+        CaptureQueriesContext(connection) as queries,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        desk.create_ticket(actor=principal, tenant=acme, requester=tech, subject="Printer")
+    outbox = [q["sql"] for q in queries.captured_queries if "core_outboxevent" in q["sql"]]
+    tasks = [q["sql"] for q in queries.captured_queries if "dbtaskresult" in q["sql"]]
+    # The acknowledgement e-mail is the worker's now: nothing else on the request's path.
+    assert len(outbox) == 1 and outbox[0].startswith("INSERT")
+    assert len(tasks) == 1 and tasks[0].startswith("INSERT")
+    assert not any("outboundmessage" in q["sql"] for q in queries.captured_queries)
