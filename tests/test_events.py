@@ -81,9 +81,14 @@ def test_an_event_is_written_with_the_change_and_told_after_commit(  # type: ign
         queued = DBTaskResult.objects.filter(task_path="tandem.core.events.dispatch_events_task")
         assert [r.args_kwargs["args"] for r in queued] == [[[row.pk]]]
     assert row.handled == ["tandem.notifications.subscribers.notices"]
-    # The worker runs the rest (mail and webhooks) once; again is a no-op.
-    assert events.dispatch(row.pk) == "dispatched"
+    # A row another worker has claimed (leased) is left alone until the lease runs out.
+    leased = timezone.now() + events.LEASE
+    with system_context("test"):
+        OutboxEvent.objects.filter(pk=row.pk).update(next_attempt_at=leased)
     assert events.dispatch(row.pk) == "skipped"
+    # The worker runs the rest (mail and webhooks) once; again is a no-op.
+    assert events.dispatch(row.pk, now=leased) == "dispatched"
+    assert events.dispatch(row.pk, now=leased) == "skipped"
     with system_context("test"):
         row.refresh_from_db()
     assert row.dispatched_at is not None and row.attempts == 0

@@ -273,7 +273,13 @@ def dispatch(
         if row is None:
             return "skipped"
         if claim and not inline_only:
-            due = row.attempts == 0 or row.next_attempt_at is None or row.next_attempt_at <= now
+            # A first attempt is due within its grace (its task comes right after the
+            # commit); a claimed row (leased beyond the grace) or a retry waits its time.
+            due = (
+                row.next_attempt_at is None
+                or row.next_attempt_at <= now
+                or (row.attempts == 0 and row.next_attempt_at <= now + GRACE)
+            )
             claimed = due and OutboxEvent.objects.filter(
                 pk=row.pk, attempts=row.attempts, next_attempt_at=row.next_attempt_at
             ).update(next_attempt_at=now + LEASE)
