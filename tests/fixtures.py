@@ -20,6 +20,9 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # A test's transaction never commits, so domain events run their subscribers as soon as
+    # they are recorded (core.events); tests of the outbox itself turn this off.
+    settings.EVENTS_EAGER = True
     with django_db_blocker.unblock():
         _WORLD = build_world()
     yield

@@ -66,6 +66,7 @@ class CoreConfig(TandemAppConfig):
     verbose_name = "Tandem core"
 
     schedule = (
+        ("redispatch-events", 60, "tandem.core.events.redispatch_events_task"),
         (
             "refresh-query-statistics",
             24 * 3600,
@@ -82,6 +83,8 @@ class CoreConfig(TandemAppConfig):
         IntegerField.register_lookup(InRange)
         # Each app's policies module registers its actions on import; importing them here
         # means the registry is complete before the first request or test runs.
-        from tandem.core import policies
+        from tandem.core import events, policies
 
         policies.load_all()
+        # Likewise each app's ``events`` and ``subscribers`` modules (decision 0022).
+        events.load_subscribers()

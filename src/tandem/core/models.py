@@ -47,3 +47,39 @@ class ScheduledRun(TimeStamped):
 
     def __str__(self) -> str:
         return self.name
+
+
+class OutboxEvent(models.Model):
+    """One domain event, written in the transaction of the change it records (a
+    transactional outbox, decision 0022), and what became of its subscribers.
+
+    Not tenant data behind a scoped manager: only the dispatcher reads it, in a named system
+    context; ``tenant_id`` is a plain number (core depends on no app) that subscribers use to
+    enter the right tenant. ``handled`` names the subscribers that have run, each marked in
+    the same transaction as its own writes, so a retry runs only the others.
+    """
+
+    type = models.CharField(max_length=60)
+    tenant_id = models.BigIntegerField(null=True, blank=True)
+    payload = models.JSONField(default=dict)
+    occurred_at = models.DateTimeField()
+    handled = models.JSONField(default=list)
+    #: Set once every subscriber has run; until then the sweeper re-dispatches the row.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    #: When the sweeper takes the row up again (a lost task, a failure's backoff, a lease).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=2000, blank=True, default="")
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(dispatched_at__isnull=True),
+                name="outbox_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.pk}"

@@ -9,7 +9,6 @@ class NotificationsConfig(TandemAppConfig):
     api_routers = ("tandem.notifications.api.router",)
     url_modules = ("tandem.notifications.urls",)
     schedule = (
-        ("check-sla", 60, "tandem.notifications.tasks.check_sla_task"),
         (
             "requeue-webhook-deliveries",
             300,

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from tandem.core import events
 from tandem.notifications.choices import NotificationKind
 
 
@@ -35,3 +36,11 @@ class WebhookForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The ticket notifications first, then every domain event type (decision 0022).
+        self.fields["events"].choices = [  # type: ignore[attr-defined]
+            *NotificationKind.choices,
+            *((name, name) for name in events.event_types()),
+        ]

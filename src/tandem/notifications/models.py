@@ -1,9 +1,9 @@
-"""In-app notifications, outgoing webhooks with their delivery log and SLA alerts already
-raised. (The scheduler's bookkeeping of periodic jobs moved to ``core``.)
+"""In-app notifications, outgoing webhooks with their delivery log, e-mail notices and
+preferences. (The scheduler's bookkeeping moved to ``core``, the SLA alerts to the desk.)
 
-Notifications and deliveries are written inside the transaction of the change that caused
-them (a handoff, an assignment, a public reply) or by the SLA check; network delivery
-happens afterwards, in the worker.
+Notifications and deliveries are written by this app's subscribers to domain events (a
+handoff, an assignment, a public reply, an SLA breach; decision 0022), after the change
+that caused them commits; network delivery happens in the worker.
 """
 
 from __future__ import annotations
@@ -38,36 +38,14 @@ class Notification(TenantOwned):
         return f"{self.kind} for {self.user_id}: {self.text[:40]}"
 
 
-class SlaAlert(TenantOwned):
-    """A warning or breach already raised for one ticket, metric and holder party: the
-    SLA check's memory, so each is raised once however often the check runs."""
-
-    ticket = models.ForeignKey(
-        "servicedesk.Ticket", on_delete=models.CASCADE, related_name="sla_alerts"
-    )
-    party = models.ForeignKey("tenancy.Party", on_delete=models.PROTECT, related_name="+")
-    metric = models.CharField(max_length=20)
-    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
-    #: When the warning or breach happened on the SLA clock (not when it was announced).
-    due_at = models.DateTimeField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["ticket", "party", "metric", "kind"], name="slaalert_once"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.metric} on {self.ticket_id}"
-
-
 class Webhook(TenantOwned):
     """An HTTPS (or HTTP) endpoint of the tenant that receives signed event payloads."""
 
     url = models.CharField(max_length=500)
     #: Signs every payload (HMAC-SHA256); shown once, when the webhook is created.
     secret = models.CharField(max_length=100)
+    #: What it subscribes to: notification kinds (``handoff``) and domain event types
+    #: (``ticket.opened``, ``engagement.ended``; ``core.events.event_types()``).
     events = models.JSONField(default=list)
     is_active = models.BooleanField(default=True)
     created_by = models.CharField(max_length=200, blank=True, default="")
@@ -83,7 +61,8 @@ class WebhookDelivery(TenantOwned):
     """One event for one webhook: its payload, and every attempt's outcome."""
 
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
-    event = models.CharField(max_length=20, choices=NotificationKind.choices)
+    #: A notification kind, or a domain event type (``engagement.suspended``).
+    event = models.CharField(max_length=60, choices=NotificationKind.choices)
     payload = models.JSONField()
     status = models.CharField(
         max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING

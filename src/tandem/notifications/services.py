@@ -1,14 +1,15 @@
-"""Every write of the notifications app.
+r"""Every write of the notifications app.
 
-``emit_*`` functions are called at the end of the service desk's own services, inside their
-transaction: they write the in-app :class:`Notification` rows, one e-mail per person told
-(an ``OutboundMessage`` of the desk's mail pipeline with the :class:`EmailNotice` that words
-it, unless the person turned e-mail off for that kind) and one pending
-:class:`WebhookDelivery` per subscribed webhook. Once that transaction commits, the worker
-sends the mail and delivers the webhooks (``deliver_webhook``), with retries and exponential
-backoff. The notifications themselves are bookkeeping of a change that is already audited,
-so they are not audited again; creating and disabling webhooks and changing one's e-mail
-preferences is.
+The app's subscribers (``notifications.subscribers``) hear of the desk's and the other
+apps' domain events (decision 0022) after they commit and turn each into :class:`Tell`\ s:
+the in-app :class:`Notification` rows (:func:`notify`, right after the commit), one e-mail
+per person told (an ``OutboundMessage`` of the desk's mail pipeline with the
+:class:`EmailNotice` that words it, unless the person turned e-mail off for that kind) and
+one pending :class:`WebhookDelivery` per subscribed webhook (:func:`mail_and_webhooks`, in
+the worker). The worker then sends the mail and delivers the webhooks (``deliver_webhook``),
+with retries and exponential backoff. The notifications themselves are bookkeeping of a
+change that is already audited, so they are not audited again; creating and disabling
+webhooks and changing one's e-mail preferences is.
 """
 
 from __future__ import annotations
@@ -21,15 +22,17 @@ import json
 import logging
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from tandem.accounts.models import User
 from tandem.audit.services import diff, record_audit
+from tandem.core import events as domain_events
 from tandem.core.errors import Conflict, require
 from tandem.core.policies import SIGNED_IN, authorize
 from tandem.core.principal import Principal
@@ -40,7 +43,6 @@ from tandem.notifications.models import (
     EmailNotice,
     Notification,
     NotificationPreference,
-    SlaAlert,
     Webhook,
     WebhookDelivery,
 )
@@ -51,6 +53,7 @@ from tandem.notifications.queries import (
     it_people_among,
     party_people,
 )
+from tandem.servicedesk.notifications import queue_message
 from tandem.tenancy.models import Party, Tenant
 
 log = logging.getLogger(__name__)
@@ -91,9 +94,12 @@ def _notify(
     return rows
 
 
-def _queue_webhooks(*, ticket: Any, kind: str, text: str, extra: dict[str, Any]) -> None:
+def _queue_webhooks(
+    *, ticket: Any, kind: str, text: str, extra: dict[str, Any], occurred_at: dt.datetime
+) -> None:
     """A pending delivery per active webhook of the tenant that subscribes to ``kind``;
-    their sending is enqueued once the caller's transaction commits."""
+    their sending is enqueued once the caller's transaction commits. The payload is the one
+    ticket events always had: the ticket as it is now, ``occurred_at`` the event's time."""
     with system_context("queue webhook deliveries"):
         hooks = [
             h
@@ -102,10 +108,9 @@ def _queue_webhooks(*, ticket: Any, kind: str, text: str, extra: dict[str, Any])
         ]
         if not hooks:
             return
-        now = timezone.now()
         payload = {
             "event": kind,
-            "occurred_at": now.isoformat(),
+            "occurred_at": occurred_at.isoformat(),
             "tenant_id": ticket.tenant_id,
             "ticket": {
                 "id": ticket.pk,
@@ -119,20 +124,52 @@ def _queue_webhooks(*, ticket: Any, kind: str, text: str, extra: dict[str, Any])
             "text": text,
             **extra,
         }
-        created = WebhookDelivery.objects.bulk_create(
-            [
-                WebhookDelivery(
-                    tenant_id=ticket.tenant_id,
-                    webhook=h,
-                    event=kind,
-                    payload=payload,
-                    next_attempt_at=now,
-                )
-                for h in hooks
-            ]
-        )
+        _create_deliveries(hooks, kind, payload)
+
+
+def queue_event_webhooks(
+    *, tenant_id: int, event_type: str, data: dict[str, Any], occurred_at: dt.datetime
+) -> int:
+    """A pending delivery per active webhook of the tenant that subscribes to the domain
+    event ``event_type`` (``ticket.opened``, ``engagement.suspended``, ...; the catalogue is
+    ``core.events.event_types()``). The payload is ``event``, ``occurred_at``,
+    ``tenant_id`` and the event's own values under ``data``. Returns how many."""
+    with system_context("queue webhook deliveries"):
+        hooks = [
+            h
+            for h in Webhook.objects.filter(tenant_id=tenant_id, is_active=True)
+            if event_type in h.events
+        ]
+        if not hooks:
+            return 0
+        payload = {
+            "event": event_type,
+            "occurred_at": occurred_at.isoformat(),
+            "tenant_id": tenant_id,
+            "data": data,
+        }
+        return len(_create_deliveries(hooks, event_type, payload))
+
+
+def _create_deliveries(
+    hooks: list[Webhook], event: str, payload: dict[str, Any]
+) -> list[WebhookDelivery]:
+    now = timezone.now()
+    created = WebhookDelivery.objects.bulk_create(
+        [
+            WebhookDelivery(
+                tenant_id=h.tenant_id,
+                webhook=h,
+                event=event,
+                payload=payload,
+                next_attempt_at=now,
+            )
+            for h in hooks
+        ]
+    )
     for delivery in created:
         transaction.on_commit(functools.partial(_enqueue_delivery, delivery.pk), robust=True)
+    return created
 
 
 def _enqueue_delivery(delivery_id: int, run_after: dt.datetime | None = None) -> None:
@@ -192,8 +229,6 @@ def _mail(
     ``mail_kind`` words it otherwise than ``kind``'s own mail (the preference that applies
     is still ``kind``'s).
     """
-    from tandem.servicedesk.notifications import queue_message
-
     people = {u.pk: u for u in users if u.pk != exclude_user_id and u.is_active and u.email}
     if not people:
         return []
@@ -217,37 +252,80 @@ def _mail(
     return notices
 
 
-def _tell(
-    *,
-    actor: Principal,
-    ticket: Any,
-    kind: str,
-    text: str,
-    people: Iterable[User],
-    reason: str,
-    extra: dict[str, Any],
-) -> None:
-    """One event on ``ticket``, told three ways: an in-app notice and a short e-mail (per
-    each person's preferences) to ``people`` but the actor, and the tenant's webhooks."""
-    people = list(people)
-    _notify(ticket=ticket, kind=kind, text=text, users=people, exclude_user_id=actor.user_id)
-    _mail(ticket=ticket, kind=kind, users=people, exclude_user_id=actor.user_id, reason=reason)
-    _queue_webhooks(ticket=ticket, kind=kind, text=text, extra=extra)
+@dataclass(frozen=True)
+class Actor:
+    """Who caused an event, as the event names them: never told of their own doing."""
+
+    user_id: int | None
+    label: str
 
 
-def emit_assigned(*, actor: Principal, ticket: Any) -> None:
+@dataclass
+class Tell:
+    """One event on ``ticket`` as the people told of it hear it: an in-app notice and a
+    short e-mail (per each person's preferences) to ``people`` but ``exclude_user_id``, and
+    (when ``webhook_extra`` is not None) the tenant's webhooks of ``kind``."""
+
+    ticket: Any
+    kind: str
+    text: str
+    people: list[User]
+    reason: str
+    exclude_user_id: int | None = None
+    webhook_extra: dict[str, Any] | None = None
+    due: tuple[dt.datetime | None, str] | None = None
+    mail_kind: str | None = None
+
+
+def notify(tells: Iterable[Tell]) -> None:
+    """The in-app part of ``tells`` (cheap: run right after the change commits)."""
+    for t in tells:
+        _notify(
+            ticket=t.ticket,
+            kind=t.kind,
+            text=t.text,
+            users=t.people,
+            exclude_user_id=t.exclude_user_id,
+        )
+
+
+def mail_and_webhooks(tells: Iterable[Tell], *, occurred_at: dt.datetime) -> None:
+    """The e-mail and webhook part of ``tells`` (run in the worker)."""
+    for t in tells:
+        _mail(
+            ticket=t.ticket,
+            kind=t.kind,
+            users=t.people,
+            exclude_user_id=t.exclude_user_id,
+            reason=t.reason,
+            due=t.due,
+            mail_kind=t.mail_kind,
+        )
+        if t.webhook_extra is not None:
+            _queue_webhooks(
+                ticket=t.ticket,
+                kind=t.kind,
+                text=t.text,
+                extra=t.webhook_extra,
+                occurred_at=occurred_at,
+            )
+
+
+def assigned(*, actor: Actor, ticket: Any) -> list[Tell]:
     """Tell the new assignee (unless they assigned it to themselves)."""
     if ticket.assignee_id is None:
-        return
-    _tell(
-        actor=actor,
-        ticket=ticket,
-        kind=NotificationKind.ASSIGNED,
-        text=f"{_ticket_label(ticket)} was assigned to you by {actor.label}.",
-        people=[ticket.assignee],
-        reason=f"{actor.label} assigned it to you.",
-        extra={"actor": actor.label},
-    )
+        return []
+    return [
+        Tell(
+            ticket=ticket,
+            kind=NotificationKind.ASSIGNED,
+            text=f"{_ticket_label(ticket)} was assigned to you by {actor.label}.",
+            people=[ticket.assignee],
+            reason=f"{actor.label} assigned it to you.",
+            exclude_user_id=actor.user_id,
+            webhook_extra={"actor": actor.label},
+        )
+    ]
 
 
 def working_people(ticket: Any, party: Party) -> list[User]:
@@ -261,49 +339,53 @@ def working_people(ticket: Any, party: Party) -> list[User]:
     return people
 
 
-def emit_handoff(*, actor: Principal, handoff: Any) -> None:
-    """Tell the receiving party's people that the ticket is theirs now."""
-    ticket = handoff.ticket
-    _tell(
-        actor=actor,
-        ticket=ticket,
-        kind=NotificationKind.HANDOFF,
-        text=f"{_ticket_label(ticket)} was handed to {handoff.to_party.name}: {handoff.reason}",
-        people=working_people(ticket, handoff.to_party),
-        reason=(
-            f"{actor.label} handed it from {handoff.from_party.name} to "
-            f"{handoff.to_party.name}: {handoff.reason}"
-        ),
-        extra={
-            "from_party_id": handoff.from_party_id,
-            "to_party_id": handoff.to_party_id,
-            "reason": handoff.reason,
-            "ping_pong": handoff.is_ping_pong,
-        },
-    )
+def handed_off(*, actor: Actor, ticket: Any, handoff: Any) -> list[Tell]:
+    """Tell the receiving party's people that the ticket is theirs now. ``ticket`` is the
+    ticket as it is now: a later handoff's receivers are its own event's business."""
+    return [
+        Tell(
+            ticket=ticket,
+            kind=NotificationKind.HANDOFF,
+            text=f"{_ticket_label(ticket)} was handed to {handoff.to_party.name}: {handoff.reason}",
+            people=working_people(ticket, handoff.to_party),
+            reason=(
+                f"{actor.label} handed it from {handoff.from_party.name} to "
+                f"{handoff.to_party.name}: {handoff.reason}"
+            ),
+            exclude_user_id=actor.user_id,
+            webhook_extra={
+                "from_party_id": handoff.from_party_id,
+                "to_party_id": handoff.to_party_id,
+                "reason": handoff.reason,
+                "ping_pong": handoff.is_ping_pong,
+            },
+        )
+    ]
 
 
-def emit_public_reply(*, actor: Principal, comment: Any) -> None:
+def public_reply(*, actor: Actor, comment: Any) -> list[Tell]:
     """A public note (from IT or the requester): tell the assignee and the watching IT
     people, never the author. Internal and shared notes notify nobody here."""
     if comment.visibility != "public":
-        return
+        return []
     ticket = comment.ticket
     with system_context("who watches a ticket"):
         watchers = list(ticket.watchers.all())
     candidates = [*watchers, *([ticket.assignee] if ticket.assignee_id else [])]
-    _tell(
-        actor=actor,
-        ticket=ticket,
-        kind=NotificationKind.PUBLIC_REPLY,
-        text=f"New public reply on {_ticket_label(ticket)} from {comment.author_label}.",
-        people=it_people_among(ticket.tenant_id, candidates),
-        reason=f"{comment.author_label} wrote a public reply.",
-        extra={"comment_id": comment.pk},
-    )
+    return [
+        Tell(
+            ticket=ticket,
+            kind=NotificationKind.PUBLIC_REPLY,
+            text=f"New public reply on {_ticket_label(ticket)} from {comment.author_label}.",
+            people=it_people_among(ticket.tenant_id, candidates),
+            reason=f"{comment.author_label} wrote a public reply.",
+            exclude_user_id=actor.user_id,
+            webhook_extra={"comment_id": comment.pk},
+        )
+    ]
 
 
-def emit_reopened(*, actor: Principal, ticket: Any, follow_up: Any | None) -> None:
+def reopened(*, actor: Actor, ticket: Any, follow_up: Any | None) -> list[Tell]:
     """The requester answered ``ticket`` after it was resolved: tell the people who work it
     for its holder party that it is open again, or that ``follow_up`` was opened for the
     answer because the reopen window had passed."""
@@ -319,15 +401,102 @@ def emit_reopened(*, actor: Principal, ticket: Any, follow_up: Any | None) -> No
         reason = f"{actor.label} answered #{ticket.number} after its reopen window."
     with system_context("who holds a reopened ticket"):
         party = Party.objects.get(pk=holder.party_id) if holder.party_id else None
-    _tell(
-        actor=actor,
-        ticket=holder,
-        kind=NotificationKind.REOPENED,
-        text=text,
-        people=working_people(holder, party) if party is not None else [],
-        reason=reason,
-        extra={"follow_up_of": ticket.pk} if follow_up is not None else {},
+    return [
+        Tell(
+            ticket=holder,
+            kind=NotificationKind.REOPENED,
+            text=text,
+            people=working_people(holder, party) if party is not None else [],
+            reason=reason,
+            exclude_user_id=actor.user_id,
+            webhook_extra={"follow_up_of": ticket.pk} if follow_up is not None else {},
+        )
+    ]
+
+
+def sla_alert(
+    *,
+    ticket: Any,
+    party: Party,
+    metric: str,
+    kind: str,
+    due_at: dt.datetime,
+    target_due: dt.datetime,
+) -> list[Tell]:
+    """A warning (``due_at`` is when it fell due) or breach (``due_at`` is the missed
+    target) of ``party``'s ``metric``, told to that party's people and, for a breach, to the
+    Accountable party's (``accountable``); ``target_due`` is the target the e-mail names."""
+    label = metric.replace("_", " ")
+    if kind == NotificationKind.SLA_BREACH:
+        text = (
+            f"SLA breached: {label} of {_ticket_label(ticket)} was due {due_at:%Y-%m-%d %H:%M} UTC."
+        )
+        reason = f"The {label} target of {party.name} was missed."
+    else:
+        text = f"SLA warning: {label} of {_ticket_label(ticket)} is due soon."
+        reason = f"The {label} target of {party.name} is due soon."
+    people = party_people(party)
+    tells = [
+        Tell(
+            ticket=ticket,
+            kind=kind,
+            text=text,
+            people=people,
+            reason=reason,
+            due=(target_due, label),
+            webhook_extra={"metric": metric, "party_id": party.pk, "due_at": due_at.isoformat()},
+        )
+    ]
+    if kind == NotificationKind.SLA_BREACH:
+        tells += accountable(
+            ticket=ticket, holder=party, label=label, due_at=target_due, told=people
+        )
+    return tells
+
+
+def accountable_party(ticket: Any, holder: Party) -> Party | None:
+    """The Accountable party of the matrix row that routed ``ticket``, when that is not the
+    party that missed the target (which hears of its own breaches anyway); None without
+    such a row."""
+    row = ticket.routing_row
+    if row is None or row.accountable_id == holder.pk:
+        return None
+    return row.accountable  # type: ignore[no-any-return]
+
+
+def accountable(
+    *, ticket: Any, holder: Party, label: str, due_at: dt.datetime, told: Iterable[User]
+) -> list[Tell]:
+    """A breach by the holder (an MSP, say) is also the business of the party Accountable
+    for the ticket in the responsibility matrix (usually the tenant's own IT): its people
+    get the in-app notice and, unless they turned SLA-breach e-mail off, a mail that says
+    who missed what. No webhook: the breach's own delivery covers it."""
+    party = accountable_party(ticket, holder)
+    if party is None:
+        return []
+    already = {u.pk for u in told}
+    people = [u for u in party_people(party) if u.pk not in already]
+    if not people:
+        return []
+    text = (
+        f"SLA breached by {holder.name}: {label} of {_ticket_label(ticket)} was due "
+        f"{due_at:%Y-%m-%d %H:%M} UTC. {party.name} is Accountable."
+    )[:500]
+    reason = (
+        f"{holder.name} missed the {label} target of a ticket {party.name} is "
+        "Accountable for in the responsibility matrix."
     )
+    return [
+        Tell(
+            ticket=ticket,
+            kind=NotificationKind.SLA_BREACH,
+            text=text,
+            people=people,
+            reason=reason,
+            due=(due_at, label),
+            mail_kind="accountable_breach",
+        )
+    ]
 
 
 # --- Reading ---------------------------------------------------------------------------------
@@ -412,6 +581,12 @@ def clean_webhook_url(url: str) -> str:
     return url
 
 
+def webhook_event_names() -> list[str]:
+    """What a webhook may subscribe to: the notification kinds (with the ticket payload
+    they always had) and every domain event type of the catalogue (decision 0022)."""
+    return [*NotificationKind.values, *domain_events.event_types()]
+
+
 def create_webhook(
     *, actor: Principal, tenant: Tenant, url: str, events: Iterable[str]
 ) -> tuple[Webhook, str]:
@@ -421,8 +596,13 @@ def create_webhook(
     url = clean_webhook_url(url)
     kinds = sorted(set(events))
     require(bool(kinds), "events", "Choose at least one event.")
-    unknown = sorted(set(kinds) - set(NotificationKind.values))
-    require(not unknown, "events", f"Unknown events {unknown}; use {NotificationKind.values}.")
+    unknown = sorted(set(kinds) - set(webhook_event_names()))
+    require(
+        not unknown,
+        "events",
+        f"Unknown events {unknown}; use {NotificationKind.values} or an event type of "
+        f"{sorted(domain_events.event_types())}.",
+    )
     secret = secrets.token_urlsafe(32)
     with transaction.atomic(), within_tenant(tenant.pk):
         if Webhook.objects.filter(tenant=tenant, url=url, is_active=True).exists():
@@ -564,205 +744,3 @@ def requeue_due_deliveries(*, now: dt.datetime | None = None) -> int:
     for pk in due:
         _enqueue_delivery(pk)
     return len(due)
-
-
-# --- SLA warnings and breaches ---------------------------------------------------------------
-
-SLA_METRICS = ("first_response", "resolution")
-
-
-def check_sla(*, now: dt.datetime | None = None) -> int:
-    """Raise each due SLA warning and breach once, to the holder party's people.
-
-    For every open ticket with a running clock of its holder, recompute the holder's clock
-    as of ``now``; a warning or breach instant that has passed is announced, unless the
-    party is outside its service hours (``notify_at``; P1 is around the clock), in which
-    case a later run announces it. A breach supersedes a warning not yet raised. Returns
-    how many alerts were raised.
-    """
-    from django.db.models import Q
-
-    from tandem.servicedesk.tickets.models import Ticket
-
-    now = now or timezone.now()
-    raised = 0
-    with system_context("periodic SLA check"):
-        candidates = list(
-            Ticket.objects.filter(resolved_at__isnull=True, tenant__is_active=True)
-            .filter(Q(first_response_due__isnull=False) | Q(resolution_due__isnull=False))
-            .values_list("pk", flat=True)
-            .order_by("pk")
-        )
-    for ticket_id in candidates:
-        try:
-            raised += _check_ticket(ticket_id, now)
-        except Exception:  # one broken ticket must not stop the others
-            log.exception("SLA check of ticket %s failed", ticket_id)
-    return raised
-
-
-def _check_ticket(ticket_id: int, now: dt.datetime) -> int:
-    from tandem.servicedesk.sla_bridge import (
-        _Calendars,
-        history,
-        party_calendars,
-        to_clock_policy,
-    )
-    from tandem.servicedesk.tickets.models import Ticket
-    from tandem.sla import clock
-    from tandem.sla.models import SlaPolicy
-
-    with system_context("periodic SLA check"):
-        ticket = Ticket.objects.select_related("tenant", "party", "routing_row__accountable").get(
-            pk=ticket_id
-        )
-        row = SlaPolicy.objects.filter(party_id=ticket.party_id, is_active=True).first()
-        if row is None:
-            return 0
-        policy = to_clock_policy(row)
-        calendars = _Calendars(party_calendars(ticket.tenant_id, ticket.tenant.time_zone))
-        events = history(ticket)
-        if not events:
-            return 0
-        result = clock.compute_clock(
-            events, policy=policy, calendars=calendars, now=now, party=ticket.party_id
-        )
-        done = set(
-            SlaAlert.objects.filter(ticket=ticket, party_id=ticket.party_id).values_list(
-                "metric", "kind"
-            )
-        )
-    calendar = calendars.get(ticket.party_id)
-    priority = f"P{ticket.priority}"
-    raised = 0
-    for metric in SLA_METRICS:
-        mc = getattr(result, metric)
-        if mc is None or mc.state not in (clock.ClockState.RUNNING, clock.ClockState.BREACHED):
-            continue
-        if (metric, NotificationKind.SLA_BREACH) in done:
-            continue
-        for kind, instant in (
-            (NotificationKind.SLA_BREACH, mc.due_at),
-            (NotificationKind.SLA_WARNING, mc.warn_at),
-        ):
-            if instant is None or instant > now or (metric, kind) in done:
-                continue
-            # Announced now at the earliest; never outside the party's hours unless the
-            # priority is around the clock (P1): then a later run announces it.
-            when = clock.notify_at(policy=policy, calendar=calendar, priority=priority, at=now)
-            if when > now:
-                break
-            if _raise_alert(
-                ticket=ticket, metric=metric, kind=kind, due_at=instant, target_due=mc.due_at
-            ):
-                raised += 1
-            break  # a breach supersedes the warning
-    return raised
-
-
-def _raise_alert(
-    *,
-    ticket: Any,
-    metric: str,
-    kind: str,
-    due_at: dt.datetime,
-    target_due: dt.datetime | None = None,
-) -> bool:
-    """Record and announce one warning (``due_at`` is when it fell due) or breach (``due_at``
-    is the missed target) of the holder party's ``metric``; ``target_due`` is the target
-    itself, which the e-mail names. False if it was raised already."""
-    party: Party = ticket.party
-    label = metric.replace("_", " ")
-    if kind == NotificationKind.SLA_BREACH:
-        text = (
-            f"SLA breached: {label} of {_ticket_label(ticket)} was due {due_at:%Y-%m-%d %H:%M} UTC."
-        )
-        reason = f"The {label} target of {party.name} was missed."
-    else:
-        text = f"SLA warning: {label} of {_ticket_label(ticket)} is due soon."
-        reason = f"The {label} target of {party.name} is due soon."
-    try:
-        with transaction.atomic(), within_tenant(ticket.tenant_id):
-            SlaAlert.objects.create(
-                tenant_id=ticket.tenant_id,
-                ticket=ticket,
-                party=party,
-                metric=metric,
-                kind=kind,
-                due_at=due_at,
-            )
-            people = party_people(party)
-            _notify(ticket=ticket, kind=kind, text=text, users=people, exclude_user_id=None)
-            _mail(
-                ticket=ticket,
-                kind=kind,
-                users=people,
-                exclude_user_id=None,
-                reason=reason,
-                due=(target_due or due_at, label),
-            )
-            if kind == NotificationKind.SLA_BREACH:
-                _tell_accountable(
-                    ticket=ticket, label=label, due_at=target_due or due_at, told=people
-                )
-            _queue_webhooks(
-                ticket=ticket,
-                kind=kind,
-                text=text,
-                extra={"metric": metric, "party_id": party.pk, "due_at": due_at.isoformat()},
-            )
-    except IntegrityError:
-        return False  # another worker raised it first
-    return True
-
-
-def accountable_party(ticket: Any) -> Party | None:
-    """The Accountable party of the matrix row that routed ``ticket``, when that is not the
-    party holding it (which hears of its own breaches anyway); None without such a row."""
-    row = ticket.routing_row
-    if row is None or row.accountable_id == ticket.party_id:
-        return None
-    return row.accountable  # type: ignore[no-any-return]
-
-
-def _tell_accountable(
-    *, ticket: Any, label: str, due_at: dt.datetime, told: Iterable[User]
-) -> list[User]:
-    """A breach by the holder (an MSP, say) is also the business of the party Accountable
-    for the ticket in the responsibility matrix (usually the tenant's own IT): its people
-    get the in-app notice and, unless they turned SLA-breach e-mail off, a mail that says
-    who missed what. Runs inside the alert's transaction, so it happens once with it.
-    Returns who was told."""
-    accountable = accountable_party(ticket)
-    if accountable is None:
-        return []
-    already = {u.pk for u in told}
-    people = [u for u in party_people(accountable) if u.pk not in already]
-    if not people:
-        return []
-    holder: Party = ticket.party
-    text = (
-        f"SLA breached by {holder.name}: {label} of {_ticket_label(ticket)} was due "
-        f"{due_at:%Y-%m-%d %H:%M} UTC. {accountable.name} is Accountable."
-    )[:500]
-    reason = (
-        f"{holder.name} missed the {label} target of a ticket {accountable.name} is "
-        "Accountable for in the responsibility matrix."
-    )
-    _notify(
-        ticket=ticket,
-        kind=NotificationKind.SLA_BREACH,
-        text=text,
-        users=people,
-        exclude_user_id=None,
-    )
-    _mail(
-        ticket=ticket,
-        kind=NotificationKind.SLA_BREACH,
-        users=people,
-        exclude_user_id=None,
-        reason=reason,
-        due=(due_at, label),
-        mail_kind="accountable_breach",
-    )
-    return people

@@ -15,14 +15,6 @@ def deliver_webhook_task(delivery_id: int) -> str:
 
 
 @task()
-def check_sla_task() -> int:
-    """Raise due SLA warnings and breaches (periodic, see ``NotificationsConfig.schedule``)."""
-    from tandem.notifications.services import check_sla
-
-    return check_sla()
-
-
-@task()
 def requeue_webhook_deliveries_task() -> int:
     """Re-enqueue overdue pending webhook deliveries (periodic safety net)."""
     from tandem.notifications.services import requeue_due_deliveries

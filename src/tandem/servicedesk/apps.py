@@ -26,6 +26,7 @@ class ServiceDeskConfig(TandemAppConfig):
     api_routers = ("tandem.servicedesk.api.router",)
     url_modules = ("tandem.servicedesk.urls",)
     cli_commands = ("tandem.servicedesk.cli",)
+    schedule = (("check-sla", 60, "tandem.servicedesk.tasks.check_sla_task"),)
     permissions = (*DESK_WORK, "servicedesk.view_all_ticket", "servicedesk.change_matrix")
     role_permissions = {
         "tenant-owner": (*DESK_WORK, "servicedesk.view_all_ticket", "servicedesk.change_matrix"),

@@ -1,14 +1,18 @@
-"""E-mail from the desk: which notifications are due, and sending them.
+"""What happened on the desk (domain events), and e-mail from the desk: which is due, and
+sending it.
 
-A public note from IT makes one :class:`OutboundMessage` per requester due; a new ticket
-(however it was opened) an acknowledgement to its requester, and a ticket IT resolves or
-closes a resolution mail with the link to rate it. An assignment, a handoff, a public
-reply and an SLA warning or breach make one per IT person told about it
-(``notifications.services``, which also keeps the event's reason in an ``EmailNotice``).
-Either is written inside the transaction of the write that caused it, so the fact that a
-mail was due is never lost. Once that transaction
-commits, a task sends it through Django's mail API (SMTP in production) and records ``sent``
-or ``failed`` with the error: a broken SMTP server never breaks the write. A tenant's owner
+The desk's services record their events here (``note_added``, ``ticket_opened``, ...:
+one outbox row each, in the transaction of the change; decision 0022). A public note from
+IT then makes one :class:`OutboundMessage` per requester due; a new ticket (however it was
+opened) an acknowledgement to its requester, and a ticket IT resolves or closes a
+resolution mail with the link to rate it (:func:`queue_requester_mail`, the desk's own
+subscriber). An assignment, a handoff, a public reply and an SLA warning or breach make one
+per IT person told about it (the notifications app's subscribers, which also keep the
+event's reason in an ``EmailNotice``). Each subscriber writes its rows in the transaction
+that marks it done on the outbox row, so the fact that a mail was due is never lost. Once
+that transaction commits, a task sends it through Django's mail API (SMTP in production)
+and records ``sent`` or ``failed`` with the error: a broken SMTP server never breaks the
+write. A tenant's owner
 sees what failed on the mail review page and can send it again
 (:func:`retry_outbound_message`).
 
@@ -46,11 +50,20 @@ from django.utils import timezone
 
 from tandem.accounts.models import User
 from tandem.audit.services import record_audit
+from tandem.core import events
 from tandem.core.errors import Conflict, InvalidInput
 from tandem.core.policies import authorize
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context, within_tenant
 from tandem.servicedesk.choices import IT_MAIL_KINDS, MailKind, OutboundStatus
+from tandem.servicedesk.events import (
+    NoteAdded,
+    TicketAssigned,
+    TicketHandedOff,
+    TicketOpened,
+    TicketReopened,
+    TicketResolved,
+)
 from tandem.servicedesk.mail import parsing as mail_parsing
 from tandem.servicedesk.mail import text as mail_text
 from tandem.servicedesk.mail.models import MailTemplate, OutboundMessage
@@ -155,34 +168,123 @@ def _render_pair(subject: Any, body: Any, context: dict[str, str]) -> tuple[str,
     )
 
 
-# --- What is due -------------------------------------------------------------------------------
+# --- What happened: recorded in the caller's transaction --------------------------------------
+#
+# The desk's services call these inside their transaction; each records one domain event
+# (``servicedesk.events``, decision 0022). Mail to the requester is this module's own
+# subscriber (``servicedesk.subscribers``); notices, mail to IT people and webhooks are the
+# notifications app's. The desk calls no notification code.
+
+
+def _actor(actor: Principal) -> dict[str, Any]:
+    return {"actor_user_id": actor.user_id, "actor_label": actor.label[:200]}
 
 
 def note_added(comment: Comment, *, public_reply: bool) -> None:
-    """Queue the mail a new note makes due: a public reply from IT goes to the requester and
-    to the watchers who are requesters. Called by ``services.add_comment`` inside its
-    transaction (and tenant scope)."""
-    if not public_reply:
-        return
-    ticket = comment.ticket
-    for user in recipients(ticket, exclude_user_id=comment.author_id):
-        queue_message(ticket, MailKind.PUBLIC_REPLY, user.email, comment=comment)
+    """A note was added (``ticket.note_added``); ``public_reply`` when it is IT's public
+    answer to the requester. Called by ``services.add_comment`` inside its transaction."""
+    events.record(
+        NoteAdded(
+            tenant_id=comment.tenant_id,
+            ticket_id=comment.ticket_id,
+            comment_id=comment.pk,
+            visibility=comment.visibility,
+            public_reply=public_reply,
+            actor_user_id=comment.author_id,
+            actor_label=comment.author_label,
+        )
+    )
 
 
 def ticket_opened(ticket: Ticket) -> None:
-    """Acknowledge a new ticket to its requester, however it was opened (portal, by a
-    technician on their behalf, by e-mail), so they learn its reference and where to
-    follow it. Called by ``services.create_ticket`` inside its transaction."""
-    if ticket.requester.is_active and ticket.requester.email:
-        queue_message(ticket, MailKind.TICKET_CREATED, ticket.requester.email)
+    """A ticket was opened (``ticket.opened``), however: portal, by a technician on the
+    requester's behalf, by e-mail. Called by ``services.create_ticket`` inside its
+    transaction: one INSERT on the hot path."""
+    events.record(
+        TicketOpened(
+            tenant_id=ticket.tenant_id,
+            ticket_id=ticket.pk,
+            number=ticket.number,
+            requester_id=ticket.requester_id,
+            party_id=ticket.party_id,
+            priority=ticket.priority,
+        )
+    )
 
 
 def ticket_resolved(ticket: Ticket) -> None:
-    """Tell the requester that IT resolved (or closed) their ticket, with the link to rate
-    the resolution. Called by ``services.change_status`` inside its transaction when a
-    ticket leaves the open statuses; a requester closing their own ticket is not told."""
+    """IT resolved or closed a ticket (``ticket.resolved``). Called by
+    ``services.change_status`` inside its transaction when a ticket leaves the open
+    statuses; a requester closing their own ticket records nothing here."""
+    events.record(
+        TicketResolved(tenant_id=ticket.tenant_id, ticket_id=ticket.pk, status=ticket.status)
+    )
+
+
+def emit_assigned(*, actor: Principal, ticket: Ticket) -> None:
+    """A ticket was given to a person (``ticket.assigned``); nothing when it was given to
+    nobody."""
+    if ticket.assignee_id is None:
+        return
+    events.record(
+        TicketAssigned(
+            tenant_id=ticket.tenant_id,
+            ticket_id=ticket.pk,
+            assignee_id=ticket.assignee_id,
+            **_actor(actor),
+        )
+    )
+
+
+def emit_handoff(*, actor: Principal, handoff: Any) -> None:
+    """A ticket moved to another party (``ticket.handed_off``)."""
+    events.record(
+        TicketHandedOff(
+            tenant_id=handoff.tenant_id,
+            ticket_id=handoff.ticket_id,
+            handoff_id=handoff.pk,
+            from_party_id=handoff.from_party_id,
+            to_party_id=handoff.to_party_id,
+            reason=handoff.reason,
+            ping_pong=handoff.is_ping_pong,
+            **_actor(actor),
+        )
+    )
+
+
+def emit_reopened(*, actor: Principal, ticket: Ticket, follow_up: Ticket | None) -> None:
+    """The requester answered a done ticket (``ticket.reopened``): it is open again, or
+    ``follow_up`` was opened for the answer because the reopen window had passed."""
+    events.record(
+        TicketReopened(
+            tenant_id=ticket.tenant_id,
+            ticket_id=ticket.pk,
+            follow_up_id=follow_up.pk if follow_up is not None else None,
+            **_actor(actor),
+        )
+    )
+
+
+# --- Mail to the requester: what is due ---------------------------------------------------------
+
+
+def queue_requester_mail(event: TicketOpened | TicketResolved | NoteAdded) -> None:
+    """The mail to the requester (and watching requesters) an event makes due: an
+    acknowledgement of a new ticket, so they learn its reference and where to follow it; a
+    resolution mail with the link to rate it; IT's public reply to the watchers who are
+    requesters. Run by the desk's subscriber, once per event."""
+    if isinstance(event, NoteAdded):
+        if not event.public_reply:
+            return
+        comment = Comment.objects.select_related("ticket__requester").get(pk=event.comment_id)
+        ticket = comment.ticket
+        for user in recipients(ticket, exclude_user_id=comment.author_id):
+            queue_message(ticket, MailKind.PUBLIC_REPLY, user.email, comment=comment)
+        return
+    ticket = Ticket.objects.select_related("requester").get(pk=event.ticket_id)
+    kind = MailKind.TICKET_CREATED if isinstance(event, TicketOpened) else MailKind.TICKET_RESOLVED
     if ticket.requester.is_active and ticket.requester.email:
-        queue_message(ticket, MailKind.TICKET_RESOLVED, ticket.requester.email)
+        queue_message(ticket, kind, ticket.requester.email)
 
 
 def recipients(ticket: Ticket, *, exclude_user_id: int | None = None) -> list[User]:

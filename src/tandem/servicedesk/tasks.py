@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from django_tasks import task
 
+from tandem.servicedesk.sla_alerts import check_sla
+
 
 @task()
 def process_inbound_message_task(message_id: int) -> str:
@@ -33,3 +35,9 @@ def recompute_tenant_sla_task(tenant_id: int) -> int:
 
     with system_context("recompute a tenant's SLA clocks after a calendar or policy change"):
         return recompute_open_tickets(tenant_id)
+
+
+@task()
+def check_sla_task() -> int:
+    """Raise due SLA warnings and breaches (periodic, see ``config/schedule.py``)."""
+    return check_sla()

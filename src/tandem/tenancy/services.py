@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tandem.audit.services import diff, record_audit
+from tandem.core import events
 from tandem.core.errors import Conflict, require
 from tandem.core.policies import authorize
 from tandem.core.principal import Principal
@@ -26,6 +27,12 @@ from tandem.tenancy.choices import (
     ENGAGEMENT_ACTIONS,
     EngagementStatus,
     PartyKind,
+)
+from tandem.tenancy.events import (
+    EngagementAccepted,
+    EngagementEnded,
+    EngagementResumed,
+    EngagementSuspended,
 )
 from tandem.tenancy.models import (
     AssetGroup,
@@ -504,6 +511,15 @@ def end_engagement(*, actor: Principal, engagement: Engagement, reason: str) -> 
     )
 
 
+#: The domain event each status change records.
+STATUS_EVENTS = {
+    "tenancy.accept_engagement": EngagementAccepted,
+    "tenancy.suspend_engagement": EngagementSuspended,
+    "tenancy.resume_engagement": EngagementResumed,
+    "tenancy.end_engagement": EngagementEnded,
+}
+
+
 def _set_status(
     *,
     actor: Principal,
@@ -532,6 +548,17 @@ def _set_status(
             target=locked,
             tenant_id=locked.tenant_id,
             changes=diff(before, {"status": locked.status, "status_reason": reason}),
+        )
+        events.record(
+            STATUS_EVENTS[action](
+                tenant_id=locked.tenant_id,
+                engagement_id=locked.pk,
+                provider_id=locked.provider_id,
+                status=locked.status,
+                reason=reason,
+                actor_user_id=actor.user_id,
+                actor_label=actor.label[:200],
+            )
         )
     engagement.refresh_from_db()
     return engagement

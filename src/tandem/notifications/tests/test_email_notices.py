@@ -21,6 +21,7 @@ from tandem.core.principal import system_principal
 from tandem.core.scoping import principal_scope, system_context
 from tandem.notifications import services
 from tandem.notifications.models import EmailNotice, Notification, Webhook
+from tandem.servicedesk import sla_alerts
 from tandem.servicedesk.mail import services as mail_services
 from tandem.servicedesk.mail.models import OutboundMessage
 from tandem.servicedesk.tickets import notes as ticket_notes
@@ -258,7 +259,7 @@ def test_sla_warning_and_breach_mail_the_holders_people_once(  # type: ignore[no
     with principal_scope(owner):
         services.disable_webhook(actor=owner, webhook=hook)
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.check_sla(now=_at(10, 12, 15)) == 1
+        assert sla_alerts.check_sla(now=_at(10, 12, 15)) == 1
     # Acme IT holds it: its people with an inbox, minus the owner who muted warnings.
     assert "owner@acme.test" not in _addresses()
     [warning] = _mails_to("tech@acme.test")
@@ -271,9 +272,9 @@ def test_sla_warning_and_breach_mail_the_holders_people_once(  # type: ignore[no
 
     django_mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.check_sla(now=_at(10, 12, 30)) == 0
-        assert services.check_sla(now=_at(10, 13, 1)) == 1
-        assert services.check_sla(now=_at(10, 13, 30)) == 0
+        assert sla_alerts.check_sla(now=_at(10, 12, 30)) == 0
+        assert sla_alerts.check_sla(now=_at(10, 13, 1)) == 1
+        assert sla_alerts.check_sla(now=_at(10, 13, 30)) == 0
     [breach] = _mails_to("tech@acme.test")
     assert "owner@acme.test" in _addresses()  # breaches were not muted
     assert breach.subject == (
@@ -434,8 +435,8 @@ def test_a_providers_breach_is_told_to_the_accountable_party_too(  # type: ignor
     services.set_email_preferences(actor=_as(world, "internal_tech"), email={"sla_breach": False})
     django_mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.check_sla(now=_at(10, 22, 20)) == 1  # due 22:15
-        assert services.check_sla(now=_at(10, 23)) == 0  # once
+        assert sla_alerts.check_sla(now=_at(10, 22, 20)) == 1  # due 22:15
+        assert sla_alerts.check_sla(now=_at(10, 23)) == 0  # once
 
     def inbox(persona: str) -> list[str]:
         with system_context("test"):

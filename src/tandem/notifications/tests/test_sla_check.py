@@ -14,8 +14,8 @@ from tandem.core.models import ScheduledRun
 from tandem.core.principal import system_principal
 from tandem.core.scheduler import run_due_jobs
 from tandem.core.scoping import system_context
-from tandem.notifications import services
 from tandem.notifications.models import Notification
+from tandem.servicedesk import sla_alerts
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.tenancy.models import Tenant
 
@@ -60,15 +60,15 @@ def _alerts(world, persona: str) -> list[str]:  # type: ignore[no-untyped-def]
 
 def test_warning_then_breach_once_each(world) -> None:  # type: ignore[no-untyped-def]
     _open_ticket(world, _at(10, 9))  # P3: first response within 240 office minutes
-    assert services.check_sla(now=_at(10, 12)) == 0
-    assert services.check_sla(now=_at(10, 12, 15)) == 1  # 80 % used at 12:12
+    assert sla_alerts.check_sla(now=_at(10, 12)) == 0
+    assert sla_alerts.check_sla(now=_at(10, 12, 15)) == 1  # 80 % used at 12:12
     (warning,) = _alerts(world, "internal_tech")
     assert warning.startswith("SLA warning: first response of #")
-    assert services.check_sla(now=_at(10, 12, 30)) == 0  # never twice
-    assert services.check_sla(now=_at(10, 13, 1)) == 1
+    assert sla_alerts.check_sla(now=_at(10, 12, 30)) == 0  # never twice
+    assert sla_alerts.check_sla(now=_at(10, 13, 1)) == 1
     texts = _alerts(world, "internal_tech")
     assert len(texts) == 2 and texts[1].startswith("SLA breached: first response")
-    assert services.check_sla(now=_at(10, 13, 30)) == 0
+    assert sla_alerts.check_sla(now=_at(10, 13, 30)) == 0
     # Internal IT holds it: Northwind's people hear nothing.
     assert _alerts(world, "provider_tech") == []
     assert _alerts(world, "requester") == []
@@ -77,12 +77,12 @@ def test_warning_then_breach_once_each(world) -> None:  # type: ignore[no-untype
 def test_nothing_is_announced_outside_the_partys_hours(world) -> None:  # type: ignore[no-untyped-def]
     _open_ticket(world, _at(10, 13))  # due 17:00 sharp, warning at 16:12
     # The worker was away until the evening: the breach waits for the next opening.
-    assert services.check_sla(now=_at(10, 20)) == 0
+    assert sla_alerts.check_sla(now=_at(10, 20)) == 0
     assert _alerts(world, "internal_tech") == []
-    assert services.check_sla(now=_at(11, 8, 5)) == 1
+    assert sla_alerts.check_sla(now=_at(11, 8, 5)) == 1
     (breach,) = _alerts(world, "internal_tech")
     assert breach.startswith("SLA breached: first response")  # supersedes the late warning
-    assert services.check_sla(now=_at(11, 9)) == 0
+    assert sla_alerts.check_sla(now=_at(11, 9)) == 0
 
 
 CALLS: list[str] = []
@@ -113,6 +113,6 @@ def test_the_schedule_lists_the_sla_check() -> None:
     SCHEDULE = schedule()
 
     names = {name: path for name, _every, path in SCHEDULE}
-    assert names["check-sla"] == "tandem.notifications.tasks.check_sla_task"
+    assert names["check-sla"] == "tandem.servicedesk.tasks.check_sla_task"
     for _name, every, path in SCHEDULE:
         assert every > 0 and hasattr(import_string(path), "enqueue")

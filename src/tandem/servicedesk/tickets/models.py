@@ -258,3 +258,30 @@ class TimeEntry(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.minutes} min on {self.ticket_id}"
+
+
+class SlaAlert(TenantOwned):
+    """A warning or breach already raised for one ticket, metric and holder party: the SLA
+    watcher's memory (``servicedesk.sla_alerts``), so each is raised once however often it
+    runs. Moved from the notifications app, which now only hears of it (``sla.warning``,
+    ``sla.breached``); the table keeps its name."""
+
+    KINDS = [("sla_warning", "SLA warning"), ("sla_breach", "SLA breach")]
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="sla_alerts")
+    party = models.ForeignKey("tenancy.Party", on_delete=models.PROTECT, related_name="+")
+    metric = models.CharField(max_length=20)
+    kind = models.CharField(max_length=20, choices=KINDS)
+    #: When the warning or breach happened on the SLA clock (not when it was announced).
+    due_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "notifications_slaalert"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "party", "metric", "kind"], name="slaalert_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.metric} on {self.ticket_id}"

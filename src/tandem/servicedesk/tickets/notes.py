@@ -14,7 +14,6 @@ from tandem.core.policies import authorize
 from tandem.core.principal import Principal
 from tandem.core.scoping import within_tenant
 from tandem.core.validation import clean_text
-from tandem.notifications import services as notify
 from tandem.servicedesk import notifications
 from tandem.servicedesk.choices import (
     EventKind,
@@ -98,7 +97,6 @@ def add_comment(
             tenant_id=ticket.tenant_id,
             changes={"comment_id": [None, comment.pk], "visibility": [None, visibility]},
         )
-        notify.emit_public_reply(actor=actor, comment=comment)
     return comment
 
 

@@ -24,8 +24,8 @@ from tandem.core.policies import authorize
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context, within_tenant
 from tandem.core.validation import clean_name, clean_text
-from tandem.notifications import services as notify
 from tandem.servicedesk import desk_config, notifications, routing
+from tandem.servicedesk import notifications as notify
 from tandem.servicedesk.choices import (
     DONE_KINDS,
     EventKind,

@@ -1,0 +1,383 @@
+"""Domain events: what happened, recorded with the change, told to subscribers after commit.
+
+A service records an event (:func:`record`) inside its own transaction: one INSERT into the
+outbox table (:class:`~tandem.core.models.OutboxEvent`), so the event exists exactly when the
+change does. Once the transaction commits, subscribers run:
+
+- *inline* subscribers (cheap, e.g. an in-app notice) right after the commit, in the process
+  that made the change;
+- every other subscriber in the worker (:func:`dispatch_events_task`), one task per committed
+  transaction however many events it recorded.
+
+Delivery is at least once and never lost: each subscriber is marked handled on the outbox row
+in the same transaction as its own writes, so a retry runs only the ones still due; a
+failure is recorded on the row (``last_error``, ``attempts``) and retried with backoff; and a
+periodic sweep (:func:`redispatch_events`) takes up rows a lost task or a dead process left
+behind. A subscriber that talks to the outside world (SMTP, HTTP) must still be idempotent
+for the case where it ran but its mark did not commit: the outbox row's id is its key.
+
+Apps declare subscribers in a ``subscribers`` module (imported by :func:`load_subscribers`
+when the apps are ready) with :func:`subscriber`; event types are frozen dataclasses of plain
+values, registered with :func:`event_type` under a stable ``type`` string such as
+``ticket.opened``. See docs/decisions/0022-domain-events.md.
+
+Why not Django signals: a signal runs inside the sender's transaction, in the sender's
+process, and is lost with it; it carries model instances rather than a stable record; and
+nothing retries a receiver that failed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import importlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+from django.apps import apps
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.utils import timezone
+from django_tasks import task
+
+from tandem.core.models import OutboxEvent
+from tandem.core.scoping import system_context
+
+log = logging.getLogger(__name__)
+
+#: A row whose task has not run after this long is taken up by the sweeper.
+GRACE = dt.timedelta(minutes=2)
+#: A worker that claimed a row is presumed dead after this long.
+LEASE = dt.timedelta(minutes=5)
+#: Waits after the 1st, 2nd, ... failed dispatch; the last one repeats (never given up).
+BACKOFF = (
+    dt.timedelta(minutes=1),
+    dt.timedelta(minutes=5),
+    dt.timedelta(minutes=30),
+    dt.timedelta(hours=2),
+    dt.timedelta(hours=6),
+)
+#: Subscribers of every type (e.g. webhooks, which a tenant may point at any event).
+ANY = "*"
+SWEEP_BATCH = 1000
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """What happened, in plain values (ids, strings, numbers, ISO timestamps): never model
+    instances, so the event reads the same in the worker, tomorrow, as when it was recorded.
+    ``tenant_id`` is the tenant it happened in (None for instance-wide events)."""
+
+    type: ClassVar[str] = ""
+    tenant_id: int | None
+
+    def payload(self) -> dict[str, Any]:
+        values = dataclasses.asdict(self)
+        values.pop("tenant_id")
+        return values
+
+
+E = TypeVar("E", bound=type[Event])
+_TYPES: dict[str, type[Event]] = {}
+
+
+def event_type(cls: E) -> E:
+    """Register an event class under its ``type`` (unique, stable: webhooks name it)."""
+    if not cls.type or cls.type == ANY:
+        raise ValueError(f"{cls.__name__} needs a type string")
+    if _TYPES.get(cls.type, cls) is not cls:
+        raise ValueError(f"event type {cls.type} is registered twice")
+    _TYPES[cls.type] = cls
+    return cls
+
+
+def event_types() -> dict[str, type[Event]]:
+    """The catalogue: every registered type string and its class."""
+    return dict(sorted(_TYPES.items()))
+
+
+def decode(row: OutboxEvent) -> Event:
+    cls = _TYPES[row.type]
+    names = {f.name for f in dataclasses.fields(cls)}
+    values = {k: v for k, v in row.payload.items() if k in names}
+    return cls(tenant_id=row.tenant_id, **values)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What the outbox knows of an event beside its values: its row's id (a subscriber's
+    idempotency key) and when it was recorded."""
+
+    id: int
+    type: str
+    occurred_at: dt.datetime
+
+
+Handler = Callable[[Any, Envelope], None]
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """One reaction to some event types. ``handle(event, envelope)`` runs in a transaction
+    of its own (with the outbox row's mark) and a named system context."""
+
+    name: str
+    types: frozenset[str]
+    handle: Handler
+    inline: bool = False
+
+
+_SUBSCRIBERS: dict[str, Subscriber] = {}
+
+
+def subscriber(
+    *types: str, inline: bool = False, name: str | None = None
+) -> Callable[[Handler], Handler]:
+    """Declare a subscriber of ``types`` (or :data:`ANY`). ``inline`` ones run right after
+    the commit in the process that made the change, and fall back to the worker when they
+    fail; keep them cheap. The name (default: module and function) is what the outbox row
+    records as handled, so renaming a subscriber runs it again for pending rows."""
+
+    def register(func: Handler) -> Handler:
+        key = name or f"{func.__module__}.{func.__name__}"
+        if key in _SUBSCRIBERS:
+            raise ValueError(f"subscriber {key} is registered twice")
+        _SUBSCRIBERS[key] = Subscriber(key, frozenset(types), func, inline)
+        subscribers_of.cache_clear()
+        return func
+
+    return register
+
+
+@functools.cache
+def subscribers_of(event_type_name: str) -> tuple[Subscriber, ...]:
+    return tuple(s for s in _SUBSCRIBERS.values() if event_type_name in s.types or ANY in s.types)
+
+
+def load_subscribers() -> None:
+    """Import every installed Tandem app's ``subscribers`` module (and ``events``, so the
+    catalogue is whole) once the apps are ready."""
+    for config in apps.get_app_configs():
+        if not config.name.startswith("tandem."):
+            continue
+        for module in ("events", "subscribers"):
+            try:
+                importlib.import_module(f"{config.name}.{module}")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{config.name}.{module}":
+                    raise
+
+
+# --- Recording ---------------------------------------------------------------------------------
+
+
+def _eager() -> bool:
+    """The test suite runs subscribers as soon as an event is recorded, inside the test's
+    transaction (which never commits): ``EVENTS_EAGER`` (see tests/fixtures.py)."""
+    return bool(getattr(settings, "EVENTS_EAGER", False))
+
+
+def record(event: Event, *, now: dt.datetime | None = None) -> int:
+    """Write ``event`` to the outbox in the caller's transaction; its subscribers run once
+    that transaction commits (never if it rolls back). One INSERT; an event nobody
+    subscribes to is written as already dispatched. Returns the outbox row's id."""
+    if _TYPES.get(event.type) is not type(event):
+        raise ValueError(f"{type(event).__name__} is not a registered event type")
+    now = now or timezone.now()
+    subs = subscribers_of(event.type)
+    row = OutboxEvent.objects.create(
+        type=event.type,
+        tenant_id=event.tenant_id,
+        payload=event.payload(),
+        occurred_at=now,
+        dispatched_at=None if subs else now,
+        next_attempt_at=now + GRACE if subs else None,
+    )
+    if not subs:
+        return row.pk
+    if _eager():
+        dispatch(row.pk, now=now, claim=False)
+        return row.pk
+    _batch_for_commit().append((row.pk, event.type))
+    return row.pk
+
+
+class _Batch(list[tuple[int, str]]):
+    """The events one transaction recorded, dispatched together after its commit."""
+
+    def __call__(self) -> None:
+        connection = connections[DEFAULT_DB_ALIAS]
+        if getattr(connection, "tandem_outbox_batch", None) is self:
+            connection.tandem_outbox_batch = None  # type: ignore[attr-defined]
+        after_commit(list(self))
+
+
+def _batch_for_commit() -> _Batch:
+    """This transaction's batch, registering its after-commit callback on first use. A
+    batch whose callback is no longer pending (its transaction committed or rolled back)
+    is never reused."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    batch = getattr(connection, "tandem_outbox_batch", None)
+    if batch is None or not any(entry[1] is batch for entry in connection.run_on_commit):
+        batch = _Batch()
+        connection.tandem_outbox_batch = batch  # type: ignore[attr-defined]
+        transaction.on_commit(batch, robust=True)
+    return batch  # type: ignore[no-any-return]
+
+
+def after_commit(batch: list[tuple[int, str]]) -> None:
+    """Run the inline subscribers of a committed batch, then hand what is left to the
+    worker in one task. An inline failure leaves its row to the worker. An event without
+    inline subscribers (``ticket.opened``) costs the request no query here."""
+    for_worker = []
+    for event_id, type_name in batch:
+        subs = subscribers_of(type_name)
+        if any(s.inline for s in subs):
+            done = False
+            try:
+                done = dispatch(event_id, inline_only=True) == "dispatched"
+            except Exception:  # noqa: BLE001 - the worker retries; the request never fails
+                log.exception("inline subscribers of event %s failed", event_id)
+            if done:
+                continue
+        if subs:
+            for_worker.append(event_id)
+    if for_worker:
+        dispatch_events_task.enqueue(for_worker)
+
+
+# --- Dispatching -------------------------------------------------------------------------------
+
+
+def dispatch(
+    event_id: int,
+    *,
+    now: dt.datetime | None = None,
+    inline_only: bool = False,
+    claim: bool = True,
+) -> str:
+    """Run the subscribers of one outbox row that have not run yet; returns ``dispatched``,
+    ``failed`` (recorded, retried after :data:`BACKOFF`), ``pending`` (inline only: the
+    worker's part is left), or ``skipped`` (done already, not due, or another worker's).
+
+    The worker claims the row first (a conditional update that pushes ``next_attempt_at``
+    out by :data:`LEASE`), so two workers do not run it side by side; each subscriber then
+    runs in its own transaction that also marks it handled, under a row lock.
+    """
+    now = now or timezone.now()
+    with system_context("dispatch a domain event"):
+        row = OutboxEvent.objects.filter(pk=event_id, dispatched_at__isnull=True).first()
+        if row is None:
+            return "skipped"
+        if claim and not inline_only:
+            # A first attempt is due within its grace (its task comes right after the
+            # commit); a claimed row (leased beyond the grace) or a retry waits its time.
+            due = (
+                row.next_attempt_at is None
+                or row.next_attempt_at <= now
+                or (row.attempts == 0 and row.next_attempt_at <= now + GRACE)
+            )
+            claimed = due and OutboxEvent.objects.filter(
+                pk=row.pk, attempts=row.attempts, next_attempt_at=row.next_attempt_at
+            ).update(next_attempt_at=now + LEASE)
+            if not claimed:
+                return "skipped"
+        event = decode(row)
+        envelope = Envelope(row.pk, row.type, row.occurred_at)
+        errors = []
+        handled = list(row.handled)
+        for sub in subscribers_of(row.type):
+            if sub.name in handled or (inline_only and not sub.inline):
+                continue
+            try:
+                handled = _run(sub, event, envelope)
+            except Exception as exc:  # noqa: BLE001 - recorded on the row and retried
+                log.exception("subscriber %s of event %s failed", sub.name, row.pk)
+                errors.append(f"{sub.name}: {type(exc).__name__}: {exc}")
+        left = [s for s in subscribers_of(row.type) if s.name not in handled]
+        if inline_only and not errors:
+            if left:
+                return "pending"
+            OutboxEvent.objects.filter(pk=row.pk).update(dispatched_at=now, next_attempt_at=None)
+            return "dispatched"
+        if inline_only:
+            return "failed"  # the worker takes it up: after_commit hands it over
+        if errors:
+            attempts = row.attempts + 1
+            retry_at = now + BACKOFF[min(attempts, len(BACKOFF)) - 1]
+            OutboxEvent.objects.filter(pk=row.pk).update(
+                attempts=attempts, next_attempt_at=retry_at, last_error="\n".join(errors)[:2000]
+            )
+            if not _eager():
+                transaction.on_commit(
+                    functools.partial(_enqueue_retry, row.pk, retry_at), robust=True
+                )
+            return "failed"
+        OutboxEvent.objects.filter(pk=row.pk).update(
+            dispatched_at=now, next_attempt_at=None, last_error=""
+        )
+        return "dispatched"
+
+
+def _run(sub: Subscriber, event: Event, envelope: Envelope) -> list[str]:
+    """One subscriber and its mark, in one transaction: either both happen or neither."""
+    with transaction.atomic():
+        locked = OutboxEvent.objects.select_for_update().only("handled").get(pk=envelope.id)
+        handled = list(locked.handled)
+        if sub.name not in handled:
+            sub.handle(event, envelope)
+            handled.append(sub.name)
+            OutboxEvent.objects.filter(pk=envelope.id).update(handled=handled)
+    return handled
+
+
+def _enqueue_retry(event_id: int, run_after: dt.datetime) -> None:
+    dispatch_events_task.using(run_after=run_after).enqueue([event_id])
+
+
+def redispatch_events(*, now: dt.datetime | None = None) -> int:
+    """Enqueue rows not yet dispatched whose time has come: a task that was lost, a process
+    that died before or during its after-commit work, a failure whose backoff has passed.
+    The safety net run by the scheduler; returns how many rows it took up."""
+    now = now or timezone.now()
+    with system_context("find domain events not yet dispatched"):
+        due = list(
+            OutboxEvent.objects.filter(dispatched_at__isnull=True, next_attempt_at__lte=now)
+            .order_by("next_attempt_at")
+            .values_list("pk", flat=True)[:SWEEP_BATCH]
+        )
+    if due:
+        dispatch_events_task.enqueue(due)
+    return len(due)
+
+
+def pending(types: Iterable[str] = ()) -> list[OutboxEvent]:
+    """Rows not yet dispatched (of ``types``, if given), oldest first: for the CLI and tests."""
+    with system_context("list domain events not yet dispatched"):
+        rows = OutboxEvent.objects.filter(dispatched_at__isnull=True)
+        if types:
+            rows = rows.filter(type__in=list(types))
+        return list(rows.order_by("id"))
+
+
+# --- Worker ------------------------------------------------------------------------------------
+
+
+@task()
+def dispatch_events_task(event_ids: list[int]) -> dict[str, int]:
+    """Run the subscribers of some outbox rows (one committed transaction's, or the sweep's);
+    returns how many ended in each outcome."""
+    outcomes: dict[str, int] = {}
+    for event_id in event_ids:
+        outcome = dispatch(event_id)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
+@task()
+def redispatch_events_task() -> int:
+    """Take up outbox rows left behind (periodic, see ``config/schedule.py``)."""
+    return redispatch_events()

@@ -1,0 +1,242 @@
+"""Domain events through the outbox (decision 0022), with the real after-commit path: the
+suite otherwise runs subscribers as soon as an event is recorded (``EVENTS_EAGER``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from tandem.accounts.principals import resolve_principal
+from tandem.core import events
+from tandem.core.models import OutboxEvent
+from tandem.core.principal import system_principal
+from tandem.core.scoping import principal_scope, system_context
+from tandem.notifications import services as notifications
+from tandem.notifications.models import Notification, WebhookDelivery
+from tandem.servicedesk import services as desk
+from tandem.servicedesk.events import TicketAssigned
+from tandem.servicedesk.models import Ticket
+from tandem.tenancy.models import Engagement, Tenant
+from tandem.tenancy.services import suspend_engagement
+from tests.personas import user_of
+
+pytestmark = pytest.mark.django_db
+
+IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture
+def after_commit(settings):  # type: ignore[no-untyped-def]
+    """Events dispatched as in production: after commit, inline then in the worker."""
+    settings.EVENTS_EAGER = False
+    return settings
+
+
+def _assign(world) -> Ticket:  # type: ignore[no-untyped-def]
+    owner = resolve_principal(user_of(world, "owner"))
+    with system_context("test"):
+        ticket = Ticket.objects.get(pk=world["ticket"])
+    with principal_scope(owner):
+        desk.assign_ticket(actor=owner, ticket=ticket, assignee=user_of(world, "internal_tech"))
+    return ticket
+
+
+def _inbox(world) -> list[str]:  # type: ignore[no-untyped-def]
+    with system_context("test"):
+        return list(
+            Notification.objects.filter(user_id=world["user:internal_tech"]).values_list(
+                "kind", flat=True
+            )
+        )
+
+
+def _rows(type_: str) -> list[OutboxEvent]:
+    with system_context("test"):
+        return list(OutboxEvent.objects.filter(type=type_).order_by("id"))
+
+
+def test_an_event_is_written_with_the_change_and_told_after_commit(  # type: ignore[no-untyped-def]
+    world, after_commit, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        _assign(world)
+    # Recorded in the transaction; nobody is told before it commits.
+    [row] = _rows("ticket.assigned")
+    assert row.tenant_id == world["tenant"] and row.dispatched_at is None
+    assert row.payload["assignee_id"] == world["user:internal_tech"]
+    assert row.payload["actor_label"] == "owner@acme.test"
+    assert _inbox(world) == []
+    # One callback for the transaction: the in-app notice inline, then one worker task.
+    [callback] = callbacks
+    callback()
+    assert _inbox(world) == ["assigned"]
+    with system_context("test"):
+        row.refresh_from_db()
+        queued = DBTaskResult.objects.filter(task_path="tandem.core.events.dispatch_events_task")
+        assert [r.args_kwargs["args"] for r in queued] == [[[row.pk]]]
+    assert row.handled == ["tandem.notifications.subscribers.notices"]
+    # A row another worker has claimed (leased) is left alone until the lease runs out.
+    leased = timezone.now() + events.LEASE
+    with system_context("test"):
+        OutboxEvent.objects.filter(pk=row.pk).update(next_attempt_at=leased)
+    assert events.dispatch(row.pk) == "skipped"
+    # The worker runs the rest (mail and webhooks) once; again is a no-op.
+    assert events.dispatch(row.pk, now=leased) == "dispatched"
+    assert events.dispatch(row.pk, now=leased) == "skipped"
+    with system_context("test"):
+        row.refresh_from_db()
+    assert row.dispatched_at is not None and row.attempts == 0
+    assert sorted(row.handled) == sorted(s.name for s in events.subscribers_of("ticket.assigned"))
+    assert _inbox(world) == ["assigned"]
+
+
+def test_a_rolled_back_change_records_nothing(world, after_commit) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(RuntimeError), transaction.atomic():
+        _assign(world)
+        raise RuntimeError("the change fails after the event")
+    assert _rows("ticket.assigned") == []
+    assert _inbox(world) == []
+
+
+def test_a_failing_subscriber_is_recorded_retried_with_backoff_and_runs_once(  # type: ignore[no-untyped-def]
+    world, after_commit, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    calls: list[int] = []
+
+    def flaky(event: Any, envelope: events.Envelope) -> None:
+        calls.append(envelope.id)
+        if len(calls) == 1:
+            raise ConnectionError("the other side is down")
+
+    monkeypatch.setitem(
+        events._SUBSCRIBERS,
+        "test.flaky",
+        events.Subscriber("test.flaky", frozenset({TicketAssigned.type}), flaky),
+    )
+    events.subscribers_of.cache_clear()
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            _assign(world)
+        [row] = _rows("ticket.assigned")
+        now = timezone.now()
+        with django_capture_on_commit_callbacks(execute=False) as retries:
+            assert events.dispatch(row.pk, now=now) == "failed"
+        with system_context("test"):
+            row.refresh_from_db()
+        assert row.attempts == 1 and row.dispatched_at is None
+        assert row.last_error == "test.flaky: ConnectionError: the other side is down"
+        assert row.next_attempt_at == now + dt.timedelta(minutes=1)
+        assert (
+            "test.flaky" not in row.handled
+            and len(row.handled) == len(events.subscribers_of(TicketAssigned.type)) - 1
+        )
+        # The retry is enqueued to run after the backoff (beside the mail's sending).
+        assert [c.func.__name__ for c in retries].count("_enqueue_retry") == 1
+        # Not due before its time; then only the failed subscriber runs again.
+        assert events.dispatch(row.pk, now=now + dt.timedelta(seconds=30)) == "skipped"
+        assert events.dispatch(row.pk, now=now + dt.timedelta(minutes=1)) == "dispatched"
+        assert calls == [row.pk, row.pk]
+        assert _inbox(world) == ["assigned"]
+    finally:
+        events.subscribers_of.cache_clear()
+
+
+def test_the_sweep_takes_up_events_whose_task_was_lost(world, after_commit) -> None:  # type: ignore[no-untyped-def]
+    _assign(world)  # committed, as far as the outbox knows, but its callback never ran
+    [row] = _rows("ticket.assigned")
+    assert events.redispatch_events(now=timezone.now()) == 0  # still within its grace
+    later = timezone.now() + events.GRACE
+    assert events.redispatch_events(now=later) == 1
+    with system_context("test"):
+        [queued] = DBTaskResult.objects.filter(task_path="tandem.core.events.dispatch_events_task")
+    assert queued.args_kwargs["args"] == [[row.pk]]
+    assert events.dispatch(row.pk, now=later) == "dispatched"
+    assert events.redispatch_events(now=later) == 0
+    assert _inbox(world) == ["assigned"]
+
+
+def test_every_event_type_reaches_the_webhooks() -> None:
+    for name in events.event_types():
+        assert "tandem.notifications.subscribers.event_webhooks" in {
+            s.name for s in events.subscribers_of(name)
+        }
+    with pytest.raises(ValueError, match="not a registered event type"):
+        events.record(events.Event(tenant_id=None))
+
+
+def test_webhooks_subscribe_to_any_event_type(world, settings) -> None:  # type: ignore[no-untyped-def]
+    owner = resolve_principal(user_of(world, "owner"))
+    with system_context("test"):
+        acme = Tenant.objects.get(pk=world["tenant"])
+        engagement = Engagement.objects.get(pk=world["engagement"])
+    with principal_scope(owner):
+        hook, _secret = notifications.create_webhook(
+            actor=owner,
+            tenant=acme,
+            url="https://hooks.acme.test/engagements",
+            events=["engagement.suspended", "ticket.opened"],
+        )
+    suspend_engagement(
+        actor=system_principal("test"), engagement=engagement, reason="Invoice unpaid"
+    )
+    with system_context("test"):
+        [delivery] = WebhookDelivery.objects.filter(webhook=hook)
+    assert delivery.event == "engagement.suspended"
+    assert delivery.payload["event"] == "engagement.suspended"
+    assert delivery.payload["tenant_id"] == world["tenant"]
+    assert delivery.payload["data"] == {
+        "engagement_id": engagement.pk,
+        "provider_id": engagement.provider_id,
+        "status": "suspended",
+        "reason": "Invoice unpaid",
+        "actor_user_id": None,
+        "actor_label": system_principal("test").label,
+    }
+    with pytest.raises(Exception, match="Unknown events"), principal_scope(owner):
+        notifications.create_webhook(
+            actor=owner, tenant=acme, url="https://hooks.acme.test/x", events=["ticket.eaten"]
+        )
+
+
+def test_the_catalogue_names_every_event_type() -> None:
+    assert sorted(events.event_types()) == [
+        "engagement.accepted",
+        "engagement.ended",
+        "engagement.resumed",
+        "engagement.suspended",
+        "sla.breached",
+        "sla.warning",
+        "ticket.assigned",
+        "ticket.handed_off",
+        "ticket.note_added",
+        "ticket.opened",
+        "ticket.reopened",
+        "ticket.resolved",
+    ]
+
+
+def test_opening_a_ticket_costs_one_insert_and_one_task(  # type: ignore[no-untyped-def]
+    world, after_commit, django_capture_on_commit_callbacks
+) -> None:
+    tech = user_of(world, "internal_tech")
+    principal = resolve_principal(tech)
+    with system_context("test"):
+        acme = Tenant.objects.get(pk=world["tenant"])
+    with (
+        principal_scope(principal),
+        CaptureQueriesContext(connection) as queries,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        desk.create_ticket(actor=principal, tenant=acme, requester=tech, subject="Printer")
+    outbox = [q["sql"] for q in queries.captured_queries if "core_outboxevent" in q["sql"]]
+    tasks = [q["sql"] for q in queries.captured_queries if "dbtaskresult" in q["sql"]]
+    # The acknowledgement e-mail is the worker's now: nothing else on the request's path.
+    assert len(outbox) == 1 and outbox[0].startswith("INSERT")
+    assert len(tasks) == 1 and tasks[0].startswith("INSERT")
+    assert not any("outboundmessage" in q["sql"] for q in queries.captured_queries)
