@@ -17,13 +17,16 @@ test runs inside a transaction that is rolled back.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyotp
 from django.utils.module_loading import import_string
 
 from tandem.accounts.models import AccessVersion, Membership, Role, User
-from tandem.accounts.services import add_membership, create_user
+from tandem.accounts.principals import resolve_principal
+from tandem.accounts.services import add_membership, confirm_totp, create_user, start_totp_setup
 from tandem.core.principal import system_principal
 from tandem.core.registry import test_world_builders
 from tandem.core.scoping import system_context
@@ -442,3 +445,14 @@ def build_intake_world(world: World) -> None:
                 shared=shared,
             )
         world.ids["canned_reply" if shared else "party_canned_reply"] = reply.pk
+
+
+def enrol_totp(world, persona: str) -> str:  # type: ignore[no-untyped-def]
+    """Give a persona a confirmed authenticator; return its secret."""
+    user = user_of(world, persona)
+    actor = resolve_principal(user)
+    device = start_totp_setup(actor=actor, user=user)
+    # Confirm with the previous step's code so that the current one is still unused.
+    code = pyotp.TOTP(device.secret).at(time.time() - 30)
+    confirm_totp(actor=actor, user=user, code=code)
+    return device.secret

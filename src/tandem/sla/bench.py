@@ -99,7 +99,7 @@ def synthetic_history(rng: random.Random) -> list[RawEvent]:
     return events
 
 
-def _events(raw: list[RawEvent]) -> list[TicketEvent]:
+def clock_events(raw: list[RawEvent]) -> list[TicketEvent]:
     return [
         TicketEvent(at, status, holder, priority, kind)
         for at, status, holder, priority, kind in raw
@@ -113,14 +113,14 @@ def _measure(
     raw = [synthetic_history(rng) for _ in range(tickets)]
     policy, calendars = bench_policy(), bench_calendars()
     # Warm the compiled calendars (built once per calendar and year, then cached).
-    warm = [_events(history) for history in raw[:200]]
+    warm = [clock_events(history) for history in raw[:200]]
     recompute_many(warm, policy=policy, calendars=calendars, now=NOW)
-    histories = None if include_build else [_events(history) for history in raw]
+    histories = None if include_build else [clock_events(history) for history in raw]
     if ready is not None:
         ready()  # all processes start the timed part together
     started = time.perf_counter()
     if histories is None:
-        histories = [_events(history) for history in raw]
+        histories = [clock_events(history) for history in raw]
     recompute_many(histories, policy=policy, calendars=calendars, now=NOW)
     return tickets, time.perf_counter() - started
 

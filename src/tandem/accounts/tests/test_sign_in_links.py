@@ -10,11 +10,10 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from tests.personas import EMAILS, user_of
+from tests.personas import EMAILS, enrol_totp, user_of
 
 from tandem.accounts import services
 from tandem.accounts.models import SignInLink
-from tandem.accounts.tests.test_views import _enrol_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -133,7 +132,7 @@ def test_links_are_throttled_per_address(client: Client, world) -> None:  # type
 
 
 def test_a_link_respects_the_second_factor(client: Client, world) -> None:  # type: ignore[no-untyped-def]
-    _enrol_totp(world, "owner")
+    enrol_totp(world, "owner")
     _ask(client, EMAILS["owner"])
 
     response = client.post(_link_in_mail())

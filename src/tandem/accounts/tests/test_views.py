@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pyotp
 import pytest
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
-from tests.personas import EMAILS, PASSWORD, user_of
+from tests.personas import EMAILS, PASSWORD, enrol_totp, user_of
 
-from tandem.accounts import queries, services
+from tandem.accounts import queries
 from tandem.accounts.models import TotpDevice
 from tandem.accounts.principals import resolve_principal
 from tandem.core.principal import system_principal
@@ -33,17 +32,6 @@ def _sign_in(client: Client, email: str, password: str = PASSWORD):  # type: ign
 
 def _signed_in(client: Client) -> bool:
     return client.get(TOKENS).status_code == 200
-
-
-def _enrol_totp(world, persona: str) -> str:  # type: ignore[no-untyped-def]
-    """Give a persona a confirmed authenticator; return its secret."""
-    user = user_of(world, persona)
-    actor = resolve_principal(user)
-    device = services.start_totp_setup(actor=actor, user=user)
-    # Confirm with the previous step's code so that the current one is still unused.
-    code = pyotp.TOTP(device.secret).at(time.time() - 30)
-    services.confirm_totp(actor=actor, user=user, code=code)
-    return device.secret
 
 
 # --- Sign-in -------------------------------------------------------------------------------
@@ -96,7 +84,7 @@ def test_a_next_that_is_not_a_path_on_this_site_goes_home(client: Client, world,
 
 
 def test_a_confirmed_authenticator_adds_a_code_step(client: Client, world) -> None:  # type: ignore[no-untyped-def]
-    secret = _enrol_totp(world, "owner")
+    secret = enrol_totp(world, "owner")
 
     response = _sign_in(client, EMAILS["owner"])
     assert response.url == LOGIN_MFA
@@ -113,7 +101,7 @@ def test_a_confirmed_authenticator_adds_a_code_step(client: Client, world) -> No
 
 
 def test_the_code_step_cannot_be_reached_without_the_password(client: Client, world) -> None:  # type: ignore[no-untyped-def]
-    secret = _enrol_totp(world, "owner")
+    secret = enrol_totp(world, "owner")
 
     response = client.post(LOGIN_MFA, {"code": pyotp.TOTP(secret).now()})
 
@@ -122,7 +110,7 @@ def test_the_code_step_cannot_be_reached_without_the_password(client: Client, wo
 
 
 def test_too_many_wrong_codes_go_back_to_the_password(client: Client, world) -> None:  # type: ignore[no-untyped-def]
-    secret = _enrol_totp(world, "owner")
+    secret = enrol_totp(world, "owner")
     _sign_in(client, EMAILS["owner"])
 
     for _ in range(2):

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tandem.sla.bench import NOW, _events, bench_calendars, bench_policy, synthetic_history
+from tandem.sla.bench import NOW, bench_calendars, bench_policy, clock_events, synthetic_history
 from tandem.sla.calendar import BusinessCalendar, always_open
 from tandem.sla.clock import (
     ClockState,
@@ -59,7 +59,7 @@ POLICIES = (
 @pytest.mark.parametrize("policy", POLICIES, ids=("bench", "odd-targets", "half-warning"))
 def test_the_benchmark_histories_give_the_reference_answers(policy: SlaPolicy) -> None:
     rng = random.Random(7)
-    histories = [_events(synthetic_history(rng)) for _ in range(400)]
+    histories = [clock_events(synthetic_history(rng)) for _ in range(400)]
     for now in (NOW, NOW - timedelta(days=30), NOW - timedelta(days=45, hours=7, seconds=3)):
         kept = [history for history in histories if history[0].at <= now]
         for party in (None, *BENCH_PARTIES):
