@@ -1,7 +1,8 @@
 """E-mail to IT people on assignment, handoff, public reply, SLA warning and breach: who gets
 one, what it says (and never says), per-person preferences, and the check when it is sent.
 
-Mail goes through Django's test outbox here; tests/desk/test_email.py sends it over SMTP.
+Mail goes through Django's test outbox here; servicedesk/mail/tests/test_mail_over_smtp.py
+sends it over SMTP.
 """
 
 from __future__ import annotations

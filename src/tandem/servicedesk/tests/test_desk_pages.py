@@ -14,6 +14,7 @@ import html
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from tests.personas import user_of
 
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
@@ -21,7 +22,6 @@ from tandem.servicedesk.queues import views as queue_views
 from tandem.servicedesk.queues.models import SavedView
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.servicedesk.tickets.models import Ticket
-from tests.personas import user_of
 
 pytestmark = pytest.mark.django_db
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from tests.personas import user_of
 
 from tandem.accounts.models import Role
 from tandem.accounts.services import add_membership
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
 from tandem.tenancy.models import Tenant
-from tests.personas import user_of
 
 pytestmark = pytest.mark.django_db
 

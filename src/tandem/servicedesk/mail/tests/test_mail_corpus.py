@@ -1,5 +1,5 @@
-"""The mail corpus (tests/desk/mail_corpus/): each message, delivered over SMTP to Tandem's
-own listener and processed, becomes what corpus.toml says (a ticket, a threaded note, kept
+"""The mail corpus (mail_corpus/ beside this file): each message, delivered over SMTP to
+Tandem's own listener and processed, becomes what corpus.toml says (a ticket, a threaded note, kept
 with its reason, failed), and none ends pending or vanishes."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.desk.mail_support import DESK
 
 from tandem.accounts.models import Role
 from tandem.accounts.services import add_membership, create_user
@@ -17,7 +18,6 @@ from tandem.core.scoping import system_context
 from tandem.servicedesk.mail.models import InboundMessage
 from tandem.servicedesk.tickets.models import Attachment, Comment, Ticket
 from tandem.tenancy.models import Tenant
-from tests.desk.mail_support import DESK
 
 CORPUS = Path(__file__).parent / "mail_corpus"
 EXPECTED: dict[str, dict[str, Any]] = tomllib.loads((CORPUS / "corpus.toml").read_text())

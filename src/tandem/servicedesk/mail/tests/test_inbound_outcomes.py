@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
+from tests.desk.mail_support import DESK, DOMAIN, REQUESTER, make_mail
 
 from tandem.accounts.models import Membership, Role
 from tandem.accounts.services import add_membership, create_user
@@ -22,7 +23,6 @@ from tandem.servicedesk.mail import inbound as mail_inbound
 from tandem.servicedesk.mail.models import InboundMessage
 from tandem.servicedesk.tickets.models import Attachment, Comment, Ticket
 from tandem.tenancy.models import Tenant
-from tests.desk.mail_support import DESK, DOMAIN, REQUESTER, make_mail
 
 
 def _tickets(world) -> list[Ticket]:  # type: ignore[no-untyped-def]

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from tests.personas import EMAILS
 
 pytestmark = pytest.mark.django_db

@@ -6,6 +6,9 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from tests.clock import upcoming
+from tests.desk.setup import desk_of
+from tests.personas import user_of
 
 from tandem.accounts.principals import resolve_principal
 from tandem.core.errors import Conflict, InvalidInput
@@ -16,9 +19,6 @@ from tandem.servicedesk.config import sla as config_sla
 from tandem.servicedesk.tickets import notes as ticket_notes
 from tandem.servicedesk.tickets import queries as ticket_queries
 from tandem.servicedesk.tickets import services as ticket_services
-from tests.clock import upcoming
-from tests.desk.setup import desk_of
-from tests.personas import user_of
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # A working Tuesday after today: the world's engagements start today (tests/clock.py).

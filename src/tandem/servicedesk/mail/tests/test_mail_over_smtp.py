@@ -15,6 +15,20 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.core import mail as django_mail
 
+# The listener, the relay and message helpers are shared with the other mail suites; the
+# fixtures (listener, outbox, mail_settings) come from tests/desk/mail_support.py, a plugin
+# of the root conftest.py.
+from tests.desk.mail_support import (
+    DESK,
+    DOMAIN,
+    LISTENER_LIMIT,
+    REQUESTER,
+    Outbox,
+)
+from tests.desk.mail_support import free_port as _free_port
+from tests.desk.mail_support import make_mail as _mail
+from tests.personas import user_of
+
 from tandem.accounts.principals import resolve_principal
 from tandem.cli import build_parser
 from tandem.core.errors import InvalidInput
@@ -27,19 +41,6 @@ from tandem.servicedesk.tickets import notes as ticket_notes
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.servicedesk.tickets.models import Attachment, Comment, Ticket
 from tandem.tenancy.models import Party, Tenant
-
-# The listener, the relay and message helpers are shared with the other mail suites; the
-# fixtures (listener, outbox, mail_settings) come from tests/desk/conftest.py.
-from tests.desk.mail_support import (
-    DESK,
-    DOMAIN,
-    LISTENER_LIMIT,
-    REQUESTER,
-    Outbox,
-)
-from tests.desk.mail_support import free_port as _free_port
-from tests.desk.mail_support import make_mail as _mail
-from tests.personas import user_of
 
 
 def _tickets(world) -> list[Ticket]:  # type: ignore[no-untyped-def]
