@@ -76,10 +76,6 @@ def register_reference(
         _FIELDS[name] = reference
 
 
-def registered_fields() -> dict[str, Reference]:
-    return dict(_FIELDS)
-
-
 @dataclass(frozen=True)
 class ChangeRow:
     """One line of an entry's diff: ``label: before → after`` (``before`` None when the

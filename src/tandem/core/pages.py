@@ -6,8 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from tandem.core.errors import Conflict, InvalidInput
@@ -25,12 +24,6 @@ def add_service_errors(form: forms.Form, exc: InvalidInput) -> None:
         for message in messages:
             prefix = "" if field is not None or name == "__all__" else f"{name}: "
             form.add_error(field, prefix + message)
-
-
-def render_invalid(
-    request: HttpRequest, template: str, context: dict[str, Any], *, status: int = INVALID
-) -> HttpResponse:
-    return render(request, template, context, status=status)
 
 
 def safe_next(request: HttpRequest, default: str) -> str:
