@@ -19,9 +19,9 @@ from tandem.core.principal import system_principal
 from tandem.core.scoping import principal_scope, system_context
 from tandem.notifications import services as notifications
 from tandem.notifications.models import Notification, WebhookDelivery
-from tandem.servicedesk.tickets import services as desk
 from tandem.servicedesk.events import TicketAssigned
 from tandem.servicedesk.models import Ticket
+from tandem.servicedesk.tickets import services as desk
 from tandem.tenancy.models import Engagement, Tenant
 from tandem.tenancy.services import suspend_engagement
 from tests.personas import user_of

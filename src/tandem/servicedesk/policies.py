@@ -19,6 +19,15 @@ from tandem.core.principal import Principal, TenantAccess
 
 WORK = "tickets.work"
 
+#: Reviewing the tenant's mail that did not become a ticket or a note, and the notifications
+#: that could not be sent (and sending one again). Held by those who set up the desk
+#: (``servicedesk.change_matrix``: the matrix, calendars, SLAs and mail templates), that is
+#: the tenant's owners; never by a provider. The name is older than the desk's mail aggregate
+#: (the review pages are the notifications app's) and is kept: roles and tests name it.
+REVIEW_MAIL = "notifications.review_mail"
+
+policy(REVIEW_MAIL)(ScopedPermission("servicedesk.change_matrix", internal_only=True))
+
 
 def _held_or_held_before(access: TenantAccess) -> Q:
     from tandem.servicedesk.tickets.models import TicketEvent

@@ -14,7 +14,7 @@ from tandem.core.policies import authorize
 from tandem.core.principal import Principal
 from tandem.core.scoping import within_tenant
 from tandem.core.validation import clean_text
-from tandem.servicedesk import notifications
+from tandem.servicedesk import events as desk_events
 from tandem.servicedesk.choices import (
     EventKind,
     StatusKind,
@@ -22,8 +22,9 @@ from tandem.servicedesk.choices import (
     Visibility,
 )
 from tandem.servicedesk.config.queries import status_kinds
+from tandem.servicedesk.desk_config import desk_settings
 from tandem.servicedesk.policies import may_write_internal_notes
-from tandem.servicedesk.sla_bridge import desk_settings, recompute_sla
+from tandem.servicedesk.sla_bridge import recompute_sla
 from tandem.servicedesk.tickets.models import (
     Attachment,
     Comment,
@@ -87,9 +88,7 @@ def add_comment(
             if party_id == ticket.party_id:
                 _event(ticket, EventKind.RESPONDED, actor, now)
                 recompute_sla(ticket, now=now)
-        notifications.note_added(
-            comment, public_reply=visibility == Visibility.PUBLIC and it_author
-        )
+        desk_events.note_added(comment, public_reply=visibility == Visibility.PUBLIC and it_author)
         record_audit(
             actor=actor,
             action="servicedesk.add_comment",
