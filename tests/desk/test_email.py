@@ -19,8 +19,8 @@ from tandem.accounts.principals import resolve_principal
 from tandem.cli import build_parser
 from tandem.core.errors import InvalidInput
 from tandem.core.scoping import principal_scope, system_context
-from tandem.servicedesk.mail import outbound
 from tandem.servicedesk.mail import inbound as mail_inbound
+from tandem.servicedesk.mail import outbound
 from tandem.servicedesk.mail import services as mail_services
 from tandem.servicedesk.mail.models import InboundMessage, OutboundMessage
 from tandem.servicedesk.tickets import notes as ticket_notes

@@ -42,7 +42,6 @@ def create_calendar(
     special_days: dict[str, list[list[str]]] | None = None,
 ) -> Any:
     """Service hours for SLAs and coverage. Validated by building the pure calendar."""
-    from tandem.sla.models import Calendar
 
     authorize(actor, "servicedesk.change_matrix", tenant)
     row = Calendar(
@@ -89,7 +88,6 @@ def create_sla_policy(
 ) -> Any:
     """An SLA for a provider party (its engagement's terms) or an OLA for internal IT:
     minutes of business time per priority and metric, and the statuses that pause each."""
-    from tandem.sla.models import Calendar, SlaPolicy
 
     authorize(actor, "servicedesk.change_matrix", tenant)
     require(party.tenant_id == tenant.pk, "party_id", "Not a party of this tenant.")

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings as django_settings
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,6 +26,7 @@ from tandem.servicedesk.choices import (
 )
 from tandem.servicedesk.config.queries import status_kinds
 from tandem.servicedesk.desk_config import desk_settings
+from tandem.servicedesk.mail import parsing as mail_parsing
 from tandem.servicedesk.policies import may_write_internal_notes
 from tandem.servicedesk.sla_bridge import recompute_sla
 from tandem.servicedesk.tickets.models import (
@@ -158,10 +162,6 @@ def attach_file(
     """Keep a file on a ticket in one tier (optionally on one of its notes). Programs and
     scripts, empty files and files over the size limit are refused; requesters attach
     public files only."""
-    from django.conf import settings as django_settings
-    from django.core.files.base import ContentFile
-
-    from tandem.servicedesk.mail import parsing as mail_parsing
 
     authorize(actor, "servicedesk.comment_ticket", ticket)
     filename = mail_parsing.safe_filename(filename, content_type, 1)
@@ -215,7 +215,6 @@ MAX_RATING_COMMENT = 2_000
 
 def _require_requester(actor: Principal, ticket: Ticket, what: str) -> None:
     """The actor sees the ticket and is the person who opened it (else 403)."""
-    from django.core.exceptions import PermissionDenied
 
     authorize(actor, "servicedesk.view_ticket", ticket)
     if actor.user_id is None or actor.user_id != ticket.requester_id:
