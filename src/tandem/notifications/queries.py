@@ -1,5 +1,6 @@
 """Reads of the notifications app: who a notification goes to, a person's own inbox and
-e-mail preferences, a tenant's webhooks, and the tenant's mail that needs a look."""
+e-mail preferences, and a tenant's webhooks. The tenant's mail that needs a look is the
+desk's to read (``servicedesk.mail.queries``); the mail review pages reach it through here."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ from tandem.servicedesk.mail.queries import (
 )
 from tandem.tenancy.models import Party
 
-# The mail review pages (this app's) read the desk's mail through its queries.
+# Named here for the mail review pages (``views.py``, ``api.py``: ``queries.<name>``) until
+# they import the desk's queries themselves.
 __all__ = [
     "failed_outbound",
     "inbound_message",
