@@ -11,10 +11,11 @@ until something mounts it.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.db.models import IntegerField
 from django.urls import register_converter
 
@@ -83,8 +84,20 @@ class CoreConfig(TandemAppConfig):
         IntegerField.register_lookup(InRange)
         # Each app's policies module registers its actions on import; importing them here
         # means the registry is complete before the first request or test runs.
-        from tandem.core import events, policies
+        from tandem.core import events
 
-        policies.load_all()
+        load_policies()
         # Likewise each app's ``events`` and ``subscribers`` modules (decision 0022).
         events.load_subscribers()
+
+
+def load_policies() -> None:
+    """Import every installed Tandem app's ``policies`` module so its actions register (the
+    registry is ``core.policies``; the apps are found here, where their configs are)."""
+    for config in apps.get_app_configs():
+        if isinstance(config, TandemAppConfig):
+            try:
+                importlib.import_module(f"{config.name}.policies")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{config.name}.policies":
+                    raise

@@ -8,16 +8,13 @@ functions of (principal, object) so they can be tested without HTTP.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from django.apps import apps
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
-from tandem.core.apps import TandemAppConfig
 from tandem.core.lookups import IdIn
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context
@@ -81,17 +78,6 @@ def replace_policy(action: str, check: PolicyCheck) -> PolicyCheck:
     old = _REGISTRY[action]
     _REGISTRY[action] = check
     return old
-
-
-def load_all() -> None:
-    """Import every installed Tandem app's ``policies`` module so its actions register."""
-    for config in apps.get_app_configs():
-        if isinstance(config, TandemAppConfig):
-            try:
-                importlib.import_module(f"{config.name}.policies")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"{config.name}.policies":
-                    raise
 
 
 AccessRule = Callable[[Any], "Q"]

@@ -24,7 +24,7 @@ from tandem.notifications.schemas import (
     WebhookIn,
     WebhookOut,
 )
-from tandem.servicedesk.mail.inbound import accept_inbound_message, retry_inbound_message
+from tandem.servicedesk.mail.services import accept_inbound_message, retry_inbound_message
 from tandem.tenancy import queries as tenancy_queries
 
 router = Router(tags=["notifications"])

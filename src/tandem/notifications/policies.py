@@ -5,21 +5,17 @@
 - Everyone signed in sets their *own* e-mail preferences (``SIGNED_IN``).
 - A tenant's owners manage its webhooks. Provider roles never do, even if a provider role
   were given the permission for its own staff (``internal_only``).
-- A tenant's owners review its mail that went wrong (``REVIEW_MAIL``).
+- A tenant's owners review its mail that went wrong (``REVIEW_MAIL``: the desk's mail, so the
+  desk declares it; the review pages are here).
 """
 
 from __future__ import annotations
 
 from tandem.core.policies import ScopedPermission, policy
+from tandem.servicedesk.policies import REVIEW_MAIL
+
+__all__ = ["MANAGE_WEBHOOK", "REVIEW_MAIL"]
 
 MANAGE_WEBHOOK = "notifications.manage_webhook"
 
 policy(MANAGE_WEBHOOK)(ScopedPermission(MANAGE_WEBHOOK, internal_only=True))
-
-#: Reviewing the tenant's mail that did not become a ticket or a note, and the notifications
-#: that could not be sent (and sending one again). Held by those who set up the desk
-#: (``servicedesk.change_matrix``: the matrix, calendars, SLAs and mail templates), that is
-#: the tenant's owners; never by a provider.
-REVIEW_MAIL = "notifications.review_mail"
-
-policy(REVIEW_MAIL)(ScopedPermission("servicedesk.change_matrix", internal_only=True))

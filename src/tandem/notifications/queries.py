@@ -1,16 +1,17 @@
 """Reads of the notifications app: who a notification goes to, a person's own inbox and
-e-mail preferences, a tenant's webhooks, and the tenant's mail that needs a look."""
+e-mail preferences, and a tenant's webhooks. The tenant's mail that needs a look is the
+desk's to read (``servicedesk.mail.queries``); the mail review pages reach it through here."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from tandem.accounts.models import Membership, User
 from tandem.accounts.principals import engagement_is_live
+from tandem.core.policies import get_visible_or_404, visible
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context
 from tandem.notifications.choices import NotificationKind
@@ -20,7 +21,26 @@ from tandem.notifications.models import (
     Webhook,
     WebhookDelivery,
 )
+from tandem.servicedesk.mail.queries import (
+    failed_outbound,
+    inbound_message,
+    outbound_message,
+    tenant_inbound,
+    tenant_inbound_message,
+    unprocessed_inbound,
+)
 from tandem.tenancy.models import Party
+
+# Named here for the mail review pages (``views.py``, ``api.py``: ``queries.<name>``) until
+# they import the desk's queries themselves.
+__all__ = [
+    "failed_outbound",
+    "inbound_message",
+    "outbound_message",
+    "tenant_inbound",
+    "tenant_inbound_message",
+    "unprocessed_inbound",
+]
 
 #: Only people whose role lets them see tickets are told about tickets.
 DESK_PERMISSION = "servicedesk.view_ticket"
@@ -96,14 +116,10 @@ def unread_count_capped(principal: Principal, *, cap: int) -> int:
 
 def webhooks(principal: Principal) -> QuerySet[Webhook]:
     """The webhooks of the tenants where the principal manages webhooks."""
-    from tandem.core.policies import visible
-
     return visible(principal, "notifications.manage_webhook", Webhook.objects.all())
 
 
 def webhook(principal: Principal, webhook_id: int) -> Webhook:
-    from tandem.core.policies import get_visible_or_404
-
     return get_visible_or_404(
         principal, "notifications.manage_webhook", Webhook.objects.all(), pk=webhook_id
     )
@@ -134,13 +150,11 @@ def email_muted(kind: str, user_ids: Iterable[int]) -> set[int]:
     )
 
 
-# --- Webhooks and mail review of one tenant (the pages) -----------------------------------------
+# --- Webhooks of one tenant (the pages) -----------------------------------------
 
 
 def tenant_webhooks(principal: Principal, tenant_id: int) -> QuerySet[Webhook]:
     """One tenant's webhooks with the count of deliveries per outcome, newest first."""
-    from django.db.models import Count, Q
-
     return (
         webhooks(principal)
         .filter(tenant_id=tenant_id)
@@ -155,118 +169,10 @@ def tenant_webhooks(principal: Principal, tenant_id: int) -> QuerySet[Webhook]:
 def tenant_webhook(principal: Principal, tenant_id: int, webhook_id: int) -> Webhook:
     """One webhook of the tenant the URL names: 404 when it belongs to another tenant or the
     principal does not manage the tenant's webhooks."""
-    from tandem.core.policies import get_visible_or_404
-
     return get_visible_or_404(
         principal,
         "notifications.manage_webhook",
         Webhook.objects.all(),
         pk=webhook_id,
-        tenant_id=tenant_id,
-    )
-
-
-def unprocessed_inbound(principal: Principal, tenant_id: int) -> QuerySet[Any]:
-    """The tenant's kept e-mail that opened no ticket and added no note (ignored, with the
-    reason, or failed, with the error), newest first; the raw bytes are not loaded."""
-    from tandem.core.policies import visible
-    from tandem.servicedesk.choices import InboundStatus
-    from tandem.servicedesk.mail.models import InboundMessage
-
-    rows = InboundMessage.objects.filter(
-        tenant_id=tenant_id, status__in=[InboundStatus.KEPT, InboundStatus.FAILED]
-    ).defer("raw")
-    return visible(principal, "notifications.review_mail", rows)
-
-
-def tenant_inbound(principal: Principal, tenant_id: int, status: str | None = None) -> Any:
-    """Every message the listener accepted for the tenant's desk, newest first, without the
-    raw bytes; ``status`` narrows it."""
-    from tandem.core.policies import visible
-    from tandem.servicedesk.mail.models import InboundMessage
-
-    rows = InboundMessage.objects.filter(tenant_id=tenant_id).defer("raw")
-    if status:
-        rows = rows.filter(status=status)
-    return visible(principal, "notifications.review_mail", rows.order_by("-received_at", "-id"))
-
-
-def tenant_inbound_message(principal: Principal, tenant_id: int, inbound_id: int) -> Any:
-    """One message of the tenant's desk, any status (404 when out of reach)."""
-    from tandem.core.policies import get_visible_or_404
-    from tandem.servicedesk.mail.models import InboundMessage
-
-    return get_visible_or_404(
-        principal,
-        "notifications.review_mail",
-        InboundMessage.objects.defer("raw"),
-        pk=inbound_id,
-        tenant_id=tenant_id,
-    )
-
-
-def unrouted_inbound(message_id: int | None = None, *, limit: int = 100) -> list[Any]:
-    """Kept e-mail that belongs to no tenant (its recipient named a desk that does not
-    exist), the newest ``limit`` first, without the raw bytes; with ``message_id``, that one message
-    (raw bytes included) or nothing. For the instance operator's command line, never a
-    tenant's page.
-
-    The rows have no tenant, so no principal's scope reaches them; they are read in a
-    named system context.
-    """
-    from tandem.core.scoping import system_context
-    from tandem.servicedesk.choices import InboundStatus
-    from tandem.servicedesk.mail.models import InboundMessage
-
-    with system_context("operator: inbound mail that matched no tenant"):
-        rows = InboundMessage.objects.filter(
-            tenant__isnull=True, status__in=[InboundStatus.KEPT, InboundStatus.FAILED]
-        ).order_by("-received_at", "-id")
-        if message_id is not None:
-            return list(rows.filter(pk=message_id))
-        return list(rows.defer("raw")[: max(limit, 0)])
-
-
-def inbound_message(principal: Principal, tenant_id: int, inbound_id: int) -> Any:
-    """One kept message of the tenant that did not become a ticket or note, raw bytes
-    included (404 otherwise)."""
-    from tandem.core.policies import get_visible_or_404
-    from tandem.servicedesk.choices import InboundStatus
-    from tandem.servicedesk.mail.models import InboundMessage
-
-    return get_visible_or_404(
-        principal,
-        "notifications.review_mail",
-        InboundMessage.objects.filter(status__in=[InboundStatus.KEPT, InboundStatus.FAILED]),
-        pk=inbound_id,
-        tenant_id=tenant_id,
-    )
-
-
-def failed_outbound(principal: Principal, tenant_id: int) -> QuerySet[Any]:
-    """The tenant's notifications that could not be sent, newest first."""
-    from tandem.core.policies import visible
-    from tandem.servicedesk.choices import OutboundStatus
-    from tandem.servicedesk.mail.models import OutboundMessage
-
-    rows = (
-        OutboundMessage.objects.filter(tenant_id=tenant_id, status=OutboundStatus.FAILED)
-        .select_related("ticket")
-        .order_by("-created_at", "-id")
-    )
-    return visible(principal, "notifications.review_mail", rows)
-
-
-def outbound_message(principal: Principal, tenant_id: int, outbound_id: int) -> Any:
-    """One notification of the tenant (any status: a retry of one already sent is refused
-    by the service with a clear message), 404 when out of reach."""
-    from tandem.core.policies import get_visible_or_404
-    from tandem.servicedesk.mail.models import OutboundMessage
-
-    return get_visible_or_404(
-        principal,
-        "notifications.review_mail",
-        OutboundMessage.objects.all(),
-        pk=outbound_id,
         tenant_id=tenant_id,
     )

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django_tasks import task
 
 from tandem.accounts.models import User
 from tandem.audit.services import diff, record_audit
@@ -51,9 +52,10 @@ from tandem.notifications.queries import (
     email_muted,
     email_preferences,
     it_people_among,
+    own_notifications,
     party_people,
 )
-from tandem.servicedesk.notifications import queue_message
+from tandem.servicedesk.mail.services import queue_message
 from tandem.tenancy.models import Party, Tenant
 
 log = logging.getLogger(__name__)
@@ -173,8 +175,6 @@ def _create_deliveries(
 
 
 def _enqueue_delivery(delivery_id: int, run_after: dt.datetime | None = None) -> None:
-    from tandem.notifications.tasks import deliver_webhook_task
-
     task = (
         deliver_webhook_task
         if run_after is None
@@ -224,7 +224,7 @@ def _mail(
     anybody without an address or inactive, nor those who turned e-mail off for ``kind``.
 
     Runs inside the caller's transaction: the mail is due exactly when the change commits,
-    and is sent after it (``servicedesk.notifications``). ``users`` are IT people picked
+    and is sent after it (``servicedesk.mail.outbound``). ``users`` are IT people picked
     the same way as for the in-app notification; the mail names no note's text.
     ``mail_kind`` words it otherwise than ``kind``'s own mail (the preference that applies
     is still ``kind``'s).
@@ -517,8 +517,6 @@ def mark_notification_read(
 
 
 def mark_all_read(*, actor: Principal, now: dt.datetime | None = None) -> int:
-    from tandem.notifications.queries import own_notifications
-
     return own_notifications(actor, unread=True).update(read_at=now or timezone.now())
 
 
@@ -729,6 +727,14 @@ def _record(
     with system_context("record a webhook delivery"):
         WebhookDelivery.objects.filter(pk=delivery.pk).update(**changes)
     return status
+
+
+# The task sits beside what queues it (as ``core.events.dispatch_events_task`` does): the
+# app's ``tasks`` module would import this one, which queues the task.
+@task()
+def deliver_webhook_task(delivery_id: int) -> str:
+    """Send one webhook delivery attempt; failures schedule the next with backoff."""
+    return deliver_webhook(delivery_id=delivery_id)
 
 
 def requeue_due_deliveries(*, now: dt.datetime | None = None) -> int:

@@ -17,7 +17,7 @@ import datetime as dt
 from typing import Any
 
 from tandem.core.events import ANY, Envelope, Event, subscriber
-from tandem.notifications import services
+from tandem.notifications import it_mail, services
 from tandem.notifications.choices import NotificationKind
 from tandem.servicedesk.events import (
     NoteAdded,
@@ -27,8 +27,13 @@ from tandem.servicedesk.events import (
     TicketHandedOff,
     TicketReopened,
 )
+from tandem.servicedesk.mail.services import ItMail, register_it_mail
 from tandem.servicedesk.models import Comment, Handoff, Ticket
 from tandem.tenancy.models import Party
+
+# The mail to IT people these subscribers make due is sent by the desk, worded and checked
+# here (the notice behind it is this app's).
+register_it_mail(ItMail(refusal=it_mail.refusal, context=it_mail.context))
 
 #: The events people are told of, and the notification kind (and webhook event name) each
 #: has always had. Webhooks that name these kinds keep their payload byte for byte.

@@ -22,10 +22,11 @@ from tandem.notifications import queries, services
 from tandem.notifications.choices import NotificationKind
 from tandem.notifications.forms import EmailPreferencesForm, WebhookForm
 from tandem.notifications.policies import MANAGE_WEBHOOK, REVIEW_MAIL
-from tandem.servicedesk.mail.inbound import (
+from tandem.servicedesk.mail.services import (
     ACCEPTABLE,
     accept_inbound_message,
     retry_inbound_message,
+    retry_outbound_message,
 )
 from tandem.tenancy import queries as tenancy_queries
 from tandem.tenancy.models import Tenant
@@ -231,8 +232,6 @@ def _review_action(
 @page(REVIEW_MAIL)
 @require_POST
 def mail_review_retry(request: HttpRequest, tenant_id: int, outbound_id: int) -> HttpResponse:
-    from tandem.servicedesk.notifications import retry_outbound_message
-
     def act(principal: Principal, tenant: Tenant) -> str:
         outbound = queries.outbound_message(principal, tenant.pk, outbound_id)
         retry_outbound_message(actor=principal, outbound=outbound)

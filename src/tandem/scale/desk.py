@@ -16,7 +16,7 @@ from tandem.sla.calendar import BusinessCalendar
 
 class PartyCalendars(dict[Any, BusinessCalendar]):
     """Each party's SLA calendar; parties without one use the default (key 0), as
-    ``sla_bridge._Calendars`` does."""
+    ``sla_bridge.PartyCalendars`` does."""
 
     def get(self, key: Any, default: Any = None) -> Any:
         return super().get(key, super().get(0))

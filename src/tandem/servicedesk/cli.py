@@ -86,7 +86,7 @@ def cmd_mail_retry(args: argparse.Namespace) -> int:
 def cmd_mail_unrouted(args: argparse.Namespace) -> int:
     """Mail the listener kept that no tenant's review page shows: sent to a desk address
     with no tenant behind it (a mistyped or retired desk)."""
-    from tandem.notifications.queries import unrouted_inbound
+    from tandem.servicedesk.mail.queries import unrouted_inbound
 
     if args.raw is not None:
         found = unrouted_inbound(args.raw)

@@ -33,10 +33,17 @@ from typing import Any
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 
+from tandem.accounts.principals import engagement_is_live
 from tandem.core.scoping import system_context, within_tenant
+from tandem.servicedesk import routing
+from tandem.servicedesk.choices import DEFAULT_PRIORITY_MATRIX, DEFAULT_STATUSES
+from tandem.servicedesk.config.models import Category, DeskSettings
+from tandem.servicedesk.models import Coverage, ResponsibilityRow
 from tandem.sla import clock
-from tandem.sla.calendar import BusinessCalendar, always_open
+from tandem.sla.calendar import BusinessCalendar, always_open, build_calendar
+from tandem.sla.models import Calendar, SlaPolicy
 from tandem.sla.priority import PriorityMatrix
+from tandem.tenancy.models import AssetGroup, Engagement, Party, ServiceArea, Site, Tenant
 
 #: How many tenants' configurations one process keeps (least recently used ones go first).
 CACHE_SIZE = 2048
@@ -72,8 +79,8 @@ class DeskConfig:
     asset_group_ids: frozenset[int]
     #: Category id -> (service area id, still offered).
     categories: dict[int, tuple[int, bool]]
-    rows: tuple[Any, ...]  # routing.MatrixRow
-    coverage: tuple[Any, ...]  # routing.CoverageEntry
+    rows: tuple[routing.MatrixRow, ...]
+    coverage: tuple[routing.CoverageEntry, ...]
     engagements: tuple[EngagementScope, ...]
     #: Party id -> its active SLA policy (parties without one have no clock).
     policies: dict[int, clock.SlaPolicy]
@@ -107,10 +114,8 @@ class DeskConfig:
 
     def routing_context(
         self, *, area_ids: Iterable[int | None] = (), site_ids: Iterable[int | None] = ()
-    ) -> Any:
-        """The inputs of the pure routing core (``routing.RoutingContext``)."""
-        from tandem.servicedesk import routing
-
+    ) -> routing.RoutingContext:
+        """The inputs of the pure routing core."""
         return routing.RoutingContext(
             rows=list(self.rows),
             coverage=list(self.coverage),
@@ -121,6 +126,83 @@ class DeskConfig:
             urgent_max=self.urgent_priority_max,
         )
 
+
+# --- The stored rows the configuration is made of ---------------------------------------------
+
+
+def desk_settings(tenant_id: int) -> DeskSettings:
+    """The tenant's desk settings row (made with the defaults when the tenant has none)."""
+    found, _ = DeskSettings.objects.get_or_create(
+        tenant_id=tenant_id,
+        defaults={
+            "priority_matrix": DEFAULT_PRIORITY_MATRIX,
+            "statuses": [list(s) for s in DEFAULT_STATUSES],
+        },
+    )
+    return found
+
+
+def priority_matrix(settings: DeskSettings) -> PriorityMatrix:
+    """The pure priority matrix of the tenant's settings."""
+    data = settings.priority_matrix
+    return PriorityMatrix(
+        impacts=tuple(data["impacts"]),
+        urgencies=tuple(data["urgencies"]),
+        priorities=tuple(data["priorities"]),
+        grid=tuple(tuple(row) for row in data["grid"]),
+    )
+
+
+#: Built calendars by (row id, last change, year): building one asks the ``holidays`` package
+#: for four years of holidays, which costs more than a whole SLA computation. A calendar
+#: edit changes ``updated_at`` and so misses the cache; the year rolls the holiday window.
+_BUILT: dict[tuple[int, dt.datetime, int], BusinessCalendar] = {}
+
+
+def to_business_calendar(row: Calendar) -> BusinessCalendar:
+    """The pure calendar of a stored one, with the public holidays of last year through the
+    year after next (from the ``holidays`` package) plus the tenant's own days off."""
+    this_year = timezone.now().year
+    if row.pk is None:
+        return _build_calendar(row, this_year)
+    key = (row.pk, row.updated_at, this_year)
+    built = _BUILT.get(key)
+    if built is None:
+        if len(_BUILT) > 10_000:
+            _BUILT.clear()
+        built = _BUILT[key] = _build_calendar(row, this_year)
+    return built
+
+
+def _build_calendar(row: Calendar, this_year: int) -> BusinessCalendar:
+    return build_calendar(
+        time_zone=row.time_zone,
+        weekly={int(day): [tuple(i) for i in intervals] for day, intervals in row.weekly.items()},
+        country=row.holiday_country or None,
+        subdivision=row.holiday_subdivision or None,
+        years=range(this_year - 1, this_year + 3),
+        extra_holidays=[dt.date.fromisoformat(d) for d in row.custom_holidays],
+        special_days={
+            dt.date.fromisoformat(day): [tuple(i) for i in intervals]
+            for day, intervals in row.special_days.items()
+        },
+    )
+
+
+def to_clock_policy(row: SlaPolicy) -> clock.SlaPolicy:
+    """The pure policy: targets in minutes become business seconds; statuses pause metrics."""
+    return clock.SlaPolicy(
+        targets={
+            f"P{priority}": {metric: int(minutes) * 60 for metric, minutes in metrics.items()}
+            for priority, metrics in row.targets.items()
+        },
+        pauses={metric: frozenset(statuses) for metric, statuses in row.pause_statuses.items()},
+        warn_fraction=row.warn_at_percent / 100 if 0 < row.warn_at_percent < 100 else None,
+        around_the_clock=frozenset({"P1"}),
+    )
+
+
+# --- The cache ----------------------------------------------------------------------------------
 
 _cache: OrderedDict[tuple[int, uuid.UUID, dt.date], DeskConfig] = OrderedDict()
 _lock = threading.Lock()
@@ -145,8 +227,6 @@ def load(tenant_id: int, token: uuid.UUID) -> DeskConfig:
 
 def current(tenant_id: int) -> DeskConfig:
     """The configuration as the caller's transaction sees it (one query for the token)."""
-    from tandem.servicedesk.sla_bridge import desk_settings
-
     return load(tenant_id, desk_settings(tenant_id).config_token)
 
 
@@ -155,8 +235,6 @@ def invalidate(tenant_id: int) -> None:
 
     Runs in the caller's transaction: the new token commits or rolls back with the change.
     """
-    from tandem.servicedesk.config.models import DeskSettings
-
     with system_context("invalidate the cached desk configuration"):
         DeskSettings.objects.filter(tenant_id=tenant_id).update(config_token=uuid.uuid4())
 
@@ -168,22 +246,6 @@ def clear() -> None:
 
 
 def _build(tenant_id: int, token: uuid.UUID, day: dt.date) -> DeskConfig:
-    from tandem.accounts.principals import engagement_is_live
-    from tandem.servicedesk import routing
-    from tandem.servicedesk.config.models import Category, DeskSettings
-    from tandem.servicedesk.config.queries import priority_matrix
-    from tandem.servicedesk.models import Coverage, ResponsibilityRow
-    from tandem.servicedesk.sla_bridge import to_business_calendar, to_clock_policy
-    from tandem.sla.models import SlaPolicy
-    from tandem.tenancy.models import (
-        AssetGroup,
-        Engagement,
-        Party,
-        ServiceArea,
-        Site,
-        Tenant,
-    )
-
     with within_tenant(tenant_id):
         settings = DeskSettings.objects.get(tenant_id=tenant_id)
         with system_context("the tenant's own time zone"):
@@ -280,8 +342,6 @@ def _build(tenant_id: int, token: uuid.UUID, day: dt.date) -> DeskConfig:
 
 
 def _tenant_of(instance: Any) -> int | None:
-    from tandem.tenancy.models import Tenant
-
     if isinstance(instance, Tenant):
         return int(instance.pk)
     return getattr(instance, "tenant_id", None)
@@ -302,11 +362,6 @@ def _m2m_changed(sender: Any, instance: Any, action: str, **kwargs: Any) -> None
 
 def connect_signals() -> None:
     """Called from the app's ``ready()``: every model the configuration reads."""
-    from tandem.servicedesk.config.models import Category, DeskSettings
-    from tandem.servicedesk.models import Coverage, ResponsibilityRow
-    from tandem.sla.models import Calendar, SlaPolicy
-    from tandem.tenancy.models import AssetGroup, Engagement, Party, ServiceArea, Site, Tenant
-
     for model in (
         Category,
         Coverage,

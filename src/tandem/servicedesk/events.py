@@ -1,18 +1,21 @@
 """What happens on the service desk, as domain events (decision 0022).
 
-The desk records these in the transaction of the change (``servicedesk.notifications``
-and the SLA watcher, ``servicedesk.sla_alerts``); mail to requesters, in-app notices, mail to
-IT people and webhooks subscribe to them. Plain values only: the ids of what changed, who did
-it (``actor_user_id`` and ``actor_label``, as the audit entry names them) and the facts a
-subscriber must not read later because they may have changed since (a handoff's reason, the
-missed target's due time).
+The desk records these in the transaction of the change (its services through the recorders
+at the end of this module, and the SLA watcher, ``servicedesk.sla_alerts``); mail to
+requesters, in-app notices, mail to IT people and webhooks subscribe to them. Plain values
+only: the ids of what changed, who did it (``actor_user_id`` and ``actor_label``, as the
+audit entry names them) and the facts a subscriber must not read later because they may have
+changed since (a handoff's reason, the missed target's due time).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from tandem.core.events import Event, event_type
+from tandem.core.events import Event, event_type, record
+from tandem.core.principal import Principal
+from tandem.servicedesk.tickets.models import Comment, Handoff, Ticket
 
 
 @event_type
@@ -120,3 +123,98 @@ class SlaBreached(_SlaEvent):
     """The holder party missed an SLA target."""
 
     type = "sla.breached"
+
+
+# --- Recording: in the caller's transaction ----------------------------------------------------
+#
+# The desk's services call these inside their transaction; each records one event above.
+# Mail to the requester is the desk's own subscriber (``servicedesk.subscribers``); notices,
+# mail to IT people and webhooks are the notifications app's. The desk calls no notification
+# code.
+
+
+def _actor(actor: Principal) -> dict[str, Any]:
+    return {"actor_user_id": actor.user_id, "actor_label": actor.label[:200]}
+
+
+def note_added(comment: Comment, *, public_reply: bool) -> None:
+    """A note was added (``ticket.note_added``); ``public_reply`` when it is IT's public
+    answer to the requester. Called by ``services.add_comment`` inside its transaction."""
+    record(
+        NoteAdded(
+            tenant_id=comment.tenant_id,
+            ticket_id=comment.ticket_id,
+            comment_id=comment.pk,
+            visibility=comment.visibility,
+            public_reply=public_reply,
+            actor_user_id=comment.author_id,
+            actor_label=comment.author_label,
+        )
+    )
+
+
+def ticket_opened(ticket: Ticket) -> None:
+    """A ticket was opened (``ticket.opened``), however: portal, by a technician on the
+    requester's behalf, by e-mail. Called by ``services.create_ticket`` inside its
+    transaction: one INSERT on the hot path."""
+    record(
+        TicketOpened(
+            tenant_id=ticket.tenant_id,
+            ticket_id=ticket.pk,
+            number=ticket.number,
+            requester_id=ticket.requester_id,
+            party_id=ticket.party_id,
+            priority=ticket.priority,
+        )
+    )
+
+
+def ticket_resolved(ticket: Ticket) -> None:
+    """IT resolved or closed a ticket (``ticket.resolved``). Called by
+    ``services.change_status`` inside its transaction when a ticket leaves the open
+    statuses; a requester closing their own ticket records nothing here."""
+    record(TicketResolved(tenant_id=ticket.tenant_id, ticket_id=ticket.pk, status=ticket.status))
+
+
+def emit_assigned(*, actor: Principal, ticket: Ticket) -> None:
+    """A ticket was given to a person (``ticket.assigned``); nothing when it was given to
+    nobody."""
+    if ticket.assignee_id is None:
+        return
+    record(
+        TicketAssigned(
+            tenant_id=ticket.tenant_id,
+            ticket_id=ticket.pk,
+            assignee_id=ticket.assignee_id,
+            **_actor(actor),
+        )
+    )
+
+
+def emit_handoff(*, actor: Principal, handoff: Handoff) -> None:
+    """A ticket moved to another party (``ticket.handed_off``)."""
+    record(
+        TicketHandedOff(
+            tenant_id=handoff.tenant_id,
+            ticket_id=handoff.ticket_id,
+            handoff_id=handoff.pk,
+            from_party_id=handoff.from_party_id,
+            to_party_id=handoff.to_party_id,
+            reason=handoff.reason,
+            ping_pong=handoff.is_ping_pong,
+            **_actor(actor),
+        )
+    )
+
+
+def emit_reopened(*, actor: Principal, ticket: Ticket, follow_up: Ticket | None) -> None:
+    """The requester answered a done ticket (``ticket.reopened``): it is open again, or
+    ``follow_up`` was opened for the answer because the reopen window had passed."""
+    record(
+        TicketReopened(
+            tenant_id=ticket.tenant_id,
+            ticket_id=ticket.pk,
+            follow_up_id=follow_up.pk if follow_up is not None else None,
+            **_actor(actor),
+        )
+    )

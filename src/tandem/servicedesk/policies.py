@@ -11,18 +11,26 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, Q
+from django.db.models import Exists, OuterRef, Q
 
 from tandem.core.lookups import IdIn
 from tandem.core.policies import ScopedPermission, policy
 from tandem.core.principal import Principal, TenantAccess
+from tandem.servicedesk.tickets.models import TicketEvent
 
 WORK = "tickets.work"
 
+#: Reviewing the tenant's mail that did not become a ticket or a note, and the notifications
+#: that could not be sent (and sending one again). Held by those who set up the desk
+#: (``servicedesk.change_matrix``: the matrix, calendars, SLAs and mail templates), that is
+#: the tenant's owners; never by a provider. The name is older than the desk's mail aggregate
+#: (the review pages are the notifications app's) and is kept: roles and tests name it.
+REVIEW_MAIL = "notifications.review_mail"
+
+policy(REVIEW_MAIL)(ScopedPermission("servicedesk.change_matrix", internal_only=True))
+
 
 def _held_or_held_before(access: TenantAccess) -> Q:
-    from tandem.servicedesk.tickets.models import TicketEvent
-
     party_id = access.party_id or 0
     return Q(party_id=party_id) | Q(
         pk__in=TicketEvent.objects.filter(tenant_id=access.tenant_id, party_id=party_id).values(
@@ -118,10 +126,6 @@ class TicketVisibility(ScopedPermission):
     """
 
     def q(self, principal: Principal) -> Q:
-        from django.db.models import OuterRef
-
-        from tandem.servicedesk.tickets.models import TicketEvent
-
         allowed, provider = _internal_clause(principal, self._tenant_accesses(principal))
         if provider:
             parties = {a.party_id or 0 for a in provider}

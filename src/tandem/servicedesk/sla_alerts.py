@@ -19,9 +19,10 @@ from django.utils import timezone
 
 from tandem.core import events
 from tandem.core.scoping import system_context, within_tenant
+from tandem.servicedesk.desk_config import to_clock_policy
 from tandem.servicedesk.events import SlaBreached, SlaWarning
 from tandem.servicedesk.models import SlaAlert, Ticket
-from tandem.servicedesk.sla_bridge import _Calendars, history, party_calendars, to_clock_policy
+from tandem.servicedesk.sla_bridge import PartyCalendars, history, party_calendars
 from tandem.sla import clock
 from tandem.sla.models import SlaPolicy
 
@@ -64,7 +65,7 @@ def _check_ticket(ticket_id: int, now: dt.datetime) -> int:
         if row is None or ticket.party_id is None:
             return 0
         policy = to_clock_policy(row)
-        calendars = _Calendars(party_calendars(ticket.tenant_id, ticket.tenant.time_zone))
+        calendars = PartyCalendars(party_calendars(ticket.tenant_id, ticket.tenant.time_zone))
         clock_events = history(ticket)
         if not clock_events:
             return 0

@@ -6,69 +6,25 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
+from tandem.servicedesk import desk_config
 from tandem.servicedesk.choices import EventKind
-from tandem.servicedesk.config.models import DeskSettings
+from tandem.servicedesk.desk_config import DeskConfig
 from tandem.servicedesk.tickets.models import Ticket, TicketEvent
 from tandem.sla import clock
-from tandem.sla.calendar import BusinessCalendar, build_calendar
-from tandem.sla.models import Calendar, SlaPolicy
+from tandem.sla.calendar import BusinessCalendar
+
+# The pages still name the settings row through this module; it lives with the rest of the
+# desk configuration's read side.
+desk_settings = desk_config.desk_settings
 
 _KIND = {
     EventKind.RESPONDED: clock.EventKind.RESPONDED,
     EventKind.RESOLVED: clock.EventKind.RESOLVED,
     EventKind.REOPENED: clock.EventKind.REOPENED,
 }
-
-
-#: Built calendars by (row id, last change, year): building one asks the ``holidays`` package
-#: for four years of holidays, which costs more than a whole SLA computation. A calendar
-#: edit changes ``updated_at`` and so misses the cache; the year rolls the holiday window.
-_BUILT: dict[tuple[int, dt.datetime, int], BusinessCalendar] = {}
-
-
-def to_business_calendar(row: Calendar) -> BusinessCalendar:
-    """The pure calendar of a stored one, with the public holidays of last year through the
-    year after next (from the ``holidays`` package) plus the tenant's own days off."""
-    this_year = timezone.now().year
-    if row.pk is None:
-        return _build(row, this_year)
-    key = (row.pk, row.updated_at, this_year)
-    built = _BUILT.get(key)
-    if built is None:
-        if len(_BUILT) > 10_000:
-            _BUILT.clear()
-        built = _BUILT[key] = _build(row, this_year)
-    return built
-
-
-def _build(row: Calendar, this_year: int) -> BusinessCalendar:
-    return build_calendar(
-        time_zone=row.time_zone,
-        weekly={int(day): [tuple(i) for i in intervals] for day, intervals in row.weekly.items()},
-        country=row.holiday_country or None,
-        subdivision=row.holiday_subdivision or None,
-        years=range(this_year - 1, this_year + 3),
-        extra_holidays=[dt.date.fromisoformat(d) for d in row.custom_holidays],
-        special_days={
-            dt.date.fromisoformat(day): [tuple(i) for i in intervals]
-            for day, intervals in row.special_days.items()
-        },
-    )
-
-
-def to_clock_policy(row: SlaPolicy) -> clock.SlaPolicy:
-    """The pure policy: targets in minutes become business seconds; statuses pause metrics."""
-    return clock.SlaPolicy(
-        targets={
-            f"P{priority}": {metric: int(minutes) * 60 for metric, minutes in metrics.items()}
-            for priority, metrics in row.targets.items()
-        },
-        pauses={metric: frozenset(statuses) for metric, statuses in row.pause_statuses.items()},
-        warn_fraction=row.warn_at_percent / 100 if 0 < row.warn_at_percent < 100 else None,
-        around_the_clock=frozenset({"P1"}),
-    )
 
 
 def as_clock_event(event: TicketEvent) -> clock.TicketEvent:
@@ -98,21 +54,21 @@ def history(ticket: Ticket) -> list[clock.TicketEvent]:
 def party_calendars(tenant_id: int, time_zone: str = "") -> dict[int, BusinessCalendar]:
     """Each party's SLA calendar: its active policy's, else its first coverage calendar,
     else around the clock in the tenant's zone (key 0)."""
-    from tandem.servicedesk import desk_config
-
     return dict(desk_config.current(tenant_id).calendars)
 
 
-class _Calendars(dict):  # type: ignore[type-arg]
+class PartyCalendars(dict):  # type: ignore[type-arg]
     """Party calendars with a default for parties that have none."""
 
     def get(self, key: Any, default: Any = None) -> Any:
         return super().get(key, super().get(0))
 
 
-def sla_state(events: list[clock.TicketEvent], config: Any, *, now: dt.datetime) -> dict[str, Any]:
+def sla_state(
+    events: list[clock.TicketEvent], config: DeskConfig, *, now: dt.datetime
+) -> dict[str, Any]:
     """Every policy-holding party's clocks over ``events``, as stored in ``Ticket.sla_state``."""
-    calendars = _Calendars(config.calendars)
+    calendars = PartyCalendars(config.calendars)
     state: dict[str, Any] = {}
     holders = {int(e.holder) for e in events}  # type: ignore[call-overload]
     for party_id in sorted(holders & set(config.policies)):
@@ -138,7 +94,7 @@ def recompute_sla(
     ticket: Ticket,
     *,
     now: dt.datetime | None = None,
-    config: Any = None,
+    config: DeskConfig | None = None,
     events: list[TicketEvent] | None = None,
     save: bool = True,
 ) -> dict[str, Any]:
@@ -149,8 +105,6 @@ def recompute_sla(
     history, unsaved rows allowed) spare the queries when the caller has them; with
     ``save=False`` only the instance is updated, for a caller about to save it anyway.
     """
-    from tandem.servicedesk import desk_config
-
     now = now or timezone.now()
     timeline = history(ticket) if events is None else [as_clock_event(e) for e in events]
     if not timeline:
@@ -176,10 +130,6 @@ def recompute_open_tickets(
     history), their events read in one query, the clocks computed in memory and written
     back in one bulk update. Call it in a named system context.
     """
-    from django.db import transaction
-
-    from tandem.servicedesk import desk_config
-
     now = now or timezone.now()
     config = desk_config.current(tenant_id)
     open_ids = list(
@@ -218,16 +168,3 @@ def _due(metrics: dict[str, Any], name: str) -> dt.datetime | None:
     if not entry or entry["state"] not in ("running", "breached") or not entry["due"]:
         return None
     return dt.datetime.fromisoformat(entry["due"])
-
-
-def desk_settings(tenant_id: int) -> DeskSettings:
-    from tandem.servicedesk.choices import DEFAULT_PRIORITY_MATRIX, DEFAULT_STATUSES
-
-    found, _ = DeskSettings.objects.get_or_create(
-        tenant_id=tenant_id,
-        defaults={
-            "priority_matrix": DEFAULT_PRIORITY_MATRIX,
-            "statuses": [list(s) for s in DEFAULT_STATUSES],
-        },
-    )
-    return found

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from tandem.core.events import Envelope, subscriber
-from tandem.servicedesk import notifications
 from tandem.servicedesk.events import NoteAdded, TicketOpened, TicketResolved
+from tandem.servicedesk.mail import outbound
 
 
 @subscriber(TicketOpened.type, TicketResolved.type, NoteAdded.type)
 def requester_mail(event: TicketOpened | TicketResolved | NoteAdded, envelope: Envelope) -> None:
     """Acknowledge, announce the resolution of, or pass IT's public reply on to the
     requester: the mail row is written with this subscriber's mark, so it is due once."""
-    notifications.queue_requester_mail(event)
+    outbound.queue_requester_mail(event)

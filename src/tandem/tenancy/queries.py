@@ -10,7 +10,7 @@ from tandem.core.policies import get_visible_or_404, visible
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context
 from tandem.tenancy.choices import EngagementStatus
-from tandem.tenancy.models import Engagement, Party, Provider, Tenant
+from tandem.tenancy.models import Engagement, Party, Provider, ServiceArea, Tenant
 
 
 def tenants(principal: Principal, action: str = "tenancy.view_tenant") -> QuerySet[Tenant]:
@@ -76,6 +76,13 @@ def engagement(
     with system_context("one engagement, filtered by the principal's policy"):
         base = Engagement.objects.select_related("provider", "tenant", "party")
         return get_visible_or_404(principal, action, base, pk=engagement_id)
+
+
+def service_areas(principal: Principal, tenant_id: int) -> QuerySet[ServiceArea]:
+    """The tenant's service areas the principal may see: all for its IT, a provider's own."""
+    return visible(
+        principal, "tenancy.view_servicearea", ServiceArea.objects.filter(tenant_id=tenant_id)
+    )
 
 
 def internal_party(tenant: Tenant) -> Party:

@@ -57,8 +57,8 @@ def _build_mail_review(world: Any) -> None:
     from django.conf import settings
     from django.test.utils import override_settings
 
-    from tandem.servicedesk import notifications as desk_mail
     from tandem.servicedesk.mail import inbound as mail_inbound
+    from tandem.servicedesk.mail import outbound as desk_mail
     from tandem.servicedesk.mail.models import OutboundMessage
 
     raw = (

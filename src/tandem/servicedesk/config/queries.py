@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Any
-from typing import Any as _Any
 
 from django.db.models import QuerySet
 from django.http import Http404
 
 from tandem.core import policies
 from tandem.core.errors import require
+from tandem.core.lookups import IdIn
 from tandem.core.policies import get_visible_or_404, visible
 from tandem.core.principal import Principal
-from tandem.servicedesk.choices import StatusKind
-from tandem.servicedesk.config.models import Category, DeskSettings
+from tandem.servicedesk.choices import DEFAULT_STATUSES, StatusKind
+from tandem.servicedesk.config.models import CannedReply, Category, DeskSettings
+from tandem.servicedesk.desk_config import priority_matrix
 from tandem.servicedesk.tickets.models import Ticket, TicketEvent
 from tandem.sla.models import Calendar, SlaPolicy
 from tandem.sla.priority import PriorityMatrix
@@ -79,11 +80,9 @@ def sla_policies(principal: Principal, tenant_id: int) -> QuerySet[SlaPolicy]:
 
 def categories(principal: Principal, tenant_id: int) -> QuerySet[Category]:
     """The tenant's categories of the service areas the principal sees (all, for its IT)."""
-    from tandem.servicedesk import queries as desk_queries
-
     return Category.objects.filter(
         tenant_id=tenant_id,
-        service_area__in=desk_queries.matrix_areas(principal, tenant_id).values("pk"),
+        service_area__in=tenancy_queries.service_areas(principal, tenant_id).values("pk"),
     ).select_related("service_area")
 
 
@@ -144,10 +143,6 @@ def workflows(tenant_ids: Iterable[int]) -> dict[int, list[list[str]]]:
     workflows of hundreds of tenants, and decoding them all on every page cost 8 ms.
     Treat the lists returned as read-only.
     """
-    from tandem.core.lookups import IdIn
-    from tandem.servicedesk.choices import DEFAULT_STATUSES
-    from tandem.servicedesk.config.models import DeskSettings
-
     wanted = set(tenant_ids)
     tokens = dict(
         DeskSettings.objects.filter(IdIn("tenant_id", wanted)).values_list(
@@ -165,11 +160,9 @@ def workflows(tenant_ids: Iterable[int]) -> dict[int, list[list[str]]]:
     return {tenant_id: found.get(tenant_id, default) for tenant_id in wanted}
 
 
-def canned_replies(principal: Principal, tenant_id: int) -> QuerySet[_Any]:
+def canned_replies(principal: Principal, tenant_id: int) -> QuerySet[CannedReply]:
     """The canned replies of a tenant the principal may read: the tenant-wide ones and its
     own party's (``servicedesk.view_cannedreply``)."""
-    from tandem.servicedesk.config.models import CannedReply
-
     return visible(
         principal,
         "servicedesk.view_cannedreply",
@@ -177,26 +170,14 @@ def canned_replies(principal: Principal, tenant_id: int) -> QuerySet[_Any]:
     )
 
 
-def canned_reply(principal: Principal, canned_reply_id: int, action: str) -> _Any:
+def canned_reply(principal: Principal, canned_reply_id: int, action: str) -> CannedReply:
     """One canned reply the principal may ``action`` (view or change); else not found."""
-    from tandem.servicedesk.config.models import CannedReply
-
     return get_visible_or_404(
         principal, action, CannedReply.objects.select_related("party"), pk=canned_reply_id
     )
 
 
 # --- Settings and reference data --------------------------------------------------------------
-
-
-def priority_matrix(settings: DeskSettings) -> PriorityMatrix:
-    data = settings.priority_matrix
-    return PriorityMatrix(
-        impacts=tuple(data["impacts"]),
-        urgencies=tuple(data["urgencies"]),
-        priorities=tuple(data["priorities"]),
-        grid=tuple(tuple(row) for row in data["grid"]),
-    )
 
 
 def priority_of(settings: DeskSettings, impact: int, urgency: int) -> int:

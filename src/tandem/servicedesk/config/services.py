@@ -26,8 +26,8 @@ from tandem.servicedesk.choices import (
 )
 from tandem.servicedesk.config.models import CannedReply, Category, DeskSettings
 from tandem.servicedesk.config.queries import CHANGE
+from tandem.servicedesk.desk_config import desk_settings
 from tandem.servicedesk.mail import parsing as mail_parsing
-from tandem.servicedesk.sla_bridge import desk_settings
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.servicedesk.tickets.models import (
     Ticket,

@@ -19,8 +19,8 @@ from tandem.core.scoping import within_tenant
 from tandem.core.validation import clean_country, clean_name, clean_time_zone
 from tandem.servicedesk.config.queries import CHANGE, party_in, status_kinds
 from tandem.servicedesk.config.services import MAX_LEVELS, _fields, _sentence
+from tandem.servicedesk.desk_config import desk_settings, to_business_calendar
 from tandem.servicedesk.models import Coverage
-from tandem.servicedesk.sla_bridge import desk_settings, to_business_calendar
 from tandem.servicedesk.tasks import recompute_tenant_sla_task
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.servicedesk.tickets.services import _in_tenant
@@ -42,7 +42,6 @@ def create_calendar(
     special_days: dict[str, list[list[str]]] | None = None,
 ) -> Any:
     """Service hours for SLAs and coverage. Validated by building the pure calendar."""
-    from tandem.sla.models import Calendar
 
     authorize(actor, "servicedesk.change_matrix", tenant)
     row = Calendar(
@@ -89,7 +88,6 @@ def create_sla_policy(
 ) -> Any:
     """An SLA for a provider party (its engagement's terms) or an OLA for internal IT:
     minutes of business time per priority and metric, and the statuses that pause each."""
-    from tandem.sla.models import Calendar, SlaPolicy
 
     authorize(actor, "servicedesk.change_matrix", tenant)
     require(party.tenant_id == tenant.pk, "party_id", "Not a party of this tenant.")

@@ -34,15 +34,16 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
+from django_tasks import task
 
 from tandem.accounts.models import Role, User
+from tandem.accounts.principals import resolve_principal
 from tandem.accounts.services import add_membership, create_user
 from tandem.audit.services import diff, record_audit
 from tandem.core.errors import Conflict, InvalidInput
 from tandem.core.policies import authorize
 from tandem.core.principal import Principal, system_principal
 from tandem.core.scoping import principal_scope, system_context, within_tenant
-from tandem.notifications.policies import REVIEW_MAIL
 from tandem.servicedesk.choices import (
     InboundReason,
     InboundStatus,
@@ -52,10 +53,10 @@ from tandem.servicedesk.choices import (
     Visibility,
 )
 from tandem.servicedesk.config.models import DeskSettings
+from tandem.servicedesk.desk_config import desk_settings
 from tandem.servicedesk.mail import parsing, text
 from tandem.servicedesk.mail.models import InboundMessage, OutboundMessage
-from tandem.servicedesk.policies import may_write_internal_notes
-from tandem.servicedesk.sla_bridge import desk_settings
+from tandem.servicedesk.policies import REVIEW_MAIL, may_write_internal_notes
 from tandem.servicedesk.tickets import notes as ticket_notes
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.servicedesk.tickets.models import Comment, Ticket
@@ -98,8 +99,6 @@ def receive_message(
 
 
 def _enqueue_processing(message_id: int) -> None:
-    from tandem.servicedesk.tasks import process_inbound_message_task
-
     process_inbound_message_task.enqueue(message_id)
 
 
@@ -178,6 +177,15 @@ def process_inbound_message(
         # Only the tenant is kept: the message belongs on its desk's review page.
         bare = {"tenant_id": facts["tenant_id"]} if "tenant_id" in facts else {}
         return _record_outcome(message_id, InboundStatus.FAILED, reason, code, processed_at, bare)
+
+
+# The task sits beside what queues it (as ``core.events.dispatch_events_task`` does): the
+# desk's ``tasks`` module would import this one, which queues the task.
+@task()
+def process_inbound_message_task(message_id: int) -> str:
+    """Turn one kept e-mail into a ticket or a note, or keep it as ignored or failed."""
+    message = process_inbound_message(message_id=message_id)
+    return message.status if message is not None else "missing"
 
 
 def _record_outcome(
@@ -522,8 +530,6 @@ def _find_sender(address: str) -> User | None:
 def _principal(user: User | None) -> Principal | None:
     if user is None:
         return None
-    from tandem.accounts.principals import resolve_principal
-
     return resolve_principal(user)
 
 

@@ -7,12 +7,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass as _dataclass
 from typing import Any as _Any
 
+from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection as _connection
 from django.db.models import Q, QuerySet
+from django.http import Http404
 from django.utils import timezone as _timezone
 
+from tandem.core.lookups import IdIn
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context
+from tandem.servicedesk.queues.models import SavedView
 from tandem.servicedesk.tickets.models import Ticket
 from tandem.servicedesk.tickets.queries import it_tenant_ids, own_party_ids, tickets
 
@@ -97,7 +101,6 @@ _QUEUE_ROW_COLUMNS = (
 def queue_rows(keys: list[int]) -> list[QueueRow]:
     """The queue rows of ``keys``, in that order. The keys come from a queue read through
     the principal's policy and scope, so the rows are read by key alone."""
-    from tandem.core.lookups import IdIn
 
     if not keys:
         return []
@@ -129,8 +132,6 @@ def search_tickets(rows: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
     number = text.lstrip("#")
     by_number = Q(number=int(number)) if number.isdigit() and len(number) < 10 else Q(pk__in=[])
     if _connection.vendor == "postgresql":
-        from django.contrib.postgres.search import SearchQuery, SearchVector
-
         # The same configuration on both sides: with the server's default (often "english")
         # for the text, "Acme" became "acm" and never matched the query's "acme". The
         # expression is exactly the one of the GIN index (migration 0008), so it is used.
@@ -233,14 +234,12 @@ def status_group_condition(group: str) -> Q:
 
 def saved_views(principal: Principal) -> QuerySet[_Any]:
     """The principal's own saved views: they are personal, nobody else sees them."""
-    from tandem.servicedesk.queues.models import SavedView
 
     return SavedView.objects.filter(owner_id=principal.user_id or 0).order_by("name")
 
 
 def saved_view(principal: Principal, saved_view_id: int) -> _Any:
     """One of the principal's saved views; anyone else's is not found."""
-    from django.http import Http404
 
     found = saved_views(principal).filter(pk=saved_view_id).first()
     if found is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.http import Http404
 
 from tandem.accounts.models import User
 from tandem.audit.services import diff, record_audit
@@ -86,7 +87,6 @@ def create_saved_view(*, actor: Principal, name: str, filters: dict[str, Any]) -
 
 def delete_saved_view(*, actor: Principal, view: SavedView) -> None:
     """Delete one of the actor's own saved views."""
-    from django.http import Http404
 
     if view.owner_id != actor.user_id:
         raise Http404("no such saved view")  # personal: someone else's does not exist

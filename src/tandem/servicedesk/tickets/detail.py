@@ -16,8 +16,8 @@ from tandem.servicedesk import queries as desk_queries
 from tandem.servicedesk.choices import EventKind, Visibility
 from tandem.servicedesk.config import queries as config_queries
 from tandem.servicedesk.config.models import DeskSettings
+from tandem.servicedesk.desk_config import desk_settings
 from tandem.servicedesk.policies import may_write_internal_notes
-from tandem.servicedesk.sla_bridge import desk_settings
 from tandem.servicedesk.tickets import queries
 from tandem.servicedesk.tickets.forms import (
     AssignForm,

@@ -19,7 +19,8 @@ from tandem.servicedesk.choices import (
     EventKind,
     StatusKind,
 )
-from tandem.servicedesk.sla_bridge import desk_settings, recompute_sla
+from tandem.servicedesk.desk_config import desk_settings
+from tandem.servicedesk.sla_bridge import recompute_sla
 from tandem.servicedesk.tickets.models import (
     Ticket,
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -210,7 +212,6 @@ class Comment(TenantOwned):
 
 def attachment_path(instance: Attachment, filename: str) -> str:
     # Random directory per file: names never collide and are not guessable.
-    import uuid
 
     return f"attachments/{instance.tenant_id}/{uuid.uuid4().hex}/{filename}"
 

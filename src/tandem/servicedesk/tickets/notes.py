@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings as django_settings
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -14,7 +17,7 @@ from tandem.core.policies import authorize
 from tandem.core.principal import Principal
 from tandem.core.scoping import within_tenant
 from tandem.core.validation import clean_text
-from tandem.servicedesk import notifications
+from tandem.servicedesk import events as desk_events
 from tandem.servicedesk.choices import (
     EventKind,
     StatusKind,
@@ -22,8 +25,10 @@ from tandem.servicedesk.choices import (
     Visibility,
 )
 from tandem.servicedesk.config.queries import status_kinds
+from tandem.servicedesk.desk_config import desk_settings
+from tandem.servicedesk.mail import parsing as mail_parsing
 from tandem.servicedesk.policies import may_write_internal_notes
-from tandem.servicedesk.sla_bridge import desk_settings, recompute_sla
+from tandem.servicedesk.sla_bridge import recompute_sla
 from tandem.servicedesk.tickets.models import (
     Attachment,
     Comment,
@@ -87,9 +92,7 @@ def add_comment(
             if party_id == ticket.party_id:
                 _event(ticket, EventKind.RESPONDED, actor, now)
                 recompute_sla(ticket, now=now)
-        notifications.note_added(
-            comment, public_reply=visibility == Visibility.PUBLIC and it_author
-        )
+        desk_events.note_added(comment, public_reply=visibility == Visibility.PUBLIC and it_author)
         record_audit(
             actor=actor,
             action="servicedesk.add_comment",
@@ -159,10 +162,6 @@ def attach_file(
     """Keep a file on a ticket in one tier (optionally on one of its notes). Programs and
     scripts, empty files and files over the size limit are refused; requesters attach
     public files only."""
-    from django.conf import settings as django_settings
-    from django.core.files.base import ContentFile
-
-    from tandem.servicedesk.mail import parsing as mail_parsing
 
     authorize(actor, "servicedesk.comment_ticket", ticket)
     filename = mail_parsing.safe_filename(filename, content_type, 1)
@@ -216,7 +215,6 @@ MAX_RATING_COMMENT = 2_000
 
 def _require_requester(actor: Principal, ticket: Ticket, what: str) -> None:
     """The actor sees the ticket and is the person who opened it (else 403)."""
-    from django.core.exceptions import PermissionDenied
 
     authorize(actor, "servicedesk.view_ticket", ticket)
     if actor.user_id is None or actor.user_id != ticket.requester_id:

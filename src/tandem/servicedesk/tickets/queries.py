@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from django.db.models import Q, QuerySet
 
-from tandem.accounts.models import User
+from tandem.accounts.models import Membership, Role, User
 from tandem.core.policies import get_visible_or_404, visible
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context
@@ -124,7 +124,6 @@ def assignable_people(ticket: Ticket) -> QuerySet[User]:
     A provider party's people are the provider's staff, whose memberships belong to no
     tenant, so they are read in a named system context, narrowed to that one provider.
     """
-    from tandem.accounts.models import Membership
 
     party = ticket.party
     with system_context("the people of the party holding a ticket"):
@@ -196,7 +195,6 @@ def people_of_parties(
     are the provider's staff, whose memberships belong to no tenant, so they are read in a
     named system context narrowed to those providers (as :func:`assignable_people` does).
     """
-    from tandem.accounts.models import Membership, Role
 
     internal = Q(pk__in=[])
     providers: set[int] = set()
@@ -241,7 +239,6 @@ def callers(tenant_id: int, text: str, *, include: int | None = None) -> list[Us
     they are one of them. For the caller picker of a technician who may log tickets in the
     tenant (the caller checks that): a provider's technician sees no people list otherwise.
     """
-    from tandem.accounts.models import Membership
 
     text = (text or "").strip()[:100]
     wanted = Q(pk__in=[])
@@ -287,7 +284,6 @@ def takers_by_party(
     tickets), by party name. The ids must come from tickets the caller may change (a
     queue page's changeable rows); the people are read in one named system context, as
     :func:`people_of_parties` reads them."""
-    from tandem.accounts.models import Membership
 
     wanted = sorted(set(party_ids))
     if not wanted:

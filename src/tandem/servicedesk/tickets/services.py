@@ -24,8 +24,8 @@ from tandem.core.policies import authorize
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context, within_tenant
 from tandem.core.validation import clean_name, clean_text
-from tandem.servicedesk import desk_config, notifications, routing
-from tandem.servicedesk import notifications as notify
+from tandem.servicedesk import desk_config, routing
+from tandem.servicedesk import events as desk_events
 from tandem.servicedesk.choices import (
     DONE_KINDS,
     EventKind,
@@ -35,8 +35,9 @@ from tandem.servicedesk.choices import (
 )
 from tandem.servicedesk.config.models import Category, DeskSettings
 from tandem.servicedesk.config.queries import priority_in
+from tandem.servicedesk.desk_config import desk_settings
 from tandem.servicedesk.policies import may_log_for_callers
-from tandem.servicedesk.sla_bridge import desk_settings, recompute_sla
+from tandem.servicedesk.sla_bridge import recompute_sla
 from tandem.servicedesk.tickets.models import (
     Handoff,
     Ticket,
@@ -262,7 +263,7 @@ def create_ticket(
         Ticket.watchers.through.objects.create(ticket=ticket, user=requester)
         created.ticket = ticket
         created.save()
-        notifications.ticket_opened(ticket)
+        desk_events.ticket_opened(ticket)
         record_audit(
             actor=actor,
             action="servicedesk.create_ticket",
@@ -282,7 +283,7 @@ def create_ticket(
             ),
         )
         if ticket.assignee_id is not None:
-            notify.emit_assigned(actor=actor, ticket=ticket)
+            desk_events.emit_assigned(actor=actor, ticket=ticket)
     return ticket
 
 
@@ -555,7 +556,7 @@ def _apply_status(
         changes={"status": [before, status]},
     )
     if kind == EventKind.RESOLVED:
-        notifications.ticket_resolved(ticket)
+        desk_events.ticket_resolved(ticket)
 
 
 def _reopened_status(config: desk_config.DeskConfig) -> str:
@@ -591,7 +592,7 @@ def _answer_done_ticket(
     config = desk_config.current(ticket.tenant_id)
     if reply_reopens(ticket, reopen_days=config.reopen_days, now=now):
         _apply_status(ticket, _reopened_status(config), actor=actor, now=now, config=config)
-        notify.emit_reopened(actor=actor, ticket=ticket, follow_up=None)
+        desk_events.emit_reopened(actor=actor, ticket=ticket, follow_up=None)
         return ticket, None
     follow_up = create_ticket(
         actor=actor,
@@ -609,7 +610,7 @@ def _answer_done_ticket(
         follow_up_of=ticket,
         now=now,
     )
-    notify.emit_reopened(actor=actor, ticket=ticket, follow_up=follow_up)
+    desk_events.emit_reopened(actor=actor, ticket=ticket, follow_up=follow_up)
     return follow_up, follow_up
 
 
@@ -725,7 +726,7 @@ def handoff_ticket(
             tenant_id=ticket.tenant_id,
             changes={"party_id": [before, to_party.pk], "reason": [None, reason]},
         )
-        notify.emit_handoff(actor=actor, handoff=handoff)
+        desk_events.emit_handoff(actor=actor, handoff=handoff)
     return handoff
 
 
@@ -754,7 +755,7 @@ def assign_ticket(*, actor: Principal, ticket: Ticket, assignee: User | None) ->
             tenant_id=ticket.tenant_id,
             changes={"assignee_id": [before, assignee.pk if assignee else None]},
         )
-        notify.emit_assigned(actor=actor, ticket=ticket)
+        desk_events.emit_assigned(actor=actor, ticket=ticket)
     return ticket
 
 

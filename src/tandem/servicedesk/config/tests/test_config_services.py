@@ -23,8 +23,8 @@ from tandem.servicedesk.config import queries as config_queries
 from tandem.servicedesk.config import services as config_services
 from tandem.servicedesk.config import sla as config_sla
 from tandem.servicedesk.config.models import Category
+from tandem.servicedesk.desk_config import desk_settings
 from tandem.servicedesk.models import Coverage, MatrixVersion
-from tandem.servicedesk.sla_bridge import desk_settings
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.servicedesk.tickets.models import Ticket
 from tandem.sla.models import Calendar, SlaPolicy

@@ -33,8 +33,8 @@ from tandem.accounts.principals import resolve_principal
 from tandem.cli import build_parser
 from tandem.core.errors import InvalidInput
 from tandem.core.scoping import principal_scope, system_context
-from tandem.servicedesk import notifications
 from tandem.servicedesk.mail import inbound as mail_inbound
+from tandem.servicedesk.mail import outbound
 from tandem.servicedesk.mail import services as mail_services
 from tandem.servicedesk.mail.models import InboundMessage, OutboundMessage
 from tandem.servicedesk.tickets import notes as ticket_notes
@@ -536,7 +536,7 @@ def test_a_dead_smtp_server_does_not_break_the_reply(  # type: ignore[no-untyped
         logged = OutboundMessage.objects.get(comment=reply)
     assert logged.status == "failed" and logged.attempts == 1
     assert "Connection refused" in logged.error or "ConnectionRefused" in logged.error
-    assert notifications.send_outbound_message(outbound_id=logged.pk) == "skipped"
+    assert outbound.send_outbound_message(outbound_id=logged.pk) == "skipped"
 
 
 def test_processing_twice_changes_nothing(world, listener) -> None:  # type: ignore[no-untyped-def]

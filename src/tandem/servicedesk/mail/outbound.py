@@ -1,8 +1,7 @@
-"""What happened on the desk (domain events), and e-mail from the desk: which is due, and
-sending it.
+"""E-mail from the desk: which is due, its wording, and sending it.
 
-The desk's services record their events here (``note_added``, ``ticket_opened``, ...:
-one outbox row each, in the transaction of the change; decision 0022). A public note from
+The desk's services record what happened as domain events (``servicedesk.events``, decision
+0022). A public note from
 IT then makes one :class:`OutboundMessage` per requester due; a new ticket (however it was
 opened) an acknowledgement to its requester, and a ticket IT resolves or closes a
 resolution mail with the link to rate it (:func:`queue_requester_mail`, the desk's own
@@ -37,6 +36,8 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from email.utils import formataddr, make_msgid, parseaddr
 from typing import Any
 
@@ -47,26 +48,22 @@ from django.db.models import F
 from django.template import Context, Engine, TemplateSyntaxError
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks import task
 
 from tandem.accounts.models import User
+from tandem.accounts.principals import resolve_principal
 from tandem.audit.services import record_audit
-from tandem.core import events
 from tandem.core.errors import Conflict, InvalidInput
 from tandem.core.policies import authorize
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context, within_tenant
 from tandem.servicedesk.choices import IT_MAIL_KINDS, MailKind, OutboundStatus
-from tandem.servicedesk.events import (
-    NoteAdded,
-    TicketAssigned,
-    TicketHandedOff,
-    TicketOpened,
-    TicketReopened,
-    TicketResolved,
-)
+from tandem.servicedesk.desk_config import desk_settings
+from tandem.servicedesk.events import NoteAdded, TicketOpened, TicketResolved
 from tandem.servicedesk.mail import parsing as mail_parsing
 from tandem.servicedesk.mail import text as mail_text
 from tandem.servicedesk.mail.models import MailTemplate, OutboundMessage
+from tandem.servicedesk.policies import REVIEW_MAIL
 from tandem.servicedesk.tickets.models import Comment, Ticket
 
 log = logging.getLogger(__name__)
@@ -168,103 +165,6 @@ def _render_pair(subject: Any, body: Any, context: dict[str, str]) -> tuple[str,
     )
 
 
-# --- What happened: recorded in the caller's transaction --------------------------------------
-#
-# The desk's services call these inside their transaction; each records one domain event
-# (``servicedesk.events``, decision 0022). Mail to the requester is this module's own
-# subscriber (``servicedesk.subscribers``); notices, mail to IT people and webhooks are the
-# notifications app's. The desk calls no notification code.
-
-
-def _actor(actor: Principal) -> dict[str, Any]:
-    return {"actor_user_id": actor.user_id, "actor_label": actor.label[:200]}
-
-
-def note_added(comment: Comment, *, public_reply: bool) -> None:
-    """A note was added (``ticket.note_added``); ``public_reply`` when it is IT's public
-    answer to the requester. Called by ``services.add_comment`` inside its transaction."""
-    events.record(
-        NoteAdded(
-            tenant_id=comment.tenant_id,
-            ticket_id=comment.ticket_id,
-            comment_id=comment.pk,
-            visibility=comment.visibility,
-            public_reply=public_reply,
-            actor_user_id=comment.author_id,
-            actor_label=comment.author_label,
-        )
-    )
-
-
-def ticket_opened(ticket: Ticket) -> None:
-    """A ticket was opened (``ticket.opened``), however: portal, by a technician on the
-    requester's behalf, by e-mail. Called by ``services.create_ticket`` inside its
-    transaction: one INSERT on the hot path."""
-    events.record(
-        TicketOpened(
-            tenant_id=ticket.tenant_id,
-            ticket_id=ticket.pk,
-            number=ticket.number,
-            requester_id=ticket.requester_id,
-            party_id=ticket.party_id,
-            priority=ticket.priority,
-        )
-    )
-
-
-def ticket_resolved(ticket: Ticket) -> None:
-    """IT resolved or closed a ticket (``ticket.resolved``). Called by
-    ``services.change_status`` inside its transaction when a ticket leaves the open
-    statuses; a requester closing their own ticket records nothing here."""
-    events.record(
-        TicketResolved(tenant_id=ticket.tenant_id, ticket_id=ticket.pk, status=ticket.status)
-    )
-
-
-def emit_assigned(*, actor: Principal, ticket: Ticket) -> None:
-    """A ticket was given to a person (``ticket.assigned``); nothing when it was given to
-    nobody."""
-    if ticket.assignee_id is None:
-        return
-    events.record(
-        TicketAssigned(
-            tenant_id=ticket.tenant_id,
-            ticket_id=ticket.pk,
-            assignee_id=ticket.assignee_id,
-            **_actor(actor),
-        )
-    )
-
-
-def emit_handoff(*, actor: Principal, handoff: Any) -> None:
-    """A ticket moved to another party (``ticket.handed_off``)."""
-    events.record(
-        TicketHandedOff(
-            tenant_id=handoff.tenant_id,
-            ticket_id=handoff.ticket_id,
-            handoff_id=handoff.pk,
-            from_party_id=handoff.from_party_id,
-            to_party_id=handoff.to_party_id,
-            reason=handoff.reason,
-            ping_pong=handoff.is_ping_pong,
-            **_actor(actor),
-        )
-    )
-
-
-def emit_reopened(*, actor: Principal, ticket: Ticket, follow_up: Ticket | None) -> None:
-    """The requester answered a done ticket (``ticket.reopened``): it is open again, or
-    ``follow_up`` was opened for the answer because the reopen window had passed."""
-    events.record(
-        TicketReopened(
-            tenant_id=ticket.tenant_id,
-            ticket_id=ticket.pk,
-            follow_up_id=follow_up.pk if follow_up is not None else None,
-            **_actor(actor),
-        )
-    )
-
-
 # --- Mail to the requester: what is due ---------------------------------------------------------
 
 
@@ -290,8 +190,6 @@ def queue_requester_mail(event: TicketOpened | TicketResolved | NoteAdded) -> No
 def recipients(ticket: Ticket, *, exclude_user_id: int | None = None) -> list[User]:
     """The requester and the watchers without an IT role in the tenant (IT reads the desk),
     minus the author, anybody inactive, and anybody no longer a member of the tenant."""
-    from tandem.accounts.principals import resolve_principal
-
     people = {ticket.requester_id: ticket.requester}
     people.update({user.pk: user for user in ticket.watchers.all()})
     chosen = []
@@ -325,9 +223,15 @@ def queue_message(
 
 
 def _enqueue_send(outbound_id: int) -> None:
-    from tandem.servicedesk.tasks import send_outbound_message_task
-
     send_outbound_message_task.enqueue(outbound_id)
+
+
+# The task sits beside what queues it (as ``core.events.dispatch_events_task`` does): the
+# desk's ``tasks`` module would import this one, which queues the task.
+@task()
+def send_outbound_message_task(outbound_id: int) -> str:
+    """Send one due notification through SMTP and record whether it went out."""
+    return send_outbound_message(outbound_id=outbound_id)
 
 
 # --- Sending -----------------------------------------------------------------------------------
@@ -363,24 +267,13 @@ def send_outbound_message(*, outbound_id: int) -> str:
 
 
 def _it_recipient_refusal(outbound: OutboundMessage) -> str:
-    """Why a mail to an IT person may no longer go out ("" if it may): the recipient left,
-    or no longer sees the ticket (an engagement ended, a membership was removed) between the
-    event and the sending. Mail to requesters is not checked here."""
+    """Why a mail to an IT person may no longer go out ("" if it may), as the app that wrote
+    it says (:func:`register_it_mail`). Mail to requesters is not checked here."""
     if outbound.kind not in IT_MAIL_KINDS:
         return ""
-    from tandem.accounts.principals import resolve_principal
-    from tandem.core.policies import allowed
-    from tandem.notifications.models import EmailNotice
-
-    notice = EmailNotice.objects.select_related("user").filter(outbound=outbound).first()
-    if notice is None:
-        return "the notice behind this mail is missing"
-    user = notice.user
-    if not user.is_active or user.email.lower() != outbound.to_address.lower():
-        return f"{outbound.to_address} is no longer an active person with this address"
-    if not allowed(resolve_principal(user), "servicedesk.view_ticket", outbound.ticket):
-        return f"{outbound.to_address} no longer sees this ticket"
-    return ""
+    if _it_mail is None:
+        return "no installed app words mail to IT people"
+    return _it_mail.refusal(outbound)
 
 
 def _record(outbound_id: int, status: str, *, error: str = "", subject: str = "") -> str:
@@ -392,38 +285,35 @@ def _record(outbound_id: int, status: str, *, error: str = "", subject: str = ""
     return status
 
 
-def _it_context(outbound: OutboundMessage) -> dict[str, str]:
-    """What a mail to an IT person says beyond the ticket's name: its priority, the reason,
-    the due time in the tenant's zone and the link. Never a note's text or its author (a
-    reply is named by who wrote it, in the reason)."""
-    from zoneinfo import ZoneInfo
+# --- Mail to IT people: worded by the app that makes it due ---------------------------------------
 
-    from tandem.notifications.models import EmailNotice
 
-    ticket, tenant = outbound.ticket, outbound.tenant
-    notice = EmailNotice.objects.select_related("user").get(outbound=outbound)
-    due = ""
-    if notice.due_at is not None:
-        local = notice.due_at.astimezone(ZoneInfo(tenant.time_zone))
-        due = f"{local:%Y-%m-%d %H:%M} ({tenant.time_zone})"
-    return {
-        "recipient_name": notice.user.full_name or notice.user.email,
-        "ticket_priority": f"P{ticket.priority}",
-        "ticket_url": settings.SITE_URL + reverse("servicedesk:ticket", args=[ticket.pk]),
-        "reason": notice.reason,
-        "due_at": due,
-        "due_label": notice.due_label,
-        "preferences_url": settings.SITE_URL + reverse("notifications:notification-preferences"),
-        "author_name": "",
-        "comment_body": "",
-    }
+@dataclass(frozen=True)
+class ItMail:
+    """How mail to IT people (``IT_MAIL_KINDS``) is checked and worded. The notifications app
+    makes that mail due (with the notice that says why) and registers this when it loads its
+    subscribers: the desk sends the mail but does not know the notice.
+
+    ``refusal(outbound)``: why it may no longer go out ("" if it may), e.g. the recipient left
+    or no longer sees the ticket. ``context(outbound)``: the values of ``IT_CONTEXT_NAMES``
+    (and ``author_name``/``comment_body``, always empty for IT)."""
+
+    refusal: Callable[[OutboundMessage], str]
+    context: Callable[[OutboundMessage], dict[str, str]]
+
+
+_it_mail: ItMail | None = None
+
+
+def register_it_mail(it_mail: ItMail) -> None:
+    """Name the app that words mail to IT people (one per process; a second replaces it)."""
+    global _it_mail
+    _it_mail = it_mail
 
 
 def build_email(outbound: OutboundMessage) -> EmailMessage:
     """The message for one due notification, with the headers threading and loop
     protection rely on."""
-    from tandem.servicedesk.sla_bridge import desk_settings
-
     ticket, tenant = outbound.ticket, outbound.tenant
     domain = settings.MAIL_DOMAIN
     reference = mail_parsing.ticket_reference(tenant.slug, ticket.number)
@@ -451,7 +341,9 @@ def build_email(outbound: OutboundMessage) -> EmailMessage:
         "rating_url": portal_url + "#rating",
     } | dict.fromkeys(IT_CONTEXT_NAMES, "")
     if outbound.kind in IT_MAIL_KINDS:
-        context |= _it_context(outbound)
+        if _it_mail is None:
+            raise RuntimeError("no installed app words mail to IT people")
+        context |= _it_mail.context(outbound)
     subject, body = render(tenant.pk, outbound.kind, context)
     if reference.lower() not in subject.lower():
         subject = f"{reference} {subject}"  # threading must not depend on the wording
@@ -489,8 +381,6 @@ def retry_outbound_message(*, actor: Principal, outbound: OutboundMessage) -> Ou
     """Send a failed notification again (once the SMTP server is fixed, say): it becomes
     pending, keeps its Message-ID and attempt count, and is sent once this commits. Only a
     failed message can be retried; a sent one never goes out twice."""
-    from tandem.notifications.policies import REVIEW_MAIL
-
     authorize(actor, REVIEW_MAIL, outbound)
     with transaction.atomic(), within_tenant(outbound.tenant_id):
         locked = OutboundMessage.objects.select_for_update().get(pk=outbound.pk)
