@@ -490,9 +490,12 @@ class TenantTickets:
             self.tally["open"] += 1
 
         # Time: on most resolved tickets, some worked open ones; one entry per person.
-        if worked and (r() < 0.8 if not is_open else status != "new" and r() < 0.25):
-            self.tally["time_entries"] += len(worked)
-            for (party, user_id), (_email, at) in worked.items():
+        # Work is logged once done: a step's moment may lie past "now" (the life stops at the
+        # next step), and the service refuses time in the future.
+        done_work = {key: value for key, value in worked.items() if value[1] < now}
+        if done_work and (r() < 0.8 if not is_open else status != "new" and r() < 0.25):
+            self.tally["time_entries"] += len(done_work)
+            for (party, user_id), (_email, at) in done_work.items():
                 minutes = max(5, min(480, 5 * round(rng.lognormvariate(3.2, 0.8) / 5)))
                 internal = party == d.internal
                 billable = r() < (0.2 if internal else 0.9)
