@@ -38,6 +38,10 @@ COMMANDS = [
     ["audit"],
     ["audit", "verify"],
     ["audit", "export"],
+    ["events"],
+    ["events", "list"],
+    ["events", "retry"],
+    ["events", "purge"],
 ]
 
 

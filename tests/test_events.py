@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from tandem.accounts.principals import resolve_principal
+from tandem.cli import main as tandem
 from tandem.core import events
 from tandem.core.models import OutboxEvent
 from tandem.core.principal import system_principal
@@ -104,12 +105,10 @@ def test_a_rolled_back_change_records_nothing(world, after_commit) -> None:  # t
     assert _inbox(world) == []
 
 
-def test_a_failing_subscriber_is_recorded_retried_with_backoff_and_runs_once(  # type: ignore[no-untyped-def]
-    world, after_commit, monkeypatch, django_capture_on_commit_callbacks
-) -> None:
-    calls: list[int] = []
+def _failing_subscriber(monkeypatch, calls: list[int]) -> None:  # type: ignore[no-untyped-def]
+    """A subscriber of ``ticket.assigned`` that fails until ``calls`` holds the word."""
 
-    def flaky(event: Any, envelope: events.Envelope) -> None:
+    def handle(event: Any, envelope: events.Envelope) -> None:
         calls.append(envelope.id)
         if len(calls) == 1:
             raise ConnectionError("the other side is down")
@@ -117,9 +116,16 @@ def test_a_failing_subscriber_is_recorded_retried_with_backoff_and_runs_once(  #
     monkeypatch.setitem(
         events._SUBSCRIBERS,
         "test.flaky",
-        events.Subscriber("test.flaky", frozenset({TicketAssigned.type}), flaky),
+        events.Subscriber("test.flaky", frozenset({TicketAssigned.type}), handle),
     )
     events.subscribers_of.cache_clear()
+
+
+def test_a_failing_subscriber_is_recorded_retried_with_backoff_and_runs_once(  # type: ignore[no-untyped-def]
+    world, after_commit, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    calls: list[int] = []
+    _failing_subscriber(monkeypatch, calls)
     try:
         with django_capture_on_commit_callbacks(execute=True):
             _assign(world)
@@ -240,3 +246,78 @@ def test_opening_a_ticket_costs_one_insert_and_one_task(  # type: ignore[no-unty
     assert len(outbox) == 1 and outbox[0].startswith("INSERT")
     assert len(tasks) == 1 and tasks[0].startswith("INSERT")
     assert not any("outboundmessage" in q["sql"] for q in queries.captured_queries)
+
+
+def test_an_operator_lists_failed_events_and_retries_them_now(  # type: ignore[no-untyped-def]
+    world, after_commit, monkeypatch, capsys
+) -> None:
+    calls: list[int] = []
+    _failing_subscriber(monkeypatch, calls)
+    try:
+        _assign(world)
+        [row] = _rows("ticket.assigned")
+        assert events.dispatch(row.pk) == "failed"
+        assert tandem(["events", "list", "--failed"]) == 0
+        listed = capsys.readouterr().out
+        assert f"{row.pk}  ticket.assigned" in listed
+        assert "test.flaky: ConnectionError: the other side is down" in listed
+        # The backoff says wait a minute; the operator fixed the fault and says now.
+        assert tandem(["events", "retry", "--all-failed"]) == 0
+        assert capsys.readouterr().out.split() == [str(row.pk), "dispatched"]
+        assert calls == [row.pk, row.pk]
+        assert events.pending() == []
+        # Done already, or no such row: said, and the second is a failure.
+        assert tandem(["events", "retry", str(row.pk), "999999"]) == 1
+        assert capsys.readouterr().out.split() == [str(row.pk), "skipped", "999999", "missing"]
+        assert tandem(["events", "list"]) == 0
+        assert "No domain event is waiting." in capsys.readouterr().err
+    finally:
+        events.subscribers_of.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["events", "retry"],
+        ["events", "retry", "1", "--all-failed"],
+        ["events", "retry", "0"],
+        ["events", "purge", "--older-than", "-3"],
+        ["events", "list", "--limit", "none"],
+    ],
+    ids=" ".join,
+)
+def test_bad_event_commands_are_refused(argv, capsys) -> None:  # type: ignore[no-untyped-def]
+    with system_context("test"):
+        before = OutboxEvent.objects.count()
+    try:
+        code = tandem(argv)
+    except SystemExit as exit_:
+        code = exit_.code
+    assert code in (1, 2)
+    assert capsys.readouterr().err.strip()
+    with system_context("test"):
+        assert OutboxEvent.objects.count() == before
+
+
+def test_dispatched_events_are_purged_after_their_keeping_time_and_waiting_ones_never(  # type: ignore[no-untyped-def]
+    world, after_commit, settings, capsys
+) -> None:
+    settings.EVENTS_KEEP_DAYS = 7
+    _assign(world)
+    _assign(world)
+    done, waiting = _rows("ticket.assigned")
+    now = timezone.now()
+    assert events.dispatch(done.pk, now=now - dt.timedelta(days=8), claim=False) == "dispatched"
+    with system_context("test"):
+        OutboxEvent.objects.filter(pk=waiting.pk).update(occurred_at=now - dt.timedelta(days=30))
+    # A week and a day after its dispatch it goes; the one still waiting stays, however old.
+    assert events.purge_dispatched(now=now - dt.timedelta(days=2)) == 0
+    assert events.purge_dispatched(now=now) == 1
+    assert [r.pk for r in _rows("ticket.assigned")] == [waiting.pk]
+    # The command takes another keeping time.
+    assert events.dispatch(waiting.pk, now=now - dt.timedelta(days=3), claim=False) == "dispatched"
+    assert tandem(["events", "purge", "--older-than", "5"]) == 0
+    assert "Deleted 0 dispatched" in capsys.readouterr().out
+    assert tandem(["events", "purge", "--older-than", "2"]) == 0
+    assert "Deleted 1 dispatched" in capsys.readouterr().out
+    assert _rows("ticket.assigned") == []

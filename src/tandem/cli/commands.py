@@ -1,10 +1,11 @@
 """The ``tandem`` commands that belong to no app: run the server and workers, migrate, load
-demo data, write the OpenAPI schema, benchmark. Each app's own commands live in the app
-(``<app>/cli.py``, declared in its ``AppConfig``)."""
+demo data, look after the domain-event outbox, write the OpenAPI schema, benchmark. Each
+app's own commands live in the app (``<app>/cli.py``, declared in its ``AppConfig``)."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -12,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from tandem.core.cli import CommandError, Commands
+from tandem.core.cli import EXIT_FAILED, CommandError, Commands, positive_int, print_table
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -145,6 +146,55 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_events_list(args: argparse.Namespace) -> int:
+    """Domain events whose subscribers have not all run, oldest first."""
+    from tandem.core.events import pending
+
+    rows = pending(args.type or (), failed_only=args.failed, limit=args.limit)
+    print_table(
+        ("id", "type", "tenant", "recorded", "attempts", "next attempt", "last error"),
+        [
+            (
+                str(row.pk),
+                row.type,
+                str(row.tenant_id or "-"),
+                f"{row.occurred_at:%Y-%m-%d %H:%M}",
+                str(row.attempts),
+                f"{row.next_attempt_at:%Y-%m-%d %H:%M}" if row.next_attempt_at else "-",
+                row.last_error.splitlines()[0] if row.last_error else "-",
+            )
+            for row in rows
+        ],
+        empty="No domain event is waiting.",
+    )
+    return 0
+
+
+def cmd_events_retry(args: argparse.Namespace) -> int:
+    """Run the subscribers still due of some events now, once the fault is fixed."""
+    from tandem.core.events import pending, retry_now
+
+    if bool(args.ids) == args.all_failed:
+        raise CommandError("name event ids or --all-failed (not both)")
+    ids = args.ids or [row.pk for row in pending(failed_only=True)]
+    if not ids:
+        print("No failed domain event.", file=sys.stderr)
+        return 0
+    outcomes = retry_now(ids)
+    for event_id, outcome in outcomes.items():
+        print(f"{event_id}  {outcome}")
+    return EXIT_FAILED if {"failed", "missing"} & set(outcomes.values()) else 0
+
+
+def cmd_events_purge(args: argparse.Namespace) -> int:
+    """Delete dispatched events older than the keeping time (the daily job does this too)."""
+    from tandem.core.events import purge_dispatched
+
+    keep = dt.timedelta(days=args.older_than) if args.older_than is not None else None
+    print(f"Deleted {purge_dispatched(keep=keep):,} dispatched domain event(s).")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from gunicorn.app.base import BaseApplication
 
@@ -249,6 +299,21 @@ def register(commands: Commands) -> None:
     p.add_argument("--providers", type=int, help="with --scale: providers (default 40)")
     p.add_argument("--tickets", type=int, help="with --scale: tickets (default 1000000)")
     p.add_argument("--seed", type=int, help="with --scale: random seed (default 1)")
+
+    events = commands.group(
+        "events", "Domain events waiting in the outbox: list, retry, purge.", dest="events_command"
+    )
+    p = events.add("list", cmd_events_list, "List events whose subscribers have not all run.")
+    p.add_argument("--failed", action="store_true", help="only those whose last attempt failed")
+    p.add_argument("--type", action="append", metavar="TYPE", help="only this type (repeatable)")
+    p.add_argument("--limit", type=positive_int, default=100, help="at most this many rows")
+    p = events.add("retry", cmd_events_retry, "Run an event's due subscribers now.")
+    p.add_argument("ids", nargs="*", type=positive_int, metavar="ID", help="outbox row ids")
+    p.add_argument("--all-failed", action="store_true", help="every event whose attempt failed")
+    p = events.add("purge", cmd_events_purge, "Delete dispatched events past their keeping time.")
+    p.add_argument(
+        "--older-than", type=positive_int, metavar="DAYS", help="default TANDEM_EVENTS_KEEP_DAYS"
+    )
 
     p = add(
         "openapi",

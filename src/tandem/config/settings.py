@@ -251,6 +251,8 @@ USE_TZ = True
 
 # --- Tandem ------------------------------------------------------------------------------
 API_TOKEN_MAX_DAYS = env_int("TANDEM_API_TOKEN_MAX_DAYS", 365, minimum=1)
+#: Days a domain event is kept in the outbox after its subscribers all ran (decision 0022).
+EVENTS_KEEP_DAYS = env_int("TANDEM_EVENTS_KEEP_DAYS", 7, minimum=1)
 
 
 def _webhook_allowed_hosts() -> list[str]:

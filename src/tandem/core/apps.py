@@ -68,6 +68,7 @@ class CoreConfig(TandemAppConfig):
 
     schedule = (
         ("redispatch-events", 60, "tandem.core.events.redispatch_events_task"),
+        ("purge-dispatched-events", 24 * 3600, "tandem.core.events.purge_dispatched_events_task"),
         (
             "refresh-query-statistics",
             24 * 3600,

@@ -59,6 +59,17 @@ def parse_date(value: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-12-31") from exc
 
 
+def positive_int(value: str) -> int:
+    """An argument that must be a whole number of at least 1 (an id, a count, days)."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of 1 or more")
+    return number
+
+
 def print_table(head: tuple[str, ...], rows: list[tuple[str, ...]], *, empty: str) -> None:
     """Columns padded to their widest cell; ``empty`` (to stderr) when there is no row."""
     if not rows:

@@ -63,6 +63,8 @@ BACKOFF = (
 #: Subscribers of every type (e.g. webhooks, which a tenant may point at any event).
 ANY = "*"
 SWEEP_BATCH = 1000
+#: Rows deleted per statement by :func:`purge_dispatched`.
+PURGE_BATCH = 5000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -354,13 +356,56 @@ def redispatch_events(*, now: dt.datetime | None = None) -> int:
     return len(due)
 
 
-def pending(types: Iterable[str] = ()) -> list[OutboxEvent]:
-    """Rows not yet dispatched (of ``types``, if given), oldest first: for the CLI and tests."""
+def pending(
+    types: Iterable[str] = (), *, failed_only: bool = False, limit: int | None = None
+) -> list[OutboxEvent]:
+    """Rows not yet dispatched (of ``types``, if given; only those whose last attempt failed,
+    if ``failed_only``), oldest first: for ``tandem events list`` and tests."""
     with system_context("list domain events not yet dispatched"):
         rows = OutboxEvent.objects.filter(dispatched_at__isnull=True)
         if types:
             rows = rows.filter(type__in=list(types))
-        return list(rows.order_by("id"))
+        if failed_only:
+            rows = rows.exclude(last_error="")
+        rows = rows.order_by("id")
+        return list(rows[:limit] if limit is not None else rows)
+
+
+def retry_now(event_ids: Iterable[int], *, now: dt.datetime | None = None) -> dict[int, str]:
+    """Run the subscribers still due of these rows now, in this process, whatever their
+    backoff says (an operator fixed the fault: ``tandem events retry``); returns each row's
+    outcome, ``missing`` for an id that names no row and ``skipped`` for one done already."""
+    now = now or timezone.now()
+    outcomes: dict[int, str] = {}
+    for event_id in event_ids:
+        with system_context("retry a domain event now"):
+            row = OutboxEvent.objects.filter(pk=event_id).only("dispatched_at").first()
+        if row is None:
+            outcomes[event_id] = "missing"
+        elif row.dispatched_at is not None:
+            outcomes[event_id] = "skipped"
+        else:
+            outcomes[event_id] = dispatch(event_id, now=now, claim=False)
+    return outcomes
+
+
+def purge_dispatched(*, keep: dt.timedelta | None = None, now: dt.datetime | None = None) -> int:
+    """Delete rows whose subscribers all ran more than ``keep`` ago (default
+    ``EVENTS_KEEP_DAYS``); returns how many. Rows not yet dispatched are never deleted.
+
+    Every change records an event, so without this the outbox grows with the desk (about five
+    rows per ticket); a dispatched row is only a record of delivery, kept a while for an
+    operator who asks what was told when. Deleted in batches so no lock is held for long.
+    """
+    now = now or timezone.now()
+    keep = keep if keep is not None else dt.timedelta(days=settings.EVENTS_KEEP_DAYS)
+    deleted = 0
+    with system_context("purge dispatched domain events"):
+        old = OutboxEvent.objects.filter(dispatched_at__lt=now - keep)
+        while batch := list(old.values_list("pk", flat=True)[:PURGE_BATCH]):
+            count, _ = OutboxEvent.objects.filter(pk__in=batch).delete()
+            deleted += count
+    return deleted
 
 
 # --- Worker ------------------------------------------------------------------------------------
@@ -379,5 +424,11 @@ def dispatch_events_task(event_ids: list[int]) -> dict[str, int]:
 
 @task()
 def redispatch_events_task() -> int:
-    """Take up outbox rows left behind (periodic, see ``config/schedule.py``)."""
+    """Take up outbox rows left behind (periodic: ``CoreConfig.schedule``)."""
     return redispatch_events()
+
+
+@task()
+def purge_dispatched_events_task() -> int:
+    """Delete dispatched rows past their keeping time (daily: ``CoreConfig.schedule``)."""
+    return purge_dispatched()
