@@ -100,10 +100,6 @@ def own_notifications(
     return rows
 
 
-def unread_count(principal: Principal) -> int:
-    return own_notifications(principal, unread=True).count()
-
-
 def unread_count_capped(principal: Principal, *, cap: int) -> int:
     """How many of the principal's notifications are unread, counting at most ``cap``: one
     ``COUNT`` over a ``LIMIT`` walk of the inbox index, so a neglected inbox of thousands

@@ -16,7 +16,6 @@ from tandem.core.policies import get_visible_or_404, visible
 from tandem.core.principal import Principal
 from tandem.servicedesk.choices import DEFAULT_STATUSES, StatusKind
 from tandem.servicedesk.config.models import CannedReply, Category, DeskSettings
-from tandem.servicedesk.desk_config import priority_matrix
 from tandem.servicedesk.tickets.models import Ticket, TicketEvent
 from tandem.sla.models import Calendar, SlaPolicy
 from tandem.sla.priority import PriorityMatrix
@@ -178,11 +177,6 @@ def canned_reply(principal: Principal, canned_reply_id: int, action: str) -> Can
 
 
 # --- Settings and reference data --------------------------------------------------------------
-
-
-def priority_of(settings: DeskSettings, impact: int, urgency: int) -> int:
-    """Priority number (1 = P1) for 1-based impact and urgency levels, through the matrix."""
-    return priority_in(priority_matrix(settings), impact, urgency)
 
 
 def priority_in(matrix: PriorityMatrix, impact: int, urgency: int) -> int:
