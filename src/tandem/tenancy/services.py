@@ -86,7 +86,7 @@ def register_owner_maker(maker: OwnerMaker) -> None:
 
 
 class TenantSetUp(Protocol):
-    def __call__(self, *, tenant: Tenant) -> None: ...
+    def __call__(self, *, tenant: Tenant) -> object: ...
 
 
 _tenant_set_ups: list[TenantSetUp] = []
