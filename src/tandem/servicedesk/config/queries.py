@@ -132,8 +132,8 @@ def used_status_keys(tenant: Tenant) -> set[str]:
 
 
 def workflows(tenant_ids: Iterable[int]) -> dict[int, list[list[str]]]:
-    """Each tenant's statuses ``[[key, name, kind], ...]``, without creating desk settings
-    for tenants that have none yet (they use the default workflow).
+    """Each tenant's statuses ``[[key, name, kind], ...]`` (every tenant has its settings
+    row from its creation; an id that names none gets the default workflow).
 
     Kept per process against each tenant's desk-configuration token, which changes with
     every change of its settings (``desk_config``): a provider's queue page needs the
