@@ -327,7 +327,7 @@ def build_extras_world(world: World) -> None:
     reads it; the requester and the providers not involved in the ticket get 404."""
     from tandem.accounts.principals import resolve_principal
     from tandem.core.scoping import principal_scope
-    from tandem.servicedesk.tickets import notes as ticket_notes
+    from tandem.servicedesk.tickets import note_services as ticket_notes
     from tandem.servicedesk.tickets.models import Ticket
 
     owner = resolve_principal(user_of(world, "owner"))
@@ -369,7 +369,7 @@ def build_config_world(world: World) -> None:
       what the desk set-up created.
     """
     from tandem.servicedesk.config import services as config_services
-    from tandem.servicedesk.config import sla as config_sla
+    from tandem.servicedesk.config import sla_services as config_sla
     from tandem.servicedesk.models import Coverage
     from tandem.sla.models import SlaPolicy
     from tandem.tenancy.models import Party

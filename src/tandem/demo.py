@@ -27,8 +27,8 @@ from tandem.core.principal import Principal, system_principal
 from tandem.core.scoping import principal_scope, system_context
 from tandem.servicedesk import services as desk_services
 from tandem.servicedesk.config import services as config_services
-from tandem.servicedesk.config import sla as config_sla
-from tandem.servicedesk.tickets import notes as ticket_notes
+from tandem.servicedesk.config import sla_services as config_sla
+from tandem.servicedesk.tickets import note_services as ticket_notes
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.servicedesk.tickets.models import Ticket
 from tandem.tenancy.models import Engagement, Party, ServiceArea, Site, Tenant

@@ -14,7 +14,7 @@ from tandem.core.scoping import system_context
 from tandem.servicedesk import models as desk_models
 from tandem.servicedesk import services as desk_services
 from tandem.servicedesk.config import services as config_services
-from tandem.servicedesk.config import sla as config_sla
+from tandem.servicedesk.config import sla_services as config_sla
 from tandem.tenancy.models import Party, Tenant
 from tests.personas import World
 

@@ -41,7 +41,7 @@ from tandem.accounts.services import add_membership, create_user
 from tandem.core.principal import system_principal
 from tandem.core.scoping import principal_scope, system_context
 from tandem.servicedesk import services as desk_services
-from tandem.servicedesk.config import sla as config_sla
+from tandem.servicedesk.config import sla_services as config_sla
 from tandem.servicedesk.sla_bridge import recompute_open_tickets, recompute_sla
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.servicedesk.tickets.models import Ticket

@@ -34,7 +34,7 @@ from tandem.scale.desk import Desk, PartyCalendars
 from tandem.servicedesk import desk_config
 from tandem.servicedesk import services as desk_services
 from tandem.servicedesk.config import queries as config_queries
-from tandem.servicedesk.config import sla as config_sla
+from tandem.servicedesk.config import sla_services as config_sla
 from tandem.servicedesk.config.models import Category, DeskSettings
 from tandem.servicedesk.models import Coverage, ResponsibilityRow
 from tandem.tenancy.models import Party, Provider, ServiceArea, Tenant

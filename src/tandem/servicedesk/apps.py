@@ -61,8 +61,12 @@ class ServiceDeskConfig(TandemAppConfig):
     def ready(self) -> None:
         from tandem.audit.references import register_reference
         from tandem.servicedesk import desk_config
+        from tandem.servicedesk.config.services import set_up_desk
+        from tandem.tenancy.services import register_tenant_set_up
 
         desk_config.connect_signals()
+        # A new tenant's desk settings are made with the tenant, in its transaction.
+        register_tenant_set_up(set_up_desk)
         register_reference(
             ("category_id",),
             kind="category",

@@ -36,7 +36,6 @@ from django.utils import timezone
 from tandem.accounts.principals import engagement_is_live
 from tandem.core.scoping import system_context, within_tenant
 from tandem.servicedesk import routing
-from tandem.servicedesk.choices import DEFAULT_PRIORITY_MATRIX, DEFAULT_STATUSES
 from tandem.servicedesk.config.models import Category, DeskSettings
 from tandem.servicedesk.models import Coverage, ResponsibilityRow
 from tandem.sla import clock
@@ -131,15 +130,9 @@ class DeskConfig:
 
 
 def desk_settings(tenant_id: int) -> DeskSettings:
-    """The tenant's desk settings row (made with the defaults when the tenant has none)."""
-    found, _ = DeskSettings.objects.get_or_create(
-        tenant_id=tenant_id,
-        defaults={
-            "priority_matrix": DEFAULT_PRIORITY_MATRIX,
-            "statuses": [list(s) for s in DEFAULT_STATUSES],
-        },
-    )
-    return found
+    """The tenant's desk settings row: a plain read. Every tenant has one from its creation
+    (``config.services.set_up_desk``; migration 0021 made the rows of older tenants)."""
+    return DeskSettings.objects.get(tenant_id=tenant_id)
 
 
 def priority_matrix(settings: DeskSettings) -> PriorityMatrix:

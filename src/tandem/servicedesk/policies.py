@@ -1,4 +1,4 @@
-"""Who sees and works which tickets, notes and matrix rows.
+"""Who sees and works which tickets, notes, SLA policies and matrix rows.
 
 - The tenant's IT (owner, internal technicians, auditors) sees every ticket of the tenant.
 - A provider sees the tickets its party holds or has held, the tickets inside its
@@ -7,6 +7,8 @@
   (status, priority, notes, time, handoffs) only tickets its party holds, and only when the
   engagement allows ``tickets.work``.
 - A requester sees only the tickets they requested, and only public notes.
+- Notes and files carry one of three tiers (:func:`note_tiers`); SLA and OLA terms are the
+  tenant's IT's to read, a provider's own party's terms its own (:func:`sla_policy_rule`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from django.db.models import Exists, OuterRef, Q
 from tandem.core.lookups import IdIn
 from tandem.core.policies import ScopedPermission, policy
 from tandem.core.principal import Principal, TenantAccess
-from tandem.servicedesk.tickets.models import TicketEvent
+from tandem.servicedesk.choices import Visibility
+from tandem.servicedesk.tickets.models import Ticket, TicketEvent
 
 WORK = "tickets.work"
 
@@ -186,6 +189,38 @@ policy("servicedesk.view_matrix")(ScopedPermission("servicedesk.view_matrix", te
 policy("servicedesk.change_matrix")(
     ScopedPermission("servicedesk.change_matrix", tenant_field="id", internal_only=True)
 )
+
+
+# --- Notes, files and SLA terms -------------------------------------------------------------
+
+
+def note_tiers(principal: Principal, ticket: Ticket) -> Q:
+    """Which notes (and files) of ``ticket`` the principal may read: the one place that
+    decides it.
+
+    Party-private: the author's party only. IT-shared: the tenant's internal IT and the
+    provider parties involved in the ticket (holding it or having held it). Public: also
+    the requester.
+    """
+    allowed = Q(visibility=Visibility.PUBLIC)
+    held = set(TicketEvent.objects.filter(ticket=ticket).values_list("party_id", flat=True))
+    involved = held | {ticket.party_id}
+    for access in principal.accesses_with("servicedesk.view_ticket", ticket.tenant_id):
+        if access.party_id is None:
+            continue  # a requester: public notes only
+        allowed |= Q(visibility=Visibility.PRIVATE, party_id=access.party_id)
+        if access.provider_id is None or access.party_id in involved:
+            allowed |= Q(visibility=Visibility.SHARED)
+    return allowed
+
+
+def sla_policy_rule(principal: Principal, tenant_id: int) -> Q:
+    """Which of a tenant's SLA policies the principal may read (given that it reads the
+    tenant's configuration): the tenant's IT every SLA and OLA, a provider only its own
+    party's terms (another party's are none of its business)."""
+    if principal.is_internal_in(tenant_id):
+        return Q()
+    return Q(party_id__in=sorted(principal.party_ids_in(tenant_id)))
 
 
 def may_write_internal_notes(principal: Principal, tenant_id: int) -> bool:

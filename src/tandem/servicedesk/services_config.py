@@ -17,7 +17,7 @@ from tandem.core.scoping import within_tenant
 from tandem.servicedesk import services
 from tandem.servicedesk.config.queries import CHANGE, _one, _reachable
 from tandem.servicedesk.config.services import KEEP, MAX_LEVELS, _fields
-from tandem.servicedesk.config.sla import _recompute_after_commit
+from tandem.servicedesk.config.sla_services import _recompute_after_commit
 from tandem.servicedesk.models import Coverage
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.sla.models import Calendar

@@ -81,6 +81,23 @@ def register_owner_maker(maker: OwnerMaker) -> None:
     _owner_maker = maker
 
 
+# An app above tenancy that keeps a row per tenant (the desk's settings) makes it in the
+# tenant's own transaction through this seam, filled in its ``AppConfig.ready``.
+
+
+class TenantSetUp(Protocol):
+    def __call__(self, *, tenant: Tenant) -> object: ...
+
+
+_tenant_set_ups: list[TenantSetUp] = []
+
+
+def register_tenant_set_up(set_up: TenantSetUp) -> None:
+    """Name a function that sets a new tenant up for an app above tenancy."""
+    if set_up not in _tenant_set_ups:
+        _tenant_set_ups.append(set_up)
+
+
 def create_tenant(
     *,
     actor: Principal,
@@ -90,7 +107,8 @@ def create_tenant(
     country: str = "",
     require_mfa: bool = False,
 ) -> Tenant:
-    """Create a tenant with its internal IT party and the default service areas."""
+    """Create a tenant with its internal IT party, the default service areas and what the
+    apps above tenancy set up for it (``register_tenant_set_up``)."""
     if not actor.is_system:
         authorize(actor, "tenancy.add_tenant")
     name = clean_name(name, max_length=200)
@@ -113,6 +131,8 @@ def create_tenant(
                 for key, label in DEFAULT_SERVICE_AREAS
             ]
         )
+        for set_up in _tenant_set_ups:
+            set_up(tenant=tenant)
         record_audit(
             actor=actor,
             action="tenancy.create_tenant",

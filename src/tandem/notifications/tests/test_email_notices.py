@@ -25,7 +25,7 @@ from tandem.notifications.models import EmailNotice, Notification, Webhook
 from tandem.servicedesk import sla_alerts
 from tandem.servicedesk.mail import services as mail_services
 from tandem.servicedesk.mail.models import OutboundMessage
-from tandem.servicedesk.tickets import notes as ticket_notes
+from tandem.servicedesk.tickets import note_services as ticket_notes
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.servicedesk.tickets.models import Ticket
 from tandem.tenancy.models import Engagement, Party, Tenant

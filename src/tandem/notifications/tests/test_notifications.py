@@ -9,7 +9,7 @@ from tests.personas import user_of
 from tandem.accounts.principals import resolve_principal
 from tandem.core.scoping import principal_scope, system_context
 from tandem.notifications.models import Notification
-from tandem.servicedesk.tickets import notes as ticket_notes
+from tandem.servicedesk.tickets import note_services as ticket_notes
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.servicedesk.tickets.models import Ticket
 from tandem.tenancy.models import Party

@@ -36,7 +36,7 @@ from tandem.accounts.principals import resolve_principal
 from tandem.core.scoping import principal_scope
 from tandem.reports import queries
 from tandem.servicedesk.tickets import models as ticket_models
-from tandem.servicedesk.tickets import notes as ticket_notes
+from tandem.servicedesk.tickets import note_services as ticket_notes
 from tandem.servicedesk.tickets import services as ticket_services
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -11,7 +11,8 @@ from tandem.core import policies
 from tandem.core.actions import declare_action
 from tandem.core.api import Id, Pagination, principal_of
 from tandem.core.errors import InvalidInput
-from tandem.servicedesk.config import queries, services, sla
+from tandem.servicedesk.config import queries, services
+from tandem.servicedesk.config import sla_services as sla
 from tandem.servicedesk.config.schemas import (
     CalendarIn,
     CalendarOut,

@@ -10,7 +10,7 @@ from django import forms
 
 from tandem.servicedesk.choices import MAX_REOPEN_DAYS, MailSenderPolicy, StatusKind
 from tandem.servicedesk.config.services import QUESTION_TYPES
-from tandem.servicedesk.config.sla import METRICS, WEEKDAY_NAMES, WEEKDAYS
+from tandem.servicedesk.config.sla_services import METRICS, WEEKDAY_NAMES, WEEKDAYS
 
 # --- Canned replies ---------------------------------------------------------------------------
 # Kept by IT people, not only the owners: the tenant's IT keeps the tenant's replies and its

@@ -14,6 +14,7 @@ from tandem.core.errors import require
 from tandem.core.lookups import IdIn
 from tandem.core.policies import get_visible_or_404, visible
 from tandem.core.principal import Principal
+from tandem.servicedesk import policies as desk_policies
 from tandem.servicedesk.choices import DEFAULT_STATUSES, StatusKind
 from tandem.servicedesk.config.models import CannedReply, Category, DeskSettings
 from tandem.servicedesk.tickets.models import Ticket, TicketEvent
@@ -64,17 +65,13 @@ def _one(rows: QuerySet[Any], pk: int) -> Any:
     return found
 
 
-def sees_every_policy(principal: Principal, tenant_id: int) -> bool:
-    """The tenant's IT reads every SLA and OLA; a provider only its own party's terms."""
-    return principal.is_internal_in(tenant_id)
-
-
 def sla_policies(principal: Principal, tenant_id: int) -> QuerySet[SlaPolicy]:
-    """The policies of a tenant the principal may read (a provider: its own party's)."""
-    rows = SlaPolicy.objects.filter(tenant_id=tenant_id).select_related("party", "calendar")
-    if not sees_every_policy(principal, tenant_id):
-        rows = rows.filter(party_id__in=sorted(principal.party_ids_in(tenant_id)))
-    return rows
+    """The policies of a tenant the principal may read (``policies.sla_policy_rule``)."""
+    return (
+        SlaPolicy.objects.filter(tenant_id=tenant_id)
+        .filter(desk_policies.sla_policy_rule(principal, tenant_id))
+        .select_related("party", "calendar")
+    )
 
 
 def categories(principal: Principal, tenant_id: int) -> QuerySet[Category]:
@@ -134,8 +131,8 @@ def used_status_keys(tenant: Tenant) -> set[str]:
 
 
 def workflows(tenant_ids: Iterable[int]) -> dict[int, list[list[str]]]:
-    """Each tenant's statuses ``[[key, name, kind], ...]``, without creating desk settings
-    for tenants that have none yet (they use the default workflow).
+    """Each tenant's statuses ``[[key, name, kind], ...]`` (every tenant has its settings
+    row from its creation; an id that names none gets the default workflow).
 
     Kept per process against each tenant's desk-configuration token, which changes with
     every change of its settings (``desk_config``): a provider's queue page needs the

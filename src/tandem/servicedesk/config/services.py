@@ -20,6 +20,8 @@ from tandem.core.principal import Principal
 from tandem.core.scoping import within_tenant
 from tandem.core.validation import clean_name, clean_text
 from tandem.servicedesk.choices import (
+    DEFAULT_PRIORITY_MATRIX,
+    DEFAULT_STATUSES,
     MAX_REOPEN_DAYS,
     MailSenderPolicy,
     StatusKind,
@@ -390,6 +392,21 @@ def _set_category_active(*, actor: Principal, category: Category, active: bool) 
 
 
 # --- Desk settings: priority matrix, status workflow, thresholds ------------------------------
+
+
+def set_up_desk(*, tenant: Tenant) -> DeskSettings:
+    """A new tenant's desk settings row, with the default matrix and workflow.
+
+    Runs inside ``tenancy.services.create_tenant``'s transaction (the desk registers it with
+    ``register_tenant_set_up``), which audits the tenant: every tenant has its row from its
+    first moment, so reading the settings (``desk_config.desk_settings``) never writes.
+    """
+    with within_tenant(tenant.pk):
+        return DeskSettings.objects.create(
+            tenant=tenant,
+            priority_matrix=DEFAULT_PRIORITY_MATRIX,
+            statuses=[list(s) for s in DEFAULT_STATUSES],
+        )
 
 
 def _locked_settings(tenant: Tenant) -> DeskSettings:

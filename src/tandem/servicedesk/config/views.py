@@ -19,7 +19,8 @@ from tandem.core.pages import CONFLICT, INVALID, submit_form
 from tandem.core.principal import Principal
 from tandem.servicedesk import queries as desk_queries
 from tandem.servicedesk.choices import StatusKind
-from tandem.servicedesk.config import queries, services, sla
+from tandem.servicedesk.config import queries, services
+from tandem.servicedesk.config import sla_services as sla
 from tandem.servicedesk.config.forms import (
     METRIC_LABELS,
     CalendarForm,
@@ -33,7 +34,7 @@ from tandem.servicedesk.config.forms import (
     priority_range_choices,
 )
 from tandem.servicedesk.config.queries import CHANGE, VIEW
-from tandem.servicedesk.config.sla import METRICS, WEEKDAY_NAMES, WEEKDAYS
+from tandem.servicedesk.config.sla_services import METRICS, WEEKDAY_NAMES, WEEKDAYS
 from tandem.servicedesk.sla_bridge import desk_settings
 from tandem.servicedesk.tickets import queries as ticket_queries
 from tandem.sla.models import Calendar

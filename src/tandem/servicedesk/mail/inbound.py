@@ -57,7 +57,7 @@ from tandem.servicedesk.desk_config import desk_settings
 from tandem.servicedesk.mail import parsing, text
 from tandem.servicedesk.mail.models import InboundMessage, OutboundMessage
 from tandem.servicedesk.policies import REVIEW_MAIL, may_write_internal_notes
-from tandem.servicedesk.tickets import notes as ticket_notes
+from tandem.servicedesk.tickets import note_services as ticket_notes
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.servicedesk.tickets.models import Comment, Ticket
 from tandem.tenancy.models import Tenant

@@ -33,7 +33,7 @@ from tandem.servicedesk.portal.forms import (
     portal_questions,
 )
 from tandem.servicedesk.sla_bridge import desk_settings
-from tandem.servicedesk.tickets import notes as ticket_notes
+from tandem.servicedesk.tickets import note_services as ticket_notes
 from tandem.servicedesk.tickets import queries as ticket_queries
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.servicedesk.tickets.detail import _requester_ticket_context

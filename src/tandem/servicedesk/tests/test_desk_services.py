@@ -15,8 +15,8 @@ from tandem.core.errors import Conflict, InvalidInput
 from tandem.core.principal import system_principal
 from tandem.core.scoping import principal_scope, system_context
 from tandem.servicedesk import services as desk_services
-from tandem.servicedesk.config import sla as config_sla
-from tandem.servicedesk.tickets import notes as ticket_notes
+from tandem.servicedesk.config import sla_services as config_sla
+from tandem.servicedesk.tickets import note_services as ticket_notes
 from tandem.servicedesk.tickets import queries as ticket_queries
 from tandem.servicedesk.tickets import services as ticket_services
 

@@ -17,7 +17,9 @@ from tandem.core.api import (
 )
 from tandem.core.errors import InvalidInput
 from tandem.servicedesk.queues import queries as queue_queries
-from tandem.servicedesk.tickets import links, notes, queries, services
+from tandem.servicedesk.tickets import link_services as links
+from tandem.servicedesk.tickets import note_services as notes
+from tandem.servicedesk.tickets import queries, services
 from tandem.servicedesk.tickets.attachments import (
     file_response,
     readable_attachment,

@@ -9,7 +9,8 @@ from django.http import FileResponse, Http404
 
 from tandem.core.errors import InvalidInput
 from tandem.core.principal import Principal
-from tandem.servicedesk.tickets import notes, queries
+from tandem.servicedesk.tickets import note_services as notes
+from tandem.servicedesk.tickets import queries
 from tandem.servicedesk.tickets.models import Attachment
 
 #: Types a browser may show as themselves; anything else is sent as opaque bytes.

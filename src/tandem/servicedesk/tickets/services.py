@@ -35,7 +35,6 @@ from tandem.servicedesk.choices import (
 )
 from tandem.servicedesk.config.models import Category, DeskSettings
 from tandem.servicedesk.config.queries import priority_in
-from tandem.servicedesk.desk_config import desk_settings
 from tandem.servicedesk.policies import may_log_for_callers
 from tandem.servicedesk.sla_bridge import recompute_sla
 from tandem.servicedesk.tickets.models import (
@@ -149,9 +148,8 @@ def _take_number(tenant_id: int) -> tuple[int, uuid.UUID]:
             [tenant_id],
         )
         row = cursor.fetchone()
-    if row is None:  # the tenant's first ticket: create its settings with the defaults
-        desk_settings(tenant_id)
-        return _take_number(tenant_id)
+    if row is None:  # every tenant has its row from its creation (config.services.set_up_desk)
+        raise DeskSettings.DoesNotExist(f"Tenant {tenant_id} has no desk settings.")
     number, token = row
     return int(number), token if isinstance(token, uuid.UUID) else uuid.UUID(str(token))
 

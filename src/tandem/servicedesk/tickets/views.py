@@ -28,7 +28,9 @@ from tandem.servicedesk.choices import Visibility
 from tandem.servicedesk.config import queries as config_queries
 from tandem.servicedesk.config.models import Category
 from tandem.servicedesk.sla_bridge import desk_settings
-from tandem.servicedesk.tickets import detail, links, notes, queries, services
+from tandem.servicedesk.tickets import detail, queries, services
+from tandem.servicedesk.tickets import link_services as links
+from tandem.servicedesk.tickets import note_services as notes
 from tandem.servicedesk.tickets.attachments import (
     _message,
     file_response,

@@ -21,7 +21,7 @@ from tandem.servicedesk import desk_config
 from tandem.servicedesk import services_config as desk_services_config
 from tandem.servicedesk.config import queries as config_queries
 from tandem.servicedesk.config import services as config_services
-from tandem.servicedesk.config import sla as config_sla
+from tandem.servicedesk.config import sla_services as config_sla
 from tandem.servicedesk.config.models import Category
 from tandem.servicedesk.desk_config import desk_settings
 from tandem.servicedesk.models import Coverage, MatrixVersion

@@ -37,7 +37,7 @@ from tandem.servicedesk.mail import inbound as mail_inbound
 from tandem.servicedesk.mail import outbound
 from tandem.servicedesk.mail import services as mail_services
 from tandem.servicedesk.mail.models import InboundMessage, OutboundMessage
-from tandem.servicedesk.tickets import notes as ticket_notes
+from tandem.servicedesk.tickets import note_services as ticket_notes
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.servicedesk.tickets.models import Attachment, Comment, Ticket
 from tandem.tenancy.models import Party, Tenant

@@ -17,7 +17,7 @@ from tandem.core.principal import system_principal
 from tandem.core.scoping import principal_scope, system_context
 from tandem.servicedesk.choices import Via, Visibility
 from tandem.servicedesk.config import services as config_services
-from tandem.servicedesk.tickets import notes as ticket_notes
+from tandem.servicedesk.tickets import note_services as ticket_notes
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.servicedesk.tickets.models import Comment, Ticket
 from tandem.tenancy.models import Tenant
