@@ -12,6 +12,8 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable
 
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
 from django.utils import timezone
 
 from tandem.accounts import access_cache
@@ -37,6 +39,15 @@ def resolve_principal(user: User, *, token: ApiToken | None = None) -> Principal
     """Every access ``user`` holds right now, optionally narrowed to one API token."""
     # The access version before the accesses: see access_cache.
     return _principal(user, token, access_cache.current_token(), timezone.localdate())
+
+
+def signed_in_user(request: HttpRequest) -> User:
+    """The person signed in on a page's request (a requester opening a ticket is its
+    requester); 403 "sign in first" for a request without one."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied("sign in first")
+    return user
 
 
 def resolve_signed_in(user: User) -> tuple[Principal, bool]:

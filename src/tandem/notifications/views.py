@@ -8,16 +8,16 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from tandem.core import policies
 from tandem.core.actions import page
 from tandem.core.errors import Conflict
 from tandem.core.pages import submit_form
 from tandem.core.policies import SIGNED_IN
 from tandem.core.principal import Principal
+from tandem.core.request import TandemRequest, tenant_in_reach
 from tandem.notifications import queries, services
 from tandem.notifications.choices import NotificationKind
 from tandem.notifications.forms import EmailPreferencesForm, WebhookForm
@@ -28,13 +28,12 @@ from tandem.servicedesk.mail.services import (
     retry_inbound_message,
     retry_outbound_message,
 )
-from tandem.tenancy import queries as tenancy_queries
 from tandem.tenancy.models import Tenant
 
 
 @page(SIGNED_IN)
-def notification_list(request: HttpRequest) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def notification_list(request: TandemRequest) -> HttpResponse:
+    principal = request.principal
     unread_only = request.GET.get("unread") == "1"
     rows = queries.own_notifications(principal, unread=True if unread_only else None)
     page_obj = Paginator(rows, 50).get_page(request.GET.get("page"))
@@ -52,8 +51,8 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 
 @page(SIGNED_IN)
 @require_POST
-def notification_read(request: HttpRequest, notification_id: int) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
+def notification_read(request: TandemRequest, notification_id: int) -> HttpResponse:
+    principal = request.principal
     notification = queries.own_notifications(principal).filter(pk=notification_id).first()
     if notification is None:
         raise Http404("no such notification")
@@ -63,8 +62,8 @@ def notification_read(request: HttpRequest, notification_id: int) -> HttpRespons
 
 @page(SIGNED_IN)
 @require_POST
-def notification_read_all(request: HttpRequest) -> HttpResponse:
-    services.mark_all_read(actor=request.principal)  # type: ignore[attr-defined]
+def notification_read_all(request: TandemRequest) -> HttpResponse:
+    services.mark_all_read(actor=request.principal)
     return redirect("notifications:notifications")
 
 
@@ -72,9 +71,9 @@ def notification_read_all(request: HttpRequest) -> HttpResponse:
 
 
 @page(SIGNED_IN)
-def notification_preferences(request: HttpRequest) -> HttpResponse:
+def notification_preferences(request: TandemRequest) -> HttpResponse:
     """Which kinds of notification also come by e-mail; the in-app ones always come."""
-    principal = request.principal  # type: ignore[attr-defined]
+    principal = request.principal
     current = queries.email_preferences(principal.user_id or 0)
     form = EmailPreferencesForm(request.POST or None, current=current)
     saved, status = submit_form(
@@ -98,19 +97,11 @@ def notification_preferences(request: HttpRequest) -> HttpResponse:
 # --- A tenant's webhooks -----------------------------------------------------------------------
 
 
-def _tenant_for(principal: Principal, tenant_id: int, action: str) -> Tenant:
-    """The tenant, if the principal sees it and may ``action`` in it; else not found."""
-    tenant = tenancy_queries.tenant(principal, tenant_id)
-    if not policies.allowed(principal, action, tenant):
-        raise Http404("no such page")
-    return tenant
-
-
 @page(MANAGE_WEBHOOK)
-def webhooks(request: HttpRequest, tenant_id: int) -> HttpResponse:
+def webhooks(request: TandemRequest, tenant_id: int) -> HttpResponse:
     """The tenant's webhooks, and a form to add one (its signing secret is shown once)."""
-    principal = request.principal  # type: ignore[attr-defined]
-    tenant = _tenant_for(principal, tenant_id, MANAGE_WEBHOOK)
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, MANAGE_WEBHOOK)
     form = WebhookForm(request.POST or None)
     created, status = submit_form(
         request,
@@ -139,11 +130,11 @@ def webhooks(request: HttpRequest, tenant_id: int) -> HttpResponse:
 
 
 @page(MANAGE_WEBHOOK)
-def webhook_detail(request: HttpRequest, tenant_id: int, webhook_id: int) -> HttpResponse:
+def webhook_detail(request: TandemRequest, tenant_id: int, webhook_id: int) -> HttpResponse:
     """One webhook and its delivery log: every event, its status, attempts, the answer's
     status code and the last error, newest first."""
-    principal = request.principal  # type: ignore[attr-defined]
-    tenant = _tenant_for(principal, tenant_id, MANAGE_WEBHOOK)
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, MANAGE_WEBHOOK)
     webhook = queries.tenant_webhook(principal, tenant.pk, webhook_id)
     deliveries = queries.deliveries(principal, webhook.pk)
     page_obj = Paginator(deliveries, 50).get_page(request.GET.get("page"))
@@ -162,9 +153,9 @@ def webhook_detail(request: HttpRequest, tenant_id: int, webhook_id: int) -> Htt
 
 @page(MANAGE_WEBHOOK)
 @require_POST
-def webhook_disable(request: HttpRequest, tenant_id: int, webhook_id: int) -> HttpResponse:
-    principal = request.principal  # type: ignore[attr-defined]
-    tenant = _tenant_for(principal, tenant_id, MANAGE_WEBHOOK)
+def webhook_disable(request: TandemRequest, tenant_id: int, webhook_id: int) -> HttpResponse:
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, MANAGE_WEBHOOK)
     webhook = queries.tenant_webhook(principal, tenant.pk, webhook_id)
     try:
         services.disable_webhook(actor=principal, webhook=webhook)
@@ -178,11 +169,11 @@ def webhook_disable(request: HttpRequest, tenant_id: int, webhook_id: int) -> Ht
 
 
 @page(REVIEW_MAIL)
-def mail_review(request: HttpRequest, tenant_id: int) -> HttpResponse:
+def mail_review(request: TandemRequest, tenant_id: int) -> HttpResponse:
     """E-mail to the tenant's desk that opened no ticket and added no note (with the reason
     and the raw message), and notifications that could not be sent (with a retry)."""
-    principal = request.principal  # type: ignore[attr-defined]
-    tenant = _tenant_for(principal, tenant_id, REVIEW_MAIL)
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, REVIEW_MAIL)
     inbound = Paginator(queries.unprocessed_inbound(principal, tenant.pk), 50).get_page(
         request.GET.get("inbound_page")
     )
@@ -203,10 +194,10 @@ def mail_review(request: HttpRequest, tenant_id: int) -> HttpResponse:
 
 
 @page(REVIEW_MAIL)
-def mail_review_raw(request: HttpRequest, tenant_id: int, inbound_id: int) -> HttpResponse:
+def mail_review_raw(request: TandemRequest, tenant_id: int, inbound_id: int) -> HttpResponse:
     """The kept message exactly as it arrived, as an .eml download (never shown inline)."""
-    principal = request.principal  # type: ignore[attr-defined]
-    tenant = _tenant_for(principal, tenant_id, REVIEW_MAIL)
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, REVIEW_MAIL)
     message = queries.inbound_message(principal, tenant.pk, inbound_id)
     response = HttpResponse(bytes(message.raw), content_type="message/rfc822")
     response["Content-Disposition"] = f'attachment; filename="inbound-{message.pk}.eml"'
@@ -215,13 +206,13 @@ def mail_review_raw(request: HttpRequest, tenant_id: int, inbound_id: int) -> Ht
 
 
 def _review_action(
-    request: HttpRequest, tenant_id: int, act: Callable[[Principal, Tenant], str]
+    request: TandemRequest, tenant_id: int, act: Callable[[Principal, Tenant], str]
 ) -> HttpResponse:
     """One button of the mail review: the tenant if the principal reviews its mail (else
     not found), one service call that says what it did, back to the review (a refusal,
     such as a message not in a state for it, as the page's error)."""
-    principal = request.principal  # type: ignore[attr-defined]
-    tenant = _tenant_for(principal, tenant_id, REVIEW_MAIL)
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, REVIEW_MAIL)
     try:
         messages.success(request, act(principal, tenant))
     except Conflict as exc:
@@ -231,7 +222,7 @@ def _review_action(
 
 @page(REVIEW_MAIL)
 @require_POST
-def mail_review_retry(request: HttpRequest, tenant_id: int, outbound_id: int) -> HttpResponse:
+def mail_review_retry(request: TandemRequest, tenant_id: int, outbound_id: int) -> HttpResponse:
     def act(principal: Principal, tenant: Tenant) -> str:
         outbound = queries.outbound_message(principal, tenant.pk, outbound_id)
         retry_outbound_message(actor=principal, outbound=outbound)
@@ -243,7 +234,7 @@ def mail_review_retry(request: HttpRequest, tenant_id: int, outbound_id: int) ->
 @page(REVIEW_MAIL)
 @require_POST
 def mail_review_inbound_retry(
-    request: HttpRequest, tenant_id: int, inbound_id: int
+    request: TandemRequest, tenant_id: int, inbound_id: int
 ) -> HttpResponse:
     """Process a failed or kept message again (after the fault is fixed)."""
 
@@ -258,7 +249,7 @@ def mail_review_inbound_retry(
 @page(REVIEW_MAIL)
 @require_POST
 def mail_review_inbound_accept(
-    request: HttpRequest, tenant_id: int, inbound_id: int
+    request: TandemRequest, tenant_id: int, inbound_id: int
 ) -> HttpResponse:
     """Accept the sender as a requester and open the ticket (or add the note)."""
 

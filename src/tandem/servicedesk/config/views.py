@@ -17,6 +17,7 @@ from tandem.core.actions import page
 from tandem.core.errors import Conflict
 from tandem.core.pages import CONFLICT, INVALID, submit_form
 from tandem.core.principal import Principal
+from tandem.core.request import TandemRequest, tenant_in_reach
 from tandem.servicedesk import queries as desk_queries
 from tandem.servicedesk.choices import StatusKind
 from tandem.servicedesk.config import queries, services
@@ -38,15 +39,10 @@ from tandem.servicedesk.config.sla_services import METRICS, WEEKDAY_NAMES, WEEKD
 from tandem.servicedesk.sla_bridge import desk_settings
 from tandem.servicedesk.tickets import queries as ticket_queries
 from tandem.sla.models import Calendar
-from tandem.tenancy import queries as tenancy_queries
 from tandem.tenancy.models import Tenant
 
 SECTION = "desk-config"
 KIND_LABELS = {k.value: k.label for k in StatusKind}
-
-
-def _principal(request: HttpRequest) -> Principal:
-    return request.principal  # type: ignore[attr-defined,no-any-return]
 
 
 def _url(name: str, *args: Any) -> str:
@@ -101,11 +97,11 @@ def _hours(spans: list[list[str]]) -> str:
 
 
 @page(VIEW)
-def desk_config(request: HttpRequest, tenant_id: int) -> HttpResponse:
+def desk_config(request: TandemRequest, tenant_id: int) -> HttpResponse:
     """The desk's configuration at a glance: priority matrix, workflow, thresholds, and
     where calendars, SLA policies, categories and coverage are kept."""
-    principal = _principal(request)
-    tenant = queries.config_tenant(principal, tenant_id)
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, VIEW)
     settings = desk_settings(tenant.pk)
     matrix = settings.priority_matrix
     used = queries.used_status_keys(tenant)
@@ -142,11 +138,11 @@ def desk_config(request: HttpRequest, tenant_id: int) -> HttpResponse:
 
 
 @page(VIEW)
-def calendars(request: HttpRequest, tenant_id: int) -> HttpResponse:
+def calendars(request: TandemRequest, tenant_id: int) -> HttpResponse:
     """Every calendar with its hours and what uses it (a provider: the coverage it sees and
     its own SLA policy, never another party's terms)."""
-    principal = _principal(request)
-    tenant = queries.config_tenant(principal, tenant_id)
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, VIEW)
     users: dict[int, list[str]] = defaultdict(list)
     for entry in desk_queries.coverage(principal, tenant.pk):
         users[entry.calendar_id].append(f"coverage of {entry.party.name}")
@@ -187,9 +183,9 @@ def _slots(request: HttpRequest, default: int) -> int:
 
 @page(CHANGE)
 @require_http_methods(["GET", "POST"])
-def calendar_create(request: HttpRequest, tenant_id: int) -> HttpResponse:
-    principal = _principal(request)
-    tenant = queries.config_tenant(principal, tenant_id, CHANGE)
+def calendar_create(request: TandemRequest, tenant_id: int) -> HttpResponse:
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, CHANGE)
     form = CalendarForm(
         request.POST or None,
         slots=_slots(request, 3),
@@ -208,10 +204,10 @@ def calendar_create(request: HttpRequest, tenant_id: int) -> HttpResponse:
 
 @page(CHANGE)
 @require_http_methods(["GET", "POST"])
-def calendar_edit(request: HttpRequest, tenant_id: int, calendar_id: int) -> HttpResponse:
+def calendar_edit(request: TandemRequest, tenant_id: int, calendar_id: int) -> HttpResponse:
     """Change a calendar's hours and holidays; open tickets' due dates follow."""
-    principal = _principal(request)
-    tenant = queries.config_tenant(principal, tenant_id, CHANGE)
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, CHANGE)
     calendar = queries.calendar_for(principal, calendar_id, tenant.pk)
     form = CalendarForm(
         request.POST or None,
@@ -234,10 +230,10 @@ def calendar_edit(request: HttpRequest, tenant_id: int, calendar_id: int) -> Htt
 
 @page(CHANGE)
 @require_http_methods(["GET", "POST"])
-def calendar_delete(request: HttpRequest, tenant_id: int, calendar_id: int) -> HttpResponse:
+def calendar_delete(request: TandemRequest, tenant_id: int, calendar_id: int) -> HttpResponse:
     """Ask before deleting; a calendar in use cannot go, and the page says what uses it."""
-    principal = _principal(request)
-    tenant = queries.config_tenant(principal, tenant_id, CHANGE)
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, CHANGE)
     calendar = queries.calendar_for(principal, calendar_id, tenant.pk)
     status, error = 200, ""
     if request.method == "POST":
@@ -266,11 +262,11 @@ def calendar_delete(request: HttpRequest, tenant_id: int, calendar_id: int) -> H
 
 
 @page(VIEW)
-def sla_policies(request: HttpRequest, tenant_id: int) -> HttpResponse:
+def sla_policies(request: TandemRequest, tenant_id: int) -> HttpResponse:
     """SLAs and OLAs with their targets: all of them for the tenant's IT, a provider's own
     for the provider."""
-    principal = _principal(request)
-    tenant = queries.config_tenant(principal, tenant_id)
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, VIEW)
     settings = desk_settings(tenant.pk)
     labels = settings.priority_matrix["priorities"]
     names = {key: name for key, name, _kind in settings.statuses}
@@ -319,9 +315,9 @@ def _policy_form(principal: Principal, tenant: Tenant, data: Any, **kwargs: Any)
 
 @page(CHANGE)
 @require_http_methods(["GET", "POST"])
-def sla_policy_create(request: HttpRequest, tenant_id: int) -> HttpResponse:
-    principal = _principal(request)
-    tenant = queries.config_tenant(principal, tenant_id, CHANGE)
+def sla_policy_create(request: TandemRequest, tenant_id: int) -> HttpResponse:
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, CHANGE)
     form = _policy_form(
         principal, tenant, request.POST or None, parties=_party_choices(principal, tenant)
     )
@@ -338,9 +334,9 @@ def sla_policy_create(request: HttpRequest, tenant_id: int) -> HttpResponse:
 
 @page(CHANGE)
 @require_http_methods(["GET", "POST"])
-def sla_policy_edit(request: HttpRequest, tenant_id: int, sla_policy_id: int) -> HttpResponse:
-    principal = _principal(request)
-    tenant = queries.config_tenant(principal, tenant_id, CHANGE)
+def sla_policy_edit(request: TandemRequest, tenant_id: int, sla_policy_id: int) -> HttpResponse:
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, CHANGE)
     policy = queries.sla_policy_for(principal, sla_policy_id, tenant.pk)
     form = _policy_form(
         principal,
@@ -364,7 +360,7 @@ def sla_policy_edit(request: HttpRequest, tenant_id: int, sla_policy_id: int) ->
 
 
 def _flip(
-    request: HttpRequest,
+    request: TandemRequest,
     tenant_id: int,
     object_id: int,
     *,
@@ -374,8 +370,8 @@ def _flip(
     said: str,
 ) -> HttpResponse:
     """A POST-only switch (activate, retire, ...): do it, say so, go back to the list."""
-    principal = _principal(request)
-    tenant = queries.config_tenant(principal, tenant_id, CHANGE)
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, CHANGE)
     target = find(principal, object_id, tenant.pk)
     try:
         write(principal, target)
@@ -388,7 +384,7 @@ def _flip(
 
 @page(CHANGE)
 @require_POST
-def sla_policy_activate(request: HttpRequest, tenant_id: int, sla_policy_id: int) -> HttpResponse:
+def sla_policy_activate(request: TandemRequest, tenant_id: int, sla_policy_id: int) -> HttpResponse:
     return _flip(
         request,
         tenant_id,
@@ -402,7 +398,9 @@ def sla_policy_activate(request: HttpRequest, tenant_id: int, sla_policy_id: int
 
 @page(CHANGE)
 @require_POST
-def sla_policy_deactivate(request: HttpRequest, tenant_id: int, sla_policy_id: int) -> HttpResponse:
+def sla_policy_deactivate(
+    request: TandemRequest, tenant_id: int, sla_policy_id: int
+) -> HttpResponse:
     return _flip(
         request,
         tenant_id,
@@ -418,10 +416,10 @@ def sla_policy_deactivate(request: HttpRequest, tenant_id: int, sla_policy_id: i
 
 
 @page(VIEW)
-def categories(request: HttpRequest, tenant_id: int) -> HttpResponse:
+def categories(request: TandemRequest, tenant_id: int) -> HttpResponse:
     """What requesters choose from, with the service area each routes to and its questions."""
-    principal = _principal(request)
-    tenant = queries.config_tenant(principal, tenant_id)
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, VIEW)
     rows = queries.categories(principal, tenant.pk).order_by("-is_active", "name")
     return render(
         request,
@@ -445,9 +443,9 @@ def _rows(request: HttpRequest, default: int) -> int:
 
 @page(CHANGE)
 @require_http_methods(["GET", "POST"])
-def category_create(request: HttpRequest, tenant_id: int) -> HttpResponse:
-    principal = _principal(request)
-    tenant = queries.config_tenant(principal, tenant_id, CHANGE)
+def category_create(request: TandemRequest, tenant_id: int) -> HttpResponse:
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, CHANGE)
     form = CategoryForm(
         request.POST or None,
         areas=_area_choices(principal, tenant),
@@ -469,9 +467,9 @@ def category_create(request: HttpRequest, tenant_id: int) -> HttpResponse:
 
 @page(CHANGE)
 @require_http_methods(["GET", "POST"])
-def category_edit(request: HttpRequest, tenant_id: int, category_id: int) -> HttpResponse:
-    principal = _principal(request)
-    tenant = queries.config_tenant(principal, tenant_id, CHANGE)
+def category_edit(request: TandemRequest, tenant_id: int, category_id: int) -> HttpResponse:
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, CHANGE)
     category = queries.category_for(principal, category_id, tenant.pk)
     form = CategoryForm(
         request.POST or None,
@@ -495,7 +493,7 @@ def category_edit(request: HttpRequest, tenant_id: int, category_id: int) -> Htt
 
 @page(CHANGE)
 @require_POST
-def category_retire(request: HttpRequest, tenant_id: int, category_id: int) -> HttpResponse:
+def category_retire(request: TandemRequest, tenant_id: int, category_id: int) -> HttpResponse:
     return _flip(
         request,
         tenant_id,
@@ -509,7 +507,7 @@ def category_retire(request: HttpRequest, tenant_id: int, category_id: int) -> H
 
 @page(CHANGE)
 @require_POST
-def category_reactivate(request: HttpRequest, tenant_id: int, category_id: int) -> HttpResponse:
+def category_reactivate(request: TandemRequest, tenant_id: int, category_id: int) -> HttpResponse:
     return _flip(
         request,
         tenant_id,
@@ -526,11 +524,11 @@ def category_reactivate(request: HttpRequest, tenant_id: int, category_id: int) 
 
 @page(CHANGE)
 @require_http_methods(["GET", "POST"])
-def priority_matrix_edit(request: HttpRequest, tenant_id: int) -> HttpResponse:
+def priority_matrix_edit(request: TandemRequest, tenant_id: int) -> HttpResponse:
     """Edit the labels and the grid. “Update the grid” redraws the grid in the shape of the
     posted labels (keeping the cells that still exist) without saving anything."""
-    principal = _principal(request)
-    tenant = queries.config_tenant(principal, tenant_id, CHANGE)
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, CHANGE)
     current = desk_settings(tenant.pk).priority_matrix
     posted = request.POST if request.method == "POST" else None
     labels = PriorityMatrixForm.labels_from(posted, current)
@@ -580,10 +578,10 @@ def priority_matrix_edit(request: HttpRequest, tenant_id: int) -> HttpResponse:
 
 @page(CHANGE)
 @require_http_methods(["GET", "POST"])
-def statuses_edit(request: HttpRequest, tenant_id: int) -> HttpResponse:
+def statuses_edit(request: TandemRequest, tenant_id: int) -> HttpResponse:
     """Rename, reorder, add and remove statuses; used keys are permanent."""
-    principal = _principal(request)
-    tenant = queries.config_tenant(principal, tenant_id, CHANGE)
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, CHANGE)
     form = StatusesForm(
         request.POST or None,
         statuses=desk_settings(tenant.pk).statuses,
@@ -605,9 +603,9 @@ def statuses_edit(request: HttpRequest, tenant_id: int) -> HttpResponse:
 
 @page(CHANGE)
 @require_http_methods(["GET", "POST"])
-def desk_thresholds_edit(request: HttpRequest, tenant_id: int) -> HttpResponse:
-    principal = _principal(request)
-    tenant = queries.config_tenant(principal, tenant_id, CHANGE)
+def desk_thresholds_edit(request: TandemRequest, tenant_id: int) -> HttpResponse:
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, CHANGE)
     settings = desk_settings(tenant.pk)
     form = DeskThresholdsForm(
         request.POST or None,
@@ -633,10 +631,10 @@ def desk_thresholds_edit(request: HttpRequest, tenant_id: int) -> HttpResponse:
 
 @page(CHANGE)
 @require_http_methods(["GET", "POST"])
-def mail_senders_edit(request: HttpRequest, tenant_id: int) -> HttpResponse:
+def mail_senders_edit(request: TandemRequest, tenant_id: int) -> HttpResponse:
     """Who may open tickets by mail, and the tenant's mail domains."""
-    principal = _principal(request)
-    tenant = queries.config_tenant(principal, tenant_id, CHANGE)
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, CHANGE)
     settings = desk_settings(tenant.pk)
     form = MailSendersForm(
         request.POST or None,
@@ -661,7 +659,7 @@ def mail_senders_edit(request: HttpRequest, tenant_id: int) -> HttpResponse:
 def _reply_tenant(principal: Principal, tenant_id: int, action: str) -> tuple[Tenant, bool]:
     """The tenant if the principal works there for a party holding ``action`` (else 404),
     and whether it may keep the tenant's own replies (the tenant's IT)."""
-    tenant = tenancy_queries.tenant(principal, tenant_id)
+    tenant = tenant_in_reach(principal, tenant_id)
     accesses = [a for a in principal.accesses_with(action, tenant.pk) if a.party_id is not None]
     if not accesses:
         raise Http404("no such page")
@@ -676,9 +674,9 @@ def _reply_in(principal: Principal, tenant: Tenant, canned_reply_id: int) -> Any
 
 
 @page("servicedesk.view_cannedreply")
-def canned_replies(request: HttpRequest, tenant_id: int) -> HttpResponse:
+def canned_replies(request: TandemRequest, tenant_id: int) -> HttpResponse:
     """The tenant's canned replies and the person's own party's, to pick on a ticket."""
-    principal = _principal(request)
+    principal = request.principal
     tenant, _internal = _reply_tenant(principal, tenant_id, "servicedesk.view_cannedreply")
     replies = list(queries.canned_replies(principal, tenant.pk))
     changeable = set(
@@ -709,8 +707,8 @@ def canned_replies(request: HttpRequest, tenant_id: int) -> HttpResponse:
 
 @page("servicedesk.change_cannedreply")
 @require_http_methods(["GET", "POST"])
-def canned_reply_create(request: HttpRequest, tenant_id: int) -> HttpResponse:
-    principal = _principal(request)
+def canned_reply_create(request: TandemRequest, tenant_id: int) -> HttpResponse:
+    principal = request.principal
     tenant, internal = _reply_tenant(principal, tenant_id, "servicedesk.change_cannedreply")
     form = CannedReplyForm(request.POST or None, may_share=internal)
     return _form_page(
@@ -733,8 +731,8 @@ def canned_reply_create(request: HttpRequest, tenant_id: int) -> HttpResponse:
 
 @page("servicedesk.change_cannedreply")
 @require_http_methods(["GET", "POST"])
-def canned_reply_edit(request: HttpRequest, tenant_id: int, canned_reply_id: int) -> HttpResponse:
-    principal = _principal(request)
+def canned_reply_edit(request: TandemRequest, tenant_id: int, canned_reply_id: int) -> HttpResponse:
+    principal = request.principal
     tenant, _internal = _reply_tenant(principal, tenant_id, "servicedesk.change_cannedreply")
     reply = _reply_in(principal, tenant, canned_reply_id)
     form = CannedReplyForm(
@@ -756,8 +754,10 @@ def canned_reply_edit(request: HttpRequest, tenant_id: int, canned_reply_id: int
 
 @page("servicedesk.change_cannedreply")
 @require_POST
-def canned_reply_delete(request: HttpRequest, tenant_id: int, canned_reply_id: int) -> HttpResponse:
-    principal = _principal(request)
+def canned_reply_delete(
+    request: TandemRequest, tenant_id: int, canned_reply_id: int
+) -> HttpResponse:
+    principal = request.principal
     tenant, _internal = _reply_tenant(principal, tenant_id, "servicedesk.change_cannedreply")
     reply = _reply_in(principal, tenant, canned_reply_id)
     name = reply.name

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
 from tandem.servicedesk.tickets.forms import ReplyForm
 
@@ -157,8 +158,6 @@ class PortalReplyForm(ReplyForm):
     file = forms.FileField(required=False, label="Attach a file")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from django.conf import settings
-
         super().__init__(*args, **kwargs)
         limit = settings.MAIL_MAX_ATTACHMENT_BYTES // (1024 * 1024)
         self.fields[

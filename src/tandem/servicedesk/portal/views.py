@@ -7,7 +7,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Max, Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -16,12 +15,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tandem.accounts.models import User
-from tandem.core import policies
+from tandem.accounts.principals import signed_in_user
 from tandem.core.actions import page
 from tandem.core.pages import submit_form
 from tandem.core.policies import SIGNED_IN
 from tandem.core.principal import Principal
+from tandem.core.request import TandemRequest, tenant_in_reach
 from tandem.servicedesk.choices import StatusKind, Via, Visibility
 from tandem.servicedesk.config import queries as config_queries
 from tandem.servicedesk.config.models import Category
@@ -36,10 +35,10 @@ from tandem.servicedesk.sla_bridge import desk_settings
 from tandem.servicedesk.tickets import note_services as ticket_notes
 from tandem.servicedesk.tickets import queries as ticket_queries
 from tandem.servicedesk.tickets import services as ticket_services
+from tandem.servicedesk.tickets.attachments import refuse_oversized
 from tandem.servicedesk.tickets.detail import _requester_ticket_context
 from tandem.servicedesk.tickets.models import Comment, Ticket
 from tandem.tenancy import queries as tenancy_queries
-from tandem.tenancy.models import Tenant
 
 # --- The requester portal ----------------------------------------------------------------------
 # The requester's own pages: where they may open tickets, what they asked for, the public
@@ -48,25 +47,6 @@ from tandem.tenancy.models import Tenant
 
 
 PAGE_SIZE = 50
-
-
-def _principal(request: HttpRequest) -> Principal:
-    return request.principal  # type: ignore[attr-defined,no-any-return]
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):
-        raise PermissionDenied("sign in first")
-    return user
-
-
-def _tenant_for(principal: Principal, tenant_id: int, action: str) -> Tenant:
-    """The tenant, if the principal may see it and may ``action`` in it; else not found."""
-    tenant = tenancy_queries.tenant(principal, tenant_id)
-    if not policies.allowed(principal, action, tenant):
-        raise Http404("no such page")
-    return tenant
 
 
 def _requester_tenant_ids(principal: Principal) -> list[int]:
@@ -80,9 +60,9 @@ def _requester_tenant_ids(principal: Principal) -> list[int]:
 
 
 @page(SIGNED_IN)
-def portal(request: HttpRequest) -> HttpResponse:
+def portal(request: TandemRequest) -> HttpResponse:
     """The tenants where the person is a requester, and the tickets they opened."""
-    principal = _principal(request)
+    principal = request.principal
     tenants = list(
         tenancy_queries.tenants(principal).filter(pk__in=_requester_tenant_ids(principal))
     )
@@ -114,10 +94,10 @@ def portal(request: HttpRequest) -> HttpResponse:
 
 @page("servicedesk.add_ticket")
 @require_http_methods(["GET", "POST"])
-def portal_new(request: HttpRequest, tenant_id: int) -> HttpResponse:
+def portal_new(request: TandemRequest, tenant_id: int) -> HttpResponse:
     """Open a ticket: first the category, then its form with the category's own questions."""
-    principal = _principal(request)
-    tenant = _tenant_for(principal, tenant_id, "servicedesk.add_ticket")
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, "servicedesk.add_ticket")
     categories = list(Category.objects.filter(tenant_id=tenant.pk, is_active=True))
     chosen = request.POST.get("category") or request.GET.get("category") or ""
     category = next((c for c in categories if str(c.pk) == chosen), None)
@@ -139,7 +119,7 @@ def portal_new(request: HttpRequest, tenant_id: int) -> HttpResponse:
         lambda data: ticket_services.create_ticket(
             actor=principal,
             tenant=tenant,
-            requester=_user(request),
+            requester=signed_in_user(request),
             subject=data["subject"],
             description=form.description_with_answers(),
             category_id=category.pk if category else None,
@@ -215,9 +195,9 @@ def _render_portal_ticket(
 
 
 @page("servicedesk.view_ticket")
-def portal_ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def portal_ticket(request: TandemRequest, ticket_id: int) -> HttpResponse:
     """The requester's view of their ticket; IT people go to the full ticket page."""
-    principal = _principal(request)
+    principal = request.principal
     ticket = ticket_queries.ticket(principal, ticket_id)
     if ticket_queries.is_it_in(principal, ticket.tenant_id):
         return redirect("servicedesk:ticket", ticket.pk)
@@ -227,7 +207,7 @@ def portal_ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 
 def _portal_post(
-    request: HttpRequest,
+    request: TandemRequest,
     ticket_id: int,
     *,
     form_name: str,
@@ -241,7 +221,7 @@ def _portal_post(
 
     ``done`` is the message, or a function of the ticket and the service's result giving
     the message and the ticket to go to (a reply may have opened a follow-up)."""
-    principal = _principal(request)
+    principal = request.principal
     ticket = _portal_ticket_for(principal, ticket_id)
     result, status = submit_form(request, form, lambda data: write(principal, ticket, data))
     if result is not None:
@@ -263,8 +243,6 @@ def _portal_reply(
 
 
 def _write_portal_reply(principal: Principal, ticket: Ticket, data: dict[str, Any]) -> Comment:
-    from tandem.servicedesk.tickets.attachments import refuse_oversized
-
     upload = data.get("file")
     if upload is None:
         return ticket_notes.add_comment(
@@ -289,7 +267,7 @@ def _write_portal_reply(principal: Principal, ticket: Ticket, data: dict[str, An
 
 @page("servicedesk.comment_ticket")
 @require_POST
-def portal_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def portal_reply(request: TandemRequest, ticket_id: int) -> HttpResponse:
     return _portal_post(
         request,
         ticket_id,
@@ -319,7 +297,7 @@ def _reply_outcome(ticket: Ticket, result: tuple[Comment, bool]) -> tuple[str, i
 
 @page("servicedesk.view_ticket")
 @require_POST
-def portal_close(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def portal_close(request: TandemRequest, ticket_id: int) -> HttpResponse:
     return _portal_post(
         request,
         ticket_id,
@@ -334,7 +312,7 @@ def portal_close(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @page("servicedesk.view_ticket")
 @require_POST
-def portal_rate(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def portal_rate(request: TandemRequest, ticket_id: int) -> HttpResponse:
     return _portal_post(
         request,
         ticket_id,

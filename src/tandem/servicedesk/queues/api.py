@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.http import Http404, HttpRequest, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from ninja import Query, Router
 from ninja.pagination import paginate
 
@@ -13,10 +13,10 @@ from tandem.core.api import (
     Id,
     Pagination,
     ordered,
-    principal_of,
 )
 from tandem.core.errors import InvalidInput
 from tandem.core.principal import Principal
+from tandem.core.request import TandemRequest
 from tandem.servicedesk.queues import exports, queries, services
 from tandem.servicedesk.queues.schemas import (
     BulkIn,
@@ -25,7 +25,6 @@ from tandem.servicedesk.queues.schemas import (
     SavedViewIn,
     SavedViewOut,
 )
-from tandem.servicedesk.tickets import queries as ticket_queries
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.servicedesk.tickets.queries import TICKET_ORDER
 from tandem.servicedesk.tickets.schemas import TicketView
@@ -45,9 +44,9 @@ def queue_filters(principal: Principal, given: QueueFilter) -> dict[str, Any]:
 @router.get("/queue", response=list[TicketView])
 @paginate(CappedLimitOffsetPagination)
 @declare_action("servicedesk.view_ticket")
-def list_queue(request: HttpRequest, filters: Query[QueueFilter], ordering: str | None = None):  # type: ignore[no-untyped-def]
+def list_queue(request: TandemRequest, filters: Query[QueueFilter], ordering: str | None = None):  # type: ignore[no-untyped-def]
     """Tickets the caller may see, filtered (text search is full-text on PostgreSQL)."""
-    principal = principal_of(request)
+    principal = request.principal
     rows = queries.queue(principal, queue_filters(principal, filters))
     if queries.uses_it_only({}, ordering):
         rows = queries.only_where_it(principal, rows)
@@ -57,10 +56,10 @@ def list_queue(request: HttpRequest, filters: Query[QueueFilter], ordering: str 
 
 @router.get("/queue/export")
 @declare_action("servicedesk.view_ticket")
-def export_queue(request: HttpRequest, filters: Query[QueueFilter]):  # type: ignore[no-untyped-def]
+def export_queue(request: TandemRequest, filters: Query[QueueFilter]):  # type: ignore[no-untyped-def]
     """The filtered queue as CSV, newest first (requesters: their own tickets, without the
     party, assignee or SLA columns' contents)."""
-    principal = principal_of(request)
+    principal = request.principal
     rows = queries.queue(principal, queue_filters(principal, filters)).order_by("-created_at")
     response = StreamingHttpResponse(
         exports.tickets_csv(principal, rows), content_type="text/csv; charset=utf-8"
@@ -72,35 +71,35 @@ def export_queue(request: HttpRequest, filters: Query[QueueFilter]):  # type: ig
 @router.get("/saved-views", response=list[SavedViewOut])
 @paginate(Pagination)
 @declare_action("servicedesk.view_ticket")
-def list_saved_views(request: HttpRequest):  # type: ignore[no-untyped-def]
+def list_saved_views(request: TandemRequest):  # type: ignore[no-untyped-def]
     """The caller's own saved views (nobody else's, whatever their role)."""
-    return queries.saved_views(principal_of(request))
+    return queries.saved_views(request.principal)
 
 
 @router.post("/saved-views", response={201: SavedViewOut})
 @declare_action("servicedesk.view_ticket")
-def create_saved_view(request: HttpRequest, payload: SavedViewIn):  # type: ignore[no-untyped-def]
+def create_saved_view(request: TandemRequest, payload: SavedViewIn):  # type: ignore[no-untyped-def]
     view = services.create_saved_view(
-        actor=principal_of(request), name=payload.name, filters=payload.filters
+        actor=request.principal, name=payload.name, filters=payload.filters
     )
     return 201, view
 
 
 @router.delete("/saved-views/{saved_view_id}", response={204: None})
 @declare_action("servicedesk.view_ticket")
-def delete_saved_view(request: HttpRequest, saved_view_id: Id):  # type: ignore[no-untyped-def]
-    principal = principal_of(request)
+def delete_saved_view(request: TandemRequest, saved_view_id: Id):  # type: ignore[no-untyped-def]
+    principal = request.principal
     services.delete_saved_view(actor=principal, view=queries.saved_view(principal, saved_view_id))
     return 204, None
 
 
 @router.post("/queue/bulk", response=BulkOut)
 @declare_action("servicedesk.change_ticket")
-def bulk_change(request: HttpRequest, payload: BulkIn):  # type: ignore[no-untyped-def]
+def bulk_change(request: TandemRequest, payload: BulkIn):  # type: ignore[no-untyped-def]
     """Change up to 200 tickets at once: all or nothing. Any ticket the caller cannot see
     makes the whole request 404; any it sees but may not change, 403."""
-    principal = principal_of(request)
-    tickets = bulk_tickets(principal, payload.ticket_ids)
+    principal = request.principal
+    tickets = queries.bulk_tickets(principal, payload.ticket_ids)
     assignee = None
     if payload.action == "assign" and payload.assignee_id is not None:
         assignee = User.objects.filter(pk=payload.assignee_id, is_active=True).first()
@@ -117,12 +116,3 @@ def bulk_change(request: HttpRequest, payload: BulkIn):  # type: ignore[no-untyp
         urgency=payload.urgency,
     )
     return {"updated": len(tickets), "ticket_ids": [t.pk for t in tickets]}
-
-
-def bulk_tickets(principal: Principal, ticket_ids: list[int]) -> list[Any]:
-    """The tickets, in the order given, if the principal sees every one; else not found."""
-    wanted = list(dict.fromkeys(ticket_ids))
-    found = {t.pk: t for t in ticket_queries.tickets(principal).filter(pk__in=wanted)}
-    if len(found) != len(wanted):
-        raise Http404("no such ticket")
-    return [found[pk] for pk in wanted]

@@ -245,3 +245,13 @@ def saved_view(principal: Principal, saved_view_id: int) -> _Any:
     if found is None:
         raise Http404("no such saved view")
     return found
+
+
+def bulk_tickets(principal: Principal, ticket_ids: list[int]) -> list[Ticket]:
+    """The tickets of a bulk change, in the order given, if the principal sees every one;
+    else not found (one out of reach must not tell which of the others exist)."""
+    wanted = list(dict.fromkeys(ticket_ids))
+    found = {t.pk: t for t in tickets(principal).filter(pk__in=wanted)}
+    if len(found) != len(wanted):
+        raise Http404("no such ticket")
+    return [found[pk] for pk in wanted]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
+from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,6 +27,7 @@ from tandem.core.lookups import IdIn
 from tandem.core.pagination import CappedPaginator
 from tandem.core.policies import visible
 from tandem.core.principal import Principal
+from tandem.core.request import TandemRequest, tenant_in_reach
 from tandem.core.scoping import system_context
 from tandem.core.validation import parse_id
 from tandem.core.widgets import grouped_options
@@ -38,12 +40,10 @@ from tandem.servicedesk.sla_bridge import desk_settings
 from tandem.servicedesk.tickets import queries as ticket_queries
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.servicedesk.tickets.models import Ticket
-from tandem.tenancy import queries as tenancy_queries
-from tandem.tenancy.models import Tenant
 
 
 @page("servicedesk.view_ticket")
-def my_queue(request: HttpRequest) -> HttpResponse:
+def my_queue(request: TandemRequest) -> HttpResponse:
     """The old address of the cross-tenant queue: now the one queue (``/queue/``), with
     the filters of the old page carried over where the queue has them."""
     carried = {
@@ -113,26 +113,14 @@ COLUMN_LABELS = {
 SLA_STATE_TONES = {"breached": "danger", "due_soon": "warn", "on_time": "ok"}
 
 
-def _principal(request: HttpRequest) -> Principal:
-    return request.principal  # type: ignore[attr-defined,no-any-return]
-
-
-def _tenant_for(principal: Principal, tenant_id: int, action: str) -> Tenant:
-    """The tenant, if the principal may see it and may ``action`` in it; else not found."""
-    tenant = tenancy_queries.tenant(principal, tenant_id)
-    if not policies.allowed(principal, action, tenant):
-        raise Http404("no such page")
-    return tenant
-
-
-def queue_params(request: HttpRequest) -> dict[str, str]:
+def queue_params(request: TandemRequest) -> dict[str, str]:
     """The queue's filters as query parameters: a saved view's (``?view=``, someone else's
     is 404), then those the query string gives over them. The form is bound to these, so it
     shows what a saved view filters by, and changing a field changes that filter."""
     params: dict[str, str] = {}
     view_id = parse_id(request.GET.get("view"))
     if view_id is not None:
-        saved = queries.saved_view(_principal(request), view_id).filters
+        saved = queries.saved_view(request.principal, view_id).filters
         params.update(
             {
                 param: str(saved[key])
@@ -203,7 +191,7 @@ def prepare_rows(tickets: Sequence[queries.QueueRow], *, now: dt.datetime) -> No
 
 
 def queue_response(
-    request: HttpRequest,
+    request: TandemRequest,
     rows: QuerySet[Ticket],
     *,
     params: dict[str, str],
@@ -246,7 +234,7 @@ def queue_response(
     # provider's technician on a ticket another party holds), by the policy the bulk
     # service applies: one query over the page's tickets. The service still decides for
     # each checked ticket, all or none.
-    principal = _principal(request)
+    principal = request.principal
     changeable: set[int] = set()
     candidates = [t.pk for t in tickets if t.tenant_id in it_tenants]
     if candidates and principal.accesses_with("servicedesk.change_ticket"):
@@ -302,7 +290,7 @@ def queue_response(
             "filtered": bool(params),
         }
     )
-    htmx = request.htmx  # type: ignore[attr-defined]
+    htmx = request.htmx
     partial = bool(htmx) and not htmx.history_restore_request
     response = render(request, "servicedesk/_ticket_results.html" if partial else template, context)
     patch_vary_headers(response, ["HX-Request"])
@@ -343,10 +331,10 @@ def bulk_choices(form: QueueForm, *, it_view: bool) -> dict[str, list[tuple[Any,
 
 
 @page("servicedesk.view_ticket")
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: TandemRequest) -> HttpResponse:
     """The queue: my work, my parties' work, one tenant's or every tenant's tickets, sorted
     by any column, with saved views, bulk changes and the CSV export."""
-    principal = _principal(request)
+    principal = request.principal
     params = queue_params(request)
     form = QueueForm(params or None, principal=principal)
     rows = queries.queue(principal, queue_filters(form))
@@ -377,9 +365,9 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 
 @page("servicedesk.view_ticket")
-def queue_export(request: HttpRequest) -> StreamingHttpResponse:
+def queue_export(request: TandemRequest) -> StreamingHttpResponse:
     """The filtered queue as CSV (every page of it)."""
-    principal = _principal(request)
+    principal = request.principal
     form = QueueForm(queue_params(request) or None, principal=principal)
     rows = queries.queue(principal, queue_filters(form)).order_by("-created_at", "-pk")
     response = StreamingHttpResponse(
@@ -391,17 +379,15 @@ def queue_export(request: HttpRequest) -> StreamingHttpResponse:
 
 @page("servicedesk.change_ticket")
 @require_POST
-def queue_bulk(request: HttpRequest) -> HttpResponse:
+def queue_bulk(request: TandemRequest) -> HttpResponse:
     """Apply one change to every checked ticket, or to none of them."""
-    from tandem.servicedesk.queues.api import bulk_tickets
-
-    principal = _principal(request)
+    principal = request.principal
     form = BulkForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Check at least one ticket and choose what to change.")
         return _back(request)
     data = form.cleaned_data
-    tickets = bulk_tickets(principal, data["ticket_ids"])
+    tickets = queries.bulk_tickets(principal, data["ticket_ids"])
     try:
         assignee = None
         if data["action"] == "assign" and data.get("assignee"):
@@ -431,14 +417,14 @@ def queue_bulk(request: HttpRequest) -> HttpResponse:
 
 @page("servicedesk.view_ticket")
 @require_POST
-def saved_view_create(request: HttpRequest) -> HttpResponse:
+def saved_view_create(request: TandemRequest) -> HttpResponse:
     """Save the queue's current filters under a name (for the person saving them only)."""
-    principal = _principal(request)
+    principal = request.principal
     form = SavedViewForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give the view a name.")
         return _back(request)
-    params = {k: v for k, v in _parse(form.cleaned_data["query"]).items() if k in PARAMS}
+    params = {k: v for k, v in parse_qsl(form.cleaned_data["query"]) if k in PARAMS}
     filters = _filters_from_params(principal, params)
     try:
         view = services.create_saved_view(
@@ -454,18 +440,12 @@ def saved_view_create(request: HttpRequest) -> HttpResponse:
 
 @page("servicedesk.view_ticket")
 @require_POST
-def saved_view_delete(request: HttpRequest, saved_view_id: int) -> HttpResponse:
-    principal = _principal(request)
+def saved_view_delete(request: TandemRequest, saved_view_id: int) -> HttpResponse:
+    principal = request.principal
     view = queries.saved_view(principal, saved_view_id)
     services.delete_saved_view(actor=principal, view=view)
     messages.success(request, f"Deleted the view {view.name!r}.")
     return redirect(_queue_url(request))
-
-
-def _parse(query: str) -> dict[str, str]:
-    from urllib.parse import parse_qsl
-
-    return dict(parse_qsl(query))
 
 
 def _filters_from_params(principal: Principal, params: dict[str, str]) -> dict[str, Any]:
@@ -480,12 +460,12 @@ def _filters_from_params(principal: Principal, params: dict[str, str]) -> dict[s
 
 
 @page("servicedesk.view_ticket")
-def tickets(request: HttpRequest, tenant_id: int) -> HttpResponse:
+def tickets(request: TandemRequest, tenant_id: int) -> HttpResponse:
     """The tenant's queue: every ticket of the tenant the principal may see, with the
     filters, saved views and export of the cross-tenant queue (the same form and
     ``queries.queue``), narrowed to this tenant."""
-    principal = _principal(request)
-    tenant = _tenant_for(principal, tenant_id, "servicedesk.view_ticket")
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, "servicedesk.view_ticket")
     settings = desk_settings(tenant.pk)
     it_view = ticket_queries.is_it_in(principal, tenant.pk)
     # The tenant is the page's own: a ``tenant`` parameter (from a saved view) is not a filter.

@@ -16,12 +16,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tandem.accounts.models import User
+from tandem.accounts.principals import signed_in_user
 from tandem.core import policies
 from tandem.core.actions import page
 from tandem.core.errors import Conflict, InvalidInput
 from tandem.core.pages import submit_form
 from tandem.core.principal import Principal
+from tandem.core.request import TandemRequest, tenant_in_reach
 from tandem.servicedesk import policies as policies_desk
 from tandem.servicedesk import queries as desk_queries
 from tandem.servicedesk.choices import Visibility
@@ -48,27 +49,7 @@ from tandem.servicedesk.tickets.forms import (
     TicketLogForm,
 )
 from tandem.servicedesk.tickets.models import Ticket
-from tandem.tenancy import queries as tenancy_queries
-from tandem.tenancy.models import Site, Tenant
-
-
-def _principal(request: HttpRequest) -> Principal:
-    return request.principal  # type: ignore[attr-defined,no-any-return]
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):
-        raise PermissionDenied("sign in first")
-    return user
-
-
-def _tenant_for(principal: Principal, tenant_id: int, action: str) -> Tenant:
-    """The tenant, if the principal may see it and may ``action`` in it; else not found."""
-    tenant = tenancy_queries.tenant(principal, tenant_id)
-    if not policies.allowed(principal, action, tenant):
-        raise Http404("no such page")
-    return tenant
+from tandem.tenancy.models import Site
 
 
 def _ticket_for(principal: Principal, ticket_id: int, action: str) -> Ticket:
@@ -84,10 +65,10 @@ def _ticket_for(principal: Principal, ticket_id: int, action: str) -> Ticket:
 
 @page("servicedesk.add_ticket")
 @require_http_methods(["GET", "POST"])
-def ticket_create(request: HttpRequest, tenant_id: int) -> HttpResponse:
+def ticket_create(request: TandemRequest, tenant_id: int) -> HttpResponse:
     """Open a ticket; the responsibility matrix decides who gets it."""
-    principal = _principal(request)
-    tenant = _tenant_for(principal, tenant_id, "servicedesk.add_ticket")
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, "servicedesk.add_ticket")
     matrix = desk_settings(tenant.pk).priority_matrix
     form = TicketCreateForm(
         request.POST or None,
@@ -102,7 +83,7 @@ def ticket_create(request: HttpRequest, tenant_id: int) -> HttpResponse:
         request,
         form,
         lambda data: services.create_ticket(
-            actor=principal, tenant=tenant, requester=_user(request), **form.arguments()
+            actor=principal, tenant=tenant, requester=signed_in_user(request), **form.arguments()
         ),
     )
     if ticket is not None:
@@ -129,13 +110,13 @@ def ticket_create(request: HttpRequest, tenant_id: int) -> HttpResponse:
 
 @page("servicedesk.log_ticket")
 @require_http_methods(["GET", "POST"])
-def ticket_log(request: HttpRequest, tenant_id: int) -> HttpResponse:
+def ticket_log(request: TandemRequest, tenant_id: int) -> HttpResponse:
     """A technician logs a ticket for a caller: finds or adds the requester, records how
     they called, and may choose who takes the ticket. The caller search works without
     script (the "Find" button sends the form back with GET, keeping what was typed) and
     with htmx (typing refreshes the list of people in place)."""
-    principal = _principal(request)
-    tenant = _tenant_for(principal, tenant_id, "servicedesk.log_ticket")
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, "servicedesk.log_ticket")
     accesses = policies_desk.may_log_for_callers(principal, tenant.pk)
     if not accesses:
         raise Http404("no such page")
@@ -165,7 +146,7 @@ def ticket_log(request: HttpRequest, tenant_id: int) -> HttpResponse:
         parties=parties,
         people=people,
     )
-    htmx = request.htmx  # type: ignore[attr-defined]
+    htmx = request.htmx
     if data is None and htmx and htmx.target == "caller-choices":
         return render(request, "servicedesk/_caller_choices.html", {"form": form})
     ticket, status = submit_form(
@@ -205,10 +186,10 @@ def _log_initial(request: HttpRequest, matrix: dict[str, Any]) -> dict[str, Any]
 
 
 @page("servicedesk.view_ticket")
-def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_detail(request: TandemRequest, ticket_id: int) -> HttpResponse:
     """The ticket page. ``?canned=<id>`` puts one of the person's canned replies into the
     note form (the picker above it sends that GET; htmx swaps in just the form)."""
-    principal = _principal(request)
+    principal = request.principal
     ticket = queries.ticket(principal, ticket_id)
     canned = request.GET.get("canned", "")
     bound: dict[str, forms.Form] = {}
@@ -227,7 +208,7 @@ def ticket_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 
 def _work_on_ticket(
-    request: HttpRequest,
+    request: TandemRequest,
     ticket_id: int,
     *,
     form_name: str,
@@ -237,7 +218,7 @@ def _work_on_ticket(
 ) -> HttpResponse:
     """One POST of the ticket page: look up (404), authorize (403), parse, call one service,
     then back to the page, or the page again with the rejected form (422 or 409)."""
-    principal = _principal(request)
+    principal = request.principal
     action, build = next((a, b) for name, a, b in TICKET_FORMS if name == form_name)
     ticket = _ticket_for(principal, ticket_id, action)
     form = build(principal, ticket, request.POST)
@@ -252,7 +233,7 @@ def _work_on_ticket(
 
 @page("servicedesk.comment_ticket")
 @require_POST
-def ticket_comment(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_comment(request: TandemRequest, ticket_id: int) -> HttpResponse:
     return _work_on_ticket(
         request,
         ticket_id,
@@ -271,7 +252,7 @@ def ticket_comment(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @page("servicedesk.change_ticket")
 @require_POST
-def ticket_status(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_status(request: TandemRequest, ticket_id: int) -> HttpResponse:
     return _work_on_ticket(
         request,
         ticket_id,
@@ -288,7 +269,7 @@ def ticket_status(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @page("servicedesk.change_ticket")
 @require_POST
-def ticket_priority(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_priority(request: TandemRequest, ticket_id: int) -> HttpResponse:
     return _work_on_ticket(
         request,
         ticket_id,
@@ -302,7 +283,7 @@ def ticket_priority(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @page("servicedesk.handoff_ticket")
 @require_POST
-def ticket_handoff(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_handoff(request: TandemRequest, ticket_id: int) -> HttpResponse:
     return _work_on_ticket(
         request,
         ticket_id,
@@ -331,7 +312,7 @@ def _assign(principal: Principal, ticket: Ticket, form: Any) -> Ticket:
 
 @page("servicedesk.change_ticket")
 @require_POST
-def ticket_assign(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_assign(request: TandemRequest, ticket_id: int) -> HttpResponse:
     return _work_on_ticket(
         request,
         ticket_id,
@@ -345,7 +326,7 @@ def ticket_assign(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @page("servicedesk.log_time_on_ticket")
 @require_POST
-def ticket_time(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_time(request: TandemRequest, ticket_id: int) -> HttpResponse:
     return _work_on_ticket(
         request,
         ticket_id,
@@ -363,16 +344,16 @@ T = TypeVar("T")
 
 @page("servicedesk.view_ticket")
 @require_GET
-def attachment_download(request: HttpRequest, attachment_id: int) -> FileResponse:
-    principal: Principal = request.principal  # type: ignore[attr-defined]
+def attachment_download(request: TandemRequest, attachment_id: int) -> FileResponse:
+    principal = request.principal
     return file_response(readable_attachment(principal, attachment_id))
 
 
 @page("servicedesk.comment_ticket")
 @require_POST
-def ticket_attach(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_attach(request: TandemRequest, ticket_id: int) -> HttpResponse:
     """The upload form of the ticket page: one file, in a tier the uploader may write."""
-    principal: Principal = request.principal  # type: ignore[attr-defined]
+    principal = request.principal
     ticket = queries.ticket(principal, ticket_id)
     if not policies.allowed(principal, "servicedesk.comment_ticket", ticket):
         raise PermissionDenied("not allowed: servicedesk.comment_ticket")
@@ -436,11 +417,11 @@ def _merge(principal: Principal, ticket: Ticket, data: dict[str, Any]) -> Any:
 
 @page("servicedesk.change_ticket")
 @require_POST
-def ticket_merge(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_merge(request: TandemRequest, ticket_id: int) -> HttpResponse:
     """Merge the ticket into another, in two steps: the number, then a confirmation that
     shows both subjects. A refusal (unknown number, itself, a merged ticket) changes nothing
     and is shown on the form."""
-    principal: Principal = request.principal  # type: ignore[attr-defined]
+    principal = request.principal
     ticket = _ticket_for(principal, ticket_id, "servicedesk.change_ticket")
     form = detail._merge_form(principal, ticket, request.POST)
     result, status = submit_form(request, form, lambda data: _merge(principal, ticket, data))
@@ -468,7 +449,7 @@ def _link_parent(principal: Principal, ticket: Ticket, form: Any) -> Ticket:
 
 @page("servicedesk.change_ticket")
 @require_POST
-def ticket_parent(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_parent(request: TandemRequest, ticket_id: int) -> HttpResponse:
     """Make the ticket a child of another (by number), or of none (empty)."""
     return _work_on_ticket(
         request,
@@ -486,7 +467,7 @@ def ticket_parent(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @page("servicedesk.change_ticket")
 @require_POST
-def ticket_tags(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_tags(request: TandemRequest, ticket_id: int) -> HttpResponse:
     """Replace the ticket's tags."""
     return _work_on_ticket(
         request,
@@ -504,7 +485,7 @@ def ticket_tags(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @page("servicedesk.view_ticket")
 @require_POST
-def ticket_watch(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_watch(request: TandemRequest, ticket_id: int) -> HttpResponse:
     """Follow the ticket yourself."""
     return _work_on_ticket(
         request,
@@ -520,7 +501,7 @@ def ticket_watch(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 @page("servicedesk.view_ticket")
 @require_POST
-def ticket_unwatch(request: HttpRequest, ticket_id: int) -> HttpResponse:
+def ticket_unwatch(request: TandemRequest, ticket_id: int) -> HttpResponse:
     """Stop following the ticket."""
     return _work_on_ticket(
         request,
