@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import pkgutil
 import secrets
 from collections.abc import Callable
 from types import ModuleType
@@ -20,6 +21,7 @@ from types import ModuleType
 import pyotp
 import pytest
 
+import tandem
 from tandem.accounts import services as accounts
 from tandem.accounts.models import Role, User
 from tandem.accounts.principals import resolve_principal
@@ -33,24 +35,25 @@ from tandem.tenancy.models import AssetGroup, Engagement, Provider, ServiceArea,
 from tests.desk.audit_calls import DESK_CALLS, DESK_NOT_AUDITED
 from tests.personas import World, membership_of, user_of
 
-#: The services modules the audit check covers (a missing module, like
-#: ``tandem.sla.services`` today, is skipped). The responsibility matrix's leftovers in the
-#: desk (``tandem.servicedesk.services``, ``tandem.servicedesk.services_config``) are left
-#: out: issue 10 moves them to ``tandem.responsibility``, whose services join here then.
-SERVICE_MODULES = [
-    "tandem.tenancy.services",
-    "tandem.accounts.services",
-    "tandem.audit.services",
-    "tandem.sla.services",
-    "tandem.servicedesk.tickets.services",
-    "tandem.servicedesk.tickets.note_services",
-    "tandem.servicedesk.tickets.link_services",
-    "tandem.servicedesk.queues.services",
-    "tandem.servicedesk.mail.services",
-    "tandem.servicedesk.config.services",
-    "tandem.servicedesk.config.sla_services",
-    "tandem.notifications.services",
+#: Modules that hold services but are named for the pipeline they run, not ``services``:
+#: an operator's retry or acceptance there is an audited act like any other.
+OTHER_SERVICE_MODULES = [
+    "tandem.servicedesk.mail.inbound",
+    "tandem.servicedesk.mail.outbound",
 ]
+
+
+def service_module_names() -> list[str]:
+    """Every ``services`` or ``*_services`` module of the tree (found, not listed, so a new
+    app's services join the check by being written), then ``OTHER_SERVICE_MODULES``."""
+    found = [
+        info.name
+        for info in pkgutil.walk_packages(tandem.__path__, "tandem.")
+        if not {"tests", "migrations"} & set(info.name.split("."))
+        and (info.name.endswith(".services") or info.name.endswith("_services"))
+    ]
+    return sorted(found) + OTHER_SERVICE_MODULES
+
 
 #: Keyword-only public functions that are not audited writes, with the reason.
 NOT_AUDITED = {
@@ -263,13 +266,7 @@ CALLS: dict[str, Call] = {
 
 
 def _services_modules() -> list[ModuleType]:
-    modules = []
-    for name in SERVICE_MODULES:
-        try:
-            modules.append(importlib.import_module(name))
-        except ModuleNotFoundError:
-            continue
-    return modules
+    return [importlib.import_module(name) for name in service_module_names()]
 
 
 def services() -> list[str]:
@@ -303,6 +300,14 @@ def test_every_service_write_is_audited(service: str, world: World) -> None:
         call()
         written = list(AuditEntry.objects.order_by("-id")[: AuditEntry.objects.count() - before])
     assert written, f"{service} wrote no audit entry"
+
+
+def test_services_modules_are_found_by_their_name() -> None:
+    names = service_module_names()
+    assert "tandem.tenancy.services" in names
+    assert "tandem.servicedesk.tickets.note_services" in names
+    assert "tandem.servicedesk.config.sla_services" in names
+    assert not [name for name in names if ".tests." in name]
 
 
 def test_services_are_found_by_their_shape() -> None:

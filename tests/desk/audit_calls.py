@@ -16,7 +16,9 @@ from tandem.notifications import services as notifications
 from tandem.servicedesk.config import services as config
 from tandem.servicedesk.config import sla_services as sla
 from tandem.servicedesk.config.models import CannedReply, Category, DeskSettings
+from tandem.servicedesk.mail import inbound, outbound
 from tandem.servicedesk.mail import services as mail
+from tandem.servicedesk.mail.models import InboundMessage, OutboundMessage
 from tandem.servicedesk.queues import services as queues
 from tandem.servicedesk.queues.models import SavedView
 from tandem.servicedesk.tickets import link_services as links
@@ -37,6 +39,8 @@ C = "tandem.servicedesk.config.services."
 S = "tandem.servicedesk.config.sla_services."
 Q = "tandem.servicedesk.queues.services."
 M = "tandem.servicedesk.mail.services."
+MI = "tandem.servicedesk.mail.inbound."
+MO = "tandem.servicedesk.mail.outbound."
 W = "tandem.notifications.services."
 
 #: Keyword-only public functions of those modules that are not audited writes, with why.
@@ -48,6 +52,18 @@ DESK_NOT_AUDITED = {
         "desk's settings row with the defaults"
     ),
     S + "clean_calendar": "pure validation, shared by the pages and the service",
+    # The mail pipeline: what no person does.
+    MI + "receive_message": (
+        "the listener keeps a message as received, before anyone acts; what processing makes "
+        "of it (a ticket, a note) is audited by the ticket services"
+    ),
+    MI + "process_inbound_message": (
+        "the worker's processing of a kept message: the ticket or note it makes is audited by "
+        "the ticket services, the outcome is recorded on the message"
+    ),
+    MO + "send_outbound_message": (
+        "the worker's delivery of a queued message: the outcome is recorded on the message"
+    ),
     # Notifications: subscribers of events their services audited, and the worker's jobs.
     W + "accountable": "a subscriber's wording: whom to tell and what; writes nothing",
     W + "assigned": "a subscriber's wording: whom to tell and what; writes nothing",
@@ -123,6 +139,34 @@ def _disable_webhook(actor: Principal, world: World) -> Callable[[], object]:
         actor=actor, tenant=_tenant(world), url="https://hooks.acme.test/off", events=["assigned"]
     )
     return lambda: notifications.disable_webhook(actor=actor, webhook=webhook)
+
+
+def _inbound(world: World, status: str, reason_code: str = "") -> InboundMessage:
+    raw = (
+        b"From: Pat Jones <pat@example.test>\r\nTo: desk@tandem.test\r\n"
+        b"Subject: Printer\r\n\r\nIt jams.\r\n"
+    )
+    return InboundMessage.objects.create(
+        tenant_id=world["tenant"],
+        envelope_from="pat@example.test",
+        raw=raw,
+        size=len(raw),
+        status=status,
+        reason="kept for the audit check",
+        reason_code=reason_code,
+    )
+
+
+def _failed_outbound(world: World) -> OutboundMessage:
+    return OutboundMessage.objects.create(
+        tenant_id=world["tenant"],
+        ticket=_ticket(world),
+        kind="public_reply",
+        to_address="pat@example.test",
+        message_id="<audit-check@tandem.test>",
+        status="failed",
+        error="connection refused",
+    )
 
 
 def _file(**more: object) -> dict[str, object]:
@@ -330,6 +374,17 @@ DESK_CALLS: dict[str, Call] = {
             subject="Update on {{ ticket_subject }}",
             body="{{ ticket_subject }} has an answer.",
         )
+    ),
+    MI + "retry_inbound_message": lambda a, w: (
+        lambda: inbound.retry_inbound_message(actor=a, message=_inbound(w, "failed"))
+    ),
+    MI + "accept_inbound_message": lambda a, w: (
+        lambda: inbound.accept_inbound_message(
+            actor=a, message=_inbound(w, "kept", reason_code="sender")
+        )
+    ),
+    MO + "retry_outbound_message": lambda a, w: (
+        lambda: outbound.retry_outbound_message(actor=a, outbound=_failed_outbound(w))
     ),
     # notifications
     W + "create_webhook": lambda a, w: (
