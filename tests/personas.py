@@ -370,7 +370,7 @@ def build_config_world(world: World) -> None:
     """
     from tandem.servicedesk.config import services as config_services
     from tandem.servicedesk.config import sla as config_sla
-    from tandem.servicedesk.models import Coverage
+    from tandem.responsibility.models import Coverage
     from tandem.sla.models import SlaPolicy
     from tandem.tenancy.models import Party
     from tests.desk.setup import OFFICE

@@ -63,6 +63,7 @@ class ServiceDeskConfig(TandemAppConfig):
         from tandem.servicedesk import desk_config
 
         desk_config.connect_signals()
+        desk_config.provide_routing_inputs()
         register_reference(
             ("category_id",),
             kind="category",

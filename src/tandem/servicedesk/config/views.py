@@ -17,7 +17,7 @@ from tandem.core.actions import page
 from tandem.core.errors import Conflict
 from tandem.core.pages import CONFLICT, INVALID, submit_form
 from tandem.core.principal import Principal
-from tandem.servicedesk import queries as desk_queries
+from tandem.responsibility import queries as desk_queries
 from tandem.servicedesk.choices import StatusKind
 from tandem.servicedesk.config import queries, services, sla
 from tandem.servicedesk.config.forms import (

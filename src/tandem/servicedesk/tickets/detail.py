@@ -12,7 +12,7 @@ from django.shortcuts import render
 
 from tandem.core import policies
 from tandem.core.principal import Principal
-from tandem.servicedesk import queries as desk_queries
+from tandem.responsibility import queries as desk_queries
 from tandem.servicedesk.choices import EventKind, Visibility
 from tandem.servicedesk.config import queries as config_queries
 from tandem.servicedesk.config.models import DeskSettings

@@ -23,7 +23,7 @@ from tandem.core.errors import Conflict, InvalidInput
 from tandem.core.pages import submit_form
 from tandem.core.principal import Principal
 from tandem.servicedesk import policies as policies_desk
-from tandem.servicedesk import queries as desk_queries
+from tandem.responsibility import queries as desk_queries
 from tandem.servicedesk.choices import Visibility
 from tandem.servicedesk.config import queries as config_queries
 from tandem.servicedesk.config.models import Category

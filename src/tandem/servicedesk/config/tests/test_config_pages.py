@@ -13,7 +13,7 @@ from django.urls import reverse
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
 from tandem.servicedesk.config.models import Category, DeskSettings
-from tandem.servicedesk.models import Coverage
+from tandem.responsibility.models import Coverage
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.servicedesk.tickets.models import Ticket
 from tandem.sla.models import Calendar, SlaPolicy

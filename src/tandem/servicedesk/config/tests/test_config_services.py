@@ -18,13 +18,13 @@ from tandem.core.errors import Conflict, InvalidInput
 from tandem.core.principal import Principal
 from tandem.core.scoping import principal_scope, system_context
 from tandem.servicedesk import desk_config
-from tandem.servicedesk import services_config as desk_services_config
+from tandem.responsibility import services as matrix_services
 from tandem.servicedesk.config import queries as config_queries
 from tandem.servicedesk.config import services as config_services
 from tandem.servicedesk.config import sla as config_sla
 from tandem.servicedesk.config.models import Category
 from tandem.servicedesk.desk_config import desk_settings
-from tandem.servicedesk.models import Coverage, MatrixVersion
+from tandem.responsibility.models import Coverage, MatrixVersion
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.servicedesk.tickets.models import Ticket
 from tandem.sla.models import Calendar, SlaPolicy
@@ -253,7 +253,7 @@ def test_coverage_edits_are_versioned_in_the_matrix(world) -> None:  # type: ign
     with system_context("test"):
         version = MatrixVersion.objects.filter(tenant_id=world["tenant"]).count()
     with principal_scope(owner):
-        desk_services_config.update_coverage(
+        matrix_services.update_coverage(
             actor=owner,
             coverage=coverage,
             service_area_id=world["service_area"],
@@ -266,10 +266,10 @@ def test_coverage_edits_are_versioned_in_the_matrix(world) -> None:  # type: ign
     assert (entry["service_area_id"], entry["max_priority"]) == (world["service_area"], 3)
 
     with principal_scope(owner):
-        desk_services_config.update_coverage(
+        matrix_services.update_coverage(
             actor=owner, coverage=_get(Coverage, world["coverage"])
         )
-        desk_services_config.remove_coverage(
+        matrix_services.remove_coverage(
             actor=owner, coverage=_get(Coverage, world["coverage"])
         )
     with system_context("test"):
@@ -284,7 +284,7 @@ def test_coverage_edits_are_versioned_in_the_matrix(world) -> None:  # type: ign
 def test_coverage_keeps_to_its_own_tenant(world) -> None:  # type: ignore[no-untyped-def]
     owner = _as(world, "owner")
     with principal_scope(owner), pytest.raises(InvalidInput, match="Not found in this tenant"):
-        desk_services_config.update_coverage(
+        matrix_services.update_coverage(
             actor=owner,
             coverage=_get(Coverage, world["coverage"]),
             calendar_id=world["other_calendar"],
@@ -538,7 +538,7 @@ def test_only_the_tenants_owners_change_its_configuration(world, persona) -> Non
         lambda: config_sla.deactivate_sla_policy(
             actor=actor, policy=_get(SlaPolicy, world["sla_policy"])
         ),
-        lambda: desk_services_config.remove_coverage(
+        lambda: matrix_services.remove_coverage(
             actor=actor, coverage=_get(Coverage, world["coverage"])
         ),
         lambda: config_services.retire_category(

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _url(name: str, *args: int) -> str:
-    return reverse(f"servicedesk:{name}", args=args)
+    return reverse(f"responsibility:{name}", args=args)
 
 
 def _text(response) -> str:  # type: ignore[no-untyped-def]
