@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
-from tandem.responsibility.models import ResponsibilityRow
 from tandem.responsibility import services as matrix_services
+from tandem.responsibility.models import ResponsibilityRow
 from tandem.servicedesk.config import services as config_services
 from tandem.servicedesk.config import sla as config_sla
 from tandem.tenancy.models import Party, Tenant

@@ -48,9 +48,7 @@ def _actor(actor: Principal) -> dict[str, Any]:
 
 def matrix_changed(*, actor: Principal, tenant_id: int, version: int, summary: str) -> None:
     """Record ``matrix.changed`` in the caller's transaction."""
-    record(
-        MatrixChanged(tenant_id=tenant_id, version=version, summary=summary, **_actor(actor))
-    )
+    record(MatrixChanged(tenant_id=tenant_id, version=version, summary=summary, **_actor(actor)))
 
 
 def coverage_changed(

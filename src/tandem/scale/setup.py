@@ -28,15 +28,15 @@ from tandem.accounts import access_cache
 from tandem.accounts.models import Membership, Role, User
 from tandem.audit.services import diff, record_audit
 from tandem.core.principal import Principal
+from tandem.responsibility import services as matrix_services
+from tandem.responsibility.models import Coverage, ResponsibilityRow
 from tandem.scale import plan as planning
 from tandem.scale import texts
 from tandem.scale.desk import Desk, PartyCalendars
 from tandem.servicedesk import desk_config
-from tandem.responsibility import services as matrix_services
 from tandem.servicedesk.config import queries as config_queries
 from tandem.servicedesk.config import sla as config_sla
 from tandem.servicedesk.config.models import Category, DeskSettings
-from tandem.responsibility.models import Coverage, ResponsibilityRow
 from tandem.tenancy.models import Party, Provider, ServiceArea, Tenant
 from tandem.tenancy.services import (
     accept_engagement,

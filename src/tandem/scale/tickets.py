@@ -32,9 +32,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from tandem.responsibility import routing
 from tandem.scale import texts
 from tandem.scale.desk import Desk
-from tandem.responsibility import routing
 from tandem.sla import clock
 from tandem.sla.calendar import compiled
 

@@ -17,7 +17,7 @@ from tandem.core.actions import page
 from tandem.core.errors import Conflict
 from tandem.core.pages import CONFLICT, INVALID, submit_form
 from tandem.core.principal import Principal
-from tandem.responsibility import queries as desk_queries
+from tandem.responsibility import queries as matrix_queries
 from tandem.servicedesk.choices import StatusKind
 from tandem.servicedesk.config import queries, services, sla
 from tandem.servicedesk.config.forms import (
@@ -88,7 +88,7 @@ def _party_choices(principal: Principal, tenant: Tenant) -> list[tuple[int, str]
 
 
 def _area_choices(principal: Principal, tenant: Tenant) -> list[tuple[int, str]]:
-    areas = desk_queries.matrix_areas(principal, tenant.pk).filter(is_active=True).order_by("name")
+    areas = matrix_queries.matrix_areas(principal, tenant.pk).filter(is_active=True).order_by("name")
     return list(areas.values_list("pk", "name"))
 
 

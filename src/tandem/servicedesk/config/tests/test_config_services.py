@@ -17,14 +17,14 @@ from tandem.audit.models import AuditEntry
 from tandem.core.errors import Conflict, InvalidInput
 from tandem.core.principal import Principal
 from tandem.core.scoping import principal_scope, system_context
-from tandem.servicedesk import desk_config
 from tandem.responsibility import services as matrix_services
+from tandem.responsibility.models import Coverage, MatrixVersion
+from tandem.servicedesk import desk_config
 from tandem.servicedesk.config import queries as config_queries
 from tandem.servicedesk.config import services as config_services
 from tandem.servicedesk.config import sla as config_sla
 from tandem.servicedesk.config.models import Category
 from tandem.servicedesk.desk_config import desk_settings
-from tandem.responsibility.models import Coverage, MatrixVersion
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.servicedesk.tickets.models import Ticket
 from tandem.sla.models import Calendar, SlaPolicy
@@ -266,12 +266,8 @@ def test_coverage_edits_are_versioned_in_the_matrix(world) -> None:  # type: ign
     assert (entry["service_area_id"], entry["max_priority"]) == (world["service_area"], 3)
 
     with principal_scope(owner):
-        matrix_services.update_coverage(
-            actor=owner, coverage=_get(Coverage, world["coverage"])
-        )
-        matrix_services.remove_coverage(
-            actor=owner, coverage=_get(Coverage, world["coverage"])
-        )
+        matrix_services.update_coverage(actor=owner, coverage=_get(Coverage, world["coverage"]))
+        matrix_services.remove_coverage(actor=owner, coverage=_get(Coverage, world["coverage"]))
     with system_context("test"):
         latest = MatrixVersion.objects.filter(tenant_id=world["tenant"]).first()
         assert not Coverage.objects.filter(pk=world["coverage"]).exists()
