@@ -88,7 +88,9 @@ def _party_choices(principal: Principal, tenant: Tenant) -> list[tuple[int, str]
 
 
 def _area_choices(principal: Principal, tenant: Tenant) -> list[tuple[int, str]]:
-    areas = matrix_queries.matrix_areas(principal, tenant.pk).filter(is_active=True).order_by("name")
+    areas = (
+        matrix_queries.matrix_areas(principal, tenant.pk).filter(is_active=True).order_by("name")
+    )
     return list(areas.values_list("pk", "name"))
 
 
@@ -147,7 +149,7 @@ def calendars(request: HttpRequest, tenant_id: int) -> HttpResponse:
     principal = _principal(request)
     tenant = queries.config_tenant(principal, tenant_id)
     users: dict[int, list[str]] = defaultdict(list)
-    for entry in desk_queries.coverage(principal, tenant.pk):
+    for entry in matrix_queries.coverage(principal, tenant.pk):
         users[entry.calendar_id].append(f"coverage of {entry.party.name}")
     for policy in queries.sla_policies(principal, tenant.pk):
         users[policy.calendar_id].append(f"SLA policy “{policy.name}”")
