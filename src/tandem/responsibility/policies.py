@@ -37,14 +37,24 @@ def visible_parties(principal: Principal, tenant_id: int) -> QuerySet[Party]:
     return visible(principal, "tenancy.view_party", Party.objects.filter(tenant_id=tenant_id))
 
 
+def visible_sites(principal: Principal, tenant_id: int) -> QuerySet[Site]:
+    """The tenant's sites the principal may see (a provider: its engagement's)."""
+    return visible(principal, "tenancy.view_site", Site.objects.filter(tenant_id=tenant_id))
+
+
+def visible_asset_groups(principal: Principal, tenant_id: int) -> QuerySet[AssetGroup]:
+    """The tenant's asset groups the principal may see."""
+    return visible(
+        principal, "tenancy.view_assetgroup", AssetGroup.objects.filter(tenant_id=tenant_id)
+    )
+
+
 def readable_rows(principal: Principal, tenant_id: int) -> QuerySet[ResponsibilityRow]:
     """The RACI rows the principal may read (see the module's rules): a row whose
     responsible or accountable party it cannot see is left out, like a row outside its
     scope."""
-    sites = visible(principal, "tenancy.view_site", Site.objects.filter(tenant_id=tenant_id))
-    groups = visible(
-        principal, "tenancy.view_assetgroup", AssetGroup.objects.filter(tenant_id=tenant_id)
-    )
+    sites = visible_sites(principal, tenant_id)
+    groups = visible_asset_groups(principal, tenant_id)
     seen = visible_parties(principal, tenant_id)
     return (
         ResponsibilityRow.objects.filter(

@@ -33,6 +33,7 @@ from tandem.responsibility.policies import (
     visible_areas,
     visible_parties,
 )
+from tandem.sla.models import Calendar
 from tandem.tenancy.models import Party, ServiceArea, Tenant
 
 # --- Routing: who handles what, when --------------------------------------------------------------
@@ -185,6 +186,11 @@ def party_in(tenant: Tenant, party_id: int) -> Party:
     require(party is not None, "party_id", "No such party in this tenant.")
     assert party is not None
     return party
+
+
+def calendar_choices(tenant: Tenant) -> list[tuple[int, str]]:
+    """The tenant's calendars, for a coverage entry to name (``sla.Calendar``)."""
+    return list(Calendar.objects.filter(tenant=tenant).values_list("pk", "name"))
 
 
 def priority_count(tenant_id: int) -> int:

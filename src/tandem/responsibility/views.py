@@ -27,8 +27,8 @@ from tandem.responsibility import queries, services
 from tandem.responsibility.apps import CHANGE_MATRIX, VIEW_MATRIX
 from tandem.responsibility.forms import CoverageForm, MatrixRowForm
 from tandem.responsibility.models import Coverage
-from tandem.sla.models import Calendar
-from tandem.tenancy.models import AssetGroup, Site, Tenant
+from tandem.responsibility.policies import visible_asset_groups, visible_sites
+from tandem.tenancy.models import Tenant
 
 FINDING_KINDS = {
     "no_responsible": "Gap",
@@ -48,12 +48,8 @@ def _row_form(principal: Principal, tenant: Tenant, data: Any = None) -> MatrixR
     return MatrixRowForm(
         data,
         service_areas=queries.matrix_areas(principal, tenant.pk).filter(is_active=True),
-        sites=policies.visible(
-            principal, "tenancy.view_site", Site.objects.filter(tenant_id=tenant.pk)
-        ),
-        asset_groups=policies.visible(
-            principal, "tenancy.view_assetgroup", AssetGroup.objects.filter(tenant_id=tenant.pk)
-        ),
+        sites=visible_sites(principal, tenant.pk),
+        asset_groups=visible_asset_groups(principal, tenant.pk),
         parties=queries.parties(principal, tenant.pk),
     )
 
@@ -136,10 +132,6 @@ def matrix_row_remove(request: TandemRequest, tenant_id: int, matrix_row_id: int
 # --- Coverage (listed on the matrix page) ------------------------------------------------------
 
 
-def _calendar_choices(tenant: Tenant) -> list[tuple[int, str]]:
-    return list(Calendar.objects.filter(tenant=tenant).values_list("pk", "name"))
-
-
 def _party_choices(principal: Principal, tenant: Tenant) -> list[tuple[int, str]]:
     return list(queries.parties(principal, tenant.pk).order_by("name").values_list("pk", "name"))
 
@@ -152,7 +144,7 @@ def _area_choices(principal: Principal, tenant: Tenant) -> list[tuple[int, str]]
 def _coverage_form(principal: Principal, tenant: Tenant, data: Any, **kwargs: Any) -> CoverageForm:
     return CoverageForm(
         data,
-        calendars=_calendar_choices(tenant),
+        calendars=queries.calendar_choices(tenant),
         areas=_area_choices(principal, tenant),
         priorities=queries.priority_count(tenant.pk),
         **kwargs,
