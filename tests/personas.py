@@ -368,9 +368,9 @@ def build_config_world(world: World) -> None:
     - ``sla_policy`` (Northwind's SLA) and ``coverage`` (Acme IT's office hours): ids of
       what the desk set-up created.
     """
+    from tandem.responsibility.models import Coverage
     from tandem.servicedesk.config import services as config_services
     from tandem.servicedesk.config import sla_services as config_sla
-    from tandem.servicedesk.models import Coverage
     from tandem.sla.models import SlaPolicy
     from tandem.tenancy.models import Party
     from tests.desk.setup import OFFICE

@@ -212,10 +212,12 @@ def test_webhooks_subscribe_to_any_event_type(world, settings) -> None:  # type:
 
 def test_the_catalogue_names_every_event_type() -> None:
     assert sorted(events.event_types()) == [
+        "coverage.changed",
         "engagement.accepted",
         "engagement.ended",
         "engagement.resumed",
         "engagement.suspended",
+        "matrix.changed",
         "sla.breached",
         "sla.warning",
         "ticket.assigned",

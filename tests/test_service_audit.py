@@ -30,8 +30,18 @@ from tandem.audit import services as audit
 from tandem.audit.models import AuditEntry
 from tandem.core.principal import Principal, system_principal
 from tandem.core.scoping import system_context
+from tandem.responsibility import services as matrix
+from tandem.responsibility.models import Coverage, ResponsibilityRow
 from tandem.tenancy import services as tenancy
-from tandem.tenancy.models import AssetGroup, Engagement, Provider, ServiceArea, Site, Tenant
+from tandem.tenancy.models import (
+    AssetGroup,
+    Engagement,
+    Party,
+    Provider,
+    ServiceArea,
+    Site,
+    Tenant,
+)
 from tests.desk.audit_calls import DESK_CALLS, DESK_NOT_AUDITED
 from tests.personas import World, membership_of, user_of
 
@@ -263,6 +273,46 @@ CALLS: dict[str, Call] = {
     ),
     **DESK_CALLS,
 }
+
+
+# --- The responsibility app (issue 10, point 2) -----------------------------------------------
+# Its own block, apart from the desk's: the matrix rows and coverage, each call audited.
+CALLS.update(
+    {
+        "tandem.responsibility.services.add_matrix_row": lambda a, w: (
+            lambda: matrix.add_matrix_row(
+                actor=a,
+                tenant=_tenant(w),
+                service_area_id=w["service_area_out_of_scope"],
+                responsible_id=w["internal_party"],
+                accountable_id=w["internal_party"],
+            )
+        ),
+        "tandem.responsibility.services.remove_matrix_row": lambda a, w: (
+            lambda: matrix.remove_matrix_row(
+                actor=a, row=ResponsibilityRow.objects.get(pk=w["matrix_row"])
+            )
+        ),
+        "tandem.responsibility.services.add_coverage": lambda a, w: (
+            lambda: matrix.add_coverage(
+                actor=a,
+                tenant=_tenant(w),
+                party=Party.objects.get(pk=w["internal_party"]),
+                calendar_id=w["nights_calendar"],
+                max_priority=2,
+            )
+        ),
+        "tandem.responsibility.services.update_coverage": lambda a, w: (
+            lambda: matrix.update_coverage(
+                actor=a, coverage=Coverage.objects.get(pk=w["coverage"]), max_priority=1
+            )
+        ),
+        "tandem.responsibility.services.remove_coverage": lambda a, w: (
+            lambda: matrix.remove_coverage(actor=a, coverage=Coverage.objects.get(pk=w["coverage"]))
+        ),
+    }
+)
+# --- end of the responsibility app's block ----------------------------------------------------
 
 
 def _services_modules() -> list[ModuleType]:

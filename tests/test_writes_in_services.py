@@ -87,9 +87,6 @@ ALLOWED: dict[str, str] = {
     "tandem.servicedesk.mail.outbound": (
         "the mail pipeline: queues, sends and retries outgoing messages and records delivery"
     ),
-    # Being removed in issue 10: the responsibility matrix's leftover modules move to their own
-    # app (tandem.responsibility), whose writes will be in its services module.
-    "tandem.servicedesk.services_config": "temporary: the matrix's coverage writes, moving",
 }
 
 

@@ -25,7 +25,7 @@ from tandem.accounts.principals import resolve_principal
 from tandem.accounts.services import add_membership, create_user
 from tandem.core.principal import Principal, system_principal
 from tandem.core.scoping import principal_scope, system_context
-from tandem.servicedesk import services as desk_services
+from tandem.responsibility import services as matrix_services
 from tandem.servicedesk.config import services as config_services
 from tandem.servicedesk.config import sla_services as config_sla
 from tandem.servicedesk.tickets import note_services as ticket_notes
@@ -297,7 +297,7 @@ def _configure_desk(
                 actor=actor, tenant=tenant, name=name, service_area_id=areas[key]
             )
         for key, responsible, consulted in plan.matrix:
-            desk_services.add_matrix_row(
+            matrix_services.add_matrix_row(
                 actor=actor,
                 tenant=tenant,
                 service_area_id=areas[key],
@@ -306,7 +306,7 @@ def _configure_desk(
                 consulted_ids=[parties[c].pk for c in consulted],
             )
         for party, calendar, max_priority in plan.coverage:
-            desk_services.add_coverage(
+            matrix_services.add_coverage(
                 actor=actor,
                 tenant=tenant,
                 party=parties[party],

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
-from tandem.servicedesk import models as desk_models
-from tandem.servicedesk import services as desk_services
+from tandem.responsibility import services as matrix_services
+from tandem.responsibility.models import ResponsibilityRow
 from tandem.servicedesk.config import services as config_services
 from tandem.servicedesk.config import sla_services as config_sla
 from tandem.tenancy.models import Party, Tenant
@@ -80,7 +80,7 @@ def setup_desk(world: World, *, night_cover: bool = True) -> Desk:
             name="Server problem",
             service_area_id=world["service_area"],
         )
-        desk_services.add_matrix_row(
+        matrix_services.add_matrix_row(
             actor=actor,
             tenant=tenant,
             service_area_id=world["service_area"],
@@ -88,11 +88,11 @@ def setup_desk(world: World, *, night_cover: bool = True) -> Desk:
             accountable_id=internal.pk,
             consulted_ids=[northwind.pk],
         )
-        desk_services.add_coverage(
+        matrix_services.add_coverage(
             actor=actor, tenant=tenant, party=internal, calendar_id=office.pk
         )
         if night_cover:
-            desk_services.add_coverage(
+            matrix_services.add_coverage(
                 actor=actor, tenant=tenant, party=northwind, calendar_id=nights.pk, max_priority=2
             )
         config_sla.create_sla_policy(
@@ -118,7 +118,7 @@ def setup_desk(world: World, *, night_cover: bool = True) -> Desk:
                 "2": {"first_response": 30, "resolution": 480},
             },
         )
-        row = desk_models.ResponsibilityRow.objects.get(tenant=tenant)
+        row = ResponsibilityRow.objects.get(tenant=tenant)
     world.ids.update(
         category=category.pk,
         office_calendar=office.pk,

@@ -56,9 +56,6 @@ PAGES: dict[str, frozenset[str]] = {
     # POST-only: 405 for a GET by the owner, 404 for everyone else.
     "sla-policy-activate": _OWNER,
     "sla-policy-deactivate": _OWNER,
-    "coverage-create": _OWNER,
-    "coverage-edit": _OWNER,
-    "coverage-remove": _OWNER,
     "category-create": _OWNER,
     "category-edit": _OWNER,
     "category-retire": _OWNER,
@@ -81,11 +78,6 @@ WRITES: dict[tuple[str, str], dict[str, Any]] = {
         "body": None,
     },
     ("POST", "/sla-policies/{sla_policy_id}/deactivate"): {"allowed": set(_OWNER), "body": None},
-    ("PATCH", "/coverage/{coverage_id}"): {
-        "allowed": set(_OWNER),
-        "body": lambda w, p: {"max_priority": 3},
-    },
-    ("DELETE", "/coverage/{coverage_id}"): {"allowed": set(_OWNER), "body": None},
     ("POST", "/categories"): {
         "allowed": set(_OWNER),
         "body": lambda w, p: {
@@ -146,6 +138,5 @@ PUBLIC_PAGES: frozenset[str] = frozenset()
 EXTRA_PARAMS: dict[str, str] = {
     "calendar_id": "spare_calendar",
     "sla_policy_id": "sla_policy",
-    "coverage_id": "coverage",
     "category_id": "category",
 }

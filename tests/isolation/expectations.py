@@ -305,16 +305,6 @@ WRITES: dict[tuple[str, str], dict] = {
         "allowed": _ACME_IT,
         "body": lambda w, p: {"minutes": 15},
     },
-    ("POST", "/matrix-rows"): {
-        "allowed": {"owner"},
-        "body": lambda w, p: {
-            "tenant_id": w["tenant"],
-            "service_area_id": w["service_area_out_of_scope"],
-            "responsible_id": w["internal_party"],
-            "accountable_id": w["internal_party"],
-        },
-    },
-    ("DELETE", "/matrix-rows/{matrix_row_id}"): {"allowed": {"owner"}, "body": None},
     ("POST", "/calendars"): {
         "allowed": {"owner"},
         "body": lambda w, p: {
@@ -332,15 +322,6 @@ WRITES: dict[tuple[str, str], dict] = {
             "party_id": w["second_party"],
             "calendar_id": w["nights_calendar"],
             "targets": {"1": {"first_response": 15}},
-        },
-    },
-    ("POST", "/coverage"): {
-        "allowed": {"owner"},
-        "body": lambda w, p: {
-            "tenant_id": w["tenant"],
-            "party_id": w["second_party"],
-            "calendar_id": w["nights_calendar"],
-            "max_priority": 1,
         },
     },
 }
@@ -361,7 +342,6 @@ OTHER_READS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/tickets/{ticket_id}/events"): _TICKET_READERS - {"requester"},
     # Time entries: the tenant's IT sees all, a provider its own party's.
     ("GET", "/tickets/{ticket_id}/time"): _TICKET_READERS - {"requester"},
-    ("GET", "/tenants/{tenant_id}/matrix"): frozenset(_TENANT_A_PEOPLE - {"requester"}),
     ("GET", "/tenants/{tenant_id}/calendars"): frozenset(_TENANT_A_PEOPLE - {"requester"}),
     ("GET", "/tenants/{tenant_id}/sla-policies"): frozenset(_TENANT_A_PEOPLE - {"requester"}),
 }
@@ -371,7 +351,6 @@ EXTRA_PARAMS = {
     "role_id": "role",
     "provider_id": "provider",
     "token_id": "token",
-    "matrix_row_id": "matrix_row",
 }
 
 # --- Pages -----------------------------------------------------------------------------------
@@ -434,9 +413,6 @@ PAGES: dict[str, frozenset[str]] = {
     "ticket-handoff": frozenset({"owner", "internal_tech"}),
     "ticket-assign": frozenset({"owner", "internal_tech"}),
     "ticket-time": frozenset({"owner", "internal_tech"}),
-    "matrix": _TENANT_A_READERS,
-    "matrix-row-create": frozenset({"owner"}),
-    "matrix-row-remove": frozenset({"owner"}),
 }
 
 #: Default targets of page URLs whose natural target is not the home object.

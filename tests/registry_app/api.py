@@ -1,8 +1,8 @@
-from django.http import HttpRequest
 from ninja import Router
 
 from tandem.core.actions import declare_action
-from tandem.core.api import Id, principal_of
+from tandem.core.api import Id
+from tandem.core.request import TandemRequest
 from tests.registry_app.apps import VIEW_PROBE
 from tests.registry_app.queries import probed_tenant
 
@@ -11,6 +11,6 @@ router = Router(tags=["registry probe"])
 
 @router.get("/tenants/{tenant_id}/registry-probe")
 @declare_action(VIEW_PROBE)
-def get_probe(request: HttpRequest, tenant_id: Id) -> dict[str, str]:
+def get_probe(request: TandemRequest, tenant_id: Id) -> dict[str, str]:
     """The tenant's name, for those who may probe it; another tenant's: 404."""
-    return {"tenant": probed_tenant(principal_of(request), tenant_id).name}
+    return {"tenant": probed_tenant(request.principal, tenant_id).name}

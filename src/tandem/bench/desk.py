@@ -40,7 +40,7 @@ from tandem.accounts.principals import resolve_principal
 from tandem.accounts.services import add_membership, create_user
 from tandem.core.principal import system_principal
 from tandem.core.scoping import principal_scope, system_context
-from tandem.servicedesk import services as desk_services
+from tandem.responsibility import services as matrix_services
 from tandem.servicedesk.config import sla_services as config_sla
 from tandem.servicedesk.sla_bridge import recompute_open_tickets, recompute_sla
 from tandem.servicedesk.tickets import services as ticket_services
@@ -106,7 +106,7 @@ def _set_up(stamp: str) -> dict[str, Any]:
             weekly={str(d): [["00:00", "24:00"]] for d in range(7)},
         )
         for key in ("server-patching", "tier1-desk"):
-            desk_services.add_matrix_row(
+            matrix_services.add_matrix_row(
                 actor=actor,
                 tenant=tenant,
                 service_area_id=areas[key],
@@ -114,10 +114,10 @@ def _set_up(stamp: str) -> dict[str, Any]:
                 accountable_id=internal.pk,
                 consulted_ids=[msp.pk],
             )
-        desk_services.add_coverage(
+        matrix_services.add_coverage(
             actor=actor, tenant=tenant, party=internal, calendar_id=office.pk
         )
-        desk_services.add_coverage(
+        matrix_services.add_coverage(
             actor=actor, tenant=tenant, party=msp, calendar_id=around.pk, max_priority=2
         )
         targets = {str(p): {"first_response": 30 * p, "resolution": 240 * p} for p in range(1, 6)}

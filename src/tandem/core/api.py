@@ -16,7 +16,7 @@ from pydantic import AfterValidator, ConfigDict, Discriminator, Field, Tag, mode
 from tandem.core import pagination as pagination_core
 from tandem.core.errors import InvalidInput
 from tandem.core.principal import Principal, current_principal
-from tandem.core.request import principal_of as principal_of
+from tandem.core.request import principal_of
 from tandem.core.validation import MAX_ID
 
 #: An id in a path, a query string or a body: 1 to ``MAX_ID``. Every id the API reads has

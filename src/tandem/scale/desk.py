@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tandem.servicedesk import routing
+from tandem.responsibility import routing
 from tandem.sla import clock
 from tandem.sla.calendar import BusinessCalendar
 

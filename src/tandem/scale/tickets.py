@@ -3,7 +3,7 @@
 Pure: plain data in (a :class:`~tandem.scale.desk.Desk`), rows out, no Django. Every ticket
 is written the way the services would have left it:
 
-- routed by the real routing core (``servicedesk.routing.route``) at its creation instant,
+- routed by the real routing core (``responsibility.routing.route``) at its creation instant,
   with the same one-line reason; numbered per tenant in order of creation;
 - its life is a sequence of the services' changes (assign, public response, in progress,
   waiting, handoff, reprioritise, resolve, reopen, close), each a ``TicketEvent`` with the
@@ -32,9 +32,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from tandem.responsibility import routing
 from tandem.scale import texts
 from tandem.scale.desk import Desk
-from tandem.servicedesk import routing
 from tandem.sla import clock
 from tandem.sla.calendar import compiled
 

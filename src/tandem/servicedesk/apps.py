@@ -67,6 +67,7 @@ class ServiceDeskConfig(TandemAppConfig):
         desk_config.connect_signals()
         # A new tenant's desk settings are made with the tenant, in its transaction.
         register_tenant_set_up(set_up_desk)
+        desk_config.provide_routing_inputs()
         register_reference(
             ("category_id",),
             kind="category",

@@ -35,9 +35,10 @@ from django.utils import timezone
 
 from tandem.accounts.principals import engagement_is_live
 from tandem.core.scoping import system_context, within_tenant
-from tandem.servicedesk import routing
+from tandem.responsibility import routing
+from tandem.responsibility.models import Coverage, ResponsibilityRow
+from tandem.responsibility.queries import register_routing_inputs
 from tandem.servicedesk.config.models import Category, DeskSettings
-from tandem.servicedesk.models import Coverage, ResponsibilityRow
 from tandem.sla import clock
 from tandem.sla.calendar import BusinessCalendar, always_open, build_calendar
 from tandem.sla.models import Calendar, SlaPolicy
@@ -114,7 +115,7 @@ class DeskConfig:
     def routing_context(
         self, *, area_ids: Iterable[int | None] = (), site_ids: Iterable[int | None] = ()
     ) -> routing.RoutingContext:
-        """The inputs of the pure routing core."""
+        """The inputs of the pure routing core (``responsibility.routing``)."""
         return routing.RoutingContext(
             rows=list(self.rows),
             coverage=list(self.coverage),
@@ -384,3 +385,31 @@ def connect_signals() -> None:
         m2m_changed.connect(
             _m2m_changed, sender=through, dispatch_uid=f"desk-config-m2m-{through.__name__}"
         )
+
+
+# --- What the responsibility app asks the desk ---------------------------------------------------
+
+
+class DeskRoutingInputs:
+    """The routing inputs (``responsibility.queries.RoutingInputs``) from the cached desk
+    configuration: the matrix and coverage with their calendars, who may hold what today,
+    the urgent priorities and the priority matrix's size. Registered when the desk is ready,
+    so that the responsibility app answers ``who_handles`` without importing the desk."""
+
+    def routing_context(
+        self,
+        tenant_id: int,
+        *,
+        area_ids: Iterable[int | None] = (),
+        site_ids: Iterable[int | None] = (),
+    ) -> routing.RoutingContext:
+        return current(tenant_id).routing_context(area_ids=area_ids, site_ids=site_ids)
+
+    def priority_count(self, tenant_id: int) -> int:
+        return len(current(tenant_id).priority_matrix.priorities)
+
+
+def provide_routing_inputs() -> None:
+    """Called from the app's ``ready()``: the desk answers the responsibility app's routing
+    questions."""
+    register_routing_inputs(DeskRoutingInputs())

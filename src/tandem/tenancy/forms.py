@@ -10,19 +10,13 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
+from tandem.core.widgets import DateInput
 from tandem.tenancy.choices import ENGAGEMENT_ACTIONS
 
 
 @cache
 def time_zone_choices() -> list[tuple[str, str]]:
     return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
 def _pks(rows: Any) -> list[int]:

@@ -20,7 +20,7 @@ TENANT_SECTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("overview", "Overview", "tenancy:tenant", "tenancy.view_tenant"),
     ("tickets", "Tickets", "servicedesk:tickets", "servicedesk.view_ticket"),
     ("dashboard", "Dashboard", "reports:dashboard", "reports.view_dashboard"),
-    ("matrix", "Responsibility matrix", "servicedesk:matrix", "servicedesk.view_matrix"),
+    ("matrix", "Responsibility matrix", "responsibility:matrix", "responsibility.view_matrix"),
     ("engagements", "Engagements", "tenancy:engagements", "tenancy.view_engagement"),
     ("sites", "Sites", "tenancy:sites", "tenancy.view_site"),
     ("asset-groups", "Asset groups", "tenancy:asset-groups", "tenancy.view_assetgroup"),

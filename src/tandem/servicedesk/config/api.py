@@ -3,13 +3,12 @@ statuses, thresholds, mail senders and canned replies."""
 
 from typing import Any
 
-from django.http import HttpRequest
 from ninja import Router
 from ninja.pagination import paginate
 
 from tandem.core import policies
 from tandem.core.actions import declare_action
-from tandem.core.api import Id, Pagination, principal_of
+from tandem.core.api import Id, Pagination
 from tandem.core.principal import Principal
 from tandem.core.request import TandemRequest, tenant_in_body, tenant_in_reach
 from tandem.servicedesk.config import queries, services
@@ -51,12 +50,6 @@ def _tenant_with_matrix(principal: Principal, tenant_id: int) -> Tenant:
     tenant = tenant_in_reach(principal, tenant_id)
     policies.authorize(principal, "servicedesk.view_matrix", tenant)
     return tenant
-
-
-# leftover: goes when the responsibility app lands (servicedesk/api.py's matrix endpoint
-# passes its untyped request).
-def _matrix_tenant(request: HttpRequest, tenant_id: int) -> Tenant:
-    return _tenant_with_matrix(principal_of(request), tenant_id)
 
 
 @router.get("/tenants/{tenant_id}/calendars", response=list[CalendarOut])

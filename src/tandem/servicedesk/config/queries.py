@@ -45,16 +45,6 @@ VIEW = "servicedesk.view_matrix"
 # --- Reads the API and the pages share --------------------------------------------------------
 
 
-# leftover: goes when the responsibility app lands (views_config.py; the desk configuration's
-# pages and API resolve their tenant with ``core.request.tenant_in_reach``).
-def config_tenant(principal: Principal, tenant_id: int, action: str = VIEW) -> Tenant:
-    """The tenant if the principal sees it and may ``action`` there; else not found."""
-    tenant = tenancy_queries.tenant(principal, tenant_id)
-    if not policies.allowed(principal, action, tenant):
-        raise Http404("not found")
-    return tenant
-
-
 def _reachable(principal: Principal) -> QuerySet[Tenant]:
     """The tenants whose configuration the principal may read."""
     return policies.visible(principal, VIEW, Tenant.objects.all())

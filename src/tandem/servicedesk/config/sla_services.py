@@ -17,10 +17,10 @@ from tandem.core.policies import authorize
 from tandem.core.principal import Principal
 from tandem.core.scoping import within_tenant
 from tandem.core.validation import clean_country, clean_name, clean_time_zone
+from tandem.responsibility.models import Coverage
 from tandem.servicedesk.config.queries import CHANGE, party_in, status_kinds
 from tandem.servicedesk.config.services import MAX_LEVELS, _fields, _sentence
 from tandem.servicedesk.desk_config import desk_settings, to_business_calendar
-from tandem.servicedesk.models import Coverage
 from tandem.servicedesk.tasks import recompute_tenant_sla_task
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.servicedesk.tickets.services import _in_tenant

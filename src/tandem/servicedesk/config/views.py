@@ -18,7 +18,7 @@ from tandem.core.errors import Conflict
 from tandem.core.pages import CONFLICT, INVALID, submit_form
 from tandem.core.principal import Principal
 from tandem.core.request import TandemRequest, tenant_in_reach
-from tandem.servicedesk import queries as desk_queries
+from tandem.responsibility import queries as matrix_queries
 from tandem.servicedesk.choices import StatusKind
 from tandem.servicedesk.config import queries, services
 from tandem.servicedesk.config import sla_services as sla
@@ -85,7 +85,9 @@ def _party_choices(principal: Principal, tenant: Tenant) -> list[tuple[int, str]
 
 
 def _area_choices(principal: Principal, tenant: Tenant) -> list[tuple[int, str]]:
-    areas = desk_queries.matrix_areas(principal, tenant.pk).filter(is_active=True).order_by("name")
+    areas = (
+        matrix_queries.matrix_areas(principal, tenant.pk).filter(is_active=True).order_by("name")
+    )
     return list(areas.values_list("pk", "name"))
 
 
@@ -144,7 +146,7 @@ def calendars(request: TandemRequest, tenant_id: int) -> HttpResponse:
     principal = request.principal
     tenant = tenant_in_reach(principal, tenant_id, VIEW)
     users: dict[int, list[str]] = defaultdict(list)
-    for entry in desk_queries.coverage(principal, tenant.pk):
+    for entry in matrix_queries.coverage(principal, tenant.pk):
         users[entry.calendar_id].append(f"coverage of {entry.party.name}")
     for policy in queries.sla_policies(principal, tenant.pk):
         users[policy.calendar_id].append(f"SLA policy “{policy.name}”")

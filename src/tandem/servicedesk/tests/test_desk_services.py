@@ -14,7 +14,7 @@ from tandem.accounts.principals import resolve_principal
 from tandem.core.errors import Conflict, InvalidInput
 from tandem.core.principal import system_principal
 from tandem.core.scoping import principal_scope, system_context
-from tandem.servicedesk import services as desk_services
+from tandem.responsibility import services as matrix_services
 from tandem.servicedesk.config import sla_services as config_sla
 from tandem.servicedesk.tickets import note_services as ticket_notes
 from tandem.servicedesk.tickets import queries as ticket_queries
@@ -292,7 +292,7 @@ def test_reopening_a_closed_ticket_makes_it_open_again_everywhere(world) -> None
 
 
 def test_gap_analysis_of_the_stored_matrix(world) -> None:  # type: ignore[no-untyped-def]
-    from tandem.servicedesk.routing import analyse
+    from tandem.responsibility.routing import analyse
 
     desk = desk_of(world)
     import dataclasses
@@ -384,7 +384,7 @@ def test_a_status_change_and_a_workflow_edit_wait_for_each_other(world) -> None:
 
 
 def test_the_matrix_refuses_a_party_whose_engagement_ended(world) -> None:  # type: ignore[no-untyped-def]
-    from tandem.servicedesk.models import ResponsibilityRow
+    from tandem.responsibility.models import ResponsibilityRow
     from tandem.tenancy.models import Engagement
     from tandem.tenancy.services import end_engagement
 
@@ -398,7 +398,7 @@ def test_the_matrix_refuses_a_party_whose_engagement_ended(world) -> None:  # ty
         )
         rows_before = ResponsibilityRow.objects.filter(tenant=desk.tenant).count()
         with pytest.raises(InvalidInput) as refused:
-            desk_services.add_matrix_row(
+            matrix_services.add_matrix_row(
                 actor=actor,
                 tenant=desk.tenant,
                 service_area_id=world["service_area"],

@@ -1,7 +1,7 @@
 """The ticket API: tickets, notes, events, time, files, merge, parent, tags, watchers."""
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest
+from django.http import Http404
 from ninja import File, Form, Query, Router
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
@@ -13,7 +13,6 @@ from tandem.core.api import (
     Id,
     Pagination,
     ordered,
-    principal_of,
 )
 from tandem.core.errors import InvalidInput
 from tandem.core.request import TandemRequest, tenant_in_body
@@ -47,18 +46,11 @@ from tandem.servicedesk.tickets.schemas import (
     TimeOut,
     WatchOut,
 )
-from tandem.tenancy.models import Tenant
 
 router = Router(tags=["service desk"])
 
 #: A party id the caller may not see reads exactly as one that does not exist.
 NO_SUCH_PARTY = "No such party in this tenant."
-
-
-# leftover: goes when the responsibility app lands (servicedesk/api.py names a body's tenant
-# with it; handlers here use ``tenant_in_body``).
-def _tenant_for_write(request: HttpRequest, tenant_id: int) -> Tenant:
-    return tenant_in_body(principal_of(request), tenant_id)
 
 
 @router.get("/tickets", response=list[TicketView])

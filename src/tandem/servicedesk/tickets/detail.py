@@ -12,7 +12,7 @@ from django.shortcuts import render
 
 from tandem.core import policies
 from tandem.core.principal import Principal
-from tandem.servicedesk import queries as desk_queries
+from tandem.responsibility import queries as matrix_queries
 from tandem.servicedesk.choices import EventKind, Visibility
 from tandem.servicedesk.config import queries as config_queries
 from tandem.servicedesk.config.models import DeskSettings
@@ -97,7 +97,7 @@ def _assign_form(principal: Principal, ticket: Ticket, data: Any = None) -> form
 
 
 def _time_form(principal: Principal, ticket: Ticket, data: Any = None) -> forms.Form:
-    areas = desk_queries.matrix_areas(principal, ticket.tenant_id).filter(is_active=True)
+    areas = matrix_queries.matrix_areas(principal, ticket.tenant_id).filter(is_active=True)
     return TimeForm(data, service_areas=areas)
 
 

@@ -9,8 +9,8 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from tandem.core.widgets import DateInput
 from tandem.servicedesk.choices import TicketSource, Visibility
-from tandem.tenancy.forms import DateInput
 
 
 def level_choices(labels: Sequence[str]) -> list[tuple[int, str]]:

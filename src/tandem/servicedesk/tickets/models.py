@@ -81,7 +81,7 @@ class Ticket(TenantOwned):
     #: The responsibility-matrix row that routed the ticket (empty: no row applied, or the row
     #: was removed since). Its Accountable party hears of the holder's SLA breaches.
     routing_row = models.ForeignKey(
-        "servicedesk.ResponsibilityRow",
+        "responsibility.ResponsibilityRow",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,

@@ -24,7 +24,9 @@ from tandem.core.policies import authorize
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context, within_tenant
 from tandem.core.validation import clean_name, clean_text
-from tandem.servicedesk import desk_config, routing
+from tandem.responsibility import routing
+from tandem.responsibility.queries import who_handles
+from tandem.servicedesk import desk_config
 from tandem.servicedesk import events as desk_events
 from tandem.servicedesk.choices import (
     DONE_KINDS,
@@ -78,15 +80,19 @@ def routing_context(
 
 
 def _route(ticket: Ticket, at: dt.datetime, config: desk_config.DeskConfig) -> routing.Decision:
-    context = config.routing_context(area_ids=[ticket.service_area_id], site_ids=[ticket.site_id])
-    facts = routing.TicketFacts(
-        service_area_id=ticket.service_area_id,
+    """Who takes ``ticket`` (the responsibility app's question), from the configuration the
+    caller loaded once for the whole write."""
+    return who_handles(
+        tenant=ticket.tenant_id,
+        area=ticket.service_area_id,
+        site=ticket.site_id,
+        asset_group=ticket.asset_group_id,
         priority=ticket.priority,
         at=at,
-        site_id=ticket.site_id,
-        asset_group_id=ticket.asset_group_id,
+        context=config.routing_context(
+            area_ids=[ticket.service_area_id], site_ids=[ticket.site_id]
+        ),
     )
-    return routing.route(facts, context)
 
 
 # --- Tickets ----------------------------------------------------------------------------------

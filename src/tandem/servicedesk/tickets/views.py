@@ -23,8 +23,8 @@ from tandem.core.errors import Conflict, InvalidInput
 from tandem.core.pages import submit_form
 from tandem.core.principal import Principal
 from tandem.core.request import TandemRequest, tenant_in_reach
+from tandem.responsibility import queries as matrix_queries
 from tandem.servicedesk import policies as policies_desk
-from tandem.servicedesk import queries as desk_queries
 from tandem.servicedesk.choices import Visibility
 from tandem.servicedesk.config import queries as config_queries
 from tandem.servicedesk.config.models import Category
@@ -125,7 +125,7 @@ def ticket_log(request: TandemRequest, tenant_id: int) -> HttpResponse:
     given = request.POST if data is not None else request.GET
     chosen = given.get("requester_id", "")
     matrix = desk_settings(tenant.pk).priority_matrix
-    areas = desk_queries.matrix_areas(principal, tenant.pk).values("pk")
+    areas = matrix_queries.matrix_areas(principal, tenant.pk).values("pk")
     parties, people = queries.ticket_takers(principal, tenant.pk, own_only=not internal)
     form = TicketLogForm(
         data,

@@ -1,4 +1,4 @@
-"""Desk-configuration pages: the owner edits calendars, SLA policies, coverage, categories,
+"""Desk-configuration pages: the owner edits calendars, SLA policies, categories,
 the priority matrix, the workflow and the thresholds with plain forms; everyone else reads
 what they may, or gets 404."""
 
@@ -13,7 +13,6 @@ from django.urls import reverse
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
 from tandem.servicedesk.config.models import Category, DeskSettings
-from tandem.servicedesk.models import Coverage
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.servicedesk.tickets.models import Ticket
 from tandem.sla.models import Calendar, SlaPolicy
@@ -195,33 +194,6 @@ def test_a_provider_sees_only_its_own_policy_page(as_persona, world) -> None:  #
     assert "SLA policy “Northwind SLA”" in calendars and "Internal OLA" not in calendars
 
 
-def test_coverage_is_edited_and_removed_from_the_matrix_page(as_persona, world) -> None:  # type: ignore[no-untyped-def]
-    client = as_persona("owner")
-    matrix = _text(client.get(reverse("servicedesk:matrix", args=[world["tenant"]])))
-    edit = _url("coverage-edit", world["tenant"], world["coverage"])
-    remove = _url("coverage-remove", world["tenant"], world["coverage"])
-    assert f'href="{edit}"' in matrix and f'action="{remove}"' in matrix
-    assert _url("coverage-create", world["tenant"]) in matrix
-
-    saved = client.post(
-        edit,
-        {"calendar_id": world["nights_calendar"], "service_area_id": "", "max_priority": "3"},
-        follow=True,
-    )
-    assert "Coverage of Acme Corp IT is saved." in _text(saved)
-    entry = _get(Coverage, world["coverage"])
-    assert (entry.calendar_id, entry.max_priority) == (world["nights_calendar"], 3)
-
-    removed = client.post(remove, follow=True)
-    assert "The coverage of Acme Corp IT on “Nights and weekends” is removed." in _text(removed)
-    with system_context("test"):
-        assert not Coverage.objects.filter(pk=world["coverage"]).exists()
-    # Technicians read the matrix without the coverage buttons, and cannot post them.
-    tech = as_persona("internal_tech")
-    assert edit not in _text(tech.get(reverse("servicedesk:matrix", args=[world["tenant"]])))
-    assert tech.post(_url("coverage-remove", world["tenant"], world["coverage"])).status_code == 404
-
-
 def test_a_category_with_questions_is_created_and_retired(as_persona, world) -> None:  # type: ignore[no-untyped-def]
     client = as_persona("owner")
     created = client.post(
@@ -377,7 +349,7 @@ def test_config_pages_carry_no_inline_script_or_style(as_persona, world) -> None
         _url("calendar-delete", tenant, world["office_calendar"]),
         _url("sla-policies", tenant),
         _url("sla-policy-edit", tenant, world["sla_policy"]),
-        _url("coverage-edit", tenant, world["coverage"]),
+        reverse("responsibility:coverage-edit", args=[tenant, world["coverage"]]),
         _url("categories", tenant),
         _url("category-edit", tenant, world["category"]),
         _url("priority-matrix-edit", tenant),

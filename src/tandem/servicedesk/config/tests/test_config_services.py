@@ -1,7 +1,7 @@
-"""Desk-configuration edits through the services: calendars, SLA policies, coverage,
-categories, the priority matrix, the status workflow and the thresholds. Every change is
-validated before anything is written, audited with a diff, and refused to anyone but the
-tenant's owners."""
+"""Desk-configuration edits through the services: calendars, SLA policies, categories,
+the priority matrix, the status workflow and the thresholds (coverage: the responsibility
+app's tests). Every change is validated before anything is written, audited with a diff,
+and refused to anyone but the tenant's owners."""
 
 from __future__ import annotations
 
@@ -17,14 +17,14 @@ from tandem.audit.models import AuditEntry
 from tandem.core.errors import Conflict, InvalidInput
 from tandem.core.principal import Principal
 from tandem.core.scoping import principal_scope, system_context
+from tandem.responsibility import services as matrix_services
+from tandem.responsibility.models import Coverage
 from tandem.servicedesk import desk_config
-from tandem.servicedesk import services_config as desk_services_config
 from tandem.servicedesk.config import queries as config_queries
 from tandem.servicedesk.config import services as config_services
 from tandem.servicedesk.config import sla_services as config_sla
 from tandem.servicedesk.config.models import Category
 from tandem.servicedesk.desk_config import desk_settings
-from tandem.servicedesk.models import Coverage, MatrixVersion
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.servicedesk.tickets.models import Ticket
 from tandem.sla.models import Calendar, SlaPolicy
@@ -242,53 +242,6 @@ def test_a_party_has_one_policy_in_force_at_a_time(world) -> None:  # type: igno
     assert not _get(SlaPolicy, world["sla_policy"]).is_active
     retired = [e for e in _audits("sla.deactivate_policy") if e.tenant_id == world["tenant"]]
     assert [e.changes for e in retired] == [{"is_active": [True, False]}]
-
-
-# --- Coverage ---------------------------------------------------------------------------------
-
-
-def test_coverage_edits_are_versioned_in_the_matrix(world) -> None:  # type: ignore[no-untyped-def]
-    owner = _as(world, "owner")
-    coverage = _get(Coverage, world["coverage"])
-    with system_context("test"):
-        version = MatrixVersion.objects.filter(tenant_id=world["tenant"]).count()
-    with principal_scope(owner):
-        desk_services_config.update_coverage(
-            actor=owner,
-            coverage=coverage,
-            service_area_id=world["service_area"],
-            max_priority=3,
-        )
-    with system_context("test"):
-        latest = MatrixVersion.objects.filter(tenant_id=world["tenant"]).first()
-    assert latest is not None and latest.number == version + 1
-    entry = next(c for c in latest.snapshot["coverage"] if c["id"] == world["coverage"])
-    assert (entry["service_area_id"], entry["max_priority"]) == (world["service_area"], 3)
-
-    with principal_scope(owner):
-        desk_services_config.update_coverage(
-            actor=owner, coverage=_get(Coverage, world["coverage"])
-        )
-        desk_services_config.remove_coverage(
-            actor=owner, coverage=_get(Coverage, world["coverage"])
-        )
-    with system_context("test"):
-        latest = MatrixVersion.objects.filter(tenant_id=world["tenant"]).first()
-        assert not Coverage.objects.filter(pk=world["coverage"]).exists()
-    assert latest is not None and latest.number == version + 2  # the empty edit wrote nothing
-    assert world["coverage"] not in [c["id"] for c in latest.snapshot["coverage"]]
-    assert len(_audits("servicedesk.change_coverage")) == 1
-    assert len(_audits("servicedesk.remove_coverage")) == 1
-
-
-def test_coverage_keeps_to_its_own_tenant(world) -> None:  # type: ignore[no-untyped-def]
-    owner = _as(world, "owner")
-    with principal_scope(owner), pytest.raises(InvalidInput, match="Not found in this tenant"):
-        desk_services_config.update_coverage(
-            actor=owner,
-            coverage=_get(Coverage, world["coverage"]),
-            calendar_id=world["other_calendar"],
-        )
 
 
 # --- Categories -------------------------------------------------------------------------------
@@ -538,7 +491,7 @@ def test_only_the_tenants_owners_change_its_configuration(world, persona) -> Non
         lambda: config_sla.deactivate_sla_policy(
             actor=actor, policy=_get(SlaPolicy, world["sla_policy"])
         ),
-        lambda: desk_services_config.remove_coverage(
+        lambda: matrix_services.remove_coverage(
             actor=actor, coverage=_get(Coverage, world["coverage"])
         ),
         lambda: config_services.retire_category(

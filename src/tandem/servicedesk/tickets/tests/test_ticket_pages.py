@@ -253,7 +253,10 @@ def test_out_of_scope_providers_get_404_on_the_ticket(as_persona, world) -> None
 def test_tenant_navigation_links_tickets_and_the_matrix(as_persona, world) -> None:  # type: ignore[no-untyped-def]
     page = _text(as_persona("owner").get(_url("tickets", world["tenant"])))
     assert f'href="{_url("tickets", world["tenant"])}" aria-current="page">Tickets<' in page
-    assert f'href="{_url("matrix", world["tenant"])}">Responsibility matrix<' in page
+    assert (
+        f'href="{reverse("responsibility:matrix", args=[world["tenant"]])}">Responsibility matrix<'
+        in page
+    )
 
     page = _text(as_persona("requester").get(_url("tickets", world["tenant"])))
     assert "Responsibility matrix" not in page
@@ -266,7 +269,7 @@ def test_desk_pages_carry_no_inline_script_or_style(as_persona, world) -> None: 
         QUEUE,
         _url("ticket-create", world["tenant"]),
         _url("ticket", world["ticket"]),
-        _url("matrix", world["tenant"]),
+        reverse("responsibility:matrix", args=[world["tenant"]]),
     ):
         html = _text(client.get(url))
         assert " style=" not in html, url

@@ -7,11 +7,19 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from tandem.core.scoping import system_context
+from tandem.responsibility.models import Coverage
+
 pytestmark = pytest.mark.django_db
 
 
 def _url(name: str, *args: int) -> str:
-    return reverse(f"servicedesk:{name}", args=args)
+    return reverse(f"responsibility:{name}", args=args)
+
+
+def _coverage(pk: int) -> Coverage:
+    with system_context("test: load a coverage entry"):
+        return Coverage.objects.get(pk=pk)
 
 
 def _text(response) -> str:  # type: ignore[no-untyped-def]
@@ -72,3 +80,33 @@ def test_a_provider_sees_the_matrix_of_its_own_service_areas(as_persona, world) 
     assert "Security monitoring: no responsible party" in page
     assert "Backup: no responsible party" not in page  # not Sentinel's area
     assert "No rows yet" in page  # the server patching row is outside its scope
+
+
+# --- Coverage -------------------------------------------------------------------------------------
+
+
+def test_coverage_is_edited_and_removed_from_the_matrix_page(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+    client = as_persona("owner")
+    matrix = _text(client.get(_url("matrix", world["tenant"])))
+    edit = _url("coverage-edit", world["tenant"], world["coverage"])
+    remove = _url("coverage-remove", world["tenant"], world["coverage"])
+    assert f'href="{edit}"' in matrix and f'action="{remove}"' in matrix
+    assert _url("coverage-create", world["tenant"]) in matrix
+
+    saved = client.post(
+        edit,
+        {"calendar_id": world["nights_calendar"], "service_area_id": "", "max_priority": "3"},
+        follow=True,
+    )
+    assert "Coverage of Acme Corp IT is saved." in _text(saved)
+    entry = _coverage(world["coverage"])
+    assert (entry.calendar_id, entry.max_priority) == (world["nights_calendar"], 3)
+
+    removed = client.post(remove, follow=True)
+    assert "The coverage of Acme Corp IT on “Nights and weekends” is removed." in _text(removed)
+    with system_context("test"):
+        assert not Coverage.objects.filter(pk=world["coverage"]).exists()
+    # Technicians read the matrix without the coverage buttons, and cannot post them.
+    tech = as_persona("internal_tech")
+    assert edit not in _text(tech.get(_url("matrix", world["tenant"])))
+    assert tech.post(_url("coverage-remove", world["tenant"], world["coverage"])).status_code == 404

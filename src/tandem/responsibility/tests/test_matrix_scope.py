@@ -14,8 +14,8 @@ import pytest
 
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
-from tandem.servicedesk import services as desk_services
-from tandem.servicedesk.models import ResponsibilityRow
+from tandem.responsibility import services as matrix_services
+from tandem.responsibility.models import ResponsibilityRow
 from tandem.tenancy.models import Party, ServiceArea, Tenant
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,7 @@ def _outside_rows(world) -> dict[str, int]:  # type: ignore[no-untyped-def]
         monitoring = ServiceArea.objects.get(tenant=acme, key="security-monitoring")
 
         def row(**kwargs) -> int:  # type: ignore[no-untyped-def]
-            desk_services.add_matrix_row(actor=actor, tenant=acme, **kwargs)
+            matrix_services.add_matrix_row(actor=actor, tenant=acme, **kwargs)
             return ResponsibilityRow.objects.filter(tenant=acme).latest("pk").pk
 
         ids = {
@@ -60,7 +60,7 @@ def _outside_rows(world) -> dict[str, int]:  # type: ignore[no-untyped-def]
                 accountable_id=internal.pk,
             ),
         }
-        desk_services.add_coverage(
+        matrix_services.add_coverage(
             actor=actor, tenant=acme, party=sentinel, calendar_id=world["office_calendar"]
         )
     return ids

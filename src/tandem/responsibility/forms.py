@@ -1,17 +1,30 @@
-"""The form of a responsibility-matrix row. Like every desk form it parses input into the
-service's keyword arguments; the service decides what is valid.
+"""The forms of the responsibility matrix page: a row, and a coverage entry. Each parses
+input into the service's keyword arguments; the service decides what is valid.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 from django import forms
 from django.db.models import QuerySet
 
-from tandem.servicedesk.tickets.forms import _pk, _set_queryset
 
-# --- The responsibility matrix --------------------------------------------------------------
+def _pk(value: Any) -> int | None:
+    return value.pk if value is not None else None
+
+
+def _set_queryset(form: forms.Form, name: str, queryset: QuerySet[Any]) -> None:
+    cast(forms.ModelChoiceField, form.fields[name]).queryset = queryset  # type: ignore[type-arg]
+
+
+def priority_range_choices(count: int) -> list[tuple[int, str]]:
+    """``[(1, "P1 only"), (2, "P1 to P2"), ...]`` for a matrix of ``count`` priorities."""
+    return [(n, "P1 only" if n == 1 else f"P1 to P{n}") for n in range(1, count + 1)]
+
+
+# --- A row ------------------------------------------------------------------------------------
 
 
 class MatrixRowForm(forms.Form):
@@ -86,3 +99,46 @@ class MatrixRowForm(forms.Form):
             "informed_ids": [p.pk for p in data["informed_ids"]],
             "note": data["note"],
         }
+
+
+# --- Coverage ---------------------------------------------------------------------------------
+
+
+class CoverageForm(forms.Form):
+    """When a party is on duty: a calendar, for one service area or all, up to a priority."""
+
+    party_id = forms.TypedChoiceField(coerce=int, label="Party")
+    calendar_id = forms.TypedChoiceField(coerce=int, label="Calendar")
+    service_area_id = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, label="Service area"
+    )
+    max_priority = forms.TypedChoiceField(coerce=int, label="Priorities")
+
+    def __init__(
+        self,
+        *args: Any,
+        parties: Sequence[tuple[int, str]] | None,
+        calendars: Sequence[tuple[int, str]],
+        areas: Sequence[tuple[int, str]],
+        priorities: int,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if parties is None:
+            del self.fields["party_id"]  # whose coverage it is never changes
+        else:
+            self.fields["party_id"].choices = [("", "Choose a party…"), *parties]  # type: ignore[attr-defined]
+        self.fields["calendar_id"].choices = [("", "Choose a calendar…"), *calendars]  # type: ignore[attr-defined]
+        self.fields["service_area_id"].choices = [("", "All service areas"), *areas]  # type: ignore[attr-defined]
+        self.fields["max_priority"].choices = priority_range_choices(max(priorities, 1))  # type: ignore[attr-defined]
+
+    def arguments(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        arguments = {
+            "calendar_id": data["calendar_id"],
+            "service_area_id": data["service_area_id"],
+            "max_priority": data["max_priority"],
+        }
+        if "party_id" in self.fields:
+            arguments["party_id"] = data["party_id"]
+        return arguments

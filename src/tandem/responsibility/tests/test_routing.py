@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from tandem.servicedesk.routing import (
+from tandem.responsibility.routing import (
     CoverageEntry,
     MatrixRow,
     RoutingContext,
