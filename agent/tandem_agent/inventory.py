@@ -33,7 +33,7 @@ class DeltaError(ValueError):
     """A delta cannot be made or applied: the receiver needs the full document."""
 
 
-def canonical(document: Document) -> bytes:
+def canonical(document: Any) -> bytes:
     """The document's canonical bytes: sorted keys, no spaces, UTF-8."""
     return json.dumps(
         document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
@@ -104,7 +104,12 @@ def _section_delta(before: Any, after: Any) -> dict[str, Any] | None:
         return _list_delta(before, after)
     if isinstance(after, dict):
         return _record_delta(before, after)
-    return None if before == after else {"replace": copy.deepcopy(after)}
+    return None if _same(before, after) else {"replace": copy.deepcopy(after)}
+
+
+def _same(one: Any, other: Any) -> bool:
+    """Equal as JSON: Python's ``True == 1`` and ``1 == 1.0`` would hide a change."""
+    return canonical(one) == canonical(other)
 
 
 def _list_delta(before: list[Any], after: list[Any]) -> dict[str, Any] | None:
@@ -112,14 +117,20 @@ def _list_delta(before: list[Any], after: list[Any]) -> dict[str, Any] | None:
     new = {item["id"]: item for item in after}
     added = [copy.deepcopy(new[i]) for i in sorted(new.keys() - old.keys())]
     removed = sorted(old.keys() - new.keys())
-    changed = [copy.deepcopy(new[i]) for i in sorted(new.keys() & old.keys()) if new[i] != old[i]]
+    changed = [
+        copy.deepcopy(new[i]) for i in sorted(new.keys() & old.keys()) if not _same(new[i], old[i])
+    ]
     if not (added or removed or changed):
         return None
     return {"added": added, "removed": removed, "changed": changed}
 
 
 def _record_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any] | None:
-    set_fields = {k: copy.deepcopy(v) for k, v in after.items() if before.get(k, _MISSING) != v}
+    set_fields = {
+        k: copy.deepcopy(v)
+        for k, v in after.items()
+        if k not in before or not _same(before[k], v)
+    }
     unset = sorted(before.keys() - after.keys())
     if not (set_fields or unset):
         return None
