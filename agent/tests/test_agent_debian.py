@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import RecordedRunner, recorded
+from agent_support import RecordedRunner, recorded
 
 from tandem_agent.backends import choose_backend
 from tandem_agent.backends.base import CommandResult

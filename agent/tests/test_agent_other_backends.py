@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import RecordedRunner, recorded
+from agent_support import RecordedRunner, recorded
 
 from tandem_agent.backends import (
     DebianBackend,
