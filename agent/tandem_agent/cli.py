@@ -99,7 +99,10 @@ def _enrol(args: argparse.Namespace, state: StateDir) -> int:
     device = {**device_identity(), "os": os_facts()}
     try:
         enrolment = client.enrol(
-            server=server, token=args.token.strip(), site=args.site, device=device,
+            server=server,
+            token=args.token.strip(),
+            site=args.site,
+            device=device,
             ca_file=args.ca_file,
         )
     except TransportError as error:

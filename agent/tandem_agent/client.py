@@ -93,8 +93,15 @@ class AgentClient:
         self.transport = transport
         self.clock = clock
 
-    def enrol(self, *, server: str, token: str, site: str | None, device: dict[str, Any],
-              ca_file: str | None) -> Enrolment:
+    def enrol(
+        self,
+        *,
+        server: str,
+        token: str,
+        site: str | None,
+        device: dict[str, Any],
+        ca_file: str | None,
+    ) -> Enrolment:
         """Trade the enrolment token for a device id and credential; store both."""
         request = protocol.enrol_request(server=server, token=token, site=site, device=device)
         response = self.transport.send(request)

@@ -127,9 +127,7 @@ def _list_delta(before: list[Any], after: list[Any]) -> dict[str, Any] | None:
 
 def _record_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any] | None:
     set_fields = {
-        k: copy.deepcopy(v)
-        for k, v in after.items()
-        if k not in before or not _same(before[k], v)
+        k: copy.deepcopy(v) for k, v in after.items() if k not in before or not _same(before[k], v)
     }
     unset = sorted(before.keys() - after.keys())
     if not (set_fields or unset):

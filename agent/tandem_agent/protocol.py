@@ -100,9 +100,7 @@ def enrol_request(
     return HttpRequest("POST", endpoint(server, "enrol"), _headers(None), encode(payload))
 
 
-def inventory_payload(
-    *, base: Document | None, current: Document, full: bool
-) -> dict[str, Any]:
+def inventory_payload(*, base: Document | None, current: Document, full: bool) -> dict[str, Any]:
     """The inventory part of a report: a delta against ``base`` when that is smaller.
 
     Full when asked (the server said ``need_full``), when there is no base (the first
@@ -155,7 +153,9 @@ def report_payloads(
                     {**envelope, "state_hash": report.body["state_hash"], "unchanged": True}
                 )
                 continue
-        payloads.append({**envelope, **inventory_payload(base=base, current=document, full=need_full)})
+        payloads.append(
+            {**envelope, **inventory_payload(base=base, current=document, full=need_full)}
+        )
         base = document
         need_full = False
     return payloads

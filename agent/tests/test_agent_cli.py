@@ -37,8 +37,11 @@ def test_once_and_run_need_an_enrolment(state_dir, capsys):
 
 @pytest.mark.parametrize(
     ("server", "message"),
-    [("ftp://tandem.example", "must be an https:// URL"), ("tandem.example", "must be an https"),
-     ("https://t.example/?x=1", "address only")],
+    [
+        ("ftp://tandem.example", "must be an https:// URL"),
+        ("tandem.example", "must be an https"),
+        ("https://t.example/?x=1", "address only"),
+    ],
 )
 def test_enrol_refuses_a_bad_server_url(state_dir, capsys, server, message):
     assert run(state_dir, "enrol", "--server", server, "--token", "t") == 2

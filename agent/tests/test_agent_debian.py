@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from agent_support import RecordedRunner, recorded
 
+from agent_support import RecordedRunner, recorded
 from tandem_agent.backends import choose_backend
 from tandem_agent.backends.base import CommandResult
 from tandem_agent.backends.debian import (
@@ -50,7 +50,9 @@ def test_a_package_without_source_field_is_its_own_source_and_removed_ones_are_l
 
 
 def test_debian_security_updates_are_told_apart_by_origin():
-    updates = {u["id"]: u for u in parse_apt_simulation(recorded("apt-get-s-dist-upgrade-debian12.txt"))}
+    updates = {
+        u["id"]: u for u in parse_apt_simulation(recorded("apt-get-s-dist-upgrade-debian12.txt"))
+    }
     assert len(updates) == 12
     assert updates["bash:amd64"]["security"] is False
     assert updates["bash:amd64"]["installed_version"] == "5.2.15-2+b8"
@@ -89,13 +91,17 @@ def _fake_root(tmp_path: Path, *, reboot: bool, lists_age_days: float) -> Path:
     if reboot:
         (tmp_path / "var/run").mkdir(parents=True)
         (tmp_path / "var/run/reboot-required").write_text("*** System restart required ***\n")
-        (tmp_path / "var/run/reboot-required.pkgs").write_text("linux-image-6.1.0-21-amd64\nlibc6\n")
+        (tmp_path / "var/run/reboot-required.pkgs").write_text(
+            "linux-image-6.1.0-21-amd64\nlibc6\n"
+        )
     return tmp_path
 
 
 def test_reboot_required_file_and_its_packages(tmp_path):
     runner = RecordedRunner({tuple(APT_SIMULATE): CommandResult(0, "")})
-    report = DebianBackend(runner=runner, root=_fake_root(tmp_path, reboot=True, lists_age_days=0)).patch_report()
+    report = DebianBackend(
+        runner=runner, root=_fake_root(tmp_path, reboot=True, lists_age_days=0)
+    ).patch_report()
     assert report.reboot_required is True
     assert report.reboot_packages == ["libc6", "linux-image-6.1.0-21-amd64"]
     assert report.pending_state == "current"
@@ -103,7 +109,9 @@ def test_reboot_required_file_and_its_packages(tmp_path):
 
 def test_stale_lists_with_nothing_pending_are_unknown_not_current(tmp_path):
     runner = RecordedRunner({tuple(APT_SIMULATE): CommandResult(0, "")})
-    report = DebianBackend(runner=runner, root=_fake_root(tmp_path, reboot=False, lists_age_days=30)).patch_report()
+    report = DebianBackend(
+        runner=runner, root=_fake_root(tmp_path, reboot=False, lists_age_days=30)
+    ).patch_report()
     assert report.lists_stale is True
     assert report.pending_state == "unknown"
     assert report.status()["pending_count"] == 0
@@ -113,14 +121,18 @@ def test_stale_lists_with_updates_found_are_still_pending(tmp_path):
     runner = RecordedRunner(
         {tuple(APT_SIMULATE): CommandResult(0, recorded("apt-get-s-dist-upgrade-debian12.txt"))}
     )
-    report = DebianBackend(runner=runner, root=_fake_root(tmp_path, reboot=False, lists_age_days=30)).patch_report()
+    report = DebianBackend(
+        runner=runner, root=_fake_root(tmp_path, reboot=False, lists_age_days=30)
+    ).patch_report()
     assert report.pending_state == "pending"
     assert report.status()["security_count"] == 8
 
 
 def test_a_failing_apt_is_reported_and_unknown(tmp_path):
     runner = RecordedRunner({tuple(APT_SIMULATE): CommandResult(100, "", "E: Could not get lock")})
-    report = DebianBackend(runner=runner, root=_fake_root(tmp_path, reboot=False, lists_age_days=0)).patch_report()
+    report = DebianBackend(
+        runner=runner, root=_fake_root(tmp_path, reboot=False, lists_age_days=0)
+    ).patch_report()
     assert report.pending_state == "unknown"
     assert "Could not get lock" in report.error
 
@@ -149,7 +161,10 @@ def test_installed_count_equals_what_dpkg_query_reports():
 @needs_dpkg
 def test_pending_count_equals_the_inst_lines_of_apt_get_simulate():
     raw = subprocess.run(
-        ["apt-get", "-s", "dist-upgrade"], capture_output=True, text=True, check=True,
+        ["apt-get", "-s", "dist-upgrade"],
+        capture_output=True,
+        text=True,
+        check=True,
         env={"LC_ALL": "C", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
     ).stdout
     inst_lines = [line for line in raw.splitlines() if line.startswith("Inst ")]
@@ -157,7 +172,8 @@ def test_pending_count_equals_the_inst_lines_of_apt_get_simulate():
     assert report.error is None
     assert len(report.updates) == len(inst_lines)
     security_lines = [
-        line for line in inst_lines if "Debian-Security:" in line or "-security " in line
-        or "-security," in line
+        line
+        for line in inst_lines
+        if "Debian-Security:" in line or "-security " in line or "-security," in line
     ]
     assert report.status()["security_count"] == len(security_lines)

@@ -27,12 +27,15 @@ values = st.recursive(
 ids = st.sampled_from([f"pkg{i}:amd64" for i in range(12)])
 items = st.lists(
     st.fixed_dictionaries(
-        {"id": ids}, optional={"version": st.text(max_size=4), "security": st.booleans(), "x": values}
+        {"id": ids},
+        optional={"version": st.text(max_size=4), "security": st.booleans(), "x": values},
     ),
     max_size=8,
     unique_by=lambda item: item["id"],
 )
-records = st.dictionaries(st.sampled_from(["a", "b", "c", "kernel", "hostname"]), values, max_size=4)
+records = st.dictionaries(
+    st.sampled_from(["a", "b", "c", "kernel", "hostname"]), values, max_size=4
+)
 section_names = st.sampled_from(["software", "updates", "accounts", "os", "device", "security"])
 documents = st.dictionaries(section_names, st.one_of(items, records), max_size=6).map(
     lambda sections: normalise({"schema_version": SCHEMA_VERSION, **sections})

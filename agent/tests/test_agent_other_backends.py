@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from agent_support import RecordedRunner, recorded
-
 from tandem_agent.backends import (
     DebianBackend,
     MacOSBackend,
@@ -60,7 +59,10 @@ def test_dnf_check_update_reads_wrapped_names_and_skips_obsoletes():
         "tzdata:noarch",
     ]
     assert updates["openssl:x86_64"]["candidate_version"] == "1:3.0.7-28.el9_4"
-    assert updates["python3-cryptography-extra-long-name-for-wrapping:x86_64"]["repository"] == "appstream"
+    assert (
+        updates["python3-cryptography-extra-long-name-for-wrapping:x86_64"]["repository"]
+        == "appstream"
+    )
 
 
 def test_dnf4_and_dnf5_security_lists():
@@ -111,7 +113,9 @@ def test_dnf_check_update_exit_0_is_current_and_exit_1_is_unknown():
         return RpmBackend(
             runner=RecordedRunner(
                 {
-                    tuple(CHECK_UPDATE): CommandResult(code, "", "Error: repo down" if code else ""),
+                    tuple(CHECK_UPDATE): CommandResult(
+                        code, "", "Error: repo down" if code else ""
+                    ),
                     tuple(SECURITY_LIST): CommandResult(0, ""),
                     tuple(NEEDS_RESTARTING): CommandResult(0, ""),
                 }
@@ -159,9 +163,7 @@ def test_windows_reboot_keys_and_backend():
         True,
         ["PendingFileRenameOperations", "WindowsUpdate"],
     )
-    scripts = iter(
-        [recorded("windows-reboot-keys.json"), recorded("windows-wua-search.json")]
-    )
+    scripts = iter([recorded("windows-reboot-keys.json"), recorded("windows-wua-search.json")])
     backend = WindowsBackend(runner=lambda args: CommandResult(0, next(scripts)))
     report = backend.patch_report()
     assert (report.pending_state, report.reboot_required, len(report.updates)) == (

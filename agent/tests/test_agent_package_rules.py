@@ -43,7 +43,9 @@ def test_importing_every_agent_module_loads_no_server_code():
         f"for name in {modules!r}: importlib.import_module(name.removesuffix('.__init__'))\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tandem', 'django')))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
     assert done.stdout.strip() == "[]"
 
 

@@ -105,8 +105,12 @@ def test_enrol_request_carries_the_token_in_a_gzip_json_body_without_bearer():
 def test_check_in_request_has_the_bearer_credential_and_is_compressed():
     reports = [{"id": "r1", "kind": "inventory", "state_hash": "sha256:x", "unchanged": True}]
     request = protocol.check_in_request(
-        server="https://tandem.example", credential="cred-1", device_id="dev-1",
-        agent_time="2026-01-01T00:00:00.000+00:00", server_offset=-1.5, reports=reports,
+        server="https://tandem.example",
+        credential="cred-1",
+        device_id="dev-1",
+        agent_time="2026-01-01T00:00:00.000+00:00",
+        server_offset=-1.5,
+        reports=reports,
     )
     assert request.url == "https://tandem.example/agent/v1/check-in"
     assert request.headers["Authorization"] == "Bearer cred-1"
@@ -122,14 +126,16 @@ def test_first_report_is_full_then_deltas_then_unchanged():
     first, second = _doc(200), _doc(200, version="1.1")
     second["software"][0]["version"] = "2.0"
     assert set(protocol.inventory_payload(base=None, current=first, full=False)) == {
-        "state_hash", "inventory"
+        "state_hash",
+        "inventory",
     }
     small_change = normalise({**first, "os": {"kernel": "6.1.1"}})
     payload = protocol.inventory_payload(base=first, current=small_change, full=False)
     assert set(payload) == {"state_hash", "delta"}
     assert apply(first, payload["delta"]) == small_change
     assert protocol.inventory_payload(base=first, current=first, full=False) == {
-        "state_hash": state_hash(first), "unchanged": True,
+        "state_hash": state_hash(first),
+        "unchanged": True,
     }
     # Asked for the full document: full, whatever the base.
     assert "inventory" in protocol.inventory_payload(base=first, current=small_change, full=True)
@@ -148,8 +154,11 @@ def test_queued_reports_chain_their_deltas_oldest_first(queue, enrolled):
     assert [r["sequence"] for r in payloads] == sorted(r["sequence"] for r in payloads)
     assert "inventory" in payloads[0]
     assert apply(one, payloads[1]["delta"]) == two
-    assert payloads[2] == {**{k: payloads[2][k] for k in ("id", "sequence", "kind", "agent_time")},
-                           "state_hash": state_hash(two), "unchanged": True}
+    assert payloads[2] == {
+        **{k: payloads[2][k] for k in ("id", "sequence", "kind", "agent_time")},
+        "state_hash": state_hash(two),
+        "unchanged": True,
+    }
 
 
 # Reading answers ----------------------------------------------------------------------------
@@ -158,8 +167,17 @@ def test_queued_reports_chain_their_deltas_oldest_first(queue, enrolled):
 @pytest.mark.parametrize(
     ("status", "action"),
     [
-        (200, "ok"), (201, "ok"), (401, "stop"), (403, "stop"), (409, "full"), (413, "shrink"),
-        (429, "retry"), (500, "retry"), (502, "retry"), (503, "retry"), (400, "refused"),
+        (200, "ok"),
+        (201, "ok"),
+        (401, "stop"),
+        (403, "stop"),
+        (409, "full"),
+        (413, "shrink"),
+        (429, "retry"),
+        (500, "retry"),
+        (502, "retry"),
+        (503, "retry"),
+        (400, "refused"),
         (422, "refused"),
     ],
 )
@@ -170,7 +188,10 @@ def test_each_status_code_has_one_meaning(status, action):
 def test_need_full_retry_after_and_revoked_detail():
     assert interpret(_reply(200, {"need_full": True})).action == "full"
     assert interpret(_reply(503, {}, **{"Retry-After": "120"})).retry_after == 120
-    assert interpret(_reply(429, {}, **{"retry-after": "Wed, 21 Oct 2026 07:28:00 GMT"})).retry_after is None
+    assert (
+        interpret(_reply(429, {}, **{"retry-after": "Wed, 21 Oct 2026 07:28:00 GMT"})).retry_after
+        is None
+    )
     revoked = interpret(_reply(403, {"detail": "This device was revoked.", "code": "revoked"}))
     assert (revoked.action, revoked.detail) == ("stop", "This device was revoked.")
     gz = HttpResponse(200, {"Content-Encoding": "gzip"}, gzip.compress(b'{"need_full": true}'))
@@ -189,7 +210,11 @@ def test_enrolment_stores_device_id_and_credential_0600(state_dir):
     enrolment = AgentClient(state=state, transport=transport).enrol(
         server="https://tandem.example", token="enr", site=None, device={}, ca_file="/etc/ca.pem"
     )
-    assert (enrolment.device_id, enrolment.interval, enrolment.ca_file) == ("dev-9", 120, "/etc/ca.pem")
+    assert (enrolment.device_id, enrolment.interval, enrolment.ca_file) == (
+        "dev-9",
+        120,
+        "/etc/ca.pem",
+    )
     assert state.credential() == "secret-9"
     assert oct(state.credential_path.stat().st_mode & 0o777) == "0o600"
 
@@ -289,7 +314,10 @@ def test_rotation_clock_offset_interval_and_jobs(enrolled, queue):
             body = request.json()
             extra = {"server_time": server_time, "check_in_interval": 60}
             if len(calls) == 1:
-                extra |= {"credential": {"value": "cred-2"}, "jobs": [{"id": "job-1", "kind": "reboot"}]}
+                extra |= {
+                    "credential": {"value": "cred-2"},
+                    "jobs": [{"id": "job-1", "kind": "reboot"}],
+                }
             return accept_all(request, **extra) if body["reports"] else _reply(200, extra)
 
     client = AgentClient(state=enrolled, transport=Server(), clock=lambda: now)
@@ -299,7 +327,9 @@ def test_rotation_clock_offset_interval_and_jobs(enrolled, queue):
     assert calls[1].headers["Authorization"] == "Bearer cred-2"
     job_result = calls[1].json()["reports"][0]
     assert (job_result["kind"], job_result["job_id"], job_result["status"]) == (
-        "job_result", "job-1", "refused"
+        "job_result",
+        "job-1",
+        "refused",
     )
     assert job_result["output"] == JOB_REFUSAL
     assert enrolled.status().server_offset_seconds == 600.0
@@ -318,19 +348,29 @@ def test_the_loop_queues_before_sending_and_stops_on_revocation(enrolled, queue)
     stop = threading.Event()
     down = ScriptedTransport(TransportError("down"), TransportError("down"))
     outcome = run_loop(
-        client=AgentClient(state=enrolled, transport=down), queue=queue, collect=collect,
-        stop=stop, rng=random.Random(0), max_rounds=2,
+        client=AgentClient(state=enrolled, transport=down),
+        queue=queue,
+        collect=collect,
+        stop=stop,
+        rng=random.Random(0),
+        max_rounds=2,
     )
     assert (outcome.stopped_by, len(queue)) == ("rounds", 2)
     revoked = ScriptedTransport(_reply(403, {"detail": "revoked"}))
     outcome = run_loop(
-        client=AgentClient(state=enrolled, transport=revoked), queue=queue, collect=collect,
-        stop=stop, rng=random.Random(0),
+        client=AgentClient(state=enrolled, transport=revoked),
+        queue=queue,
+        collect=collect,
+        stop=stop,
+        rng=random.Random(0),
     )
     assert outcome.stopped_by == "revoked"
     stop.set()
     outcome = run_loop(
-        client=AgentClient(state=enrolled, transport=EchoTransport()), queue=queue,
-        collect=collect, stop=stop, rng=random.Random(0),
+        client=AgentClient(state=enrolled, transport=EchoTransport()),
+        queue=queue,
+        collect=collect,
+        stop=stop,
+        rng=random.Random(0),
     )
     assert (outcome.rounds, outcome.stopped_by) == (0, "signal")

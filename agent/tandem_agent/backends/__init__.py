@@ -39,9 +39,7 @@ def os_release() -> dict[str, str]:
         return {}
 
 
-def choose_backend(
-    *, system: str | None = None, release: dict[str, str] | None = None
-) -> Backend:
+def choose_backend(*, system: str | None = None, release: dict[str, str] | None = None) -> Backend:
     """The backend for this machine: by ``sys.platform``, then os-release, then the tools found."""
     system = system or sys.platform
     if system == "win32":

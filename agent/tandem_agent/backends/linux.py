@@ -170,4 +170,3 @@ def security_posture(runner: Runner) -> dict[str, Any]:
         "screen_lock": posture(UNKNOWN, "screen lock is not read on Linux"),
         "antimalware": antimalware,
     }
-

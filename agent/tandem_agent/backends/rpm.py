@@ -9,13 +9,16 @@ exits 1 when a reboot is needed (domain.md §1.4).
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from tandem_agent.backends import linux
 from tandem_agent.backends.base import PatchReport, Runner, pending_state, run_command
 
-RPM_FORMAT = "%{NAME}\\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\t%{ARCH}\\t%{SOURCERPM}\\t%{INSTALLTIME}\\n"
+RPM_FORMAT = (
+    "%{NAME}\\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\t%{ARCH}\\t%{SOURCERPM}\\t%{INSTALLTIME}\\n"
+)
 RPM_QUERY = ["rpm", "-qa", "--qf", RPM_FORMAT]
 CHECK_UPDATE = ["dnf", "-q", "check-update"]
 SECURITY_LIST = ["dnf", "-q", "updateinfo", "list", "--security"]
@@ -34,27 +37,34 @@ def source_name(source_rpm: str) -> str | None:
 
 
 def parse_rpm_query(text: str) -> list[dict[str, Any]]:
-    """Installed packages from ``rpm -qa --qf RPM_FORMAT``."""
-    packages: dict[str, dict[str, Any]] = {}
+    """Installed packages from ``rpm -qa --qf RPM_FORMAT``.
+
+    The id is ``name:arch``; where one name and arch is installed in several versions side
+    by side (kernels, ``gpg-pubkey``), each one's id adds its version, whatever the order
+    rpm lists them in.
+    """
+    rows: list[dict[str, Any]] = []
     for line in text.splitlines():
         fields = line.split("\t")
         if len(fields) < 5:
             continue
         name, evr, arch, source_rpm, installed = fields[:5]
         epoch, _, version = evr.partition(":")
-        item = {
-            "id": f"{name}:{arch}:{version}" if name == "gpg-pubkey" else f"{name}:{arch}",
-            "name": name,
-            "version": version if epoch in ("", "0") else evr,
-            "arch": arch,
-            "source": source_name(source_rpm) or name,
-            "installed_at": int(installed) if installed.strip().isdigit() else None,
-        }
-        # Kernels are installed side by side: each version is its own item.
-        if item["id"] in packages:
-            item["id"] = f"{name}:{arch}:{item['version']}"
-        packages[item["id"]] = item
-    return list(packages.values())
+        rows.append(
+            {
+                "id": f"{name}:{arch}",
+                "name": name,
+                "version": version if epoch in ("", "0") else evr,
+                "arch": arch,
+                "source": source_name(source_rpm) or name,
+                "installed_at": int(installed) if installed.strip().isdigit() else None,
+            }
+        )
+    counts = Counter(row["id"] for row in rows)
+    for row in rows:
+        if counts[row["id"]] > 1:
+            row["id"] = f"{row['id']}:{row['version']}"
+    return list({row["id"]: row for row in rows}.values())
 
 
 def split_nevra(nevra: str) -> dict[str, str]:
