@@ -86,6 +86,10 @@ def _check_server(url: str) -> str:
     parsed = urllib.parse.urlsplit(url)
     if parsed.scheme not in ("https", "http") or not parsed.netloc:
         raise CommandError(f"--server must be an https:// URL, not {url!r}", EXIT_USAGE)
+    if parsed.scheme == "http" and parsed.hostname not in ("localhost", "127.0.0.1", "::1"):
+        raise CommandError(
+            "plain http:// is for a test server on this machine only; use https://", EXIT_USAGE
+        )
     if parsed.query or parsed.fragment:
         raise CommandError("--server takes the server's address only", EXIT_USAGE)
     return url.rstrip("/")

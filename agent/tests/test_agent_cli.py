@@ -41,6 +41,7 @@ def test_once_and_run_need_an_enrolment(state_dir, capsys):
         ("ftp://tandem.example", "must be an https:// URL"),
         ("tandem.example", "must be an https"),
         ("https://t.example/?x=1", "address only"),
+        ("http://tandem.example", "plain http:// is for a test server"),
     ],
 )
 def test_enrol_refuses_a_bad_server_url(state_dir, capsys, server, message):
