@@ -9,13 +9,20 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import ssl
 import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tandem_agent import protocol
-from tandem_agent.client import AgentClient, EnrolmentError, Revoked, TransportError
+from tandem_agent.client import (
+    AgentClient,
+    EnrolmentError,
+    Revoked,
+    TransportError,
+    UrllibTransport,
+)
 from tandem_agent.inventory import SCHEMA_VERSION, apply, normalise, state_hash
 from tandem_agent.protocol import HttpRequest, HttpResponse, interpret
 from tandem_agent.queue import ReportQueue
@@ -374,3 +381,11 @@ def test_the_loop_queues_before_sending_and_stops_on_revocation(enrolled, queue)
         rng=random.Random(0),
     )
     assert (outcome.rounds, outcome.stopped_by) == (0, "signal")
+
+
+def test_tls_is_verified_by_default_and_a_ca_file_is_used(tmp_path):
+    transport = UrllibTransport()
+    assert transport.context.verify_mode == ssl.CERT_REQUIRED
+    assert transport.context.check_hostname is True
+    with pytest.raises((ssl.SSLError, FileNotFoundError, OSError)):
+        UrllibTransport(ca_file=str(tmp_path / "missing.pem"))
