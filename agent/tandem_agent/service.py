@@ -37,7 +37,6 @@ def queue_inventory(state: StateDir, queue: ReportQueue, document: Document) -> 
     report = queue.put("inventory", body, agent_time=now_iso())
     status = state.status()
     status.extra["queued_hash"] = current
-    status.next_sequence = report.sequence + 1
     state.save_status(status)
     return report.id
 

@@ -69,7 +69,6 @@ class Status:
     server_offset_seconds: float | None = None
     revoked: str | None = None
     acked_hash: str | None = None
-    next_sequence: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -17,6 +17,7 @@ from tandem_agent.backends.debian import (
     APT_SIMULATE,
     DPKG_QUERY,
     DebianBackend,
+    automatic_updates,
     parse_apt_simulation,
     parse_dpkg_query,
 )
@@ -177,3 +178,21 @@ def test_pending_count_equals_the_inst_lines_of_apt_get_simulate():
         if "Debian-Security:" in line or "-security " in line or "-security," in line
     ]
     assert report.status()["security_count"] == len(security_lines)
+
+
+def test_automatic_updates_from_apt_conf_d_last_setting_wins(tmp_path):
+    conf = tmp_path / "etc/apt/apt.conf.d"
+    conf.mkdir(parents=True)
+    assert automatic_updates(tmp_path)["state"] == "off"
+    (conf / "20auto-upgrades").write_text(
+        'APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\n'
+    )
+    assert automatic_updates(tmp_path)["detail"].endswith("not installed")
+    (tmp_path / "usr/bin").mkdir(parents=True)
+    (tmp_path / "usr/bin/unattended-upgrade").write_text("")
+    assert automatic_updates(tmp_path) == {
+        "state": "on",
+        "detail": "unattended-upgrades every 1 day(s)",
+    }
+    (conf / "99local").write_text('APT::Periodic::Unattended-Upgrade "0";\n')
+    assert automatic_updates(tmp_path)["state"] == "off"

@@ -62,6 +62,7 @@ class PatchReport:
     reboot_packages: list[str] = field(default_factory=list)
     lists_refreshed_at: int | None = None
     lists_stale: bool | None = None
+    automatic_updates: dict[str, str] | None = None
     error: str | None = None
 
     def status(self) -> dict[str, Any]:
@@ -74,6 +75,7 @@ class PatchReport:
             "reboot_packages": sorted(self.reboot_packages),
             "lists_refreshed_at": self.lists_refreshed_at,
             "lists_stale": self.lists_stale,
+            "automatic_updates": self.automatic_updates or posture(UNKNOWN, "not read"),
             "error": self.error,
         }
 

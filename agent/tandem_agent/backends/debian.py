@@ -16,9 +16,12 @@ from typing import Any
 
 from tandem_agent.backends import linux
 from tandem_agent.backends.base import (
+    OFF,
+    ON,
     PatchReport,
     Runner,
     pending_state,
+    posture,
     run_command,
 )
 
@@ -31,6 +34,7 @@ SECURITY_LABELS = frozenset({"Debian-Security", "UbuntuESM", "UbuntuESMApps"})
 #: Package lists older than this are stale: "nothing pending" from them is unknown.
 STALE_AFTER_SECONDS = 7 * 24 * 3600
 
+_PERIODIC = re.compile(r'^\s*APT::Periodic::Unattended-Upgrade\s+"(\d+)"\s*;', re.MULTILINE)
 _INST = re.compile(r"^Inst (\S+) (?:\[([^\]]*)\] )?\((\S+) (.*?) ?\[([^\]]+)\]\)")
 _SOURCE = re.compile(r"^(\S+)(?: \((\S+)\))?$")
 
@@ -136,6 +140,35 @@ def lists_refreshed_at(root: Path = Path("/")) -> int | None:
     return None
 
 
+def automatic_updates(root: Path = Path("/")) -> dict[str, str]:
+    """Whether unattended-upgrades runs: ``APT::Periodic::Unattended-Upgrade "1";``.
+
+    Evidence for CIS 7.3 (automated patch management). apt reads ``apt.conf.d`` in name
+    order and the last setting wins, as here.
+    """
+    conf = root / "etc/apt/apt.conf.d"
+    value = None
+    try:
+        files = sorted(p for p in conf.iterdir() if p.is_file())
+    except OSError:
+        files = []
+    for path in files:
+        try:
+            found = _PERIODIC.findall(path.read_text(errors="replace"))
+        except OSError:
+            continue
+        if found:
+            value = found[-1]
+    installed = (root / "usr/bin/unattended-upgrade").exists()
+    if value is None:
+        return posture(OFF, "APT::Periodic::Unattended-Upgrade is not set")
+    if value != "0" and installed:
+        return posture(ON, f"unattended-upgrades every {value} day(s)")
+    if value != "0":
+        return posture(OFF, "enabled in apt.conf.d but unattended-upgrades is not installed")
+    return posture(OFF, "APT::Periodic::Unattended-Upgrade is 0")
+
+
 def reboot_required(root: Path = Path("/")) -> tuple[bool, list[str]]:
     """``/var/run/reboot-required`` (and the packages in ``.pkgs``), written by postinsts."""
     flag = root / "var/run/reboot-required"
@@ -173,6 +206,7 @@ class DebianBackend:
             reboot_packages=packages,
             lists_refreshed_at=refreshed,
             lists_stale=stale,
+            automatic_updates=automatic_updates(self.root),
         )
         if result.returncode != 0:
             report.error = f"apt-get -s dist-upgrade failed: {result.stderr.strip()[:200]}"
