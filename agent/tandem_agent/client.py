@@ -8,6 +8,7 @@ the credential, records the clock offset and the last error.
 
 from __future__ import annotations
 
+import email.utils
 import ssl
 import urllib.error
 import urllib.request
@@ -125,7 +126,9 @@ class AgentClient:
         status.revoked = None
         status.last_error = None
         status.acked_hash = None
+        status.extra.pop("queued_hash", None)
         self.state.save_status(status)
+        self.state.forget_acked_inventory()
         return enrolment
 
     def send_queue(self, queue: ReportQueue, *, batch_size: int = BATCH_SIZE) -> SendResult:
@@ -163,7 +166,7 @@ class AgentClient:
                 self._record_error(f"server unreachable: {error}")
                 raise
             outcome = protocol.interpret(response)
-            self._record_clock(outcome.body, sent=sent)
+            self._record_clock(outcome.body, response, sent=sent)
             if outcome.action == protocol.STOP:
                 self._record_revoked(outcome.detail)
                 raise Revoked(outcome.detail)
@@ -217,15 +220,12 @@ class AgentClient:
             return value
         return None
 
-    def _record_clock(self, body: dict[str, Any], *, sent: datetime) -> None:
-        server_time = body.get("server_time")
-        if not isinstance(server_time, str):
-            return
-        try:
-            parsed = datetime.fromisoformat(server_time)
-        except ValueError:
-            return
-        if parsed.tzinfo is None:
+    def _record_clock(
+        self, body: dict[str, Any], response: protocol.HttpResponse, *, sent: datetime
+    ) -> None:
+        """The server's clock from ``server_time`` in the body, else the ``Date`` header."""
+        parsed = _parse_time(body.get("server_time")) or _parse_http_date(response.header("Date"))
+        if parsed is None:
             return
         status = self.state.status()
         status.server_offset_seconds = round(
@@ -249,6 +249,25 @@ class AgentClient:
         status.last_check_in = now_iso()
         status.last_error = None
         self.state.save_status(status)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _parse_http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _positive_int(value: Any) -> int | None:

@@ -10,10 +10,14 @@ import gzip
 import json
 import random
 import ssl
+import tempfile
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tandem_agent import protocol
 from tandem_agent.client import (
@@ -226,6 +230,20 @@ def test_enrolment_stores_device_id_and_credential_0600(state_dir):
     assert oct(state.credential_path.stat().st_mode & 0o777) == "0o600"
 
 
+def test_enrolling_again_clears_revocation_and_starts_with_a_full_inventory(enrolled, queue):
+    enrolled.save_acked_inventory(_doc(3))
+    queue_inventory(enrolled, queue, _doc(3))
+    enrolled.save_status(enrolled.status().__class__(revoked="revoked", extra={"queued_hash": "x"}))
+    transport = ScriptedTransport(_reply(201, {"device_id": "dev-2", "credential": "new"}))
+    AgentClient(state=enrolled, transport=transport).enrol(
+        server="https://tandem.example", token="enr", site="hq", device={}, ca_file=None
+    )
+    assert enrolled.status().revoked is None
+    assert enrolled.acked_inventory() is None
+    payloads = protocol.report_payloads(queue.oldest(10), acknowledged=None, full=False)
+    assert "inventory" in payloads[0]
+
+
 def test_a_refused_enrolment_token_stores_nothing(state_dir):
     state = StateDir(state_dir)
     transport = ScriptedTransport(_reply(403, {"detail": "This enrolment token has expired."}))
@@ -389,3 +407,66 @@ def test_tls_is_verified_by_default_and_a_ca_file_is_used(tmp_path):
     assert transport.context.check_hostname is True
     with pytest.raises((ssl.SSLError, FileNotFoundError, OSError)):
         UrllibTransport(ca_file=str(tmp_path / "missing.pem"))
+
+
+def test_without_server_time_the_date_header_gives_the_offset(enrolled, queue):
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+    class Server:
+        def send(self, request):
+            ids = [r["id"] for r in request.json()["reports"]]
+            return HttpResponse(
+                200,
+                {"Date": "Sun, 01 Mar 2026 11:59:00 GMT"},
+                json.dumps({"accepted": ids}).encode(),
+            )
+
+    queue_inventory(enrolled, queue, _doc(1))
+    send(AgentClient(state=enrolled, transport=Server(), clock=lambda: now), queue)
+    assert enrolled.status().server_offset_seconds == -60.0
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    versions=st.lists(
+        st.lists(st.sampled_from(["1", "2", "3"]), min_size=3, max_size=3), min_size=1, max_size=6
+    ),
+    acknowledged=st.booleans(),
+    full=st.booleans(),
+)
+def test_a_server_applying_the_payloads_in_order_holds_each_queued_state(
+    versions, acknowledged, full
+):
+    """What the server must do with a batch (decision 0025), and that it always works."""
+    with tempfile.TemporaryDirectory() as folder:
+        state = StateDir(Path(folder))
+        queue = ReportQueue(Path(folder) / "queue.sqlite3")
+        documents = [
+            normalise(
+                {
+                    "schema_version": SCHEMA_VERSION,
+                    "os": {"kernel": "6.1"},
+                    "software": [
+                        {"id": f"pkg{i}:amd64", "version": v, "text": "x" * 40}
+                        for i, v in enumerate(vs * 10)
+                    ],
+                }
+            )
+            for vs in versions
+        ]
+        base = documents[0] if acknowledged else None
+        for document in documents:
+            queue_inventory(state, queue, document)
+        payloads = protocol.report_payloads(queue.oldest(100), acknowledged=base, full=full)
+        queue.close()
+    held = base
+    for payload, document in zip(payloads, documents, strict=True):
+        if "inventory" in payload:
+            held = payload["inventory"]
+        elif "delta" in payload:
+            held = apply(held, payload["delta"])
+        else:
+            assert payload["unchanged"] and held is not None
+        assert state_hash(held) == payload["state_hash"] == state_hash(document)
+    if full or base is None:
+        assert "inventory" in payloads[0]
