@@ -126,9 +126,10 @@ class AgentClient:
         status.revoked = None
         status.last_error = None
         status.acked_hash = None
-        status.extra.pop("queued_hash", None)
+        # The new identity has no state on the server: the first inventory goes whole. The
+        # last acknowledged document stays, as the one a report queued "unchanged" names.
+        status.extra["need_full"] = True
         self.state.save_status(status)
-        self.state.forget_acked_inventory()
         return enrolment
 
     def send_queue(self, queue: ReportQueue, *, batch_size: int = BATCH_SIZE) -> SendResult:
@@ -141,7 +142,7 @@ class AgentClient:
         credential = self.state.credential()
         if enrolment is None or credential is None:
             raise EnrolmentError("this agent is not enrolled")
-        full = False
+        full = bool(self.state.status().extra.get("need_full"))
         acknowledged = 0
         jobs: list[dict[str, Any]] = []
         interval: int | None = None
@@ -187,6 +188,8 @@ class AgentClient:
                     return SendResult(outcome, acknowledged, len(queue), jobs, interval)
                 full = True
                 continue
+            if full:
+                self._clear_need_full()
             full = False
             if reports and not taken:
                 self._record_error("the server took none of the reports sent")
@@ -232,6 +235,11 @@ class AgentClient:
             clock_offset(sent=sent, received=self.clock(), server_time=parsed), 3
         )
         self.state.save_status(status)
+
+    def _clear_need_full(self) -> None:
+        status = self.state.status()
+        if status.extra.pop("need_full", None) is not None:
+            self.state.save_status(status)
 
     def _record_error(self, message: str) -> None:
         status = self.state.status()

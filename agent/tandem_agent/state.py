@@ -124,10 +124,6 @@ class StateDir:
         self.ensure()
         self._write_json("acked-inventory.json", document, mode=0o600)
 
-    def forget_acked_inventory(self) -> None:
-        """A new enrolment starts with a full inventory: the new device has no state yet."""
-        (self.path / "acked-inventory.json").unlink(missing_ok=True)
-
     @property
     def queue_path(self) -> Path:
         return self.path / "queue.sqlite3"

@@ -31,7 +31,7 @@ from tandem_agent.inventory import SCHEMA_VERSION, apply, normalise, state_hash
 from tandem_agent.protocol import HttpRequest, HttpResponse, interpret
 from tandem_agent.queue import ReportQueue
 from tandem_agent.service import JOB_REFUSAL, queue_inventory, run_loop, send
-from tandem_agent.state import Enrolment, StateDir
+from tandem_agent.state import Enrolment, StateDir, Status
 
 
 def _doc(packages: int, version: str = "1.0") -> dict:
@@ -230,18 +230,23 @@ def test_enrolment_stores_device_id_and_credential_0600(state_dir):
     assert oct(state.credential_path.stat().st_mode & 0o777) == "0o600"
 
 
-def test_enrolling_again_clears_revocation_and_starts_with_a_full_inventory(enrolled, queue):
+def test_enrolling_again_clears_revocation_and_sends_the_first_inventory_whole(enrolled, queue):
     enrolled.save_acked_inventory(_doc(3))
     queue_inventory(enrolled, queue, _doc(3))
-    enrolled.save_status(enrolled.status().__class__(revoked="revoked", extra={"queued_hash": "x"}))
+    enrolled.save_status(Status(revoked="revoked", extra={"queued_hash": state_hash(_doc(3))}))
+    queue_inventory(enrolled, queue, _doc(3))  # queued before the new enrolment: hash only
     transport = ScriptedTransport(_reply(201, {"device_id": "dev-2", "credential": "new"}))
-    AgentClient(state=enrolled, transport=transport).enrol(
-        server="https://tandem.example", token="enr", site="hq", device={}, ca_file=None
-    )
+    client = AgentClient(state=enrolled, transport=transport)
+    client.enrol(server="https://tandem.example", token="enr", site="hq", device={}, ca_file=None)
     assert enrolled.status().revoked is None
-    assert enrolled.acked_inventory() is None
-    payloads = protocol.report_payloads(queue.oldest(10), acknowledged=None, full=False)
-    assert "inventory" in payloads[0]
+    client.transport = server = EchoTransport()
+    send(client, queue)
+    first = server.requests[0].json()["reports"]
+    assert first[0]["inventory"] == _doc(3)
+    assert "need_full" not in enrolled.status().extra
+    queue_inventory(enrolled, queue, _doc(3))
+    send(client, queue)
+    assert server.requests[1].json()["reports"][0]["unchanged"] is True
 
 
 def test_a_refused_enrolment_token_stores_nothing(state_dir):
