@@ -89,7 +89,12 @@ def run_loop(
         interval = float(enrolment.interval if enrolment else 300)
         retry_after = None
         try:
-            queue_inventory(client.state, queue, collect())
+            document = collect()
+        except Exception:  # a collector's bug must not stop the service or what is queued
+            log.exception("collecting the inventory failed; sending what is queued")
+        else:
+            queue_inventory(client.state, queue, document)
+        try:
             result = send(client, queue)
             if result.interval:
                 interval = float(result.interval)

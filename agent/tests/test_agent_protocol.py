@@ -475,3 +475,22 @@ def test_a_server_applying_the_payloads_in_order_holds_each_queued_state(
         assert state_hash(held) == payload["state_hash"] == state_hash(document)
     if full or base is None:
         assert "inventory" in payloads[0]
+
+
+def test_a_failing_collector_does_not_stop_the_loop_or_the_queue(enrolled, queue):
+    queue_inventory(enrolled, queue, _doc(1))
+
+    def broken():
+        raise RuntimeError("psutil broke")
+
+    server = EchoTransport()
+    outcome = run_loop(
+        client=AgentClient(state=enrolled, transport=server),
+        queue=queue,
+        collect=broken,
+        stop=threading.Event(),
+        rng=random.Random(0),
+        max_rounds=1,
+    )
+    assert outcome.stopped_by == "rounds"
+    assert len(queue) == 0 and len(server.requests) == 1
