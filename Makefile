@@ -8,12 +8,12 @@ test:
 	bash scripts/test
 
 lint:
-	.venv/bin/ruff check src tests
-	.venv/bin/ruff format --check src tests
+	.venv/bin/ruff check src tests agent
+	.venv/bin/ruff format --check src tests agent
 
 format:
-	.venv/bin/ruff format src tests
-	.venv/bin/ruff check --fix src tests
+	.venv/bin/ruff format src tests agent
+	.venv/bin/ruff check --fix src tests agent
 
 openapi:
 	.venv/bin/tandem openapi -o docs/openapi.json

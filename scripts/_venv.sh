@@ -1,5 +1,6 @@
 # Shared by scripts/run and scripts/test: make sure .venv exists and holds this checkout.
-# Re-installs only when pyproject.toml changed since the last install.
+# Re-installs only when pyproject.toml (or the agent's, agent/pyproject.toml) changed since the
+# last install. The endpoint agent (agent/, its own package) is installed into the same .venv.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
@@ -29,11 +30,11 @@ ensure_venv() {
   fi
   local stamp="$VENV/.tandem-installed$extras"
   local want
-  want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+  want="$(cat "$ROOT/pyproject.toml" "$ROOT/agent/pyproject.toml" | sha256sum | cut -d' ' -f1)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "==> installing Tandem$extras into .venv (first run takes a minute)"
     pip_quiet install --upgrade pip
-    pip_quiet install -e "$ROOT$extras"
+    pip_quiet install -e "$ROOT$extras" -e "$ROOT/agent"
     echo "$want" > "$stamp"
   fi
 }

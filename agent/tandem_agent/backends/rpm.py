@@ -1,0 +1,201 @@
+"""RHEL, Fedora, Alma, Rocky: rpm for installed packages, dnf for pending and security updates.
+
+``dnf check-update`` lists the pending updates and exits 100 when there are some (0 when
+none, 1 on error). ``dnf updateinfo list --security`` tells the security ones apart: dnf4
+prints ``<advisory> <Severity>/Sec. <NEVRA>``; dnf5 (where ``updateinfo`` is ``advisory
+list``) prints columns Name, Type, Severity, Package, Issued. ``dnf needs-restarting -r``
+exits 1 when a reboot is needed (domain.md §1.4).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from tandem_agent.backends import linux
+from tandem_agent.backends.base import PatchReport, Runner, pending_state, run_command
+
+RPM_FORMAT = (
+    "%{NAME}\\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\t%{ARCH}\\t%{SOURCERPM}\\t%{INSTALLTIME}\\n"
+)
+RPM_QUERY = ["rpm", "-qa", "--qf", RPM_FORMAT]
+CHECK_UPDATE = ["dnf", "-q", "check-update"]
+SECURITY_LIST = ["dnf", "-q", "updateinfo", "list", "--security"]
+NEEDS_RESTARTING = ["dnf", "needs-restarting", "-r"]
+
+_NO_ARCH = "(none)"
+
+
+def source_name(source_rpm: str) -> str | None:
+    """``openssl-3.0.7-24.el9.src.rpm`` → ``openssl`` (name-version-release.src.rpm)."""
+    if not source_rpm or source_rpm == _NO_ARCH:
+        return None
+    stem = source_rpm.removesuffix(".rpm").removesuffix(".src").removesuffix(".nosrc")
+    parts = stem.rsplit("-", 2)
+    return parts[0] if len(parts) == 3 else stem
+
+
+def parse_rpm_query(text: str) -> list[dict[str, Any]]:
+    """Installed packages from ``rpm -qa --qf RPM_FORMAT``.
+
+    The id is ``name:arch``; where one name and arch is installed in several versions side
+    by side (kernels, ``gpg-pubkey``), each one's id adds its version, whatever the order
+    rpm lists them in.
+    """
+    rows: list[dict[str, Any]] = []
+    for line in text.splitlines():
+        fields = line.split("\t")
+        if len(fields) < 5:
+            continue
+        name, evr, arch, source_rpm, installed = fields[:5]
+        epoch, _, version = evr.partition(":")
+        rows.append(
+            {
+                "id": f"{name}:{arch}",
+                "name": name,
+                "version": version if epoch in ("", "0") else evr,
+                "arch": arch,
+                "source": source_name(source_rpm) or name,
+                "installed_at": int(installed) if installed.strip().isdigit() else None,
+            }
+        )
+    counts = Counter(row["id"] for row in rows)
+    for row in rows:
+        if counts[row["id"]] > 1:
+            row["id"] = f"{row['id']}:{row['version']}"
+    return list({row["id"]: row for row in rows}.values())
+
+
+def split_nevra(nevra: str) -> dict[str, str]:
+    """``openssl-1:3.0.7-16.el9_2.x86_64`` → name, version (with epoch when not 0), arch."""
+    body, _, arch = nevra.rpartition(".")
+    parts = body.rsplit("-", 2)
+    if len(parts) != 3:
+        return {"name": nevra, "version": "", "arch": ""}
+    name, version, release = parts
+    epoch, colon, plain = version.partition(":")
+    if colon and epoch == "0":
+        version = plain
+    return {"name": name, "version": f"{version}-{release}", "arch": arch}
+
+
+def parse_check_update(text: str) -> list[dict[str, Any]]:
+    """Pending updates from ``dnf check-update``: ``name.arch  version  repository`` rows.
+
+    A long name wraps onto its own line, the rest following on the next; the "Obsoleting
+    Packages" part that may follow lists replacements, not more updates, and is skipped.
+    """
+    updates = []
+    tokens: list[str] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("Obsoleting Packages"):
+            break
+        if not stripped or stripped.startswith(("Last metadata expiration", "Security:")):
+            tokens = []
+            continue
+        tokens.extend(stripped.split())
+        if len(tokens) < 3:
+            continue
+        package, version, repository = tokens[:3]
+        tokens = []
+        name, dot, arch = package.rpartition(".")
+        if not dot:
+            continue
+        epoch, colon, plain = version.partition(":")
+        updates.append(
+            {
+                "id": f"{name}:{arch}",
+                "name": name,
+                "arch": arch,
+                "candidate_version": plain if colon and epoch == "0" else version,
+                "repository": repository,
+                "security": False,
+                "advisories": [],
+            }
+        )
+    return updates
+
+
+def parse_security_list(text: str) -> list[dict[str, str]]:
+    """Security advisories from dnf4 ``updateinfo list --security`` or dnf5 ``advisory list``."""
+    advisories = []
+    for line in text.splitlines():
+        fields = line.split()
+        if not fields or fields[0] in ("Name", "Last") or line.startswith("Last metadata"):
+            continue
+        if len(fields) >= 3 and fields[1].endswith("/Sec."):  # dnf4
+            advisory, severity, nevra = fields[0], fields[1].removesuffix("/Sec."), fields[2]
+        elif len(fields) >= 4 and fields[1] == "security":  # dnf5
+            advisory, severity, nevra = fields[0], fields[2], fields[3]
+        else:
+            continue
+        advisories.append({"advisory": advisory, "severity": severity, **split_nevra(nevra)})
+    return advisories
+
+
+def merge_security(
+    updates: list[dict[str, Any]], advisories: list[dict[str, str]]
+) -> list[dict[str, Any]]:
+    """Mark each update named by a security advisory, with the advisories and worst severity."""
+    order = ["none", "low", "moderate", "important", "critical"]
+    by_package: dict[tuple[str, str], list[dict[str, str]]] = {}
+    for advisory in advisories:
+        by_package.setdefault((advisory["name"], advisory["arch"]), []).append(advisory)
+    for update in updates:
+        found = by_package.get((update["name"], update["arch"]), [])
+        if not found:
+            continue
+        update["security"] = True
+        update["advisories"] = sorted({a["advisory"] for a in found})
+        severities = [a["severity"].lower() for a in found]
+        update["severity"] = max(severities, key=lambda s: order.index(s) if s in order else -1)
+    return updates
+
+
+class RpmBackend:
+    """Systems managed by rpm and dnf."""
+
+    name = "rpm"
+
+    def __init__(self, *, runner: Runner = run_command, root: Path = Path("/")) -> None:
+        self.runner = runner
+        self.root = root
+
+    def installed_software(self) -> list[dict[str, Any]]:
+        result = self.runner(RPM_QUERY)
+        if result.returncode != 0:
+            raise RuntimeError(f"rpm -qa failed: {result.stderr.strip()[:200]}")
+        return parse_rpm_query(result.stdout)
+
+    def patch_report(self) -> PatchReport:
+        report = PatchReport()
+        restart = self.runner(NEEDS_RESTARTING)
+        report.reboot_required = {0: False, 1: True}.get(restart.returncode)
+        checked = self.runner(CHECK_UPDATE)
+        if checked.returncode not in (0, 100):
+            report.error = f"dnf check-update failed: {checked.stderr.strip()[:200]}"
+            return report
+        # dnf refreshes expired metadata before it answers, so a listing is never stale.
+        report.lists_stale = False
+        updates = parse_check_update(checked.stdout) if checked.returncode == 100 else []
+        security = self.runner(SECURITY_LIST)
+        if security.returncode == 0:
+            updates = merge_security(updates, parse_security_list(security.stdout))
+        else:
+            report.error = "dnf updateinfo gave no security information"
+        report.updates = updates
+        report.pending_state = pending_state(listed=True, count=len(updates), stale=False)
+        return report
+
+    def accounts(self) -> list[dict[str, Any]] | None:
+        return linux.local_accounts(self.root)
+
+    def security(self) -> dict[str, Any]:
+        return linux.security_posture(self.runner)
+
+
+def is_rpm_like(os_release: dict[str, str]) -> bool:
+    ids = {os_release.get("ID", ""), *os_release.get("ID_LIKE", "").split()}
+    return bool(ids & {"rhel", "fedora", "centos", "rocky", "almalinux", "suse", "amzn"})

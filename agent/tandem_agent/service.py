@@ -1,0 +1,126 @@
+"""The agent's work: collect, queue, send; once, or as a service loop until SIGTERM.
+
+A collected inventory is queued *before* any send, so a server that is down, a network that
+is gone or a kill in the middle loses nothing: the next round sends what waited, oldest
+first. The loop sleeps the server's interval with jitter, or a backoff after a failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tandem_agent.client import AgentClient, Revoked, SendResult, TransportError, now_iso
+from tandem_agent.inventory import Document, state_hash
+from tandem_agent.queue import ReportQueue
+from tandem_agent.state import StateDir
+from tandem_agent.timing import backoff_delay, jittered_interval
+
+log = logging.getLogger("tandem_agent")
+
+#: Jobs arrive on check-in; this agent version does not run them yet and says so.
+JOB_REFUSAL = "this agent version does not run jobs yet"
+
+
+def queue_inventory(state: StateDir, queue: ReportQueue, document: Document) -> str:
+    """Queue a collected inventory; one the same as the last queued goes as its hash only."""
+    current = state_hash(document)
+    status = state.status()
+    unchanged = status.extra.get("queued_hash") == current
+    body: dict[str, Any] = {"state_hash": current}
+    if not unchanged:
+        body["inventory"] = document
+    report = queue.put("inventory", body, agent_time=now_iso())
+    status = state.status()
+    status.extra["queued_hash"] = current
+    state.save_status(status)
+    return report.id
+
+
+def answer_jobs(queue: ReportQueue, jobs: list[dict[str, Any]]) -> int:
+    """Queue a result for each job received: refused, with the reason (decision 0025)."""
+    for job in jobs:
+        queue.put(
+            "job_result",
+            {
+                "job_id": str(job.get("id")),
+                "status": "refused",
+                "exit_code": None,
+                "output": JOB_REFUSAL,
+            },
+            agent_time=now_iso(),
+        )
+    return len(jobs)
+
+
+def send(client: AgentClient, queue: ReportQueue) -> SendResult:
+    """Send the queue; answer any jobs received, and send those answers too."""
+    result = client.send_queue(queue)
+    if result.jobs and answer_jobs(queue, result.jobs):
+        result = client.send_queue(queue)
+    return result
+
+
+@dataclass
+class LoopOutcome:
+    rounds: int
+    stopped_by: str  # "signal", "revoked", "rounds"
+
+
+def run_loop(
+    *,
+    client: AgentClient,
+    queue: ReportQueue,
+    collect: Callable[[], Document],
+    stop: threading.Event,
+    rng: random.Random,
+    max_rounds: int | None = None,
+) -> LoopOutcome:
+    """Collect, queue and send every interval until ``stop`` is set or the device is revoked."""
+    failures = 0
+    rounds = 0
+    while not stop.is_set():
+        rounds += 1
+        enrolment = client.state.enrolment()
+        interval = float(enrolment.interval if enrolment else 300)
+        retry_after = None
+        try:
+            document = collect()
+        except Exception:  # a collector's bug must not stop the service or what is queued
+            log.exception("collecting the inventory failed; sending what is queued")
+        else:
+            queue_inventory(client.state, queue, document)
+        try:
+            result = send(client, queue)
+            if result.interval:
+                interval = float(result.interval)
+                _remember_interval(client.state, result.interval)
+            failed = result.outcome.action not in ("ok", "full")
+            retry_after = result.outcome.retry_after
+        except TransportError as error:
+            log.warning("server unreachable, %d reports kept: %s", len(queue), error)
+            failed = True
+        except Revoked as error:
+            log.error("the server revoked this device (%s); stopping", error)
+            return LoopOutcome(rounds, "revoked")
+        failures = failures + 1 if failed else 0
+        wait = (
+            backoff_delay(failures, rng=rng, retry_after=retry_after)
+            if failures
+            else jittered_interval(interval, rng=rng)
+        )
+        if max_rounds is not None and rounds >= max_rounds:
+            return LoopOutcome(rounds, "rounds")
+        stop.wait(wait)
+    return LoopOutcome(rounds, "signal")
+
+
+def _remember_interval(state: StateDir, interval: int) -> None:
+    enrolment = state.enrolment()
+    if enrolment is not None and enrolment.interval != interval:
+        enrolment.interval = interval
+        state.save_enrolment(enrolment)

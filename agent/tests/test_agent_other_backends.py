@@ -1,0 +1,239 @@
+"""RPM, Windows and macOS backends on recorded outputs (data/README.md says where from)."""
+
+from __future__ import annotations
+
+from agent_support import RecordedRunner, recorded
+from tandem_agent.backends import (
+    DebianBackend,
+    MacOSBackend,
+    RpmBackend,
+    UnknownBackend,
+    WindowsBackend,
+    choose_backend,
+)
+from tandem_agent.backends.base import CommandResult
+from tandem_agent.backends.macos import parse_pkg_info, parse_softwareupdate
+from tandem_agent.backends.rpm import (
+    CHECK_UPDATE,
+    NEEDS_RESTARTING,
+    RPM_QUERY,
+    SECURITY_LIST,
+    parse_check_update,
+    parse_rpm_query,
+    parse_security_list,
+    source_name,
+    split_nevra,
+)
+from tandem_agent.backends.windows import (
+    parse_reboot_keys,
+    parse_uninstall_keys,
+    parse_wua_updates,
+)
+
+# RPM ---------------------------------------------------------------------------------------
+
+
+def test_rpm_rows_keep_source_epoch_and_side_by_side_kernels():
+    packages = {p["id"]: p for p in parse_rpm_query(recorded("rpm-qa-rhel9.txt"))}
+    assert len(packages) == 10
+    assert packages["openssl-libs:x86_64"]["source"] == "openssl"
+    assert packages["openssl-libs:x86_64"]["version"] == "1:3.0.7-27.el9"
+    assert packages["bash:x86_64"]["version"] == "5.1.8-9.el9"
+    assert packages["bash:x86_64"]["installed_at"] == 1714557000
+    assert {"glibc:x86_64", "glibc:i686"} <= packages.keys()
+    kernels = [p for p in packages.values() if p["name"] == "kernel-core"]
+    assert sorted(k["version"] for k in kernels) == [
+        "5.14.0-427.13.1.el9_4",
+        "5.14.0-427.20.1.el9_4",
+    ]
+    assert source_name("(none)") is None
+
+
+def test_dnf_check_update_reads_wrapped_names_and_skips_obsoletes():
+    updates = {u["id"]: u for u in parse_check_update(recorded("dnf-check-update-rhel9.txt"))}
+    assert sorted(updates) == [
+        "kernel-core:x86_64",
+        "openssl-libs:x86_64",
+        "openssl:x86_64",
+        "python3-cryptography-extra-long-name-for-wrapping:x86_64",
+        "tzdata:noarch",
+    ]
+    assert updates["openssl:x86_64"]["candidate_version"] == "1:3.0.7-28.el9_4"
+    assert (
+        updates["python3-cryptography-extra-long-name-for-wrapping:x86_64"]["repository"]
+        == "appstream"
+    )
+
+
+def test_dnf4_and_dnf5_security_lists():
+    dnf4 = parse_security_list(recorded("dnf4-updateinfo-list-security-rhel9.txt"))
+    assert dnf4[0] == {
+        "advisory": "RHSA-2024:4083",
+        "severity": "Important",
+        "name": "kernel-core",
+        "version": "5.14.0-427.24.1.el9_4",
+        "arch": "x86_64",
+    }
+    assert dnf4[1]["version"] == "1:3.0.7-28.el9_4"
+    dnf5 = parse_security_list(recorded("dnf5-advisory-list-security-fedora40.txt"))
+    assert [(a["advisory"], a["name"], a["severity"]) for a in dnf5] == [
+        ("FEDORA-2024-5b1a3c4d2e", "openssl", "Important"),
+        ("FEDORA-2024-0f9e8d7c6b", "curl", "Moderate"),
+        ("FEDORA-2024-0f9e8d7c6b", "libcurl", "Moderate"),
+    ]
+    assert split_nevra("glibc-2.28-26.fc29.x86_64")["version"] == "2.28-26.fc29"
+
+
+def test_rpm_backend_marks_security_updates_with_the_worst_severity():
+    runner = RecordedRunner(
+        {
+            tuple(RPM_QUERY): CommandResult(0, recorded("rpm-qa-rhel9.txt")),
+            tuple(CHECK_UPDATE): CommandResult(100, recorded("dnf-check-update-rhel9.txt")),
+            tuple(SECURITY_LIST): CommandResult(
+                0, recorded("dnf4-updateinfo-list-security-rhel9.txt")
+            ),
+            tuple(NEEDS_RESTARTING): CommandResult(1, "Reboot is required"),
+        }
+    )
+    backend = RpmBackend(runner=runner)
+    assert len(backend.installed_software()) == 10
+    report = backend.patch_report()
+    updates = {u["id"]: u for u in report.updates}
+    assert report.pending_state == "pending"
+    assert report.reboot_required is True
+    assert updates["kernel-core:x86_64"]["severity"] == "important"
+    assert updates["kernel-core:x86_64"]["advisories"] == ["RHSA-2024:4083", "RHSA-2024:9999"]
+    assert updates["openssl-libs:x86_64"]["security"] is True
+    assert updates["tzdata:noarch"]["security"] is False
+    assert report.status()["security_count"] == 3
+
+
+def test_dnf_check_update_exit_0_is_current_and_exit_1_is_unknown():
+    def backend(code: int) -> RpmBackend:
+        return RpmBackend(
+            runner=RecordedRunner(
+                {
+                    tuple(CHECK_UPDATE): CommandResult(
+                        code, "", "Error: repo down" if code else ""
+                    ),
+                    tuple(SECURITY_LIST): CommandResult(0, ""),
+                    tuple(NEEDS_RESTARTING): CommandResult(0, ""),
+                }
+            )
+        )
+
+    assert backend(0).patch_report().pending_state == "current"
+    failed = backend(1).patch_report()
+    assert failed.pending_state == "unknown"
+    assert "repo down" in failed.error
+
+
+# Windows -----------------------------------------------------------------------------------
+
+
+def test_uninstall_keys_of_both_views_and_the_user_hive_are_distinct_items():
+    programs = {p["id"]: p for p in parse_uninstall_keys(recorded("windows-uninstall-keys.json"))}
+    assert sorted(programs) == [
+        "HKCU:Teams",
+        "HKLM32:7-Zip",
+        "HKLM32:{AC76BA86-7AD7-1033-7B44-AC0F074E4100}",
+        "HKLM:7-Zip",
+        "HKLM:{90160000-008C-0000-1000-0000000FF1CE}",
+    ]
+    assert programs["HKLM:7-Zip"]["version"] == "23.01"
+    assert programs["HKLM32:7-Zip"]["version"] == "19.00"
+    assert programs["HKLM:{90160000-008C-0000-1000-0000000FF1CE}"]["system_component"] is True
+    single = parse_uninstall_keys(recorded("windows-uninstall-keys-single.json"))
+    assert [p["name"] for p in single] == ["Git"]
+
+
+def test_wua_updates_security_by_classification_or_severity():
+    updates = parse_wua_updates(recorded("windows-wua-search.json"))
+    assert [(u["name"], u["security"], u["severity"]) for u in updates] == [
+        ("KB5039212", True, "critical"),
+        ("KB2267602", False, None),
+        ("KB5039895", False, None),
+    ]
+    assert updates[0]["cves"] == ["CVE-2024-30080", "CVE-2024-30078"]
+    assert updates[0]["id"] == "0d1c4b3e-6a7f-4c2b-9b1e-5f0a2d3c4e5f:1"
+
+
+def test_windows_reboot_keys_and_backend():
+    assert parse_reboot_keys(recorded("windows-reboot-keys.json")) == (
+        True,
+        ["PendingFileRenameOperations", "WindowsUpdate"],
+    )
+    scripts = iter([recorded("windows-reboot-keys.json"), recorded("windows-wua-search.json")])
+    backend = WindowsBackend(runner=lambda args: CommandResult(0, next(scripts)))
+    report = backend.patch_report()
+    assert (report.pending_state, report.reboot_required, len(report.updates)) == (
+        "pending",
+        True,
+        3,
+    )
+
+
+# macOS -------------------------------------------------------------------------------------
+
+
+def test_softwareupdate_reads_every_entry_with_its_own_version():
+    updates = parse_softwareupdate(recorded("macos-softwareupdate-list.txt"))
+    assert [(u["label"], u["candidate_version"]) for u in updates] == [
+        ("Safari17.6VenturaAuto-17.6", "17.6"),
+        ("macOS Ventura 13.6.8-22G820", "13.6.8"),
+        ("macOS Sonoma 14.6-23G80", "14.6"),
+        ("macOS Ventura 13.6.7 (a)-22G720a", "13.6.7 (a)"),
+    ]
+    assert [u["restart"] for u in updates] == [False, True, True, True]
+    assert [u["recommended"] for u in updates] == [True, True, False, True]
+    assert [u["security"] for u in updates] == [False, False, False, True]
+    assert updates[1]["size_kib"] == 1125640
+
+
+def test_softwareupdate_with_nothing_new_is_current():
+    backend = MacOSBackend(
+        runner=RecordedRunner(
+            {
+                ("softwareupdate",): CommandResult(
+                    0,
+                    recorded("macos-softwareupdate-none.stdout.txt"),
+                    recorded("macos-softwareupdate-none.stderr.txt"),
+                )
+            }
+        )
+    )
+    report = backend.patch_report()
+    assert (report.pending_state, report.updates) == ("current", [])
+
+
+def test_pkgutil_receipts():
+    info = parse_pkg_info(recorded("macos-pkg-info-word.txt"))
+    assert info == {
+        "id": "com.microsoft.Word",
+        "name": "com.microsoft.Word",
+        "version": "16.86.24060916",
+        "volume": "/",
+        "installed_at": 1718350000,
+    }
+    runner = RecordedRunner(
+        {
+            ("pkgutil", "--pkgs"): CommandResult(0, recorded("macos-pkgutil-pkgs.txt")),
+            ("pkgutil", "--pkg-info"): CommandResult(0, recorded("macos-pkg-info-word.txt")),
+        }
+    )
+    software = MacOSBackend(runner=runner).installed_software()
+    assert len(runner.ran) == 6  # the list, then one --pkg-info per receipt
+    assert len(software) == 5
+
+
+# Choice ------------------------------------------------------------------------------------
+
+
+def test_the_backend_is_chosen_by_platform_then_os_release():
+    assert isinstance(choose_backend(system="win32"), WindowsBackend)
+    assert isinstance(choose_backend(system="darwin"), MacOSBackend)
+    ubuntu = {"ID": "ubuntu", "ID_LIKE": "debian"}
+    assert isinstance(choose_backend(system="linux", release=ubuntu), DebianBackend)
+    alma = {"ID": "almalinux", "ID_LIKE": "rhel centos fedora"}
+    assert isinstance(choose_backend(system="linux", release=alma), RpmBackend)
+    assert UnknownBackend().patch_report().pending_state == "unknown"
