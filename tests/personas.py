@@ -322,7 +322,7 @@ def _build_tickets(world: World, users: dict[str, User]) -> None:
     )
 
 
-def build_extras_world(world: World) -> None:
+def build_ticket_files_world(world: World) -> None:
     """An IT-shared file on ``ticket`` (``attachment``), attached by Acme's owner: Acme's IT
     reads it; the requester and the providers not involved in the ticket get 404."""
     from tandem.accounts.principals import resolve_principal

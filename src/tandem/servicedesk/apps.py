@@ -47,12 +47,12 @@ class ServiceDeskConfig(TandemAppConfig):
     isolation_expectations = (
         "tests.isolation.expect_portal",
         "tests.isolation.expect_queues",
-        "tests.isolation.expect_extras",
+        "tests.isolation.expect_ticket_files",
         "tests.isolation.expect_config",
         "tests.isolation.expect_intake",
     )
     test_world = (
-        "tests.personas.build_extras_world",
+        "tests.personas.build_ticket_files_world",
         "tests.personas.build_queues_world",
         "tests.personas.build_config_world",
         "tests.personas.build_intake_world",

@@ -1,4 +1,5 @@
-"""Isolation expectations for the extras feature (merged into expectations.py)."""
+"""Isolation expectations for tickets' files, links, tags and watchers (the ticket aggregate's
+parts beyond the ticket itself; read by the registry through ServiceDeskConfig)."""
 
 from __future__ import annotations
 
