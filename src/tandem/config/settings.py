@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "tandem.core.middleware.HtmxFormRedirectMiddleware",
     "axes.middleware.AxesMiddleware",
     "tandem.accounts.middleware.PrincipalMiddleware",
+    # Inside it: on /agent/v1/ only, a device credential is the principal (decision 0027).
+    "tandem.agents.middleware.DeviceCredentialMiddleware",
 ]
 
 ROOT_URLCONF = "tandem.config.urls"

@@ -70,6 +70,11 @@ class Principal:
     token_read_only: bool = False
     system_reason: str = ""
     mfa_pending: bool = False
+    #: A device's agent (decision 0027): its device and that device's tenant. Such a
+    #: principal has no user, no access and no permission; it reaches its one tenant's rows
+    #: for the ``/agent/v1/`` handlers, which name only its own device.
+    device_id: int | None = None
+    device_tenant_id: int | None = None
     _by_tenant: dict[int, tuple[TenantAccess, ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -94,7 +99,16 @@ class Principal:
         return bool(self.system_reason)
 
     @property
+    def is_device(self) -> bool:
+        """True for a device credential's principal (``/agent/v1/`` only, decision 0027)."""
+        return self.device_id is not None
+
+    @property
     def tenant_ids(self) -> frozenset[int]:
+        """The tenants whose rows this principal's scope opens: those it has accesses in,
+        or a device's own tenant."""
+        if self.device_tenant_id is not None:
+            return frozenset(self._by_tenant) | {self.device_tenant_id}
         return frozenset(self._by_tenant)
 
     @property
@@ -182,6 +196,13 @@ def acting_as(principal: Principal) -> Iterator[Principal]:
         yield principal
     finally:
         _current.reset(token)
+
+
+def device_principal(*, device_id: int, tenant_id: int, label: str) -> Principal:
+    """The principal of a device's agent: scoped to its tenant, holding no permission."""
+    return Principal(
+        user_id=None, label=f"device: {label}", device_id=device_id, device_tenant_id=tenant_id
+    )
 
 
 def system_principal(reason: str) -> Principal:

@@ -1,0 +1,74 @@
+"""The inventory document's rules on the server side: canonical bytes, hash and applying a
+delta, exactly as decision 0025 states them and ``tandem_agent.inventory`` implements them
+for the agent. The server does not import the agent (they are separate packages, meeting
+only in the protocol); ``agents/tests/test_documents.py`` checks both give the same hashes
+and the same results on the same inputs.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from typing import Any
+
+Document = dict[str, Any]
+
+
+class DeltaError(ValueError):
+    """A delta does not apply to the stored state: the server answers ``need_full``."""
+
+
+def canonical(document: Any) -> bytes:
+    return json.dumps(
+        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def state_hash(document: Document) -> str:
+    return "sha256:" + hashlib.sha256(canonical(document)).hexdigest()
+
+
+def apply(previous: Document, change: dict[str, Any]) -> Document:
+    """``previous`` with ``change`` applied; :class:`DeltaError` when the delta names another
+    base or does not lead to the state it names. Malformed parts are errors too."""
+    if change.get("base_hash") != state_hash(previous):
+        raise DeltaError("the delta was made against another state")
+    sections = change.get("sections", {})
+    if not isinstance(sections, dict):
+        raise DeltaError("a delta's sections must be an object")
+    result = copy.deepcopy(previous)
+    result["schema_version"] = change.get("schema_version", previous.get("schema_version"))
+    for name, section in sections.items():
+        if not isinstance(section, dict):
+            raise DeltaError(f"section {name!r} of the delta is not an object")
+        if section.get("remove"):
+            result.pop(name, None)
+        elif "replace" in section:
+            result[name] = copy.deepcopy(section["replace"])
+        elif "set" in section or "unset" in section:
+            record = result.setdefault(name, {})
+            if not isinstance(record, dict) or not isinstance(section.get("set", {}), dict):
+                raise DeltaError(f"section {name!r} is not a record")
+            for field in section.get("unset", []):
+                record.pop(field, None)
+            record.update(copy.deepcopy(section.get("set", {})))
+        else:
+            result[name] = _apply_list(name, result.get(name, []), section)
+    if state_hash(result) != change.get("state_hash"):
+        raise DeltaError("the delta does not lead to the state it names")
+    return result
+
+
+def _apply_list(name: str, items: Any, section: dict[str, Any]) -> list[Any]:
+    if not isinstance(items, list):
+        raise DeltaError(f"section {name!r} is not a list")
+    try:
+        by_id = {item["id"]: item for item in items}
+        for removed in section.get("removed", []):
+            by_id.pop(removed, None)
+        for item in [*section.get("added", []), *section.get("changed", [])]:
+            by_id[item["id"]] = copy.deepcopy(item)
+        return [by_id[i] for i in sorted(by_id)]
+    except (KeyError, TypeError) as exc:
+        raise DeltaError(f"section {name!r} of the delta is malformed") from exc

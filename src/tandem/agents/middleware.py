@@ -1,0 +1,61 @@
+"""The device credential: a principal of its own, resolved on ``/agent/v1/`` only
+(decision 0027).
+
+Runs inside ``accounts.middleware.PrincipalMiddleware``. On an agent path it replaces
+whatever that resolved (a browser session counts for nothing there) with the device's
+principal, or ``ANONYMOUS`` with the reason the credential was refused, and scopes the
+request to that device's tenant. Everywhere else it does nothing, so a device credential
+sent to ``/api/v1/`` or a page is never a credential there (it does not have the API
+token's ``tdm_`` form, and pages ignore bearer headers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import cast
+
+from django.http import HttpRequest, HttpResponse
+
+from tandem.agents.credentials import find_device_credential
+from tandem.assets.choices import DeviceStatus
+from tandem.core.principal import ANONYMOUS, Principal, acting_as, device_principal
+from tandem.core.request import TandemRequest
+from tandem.core.scoping import principal_scope, system_context
+
+AGENT_PATH = "/agent/v1/"
+
+
+class DeviceCredentialMiddleware:
+    """Resolve ``Authorization: Bearer tdd_...`` on ``/agent/v1/`` into a device principal."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, http_request: HttpRequest) -> HttpResponse:
+        if not http_request.path_info.startswith(AGENT_PATH):
+            return self.get_response(http_request)
+        request = cast(TandemRequest, http_request)
+        principal: Principal = ANONYMOUS
+        request.device_credential = None  # type: ignore[attr-defined]
+        #: (code, detail) when a credential was sent and refused; None when none was sent.
+        request.device_refusal = None  # type: ignore[attr-defined]
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            with system_context("authenticate a device credential"):
+                credential = find_device_credential(header[7:].strip())
+            if credential is None:
+                request.device_refusal = ("unknown", "The device credential is not known here.")  # type: ignore[attr-defined]
+            elif credential.revoked_at is not None or (
+                credential.device.status != DeviceStatus.ACTIVE
+            ):
+                request.device_refusal = ("revoked", "This device's credential was revoked.")  # type: ignore[attr-defined]
+            else:
+                principal = device_principal(
+                    device_id=credential.device_id,
+                    tenant_id=credential.tenant_id,
+                    label=credential.device.name,
+                )
+                request.device_credential = credential  # type: ignore[attr-defined]
+        request.principal = principal
+        with acting_as(principal), principal_scope(principal):
+            return self.get_response(request)

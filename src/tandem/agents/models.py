@@ -1,0 +1,161 @@
+"""Enrolment tokens, device credentials and the normalised inventory the agents report.
+
+The device itself is the assets app's ``Device``; this app holds how a device proves who it
+is (decision 0027) and what it last said about itself (decision 0025).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from tandem.agents.choices import ReportKind, SoftwareChangeKind
+from tandem.core.models import TenantOwned
+
+
+class EnrolmentToken(TenantOwned):
+    """A secret that lets agents enrol devices into a tenant (optionally a site and an asset
+    group). Only its SHA-256 hash is kept; the secret is shown once, when it is made."""
+
+    name = models.CharField(max_length=200)
+    site = models.ForeignKey("tenancy.Site", null=True, blank=True, on_delete=models.PROTECT)
+    asset_group = models.ForeignKey(
+        "tenancy.AssetGroup", null=True, blank=True, on_delete=models.PROTECT
+    )
+    #: The first characters of the secret, to tell tokens apart in lists.
+    prefix = models.CharField(max_length=16)
+    secret_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    #: None: any number of devices may enrol with it until it expires.
+    max_uses = models.PositiveIntegerField(null=True, blank=True)
+    uses = models.PositiveIntegerField(default=0)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DeviceCredential(TenantOwned):
+    """One device's bearer secret for ``/agent/v1/`` (hash only). Rotation adds a new one;
+    the old one stays valid until the new one is first used (decision 0025), then both the
+    old and any other earlier credential are revoked."""
+
+    device = models.ForeignKey("assets.Device", on_delete=models.CASCADE, related_name="+")
+    prefix = models.CharField(max_length=16)
+    secret_hash = models.CharField(max_length=64, unique=True)
+    first_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["device", "revoked_at"], name="agents_cred_device_live")]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}…"
+
+
+class AgentState(TenantOwned):
+    """What the server holds of one device's agent: its last inventory document and hash
+    (the base of the next delta), the last report sequence applied, and its version."""
+
+    device = models.OneToOneField("assets.Device", on_delete=models.CASCADE, related_name="+")
+    document = models.JSONField(null=True, blank=True)
+    state_hash = models.CharField(max_length=80, blank=True, default="")
+    last_sequence = models.BigIntegerField(default=0)
+    agent_version = models.CharField(max_length=40, blank=True, default="")
+    #: When the server should rotate this device's credential on its next check-in.
+    rotate_requested_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"agent state of device {self.device_id}"
+
+
+class AgentReport(TenantOwned):
+    """A report id the server took from a device: a report sent again (a lost answer) is
+    acknowledged from here and not applied twice."""
+
+    device = models.ForeignKey("assets.Device", on_delete=models.CASCADE, related_name="+")
+    report_id = models.UUIDField()
+    sequence = models.BigIntegerField()
+    kind = models.CharField(max_length=20, choices=ReportKind.choices)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["device", "report_id"], name="agents_report_once")
+        ]
+
+    def __str__(self) -> str:
+        return str(self.report_id)
+
+
+class InstalledSoftware(TenantOwned):
+    """One package installed on a device, as its last inventory said."""
+
+    device = models.ForeignKey("assets.Device", on_delete=models.CASCADE, related_name="+")
+    #: The agent's stable item id (``openssl:amd64``, a registry key, a pkgutil id).
+    item_id = models.CharField(max_length=500)
+    name = models.CharField(max_length=500)
+    version = models.CharField(max_length=200, blank=True, default="")
+    architecture = models.CharField(max_length=40, blank=True, default="")
+    source_package = models.CharField(max_length=500, blank=True, default="")
+    source_version = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        ordering = ["name", "architecture", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["device", "item_id"], name="agents_software_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.version}"
+
+
+class PendingUpdate(TenantOwned):
+    """One update a device's package manager offers, as its last inventory said."""
+
+    device = models.ForeignKey("assets.Device", on_delete=models.CASCADE, related_name="+")
+    item_id = models.CharField(max_length=500)
+    name = models.CharField(max_length=500)
+    architecture = models.CharField(max_length=40, blank=True, default="")
+    current_version = models.CharField(max_length=200, blank=True, default="")
+    candidate_version = models.CharField(max_length=200, blank=True, default="")
+    security = models.BooleanField(default=False)
+    origin = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["name", "architecture", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["device", "item_id"], name="agents_update_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.current_version} → {self.candidate_version}"
+
+
+class SoftwareChange(TenantOwned):
+    """A package installed, removed, upgraded or downgraded on a device, stamped with the
+    time the server learned it (never the agent's clock: decision 0025)."""
+
+    device = models.ForeignKey("assets.Device", on_delete=models.CASCADE, related_name="+")
+    item_id = models.CharField(max_length=500)
+    name = models.CharField(max_length=500)
+    architecture = models.CharField(max_length=40, blank=True, default="")
+    kind = models.CharField(max_length=20, choices=SoftwareChangeKind.choices)
+    from_version = models.CharField(max_length=200, blank=True, default="")
+    to_version = models.CharField(max_length=200, blank=True, default="")
+    learned_at = models.DateTimeField()
+    report_id = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-learned_at", "-id"]
+        indexes = [models.Index(fields=["device", "-learned_at"], name="agents_change_device")]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.kind}"

@@ -1,0 +1,152 @@
+"""From an inventory document to rows: installed software, pending updates and the
+device's own facts, and the difference between two package sets. Pure functions over plain
+data, so the check-in's database work is a handful of bulk statements (decision 0027).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tandem.agents.choices import SoftwareChangeKind
+from tandem.agents.versions import compare_versions
+from tandem.agents.wire import WireError
+
+#: (name, version, architecture, source package, source version) of one package.
+SoftwareRow = tuple[str, str, str, str, str]
+#: (name, architecture, current, candidate, security, origin) of one pending update.
+UpdateRow = tuple[str, str, str, str, bool, str]
+
+_ITEM_ID_MAX = 500
+_TEXT_MAX = {"name": 500, "version": 200, "arch": 40, "source": 500, "origin": 500}
+
+
+def _text(item: dict[str, Any], key: str, limit: int, *, section: str) -> str:
+    value = item.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str | int):
+        raise WireError(422, "invalid", f"{section}: {key!r} of {item.get('id')!r} is not text")
+    text = str(value)
+    if len(text) > limit:
+        raise WireError(422, "invalid", f"{section}: {key!r} of {item.get('id')!r} is too long")
+    return text
+
+
+def _items(document: dict[str, Any], section: str) -> list[dict[str, Any]]:
+    items = document.get(section) or []
+    if not isinstance(items, list):
+        raise WireError(422, "invalid", f"inventory: {section!r} must be a list")
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            raise WireError(422, "invalid", f"inventory: every {section!r} item needs an 'id'")
+        if not item["id"] or len(item["id"]) > _ITEM_ID_MAX:
+            raise WireError(422, "invalid", f"inventory: a {section!r} id is empty or too long")
+    return items
+
+
+def software_rows(document: dict[str, Any]) -> dict[str, SoftwareRow]:
+    """Installed packages by item id."""
+    rows: dict[str, SoftwareRow] = {}
+    for item in _items(document, "software"):
+        name = _text(item, "name", _TEXT_MAX["name"], section="software") or item["id"]
+        version = _text(item, "version", _TEXT_MAX["version"], section="software")
+        rows[item["id"]] = (
+            name,
+            version,
+            _text(item, "arch", _TEXT_MAX["arch"], section="software"),
+            _text(item, "source", _TEXT_MAX["source"], section="software"),
+            _text(item, "source_version", _TEXT_MAX["version"], section="software"),
+        )
+    return rows
+
+
+def _origin(item: dict[str, Any]) -> str:
+    origins = item.get("origins")
+    if isinstance(origins, list):
+        parts = [
+            f"{o.get('label', '')}:{o.get('suite', '')}".strip(":")
+            for o in origins
+            if isinstance(o, dict)
+        ]
+        return ", ".join(p for p in parts if p)[: _TEXT_MAX["origin"]]
+    return _text(item, "origin", _TEXT_MAX["origin"], section="updates")
+
+
+def update_rows(document: dict[str, Any]) -> dict[str, UpdateRow]:
+    """Pending updates by item id."""
+    rows: dict[str, UpdateRow] = {}
+    for item in _items(document, "updates"):
+        rows[item["id"]] = (
+            _text(item, "name", _TEXT_MAX["name"], section="updates") or item["id"],
+            _text(item, "arch", _TEXT_MAX["arch"], section="updates"),
+            _text(item, "installed_version", _TEXT_MAX["version"], section="updates"),
+            _text(item, "candidate_version", _TEXT_MAX["version"], section="updates"),
+            item.get("security") is True,
+            _origin(item),
+        )
+    return rows
+
+
+def _record(document: dict[str, Any], name: str) -> dict[str, Any]:
+    value = document.get(name) or {}
+    return value if isinstance(value, dict) else {}
+
+
+def _fact(record: dict[str, Any], key: str, limit: int) -> str:
+    value = record.get(key)
+    return str(value)[:limit] if isinstance(value, str | int) else ""
+
+
+OS_FAMILIES = {"linux", "windows", "macos"}
+
+
+def device_facts(document: dict[str, Any]) -> dict[str, str]:
+    """The ``Device`` fields an inventory sets: identity, OS, kernel and architecture."""
+    device, os = _record(document, "device"), _record(document, "os")
+    family = _fact(os, "family", 16)
+    return {
+        "hostname": _fact(device, "hostname", 255),
+        "hardware_id": _fact(device, "hardware_id", 128),
+        "serial_number": _fact(device, "serial", 128),
+        "os_family": family if family in OS_FAMILIES else "other",
+        "os_name": _fact(os, "pretty_name", 120) or _fact(os, "name", 120),
+        "os_version": _fact(os, "version", 120),
+        "kernel": _fact(os, "kernel", 120),
+        "architecture": _fact(os, "arch", 32),
+    }
+
+
+@dataclass(frozen=True)
+class Change:
+    """One package's change: (item id, name, architecture, kind, from, to)."""
+
+    item_id: str
+    name: str
+    architecture: str
+    kind: str
+    from_version: str
+    to_version: str
+
+
+def software_changes(
+    before: dict[str, SoftwareRow], after: dict[str, SoftwareRow]
+) -> list[Change]:
+    """What changed between two package sets, in item-id order."""
+    changes = []
+    for item_id in sorted(before.keys() | after.keys()):
+        old, new = before.get(item_id), after.get(item_id)
+        if old is None and new is not None:
+            changes.append(
+                Change(item_id, new[0], new[2], SoftwareChangeKind.INSTALLED, "", new[1])
+            )
+        elif new is None and old is not None:
+            changes.append(Change(item_id, old[0], old[2], SoftwareChangeKind.REMOVED, old[1], ""))
+        elif old is not None and new is not None and old[1] != new[1]:
+            kind = (
+                SoftwareChangeKind.DOWNGRADED
+                if compare_versions(new[1], old[1]) < 0
+                else SoftwareChangeKind.UPGRADED
+            )
+            changes.append(Change(item_id, new[0], new[2], kind, old[1], new[1]))
+    return changes
