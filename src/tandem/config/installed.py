@@ -27,6 +27,7 @@ TANDEM_APPS = [
     "tandem.accounts",
     "tandem.audit",
     "tandem.sla",
+    "tandem.assets",
     "tandem.responsibility",
     "tandem.servicedesk",
     "tandem.reports",

@@ -1,0 +1,25 @@
+from tandem.core.apps import TandemAppConfig
+
+VIEW_DEVICE = "assets.view_device"
+CHANGE_DEVICE = "assets.change_device"
+
+
+class AssetsConfig(TandemAppConfig):
+    """Devices: the tenant's computers and servers, placed in its sites and asset groups,
+    linked from tickets and reported on by the endpoint agent (decision 0026)."""
+
+    name = "tandem.assets"
+    label = "assets"
+    verbose_name = "Assets"
+
+    permissions = (VIEW_DEVICE, CHANGE_DEVICE)
+    # The tenant's IT reads and changes its devices; auditors read them; providers read
+    # (and their admins change) the devices inside their engagement's scope (policies).
+    # Requesters see no device.
+    role_permissions = {
+        "tenant-owner": (VIEW_DEVICE, CHANGE_DEVICE),
+        "internal-technician": (VIEW_DEVICE, CHANGE_DEVICE),
+        "auditor": (VIEW_DEVICE,),
+        "provider-admin": (VIEW_DEVICE, CHANGE_DEVICE),
+        "provider-technician": (VIEW_DEVICE,),
+    }

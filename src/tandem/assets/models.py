@@ -1,0 +1,79 @@
+"""Devices: the tenant's computers and servers, each a first-class tenant-owned object that
+tickets link to and that the endpoint agent reports on (decision 0026).
+
+The agent's own tables (enrolment tokens, credentials, inventory) live in the ``agents``
+app, which depends on this one; a device names no agent.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models.functions import Lower
+
+from tandem.assets.choices import DeviceStatus, OsFamily
+from tandem.core.models import TenantOwned
+
+
+class Device(TenantOwned):
+    """One device of a tenant, optionally placed at a site and in an asset group.
+
+    Identity is what the agent reports (``hardware_id``: the machine-id or SMBIOS UUID,
+    unique in a tenant when known; ``hostname``; ``serial_number``); ``name`` is what people
+    call it and defaults to the hostname. ``protected`` marks a device on which every job
+    needs the approval of the party accountable for it.
+    """
+
+    site = models.ForeignKey("tenancy.Site", null=True, blank=True, on_delete=models.PROTECT)
+    asset_group = models.ForeignKey(
+        "tenancy.AssetGroup", null=True, blank=True, on_delete=models.PROTECT
+    )
+    name = models.CharField(max_length=200)
+    hostname = models.CharField(max_length=255, blank=True, default="")
+    hardware_id = models.CharField(max_length=128, blank=True, default="")
+    serial_number = models.CharField(max_length=128, blank=True, default="")
+    os_family = models.CharField(max_length=16, choices=OsFamily.choices, default=OsFamily.OTHER)
+    os_name = models.CharField(max_length=120, blank=True, default="")
+    os_version = models.CharField(max_length=120, blank=True, default="")
+    kernel = models.CharField(max_length=120, blank=True, default="")
+    architecture = models.CharField(max_length=32, blank=True, default="")
+    protected = models.BooleanField(
+        default=False,
+        help_text="Jobs on this device need the approval of the party accountable for it.",
+    )
+    status = models.CharField(
+        max_length=16, choices=DeviceStatus.choices, default=DeviceStatus.ACTIVE
+    )
+    enrolled_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    #: The hash of the last full inventory the agent reported (decision 0025): the agent
+    #: sends deltas against it, and a mismatch asks for a full report.
+    inventory_hash = models.CharField(max_length=128, blank=True, default="")
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "hardware_id"],
+                condition=~models.Q(hardware_id=""),
+                name="device_unique_hardware_id",
+            ),
+        ]
+        indexes = [
+            # The lists: a tenant's devices by last check-in (newest first) or by name, and
+            # the provider's cross-tenant list (decision 0014: ordered walks, no sort).
+            models.Index(
+                "tenant",
+                models.F("last_seen_at").desc(nulls_last=True),
+                "id",
+                name="device_tenant_seen",
+            ),
+            models.Index(fields=["tenant", "name", "id"], name="device_tenant_name"),
+            models.Index(fields=["-last_seen_at", "id"], name="device_seen"),
+            # Search: case-insensitive prefix and equality on identity.
+            models.Index(Lower("hostname"), name="device_hostname_lower"),
+            models.Index(Lower("name"), name="device_name_lower"),
+            models.Index(Lower("serial_number"), name="device_serial_lower"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
