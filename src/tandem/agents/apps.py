@@ -23,8 +23,6 @@ class AgentsConfig(TandemAppConfig):
         "internal-technician": (MANAGE_ENROLMENT,),
         "provider-admin": (MANAGE_ENROLMENT,),
     }
-    isolation_expectations = ("tests.isolation.expect_agents",)
-    test_world = ("tandem.agents.tests.world.build",)
 
     def ready(self) -> None:
         # The policies register themselves on import (``tandem.core.policies``).

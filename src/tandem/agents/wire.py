@@ -69,6 +69,7 @@ class DeviceFacts(_Shape):
     manufacturer: str | None = Field(None, max_length=200)
     model: str | None = Field(None, max_length=200)
     agent_version: str | None = Field(None, max_length=40)
+    os: dict[str, Any] | None = None
 
 
 class EnrolRequest(_Shape):

@@ -28,6 +28,7 @@ TANDEM_APPS = [
     "tandem.audit",
     "tandem.sla",
     "tandem.assets",
+    "tandem.agents",
     "tandem.responsibility",
     "tandem.servicedesk",
     "tandem.reports",

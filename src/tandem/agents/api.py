@@ -1,0 +1,5 @@
+"""The agents' HTTP API."""
+
+from ninja import Router
+
+router = Router(tags=["agents"])

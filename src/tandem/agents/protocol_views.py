@@ -1,0 +1,96 @@
+"""``/agent/v1/``: the endpoints the agent speaks (decision 0025), as plain views.
+
+Not the ninja API: bodies arrive gzip-compressed and errors carry a ``code`` the agent acts
+on. Handlers are thin: read the body (``wire``), call one service, answer JSON. The device
+principal was resolved by ``agents.middleware`` (decision 0027); no other credential counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from tandem.agents.checkin_services import check_in
+from tandem.agents.services import CHECK_IN_INTERVAL, enrol_device
+from tandem.agents.wire import CheckInRequest, EnrolRequest, WireError, decode_body, parse
+from tandem.core.actions import page
+from tandem.core.policies import PUBLIC
+from tandem.core.principal import system_principal
+from tandem.core.request import TandemRequest
+
+
+def _error(status: int, code: str, detail: str) -> JsonResponse:
+    return JsonResponse(
+        {"detail": detail, "code": code, "server_time": timezone.now().isoformat()},
+        status=status,
+    )
+
+
+def _body(request: HttpRequest) -> Any:
+    try:
+        raw = request.body
+    except RequestDataTooBig as exc:
+        raise WireError(413, "too_large", "Request body too large.") from exc
+    return decode_body(raw, content_encoding=request.headers.get("Content-Encoding", ""))
+
+
+def _answering_errors(view: Callable[[TandemRequest], JsonResponse]) -> Any:
+    def wrapped(request: TandemRequest) -> JsonResponse:
+        try:
+            return view(request)
+        except WireError as error:
+            return _error(error.status, error.code, error.detail)
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return wrapped
+
+
+# ``PUBLIC`` as pages go: no session counts here. The enrolment token (in the body) or the
+# device credential (resolved by the middleware) is checked by the handler itself.
+@page(PUBLIC)
+@csrf_exempt
+@require_POST
+@_answering_errors
+def enrol(request: TandemRequest) -> JsonResponse:
+    """Trade an enrolment token for a device id and credential."""
+    payload = parse(EnrolRequest, _body(request))
+    enrolment = enrol_device(
+        actor=system_principal("enrol a device with an enrolment token"),
+        raw_token=payload.token,
+        request=payload,
+    )
+    return JsonResponse(
+        {
+            "device_id": str(enrolment.device.pk),
+            "credential": enrolment.credential,
+            "check_in_interval": CHECK_IN_INTERVAL,
+            "server_time": timezone.now().isoformat(),
+        },
+        status=201,
+    )
+
+
+@page(PUBLIC)
+@csrf_exempt
+@require_POST
+@_answering_errors
+def check_in_view(request: TandemRequest) -> JsonResponse:
+    """A device's reports, oldest first; the answer lists what was accepted."""
+    credential = getattr(request, "device_credential", None)
+    if credential is None:
+        code, detail = getattr(request, "device_refusal", None) or (
+            "unauthenticated",
+            "A device credential is required (Authorization: Bearer).",
+        )
+        return _error(401, code, detail)
+    payload = parse(CheckInRequest, _body(request))
+    return JsonResponse(
+        check_in(actor=request.principal, credential=credential, request=payload)
+    )

@@ -1,0 +1,95 @@
+"""Shared by the agents app's tests: tokens made through the service, bodies sent as the
+agent sends them (gzip JSON), small inventory documents."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import uuid
+from typing import Any
+
+from django.test import Client
+from tests.personas import World, user_of
+
+from tandem.accounts.principals import resolve_principal
+from tandem.agents.documents import state_hash
+from tandem.agents.models import EnrolmentToken
+from tandem.agents.services import create_enrolment_token
+from tandem.core.scoping import system_context
+from tandem.tenancy.models import Tenant
+
+
+def make_token(world: World, tenant: str = "tenant", **options: Any) -> tuple[EnrolmentToken, str]:
+    persona = "owner" if tenant == "tenant" else "other_tenant_owner"
+    with system_context("test: the tenant"):
+        found = Tenant.objects.get(pk=world[tenant])
+    return create_enrolment_token(
+        actor=resolve_principal(user_of(world, persona)),
+        tenant=found,
+        name=options.pop("name", "Lab machines"),
+        **options,
+    )
+
+
+def post(
+    client: Client, path: str, payload: Any, *, credential: str | None = None, raw: bytes | None = None
+) -> Any:
+    body = raw if raw is not None else gzip.compress(json.dumps(payload).encode(), mtime=0)
+    headers = {"HTTP_CONTENT_ENCODING": "gzip"}
+    if credential:
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {credential}"
+    return client.generic(
+        "POST", f"/agent/v1/{path}", body, content_type="application/json", **headers
+    )
+
+
+def enrol(client: Client, secret: str, *, hardware_id: str = "hw-1", hostname: str = "lab-1") -> Any:
+    return post(
+        client,
+        "enrol",
+        {
+            "token": secret,
+            "site": None,
+            "device": {"hostname": hostname, "hardware_id": hardware_id, "os": {"family": "linux"}},
+            "agent_version": "0.1.0",
+        },
+    )
+
+
+def document(packages: dict[str, str], updates: dict[str, tuple[str, str, bool]] | None = None) -> dict[str, Any]:
+    """An inventory with ``packages`` (name → version) and ``updates`` (name → (current,
+    candidate, security))."""
+    return {
+        "schema_version": 1,
+        "device": {"hostname": "lab-1", "hardware_id": "hw-1"},
+        "os": {"family": "linux", "pretty_name": "Debian GNU/Linux 12", "kernel": "6.1.0", "arch": "x86_64"},
+        "software": [
+            {"id": f"{n}:amd64", "name": n, "version": v, "arch": "amd64", "source": n, "source_version": v}
+            for n, v in sorted(packages.items())
+        ],
+        "updates": [
+            {
+                "id": f"{n}:amd64", "name": n, "arch": "amd64", "installed_version": c,
+                "candidate_version": k, "security": s,
+                "origins": [{"label": "Debian-Security" if s else "Debian", "version": "12", "suite": "stable"}],
+            }
+            for n, (c, k, s) in sorted((updates or {}).items())
+        ],
+    }
+
+
+def report(sequence: int, **body: Any) -> dict[str, Any]:
+    return {"id": str(uuid.uuid4()), "sequence": sequence, "kind": "inventory", "agent_time": "2026-01-01T00:00:00+00:00", **body}
+
+
+def full(sequence: int, doc: dict[str, Any]) -> dict[str, Any]:
+    return report(sequence, state_hash=state_hash(doc), inventory=doc)
+
+
+def check_in(client: Client, credential: str, device_id: str, reports: list[dict[str, Any]]) -> Any:
+    return post(
+        client,
+        "check-in",
+        {"device_id": device_id, "agent_version": "0.1.0", "agent_time": None, "reports": reports},
+        credential=credential,
+    )
