@@ -8,7 +8,6 @@ app, which depends on this one; a device names no agent.
 from __future__ import annotations
 
 from django.db import models
-from django.db.models.functions import Lower
 
 from tandem.assets.choices import DeviceStatus, OsFamily
 from tandem.core.models import TenantOwned
@@ -68,11 +67,12 @@ class Device(TenantOwned):
                 name="device_tenant_seen",
             ),
             models.Index(fields=["tenant", "name", "id"], name="device_tenant_name"),
-            models.Index(fields=["-last_seen_at", "id"], name="device_seen"),
-            # Search: case-insensitive prefix and equality on identity.
-            models.Index(Lower("hostname"), name="device_hostname_lower"),
-            models.Index(Lower("name"), name="device_name_lower"),
-            models.Index(Lower("serial_number"), name="device_serial_lower"),
+            models.Index(models.F("last_seen_at").desc(nulls_last=True), "id", name="device_seen"),
+            # Identity lookups (the agents app finds a device by hostname or serial; support
+            # staff paste one into the search). Substring search scans the devices a reader
+            # sees in one tenant or scope, bounded by the capped count (decision 0026).
+            models.Index(fields=["tenant", "hostname"], name="device_tenant_hostname"),
+            models.Index(fields=["tenant", "serial_number"], name="device_tenant_serial"),
         ]
 
     def __str__(self) -> str:
