@@ -130,7 +130,8 @@ def _live_token(raw: str, now: dt.datetime) -> EnrolmentToken:
         found = find_enrolment_token(raw)
     if found is None:
         raise WireError(401, "unknown_token", "The enrolment token is not known.")
-    token = EnrolmentToken.objects.select_for_update().get(pk=found.pk)
+    with within_tenant(found.tenant_id):
+        token = EnrolmentToken.objects.select_for_update().get(pk=found.pk)
     if token.revoked_at is not None:
         raise WireError(403, "revoked_token", "The enrolment token was revoked.")
     if token.expires_at <= now:
