@@ -1,0 +1,103 @@
+"""The real agent (``tandem_agent``, installed beside the server) against a running server:
+it enrols with a token, reports this machine's real dpkg inventory and pending apt updates,
+queues its reports on disk while the server cannot be reached, and delivers every one of
+them once it can, with nothing lost and nothing applied twice (issue 11, "Done when")."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tandem_agent.backends.debian import DPKG_QUERY, DebianBackend
+
+from tandem.agents.models import AgentReport, InstalledSoftware, PendingUpdate, SoftwareChange
+from tandem.agents.tests.support import make_token
+from tandem.assets.models import Device
+from tandem.core.scoping import system_context
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(shutil.which("dpkg-query") is None, reason="not a Debian system"),
+]
+
+
+def _agent(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tandem_agent", "--state-dir", str(state), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _counts(device_id: int) -> tuple[int, int, int, int]:
+    with system_context("test: what the server holds"):
+        return (
+            InstalledSoftware.objects.filter(device_id=device_id).count(),
+            PendingUpdate.objects.filter(device_id=device_id).count(),
+            AgentReport.objects.filter(device_id=device_id).count(),
+            SoftwareChange.objects.filter(device_id=device_id).count(),
+        )
+
+
+def test_the_real_agent_reports_this_machine_and_loses_nothing_while_the_server_is_down(
+    live_server, world, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    _token, secret = make_token(world, max_uses=1)
+    state = tmp_path / "agent"
+    enrolled = _agent(state, "enrol", "--server", live_server.url, "--token", secret)
+    assert enrolled.returncode == 0, enrolled.stderr
+    device_id = int(json.loads((state / "config.json").read_text())["device_id"])
+
+    sent = _agent(state, "once")
+    assert sent.returncode == 0, sent.stderr
+    dpkg = subprocess.run(DPKG_QUERY, capture_output=True, text=True, check=True).stdout
+    installed = [line for line in dpkg.splitlines() if line.split("\t")[4][1] not in "nc"]
+    pending = DebianBackend().patch_report().updates
+    apt = subprocess.run(
+        ["apt-get", "-s", "dist-upgrade"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"LC_ALL": "C", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+    ).stdout
+    software, updates, reports, changes = _counts(device_id)
+    assert software == len(installed) > 100
+    assert updates == len(pending) == sum(1 for x in apt.splitlines() if x.startswith("Inst "))
+    assert reports == 1
+    with system_context("test: the device"):
+        device = Device.objects.get(pk=device_id)
+    assert device.last_seen_at is not None and device.inventory_hash.startswith("sha256:")
+    assert device.hostname == socket.gethostname()
+
+    # The server cannot be reached: two rounds queue two reports on disk.
+    config = json.loads((state / "config.json").read_text())
+    (state / "config.json").write_text(
+        json.dumps({**config, "server": f"http://127.0.0.1:{_closed_port()}"})
+    )
+    for _ in range(2):
+        offline = _agent(state, "once")
+        assert offline.returncode == 1, offline.stderr
+    status = _agent(state, "status")
+    assert "2" in status.stdout or "2" in status.stderr
+    assert _counts(device_id)[2] == 1
+
+    # Back: the queued reports and a new one all arrive, each once.
+    (state / "config.json").write_text(json.dumps(config))
+    back = _agent(state, "once")
+    assert back.returncode == 0, back.stderr
+    assert _counts(device_id) == (software, updates, 4, changes)
+    again = _agent(state, "once")
+    assert again.returncode == 0, again.stderr
+    assert _counts(device_id) == (software, updates, 5, changes)
