@@ -170,7 +170,9 @@ def _confirm_credential(credential: DeviceCredential, now: dt.datetime) -> None:
         return
     DeviceCredential.objects.filter(pk=credential.pk).update(first_used_at=now)
     DeviceCredential.objects.filter(
-        device_id=credential.device_id, revoked_at__isnull=True, created_at__lt=credential.created_at
+        device_id=credential.device_id,
+        revoked_at__isnull=True,
+        created_at__lt=credential.created_at,
     ).update(revoked_at=now)
     credential.first_used_at = now
 
@@ -266,7 +268,10 @@ def check_in(
         if document is not None and document is not stored_document:
             old = stored_document or {}
             _sync_rows(
-                device, software_rows(old), software_rows(document), InstalledSoftware,
+                device,
+                software_rows(old),
+                software_rows(document),
+                InstalledSoftware,
                 SOFTWARE_COLUMNS,
             )
             _sync_rows(

@@ -129,9 +129,7 @@ class Change:
     to_version: str
 
 
-def software_changes(
-    before: dict[str, SoftwareRow], after: dict[str, SoftwareRow]
-) -> list[Change]:
+def software_changes(before: dict[str, SoftwareRow], after: dict[str, SoftwareRow]) -> list[Change]:
     """What changed between two package sets, in item-id order."""
     changes = []
     for item_id in sorted(before.keys() | after.keys()):

@@ -91,6 +91,4 @@ def check_in_view(request: TandemRequest) -> JsonResponse:
         )
         return _error(401, code, detail)
     payload = parse(CheckInRequest, _body(request))
-    return JsonResponse(
-        check_in(actor=request.principal, credential=credential, request=payload)
-    )
+    return JsonResponse(check_in(actor=request.principal, credential=credential, request=payload))

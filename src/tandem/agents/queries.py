@@ -55,7 +55,23 @@ def history(device: Device) -> QuerySet[SoftwareChange]:
 
 
 def agent_state(device: Device) -> AgentState | None:
-    return AgentState.objects.filter(device=device).only(
-        "id", "device_id", "tenant_id", "state_hash", "agent_version", "last_sequence",
-        "rotate_requested_at",
-    ).first()
+    return (
+        AgentState.objects.filter(device=device)
+        .only(
+            "id",
+            "device_id",
+            "tenant_id",
+            "state_hash",
+            "agent_version",
+            "last_sequence",
+            "rotate_requested_at",
+        )
+        .first()
+    )
+
+
+def token_by_id(principal: Principal, token_id: int) -> EnrolmentToken:
+    """A token the principal manages, in any tenant it reaches; else 404."""
+    return get_visible_or_404(
+        principal, MANAGE_ENROLMENT, EnrolmentToken.objects.all(), pk=token_id
+    )

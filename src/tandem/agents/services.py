@@ -172,9 +172,7 @@ def enrol_device(*, actor: Principal, raw_token: str, request: EnrolRequest) -> 
             )
             again = device is not None
             if device is None:
-                device = Device(
-                    tenant_id=token.tenant_id, hardware_id=hardware_id, enrolled_at=now
-                )
+                device = Device(tenant_id=token.tenant_id, hardware_id=hardware_id, enrolled_at=now)
             os_facts = facts.os or {}
             device.hostname = (facts.hostname or "").strip()[:255]
             device.name = device.name or device.hostname or hardware_id or "unnamed device"

@@ -64,7 +64,9 @@ def token_list(request: TandemRequest, tenant_id: int) -> HttpResponse:
     context = {
         "tenant": tenant,
         "tokens": queries.tokens(principal, tenant.pk),
-        "form": form if created is None else EnrolmentTokenForm(
+        "form": form
+        if created is None
+        else EnrolmentTokenForm(
             sites=list(sites.order_by("name").values_list("pk", "name")),
             asset_groups=list(groups.order_by("name").values_list("pk", "name")),
         ),

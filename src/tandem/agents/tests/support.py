@@ -32,7 +32,12 @@ def make_token(world: World, tenant: str = "tenant", **options: Any) -> tuple[En
 
 
 def post(
-    client: Client, path: str, payload: Any, *, credential: str | None = None, raw: bytes | None = None
+    client: Client,
+    path: str,
+    payload: Any,
+    *,
+    credential: str | None = None,
+    raw: bytes | None = None,
 ) -> Any:
     body = raw if raw is not None else gzip.compress(json.dumps(payload).encode(), mtime=0)
     headers = {"HTTP_CONTENT_ENCODING": "gzip"}
@@ -43,7 +48,9 @@ def post(
     )
 
 
-def enrol(client: Client, secret: str, *, hardware_id: str = "hw-1", hostname: str = "lab-1") -> Any:
+def enrol(
+    client: Client, secret: str, *, hardware_id: str = "hw-1", hostname: str = "lab-1"
+) -> Any:
     return post(
         client,
         "enrol",
@@ -56,22 +63,46 @@ def enrol(client: Client, secret: str, *, hardware_id: str = "hw-1", hostname: s
     )
 
 
-def document(packages: dict[str, str], updates: dict[str, tuple[str, str, bool]] | None = None) -> dict[str, Any]:
+def document(
+    packages: dict[str, str], updates: dict[str, tuple[str, str, bool]] | None = None
+) -> dict[str, Any]:
     """An inventory with ``packages`` (name → version) and ``updates`` (name → (current,
     candidate, security))."""
     return {
         "schema_version": 1,
         "device": {"hostname": "lab-1", "hardware_id": "hw-1"},
-        "os": {"family": "linux", "pretty_name": "Debian GNU/Linux 12", "kernel": "6.1.0", "arch": "x86_64"},
+        "os": {
+            "family": "linux",
+            "pretty_name": "Debian GNU/Linux 12",
+            "kernel": "6.1.0",
+            "arch": "x86_64",
+        },
         "software": [
-            {"id": f"{n}:amd64", "name": n, "version": v, "arch": "amd64", "source": n, "source_version": v}
+            {
+                "id": f"{n}:amd64",
+                "name": n,
+                "version": v,
+                "arch": "amd64",
+                "source": n,
+                "source_version": v,
+            }
             for n, v in sorted(packages.items())
         ],
         "updates": [
             {
-                "id": f"{n}:amd64", "name": n, "arch": "amd64", "installed_version": c,
-                "candidate_version": k, "security": s,
-                "origins": [{"label": "Debian-Security" if s else "Debian", "version": "12", "suite": "stable"}],
+                "id": f"{n}:amd64",
+                "name": n,
+                "arch": "amd64",
+                "installed_version": c,
+                "candidate_version": k,
+                "security": s,
+                "origins": [
+                    {
+                        "label": "Debian-Security" if s else "Debian",
+                        "version": "12",
+                        "suite": "stable",
+                    }
+                ],
             }
             for n, (c, k, s) in sorted((updates or {}).items())
         ],
@@ -79,7 +110,13 @@ def document(packages: dict[str, str], updates: dict[str, tuple[str, str, bool]]
 
 
 def report(sequence: int, **body: Any) -> dict[str, Any]:
-    return {"id": str(uuid.uuid4()), "sequence": sequence, "kind": "inventory", "agent_time": "2026-01-01T00:00:00+00:00", **body}
+    return {
+        "id": str(uuid.uuid4()),
+        "sequence": sequence,
+        "kind": "inventory",
+        "agent_time": "2026-01-01T00:00:00+00:00",
+        **body,
+    }
 
 
 def full(sequence: int, doc: dict[str, Any]) -> dict[str, Any]:

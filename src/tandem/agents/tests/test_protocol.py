@@ -8,7 +8,6 @@ import gzip
 
 import pytest
 from django.utils import timezone
-from tandem_agent.inventory import delta
 
 from tandem.agents.documents import state_hash
 from tandem.agents.models import (
@@ -23,6 +22,7 @@ from tandem.agents.tests.support import check_in, document, enrol, full, make_to
 from tandem.assets.models import Device
 from tandem.audit.models import AuditEntry
 from tandem.core.scoping import system_context
+from tandem_agent.inventory import delta
 
 pytestmark = pytest.mark.django_db
 
@@ -88,8 +88,10 @@ def test_unknown_token_is_refused(client, world) -> None:  # type: ignore[no-unt
 
 def test_full_then_delta_then_unchanged_keeps_software_and_history(client, world) -> None:  # type: ignore[no-untyped-def]
     device_id, credential = _enrolled(client, world)
-    first = document({"openssl": "3.0.14-1", "curl": "7.88.1-10", "vim": "2:9.0.1378-2"},
-                     {"openssl": ("3.0.14-1", "3.0.15-1", True)})
+    first = document(
+        {"openssl": "3.0.14-1", "curl": "7.88.1-10", "vim": "2:9.0.1378-2"},
+        {"openssl": ("3.0.14-1", "3.0.15-1", True)},
+    )
     answer = check_in(client, credential, device_id, [full(1, first)])
     assert answer.status_code == 200, answer.content
     assert answer.json()["state_hash"] == state_hash(first)
@@ -99,13 +101,19 @@ def test_full_then_delta_then_unchanged_keeps_software_and_history(client, world
     second = document({"openssl": "3.0.15-1", "vim": "2:9.0.1378-1", "htop": "3.2.2-2"})
     change = delta(first, second)
     third = report(3, state_hash=state_hash(second), unchanged=True)
-    answer = check_in(client, credential, device_id,
-                      [report(2, state_hash=state_hash(second), delta=change), third])
+    answer = check_in(
+        client,
+        credential,
+        device_id,
+        [report(2, state_hash=state_hash(second), delta=change), third],
+    )
     body = answer.json()
     assert answer.status_code == 200 and not body["need_full"]
     assert len(body["accepted"]) == 2
     with system_context("test"):
-        kinds = {(c.name, c.kind, c.from_version, c.to_version) for c in SoftwareChange.objects.all()}
+        kinds = {
+            (c.name, c.kind, c.from_version, c.to_version) for c in SoftwareChange.objects.all()
+        }
         assert kinds == {
             ("openssl", "upgraded", "3.0.14-1", "3.0.15-1"),
             ("vim", "downgraded", "2:9.0.1378-2", "2:9.0.1378-1"),
@@ -113,7 +121,9 @@ def test_full_then_delta_then_unchanged_keeps_software_and_history(client, world
             ("htop", "installed", "", "3.2.2-2"),
         }
         assert sorted(InstalledSoftware.objects.values_list("name", "version")) == [
-            ("htop", "3.2.2-2"), ("openssl", "3.0.15-1"), ("vim", "2:9.0.1378-1")
+            ("htop", "3.2.2-2"),
+            ("openssl", "3.0.15-1"),
+            ("vim", "2:9.0.1378-1"),
         ]
         assert PendingUpdate.objects.count() == 0
         device = Device.objects.get(pk=device_id)
@@ -192,7 +202,9 @@ def test_revoked_forged_and_missing_credentials_are_refused(client, world) -> No
     assert (answer.status_code, answer.json()["code"]) == (401, "revoked")
 
 
-def test_a_heartbeat_answers_server_time_and_writes_last_seen_once(client, world, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_a_heartbeat_answers_server_time_and_writes_last_seen_once(
+    client, world, django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
     device_id, credential = _enrolled(client, world)
     check_in(client, credential, device_id, [])
     with django_assert_max_num_queries(8):
