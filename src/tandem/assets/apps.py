@@ -26,6 +26,9 @@ class AssetsConfig(TandemAppConfig):
         "provider-technician": (VIEW_DEVICE,),
     }
 
+    isolation_expectations = ("tests.isolation.expect_assets",)
+    test_world = ("tandem.assets.tests.world.build_assets_world",)
+
     def ready(self) -> None:
         from tandem.audit.references import register_reference
 
