@@ -92,7 +92,7 @@ def devices(request: TandemRequest, tenant_id: int) -> HttpResponse:
     principal = request.principal
     tenant = tenant_in_reach(principal, tenant_id, VIEW_DEVICE)
     form = DeviceFilterForm(
-        request.GET or None,
+        request.GET,
         sites=queries.sites(principal, tenant.pk),
         groups=queries.asset_groups(principal, tenant.pk),
     )
@@ -107,7 +107,7 @@ def devices(request: TandemRequest, tenant_id: int) -> HttpResponse:
 @page(VIEW_DEVICE)
 def all_devices(request: TandemRequest) -> HttpResponse:
     """Every device the reader may see, across tenants: a provider's client devices."""
-    form = DeviceFilterForm(request.GET or None)
+    form = DeviceFilterForm(request.GET)
     return _list_page(
         request, form=form, tenant_id=None, context={"section": "all-devices", "cross_tenant": True}
     )
