@@ -71,6 +71,8 @@ PAGES: dict[str, frozenset[str]] = {
     ),
     "device-edit": frozenset(_CHANGERS),
     "device-retire": frozenset(_CHANGERS),
+    # The desk's: a ticket's devices, set from the ticket page by whoever changes the ticket.
+    "ticket-devices": frozenset({"owner", "internal_tech"}),
 }
 WRITES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/devices/{device_id}"): {
@@ -78,7 +80,21 @@ WRITES: dict[tuple[str, str], dict[str, Any]] = {
         "body": lambda w, p: {"name": "Renamed in the matrix"},
     },
     ("POST", "/devices/{device_id}/retire"): {"allowed": set(_CHANGERS), "body": None},
+    # The desk's: the world's ticket names Acme's three devices; this keeps only one.
+    ("PUT", "/tickets/{ticket_id}/devices"): {
+        "allowed": {"owner", "internal_tech"},
+        "body": lambda w, p: {"device_ids": [w["device"]]},
+    },
 }
-OTHER_READS: dict[tuple[str, str], frozenset[str]] = {}
+OTHER_READS: dict[tuple[str, str], frozenset[str]] = {
+    # Whoever reads the ticket; each sees the devices it may see (a requester: none).
+    ("GET", "/tickets/{ticket_id}/devices"): frozenset(
+        {"owner", "internal_tech", "requester", "provider_tech", "provider_admin"}
+    ),
+    # Whoever sees the device; each sees the tickets it may see.
+    ("GET", "/devices/{device_id}/tickets"): frozenset(
+        {"owner", "internal_tech", "provider_tech", "provider_admin", "second_provider_tech"}
+    ),
+}
 PAGE_TARGETS: dict[str, dict[str, str]] = {}
 PUBLIC_PAGES: frozenset[str] = frozenset()

@@ -8,6 +8,9 @@ device endpoint and page meets each kind of reach.
 - ``device_unplaced``: Acme, no site and no group: Acme's IT and Sentinel (an engagement
   restricted to sites never reaches an unplaced device).
 - ``other_device``: Globex: its owner and Northwind (engaged for all of Globex).
+
+Acme's ``ticket`` names Acme's three devices and Globex's ``other_ticket`` its one, so the
+ticket pages and the device pages meet links their readers may and may not see.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Any
 from tandem.assets.services import register_device
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
+from tandem.servicedesk.tickets.device_services import set_ticket_devices
+from tandem.servicedesk.tickets.models import Ticket
 from tandem.tenancy.models import AssetGroup, Site, Tenant
 
 
@@ -52,3 +57,15 @@ def build_assets_world(world: Any) -> None:
             os_family=os_family,
         )
         world.ids[name] = device.pk
+    # The tickets name devices: Acme's ticket all three of Acme's (each reader sees those it
+    # may), Globex's its one.
+    with system_context("test world: tickets' devices"):
+        for ticket, devices in (
+            ("ticket", ("device", "device_out_of_scope", "device_unplaced")),
+            ("other_ticket", ("other_device",)),
+        ):
+            set_ticket_devices(
+                actor=actor,
+                ticket=Ticket.objects.get(pk=world[ticket]),
+                device_ids=[world[d] for d in devices],
+            )
