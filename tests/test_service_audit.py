@@ -26,12 +26,16 @@ from tandem.accounts import services as accounts
 from tandem.accounts.models import Role, User
 from tandem.accounts.principals import resolve_principal
 from tandem.accounts.tests.factories import SignInLinkFactory
+from tandem.assets import services as assets
+from tandem.assets.models import Device
 from tandem.audit import services as audit
 from tandem.audit.models import AuditEntry
 from tandem.core.principal import Principal, system_principal
 from tandem.core.scoping import system_context
 from tandem.responsibility import services as matrix
 from tandem.responsibility.models import Coverage, ResponsibilityRow
+from tandem.servicedesk.tickets import device_services as ticket_devices
+from tandem.servicedesk.tickets.models import Ticket
 from tandem.tenancy import services as tenancy
 from tandem.tenancy.models import (
     AssetGroup,
@@ -313,6 +317,34 @@ CALLS.update(
     }
 )
 # --- end of the responsibility app's block ----------------------------------------------------
+
+
+# --- The assets app, and the desk's links of tickets to devices (issue 11) -------------------
+def _device(world: World, name: str = "device") -> Device:
+    return Device.objects.get(pk=world[name])
+
+
+CALLS.update(
+    {
+        "tandem.assets.services.register_device": lambda a, w: (
+            lambda: assets.register_device(
+                actor=a, tenant=_tenant(w), hostname="audit-check-01", hardware_id="hw-audit-01"
+            )
+        ),
+        "tandem.assets.services.update_device": lambda a, w: (
+            lambda: assets.update_device(actor=a, device=_device(w), protected=True)
+        ),
+        "tandem.assets.services.retire_device": lambda a, w: (
+            lambda: assets.retire_device(actor=a, device=_device(w))
+        ),
+        "tandem.servicedesk.tickets.device_services.set_ticket_devices": lambda a, w: (
+            lambda: ticket_devices.set_ticket_devices(
+                actor=a, ticket=Ticket.objects.get(pk=w["ticket"]), device_ids=[w["device"]]
+            )
+        ),
+    }
+)
+# --- end of the assets app's block ------------------------------------------------------------
 
 
 def _services_modules() -> list[ModuleType]:

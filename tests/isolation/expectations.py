@@ -439,15 +439,27 @@ PUBLIC_PAGES = frozenset(
 #: Object types whose display names must never appear on a page for a persona that may
 #: not see them (party and provider names are left out: a provider's name is public).
 LEAK_CHECKED_TYPES = ("tenant", "site", "asset_group", "engagement", "ticket")
+#: Further leak-checked types an app declares (``LEAK_MODELS``): type -> model label, its
+#: display name read from the model's ``name``.
+LEAK_MODELS: dict[str, str] = {}
 
 
 # --- Apps' modules --------------------------------------------------------------------------
 # Each app names its expectation modules in its AppConfig (``isolation_expectations``); they
 # are merged here so the matrix sees one table, and an installed app is covered by its own.
 def _merge() -> None:
-    global PUBLIC_PAGES
+    global PUBLIC_PAGES, LEAK_CHECKED_TYPES
     for path in isolation_expectations():
         module = importlib.import_module(path)
+        # An app's own object types: their world objects, list path, readers, and the
+        # names each persona must never see (added to the persona's forbidden set).
+        OBJECTS.update(getattr(module, "OBJECTS", {}))
+        LIST_PATHS.update(getattr(module, "LIST_PATHS", {}))
+        VIEWERS.update(getattr(module, "VIEWERS", {}))
+        for persona, names in getattr(module, "FORBIDDEN", {}).items():
+            FORBIDDEN[persona] = FORBIDDEN[persona] | names
+        LEAK_MODELS.update(getattr(module, "LEAK_MODELS", {}))
+        LEAK_CHECKED_TYPES = (*LEAK_CHECKED_TYPES, *getattr(module, "LEAK_MODELS", {}))
         PAGES.update(module.PAGES)
         WRITES.update(module.WRITES)
         OTHER_READS.update(module.OTHER_READS)

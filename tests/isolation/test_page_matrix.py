@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -19,6 +20,7 @@ from tests.isolation.expectations import (
     EXTRA_PARAMS,
     FORBIDDEN,
     LEAK_CHECKED_TYPES,
+    LEAK_MODELS,
     OBJECTS,
     PAGE_TARGETS,
     PAGES,
@@ -94,6 +96,7 @@ def _names(world: World) -> dict[str, str]:
         "engagement": Engagement,
         "ticket": Ticket,
     }
+    models.update({kind: django_apps.get_model(label) for kind, label in LEAK_MODELS.items()})
     names = {}
     with system_context("page matrix: display names"):
         for kind in LEAK_CHECKED_TYPES:

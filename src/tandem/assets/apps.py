@@ -12,6 +12,8 @@ class AssetsConfig(TandemAppConfig):
     label = "assets"
     verbose_name = "Assets"
 
+    api_routers = ("tandem.assets.api.router",)
+    url_modules = ("tandem.assets.urls",)
     permissions = (VIEW_DEVICE, CHANGE_DEVICE)
     # The tenant's IT reads and changes its devices; auditors read them; providers read
     # (and their admins change) the devices inside their engagement's scope (policies).
@@ -23,3 +25,14 @@ class AssetsConfig(TandemAppConfig):
         "provider-admin": (VIEW_DEVICE, CHANGE_DEVICE),
         "provider-technician": (VIEW_DEVICE,),
     }
+
+    isolation_expectations = ("tests.isolation.expect_assets",)
+    test_world = ("tandem.assets.tests.world.build_assets_world",)
+
+    def ready(self) -> None:
+        from tandem.audit.references import register_reference
+
+        # Audit entries name devices by id (a ticket's device links): the log shows names.
+        register_reference(
+            ("device_id", "device_ids"), kind="device", model="assets.Device", action=VIEW_DEVICE
+        )

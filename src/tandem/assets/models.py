@@ -58,16 +58,10 @@ class Device(TenantOwned):
             ),
         ]
         indexes = [
-            # The lists: a tenant's devices by last check-in (newest first) or by name, and
-            # the provider's cross-tenant list (decision 0014: ordered walks, no sort).
-            models.Index(
-                "tenant",
-                models.F("last_seen_at").desc(nulls_last=True),
-                "id",
-                name="device_tenant_seen",
-            ),
+            # The lists by name; by last check-in (newest first, never seen last) the
+            # indexes come from migration 0002, per database: SQLite has no NULLS LAST in
+            # an index, which PostgreSQL needs to walk that order without sorting.
             models.Index(fields=["tenant", "name", "id"], name="device_tenant_name"),
-            models.Index(models.F("last_seen_at").desc(nulls_last=True), "id", name="device_seen"),
             # Identity lookups (the agents app finds a device by hostname or serial; support
             # staff paste one into the search). Substring search scans the devices a reader
             # sees in one tenant or scope, bounded by the capped count (decision 0026).

@@ -59,15 +59,19 @@ class ServiceDeskConfig(TandemAppConfig):
     )
 
     def ready(self) -> None:
+        from tandem.assets.queries import register_device_section
         from tandem.audit.references import register_reference
         from tandem.servicedesk import desk_config
         from tandem.servicedesk.config.services import set_up_desk
+        from tandem.servicedesk.tickets.device_section import device_tickets_section
         from tandem.tenancy.services import register_tenant_set_up
 
         desk_config.connect_signals()
         # A new tenant's desk settings are made with the tenant, in its transaction.
         register_tenant_set_up(set_up_desk)
         desk_config.provide_routing_inputs()
+        # The device page lists a device's tickets; assets does not import the desk.
+        register_device_section(device_tickets_section)
         register_reference(
             ("category_id",),
             kind="category",

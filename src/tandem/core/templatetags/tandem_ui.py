@@ -19,6 +19,7 @@ register = template.Library()
 TENANT_SECTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("overview", "Overview", "tenancy:tenant", "tenancy.view_tenant"),
     ("tickets", "Tickets", "servicedesk:tickets", "servicedesk.view_ticket"),
+    ("devices", "Devices", "assets:devices", "assets.view_device"),
     ("dashboard", "Dashboard", "reports:dashboard", "reports.view_dashboard"),
     ("matrix", "Responsibility matrix", "responsibility:matrix", "responsibility.view_matrix"),
     ("engagements", "Engagements", "tenancy:engagements", "tenancy.view_engagement"),
@@ -100,6 +101,8 @@ def account_nav(context: template.Context) -> dict[str, Any]:
         "may_view_roles": policies.allowed(principal, "accounts.view_role"),
         # The cross-tenant queue, for anyone who works tickets for a party somewhere.
         "works_tickets": any(a.party_id for a in principal.tenant_accesses),
+        # Every device the person sees, across tenants (a provider's client devices).
+        "may_view_devices": policies.allowed(principal, "assets.view_device"),
     }
 
 

@@ -7,6 +7,7 @@ from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
 from tandem.accounts.models import User
+from tandem.assets import queries as device_queries
 from tandem.core.actions import declare_action
 from tandem.core.api import (
     CappedLimitOffsetPagination,
@@ -17,9 +18,9 @@ from tandem.core.api import (
 from tandem.core.errors import InvalidInput
 from tandem.core.request import TandemRequest, tenant_in_body
 from tandem.servicedesk.queues import queries as queue_queries
+from tandem.servicedesk.tickets import device_services, queries, services
 from tandem.servicedesk.tickets import link_services as links
 from tandem.servicedesk.tickets import note_services as notes
-from tandem.servicedesk.tickets import queries, services
 from tandem.servicedesk.tickets.attachments import (
     file_response,
     readable_attachment,
@@ -32,6 +33,7 @@ from tandem.servicedesk.tickets.schemas import (
     AttachmentView,
     CommentIn,
     CommentView,
+    DeviceTicketOut,
     EventOut,
     HandoffIn,
     MergeIn,
@@ -39,6 +41,8 @@ from tandem.servicedesk.tickets.schemas import (
     PriorityIn,
     StatusIn,
     TagsIn,
+    TicketDeviceOut,
+    TicketDevicesIn,
     TicketFilter,
     TicketIn,
     TicketView,
@@ -282,6 +286,39 @@ def set_tags(request: TandemRequest, ticket_id: Id, payload: TagsIn):  # type: i
     ticket = queries.ticket(principal, ticket_id)
     links.set_tags(actor=principal, ticket=ticket, tags=payload.tags)
     return queries.ticket(principal, ticket_id)
+
+
+# --- Devices (decision 0026) -------------------------------------------------------------------
+
+
+@router.get("/tickets/{ticket_id}/devices", response=list[TicketDeviceOut])
+@declare_action("servicedesk.view_ticket")
+def list_ticket_devices(request: TandemRequest, ticket_id: Id):  # type: ignore[no-untyped-def]
+    """The devices the ticket names that the caller may see (a requester: none)."""
+    principal = request.principal
+    return list(queries.ticket_devices(principal, queries.ticket(principal, ticket_id)))
+
+
+@router.put("/tickets/{ticket_id}/devices", response=list[TicketDeviceOut])
+@declare_action("servicedesk.change_ticket")
+def set_ticket_devices(request: TandemRequest, ticket_id: Id, payload: TicketDevicesIn):  # type: ignore[no-untyped-def]
+    """Make the devices the caller sees on this ticket exactly ``device_ids`` (links to
+    devices it cannot see stay). 409 when nothing would change."""
+    principal = request.principal
+    ticket = queries.ticket(principal, ticket_id)
+    device_services.set_ticket_devices(
+        actor=principal, ticket=ticket, device_ids=payload.device_ids
+    )
+    return list(queries.ticket_devices(principal, ticket))
+
+
+@router.get("/devices/{device_id}/tickets", response=list[DeviceTicketOut])
+@paginate(CappedLimitOffsetPagination)
+@declare_action("assets.view_device")
+def list_device_tickets(request: TandemRequest, device_id: Id):  # type: ignore[no-untyped-def]
+    """The tickets naming the device that the caller may see, newest first."""
+    principal = request.principal
+    return queries.device_tickets(principal, device_queries.device(principal, device_id))
 
 
 @router.post("/tickets/{ticket_id}/watch", response=WatchOut)

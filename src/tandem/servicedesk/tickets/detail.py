@@ -21,6 +21,7 @@ from tandem.servicedesk.policies import may_write_internal_notes
 from tandem.servicedesk.tickets import queries
 from tandem.servicedesk.tickets.forms import (
     AssignForm,
+    DevicesForm,
     HandoffForm,
     MergeForm,
     NoteForm,
@@ -118,6 +119,15 @@ def _tags_form(principal: Principal, ticket: Ticket, data: Any = None) -> forms.
     return TagsForm(data, initial={"tags": ", ".join(ticket.tags or [])})
 
 
+def _devices_form(principal: Principal, ticket: Ticket, data: Any = None) -> forms.Form:
+    shown = list(queries.ticket_devices(principal, ticket).values_list("pk", flat=True))
+    return DevicesForm(
+        data,
+        initial={"device_ids": shown},
+        devices=queries.linkable_devices(principal, ticket.tenant_id, linked=shown),
+    )
+
+
 def _watch_form(principal: Principal, ticket: Ticket, data: Any = None) -> forms.Form:
     return WatchForm(data)
 
@@ -133,6 +143,7 @@ TICKET_FORMS: tuple[tuple[str, str, Callable[..., forms.Form]], ...] = (
     ("merge_form", "servicedesk.change_ticket", _merge_form),
     ("parent_form", "servicedesk.change_ticket", _parent_form),
     ("tags_form", "servicedesk.change_ticket", _tags_form),
+    ("devices_form", "servicedesk.change_ticket", _devices_form),
     # Watching is reading: whoever sees the ticket may follow it.
     ("watch_form", "servicedesk.view_ticket", _watch_form),
 )
@@ -309,6 +320,8 @@ def ticket_links_context(
         "parent_hidden": ticket.parent_id is not None and parent is None,
         "children": children,
         "watchers": watchers,
+        # The devices it names that the person may see (decision 0026).
+        "devices": list(queries.ticket_devices(principal, ticket)),
         "watching": any(w.pk == principal.user_id for w in watchers),
         "attachments": list(queries.attachments(principal, ticket).order_by("id")),
         "may_attach": policies.allowed(principal, "servicedesk.comment_ticket", ticket),

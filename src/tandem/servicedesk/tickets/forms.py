@@ -55,6 +55,9 @@ class TicketCreateForm(forms.Form):
         label="Site",
         empty_label="No particular site",
     )
+    device_ids = forms.TypedMultipleChoiceField(
+        coerce=int, required=False, label="Devices", help_text="The devices it is about."
+    )
 
     def __init__(
         self,
@@ -63,10 +66,15 @@ class TicketCreateForm(forms.Form):
         sites: QuerySet[Any],
         impacts: Sequence[str],
         urgencies: Sequence[str],
+        devices: Sequence[tuple[int, str]] = (),
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("initial", {"impact": len(impacts), "urgency": len(urgencies)})
         super().__init__(*args, **kwargs)
+        if devices:
+            _set_choices(self, "device_ids", devices)
+        else:
+            del self.fields["device_ids"]  # requesters, and tenants without devices
         _set_queryset(self, "category_id", categories)
         _set_choices(self, "impact", level_choices(impacts))
         _set_choices(self, "urgency", level_choices(urgencies))
@@ -84,6 +92,7 @@ class TicketCreateForm(forms.Form):
             "impact": data["impact"],
             "urgency": data["urgency"],
             "site_id": _pk(data.get("site_id")),
+            "device_ids": data.get("device_ids") or [],
         }
 
 
@@ -351,6 +360,19 @@ class TagsForm(forms.Form):
     def arguments(self) -> dict[str, Any]:
         parts = (part.strip() for part in self.cleaned_data["tags"].split(","))
         return {"tags": [part for part in parts if part]}
+
+
+class DevicesForm(forms.Form):
+    """The devices a ticket names, of those the person sees."""
+
+    device_ids = forms.TypedMultipleChoiceField(coerce=int, required=False, label="Devices")
+
+    def __init__(self, *args: Any, devices: Sequence[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _set_choices(self, "device_ids", devices)
+
+    def arguments(self) -> dict[str, Any]:
+        return {"device_ids": self.cleaned_data["device_ids"]}
 
 
 class WatchForm(forms.Form):

@@ -60,6 +60,10 @@ class Ticket(TenantOwned):
     watchers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="watched_tickets"
     )
+    #: The devices the ticket is about (decision 0026): each reader sees the ones it may see.
+    devices = models.ManyToManyField(
+        "assets.Device", blank=True, through="TicketDevice", related_name="tickets"
+    )
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
@@ -286,3 +290,23 @@ class SlaAlert(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.metric} on {self.ticket_id}"
+
+
+class TicketDevice(TenantOwned):
+    """A device a ticket names. Its own row (not Django's hidden link table) so that it is
+    tenant-scoped like every tenant's data, and the device page finds a device's tickets
+    through its own index."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="device_links")
+    device = models.ForeignKey(
+        "assets.Device", on_delete=models.PROTECT, related_name="ticket_links"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "device"], name="ticketdevice_unique"),
+        ]
+        indexes = [models.Index(fields=["device", "ticket"], name="ticketdevice_device")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} → {self.device_id}"

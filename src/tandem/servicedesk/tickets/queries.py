@@ -8,11 +8,14 @@ from collections.abc import Iterable
 from django.db.models import Q, QuerySet
 
 from tandem.accounts.models import Membership, Role, User
+from tandem.assets.choices import DeviceStatus
+from tandem.assets.models import Device
+from tandem.assets.policies import visible_devices
 from tandem.core.policies import get_visible_or_404, visible
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context
 from tandem.servicedesk import policies
-from tandem.servicedesk.tickets.models import Attachment, Comment, Ticket, TimeEntry
+from tandem.servicedesk.tickets.models import Attachment, Comment, Ticket, TicketDevice, TimeEntry
 from tandem.tenancy.models import Party
 
 TICKET_ORDER = {
@@ -305,3 +308,38 @@ def takers_by_party(
         )
         groups.append((pk, name, tenant_id, people))
     return groups
+
+
+# --- Devices (decision 0026) ----------------------------------------------------------------
+#: The most devices a ticket page offers to pick from (the API names any of them).
+DEVICE_CHOICES = 200
+
+
+def ticket_devices(principal: Principal, ticket: Ticket) -> QuerySet[Device]:
+    """The devices a ticket names that the principal may see (a requester: none)."""
+    linked = TicketDevice.objects.filter(ticket=ticket).values("device_id")
+    return visible_devices(principal, Device.objects.filter(pk__in=linked)).order_by("name", "pk")
+
+
+def linkable_devices(
+    principal: Principal, tenant_id: int, linked: Iterable[int] = ()
+) -> list[tuple[int, str]]:
+    """What a ticket of the tenant may name, for a form: the active devices the principal
+    sees (the first :data:`DEVICE_CHOICES` by name) and those ``linked`` already."""
+    rows = visible_devices(principal, Device.objects.filter(tenant_id=tenant_id))
+    chosen = rows.filter(Q(status=DeviceStatus.ACTIVE) | Q(pk__in=list(linked)))
+    return [
+        (pk, f"{name} ({hostname})" if hostname and hostname != name else name)
+        for pk, name, hostname in chosen.order_by("name", "pk").values_list(
+            "pk", "name", "hostname"
+        )[:DEVICE_CHOICES]
+    ]
+
+
+def device_tickets(principal: Principal, device: Device) -> QuerySet[Ticket]:
+    """The tickets naming ``device`` that the principal may see, newest first."""
+    return (
+        tickets(principal)
+        .filter(pk__in=TicketDevice.objects.filter(device=device).values("ticket_id"))
+        .order_by("-created_at", "-pk")
+    )

@@ -102,6 +102,8 @@ class TicketIn(Input):
     site_id: Id | None = None
     asset_group_id: Id | None = None
     tags: list[str] = Field(default_factory=list, max_length=20)
+    #: The tenant's devices it is about, each one the caller sees (decision 0026).
+    device_ids: list[Id] = Field(default_factory=list, max_length=50)
     #: IT only: the caller, one of the tenant's people...
     requester_id: Id | None = None
     #: ...or someone new, who becomes a requester of the tenant.
@@ -267,6 +269,32 @@ class ParentIn(Schema):
 
 class TagsIn(Schema):
     tags: list[str] = Field(default_factory=list, max_length=100)
+
+
+class TicketDevicesIn(Input):
+    """The devices the ticket names, of those the caller sees (the others stay)."""
+
+    device_ids: list[Id] = Field(max_length=50)
+
+
+class TicketDeviceOut(Schema):
+    """A device a ticket names, as far as the reader may see it."""
+
+    id: int
+    name: str
+    hostname: str
+    status: str
+
+
+class DeviceTicketOut(Schema):
+    """A ticket naming a device, as the device's page lists it."""
+
+    id: int
+    tenant_id: int
+    number: int
+    subject: str
+    status: str
+    created_at: dt.datetime
 
 
 class WatchOut(Schema):

@@ -39,6 +39,7 @@ from tandem.servicedesk.config.models import Category, DeskSettings
 from tandem.servicedesk.config.queries import priority_in
 from tandem.servicedesk.policies import may_log_for_callers
 from tandem.servicedesk.sla_bridge import recompute_sla
+from tandem.servicedesk.tickets import device_services
 from tandem.servicedesk.tickets.models import (
     Handoff,
     Ticket,
@@ -187,6 +188,7 @@ def create_ticket(
     holder_id: int | None = None,
     assignee: User | None = None,
     follow_up_of: Ticket | None = None,
+    device_ids: Iterable[int] = (),
     now: dt.datetime | None = None,
 ) -> Ticket:
     """Open a ticket, route it through the matrix, start its SLA clocks, audit it.
@@ -195,9 +197,11 @@ def create_ticket(
     (:func:`log_ticket_for_caller`, which checks that the actor may make them): the ticket
     goes to that party, or to a party the assignee works for, instead of the matrix's
     choice, and the routing reason says who chose and what the matrix would have done.
-    ``follow_up_of`` names the done ticket of the same tenant this one continues.
+    ``follow_up_of`` names the done ticket of the same tenant this one continues;
+    ``device_ids`` the tenant's devices it is about, each one the actor sees.
     """
     authorize(actor, "servicedesk.add_ticket", tenant)
+    devices = device_services.devices_to_link(actor, tenant.pk, device_ids)
     require(source in TicketSource.values, "source", "Use phone, walk-in, chat, email or portal.")
     now = now or timezone.now()
     subject = clean_name(subject, field="subject", max_length=200)
@@ -265,6 +269,7 @@ def create_ticket(
         # A new ticket has no watchers yet: one INSERT, without the SELECT that add() makes
         # to skip existing ones.
         Ticket.watchers.through.objects.create(ticket=ticket, user=requester)
+        device_services.link_new_ticket(ticket, devices)
         created.ticket = ticket
         created.save()
         desk_events.ticket_opened(ticket)
@@ -283,6 +288,7 @@ def create_ticket(
                     "routing": ticket.routing_reason,
                     "source": source,
                     "assignee_id": ticket.assignee_id,
+                    "device_ids": devices or None,
                 },
             ),
         )
@@ -377,6 +383,7 @@ def log_ticket_for_caller(
     assignee_id: int | None = None,
     tags: Iterable[str] = (),
     via: str = Via.WEB,
+    device_ids: Iterable[int] = (),
     now: dt.datetime | None = None,
 ) -> Ticket:
     """A technician logs a ticket for someone who phoned, walked in, chatted or wrote.
@@ -437,6 +444,7 @@ def log_ticket_for_caller(
             source=source,
             holder_id=holder_id,
             assignee=assignee,
+            device_ids=device_ids,
             now=now,
         )
     return ticket

@@ -30,6 +30,7 @@ urlpatterns = [
     path("tickets/<id:ticket_id>/merge/", views.ticket_merge, name="ticket-merge"),
     path("tickets/<id:ticket_id>/parent/", views.ticket_parent, name="ticket-parent"),
     path("tickets/<id:ticket_id>/tags/", views.ticket_tags, name="ticket-tags"),
+    path("tickets/<id:ticket_id>/devices/", views.ticket_devices, name="ticket-devices"),
     path("tickets/<id:ticket_id>/watch/", views.ticket_watch, name="ticket-watch"),
     path("tickets/<id:ticket_id>/unwatch/", views.ticket_unwatch, name="ticket-unwatch"),
 ]

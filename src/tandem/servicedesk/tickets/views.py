@@ -29,7 +29,7 @@ from tandem.servicedesk.choices import Visibility
 from tandem.servicedesk.config import queries as config_queries
 from tandem.servicedesk.config.models import Category
 from tandem.servicedesk.sla_bridge import desk_settings
-from tandem.servicedesk.tickets import detail, queries, services
+from tandem.servicedesk.tickets import detail, device_services, queries, services
 from tandem.servicedesk.tickets import link_services as links
 from tandem.servicedesk.tickets import note_services as notes
 from tandem.servicedesk.tickets.attachments import (
@@ -78,6 +78,7 @@ def ticket_create(request: TandemRequest, tenant_id: int) -> HttpResponse:
         ),
         impacts=matrix["impacts"],
         urgencies=matrix["urgencies"],
+        devices=queries.linkable_devices(principal, tenant.pk),
     )
     ticket, status = submit_form(
         request,
@@ -143,6 +144,7 @@ def ticket_log(request: TandemRequest, tenant_id: int) -> HttpResponse:
         ),
         impacts=matrix["impacts"],
         urgencies=matrix["urgencies"],
+        devices=queries.linkable_devices(principal, tenant.pk),
         parties=parties,
         people=people,
     )
@@ -479,6 +481,22 @@ def ticket_tags(request: TandemRequest, ticket_id: int) -> HttpResponse:
         done=lambda ticket: (
             f"Tags: {', '.join(ticket.tags)}." if ticket.tags else "The ticket has no tags now."
         ),
+        anchor="#links",
+    )
+
+
+@page("servicedesk.change_ticket")
+@require_POST
+def ticket_devices(request: TandemRequest, ticket_id: int) -> HttpResponse:
+    """Set the devices the ticket names (of those the person sees)."""
+    return _work_on_ticket(
+        request,
+        ticket_id,
+        form_name="devices_form",
+        write=lambda principal, ticket, form: device_services.set_ticket_devices(
+            actor=principal, ticket=ticket, **form.arguments()
+        ),
+        done=lambda ticket: "The ticket's devices are saved.",
         anchor="#links",
     )
 
