@@ -11,7 +11,7 @@ from ninja import Router
 from ninja.pagination import paginate
 
 from tandem.agents import queries, services
-from tandem.agents.apps import MANAGE_ENROLMENT
+from tandem.agents.permissions import MANAGE_ENROLMENT
 from tandem.agents.schemas import (
     EnrolmentTokenCreated,
     EnrolmentTokenIn,
@@ -76,15 +76,16 @@ def create_enrolment_token(request: TandemRequest, payload: EnrolmentTokenIn):  
     return 201, {**EnrolmentTokenOut.from_orm(token).dict(), "secret": secret}
 
 
-@router.post("/enrolment-tokens/{token_id}/revoke", response=EnrolmentTokenOut)
+@router.post("/enrolment-tokens/{enrolment_token_id}/revoke", response=EnrolmentTokenOut)
 @declare_action(MANAGE_ENROLMENT)
-def revoke_enrolment_token(request: TandemRequest, token_id: Id):  # type: ignore[no-untyped-def]
+def revoke_enrolment_token(request: TandemRequest, enrolment_token_id: Id):  # type: ignore[no-untyped-def]
+    """Stop the token enrolling more devices; those it enrolled keep their credentials."""
     principal = request.principal
-    token = queries.token_by_id(principal, token_id)
+    token = queries.token_by_id(principal, enrolment_token_id)
     return services.revoke_enrolment_token(actor=principal, token=token)
 
 
-@router.post("/devices/{device_id}/credential/rotate", response={202: None})
+@router.post("/devices/{device_id}/credential/rotate", response={204: None})
 @declare_action(MANAGE_ENROLMENT)
 def rotate_device_credential(request: TandemRequest, device_id: Id):  # type: ignore[no-untyped-def]
     """Replace the device's credential at its next check-in."""
@@ -92,7 +93,7 @@ def rotate_device_credential(request: TandemRequest, device_id: Id):  # type: ig
     device = queries.device_in_reach(principal, device_id)
     authorize(principal, MANAGE_ENROLMENT, device)
     services.request_credential_rotation(actor=principal, device=device)
-    return 202, None
+    return 204, None
 
 
 @router.post("/devices/{device_id}/credential/revoke", response={204: None})

@@ -1,7 +1,5 @@
+from tandem.agents.permissions import MANAGE_ENROLMENT
 from tandem.core.apps import TandemAppConfig
-
-#: Create, list and revoke enrolment tokens; rotate or revoke a device's credential.
-MANAGE_ENROLMENT = "agents.manage_enrolment"
 
 
 class AgentsConfig(TandemAppConfig):
@@ -23,7 +21,13 @@ class AgentsConfig(TandemAppConfig):
         "internal-technician": (MANAGE_ENROLMENT,),
         "provider-admin": (MANAGE_ENROLMENT,),
     }
+    isolation_expectations = ("tests.isolation.expect_agents",)
+    test_world = ("tandem.agents.tests.world.build_agents_world",)
 
     def ready(self) -> None:
-        # The policies register themselves on import (``tandem.core.policies``).
-        from tandem.agents import policies  # noqa: F401
+        from tandem.agents.sections import inventory_section, updates_section
+        from tandem.assets.queries import register_device_section
+
+        # The device page (assets) shows what the agent reported, without knowing agents.
+        register_device_section(inventory_section)
+        register_device_section(updates_section)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 
-from tandem.agents.apps import MANAGE_ENROLMENT
+from tandem.agents.permissions import MANAGE_ENROLMENT
 from tandem.core.policies import ScopedPermission, policy
 from tandem.core.principal import Principal, TenantAccess
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from tandem.agents.apps import MANAGE_ENROLMENT
 from tandem.agents.models import (
     AgentState,
     EnrolmentToken,
@@ -13,6 +12,7 @@ from tandem.agents.models import (
     PendingUpdate,
     SoftwareChange,
 )
+from tandem.agents.permissions import MANAGE_ENROLMENT
 from tandem.assets.apps import VIEW_DEVICE
 from tandem.assets.models import Device
 from tandem.core.policies import get_visible_or_404, visible

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from tandem.agents.apps import MANAGE_ENROLMENT
 from tandem.agents.credentials import (
     DEVICE_TAG,
     ENROLMENT_TAG,
@@ -20,10 +19,11 @@ from tandem.agents.credentials import (
 )
 from tandem.agents.models import AgentState, DeviceCredential, EnrolmentToken
 from tandem.agents.normalise import OS_FAMILIES
+from tandem.agents.permissions import MANAGE_ENROLMENT
 from tandem.agents.policies import may_place
 from tandem.agents.wire import EnrolRequest, WireError
-from tandem.assets.choices import DeviceStatus
 from tandem.assets.models import Device
+from tandem.assets.services import register_device
 from tandem.audit.services import record_audit
 from tandem.core.errors import Conflict, InvalidInput, Refused
 from tandem.core.policies import authorize
@@ -131,7 +131,7 @@ def _live_token(raw: str, now: dt.datetime) -> EnrolmentToken:
     if found is None:
         raise WireError(401, "unknown_token", "The enrolment token is not known.")
     with within_tenant(found.tenant_id):
-        token = EnrolmentToken.objects.select_for_update().get(pk=found.pk)
+        token = EnrolmentToken.objects.select_for_update().select_related("tenant").get(pk=found.pk)
     if token.revoked_at is not None:
         raise WireError(403, "revoked_token", "The enrolment token was revoked.")
     if token.expires_at <= now:
@@ -156,7 +156,7 @@ def enrol_device(*, actor: Principal, raw_token: str, request: EnrolRequest) -> 
 
     The same ``hardware_id`` in the tenant is the same device: it gets a new credential and
     its old ones are revoked. Refusals (unknown, revoked, expired, used-up token; unknown
-    site) write nothing. Written here until the assets app offers ``register_device``.
+    site) write nothing. The device itself is made by the assets app (``register_device``).
     """
     now = timezone.now()
     facts = request.device
@@ -165,25 +165,27 @@ def enrol_device(*, actor: Principal, raw_token: str, request: EnrolRequest) -> 
         with within_tenant(token.tenant_id):
             site = _site_for(token, request.site)
             hardware_id = (facts.hardware_id or "").strip()[:128]
-            device = (
-                Device.objects.filter(tenant_id=token.tenant_id, hardware_id=hardware_id).first()
-                if hardware_id
-                else None
+            again = bool(hardware_id) and (
+                Device.objects.filter(tenant_id=token.tenant_id, hardware_id=hardware_id).exists()
             )
-            again = device is not None
-            if device is None:
-                device = Device(tenant_id=token.tenant_id, hardware_id=hardware_id, enrolled_at=now)
             os_facts = facts.os or {}
-            device.hostname = (facts.hostname or "").strip()[:255]
-            device.name = device.name or device.hostname or hardware_id or "unnamed device"
-            device.serial_number = (facts.serial or "").strip()[:128]
-            device.site = site if site is not None else device.site
-            device.asset_group = token.asset_group or device.asset_group
-            device.status = DeviceStatus.ACTIVE
             family = str(os_facts.get("family") or "")
-            if family in OS_FAMILIES:
-                device.os_family = family
-            device.save()
+            try:
+                # The same hardware id in the tenant is the same device (decision 0025).
+                device = register_device(
+                    actor=actor,
+                    tenant=token.tenant,
+                    site=site,
+                    asset_group=token.asset_group,
+                    hostname=(facts.hostname or "").strip()[:255],
+                    hardware_id=hardware_id,
+                    serial_number=(facts.serial or "").strip()[:128],
+                    os_family=family if family in OS_FAMILIES else "other",
+                    replace_existing=True,
+                )
+            except InvalidInput as exc:
+                problems = "; ".join(m for ms in exc.field_errors.values() for m in ms)
+                raise WireError(422, "invalid", f"device: {problems}") from exc
             if again:
                 DeviceCredential.objects.filter(device=device, revoked_at__isnull=True).update(
                     revoked_at=now

@@ -16,7 +16,7 @@ urlpatterns = [
                     path("agent/v1/check-in", protocol_views.check_in_view, name="agent-check-in"),
                     path(TENANT + "enrolment-tokens/", views.token_list, name="token-list"),
                     path(
-                        TENANT + "enrolment-tokens/<id:token_id>/revoke/",
+                        TENANT + "enrolment-tokens/<id:enrolment_token_id>/revoke/",
                         views.token_revoke,
                         name="token-revoke",
                     ),

@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tandem.agents import queries, services
-from tandem.agents.apps import MANAGE_ENROLMENT
 from tandem.agents.forms import EnrolmentTokenForm
+from tandem.agents.permissions import MANAGE_ENROLMENT
 from tandem.assets.apps import VIEW_DEVICE
 from tandem.core.actions import page
 from tandem.core.errors import Conflict
@@ -80,10 +80,10 @@ def token_list(request: TandemRequest, tenant_id: int) -> HttpResponse:
 
 @page(MANAGE_ENROLMENT)
 @require_POST
-def token_revoke(request: TandemRequest, tenant_id: int, token_id: int) -> HttpResponse:
+def token_revoke(request: TandemRequest, tenant_id: int, enrolment_token_id: int) -> HttpResponse:
     principal = request.principal
     tenant = tenant_in_reach(principal, tenant_id, MANAGE_ENROLMENT)
-    token = queries.token_in_reach(principal, tenant.pk, token_id)
+    token = queries.token_in_reach(principal, tenant.pk, enrolment_token_id)
     try:
         services.revoke_enrolment_token(actor=principal, token=token)
         messages.success(request, f"The enrolment token “{token.name}” is revoked.")
