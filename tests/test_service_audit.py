@@ -26,6 +26,9 @@ from tandem.accounts import services as accounts
 from tandem.accounts.models import Role, User
 from tandem.accounts.principals import resolve_principal
 from tandem.accounts.tests.factories import SignInLinkFactory
+from tandem.agents import services as agents
+from tandem.agents import wire as agent_wire
+from tandem.agents.models import EnrolmentToken
 from tandem.assets import services as assets
 from tandem.assets.models import Device
 from tandem.audit import services as audit
@@ -345,6 +348,48 @@ CALLS.update(
     }
 )
 # --- end of the assets app's block ------------------------------------------------------------
+
+
+# --- The agents app (issue 11): enrolment, credentials; the check-in is not audited -------------
+NOT_AUDITED["tandem.agents.checkin_services.check_in"] = (
+    "the check-in hot path: what it changes is recorded as inventory history and last_seen "
+    "(decision 0027); a credential rotation it carries out is audited"
+)
+
+
+def _enrol_request(world: World) -> agent_wire.EnrolRequest:
+    return agent_wire.EnrolRequest(
+        token=world.secrets["enrolment_token"],
+        device=agent_wire.DeviceFacts(hostname="audit-agent-01", hardware_id="hw-audit-agent-01"),
+    )
+
+
+CALLS.update(
+    {
+        "tandem.agents.services.create_enrolment_token": lambda a, w: (
+            lambda: agents.create_enrolment_token(actor=a, tenant=_tenant(w), name="Audit check")
+        ),
+        "tandem.agents.services.revoke_enrolment_token": lambda a, w: (
+            lambda: agents.revoke_enrolment_token(
+                actor=a, token=EnrolmentToken.objects.get(pk=w["enrolment_token"])
+            )
+        ),
+        "tandem.agents.services.enrol_device": lambda a, w: (
+            lambda: agents.enrol_device(
+                actor=a, raw_token=w.secrets["enrolment_token"], request=_enrol_request(w)
+            )
+        ),
+        "tandem.agents.services.request_credential_rotation": lambda a, w: (
+            lambda: agents.request_credential_rotation(actor=a, device=_device(w))
+        ),
+        "tandem.agents.services.revoke_device_credentials": lambda a, w: (
+            lambda: agents.revoke_device_credentials(
+                actor=a, device=_device(w), reason="audit check"
+            )
+        ),
+    }
+)
+# --- end of the agents app's block ------------------------------------------------------------
 
 
 def _services_modules() -> list[ModuleType]:
