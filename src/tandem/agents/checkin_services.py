@@ -16,6 +16,7 @@ report anywhere in the batch refuses the whole request, and nothing is half-writ
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,6 +164,40 @@ UPDATE_COLUMNS = (
 )
 
 
+def _stored(
+    device: Device,
+    model: type[InstalledSoftware] | type[PendingUpdate],
+    columns: tuple[str, ...],
+) -> dict[str, Any]:
+    """The rows held for ``device`` (item id → column values), read in one query."""
+    rows = model.objects.filter(device=device).values_list("item_id", *columns)  # type: ignore[attr-defined]
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def _changes(
+    device: Device,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    now: dt.datetime,
+    report_id: uuid.UUID | None,
+) -> list[SoftwareChange]:
+    return [
+        SoftwareChange(
+            tenant_id=device.tenant_id,
+            device=device,
+            item_id=change.item_id,
+            name=change.name,
+            architecture=change.architecture,
+            kind=change.kind,
+            from_version=change.from_version,
+            to_version=change.to_version,
+            learned_at=now,
+            report_id=report_id,
+        )
+        for change in software_changes(before, after)
+    ]
+
+
 def _confirm_credential(credential: DeviceCredential, now: dt.datetime) -> None:
     """A rotated credential's first use ends the old one (decision 0025: the old one works
     until then, so a lost answer never locks the device out)."""
@@ -212,6 +247,7 @@ def check_in(
         document, current_hash = stored_document, state.state_hash
         taken: list[AgentReport] = []
         history: list[SoftwareChange] = []
+        first_report: uuid.UUID | None = None
         sequence = state.last_sequence
         for report in reports:
             report_id = str(report.id)
@@ -234,21 +270,10 @@ def check_in(
                 answer.need_full = True
                 break
             if document is not None and following is not document:
-                for change in software_changes(software_rows(document), software_rows(following)):
-                    history.append(
-                        SoftwareChange(
-                            tenant_id=device.tenant_id,
-                            device=device,
-                            item_id=change.item_id,
-                            name=change.name,
-                            architecture=change.architecture,
-                            kind=change.kind,
-                            from_version=change.from_version,
-                            to_version=change.to_version,
-                            learned_at=now,
-                            report_id=report.id,
-                        )
-                    )
+                history += _changes(
+                    device, software_rows(document), software_rows(following), now, report.id
+                )
+            first_report = first_report or report.id
             if following is not document:
                 document, current_hash = following, state_hash(following)
             sequence = report.sequence
@@ -266,17 +291,26 @@ def check_in(
             )
         device_changes: dict[str, Any] = {}
         if document is not None and document is not stored_document:
-            old = stored_document or {}
+            if stored_document is None:
+                # Enrolled again: the rows left are the base, and what differs from them
+                # is history too. (A device's very first inventory is its baseline.)
+                stored_software = _stored(device, InstalledSoftware, SOFTWARE_COLUMNS)
+                stored_updates = _stored(device, PendingUpdate, UPDATE_COLUMNS)
+                if stored_software:
+                    history = _changes(
+                        device, stored_software, software_rows(document), now, first_report
+                    )
+            else:
+                stored_software = software_rows(stored_document)
+                stored_updates = update_rows(stored_document)
             _sync_rows(
                 device,
-                software_rows(old),
+                stored_software,
                 software_rows(document),
                 InstalledSoftware,
                 SOFTWARE_COLUMNS,
             )
-            _sync_rows(
-                device, update_rows(old), update_rows(document), PendingUpdate, UPDATE_COLUMNS
-            )
+            _sync_rows(device, stored_updates, update_rows(document), PendingUpdate, UPDATE_COLUMNS)
             SoftwareChange.objects.bulk_create(history, batch_size=1000)
             facts = device_facts(document)
             device_changes = {k: v for k, v in facts.items() if v and getattr(device, k) != v}

@@ -102,12 +102,13 @@ OS_FAMILIES = {"linux", "windows", "macos"}
 
 
 def device_facts(document: dict[str, Any]) -> dict[str, str]:
-    """The ``Device`` fields an inventory sets: identity, OS, kernel and architecture."""
+    """The ``Device`` fields an inventory sets: hostname, serial, OS, kernel, architecture.
+    Never the hardware id: that is the device's identity in its tenant, set at enrolment
+    (an inventory naming another device's id must not collide with it)."""
     device, os = _record(document, "device"), _record(document, "os")
     family = _fact(os, "family", 16)
     return {
         "hostname": _fact(device, "hostname", 255),
-        "hardware_id": _fact(device, "hardware_id", 128),
         "serial_number": _fact(device, "serial", 128),
         "os_family": family if family in OS_FAMILIES else "other",
         "os_name": _fact(os, "pretty_name", 120) or _fact(os, "name", 120),

@@ -18,9 +18,11 @@ from tandem.agents.models import (
     PendingUpdate,
     SoftwareChange,
 )
+from tandem.agents.services import request_credential_rotation
 from tandem.agents.tests.support import check_in, document, enrol, full, make_token, post, report
 from tandem.assets.models import Device
 from tandem.audit.models import AuditEntry
+from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
 from tandem_agent.inventory import delta
 
@@ -81,9 +83,10 @@ def test_refused_tokens_write_nothing(client, world, options, code, status) -> N
 
 
 def test_unknown_token_is_refused(client, world) -> None:  # type: ignore[no-untyped-def]
+    devices = _count(Device)
     answer = enrol(client, "tde_00000000_forged")
     assert (answer.status_code, answer.json()["code"]) == (401, "unknown_token")
-    assert _count(Device) == 0
+    assert _count(Device) == devices
 
 
 def test_full_then_delta_then_unchanged_keeps_software_and_history(client, world) -> None:  # type: ignore[no-untyped-def]
@@ -210,3 +213,55 @@ def test_a_heartbeat_answers_server_time_and_writes_last_seen_once(
     with django_assert_max_num_queries(8):
         body = check_in(client, credential, device_id, []).json()
     assert body["server_time"] and body["accepted"] == [] and body["check_in_interval"] == 100
+
+
+def test_enrolling_again_keeps_the_device_and_records_what_changed_meanwhile(client, world) -> None:  # type: ignore[no-untyped-def]
+    device_id, credential = _enrolled(client, world)
+    check_in(client, credential, device_id, [full(1, document({"a": "1", "b": "1"}))])
+    _token, secret = make_token(world, name="Second token")
+    again = enrol(client, secret).json()
+    assert again["device_id"] == device_id
+    # The old credential is revoked; the new identity starts again at sequence 1, whole.
+    assert check_in(client, credential, device_id, []).json()["code"] == "revoked"
+    answer = check_in(
+        client, again["credential"], device_id, [full(1, document({"a": "2", "b": "1"}))]
+    )
+    assert answer.status_code == 200, answer.content
+    with system_context("test"):
+        assert [(c.name, c.kind) for c in SoftwareChange.objects.all()] == [("a", "upgraded")]
+        assert InstalledSoftware.objects.filter(device_id=device_id).count() == 2
+
+
+def test_rotation_hands_out_a_new_credential_and_the_old_works_until_it_is_used(
+    client, world
+) -> None:  # type: ignore[no-untyped-def]
+    device_id, credential = _enrolled(client, world)
+    check_in(client, credential, device_id, [])
+    with system_context("test"):
+        device = Device.objects.get(pk=device_id)
+    request_credential_rotation(actor=system_principal("test"), device=device)
+    lost = check_in(client, credential, device_id, []).json()["credential"]["value"]
+    # The answer was lost: the old credential still works, and a fresh one is handed out.
+    fresh = check_in(client, credential, device_id, []).json()["credential"]["value"]
+    assert lost != fresh
+    assert check_in(client, lost, device_id, []).status_code == 401
+    assert check_in(client, fresh, device_id, []).json()["credential"] is None
+    assert check_in(client, credential, device_id, []).json()["code"] == "revoked"
+    with system_context("test"):
+        assert AuditEntry.objects.filter(action="agents.rotate_device_credential").count() == 2
+
+
+def test_a_credential_of_one_device_cannot_report_for_another(client, world) -> None:  # type: ignore[no-untyped-def]
+    device_id, credential = _enrolled(client, world)
+    answer = check_in(client, credential, str(world["other_device"]), [full(1, document({}))])
+    assert (answer.status_code, answer.json()["code"]) == (403, "wrong_device")
+    assert _count(InstalledSoftware) == 0
+
+
+def test_a_device_credential_is_no_credential_for_the_api_or_pages(client, world) -> None:  # type: ignore[no-untyped-def]
+    device_id, credential = _enrolled(client, world)
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {credential}"}
+    assert client.get(f"/api/v1/devices/{device_id}/software", **bearer).status_code == 401
+    assert client.get("/api/v1/tenants", **bearer).status_code == 401
+    page = client.get(f"/tenants/{world['tenant']}/devices/{device_id}/inventory/", **bearer)
+    assert page.status_code == 302 and "/login" in page["Location"]
