@@ -32,9 +32,12 @@ def test_a_first_full_inventory_of_1500_packages_is_set_based(client, world) -> 
     assert answer.status_code == 200, answer.content
     with system_context("test"):
         assert InstalledSoftware.objects.filter(device_id=body["device_id"]).count() == 1500
-    # Credential, state, known ids, two bulk inserts (batches of 1,000), updates, device,
-    # state, audit-free: never one statement per package.
-    assert len(queries) < 30, [q["sql"][:80] for q in queries]
+    # Never one statement per package: a few reads and writes, and the rows inserted in
+    # batches (1,000 a statement on PostgreSQL; SQLite's variable limit makes them smaller).
+    inserts = [q for q in queries if q["sql"].startswith("INSERT")]
+    others = [q["sql"][:80] for q in queries if not q["sql"].startswith("INSERT")]
+    assert len(others) < 25, others
+    assert len(inserts) <= 40
     assert elapsed < 5, elapsed
 
     started = time.perf_counter()
