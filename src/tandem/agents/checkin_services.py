@@ -122,7 +122,7 @@ def _sync_rows(
     device: Device,
     stored: dict[str, Any],
     wanted: dict[str, Any],
-    model: type[InstalledSoftware] | type[PendingUpdate],
+    model: type[Any],
     columns: tuple[str, ...],
 ) -> None:
     """Make ``model``'s rows of ``device`` equal ``wanted`` (item id → column values),
@@ -137,9 +137,9 @@ def _sync_rows(
         for row in rows:
             for column, value in zip(columns, wanted[row.item_id], strict=True):
                 setattr(row, column, value)
-        model.objects.bulk_update(rows, list(columns), batch_size=500)  # type: ignore[attr-defined]
+        model.objects.bulk_update(rows, list(columns), batch_size=500)
     if added:
-        model.objects.bulk_create(  # type: ignore[attr-defined]
+        model.objects.bulk_create(
             [
                 model(
                     tenant_id=device.tenant_id,
@@ -166,11 +166,11 @@ UPDATE_COLUMNS = (
 
 def _stored(
     device: Device,
-    model: type[InstalledSoftware] | type[PendingUpdate],
+    model: type[Any],
     columns: tuple[str, ...],
 ) -> dict[str, Any]:
     """The rows held for ``device`` (item id → column values), read in one query."""
-    rows = model.objects.filter(device=device).values_list("item_id", *columns)  # type: ignore[attr-defined]
+    rows = model.objects.filter(device=device).values_list("item_id", *columns)
     return {row[0]: tuple(row[1:]) for row in rows}
 
 
