@@ -13,8 +13,8 @@ def inventory_section(principal: Principal, device: Device) -> DeviceSection | N
     """Counts of software, pending (security) updates and changes, for a reader who may
     see the device (the page already checked it)."""
     state = queries.agent_state(device)
-    if state is None:
-        return None
+    if state is None or not state.state_hash:
+        return None  # the page's placeholder says no inventory came yet
     updates = queries.pending_updates(device)
     return DeviceSection(
         key="inventory",
@@ -38,7 +38,8 @@ SECTION_UPDATES = 20
 def updates_section(principal: Principal, device: Device) -> DeviceSection | None:
     """The device's pending updates, security first; None before any inventory (the
     page's placeholder then says so)."""
-    if queries.agent_state(device) is None:
+    state = queries.agent_state(device)
+    if state is None or not state.state_hash:
         return None
     updates = queries.pending_updates(device)
     return DeviceSection(

@@ -6,8 +6,9 @@ and the HQ device enrolled by its agent.
 - ``enrolment_token_out_of_scope``: Acme, Branch site: Acme's IT (Narrow IT's people hold no
   enrolment permission: technicians only read).
 - ``other_enrolment_token``: Globex: its owner and Northwind's admin.
-- The world's ``device`` (Acme HQ) enrolled with ``enrolment_token``: it has an agent state
-  and a live credential (``world.secrets["device_credential"]``).
+- The world's ``device`` (Acme HQ) enrolled with ``enrolment_token`` (its identity as the
+  assets world made it): it has an agent state and a live credential
+  (``world.secrets["device_credential"]``), and no inventory yet.
 """
 
 from __future__ import annotations
@@ -55,7 +56,12 @@ def build_agents_world(world: Any) -> None:
         raw_token=world.secrets["enrolment_token"],
         request=EnrolRequest(
             token=world.secrets["enrolment_token"],
-            device=DeviceFacts(hostname=hq_device.hostname, hardware_id=hq_device.hardware_id),
+            device=DeviceFacts(
+                hostname=hq_device.hostname,
+                hardware_id=hq_device.hardware_id,
+                serial=hq_device.serial_number,
+                os={"family": hq_device.os_family},
+            ),
         ),
     )
     world.secrets["device_credential"] = enrolment.credential
