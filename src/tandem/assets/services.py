@@ -44,6 +44,8 @@ IDENTITY_LIMITS = {
     "architecture": 32,
 }
 AUDITED_FIELDS = ("name", "site_id", "asset_group_id", "protected", "status")
+#: What an enrolment's audit entry records: the placement and the identity it was given.
+ENROLMENT_FIELDS = (*AUDITED_FIELDS, "hostname", "hardware_id", "enrolled_at")
 
 
 class _Keep:
@@ -55,8 +57,8 @@ class _Keep:
 KEEP: Any = _Keep()
 
 
-def _fields(device: Device) -> dict[str, Any]:
-    return {name: getattr(device, name) for name in AUDITED_FIELDS}
+def _fields(device: Device, names: tuple[str, ...] = AUDITED_FIELDS) -> dict[str, Any]:
+    return {name: getattr(device, name) for name in names}
 
 
 def _site(actor: Principal, tenant_id: int, site_id: int | None) -> Site | None:
@@ -166,7 +168,7 @@ def register_device(
         }
         before: dict[str, Any] = {}
         if existing is not None:
-            before = _fields(existing)
+            before = _fields(existing, ENROLMENT_FIELDS)
             device = existing
             for field, value in values.items():
                 setattr(device, field, value)
@@ -179,10 +181,7 @@ def register_device(
                 raise InvalidInput({"hardware_id": [DUPLICATE_HARDWARE_ID]}) from exc
         if not allowed(actor, CHANGE_DEVICE, device):
             raise InvalidInput({"site_id": ["Outside what you may place devices in."]})
-        changes = diff(before, _fields(device))
-        changes.update(
-            {"hostname": [None, device.hostname], "hardware_id": [None, device.hardware_id]}
-        )
+        changes = diff(before, _fields(device, ENROLMENT_FIELDS))
         record_audit(
             actor=actor,
             action="assets.reenrol_device" if existing else "assets.register_device",
