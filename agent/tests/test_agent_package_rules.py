@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 
 AGENT = Path(__file__).resolve().parent.parent
-PACKAGE = AGENT / "tandem_agent"
+PACKAGE = AGENT / "src" / "tandem_agent"
 FORBIDDEN = ("tandem", "django", "ninja")
 
 
@@ -24,6 +24,7 @@ def _imported_roots(path: Path) -> set[str]:
 
 
 def test_no_module_of_the_agent_imports_the_server_or_django():
+    assert len(list(PACKAGE.rglob("*.py"))) > 5, f"no agent package at {PACKAGE}"
     offenders = {
         str(path.relative_to(AGENT)): sorted(_imported_roots(path) & set(FORBIDDEN))
         for path in PACKAGE.rglob("*.py")
