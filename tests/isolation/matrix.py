@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import transaction
 from django.test import Client
+from django.urls import get_resolver
 
 from tandem.audit.models import AuditEntry
 from tandem.core.actions import action_of
@@ -45,9 +46,14 @@ class Operation:
 
 
 def api_operations() -> list[Operation]:
-    """Every operation mounted on the API, straight from the router registry."""
+    """Every operation mounted on the API, straight from the router registry.
+
+    The URL configuration is loaded first, as a running server has it: ninja mounts a
+    router's sub-routers on the API when the URLs are built, so without this a test run
+    alone would see only part of the API."""
     from tandem.config.api import api
 
+    get_resolver().url_patterns  # noqa: B018 - loading it builds the API's routers
     found = []
     for prefix, router in api._routers:
         for path, path_view in router.path_operations.items():
