@@ -6,6 +6,7 @@ The HTTP behaviour against the real server is tested when the server side lands.
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 import random
@@ -119,7 +120,7 @@ def test_check_in_request_has_the_bearer_credential_and_is_compressed():
         server="https://tandem.example",
         credential="cred-1",
         device_id="dev-1",
-        agent_time="2026-01-01T00:00:00.000+00:00",
+        agent_time=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
         server_offset=-1.5,
         reports=reports,
     )

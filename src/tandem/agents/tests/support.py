@@ -3,6 +3,7 @@ agent sends them (gzip JSON), small inventory documents."""
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 import uuid
@@ -114,7 +115,7 @@ def report(sequence: int, **body: Any) -> dict[str, Any]:
         "id": str(uuid.uuid4()),
         "sequence": sequence,
         "kind": "inventory",
-        "agent_time": "2026-01-01T00:00:00+00:00",
+        "agent_time": dt.datetime.now(dt.UTC).isoformat(),
         **body,
     }
 
