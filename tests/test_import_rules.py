@@ -249,7 +249,11 @@ def layers_contract() -> list[set[str]]:
     contract = next(
         c for c in pyproject()["tool"]["importlinter"]["contracts"] if c["id"] == "layers"
     )
-    return [{name.strip() for name in re.split(r"[:|]", layer)} for layer in contract["layers"]]
+    # An optional layer is written in parentheses (an app not built yet): drawn plainly.
+    return [
+        {name.strip().strip("()") for name in re.split(r"[:|]", layer)}
+        for layer in contract["layers"]
+    ]
 
 
 def layers_drawn() -> list[set[str]]:

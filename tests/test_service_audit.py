@@ -31,6 +31,8 @@ from tandem.agents import wire as agent_wire
 from tandem.agents.models import EnrolmentToken
 from tandem.assets import services as assets
 from tandem.assets.models import Device
+from tandem.jobs import services as jobs
+from tandem.jobs.models import Job
 from tandem.audit import services as audit
 from tandem.audit.models import AuditEntry
 from tandem.core.principal import Principal, system_principal
@@ -390,6 +392,64 @@ CALLS.update(
     }
 )
 # --- end of the agents app's block ------------------------------------------------------------
+
+
+# --- The jobs app (issue 11): every state change of a job is audited ------------------------------
+NOT_AUDITED["tandem.jobs.services.expire_jobs"] = (
+    "periodic: each job it expires or fails is audited (jobs.expire_job, jobs.fail_job); "
+    "a run with nothing due writes nothing (tandem.jobs.tests.test_services)"
+)
+
+
+def _job(world: World, name: str = "job") -> Job:
+    return Job.objects.get(pk=world[name])
+
+
+def _running_job(actor: Principal, world: World) -> Job:
+    """The world's approved Branch job, handed to its agent."""
+    job = _job(world, "job_out_of_scope")
+    jobs.hand_out_for_check_in(actor=actor, device_id=job.device_id, now=job.not_before)
+    return _job(world, "job_out_of_scope")
+
+
+CALLS.update(
+    {
+        "tandem.jobs.services.request_job": lambda a, w: (
+            lambda: jobs.request_job(
+                actor=a, device=_device(w), kind="reboot", parameters={}, reason="audit check"
+            )
+        ),
+        "tandem.jobs.services.approve_job": lambda a, w: (
+            lambda: jobs.approve_job(actor=a, job=_job(w))
+        ),
+        "tandem.jobs.services.reject_job": lambda a, w: (
+            lambda: jobs.reject_job(actor=a, job=_job(w), reason="audit check")
+        ),
+        "tandem.jobs.services.cancel_job": lambda a, w: (
+            lambda: jobs.cancel_job(actor=a, job=_job(w), reason="audit check")
+        ),
+        "tandem.jobs.services.hand_out_for_check_in": lambda a, w: (
+            lambda: jobs.hand_out_for_check_in(
+                actor=a,
+                device_id=w["device_out_of_scope"],
+                now=_job(w, "job_out_of_scope").not_before,
+            )
+        ),
+        "tandem.jobs.services.record_result": lambda a, w: (
+            lambda job=_running_job(a, w): jobs.record_result(
+                actor=a,
+                device_id=job.device_id,
+                job_id=str(job.pk),
+                status="succeeded",
+                exit_code=0,
+                output="done",
+                report_id=None,
+                now=job.not_before,
+            )
+        ),
+    }
+)
+# --- end of the jobs app's block --------------------------------------------------------------
 
 
 def _services_modules() -> list[ModuleType]:

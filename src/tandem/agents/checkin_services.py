@@ -46,6 +46,7 @@ from tandem.assets.models import Device
 from tandem.audit.services import record_audit
 from tandem.core.principal import Principal
 from tandem.core.scoping import within_tenant
+from tandem.jobs.services import JobResultError, hand_out_for_check_in, record_result
 
 #: ``last_seen_at`` is written at most this often per device: "online" needs minutes, not
 #: seconds, and a write per check-in would double the hot path's cost.
@@ -61,6 +62,8 @@ class CheckInAnswer:
     state_hash: str = ""
     need_full: bool = False
     credential: str | None = None
+    #: Jobs handed out at this check-in (``tandem.jobs``, decision 0029).
+    jobs: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self, now: dt.datetime) -> dict[str, Any]:
         return {
@@ -69,7 +72,7 @@ class CheckInAnswer:
             "state_hash": self.state_hash,
             "need_full": self.need_full,
             "check_in_interval": CHECK_IN_INTERVAL,
-            "jobs": [],
+            "jobs": self.jobs,
             "credential": {"value": self.credential} if self.credential else None,
         }
 
@@ -261,14 +264,14 @@ def check_in(
                     f"report {report_id}: sequence {report.sequence} was already applied.",
                 )
             if report.kind == ReportKind.JOB_RESULT:
-                # No job exists yet (issue 11's jobs come later): a result names none.
-                raise WireError(
-                    422, "unknown_job", f"report {report_id}: no job {report.job_id!r} here."
-                )
-            following = _next_document(report, document, current_hash)
-            if following is None:
-                answer.need_full = True
-                break
+                # A job's outcome (tandem.jobs, decision 0029); the inventory stays as it is.
+                _job_result(actor, device, report, now)
+                following = document
+            else:
+                following = _next_document(report, document, current_hash)
+                if following is None:
+                    answer.need_full = True
+                    break
             if document is not None and following is not document:
                 history += _changes(
                     device, software_rows(document), software_rows(following), now, report.id
@@ -349,7 +352,26 @@ def check_in(
         if state_fields:
             state.save(update_fields=[*state_fields, "updated_at"])
         answer.state_hash = current_hash
+        # Jobs due now: one indexed query when there are none (decision 0030).
+        answer.jobs = hand_out_for_check_in(actor=actor, device_id=device.pk, now=now)
     return answer.as_json(now)
+
+
+def _job_result(actor: Principal, device: Device, report: Report, now: dt.datetime) -> None:
+    """Record a ``job_result`` report; a job that is not this device's refuses the request."""
+    try:
+        record_result(
+            actor=actor,
+            device_id=device.pk,
+            job_id=report.job_id,
+            status=report.status,
+            exit_code=report.exit_code,
+            output=report.output,
+            report_id=report.id,
+            now=now,
+        )
+    except JobResultError as error:
+        raise WireError(422, error.code, f"report {report.id}: {error.detail}") from error
 
 
 def _rotate(*, actor: Principal, device: Device, now: dt.datetime) -> str:
