@@ -28,7 +28,9 @@ from tandem_agent.client import (
     UrllibTransport,
 )
 from tandem_agent.collect import collect, device_identity, os_facts
+from tandem_agent.backends import choose_backend
 from tandem_agent.inventory import state_hash
+from tandem_agent.jobs import default_runner
 from tandem_agent.queue import ReportQueue
 from tandem_agent.service import queue_inventory, run_loop, send
 from tandem_agent.state import StateDir, resolve_state_dir
@@ -142,7 +144,7 @@ def _once(args: argparse.Namespace, state: StateDir) -> int:
     queue = ReportQueue(state.queue_path)
     try:
         queue_inventory(state, queue, collect())
-        result = send(client, queue)
+        result = send(client, queue, default_runner(state, choose_backend))
     except TransportError as error:
         raise CommandError(
             f"server unreachable, {len(queue)} reports kept for later: {error}", EXIT_FAILED
@@ -173,7 +175,12 @@ def _run(args: argparse.Namespace, state: StateDir) -> int:
     queue = ReportQueue(state.queue_path)
     try:
         outcome = run_loop(
-            client=client, queue=queue, collect=collect, stop=stop, rng=random.SystemRandom()
+            client=client,
+            queue=queue,
+            collect=collect,
+            stop=stop,
+            rng=random.SystemRandom(),
+            runner=default_runner(state, choose_backend),
         )
     finally:
         queue.close()

@@ -16,14 +16,16 @@ from typing import Any
 
 from tandem_agent.client import AgentClient, Revoked, SendResult, TransportError, now_iso
 from tandem_agent.inventory import Document, state_hash
+from tandem_agent.jobs import INTERRUPTED, JobOutcome, JobRunner
 from tandem_agent.queue import ReportQueue
 from tandem_agent.state import StateDir
 from tandem_agent.timing import backoff_delay, jittered_interval
 
 log = logging.getLogger("tandem_agent")
 
-#: Jobs arrive on check-in; this agent version does not run them yet and says so.
-JOB_REFUSAL = "this agent version does not run jobs yet"
+#: Jobs arrive on check-in; an agent process started without a job runner (a library
+#: caller, a test) refuses them, saying so. ``tandem-agent run`` and ``once`` run them.
+JOB_REFUSAL = "this agent process runs no jobs (it was started without a job runner)"
 
 
 def queue_inventory(state: StateDir, queue: ReportQueue, document: Document) -> str:
@@ -41,26 +43,52 @@ def queue_inventory(state: StateDir, queue: ReportQueue, document: Document) -> 
     return report.id
 
 
-def answer_jobs(queue: ReportQueue, jobs: list[dict[str, Any]]) -> int:
-    """Queue a result for each job received: refused, with the reason (decision 0025)."""
-    for job in jobs:
+def report_interrupted(queue: ReportQueue, runner: JobRunner) -> int:
+    """Jobs the agent started and never finished (killed, or the machine went down): each
+    is reported failed "interrupted", never run again."""
+    interrupted = runner.interrupted()
+    for job_id in interrupted:
         queue.put(
             "job_result",
-            {
-                "job_id": str(job.get("id")),
-                "status": "refused",
-                "exit_code": None,
-                "output": JOB_REFUSAL,
-            },
+            JobOutcome("failed", None, INTERRUPTED).report(job_id),
             agent_time=now_iso(),
         )
-    return len(jobs)
+        runner.finish(job_id)
+    return len(interrupted)
 
 
-def send(client: AgentClient, queue: ReportQueue) -> SendResult:
-    """Send the queue; answer any jobs received, and send those answers too."""
+def answer_jobs(
+    queue: ReportQueue, jobs: list[dict[str, Any]], runner: JobRunner | None = None
+) -> int:
+    """Run each job received (once: decision 0029) and queue its result; without a runner,
+    queue a refusal. Returns how many results were queued."""
+    answered = 0
+    for job in jobs:
+        job_id = str(job.get("id"))
+        if runner is None:
+            outcome = JobOutcome("refused", None, JOB_REFUSAL)
+        elif not runner.start(job_id):
+            log.warning("job %s was received again; it runs once only", job_id)
+            continue
+        else:
+            log.info("running job %s (%s)", job_id, job.get("kind"))
+            outcome = runner.run(job)
+        # The result is queued (durably) before the job is marked done: a crash between
+        # the two reports it "interrupted" as well, which the server ignores once the job
+        # has ended; the other order could lose the result.
+        queue.put("job_result", outcome.report(job_id), agent_time=now_iso())
+        if runner is not None:
+            runner.finish(job_id)
+        answered += 1
+    return answered
+
+
+def send(client: AgentClient, queue: ReportQueue, runner: JobRunner | None = None) -> SendResult:
+    """Send the queue; run any jobs received, and send their results at once."""
+    if runner is not None:
+        report_interrupted(queue, runner)
     result = client.send_queue(queue)
-    if result.jobs and answer_jobs(queue, result.jobs):
+    while result.jobs and answer_jobs(queue, result.jobs, runner):
         result = client.send_queue(queue)
     return result
 
@@ -79,6 +107,7 @@ def run_loop(
     stop: threading.Event,
     rng: random.Random,
     max_rounds: int | None = None,
+    runner: JobRunner | None = None,
 ) -> LoopOutcome:
     """Collect, queue and send every interval until ``stop`` is set or the device is revoked."""
     failures = 0
@@ -95,7 +124,7 @@ def run_loop(
         else:
             queue_inventory(client.state, queue, document)
         try:
-            result = send(client, queue)
+            result = send(client, queue, runner)
             if result.interval:
                 interval = float(result.interval)
                 _remember_interval(client.state, result.interval)

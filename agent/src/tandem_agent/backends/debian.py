@@ -18,6 +18,7 @@ from tandem_agent.backends import linux
 from tandem_agent.backends.base import (
     OFF,
     ON,
+    CommandResult,
     PatchReport,
     Runner,
     pending_state,
@@ -181,6 +182,28 @@ def reboot_required(root: Path = Path("/")) -> tuple[bool, list[str]]:
     return True, sorted(set(names))
 
 
+#: apt-get never asks: a changed configuration file keeps the local version (the default
+#: action, else the old file), so a job never hangs on a prompt nobody sees.
+APT_NONINTERACTIVE = [
+    "-y",
+    "-q",
+    "-o",
+    "Dpkg::Options::=--force-confdef",
+    "-o",
+    "Dpkg::Options::=--force-confold",
+]
+
+
+def upgrade_command(packages: list[str]) -> list[str]:
+    """The apt-get command that upgrades exactly ``packages`` (installed ones only:
+    ``--only-upgrade`` never installs a package that is not there)."""
+    return ["apt-get", "install", "--only-upgrade", *APT_NONINTERACTIVE, "--", *packages]
+
+
+#: Every pending update, as the inventory lists them (``apt-get -s dist-upgrade``).
+UPGRADE_ALL = ["apt-get", "dist-upgrade", *APT_NONINTERACTIVE]
+
+
 class DebianBackend:
     """Debian, Ubuntu and their derivatives."""
 
@@ -217,6 +240,40 @@ class DebianBackend:
 
     def accounts(self) -> list[dict[str, Any]] | None:
         return linux.local_accounts(self.root)
+
+    def install_updates_commands(self, packages: list[str] | str) -> list[list[str]]:
+        """The commands a job's ``packages`` becomes: the named packages upgraded; ``all``
+        every pending update; ``security`` the pending updates from security origins (as the
+        inventory tells them apart), upgraded by name. An empty list: nothing to do."""
+        if packages == "all":
+            return [UPGRADE_ALL]
+        if packages == "security":
+            report = self.patch_report()
+            if report.error:
+                raise RuntimeError(report.error)
+            names = sorted({u["name"] for u in report.updates if u.get("security")})
+            return [upgrade_command(names)] if names else []
+        return [upgrade_command(sorted(set(packages)))]
+
+    def install_updates(self, packages: list[str] | str, *, timeout: float) -> CommandResult:
+        """Run :meth:`install_updates_commands`, stopping at the first that fails; the
+        result's output is every command's, in order."""
+        # The real runner takes the job's timeout; a test's recorded runner takes none.
+        run: Runner = (
+            (lambda command: run_command(command, timeout=timeout))
+            if self.runner is run_command
+            else self.runner
+        )
+        output: list[str] = []
+        for command in self.install_updates_commands(packages):
+            output.append("$ " + " ".join(command))
+            result = run(command)
+            output += [result.stdout, result.stderr]
+            if result.returncode != 0:
+                return CommandResult(result.returncode, "\n".join(o for o in output if o))
+        if len(output) == 0:
+            return CommandResult(0, "no security update pending")
+        return CommandResult(0, "\n".join(o for o in output if o))
 
     def security(self) -> dict[str, Any]:
         return linux.security_posture(self.runner)
