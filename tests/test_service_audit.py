@@ -31,12 +31,12 @@ from tandem.agents import wire as agent_wire
 from tandem.agents.models import EnrolmentToken
 from tandem.assets import services as assets
 from tandem.assets.models import Device
-from tandem.jobs import services as jobs
-from tandem.jobs.models import Job
 from tandem.audit import services as audit
 from tandem.audit.models import AuditEntry
 from tandem.core.principal import Principal, system_principal
 from tandem.core.scoping import system_context
+from tandem.jobs import services as jobs
+from tandem.jobs.models import Job
 from tandem.responsibility import services as matrix
 from tandem.responsibility.models import Coverage, ResponsibilityRow
 from tandem.servicedesk.tickets import device_services as ticket_devices
@@ -412,6 +412,20 @@ def _running_job(actor: Principal, world: World) -> Job:
     return _job(world, "job_out_of_scope")
 
 
+def _record_result(actor: Principal, world: World) -> Callable[[], object]:
+    job = _running_job(actor, world)
+    return lambda: jobs.record_result(
+        actor=actor,
+        device_id=job.device_id,
+        job_id=str(job.pk),
+        status="succeeded",
+        exit_code=0,
+        output="done",
+        report_id=None,
+        now=job.not_before,
+    )
+
+
 CALLS.update(
     {
         "tandem.jobs.services.request_job": lambda a, w: (
@@ -435,18 +449,7 @@ CALLS.update(
                 now=_job(w, "job_out_of_scope").not_before,
             )
         ),
-        "tandem.jobs.services.record_result": lambda a, w: (
-            lambda job=_running_job(a, w): jobs.record_result(
-                actor=a,
-                device_id=job.device_id,
-                job_id=str(job.pk),
-                status="succeeded",
-                exit_code=0,
-                output="done",
-                report_id=None,
-                now=job.not_before,
-            )
-        ),
+        "tandem.jobs.services.record_result": _record_result,
     }
 )
 # --- end of the jobs app's block --------------------------------------------------------------

@@ -20,6 +20,7 @@ from types import FrameType
 from typing import Any
 
 from tandem_agent import __version__
+from tandem_agent.backends import choose_backend
 from tandem_agent.client import (
     AgentClient,
     EnrolmentError,
@@ -28,7 +29,6 @@ from tandem_agent.client import (
     UrllibTransport,
 )
 from tandem_agent.collect import collect, device_identity, os_facts
-from tandem_agent.backends import choose_backend
 from tandem_agent.inventory import state_hash
 from tandem_agent.jobs import default_runner
 from tandem_agent.queue import ReportQueue

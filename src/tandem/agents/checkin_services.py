@@ -266,12 +266,15 @@ def check_in(
             if report.kind == ReportKind.JOB_RESULT:
                 # A job's outcome (tandem.jobs, decision 0029); the inventory stays as it is.
                 _job_result(actor, device, report, now)
-                following = document
-            else:
-                following = _next_document(report, document, current_hash)
-                if following is None:
-                    answer.need_full = True
-                    break
+                sequence = report.sequence
+                known.add(report_id)
+                answer.accepted.append(report_id)
+                taken.append(_taken(device, report, now))
+                continue
+            following = _next_document(report, document, current_hash)
+            if following is None:
+                answer.need_full = True
+                break
             if document is not None and following is not document:
                 history += _changes(
                     device, software_rows(document), software_rows(following), now, report.id
@@ -355,6 +358,18 @@ def check_in(
         # Jobs due now: one indexed query when there are none (decision 0030).
         answer.jobs = hand_out_for_check_in(actor=actor, device_id=device.pk, now=now)
     return answer.as_json(now)
+
+
+def _taken(device: Device, report: Report, now: dt.datetime) -> AgentReport:
+    """The record that a job result was taken (its id acknowledged again if resent)."""
+    return AgentReport(
+        tenant_id=device.tenant_id,
+        device=device,
+        report_id=report.id,
+        sequence=report.sequence,
+        kind=report.kind,
+        received_at=now,
+    )
 
 
 def _job_result(actor: Principal, device: Device, report: Report, now: dt.datetime) -> None:

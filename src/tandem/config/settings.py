@@ -259,9 +259,7 @@ EVENTS_KEEP_DAYS = env_int("TANDEM_EVENTS_KEEP_DAYS", 7, minimum=1)
 DEVICE_OFFLINE_MINUTES = env_int("TANDEM_DEVICE_OFFLINE_MINUTES", 15, minimum=1)
 #: The service areas whose responsibility-matrix rows name the party accountable for a
 #: device's jobs, in order of preference (decision 0029).
-JOBS_SERVICE_AREAS = env_list(
-    "TANDEM_JOBS_SERVICE_AREAS", ["server-patching", "endpoint-patching"]
-)
+JOBS_SERVICE_AREAS = env_list("TANDEM_JOBS_SERVICE_AREAS", ["server-patching", "endpoint-patching"])
 #: A job handed to an agent that has not reported for this many minutes fails "no result".
 JOBS_RESULT_MINUTES = env_int("TANDEM_JOBS_RESULT_MINUTES", 24 * 60, minimum=1)
 

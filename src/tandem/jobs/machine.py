@@ -86,9 +86,7 @@ def after_approval(*, not_before: dt.datetime, now: dt.datetime) -> State:
     return State.SCHEDULED if not_before > now else State.APPROVED
 
 
-def after_request(
-    *, needs_approval: bool, not_before: dt.datetime, now: dt.datetime
-) -> State:
+def after_request(*, needs_approval: bool, not_before: dt.datetime, now: dt.datetime) -> State:
     """Where a new job goes from ``requested``: to its approver, or straight to approved."""
     if needs_approval:
         return State.AWAITING_APPROVAL

@@ -20,6 +20,8 @@ from django.db.models import Q
 from tandem.assets.models import Device
 from tandem.core.policies import ScopedPermission, policy
 from tandem.core.principal import Principal, TenantAccess
+from tandem.jobs.machine import Kind
+from tandem.jobs.models import Job
 from tandem.jobs.permissions import (
     APPROVE_JOB,
     ENGAGEMENT_JOBS,
@@ -28,8 +30,6 @@ from tandem.jobs.permissions import (
     RUN_SCRIPT,
     VIEW_JOB,
 )
-from tandem.jobs.machine import Kind
-from tandem.jobs.models import Job
 
 
 def job_scope(access: TenantAccess) -> Q:
@@ -82,9 +82,9 @@ def requesting_access(principal: Principal, device: Device, kind: str) -> Tenant
     """The access through which ``principal`` may ask for a job of ``kind`` on ``device``
     (its tenant's own IT preferred), else None. Plain data: no query."""
     needed = {REQUEST_JOB, RUN_SCRIPT} if kind == Kind.RUN_SCRIPT else {REQUEST_JOB}
-    actions = {ENGAGEMENT_JOBS, ENGAGEMENT_SCRIPTS} if kind == Kind.RUN_SCRIPT else {
-        ENGAGEMENT_JOBS
-    }
+    actions = (
+        {ENGAGEMENT_JOBS, ENGAGEMENT_SCRIPTS} if kind == Kind.RUN_SCRIPT else {ENGAGEMENT_JOBS}
+    )
     candidates = [
         access
         for access in principal.accesses_with(REQUEST_JOB, device.tenant_id)

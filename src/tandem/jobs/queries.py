@@ -14,9 +14,9 @@ from django.db.models import Q, QuerySet
 from tandem.assets.models import Device
 from tandem.core.policies import get_visible_or_404, visible
 from tandem.core.principal import Principal
-from tandem.jobs.permissions import VIEW_JOB
 from tandem.jobs.machine import State
 from tandem.jobs.models import Job, JobTransition
+from tandem.jobs.permissions import VIEW_JOB
 from tandem.jobs.policies import approver_party_ids
 from tandem.responsibility import routing
 from tandem.responsibility.queries import routing_inputs
@@ -71,9 +71,7 @@ def accountable_party(
             row, area_name = best[2], best[3]
             where = ("asset group", "site", "whole area")[2 - row.level]
             name = context.party_names.get(row.accountable_id, "?")
-            return Accountable(
-                row.accountable_id, f"{area_name} ({where}) → {name} (accountable)"
-            )
+            return Accountable(row.accountable_id, f"{area_name} ({where}) → {name} (accountable)")
     internal = Party.objects.filter(tenant_id=device.tenant_id, kind=PartyKind.INTERNAL).first()
     assert internal is not None, "every tenant has its internal IT party"
     return Accountable(

@@ -243,7 +243,11 @@ def request_job(
 
 def _not_accountable(job: Job) -> str:
     with within_tenant(job.tenant_id):
-        party = Party.objects.filter(pk=job.approver_party_id).first()
+        party = (
+            Party.objects.filter(pk=job.approver_party_id).first()
+            if job.approver_party_id is not None
+            else None
+        )
     name = party.name if party else "the accountable party"
     return (
         f"Only {name}, the party accountable for this device, may approve or reject this job; "
@@ -251,7 +255,9 @@ def _not_accountable(job: Job) -> str:
     )
 
 
-def _approve(*, actor: Principal, job: Job, party_id: int | None, now: dt.datetime, note: str) -> None:
+def _approve(
+    *, actor: Principal, job: Job, party_id: int | None, now: dt.datetime, note: str
+) -> None:
     _move(
         actor=actor,
         job=job,
@@ -299,9 +305,7 @@ def approve_job(
     return job
 
 
-def reject_job(
-    *, actor: Principal, job: Job, reason: str, now: dt.datetime | None = None
-) -> Job:
+def reject_job(*, actor: Principal, job: Job, reason: str, now: dt.datetime | None = None) -> Job:
     """Refuse a job awaiting approval, saying why: the same people as :func:`approve_job`."""
     now = now or timezone.now()
     reason = (reason or "").strip()
@@ -318,9 +322,7 @@ def reject_job(
     return job
 
 
-def cancel_job(
-    *, actor: Principal, job: Job, reason: str, now: dt.datetime | None = None
-) -> Job:
+def cancel_job(*, actor: Principal, job: Job, reason: str, now: dt.datetime | None = None) -> Job:
     """Withdraw a job that has not started: for those who may ask for such a job on the
     device, and for its approvers. A running job cannot be cancelled (the agent is not
     told to stop): it ends with its result."""
@@ -415,9 +417,7 @@ def record_result(
         pk = int(job_id or "")
     except ValueError:
         pk = 0
-    job = (
-        Job.objects.select_for_update().filter(pk=pk, device_id=device_id).first() if pk else None
-    )
+    job = Job.objects.select_for_update().filter(pk=pk, device_id=device_id).first() if pk else None
     if job is None:
         raise JobResultError("unknown_job", f"no job {job_id!r} for this device.")
     target = machine.result_state(status or "")
@@ -437,7 +437,9 @@ def record_result(
             note=f"a late result ({status}, exit code {exit_code}) was ignored",
         )
         return job
-    note = f"the agent reported {status}" + (f", exit code {exit_code}" if exit_code is not None else "")
+    note = f"the agent reported {status}" + (
+        f", exit code {exit_code}" if exit_code is not None else ""
+    )
     _move(
         actor=actor,
         job=job,
@@ -490,7 +492,9 @@ def expire_jobs(*, now: dt.datetime | None = None) -> int:
                     note="its window closed before it started",
                 )
                 changed += 1
-            elif machine.overdue(state=state, dispatched_at=job.dispatched_at, now=now, limit=limit):
+            elif machine.overdue(
+                state=state, dispatched_at=job.dispatched_at, now=now, limit=limit
+            ):
                 _move(
                     actor=actor,
                     job=job,

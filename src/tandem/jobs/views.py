@@ -23,10 +23,10 @@ from tandem.core.errors import Conflict, InvalidInput, Refused
 from tandem.core.pages import submit_form
 from tandem.core.request import TandemRequest
 from tandem.jobs import queries, services
-from tandem.jobs.permissions import APPROVE_JOB, REQUEST_JOB, VIEW_JOB
 from tandem.jobs.forms import JobRequestForm, NoteForm, ReasonForm
 from tandem.jobs.machine import CANCELLABLE, Kind, State
 from tandem.jobs.models import Job
+from tandem.jobs.permissions import APPROVE_JOB, REQUEST_JOB, VIEW_JOB
 from tandem.jobs.policies import approving_access, requesting_access
 
 
@@ -72,7 +72,9 @@ def job_request(request: TandemRequest, device_id: int) -> HttpResponse:
     )
 
 
-def _detail(request: TandemRequest, job: Job, *, status: int = 200, error: str = "") -> HttpResponse:
+def _detail(
+    request: TandemRequest, job: Job, *, status: int = 200, error: str = ""
+) -> HttpResponse:
     principal = request.principal
     return render(
         request,

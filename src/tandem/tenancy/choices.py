@@ -24,7 +24,7 @@ ENGAGEMENT_ACTIONS: dict[str, str] = {
     "tickets.work": "Work tickets in the engagement's service areas",
     "assets.view": "See assets and inventory",
     "assets.run_scripts": "Run approved scripts on endpoints",
-    "jobs.request": "Request jobs on endpoints (install updates, reboot; scripts also need the above)",
+    "jobs.request": "Request jobs on endpoints (updates, reboots; scripts also need the above)",
     "patching.approve": "Approve patches",
     "security.triage": "Triage security alerts",
     "changes.request": "Request changes",

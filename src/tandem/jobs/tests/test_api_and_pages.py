@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from tests.personas import user_of
 
 from tandem.accounts.principals import resolve_principal
 from tandem.assets.models import Device
 from tandem.assets.services import update_device
 from tandem.core.scoping import system_context
 from tandem.jobs.models import Job
-from tests.personas import user_of
 
 pytestmark = pytest.mark.django_db
 
@@ -27,9 +27,7 @@ def _send(client, method: str, url: str, body=None):  # type: ignore[no-untyped-
 def _protect(world) -> None:  # type: ignore[no-untyped-def]
     with system_context("test: the device"):
         device = Device.objects.get(pk=world["device"])
-    update_device(
-        actor=resolve_principal(user_of(world, "owner")), device=device, protected=True
-    )
+    update_device(actor=resolve_principal(user_of(world, "owner")), device=device, protected=True)
 
 
 def test_a_job_requested_through_the_api_waits_for_approval_and_is_approved(
@@ -124,4 +122,6 @@ def test_a_refused_approval_on_the_page_says_why_and_changes_nothing(as_persona,
     with system_context("test: the job"):
         assert Job.objects.get(pk=world["job"]).state == "awaiting_approval"
     # A provider technician without jobs in its engagement has no request page.
-    assert as_persona("provider_tech").get(f"/devices/{world['device']}/jobs/new/").status_code == 404
+    assert (
+        as_persona("provider_tech").get(f"/devices/{world['device']}/jobs/new/").status_code == 404
+    )

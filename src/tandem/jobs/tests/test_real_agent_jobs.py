@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from tests.personas import user_of
 
 from tandem.accounts.principals import resolve_principal
 from tandem.agents.tests.support import make_token
@@ -22,7 +23,6 @@ from tandem.core.scoping import system_context
 from tandem.jobs import services
 from tandem.jobs.machine import State
 from tandem.jobs.models import Job
-from tests.personas import user_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from tests.personas import World, user_of
 
 from tandem.accounts.principals import resolve_principal
 from tandem.assets.models import Device
@@ -26,7 +27,6 @@ from tandem.jobs.services import JobResultError
 from tandem.responsibility.services import add_matrix_row
 from tandem.tenancy.models import Engagement, Tenant
 from tandem.tenancy.services import rescope_engagement
-from tests.personas import World, user_of
 
 pytestmark = pytest.mark.django_db
 
@@ -93,9 +93,9 @@ def _reboot(world: World, persona: str = "owner", device: str = "device", **opti
 def _states(job: Job) -> list[str]:
     with system_context("test: a job's history"):
         return list(
-            JobTransition.objects.filter(job=job).order_by("at", "id").values_list(
-                "to_state", flat=True
-            )
+            JobTransition.objects.filter(job=job)
+            .order_by("at", "id")
+            .values_list("to_state", flat=True)
         )
 
 
@@ -180,7 +180,9 @@ def test_bad_input_is_refused_and_nothing_is_written(world) -> None:  # type: ig
     assert "interpreter" in error.value.field_errors
     now = timezone.now()
     with pytest.raises(InvalidInput):
-        _reboot(world, not_before=now - dt.timedelta(hours=3), not_after=now - dt.timedelta(hours=1))
+        _reboot(
+            world, not_before=now - dt.timedelta(hours=3), not_after=now - dt.timedelta(hours=1)
+        )
     with pytest.raises(InvalidInput):
         _reboot(world, origin="somewhere else")
     assert _audit_count() == before
@@ -271,7 +273,9 @@ def test_a_result_for_an_unknown_or_another_device_s_job_is_refused(world) -> No
     assert _job(job.pk).state == State.RUNNING
 
 
-def test_expiry_closes_unstarted_jobs_and_fails_running_ones_without_a_result(world, settings) -> None:  # type: ignore[no-untyped-def]
+def test_expiry_closes_unstarted_jobs_and_fails_running_ones_without_a_result(
+    world, settings
+) -> None:  # type: ignore[no-untyped-def]
     now = timezone.now()
     running = _running(world)
     waiting = _reboot(world, device="device_unplaced", not_after=now + dt.timedelta(hours=1))
