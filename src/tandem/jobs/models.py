@@ -30,10 +30,14 @@ class Job(TenantOwned):
     """
 
     device = models.ForeignKey("assets.Device", on_delete=models.PROTECT, related_name="jobs")
-    kind = models.CharField(max_length=20, choices=[(k.value, k.value) for k in Kind])
+    kind = models.CharField(
+        max_length=20, choices=[(k.value, k.value.replace("_", " ")) for k in Kind]
+    )
     parameters = models.JSONField(default=dict)
     state = models.CharField(
-        max_length=20, choices=[(s.value, s.value) for s in State], default=State.REQUESTED
+        max_length=20,
+        choices=[(s.value, s.value.replace("_", " ")) for s in State],
+        default=State.REQUESTED.value,
     )
     reason = models.CharField(max_length=500)
     origin = models.CharField(max_length=120, default="manual")
@@ -78,7 +82,7 @@ class Job(TenantOwned):
             # are in it, so a device with none costs one probe of a tiny index.
             models.Index(
                 fields=["device", "not_before"],
-                condition=Q(state__in=sorted(DISPATCHABLE)),
+                condition=Q(state__in=sorted(s.value for s in DISPATCHABLE)),
                 name="job_due",
             ),
             models.Index(fields=["device", "-created_at"], name="job_device_recent"),
