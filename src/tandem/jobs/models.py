@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 
 from tandem.core.models import TenantOwned
-from tandem.jobs.machine import DISPATCHABLE, Kind, State
+from tandem.jobs.machine import DISPATCHABLE, TERMINAL, Kind, State
 
 #: Output kept per job (the agent caps what it sends too); longer output is cut and the job
 #: says so (``output_truncated``).
@@ -95,13 +95,8 @@ class Job(TenantOwned):
 
     @property
     def is_finished(self) -> bool:
-        return self.state in {
-            State.SUCCEEDED,
-            State.FAILED,
-            State.EXPIRED,
-            State.CANCELLED,
-            State.REJECTED,
-        }
+        """Whether the job has ended (succeeded, failed, expired, cancelled or rejected)."""
+        return self.state in TERMINAL
 
 
 class JobTransition(TenantOwned):
