@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db import models
 
 from tandem.assets.choices import DeviceStatus, OsFamily
-from tandem.core.models import TenantOwned
+from tandem.core.models import TenantOwned, tenant_manager
 
 
 class Device(TenantOwned):
@@ -47,6 +47,9 @@ class Device(TenantOwned):
     #: The hash of the last full inventory the agent reported (decision 0025): the agent
     #: sends deltas against it, and a mismatch asks for a full report.
     inventory_hash = models.CharField(max_length=128, blank=True, default="")
+
+    #: A device principal reads only this one device (decision 0032).
+    objects = tenant_manager(device_field="pk")
 
     class Meta:
         ordering = ["name", "id"]

@@ -3,8 +3,65 @@ concrete model of ``core``, because every app may declare periodic jobs."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django_scopes import ScopedManager
+from django_scopes.exceptions import ScopeError
+from django_scopes.manager import DisabledQuerySet
+
+from tandem.core.scoping import DEVICE, scope_value
+
+#: What a query of a model that is not the device's own says under a device principal.
+DEVICE_REFUSAL = (
+    "A device principal reaches only its own device's rows (decision 0032): "
+    "{model} is not one of them."
+)
+
+
+class DeviceRefusedQuerySet(DisabledQuerySet):
+    """A query of a tenant-owned model that no device principal may run: every way of
+    running it raises ``ScopeError``, as a query without a scope does (fail closed)."""
+
+    def error(self, *args: Any, **kwargs: Any) -> Any:
+        raise ScopeError(DEVICE_REFUSAL.format(model=self.model.__name__))
+
+
+# DisabledQuerySet binds its refusing names to its own ``error`` when the class is made;
+# rebinding them here makes each of them say why a device is refused.
+for _name, _value in list(vars(DisabledQuerySet).items()):
+    if _value is DisabledQuerySet.error:
+        setattr(DeviceRefusedQuerySet, _name, DeviceRefusedQuerySet.error)
+
+
+class _DeviceAwareManager(models.Manager):  # type: ignore[type-arg]
+    """The base of every tenant-scoped manager: under a device principal's scope (the
+    ``device`` dimension holds its one device id) a model that names no device field
+    refuses to run, and one that does keeps only that device's rows. Without a device in
+    the scope (people, tasks, the CLI) it adds nothing to the tenant filter."""
+
+    device_field: str | None = None
+
+    def get_queryset(self) -> models.QuerySet[Any]:
+        device_ids = scope_value(DEVICE)
+        if device_ids is None:
+            return super().get_queryset()
+        if self.device_field is None:
+            return DeviceRefusedQuerySet(self.model, using=self._db, missing_scopes=[DEVICE])
+        return super().get_queryset().filter(**{f"{self.device_field}__in": list(device_ids)})
+
+
+def tenant_manager(field: str = "tenant", *, device_field: str | None = None) -> Any:
+    """The default manager of a tenant-owned model: ``django_scopes.ScopedManager`` on the
+    ``tenant`` dimension (no scope, no query), narrowed to one device under a device
+    principal (``device_field`` names the device: ``"pk"`` for the device itself,
+    ``"device"`` for its rows), or refusing there when ``device_field`` is None."""
+    base = type(
+        "DeviceOwnedManager" if device_field else "TenantManager",
+        (_DeviceAwareManager,),
+        {"device_field": device_field},
+    )
+    return ScopedManager(_manager_class=base, tenant=field)
 
 
 class TimeStamped(models.Model):
@@ -24,7 +81,7 @@ class TenantOwned(TimeStamped):
 
     tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.PROTECT, db_index=True)
 
-    objects = ScopedManager(tenant="tenant")
+    objects = tenant_manager()
 
     class Meta:
         abstract = True
