@@ -224,7 +224,10 @@ def sla_policy_rule(principal: Principal, tenant_id: int) -> Q:
 
 
 def may_write_internal_notes(principal: Principal, tenant_id: int) -> bool:
-    """Requesters write public replies only; IT people write any tier."""
+    """Requesters write public replies only; IT people write any tier, and so does the
+    system's own work (an offline alert's note, decision 0032): it is no requester."""
+    if principal.is_system:
+        return True
     return any(
         a.party_id is not None
         for a in principal.accesses_with("servicedesk.comment_ticket", tenant_id)
