@@ -16,7 +16,6 @@ from django_scopes.exceptions import ScopeError
 from tests.personas import user_of
 
 from tandem.accounts.principals import resolve_principal
-
 from tandem.agents.models import (
     AgentReport,
     AgentState,
@@ -57,8 +56,7 @@ def _scoped_models() -> list[type]:
     return [
         model
         for model in apps.get_models()
-        if model.__module__.startswith("tandem.")
-        and hasattr(model._default_manager, "with_scope")
+        if model.__module__.startswith("tandem.") and hasattr(model._default_manager, "with_scope")
     ]
 
 
