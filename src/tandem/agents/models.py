@@ -10,9 +10,9 @@ from django.conf import settings
 from django.db import models
 
 from tandem.agents.choices import ReportKind, SoftwareChangeKind
-from tandem.core.models import TenantOwned, tenant_manager
+from tandem.core.models import TenantOwned
 
-#: The manager of a device's own rows: a device principal reaches only its device's
+#: Where a device's own rows name it: a device principal reaches only its device's
 #: (decision 0032); the enrolment tokens, which name no device, refuse it.
 DEVICE_ROWS = "device"
 
@@ -52,7 +52,7 @@ class DeviceCredential(TenantOwned):
 
     device = models.ForeignKey("assets.Device", on_delete=models.CASCADE, related_name="+")
 
-    objects = tenant_manager(device_field=DEVICE_ROWS)
+    device_scope_field = DEVICE_ROWS
     prefix = models.CharField(max_length=16)
     secret_hash = models.CharField(max_length=64, unique=True)
     first_used_at = models.DateTimeField(null=True, blank=True)
@@ -72,7 +72,7 @@ class AgentState(TenantOwned):
 
     device = models.OneToOneField("assets.Device", on_delete=models.CASCADE, related_name="+")
 
-    objects = tenant_manager(device_field=DEVICE_ROWS)
+    device_scope_field = DEVICE_ROWS
     document = models.JSONField(null=True, blank=True)
     state_hash = models.CharField(max_length=80, blank=True, default="")
     last_sequence = models.BigIntegerField(default=0)
@@ -90,7 +90,7 @@ class AgentReport(TenantOwned):
 
     device = models.ForeignKey("assets.Device", on_delete=models.CASCADE, related_name="+")
 
-    objects = tenant_manager(device_field=DEVICE_ROWS)
+    device_scope_field = DEVICE_ROWS
     report_id = models.UUIDField()
     sequence = models.BigIntegerField()
     kind = models.CharField(max_length=20, choices=ReportKind.choices)
@@ -110,7 +110,7 @@ class InstalledSoftware(TenantOwned):
 
     device = models.ForeignKey("assets.Device", on_delete=models.CASCADE, related_name="+")
 
-    objects = tenant_manager(device_field=DEVICE_ROWS)
+    device_scope_field = DEVICE_ROWS
     #: The agent's stable item id (``openssl:amd64``, a registry key, a pkgutil id).
     item_id = models.CharField(max_length=500)
     name = models.CharField(max_length=500)
@@ -134,7 +134,7 @@ class PendingUpdate(TenantOwned):
 
     device = models.ForeignKey("assets.Device", on_delete=models.CASCADE, related_name="+")
 
-    objects = tenant_manager(device_field=DEVICE_ROWS)
+    device_scope_field = DEVICE_ROWS
     item_id = models.CharField(max_length=500)
     name = models.CharField(max_length=500)
     architecture = models.CharField(max_length=40, blank=True, default="")
@@ -159,7 +159,7 @@ class SoftwareChange(TenantOwned):
 
     device = models.ForeignKey("assets.Device", on_delete=models.CASCADE, related_name="+")
 
-    objects = tenant_manager(device_field=DEVICE_ROWS)
+    device_scope_field = DEVICE_ROWS
     item_id = models.CharField(max_length=500)
     name = models.CharField(max_length=500)
     architecture = models.CharField(max_length=40, blank=True, default="")

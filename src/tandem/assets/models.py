@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 
 from tandem.assets.choices import AlertDevices, DeviceStatus, OsFamily
-from tandem.core.models import TenantOwned, tenant_manager
+from tandem.core.models import TenantOwned
 
 
 class Device(TenantOwned):
@@ -50,7 +50,7 @@ class Device(TenantOwned):
     inventory_hash = models.CharField(max_length=128, blank=True, default="")
 
     #: A device principal reads only this one device (decision 0032).
-    objects = tenant_manager(device_field="pk")
+    device_scope_field = "pk"
 
     class Meta:
         ordering = ["name", "id"]
@@ -138,7 +138,7 @@ class OfflineEpisode(TenantOwned):
 
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="+")
 
-    objects = tenant_manager(device_field="device")
+    device_scope_field = "device"
 
     policy = models.ForeignKey(
         OfflineAlertPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -3,7 +3,7 @@ concrete model of ``core``, because every app may declare periodic jobs."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db import models
 from django_scopes import ScopedManager
@@ -37,31 +37,26 @@ for _name, _value in list(vars(DisabledQuerySet).items()):
 class _DeviceAwareManager(models.Manager):  # type: ignore[type-arg]
     """The base of every tenant-scoped manager: under a device principal's scope (the
     ``device`` dimension holds its one device id) a model that names no device field
-    refuses to run, and one that does keeps only that device's rows. Without a device in
-    the scope (people, tasks, the CLI) it adds nothing to the tenant filter."""
-
-    device_field: str | None = None
+    (``device_scope_field``) refuses to run, and one that does keeps only that device's
+    rows. Without a device in the scope (people, tasks, the CLI) it adds nothing to the
+    tenant filter."""
 
     def get_queryset(self) -> models.QuerySet[Any]:
         device_ids = scope_value(DEVICE)
         if device_ids is None:
             return super().get_queryset()
-        if self.device_field is None:
+        field = getattr(self.model, "device_scope_field", None)
+        if field is None:
             return DeviceRefusedQuerySet(self.model, using=self._db, missing_scopes=[DEVICE])
-        return super().get_queryset().filter(**{f"{self.device_field}__in": list(device_ids)})
+        return super().get_queryset().filter(**{f"{field}__in": device_ids})
 
 
-def tenant_manager(field: str = "tenant", *, device_field: str | None = None) -> Any:
-    """The default manager of a tenant-owned model: ``django_scopes.ScopedManager`` on the
+def tenant_manager(field: str = "tenant") -> Any:
+    """The default manager of a tenant-scoped model: ``django_scopes.ScopedManager`` on the
     ``tenant`` dimension (no scope, no query), narrowed to one device under a device
-    principal (``device_field`` names the device: ``"pk"`` for the device itself,
-    ``"device"`` for its rows), or refusing there when ``device_field`` is None."""
-    base = type(
-        "DeviceOwnedManager" if device_field else "TenantManager",
-        (_DeviceAwareManager,),
-        {"device_field": device_field},
-    )
-    return ScopedManager(_manager_class=base, tenant=field)
+    principal when the model names its device (``device_scope_field``: ``"pk"`` for the
+    device itself, ``"device"`` for its rows), refusing there when it names none."""
+    return ScopedManager(_manager_class=_DeviceAwareManager, tenant=field)
 
 
 class TimeStamped(models.Model):
@@ -82,6 +77,9 @@ class TenantOwned(TimeStamped):
     tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.PROTECT, db_index=True)
 
     objects = tenant_manager()
+    #: The field naming the device a row belongs to, for the device principal's scope
+    #: (decision 0032): None, the default, makes the model refuse a device principal.
+    device_scope_field: ClassVar[str | None] = None
 
     class Meta:
         abstract = True
