@@ -29,6 +29,14 @@ from tandem.tenancy.models import ServiceArea, Tenant
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _no_policies(world) -> None:  # type: ignore[no-untyped-def]
+    """The persona world has Acme's policy and an HQ override (off, for the isolation
+    matrix): each test here starts from none and sets what it tells."""
+    with system_context("test: start without offline alert policies"):
+        OfflineAlertPolicy.objects.all().delete()
+
+
 def _get(model, pk):  # type: ignore[no-untyped-def]
     with system_context("test: load a row"):
         return model.objects.get(pk=pk)
@@ -203,7 +211,7 @@ def test_only_the_tenants_it_sets_the_policy_and_bad_input_changes_nothing(world
     assert policy.requester_id == user_of(world, "owner").pk
     with pytest.raises(Conflict):
         _policy(world)
-    (entry,) = _rows(AuditEntry, action="assets.set_offline_policy")
+    (entry,) = _rows(AuditEntry, action="assets.set_offline_policy", target_id=str(policy.pk))
     assert entry.changes["minutes"] == [None, 30]
 
 
