@@ -10,8 +10,9 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.test import Client
 from django.utils import timezone
-from tests.personas import user_of
+from tests.personas import login_client, user_of
 
 from tandem.accounts.principals import resolve_principal
 from tandem.agents.tests.support import check_in, enrol, make_token
@@ -233,3 +234,36 @@ def test_full_path_through_the_agent_protocol(world, client) -> None:  # type: i
     offline_services.check_offline_devices(now=timezone.now() + dt.timedelta(seconds=5))
     assert _get(Ticket, ticket.pk).resolved_at is not None
     assert _rows(OfflineTicket, ticket_id=ticket.pk)[0].came_back_at is not None
+
+
+def test_the_settings_page_saves_the_policy_for_the_tenants_it_only(world, client) -> None:  # type: ignore[no-untyped-def]
+    url = f"/tenants/{world['tenant']}/devices/offline-alerts/"
+    form = {
+        "site": "",
+        "enabled": "on",
+        "minutes": "20",
+        "devices": "protected",
+        "service_area": str(_backup_area(world)),
+        "impact": "1",
+        "urgency": "2",
+        "resolve_on_return": "on",
+    }
+    provider = login_client(Client(), world, "provider_admin")
+    assert provider.get(url).status_code == 404
+    assert provider.post(url, form).status_code == 404
+    assert _rows(OfflineAlertPolicy) == []
+    owner = login_client(Client(), world, "owner")
+    page = owner.get(url)
+    assert page.status_code == 200 and "No policy yet" in page.content.decode()
+    bad = owner.post(url, {**form, "minutes": "3"})
+    assert bad.status_code == 422 and "Between 5 and" in bad.content.decode()
+    assert owner.post(url, form).status_code == 302
+    (policy,) = _rows(OfflineAlertPolicy)
+    assert (policy.enabled, policy.minutes, policy.devices, policy.impact) == (
+        True,
+        20,
+        "protected",
+        1,
+    )
+    listed = owner.get(url).content.decode()
+    assert "Protected devices only" in listed and "Resolve" in listed
