@@ -209,7 +209,9 @@ def _back(episode: OfflineEpisode, actor: Principal, now: dt.datetime) -> bool:
     """Close an episode whose device checked in again, record ``device.came_back``."""
     with transaction.atomic(), within_tenant(episode.tenant_id):
         locked = (
-            OfflineEpisode.objects.select_for_update()
+            # Only the episode's row is locked (the policy is an outer join, which
+            # PostgreSQL cannot lock).
+            OfflineEpisode.objects.select_for_update(of=("self",))
             .select_related("device", "policy")
             .filter(pk=episode.pk, ended_at__isnull=True)
             .first()
