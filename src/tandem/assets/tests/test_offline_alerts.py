@@ -19,6 +19,7 @@ from tandem.agents.tests.support import check_in, enrol, make_token
 from tandem.assets import offline_services
 from tandem.assets.models import Device, OfflineAlertPolicy, OfflineEpisode
 from tandem.audit.models import AuditEntry
+from tandem.core import events
 from tandem.core.errors import Conflict, InvalidInput
 from tandem.core.models import OutboxEvent
 from tandem.core.principal import system_principal
@@ -267,3 +268,20 @@ def test_the_settings_page_saves_the_policy_for_the_tenants_it_only(world, clien
     )
     listed = owner.get(url).content.decode()
     assert "Protected devices only" in listed and "Resolve" in listed
+
+
+def test_through_the_outbox_the_ticket_waits_for_the_worker(world, settings) -> None:  # type: ignore[no-untyped-def]
+    """As in production: the check commits its event; the desk's subscriber runs when the
+    worker dispatches the outbox row, once, however often it is dispatched again."""
+    settings.EVENTS_EAGER = False
+    now = timezone.now()
+    _policy(world, devices="asset_group", asset_group_id=world["asset_group"])
+    _last_seen(world["device"], now - dt.timedelta(hours=1))
+    offline_services.check_offline_devices(now=now)
+    (row,) = _rows(OutboxEvent, type="device.went_offline")
+    assert row.dispatched_at is None and _offline_tickets(world["device"]) == []
+    later = timezone.now() + dt.timedelta(minutes=10)
+    assert events.dispatch(row.pk, now=later) == "dispatched"
+    assert len(_offline_tickets(world["device"])) == 1
+    assert events.dispatch(row.pk, now=later + dt.timedelta(minutes=10)) == "skipped"
+    assert len(_offline_tickets(world["device"])) == 1
