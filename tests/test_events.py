@@ -213,9 +213,11 @@ def test_webhooks_subscribe_to_any_event_type(world, settings) -> None:  # type:
 def test_the_catalogue_names_every_event_type() -> None:
     assert sorted(events.event_types()) == [
         "coverage.changed",
+        "device.came_back",
         "device.enrolled",
         "device.retired",
         "device.updated",
+        "device.went_offline",
         "engagement.accepted",
         "engagement.ended",
         "engagement.resumed",

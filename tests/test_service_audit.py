@@ -11,6 +11,7 @@ The desk's and the notifications app's calls are in ``tests/desk/audit_calls.py`
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import inspect
 import pkgutil
@@ -20,6 +21,7 @@ from types import ModuleType
 
 import pyotp
 import pytest
+from django.utils import timezone
 
 import tandem
 from tandem.accounts import services as accounts
@@ -29,8 +31,9 @@ from tandem.accounts.tests.factories import SignInLinkFactory
 from tandem.agents import services as agents
 from tandem.agents import wire as agent_wire
 from tandem.agents.models import EnrolmentToken
+from tandem.assets import offline_services as offline
 from tandem.assets import services as assets
-from tandem.assets.models import Device
+from tandem.assets.models import Device, OfflineAlertPolicy
 from tandem.audit import services as audit
 from tandem.audit.models import AuditEntry
 from tandem.core.principal import Principal, system_principal
@@ -347,6 +350,33 @@ CALLS.update(
                 actor=a, ticket=Ticket.objects.get(pk=w["ticket"]), device_ids=[w["device"]]
             )
         ),
+    }
+)
+
+
+def _device_gone(actor: Principal, world: World) -> Callable[[], object]:
+    """Acme's policy on, its HQ device silent for a day: the check opens its episode."""
+    offline.set_offline_policy(actor=actor, tenant=_tenant(world), enabled=True, minutes=30)
+    offline.remove_offline_policy(
+        actor=actor, policy=OfflineAlertPolicy.objects.get(pk=world["offline_policy"])
+    )
+    Device.objects.filter(pk=world["device"]).update(
+        last_seen_at=timezone.now() - dt.timedelta(days=1)
+    )
+    return lambda: offline.check_offline_devices()
+
+
+CALLS.update(
+    {
+        "tandem.assets.offline_services.set_offline_policy": lambda a, w: (
+            lambda: offline.set_offline_policy(actor=a, tenant=_tenant(w), enabled=True, minutes=30)
+        ),
+        "tandem.assets.offline_services.remove_offline_policy": lambda a, w: (
+            lambda: offline.remove_offline_policy(
+                actor=a, policy=OfflineAlertPolicy.objects.get(pk=w["offline_policy"])
+            )
+        ),
+        "tandem.assets.offline_services.check_offline_devices": _device_gone,
     }
 )
 # --- end of the assets app's block ------------------------------------------------------------

@@ -73,6 +73,8 @@ PAGES: dict[str, frozenset[str]] = {
     "device-retire": frozenset(_CHANGERS),
     # The desk's: a ticket's devices, set from the ticket page by whoever changes the ticket.
     "ticket-devices": frozenset({"owner", "internal_tech"}),
+    # The tenant's offline alert policy: its own IT only (decision 0032).
+    "offline-alerts": frozenset({"owner", "internal_tech"}),
 }
 WRITES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/devices/{device_id}"): {
@@ -80,6 +82,15 @@ WRITES: dict[tuple[str, str], dict[str, Any]] = {
         "body": lambda w, p: {"name": "Renamed in the matrix"},
     },
     ("POST", "/devices/{device_id}/retire"): {"allowed": set(_CHANGERS), "body": None},
+    # Offline alerts: the tenant's own IT only; a provider (even its admin) never.
+    ("PUT", "/tenants/{tenant_id}/offline-alert-policy"): {
+        "allowed": {"owner", "internal_tech"},
+        "body": lambda w, p: {"enabled": True, "minutes": 45},
+    },
+    ("DELETE", "/offline-alert-policies/{offline_policy_id}"): {
+        "allowed": {"owner", "internal_tech"},
+        "body": None,
+    },
     # The desk's: the world's ticket names Acme's three devices; this keeps only one.
     ("PUT", "/tickets/{ticket_id}/devices"): {
         "allowed": {"owner", "internal_tech"},
@@ -87,6 +98,7 @@ WRITES: dict[tuple[str, str], dict[str, Any]] = {
     },
 }
 OTHER_READS: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/tenants/{tenant_id}/offline-alert-policies"): frozenset({"owner", "internal_tech"}),
     # Whoever reads the ticket; each sees the devices it may see (a requester: none).
     ("GET", "/tickets/{ticket_id}/devices"): frozenset(
         {"owner", "internal_tech", "requester", "provider_tech", "provider_admin"}
@@ -96,5 +108,6 @@ OTHER_READS: dict[tuple[str, str], frozenset[str]] = {
         {"owner", "internal_tech", "provider_tech", "provider_admin", "second_provider_tech"}
     ),
 }
+EXTRA_PARAMS = {"offline_policy_id": "offline_policy"}
 PAGE_TARGETS: dict[str, dict[str, str]] = {}
 PUBLIC_PAGES: frozenset[str] = frozenset()

@@ -12,10 +12,9 @@ import uuid
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models
-from django_scopes import ScopedManager
 
 from tandem.accounts.choices import RoleScope, TokenScope
-from tandem.core.models import TimeStamped
+from tandem.core.models import TimeStamped, tenant_manager
 
 
 class UserManager(BaseUserManager["User"]):
@@ -96,7 +95,7 @@ class Membership(TimeStamped):
     )
     is_active = models.BooleanField(default=True)
 
-    objects = ScopedManager(tenant="tenant")
+    objects = tenant_manager()
 
     class Meta:
         ordering = ["user__email"]

@@ -12,6 +12,10 @@ from django.db import models
 from tandem.agents.choices import ReportKind, SoftwareChangeKind
 from tandem.core.models import TenantOwned
 
+#: Where a device's own rows name it: a device principal reaches only its device's
+#: (decision 0032); the enrolment tokens, which name no device, refuse it.
+DEVICE_ROWS = "device"
+
 
 class EnrolmentToken(TenantOwned):
     """A secret that lets agents enrol devices into a tenant (optionally a site and an asset
@@ -47,6 +51,8 @@ class DeviceCredential(TenantOwned):
     old and any other earlier credential are revoked."""
 
     device = models.ForeignKey("assets.Device", on_delete=models.CASCADE, related_name="+")
+
+    device_scope_field = DEVICE_ROWS
     prefix = models.CharField(max_length=16)
     secret_hash = models.CharField(max_length=64, unique=True)
     first_used_at = models.DateTimeField(null=True, blank=True)
@@ -65,6 +71,8 @@ class AgentState(TenantOwned):
     (the base of the next delta), the last report sequence applied, and its version."""
 
     device = models.OneToOneField("assets.Device", on_delete=models.CASCADE, related_name="+")
+
+    device_scope_field = DEVICE_ROWS
     document = models.JSONField(null=True, blank=True)
     state_hash = models.CharField(max_length=80, blank=True, default="")
     last_sequence = models.BigIntegerField(default=0)
@@ -81,6 +89,8 @@ class AgentReport(TenantOwned):
     acknowledged from here and not applied twice."""
 
     device = models.ForeignKey("assets.Device", on_delete=models.CASCADE, related_name="+")
+
+    device_scope_field = DEVICE_ROWS
     report_id = models.UUIDField()
     sequence = models.BigIntegerField()
     kind = models.CharField(max_length=20, choices=ReportKind.choices)
@@ -99,6 +109,8 @@ class InstalledSoftware(TenantOwned):
     """One package installed on a device, as its last inventory said."""
 
     device = models.ForeignKey("assets.Device", on_delete=models.CASCADE, related_name="+")
+
+    device_scope_field = DEVICE_ROWS
     #: The agent's stable item id (``openssl:amd64``, a registry key, a pkgutil id).
     item_id = models.CharField(max_length=500)
     name = models.CharField(max_length=500)
@@ -121,6 +133,8 @@ class PendingUpdate(TenantOwned):
     """One update a device's package manager offers, as its last inventory said."""
 
     device = models.ForeignKey("assets.Device", on_delete=models.CASCADE, related_name="+")
+
+    device_scope_field = DEVICE_ROWS
     item_id = models.CharField(max_length=500)
     name = models.CharField(max_length=500)
     architecture = models.CharField(max_length=40, blank=True, default="")
@@ -144,6 +158,8 @@ class SoftwareChange(TenantOwned):
     time the server learned it (never the agent's clock: decision 0025)."""
 
     device = models.ForeignKey("assets.Device", on_delete=models.CASCADE, related_name="+")
+
+    device_scope_field = DEVICE_ROWS
     item_id = models.CharField(max_length=500)
     name = models.CharField(max_length=500)
     architecture = models.CharField(max_length=40, blank=True, default="")

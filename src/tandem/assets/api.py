@@ -8,12 +8,19 @@ Thin handlers: the device through the queries (404 out of reach), one service.
 from ninja import Query, Router
 from ninja.pagination import paginate
 
-from tandem.assets import queries, services
+from tandem.assets import offline_services, queries, services
 from tandem.assets.apps import CHANGE_DEVICE, VIEW_DEVICE
-from tandem.assets.schemas import DeviceOut, DevicePatch, DeviceQuery
+from tandem.assets.policies import SET_OFFLINE_ALERTS, VIEW_OFFLINE_ALERTS
+from tandem.assets.schemas import (
+    DeviceOut,
+    DevicePatch,
+    DeviceQuery,
+    OfflinePolicyIn,
+    OfflinePolicyOut,
+)
 from tandem.core.actions import declare_action
 from tandem.core.api import CappedLimitOffsetPagination, Id
-from tandem.core.request import TandemRequest
+from tandem.core.request import TandemRequest, tenant_in_reach
 
 router = Router(tags=["devices"])
 
@@ -52,3 +59,36 @@ def retire_device(request: TandemRequest, device_id: Id):  # type: ignore[no-unt
     """Take a device out of service (it keeps its history and tickets)."""
     principal = request.principal
     return services.retire_device(actor=principal, device=queries.device(principal, device_id))
+
+
+@router.get("/tenants/{tenant_id}/offline-alert-policies", response=list[OfflinePolicyOut])
+@declare_action(VIEW_OFFLINE_ALERTS)
+def list_offline_policies(request: TandemRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
+    """The tenant's offline alert policy (first, ``site_id`` null) and its site overrides."""
+    tenant = tenant_in_reach(request.principal, tenant_id, VIEW_OFFLINE_ALERTS)
+    return list(queries.offline_policies(request.principal, tenant.pk))
+
+
+@router.put("/tenants/{tenant_id}/offline-alert-policy", response=OfflinePolicyOut)
+@declare_action(SET_OFFLINE_ALERTS)
+def set_offline_policy(request: TandemRequest, tenant_id: Id, payload: OfflinePolicyIn):  # type: ignore[no-untyped-def]
+    """Set the tenant's offline alert policy, or a site's override (``site_id``). Devices
+    silent for ``minutes`` open a ticket routed by the responsibility matrix; tickets name
+    the caller as requester. 409 when nothing would change."""
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, SET_OFFLINE_ALERTS)
+    return offline_services.set_offline_policy(
+        actor=principal, tenant=tenant, **payload.model_dump()
+    )
+
+
+@router.delete("/offline-alert-policies/{offline_policy_id}", response={204: None})
+@declare_action(SET_OFFLINE_ALERTS)
+def remove_offline_policy(request: TandemRequest, offline_policy_id: Id):  # type: ignore[no-untyped-def]
+    """Remove a site's override (its devices follow the tenant's policy again); the
+    tenant's own policy is disabled, never removed (422)."""
+    principal = request.principal
+    offline_services.remove_offline_policy(
+        actor=principal, policy=queries.offline_policy_for_change(principal, offline_policy_id)
+    )
+    return 204, None

@@ -15,6 +15,8 @@ class AssetsConfig(TandemAppConfig):
     api_routers = ("tandem.assets.api.router",)
     url_modules = ("tandem.assets.urls",)
     permissions = (VIEW_DEVICE, CHANGE_DEVICE)
+    # Devices that stopped checking in open tickets per the tenant's policy (decision 0032).
+    schedule = (("check-offline-devices", 60, "tandem.assets.tasks.check_offline_devices_task"),)
     # The tenant's IT reads and changes its devices; auditors read them; providers read
     # (and their admins change) the devices inside their engagement's scope (policies).
     # Requesters see no device.

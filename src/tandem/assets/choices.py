@@ -17,3 +17,11 @@ class DeviceStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     #: Taken out of service: kept with its history and tickets, no longer expected to report.
     RETIRED = "retired", "Retired"
+
+
+class AlertDevices(models.TextChoices):
+    """Which devices an offline alert policy watches (decision 0032)."""
+
+    ALL = "all", "Every active device"
+    PROTECTED = "protected", "Protected devices only"
+    ASSET_GROUP = "asset_group", "The devices of one asset group"

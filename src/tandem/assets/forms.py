@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
-from tandem.assets.choices import DeviceStatus, OsFamily
+from tandem.assets.choices import AlertDevices, DeviceStatus, OsFamily
 from tandem.assets.queries import OFFLINE, ONLINE, ORDERINGS, DeviceFilter
 from tandem.core.validation import parse_id
 
@@ -120,3 +120,61 @@ class DeviceForm(forms.Form):
         if "protected" in self.fields:
             values["protected"] = data["protected"]
         return values
+
+
+class OfflinePolicyForm(forms.Form):
+    """The tenant's offline alert policy, or a site's override of it (decision 0032)."""
+
+    site = forms.ChoiceField(
+        required=False,
+        label="Applies to",
+        help_text="A site's own policy replaces the tenant's for the devices placed there.",
+    )
+    enabled = forms.BooleanField(required=False, label="Open a ticket when a device goes offline")
+    minutes = forms.IntegerField(
+        min_value=1,
+        label="Minutes without a check-in",
+        help_text="Agents check in every 100 seconds; 5 minutes is the least allowed.",
+    )
+    devices = forms.ChoiceField(choices=AlertDevices.choices, label="Which devices")
+    asset_group = forms.ChoiceField(required=False, label="Asset group (when watching one)")
+    service_area = forms.ChoiceField(
+        required=False,
+        label="Service area of the ticket",
+        help_text="With the device's site and asset group, it decides who gets the ticket "
+        "(the responsibility matrix).",
+    )
+    impact = forms.IntegerField(min_value=1, max_value=9, label="Impact (1 is highest)")
+    urgency = forms.IntegerField(min_value=1, max_value=9, label="Urgency (1 is highest)")
+    resolve_on_return = forms.BooleanField(
+        required=False, label="Resolve the ticket when the device checks in again"
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        sites: QuerySet[Any],
+        groups: QuerySet[Any],
+        areas: QuerySet[Any],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        _choose(
+            self.fields["site"], [("", "The whole tenant")] + [(str(s.pk), s.name) for s in sites]
+        )
+        _choose(self.fields["asset_group"], [("", "—")] + [(str(g.pk), g.name) for g in groups])
+        _choose(self.fields["service_area"], [("", "None")] + [(str(a.pk), a.name) for a in areas])
+
+    def arguments(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "site_id": parse_id(data["site"] or None),
+            "enabled": data["enabled"],
+            "minutes": data["minutes"],
+            "devices": data["devices"],
+            "asset_group_id": parse_id(data["asset_group"] or None),
+            "service_area_id": parse_id(data["service_area"] or None),
+            "impact": data["impact"],
+            "urgency": data["urgency"],
+            "resolve_on_return": data["resolve_on_return"],
+        }

@@ -7,9 +7,10 @@ app, which depends on this one; a device names no agent.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
-from tandem.assets.choices import DeviceStatus, OsFamily
+from tandem.assets.choices import AlertDevices, DeviceStatus, OsFamily
 from tandem.core.models import TenantOwned
 
 
@@ -48,6 +49,9 @@ class Device(TenantOwned):
     #: sends deltas against it, and a mismatch asks for a full report.
     inventory_hash = models.CharField(max_length=128, blank=True, default="")
 
+    #: A device principal reads only this one device (decision 0032).
+    device_scope_field = "pk"
+
     class Meta:
         ordering = ["name", "id"]
         constraints = [
@@ -71,3 +75,92 @@ class Device(TenantOwned):
 
     def __str__(self) -> str:
         return self.name
+
+
+class OfflineAlertPolicy(TenantOwned):
+    """When a device that stopped checking in opens a ticket (decision 0032).
+
+    One row per tenant with no ``site`` (the tenant's policy) and at most one per site (an
+    override for the devices placed there, used instead of the tenant's). ``minutes`` is how
+    long a device may go without a check-in before it counts as gone; ``devices`` narrows
+    which devices are watched. The ticket is opened in the service area and with the impact
+    and urgency given here (the tenant's priority matrix makes the priority), in the name of
+    ``requester`` (the person who last saved the policy), and routed by the responsibility
+    matrix like any other ticket.
+    """
+
+    site = models.ForeignKey("tenancy.Site", null=True, blank=True, on_delete=models.CASCADE)
+    enabled = models.BooleanField(default=False)
+    minutes = models.PositiveIntegerField(default=60)
+    devices = models.CharField(
+        max_length=16, choices=AlertDevices.choices, default=AlertDevices.ALL
+    )
+    asset_group = models.ForeignKey(
+        "tenancy.AssetGroup", null=True, blank=True, on_delete=models.PROTECT
+    )
+    service_area = models.ForeignKey(
+        "tenancy.ServiceArea", null=True, blank=True, on_delete=models.PROTECT
+    )
+    impact = models.PositiveSmallIntegerField(default=2)
+    urgency = models.PositiveSmallIntegerField(default=2)
+    #: When the device checks in again: resolve the ticket (else only add a note).
+    resolve_on_return = models.BooleanField(default=True)
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["tenant_id", "site_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant"],
+                condition=models.Q(site__isnull=True),
+                name="offline_policy_tenant",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "site"],
+                condition=models.Q(site__isnull=False),
+                name="offline_policy_site",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"offline alerts of tenant {self.tenant_id}" + (
+            f", site {self.site_id}" if self.site_id else ""
+        )
+
+
+class OfflineEpisode(TenantOwned):
+    """One stretch of time a device was gone under its offline alert policy: opened by the
+    periodic check when the device passed the policy's minutes without a check-in, closed
+    when it checks in again. At most one open episode per device (a constraint), so a
+    device goes offline once per episode however often the check runs."""
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="+")
+
+    device_scope_field = "device"
+
+    policy = models.ForeignKey(
+        OfflineAlertPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    #: When the check noticed the device gone.
+    started_at = models.DateTimeField()
+    #: The device's last check-in before it went (None: it never checked in).
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    #: When the check saw it back, and the check-in that showed it.
+    ended_at = models.DateTimeField(null=True, blank=True)
+    back_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["device"],
+                condition=models.Q(ended_at__isnull=True),
+                name="offline_episode_open_once",
+            ),
+        ]
+        # The check's scan of open episodes walks this constraint's partial index.
+
+    def __str__(self) -> str:
+        return f"device {self.device_id} offline since {self.started_at:%Y-%m-%d %H:%M}"

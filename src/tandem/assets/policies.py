@@ -27,6 +27,10 @@ from tandem.core.principal import Principal, TenantAccess
 #: Setting or clearing a device's ``protected`` flag: the change permission held by the
 #: tenant's own IT (a provider never lifts the guard on its own jobs).
 PROTECT_DEVICE = "assets.protect_device"
+#: Reading and setting the tenant's offline alert policy (decision 0032): the tenant's own
+#: IT, with the device permissions; a provider reads the tickets it opens, not the policy.
+VIEW_OFFLINE_ALERTS = "assets.view_offline_alerts"
+SET_OFFLINE_ALERTS = "assets.set_offline_alerts"
 
 
 def device_scope(access: TenantAccess) -> Q:
@@ -45,6 +49,8 @@ def device_scope(access: TenantAccess) -> Q:
 view_device = policy(VIEW_DEVICE)(ScopedPermission(VIEW_DEVICE, rule=device_scope))
 change_device = policy(CHANGE_DEVICE)(ScopedPermission(CHANGE_DEVICE, rule=device_scope))
 protect_device = policy(PROTECT_DEVICE)(ScopedPermission(CHANGE_DEVICE, internal_only=True))
+view_offline_alerts = policy(VIEW_OFFLINE_ALERTS)(ScopedPermission(VIEW_DEVICE, internal_only=True))
+set_offline_alerts = policy(SET_OFFLINE_ALERTS)(ScopedPermission(CHANGE_DEVICE, internal_only=True))
 
 
 def visible_devices(

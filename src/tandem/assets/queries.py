@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from tandem.assets.apps import VIEW_DEVICE
 from tandem.assets.choices import DeviceStatus
-from tandem.assets.models import Device
-from tandem.assets.policies import visible_devices
+from tandem.assets.models import Device, OfflineAlertPolicy
+from tandem.assets.policies import SET_OFFLINE_ALERTS, VIEW_OFFLINE_ALERTS, visible_devices
 from tandem.core.policies import get_visible_or_404, visible
 from tandem.core.principal import Principal
 from tandem.tenancy.models import AssetGroup, Site
@@ -168,3 +168,28 @@ def device_sections(principal: Principal, device: Device) -> list[DeviceSection]
     """The sections other apps give this device's page for this reader, in order."""
     found = [section for provider in _SECTIONS if (section := provider(principal, device))]
     return sorted(found, key=lambda section: (section.order, section.key))
+
+
+# --- Offline alert policies (decision 0032) -----------------------------------------------
+
+
+def offline_policies(principal: Principal, tenant_id: int) -> QuerySet[OfflineAlertPolicy]:
+    """The tenant's offline alert policy and its site overrides (the tenant's first), as
+    far as the principal may read them (the tenant's own IT)."""
+    return visible(
+        principal,
+        VIEW_OFFLINE_ALERTS,
+        OfflineAlertPolicy.objects.filter(tenant_id=tenant_id).select_related(
+            "site", "asset_group", "service_area"
+        ),
+    ).order_by(F("site_id").asc(nulls_first=True), "id")
+
+
+def offline_policy_for_change(principal: Principal, policy_id: int) -> OfflineAlertPolicy:
+    """One policy the principal may change, else 404 (another tenant's reads as none)."""
+    return get_visible_or_404(
+        principal,
+        SET_OFFLINE_ALERTS,
+        OfflineAlertPolicy.objects.select_related("tenant"),
+        pk=policy_id,
+    )

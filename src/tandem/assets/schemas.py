@@ -80,3 +80,37 @@ class DevicePatch(Input):
     site_id: Id | None = None
     asset_group_id: Id | None = None
     protected: bool | None = None
+
+
+class OfflinePolicyOut(Schema):
+    """A tenant's offline alert policy (``site_id`` null) or a site's override of it."""
+
+    id: int
+    tenant_id: int
+    site_id: int | None
+    enabled: bool
+    minutes: int
+    devices: str
+    asset_group_id: int | None
+    service_area_id: int | None
+    impact: int
+    urgency: int
+    resolve_on_return: bool
+    #: Whom the tickets name as requester: the person who last saved the policy.
+    requester_id: int | None
+    updated_at: dt.datetime
+
+
+class OfflinePolicyIn(Input):
+    """Set the tenant's policy (no ``site_id``) or a site's override. ``devices``: ``all``,
+    ``protected`` or ``asset_group`` (then ``asset_group_id``)."""
+
+    site_id: Id | None = None
+    enabled: bool
+    minutes: int = Field(ge=1, le=1_000_000)
+    devices: Literal["all", "protected", "asset_group"] = "all"
+    asset_group_id: Id | None = None
+    service_area_id: Id | None = None
+    impact: int = Field(default=2, ge=1, le=9)
+    urgency: int = Field(default=2, ge=1, le=9)
+    resolve_on_return: bool = True

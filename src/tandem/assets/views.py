@@ -17,17 +17,19 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from tandem.assets import queries, services
+from tandem.assets import offline_services, queries, services
 from tandem.assets.apps import CHANGE_DEVICE, VIEW_DEVICE
-from tandem.assets.forms import DeviceFilterForm, DeviceForm
-from tandem.assets.models import Device
-from tandem.assets.policies import PROTECT_DEVICE
+from tandem.assets.forms import DeviceFilterForm, DeviceForm, OfflinePolicyForm
+from tandem.assets.models import Device, OfflineAlertPolicy
+from tandem.assets.policies import PROTECT_DEVICE, SET_OFFLINE_ALERTS
 from tandem.core import policies
 from tandem.core.actions import page
-from tandem.core.errors import InvalidInput
+from tandem.core.errors import Conflict, InvalidInput
 from tandem.core.pages import INVALID, submit_form
 from tandem.core.pagination import CappedPaginator
 from tandem.core.request import TandemRequest, tenant_in_reach
+from tandem.core.validation import parse_id
+from tandem.tenancy.queries import service_areas
 
 PER_PAGE = 50
 #: The device page's sections that other apps fill (the agents app: inventory and pending
@@ -100,7 +102,12 @@ def devices(request: TandemRequest, tenant_id: int) -> HttpResponse:
         request,
         form=form,
         tenant_id=tenant.pk,
-        context={"tenant": tenant, "section": "devices", "cross_tenant": False},
+        context={
+            "tenant": tenant,
+            "section": "devices",
+            "cross_tenant": False,
+            "may_set_offline_alerts": policies.allowed(principal, SET_OFFLINE_ALERTS, tenant),
+        },
     )
 
 
@@ -217,5 +224,81 @@ def device_retire(request: TandemRequest, device_id: int) -> HttpResponse:
         request,
         "assets/device_retire.html",
         {"device": device, "tenant": device.tenant, "section": "devices", "error": error},
+        status=status,
+    )
+
+
+def _policy_initial(policy: OfflineAlertPolicy | None, site_id: int | None) -> dict[str, Any]:
+    if policy is None:
+        return {
+            "site": site_id or "",
+            "minutes": 60,
+            "devices": "all",
+            "impact": 2,
+            "urgency": 2,
+            "resolve_on_return": True,
+        }
+    return {
+        "site": policy.site_id or "",
+        "enabled": policy.enabled,
+        "minutes": policy.minutes,
+        "devices": policy.devices,
+        "asset_group": policy.asset_group_id or "",
+        "service_area": policy.service_area_id or "",
+        "impact": policy.impact,
+        "urgency": policy.urgency,
+        "resolve_on_return": policy.resolve_on_return,
+    }
+
+
+@page(SET_OFFLINE_ALERTS)
+@require_http_methods(["GET", "POST"])
+def offline_alerts(request: TandemRequest, tenant_id: int) -> HttpResponse:
+    """The tenant's offline alert policy and its site overrides (the tenant's own IT):
+    ``?site=`` picks the one to edit; a POST with ``remove`` removes a site's override."""
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, SET_OFFLINE_ALERTS)
+    policies_ = list(queries.offline_policies(principal, tenant.pk))
+    if request.method == "POST" and "remove" in request.POST:
+        remove_id = parse_id(request.POST.get("remove") or None)
+        found = next((p for p in policies_ if p.pk == remove_id), None)
+        if found is None:
+            raise Http404("no such policy")
+        try:
+            offline_services.remove_offline_policy(actor=principal, policy=found)
+        except (InvalidInput, Conflict) as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"{found.site} follows the tenant's policy again.")
+        return redirect("assets:offline-alerts", tenant.pk)
+    site_id = parse_id(request.GET.get("site") or None)
+    current = next((p for p in policies_ if p.site_id == site_id), None)
+    form = OfflinePolicyForm(
+        request.POST or None,
+        initial=_policy_initial(current, site_id),
+        sites=queries.sites(principal, tenant.pk),
+        groups=queries.asset_groups(principal, tenant.pk),
+        areas=service_areas(principal, tenant.pk),
+    )
+    saved, status = submit_form(
+        request,
+        form,
+        lambda data: offline_services.set_offline_policy(
+            actor=principal, tenant=tenant, **form.arguments()
+        ),
+    )
+    if saved is not None:
+        messages.success(request, "The offline alert policy is saved.")
+        return redirect("assets:offline-alerts", tenant.pk)
+    return render(
+        request,
+        "assets/offline_alerts.html",
+        {
+            "tenant": tenant,
+            "section": "devices",
+            "form": form,
+            "policies": policies_,
+            "editing": current,
+        },
         status=status,
     )

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django_scopes import ScopedManager
+
+from tandem.core.models import tenant_manager
 
 
 class AuditChain(models.Model):
@@ -51,7 +52,7 @@ class AuditEntry(models.Model):
     prev_hash = models.CharField(max_length=64)
     entry_hash = models.CharField(max_length=64)
 
-    objects = ScopedManager(tenant="tenant")
+    objects = tenant_manager()
 
     class Meta:
         ordering = ["chain_key", "seq"]

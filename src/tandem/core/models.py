@@ -3,8 +3,60 @@ concrete model of ``core``, because every app may declare periodic jobs."""
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from django.db import models
 from django_scopes import ScopedManager
+from django_scopes.exceptions import ScopeError
+from django_scopes.manager import DisabledQuerySet
+
+from tandem.core.scoping import DEVICE, scope_value
+
+#: What a query of a model that is not the device's own says under a device principal.
+DEVICE_REFUSAL = (
+    "A device principal reaches only its own device's rows (decision 0032): "
+    "{model} is not one of them."
+)
+
+
+class DeviceRefusedQuerySet(DisabledQuerySet):
+    """A query of a tenant-owned model that no device principal may run: every way of
+    running it raises ``ScopeError``, as a query without a scope does (fail closed)."""
+
+    def error(self, *args: Any, **kwargs: Any) -> Any:
+        raise ScopeError(DEVICE_REFUSAL.format(model=self.model.__name__))
+
+
+# DisabledQuerySet binds its refusing names to its own ``error`` when the class is made;
+# rebinding them here makes each of them say why a device is refused.
+for _name, _value in list(vars(DisabledQuerySet).items()):
+    if _value is DisabledQuerySet.error:
+        setattr(DeviceRefusedQuerySet, _name, DeviceRefusedQuerySet.error)
+
+
+class _DeviceAwareManager(models.Manager):  # type: ignore[type-arg]
+    """The base of every tenant-scoped manager: under a device principal's scope (the
+    ``device`` dimension holds its one device id) a model that names no device field
+    (``device_scope_field``) refuses to run, and one that does keeps only that device's
+    rows. Without a device in the scope (people, tasks, the CLI) it adds nothing to the
+    tenant filter."""
+
+    def get_queryset(self) -> models.QuerySet[Any]:
+        device_ids = scope_value(DEVICE)
+        if device_ids is None:
+            return super().get_queryset()
+        field = getattr(self.model, "device_scope_field", None)
+        if field is None:
+            return DeviceRefusedQuerySet(self.model, using=self._db, missing_scopes=[DEVICE])
+        return super().get_queryset().filter(**{f"{field}__in": device_ids})
+
+
+def tenant_manager(field: str = "tenant") -> Any:
+    """The default manager of a tenant-scoped model: ``django_scopes.ScopedManager`` on the
+    ``tenant`` dimension (no scope, no query), narrowed to one device under a device
+    principal when the model names its device (``device_scope_field``: ``"pk"`` for the
+    device itself, ``"device"`` for its rows), refusing there when it names none."""
+    return ScopedManager(_manager_class=_DeviceAwareManager, tenant=field)
 
 
 class TimeStamped(models.Model):
@@ -24,7 +76,10 @@ class TenantOwned(TimeStamped):
 
     tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.PROTECT, db_index=True)
 
-    objects = ScopedManager(tenant="tenant")
+    objects = tenant_manager()
+    #: The field naming the device a row belongs to, for the device principal's scope
+    #: (decision 0032): None, the default, makes the model refuse a device principal.
+    device_scope_field: ClassVar[str | None] = None
 
     class Meta:
         abstract = True

@@ -15,10 +15,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django_scopes import scope, scopes_disabled
+from django_scopes.state import get_scope
 
 from tandem.core.principal import Principal
 
 log = logging.getLogger(__name__)
+
+#: The scope dimension that narrows a device principal to its one device (decision 0032).
+DEVICE = "device"
 
 
 @contextmanager
@@ -27,9 +31,27 @@ def principal_scope(principal: Principal) -> Iterator[None]:
 
     Always passes a list: django-scopes treats ``None`` as "no filter", which must never
     happen here. A principal with no tenant access gets an empty list and sees nothing.
+
+    A device principal also sets the ``device`` dimension to its one device: the managers
+    of the device's own rows keep only that device's, every other tenant-owned model
+    refuses to run (``core.models.tenant_manager``). Anyone else clears it, so a scope
+    entered inside a device's never inherits its narrowing by accident, nor the reverse.
+    ``within_tenant`` keeps the dimension as it finds it: a service called for a device
+    stays narrowed to that device.
     """
-    with scope(tenant=sorted(principal.tenant_ids)):
+    device = [principal.device_id] if principal.device_id is not None else None
+    with scope(tenant=sorted(principal.tenant_ids), **{DEVICE: device}):
         yield
+
+
+def scope_value(dimension: str) -> list[int] | None:
+    """The ids the active scope gives ``dimension``, or None when it sets none (or scoping
+    is switched off by ``system_context``): read by the tenant-scoped managers."""
+    current = get_scope()
+    if not current.get("_enabled", True):
+        return None
+    value = current.get(dimension)
+    return None if value is None else list(value)
 
 
 @contextmanager

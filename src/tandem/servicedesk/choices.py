@@ -55,7 +55,13 @@ class TicketSource(models.TextChoices):
     CHAT = "chat", "Chat"
     EMAIL = "email", "E-mail"
     PORTAL = "portal", "Portal"
+    #: Opened by Tandem itself from what it watches (a device gone offline, decision 0032);
+    #: never offered to a technician logging a call.
+    MONITORING = "monitoring", "Monitoring"
 
+
+#: The sources a person logging a call picks from.
+CALLER_SOURCES = [(k, v) for k, v in TicketSource.choices if k != TicketSource.MONITORING]
 
 #: ``{source: label}`` for the queue columns and the CSV export.
 SOURCE_LABELS: dict[str, str] = dict(TicketSource.choices)

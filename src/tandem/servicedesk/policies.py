@@ -224,7 +224,12 @@ def sla_policy_rule(principal: Principal, tenant_id: int) -> Q:
 
 
 def may_write_internal_notes(principal: Principal, tenant_id: int) -> bool:
-    """Requesters write public replies only; IT people write any tier."""
+    """Requesters write public replies only; IT people write any tier, and so does the
+    system's own work on no one's behalf (an offline alert's note, decision 0032): it is
+    no requester. A system principal that carries a person (a mail correspondent's reply)
+    writes as that person would: public."""
+    if principal.is_system and principal.user_id is None:
+        return True
     return any(
         a.party_id is not None
         for a in principal.accesses_with("servicedesk.comment_ticket", tenant_id)

@@ -1,15 +1,18 @@
 """The desk's own subscribers to domain events (decision 0022): mail to requesters, and
-open tickets' clocks after the responsibility matrix's coverage changed."""
+open tickets' clocks after the responsibility matrix's coverage changed, and the ticket of
+a device gone offline (decision 0032)."""
 
 from __future__ import annotations
 
 from django.db import transaction
 
+from tandem.assets.events import DeviceCameBack, DeviceWentOffline
 from tandem.core.events import Envelope, subscriber
 from tandem.responsibility.events import CoverageChanged
 from tandem.servicedesk.events import NoteAdded, TicketOpened, TicketResolved
 from tandem.servicedesk.mail import outbound
 from tandem.servicedesk.tasks import recompute_tenant_sla_task
+from tandem.servicedesk.tickets import offline_services
 
 
 @subscriber(TicketOpened.type, TicketResolved.type, NoteAdded.type)
@@ -27,3 +30,16 @@ def recompute_after_coverage_change(event: CoverageChanged, envelope: Envelope) 
     tenant_id = event.tenant_id
     assert tenant_id is not None
     transaction.on_commit(lambda: recompute_tenant_sla_task.enqueue(tenant_id))
+
+
+@subscriber(DeviceWentOffline.type)
+def offline_ticket(event: DeviceWentOffline, envelope: Envelope) -> None:
+    """A device went offline under its policy: open its one ticket, routed by the matrix
+    (in the worker: routing and the SLA clocks are a ticket's full opening)."""
+    offline_services.open_offline_ticket(event)
+
+
+@subscriber(DeviceCameBack.type)
+def offline_device_back(event: DeviceCameBack, envelope: Envelope) -> None:
+    """The device checked in again: a note on its ticket and, per policy, the resolution."""
+    offline_services.note_device_back(event)

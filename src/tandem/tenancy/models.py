@@ -8,9 +8,8 @@ the provider's staff can reach (service areas, sites, asset groups, allowed acti
 from __future__ import annotations
 
 from django.db import models
-from django_scopes import ScopedManager
 
-from tandem.core.models import TenantOwned, TimeStamped
+from tandem.core.models import TenantOwned, TimeStamped, tenant_manager
 from tandem.tenancy.choices import EngagementStatus, PartyKind
 
 SLUG_HELP = "Lower-case letters, digits and hyphens; used in URLs and the CLI."
@@ -29,7 +28,7 @@ class Tenant(TimeStamped):
     is_active = models.BooleanField(default=True)
 
     # The tenant table is scoped by its own id: a principal sees only its tenants.
-    objects = ScopedManager(tenant="id")
+    objects = tenant_manager("id")
 
     class Meta:
         ordering = ["name"]

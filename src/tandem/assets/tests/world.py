@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tandem.assets.offline_services import set_offline_policy
 from tandem.assets.services import register_device
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
@@ -69,3 +70,9 @@ def build_assets_world(world: Any) -> None:
                 ticket=Ticket.objects.get(pk=world[ticket]),
                 device_ids=[world[d] for d in devices],
             )
+    # Offline alerts: Acme's policy (off, so no test meets a ticket it did not ask for) and
+    # an override for its HQ site, which the isolation matrix removes.
+    set_offline_policy(actor=actor, tenant=acme, enabled=False, minutes=60)
+    world.ids["offline_policy"] = set_offline_policy(
+        actor=actor, tenant=acme, site_id=world["site"], enabled=False, minutes=120
+    ).pk

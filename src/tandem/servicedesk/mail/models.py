@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
-from django_scopes import ScopedManager
 
-from tandem.core.models import TenantOwned, TimeStamped
+from tandem.core.models import TenantOwned, TimeStamped, tenant_manager
 from tandem.servicedesk.choices import (
     InboundStatus,
     MailKind,
@@ -59,7 +58,7 @@ class InboundMessage(TimeStamped):
     )
     processed_at = models.DateTimeField(null=True, blank=True)
 
-    objects = ScopedManager(tenant="tenant")
+    objects = tenant_manager()
 
     class Meta:
         ordering = ["-received_at", "-id"]

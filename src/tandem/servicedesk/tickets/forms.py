@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from tandem.core.widgets import DateInput
-from tandem.servicedesk.choices import TicketSource, Visibility
+from tandem.servicedesk.choices import CALLER_SOURCES, TicketSource, Visibility
 
 
 def level_choices(labels: Sequence[str]) -> list[tuple[int, str]]:
@@ -133,7 +133,7 @@ class TicketLogForm(TicketCreateForm):
     )
     source = forms.ChoiceField(
         label="How they reached you",
-        choices=TicketSource.choices,
+        choices=CALLER_SOURCES,
         initial=TicketSource.PHONE,
         widget=forms.RadioSelect,
     )

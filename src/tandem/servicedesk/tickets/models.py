@@ -310,3 +310,18 @@ class TicketDevice(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.ticket_id} → {self.device_id}"
+
+
+class OfflineTicket(TenantOwned):
+    """The ticket a device's offline episode opened (decision 0032): one per episode (the
+    one-to-one makes a second impossible, whatever the retries), and when its device came
+    back and the ticket was told so."""
+
+    episode = models.OneToOneField(
+        "assets.OfflineEpisode", on_delete=models.CASCADE, related_name="+"
+    )
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    came_back_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"episode {self.episode_id} → ticket {self.ticket_id}"
