@@ -30,6 +30,8 @@ class Job(TenantOwned):
     """
 
     device = models.ForeignKey("assets.Device", on_delete=models.PROTECT, related_name="jobs")
+    #: The agent reaches its own device's jobs only (decision 0032's device scope).
+    device_scope_field = "device"
     kind = models.CharField(
         max_length=20, choices=[(k.value, k.value.replace("_", " ")) for k in Kind]
     )
@@ -103,6 +105,7 @@ class JobTransition(TenantOwned):
     """One state change of a job: from, to, when, who (in words) and why."""
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="transitions")
+    device_scope_field = "job__device"
     from_state = models.CharField(max_length=20, blank=True, default="")
     to_state = models.CharField(max_length=20)
     at = models.DateTimeField()

@@ -28,6 +28,7 @@ from tandem.agents.models import (
 from tandem.agents.tests.support import check_in, enrol, make_token
 from tandem.assets.models import Device, OfflineAlertPolicy, OfflineEpisode
 from tandem.core.principal import Principal, device_principal
+from tandem.jobs.models import Job, JobTransition
 from tandem.core.scoping import principal_scope, system_context, within_tenant
 from tandem.servicedesk.tickets.models import Ticket, TicketDevice
 from tandem.tenancy.models import Site, Tenant
@@ -37,6 +38,8 @@ pytestmark = pytest.mark.django_db
 #: The models whose rows belong to one device: a device principal sees its own.
 DEVICE_OWNED = {
     Device,
+    Job,
+    JobTransition,
     AgentState,
     AgentReport,
     DeviceCredential,
@@ -120,13 +123,13 @@ def test_every_scoped_model_is_either_the_devices_own_or_refuses(world) -> None:
     with principal_scope(_as_device(world)):
         for model in _scoped_models():
             try:
-                rows = list(model.objects.all()[:50])
+                field = getattr(model, "device_scope_field", None) or "pk"
+                owners = set(model.objects.values_list(field, flat=True)[:50])
             except ScopeError:
                 refused.add(model)
                 continue
             narrowed.add(model)
-            field = "pk" if model is Device else "device_id"
-            assert {getattr(row, field) for row in rows} <= device_ids, model
+            assert owners <= device_ids, model
     assert narrowed == DEVICE_OWNED
     assert Ticket in refused and Tenant in refused and len(refused) > 20
 
