@@ -28,8 +28,8 @@ from tandem.agents.models import (
 from tandem.agents.tests.support import check_in, enrol, make_token
 from tandem.assets.models import Device, OfflineAlertPolicy, OfflineEpisode
 from tandem.core.principal import Principal, device_principal
-from tandem.jobs.models import Job, JobTransition
 from tandem.core.scoping import principal_scope, system_context, within_tenant
+from tandem.jobs.models import Job, JobTransition
 from tandem.servicedesk.tickets.models import Ticket, TicketDevice
 from tandem.tenancy.models import Site, Tenant
 
