@@ -20,12 +20,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from tandem.agents.choices import ReportKind
 from tandem.agents.credentials import DEVICE_TAG, new_secret
-from tandem.agents.documents import DeltaError, apply, state_hash
+from tandem.agents.documents import DeltaError, apply, pack, state_hash, unpack
 from tandem.agents.models import (
     AgentReport,
     AgentState,
@@ -74,7 +74,8 @@ class CheckInAnswer:
         }
 
 
-def _whole_document(report: Report) -> dict[str, Any]:
+def _whole_document(report: Report) -> tuple[dict[str, Any], str]:
+    """A full inventory report's document and its hash, checked."""
     document = report.inventory or {}
     if document.get("schema_version") not in SCHEMA_VERSIONS:
         raise WireError(422, "invalid", "inventory: unknown schema_version.")
@@ -86,14 +87,42 @@ def _whole_document(report: Report) -> dict[str, Any]:
         raise WireError(
             422, "hash_mismatch", f"report {report.id}: the inventory does not hash to state_hash."
         )
-    return document
+    return document, computed
 
 
-def _next_document(
-    report: Report, document: dict[str, Any] | None, current_hash: str
-) -> dict[str, Any] | None:
-    """The device's document after ``report``; None when the server cannot follow it (it
-    then answers ``need_full``)."""
+class _Held:
+    """The device's document as the check-in goes: its hash always at hand, the document
+    itself read (and unpacked) only when a delta or a history needs it (decision 0028)."""
+
+    def __init__(self, state: AgentState) -> None:
+        self.state = state
+        self.hash = state.state_hash
+        self.stored_hash = state.state_hash
+        self._stored: dict[str, Any] | None = None
+        self.document: dict[str, Any] | None = None
+
+    def stored(self) -> dict[str, Any] | None:
+        """The document held when the check-in began (None when there is none)."""
+        if self._stored is None and self.stored_hash:
+            packed = (
+                AgentState.objects.filter(pk=self.state.pk)
+                .values_list("document_gz", flat=True)
+                .get()
+            )
+            self._stored = unpack(packed) if packed is not None else None
+        return self._stored
+
+    def current(self) -> dict[str, Any] | None:
+        return self.document if self.document is not None else self.stored()
+
+    @property
+    def changed(self) -> bool:
+        return self.document is not None
+
+
+def _follow(report: Report, held: _Held) -> bool:
+    """Move ``held`` to the state after ``report``; False when the server cannot follow it
+    (it then answers ``need_full``). An unchanged report reads nothing."""
     given = [report.inventory is not None, report.delta is not None, bool(report.unchanged)]
     if sum(given) != 1:
         raise WireError(
@@ -103,19 +132,23 @@ def _next_document(
             "inventory, delta or unchanged.",
         )
     if report.inventory is not None:
-        return _whole_document(report)
+        held.document, held.hash = _whole_document(report)
+        return True
     if report.delta is not None:
-        if document is None:
-            return None
+        if not held.hash:
+            return False
+        base = held.current()
+        if base is None:
+            return False
         try:
-            return apply(document, report.delta)
+            held.document = apply(base, report.delta, previous_hash=held.hash)
         except DeltaError:
-            return None
+            return False
         except (TypeError, ValueError, AttributeError) as exc:
             raise WireError(422, "invalid", f"report {report.id}: malformed delta.") from exc
-    if document is None or report.state_hash != current_hash:
-        return None
-    return document
+        held.hash = str(report.delta["state_hash"])
+        return True
+    return bool(held.hash) and report.state_hash == held.hash
 
 
 def _sync_rows(
@@ -124,6 +157,7 @@ def _sync_rows(
     wanted: dict[str, Any],
     model: type[Any],
     columns: tuple[str, ...],
+    now: dt.datetime,
 ) -> None:
     """Make ``model``'s rows of ``device`` equal ``wanted`` (item id → column values),
     given ``stored`` (what the last applied document said): set-based, never per row."""
@@ -139,18 +173,48 @@ def _sync_rows(
                 setattr(row, column, value)
         model.objects.bulk_update(rows, list(columns), batch_size=500)
     if added:
-        model.objects.bulk_create(
-            [
-                model(
-                    tenant_id=device.tenant_id,
-                    device=device,
-                    item_id=item_id,
-                    **dict(zip(columns, wanted[item_id], strict=True)),
-                )
-                for item_id in sorted(added)
-            ],
-            batch_size=1000,
-        )
+        _insert(device, model, columns, [(i, *wanted[i]) for i in sorted(added)], now)
+
+
+#: From this many rows on, new rows go in with PostgreSQL's ``COPY`` (a first inventory of
+#: ~1,500 packages): building that many model instances cost more than writing them.
+COPY_FROM = 50
+
+
+def _insert(
+    device: Device,
+    model: type[Any],
+    columns: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+    now: dt.datetime,
+) -> None:
+    """Insert ``rows`` (item id, then ``columns``) for ``device``: one ``COPY`` on
+    PostgreSQL, one multi-row ``INSERT`` per 500 rows elsewhere; no model instances.
+    Written here, in the check-in's transaction and tenant, with the tenant set on every
+    row exactly as the ORM would."""
+    meta = model._meta
+    names = ["created_at", "updated_at", "tenant", "device", "item_id", *columns]
+    fields = ", ".join(connection.ops.quote_name(meta.get_field(n).column) for n in names)
+    table = connection.ops.quote_name(meta.db_table)
+    if connection.vendor == "postgresql" and len(rows) >= COPY_FROM:
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(f"COPY {table} ({fields}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row((now, now, device.tenant_id, device.pk, *row))
+        return
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    per_row = "(" + ", ".join(["%s"] * len(names)) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 500):
+            batch = rows[start : start + 500]
+            cursor.execute(
+                # Table and column names come from the model, values are parameters.
+                f"INSERT INTO {table} ({fields}) VALUES "  # noqa: S608
+                + ", ".join([per_row] * len(batch)),
+                [v for row in batch for v in (stamp, stamp, device.tenant_id, device.pk, *row)],
+            )
 
 
 SOFTWARE_COLUMNS = ("name", "version", "architecture", "source_package", "source_version")
@@ -227,12 +291,15 @@ def check_in(
     now = timezone.now()
     answer = CheckInAnswer()
     with transaction.atomic(), within_tenant(credential.tenant_id):
-        device = Device.objects.get(pk=credential.device_id)
-        state, _ = AgentState.objects.select_for_update().get_or_create(
-            device=device, defaults={"tenant_id": device.tenant_id}
-        )
+        # The device came with the credential (one query, in the middleware); only
+        # ``last_seen_at`` is read from it unless the inventory changes, and then it is
+        # read again under the state's lock.
+        device = credential.device
+        state = _locked_state(device)
         _confirm_credential(credential, now)
         reports = request.reports
+        # A report already taken has a sequence at or below the last one applied (sequences
+        # only grow), so the ids taken are read only when such a report came.
         known = (
             {
                 str(i)
@@ -240,11 +307,10 @@ def check_in(
                     device=device, report_id__in=[r.id for r in reports]
                 ).values_list("report_id", flat=True)
             }
-            if reports
+            if any(r.sequence <= state.last_sequence for r in reports)
             else set()
         )
-        stored_document: dict[str, Any] | None = state.document
-        document, current_hash = stored_document, state.state_hash
+        held = _Held(state)
         taken: list[AgentReport] = []
         history: list[SoftwareChange] = []
         first_report: uuid.UUID | None = None
@@ -265,17 +331,20 @@ def check_in(
                 raise WireError(
                     422, "unknown_job", f"report {report_id}: no job {report.job_id!r} here."
                 )
-            following = _next_document(report, document, current_hash)
-            if following is None:
+            previous = (
+                held.current()
+                if held.hash and (report.inventory is not None or report.delta is not None)
+                else None
+            )
+            if not _follow(report, held):
                 answer.need_full = True
                 break
-            if document is not None and following is not document:
+            following = held.current()
+            if previous is not None and following is not None and following is not previous:
                 history += _changes(
-                    device, software_rows(document), software_rows(following), now, report.id
+                    device, software_rows(previous), software_rows(following), now, report.id
                 )
             first_report = first_report or report.id
-            if following is not document:
-                document, current_hash = following, state_hash(following)
             sequence = report.sequence
             known.add(report_id)
             answer.accepted.append(report_id)
@@ -290,7 +359,11 @@ def check_in(
                 )
             )
         device_changes: dict[str, Any] = {}
-        if document is not None and document is not stored_document:
+        state_fields = []
+        if held.document is not None:
+            document = held.document
+            device = Device.objects.get(pk=device.pk)
+            stored_document = held.stored()
             if stored_document is None:
                 # Enrolled again: the rows left are the base, and what differs from them
                 # is history too. (A device's very first inventory is its baseline.)
@@ -309,13 +382,17 @@ def check_in(
                 software_rows(document),
                 InstalledSoftware,
                 SOFTWARE_COLUMNS,
+                now,
             )
-            _sync_rows(device, stored_updates, update_rows(document), PendingUpdate, UPDATE_COLUMNS)
+            _sync_rows(
+                device, stored_updates, update_rows(document), PendingUpdate, UPDATE_COLUMNS, now
+            )
             SoftwareChange.objects.bulk_create(history, batch_size=1000)
             facts = device_facts(document)
             device_changes = {k: v for k, v in facts.items() if v and getattr(device, k) != v}
-            state.document, state.state_hash = document, current_hash
-            device_changes["inventory_hash"] = current_hash
+            state.document_gz, state.state_hash = pack(document), held.hash
+            state_fields += ["document_gz", "state_hash"]
+            device_changes["inventory_hash"] = held.hash
         AgentReport.objects.bulk_create(taken, batch_size=1000)
         if (
             device.last_seen_at is None
@@ -325,12 +402,9 @@ def check_in(
             device_changes["last_seen_at"] = now
         if device_changes:
             Device.objects.filter(pk=device.pk).update(**device_changes)
-        state_fields = []
         if sequence != state.last_sequence:
             state.last_sequence = sequence
             state_fields.append("last_sequence")
-        if document is not stored_document:
-            state_fields += ["document", "state_hash"]
         if request.agent_version and request.agent_version != state.agent_version:
             state.agent_version = request.agent_version
             state_fields.append("agent_version")
@@ -348,8 +422,24 @@ def check_in(
                 answer.credential = _rotate(actor=actor, device=device, now=now)
         if state_fields:
             state.save(update_fields=[*state_fields, "updated_at"])
-        answer.state_hash = current_hash
+        answer.state_hash = held.hash
     return answer.as_json(now)
+
+
+def _locked_state(device: Device) -> AgentState:
+    """The device's agent state, locked for the check-in, without its document."""
+    state = (
+        AgentState.objects.select_for_update()
+        .filter(device_id=device.pk)
+        .defer("document_gz")
+        .first()
+    )
+    if state is None:
+        state, _ = AgentState.objects.get_or_create(
+            device=device, defaults={"tenant_id": device.tenant_id}
+        )
+        state = AgentState.objects.select_for_update().defer("document_gz").get(pk=state.pk)
+    return state
 
 
 def _rotate(*, actor: Principal, device: Device, now: dt.datetime) -> str:

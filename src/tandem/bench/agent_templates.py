@@ -39,46 +39,60 @@ MIX = {
     "macos": 10,
 }
 
-_LINUX_CORE = (
-    "adduser apt apt-utils base-files base-passwd bash bsdutils ca-certificates coreutils cron "
-    "curl dash debconf debianutils diffutils dpkg e2fsprogs findutils gcc-12-base gpgv grep "
-    "gzip hostname init-system-helpers iproute2 iputils-ping less libacl1 libapt-pkg6.0 "
-    "libattr1 libaudit1 libblkid1 libbz2-1.0 libc-bin libc6 libcap2 libcom-err2 libcrypt1 "
-    "libcurl4 libdb5.3 libdebconfclient0 libext2fs2 libffi8 libgcc-s1 libgcrypt20 libgmp10 "
-    "libgnutls30 libgpg-error0 libgssapi-krb5-2 libidn2-0 libk5crypto3 libkeyutils1 "
-    "libkrb5-3 libkrb5support0 libldap-2.5-0 liblz4-1 liblzma5 libmd0 libmount1 libncursesw6 "
-    "libnettle8 libnghttp2-14 libp11-kit0 libpam-modules libpam-runtime libpam0g libpcre2-8-0 "
-    "libpsl5 librtmp1 libsasl2-2 libseccomp2 libselinux1 libsemanage2 libsepol2 libsmartcols1 "
-    "libsqlite3-0 libss2 libssh2-1 libssl3 libstdc++6 libsystemd0 libtasn1-6 libtinfo6 "
-    "libudev1 libunistring2 libuuid1 libxxhash0 libzstd1 login logrotate lsb-release mawk "
-    "mount nano ncurses-base ncurses-bin netbase openssh-client openssh-server openssl passwd "
-    "perl perl-base procps python3 python3.11 readline-common sed sensible-utils sudo systemd "
-    "systemd-sysv sysvinit-utils tar tzdata udev unattended-upgrades util-linux vim-common "
-    "vim-tiny wget whiptail zlib1g"
-).split()
-_DESKTOP = (
-    "gnome-shell gdm3 nautilus firefox thunderbird libreoffice-core libreoffice-writer "
-    "libreoffice-calc gnome-terminal pulseaudio pipewire wireplumber network-manager "
-    "xserver-xorg-core xwayland libgtk-3-0 libgtk-4-1 libglib2.0-0 libcairo2 libpango-1.0-0 "
-    "libwayland-client0 mesa-vulkan-drivers libgl1-mesa-dri fonts-dejavu-core cups "
-    "evince eog gedit totem rhythmbox shotwell snapd gnome-software fwupd bluez"
-).split()
-_RPM_CORE = (
-    "bash coreutils glibc openssl openssl-libs systemd systemd-libs dnf rpm rpm-libs kernel "
-    "kernel-core kernel-modules sudo openssh openssh-server openssh-clients curl libcurl "
-    "python3 python3-libs NetworkManager firewalld selinux-policy selinux-policy-targeted "
-    "audit audit-libs chrony cronie rsyslog tar gzip xz zlib krb5-libs cyrus-sasl-lib "
-    "libselinux pam util-linux shadow-utils polkit dbus tzdata ca-certificates"
-).split()
-_STEMS = (
-    "xml yaml json png jpeg tiff webp gif freetype fontconfig harfbuzz icu sasl ldap krb "
-    "ssh gnutls nettle gmp mpfr isl elf dw unwind atomic quadmath gomp itm ubsan asan "
-    "lsan tsan cups avahi dbus polkit udisks upower colord geoclue gvfs tracker secret "
-    "notify canberra pulse sndfile flac vorbis ogg opus mpg123 lame x264 x265 vpx aom "
-    "dav1d va vdpau drm gbm egl gles wayland xkb xcb xau xdmcp xext xrender xfixes "
-    "xrandr xinerama xcursor xi xtst xss xshmfence sm ice usb pci hwloc numa cap acl "
-    "attr audit seccomp apparmor selinux bpf pcap nl nftnl mnl netfilter iptc ip4tc"
-).split()
+
+def _words(text: str) -> list[str]:
+    """Package names written as running text (one list per line would be 300 lines)."""
+    return text.split()
+
+
+_LINUX_CORE = _words(
+    """
+adduser apt apt-utils base-files base-passwd bash bsdutils ca-certificates coreutils cron
+curl dash debconf debianutils diffutils dpkg e2fsprogs findutils gcc-12-base gpgv grep
+gzip hostname init-system-helpers iproute2 iputils-ping less libacl1 libapt-pkg6.0
+libattr1 libaudit1 libblkid1 libbz2-1.0 libc-bin libc6 libcap2 libcom-err2 libcrypt1
+libcurl4 libdb5.3 libdebconfclient0 libext2fs2 libffi8 libgcc-s1 libgcrypt20 libgmp10
+libgnutls30 libgpg-error0 libgssapi-krb5-2 libidn2-0 libk5crypto3 libkeyutils1 libkrb5-3
+libkrb5support0 libldap-2.5-0 liblz4-1 liblzma5 libmd0 libmount1 libncursesw6 libnettle8
+libnghttp2-14 libp11-kit0 libpam-modules libpam-runtime libpam0g libpcre2-8-0 libpsl5
+librtmp1 libsasl2-2 libseccomp2 libselinux1 libsemanage2 libsepol2 libsmartcols1
+libsqlite3-0 libss2 libssh2-1 libssl3 libstdc++6 libsystemd0 libtasn1-6 libtinfo6 libudev1
+libunistring2 libuuid1 libxxhash0 libzstd1 login logrotate lsb-release mawk mount nano
+ncurses-base ncurses-bin netbase openssh-client openssh-server openssl passwd perl
+perl-base procps python3 python3.11 readline-common sed sensible-utils sudo systemd
+systemd-sysv sysvinit-utils tar tzdata udev unattended-upgrades util-linux vim-common
+vim-tiny wget whiptail zlib1g
+"""
+)
+_DESKTOP = _words(
+    """
+gnome-shell gdm3 nautilus firefox thunderbird libreoffice-core libreoffice-writer
+libreoffice-calc gnome-terminal pulseaudio pipewire wireplumber network-manager
+xserver-xorg-core xwayland libgtk-3-0 libgtk-4-1 libglib2.0-0 libcairo2 libpango-1.0-0
+libwayland-client0 mesa-vulkan-drivers libgl1-mesa-dri fonts-dejavu-core cups evince eog
+gedit totem rhythmbox shotwell snapd gnome-software fwupd bluez
+"""
+)
+_RPM_CORE = _words(
+    """
+bash coreutils glibc openssl openssl-libs systemd systemd-libs dnf rpm rpm-libs kernel
+kernel-core kernel-modules sudo openssh openssh-server openssh-clients curl libcurl
+python3 python3-libs NetworkManager firewalld selinux-policy selinux-policy-targeted audit
+audit-libs chrony cronie rsyslog tar gzip xz zlib krb5-libs cyrus-sasl-lib libselinux pam
+util-linux shadow-utils polkit dbus tzdata ca-certificates
+"""
+)
+_STEMS = _words(
+    """
+xml yaml json png jpeg tiff webp gif freetype fontconfig harfbuzz icu sasl ldap krb ssh
+gnutls nettle gmp mpfr isl elf dw unwind atomic quadmath gomp itm ubsan asan lsan tsan
+cups avahi dbus polkit udisks upower colord geoclue gvfs tracker secret notify canberra
+pulse sndfile flac vorbis ogg opus mpg123 lame x264 x265 vpx aom dav1d va vdpau drm gbm
+egl gles wayland xkb xcb xau xdmcp xext xrender xfixes xrandr xinerama xcursor xi xtst xss
+xshmfence sm ice usb pci hwloc numa cap acl attr audit seccomp apparmor selinux bpf pcap
+nl nftnl mnl netfilter iptc ip4tc
+"""
+)
 
 _PUBLISHERS = (
     "Microsoft Corporation",
@@ -242,7 +256,12 @@ class _Fleet:
                     }
                 )
         else:  # macos
-            apple = ("XProtectPayloads", "MRTConfigData", "RosettaUpdateAuto", "CLTools_SDK_macOS14")
+            apple = (
+                "XProtectPayloads",
+                "MRTConfigData",
+                "RosettaUpdateAuto",
+                "CLTools_SDK_macOS14",
+            )
             ids = [f"com.apple.pkg.{n}" for n in apple]
             while len(ids) < 180:
                 vendor = rng.choice(("com.microsoft", "com.google", "org.mozilla", "com.zoom"))
@@ -475,8 +494,7 @@ def document(index: int, seed: int = 1, template: str | None = None) -> Document
     }
     if template in ("debian-server", "ubuntu-desktop", "rhel-server"):
         doc["accounts"] = [
-            {"id": name, "name": name, "uid": uid}
-            for name, uid in (("admin", 1000), ("root", 0))
+            {"id": name, "name": name, "uid": uid} for name, uid in (("admin", 1000), ("root", 0))
         ]
     return doc
 
@@ -494,9 +512,9 @@ def upgraded(doc: Document, rng: random.Random, count: int = 3) -> Document:
     for item_id in targets:
         item = dict(software[item_id])
         update = pending.get(item_id)
-        item["version"] = (
-            update.get("candidate_version") if update else None
-        ) or _bumped(str(item["version"]), rng)
+        item["version"] = (update.get("candidate_version") if update else None) or _bumped(
+            str(item["version"]), rng
+        )
         if "source_version" in item:
             item["source_version"] = item["version"]
         new_software[item_id] = item
@@ -554,4 +572,3 @@ def delta(previous: Document, current: Document) -> dict[str, Any]:
         "state_hash": state_hash(current),
         "sections": sections,
     }
-

@@ -52,8 +52,8 @@ from django.db import connection, connections
 from tandem.agents.documents import state_hash
 from tandem.agents.models import AgentState, InstalledSoftware, PendingUpdate, SoftwareChange
 from tandem.agents.services import create_enrolment_token
-from tandem.bench import agent_templates as templates
 from tandem.assets.models import Device
+from tandem.bench import agent_templates as templates
 from tandem.bench.desk import Figure, _percentile
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
@@ -62,6 +62,8 @@ from tandem.tenancy.services import create_tenant
 #: (status, parsed JSON body) of one request.
 Answer = tuple[int, Any]
 Transport = Callable[[str, bytes, str | None], Answer]
+#: One request: path, gzip body, device credential (None to enrol).
+Request = tuple[str, bytes, str | None]
 
 #: Tables a device's agent data lives in (sized before and after the run).
 TABLES = (
@@ -127,10 +129,10 @@ def wsgi_transport() -> Transport:
             environ["HTTP_AUTHORIZATION"] = f"Bearer {credential}"
         status_line: list[str] = []
 
-        def start_response(status: str, headers: Any, exc_info: Any = None) -> None:
+        def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
             status_line.append(status)
 
-        chunks = handler(environ, start_response)
+        chunks = handler(environ, start_response)  # type: ignore[arg-type]
         try:
             content = b"".join(chunks)
         finally:
@@ -183,7 +185,7 @@ class _Device:
 
 
 def _timed(
-    phase: Phase, send: Transport, requests: list[tuple[str, bytes, str | None]]
+    phase: Phase, send: Transport, requests: list[Request]
 ) -> list[Answer]:
     answers = []
     phase.started = time.time()
@@ -209,7 +211,7 @@ def _report(device: _Device, **body: Any) -> dict[str, Any]:
     }
 
 
-def _check_in(device: _Device, report: dict[str, Any]) -> tuple[str, bytes, str | None]:
+def _check_in(device: _Device, report: dict[str, Any]) -> Request:
     payload = {
         "device_id": device.device_id,
         "agent_version": "0.1.0",
@@ -227,6 +229,7 @@ def _worker(
     template: str | None,
     check_ins: int,
     transport: Callable[[], Transport],
+    *,
     wait: Callable[[], Any],
 ) -> list[Phase]:
     send = transport()
@@ -238,7 +241,7 @@ def _worker(
     phases: list[Phase] = []
     # 1. Enrol.
     enrol = Phase("enrol")
-    bodies = []
+    bodies: list[Request] = []
     for device in devices:
         facts = templates.device_facts(device.index, seed, template=template)
         facts["os"] = templates.os_facts(device.index, seed, template=template)
@@ -258,9 +261,7 @@ def _worker(
         document = doc(device.index)
         device.document_hash = state_hash(document)
         bodies.append(
-            _check_in(
-                device, _report(device, state_hash=device.document_hash, inventory=document)
-            )
+            _check_in(device, _report(device, state_hash=device.document_hash, inventory=document))
         )
     wait()
     _timed(full, send, bodies)
@@ -288,7 +289,9 @@ def _worker(
         bodies.append(
             _check_in(
                 device,
-                _report(device, state_hash=device.document_hash, delta=templates.delta(before, after)),
+                _report(
+                    device, state_hash=device.document_hash, delta=templates.delta(before, after)
+                ),
             )
         )
     wait()
@@ -320,7 +323,9 @@ def table_sizes() -> dict[str, int]:
                 sizes[table] = int(cursor.fetchone()[0])
             return sizes
         try:
-            cursor.execute("SELECT name, tbl_name FROM sqlite_master WHERE type IN ('table', 'index')")
+            cursor.execute(
+                "SELECT name, tbl_name FROM sqlite_master WHERE type IN ('table', 'index')"
+            )
             owner = {name: table for name, table in cursor.fetchall()}
             cursor.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name")
             sizes = dict.fromkeys(TABLES, 0)
@@ -358,7 +363,7 @@ def gunicorn_server(workers: int, timeout: float) -> Iterator[str]:
         "--log-level",
         "warning",
     ]
-    process = subprocess.Popen(command, env=env, start_new_session=True)
+    process = subprocess.Popen(command, env=env, start_new_session=True)  # noqa: S603 - our own argv
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 30
@@ -427,7 +432,9 @@ def run(
         context = multiprocessing.get_context("fork")
         barrier, results = context.Barrier(workers), context.Queue()
         connections.close_all()
-        children = [context.Process(target=_run_worker, args=(job, barrier, results)) for job in jobs]
+        children = [
+            context.Process(target=_run_worker, args=(job, barrier, results)) for job in jobs
+        ]
         for child in children:
             child.start()
         outcomes = [results.get(timeout=6 * 3600) for _ in children]

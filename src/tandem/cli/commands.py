@@ -131,9 +131,9 @@ def _bench_agents(args: argparse.Namespace) -> int:
     if args.gunicorn:
         with agents.gunicorn_server(args.gunicorn_workers, timeout=args.gunicorn_timeout) as url:
             result = agents.run(server=url, **options)
-        result["driven"] = f"gunicorn ({args.gunicorn_workers} workers) on loopback; " + result[
-            "driven"
-        ]
+        result["driven"] = (
+            f"gunicorn ({args.gunicorn_workers} workers) on loopback; " + result["driven"]
+        )
     else:
         result = agents.run(server=args.server, **options)
     print(agents.report(result, as_json=args.json))
