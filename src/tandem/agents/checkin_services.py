@@ -339,7 +339,7 @@ def check_in(
             if not _follow(report, held):
                 answer.need_full = True
                 break
-            following = held.current()
+            following = held.document
             if previous is not None and following is not None and following is not previous:
                 history += _changes(
                     device, software_rows(previous), software_rows(following), now, report.id
