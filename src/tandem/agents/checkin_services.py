@@ -20,8 +20,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Subquery
 from django.utils import timezone
+from django_tasks import task
 
 from tandem.agents.choices import ReportKind
 from tandem.agents.credentials import DEVICE_TAG, new_secret
@@ -41,11 +44,11 @@ from tandem.agents.normalise import (
     update_rows,
 )
 from tandem.agents.services import CHECK_IN_INTERVAL
-from tandem.agents.wire import CheckInRequest, Report, WireError
+from tandem.agents.wire import MAX_REPORTS, CheckInRequest, Report, WireError
 from tandem.assets.models import Device
 from tandem.audit.services import record_audit
 from tandem.core.principal import Principal
-from tandem.core.scoping import within_tenant
+from tandem.core.scoping import system_context, within_tenant
 
 #: ``last_seen_at`` is written at most this often per device: "online" needs minutes, not
 #: seconds, and a write per check-in would double the hot path's cost.
@@ -456,3 +459,51 @@ def _rotate(*, actor: Principal, device: Device, now: dt.datetime) -> str:
         changes={"credential": [None, credential.prefix], "issued_at": [None, now.isoformat()]},
     )
     return raw
+
+
+#: Report ids kept per device whatever their age: the most a check-in may carry, so every
+#: report an agent could still send again (its last request, answer lost) stays known.
+KEEP_NEWEST_REPORTS = MAX_REPORTS
+
+
+def purge_agent_reports(*, keep: dt.timedelta | None = None, now: dt.datetime | None = None) -> int:
+    """Delete report ids older than ``keep`` (default ``AGENT_REPORTS_KEEP_DAYS``) beyond
+    each device's newest :data:`KEEP_NEWEST_REPORTS`; returns how many.
+
+    The ids exist to acknowledge a report sent again after a lost answer instead of
+    refusing it as a replay (decision 0027). An agent sends again only what its last request
+    carried (at most ``MAX_REPORTS``), and anything older than the last report applied is
+    refused by its sequence anyway, so older ids only grow the table: one row per check-in,
+    86 million a day at 100,000 devices (decision 0028). Device by device, so no statement
+    scans or locks much; a pure deletion of bookkeeping, not audited.
+    """
+    now = now or timezone.now()
+    keep = keep if keep is not None else dt.timedelta(days=settings.AGENT_REPORTS_KEEP_DAYS)
+    cutoff = now - keep
+    deleted = 0
+    with system_context("purge agent report ids"):
+        devices = list(
+            AgentReport.objects.filter(received_at__lt=cutoff)
+            .order_by()
+            .values_list("device_id", flat=True)
+            .distinct()
+        )
+        for device_id in devices:
+            # Ids grow with insertion: the newest rows of a device are its highest ids,
+            # also across an enrolment again (which starts the sequence anew).
+            newest = (
+                AgentReport.objects.filter(device_id=device_id)
+                .order_by("-id")
+                .values_list("id", flat=True)[KEEP_NEWEST_REPORTS - 1 : KEEP_NEWEST_REPORTS]
+            )
+            count, _ = AgentReport.objects.filter(
+                device_id=device_id, received_at__lt=cutoff, id__lt=Subquery(newest)
+            ).delete()
+            deleted += count
+    return deleted
+
+
+@task()
+def purge_agent_reports_task() -> int:
+    """Delete report ids past their keeping time (daily: ``AgentsConfig.schedule``)."""
+    return purge_agent_reports()
