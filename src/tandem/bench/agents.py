@@ -85,6 +85,9 @@ class Phase:
     latencies_ms: list[float] = field(default_factory=list)
     started: float = 0.0
     ended: float = 0.0
+    #: CPU seconds the worker process spent (the client and, driven in-process, Django):
+    #: unlike wall time, hardly moved by other load on the machine.
+    cpu: float = 0.0
     failures: list[str] = field(default_factory=list)
 
 
@@ -184,11 +187,10 @@ class _Device:
     document_hash: str = ""
 
 
-def _timed(
-    phase: Phase, send: Transport, requests: list[Request]
-) -> list[Answer]:
+def _timed(phase: Phase, send: Transport, requests: list[Request]) -> list[Answer]:
     answers = []
     phase.started = time.time()
+    cpu = time.process_time()
     for path, body, credential in requests:
         start = time.perf_counter()
         answer = send(path, body, credential)
@@ -197,6 +199,7 @@ def _timed(
         if answer[0] >= 300 and len(phase.failures) < 5:
             phase.failures.append(f"{path}: {answer[0]} {str(answer[1])[:200]}")
     phase.ended = time.time()
+    phase.cpu = time.process_time() - cpu
     return answers
 
 
@@ -452,7 +455,12 @@ def run(
         latencies = [ms for part in phase_parts for ms in part.latencies_ms]
         elapsed = max(p.ended for p in phase_parts) - min(p.started for p in phase_parts)
         problems += [f for part in phase_parts for f in part.failures]
-        detail = {"requests": len(latencies), "seconds": round(elapsed, 2)}
+        cpu = sum(p.cpu for p in phase_parts)
+        detail = {
+            "requests": len(latencies),
+            "seconds": round(elapsed, 2),
+            "cpu_ms_per_request": round(cpu * 1000 / max(1, len(latencies)), 2),
+        }
         figures += [
             Figure(name, len(latencies) / elapsed if elapsed else 0.0, "per s", detail),
             Figure(f"{name} p50", _percentile(latencies, 50), "ms"),
