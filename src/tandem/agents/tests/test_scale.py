@@ -14,7 +14,6 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from tandem_agent import inventory as agent_inventory
 
 from tandem.agents.checkin_services import KEEP_NEWEST_REPORTS, purge_agent_reports
 from tandem.agents.documents import state_hash
@@ -23,6 +22,7 @@ from tandem.agents.tests.support import check_in, document, enrol, full, make_to
 from tandem.bench import agent_templates as templates
 from tandem.bench import agents as bench
 from tandem.core.scoping import system_context
+from tandem_agent import inventory as agent_inventory
 
 pytestmark = pytest.mark.django_db
 
