@@ -314,6 +314,15 @@ def check_in(
             else set()
         )
         held = _Held(state)
+        # Each document's rows are made once: the history and the row sync both want them,
+        # and reading ~1,500 packages is most of a delta's own work (decision 0028).
+        rows_made: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+        def software_of(doc: dict[str, Any]) -> dict[str, Any]:
+            if id(doc) not in rows_made:
+                rows_made[id(doc)] = (doc, software_rows(doc))
+            return rows_made[id(doc)][1]
+
         taken: list[AgentReport] = []
         history: list[SoftwareChange] = []
         first_report: uuid.UUID | None = None
@@ -345,7 +354,7 @@ def check_in(
             following = held.document
             if previous is not None and following is not None and following is not previous:
                 history += _changes(
-                    device, software_rows(previous), software_rows(following), now, report.id
+                    device, software_of(previous), software_of(following), now, report.id
                 )
             first_report = first_report or report.id
             sequence = report.sequence
@@ -374,15 +383,15 @@ def check_in(
                 stored_updates = _stored(device, PendingUpdate, UPDATE_COLUMNS)
                 if stored_software:
                     history = _changes(
-                        device, stored_software, software_rows(document), now, first_report
+                        device, stored_software, software_of(document), now, first_report
                     )
             else:
-                stored_software = software_rows(stored_document)
+                stored_software = software_of(stored_document)
                 stored_updates = update_rows(stored_document)
             _sync_rows(
                 device,
                 stored_software,
-                software_rows(document),
+                software_of(document),
                 InstalledSoftware,
                 SOFTWARE_COLUMNS,
                 now,
