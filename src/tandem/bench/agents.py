@@ -242,6 +242,9 @@ def _worker(
         return templates.document(index, seed, template=template)
 
     phases: list[Phase] = []
+    # Untimed warm-up: a server's worker loads its URLs and apps on its first request.
+    for _ in range(4):
+        send("/agent/v1/check-in", _encode({}), None)
     # 1. Enrol.
     enrol = Phase("enrol")
     bodies: list[Request] = []
