@@ -1,11 +1,13 @@
 """The check-in: the hot path every device takes every ``CHECK_IN_INTERVAL`` seconds.
 
-Designed, not left to the ORM (decision 0027): one locked read of the device's agent state,
-one read of the report ids already taken (only when reports came), the inventory applied in
-memory to the stored document, and then set-based writes: the installed software and
-pending updates are diffed against the stored document and written with ``bulk_create``,
-one ``DELETE ... WHERE id IN`` and ``bulk_update``, the change history with one
-``bulk_create``. A heartbeat or an unchanged inventory writes at most ``last_seen_at``.
+Designed, not left to the ORM (decisions 0027 and 0028): one locked read of the device's
+agent state without its document (the device came with the credential), the report ids
+already taken read only when a report is not newer than the last applied, the stored
+document (packed) read only when a delta must be applied to it, and then set-based writes:
+the installed software and pending updates are diffed against the previous document and
+written with ``COPY`` (PostgreSQL) or multi-row ``INSERT``, one ``DELETE ... WHERE id IN``
+and ``bulk_update``, the change history with one ``bulk_create``. An unchanged inventory
+writes its report id and sequence, and ``last_seen_at`` at most once a minute.
 
 A check-in is not an audit event: its effects are recorded as inventory history
 (``SoftwareChange``) and the device's ``last_seen_at``. A credential rotation it carries out
