@@ -387,6 +387,9 @@ NOT_AUDITED["tandem.agents.checkin_services.check_in"] = (
     "the check-in hot path: what it changes is recorded as inventory history and last_seen "
     "(decision 0027); a credential rotation it carries out is audited"
 )
+NOT_AUDITED["tandem.agents.checkin_services.purge_agent_reports"] = (
+    "deletes the ids of reports long applied (bookkeeping that refuses replays, decision 0028)"
+)
 
 
 def _enrol_request(world: World) -> agent_wire.EnrolRequest:

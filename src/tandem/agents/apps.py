@@ -21,6 +21,13 @@ class AgentsConfig(TandemAppConfig):
         "internal-technician": (MANAGE_ENROLMENT,),
         "provider-admin": (MANAGE_ENROLMENT,),
     }
+    schedule = (
+        (
+            "purge-agent-reports",
+            24 * 3600,
+            "tandem.agents.checkin_services.purge_agent_reports_task",
+        ),
+    )
     isolation_expectations = ("tests.isolation.expect_agents",)
     test_world = ("tandem.agents.tests.world.build_agents_world",)
 

@@ -1,11 +1,13 @@
 """The check-in: the hot path every device takes every ``CHECK_IN_INTERVAL`` seconds.
 
-Designed, not left to the ORM (decision 0027): one locked read of the device's agent state,
-one read of the report ids already taken (only when reports came), the inventory applied in
-memory to the stored document, and then set-based writes: the installed software and
-pending updates are diffed against the stored document and written with ``bulk_create``,
-one ``DELETE ... WHERE id IN`` and ``bulk_update``, the change history with one
-``bulk_create``. A heartbeat or an unchanged inventory writes at most ``last_seen_at``.
+Designed, not left to the ORM (decisions 0027 and 0028): one locked read of the device's
+agent state without its document (the device came with the credential), the report ids
+already taken read only when a report is not newer than the last applied, the stored
+document (packed) read only when a delta must be applied to it, and then set-based writes:
+the installed software and pending updates are diffed against the previous document and
+written with ``COPY`` (PostgreSQL) or multi-row ``INSERT``, one ``DELETE ... WHERE id IN``
+and ``bulk_update``, the change history with one ``bulk_create``. An unchanged inventory
+writes its report id and sequence, and ``last_seen_at`` at most once a minute.
 
 A check-in is not an audit event: its effects are recorded as inventory history
 (``SoftwareChange``) and the device's ``last_seen_at``. A credential rotation it carries out
@@ -20,12 +22,15 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Subquery
 from django.utils import timezone
+from django_tasks import task
 
 from tandem.agents.choices import ReportKind
 from tandem.agents.credentials import DEVICE_TAG, new_secret
-from tandem.agents.documents import DeltaError, apply, state_hash
+from tandem.agents.documents import DeltaError, apply, pack, state_hash, unpack
 from tandem.agents.models import (
     AgentReport,
     AgentState,
@@ -41,11 +46,11 @@ from tandem.agents.normalise import (
     update_rows,
 )
 from tandem.agents.services import CHECK_IN_INTERVAL
-from tandem.agents.wire import CheckInRequest, Report, WireError
+from tandem.agents.wire import MAX_REPORTS, CheckInRequest, Report, WireError
 from tandem.assets.models import Device
 from tandem.audit.services import record_audit
 from tandem.core.principal import Principal
-from tandem.core.scoping import within_tenant
+from tandem.core.scoping import system_context, within_tenant
 from tandem.jobs.services import JobResultError, hand_out_for_check_in, record_result
 
 #: ``last_seen_at`` is written at most this often per device: "online" needs minutes, not
@@ -77,7 +82,8 @@ class CheckInAnswer:
         }
 
 
-def _whole_document(report: Report) -> dict[str, Any]:
+def _whole_document(report: Report) -> tuple[dict[str, Any], str]:
+    """A full inventory report's document and its hash, checked."""
     document = report.inventory or {}
     if document.get("schema_version") not in SCHEMA_VERSIONS:
         raise WireError(422, "invalid", "inventory: unknown schema_version.")
@@ -89,14 +95,42 @@ def _whole_document(report: Report) -> dict[str, Any]:
         raise WireError(
             422, "hash_mismatch", f"report {report.id}: the inventory does not hash to state_hash."
         )
-    return document
+    return document, computed
 
 
-def _next_document(
-    report: Report, document: dict[str, Any] | None, current_hash: str
-) -> dict[str, Any] | None:
-    """The device's document after ``report``; None when the server cannot follow it (it
-    then answers ``need_full``)."""
+class _Held:
+    """The device's document as the check-in goes: its hash always at hand, the document
+    itself read (and unpacked) only when a delta or a history needs it (decision 0028)."""
+
+    def __init__(self, state: AgentState) -> None:
+        self.state = state
+        self.hash = state.state_hash
+        self.stored_hash = state.state_hash
+        self._stored: dict[str, Any] | None = None
+        self.document: dict[str, Any] | None = None
+
+    def stored(self) -> dict[str, Any] | None:
+        """The document held when the check-in began (None when there is none)."""
+        if self._stored is None and self.stored_hash:
+            packed = (
+                AgentState.objects.filter(pk=self.state.pk)
+                .values_list("document_gz", flat=True)
+                .get()
+            )
+            self._stored = unpack(packed) if packed is not None else None
+        return self._stored
+
+    def current(self) -> dict[str, Any] | None:
+        return self.document if self.document is not None else self.stored()
+
+    @property
+    def changed(self) -> bool:
+        return self.document is not None
+
+
+def _follow(report: Report, held: _Held) -> bool:
+    """Move ``held`` to the state after ``report``; False when the server cannot follow it
+    (it then answers ``need_full``). An unchanged report reads nothing."""
     given = [report.inventory is not None, report.delta is not None, bool(report.unchanged)]
     if sum(given) != 1:
         raise WireError(
@@ -106,19 +140,23 @@ def _next_document(
             "inventory, delta or unchanged.",
         )
     if report.inventory is not None:
-        return _whole_document(report)
+        held.document, held.hash = _whole_document(report)
+        return True
     if report.delta is not None:
-        if document is None:
-            return None
+        if not held.hash:
+            return False
+        base = held.current()
+        if base is None:
+            return False
         try:
-            return apply(document, report.delta)
+            held.document = apply(base, report.delta, previous_hash=held.hash)
         except DeltaError:
-            return None
+            return False
         except (TypeError, ValueError, AttributeError) as exc:
             raise WireError(422, "invalid", f"report {report.id}: malformed delta.") from exc
-    if document is None or report.state_hash != current_hash:
-        return None
-    return document
+        held.hash = str(report.delta["state_hash"])
+        return True
+    return bool(held.hash) and report.state_hash == held.hash
 
 
 def _sync_rows(
@@ -127,6 +165,7 @@ def _sync_rows(
     wanted: dict[str, Any],
     model: type[Any],
     columns: tuple[str, ...],
+    now: dt.datetime,
 ) -> None:
     """Make ``model``'s rows of ``device`` equal ``wanted`` (item id → column values),
     given ``stored`` (what the last applied document said): set-based, never per row."""
@@ -142,18 +181,48 @@ def _sync_rows(
                 setattr(row, column, value)
         model.objects.bulk_update(rows, list(columns), batch_size=500)
     if added:
-        model.objects.bulk_create(
-            [
-                model(
-                    tenant_id=device.tenant_id,
-                    device=device,
-                    item_id=item_id,
-                    **dict(zip(columns, wanted[item_id], strict=True)),
-                )
-                for item_id in sorted(added)
-            ],
-            batch_size=1000,
-        )
+        _insert(device, model, columns, [(i, *wanted[i]) for i in sorted(added)], now)
+
+
+#: From this many rows on, new rows go in with PostgreSQL's ``COPY`` (a first inventory of
+#: ~1,500 packages): building that many model instances cost more than writing them.
+COPY_FROM = 50
+
+
+def _insert(
+    device: Device,
+    model: type[Any],
+    columns: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+    now: dt.datetime,
+) -> None:
+    """Insert ``rows`` (item id, then ``columns``) for ``device``: one ``COPY`` on
+    PostgreSQL, one multi-row ``INSERT`` per 500 rows elsewhere; no model instances.
+    Written here, in the check-in's transaction and tenant, with the tenant set on every
+    row exactly as the ORM would."""
+    meta = model._meta
+    names = ["created_at", "updated_at", "tenant", "device", "item_id", *columns]
+    fields = ", ".join(connection.ops.quote_name(meta.get_field(n).column) for n in names)
+    table = connection.ops.quote_name(meta.db_table)
+    if connection.vendor == "postgresql" and len(rows) >= COPY_FROM:
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(f"COPY {table} ({fields}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row((now, now, device.tenant_id, device.pk, *row))
+        return
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    per_row = "(" + ", ".join(["%s"] * len(names)) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 500):
+            batch = rows[start : start + 500]
+            cursor.execute(
+                # Table and column names come from the model, values are parameters.
+                f"INSERT INTO {table} ({fields}) VALUES "  # noqa: S608
+                + ", ".join([per_row] * len(batch)),
+                [v for row in batch for v in (stamp, stamp, device.tenant_id, device.pk, *row)],
+            )
 
 
 SOFTWARE_COLUMNS = ("name", "version", "architecture", "source_package", "source_version")
@@ -230,12 +299,15 @@ def check_in(
     now = timezone.now()
     answer = CheckInAnswer()
     with transaction.atomic(), within_tenant(credential.tenant_id):
-        device = Device.objects.get(pk=credential.device_id)
-        state, _ = AgentState.objects.select_for_update().get_or_create(
-            device=device, defaults={"tenant_id": device.tenant_id}
-        )
+        # The device came with the credential (one query, in the middleware); only
+        # ``last_seen_at`` is read from it unless the inventory changes, and then it is
+        # read again under the state's lock.
+        device = credential.device
+        state = _locked_state(device)
         _confirm_credential(credential, now)
         reports = request.reports
+        # A report already taken has a sequence at or below the last one applied (sequences
+        # only grow), so the ids taken are read only when such a report came.
         known = (
             {
                 str(i)
@@ -243,11 +315,19 @@ def check_in(
                     device=device, report_id__in=[r.id for r in reports]
                 ).values_list("report_id", flat=True)
             }
-            if reports
+            if any(r.sequence <= state.last_sequence for r in reports)
             else set()
         )
-        stored_document: dict[str, Any] | None = state.document
-        document, current_hash = stored_document, state.state_hash
+        held = _Held(state)
+        # Each document's rows are made once: the history and the row sync both want them,
+        # and reading ~1,500 packages is most of a delta's own work (decision 0028).
+        rows_made: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+        def software_of(doc: dict[str, Any]) -> dict[str, Any]:
+            if id(doc) not in rows_made:
+                rows_made[id(doc)] = (doc, software_rows(doc))
+            return rows_made[id(doc)][1]
+
         taken: list[AgentReport] = []
         history: list[SoftwareChange] = []
         first_report: uuid.UUID | None = None
@@ -271,32 +351,30 @@ def check_in(
                 answer.accepted.append(report_id)
                 taken.append(_taken(device, report, now))
                 continue
-            following = _next_document(report, document, current_hash)
-            if following is None:
+            previous = (
+                held.current()
+                if held.hash and (report.inventory is not None or report.delta is not None)
+                else None
+            )
+            if not _follow(report, held):
                 answer.need_full = True
                 break
-            if document is not None and following is not document:
+            following = held.document
+            if previous is not None and following is not None and following is not previous:
                 history += _changes(
-                    device, software_rows(document), software_rows(following), now, report.id
+                    device, software_of(previous), software_of(following), now, report.id
                 )
             first_report = first_report or report.id
-            if following is not document:
-                document, current_hash = following, state_hash(following)
             sequence = report.sequence
             known.add(report_id)
             answer.accepted.append(report_id)
-            taken.append(
-                AgentReport(
-                    tenant_id=device.tenant_id,
-                    device=device,
-                    report_id=report.id,
-                    sequence=report.sequence,
-                    kind=report.kind,
-                    received_at=now,
-                )
-            )
+            taken.append(_taken(device, report, now))
         device_changes: dict[str, Any] = {}
-        if document is not None and document is not stored_document:
+        state_fields = []
+        if held.document is not None:
+            document = held.document
+            device = Device.objects.get(pk=device.pk)
+            stored_document = held.stored()
             if stored_document is None:
                 # Enrolled again: the rows left are the base, and what differs from them
                 # is history too. (A device's very first inventory is its baseline.)
@@ -304,24 +382,28 @@ def check_in(
                 stored_updates = _stored(device, PendingUpdate, UPDATE_COLUMNS)
                 if stored_software:
                     history = _changes(
-                        device, stored_software, software_rows(document), now, first_report
+                        device, stored_software, software_of(document), now, first_report
                     )
             else:
-                stored_software = software_rows(stored_document)
+                stored_software = software_of(stored_document)
                 stored_updates = update_rows(stored_document)
             _sync_rows(
                 device,
                 stored_software,
-                software_rows(document),
+                software_of(document),
                 InstalledSoftware,
                 SOFTWARE_COLUMNS,
+                now,
             )
-            _sync_rows(device, stored_updates, update_rows(document), PendingUpdate, UPDATE_COLUMNS)
+            _sync_rows(
+                device, stored_updates, update_rows(document), PendingUpdate, UPDATE_COLUMNS, now
+            )
             SoftwareChange.objects.bulk_create(history, batch_size=1000)
             facts = device_facts(document)
             device_changes = {k: v for k, v in facts.items() if v and getattr(device, k) != v}
-            state.document, state.state_hash = document, current_hash
-            device_changes["inventory_hash"] = current_hash
+            state.document_gz, state.state_hash = pack(document), held.hash
+            state_fields += ["document_gz", "state_hash"]
+            device_changes["inventory_hash"] = held.hash
         AgentReport.objects.bulk_create(taken, batch_size=1000)
         if (
             device.last_seen_at is None
@@ -331,12 +413,9 @@ def check_in(
             device_changes["last_seen_at"] = now
         if device_changes:
             Device.objects.filter(pk=device.pk).update(**device_changes)
-        state_fields = []
         if sequence != state.last_sequence:
             state.last_sequence = sequence
             state_fields.append("last_sequence")
-        if document is not stored_document:
-            state_fields += ["document", "state_hash"]
         if request.agent_version and request.agent_version != state.agent_version:
             state.agent_version = request.agent_version
             state_fields.append("agent_version")
@@ -354,14 +433,14 @@ def check_in(
                 answer.credential = _rotate(actor=actor, device=device, now=now)
         if state_fields:
             state.save(update_fields=[*state_fields, "updated_at"])
-        answer.state_hash = current_hash
+        answer.state_hash = held.hash
         # Jobs due now: one indexed query when there are none (decision 0030).
         answer.jobs = hand_out_for_check_in(actor=actor, device_id=device.pk, now=now)
     return answer.as_json(now)
 
 
 def _taken(device: Device, report: Report, now: dt.datetime) -> AgentReport:
-    """The record that a job result was taken (its id acknowledged again if resent)."""
+    """The record that a report was taken (its id acknowledged again if resent)."""
     return AgentReport(
         tenant_id=device.tenant_id,
         device=device,
@@ -389,6 +468,22 @@ def _job_result(actor: Principal, device: Device, report: Report, now: dt.dateti
         raise WireError(422, error.code, f"report {report.id}: {error.detail}") from error
 
 
+def _locked_state(device: Device) -> AgentState:
+    """The device's agent state, locked for the check-in, without its document."""
+    state = (
+        AgentState.objects.select_for_update()
+        .filter(device_id=device.pk)
+        .defer("document_gz")
+        .first()
+    )
+    if state is None:
+        state, _ = AgentState.objects.get_or_create(
+            device=device, defaults={"tenant_id": device.tenant_id}
+        )
+        state = AgentState.objects.select_for_update().defer("document_gz").get(pk=state.pk)
+    return state
+
+
 def _rotate(*, actor: Principal, device: Device, now: dt.datetime) -> str:
     """Issue the device a new credential (audited); the old one works until it is used."""
     raw, prefix, secret_hash = new_secret(DEVICE_TAG)
@@ -403,3 +498,51 @@ def _rotate(*, actor: Principal, device: Device, now: dt.datetime) -> str:
         changes={"credential": [None, credential.prefix], "issued_at": [None, now.isoformat()]},
     )
     return raw
+
+
+#: Report ids kept per device whatever their age: the most a check-in may carry, so every
+#: report an agent could still send again (its last request, answer lost) stays known.
+KEEP_NEWEST_REPORTS = MAX_REPORTS
+
+
+def purge_agent_reports(*, keep: dt.timedelta | None = None, now: dt.datetime | None = None) -> int:
+    """Delete report ids older than ``keep`` (default ``AGENT_REPORTS_KEEP_DAYS``) beyond
+    each device's newest :data:`KEEP_NEWEST_REPORTS`; returns how many.
+
+    The ids exist to acknowledge a report sent again after a lost answer instead of
+    refusing it as a replay (decision 0027). An agent sends again only what its last request
+    carried (at most ``MAX_REPORTS``), and anything older than the last report applied is
+    refused by its sequence anyway, so older ids only grow the table: one row per check-in,
+    86 million a day at 100,000 devices (decision 0028). Device by device, so no statement
+    scans or locks much; a pure deletion of bookkeeping, not audited.
+    """
+    now = now or timezone.now()
+    keep = keep if keep is not None else dt.timedelta(days=settings.AGENT_REPORTS_KEEP_DAYS)
+    cutoff = now - keep
+    deleted = 0
+    with system_context("purge agent report ids"):
+        devices = list(
+            AgentReport.objects.filter(received_at__lt=cutoff)
+            .order_by()
+            .values_list("device_id", flat=True)
+            .distinct()
+        )
+        for device_id in devices:
+            # Ids grow with insertion: the newest rows of a device are its highest ids,
+            # also across an enrolment again (which starts the sequence anew).
+            newest = (
+                AgentReport.objects.filter(device_id=device_id)
+                .order_by("-id")
+                .values_list("id", flat=True)[KEEP_NEWEST_REPORTS - 1 : KEEP_NEWEST_REPORTS]
+            )
+            count, _ = AgentReport.objects.filter(
+                device_id=device_id, received_at__lt=cutoff, id__lt=Subquery(newest)
+            ).delete()
+            deleted += count
+    return deleted
+
+
+@task()
+def purge_agent_reports_task() -> int:
+    """Delete report ids past their keeping time (daily: ``AgentsConfig.schedule``)."""
+    return purge_agent_reports()

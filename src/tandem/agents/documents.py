@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import zlib
 from typing import Any
 
 Document = dict[str, Any]
@@ -29,15 +30,37 @@ def state_hash(document: Document) -> str:
     return "sha256:" + hashlib.sha256(canonical(document)).hexdigest()
 
 
-def apply(previous: Document, change: dict[str, Any]) -> Document:
+def pack(document: Document) -> bytes:
+    """The stored form of a document: its canonical bytes, zlib-compressed (a ~1,500-package
+    inventory is ~0.3 MB of JSON and ~40 KB packed; decision 0028)."""
+    return zlib.compress(canonical(document), 1)
+
+
+def unpack(packed: bytes | memoryview) -> Document:
+    """A document from :func:`pack`'s bytes."""
+    result: Document = json.loads(zlib.decompress(bytes(packed)))
+    return result
+
+
+def apply(
+    previous: Document, change: dict[str, Any], *, previous_hash: str | None = None
+) -> Document:
     """``previous`` with ``change`` applied; :class:`DeltaError` when the delta names another
-    base or does not lead to the state it names. Malformed parts are errors too."""
-    if change.get("base_hash") != state_hash(previous):
+    base or does not lead to the state it names. Malformed parts are errors too.
+
+    ``previous_hash``: the hash the caller already holds for ``previous`` (the server keeps
+    it beside the document), so the document is not serialised again to check the base.
+    The result shares the sections the delta leaves alone with ``previous`` (neither is
+    changed in place afterwards): copying a ~1,500-package document per delta cost more
+    than applying it (decision 0028).
+    """
+    base = previous_hash if previous_hash is not None else state_hash(previous)
+    if change.get("base_hash") != base:
         raise DeltaError("the delta was made against another state")
     sections = change.get("sections", {})
     if not isinstance(sections, dict):
         raise DeltaError("a delta's sections must be an object")
-    result = copy.deepcopy(previous)
+    result = dict(previous)
     result["schema_version"] = change.get("schema_version", previous.get("schema_version"))
     for name, section in sections.items():
         if not isinstance(section, dict):
@@ -47,12 +70,14 @@ def apply(previous: Document, change: dict[str, Any]) -> Document:
         elif "replace" in section:
             result[name] = copy.deepcopy(section["replace"])
         elif "set" in section or "unset" in section:
-            record = result.setdefault(name, {})
+            record = result.get(name, {})
             if not isinstance(record, dict) or not isinstance(section.get("set", {}), dict):
                 raise DeltaError(f"section {name!r} is not a record")
+            record = dict(record)
             for field in section.get("unset", []):
                 record.pop(field, None)
             record.update(copy.deepcopy(section.get("set", {})))
+            result[name] = record
         else:
             result[name] = _apply_list(name, result.get(name, []), section)
     if state_hash(result) != change.get("state_hash"):

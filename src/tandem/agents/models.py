@@ -68,12 +68,16 @@ class DeviceCredential(TenantOwned):
 
 class AgentState(TenantOwned):
     """What the server holds of one device's agent: its last inventory document and hash
-    (the base of the next delta), the last report sequence applied, and its version."""
+    (the base of the next delta), the last report sequence applied, and its version.
+
+    The document is kept as zlib-compressed canonical JSON (``documents.pack``), read only
+    when a delta must be applied to it: an unchanged check-in reads the hash and sequence
+    alone (decision 0028). ``state_hash`` is empty exactly when no document is held."""
 
     device = models.OneToOneField("assets.Device", on_delete=models.CASCADE, related_name="+")
 
     device_scope_field = DEVICE_ROWS
-    document = models.JSONField(null=True, blank=True)
+    document_gz = models.BinaryField(null=True, blank=True)
     state_hash = models.CharField(max_length=80, blank=True, default="")
     last_sequence = models.BigIntegerField(default=0)
     agent_version = models.CharField(max_length=40, blank=True, default="")

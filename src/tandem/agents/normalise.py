@@ -23,6 +23,8 @@ _TEXT_MAX = {"name": 500, "version": 200, "arch": 40, "source": 500, "origin": 5
 
 def _text(item: dict[str, Any], key: str, limit: int, *, section: str) -> str:
     value = item.get(key)
+    if value.__class__ is str and len(value) <= limit:
+        return value  # the common case, first: this runs for every field of every package
     if value is None:
         return ""
     if not isinstance(value, str | int):

@@ -200,7 +200,7 @@ def enrol_device(*, actor: Principal, raw_token: str, request: EnrolRequest) -> 
                 device=device,
                 defaults={
                     "tenant_id": token.tenant_id,
-                    "document": None,
+                    "document_gz": None,
                     "state_hash": "",
                     "last_sequence": 0,
                     "agent_version": request.agent_version[:40],

@@ -113,11 +113,40 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_agents(args: argparse.Namespace) -> int:
+    """``tandem bench agents``: simulated agents through the check-in path (decision 0028)."""
+    from tandem.bench import agents
+
+    if args.devices < 1 or args.check_ins < 1 or args.workers < 1:
+        raise CommandError("--devices, --check-ins and --workers must be positive")
+    if args.server and args.gunicorn:
+        raise CommandError("--server and --gunicorn exclude each other")
+    options = {
+        "devices": args.devices,
+        "check_ins": args.check_ins,
+        "workers": args.workers,
+        "seed": args.seed,
+        "template": None if args.template == "mix" else args.template,
+    }
+    if args.gunicorn:
+        with agents.gunicorn_server(args.gunicorn_workers, timeout=args.gunicorn_timeout) as url:
+            result = agents.run(server=url, **options)
+        result["driven"] = (
+            f"gunicorn ({args.gunicorn_workers} workers) on loopback; " + result["driven"]
+        )
+    else:
+        result = agents.run(server=args.server, **options)
+    print(agents.report(result, as_json=args.json))
+    return EXIT_FAILED if result["failures"] else 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from tandem.bench import desk
 
+    if args.scenario == "agents":
+        return _bench_agents(args)
     if args.scenario != "desk":
-        raise CommandError(f"unknown scenario {args.scenario!r}; try: desk")
+        raise CommandError(f"unknown scenario {args.scenario!r}; try: desk, agents")
     if args.processes < 1 or args.tickets < args.processes or args.requests < 1:
         raise CommandError("--processes, --tickets and --requests must be positive")
     try:
@@ -329,8 +358,8 @@ def register(commands: Commands) -> None:
         "Measure a scenario on the configured (scratch) database.",
         needs_data=False,
     )
-    p.add_argument("scenario", choices=["desk"], help="what to measure")
-    p.add_argument("--tickets", type=int, default=2000, help="tickets to create")
+    p.add_argument("scenario", choices=["desk", "agents"], help="what to measure")
+    p.add_argument("--tickets", type=int, default=2000, help="desk: tickets to create")
     p.add_argument("--requests", type=int, default=200, help="queue page requests")
     p.add_argument("--recompute", type=int, default=20000, help="synthetic SLA histories")
     p.add_argument(
@@ -340,5 +369,25 @@ def register(commands: Commands) -> None:
         "--scale",
         action="store_true",
         help="measure the queues on the `tandem demo --scale` data",
+    )
+    p.add_argument("--devices", type=int, default=200, help="agents: simulated devices")
+    p.add_argument(
+        "--check-ins", type=int, default=5, help="agents: unchanged check-ins per device"
+    )
+    p.add_argument("--workers", type=int, default=2, help="agents: client processes")
+    p.add_argument(
+        "--template",
+        default="mix",
+        choices=["mix", "debian-server", "ubuntu-desktop", "rhel-server", "windows-11", "macos"],
+        help="agents: every device of this template (default: a mixed fleet)",
+    )
+    p.add_argument("--seed", type=int, default=1, help="agents: random seed of the fleet")
+    p.add_argument("--server", metavar="URL", help="agents: drive this running server over HTTP")
+    p.add_argument(
+        "--gunicorn", action="store_true", help="agents: drive a gunicorn started on loopback"
+    )
+    p.add_argument("--gunicorn-workers", type=int, default=2, help="agents: its workers")
+    p.add_argument(
+        "--gunicorn-timeout", type=int, default=1800, help="agents: it stops by itself after"
     )
     p.add_argument("--json", action="store_true", help="print the results as JSON")

@@ -255,6 +255,9 @@ USE_TZ = True
 API_TOKEN_MAX_DAYS = env_int("TANDEM_API_TOKEN_MAX_DAYS", 365, minimum=1)
 #: Days a domain event is kept in the outbox after its subscribers all ran (decision 0022).
 EVENTS_KEEP_DAYS = env_int("TANDEM_EVENTS_KEEP_DAYS", 7, minimum=1)
+#: Days the ids of reports an agent sent are kept beyond each device's newest 50 (the
+#: ids acknowledge a report sent again; decision 0028).
+AGENT_REPORTS_KEEP_DAYS = env_int("TANDEM_AGENT_REPORTS_KEEP_DAYS", 2, minimum=1)
 #: A device whose agent has not checked in for this many minutes shows as offline (0026).
 DEVICE_OFFLINE_MINUTES = env_int("TANDEM_DEVICE_OFFLINE_MINUTES", 15, minimum=1)
 #: The service areas whose responsibility-matrix rows name the party accountable for a
