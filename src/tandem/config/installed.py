@@ -32,6 +32,7 @@ TANDEM_APPS = [
     "tandem.responsibility",
     "tandem.servicedesk",
     "tandem.reports",
+    "tandem.patching",
     "tandem.notifications",
 ]
 
