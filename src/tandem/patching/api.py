@@ -6,7 +6,6 @@ Thin handlers: the tenant through ``tenant_in_reach``, devices through the asset
 (404 out of reach), one service or query.
 """
 
-from __future__ import annotations
 
 from ninja import Router
 

@@ -27,7 +27,6 @@ class PatchingConfig(TandemAppConfig):
     }
     cli_commands = ("tandem.patching.cli",)
     isolation_expectations = ("tests.isolation.expect_patching",)
-    test_world = ("tandem.patching.tests.world.build_patching_world",)
 
     def ready(self) -> None:
         from tandem.assets.queries import register_device_section
