@@ -214,6 +214,7 @@ def test_the_catalogue_names_every_event_type() -> None:
     assert sorted(events.event_types()) == [
         "coverage.changed",
         "device.enrolled",
+        "device.pending_updates_changed",
         "device.retired",
         "device.updated",
         "engagement.accepted",
@@ -221,6 +222,7 @@ def test_the_catalogue_names_every_event_type() -> None:
         "engagement.resumed",
         "engagement.suspended",
         "matrix.changed",
+        "patching.updates_decided",
         "sla.breached",
         "sla.warning",
         "ticket.assigned",
