@@ -418,6 +418,31 @@ _CSV = (
     "linux,openssl,3.0.11-1~deb12u2,high,CVE-2031-0001,\n"
 )
 
+
+def _decide_updates(actor: Principal, world: World) -> Callable[[], object]:
+    entry = patching_support.missing_entry(world)  # the HQ device reports its updates
+    return lambda: patching.decide_updates(
+        actor=actor, device=_device(world), entry_ids=[entry], approve=True
+    )
+
+
+def _record_install_feedback(actor: Principal, world: World) -> Callable[[], object]:
+    entry = patching_support.missing_entry(world)
+    return lambda: patching.record_install_feedback(
+        actor=actor, device=_device(world), entry_ids=[entry], outcome="succeeded"
+    )
+
+
+def _import_debian(actor: Principal, world: World) -> Callable[[], object]:
+    patching_support.missing_entry(world)
+    return lambda: patching.import_debian_advisories(actor=actor, data=_TRACKER, release="bookworm")
+
+
+def _import_csv(actor: Principal, world: World) -> Callable[[], object]:
+    patching_support.missing_entry(world)
+    return lambda: patching.import_advisory_csv(actor=actor, text=_CSV)
+
+
 CALLS.update(
     {
         "tandem.patching.services.set_patch_policy": lambda a, w: (
@@ -441,29 +466,15 @@ CALLS.update(
         ),
         "tandem.patching.services.set_patching_area": lambda a, w: (
             lambda: patching.set_patching_area(
-                actor=a, tenant=_tenant(w), service_area=ServiceArea.objects.get(pk=w["service_area"])
+                actor=a,
+                tenant=_tenant(w),
+                service_area=ServiceArea.objects.get(pk=w["service_area"]),
             )
         ),
-        "tandem.patching.services.decide_updates": lambda a, w: (
-            lambda entry=patching_support.missing_entry(w): patching.decide_updates(
-                actor=a, device=_device(w), entry_ids=[entry], approve=True
-            )
-        ),
-        "tandem.patching.services.record_install_feedback": lambda a, w: (
-            lambda entry=patching_support.missing_entry(w): patching.record_install_feedback(
-                actor=a, device=_device(w), entry_ids=[entry], outcome="succeeded"
-            )
-        ),
-        "tandem.patching.services.import_debian_advisories": lambda a, w: (
-            lambda entry=patching_support.missing_entry(w): patching.import_debian_advisories(
-                actor=a, data=_TRACKER, release="bookworm"
-            )
-        ),
-        "tandem.patching.services.import_advisory_csv": lambda a, w: (
-            lambda entry=patching_support.missing_entry(w): patching.import_advisory_csv(
-                actor=a, text=_CSV
-            )
-        ),
+        "tandem.patching.services.decide_updates": _decide_updates,
+        "tandem.patching.services.record_install_feedback": _record_install_feedback,
+        "tandem.patching.services.import_debian_advisories": _import_debian,
+        "tandem.patching.services.import_advisory_csv": _import_csv,
     }
 )
 # --- end of the patching app's block ----------------------------------------------------------

@@ -27,7 +27,5 @@ class PendingUpdatesChanged(Event):
 def pending_updates_changed(*, tenant_id: int, device_id: int, pending_count: int) -> None:
     """Record ``device.pending_updates_changed`` in the caller's transaction."""
     record(
-        PendingUpdatesChanged(
-            tenant_id=tenant_id, device_id=device_id, pending_count=pending_count
-        )
+        PendingUpdatesChanged(tenant_id=tenant_id, device_id=device_id, pending_count=pending_count)
     )

@@ -6,7 +6,6 @@ Thin handlers: the tenant through ``tenant_in_reach``, devices through the asset
 (404 out of reach), one service or query.
 """
 
-
 from ninja import Router
 
 from tandem.assets import queries as device_queries
@@ -119,9 +118,12 @@ def decide(request: TandemRequest, device_id: Id, payload: DecisionIn):  # type:
         approve=payload.approve,
         reason=payload.reason,
     )
-    return [_state_out(s) for s in queries.device_updates(request.principal, device).filter(
-        pk__in=[s.pk for s in states]
-    )]
+    return [
+        _state_out(s)
+        for s in queries.device_updates(request.principal, device).filter(
+            pk__in=[s.pk for s in states]
+        )
+    ]
 
 
 @router.get("/patching/approvals", response=list[QueueItemOut])

@@ -24,9 +24,7 @@ def cmd_import_advisories(args: argparse.Namespace) -> int:
                 data = json.loads(text)
             except json.JSONDecodeError as exc:
                 raise CommandError(f"{args.file} is not JSON: {exc}") from exc
-            count = services.import_debian_advisories(
-                actor=actor, data=data, release=args.release
-            )
+            count = services.import_debian_advisories(actor=actor, data=data, release=args.release)
         else:
             count = services.import_advisory_csv(actor=actor, text=text)
     except InvalidInput as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from tandem.core.models import TenantOwned
 from tandem.patching.choices import (
     Approval,
     Classification,
@@ -21,7 +22,6 @@ from tandem.patching.choices import (
     Severity,
     UpdateStatus,
 )
-from tandem.core.models import TenantOwned
 
 
 class UpdateCatalogueEntry(TenantOwned):
@@ -76,9 +76,7 @@ class DeviceUpdateState(TenantOwned):
     installed_at = models.DateTimeField(null=True, blank=True)
     #: When it stopped being offered without being installed (superseded or removed).
     closed_at = models.DateTimeField(null=True, blank=True)
-    approval = models.CharField(
-        max_length=16, choices=Approval.choices, default=Approval.AWAITING
-    )
+    approval = models.CharField(max_length=16, choices=Approval.choices, default=Approval.AWAITING)
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -98,9 +96,7 @@ class DeviceUpdateState(TenantOwned):
     class Meta:
         ordering = ["device", "entry__package", "id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["device", "item_id", "entry"], name="patch_state_once"
-            )
+            models.UniqueConstraint(fields=["device", "item_id", "entry"], name="patch_state_once")
         ]
         indexes = [
             models.Index(fields=["tenant", "status", "approval"], name="patch_state_tenant"),
@@ -185,9 +181,7 @@ class PatchPolicy(TenantOwned):
     maintenance_window = models.ForeignKey(
         MaintenanceWindow, null=True, blank=True, on_delete=models.PROTECT
     )
-    reboot_mode = models.CharField(
-        max_length=16, choices=RebootMode.choices, null=True, blank=True
-    )
+    reboot_mode = models.CharField(max_length=16, choices=RebootMode.choices, null=True, blank=True)
     reboot_deadline_hours = models.PositiveSmallIntegerField(null=True, blank=True)
     excluded_packages = models.JSONField(default=list, blank=True)
 
@@ -199,7 +193,9 @@ class PatchPolicy(TenantOwned):
                 fields=["tenant"], condition=models.Q(level="tenant"), name="patch_policy_tenant"
             ),
             models.UniqueConstraint(
-                fields=["tenant", "site"], condition=models.Q(level="site"), name="patch_policy_site"
+                fields=["tenant", "site"],
+                condition=models.Q(level="site"),
+                name="patch_policy_site",
             ),
             models.UniqueConstraint(
                 fields=["tenant", "asset_group"],
@@ -214,19 +210,27 @@ class PatchPolicy(TenantOwned):
             models.CheckConstraint(
                 condition=(
                     models.Q(
-                        level="tenant", site__isnull=True, asset_group__isnull=True,
+                        level="tenant",
+                        site__isnull=True,
+                        asset_group__isnull=True,
                         device__isnull=True,
                     )
                     | models.Q(
-                        level="site", site__isnull=False, asset_group__isnull=True,
+                        level="site",
+                        site__isnull=False,
+                        asset_group__isnull=True,
                         device__isnull=True,
                     )
                     | models.Q(
-                        level="asset_group", site__isnull=True, asset_group__isnull=False,
+                        level="asset_group",
+                        site__isnull=True,
+                        asset_group__isnull=False,
                         device__isnull=True,
                     )
                     | models.Q(
-                        level="device", site__isnull=True, asset_group__isnull=True,
+                        level="device",
+                        site__isnull=True,
+                        asset_group__isnull=True,
                         device__isnull=False,
                     )
                 ),

@@ -20,6 +20,7 @@ from tandem.core.policies import ScopedPermission, policy
 from tandem.core.principal import TenantAccess
 from tandem.patching.permissions import APPROVE_UPDATES, CHANGE_PATCH_POLICY, VIEW_PATCHING
 
+
 def _device_rule(access: TenantAccess, prefix: str) -> Q:
     if access.provider_id is None:
         return Q()
@@ -40,9 +41,7 @@ def policy_scope(access: TenantAccess) -> Q:
     """The policies one access reads (see the module's rules)."""
     if access.provider_id is None:
         return Q()
-    sites = (
-        Q(site_id__in=sorted(access.site_ids)) if access.site_ids is not None else Q()
-    )
+    sites = Q(site_id__in=sorted(access.site_ids)) if access.site_ids is not None else Q()
     groups = (
         Q(asset_group_id__in=sorted(access.asset_group_ids))
         if access.asset_group_ids is not None

@@ -114,9 +114,7 @@ def patching_area(tenant_id: int) -> ServiceArea | None:
     """The service area whose matrix rows name who approves updates: the tenant's setting,
     else its area keyed ``patching``, else none (the matrix's rows for no area)."""
     chosen = (
-        PatchingSettings.objects.filter(tenant_id=tenant_id)
-        .select_related("service_area")
-        .first()
+        PatchingSettings.objects.filter(tenant_id=tenant_id).select_related("service_area").first()
     )
     if chosen is not None and chosen.service_area is not None:
         return chosen.service_area
@@ -187,9 +185,7 @@ class Dashboard:
 
 def dashboard(principal: Principal, tenant_id: int, limit: int = 200) -> Dashboard:
     """Missing updates of the tenant's devices the principal sees (two aggregate queries)."""
-    missing = visible_states(principal).filter(
-        tenant_id=tenant_id, status=UpdateStatus.MISSING
-    )
+    missing = visible_states(principal).filter(tenant_id=tenant_id, status=UpdateStatus.MISSING)
     totals = Counter(
         {
             row["entry__severity"]: row["n"]

@@ -135,9 +135,12 @@ def plan_installs(
     ordered by window start then device id. Pure: creates no job."""
     by_device: dict[int, list[Candidate]] = {}
     for candidate in candidates:
-        if candidate.approval in APPROVED_STATES and not candidate.held_back:
-            if candidate.installable_from is not None:
-                by_device.setdefault(candidate.device_id, []).append(candidate)
+        if (
+            candidate.approval in APPROVED_STATES
+            and not candidate.held_back
+            and candidate.installable_from is not None
+        ):
+            by_device.setdefault(candidate.device_id, []).append(candidate)
     plans = []
     for device in devices:
         waiting = by_device.get(device.device_id)

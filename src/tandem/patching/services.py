@@ -273,8 +273,10 @@ def set_patch_policy(
             tenant=tenant, level=level, **{k: v for k, v in targets.items() if v is not None}
         ).first()
         before = (
-            {**{n: getattr(policy, n) for n in inheritance.SETTINGS},
-             "excluded_packages": policy.excluded_packages}
+            {
+                **{n: getattr(policy, n) for n in inheritance.SETTINGS},
+                "excluded_packages": policy.excluded_packages,
+            }
             if policy
             else {}
         )
@@ -290,9 +292,7 @@ def set_patch_policy(
             action="patching.set_patch_policy",
             target=policy,
             tenant_id=tenant.pk,
-            changes={
-                k: [before.get(k), v] for k, v in after.items() if before.get(k) != v
-            }
+            changes={k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
             | {"level": [None, level]},
         )
         affected = None
@@ -390,7 +390,11 @@ def create_maintenance_window(
             action="patching.create_maintenance_window",
             target=window,
             tenant_id=tenant.pk,
-            changes={"name": [None, name], "rrule": [None, window.rrule], "time_zone": [None, time_zone]},
+            changes={
+                "name": [None, name],
+                "rrule": [None, window.rrule],
+                "time_zone": [None, time_zone],
+            },
         )
     return window
 

@@ -45,8 +45,7 @@ def policies(request: TandemRequest, tenant_id: int) -> HttpResponse:
         "tenant": tenant,
         "policies": rows,
         "effective": [
-            (name, effective.values[name], effective.sources[name])
-            for name in inheritance.SETTINGS
+            (name, effective.values[name], effective.sources[name]) for name in inheritance.SETTINGS
         ],
         "excluded": effective.excluded_packages,
         "windows": queries.window_rows(tenant.pk),

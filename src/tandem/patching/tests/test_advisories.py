@@ -13,23 +13,37 @@ TRACKER = {
     "openssl": {
         "CVE-2031-0001": {
             "releases": {
-                "bookworm": {"status": "resolved", "fixed_version": "3.0.11-1~deb12u2", "urgency": "high"},
+                "bookworm": {
+                    "status": "resolved",
+                    "fixed_version": "3.0.11-1~deb12u2",
+                    "urgency": "high",
+                },
                 "trixie": {"status": "resolved", "fixed_version": "3.1.0-1", "urgency": "high"},
             }
         },
         "CVE-2031-0002": {
-            "releases": {"bookworm": {"status": "resolved", "fixed_version": "3.0.9-1", "urgency": "low"}}
+            "releases": {
+                "bookworm": {"status": "resolved", "fixed_version": "3.0.9-1", "urgency": "low"}
+            }
         },
         "CVE-2031-0003": {"releases": {"bookworm": {"status": "open", "urgency": "high"}}},
         "CVE-2031-0004": {
-            "releases": {"bookworm": {"status": "resolved", "fixed_version": "0", "urgency": "high"}}
+            "releases": {
+                "bookworm": {"status": "resolved", "fixed_version": "0", "urgency": "high"}
+            }
         },
         "TEMP-0000001-ABCDEF": {
-            "releases": {"bookworm": {"status": "resolved", "fixed_version": "3.0.1-1", "urgency": "medium"}}
+            "releases": {
+                "bookworm": {"status": "resolved", "fixed_version": "3.0.1-1", "urgency": "medium"}
+            }
         },
         "CVE-2031-0005": {
             "releases": {
-                "bookworm": {"status": "resolved", "fixed_version": "3.0.11-1~deb12u3", "urgency": "not yet assigned"}
+                "bookworm": {
+                    "status": "resolved",
+                    "fixed_version": "3.0.11-1~deb12u3",
+                    "urgency": "not yet assigned",
+                }
             }
         },
     }
@@ -55,7 +69,12 @@ def test_an_update_fixes_the_cves_between_the_devices_version_and_its_own() -> N
     )
     # 0002 was fixed long before the device's version; 0005 only in a later update.
     assert cves == ("CVE-2031-0001",) and severity == "high"
-    cves, severity = fixed_by(version="3.0.11-1~deb12u3", current_versions=["3.0.8-1"], fixes=fixes, compare=compare_versions)
+    cves, severity = fixed_by(
+        version="3.0.11-1~deb12u3",
+        current_versions=["3.0.8-1"],
+        fixes=fixes,
+        compare=compare_versions,
+    )
     assert cves == ("CVE-2031-0001", "CVE-2031-0002", "CVE-2031-0005") and severity == "high"
 
 
@@ -79,9 +98,18 @@ def test_csv_bulletins() -> None:
     ("text", "words"),
     [
         ("package,version\nx,1\n", "lacks the column"),
-        ("os_family,package,version,severity,cve_ids,released_on\nlinux,x,1,dire,,\n", "line 2: unknown severity"),
-        ("os_family,package,version,severity,cve_ids,released_on\nlinux,x,1,low,CVE-1,\n", "not a CVE id"),
-        ("os_family,package,version,severity,cve_ids,released_on\nlinux,x,1,low,,soon\n", "not a date"),
+        (
+            "os_family,package,version,severity,cve_ids,released_on\nlinux,x,1,dire,,\n",
+            "line 2: unknown severity",
+        ),
+        (
+            "os_family,package,version,severity,cve_ids,released_on\nlinux,x,1,low,CVE-1,\n",
+            "not a CVE id",
+        ),
+        (
+            "os_family,package,version,severity,cve_ids,released_on\nlinux,x,1,low,,soon\n",
+            "not a date",
+        ),
         ("os_family,package,version,severity,cve_ids,released_on\nlinux,,1,low,,\n", "required"),
     ],
 )

@@ -20,7 +20,9 @@ def test_without_policies_the_defaults_hold_nothing_installs_unapproved() -> Non
     policy = resolve([])
     assert policy.values == DEFAULTS
     assert set(policy.sources.values()) == {DEFAULT_SOURCE}
-    assert policy.action_for(classification="security", severity="critical", package="x") == "manual"
+    assert (
+        policy.action_for(classification="security", severity="critical", package="x") == "manual"
+    )
 
 
 def test_the_device_overrides_its_group_which_overrides_the_tenant() -> None:
@@ -28,7 +30,11 @@ def test_the_device_overrides_its_group_which_overrides_the_tenant() -> None:
         [
             PolicyLayer("device", "device db01", {"reboot_mode": "never"}),
             PolicyLayer("tenant", "tenant", {"security_critical": "auto", "reboot_mode": "always"}),
-            PolicyLayer("asset_group", "asset group Servers", {"reboot_mode": "if_required", "feature": "exclude"}),
+            PolicyLayer(
+                "asset_group",
+                "asset group Servers",
+                {"reboot_mode": "if_required", "feature": "exclude"},
+            ),
         ]
     )
     assert policy["reboot_mode"] == "never"

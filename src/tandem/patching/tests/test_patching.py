@@ -9,6 +9,7 @@ import json
 
 import pytest
 from django.utils import timezone
+from tests.personas import World, user_of
 
 from tandem.accounts.principals import resolve_principal
 from tandem.assets.models import Device
@@ -23,7 +24,6 @@ from tandem.patching.models import UpdateCatalogueEntry
 from tandem.patching.tests.support import missing_entry, report, states
 from tandem.responsibility import services as matrix
 from tandem.tenancy.models import ServiceArea, Tenant
-from tests.personas import World, user_of
 
 SYSTEM = system_principal("test: patching")
 
@@ -85,9 +85,9 @@ def test_installed_when_the_software_reaches_the_candidate_superseded_when_repla
     with system_context("test"):
         rows = {
             (s.entry.package, s.entry.version): s
-            for s in states(world)["openssl"].__class__.objects.filter(
-                device_id=world["device"]
-            ).select_related("entry")
+            for s in states(world)["openssl"]
+            .__class__.objects.filter(device_id=world["device"])
+            .select_related("entry")
         }
     assert rows[("openssl", "3.0.11-1~deb12u2")].status == "installed"
     assert rows[("openssl", "3.0.11-1~deb12u2")].installed_at is not None
@@ -136,10 +136,17 @@ def test_policies_inherit_and_the_api_says_where_each_setting_comes_from(as_pers
     # A provider's admin reads policies but does not set them.
     admin = as_persona("provider_admin")
     assert admin.get(url).status_code == 200
-    assert admin.put(url, {"level": "tenant", "settings": {}}, content_type="application/json").status_code == 403
+    assert (
+        admin.put(
+            url, {"level": "tenant", "settings": {}}, content_type="application/json"
+        ).status_code
+        == 403
+    )
 
 
-def test_only_the_party_the_matrix_names_approves_and_who_approved_is_kept(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+def test_only_the_party_the_matrix_names_approves_and_who_approved_is_kept(
+    as_persona, world
+) -> None:  # type: ignore[no-untyped-def]
     _give_hq_servers_to_northwind(world)
     entry = missing_entry(world)
     url = f"/api/v1/patching/devices/{world['device']}/decisions"
@@ -160,10 +167,15 @@ def test_only_the_party_the_matrix_names_approves_and_who_approved_is_kept(as_pe
         entry_row = AuditEntry.objects.filter(action="patching.approve_updates").latest("id")
         assert entry_row.party_id == world["party"]
     # Narrow IT does not even see the device.
-    assert as_persona("out_of_scope_tech").post(url, body, content_type="application/json").status_code == 404
+    assert (
+        as_persona("out_of_scope_tech").post(url, body, content_type="application/json").status_code
+        == 404
+    )
 
 
-def test_the_providers_queue_lists_what_its_party_must_decide_across_tenants(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+def test_the_providers_queue_lists_what_its_party_must_decide_across_tenants(
+    as_persona, world
+) -> None:  # type: ignore[no-untyped-def]
     _give_hq_servers_to_northwind(world)
     report(world)
     listed = as_persona("provider_tech").get("/api/v1/patching/approvals").json()
@@ -185,7 +197,9 @@ def test_without_a_matrix_row_the_tenants_it_approves(world) -> None:  # type: i
     state = states(world)["openssl"]
     assert state.approval == "rejected" and state.approved_party_id == world["internal_party"]
     with pytest.raises(InvalidInput, match="Not missing"):
-        services.decide_updates(actor=tech, device=_device(world), entry_ids=[999_999], approve=True)
+        services.decide_updates(
+            actor=tech, device=_device(world), entry_ids=[999_999], approve=True
+        )
 
 
 def test_advisories_set_severity_and_cves_and_bad_files_change_nothing(world) -> None:  # type: ignore[no-untyped-def]
@@ -224,20 +238,36 @@ def test_advisories_set_severity_and_cves_and_bad_files_change_nothing(world) ->
         assert UpdateCatalogueEntry.objects.get(pk=curl.pk).severity == "critical"
 
 
-def test_windows_are_checked_and_approved_updates_are_planned_inside_them(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+def test_windows_are_checked_and_approved_updates_are_planned_inside_them(
+    as_persona, world
+) -> None:  # type: ignore[no-untyped-def]
     report(world)
     owner = as_persona("owner")
     base = f"/api/v1/patching/tenants/{world['tenant']}"
     bad = owner.post(
         f"{base}/windows",
-        {"name": "Bad", "rrule": "FREQ=SOMETIMES", "first_start": "2031-01-04T22:00:00", "time_zone": "Europe/Berlin", "duration_minutes": 60},
+        {
+            "name": "Bad",
+            "rrule": "FREQ=SOMETIMES",
+            "first_start": "2031-01-04T22:00:00",
+            "time_zone": "Europe/Berlin",
+            "duration_minutes": 60,
+        },
         content_type="application/json",
     )
     assert bad.status_code == 422 and "recurrence rule" in bad.content.decode()
-    first = (timezone.now() - dt.timedelta(days=30)).replace(tzinfo=None, hour=22, minute=0, second=0, microsecond=0)
+    first = (timezone.now() - dt.timedelta(days=30)).replace(
+        tzinfo=None, hour=22, minute=0, second=0, microsecond=0
+    )
     made = owner.post(
         f"{base}/windows",
-        {"name": "Nightly", "rrule": "FREQ=DAILY", "first_start": first.isoformat(), "time_zone": "Europe/Berlin", "duration_minutes": 120},
+        {
+            "name": "Nightly",
+            "rrule": "FREQ=DAILY",
+            "first_start": first.isoformat(),
+            "time_zone": "Europe/Berlin",
+            "duration_minutes": 120,
+        },
         content_type="application/json",
     )
     assert made.status_code == 201, made.content
@@ -245,7 +275,14 @@ def test_windows_are_checked_and_approved_updates_are_planned_inside_them(as_per
     assert window["next_start"] is not None
     owner.put(
         f"{base}/policies",
-        {"level": "tenant", "settings": {"security_unknown": "auto", "maintenance_window_id": window["id"], "reboot_mode": "always"}},
+        {
+            "level": "tenant",
+            "settings": {
+                "security_unknown": "auto",
+                "maintenance_window_id": window["id"],
+                "reboot_mode": "always",
+            },
+        },
         content_type="application/json",
     )
     now = timezone.now()
@@ -262,12 +299,18 @@ def test_windows_are_checked_and_approved_updates_are_planned_inside_them(as_per
 def test_job_feedback_is_kept_on_the_state(world) -> None:  # type: ignore[no-untyped-def]
     entry = missing_entry(world)
     services.record_install_feedback(
-        actor=SYSTEM, device=_device(world), entry_ids=[entry], outcome="failed", message="dpkg lock"
+        actor=SYSTEM,
+        device=_device(world),
+        entry_ids=[entry],
+        outcome="failed",
+        message="dpkg lock",
     )
     state = states(world)["openssl"]
     assert (state.last_job_outcome, state.last_job_message) == ("failed", "dpkg lock")
     with pytest.raises(InvalidInput):
-        services.record_install_feedback(actor=SYSTEM, device=_device(world), entry_ids=[entry], outcome="maybe")
+        services.record_install_feedback(
+            actor=SYSTEM, device=_device(world), entry_ids=[entry], outcome="maybe"
+        )
 
 
 def test_pages_show_the_dashboard_and_the_device_section(as_persona, world) -> None:  # type: ignore[no-untyped-def]
@@ -282,14 +325,33 @@ def test_pages_show_the_dashboard_and_the_device_section(as_persona, world) -> N
     assert "every update waits for approval" in policies
     # Approving from the page, as the device page's form does.
     entry = states(world)["openssl"].entry_id
-    owner.post(f"/devices/{world['device']}/updates/decide/", {"entry_ids": [entry], "decision": "approve"})
+    owner.post(
+        f"/devices/{world['device']}/updates/decide/", {"entry_ids": [entry], "decision": "approve"}
+    )
     assert states(world)["openssl"].approval == "approved"
 
 
 def test_the_import_command_reads_a_tracker_file(tmp_path, world) -> None:  # type: ignore[no-untyped-def]
     report(world)
     path = tmp_path / "tracker.json"
-    path.write_text(json.dumps({"openssl": {"CVE-2031-0009": {"releases": {"bookworm": {"status": "resolved", "fixed_version": "3.0.11-1~deb12u2", "urgency": "medium"}}}}}))
+    path.write_text(
+        json.dumps(
+            {
+                "openssl": {
+                    "CVE-2031-0009": {
+                        "releases": {
+                            "bookworm": {
+                                "status": "resolved",
+                                "fixed_version": "3.0.11-1~deb12u2",
+                                "urgency": "medium",
+                            }
+                        }
+                    }
+                }
+            }
+        )
+    )
+
     class Args:
         file = str(path)
         format = "debian"

@@ -49,12 +49,18 @@ ITEMS = st.sampled_from(["a:amd64", "b:amd64", "c:all"])
 @given(
     offered=st.dictionaries(ITEMS, st.tuples(VERSIONS, VERSIONS)),
     installed=st.dictionaries(ITEMS, VERSIONS),
-    held=st.dictionaries(st.tuples(ITEMS, VERSIONS), st.sampled_from([MISSING, INSTALLED, SUPERSEDED])),
+    held=st.dictionaries(
+        st.tuples(ITEMS, VERSIONS), st.sampled_from([MISSING, INSTALLED, SUPERSEDED])
+    ),
 )
 def test_reconciling_what_was_just_reconciled_changes_nothing(offered, installed, held) -> None:  # type: ignore[no-untyped-def]
     offers = [Offered(i, i, cur, cand) for i, (cur, cand) in offered.items()]
-    states = {key: Held(n, key[0], key[1], status) for n, (key, status) in enumerate(held.items(), 1)}
-    answer = reconcile(offered=offers, installed=installed, held=list(states.values()), compare=compare_versions)
+    states = {
+        key: Held(n, key[0], key[1], status) for n, (key, status) in enumerate(held.items(), 1)
+    }
+    answer = reconcile(
+        offered=offers, installed=installed, held=list(states.values()), compare=compare_versions
+    )
     # Apply the answer as the service does.
     status = {h.state_id: h.status for h in states.values()}
     for state_id in answer.reopen:

@@ -26,7 +26,9 @@ SATURDAYS = WindowSpec(
 MONDAY = dt.datetime(YEAR, 6, 2, 9, tzinfo=UTC)  # a Monday morning
 
 
-def device(device_id: int = 1, window: WindowSpec | None = SATURDAYS, reboot: str = "if_required") -> DevicePlanInput:
+def device(
+    device_id: int = 1, window: WindowSpec | None = SATURDAYS, reboot: str = "if_required"
+) -> DevicePlanInput:
     return DevicePlanInput(device_id, 7, window, reboot, 24)
 
 
@@ -73,7 +75,10 @@ def test_an_update_installable_only_later_waits_for_a_later_window() -> None:
 
 
 def test_nothing_is_planned_without_a_window_approval_or_past_the_ring_gate() -> None:
-    assert plan_installs(devices=[device(window=None)], candidates=[candidate(1, MONDAY)], now=MONDAY) == []
+    assert (
+        plan_installs(devices=[device(window=None)], candidates=[candidate(1, MONDAY)], now=MONDAY)
+        == []
+    )
     for blocked in (
         candidate(1, MONDAY, approval="awaiting"),
         candidate(1, MONDAY, approval="rejected"),
@@ -112,13 +117,25 @@ def test_when_an_update_may_install() -> None:
     seen = dt.datetime(YEAR, 5, 1, tzinfo=UTC)
     released = dt.datetime(YEAR, 4, 20, tzinfo=UTC)
     common = {"missing_since": seen, "auto_approve_after_days": 3, "ring_deferral_days": 2}
-    assert installable_from(approval="auto", approved_at=None, released_at=released, **common) == released + dt.timedelta(days=5)
-    assert installable_from(approval="auto", approved_at=None, released_at=None, **common) == seen + dt.timedelta(days=5)
+    assert installable_from(
+        approval="auto", approved_at=None, released_at=released, **common
+    ) == released + dt.timedelta(days=5)
+    assert installable_from(
+        approval="auto", approved_at=None, released_at=None, **common
+    ) == seen + dt.timedelta(days=5)
     # A person's approval is not delayed by the policy's days, only by the ring's.
     approved = dt.datetime(YEAR, 4, 21, tzinfo=UTC)
-    assert installable_from(approval="approved", approved_at=approved, released_at=released, **common) == released + dt.timedelta(days=2)
-    assert installable_from(approval="approved", approved_at=seen, released_at=released, **common) == seen
-    assert installable_from(approval="awaiting", approved_at=None, released_at=released, **common) is None
+    assert installable_from(
+        approval="approved", approved_at=approved, released_at=released, **common
+    ) == released + dt.timedelta(days=2)
+    assert (
+        installable_from(approval="approved", approved_at=seen, released_at=released, **common)
+        == seen
+    )
+    assert (
+        installable_from(approval="awaiting", approved_at=None, released_at=released, **common)
+        is None
+    )
 
 
 def test_the_promotion_gate() -> None:

@@ -45,8 +45,12 @@ def test_a_weekly_window_keeps_its_local_time_across_the_spring_change() -> None
 
 
 def test_a_time_the_clock_skips_opens_when_the_clock_jumps() -> None:
-    spec = WindowSpec("FREQ=DAILY", dt.datetime(YEAR, 1, 1, 2, 30), "Europe/Berlin", dt.timedelta(hours=1))
-    found = next_window(spec, dt.datetime.combine(SPRING, dt.time(0, 0), UTC) - dt.timedelta(hours=2))
+    spec = WindowSpec(
+        "FREQ=DAILY", dt.datetime(YEAR, 1, 1, 2, 30), "Europe/Berlin", dt.timedelta(hours=1)
+    )
+    found = next_window(
+        spec, dt.datetime.combine(SPRING, dt.time(0, 0), UTC) - dt.timedelta(hours=2)
+    )
     assert found is not None
     opens, closes = found
     # 02:30 does not exist that night: read with the winter offset, it is 01:30 UTC.
@@ -56,8 +60,12 @@ def test_a_time_the_clock_skips_opens_when_the_clock_jumps() -> None:
 
 
 def test_a_window_over_the_autumn_change_lasts_its_real_hours() -> None:
-    spec = WindowSpec("FREQ=DAILY", dt.datetime(YEAR, 1, 1, 0, 0), "Europe/Berlin", dt.timedelta(hours=4))
-    found = next_window(spec, dt.datetime.combine(AUTUMN, dt.time(0, 0), UTC) - dt.timedelta(hours=3))
+    spec = WindowSpec(
+        "FREQ=DAILY", dt.datetime(YEAR, 1, 1, 0, 0), "Europe/Berlin", dt.timedelta(hours=4)
+    )
+    found = next_window(
+        spec, dt.datetime.combine(AUTUMN, dt.time(0, 0), UTC) - dt.timedelta(hours=3)
+    )
     assert found is not None
     opens, closes = found
     assert opens.astimezone(BERLIN).date() == AUTUMN and opens.astimezone(BERLIN).hour == 0
