@@ -287,7 +287,7 @@ def install_plan_inputs(
     windows_by_id = {w.pk: w for w in windows(tenant_id)}
     rings_by_id = {r.pk: r for r in rings(tenant_id)}
     ordered_rings = sorted(rings_by_id.values(), key=lambda r: (r.order, r.pk))
-    outcomes = _ring_outcomes(tenant_id, devices)
+    outcomes = _ring_outcomes(tenant_id)
     plan_devices, candidates = [], []
     for device in devices:
         policy = effective_policy(device)
@@ -342,9 +342,7 @@ def _previous_ring(ordered: list[PatchRing], ring: PatchRing | None) -> PatchRin
     return ordered[index - 1] if index > 0 else None
 
 
-def _ring_outcomes(
-    tenant_id: int, devices: Iterable[Device]
-) -> dict[tuple[int, int], tuple[int, int]]:
+def _ring_outcomes(tenant_id: int) -> dict[tuple[int, int], tuple[int, int]]:
     """(ring id, entry id) → (successes, failures) of the tenant's last install attempts,
     counting each device in the ring its effective policy puts it in."""
     attempts = DeviceUpdateState.objects.filter(tenant_id=tenant_id).exclude(last_job_outcome="")

@@ -359,3 +359,38 @@ def test_the_import_command_reads_a_tracker_file(tmp_path, world) -> None:  # ty
 
     assert cmd_import_advisories(Args()) == 0  # type: ignore[arg-type]
     assert states(world)["openssl"].entry.cve_ids == ["CVE-2031-0009"]
+
+
+def test_a_later_ring_waits_for_the_ring_before_it_to_pass_its_gate(world) -> None:  # type: ignore[no-untyped-def]
+    report(world)
+    acme = _acme(world)
+    pilot = services.create_patch_ring(actor=SYSTEM, tenant=acme, name="Pilot", min_successes=1)
+    broad = services.create_patch_ring(
+        actor=SYSTEM, tenant=acme, name="Broad", order=1, deferral_days=2
+    )
+    services.set_patch_policy(
+        actor=SYSTEM,
+        tenant=acme,
+        level="device",
+        device=_device(world),
+        settings={"security_unknown": "auto", "ring_id": broad.pk},
+    )
+    now = timezone.now()
+    with system_context("test: planning"):
+        _, candidates = queries.install_plan_inputs(world["tenant"], now)
+    (openssl,) = [c for c in candidates if c.package == "openssl"]
+    # Nobody in the pilot ring installed it yet: held back; and deferred by the ring's days.
+    assert openssl.held_back
+    assert openssl.installable_from is not None
+    assert openssl.installable_from - states(world)["openssl"].missing_since == dt.timedelta(days=2)
+    # In the pilot ring itself, nothing holds it back.
+    services.set_patch_policy(
+        actor=SYSTEM,
+        tenant=acme,
+        level="device",
+        device=_device(world),
+        settings={"security_unknown": "auto", "ring_id": pilot.pk},
+    )
+    with system_context("test: planning"):
+        _, candidates = queries.install_plan_inputs(world["tenant"], now)
+    assert not [c for c in candidates if c.package == "openssl"][0].held_back
