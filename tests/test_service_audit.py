@@ -40,6 +40,8 @@ from tandem.core.principal import Principal, system_principal
 from tandem.core.scoping import system_context
 from tandem.jobs import services as jobs
 from tandem.jobs.models import Job
+from tandem.patching import services as patching
+from tandem.patching.tests import support as patching_support
 from tandem.responsibility import services as matrix
 from tandem.responsibility.models import Coverage, ResponsibilityRow
 from tandem.servicedesk.tickets import device_services as ticket_devices
@@ -486,6 +488,91 @@ CALLS.update(
     }
 )
 # --- end of the jobs app's block --------------------------------------------------------------
+
+
+# --- The patching app (issue 11): the states' sync is derived from the check-in ---------------
+NOT_AUDITED["tandem.patching.services.sync_device_updates"] = (
+    "derived from what a device reported, after its check-in (decision 0031): the states "
+    "carry their own times (missing since, installed at), as the inventory history does"
+)
+_TRACKER = {
+    "openssl": {
+        "CVE-2031-0001": {
+            "releases": {
+                "bookworm": {
+                    "status": "resolved",
+                    "fixed_version": "3.0.11-1~deb12u2",
+                    "urgency": "high",
+                }
+            }
+        }
+    }
+}
+_CSV = (
+    "os_family,package,version,severity,cve_ids,released_on\n"
+    "linux,openssl,3.0.11-1~deb12u2,high,CVE-2031-0001,\n"
+)
+
+
+def _decide_updates(actor: Principal, world: World) -> Callable[[], object]:
+    entry = patching_support.missing_entry(world)  # the HQ device reports its updates
+    return lambda: patching.decide_updates(
+        actor=actor, device=_device(world), entry_ids=[entry], approve=True
+    )
+
+
+def _record_install_feedback(actor: Principal, world: World) -> Callable[[], object]:
+    entry = patching_support.missing_entry(world)
+    return lambda: patching.record_install_feedback(
+        actor=actor, device=_device(world), entry_ids=[entry], outcome="succeeded"
+    )
+
+
+def _import_debian(actor: Principal, world: World) -> Callable[[], object]:
+    patching_support.missing_entry(world)
+    return lambda: patching.import_debian_advisories(actor=actor, data=_TRACKER, release="bookworm")
+
+
+def _import_csv(actor: Principal, world: World) -> Callable[[], object]:
+    patching_support.missing_entry(world)
+    return lambda: patching.import_advisory_csv(actor=actor, text=_CSV)
+
+
+CALLS.update(
+    {
+        "tandem.patching.services.set_patch_policy": lambda a, w: (
+            lambda: patching.set_patch_policy(
+                actor=a, tenant=_tenant(w), level="tenant", settings={"bugfix": "auto"}
+            )
+        ),
+        "tandem.patching.services.create_patch_ring": lambda a, w: (
+            lambda: patching.create_patch_ring(actor=a, tenant=_tenant(w), name="Audit ring")
+        ),
+        "tandem.patching.services.create_maintenance_window": lambda a, w: (
+            lambda: patching.create_maintenance_window(
+                actor=a,
+                tenant=_tenant(w),
+                name="Audit window",
+                rrule="FREQ=WEEKLY;BYDAY=SA",
+                first_start=dt.datetime(2031, 1, 4, 22),
+                time_zone="Europe/Berlin",
+                duration_minutes=60,
+            )
+        ),
+        "tandem.patching.services.set_patching_area": lambda a, w: (
+            lambda: patching.set_patching_area(
+                actor=a,
+                tenant=_tenant(w),
+                service_area=ServiceArea.objects.get(pk=w["service_area"]),
+            )
+        ),
+        "tandem.patching.services.decide_updates": _decide_updates,
+        "tandem.patching.services.record_install_feedback": _record_install_feedback,
+        "tandem.patching.services.import_debian_advisories": _import_debian,
+        "tandem.patching.services.import_advisory_csv": _import_csv,
+    }
+)
+# --- end of the patching app's block ----------------------------------------------------------
 
 
 def _services_modules() -> list[ModuleType]:

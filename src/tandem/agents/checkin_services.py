@@ -31,6 +31,7 @@ from django_tasks import task
 from tandem.agents.choices import ReportKind
 from tandem.agents.credentials import DEVICE_TAG, new_secret
 from tandem.agents.documents import DeltaError, apply, pack, state_hash, unpack
+from tandem.agents.events import pending_updates_changed
 from tandem.agents.models import (
     AgentReport,
     AgentState,
@@ -395,9 +396,15 @@ def check_in(
                 SOFTWARE_COLUMNS,
                 now,
             )
-            _sync_rows(
-                device, stored_updates, update_rows(document), PendingUpdate, UPDATE_COLUMNS, now
-            )
+            wanted_updates = update_rows(document)
+            _sync_rows(device, stored_updates, wanted_updates, PendingUpdate, UPDATE_COLUMNS, now)
+            if wanted_updates != stored_updates:
+                # Patching keeps per-device update states in step (decision 0031).
+                pending_updates_changed(
+                    tenant_id=device.tenant_id,
+                    device_id=device.pk,
+                    pending_count=len(wanted_updates),
+                )
             SoftwareChange.objects.bulk_create(history, batch_size=1000)
             facts = device_facts(document)
             device_changes = {k: v for k, v in facts.items() if v and getattr(device, k) != v}

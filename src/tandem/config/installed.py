@@ -33,6 +33,7 @@ TANDEM_APPS = [
     "tandem.agents",
     "tandem.servicedesk",
     "tandem.reports",
+    "tandem.patching",
     "tandem.notifications",
 ]
 

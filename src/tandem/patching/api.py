@@ -1,0 +1,228 @@
+"""The patching API under ``/api/v1/patching/``: a tenant's summary, a device's updates and
+effective policy, approving or rejecting a device's updates, the reader's approval queue
+across tenants, and setting policies, windows and rings.
+
+Thin handlers: the tenant through ``tenant_in_reach``, devices through the assets queries
+(404 out of reach), one service or query.
+"""
+
+from ninja import Router
+
+from tandem.assets import queries as device_queries
+from tandem.core.actions import declare_action
+from tandem.core.api import Id
+from tandem.core.errors import InvalidInput
+from tandem.core.policies import visible
+from tandem.core.request import TandemRequest, tenant_in_reach
+from tandem.patching import queries, services
+from tandem.patching.permissions import APPROVE_UPDATES, CHANGE_PATCH_POLICY, VIEW_PATCHING
+from tandem.patching.policies import VIEW_PATCH_POLICY
+from tandem.patching.schemas import (
+    DecisionIn,
+    EffectivePolicyOut,
+    PolicyIn,
+    PolicyOut,
+    QueueItemOut,
+    RingIn,
+    RingOut,
+    SummaryOut,
+    UpdateStateOut,
+    WindowIn,
+    WindowOut,
+)
+from tandem.tenancy.models import AssetGroup, Site
+
+router = Router(tags=["patching"])
+#: Rows a device's update list answers at most.
+DEVICE_ROWS = 2000
+
+
+def _state_out(state) -> dict:  # type: ignore[no-untyped-def]
+    entry = state.entry
+    return {
+        "id": state.pk,
+        "device_id": state.device_id,
+        "entry_id": state.entry_id,
+        "package": entry.package,
+        "version": entry.version,
+        "item_id": state.item_id,
+        "classification": entry.classification,
+        "severity": entry.severity,
+        "cve_ids": entry.cve_ids,
+        "status": state.status,
+        "missing_since": state.missing_since,
+        "installed_at": state.installed_at,
+        "approval": state.approval,
+        "approved_by_id": state.approved_by_id,
+        "approved_party_id": state.approved_party_id,
+        "approved_at": state.approved_at,
+        "last_job_outcome": state.last_job_outcome,
+        "last_job_at": state.last_job_at,
+    }
+
+
+@router.get("/patching/tenants/{tenant_id}/summary", response=SummaryOut)
+@declare_action(VIEW_PATCHING)
+def summary(request: TandemRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
+    """Missing updates by severity and per device (worst first) of the devices the caller
+    sees, and how many await approval."""
+    tenant = tenant_in_reach(request.principal, tenant_id, VIEW_PATCHING)
+    board = queries.dashboard(request.principal, tenant.pk)
+    return {
+        "tenant_id": tenant.pk,
+        "missing_by_severity": board.by_severity,
+        "awaiting_approval": board.awaiting_approval,
+        "devices": [
+            {"device_id": r.device_id, "name": r.device_name, "missing": r.counts}
+            for r in board.devices
+        ],
+    }
+
+
+@router.get("/patching/devices/{device_id}/updates", response=list[UpdateStateOut])
+@declare_action(VIEW_PATCHING)
+def device_updates(request: TandemRequest, device_id: Id):  # type: ignore[no-untyped-def]
+    """The device's updates: missing, installed and superseded, with approvals."""
+    device = device_queries.device(request.principal, device_id)
+    states = queries.device_updates(request.principal, device)[:DEVICE_ROWS]
+    return [_state_out(s) for s in states]
+
+
+@router.get("/patching/devices/{device_id}/effective-policy", response=EffectivePolicyOut)
+@declare_action(VIEW_PATCHING)
+def effective_policy(request: TandemRequest, device_id: Id):  # type: ignore[no-untyped-def]
+    """The policy that applies to the device, where each setting comes from, and the party
+    that approves its updates."""
+    device = device_queries.device(request.principal, device_id)
+    policy = queries.effective_policy(device)
+    decision = queries.approver_of(device)
+    return {
+        "values": dict(policy.values),
+        "sources": dict(policy.sources),
+        "excluded_packages": {k: list(v) for k, v in policy.excluded_packages.items()},
+        "approver_party_id": decision.party_id,
+        "approver_reason": decision.reason,
+    }
+
+
+@router.post("/patching/devices/{device_id}/decisions", response=list[UpdateStateOut])
+@declare_action(APPROVE_UPDATES)
+def decide(request: TandemRequest, device_id: Id, payload: DecisionIn):  # type: ignore[no-untyped-def]
+    """Approve (``approve: true``) or reject missing updates of the device; 403 with the
+    responsible party's name for anyone the responsibility matrix does not name."""
+    device = device_queries.device(request.principal, device_id)
+    states = services.decide_updates(
+        actor=request.principal,
+        device=device,
+        entry_ids=payload.entry_ids,
+        approve=payload.approve,
+        reason=payload.reason,
+    )
+    return [
+        _state_out(s)
+        for s in queries.device_updates(request.principal, device).filter(
+            pk__in=[s.pk for s in states]
+        )
+    ]
+
+
+@router.get("/patching/approvals", response=list[QueueItemOut])
+@declare_action(APPROVE_UPDATES)
+def approval_queue(request: TandemRequest, tenant_id: Id | None = None):  # type: ignore[no-untyped-def]
+    """Updates awaiting approval by the caller's party, across its tenants (or one)."""
+    return [
+        {
+            "tenant_id": item.state.tenant_id,
+            "device_id": item.state.device_id,
+            "device_name": item.state.device.name,
+            "entry_id": item.state.entry_id,
+            "package": item.state.entry.package,
+            "version": item.state.entry.version,
+            "severity": item.state.entry.severity,
+            "missing_since": item.state.missing_since,
+            "party_name": item.party_name,
+        }
+        for item in queries.approval_queue(request.principal, tenant_id)
+    ]
+
+
+@router.get("/patching/tenants/{tenant_id}/policies", response=list[PolicyOut])
+@declare_action(VIEW_PATCH_POLICY)
+def list_policies(request: TandemRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
+    """The tenant's policies the caller may read."""
+    tenant = tenant_in_reach(request.principal, tenant_id, VIEW_PATCH_POLICY)
+    return list(queries.visible_policies(request.principal, tenant.pk))
+
+
+@router.put("/patching/tenants/{tenant_id}/policies", response=PolicyOut)
+@declare_action(CHANGE_PATCH_POLICY)
+def set_policy(request: TandemRequest, tenant_id: Id, payload: PolicyIn):  # type: ignore[no-untyped-def]
+    """Make or replace the policy of one level (empty settings inherit)."""
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, CHANGE_PATCH_POLICY)
+    targets: dict = {}
+    if payload.level != "tenant":
+        if payload.target_id is None:
+            raise InvalidInput({"target_id": [f"A {payload.level} policy names its target."]})
+        if payload.level == "device":
+            device = device_queries.device(principal, payload.target_id)
+            if device.tenant_id != tenant.pk:
+                raise InvalidInput({"target_id": ["No such device in this tenant."]})
+            targets["device"] = device
+        else:
+            model, action = (
+                (Site, "tenancy.view_site")
+                if payload.level == "site"
+                else (AssetGroup, "tenancy.view_assetgroup")
+            )
+            found = (
+                visible(principal, action, model.objects.filter(tenant=tenant))  # type: ignore[attr-defined]
+                .filter(pk=payload.target_id)
+                .first()
+            )
+            if found is None:
+                raise InvalidInput({"target_id": [f"No such {payload.level} in this tenant."]})
+            targets[payload.level] = found
+    return services.set_patch_policy(
+        actor=principal,
+        tenant=tenant,
+        level=payload.level,
+        settings=payload.settings.dict(),
+        excluded_packages=payload.excluded_packages,
+        **targets,
+    )
+
+
+@router.post("/patching/tenants/{tenant_id}/windows", response={201: WindowOut})
+@declare_action(CHANGE_PATCH_POLICY)
+def create_window(request: TandemRequest, tenant_id: Id, payload: WindowIn):  # type: ignore[no-untyped-def]
+    """A new maintenance window (RFC 5545 RRULE, local first start, time zone, minutes)."""
+    tenant = tenant_in_reach(request.principal, tenant_id, CHANGE_PATCH_POLICY)
+    window = services.create_maintenance_window(
+        actor=request.principal,
+        tenant=tenant,
+        name=payload.name,
+        rrule=payload.rrule,
+        first_start=payload.first_start,
+        time_zone=payload.time_zone,
+        duration_minutes=payload.duration_minutes,
+    )
+    row = next(r for r in queries.window_rows(tenant.pk) if r.window.pk == window.pk)
+    return 201, {
+        "id": window.pk,
+        "name": window.name,
+        "rrule": window.rrule,
+        "time_zone": window.time_zone,
+        "duration_minutes": window.duration_minutes,
+        "next_start": row.next_start,
+        "next_end": row.next_end,
+    }
+
+
+@router.post("/patching/tenants/{tenant_id}/rings", response={201: RingOut})
+@declare_action(CHANGE_PATCH_POLICY)
+def create_ring(request: TandemRequest, tenant_id: Id, payload: RingIn):  # type: ignore[no-untyped-def]
+    """A new deployment ring."""
+    tenant = tenant_in_reach(request.principal, tenant_id, CHANGE_PATCH_POLICY)
+    ring = services.create_patch_ring(actor=request.principal, tenant=tenant, **payload.dict())
+    return 201, ring

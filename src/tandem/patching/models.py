@@ -1,0 +1,260 @@
+"""Patch management (decision 0031): the update catalogue, each device's state of each
+update, approval policies by level, rings, maintenance windows and the tenant's settings.
+
+All tenant-owned: the catalogue too (an entry is what *this* tenant's agents reported, with
+the severity and CVEs that advisory imports gave it), so every read is scoped like the rest
+of the tenant's data and no provider sees another client's software.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from tandem.core.models import TenantOwned
+from tandem.patching.choices import (
+    Approval,
+    Classification,
+    JobOutcome,
+    PolicyAction,
+    PolicyLevel,
+    RebootMode,
+    Severity,
+    UpdateStatus,
+)
+
+
+class UpdateCatalogueEntry(TenantOwned):
+    """One update: a package (or a KB) at a version, for an OS family, with what is known
+    of it. Made from what agents report (security by the update's origin, severity unknown)
+    and enriched by advisory imports (severity, CVE ids, release date)."""
+
+    os_family = models.CharField(max_length=16)
+    #: The binary package name, or a KB number (``KB5034441``) on Windows.
+    package = models.CharField(max_length=500)
+    #: The source package (Debian advisories name it), when known.
+    source_package = models.CharField(max_length=500, blank=True, default="")
+    version = models.CharField(max_length=200)
+    classification = models.CharField(
+        max_length=16, choices=Classification.choices, default=Classification.BUGFIX
+    )
+    severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.UNKNOWN)
+    cve_ids = models.JSONField(default=list, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    #: Where the update comes from: the apt origin (``Debian-Security:12/stable-security``).
+    source = models.CharField(max_length=500, blank=True, default="")
+    #: What last set severity/CVEs: ``agent`` or the advisory import's name.
+    advised_by = models.CharField(max_length=100, blank=True, default="")
+
+    class Meta:
+        ordering = ["package", "version", "id"]
+        verbose_name_plural = "update catalogue entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "os_family", "package", "version"], name="patch_entry_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.package} {self.version}"
+
+
+class DeviceUpdateState(TenantOwned):
+    """One update on one device: missing since when, installed when, what was decided and
+    by whom, and what the last install attempt said. ``missing_since`` and
+    ``installed_at`` drive every timeliness figure (domain §1.3)."""
+
+    device = models.ForeignKey("assets.Device", on_delete=models.CASCADE, related_name="+")
+    entry = models.ForeignKey(UpdateCatalogueEntry, on_delete=models.PROTECT, related_name="states")
+    #: The agent's item id (``openssl:amd64``): several architectures of one package.
+    item_id = models.CharField(max_length=500)
+    current_version = models.CharField(max_length=200, blank=True, default="")
+    status = models.CharField(
+        max_length=16, choices=UpdateStatus.choices, default=UpdateStatus.MISSING
+    )
+    missing_since = models.DateTimeField()
+    installed_at = models.DateTimeField(null=True, blank=True)
+    #: When it stopped being offered without being installed (superseded or removed).
+    closed_at = models.DateTimeField(null=True, blank=True)
+    approval = models.CharField(max_length=16, choices=Approval.choices, default=Approval.AWAITING)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_party = models.ForeignKey(
+        "tenancy.Party", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approval_reason = models.CharField(max_length=500, blank=True, default="")
+    last_job_outcome = models.CharField(
+        max_length=16, choices=JobOutcome.choices, blank=True, default=""
+    )
+    last_job_message = models.CharField(max_length=2000, blank=True, default="")
+    last_job_at = models.DateTimeField(null=True, blank=True)
+    #: The job's word that the device must restart before the update takes effect.
+    reboot_required = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["device", "entry__package", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["device", "item_id", "entry"], name="patch_state_once")
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "status", "approval"], name="patch_state_tenant"),
+            models.Index(fields=["device", "status"], name="patch_state_device"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entry} on device {self.device_id}"
+
+
+class PatchRing(TenantOwned):
+    """A deployment ring (pilot, broad, ...): its devices take an update ``deferral_days``
+    later, and only once the ring before it (lower ``order``) passed the promotion gate:
+    at least ``min_successes`` installs and at most ``max_failure_percent`` failures."""
+
+    name = models.CharField(max_length=120)
+    order = models.PositiveSmallIntegerField(default=0)
+    deferral_days = models.PositiveSmallIntegerField(default=0)
+    min_successes = models.PositiveIntegerField(default=0)
+    max_failure_percent = models.PositiveSmallIntegerField(default=100)
+
+    class Meta:
+        ordering = ["order", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="patch_ring_name_once")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MaintenanceWindow(TenantOwned):
+    """When installs may run: an RFC 5545 RRULE from a local first start, in a time zone,
+    lasting ``duration_minutes`` (``patching.windows`` expands it)."""
+
+    name = models.CharField(max_length=120)
+    rrule = models.CharField(max_length=500, help_text="For example FREQ=WEEKLY;BYDAY=SA")
+    first_start = models.DateTimeField(help_text="Local wall-clock time of the first window.")
+    time_zone = models.CharField(max_length=64)
+    duration_minutes = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="patch_window_name_once")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PatchPolicy(TenantOwned):
+    """The approval, ring, window and reboot settings of one level (the tenant, a site, an
+    asset group or a device). Every setting may be left empty to inherit from the level
+    above; ``excluded_packages`` add up along the chain (``patching.inheritance``)."""
+
+    level = models.CharField(max_length=16, choices=PolicyLevel.choices)
+    site = models.ForeignKey("tenancy.Site", null=True, blank=True, on_delete=models.CASCADE)
+    asset_group = models.ForeignKey(
+        "tenancy.AssetGroup", null=True, blank=True, on_delete=models.CASCADE
+    )
+    device = models.ForeignKey("assets.Device", null=True, blank=True, on_delete=models.CASCADE)
+    security_critical = models.CharField(
+        max_length=16, choices=PolicyAction.choices, null=True, blank=True
+    )
+    security_high = models.CharField(
+        max_length=16, choices=PolicyAction.choices, null=True, blank=True
+    )
+    security_medium = models.CharField(
+        max_length=16, choices=PolicyAction.choices, null=True, blank=True
+    )
+    security_low = models.CharField(
+        max_length=16, choices=PolicyAction.choices, null=True, blank=True
+    )
+    security_unknown = models.CharField(
+        max_length=16, choices=PolicyAction.choices, null=True, blank=True
+    )
+    bugfix = models.CharField(max_length=16, choices=PolicyAction.choices, null=True, blank=True)
+    feature = models.CharField(max_length=16, choices=PolicyAction.choices, null=True, blank=True)
+    auto_approve_after_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    ring = models.ForeignKey(PatchRing, null=True, blank=True, on_delete=models.PROTECT)
+    maintenance_window = models.ForeignKey(
+        MaintenanceWindow, null=True, blank=True, on_delete=models.PROTECT
+    )
+    reboot_mode = models.CharField(max_length=16, choices=RebootMode.choices, null=True, blank=True)
+    reboot_deadline_hours = models.PositiveSmallIntegerField(null=True, blank=True)
+    excluded_packages = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["level", "id"]
+        verbose_name_plural = "patch policies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant"], condition=models.Q(level="tenant"), name="patch_policy_tenant"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "site"],
+                condition=models.Q(level="site"),
+                name="patch_policy_site",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "asset_group"],
+                condition=models.Q(level="asset_group"),
+                name="patch_policy_group",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "device"],
+                condition=models.Q(level="device"),
+                name="patch_policy_device",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(
+                        level="tenant",
+                        site__isnull=True,
+                        asset_group__isnull=True,
+                        device__isnull=True,
+                    )
+                    | models.Q(
+                        level="site",
+                        site__isnull=False,
+                        asset_group__isnull=True,
+                        device__isnull=True,
+                    )
+                    | models.Q(
+                        level="asset_group",
+                        site__isnull=True,
+                        asset_group__isnull=False,
+                        device__isnull=True,
+                    )
+                    | models.Q(
+                        level="device",
+                        site__isnull=True,
+                        asset_group__isnull=True,
+                        device__isnull=False,
+                    )
+                ),
+                name="patch_policy_level_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = self.site or self.asset_group or self.device
+        return f"{self.get_level_display()} policy" + (f": {target}" if target else "")
+
+
+class PatchingSettings(TenantOwned):
+    """The tenant's patching settings: which service area of its responsibility matrix
+    decides who approves updates. Without a row (or an area), the area keyed ``patching``
+    is used when the tenant has one, else the matrix's rows for no area."""
+
+    service_area = models.ForeignKey(
+        "tenancy.ServiceArea", null=True, blank=True, on_delete=models.PROTECT
+    )
+
+    class Meta:
+        verbose_name_plural = "patching settings"
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="patch_settings_once")]
+
+    def __str__(self) -> str:
+        return f"patching settings of tenant {self.tenant_id}"

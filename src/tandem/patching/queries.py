@@ -1,0 +1,379 @@
+"""Reads of patching: effective policies (with their sources), a device's updates, a
+tenant's dashboard, who approves a device's updates, a provider's approval queue across
+its client tenants, and the inputs of install planning.
+
+Every read that starts from a person takes the principal and filters through the app's
+policies; the system reads (the subscriber, planning) run in a named system context.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from tandem.assets.models import Device
+from tandem.core.policies import visible
+from tandem.core.principal import Principal
+from tandem.patching import inheritance, scheduling
+from tandem.patching.choices import Approval, UpdateStatus
+from tandem.patching.models import (
+    DeviceUpdateState,
+    MaintenanceWindow,
+    PatchingSettings,
+    PatchPolicy,
+    PatchRing,
+    UpdateCatalogueEntry,
+)
+from tandem.patching.permissions import APPROVE_UPDATES, VIEW_PATCHING
+from tandem.patching.policies import VIEW_PATCH_POLICY
+from tandem.patching.windows import WindowSpec, next_window
+from tandem.responsibility import routing
+from tandem.responsibility.queries import routing_inputs, who_handles
+from tandem.tenancy.models import Party, ServiceArea
+
+SEVERITY_ORDER = ("critical", "high", "medium", "low", "unknown")
+#: Rows the provider's approval queue shows at most (the rest: narrow by tenant).
+QUEUE_LIMIT = 500
+
+
+# --- Policies --------------------------------------------------------------------------------
+
+
+def _label(policy: PatchPolicy) -> str:
+    if policy.level == "tenant":
+        return "tenant"
+    target = policy.site or policy.asset_group or policy.device
+    return f"{policy.get_level_display().lower()} {target}"
+
+
+def layer_of(policy: PatchPolicy) -> inheritance.PolicyLayer:
+    """One stored policy as the pure core's layer."""
+    return inheritance.PolicyLayer(
+        level=policy.level,
+        label=_label(policy),
+        settings={name: getattr(policy, name) for name in inheritance.SETTINGS},
+        excluded_packages=tuple(policy.excluded_packages or ()),
+    )
+
+
+def policies_for(device: Device) -> list[PatchPolicy]:
+    """The stored policies on ``device``'s chain (tenant, its site, its group, itself)."""
+    chain = Q(level="tenant") | Q(level="device", device_id=device.pk)
+    if device.site_id is not None:
+        chain |= Q(level="site", site_id=device.site_id)
+    if device.asset_group_id is not None:
+        chain |= Q(level="asset_group", asset_group_id=device.asset_group_id)
+    return list(
+        PatchPolicy.objects.filter(chain, tenant_id=device.tenant_id).select_related(
+            "site", "asset_group", "device"
+        )
+    )
+
+
+def effective_policy(device: Device) -> inheritance.EffectivePolicy:
+    """The policy that applies to ``device``, with each setting's source."""
+    return inheritance.resolve([layer_of(p) for p in policies_for(device)])
+
+
+def visible_policies(principal: Principal, tenant_id: int) -> QuerySet[PatchPolicy]:
+    """The tenant's policies the principal may read, tenant level first."""
+    rows = PatchPolicy.objects.filter(tenant_id=tenant_id).select_related(
+        "site", "asset_group", "device", "ring", "maintenance_window"
+    )
+    return visible(principal, VIEW_PATCH_POLICY, rows).order_by("level", "id")
+
+
+def windows(tenant_id: int) -> QuerySet[MaintenanceWindow]:
+    return MaintenanceWindow.objects.filter(tenant_id=tenant_id)
+
+
+def rings(tenant_id: int) -> QuerySet[PatchRing]:
+    return PatchRing.objects.filter(tenant_id=tenant_id)
+
+
+def window_spec(window: MaintenanceWindow) -> WindowSpec:
+    """A stored window as the pure core's spec (its first start read as local time)."""
+    return WindowSpec(
+        rule=window.rrule,
+        first_start=window.first_start.replace(tzinfo=None),
+        time_zone=window.time_zone,
+        duration=dt.timedelta(minutes=window.duration_minutes),
+    )
+
+
+# --- Who approves ---------------------------------------------------------------------------
+
+
+def patching_area(tenant_id: int) -> ServiceArea | None:
+    """The service area whose matrix rows name who approves updates: the tenant's setting,
+    else its area keyed ``patching``, else none (the matrix's rows for no area)."""
+    chosen = (
+        PatchingSettings.objects.filter(tenant_id=tenant_id).select_related("service_area").first()
+    )
+    if chosen is not None and chosen.service_area is not None:
+        return chosen.service_area
+    return ServiceArea.objects.filter(tenant_id=tenant_id, key="patching", is_active=True).first()
+
+
+def approver_of(
+    device: Device,
+    *,
+    at: dt.datetime | None = None,
+    area: ServiceArea | None | bool = False,
+    context: routing.RoutingContext | None = None,
+) -> routing.Decision:
+    """The party the responsibility matrix names for ``device``'s updates.
+
+    Approving is planned work, not an incident: the question is asked at the tenant's
+    least urgent priority, where the matrix answers the row's Responsible party whether or
+    not it is on duty now (an urgent priority would hand it to whoever is on duty, and the
+    right to approve would move with the clock)."""
+    tenant_id = device.tenant_id
+    chosen = patching_area(tenant_id) if area is False else area
+    priority = max(1, routing_inputs().priority_count(tenant_id))
+    return who_handles(
+        tenant=tenant_id,
+        area=chosen if isinstance(chosen, ServiceArea) else None,
+        site=device.site_id,
+        asset_group=device.asset_group_id,
+        priority=priority,
+        at=at or timezone.now(),
+        context=context,
+    )
+
+
+# --- States ---------------------------------------------------------------------------------
+
+
+def visible_states(principal: Principal) -> QuerySet[DeviceUpdateState]:
+    return visible(principal, VIEW_PATCHING, DeviceUpdateState.objects.all())
+
+
+def device_updates(principal: Principal, device: Device) -> QuerySet[DeviceUpdateState]:
+    """The device's update states the principal sees (the caller checked the device):
+    missing first, then by severity and package."""
+    return (
+        visible_states(principal)
+        .filter(device=device)
+        .select_related("entry", "approved_by", "approved_party")
+        .order_by("status", "entry__package", "entry__version", "id")
+    )
+
+
+@dataclass(frozen=True)
+class DashboardRow:
+    device_id: int
+    device_name: str
+    counts: dict[str, int]
+    total: int
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """A tenant's missing updates by severity, overall and per device (worst first)."""
+
+    by_severity: dict[str, int]
+    awaiting_approval: int
+    devices: list[DashboardRow]
+
+
+def dashboard(principal: Principal, tenant_id: int, limit: int = 200) -> Dashboard:
+    """Missing updates of the tenant's devices the principal sees (two aggregate queries)."""
+    missing = visible_states(principal).filter(tenant_id=tenant_id, status=UpdateStatus.MISSING)
+    totals = Counter(
+        {
+            row["entry__severity"]: row["n"]
+            for row in missing.values("entry__severity").annotate(n=Count("id"))
+        }
+    )
+    per_device: dict[int, dict[str, int]] = {}
+    names: dict[int, str] = {}
+    for row in missing.values("device_id", "device__name", "entry__severity").annotate(
+        n=Count("id")
+    ):
+        per_device.setdefault(row["device_id"], {})[row["entry__severity"]] = row["n"]
+        names[row["device_id"]] = row["device__name"]
+    rows = [
+        DashboardRow(
+            device_id=device_id,
+            device_name=names[device_id],
+            counts={s: counts.get(s, 0) for s in SEVERITY_ORDER},
+            total=sum(counts.values()),
+        )
+        for device_id, counts in per_device.items()
+    ]
+    rows.sort(key=lambda r: (*(-r.counts[s] for s in SEVERITY_ORDER), r.device_name))
+    return Dashboard(
+        by_severity={s: totals.get(s, 0) for s in SEVERITY_ORDER},
+        awaiting_approval=missing.filter(approval=Approval.AWAITING).count(),
+        devices=rows[:limit],
+    )
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """An update awaiting approval by the reader's party."""
+
+    state: DeviceUpdateState
+    party_name: str
+    reason: str
+
+
+def approval_queue(
+    principal: Principal, tenant_id: int | None = None, limit: int = QUEUE_LIMIT
+) -> list[QueueItem]:
+    """Updates awaiting approval, across the reader's tenants, on devices whose approver
+    (the matrix's party) is one the reader acts for: a provider's view of what its party
+    must decide at every client. One matrix question per (tenant, site, group)."""
+    rows = visible(principal, APPROVE_UPDATES, DeviceUpdateState.objects.all()).filter(
+        status=UpdateStatus.MISSING, approval=Approval.AWAITING
+    )
+    if tenant_id is not None:
+        rows = rows.filter(tenant_id=tenant_id)
+    rows = rows.select_related("device", "entry", "tenant").order_by(
+        "tenant__name", "device__name", "entry__package", "id"
+    )
+    decisions: dict[tuple[int, int | None, int | None], routing.Decision] = {}
+    party_names: dict[int, str] = {}
+    found: list[QueueItem] = []
+    for state in rows[: limit * 4]:
+        device = state.device
+        key = (device.tenant_id, device.site_id, device.asset_group_id)
+        if key not in decisions:
+            decisions[key] = approver_of(device)
+        decision = decisions[key]
+        if decision.party_id not in principal.party_ids_in(device.tenant_id):
+            continue
+        if decision.party_id not in party_names:
+            party_names[decision.party_id] = str(
+                Party.objects.filter(pk=decision.party_id).values_list("name", flat=True).first()
+            )
+        found.append(QueueItem(state, party_names[decision.party_id], decision.reason))
+        if len(found) >= limit:
+            break
+    return found
+
+
+def catalogue(tenant_id: int) -> QuerySet[UpdateCatalogueEntry]:
+    return UpdateCatalogueEntry.objects.filter(tenant_id=tenant_id)
+
+
+# --- Planning inputs ------------------------------------------------------------------------
+
+
+def install_plan_inputs(
+    tenant_id: int, now: dt.datetime, device_ids: Iterable[int] | None = None
+) -> tuple[list[scheduling.DevicePlanInput], list[scheduling.Candidate]]:
+    """The tenant's devices and their approved missing updates as planning's plain data
+    (call in a system or tenant context). Ring promotion: a device in a ring after the
+    first takes an update only once the ring before it passed the gate for it."""
+    states = DeviceUpdateState.objects.filter(
+        tenant_id=tenant_id,
+        status=UpdateStatus.MISSING,
+        approval__in=[Approval.AUTO, Approval.APPROVED],
+    ).select_related("entry")
+    if device_ids is not None:
+        states = states.filter(device_id__in=list(device_ids))
+    by_device: dict[int, list[DeviceUpdateState]] = {}
+    for state in states:
+        by_device.setdefault(state.device_id, []).append(state)
+    devices = Device.objects.filter(pk__in=list(by_device), status="active")
+    windows_by_id = {w.pk: w for w in windows(tenant_id)}
+    rings_by_id = {r.pk: r for r in rings(tenant_id)}
+    ordered_rings = sorted(rings_by_id.values(), key=lambda r: (r.order, r.pk))
+    outcomes = _ring_outcomes(tenant_id)
+    plan_devices, candidates = [], []
+    for device in devices:
+        policy = effective_policy(device)
+        window = windows_by_id.get(policy["maintenance_window_id"])
+        ring = rings_by_id.get(policy["ring_id"])
+        previous = _previous_ring(ordered_rings, ring)
+        plan_devices.append(
+            scheduling.DevicePlanInput(
+                device_id=device.pk,
+                tenant_id=tenant_id,
+                window=window_spec(window) if window else None,
+                reboot_mode=policy["reboot_mode"],
+                reboot_deadline_hours=policy["reboot_deadline_hours"],
+            )
+        )
+        for state in by_device[device.pk]:
+            held = False
+            if previous is not None:
+                ok, bad = outcomes.get((previous.pk, state.entry_id), (0, 0))
+                held = not scheduling.promotion_open(
+                    successes=ok,
+                    failures=bad,
+                    min_successes=previous.min_successes,
+                    max_failure_percent=previous.max_failure_percent,
+                )
+            candidates.append(
+                scheduling.Candidate(
+                    device_id=device.pk,
+                    entry_id=state.entry_id,
+                    item_id=state.item_id,
+                    package=state.entry.package,
+                    version=state.entry.version,
+                    approval=state.approval,
+                    installable_from=scheduling.installable_from(
+                        approval=state.approval,
+                        approved_at=state.approved_at,
+                        released_at=state.entry.released_at,
+                        missing_since=state.missing_since,
+                        auto_approve_after_days=policy["auto_approve_after_days"],
+                        ring_deferral_days=ring.deferral_days if ring else 0,
+                    ),
+                    held_back=held,
+                )
+            )
+    return plan_devices, candidates
+
+
+def _previous_ring(ordered: list[PatchRing], ring: PatchRing | None) -> PatchRing | None:
+    if ring is None or ring not in ordered:
+        return None
+    index = ordered.index(ring)
+    return ordered[index - 1] if index > 0 else None
+
+
+def _ring_outcomes(tenant_id: int) -> dict[tuple[int, int], tuple[int, int]]:
+    """(ring id, entry id) → (successes, failures) of the tenant's last install attempts,
+    counting each device in the ring its effective policy puts it in."""
+    attempts = DeviceUpdateState.objects.filter(tenant_id=tenant_id).exclude(last_job_outcome="")
+    rows = list(attempts.values("device_id", "entry_id", "last_job_outcome"))
+    if not rows:
+        return {}
+    ring_of: dict[int, Any] = {}
+    for device in Device.objects.filter(pk__in={r["device_id"] for r in rows}):
+        ring_of[device.pk] = effective_policy(device)["ring_id"]
+    counts: dict[tuple[int, int], list[int]] = {}
+    for row in rows:
+        ring_id = ring_of.get(row["device_id"])
+        if ring_id is None:
+            continue
+        pair = counts.setdefault((ring_id, row["entry_id"]), [0, 0])
+        pair[0 if row["last_job_outcome"] == "succeeded" else 1] += 1
+    return {key: (ok, bad) for key, (ok, bad) in counts.items()}
+
+
+@dataclass(frozen=True)
+class WindowRow:
+    window: MaintenanceWindow
+    next_start: dt.datetime | None
+    next_end: dt.datetime | None
+
+
+def window_rows(tenant_id: int, now: dt.datetime | None = None) -> list[WindowRow]:
+    """The tenant's windows with their next occurrence (open now, or the next)."""
+    now = now or timezone.now()
+    rows = []
+    for window in windows(tenant_id):
+        found = next_window(window_spec(window), now)
+        rows.append(WindowRow(window, *(found or (None, None))))
+    return rows

@@ -1,0 +1,67 @@
+"""Shared by patching's tests and its isolation expectations: the world's HQ device reports
+pending updates through the real check-in (``/agent/v1/check-in``), which records
+``device.pending_updates_changed``; the suite runs subscribers eagerly, so the device's
+update states exist when the call returns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.test import Client
+from tests.personas import World
+
+from tandem.agents.models import AgentState
+from tandem.agents.tests.support import check_in, document, full
+from tandem.core.scoping import system_context
+from tandem.patching.models import DeviceUpdateState
+
+#: What the HQ device reports by default: openssl with a security update, curl with a
+#: plain one, bash up to date.
+INSTALLED = {"openssl": "3.0.11-1~deb12u1", "curl": "7.88.1-10", "bash": "5.2.15-2"}
+UPDATES = {
+    "openssl": ("3.0.11-1~deb12u1", "3.0.11-1~deb12u2", True),
+    "curl": ("7.88.1-10", "7.88.1-10+deb12u5", False),
+}
+
+
+def report(
+    world: World,
+    installed: dict[str, str] | None = None,
+    updates: dict[str, tuple[str, str, bool]] | None = None,
+) -> Any:
+    """The HQ device checks in with a full inventory (the next sequence number)."""
+    with system_context("test: the agent's sequence"):
+        state = AgentState.objects.get(device_id=world["device"])
+    answer = check_in(
+        Client(),
+        world.secrets["device_credential"],
+        str(world["device"]),
+        [
+            full(
+                state.last_sequence + 1,
+                document(
+                    INSTALLED if installed is None else installed,
+                    UPDATES if updates is None else updates,
+                ),
+            )
+        ],
+    )
+    assert answer.status_code == 200, answer.content
+    return answer
+
+
+def states(world: World) -> dict[str, DeviceUpdateState]:
+    """The HQ device's update states by package name."""
+    with system_context("test: update states"):
+        rows = DeviceUpdateState.objects.filter(device_id=world["device"]).select_related("entry")
+        return {row.entry.package: row for row in rows}
+
+
+def missing_entry(world: World, package: str = "openssl") -> int:
+    """The catalogue entry id of ``package``'s update missing on the HQ device, reporting
+    the default inventory first when the device has none yet."""
+    found = states(world)
+    if package not in found:
+        report(world)
+        found = states(world)
+    return found[package].entry_id
