@@ -64,7 +64,10 @@ def system_context(reason: str) -> Iterator[None]:
     if not reason or not reason.strip():
         raise ValueError("system_context needs a reason")
     log.debug("system context: %s", reason)
-    with scopes_disabled():
+    # A system context reaches across tenants and devices: a device principal's narrowing
+    # (decision 0032) must not come back in a tenant scope entered inside it, as it would
+    # when an event's subscribers run inside the device's request (the worker has none).
+    with scopes_disabled(), scope(_enabled=False, **{DEVICE: None}):
         yield
 
 

@@ -143,3 +143,15 @@ def test_people_are_not_narrowed_and_a_device_does_not_leak_into_a_nested_scope(
         assert Ticket.objects.exists()
     with principal_scope(owner), principal_scope(_as_device(world)):
         assert not Device.objects.filter(pk=world["device_unplaced"]).exists()
+
+
+def test_a_system_context_inside_a_device_request_is_not_narrowed(world) -> None:  # type: ignore[no-untyped-def]
+    """Work a device's request starts on purpose as the system (an event's subscribers run
+    inline in the test suite; a service's named system read) reaches the tenant's other rows,
+    also once it narrows to the tenant again: the device's narrowing does not come back."""
+    with principal_scope(_as_device(world)), system_context("test: a subscriber"):
+        with within_tenant(world["tenant"]):
+            assert Device.objects.filter(pk=world["device_unplaced"]).exists()
+            assert Ticket.objects.exists()
+    with principal_scope(_as_device(world)), within_tenant(world["tenant"]):
+        assert not Device.objects.filter(pk=world["device_unplaced"]).exists()
