@@ -149,9 +149,12 @@ def test_a_system_context_inside_a_device_request_is_not_narrowed(world) -> None
     """Work a device's request starts on purpose as the system (an event's subscribers run
     inline in the test suite; a service's named system read) reaches the tenant's other rows,
     also once it narrows to the tenant again: the device's narrowing does not come back."""
-    with principal_scope(_as_device(world)), system_context("test: a subscriber"):
-        with within_tenant(world["tenant"]):
-            assert Device.objects.filter(pk=world["device_unplaced"]).exists()
-            assert Ticket.objects.exists()
+    with (
+        principal_scope(_as_device(world)),
+        system_context("test: a subscriber"),
+        within_tenant(world["tenant"]),
+    ):
+        assert Device.objects.filter(pk=world["device_unplaced"]).exists()
+        assert Ticket.objects.exists()
     with principal_scope(_as_device(world)), within_tenant(world["tenant"]):
         assert not Device.objects.filter(pk=world["device_unplaced"]).exists()
