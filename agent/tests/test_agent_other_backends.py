@@ -34,9 +34,9 @@ from tandem_agent.backends.windows import (
 
 
 def test_rpm_rows_keep_source_epoch_multilib_and_side_by_side_kernels():
-    # rpm-qa-recorded.txt: rpm 4.18 on a private database (capture_rpm.sh), 11 rows.
+    # rpm-qa-recorded.txt: rpm 4.18 on a private database (capture_rpm.sh), 12 rows.
     packages = {p["id"]: p for p in parse_rpm_query(recorded("rpm-qa-recorded.txt"))}
-    assert len(packages) == 11
+    assert len(packages) == 12
     # A subpackage's source is its source rpm's name, not its own.
     assert packages["tandem-hello-doc:x86_64"]["source"] == "tandem-hello"
     assert packages["tandem-hello:x86_64"]["version"] == "1.0-1"
@@ -82,6 +82,9 @@ def test_dnf_check_update_piped_and_on_a_terminal_and_the_obsoletes():
     # From the "Obsoleting Packages" part: a new name replacing an installed package.
     assert updates["tandem-newtool:noarch"]["replaces"] == ["tandem-oldtool:noarch"]
     assert "tandem-oldtool:noarch" not in updates
+    # And an update of its own name that also replaces another package: listed once.
+    assert updates["tandem-hello:x86_64"]["replaces"] == ["tandem-hello-legacy:noarch"]
+    assert [u["id"] for u in piped].count("tandem-hello:x86_64") == 1
 
 
 def test_dnf4_and_dnf5_security_lists():
@@ -127,7 +130,7 @@ def recorded_rpm_system(*, rpm_works: bool = True) -> RecordedRunner:
 
 def test_rpm_backend_marks_security_updates_with_the_worst_severity():
     backend = RpmBackend(runner=recorded_rpm_system())
-    assert len(backend.installed_software()) == 11
+    assert len(backend.installed_software()) == 12
     report = backend.patch_report()
     updates = {u["id"]: u for u in report.updates}
     assert report.pending_state == "pending"

@@ -28,6 +28,8 @@
 #     repository (a long name.arch that dnf wraps onto a line of its own)
 #   tandem-oldtool 1.0-1, replaced by tandem-newtool 2.0-1 (Obsoletes:): check-update's
 #     "Obsoleting Packages" part
+#   tandem-hello-legacy 0.9-1, replaced by tandem-hello 1.1-1 (Obsoletes:): an obsoleting
+#     package that is also an update of its own name
 #   a gpg-pubkey imported into the database (a row with no arch and no source rpm)
 set -euo pipefail
 
@@ -104,8 +106,9 @@ build tandem-libfoo "" 1.0 1 x86_64
 build tandem-libfoo "" 1.0 1 i686
 build "$LONG" "" 36.0 1 x86_64
 build tandem-oldtool "" 1.0 1 noarch
+build tandem-hello-legacy "" 0.9 1 noarch
 # Updates.
-build tandem-hello "" 1.1 1 x86_64 doc
+build tandem-hello "" 1.1 1 x86_64 doc "Obsoletes: tandem-hello-legacy < 1.0"
 build tandem-tzdata "" 2026b 1 noarch
 build tandem-epochal 2 3.0 2 x86_64
 build tandem-kernel-core "" 6.1.0 3 x86_64
@@ -121,7 +124,8 @@ rpm --root "$ROOT" --dbpath /var/lib/rpm --initdb
 INSTALLED=(
   tandem-hello-1.0-1.x86_64 tandem-hello-doc-1.0-1.x86_64 tandem-tzdata-2026a-1.noarch
   tandem-epochal-3.0-1.x86_64 tandem-libfoo-1.0-1.x86_64 tandem-libfoo-1.0-1.i686
-  "$LONG-36.0-1.x86_64" tandem-oldtool-1.0-1.noarch tandem-kernel-core-6.1.0-1.x86_64
+  "$LONG-36.0-1.x86_64" tandem-oldtool-1.0-1.noarch tandem-hello-legacy-0.9-1.noarch
+  tandem-kernel-core-6.1.0-1.x86_64
 )
 for nevra in "${INSTALLED[@]}"; do
   quiet_rpm --root "$ROOT" --dbpath /var/lib/rpm -i --justdb --nodeps --ignorearch \

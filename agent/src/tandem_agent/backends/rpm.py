@@ -96,10 +96,11 @@ def parse_check_update(text: str) -> list[dict[str, Any]]:
     Piped (as the agent runs it) dnf widens its name column to the longest name; on a terminal
     it wraps a long name onto its own line, the rest following on the next: both are read.
     An "Obsoleting Packages" part may follow: each package there replaces the installed ones
-    indented under it (repository ``@System``). One that is already listed as an update is
-    not repeated; one with a new name (``newtool`` obsoleting ``oldtool``) is a change
-    ``dnf upgrade`` would make, so it is listed, with the packages it replaces, and no
-    installed version (like a package new to the system in apt's listing).
+    indented under it (repository ``@System``), recorded as its ``replaces``. One that is
+    already listed as an update of its own name is not repeated; one with a new name
+    (``newtool`` obsoleting ``oldtool``) is a change ``dnf upgrade`` would make, so it is
+    listed, with the packages it replaces, and no installed version (like a package new to
+    the system in apt's listing).
     """
     updates: dict[str, dict[str, Any]] = {}
     tokens: list[str] = []
@@ -129,8 +130,12 @@ def parse_check_update(text: str) -> list[dict[str, Any]]:
                 latest.setdefault("replaces", []).append(f"{name}:{arch}")
             continue
         epoch, colon, plain = version.partition(":")
-        update = {
-            "id": f"{name}:{arch}",
+        update_id = f"{name}:{arch}"
+        if obsoleting and update_id in updates:
+            latest = updates[update_id]  # listed above already, as an update of its own name
+            continue
+        update: dict[str, Any] = {
+            "id": update_id,
             "name": name,
             "arch": arch,
             "candidate_version": plain if colon and epoch == "0" else version,
@@ -140,10 +145,7 @@ def parse_check_update(text: str) -> list[dict[str, Any]]:
             "security": False,
             "advisories": [],
         }
-        if obsoleting and update["id"] in updates:
-            latest = None  # listed above already, as an update of the same name
-            continue
-        updates[update["id"]] = update
+        updates[update_id] = update
         latest = update if obsoleting else None
     return list(updates.values())
 
