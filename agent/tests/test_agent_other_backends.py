@@ -19,6 +19,7 @@ from tandem_agent.backends.rpm import (
     RPM_QUERY,
     SECURITY_LIST,
     parse_check_update,
+    parse_needs_restarting,
     parse_rpm_query,
     parse_security_list,
     source_name,
@@ -123,7 +124,9 @@ def recorded_rpm_system(*, rpm_works: bool = True) -> RecordedRunner:
             tuple(SECURITY_LIST): CommandResult(
                 0, recorded("dnf4-updateinfo-list-security-recorded.txt")
             ),
-            tuple(NEEDS_RESTARTING): CommandResult(1, "Reboot is required"),
+            tuple(NEEDS_RESTARTING): CommandResult(
+                1, recorded("dnf-needs-restarting-r-reboot-recorded.txt")
+            ),
         }
     )
 
@@ -135,6 +138,7 @@ def test_rpm_backend_marks_security_updates_with_the_worst_severity():
     updates = {u["id"]: u for u in report.updates}
     assert report.pending_state == "pending"
     assert report.reboot_required is True
+    assert report.status()["reboot_packages"] == ["tandem-kernel-core"]
     kernel = updates["tandem-kernel-core:x86_64"]
     assert kernel["severity"] == "critical"
     assert kernel["advisories"] == ["TANDEM-2026:0103", "TANDEM-2026:0104"]
@@ -162,6 +166,13 @@ def test_rpm_updates_carry_the_installed_version_from_rpm():
     assert not any("installed_version" in u for u in failed.updates)
 
 
+def test_needs_restarting_names_the_reboot_packages():
+    assert parse_needs_restarting(recorded("dnf-needs-restarting-r-reboot-recorded.txt")) == [
+        "tandem-kernel-core"
+    ]
+    assert parse_needs_restarting(recorded("dnf-needs-restarting-r-none-recorded.txt")) == []
+
+
 def test_dnf_check_update_exit_0_is_current_and_exit_1_is_unknown():
     def backend(code: int) -> RpmBackend:
         return RpmBackend(
@@ -171,12 +182,16 @@ def test_dnf_check_update_exit_0_is_current_and_exit_1_is_unknown():
                         code, "", "Error: repo down" if code else ""
                     ),
                     tuple(SECURITY_LIST): CommandResult(0, ""),
-                    tuple(NEEDS_RESTARTING): CommandResult(0, ""),
+                    tuple(NEEDS_RESTARTING): CommandResult(
+                        0, recorded("dnf-needs-restarting-r-none-recorded.txt")
+                    ),
                 }
             )
         )
 
-    assert backend(0).patch_report().pending_state == "current"
+    current = backend(0).patch_report()
+    assert (current.pending_state, current.reboot_required) == ("current", False)
+    assert current.reboot_packages == []
     failed = backend(1).patch_report()
     assert failed.pending_state == "unknown"
     assert "repo down" in failed.error

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Regenerate the recorded rpm and dnf outputs the agent's RPM parser tests read.
 #
-# Run by hand, as root, on Debian 12 after `apt-get install rpm dnf createrepo-c`; the test
-# suite never runs it:   bash agent/tests/data/capture_rpm.sh [OUTPUT_DIR]
+# Run by hand, as root, on Debian 12 after
+# `apt-get install rpm dnf dnf-plugins-core createrepo-c`; the test suite never runs it:
+#   bash agent/tests/data/capture_rpm.sh [OUTPUT_DIR]
 # OUTPUT_DIR defaults to this script's directory (agent/tests/data).
 #
 # Everything happens in a private scratch directory: small test RPMs built with rpmbuild, an
@@ -23,9 +24,9 @@
 #     kernels); update 6.1.0-3 named by a Critical and a Low advisory (the worst one counts)
 #   tandem-libfoo 1.0-1 for x86_64 and i686 side by side (multilib); update 1.0-2 for both,
 #     named by a Moderate advisory
-#   tandem-python3-cryptography-with-a-name-long-enough-to-wrap-dnfs-column
-#     36.0-1; update 36.0-2 in the second
-#     repository (a long name.arch that dnf wraps onto a line of its own)
+#   tandem-python3-cryptography-with-a-name-long-enough-to-wrap-dnfs-column 36.0-1; update
+#     36.0-2 in the second repository (a name.arch that dnf, on a terminal, wraps onto a line
+#     of its own)
 #   tandem-oldtool 1.0-1, replaced by tandem-newtool 2.0-1 (Obsoletes:): check-update's
 #     "Obsoleting Packages" part
 #   tandem-hello-legacy 0.9-1, replaced by tandem-hello 1.1-1 (Obsoletes:): an obsoleting
@@ -237,5 +238,25 @@ expect_100 "${PIPESTATUS[0]}"
 set -e
 "${DNF[@]}" -q updateinfo list --security >"$OUT/dnf4-updateinfo-list-security-recorded.txt"
 
+# dnf needs-restarting -r (dnf-plugins-core) exits 1 when a package on its list (kernel,
+# glibc, systemd, ...) was installed after the machine booted. The private root has none of
+# those, so first it finds nothing (exit 0); then the root's own needs-restarting.d names
+# tandem-kernel-core, installed minutes ago, as a reboot package (exit 1). Only that plugin
+# is loaded, with no host plugin configuration.
+NEEDS=("${DNF[@]/--noplugins/--setopt=pluginconfpath=$WORK/plugins.d}" --disableplugin='*'
+  --enableplugin=needs_restarting needs-restarting -r)
+mkdir -p "$WORK/plugins.d" "$ROOT/etc/dnf/plugins/needs-restarting.d"
+set +e
+"${NEEDS[@]}" >"$OUT/dnf-needs-restarting-r-none-recorded.txt"
+none=$?
+echo tandem-kernel-core >"$ROOT/etc/dnf/plugins/needs-restarting.d/tandem.conf"
+"${NEEDS[@]}" >"$OUT/dnf-needs-restarting-r-reboot-recorded.txt"
+reboot=$?
+set -e
+if [ "$none" != 0 ] || [ "$reboot" != 1 ]; then
+  echo "dnf needs-restarting -r exited $none and $reboot, not 0 and 1" >&2
+  exit 1
+fi
+
 # The versions to name in data/README.md.
-dpkg-query -W -f '${Package} ${Version}\n' rpm dnf python3-libdnf createrepo-c >&2
+dpkg-query -W -f '${Package} ${Version}\n' rpm dnf python3-libdnf dnf-plugins-core createrepo-c >&2

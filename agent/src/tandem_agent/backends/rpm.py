@@ -5,7 +5,8 @@ none, 1 on error). ``dnf updateinfo list --security`` tells the security ones ap
 prints ``<advisory> <Severity>/Sec. <NEVRA>``; dnf5 (where ``updateinfo`` is ``advisory
 list``) prints columns Name, Type, Severity, Package, Issued. ``dnf needs-restarting -r``
 exits 1 when a reboot is needed (domain.md §1.4). ``check-update`` does not print the
-installed version, so the patch report takes it from ``rpm -qa``.
+installed version, so the patch report takes it from ``rpm -qa``; the packages
+``needs-restarting -r`` names (``  * kernel``) are the report's reboot packages.
 
 The parsers are tested on real output of rpm 4.18 and dnf 4.14 (agent/tests/data/
 capture_rpm.sh records it on a private database); dnf5's on a hand-written sample.
@@ -88,6 +89,15 @@ def split_nevra(nevra: str) -> dict[str, str]:
     if colon and epoch == "0":
         version = plain
     return {"name": name, "version": f"{version}-{release}", "arch": arch}
+
+
+def parse_needs_restarting(text: str) -> list[str]:
+    """The packages ``dnf needs-restarting -r`` names as needing a reboot (``  * name``)."""
+    return [
+        line.strip().removeprefix("* ").strip()
+        for line in text.splitlines()
+        if line.lstrip().startswith("* ")
+    ]
 
 
 def parse_check_update(text: str) -> list[dict[str, Any]]:
@@ -226,6 +236,8 @@ class RpmBackend:
         report = PatchReport()
         restart = self.runner(NEEDS_RESTARTING)
         report.reboot_required = {0: False, 1: True}.get(restart.returncode)
+        if report.reboot_required:
+            report.reboot_packages = parse_needs_restarting(restart.stdout)
         checked = self.runner(CHECK_UPDATE)
         if checked.returncode not in (0, 100):
             report.error = f"dnf check-update failed: {checked.stderr.strip()[:200]}"
