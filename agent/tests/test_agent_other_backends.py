@@ -22,6 +22,7 @@ from tandem_agent.backends.rpm import (
     parse_needs_restarting,
     parse_rpm_query,
     parse_security_list,
+    reboot_answer,
     source_name,
     split_nevra,
 )
@@ -171,6 +172,15 @@ def test_needs_restarting_names_the_reboot_packages():
         "tandem-kernel-core"
     ]
     assert parse_needs_restarting(recorded("dnf-needs-restarting-r-none-recorded.txt")) == []
+
+
+def test_needs_restarting_without_the_plugin_is_unknown_not_a_reboot():
+    # dnf exits 1 both when a reboot is needed and when needs-restarting is not installed.
+    missing = CommandResult(1, "", recorded("dnf-needs-restarting-r-no-plugin-recorded.stderr.txt"))
+    assert "No such command" in missing.stderr
+    assert reboot_answer(missing) == (None, [])
+    reboot = CommandResult(1, recorded("dnf-needs-restarting-r-reboot-recorded.txt"))
+    assert reboot_answer(reboot) == (True, ["tandem-kernel-core"])
 
 
 def test_dnf_check_update_exit_0_is_current_and_exit_1_is_unknown():

@@ -247,14 +247,18 @@ NEEDS=("${DNF[@]/--noplugins/--setopt=pluginconfpath=$WORK/plugins.d}" --disable
   --enableplugin=needs_restarting needs-restarting -r)
 mkdir -p "$WORK/plugins.d" "$ROOT/etc/dnf/plugins/needs-restarting.d"
 set +e
+# Without the plugin (dnf-plugins-core not installed) dnf exits 1 as well: "No such command".
+"${DNF[@]}" needs-restarting -r \
+  >/dev/null 2>"$OUT/dnf-needs-restarting-r-no-plugin-recorded.stderr.txt"
+missing=$?
 "${NEEDS[@]}" >"$OUT/dnf-needs-restarting-r-none-recorded.txt"
 none=$?
 echo tandem-kernel-core >"$ROOT/etc/dnf/plugins/needs-restarting.d/tandem.conf"
 "${NEEDS[@]}" >"$OUT/dnf-needs-restarting-r-reboot-recorded.txt"
 reboot=$?
 set -e
-if [ "$none" != 0 ] || [ "$reboot" != 1 ]; then
-  echo "dnf needs-restarting -r exited $none and $reboot, not 0 and 1" >&2
+if [ "$none" != 0 ] || [ "$reboot" != 1 ] || [ "$missing" != 1 ]; then
+  echo "dnf needs-restarting -r exited $none, $reboot and $missing, not 0, 1 and 1" >&2
   exit 1
 fi
 

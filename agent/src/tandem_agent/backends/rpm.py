@@ -4,9 +4,10 @@
 none, 1 on error). ``dnf updateinfo list --security`` tells the security ones apart: dnf4
 prints ``<advisory> <Severity>/Sec. <NEVRA>``; dnf5 (where ``updateinfo`` is ``advisory
 list``) prints columns Name, Type, Severity, Package, Issued. ``dnf needs-restarting -r``
-exits 1 when a reboot is needed (domain.md §1.4). ``check-update`` does not print the
-installed version, so the patch report takes it from ``rpm -qa``; the packages
-``needs-restarting -r`` names (``  * kernel``) are the report's reboot packages.
+exits 1 when a reboot is needed (domain.md §1.4), and also when the plugin is missing.
+``check-update`` does not print the installed version, so the patch report takes it from
+``rpm -qa``; the packages ``needs-restarting -r`` names (``  * kernel``) are the report's
+reboot packages.
 
 The parsers are tested on real output of rpm 4.18 and dnf 4.14 (agent/tests/data/
 capture_rpm.sh records it on a private database); dnf5's on a hand-written sample.
@@ -98,6 +99,20 @@ def parse_needs_restarting(text: str) -> list[str]:
         for line in text.splitlines()
         if line.lstrip().startswith("* ")
     ]
+
+
+def reboot_answer(result: CommandResult) -> tuple[bool | None, list[str]]:
+    """Whether ``dnf needs-restarting -r`` says a reboot is needed, and for which packages.
+
+    Exit 1 means "reboot needed" only when it says so: dnf without the plugin (no
+    dnf-plugins-core) also exits 1, with "No such command" on stderr, and that is unknown.
+    """
+    if result.returncode == 0:
+        return False, []
+    packages = parse_needs_restarting(result.stdout)
+    if result.returncode == 1 and (packages or "Reboot is required" in result.stdout):
+        return True, packages
+    return None, []
 
 
 def parse_check_update(text: str) -> list[dict[str, Any]]:
@@ -235,9 +250,7 @@ class RpmBackend:
     def patch_report(self) -> PatchReport:
         report = PatchReport()
         restart = self.runner(NEEDS_RESTARTING)
-        report.reboot_required = {0: False, 1: True}.get(restart.returncode)
-        if report.reboot_required:
-            report.reboot_packages = parse_needs_restarting(restart.stdout)
+        report.reboot_required, report.reboot_packages = reboot_answer(restart)
         checked = self.runner(CHECK_UPDATE)
         if checked.returncode not in (0, 100):
             report.error = f"dnf check-update failed: {checked.stderr.strip()[:200]}"
