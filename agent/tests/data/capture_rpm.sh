@@ -11,8 +11,9 @@
 # local repositories made with createrepo_c, one carrying an updateinfo.xml (security
 # advisories with severities and CVE references) added with modifyrepo_c. rpm and dnf are
 # aimed at that root and those repositories only (rpm --root/--dbpath; dnf --installroot,
-# --config, --setopt=reposdir); the host's RPM database, dnf configuration and repositories
-# are never read or written. The commands are the ones backends/rpm.py runs plus the options
+# --config, --setopt=reposdir); the host's RPM database, dnf.conf and repositories are never
+# read or written (dnf still reads the defaults its Debian package ships in /etc/dnf, the
+# protected.d and aliases.d lists, which change none of these outputs). The commands are the ones backends/rpm.py runs plus the options
 # that aim them at the private root; each output file's command is in data/README.md.
 #
 # The parser's hard cases, made real:
@@ -89,7 +90,9 @@ build() {
   } >"$file"
   local target=()
   if [ "$arch" != noarch ]; then target=(--target "$arch"); fi
-  rpmbuild -bb --quiet "${target[@]}" "$file" >/dev/null
+  # --nodeps: there are no build dependencies, and checking them would read the host's own
+  # RPM database (rpmbuild has no --root).
+  rpmbuild -bb --quiet --nodeps "${target[@]}" "$file" >/dev/null
 }
 
 rpm_file() { # NAME-VERSION-RELEASE.ARCH -> the built rpm's path
