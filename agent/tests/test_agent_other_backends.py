@@ -19,8 +19,10 @@ from tandem_agent.backends.rpm import (
     RPM_QUERY,
     SECURITY_LIST,
     parse_check_update,
+    parse_needs_restarting,
     parse_rpm_query,
     parse_security_list,
+    reboot_answer,
     source_name,
     split_nevra,
 )
@@ -33,48 +35,76 @@ from tandem_agent.backends.windows import (
 # RPM ---------------------------------------------------------------------------------------
 
 
-def test_rpm_rows_keep_source_epoch_and_side_by_side_kernels():
-    packages = {p["id"]: p for p in parse_rpm_query(recorded("rpm-qa-rhel9.txt"))}
-    assert len(packages) == 10
-    assert packages["openssl-libs:x86_64"]["source"] == "openssl"
-    assert packages["openssl-libs:x86_64"]["version"] == "1:3.0.7-27.el9"
-    assert packages["bash:x86_64"]["version"] == "5.1.8-9.el9"
-    assert packages["bash:x86_64"]["installed_at"] == 1714557000
-    assert {"glibc:x86_64", "glibc:i686"} <= packages.keys()
-    kernels = [p for p in packages.values() if p["name"] == "kernel-core"]
-    assert sorted(k["version"] for k in kernels) == [
-        "5.14.0-427.13.1.el9_4",
-        "5.14.0-427.20.1.el9_4",
+def test_rpm_rows_keep_source_epoch_multilib_and_side_by_side_kernels():
+    # rpm-qa-recorded.txt: rpm 4.18 on a private database (capture_rpm.sh), 12 rows.
+    packages = {p["id"]: p for p in parse_rpm_query(recorded("rpm-qa-recorded.txt"))}
+    assert len(packages) == 12
+    # A subpackage's source is its source rpm's name, not its own.
+    assert packages["tandem-hello-doc:x86_64"]["source"] == "tandem-hello"
+    assert packages["tandem-hello:x86_64"]["version"] == "1.0-1"
+    # Epoch 0 is left out, any other epoch kept.
+    assert packages["tandem-epochal:x86_64"]["version"] == "2:3.0-1"
+    assert packages["tandem-tzdata:noarch"]["arch"] == "noarch"
+    assert {"tandem-libfoo:x86_64", "tandem-libfoo:i686"} <= packages.keys()
+    kernels = sorted(
+        (p for p in packages.values() if p["name"] == "tandem-kernel-core"),
+        key=lambda p: p["installed_at"],
+    )
+    assert [(k["id"], k["version"]) for k in kernels] == [
+        ("tandem-kernel-core:x86_64:6.1.0-1", "6.1.0-1"),
+        ("tandem-kernel-core:x86_64:6.1.0-2", "6.1.0-2"),
     ]
+    # An imported signing key: no arch and no source rpm ("(none)"), so its own name.
+    (key,) = [p for p in packages.values() if p["name"] == "gpg-pubkey"]
+    assert (key["arch"], key["source"]) == ("(none)", "gpg-pubkey")
+    assert all(isinstance(p["installed_at"], int) for p in packages.values())
     assert source_name("(none)") is None
 
 
-def test_dnf_check_update_reads_wrapped_names_and_skips_obsoletes():
-    updates = {u["id"]: u for u in parse_check_update(recorded("dnf-check-update-rhel9.txt"))}
+def test_dnf_check_update_piped_and_on_a_terminal_and_the_obsoletes():
+    piped = parse_check_update(recorded("dnf-check-update-recorded.txt"))
+    # On a terminal the long name wraps onto a line of its own; the updates are the same.
+    assert parse_check_update(recorded("dnf-check-update-terminal-recorded.txt")) == piped
+    updates = {u["id"]: u for u in piped}
+    long_name = "tandem-python3-cryptography-with-a-name-long-enough-to-wrap-dnfs-column"
     assert sorted(updates) == [
-        "kernel-core:x86_64",
-        "openssl-libs:x86_64",
-        "openssl:x86_64",
-        "python3-cryptography-extra-long-name-for-wrapping:x86_64",
-        "tzdata:noarch",
+        "tandem-epochal:x86_64",
+        "tandem-hello-doc:x86_64",
+        "tandem-hello:x86_64",
+        "tandem-kernel-core:x86_64",
+        "tandem-libfoo:i686",
+        "tandem-libfoo:x86_64",
+        "tandem-newtool:noarch",
+        f"{long_name}:x86_64",
+        "tandem-tzdata:noarch",
     ]
-    assert updates["openssl:x86_64"]["candidate_version"] == "1:3.0.7-28.el9_4"
-    assert (
-        updates["python3-cryptography-extra-long-name-for-wrapping:x86_64"]["repository"]
-        == "appstream"
-    )
+    assert updates["tandem-epochal:x86_64"]["candidate_version"] == "2:3.0-2"
+    assert updates[f"{long_name}:x86_64"]["origin"] == "tandem-extra"
+    assert updates["tandem-tzdata:noarch"]["repository"] == "tandem-base"
+    # From the "Obsoleting Packages" part: a new name replacing an installed package.
+    assert updates["tandem-newtool:noarch"]["replaces"] == ["tandem-oldtool:noarch"]
+    assert "tandem-oldtool:noarch" not in updates
+    # And an update of its own name that also replaces another package: listed once.
+    assert updates["tandem-hello:x86_64"]["replaces"] == ["tandem-hello-legacy:noarch"]
+    assert [u["id"] for u in piped].count("tandem-hello:x86_64") == 1
 
 
 def test_dnf4_and_dnf5_security_lists():
-    dnf4 = parse_security_list(recorded("dnf4-updateinfo-list-security-rhel9.txt"))
+    dnf4 = parse_security_list(recorded("dnf4-updateinfo-list-security-recorded.txt"))
     assert dnf4[0] == {
-        "advisory": "RHSA-2024:4083",
+        "advisory": "TANDEM-2026:0102",
         "severity": "Important",
-        "name": "kernel-core",
-        "version": "5.14.0-427.24.1.el9_4",
+        "name": "tandem-epochal",
+        "version": "2:3.0-2",
         "arch": "x86_64",
     }
-    assert dnf4[1]["version"] == "1:3.0.7-28.el9_4"
+    assert [(a["advisory"], a["severity"]) for a in dnf4 if a["name"] == "tandem-kernel-core"] == [
+        ("TANDEM-2026:0103", "Critical"),
+        ("TANDEM-2026:0104", "Low"),
+    ]
+    assert {a["arch"] for a in dnf4 if a["name"] == "tandem-libfoo"} == {"i686", "x86_64"}
+    # The bugfix advisory for tandem-tzdata is not a security one.
+    assert len(dnf4) == 7
     dnf5 = parse_security_list(recorded("dnf5-advisory-list-security-fedora40.txt"))
     assert [(a["advisory"], a["name"], a["severity"]) for a in dnf5] == [
         ("FEDORA-2024-5b1a3c4d2e", "openssl", "Important"),
@@ -84,28 +114,73 @@ def test_dnf4_and_dnf5_security_lists():
     assert split_nevra("glibc-2.28-26.fc29.x86_64")["version"] == "2.28-26.fc29"
 
 
-def test_rpm_backend_marks_security_updates_with_the_worst_severity():
-    runner = RecordedRunner(
+def recorded_rpm_system(*, rpm_works: bool = True) -> RecordedRunner:
+    """The private rpm database and repositories capture_rpm.sh recorded, as one machine."""
+    return RecordedRunner(
         {
-            tuple(RPM_QUERY): CommandResult(0, recorded("rpm-qa-rhel9.txt")),
-            tuple(CHECK_UPDATE): CommandResult(100, recorded("dnf-check-update-rhel9.txt")),
+            tuple(RPM_QUERY): CommandResult(0, recorded("rpm-qa-recorded.txt"))
+            if rpm_works
+            else CommandResult(1, "", "error: cannot open Packages database"),
+            tuple(CHECK_UPDATE): CommandResult(100, recorded("dnf-check-update-recorded.txt")),
             tuple(SECURITY_LIST): CommandResult(
-                0, recorded("dnf4-updateinfo-list-security-rhel9.txt")
+                0, recorded("dnf4-updateinfo-list-security-recorded.txt")
             ),
-            tuple(NEEDS_RESTARTING): CommandResult(1, "Reboot is required"),
+            tuple(NEEDS_RESTARTING): CommandResult(
+                1, recorded("dnf-needs-restarting-r-reboot-recorded.txt")
+            ),
         }
     )
-    backend = RpmBackend(runner=runner)
-    assert len(backend.installed_software()) == 10
+
+
+def test_rpm_backend_marks_security_updates_with_the_worst_severity():
+    backend = RpmBackend(runner=recorded_rpm_system())
+    assert len(backend.installed_software()) == 12
     report = backend.patch_report()
     updates = {u["id"]: u for u in report.updates}
     assert report.pending_state == "pending"
     assert report.reboot_required is True
-    assert updates["kernel-core:x86_64"]["severity"] == "important"
-    assert updates["kernel-core:x86_64"]["advisories"] == ["RHSA-2024:4083", "RHSA-2024:9999"]
-    assert updates["openssl-libs:x86_64"]["security"] is True
-    assert updates["tzdata:noarch"]["security"] is False
-    assert report.status()["security_count"] == 3
+    assert report.status()["reboot_packages"] == ["tandem-kernel-core"]
+    kernel = updates["tandem-kernel-core:x86_64"]
+    assert kernel["severity"] == "critical"
+    assert kernel["advisories"] == ["TANDEM-2026:0103", "TANDEM-2026:0104"]
+    assert updates["tandem-epochal:x86_64"]["severity"] == "important"
+    assert updates["tandem-libfoo:i686"]["security"] is True
+    assert updates["tandem-tzdata:noarch"]["security"] is False
+    assert updates["tandem-newtool:noarch"]["security"] is False
+    # hello, hello-doc, epochal, kernel-core, libfoo twice.
+    assert report.status()["security_count"] == 6
+
+
+def test_rpm_updates_carry_the_installed_version_from_rpm():
+    updates = {u["id"]: u for u in RpmBackend(runner=recorded_rpm_system()).patch_report().updates}
+    assert updates["tandem-hello:x86_64"]["installed_version"] == "1.0-1"
+    assert updates["tandem-epochal:x86_64"]["installed_version"] == "2:3.0-1"
+    assert updates["tandem-libfoo:i686"]["installed_version"] == "1.0-1"
+    # Two kernels installed side by side: the one installed last.
+    assert updates["tandem-kernel-core:x86_64"]["installed_version"] == "6.1.0-2"
+    # A package new to the system has none.
+    assert "installed_version" not in updates["tandem-newtool:noarch"]
+    # When rpm fails the updates are still reported, without installed versions.
+    failed = RpmBackend(runner=recorded_rpm_system(rpm_works=False)).patch_report()
+    assert failed.pending_state == "pending"
+    assert len(failed.updates) == 9
+    assert not any("installed_version" in u for u in failed.updates)
+
+
+def test_needs_restarting_names_the_reboot_packages():
+    assert parse_needs_restarting(recorded("dnf-needs-restarting-r-reboot-recorded.txt")) == [
+        "tandem-kernel-core"
+    ]
+    assert parse_needs_restarting(recorded("dnf-needs-restarting-r-none-recorded.txt")) == []
+
+
+def test_needs_restarting_without_the_plugin_is_unknown_not_a_reboot():
+    # dnf exits 1 both when a reboot is needed and when needs-restarting is not installed.
+    missing = CommandResult(1, "", recorded("dnf-needs-restarting-r-no-plugin-recorded.stderr.txt"))
+    assert "No such command" in missing.stderr
+    assert reboot_answer(missing) == (None, [])
+    reboot = CommandResult(1, recorded("dnf-needs-restarting-r-reboot-recorded.txt"))
+    assert reboot_answer(reboot) == (True, ["tandem-kernel-core"])
 
 
 def test_dnf_check_update_exit_0_is_current_and_exit_1_is_unknown():
@@ -117,12 +192,16 @@ def test_dnf_check_update_exit_0_is_current_and_exit_1_is_unknown():
                         code, "", "Error: repo down" if code else ""
                     ),
                     tuple(SECURITY_LIST): CommandResult(0, ""),
-                    tuple(NEEDS_RESTARTING): CommandResult(0, ""),
+                    tuple(NEEDS_RESTARTING): CommandResult(
+                        0, recorded("dnf-needs-restarting-r-none-recorded.txt")
+                    ),
                 }
             )
         )
 
-    assert backend(0).patch_report().pending_state == "current"
+    current = backend(0).patch_report()
+    assert (current.pending_state, current.reboot_required) == ("current", False)
+    assert current.reboot_packages == []
     failed = backend(1).patch_report()
     assert failed.pending_state == "unknown"
     assert "repo down" in failed.error

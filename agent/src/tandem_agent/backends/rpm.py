@@ -4,7 +4,13 @@
 none, 1 on error). ``dnf updateinfo list --security`` tells the security ones apart: dnf4
 prints ``<advisory> <Severity>/Sec. <NEVRA>``; dnf5 (where ``updateinfo`` is ``advisory
 list``) prints columns Name, Type, Severity, Package, Issued. ``dnf needs-restarting -r``
-exits 1 when a reboot is needed (domain.md §1.4).
+exits 1 when a reboot is needed (domain.md §1.4), and also when the plugin is missing.
+``check-update`` does not print the installed version, so the patch report takes it from
+``rpm -qa``; the packages ``needs-restarting -r`` names (``  * kernel``) are the report's
+reboot packages.
+
+The parsers are tested on real output of rpm 4.18 and dnf 4.14 (agent/tests/data/
+capture_rpm.sh records it on a private database); dnf5's on a hand-written sample.
 """
 
 from __future__ import annotations
@@ -14,7 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from tandem_agent.backends import linux
-from tandem_agent.backends.base import PatchReport, Runner, pending_state, run_command
+from tandem_agent.backends.base import (
+    CommandResult,
+    PatchReport,
+    Runner,
+    pending_state,
+    run_command,
+)
 
 RPM_FORMAT = (
     "%{NAME}\\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\t%{ARCH}\\t%{SOURCERPM}\\t%{INSTALLTIME}\\n"
@@ -80,21 +92,56 @@ def split_nevra(nevra: str) -> dict[str, str]:
     return {"name": name, "version": f"{version}-{release}", "arch": arch}
 
 
+def parse_needs_restarting(text: str) -> list[str]:
+    """The packages ``dnf needs-restarting -r`` names as needing a reboot (``  * name``)."""
+    return [
+        line.strip().removeprefix("* ").strip()
+        for line in text.splitlines()
+        if line.lstrip().startswith("* ")
+    ]
+
+
+def reboot_answer(result: CommandResult) -> tuple[bool | None, list[str]]:
+    """Whether ``dnf needs-restarting -r`` says a reboot is needed, and for which packages.
+
+    Exit 1 means "reboot needed" only when it says so: dnf without the plugin (no
+    dnf-plugins-core) also exits 1, with "No such command" on stderr, and that is unknown.
+    """
+    if result.returncode == 0:
+        return False, []
+    packages = parse_needs_restarting(result.stdout)
+    if result.returncode == 1 and (packages or "Reboot is required" in result.stdout):
+        return True, packages
+    return None, []
+
+
 def parse_check_update(text: str) -> list[dict[str, Any]]:
     """Pending updates from ``dnf check-update``: ``name.arch  version  repository`` rows.
 
-    A long name wraps onto its own line, the rest following on the next; the "Obsoleting
-    Packages" part that may follow lists replacements, not more updates, and is skipped.
+    Piped (as the agent runs it) dnf widens its name column to the longest name; on a terminal
+    it wraps a long name onto its own line, the rest following on the next: both are read.
+    An "Obsoleting Packages" part may follow: each package there replaces the installed ones
+    indented under it (repository ``@System``), recorded as its ``replaces``. One that is
+    already listed as an update of its own name is not repeated; one with a new name
+    (``newtool`` obsoleting ``oldtool``) is a change ``dnf upgrade`` would make, so it is
+    listed, with the packages it replaces, and no installed version (like a package new to
+    the system in apt's listing).
     """
-    updates = []
+    updates: dict[str, dict[str, Any]] = {}
     tokens: list[str] = []
+    obsoleting = False
+    latest: dict[str, Any] | None = None
     for line in text.splitlines():
         stripped = line.strip()
         if stripped.startswith("Obsoleting Packages"):
-            break
+            obsoleting, tokens, latest = True, [], None
+            continue
         if not stripped or stripped.startswith(("Last metadata expiration", "Security:")):
             tokens = []
             continue
+        # In the obsoletes part an indented entry is an installed package being replaced; a
+        # wrapped name's continuation is indented too, but follows a name on its own line.
+        replaced = obsoleting and not tokens and line[:1].isspace()
         tokens.extend(stripped.split())
         if len(tokens) < 3:
             continue
@@ -103,19 +150,29 @@ def parse_check_update(text: str) -> list[dict[str, Any]]:
         name, dot, arch = package.rpartition(".")
         if not dot:
             continue
+        if replaced:
+            if latest is not None:
+                latest.setdefault("replaces", []).append(f"{name}:{arch}")
+            continue
         epoch, colon, plain = version.partition(":")
-        updates.append(
-            {
-                "id": f"{name}:{arch}",
-                "name": name,
-                "arch": arch,
-                "candidate_version": plain if colon and epoch == "0" else version,
-                "repository": repository,
-                "security": False,
-                "advisories": [],
-            }
-        )
-    return updates
+        update_id = f"{name}:{arch}"
+        if obsoleting and update_id in updates:
+            latest = updates[update_id]  # listed above already, as an update of its own name
+            continue
+        update: dict[str, Any] = {
+            "id": update_id,
+            "name": name,
+            "arch": arch,
+            "candidate_version": plain if colon and epoch == "0" else version,
+            "repository": repository,
+            # The server shows an update's origin; for dnf that is the repository.
+            "origin": repository,
+            "security": False,
+            "advisories": [],
+        }
+        updates[update_id] = update
+        latest = update if obsoleting else None
+    return list(updates.values())
 
 
 def parse_security_list(text: str) -> list[dict[str, str]]:
@@ -133,6 +190,27 @@ def parse_security_list(text: str) -> list[dict[str, str]]:
             continue
         advisories.append({"advisory": advisory, "severity": severity, **split_nevra(nevra)})
     return advisories
+
+
+def add_installed_versions(updates: list[dict[str, Any]], query: CommandResult) -> None:
+    """Give each update the version installed now, which ``dnf check-update`` does not print.
+
+    Taken from ``rpm -qa`` by name and arch; where several are installed side by side
+    (install-only packages such as kernels) the one installed last. When rpm fails the
+    updates are kept without it: the installed list is the inventory's business.
+    """
+    if query.returncode != 0:
+        return
+    latest: dict[tuple[str, str], tuple[int, str]] = {}
+    for row in parse_rpm_query(query.stdout):
+        key = (row["name"], row["arch"])
+        stamp = (row["installed_at"] or 0, row["version"])
+        if key not in latest or stamp >= latest[key]:
+            latest[key] = stamp
+    for update in updates:
+        found = latest.get((update["name"], update["arch"]))
+        if found is not None:
+            update["installed_version"] = found[1]
 
 
 def merge_security(
@@ -172,7 +250,7 @@ class RpmBackend:
     def patch_report(self) -> PatchReport:
         report = PatchReport()
         restart = self.runner(NEEDS_RESTARTING)
-        report.reboot_required = {0: False, 1: True}.get(restart.returncode)
+        report.reboot_required, report.reboot_packages = reboot_answer(restart)
         checked = self.runner(CHECK_UPDATE)
         if checked.returncode not in (0, 100):
             report.error = f"dnf check-update failed: {checked.stderr.strip()[:200]}"
@@ -180,6 +258,7 @@ class RpmBackend:
         # dnf refreshes expired metadata before it answers, so a listing is never stale.
         report.lists_stale = False
         updates = parse_check_update(checked.stdout) if checked.returncode == 100 else []
+        add_installed_versions(updates, self.runner(RPM_QUERY))
         security = self.runner(SECURITY_LIST)
         if security.returncode == 0:
             updates = merge_security(updates, parse_security_list(security.stdout))
