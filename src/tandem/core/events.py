@@ -44,7 +44,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from tandem.core.models import OutboxEvent
-from tandem.core.scoping import system_context
+from tandem.core.scoping import detached_system_context, system_context
 
 log = logging.getLogger(__name__)
 
@@ -270,7 +270,8 @@ def dispatch(
     runs in its own transaction that also marks it handled, under a row lock.
     """
     now = now or timezone.now()
-    with system_context("dispatch a domain event"):
+    # Subscribers run as in the worker, even when dispatched inside a device's check-in.
+    with detached_system_context("dispatch a domain event"):
         row = OutboxEvent.objects.filter(pk=event_id, dispatched_at__isnull=True).first()
         if row is None:
             return "skipped"

@@ -69,6 +69,19 @@ def system_context(reason: str) -> Iterator[None]:
 
 
 @contextmanager
+def detached_system_context(reason: str) -> Iterator[None]:
+    """A system context that inherits nothing of the caller's scope: no device narrowing
+    either. For work that runs as the worker would, wherever it is called from (domain
+    event subscribers, which the suite and inline dispatch run inside a request, possibly a
+    device's check-in: a service they call must not stay narrowed to that device)."""
+    if not reason or not reason.strip():
+        raise ValueError("detached_system_context needs a reason")
+    log.debug("detached system context: %s", reason)
+    with scope(_enabled=False, **{DEVICE: None}):
+        yield
+
+
+@contextmanager
 def within_tenant(tenant_id: int) -> Iterator[None]:
     """Narrow scoped queries to one tenant, for a service writing inside that tenant.
 
