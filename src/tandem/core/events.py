@@ -44,7 +44,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from tandem.core.models import OutboxEvent
-from tandem.core.scoping import detached_system_context, system_context
+from tandem.core.scoping import outside_any_scope, system_context
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +201,10 @@ def record(event: Event, *, now: dt.datetime | None = None) -> int:
     if not subs:
         return row.pk
     if _eager():
-        dispatch(row.pk, now=now, claim=False)
+        # As the worker would: outside the recording request's scope (decision 0032's
+        # device scope would otherwise refuse a subscriber's reads of other models).
+        with outside_any_scope():
+            dispatch(row.pk, now=now, claim=False)
         return row.pk
     _batch_for_commit().append((row.pk, event.type))
     return row.pk
@@ -270,8 +273,7 @@ def dispatch(
     runs in its own transaction that also marks it handled, under a row lock.
     """
     now = now or timezone.now()
-    # Subscribers run as in the worker, even when dispatched inside a device's check-in.
-    with detached_system_context("dispatch a domain event"):
+    with system_context("dispatch a domain event"):
         row = OutboxEvent.objects.filter(pk=event_id, dispatched_at__isnull=True).first()
         if row is None:
             return "skipped"

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 from django_scopes import scope, scopes_disabled
 from django_scopes.state import get_scope
+from django_scopes.state import state as _scope_state
 
 from tandem.core.principal import Principal
 
@@ -64,21 +65,24 @@ def system_context(reason: str) -> Iterator[None]:
     if not reason or not reason.strip():
         raise ValueError("system_context needs a reason")
     log.debug("system context: %s", reason)
-    with scopes_disabled():
+    # A system context reaches across tenants and devices: a device principal's narrowing
+    # (decision 0032) must not come back in a tenant scope entered inside it, as it would
+    # when an event's subscribers run inside the device's request (the worker has none).
+    with scopes_disabled(), scope(_enabled=False, **{DEVICE: None}):
         yield
 
 
 @contextmanager
-def detached_system_context(reason: str) -> Iterator[None]:
-    """A system context that inherits nothing of the caller's scope: no device narrowing
-    either. For work that runs as the worker would, wherever it is called from (domain
-    event subscribers, which the suite and inline dispatch run inside a request, possibly a
-    device's check-in: a service they call must not stay narrowed to that device)."""
-    if not reason or not reason.strip():
-        raise ValueError("detached_system_context needs a reason")
-    log.debug("detached system context: %s", reason)
-    with scope(_enabled=False, **{DEVICE: None}):
+def outside_any_scope() -> Iterator[None]:
+    """Run as the worker does: with no scope at all (nothing of the caller's tenant or
+    device dimensions), so the code inside must enter its own context. For the test
+    suite's eager event dispatch, which otherwise runs a subscriber inside the request's
+    scope (a device principal's, for a check-in) where the worker never would."""
+    token = _scope_state.set(None)
+    try:
         yield
+    finally:
+        _scope_state.reset(token)
 
 
 @contextmanager
