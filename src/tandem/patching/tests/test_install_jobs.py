@@ -48,9 +48,11 @@ def _patching_jobs(world: World) -> list[Job]:
         )
 
 
-def open_window_now(tenant: Tenant, now: dt.datetime, *, reboot_mode: str = "never") -> None:
+def open_window_now(
+    tenant: Tenant, now: dt.datetime, *, reboot_mode: str = "never", **settings: str
+) -> None:
     """A daily window that opened an hour ago and lasts three hours, on the tenant's policy
-    (with manual approval of everything, the default)."""
+    (with ``settings``; approvals manual unless they say otherwise, the default)."""
     window = services.create_maintenance_window(
         actor=SYSTEM,
         tenant=tenant,
@@ -64,7 +66,7 @@ def open_window_now(tenant: Tenant, now: dt.datetime, *, reboot_mode: str = "nev
         actor=SYSTEM,
         tenant=tenant,
         level="tenant",
-        settings={"maintenance_window_id": window.pk, "reboot_mode": reboot_mode},
+        settings={**settings, "maintenance_window_id": window.pk, "reboot_mode": reboot_mode},
     )
 
 
