@@ -149,7 +149,7 @@ def test_an_approval_becomes_one_job_in_the_window_and_a_changed_set_replaces_it
 
 
 def test_a_job_result_is_feedback_on_the_devices_updates_and_a_reboot_follows(
-    world, northwind_patches_hq
+    as_persona, world, northwind_patches_hq
 ) -> None:  # type: ignore[no-untyped-def]
     now = timezone.now()
     report(world)
@@ -183,6 +183,12 @@ def test_a_job_result_is_feedback_on_the_devices_updates_and_a_reboot_follows(
     reboot = _patching_jobs(world)[-1]
     assert reboot.kind == "reboot" and reboot.origin == job.origin + ":reboot"
     assert reboot.state == "approved" and reboot.approved_by_party_id == world["party"]
+
+    # The device page's Updates section shows the jobs, their state and output link.
+    page = as_persona("owner").get(f"/devices/{world['device']}/").content.decode()
+    section = page.split("Install and reboot jobs", 1)[1]
+    assert f"/jobs/{job.pk}/" in section and "succeeded" in section
+    assert f"/jobs/{job.pk}/#job-output" in section and f"/jobs/{reboot.pk}/" in section
 
     # The next inventory no longer offers openssl's update: installed, at the check-in.
     report(world, installed={"openssl": "3.0.11-1~deb12u2", "curl": "7.88.1-10"}, updates={})
