@@ -118,9 +118,11 @@ def _schedule_tenant(tenant_id: int, now: dt.datetime, result: ScheduleResult) -
         area = queries.patching_area(tenant_id)
         area_keys = (area.key,) if area is not None else None
         device_rows = Device.objects.in_bulk([plan.device_id for plan in plans])
-    for origin, job in existing.items():
-        if origin not in by_origin and job.state in WAITING and _cancel(
-            actor, job, WITHDRAWN, now
+    for origin, stale in existing.items():
+        if (
+            origin not in by_origin
+            and stale.state in WAITING
+            and _cancel(actor, stale, WITHDRAWN, now)
         ):
             result.withdrawn += 1
     for plan in plans:
@@ -135,8 +137,10 @@ def _schedule_tenant(tenant_id: int, now: dt.datetime, result: ScheduleResult) -
             continue
         try:
             with transaction.atomic():
-                if job is not None and job.state in WAITING and not _cancel(
-                    actor, job, REPLACED, now
+                if (
+                    job is not None
+                    and job.state in WAITING
+                    and not _cancel(actor, job, REPLACED, now)
                 ):
                     continue  # handed out meanwhile: it runs; the rest waits
                 _request(actor, device, plan, packages, approvals, area_keys, now)
@@ -253,7 +257,9 @@ def _cancel(actor: Principal, job: Job, reason: str, now: dt.datetime) -> bool:
     return True
 
 
-def schedule_reboots(*, now: dt.datetime | None = None, result: ScheduleResult | None = None) -> int:
+def schedule_reboots(
+    *, now: dt.datetime | None = None, result: ScheduleResult | None = None
+) -> int:
     """A ``reboot`` job after each install job that succeeded in the last
     :data:`REBOOT_LOOKBACK`, where the device's reboot policy asks for one (see the module).
     Once per install job (origin ``<install origin>:reboot``). Returns how many were made."""

@@ -39,9 +39,9 @@ def updates_section(principal: Principal, device: Device) -> DeviceSection | Non
         context={
             "states": list(states[:SECTION_ROWS]),
             "jobs": list(
-                job_queries.device_jobs(principal, device).filter(
-                    origin__startswith=ORIGIN_PREFIX
-                )[:SECTION_JOBS]
+                job_queries.device_jobs(principal, device).filter(origin__startswith=ORIGIN_PREFIX)[
+                    :SECTION_JOBS
+                ]
             ),
             "missing_count": states.filter(status="missing").count(),
             "approver": approver,

@@ -28,7 +28,5 @@ def sync_after_check_in(event: PendingUpdatesChanged, envelope: Envelope) -> Non
 def feedback_from_install_jobs(event: JobChanged, envelope: Envelope) -> None:
     """A patching install job finished: its outcome on the device's updates
     (``install_services.record_job_feedback``); other jobs are not patching's."""
-    if event.kind == "install_updates" and event.origin.startswith(
-        install_services.ORIGIN_PREFIX
-    ):
+    if event.kind == "install_updates" and event.origin.startswith(install_services.ORIGIN_PREFIX):
         install_services.record_job_feedback(job_id=event.job_id)
