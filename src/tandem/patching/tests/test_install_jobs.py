@@ -25,6 +25,7 @@ from tandem.patching import install_services, services
 from tandem.patching.tests.support import report, states
 from tandem.responsibility import services as matrix
 from tandem.tenancy.models import ServiceArea, Tenant
+from tandem_agent.backends.debian import REBOOT_REQUIRED_MARK as AGENT_REBOOT_MARK
 
 SYSTEM = system_principal("test: patching jobs")
 
@@ -216,3 +217,7 @@ def test_a_policy_approval_on_a_protected_device_waits_for_the_accountable_party
     # Nobody approved it in person: the jobs app's rule holds, its accountable party decides.
     assert job.state == "awaiting_approval" and job.approved_by_id is None
     assert job.approver_party_id == world["internal_party"]
+
+
+def test_the_server_reads_the_reboot_mark_the_agent_writes() -> None:
+    assert install_services.REBOOT_REQUIRED_MARK == AGENT_REBOOT_MARK
