@@ -221,3 +221,38 @@ def test_a_policy_approval_on_a_protected_device_waits_for_the_accountable_party
 
 def test_the_server_reads_the_reboot_mark_the_agent_writes() -> None:
     assert install_services.REBOOT_REQUIRED_MARK == AGENT_REBOOT_MARK
+
+
+def test_a_withdrawn_approval_cancels_the_waiting_job_and_only_the_system_names_one(
+    world, northwind_patches_hq
+) -> None:  # type: ignore[no-untyped-def]
+    report(world)
+    open_window_now(_acme(world), timezone.now())
+    _approve(world, "openssl")
+    install_services.schedule_installs(now=timezone.now())
+    (job,) = _patching_jobs(world)
+    # Northwind rejects it after all, before the agent took the job: the job is withdrawn.
+    services.decide_updates(
+        actor=resolve_principal(user_of(world, "provider_tech")),
+        device=_device(world),
+        entry_ids=[states(world)["openssl"].entry_id],
+        approve=False,
+        reason="Breaks the billing app",
+    )
+    assert install_services.schedule_installs(now=timezone.now()).withdrawn == 1
+    (job,) = _patching_jobs(world)
+    assert job.state == "cancelled"
+    # A person cannot pass an approval given elsewhere as the job's.
+    with pytest.raises(Refused):
+        jobs.request_job(
+            actor=resolve_principal(user_of(world, "internal_tech")),
+            device=_device(world),
+            kind="reboot",
+            parameters={},
+            reason="Try",
+            approve=True,
+            recorded_approval=jobs.RecordedApproval(
+                user_id=None, label="someone", party_id=world["party"], at=timezone.now()
+            ),
+        )
+    assert len(_patching_jobs(world)) == 1
