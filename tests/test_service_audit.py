@@ -495,6 +495,13 @@ NOT_AUDITED["tandem.patching.services.sync_device_updates"] = (
     "derived from what a device reported, after its check-in (decision 0031): the states "
     "carry their own times (missing since, installed at), as the inventory history does"
 )
+_THROUGH = (
+    "writes nothing itself: its jobs are made and cancelled by jobs.services (request_job, "
+    "cancel_job) and its feedback by patching.services.record_install_feedback, each audited "
+    "in its own transaction (patching/tests/test_install_jobs.py follows them)"
+)
+for _name in ("schedule_installs", "schedule_reboots", "record_job_feedback"):
+    NOT_AUDITED[f"tandem.patching.install_services.{_name}"] = _THROUGH
 _TRACKER = {
     "openssl": {
         "CVE-2031-0001": {

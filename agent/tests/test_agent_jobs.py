@@ -11,7 +11,13 @@ import pytest
 
 from agent_support import RecordedRunner, recorded
 from tandem_agent.backends.base import CommandResult
-from tandem_agent.backends.debian import DebianBackend, upgrade_command
+from tandem_agent.backends.debian import (
+    REBOOT_REQUIRED_MARK,
+    REFRESH_ENV,
+    REFRESH_LISTS,
+    DebianBackend,
+    upgrade_command,
+)
 from tandem_agent.backends.macos import MacOSBackend
 from tandem_agent.client import AgentClient
 from tandem_agent.jobs import (
@@ -123,6 +129,29 @@ def test_all_is_a_dist_upgrade_and_security_upgrades_the_security_updates_by_nam
     security = sorted({u["name"] for u in backend.patch_report().updates if u["security"]})
     assert security, "the recorded simulation has security updates"
     assert backend.install_updates_commands("security") == [upgrade_command(security)]
+
+
+def test_lists_are_refreshed_first_when_configured_and_a_required_reboot_is_said(
+    tmp_path, monkeypatch
+):
+    runner = RecordedRunner(
+        {
+            ("apt-get", "update"): CommandResult(0, "Reading package lists..."),
+            ("apt-get", "install"): CommandResult(0, "Setting up zz-tandem-test (1.1) ..."),
+        }
+    )
+    backend = DebianBackend(runner=runner, root=tmp_path)
+    monkeypatch.delenv(REFRESH_ENV, raising=False)
+    assert backend.install_updates_commands(["zz-tandem-test"]) == [
+        upgrade_command(["zz-tandem-test"])
+    ]
+    monkeypatch.setenv(REFRESH_ENV, "1")
+    (tmp_path / "var/run").mkdir(parents=True)
+    (tmp_path / "var/run/reboot-required").write_text("*** System restart required ***\n")
+    result = backend.install_updates(["zz-tandem-test"], timeout=60)
+    assert runner.ran == [REFRESH_LISTS, upgrade_command(["zz-tandem-test"])]
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[-1] == REBOOT_REQUIRED_MARK
 
 
 def test_a_failing_install_fails_the_job_with_apt_s_words(state):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -60,6 +61,19 @@ ACTIONS: dict[State, str] = {
     State.CANCELLED: "jobs.cancel_job",
     State.REJECTED: "jobs.reject_job",
 }
+
+
+@dataclass(frozen=True)
+class RecordedApproval:
+    """An approval given elsewhere by the party that app's rules name (the patching app's
+    approval of updates by the matrix's party): who (``user_id``, ``label``), for which
+    party, when. A system actor passes it to :func:`request_job` so the job shows the
+    person and party that approved, not "system"."""
+
+    user_id: int | None
+    label: str
+    party_id: int | None
+    at: dt.datetime
 
 
 class JobResultError(Exception):
@@ -156,6 +170,7 @@ def request_job(
     approve: bool = False,
     area_keys: tuple[str, ...] | None = None,
     now: dt.datetime | None = None,
+    recorded_approval: RecordedApproval | None = None,
 ) -> Job:
     """Ask for a job on ``device`` (which the caller has found as ``actor`` sees it).
 
@@ -167,7 +182,9 @@ def request_job(
     that party's approval; another is approved at once, or scheduled when its window lies
     ahead. ``approve=True`` approves it in the same step, for an actor who may approve it
     (a member of the accountable party, or a system actor acting on an approval recorded
-    elsewhere, such as the patching app's); anyone else is refused.
+    elsewhere, such as the patching app's); anyone else is refused. A system actor names
+    that approval with ``recorded_approval``: the job then records its person and party
+    as the approver (the audit entry's actor stays the system).
     """
     now = now or timezone.now()
     try:
@@ -180,6 +197,8 @@ def request_job(
     require(bool(ORIGIN.match(origin or "")), "origin", "origin: manual or <app>:<reference>.")
     start, end = _window(not_before, not_after, now)
     require(device.status == DeviceStatus.ACTIVE, "device", "The device is retired.")
+    if recorded_approval is not None and not (actor.is_system and approve):
+        raise Refused("Only the system names an approval given elsewhere.")
     access = None
     if not actor.is_system:
         access = requesting_access(actor, device, kind)
@@ -226,7 +245,16 @@ def request_job(
                 "not_after": [None, end.isoformat()],
             },
         )
-        if approval_party is not None:
+        if recorded_approval is not None:
+            _approve(
+                actor=actor,
+                job=job,
+                party_id=recorded_approval.party_id,
+                now=now,
+                note=f"approved by {recorded_approval.label}"[:500],
+                approver=recorded_approval,
+            )
+        elif approval_party is not None:
             _approve(actor=actor, job=job, party_id=approval_party, now=now, note="")
         else:
             target = machine.after_request(
@@ -256,7 +284,13 @@ def _not_accountable(job: Job) -> str:
 
 
 def _approve(
-    *, actor: Principal, job: Job, party_id: int | None, now: dt.datetime, note: str
+    *,
+    actor: Principal,
+    job: Job,
+    party_id: int | None,
+    now: dt.datetime,
+    note: str,
+    approver: RecordedApproval | None = None,
 ) -> None:
     _move(
         actor=actor,
@@ -265,10 +299,10 @@ def _approve(
         now=now,
         note=note or "approved",
         fields={
-            "approved_by_id": actor.user_id,
-            "approved_by_label": actor.label[:200],
+            "approved_by_id": approver.user_id if approver else actor.user_id,
+            "approved_by_label": (approver.label if approver else actor.label)[:200],
             "approved_by_party_id": party_id,
-            "approved_at": now,
+            "approved_at": approver.at if approver else now,
         },
         changes={"approved_by_party_id": [None, party_id]},
     )

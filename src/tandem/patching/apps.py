@@ -26,6 +26,10 @@ class PatchingConfig(TandemAppConfig):
         "provider-technician": (VIEW_PATCHING, APPROVE_UPDATES),
     }
     cli_commands = ("tandem.patching.cli",)
+    # Every five minutes: a window opens at most five minutes before its job is handed out
+    # (the agent's next check-in then takes it); a run is a few queries per tenant with
+    # approved updates, and makes at most 500 jobs.
+    schedule = (("schedule-installs", 300, "tandem.patching.tasks.schedule_installs_task"),)
     isolation_expectations = ("tests.isolation.expect_patching",)
 
     def ready(self) -> None:

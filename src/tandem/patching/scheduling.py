@@ -20,8 +20,11 @@ Rules:
 - The plan uses the first window (open now, or the next within ``horizon``) by whose start
   at least one update is installable, and takes every update installable by then. A window
   already open starts the plan *now*.
-- ``origin`` is ``patching:device:<id>:<window start, UTC ISO>``: the same window gives the
-  same origin, so turning plans into jobs twice can be made idempotent on it.
+- ``origin`` is ``patching:device:<id>:<window opening, UTC, YYYYmmddTHHMMZ>``: the
+  occurrence's opening, not the plan's start (which is *now* in an open window), so the
+  same window gives the same origin at every run and turning plans into jobs is idempotent
+  on it (``patching.services.schedule_installs``). Compact, because a job's origin takes
+  letters, digits and ``_ . : / -`` only.
 """
 
 from __future__ import annotations
@@ -84,10 +87,19 @@ class InstallPlan:
     window_end: dt.datetime
     reboot_mode: str
     reboot_deadline: dt.datetime | None
+    #: When the window's occurrence opened (``window_start`` is later when it was open
+    #: already): the origin's key.
+    window_opens: dt.datetime | None = None
 
     @property
     def origin(self) -> str:
-        return f"patching:device:{self.device_id}:{self.window_start.isoformat()}"
+        return window_origin(self.device_id, self.window_opens or self.window_start)
+
+
+def window_origin(device_id: int, opens: dt.datetime) -> str:
+    """The origin of a device's install job in the window occurrence opening at ``opens``."""
+    stamp = opens.astimezone(dt.UTC).strftime("%Y%m%dT%H%MZ")
+    return f"patching:device:{device_id}:{stamp}"
 
 
 def installable_from(
@@ -183,5 +195,6 @@ def _plan_device(
             window_end=closes,
             reboot_mode=device.reboot_mode,
             reboot_deadline=deadline,
+            window_opens=opens,
         )
     return None

@@ -9,16 +9,21 @@ from tandem.assets.models import Device
 from tandem.assets.queries import DeviceSection
 from tandem.core.policies import allowed
 from tandem.core.principal import Principal
+from tandem.jobs import queries as job_queries
 from tandem.patching import queries
+from tandem.patching.install_services import ORIGIN_PREFIX
 from tandem.patching.permissions import APPROVE_UPDATES, VIEW_PATCHING
 
 #: Updates listed on the device page.
 SECTION_ROWS = 50
+#: Patching's latest install and reboot jobs listed with them.
+SECTION_JOBS = 5
 
 
 def updates_section(principal: Principal, device: Device) -> DeviceSection | None:
     """The device's missing updates (and the latest closed ones) for a reader with the
-    patching permission; nothing for others."""
+    patching permission, with the latest jobs patching made for them (their state and a
+    link to each, where the reader may see jobs); nothing for others."""
     if not allowed(principal, VIEW_PATCHING, device.tenant):
         return None
     states = queries.device_updates(principal, device)
@@ -33,6 +38,11 @@ def updates_section(principal: Principal, device: Device) -> DeviceSection | Non
         template="patching/_device_section.html",
         context={
             "states": list(states[:SECTION_ROWS]),
+            "jobs": list(
+                job_queries.device_jobs(principal, device).filter(origin__startswith=ORIGIN_PREFIX)[
+                    :SECTION_JOBS
+                ]
+            ),
             "missing_count": states.filter(status="missing").count(),
             "approver": approver,
             "may_decide": approver is not None

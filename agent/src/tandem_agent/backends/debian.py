@@ -9,6 +9,7 @@ scripts); a candidate is a security update when one of its origins is ``Debian-S
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
@@ -202,6 +203,20 @@ def upgrade_command(packages: list[str]) -> list[str]:
 
 #: Every pending update, as the inventory lists them (``apt-get -s dist-upgrade``).
 UPGRADE_ALL = ["apt-get", "dist-upgrade", *APT_NONINTERACTIVE]
+#: Refresh the package lists before installing (``TANDEM_AGENT_APT_UPDATE=1``). Off by
+#: default: the lists the approval was based on are the machine's own (refreshed by its
+#: apt timer or unattended-upgrades); on, an install job takes the newest version the
+#: sources offer, which may be newer than the one approved.
+REFRESH_LISTS = ["apt-get", "update", "-q"]
+REFRESH_ENV = "TANDEM_AGENT_APT_UPDATE"
+#: The last line of an install's output when the system asks for a reboot afterwards (the
+#: server's patching reads it to follow its reboot policy).
+REBOOT_REQUIRED_MARK = "[tandem: reboot required]"
+
+
+def refresh_configured() -> bool:
+    """Whether ``TANDEM_AGENT_APT_UPDATE`` asks for ``apt-get update`` before installing."""
+    return os.environ.get(REFRESH_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 class DebianBackend:
@@ -244,7 +259,14 @@ class DebianBackend:
     def install_updates_commands(self, packages: list[str] | str) -> list[list[str]]:
         """The commands a job's ``packages`` becomes: the named packages upgraded; ``all``
         every pending update; ``security`` the pending updates from security origins (as the
-        inventory tells them apart), upgraded by name. An empty list: nothing to do."""
+        inventory tells them apart), upgraded by name. An empty list: nothing to do. With
+        ``TANDEM_AGENT_APT_UPDATE`` set, ``apt-get update`` comes first. Every command runs
+        with the agent's environment, so ``APT_CONFIG`` (another apt configuration) holds
+        for all of them."""
+        refresh = [REFRESH_LISTS] if refresh_configured() else []
+        return refresh + self._upgrade_commands(packages)
+
+    def _upgrade_commands(self, packages: list[str] | str) -> list[list[str]]:
         if packages == "all":
             return [UPGRADE_ALL]
         if packages == "security":
@@ -265,14 +287,17 @@ class DebianBackend:
             else self.runner
         )
         output: list[str] = []
-        for command in self.install_updates_commands(packages):
+        commands = self.install_updates_commands(packages)
+        for command in commands:
             output.append("$ " + " ".join(command))
             result = run(command)
             output += [result.stdout, result.stderr]
             if result.returncode != 0:
                 return CommandResult(result.returncode, "\n".join(o for o in output if o))
-        if len(output) == 0:
-            return CommandResult(0, "no security update pending")
+        if not commands or commands == [REFRESH_LISTS]:
+            output.append("no security update pending")
+        if reboot_required(self.root)[0]:
+            output.append(REBOOT_REQUIRED_MARK)
         return CommandResult(0, "\n".join(o for o in output if o))
 
     def security(self) -> dict[str, Any]:

@@ -60,7 +60,7 @@ def test_approved_updates_go_into_the_next_window_with_the_reboot_policy() -> No
     assert plan.window_end == plan.window_start + dt.timedelta(hours=4)
     assert plan.reboot_mode == "if_required"
     assert plan.reboot_deadline == plan.window_end + dt.timedelta(hours=24)
-    assert plan.origin == f"patching:device:1:{plan.window_start.isoformat()}"
+    assert plan.origin == f"patching:device:1:{YEAR}0607T2000Z"
 
 
 def test_an_update_installable_only_later_waits_for_a_later_window() -> None:
@@ -97,6 +97,14 @@ def test_a_window_already_open_starts_the_plan_now_and_never_reboot_has_no_deadl
     assert plans[0].window_start == inside
     assert plans[0].window_end == dt.datetime(YEAR, 6, 8, 0, tzinfo=UTC)
     assert plans[0].reboot_deadline is None
+    # The origin names the occurrence's opening, so a later run in the same window gives
+    # the same one (jobs are made once per window).
+    later = plan_installs(
+        devices=[device(reboot="never")],
+        candidates=[candidate(1, MONDAY)],
+        now=inside + dt.timedelta(minutes=30),
+    )
+    assert later[0].origin == plans[0].origin == f"patching:device:1:{YEAR}0607T2000Z"
 
 
 def test_plans_are_per_device_ordered_by_window_then_device() -> None:
