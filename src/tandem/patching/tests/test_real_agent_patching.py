@@ -52,8 +52,9 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.slow,
     # Installing a package needs root and Debian's tools. CI runs this suite as root on
-    # Debian, where all of them are present, so there the test always runs: a skip here
-    # can only happen on a developer's machine without them, never hide a CI failure.
+    # Debian, and scripts/test installs dpkg-dev when it is missing, so there the test
+    # always runs: a skip can only happen on a developer's machine without them (pytest
+    # run by hand, not as root), never hide a CI failure.
     pytest.mark.skipif(os.geteuid() != 0, reason="installing a test package needs root"),
     pytest.mark.skipif(
         any(shutil.which(tool) is None for tool in TOOLS),
