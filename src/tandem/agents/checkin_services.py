@@ -30,7 +30,7 @@ from django_tasks import task
 
 from tandem.agents.choices import ReportKind
 from tandem.agents.credentials import DEVICE_TAG, new_secret
-from tandem.agents.documents import DeltaError, apply, pack, state_hash, unpack
+from tandem.agents.documents import DeltaError, apply, canonical, hash_of, pack, unpack
 from tandem.agents.events import pending_updates_changed
 from tandem.agents.models import (
     AgentReport,
@@ -83,20 +83,22 @@ class CheckInAnswer:
         }
 
 
-def _whole_document(report: Report) -> tuple[dict[str, Any], str]:
-    """A full inventory report's document and its hash, checked."""
+def _whole_document(report: Report) -> tuple[dict[str, Any], str, bytes]:
+    """A full inventory report's document, its hash (checked) and its canonical bytes
+    (kept to pack it: made once per document, decision 0028)."""
     document = report.inventory or {}
     if document.get("schema_version") not in SCHEMA_VERSIONS:
         raise WireError(422, "invalid", "inventory: unknown schema_version.")
     try:
-        computed = state_hash(document)
+        canonical_bytes = canonical(document)
+        computed = hash_of(canonical_bytes)
     except (TypeError, ValueError) as exc:
         raise WireError(422, "invalid", "inventory: not a canonical JSON document.") from exc
     if report.state_hash is not None and report.state_hash != computed:
         raise WireError(
             422, "hash_mismatch", f"report {report.id}: the inventory does not hash to state_hash."
         )
-    return document, computed
+    return document, computed, canonical_bytes
 
 
 class _Held:
@@ -109,6 +111,8 @@ class _Held:
         self.stored_hash = state.state_hash
         self._stored: dict[str, Any] | None = None
         self.document: dict[str, Any] | None = None
+        #: ``document``'s canonical bytes when a full inventory brought it (else None).
+        self.canonical: bytes | None = None
 
     def stored(self) -> dict[str, Any] | None:
         """The document held when the check-in began (None when there is none)."""
@@ -141,7 +145,7 @@ def _follow(report: Report, held: _Held) -> bool:
             "inventory, delta or unchanged.",
         )
     if report.inventory is not None:
-        held.document, held.hash = _whole_document(report)
+        held.document, held.hash, held.canonical = _whole_document(report)
         return True
     if report.delta is not None:
         if not held.hash:
@@ -151,6 +155,7 @@ def _follow(report: Report, held: _Held) -> bool:
             return False
         try:
             held.document = apply(base, report.delta, previous_hash=held.hash)
+            held.canonical = None
         except DeltaError:
             return False
         except (TypeError, ValueError, AttributeError) as exc:
@@ -408,7 +413,7 @@ def check_in(
             SoftwareChange.objects.bulk_create(history, batch_size=1000)
             facts = device_facts(document)
             device_changes = {k: v for k, v in facts.items() if v and getattr(device, k) != v}
-            state.document_gz, state.state_hash = pack(document), held.hash
+            state.document_gz, state.state_hash = pack(document, held.canonical), held.hash
             state_fields += ["document_gz", "state_hash"]
             device_changes["inventory_hash"] = held.hash
         AgentReport.objects.bulk_create(taken, batch_size=1000)
