@@ -24,7 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Subquery
+from django.db.models import Exists, Subquery
 from django.utils import timezone
 from django_tasks import task
 
@@ -52,6 +52,7 @@ from tandem.assets.models import Device
 from tandem.audit.services import record_audit
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context, within_tenant
+from tandem.jobs.queries import due_jobs
 from tandem.jobs.services import JobResultError, hand_out_for_check_in, record_result
 
 #: ``last_seen_at`` is written at most this often per device: "online" needs minutes, not
@@ -309,7 +310,7 @@ def check_in(
         # ``last_seen_at`` is read from it unless the inventory changes, and then it is
         # read again under the state's lock.
         device = credential.device
-        state = _locked_state(device)
+        state = _locked_state(device, now)
         _confirm_credential(credential, now)
         reports = request.reports
         # A report already taken has a sequence at or below the last one applied (sequences
@@ -446,8 +447,10 @@ def check_in(
         if state_fields:
             state.save(update_fields=[*state_fields, "updated_at"])
         answer.state_hash = held.hash
-        # Jobs due now: one indexed query when there are none (decision 0030).
-        answer.jobs = hand_out_for_check_in(actor=actor, device_id=device.pk, now=now)
+        # Jobs due now (decision 0030): the locked state read said whether any are, so the
+        # common check-in (none due) spends no statement of its own on them (decision 0028).
+        if state.jobs_due:  # type: ignore[attr-defined]
+            answer.jobs = hand_out_for_check_in(actor=actor, device_id=device.pk, now=now)
     return answer.as_json(now)
 
 
@@ -480,19 +483,20 @@ def _job_result(actor: Principal, device: Device, report: Report, now: dt.dateti
         raise WireError(422, error.code, f"report {report.id}: {error.detail}") from error
 
 
-def _locked_state(device: Device) -> AgentState:
-    """The device's agent state, locked for the check-in, without its document."""
-    state = (
-        AgentState.objects.select_for_update()
+def _locked_state(device: Device, now: dt.datetime) -> AgentState:
+    """The device's agent state, locked for the check-in, without its document, and
+    ``jobs_due``: whether any of the device's jobs is due at ``now`` (``jobs.queries``'s
+    one definition, asked in the same statement: decision 0028)."""
+    locked = (
+        AgentState.objects.select_for_update(of=("self",))
         .filter(device_id=device.pk)
         .defer("document_gz")
-        .first()
+        .annotate(jobs_due=Exists(due_jobs(device_id=device.pk, now=now)))
     )
+    state = locked.first()
     if state is None:
-        state, _ = AgentState.objects.get_or_create(
-            device=device, defaults={"tenant_id": device.tenant_id}
-        )
-        state = AgentState.objects.select_for_update().defer("document_gz").get(pk=state.pk)
+        AgentState.objects.get_or_create(device=device, defaults={"tenant_id": device.tenant_id})
+        state = locked.get()
     return state
 
 
