@@ -40,9 +40,7 @@ def pack(document: Document, canonical_bytes: bytes | None = None) -> bytes:
     inventory is ~0.3 MB of JSON and ~40 KB packed; decision 0028). ``canonical_bytes``:
     the document's :func:`canonical` bytes when the caller already made them (hashing a
     full inventory does): serialising ~1,500 packages is the dearest step of the two."""
-    return zlib.compress(
-        canonical_bytes if canonical_bytes is not None else canonical(document), 1
-    )
+    return zlib.compress(canonical_bytes if canonical_bytes is not None else canonical(document), 1)
 
 
 def unpack(packed: bytes | memoryview) -> Document:

@@ -16,10 +16,11 @@ agents' and devices' tables grew by, per 10,000 devices.
 
 What is driven: by default the production WSGI application (``tandem.config.wsgi``: the
 check-in fast path in front of Django's handler with the full middleware stack, decision
-0028; ``TANDEM_AGENT_FAST_PATH=0`` leaves only Django's), in ``--workers`` forked processes (each its own database connection), with no network or
-HTTP server between; with ``--server URL`` an HTTP server already running against the same
-database (one keep-alive connection per worker); with ``--gunicorn`` a gunicorn the bench
-starts on loopback for the run (``--gunicorn-workers`` processes) and stops afterwards.
+0028; ``TANDEM_AGENT_FAST_PATH=0`` leaves only Django's), in ``--workers`` forked processes
+(each its own database connection), with no network or HTTP server between; with
+``--server URL`` an HTTP server already running against the same database (one keep-alive
+connection per worker); with ``--gunicorn`` a gunicorn the bench starts on loopback for the
+run (``--gunicorn-workers`` processes) and stops afterwards.
 
 Run it against a scratch database: it writes, and leaves its tenant and devices behind.
 """
@@ -488,9 +489,7 @@ def run(
         "driven": (
             f"HTTP server {server}, {workers} client process(es), one keep-alive connection each"
             if server
-            else (
-                "check-in fast path, then " if settings.AGENT_FAST_PATH else ""
-            )
+            else ("check-in fast path, then " if settings.AGENT_FAST_PATH else "")
             + f"Django WSGI handler with the full middleware stack, in {workers} "
             "forked process(es), no network"
         ),

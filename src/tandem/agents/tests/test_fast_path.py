@@ -80,10 +80,21 @@ def test_the_fast_path_answers_every_case_as_the_django_view(world) -> None:  # 
         ),
     ]
     # The same report ids for both devices: each device's ids are its own.
+    answers = {}
     for name, send in cases:
-        assert _comparable(send(slow, slow_id, slow_cred)) == _comparable(
-            send(fast, fast_id, fast_cred)
-        ), name
+        answers[name] = _comparable(send(fast, fast_id, fast_cred))
+        assert _comparable(send(slow, slow_id, slow_cred)) == answers[name], name
+    # And the cases are what they say (so the comparison above compares something).
+    assert answers["unchanged"][1]["accepted"] == [second["id"]]
+    assert answers["sent again after a lost answer"][1]["accepted"] == [first["id"], second["id"]]
+    assert answers["replay under a new id"][0:1] == (422,)
+    assert answers["replay under a new id"][1]["code"] == "replayed"
+    assert answers["hash mismatch: need_full"][1]["need_full"] is True
+    assert answers["another device's id"][1]["code"] == "wrong_device"
+    assert answers["unknown credential"][1]["code"] == "unknown"
+    assert answers["no credential"][1]["code"] == "unauthenticated"
+    assert answers["not gzip"][1]["code"] == "malformed"
+    assert answers["invalid shape"][0] == 422
     with system_context("test: revoke both"):
         DeviceCredential.objects.update(revoked_at=Device.objects.first().created_at)  # type: ignore[union-attr]
     assert _comparable(check_in(slow, slow_cred, slow_id, [])) == _comparable(
