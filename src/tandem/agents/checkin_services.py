@@ -24,13 +24,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Subquery
+from django.db.models import Exists, Subquery
 from django.utils import timezone
 from django_tasks import task
 
 from tandem.agents.choices import ReportKind
 from tandem.agents.credentials import DEVICE_TAG, new_secret
-from tandem.agents.documents import DeltaError, apply, pack, state_hash, unpack
+from tandem.agents.documents import DeltaError, apply, canonical, hash_of, pack, unpack
 from tandem.agents.events import pending_updates_changed
 from tandem.agents.models import (
     AgentReport,
@@ -52,6 +52,7 @@ from tandem.assets.models import Device
 from tandem.audit.services import record_audit
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context, within_tenant
+from tandem.jobs.queries import due_jobs
 from tandem.jobs.services import JobResultError, hand_out_for_check_in, record_result
 
 #: ``last_seen_at`` is written at most this often per device: "online" needs minutes, not
@@ -83,20 +84,22 @@ class CheckInAnswer:
         }
 
 
-def _whole_document(report: Report) -> tuple[dict[str, Any], str]:
-    """A full inventory report's document and its hash, checked."""
+def _whole_document(report: Report) -> tuple[dict[str, Any], str, bytes]:
+    """A full inventory report's document, its hash (checked) and its canonical bytes
+    (kept to pack it: made once per document, decision 0028)."""
     document = report.inventory or {}
     if document.get("schema_version") not in SCHEMA_VERSIONS:
         raise WireError(422, "invalid", "inventory: unknown schema_version.")
     try:
-        computed = state_hash(document)
+        canonical_bytes = canonical(document)
+        computed = hash_of(canonical_bytes)
     except (TypeError, ValueError) as exc:
         raise WireError(422, "invalid", "inventory: not a canonical JSON document.") from exc
     if report.state_hash is not None and report.state_hash != computed:
         raise WireError(
             422, "hash_mismatch", f"report {report.id}: the inventory does not hash to state_hash."
         )
-    return document, computed
+    return document, computed, canonical_bytes
 
 
 class _Held:
@@ -109,6 +112,8 @@ class _Held:
         self.stored_hash = state.state_hash
         self._stored: dict[str, Any] | None = None
         self.document: dict[str, Any] | None = None
+        #: ``document``'s canonical bytes when a full inventory brought it (else None).
+        self.canonical: bytes | None = None
 
     def stored(self) -> dict[str, Any] | None:
         """The document held when the check-in began (None when there is none)."""
@@ -141,7 +146,7 @@ def _follow(report: Report, held: _Held) -> bool:
             "inventory, delta or unchanged.",
         )
     if report.inventory is not None:
-        held.document, held.hash = _whole_document(report)
+        held.document, held.hash, held.canonical = _whole_document(report)
         return True
     if report.delta is not None:
         if not held.hash:
@@ -151,6 +156,7 @@ def _follow(report: Report, held: _Held) -> bool:
             return False
         try:
             held.document = apply(base, report.delta, previous_hash=held.hash)
+            held.canonical = None
         except DeltaError:
             return False
         except (TypeError, ValueError, AttributeError) as exc:
@@ -304,7 +310,7 @@ def check_in(
         # ``last_seen_at`` is read from it unless the inventory changes, and then it is
         # read again under the state's lock.
         device = credential.device
-        state = _locked_state(device)
+        state = _locked_state(device, now)
         _confirm_credential(credential, now)
         reports = request.reports
         # A report already taken has a sequence at or below the last one applied (sequences
@@ -408,7 +414,7 @@ def check_in(
             SoftwareChange.objects.bulk_create(history, batch_size=1000)
             facts = device_facts(document)
             device_changes = {k: v for k, v in facts.items() if v and getattr(device, k) != v}
-            state.document_gz, state.state_hash = pack(document), held.hash
+            state.document_gz, state.state_hash = pack(document, held.canonical), held.hash
             state_fields += ["document_gz", "state_hash"]
             device_changes["inventory_hash"] = held.hash
         AgentReport.objects.bulk_create(taken, batch_size=1000)
@@ -441,8 +447,10 @@ def check_in(
         if state_fields:
             state.save(update_fields=[*state_fields, "updated_at"])
         answer.state_hash = held.hash
-        # Jobs due now: one indexed query when there are none (decision 0030).
-        answer.jobs = hand_out_for_check_in(actor=actor, device_id=device.pk, now=now)
+        # Jobs due now (decision 0030): the locked state read said whether any are, so the
+        # common check-in (none due) spends no statement of its own on them (decision 0028).
+        if state.jobs_due:  # type: ignore[attr-defined]
+            answer.jobs = hand_out_for_check_in(actor=actor, device_id=device.pk, now=now)
     return answer.as_json(now)
 
 
@@ -475,19 +483,20 @@ def _job_result(actor: Principal, device: Device, report: Report, now: dt.dateti
         raise WireError(422, error.code, f"report {report.id}: {error.detail}") from error
 
 
-def _locked_state(device: Device) -> AgentState:
-    """The device's agent state, locked for the check-in, without its document."""
-    state = (
-        AgentState.objects.select_for_update()
+def _locked_state(device: Device, now: dt.datetime) -> AgentState:
+    """The device's agent state, locked for the check-in, without its document, and
+    ``jobs_due``: whether any of the device's jobs is due at ``now`` (``jobs.queries``'s
+    one definition, asked in the same statement: decision 0028)."""
+    locked = (
+        AgentState.objects.select_for_update(of=("self",))
         .filter(device_id=device.pk)
         .defer("document_gz")
-        .first()
+        .annotate(jobs_due=Exists(due_jobs(device_id=device.pk, now=now)))
     )
+    state = locked.first()
     if state is None:
-        state, _ = AgentState.objects.get_or_create(
-            device=device, defaults={"tenant_id": device.tenant_id}
-        )
-        state = AgentState.objects.select_for_update().defer("document_gz").get(pk=state.pk)
+        AgentState.objects.get_or_create(device=device, defaults={"tenant_id": device.tenant_id})
+        state = locked.get()
     return state
 
 

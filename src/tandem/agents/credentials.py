@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 
 from tandem.agents.models import DeviceCredential, EnrolmentToken
+from tandem.assets.choices import DeviceStatus
+from tandem.core.principal import ANONYMOUS, Principal, device_principal
+from tandem.core.scoping import system_context
 
 ENROLMENT_TAG = "tde"
 DEVICE_TAG = "tdd"
@@ -50,3 +54,40 @@ def find_device_credential(raw: str) -> DeviceCredential | None:
         .filter(secret_hash=hash_secret(raw))
         .first()
     )
+
+
+@dataclass(frozen=True)
+class DeviceAuthentication:
+    """What an ``Authorization`` header on ``/agent/v1/`` comes to: the device's principal
+    and credential, or ``ANONYMOUS`` with the reason a sent credential was refused
+    (``refusal`` is None when none was sent)."""
+
+    principal: Principal
+    credential: DeviceCredential | None = None
+    #: (code, detail) of decision 0025's error shape.
+    refusal: tuple[str, str] | None = None
+
+
+def authenticate_device(header: str) -> DeviceAuthentication:
+    """Resolve ``Authorization: Bearer tdd_...`` (decision 0027): one query for the
+    credential with its device. A revoked credential, or one of a device no longer
+    active, is refused. The one rule for the middleware and the WSGI fast path (decision
+    0028)."""
+    if not header.startswith("Bearer "):
+        return DeviceAuthentication(ANONYMOUS)
+    with system_context("authenticate a device credential"):
+        credential = find_device_credential(header[7:].strip())
+    if credential is None:
+        return DeviceAuthentication(
+            ANONYMOUS, refusal=("unknown", "The device credential is not known here.")
+        )
+    if credential.revoked_at is not None or credential.device.status != DeviceStatus.ACTIVE:
+        return DeviceAuthentication(
+            ANONYMOUS, refusal=("revoked", "This device's credential was revoked.")
+        )
+    principal = device_principal(
+        device_id=credential.device_id,
+        tenant_id=credential.tenant_id,
+        label=credential.device.name,
+    )
+    return DeviceAuthentication(principal, credential=credential)

@@ -16,11 +16,10 @@ from typing import cast
 
 from django.http import HttpRequest, HttpResponse
 
-from tandem.agents.credentials import find_device_credential
-from tandem.assets.choices import DeviceStatus
-from tandem.core.principal import ANONYMOUS, Principal, acting_as, device_principal
+from tandem.agents.credentials import authenticate_device
+from tandem.core.principal import acting_as
 from tandem.core.request import TandemRequest
-from tandem.core.scoping import principal_scope, system_context
+from tandem.core.scoping import principal_scope
 
 AGENT_PATH = "/agent/v1/"
 
@@ -35,27 +34,10 @@ class DeviceCredentialMiddleware:
         if not http_request.path_info.startswith(AGENT_PATH):
             return self.get_response(http_request)
         request = cast(TandemRequest, http_request)
-        principal: Principal = ANONYMOUS
-        request.device_credential = None  # type: ignore[attr-defined]
+        auth = authenticate_device(request.headers.get("Authorization", ""))
+        request.device_credential = auth.credential  # type: ignore[attr-defined]
         #: (code, detail) when a credential was sent and refused; None when none was sent.
-        request.device_refusal = None  # type: ignore[attr-defined]
-        header = request.headers.get("Authorization", "")
-        if header.startswith("Bearer "):
-            with system_context("authenticate a device credential"):
-                credential = find_device_credential(header[7:].strip())
-            if credential is None:
-                request.device_refusal = ("unknown", "The device credential is not known here.")  # type: ignore[attr-defined]
-            elif credential.revoked_at is not None or (
-                credential.device.status != DeviceStatus.ACTIVE
-            ):
-                request.device_refusal = ("revoked", "This device's credential was revoked.")  # type: ignore[attr-defined]
-            else:
-                principal = device_principal(
-                    device_id=credential.device_id,
-                    tenant_id=credential.tenant_id,
-                    label=credential.device.name,
-                )
-                request.device_credential = credential  # type: ignore[attr-defined]
-        request.principal = principal
-        with acting_as(principal), principal_scope(principal):
+        request.device_refusal = auth.refusal  # type: ignore[attr-defined]
+        request.principal = auth.principal
+        with acting_as(auth.principal), principal_scope(auth.principal):
             return self.get_response(request)

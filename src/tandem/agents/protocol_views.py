@@ -11,24 +11,35 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from tandem.agents.checkin_services import check_in
+from tandem.agents.credentials import DeviceAuthentication
 from tandem.agents.services import CHECK_IN_INTERVAL, enrol_device
-from tandem.agents.wire import CheckInRequest, EnrolRequest, WireError, decode_body, parse
+from tandem.agents.wire import (
+    CheckInRequest,
+    EnrolRequest,
+    WireError,
+    decode_body,
+    encode_answer,
+    parse,
+)
 from tandem.core.actions import page
 from tandem.core.policies import PUBLIC
 from tandem.core.principal import system_principal
 from tandem.core.request import TandemRequest
 
 
-def _error(status: int, code: str, detail: str) -> JsonResponse:
-    return JsonResponse(
-        {"detail": detail, "code": code, "server_time": timezone.now().isoformat()},
-        status=status,
+def _json(payload: dict[str, Any], status: int = 200) -> HttpResponse:
+    return HttpResponse(encode_answer(payload), status=status, content_type="application/json")
+
+
+def _error(status: int, code: str, detail: str) -> HttpResponse:
+    return _json(
+        {"detail": detail, "code": code, "server_time": timezone.now().isoformat()}, status
     )
 
 
@@ -40,8 +51,8 @@ def _body(request: HttpRequest) -> Any:
     return decode_body(raw, content_encoding=request.headers.get("Content-Encoding", ""))
 
 
-def _answering_errors(view: Callable[[TandemRequest], JsonResponse]) -> Any:
-    def wrapped(request: TandemRequest) -> JsonResponse:
+def _answering_errors(view: Callable[[TandemRequest], HttpResponse]) -> Any:
+    def wrapped(request: TandemRequest) -> HttpResponse:
         try:
             return view(request)
         except WireError as error:
@@ -77,18 +88,32 @@ def enrol(request: TandemRequest) -> JsonResponse:
     )
 
 
+def answer_check_in(request: HttpRequest, auth: DeviceAuthentication) -> HttpResponse:
+    """The answer to ``POST /agent/v1/check-in`` once the credential is resolved (``auth``)
+    and the request runs as the device's principal in its scope. The one implementation
+    behind both the Django view below and the WSGI fast path (``agents.fast_path``,
+    decision 0028), so they cannot answer differently."""
+    try:
+        if auth.credential is None:
+            code, detail = auth.refusal or (
+                "unauthenticated",
+                "A device credential is required (Authorization: Bearer).",
+            )
+            return _error(401, code, detail)
+        payload = parse(CheckInRequest, _body(request))
+        return _json(check_in(actor=auth.principal, credential=auth.credential, request=payload))
+    except WireError as error:
+        return _error(error.status, error.code, error.detail)
+
+
 @page(PUBLIC)
 @csrf_exempt
 @require_POST
-@_answering_errors
-def check_in_view(request: TandemRequest) -> JsonResponse:
+def check_in_view(request: TandemRequest) -> HttpResponse:
     """A device's reports, oldest first; the answer lists what was accepted."""
-    credential = getattr(request, "device_credential", None)
-    if credential is None:
-        code, detail = getattr(request, "device_refusal", None) or (
-            "unauthenticated",
-            "A device credential is required (Authorization: Bearer).",
-        )
-        return _error(401, code, detail)
-    payload = parse(CheckInRequest, _body(request))
-    return JsonResponse(check_in(actor=request.principal, credential=credential, request=payload))
+    auth = DeviceAuthentication(
+        request.principal,
+        credential=getattr(request, "device_credential", None),
+        refusal=getattr(request, "device_refusal", None),
+    )
+    return answer_check_in(request, auth)

@@ -4,11 +4,11 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 import zlib
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 #: The most a request body may carry on the wire, compressed.
@@ -52,9 +52,17 @@ def decode_body(body: bytes, *, content_encoding: str) -> Any:
     else:
         raw = body
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        # orjson: several times faster than ``json`` on a 0.5 MB inventory and on the small
+        # body of every check-in (decision 0028). It refuses what is not strict JSON
+        # (NaN, invalid UTF-8, integers beyond 64 bits), all "not valid JSON" here.
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
         raise WireError(400, "malformed", "The body is not valid JSON.") from exc
+
+
+def encode_answer(payload: dict[str, Any]) -> bytes:
+    """An answer's JSON body: the same bytes from the full Django path and the fast path."""
+    return orjson.dumps(payload)
 
 
 class _Shape(BaseModel):

@@ -14,11 +14,13 @@ Each phase reports check-ins per second over all workers (wall time from the fir
 to the last) and p50/p95 latency of one request, and the last figure is the size the
 agents' and devices' tables grew by, per 10,000 devices.
 
-What is driven: by default Django's WSGI handler with the full middleware stack, in
-``--workers`` forked processes (each its own database connection), with no network or
-HTTP server between; with ``--server URL`` an HTTP server already running against the same
-database (one keep-alive connection per worker); with ``--gunicorn`` a gunicorn the bench
-starts on loopback for the run (``--gunicorn-workers`` processes) and stops afterwards.
+What is driven: by default the production WSGI application (``tandem.config.wsgi``: the
+check-in fast path in front of Django's handler with the full middleware stack, decision
+0028; ``TANDEM_AGENT_FAST_PATH=0`` leaves only Django's), in ``--workers`` forked processes
+(each its own database connection), with no network or HTTP server between; with
+``--server URL`` an HTTP server already running against the same database (one keep-alive
+connection per worker); with ``--gunicorn`` a gunicorn the bench starts on loopback for the
+run (``--gunicorn-workers`` processes) and stops afterwards.
 
 Run it against a scratch database: it writes, and leaves its tenant and devices behind.
 """
@@ -46,7 +48,6 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection, connections
 
 from tandem.agents.documents import state_hash
@@ -55,6 +56,7 @@ from tandem.agents.services import create_enrolment_token
 from tandem.assets.models import Device
 from tandem.bench import agent_templates as templates
 from tandem.bench.desk import Figure, _percentile
+from tandem.config import wsgi
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
 from tandem.tenancy.services import create_tenant
@@ -101,8 +103,9 @@ def _encode(payload: Any) -> bytes:
 
 
 def wsgi_transport() -> Transport:
-    """Requests into Django's WSGI handler (the whole middleware stack, no network)."""
-    handler = WSGIHandler()
+    """Requests into the production WSGI application (no network): the check-in fast
+    path, unless switched off, then Django's handler with the whole middleware stack."""
+    handler = wsgi.application
     host = next((h for h in settings.ALLOWED_HOSTS if h not in ("*", "")), "localhost")
 
     def send(path: str, body: bytes, credential: str | None) -> Answer:
@@ -486,7 +489,8 @@ def run(
         "driven": (
             f"HTTP server {server}, {workers} client process(es), one keep-alive connection each"
             if server
-            else f"Django WSGI handler with the full middleware stack, in {workers} "
+            else ("check-in fast path, then " if settings.AGENT_FAST_PATH else "")
+            + f"Django WSGI handler with the full middleware stack, in {workers} "
             "forked process(es), no network"
         ),
         "tenant": tenant.slug,

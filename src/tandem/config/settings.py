@@ -258,6 +258,9 @@ EVENTS_KEEP_DAYS = env_int("TANDEM_EVENTS_KEEP_DAYS", 7, minimum=1)
 #: Days the ids of reports an agent sent are kept beyond each device's newest 50 (the
 #: ids acknowledge a report sent again; decision 0028).
 AGENT_REPORTS_KEEP_DAYS = env_int("TANDEM_AGENT_REPORTS_KEEP_DAYS", 2, minimum=1)
+#: ``POST /agent/v1/check-in`` answered in front of the middleware stack (decision 0028);
+#: off sends it through Django's full request like every other path.
+AGENT_FAST_PATH = env_bool("TANDEM_AGENT_FAST_PATH", True)
 #: A device whose agent has not checked in for this many minutes shows as offline (0026).
 DEVICE_OFFLINE_MINUTES = env_int("TANDEM_DEVICE_OFFLINE_MINUTES", 15, minimum=1)
 #: The service areas whose responsibility-matrix rows name the party accountable for a

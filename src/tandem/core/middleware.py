@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 
-from tandem.core.request_context import reset_request_id, set_request_id
+from tandem.core.request_context import reset_request_id, set_request_id, usable_request_id
 
 
 class RequestIdMiddleware:
@@ -20,9 +20,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get("X-Request-ID", "")
-        usable = incoming if incoming.isascii() and 8 <= len(incoming) <= 64 else None
-        token = set_request_id(usable and "".join(c for c in usable if c.isalnum() or c in "-_"))
+        token = set_request_id(usable_request_id(request.headers.get("X-Request-ID", "")))
         try:
             response = self.get_response(request)
         finally:

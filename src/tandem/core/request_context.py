@@ -18,3 +18,10 @@ def set_request_id(value: str | None = None) -> contextvars.Token[str]:
 
 def reset_request_id(token: contextvars.Token[str]) -> None:
     _request_id.reset(token)
+
+
+def usable_request_id(incoming: str) -> str | None:
+    """An incoming ``X-Request-ID`` kept when sane (8 to 64 ASCII characters, only letters,
+    digits, ``-`` and ``_`` kept), else None (a fresh id is made)."""
+    usable = incoming if incoming.isascii() and 8 <= len(incoming) <= 64 else None
+    return usable and "".join(c for c in usable if c.isalnum() or c in "-_")

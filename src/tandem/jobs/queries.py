@@ -14,7 +14,7 @@ from django.db.models import Q, QuerySet
 from tandem.assets.models import Device
 from tandem.core.policies import get_visible_or_404, visible
 from tandem.core.principal import Principal
-from tandem.jobs.machine import State
+from tandem.jobs.machine import DISPATCHABLE, State
 from tandem.jobs.models import Job, JobTransition
 from tandem.jobs.permissions import VIEW_JOB
 from tandem.jobs.policies import approver_party_ids
@@ -123,3 +123,15 @@ def awaiting_my_approval(principal: Principal) -> QuerySet[Job]:
         .select_related("device", "tenant", "approver_party")
         .order_by("created_at", "id")
     )
+
+
+def due_jobs(*, device_id: int, now: dt.datetime) -> QuerySet[Job]:
+    """The device's jobs waiting to be handed out whose window is open at ``now``, oldest
+    first: the partial index ``job_due`` (decision 0030). The one definition of "due",
+    for the hand-out and for the check-in's cheap "anything due?" (decision 0028)."""
+    return Job.objects.filter(
+        device_id=device_id,
+        state__in=sorted(DISPATCHABLE),
+        not_before__lte=now,
+        not_after__gt=now,
+    ).order_by("not_before", "id")

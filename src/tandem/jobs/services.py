@@ -30,8 +30,8 @@ from tandem.audit.services import record_audit
 from tandem.core.errors import Conflict, InvalidInput, Refused, require
 from tandem.core.principal import Principal, system_principal
 from tandem.core.scoping import system_context, within_tenant
-from tandem.jobs import events, machine
-from tandem.jobs.machine import CANCELLABLE, DISPATCHABLE, Kind, State
+from tandem.jobs import events, machine, queries
+from tandem.jobs.machine import CANCELLABLE, Kind, State
 from tandem.jobs.models import MAX_OUTPUT_BYTES, Job, JobTransition
 from tandem.jobs.parameters import ParameterError, clean
 from tandem.jobs.policies import approving_access, requesting_access
@@ -399,15 +399,10 @@ def hand_out_for_check_in(
     the same job.
 
     One query on the partial index ``job_due`` (only jobs waiting to be handed out are in
-    it); with nothing due, that is all. A job whose window closed stays for
-    :func:`expire_jobs`."""
-    due = [
-        job
-        for job in Job.objects.filter(
-            device_id=device_id, state__in=sorted(DISPATCHABLE), not_before__lte=now
-        ).order_by("not_before", "id")
-        if now < job.not_after
-    ]
+    it; ``queries.due_jobs``); with nothing due, that is all, and the check-in skips even
+    that when its state read already found none due (decision 0028). A job whose window
+    closed stays for :func:`expire_jobs`."""
+    due = list(queries.due_jobs(device_id=device_id, now=now))
     for job in due:
         _move(
             actor=actor,
