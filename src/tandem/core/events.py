@@ -44,7 +44,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from tandem.core.models import OutboxEvent
-from tandem.core.scoping import system_context
+from tandem.core.scoping import outside_any_scope, system_context
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +201,10 @@ def record(event: Event, *, now: dt.datetime | None = None) -> int:
     if not subs:
         return row.pk
     if _eager():
-        dispatch(row.pk, now=now, claim=False)
+        # As the worker would: outside the recording request's scope (decision 0032's
+        # device scope would otherwise refuse a subscriber's reads of other models).
+        with outside_any_scope():
+            dispatch(row.pk, now=now, claim=False)
         return row.pk
     _batch_for_commit().append((row.pk, event.type))
     return row.pk

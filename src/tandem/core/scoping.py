@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 from django_scopes import scope, scopes_disabled
 from django_scopes.state import get_scope
+from django_scopes.state import state as _scope_state
 
 from tandem.core.principal import Principal
 
@@ -66,6 +67,19 @@ def system_context(reason: str) -> Iterator[None]:
     log.debug("system context: %s", reason)
     with scopes_disabled():
         yield
+
+
+@contextmanager
+def outside_any_scope() -> Iterator[None]:
+    """Run as the worker does: with no scope at all (nothing of the caller's tenant or
+    device dimensions), so the code inside must enter its own context. For the test
+    suite's eager event dispatch, which otherwise runs a subscriber inside the request's
+    scope (a device principal's, for a check-in) where the worker never would."""
+    token = _scope_state.set(None)
+    try:
+        yield
+    finally:
+        _scope_state.reset(token)
 
 
 @contextmanager
