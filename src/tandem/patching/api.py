@@ -6,7 +6,7 @@ Thin handlers: the tenant through ``tenant_in_reach``, devices through the asset
 (404 out of reach), one service or query.
 """
 
-from ninja import Router
+from ninja import Query, Router
 
 from tandem.assets import queries as device_queries
 from tandem.core.actions import declare_action
@@ -233,12 +233,12 @@ def create_ring(request: TandemRequest, tenant_id: Id, payload: RingIn):  # type
 
 @router.get("/patching/tenants/{tenant_id}/compliance", response=ComplianceOut)
 @declare_action(VIEW_PATCHING)
-def compliance(request: TandemRequest, tenant_id: Id, period_days: int = 90):  # type: ignore[no-untyped-def]
+def compliance(  # type: ignore[no-untyped-def]
+    request: TandemRequest, tenant_id: Id, period_days: int = Query(90, ge=1, le=730)
+):
     """Patch compliance over the devices the caller sees (decision 0033): % devices current
     under the tenant's preset, SLA attainment and time to patch over ``period_days``,
     reboot debt and coverage, overall, per site and per responsible party."""
-    if not 1 <= period_days <= 730:
-        raise InvalidInput({"period_days": ["Between 1 and 730 days."]})
     tenant = tenant_in_reach(request.principal, tenant_id, VIEW_PATCHING)
     found = queries.compliance_for_tenant(
         tenant.pk, principal=request.principal, period_days=period_days
