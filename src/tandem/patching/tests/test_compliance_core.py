@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tandem.patching import compliance as c
@@ -208,6 +208,8 @@ def state_rows(draw: st.DrawFn) -> c.StateRow:
     )
 
 
+# No deadline: a loaded machine (CI, parallel suites) must not fail a correct property.
+@settings(deadline=None)
 @given(
     rows=st.lists(state_rows(), max_size=40),
     stale=st.sets(st.integers(1, 5)),
