@@ -573,6 +573,11 @@ CALLS.update(
                 service_area=ServiceArea.objects.get(pk=w["service_area"]),
             )
         ),
+        "tandem.patching.services.set_compliance_settings": lambda a, w: (
+            lambda: patching.set_compliance_settings(
+                actor=a, tenant=_tenant(w), preset="custom", days=21
+            )
+        ),
         "tandem.patching.services.decide_updates": _decide_updates,
         "tandem.patching.services.record_install_feedback": _record_install_feedback,
         "tandem.patching.services.import_debian_advisories": _import_debian,

@@ -34,6 +34,7 @@ _DEVICE_READERS = frozenset(
 #: Who holds the approval permission somewhere (the queue is theirs, possibly empty).
 _APPROVERS_ANYWHERE = _ACME | {"other_tenant_owner"}
 _ACME_IT = {"owner", "internal_tech"}
+_CHANGERS_ANYWHERE = frozenset(_ACME_IT | {"other_tenant_owner"})
 
 PAGES: dict[str, frozenset[str]] = {
     "patch-dashboard": _ACME,
@@ -41,6 +42,13 @@ PAGES: dict[str, frozenset[str]] = {
     "patch-approvals": _APPROVERS_ANYWHERE,
     # POST only: a GET answers 405 to whoever holds the permission anywhere.
     "device-updates-decide": _APPROVERS_ANYWHERE,
+    # Compliance (decision 0033): the tenant's page and CSV follow the tenant; the summary
+    # lists whatever tenants the reader reads patching in (possibly none of Acme's).
+    "patch-compliance": _ACME,
+    "patch-compliance-csv": _ACME,
+    "patch-compliance-summary": _APPROVERS_ANYWHERE,
+    # POST only: a GET answers 405 to whoever may change patching settings anywhere.
+    "patch-compliance-settings": _CHANGERS_ANYWHERE,
 }
 WRITES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/patching/devices/{device_id}/decisions"): {
@@ -61,6 +69,10 @@ WRITES: dict[tuple[str, str], dict[str, Any]] = {
             "duration_minutes": 240,
         },
     },
+    ("PUT", "/patching/tenants/{tenant_id}/compliance-settings"): {
+        "allowed": set(_ACME_IT),
+        "body": lambda w, p: {"preset": "custom", "days": 21},
+    },
     ("POST", "/patching/tenants/{tenant_id}/rings"): {
         "allowed": set(_ACME_IT),
         "body": lambda w, p: {"name": f"Pilot {p}", "deferral_days": 2},
@@ -72,6 +84,9 @@ OTHER_READS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/patching/devices/{device_id}/updates"): _DEVICE_READERS,
     ("GET", "/patching/devices/{device_id}/effective-policy"): _DEVICE_READERS,
     ("GET", "/patching/approvals"): _APPROVERS_ANYWHERE,
+    ("GET", "/patching/tenants/{tenant_id}/compliance"): _ACME,
+    ("GET", "/patching/tenants/{tenant_id}/compliance.csv"): _ACME,
+    ("GET", "/patching/tenants/{tenant_id}/compliance-settings"): _ACME,
 }
 PAGE_TARGETS: dict[str, dict[str, str]] = {}
 PUBLIC_PAGES: frozenset[str] = frozenset()

@@ -42,6 +42,7 @@ from tandem.agents.models import (
 )
 from tandem.agents.normalise import (
     device_facts,
+    reboot_pending,
     software_changes,
     software_rows,
     update_rows,
@@ -414,6 +415,11 @@ def check_in(
             SoftwareChange.objects.bulk_create(history, batch_size=1000)
             facts = device_facts(document)
             device_changes = {k: v for k, v in facts.items() if v and getattr(device, k) != v}
+            pending = reboot_pending(document)
+            if pending != device.reboot_pending:
+                # Since when the reboot has been pending drives reboot debt (decision 0033).
+                device_changes["reboot_pending"] = pending
+                device_changes["reboot_pending_since"] = now if pending else None
             state.document_gz, state.state_hash = pack(document, held.canonical), held.hash
             state_fields += ["document_gz", "state_hash"]
             device_changes["inventory_hash"] = held.hash

@@ -154,6 +154,12 @@ def device_facts(document: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def reboot_pending(document: dict[str, Any]) -> bool | None:
+    """The agent's ``patch_status.reboot_required``: True or False, None when not said."""
+    value = _record(document, "patch_status").get("reboot_required")
+    return value if isinstance(value, bool) else None
+
+
 @dataclass(frozen=True)
 class Change:
     """One package's change: (item id, name, architecture, kind, from, to)."""

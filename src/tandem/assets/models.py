@@ -48,6 +48,10 @@ class Device(TenantOwned):
     #: The hash of the last full inventory the agent reported (decision 0025): the agent
     #: sends deltas against it, and a mismatch asks for a full report.
     inventory_hash = models.CharField(max_length=128, blank=True, default="")
+    #: The agent's word that the device must restart (None: it never said); and since when
+    #: it has said so without a break (patch compliance's reboot debt, decision 0033).
+    reboot_pending = models.BooleanField(null=True, blank=True)
+    reboot_pending_since = models.DateTimeField(null=True, blank=True)
 
     #: A device principal reads only this one device (decision 0032).
     device_scope_field = "pk"

@@ -201,10 +201,12 @@ def record(event: Event, *, now: dt.datetime | None = None) -> int:
     if not subs:
         return row.pk
     if _eager():
-        # As the worker would: outside the recording request's scope (decision 0032's
-        # device scope would otherwise refuse a subscriber's reads of other models).
-        with outside_any_scope():
-            dispatch(row.pk, now=now, claim=False)
+        # As production would: inline subscribers in the recording request's scope, the
+        # worker's outside any (decision 0032's device scope, still set inside a check-in,
+        # would otherwise refuse a worker subscriber's reads of other models).
+        if dispatch(row.pk, now=now, inline_only=True, claim=False) in ("pending", "failed"):
+            with outside_any_scope():
+                dispatch(row.pk, now=now, claim=False)
         return row.pk
     _batch_for_commit().append((row.pk, event.type))
     return row.pk

@@ -6,7 +6,7 @@ Thin handlers: the tenant through ``tenant_in_reach``, devices through the asset
 (404 out of reach), one service or query.
 """
 
-from ninja import Router
+from ninja import Query, Router
 
 from tandem.assets import queries as device_queries
 from tandem.core.actions import declare_action
@@ -14,10 +14,13 @@ from tandem.core.api import Id
 from tandem.core.errors import InvalidInput
 from tandem.core.policies import visible
 from tandem.core.request import TandemRequest, tenant_in_reach
-from tandem.patching import queries, services
+from tandem.patching import exports, queries, services
 from tandem.patching.permissions import APPROVE_UPDATES, CHANGE_PATCH_POLICY, VIEW_PATCHING
 from tandem.patching.policies import VIEW_PATCH_POLICY
 from tandem.patching.schemas import (
+    ComplianceOut,
+    ComplianceSettingsIn,
+    ComplianceSettingsOut,
     DecisionIn,
     EffectivePolicyOut,
     PolicyIn,
@@ -226,3 +229,76 @@ def create_ring(request: TandemRequest, tenant_id: Id, payload: RingIn):  # type
     tenant = tenant_in_reach(request.principal, tenant_id, CHANGE_PATCH_POLICY)
     ring = services.create_patch_ring(actor=request.principal, tenant=tenant, **payload.dict())
     return 201, ring
+
+
+@router.get("/patching/tenants/{tenant_id}/compliance", response=ComplianceOut)
+@declare_action(VIEW_PATCHING)
+def compliance(  # type: ignore[no-untyped-def]
+    request: TandemRequest, tenant_id: Id, period_days: int = Query(90, ge=1, le=730)
+):
+    """Patch compliance over the devices the caller sees (decision 0033): % devices current
+    under the tenant's preset, SLA attainment and time to patch over ``period_days``,
+    reboot debt and coverage, overall, per site and per responsible party."""
+    tenant = tenant_in_reach(request.principal, tenant_id, VIEW_PATCHING)
+    found = queries.compliance_for_tenant(
+        tenant.pk, principal=request.principal, period_days=period_days
+    )
+    return exports.compliance_json(found)
+
+
+@router.get("/patching/tenants/{tenant_id}/compliance.csv")
+@declare_action(VIEW_PATCHING)
+def compliance_csv(request: TandemRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
+    """The same, one CSV row per device the caller sees."""
+    tenant = tenant_in_reach(request.principal, tenant_id, VIEW_PATCHING)
+    found = queries.compliance_for_tenant(tenant.pk, principal=request.principal)
+    return exports.csv_response(found, f"patch-compliance-tenant-{tenant.pk}.csv")
+
+
+def _settings_out(chosen) -> dict:  # type: ignore[no-untyped-def]
+    return {
+        "preset": chosen.compliance_preset,
+        "days": chosen.compliance_days,
+        "staleness_days": chosen.staleness_days,
+        "reboot_debt_days": chosen.reboot_debt_days,
+        "internet_facing_group_id": chosen.internet_facing_group_id,
+    }
+
+
+@router.get("/patching/tenants/{tenant_id}/compliance-settings", response=ComplianceSettingsOut)
+@declare_action(VIEW_PATCHING)
+def get_compliance_settings(request: TandemRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
+    """The tenant's compliance preset and thresholds."""
+    tenant = tenant_in_reach(request.principal, tenant_id, VIEW_PATCHING)
+    return _settings_out(queries.compliance_settings(tenant.pk))
+
+
+@router.put("/patching/tenants/{tenant_id}/compliance-settings", response=ComplianceSettingsOut)
+@declare_action(CHANGE_PATCH_POLICY)
+def set_compliance_settings(  # type: ignore[no-untyped-def]
+    request: TandemRequest, tenant_id: Id, payload: ComplianceSettingsIn
+):
+    """Choose the preset (and thresholds) the compliance figures judge by: the tenant's IT."""
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, CHANGE_PATCH_POLICY)
+    group = None
+    if payload.internet_facing_group_id is not None:
+        group = (
+            visible(principal, "tenancy.view_assetgroup", AssetGroup.objects.filter(tenant=tenant))
+            .filter(pk=payload.internet_facing_group_id)
+            .first()
+        )
+        if group is None:
+            raise InvalidInput(
+                {"internet_facing_group_id": ["No such asset group in this tenant."]}
+            )
+    chosen = services.set_compliance_settings(
+        actor=principal,
+        tenant=tenant,
+        preset=payload.preset,
+        days=payload.days,
+        staleness_days=payload.staleness_days,
+        reboot_debt_days=payload.reboot_debt_days,
+        internet_facing_group=group,
+    )
+    return _settings_out(chosen)

@@ -22,6 +22,7 @@ from tandem.patching.choices import (
     Severity,
     UpdateStatus,
 )
+from tandem.patching.compliance import Preset
 
 
 class UpdateCatalogueEntry(TenantOwned):
@@ -250,6 +251,20 @@ class PatchingSettings(TenantOwned):
 
     service_area = models.ForeignKey(
         "tenancy.ServiceArea", null=True, blank=True, on_delete=models.PROTECT
+    )
+    # Compliance (decision 0033): the framework whose deadlines the figures judge by.
+    compliance_preset = models.CharField(
+        max_length=24, choices=Preset.CHOICES, default=Preset.CYBER_ESSENTIALS
+    )
+    #: The deadline in days of the ``custom`` preset.
+    compliance_days = models.PositiveSmallIntegerField(default=14)
+    #: Devices not seen for longer are out of scope (stale), not counted as failing.
+    staleness_days = models.PositiveSmallIntegerField(default=14)
+    #: A pending reboot older than this is reboot debt.
+    reboot_debt_days = models.PositiveSmallIntegerField(default=7)
+    #: The devices the Essential Eight's internet-facing deadlines apply to.
+    internet_facing_group = models.ForeignKey(
+        "tenancy.AssetGroup", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
     class Meta:

@@ -37,6 +37,11 @@ def state_scope(access: TenantAccess) -> Q:
     return _device_rule(access, "device__")
 
 
+def device_scope(access: TenantAccess) -> Q:
+    """The devices whose patching one access reads (compliance counts over them)."""
+    return _device_rule(access, "")
+
+
 def policy_scope(access: TenantAccess) -> Q:
     """The policies one access reads (see the module's rules)."""
     if access.provider_id is None:
@@ -64,3 +69,10 @@ change_patch_policy = policy(CHANGE_PATCH_POLICY)(
     ScopedPermission(CHANGE_PATCH_POLICY, internal_only=True)
 )
 approve_updates = policy(APPROVE_UPDATES)(ScopedPermission(APPROVE_UPDATES, rule=state_scope))
+#: Reading devices for their patching (compliance figures): the same permission and scope
+#: as update states, over the devices themselves (an auditor without ``assets.view_device``
+#: still reads the compliance figures).
+VIEW_PATCHING_DEVICES = "patching.view_patching_devices"
+view_patching_devices = policy(VIEW_PATCHING_DEVICES)(
+    ScopedPermission(VIEW_PATCHING, rule=device_scope)
+)

@@ -14,13 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
 from tandem.assets.models import Device
 from tandem.core.policies import visible
 from tandem.core.principal import Principal
-from tandem.patching import inheritance, scheduling
+from tandem.patching import compliance, inheritance, scheduling
 from tandem.patching.choices import Approval, UpdateStatus
 from tandem.patching.models import (
     DeviceUpdateState,
@@ -31,11 +31,11 @@ from tandem.patching.models import (
     UpdateCatalogueEntry,
 )
 from tandem.patching.permissions import APPROVE_UPDATES, VIEW_PATCHING
-from tandem.patching.policies import VIEW_PATCH_POLICY
+from tandem.patching.policies import VIEW_PATCH_POLICY, VIEW_PATCHING_DEVICES
 from tandem.patching.windows import WindowSpec, next_window
 from tandem.responsibility import routing
 from tandem.responsibility.queries import routing_inputs, who_handles
-from tandem.tenancy.models import Party, ServiceArea
+from tandem.tenancy.models import Party, ServiceArea, Tenant
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "unknown")
 #: Rows the provider's approval queue shows at most (the rest: narrow by tenant).
@@ -377,3 +377,261 @@ def window_rows(tenant_id: int, now: dt.datetime | None = None) -> list[WindowRo
         found = next_window(window_spec(window), now)
         rows.append(WindowRow(window, *(found or (None, None))))
     return rows
+
+
+# --- Compliance (decision 0033) ---------------------------------------------------------------
+
+#: The period SLA attainment and time to patch look back over, unless asked otherwise.
+COMPLIANCE_PERIOD_DAYS = 90
+
+
+def compliance_settings(tenant_id: int) -> PatchingSettings:
+    """The tenant's patching settings, or the defaults (unsaved) when it has none."""
+    found = PatchingSettings.objects.filter(tenant_id=tenant_id).first()
+    return found if found is not None else PatchingSettings(tenant_id=tenant_id)
+
+
+def compliance_options(
+    chosen: PatchingSettings, period_days: int = COMPLIANCE_PERIOD_DAYS
+) -> compliance.Options:
+    """The pure core's options from the tenant's settings."""
+    return compliance.Options(
+        rule=compliance.rule_for(chosen.compliance_preset, chosen.compliance_days),
+        staleness_days=chosen.staleness_days,
+        reboot_debt_days=chosen.reboot_debt_days,
+        period_days=period_days,
+    )
+
+
+@dataclass(frozen=True)
+class TenantCompliance:
+    """A tenant's patch compliance over the devices the reader sees (``evaluation`` holds
+    everything; the properties name the headline figures)."""
+
+    tenant_id: int
+    settings: PatchingSettings
+    evaluation: compliance.Evaluation
+
+    @property
+    def overall(self) -> compliance.Figures:
+        return self.evaluation.overall
+
+    @property
+    def percent_current(self) -> float | None:
+        """Share of in-scope devices with no covered update overdue (None: none in scope)."""
+        return self.overall.percent_current
+
+    @property
+    def in_scope(self) -> int:
+        return self.overall.in_scope
+
+    @property
+    def current(self) -> int:
+        return self.overall.current
+
+    @property
+    def sla_percent(self) -> float | None:
+        return self.overall.sla_percent
+
+    @property
+    def coverage_percent(self) -> float | None:
+        return self.overall.coverage_percent
+
+    @property
+    def reboot_debt(self) -> int:
+        return self.overall.reboot_debt
+
+    @property
+    def overdue_updates(self) -> int:
+        return self.overall.overdue_updates
+
+    def median_days_to_patch(self, severity: str) -> float | None:
+        """Median days from release (else detection) to install, over the period."""
+        return self.overall.time_to_patch[severity].median_days
+
+    @property
+    def devices(self) -> list[compliance.DeviceResult]:
+        return self.evaluation.devices
+
+
+def _compliance_rows(
+    tenant_id: int,
+    now: dt.datetime,
+    chosen: PatchingSettings,
+    options: compliance.Options,
+    principal: Principal | None,
+) -> tuple[list[compliance.DeviceRow], list[compliance.StateRow]]:
+    """The tenant's active devices (those the principal sees) and their update states as
+    plain rows: three queries and one matrix context, whatever the number of devices."""
+    devices: QuerySet[Device] = Device.objects.filter(tenant_id=tenant_id, status="active")
+    states: QuerySet[DeviceUpdateState] = DeviceUpdateState.objects.filter(
+        tenant_id=tenant_id, device__status="active"
+    )
+    if principal is not None:
+        devices = visible(principal, VIEW_PATCHING_DEVICES, devices)
+        states = visible(principal, VIEW_PATCHING, states)
+    device_values = list(
+        devices.values_list(
+            "id",
+            "name",
+            "last_seen_at",
+            "site_id",
+            "site__name",
+            "asset_group_id",
+            "reboot_pending",
+            "reboot_pending_since",
+        ).order_by()
+    )
+    period_start = now - dt.timedelta(days=options.period_days)
+    # Missing ones judge "current now"; those resolved in the period feed SLA attainment and
+    # time to patch (a pair whose clock started in the period resolves in it too).
+    state_values = states.filter(
+        Q(status=UpdateStatus.MISSING)
+        | Q(installed_at__gte=period_start)
+        | Q(closed_at__gte=period_start)
+    ).values_list(
+        "device_id",
+        "status",
+        "entry__severity",
+        "entry__classification",
+        "missing_since",
+        "entry__released_at",
+        "installed_at",
+        "closed_at",
+    )
+    # The install that asked for a pending reboot may be older than the period: the last
+    # install no later than the first report of the pending reboot, per device.
+    last_install = dict(
+        states.filter(
+            device__reboot_pending=True,
+            status=UpdateStatus.INSTALLED,
+            installed_at__lte=F("device__reboot_pending_since"),
+        )
+        .values("device_id")
+        .annotate(last=Max("installed_at"))
+        .values_list("device_id", "last")
+        .order_by()
+    )
+    parties = _parties_of(tenant_id, {(row[3], row[5]) for row in device_values}, now)
+    facing = chosen.internet_facing_group_id
+    device_rows = [
+        compliance.DeviceRow(
+            device_id=pk,
+            name=name,
+            active=True,
+            last_seen_at=seen,
+            site_id=site_id,
+            site_name=site_name or "",
+            party_id=parties[(site_id, group_id)][0],
+            party_name=parties[(site_id, group_id)][1],
+            internet_facing=facing is not None and group_id == facing,
+            reboot_pending=pending,
+            reboot_pending_since=pending_since,
+            last_install_before_reboot=last_install.get(pk),
+        )
+        for pk, name, seen, site_id, site_name, group_id, pending, pending_since in device_values
+    ]
+    state_rows = [
+        compliance.StateRow(
+            device_id=device_id,
+            status=status,
+            severity=severity,
+            security=classification == "security",
+            missing_since=missing_since,
+            released_at=released_at,
+            installed_at=installed_at,
+            closed_at=closed_at,
+        )
+        for (
+            device_id,
+            status,
+            severity,
+            classification,
+            missing_since,
+            released_at,
+            installed_at,
+            closed_at,
+        ) in state_values.order_by().iterator(chunk_size=5000)
+    ]
+    return device_rows, state_rows
+
+
+def _parties_of(
+    tenant_id: int, keys: set[tuple[int | None, int | None]], now: dt.datetime
+) -> dict[tuple[int | None, int | None], tuple[int | None, str]]:
+    """The party responsible for patching each (site, asset group): the same question as
+    who approves (:func:`approver_of`), asked once per distinct place with one matrix
+    context for the tenant."""
+    if not keys:
+        return {}
+    area = patching_area(tenant_id)
+    context = routing_inputs().routing_context(
+        tenant_id,
+        area_ids=[area.pk if area else None],
+        site_ids=sorted({site for site, _ in keys if site is not None}) + [None],
+    )
+    found: dict[tuple[int | None, int | None], tuple[int | None, str]] = {}
+    for site_id, group_id in keys:
+        place = Device(tenant_id=tenant_id, site_id=site_id, asset_group_id=group_id)
+        decision = approver_of(place, at=now, area=area, context=context)
+        found[(site_id, group_id)] = (
+            decision.party_id,
+            str(context.party_names.get(decision.party_id, "")) if decision.party_id else "",
+        )
+    return found
+
+
+def compliance_for_tenant(
+    tenant_id: int,
+    now: dt.datetime | None = None,
+    *,
+    principal: Principal | None = None,
+    period_days: int = COMPLIANCE_PERIOD_DAYS,
+) -> TenantCompliance:
+    """The tenant's patch compliance at ``now`` (decision 0033): % of in-scope devices
+    current under the tenant's preset, SLA attainment and time to patch over the last
+    ``period_days``, reboot debt and coverage, per site and per responsible party, and each
+    device's standing.
+
+    With ``principal``, over the devices it sees (a provider: those in its engagement's
+    scope). Without one, call it inside a tenant or named system context (the scoping
+    refuses otherwise), for example ``within_tenant(tenant_id)`` in tests and tasks."""
+    now = now or timezone.now()
+    chosen = compliance_settings(tenant_id)
+    options = compliance_options(chosen, period_days)
+    devices, states = _compliance_rows(tenant_id, now, chosen, options, principal)
+    return TenantCompliance(
+        tenant_id=tenant_id,
+        settings=chosen,
+        evaluation=compliance.evaluate(devices, states, now, options),
+    )
+
+
+@dataclass(frozen=True)
+class TenantComplianceLine:
+    """One tenant in a reader's cross-tenant compliance summary."""
+
+    tenant: Tenant
+    compliance: TenantCompliance
+
+
+def compliance_across_tenants(
+    principal: Principal, now: dt.datetime | None = None
+) -> list[TenantComplianceLine]:
+    """Every tenant the reader holds ``view_patching`` in (a provider: its clients), with
+    its compliance over the devices the reader sees there; worst first. A few queries per
+    tenant: the figures are per tenant by nature (each has its own preset)."""
+    now = now or timezone.now()
+    tenant_ids = sorted({a.tenant_id for a in principal.accesses_with(VIEW_PATCHING)})
+    tenants = visible(principal, "tenancy.view_tenant", Tenant.objects.filter(pk__in=tenant_ids))
+    lines = [
+        TenantComplianceLine(t, compliance_for_tenant(t.pk, now, principal=principal))
+        for t in tenants.order_by("name", "id")
+    ]
+    lines.sort(
+        key=lambda line: (
+            line.compliance.percent_current is None,
+            line.compliance.percent_current or 0,
+        )
+    )
+    return lines

@@ -133,3 +133,33 @@ class RingOut(Schema):
     deferral_days: int
     min_successes: int
     max_failure_percent: int
+
+
+class ComplianceSettingsIn(Input):
+    preset: Literal["cyber_essentials", "cis_7_3", "essential_eight", "custom"]
+    #: The custom preset's deadline (days); others keep it for later.
+    days: int | None = Field(None, ge=1, le=365)
+    staleness_days: int | None = Field(None, ge=1, le=365)
+    reboot_debt_days: int | None = Field(None, ge=0, le=365)
+    internet_facing_group_id: Id | None = None
+
+
+class ComplianceSettingsOut(Schema):
+    preset: str
+    days: int
+    staleness_days: int
+    reboot_debt_days: int
+    internet_facing_group_id: int | None
+
+
+class ComplianceOut(Schema):
+    tenant_id: int
+    preset: str
+    rule: str
+    staleness_days: int
+    reboot_debt_days: int
+    period_start: dt.datetime
+    now: dt.datetime
+    overall: dict[str, Any]
+    by_site: list[dict[str, Any]]
+    by_party: list[dict[str, Any]]

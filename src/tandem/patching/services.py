@@ -23,7 +23,7 @@ from tandem.core.errors import InvalidInput, Refused
 from tandem.core.policies import authorize
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context, within_tenant
-from tandem.patching import advisories, events, inheritance, queries, reconcile
+from tandem.patching import advisories, compliance, events, inheritance, queries, reconcile
 from tandem.patching.choices import (
     Approval,
     Classification,
@@ -417,6 +417,71 @@ def set_patching_area(
             target=chosen,
             tenant_id=tenant.pk,
             changes={"service_area_id": [before, service_area.pk if service_area else None]},
+        )
+    return chosen
+
+
+#: Bounds of the compliance settings (days); outside them a clear error, nothing changed.
+COMPLIANCE_DAY_LIMITS = {
+    "compliance_days": (1, 365),
+    "staleness_days": (1, 365),
+    "reboot_debt_days": (0, 365),
+}
+
+
+def set_compliance_settings(
+    *,
+    actor: Principal,
+    tenant: Tenant,
+    preset: str,
+    days: int | None = None,
+    staleness_days: int | None = None,
+    reboot_debt_days: int | None = None,
+    internet_facing_group: AssetGroup | None = None,
+) -> PatchingSettings:
+    """Choose the framework the patch compliance figures judge by (decision 0033): a
+    preset, the custom preset's days, the staleness threshold that puts a device out of
+    scope, the age of a pending reboot that is debt, and the asset group the Essential
+    Eight's internet-facing deadlines apply to. Settings left as None keep their value.
+    The tenant's own IT's (``change_patchpolicy``). Audited with before and after."""
+    authorize(actor, CHANGE_PATCH_POLICY, tenant)
+    errors: dict[str, list[str]] = {}
+    if preset not in {value for value, _ in compliance.Preset.CHOICES}:
+        errors["preset"] = ["Choose one of: " + ", ".join(v for v, _ in compliance.Preset.CHOICES)]
+    given = {
+        "compliance_days": days,
+        "staleness_days": staleness_days,
+        "reboot_debt_days": reboot_debt_days,
+    }
+    for name, value in given.items():
+        low, high = COMPLIANCE_DAY_LIMITS[name]
+        if value is not None and not low <= value <= high:
+            errors[name] = [f"Between {low} and {high} days."]
+    if internet_facing_group is not None and internet_facing_group.tenant_id != tenant.pk:
+        errors["internet_facing_group_id"] = ["No such asset group in this tenant."]
+    if errors:
+        raise InvalidInput(errors)
+    with transaction.atomic(), within_tenant(tenant.pk):
+        chosen, _ = PatchingSettings.objects.get_or_create(tenant=tenant)
+        wanted: dict[str, Any] = {
+            "compliance_preset": preset,
+            "internet_facing_group_id": internet_facing_group.pk if internet_facing_group else None,
+            **{name: value for name, value in given.items() if value is not None},
+        }
+        changes = {
+            name: [getattr(chosen, name), value]
+            for name, value in wanted.items()
+            if getattr(chosen, name) != value
+        }
+        for name, value in wanted.items():
+            setattr(chosen, name, value)
+        chosen.save()
+        record_audit(
+            actor=actor,
+            action="patching.set_compliance_settings",
+            target=chosen,
+            tenant_id=tenant.pk,
+            changes=changes,
         )
     return chosen
 

@@ -11,6 +11,22 @@ urlpatterns = [
     path("tenants/<id:tenant_id>/patching/policies/", views.policies, name="patch-policies"),
     path("patching/approvals/", views.approvals, name="patch-approvals"),
     path(
+        "tenants/<id:tenant_id>/patching/compliance/",
+        views.compliance_page,
+        name="patch-compliance",
+    ),
+    path(
+        "tenants/<id:tenant_id>/patching/compliance.csv",
+        views.compliance_csv,
+        name="patch-compliance-csv",
+    ),
+    path(
+        "tenants/<id:tenant_id>/patching/compliance/settings/",
+        views.compliance_settings,
+        name="patch-compliance-settings",
+    ),
+    path("patching/compliance/", views.compliance_summary, name="patch-compliance-summary"),
+    path(
         "devices/<id:device_id>/updates/decide/", views.device_decide, name="device-updates-decide"
     ),
 ]

@@ -17,10 +17,12 @@ from django.views.decorators.http import require_POST
 from tandem.assets import queries as device_queries
 from tandem.core.actions import page
 from tandem.core.errors import InvalidInput
+from tandem.core.policies import allowed, visible
 from tandem.core.request import TandemRequest, tenant_in_reach
-from tandem.patching import inheritance, queries, services
-from tandem.patching.permissions import APPROVE_UPDATES, VIEW_PATCHING
+from tandem.patching import compliance, exports, inheritance, queries, services
+from tandem.patching.permissions import APPROVE_UPDATES, CHANGE_PATCH_POLICY, VIEW_PATCHING
 from tandem.patching.policies import VIEW_PATCH_POLICY
+from tandem.tenancy.models import AssetGroup
 
 
 @page(VIEW_PATCHING)
@@ -85,3 +87,95 @@ def device_decide(request: TandemRequest, device_id: int) -> HttpResponse:
     except PermissionDenied as exc:
         messages.error(request, str(exc) or "You may not decide these updates.")
     return redirect("assets:device", device.pk)
+
+
+@page(VIEW_PATCHING)
+def compliance_page(request: TandemRequest, tenant_id: int) -> HttpResponse:
+    """The tenant's patch compliance over the devices the reader sees (decision 0033):
+    headline figures, bars per site and per responsible party, time to patch per severity,
+    the devices failing, and (for the tenant's IT) the preset form."""
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, VIEW_PATCHING)
+    found = queries.compliance_for_tenant(tenant.pk, principal=principal)
+    may_change = allowed(principal, CHANGE_PATCH_POLICY, tenant)
+    context = {
+        "tenant": tenant,
+        "found": found,
+        "overall": found.overall,
+        "rule": found.evaluation.rule,
+        "site_bars": exports.percent_bars(found.evaluation.by_site),
+        "party_bars": exports.percent_bars(found.evaluation.by_party),
+        "mttp_bars": exports.duration_bars(found.overall.time_to_patch),
+        "failing": [d for d in found.devices if d.current is False][:200],
+        "may_change": may_change,
+        "presets": compliance.Preset.CHOICES,
+        "groups": list(
+            visible(principal, "tenancy.view_assetgroup", AssetGroup.objects.filter(tenant=tenant))
+        )
+        if may_change
+        else [],
+    }
+    return render(request, "patching/compliance.html", context)
+
+
+@page(VIEW_PATCHING)
+def compliance_csv(request: TandemRequest, tenant_id: int) -> HttpResponse:
+    """One row per device the reader sees: its standing under the tenant's preset."""
+    tenant = tenant_in_reach(request.principal, tenant_id, VIEW_PATCHING)
+    found = queries.compliance_for_tenant(tenant.pk, principal=request.principal)
+    return exports.csv_response(found, f"patch-compliance-tenant-{tenant.pk}.csv")
+
+
+@page(CHANGE_PATCH_POLICY)
+@require_POST
+def compliance_settings(request: TandemRequest, tenant_id: int) -> HttpResponse:
+    """Save the compliance preset form (the tenant's own IT); bad input changes nothing."""
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, CHANGE_PATCH_POLICY)
+    post = request.POST
+    try:
+        group_id = post.get("internet_facing_group_id") or None
+        group = None
+        if group_id is not None:
+            group = (
+                visible(
+                    principal, "tenancy.view_assetgroup", AssetGroup.objects.filter(tenant=tenant)
+                )
+                .filter(pk=int(group_id))
+                .first()
+            )
+            if group is None:
+                raise InvalidInput({"internet_facing_group_id": ["No such asset group."]})
+        services.set_compliance_settings(
+            actor=principal,
+            tenant=tenant,
+            preset=post.get("preset", ""),
+            days=int(post["days"]) if post.get("days") else None,
+            staleness_days=int(post["staleness_days"]) if post.get("staleness_days") else None,
+            reboot_debt_days=int(post["reboot_debt_days"])
+            if post.get("reboot_debt_days")
+            else None,
+            internet_facing_group=group,
+        )
+        messages.success(request, "Compliance settings saved.")
+    except ValueError:
+        messages.error(request, "Days are whole numbers.")
+    except InvalidInput as exc:
+        messages.error(request, exc.in_words)
+    return redirect("patching:patch-compliance", tenant.pk)
+
+
+@page(VIEW_PATCHING)
+def compliance_summary(request: TandemRequest) -> HttpResponse:
+    """Every tenant the reader reads patching in (a provider: its clients), worst first."""
+    lines = queries.compliance_across_tenants(request.principal)
+    bars = [
+        {
+            "label": line.tenant.name,
+            "value": line.compliance.percent_current or 0,
+            "text": exports.percent_text(line.compliance.percent_current),
+            "tone": exports.tone(line.compliance.percent_current),
+        }
+        for line in lines
+    ]
+    return render(request, "patching/compliance_summary.html", {"lines": lines, "bars": bars})

@@ -28,23 +28,23 @@ def report(
     world: World,
     installed: dict[str, str] | None = None,
     updates: dict[str, tuple[str, str, bool]] | None = None,
+    reboot_required: bool | None = None,
 ) -> Any:
-    """The HQ device checks in with a full inventory (the next sequence number)."""
+    """The HQ device checks in with a full inventory (the next sequence number), saying
+    whether a reboot is pending when ``reboot_required`` is given."""
     with system_context("test: the agent's sequence"):
         state = AgentState.objects.get(device_id=world["device"])
+    inventory = document(
+        INSTALLED if installed is None else installed,
+        UPDATES if updates is None else updates,
+    )
+    if reboot_required is not None:
+        inventory["patch_status"] = {"reboot_required": reboot_required}
     answer = check_in(
         Client(),
         world.secrets["device_credential"],
         str(world["device"]),
-        [
-            full(
-                state.last_sequence + 1,
-                document(
-                    INSTALLED if installed is None else installed,
-                    UPDATES if updates is None else updates,
-                ),
-            )
-        ],
+        [full(state.last_sequence + 1, inventory)],
     )
     assert answer.status_code == 200, answer.content
     return answer
