@@ -16,6 +16,7 @@ machine's dpkg.
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import json
 import os
@@ -157,6 +158,16 @@ def _missing_critical(world: World) -> int:
         return queries.dashboard(owner, world["tenant"]).by_severity["critical"]
 
 
+def _standing(world: World, device_id: int) -> tuple[bool | None, float | None]:
+    """The device's standing in the owner's patch compliance figures (decision 0033), and
+    the tenant's percentage of devices current."""
+    owner = resolve_principal(user_of(world, "owner"))
+    with principal_scope(owner):
+        figures = queries.compliance_for_tenant(world["tenant"], principal=owner)
+    (mine,) = [d for d in figures.devices if d.device_id == device_id]
+    return mine.current, figures.percent_current
+
+
 def test_an_approval_by_the_accountable_party_upgrades_a_real_package_in_the_window(
     live_server, world, tmp_path, probe
 ) -> None:  # type: ignore[no-untyped-def]
@@ -206,16 +217,21 @@ def test_an_approval_by_the_accountable_party_upgrades_a_real_package_in_the_win
     assert probe_state.entry.version == "1.1"
     assert probe_state.entry.classification == "security"
     assert probe_state.approval == "awaiting"
-    # An advisory makes it critical: the tenant's figures count one missing critical update.
+    # An advisory makes it critical, released 30 days ago: the tenant's figures count one
+    # missing critical update, and under the default preset (Cyber Essentials: critical and
+    # high within 14 days of release) the device is not current.
     before = _missing_critical(world)
+    released = (timezone.now() - dt.timedelta(days=30)).date().isoformat()
     services.import_advisory_csv(
         actor=SYSTEM,
         text=(
             "os_family,package,version,severity,cve_ids,released_on\n"
-            f"{device.os_family},{name},1.1,critical,CVE-2031-4242,\n"
+            f"{device.os_family},{name},1.1,critical,CVE-2031-4242,{released}\n"
         ),
     )
     assert _missing_critical(world) == before + 1
+    current_before, percent_before = _standing(world, device_id)
+    assert current_before is False
 
     # Acme's own IT holds the permission, but the matrix gives these servers to Northwind:
     # refused, and nothing changes (no approval, no job).
@@ -269,6 +285,9 @@ def test_an_approval_by_the_accountable_party_upgrades_a_real_package_in_the_win
     with system_context("test: pending updates"):
         assert not PendingUpdate.objects.filter(device_id=device_id, name=name).exists()
     assert _missing_critical(world) == before
-    # COMPLIANCE: the patch-compliance branch's figures (tandem.patching.compliance) are
-    # not on main yet; when merged, assert here that the device counts as current on
-    # critical updates for the tenant (and was not before the install).
+    # ... and the compliance figures: the device is current now, the tenant's share of
+    # current devices went up.
+    current_after, percent_after = _standing(world, device_id)
+    assert current_after is True
+    assert percent_before is not None and percent_after is not None
+    assert percent_after > percent_before
