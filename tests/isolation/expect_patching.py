@@ -49,6 +49,11 @@ PAGES: dict[str, frozenset[str]] = {
     "patch-compliance-summary": _APPROVERS_ANYWHERE,
     # POST only: a GET answers 405 to whoever may change patching settings anywhere.
     "patch-compliance-settings": _CHANGERS_ANYWHERE,
+    # Editing a level's policy is the tenant's own IT's; adding a window or a ring is POST
+    # only (a GET answers 405 to whoever may change patching settings anywhere).
+    "patch-policy-edit": frozenset(_ACME_IT),
+    "patch-window-create": _CHANGERS_ANYWHERE,
+    "patch-ring-create": _CHANGERS_ANYWHERE,
 }
 WRITES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/patching/devices/{device_id}/decisions"): {

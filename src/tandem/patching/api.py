@@ -33,7 +33,7 @@ from tandem.patching.schemas import (
     WindowIn,
     WindowOut,
 )
-from tandem.tenancy.models import AssetGroup, Site
+from tandem.tenancy.models import AssetGroup
 
 router = Router(tags=["patching"])
 #: Rows a device's update list answers at most.
@@ -163,29 +163,7 @@ def set_policy(request: TandemRequest, tenant_id: Id, payload: PolicyIn):  # typ
     """Make or replace the policy of one level (empty settings inherit)."""
     principal = request.principal
     tenant = tenant_in_reach(principal, tenant_id, CHANGE_PATCH_POLICY)
-    targets: dict = {}
-    if payload.level != "tenant":
-        if payload.target_id is None:
-            raise InvalidInput({"target_id": [f"A {payload.level} policy names its target."]})
-        if payload.level == "device":
-            device = device_queries.device(principal, payload.target_id)
-            if device.tenant_id != tenant.pk:
-                raise InvalidInput({"target_id": ["No such device in this tenant."]})
-            targets["device"] = device
-        else:
-            model, action = (
-                (Site, "tenancy.view_site")
-                if payload.level == "site"
-                else (AssetGroup, "tenancy.view_assetgroup")
-            )
-            found = (
-                visible(principal, action, model.objects.filter(tenant=tenant))  # type: ignore[attr-defined]
-                .filter(pk=payload.target_id)
-                .first()
-            )
-            if found is None:
-                raise InvalidInput({"target_id": [f"No such {payload.level} in this tenant."]})
-            targets[payload.level] = found
+    targets = queries.policy_target(principal, tenant, payload.level, payload.target_id)
     return services.set_patch_policy(
         actor=principal,
         tenant=tenant,

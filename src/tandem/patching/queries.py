@@ -17,7 +17,9 @@ from typing import Any
 from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
+from tandem.assets.apps import VIEW_DEVICE
 from tandem.assets.models import Device
+from tandem.core.errors import InvalidInput
 from tandem.core.policies import visible
 from tandem.core.principal import Principal
 from tandem.patching import compliance, inheritance, scheduling
@@ -35,7 +37,7 @@ from tandem.patching.policies import VIEW_PATCH_POLICY, VIEW_PATCHING_DEVICES
 from tandem.patching.windows import WindowSpec, next_window
 from tandem.responsibility import routing
 from tandem.responsibility.queries import routing_inputs, who_handles
-from tandem.tenancy.models import Party, ServiceArea, Tenant
+from tandem.tenancy.models import AssetGroup, Party, ServiceArea, Site, Tenant
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "unknown")
 #: Rows the provider's approval queue shows at most (the rest: narrow by tenant).
@@ -87,6 +89,56 @@ def visible_policies(principal: Principal, tenant_id: int) -> QuerySet[PatchPoli
         "site", "asset_group", "device", "ring", "maintenance_window"
     )
     return visible(principal, VIEW_PATCH_POLICY, rows).order_by("level", "id")
+
+
+def policy_target(
+    principal: Principal, tenant: Tenant, level: str, target_id: int | None
+) -> dict[str, Any]:
+    """The ``site`` / ``asset_group`` / ``device`` keyword a policy of ``level`` names, found
+    among the tenant's ones the principal sees (the API and the policy page both ask here).
+    Raises :class:`InvalidInput` naming the field when the target is missing or out of
+    reach: a policy page never tells another tenant's site from a missing one."""
+    if level == "tenant":
+        return {}
+    if target_id is None:
+        raise InvalidInput({"target_id": [f"A {level.replace('_', ' ')} policy names its target."]})
+    if level == "device":
+        found: Any = visible(
+            principal, VIEW_DEVICE, Device.objects.filter(tenant=tenant, pk=target_id)
+        ).first()
+    elif level in ("site", "asset_group"):
+        model: Any = Site if level == "site" else AssetGroup
+        action = "tenancy.view_site" if level == "site" else "tenancy.view_assetgroup"
+        rows = model.objects.filter(tenant=tenant, pk=target_id)
+        found = visible(principal, action, rows).first()
+    else:
+        raise InvalidInput({"level": ["Choose tenant, site, asset_group or device."]})
+    if found is None:
+        raise InvalidInput({"target_id": [f"No such {level.replace('_', ' ')} in this tenant."]})
+    return {level: found}
+
+
+def policy_levels(principal: Principal, tenant: Tenant) -> dict[str, list[tuple[int, str]]]:
+    """The sites and asset groups of the tenant the principal sees, as (id, name) choices for
+    "set the policy of ..." (devices are chosen from their own page)."""
+    return {
+        "site": [
+            (s.pk, s.name)
+            for s in visible(principal, "tenancy.view_site", Site.objects.filter(tenant=tenant))
+        ],
+        "asset_group": [
+            (g.pk, g.name)
+            for g in visible(
+                principal, "tenancy.view_assetgroup", AssetGroup.objects.filter(tenant=tenant)
+            )
+        ],
+    }
+
+
+def policy_at(tenant_id: int, targets: dict[str, Any]) -> PatchPolicy | None:
+    """The stored policy of one level (``targets`` as :func:`policy_target` gives), if any."""
+    level = next(iter(targets), "tenant")
+    return PatchPolicy.objects.filter(tenant_id=tenant_id, level=level, **targets).first()
 
 
 def windows(tenant_id: int) -> QuerySet[MaintenanceWindow]:

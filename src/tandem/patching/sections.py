@@ -12,7 +12,7 @@ from tandem.core.principal import Principal
 from tandem.jobs import queries as job_queries
 from tandem.patching import queries
 from tandem.patching.install_services import ORIGIN_PREFIX
-from tandem.patching.permissions import APPROVE_UPDATES, VIEW_PATCHING
+from tandem.patching.permissions import APPROVE_UPDATES, CHANGE_PATCH_POLICY, VIEW_PATCHING
 
 #: Updates listed on the device page.
 SECTION_ROWS = 50
@@ -48,6 +48,7 @@ def updates_section(principal: Principal, device: Device) -> DeviceSection | Non
             "may_decide": approver is not None
             and approver.party_id in principal.party_ids_in(device.tenant_id)
             and allowed(principal, APPROVE_UPDATES, device),
+            "may_change_policy": allowed(principal, CHANGE_PATCH_POLICY, device.tenant),
             "policy_rows": [
                 (name, policy.values[name], policy.sources[name])
                 for name in ("maintenance_window_id", "ring_id", "reboot_mode")

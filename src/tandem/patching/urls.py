@@ -9,6 +9,21 @@ app_name = "patching"
 urlpatterns = [
     path("tenants/<id:tenant_id>/patching/", views.dashboard, name="patch-dashboard"),
     path("tenants/<id:tenant_id>/patching/policies/", views.policies, name="patch-policies"),
+    path(
+        "tenants/<id:tenant_id>/patching/policies/edit/",
+        views.policy_edit,
+        name="patch-policy-edit",
+    ),
+    path(
+        "tenants/<id:tenant_id>/patching/windows/new/",
+        views.window_create,
+        name="patch-window-create",
+    ),
+    path(
+        "tenants/<id:tenant_id>/patching/rings/new/",
+        views.ring_create,
+        name="patch-ring-create",
+    ),
     path("patching/approvals/", views.approvals, name="patch-approvals"),
     path(
         "tenants/<id:tenant_id>/patching/compliance/",

@@ -8,21 +8,25 @@ one query or service, the page.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from tandem.assets import queries as device_queries
 from tandem.core.actions import page
 from tandem.core.errors import InvalidInput
+from tandem.core.pages import submit_form
 from tandem.core.policies import allowed, visible
 from tandem.core.request import TandemRequest, tenant_in_reach
 from tandem.patching import compliance, exports, inheritance, queries, services
+from tandem.patching.forms import PolicyForm, RingForm, WindowForm
 from tandem.patching.permissions import APPROVE_UPDATES, CHANGE_PATCH_POLICY, VIEW_PATCHING
 from tandem.patching.policies import VIEW_PATCH_POLICY
-from tandem.tenancy.models import AssetGroup
+from tandem.tenancy.models import AssetGroup, Tenant
 
 
 @page(VIEW_PATCHING)
@@ -37,9 +41,21 @@ def dashboard(request: TandemRequest, tenant_id: int) -> HttpResponse:
 @page(VIEW_PATCH_POLICY)
 def policies(request: TandemRequest, tenant_id: int) -> HttpResponse:
     """The tenant's policies the reader sees, its windows (with the next occurrence) and
-    rings; the tenant-level policy's effective values with their sources."""
+    rings; the tenant-level policy's effective values with their sources; for the tenant's
+    IT, the forms that add a window or a ring."""
+    tenant = tenant_in_reach(request.principal, tenant_id, VIEW_PATCH_POLICY)
+    return _policies_page(request, tenant)
+
+
+def _policies_page(
+    request: TandemRequest,
+    tenant: Tenant,
+    *,
+    window_form: WindowForm | None = None,
+    ring_form: RingForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     principal = request.principal
-    tenant = tenant_in_reach(principal, tenant_id, VIEW_PATCH_POLICY)
     rows = list(queries.visible_policies(principal, tenant.pk))
     tenant_layers = [queries.layer_of(p) for p in rows if p.level == "tenant"]
     effective = inheritance.resolve(tenant_layers)
@@ -52,8 +68,100 @@ def policies(request: TandemRequest, tenant_id: int) -> HttpResponse:
         "excluded": effective.excluded_packages,
         "windows": queries.window_rows(tenant.pk),
         "rings": list(queries.rings(tenant.pk)),
+        "may_change": allowed(principal, CHANGE_PATCH_POLICY, tenant),
+        "levels": queries.policy_levels(principal, tenant),
+        "window_form": window_form or WindowForm(prefix="window"),
+        "ring_form": ring_form or RingForm(prefix="ring"),
     }
-    return render(request, "patching/policies.html", context)
+    return render(request, "patching/policies.html", context, status=status)
+
+
+@page(CHANGE_PATCH_POLICY)
+def policy_edit(request: TandemRequest, tenant_id: int) -> HttpResponse:
+    """Set one level's policy (``?level=site&target_id=3``; the tenant level by default):
+    the form shows the stored values, empty fields inherit. Bad input changes nothing and
+    the form comes back with the reason."""
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, CHANGE_PATCH_POLICY)
+    level = request.GET.get("level", "tenant")
+    try:
+        target_id = int(request.GET["target_id"]) if request.GET.get("target_id") else None
+        targets = queries.policy_target(principal, tenant, level, target_id)
+    except (ValueError, InvalidInput) as exc:
+        # A target out of reach is as missing as one that never existed.
+        raise Http404("No such policy target.") from exc
+    stored = queries.policy_at(tenant.pk, targets)
+    choices = {
+        "rings": [(r.pk, r.name) for r in queries.rings(tenant.pk)],
+        "windows": [(w.pk, w.name) for w in queries.windows(tenant.pk)],
+    }
+    if request.method == "POST":
+        form = PolicyForm(request.POST, **choices)
+    else:
+        initial: dict[str, Any] = {}
+        if stored is not None:
+            initial = {name: getattr(stored, name) for name in inheritance.SETTINGS}
+            initial["excluded_packages"] = "\n".join(stored.excluded_packages or ())
+        form = PolicyForm(initial=initial, **choices)
+    saved, status = submit_form(
+        request,
+        form,
+        lambda _: services.set_patch_policy(
+            actor=principal,
+            tenant=tenant,
+            level=level,
+            settings=form.settings(),
+            excluded_packages=form.packages(),
+            **targets,
+        ),
+    )
+    if saved is not None:
+        messages.success(request, "Policy saved.")
+        return redirect("patching:patch-policies", tenant.pk)
+    context = {
+        "tenant": tenant,
+        "form": form,
+        "level": level,
+        "target": next(iter(targets.values()), None),
+        "stored": stored,
+    }
+    return render(request, "patching/policy_edit.html", context, status=status)
+
+
+@page(CHANGE_PATCH_POLICY)
+@require_POST
+def window_create(request: TandemRequest, tenant_id: int) -> HttpResponse:
+    """Add a maintenance window from the policy page's form (422 with the reason if not)."""
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, CHANGE_PATCH_POLICY)
+    form = WindowForm(request.POST, prefix="window")
+    window, status = submit_form(
+        request,
+        form,
+        lambda data: services.create_maintenance_window(actor=principal, tenant=tenant, **data),
+    )
+    if window is None:
+        return _policies_page(request, tenant, window_form=form, status=status)
+    messages.success(request, f"Maintenance window {window.name} added.")
+    return redirect("patching:patch-policies", tenant.pk)
+
+
+@page(CHANGE_PATCH_POLICY)
+@require_POST
+def ring_create(request: TandemRequest, tenant_id: int) -> HttpResponse:
+    """Add a deployment ring from the policy page's form (422 with the reason if not)."""
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, CHANGE_PATCH_POLICY)
+    form = RingForm(request.POST, prefix="ring")
+    ring, status = submit_form(
+        request,
+        form,
+        lambda data: services.create_patch_ring(actor=principal, tenant=tenant, **data),
+    )
+    if ring is None:
+        return _policies_page(request, tenant, ring_form=form, status=status)
+    messages.success(request, f"Ring {ring.name} added.")
+    return redirect("patching:patch-policies", tenant.pk)
 
 
 @page(APPROVE_UPDATES)
