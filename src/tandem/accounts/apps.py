@@ -11,6 +11,7 @@ class AccountsConfig(TandemAppConfig):
     name = "tandem.accounts"
     label = "accounts"
     verbose_name = "People and access"
+    tenant_sections = (("people", "People", "accounts:people", "accounts.view_membership", 100),)
 
     api_routers = ("tandem.accounts.api.router",)
     url_modules = ("tandem.accounts.urls",)

@@ -11,6 +11,9 @@ class AssetsConfig(TandemAppConfig):
     name = "tandem.assets"
     label = "assets"
     verbose_name = "Assets"
+    tenant_sections = (("devices", "Devices", "assets:devices", "assets.view_device", 30),)
+    # Every device the person sees, across tenants (a provider's client devices).
+    workspace_links = (("all-devices", "Devices", "assets:all-devices", "assets.view_device", 30),)
 
     api_routers = ("tandem.assets.api.router",)
     url_modules = ("tandem.assets.urls",)

@@ -7,6 +7,7 @@ class AuditConfig(TandemAppConfig):
     name = "tandem.audit"
     label = "audit"
     verbose_name = "Audit log"
+    tenant_sections = (("audit", "Audit log", "audit:log", "audit.view_auditentry", 110),)
 
     api_routers = ("tandem.audit.api.router",)
     url_modules = ("tandem.audit.urls",)

@@ -25,6 +25,11 @@ from tandem.core.lookups import InRange
 #: One periodic job: (name, every so many seconds, dotted path of a django-tasks task or a
 #: plain callable). The name is the claim's key (``ScheduledRun.name``): keep it stable.
 ScheduleEntry = tuple[str, int, str]
+#: One link of the side navigation: (key, label, URL name, the action the reader must hold,
+#: position). A tenant section's URL takes the tenant's id and shows to whoever holds the
+#: action in that tenant; a workspace link takes no argument and shows to whoever holds the
+#: action anywhere. The key is what a page sets as ``section`` to mark its link current.
+NavLink = tuple[str, str, str, str, int]
 
 
 class TandemAppConfig(AppConfig):
@@ -56,6 +61,11 @@ class TandemAppConfig(AppConfig):
     #: endpoints and pages (``PAGES``, ``WRITES``, ``OTHER_READS``, ... as in
     #: ``tests/isolation/expectations.py``).
     isolation_expectations: ClassVar[Sequence[str]] = ()
+    #: Links in a tenant's side navigation (``NavLink``), ordered by position across apps.
+    tenant_sections: ClassVar[Sequence[NavLink]] = ()
+    #: Links in the "Workspace" navigation that need only a permission held anywhere (the
+    #: cross-tenant queues and lists); ordered by position across apps.
+    workspace_links: ClassVar[Sequence[NavLink]] = ()
     #: Dotted paths of functions ``build(world)`` that add this app's objects to the test
     #: suite's persona world (``tests/personas.py``), run in ``INSTALLED_APPS`` order.
     test_world: ClassVar[Sequence[str]] = ()

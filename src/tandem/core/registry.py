@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from django.apps import AppConfig, apps
 
-from tandem.core.apps import ScheduleEntry, TandemAppConfig
+from tandem.core.apps import NavLink, ScheduleEntry, TandemAppConfig
 
 
 def tandem_apps() -> list[TandemAppConfig]:
@@ -68,3 +68,21 @@ def isolation_expectations() -> list[str]:
 
 def test_world_builders() -> list[str]:
     return [path for config in tandem_apps() for path in config.test_world]
+
+
+def tenant_sections() -> list[NavLink]:
+    """Every app's tenant navigation links, by position (then app order)."""
+    return sorted(
+        (link for config in tandem_apps() for link in config.tenant_sections), key=_position
+    )
+
+
+def workspace_links() -> list[NavLink]:
+    """Every app's permission-only workspace links, by position (then app order)."""
+    return sorted(
+        (link for config in tandem_apps() for link in config.workspace_links), key=_position
+    )
+
+
+def _position(link: NavLink) -> int:
+    return link[4]

@@ -10,6 +10,8 @@ class JobsConfig(TandemAppConfig):
     name = "tandem.jobs"
     label = "jobs"
     verbose_name = "Jobs"
+    # The jobs awaiting the reader's approval, across every tenant it serves.
+    workspace_links = (("job-approvals", "Job approvals", "jobs:job-approvals", APPROVE_JOB, 40),)
 
     api_routers = ("tandem.jobs.api.router",)
     url_modules = ("tandem.jobs.urls",)

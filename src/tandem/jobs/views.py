@@ -158,4 +158,4 @@ def job_cancel(request: TandemRequest, job_id: int) -> HttpResponse:
 def approvals(request: TandemRequest) -> HttpResponse:
     """The jobs waiting for the reader's approval, across every tenant it approves in."""
     rows = list(queries.awaiting_my_approval(request.principal)[:500])
-    return render(request, "jobs/approvals.html", {"jobs": rows, "section": "devices"})
+    return render(request, "jobs/approvals.html", {"jobs": rows, "section": "job-approvals"})

@@ -11,6 +11,18 @@ class PatchingConfig(TandemAppConfig):
     name = "tandem.patching"
     label = "patching"
     verbose_name = "Patching"
+    tenant_sections = (("patching", "Patching", "patching:patch-dashboard", VIEW_PATCHING, 35),)
+    # The reader's approval queue and the compliance summary, across its tenants.
+    workspace_links = (
+        ("patch-approvals", "Patch approvals", "patching:patch-approvals", APPROVE_UPDATES, 45),
+        (
+            "patch-compliance",
+            "Patch compliance",
+            "patching:patch-compliance-summary",
+            VIEW_PATCHING,
+            46,
+        ),
+    )
 
     api_routers = ("tandem.patching.api.router",)
     url_modules = ("tandem.patching.urls",)

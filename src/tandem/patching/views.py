@@ -28,13 +28,21 @@ from tandem.patching.permissions import APPROVE_UPDATES, CHANGE_PATCH_POLICY, VI
 from tandem.patching.policies import VIEW_PATCH_POLICY
 from tandem.tenancy.models import AssetGroup, Tenant
 
+#: The tenant navigation's link these pages belong to (``PatchingConfig.tenant_sections``).
+SECTION = "patching"
+
 
 @page(VIEW_PATCHING)
 def dashboard(request: TandemRequest, tenant_id: int) -> HttpResponse:
     """Missing updates of the tenant's devices the reader sees, by severity and device."""
     principal = request.principal
     tenant = tenant_in_reach(principal, tenant_id, VIEW_PATCHING)
-    context = {"tenant": tenant, "board": queries.dashboard(principal, tenant.pk)}
+    context = {
+        "tenant": tenant,
+        "section": SECTION,
+        "section": SECTION,
+        "board": queries.dashboard(principal, tenant.pk),
+    }
     return render(request, "patching/dashboard.html", context)
 
 
@@ -61,6 +69,7 @@ def _policies_page(
     effective = inheritance.resolve(tenant_layers)
     context = {
         "tenant": tenant,
+        "section": SECTION,
         "policies": rows,
         "effective": [
             (name, effective.values[name], effective.sources[name]) for name in inheritance.SETTINGS
@@ -120,6 +129,7 @@ def policy_edit(request: TandemRequest, tenant_id: int) -> HttpResponse:
         return redirect("patching:patch-policies", tenant.pk)
     context = {
         "tenant": tenant,
+        "section": SECTION,
         "form": form,
         "level": level,
         "target": next(iter(targets.values()), None),
@@ -168,7 +178,9 @@ def ring_create(request: TandemRequest, tenant_id: int) -> HttpResponse:
 def approvals(request: TandemRequest) -> HttpResponse:
     """Updates awaiting approval by the reader's party, across every tenant it serves."""
     items = queries.approval_queue(request.principal)
-    return render(request, "patching/approvals.html", {"items": items})
+    return render(
+        request, "patching/approvals.html", {"items": items, "section": "patch-approvals"}
+    )
 
 
 @page(APPROVE_UPDATES)
@@ -208,6 +220,7 @@ def compliance_page(request: TandemRequest, tenant_id: int) -> HttpResponse:
     may_change = allowed(principal, CHANGE_PATCH_POLICY, tenant)
     context = {
         "tenant": tenant,
+        "section": SECTION,
         "found": found,
         "overall": found.overall,
         "rule": found.evaluation.rule,
@@ -286,4 +299,8 @@ def compliance_summary(request: TandemRequest) -> HttpResponse:
         }
         for line in lines
     ]
-    return render(request, "patching/compliance_summary.html", {"lines": lines, "bars": bars})
+    return render(
+        request,
+        "patching/compliance_summary.html",
+        {"lines": lines, "bars": bars, "section": "patch-compliance"},
+    )

@@ -5,6 +5,9 @@ class ReportsConfig(TandemAppConfig):
     name = "tandem.reports"
     label = "reports"
     verbose_name = "Reports"
+    tenant_sections = (
+        ("dashboard", "Dashboard", "reports:dashboard", "reports.view_dashboard", 40),
+    )
 
     api_routers = ("tandem.reports.api.router",)
     url_modules = ("tandem.reports.urls",)

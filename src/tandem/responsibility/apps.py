@@ -12,6 +12,15 @@ class ResponsibilityConfig(TandemAppConfig):
     name = "tandem.responsibility"
     label = "responsibility"
     verbose_name = "Responsibility matrix"
+    tenant_sections = (
+        (
+            "matrix",
+            "Responsibility matrix",
+            "responsibility:matrix",
+            "responsibility.view_matrix",
+            50,
+        ),
+    )
 
     api_routers = ("tandem.responsibility.api.router",)
     url_modules = ("tandem.responsibility.urls",)

@@ -21,6 +21,9 @@ class ServiceDeskConfig(TandemAppConfig):
     name = "tandem.servicedesk"
     label = "servicedesk"
     verbose_name = "Service desk"
+    tenant_sections = (
+        ("tickets", "Tickets", "servicedesk:tickets", "servicedesk.view_ticket", 20),
+    )
 
     # Each aggregate's router and pages are mounted by the desk's own index modules.
     api_routers = ("tandem.servicedesk.api.router",)

@@ -22,6 +22,22 @@ class TenancyConfig(TandemAppConfig):
     name = "tandem.tenancy"
     label = "tenancy"
     verbose_name = "Tenancy"
+    # The side navigation (core.apps.NavLink): overview first, configuration after the
+    # desk's and devices' sections, settings last.
+    tenant_sections = (
+        ("overview", "Overview", "tenancy:tenant", "tenancy.view_tenant", 10),
+        ("engagements", "Engagements", "tenancy:engagements", "tenancy.view_engagement", 60),
+        ("sites", "Sites", "tenancy:sites", "tenancy.view_site", 70),
+        ("asset-groups", "Asset groups", "tenancy:asset-groups", "tenancy.view_assetgroup", 80),
+        (
+            "service-areas",
+            "Service areas",
+            "tenancy:service-areas",
+            "tenancy.view_servicearea",
+            90,
+        ),
+        ("settings", "Settings", "tenancy:tenant-settings", "tenancy.change_tenant", 120),
+    )
 
     api_routers = ("tandem.tenancy.api.router",)
     url_modules = ("tandem.tenancy.urls",)

@@ -11,25 +11,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from tandem.core import policies
+from tandem.core import policies, registry
 
 register = template.Library()
-
-#: (section key, label, url name, action checked against the tenant)
-TENANT_SECTIONS: tuple[tuple[str, str, str, str], ...] = (
-    ("overview", "Overview", "tenancy:tenant", "tenancy.view_tenant"),
-    ("tickets", "Tickets", "servicedesk:tickets", "servicedesk.view_ticket"),
-    ("devices", "Devices", "assets:devices", "assets.view_device"),
-    ("dashboard", "Dashboard", "reports:dashboard", "reports.view_dashboard"),
-    ("matrix", "Responsibility matrix", "responsibility:matrix", "responsibility.view_matrix"),
-    ("engagements", "Engagements", "tenancy:engagements", "tenancy.view_engagement"),
-    ("sites", "Sites", "tenancy:sites", "tenancy.view_site"),
-    ("asset-groups", "Asset groups", "tenancy:asset-groups", "tenancy.view_assetgroup"),
-    ("service-areas", "Service areas", "tenancy:service-areas", "tenancy.view_servicearea"),
-    ("people", "People", "accounts:people", "accounts.view_membership"),
-    ("audit", "Audit log", "audit:log", "audit.view_auditentry"),
-    ("settings", "Settings", "tenancy:tenant-settings", "tenancy.change_tenant"),
-)
 
 #: Badge colour per status word (engagements, tokens, memberships, chain state).
 BADGE_TONES = {
@@ -70,7 +54,7 @@ def tenant_nav(context: template.Context, tenant: Any) -> dict[str, Any]:
             "url": reverse(url_name, args=[tenant.pk]),
             "active": key == section,
         }
-        for key, label, url_name, action in TENANT_SECTIONS
+        for key, label, url_name, action, _position in registry.tenant_sections()
         if policies.allowed(principal, action, tenant)
     ]
     return {"tenant": tenant, "items": items}
@@ -101,8 +85,12 @@ def account_nav(context: template.Context) -> dict[str, Any]:
         "may_view_roles": policies.allowed(principal, "accounts.view_role"),
         # The cross-tenant queue, for anyone who works tickets for a party somewhere.
         "works_tickets": any(a.party_id for a in principal.tenant_accesses),
-        # Every device the person sees, across tenants (a provider's client devices).
-        "may_view_devices": policies.allowed(principal, "assets.view_device"),
+        # The apps' cross-tenant lists and queues the person may open (app registry).
+        "workspace_links": [
+            {"key": key, "label": label, "url": reverse(url_name)}
+            for key, label, url_name, action, _position in registry.workspace_links()
+            if policies.allowed(principal, action)
+        ],
     }
 
 
