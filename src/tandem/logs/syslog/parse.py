@@ -172,7 +172,7 @@ def _parse_5424(
     if stamp == "-":
         timestamp, time_source = _utc(received_at), "received"
     else:
-        parsed = _parse_rfc3339(stamp, default_tz)
+        parsed = parse_rfc3339(stamp, default_tz)
         if parsed is None:
             return Malformed("bad_timestamp", raw)
         timestamp = parsed
@@ -282,7 +282,7 @@ def _parse_3164(
         timestamp = _bsd_time(bsd, received_at, default_tz)
         rest = rest[bsd.end() :]
     elif iso and rest[iso.end() : iso.end() + 1] in (" ", ":", ""):
-        timestamp = _parse_rfc3339(iso.group(0), default_tz)
+        timestamp = parse_rfc3339(iso.group(0), default_tz)
         rest = rest[iso.end() :].removeprefix(":").removeprefix(" ")
     if bsd or iso:
         time_source = "message"
@@ -342,7 +342,9 @@ def _bsd_time(
     return _utc(best) if best else None
 
 
-def _parse_rfc3339(text: str, default_tz: dt.tzinfo) -> dt.datetime | None:
+def parse_rfc3339(text: str, default_tz: dt.tzinfo = UTC) -> dt.datetime | None:
+    """An RFC 3339 time (also with a space for `T`, a comma for the dot, up to nine fraction
+    digits, or no offset: then `default_tz`) as aware UTC; None when it is not one."""
     match = _RFC3339.fullmatch(text)
     if not match:
         return None
