@@ -34,10 +34,11 @@ def parse_time(value: Any) -> dt.datetime | None:
 
 
 def stamp(
-    event: dict[str, Any], *, source: LogSource, host: str | None, time: dt.datetime
+    event: dict[str, Any], *, source: LogSource, host: str | None, time: dt.datetime | str
 ) -> dict[str, Any]:
-    """Add the reserved keys every normalised event carries (plan contract 1)."""
+    """Add the reserved keys every normalised event carries (plan contract 1); `time` is a
+    datetime or its `iso_utc` text."""
     event["_logsource"] = dict(source)
     event["_host"] = host or ""
-    event["_time"] = iso_utc(time)
+    event["_time"] = time if isinstance(time, str) else iso_utc(time)
     return event

@@ -113,7 +113,8 @@ def _linux_event(
     facility: int | None,
     log: dict[str, Any],
 ) -> dict[str, Any]:
-    event: dict[str, Any] = {"@timestamp": iso_utc(time), "message": message, "log": log}
+    when = iso_utc(time)
+    event: dict[str, Any] = {"@timestamp": when, "message": message, "log": log}
     if hostname:
         event["host"] = {"hostname": hostname}
     if appname:
@@ -135,7 +136,7 @@ def _linux_event(
             pass  # kept as a plain syslog line; the message still carries the text
     _enrich(event, service, message)
     source = logsource("linux", category=category, service=service)
-    return stamp(event, source=source, host=hostname, time=time)
+    return stamp(event, source=source, host=hostname, time=when)
 
 
 def _sysmon_linux_category(event: dict[str, Any]) -> str | None:

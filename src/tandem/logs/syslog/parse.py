@@ -152,6 +152,8 @@ def parse_syslog(
 
 def _looks_binary(text: str) -> bool:
     """Garbage, not text: a NUL inside, or more than a tenth control/replacement chars."""
+    if text.isprintable():  # the common case, and cheap
+        return False
     if "\x00" in text:
         return True
     sample = text[:2048]
@@ -327,19 +329,26 @@ def _bsd_time(
         return None
     tz = UTC if zone else default_tz
     micro = int((frac or "0").ljust(6, "0")[:6])
-    local_received = received_at.astimezone(tz)
-    years = [int(year)] if year else [local_received.year + d for d in (-1, 0, 1)]
-    best: dt.datetime | None = None
+    if year:
+        return _make_time(int(year), month, day, hh, mm, ss, micro, tz)
+    # The latest year that does not put the time more than a little ahead of its receipt.
+    this_year = received_at.astimezone(tz).year
+    years = (this_year + 1, this_year, this_year - 1) if month == 1 else (this_year, this_year - 1)
     for y in years:
-        try:
-            candidate = dt.datetime(y, month, int(day), int(hh), int(mm), int(ss), micro, tz)
-        except ValueError:  # 29 February in a common year, 31 April, hour 25
-            continue
-        if not year and candidate - received_at > _FUTURE_TOLERANCE:
-            continue  # the year that would put it months ahead of its receipt is wrong
-        if best is None or abs(candidate - received_at) < abs(best - received_at):
-            best = candidate
-    return _utc(best) if best else None
+        candidate = _make_time(y, month, day, hh, mm, ss, micro, tz)
+        if candidate is not None and candidate - received_at <= _FUTURE_TOLERANCE:
+            return candidate
+    return None
+
+
+def _make_time(
+    year: int, month: int, day: str, hh: str, mm: str, ss: str, micro: int, tz: dt.tzinfo
+) -> dt.datetime | None:
+    try:
+        value = dt.datetime(year, month, int(day), int(hh), int(mm), int(ss), micro, tz)
+    except ValueError:  # 29 February in a common year, 31 April, hour 25
+        return None
+    return value if tz is UTC else value.astimezone(UTC)
 
 
 def parse_rfc3339(text: str, default_tz: dt.tzinfo = UTC) -> dt.datetime | None:
