@@ -24,15 +24,26 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from tandem.logs.normalise.linux import from_syslog
 from tandem.logs.syslog.framing import DEFAULT_MAX_MESSAGE, FrameDecoder, FrameError, decode_message
-from tandem.logs.syslog.parse import Malformed, parse_syslog
+from tandem.logs.syslog.parse import Malformed, SyslogMessage, parse_syslog
 
 log = logging.getLogger(__name__)
 
 Sink = Callable[[str, list[dict[str, Any]]], None]
+
+
+class ToEvent(Protocol):
+    """Turns a parsed message into the event the sink gets: `normalise.from_syslog`. It is
+    passed in because normalisation sits above this package (it reads the parser's types);
+    importing it here would close a cycle."""
+
+    def __call__(
+        self, msg: SyslogMessage, *, sender: str | None, invalid_utf8: bool
+    ) -> dict[str, Any]: ...
+
+
 _READ_CHUNK = 64 * 1024
 _DRAIN_WAIT = 0.02  # at stop: how long to wait for bytes already on their way
 
@@ -109,9 +120,11 @@ class SyslogListener:
         sink: Sink,
         config: ListenerConfig,
         *,
+        to_event: ToEvent,
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
         self.sink = sink
+        self.to_event = to_event
         self.config = config
         self.counters = Counters()
         self.addresses: dict[str, tuple[str, int]] = {}
@@ -198,7 +211,7 @@ class SyslogListener:
             self.counters.add(sender, "malformed")
             self.counters.add(sender, f"malformed.{parsed.reason}")
             return None
-        return from_syslog(parsed, sender=_address(peer), invalid_utf8=invalid)
+        return self.to_event(parsed, sender=_address(peer), invalid_utf8=invalid)
 
     async def _deliver(self, sender: str, events: list[dict[str, Any]], *, udp: bool) -> None:
         """Hand one batch to the sink; on TCP retry until it takes it (or stop times out)."""
@@ -353,11 +366,11 @@ class _UdpProtocol(asyncio.DatagramProtocol):
         log.info("syslog UDP error: %s", exc)
 
 
-def run_listener(sink: Sink, config: ListenerConfig) -> None:
+def run_listener(sink: Sink, config: ListenerConfig, *, to_event: ToEvent) -> None:
     """Serve until SIGINT or SIGTERM, then stop gracefully (for a `tandem` command)."""
 
     async def main() -> None:
-        listener = SyslogListener(sink, config)
+        listener = SyslogListener(sink, config, to_event=to_event)
         await listener.start()
         log.info("syslog listening on %s", listener.addresses)
         stop = asyncio.Event()

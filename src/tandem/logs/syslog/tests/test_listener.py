@@ -20,7 +20,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tandem.logs.syslog.listener import ListenerConfig, SinkBusy, SyslogListener
+from tandem.logs.normalise import from_syslog
+from tandem.logs.syslog.listener import ListenerConfig, SinkBusy
+from tandem.logs.syslog.listener import SyslogListener
 
 LOOPBACK = "127.0.0.1"
 
@@ -47,6 +49,10 @@ class Collector:
     def messages(self) -> list[str]:
         with self.lock:
             return [e["message"] for _, batch in self.batches for e in batch]
+
+
+def make_listener(sink: Collector, cfg: ListenerConfig) -> SyslogListener:
+    return SyslogListener(sink, cfg, to_event=from_syslog)
 
 
 def config(**overrides: Any) -> ListenerConfig:
@@ -84,7 +90,7 @@ def tcp_client(address: tuple[str, int]) -> socket.socket:
 def test_udp_datagrams_parse_batch_and_count():
     async def scenario() -> None:
         sink = Collector()
-        listener = SyslogListener(sink, config(udp_port=0, max_message=1024))
+        listener = make_listener(sink, config(udp_port=0, max_message=1024))
         await listener.start()
         client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         target = listener.addresses["udp"]
@@ -115,7 +121,7 @@ def test_udp_datagrams_parse_batch_and_count():
 def test_tcp_both_framings_split_across_packets_and_several_in_one():
     async def scenario() -> None:
         sink = Collector()
-        listener = SyslogListener(sink, config(tcp_port=0))
+        listener = make_listener(sink, config(tcp_port=0))
         await listener.start()
         client = await asyncio.to_thread(tcp_client, listener.addresses["tcp"])
         split = octet("<13>1 2031-06-15T10:00:00Z h app - - - one, sent in three pieces")
@@ -145,7 +151,7 @@ def test_tcp_both_framings_split_across_packets_and_several_in_one():
 def test_batches_hold_at_most_batch_size_events():
     async def scenario() -> None:
         sink = Collector()
-        listener = SyslogListener(sink, config(tcp_port=0, batch_size=10))
+        listener = make_listener(sink, config(tcp_port=0, batch_size=10))
         await listener.start()
         client = await asyncio.to_thread(tcp_client, listener.addresses["tcp"])
         client.sendall(b"".join(b"<13>app: m%d\n" % i for i in range(25)))
@@ -195,7 +201,7 @@ def test_tls_with_a_self_signed_certificate(tmp_path):
 
     async def scenario() -> None:
         sink = Collector()
-        listener = SyslogListener(
+        listener = make_listener(
             sink, config(tls_port=0, tls_certfile=certfile, tls_keyfile=keyfile)
         )
         await listener.start()
@@ -222,7 +228,7 @@ def test_tls_with_a_self_signed_certificate(tmp_path):
 def test_a_garbage_flood_does_not_kill_the_listener():
     async def scenario() -> None:
         sink = Collector()
-        listener = SyslogListener(sink, config(tcp_port=0, udp_port=0, max_message=4096))
+        listener = make_listener(sink, config(tcp_port=0, udp_port=0, max_message=4096))
         await listener.start()
         rng = random.Random(3)
         flood = bytes(rng.getrandbits(8) for _ in range(512 * 1024))
@@ -256,7 +262,7 @@ def test_busy_sink_pushes_back_on_tcp_and_loses_nothing():
     async def scenario() -> None:
         sink = Collector()
         sink.busy.set()
-        listener = SyslogListener(
+        listener = make_listener(
             sink, config(tcp_port=0, batch_size=200, busy_retry=0.02, busy_retry_max=0.1)
         )
         await listener.start()
@@ -298,7 +304,7 @@ def test_busy_sink_on_udp_counts_the_drop():
     async def scenario() -> None:
         sink = Collector()
         sink.busy.set()
-        listener = SyslogListener(sink, config(udp_port=0))
+        listener = make_listener(sink, config(udp_port=0))
         await listener.start()
         udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         for i in range(5):
@@ -314,7 +320,7 @@ def test_busy_sink_on_udp_counts_the_drop():
 def test_graceful_stop_delivers_what_was_received():
     async def scenario() -> None:
         sink = Collector()
-        listener = SyslogListener(sink, config(tcp_port=0, udp_port=0, batch_interval=30))
+        listener = make_listener(sink, config(tcp_port=0, udp_port=0, batch_interval=30))
         await listener.start()
         client = await asyncio.to_thread(tcp_client, listener.addresses["tcp"])
         client.sendall(b"<13>app: tcp one\n<13>app: tcp two\n<13>app: tcp three, unterminated")
