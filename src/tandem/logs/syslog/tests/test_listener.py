@@ -21,8 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tandem.logs.normalise import from_syslog
-from tandem.logs.syslog.listener import ListenerConfig, SinkBusy
-from tandem.logs.syslog.listener import SyslogListener
+from tandem.logs.syslog.listener import ListenerConfig, SinkBusy, SyslogListener
 
 LOOPBACK = "127.0.0.1"
 
