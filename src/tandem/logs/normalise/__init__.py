@@ -28,6 +28,9 @@ __all__ = [
 ]
 
 _RESERVED = ("_logsource", "_host", "_time")
+# Debian's /var/log/auth.log and Red Hat's /var/log/secure hold the auth facilities only.
+_AUTH_FILES = frozenset({"auth.log", "secure"})
+_AUTHPRIV_INFO = "<86>"
 
 
 def normalise_event(
@@ -37,7 +40,8 @@ def normalise_event(
 
     - `{"Event": {...}}` (EVTX as JSON) or `{"winlog": {...}}` (Winlogbeat): Windows;
     - `{"MESSAGE": ...}` / `{"__REALTIME_TIMESTAMP": ...}`: a journald entry;
-    - `{"syslog": "<raw line>"}`: one syslog line (e.g. from /var/log/auth.log);
+    - `{"syslog": "<raw line>", "path": ...}`: one syslog line; a line read from a file
+      (`path`) has no PRI, and one from `auth.log` or `secure` is taken as authpriv.info;
     - `{"xml": "<Event ...>"}`: one rendered Windows event XML;
     - an event that already carries `_logsource`, `_host` and `_time`: returned as it is.
 
@@ -51,10 +55,16 @@ def normalise_event(
     if "MESSAGE" in raw or "__REALTIME_TIMESTAMP" in raw:
         return from_journald(raw, received_at=received_at)
     if isinstance(raw.get("syslog"), str):
-        parsed = parse_syslog(raw["syslog"], received_at=received_at or dt.datetime.now(dt.UTC))
+        line, path = raw["syslog"], raw.get("path")
+        if isinstance(path, str) and path.rsplit("/", 1)[-1] in _AUTH_FILES:
+            line = line if line.startswith("<") else _AUTHPRIV_INFO + line
+        parsed = parse_syslog(line, received_at=received_at or dt.datetime.now(dt.UTC))
         if isinstance(parsed, Malformed):
             raise NormaliseError(f"syslog line is malformed: {parsed.reason}")
-        return from_syslog(parsed, sender=sender)
+        event = from_syslog(parsed, sender=sender)
+        if isinstance(path, str):
+            event["log"]["file"] = {"path": path}
+        return event
     if isinstance(raw.get("xml"), str):
         return from_windows_xml(raw["xml"], received_at=received_at)
     raise NormaliseError(

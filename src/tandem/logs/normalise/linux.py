@@ -68,7 +68,9 @@ def from_journald(
     """Normalise one `journalctl -o json` entry."""
     if "MESSAGE" not in entry and "__REALTIME_TIMESTAMP" not in entry:
         raise NormaliseError("not a journald entry: no MESSAGE and no __REALTIME_TIMESTAMP")
-    when = _journald_time(entry.get("__REALTIME_TIMESTAMP")) or received_at
+    # The time the program logged, when journald has it; else when journald received it.
+    when = _journald_time(entry.get("_SOURCE_REALTIME_TIMESTAMP"))
+    when = when or _journald_time(entry.get("__REALTIME_TIMESTAMP")) or received_at
     when = when or dt.datetime.now(dt.UTC)
     facility = _int(entry.get("SYSLOG_FACILITY"))
     severity = _int(entry.get("PRIORITY"))

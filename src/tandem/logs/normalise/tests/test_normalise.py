@@ -320,6 +320,17 @@ def test_normalise_event_recognises_each_shape():
     assert normalise_event(event) == event  # already normalised: unchanged
 
 
+def test_a_line_from_auth_log_is_authpriv():
+    line = "Mar 12 22:07:30 web01 useradd[1402]: new user: name=x, UID=0, GID=0, home=/root"
+    event = normalise_event({"syslog": line, "path": "/var/log/auth.log"}, received_at=RECEIVED)
+    assert event["_logsource"]["service"] == "auth"
+    assert event["log"]["syslog"]["facility"]["name"] == "authpriv"
+    assert event["log"]["file"] == {"path": "/var/log/auth.log"}
+    assert event["_host"] == "web01" and event["_time"] == "2024-03-12T22:07:30.000000Z"
+    plain = normalise_event({"syslog": line, "path": "/var/log/syslog"}, received_at=RECEIVED)
+    assert plain["_logsource"]["service"] == "syslog"
+
+
 @pytest.mark.parametrize(
     "raw", [[1, 2], "text", {"foo": 1}, {"syslog": ""}, {"Event": {"System": "x"}}]
 )
