@@ -119,6 +119,8 @@ _CISCO_SEQ = re.compile(r"\d{1,10}: ")
 _TAG = re.compile(r"([^\s\[\]:]{1,64})(?:\[([^\]\s]{0,32})\])?:(?: |$)")
 _HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-:%]{0,254}")
 _SD_NAME = re.compile(r"[^\s=\]\"]{1,32}")
+_SD_VALUE = re.compile(r'((?:[^"\\]|\\.)*)"', re.DOTALL)  # up to the closing quote
+_SD_ESCAPE = re.compile(r'\\(["\\\]])')
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 
 
@@ -234,19 +236,11 @@ def _parse_structured_data(
             pname = _SD_NAME.match(text, i)
             if not pname or text[pname.end() : pname.end() + 2] != '="':
                 return None
-            i = pname.end() + 2
-            value: list[str] = []
-            while i < n and text[i] != '"':
-                if text[i] == "\\" and i + 1 < n and text[i + 1] in '"\\]':
-                    value.append(text[i + 1])
-                    i += 2
-                else:
-                    value.append(text[i])
-                    i += 1
-            if i >= n:
-                return None
-            i += 1  # closing quote
-            key, val = pname.group(0), "".join(value)
+            value = _SD_VALUE.match(text, pname.end() + 2)
+            if not value:
+                return None  # no closing quote
+            i = value.end()
+            key, val = pname.group(0), _SD_ESCAPE.sub(r"\1", value.group(1))
             previous = params.get(key)
             if previous is None:
                 params[key] = val
