@@ -277,35 +277,39 @@ class SyslogListener:
                         continue
                     data = read.result()
                 eof = not data
-                for frame in decoder.close() if eof else decoder.feed(data):
-                    if isinstance(frame, FrameError):
-                        reason = "oversized" if frame.reason == "oversized" else "malformed"
-                        self.counters.add(sender, reason)
-                        if reason == "malformed":
-                            self.counters.add(sender, f"malformed.{frame.reason}")
-                        continue
-                    event = self._event(frame, peer)
-                    if event is None:
-                        continue
-                    if not batch:
-                        deadline = loop.time() + self.config.batch_interval
-                    batch.append(event)
-                    if len(batch) >= self.config.batch_size:
-                        # Not reading while the sink works: this is the backpressure.
-                        await self._deliver(sender, batch, udp=False)
-                        batch = []
-        except (ConnectionError, ssl.SSLError, OSError) as exc:
+                events = self._frame_events(decoder.close() if eof else decoder.feed(data), peer)
+                if events and not batch:
+                    deadline = loop.time() + self.config.batch_interval
+                batch += events
+                size = self.config.batch_size
+                while len(batch) >= size:
+                    # Not reading while the sink works: this is the backpressure.
+                    await self._deliver(sender, batch[:size], udp=False)
+                    batch = batch[size:]
+        except OSError as exc:  # reset, broken pipe, TLS errors (ssl.SSLError is one)
             log.info("syslog connection from %s ended: %s", _address(peer), exc)
-            for frame in decoder.close():
-                event = None if isinstance(frame, FrameError) else self._event(frame, peer)
-                if event is not None:
-                    batch.append(event)
+            batch += self._frame_events(decoder.close(), peer)
         finally:
             stop_wait.cancel()
             if batch:
                 await self._deliver(sender, batch, udp=False)
             writer.close()
             self._connections.discard(task)
+
+    def _frame_events(
+        self, frames: list[bytes | FrameError], peer: tuple[str, int]
+    ) -> list[dict[str, Any]]:
+        events = []
+        for frame in frames:
+            if isinstance(frame, FrameError):
+                if frame.reason == "oversized":
+                    self.counters.add(peer[0], "oversized")
+                else:
+                    self.counters.add(peer[0], "malformed")
+                    self.counters.add(peer[0], f"malformed.{frame.reason}")
+            elif (event := self._event(frame, peer)) is not None:
+                events.append(event)
+        return events
 
     # --- UDP ----------------------------------------------------------------------------
 
