@@ -112,7 +112,7 @@ _5424_HEAD = re.compile(r"(\d{1,2}) (\S+) (\S+) (\S+) (\S+) (\S+)(?: |$)")
 # "Mmm dd hh:mm:ss", day space- or zero-padded, optional fraction, optional year (Cisco
 # "service timestamps log datetime year"), optional zone name, optional trailing colon.
 _BSD_TIME = re.compile(
-    r"([A-Za-z]{3}) +(\d{1,2})(?: +(\d{4}))? +(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?"
+    r"([A-Za-z]{3}) +(\d{1,2})(?: +(\d{4}))? +(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
     r"(?: +(UTC|GMT|Z))?:?(?: |$)"
 )
 _CISCO_SEQ = re.compile(r"\d{1,10}: ")

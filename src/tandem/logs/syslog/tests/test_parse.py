@@ -194,6 +194,12 @@ def test_cisco_synchronised_clock_with_year_and_zone():
     assert msg.message == "%SYS-5-CONFIG_I: Configured"
 
 
+def test_bsd_time_with_nanoseconds():
+    msg = parse("<13>Jun 15 11:00:00.123456789 h app: x")
+    assert msg.timestamp == dt.datetime(2031, 6, 15, 11, 0, 0, 123456, tzinfo=UTC)
+    assert (msg.hostname, msg.appname, msg.message) == ("h", "app", "x")
+
+
 def test_iso_timestamp_inside_rfc3164():
     msg = parse("<30>2031-06-15T11:00:00.5+01:00 db01 postgres[901]: checkpoint complete")
     assert msg.timestamp == dt.datetime(2031, 6, 15, 10, 0, 0, 500000, tzinfo=UTC)
