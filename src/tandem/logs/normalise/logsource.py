@@ -1,0 +1,185 @@
+"""Which Sigma log source an event belongs to (decision 0036; Sigma taxonomy appendix 2.1.0).
+
+Every normalised event carries `_logsource = {"product", "category", "service"}`. The engine
+picks candidate rules by it, so these tables decide which rules can ever see an event.
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+
+class LogSource(TypedDict):
+    product: str | None
+    category: str | None
+    service: str | None
+
+
+def logsource(
+    product: str | None, *, category: str | None = None, service: str | None = None
+) -> LogSource:
+    return {"product": product, "category": category, "service": service}
+
+
+# Sigma service -> Windows channel (pySigma's windows_logsource_mapping plus the services
+# the SigmaHQ rules use). Looked up by channel, case-insensitively.
+WINDOWS_SERVICE_CHANNELS: dict[str, tuple[str, ...]] = {
+    "security": ("Security",),
+    "system": ("System",),
+    "application": ("Application",),
+    "sysmon": ("Microsoft-Windows-Sysmon/Operational",),
+    "powershell": ("Microsoft-Windows-PowerShell/Operational",),
+    "powershell-classic": ("Windows PowerShell",),
+    "windefend": ("Microsoft-Windows-Windows Defender/Operational",),
+    "taskscheduler": ("Microsoft-Windows-TaskScheduler/Operational",),
+    "wmi": ("Microsoft-Windows-WMI-Activity/Operational",),
+    "dns-server": ("DNS Server",),
+    "dns-server-audit": ("Microsoft-Windows-DNS-Server/Audit",),
+    "dns-client": ("Microsoft-Windows-DNS Client Events/Operational",),
+    "driver-framework": ("Microsoft-Windows-DriverFrameworks-UserMode/Operational",),
+    "ntlm": ("Microsoft-Windows-NTLM/Operational",),
+    "dhcp": ("Microsoft-Windows-DHCP-Server/Operational",),
+    "msexchange-management": ("MSExchange Management",),
+    "applocker": (
+        "Microsoft-Windows-AppLocker/EXE and DLL",
+        "Microsoft-Windows-AppLocker/MSI and Script",
+        "Microsoft-Windows-AppLocker/Packaged app-Deployment",
+        "Microsoft-Windows-AppLocker/Packaged app-Execution",
+    ),
+    "printservice-admin": ("Microsoft-Windows-PrintService/Admin",),
+    "printservice-operational": ("Microsoft-Windows-PrintService/Operational",),
+    "codeintegrity-operational": ("Microsoft-Windows-CodeIntegrity/Operational",),
+    "smbclient-security": ("Microsoft-Windows-SmbClient/Security",),
+    "smbserver-connectivity": ("Microsoft-Windows-SmbServer/Connectivity",),
+    "firewall-as": ("Microsoft-Windows-Windows Firewall With Advanced Security/Firewall",),
+    "bits-client": ("Microsoft-Windows-Bits-Client/Operational",),
+    "terminalservices-localsessionmanager": (
+        "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational",
+    ),
+    "microsoft-servicebus-client": ("Microsoft-ServiceBus-Client",),
+    "appxdeployment-server": ("Microsoft-Windows-AppXDeploymentServer/Operational",),
+    "appxpackaging-om": ("Microsoft-Windows-AppxPackaging/Operational",),
+    "appmodel-runtime": ("Microsoft-Windows-AppModel-Runtime/Admin",),
+    "iis-configuration": ("Microsoft-IIS-Configuration/Operational",),
+    "security-mitigations": (
+        "Microsoft-Windows-Security-Mitigations/Kernel Mode",
+        "Microsoft-Windows-Security-Mitigations/User Mode",
+    ),
+    "shell-core": ("Microsoft-Windows-Shell-Core/Operational",),
+    "openssh": ("OpenSSH/Operational",),
+    "lsa-server": ("Microsoft-Windows-LSA/Operational",),
+    "ldap": ("Microsoft-Windows-LDAP-Client/Debug",),
+    "diagnosis-scripted": ("Microsoft-Windows-Diagnosis-Scripted/Operational",),
+    "certificateservicesclient-lifecycle-system": (
+        "Microsoft-Windows-CertificateServicesClient-Lifecycle-System/Operational",
+    ),
+    "capi2": ("Microsoft-Windows-CAPI2/Operational",),
+    "bitlocker": ("Microsoft-Windows-BitLocker/BitLocker Management",),
+}
+_CHANNEL_SERVICE = {
+    channel.lower(): service
+    for service, channels in WINDOWS_SERVICE_CHANNELS.items()
+    for channel in channels
+}
+
+# Sysmon event ID -> Sigma category (Windows, and Sysmon for Linux where it has the ID).
+SYSMON_CATEGORIES: dict[int, str] = {
+    1: "process_creation",
+    2: "file_change",
+    3: "network_connection",
+    4: "sysmon_status",
+    5: "process_termination",
+    6: "driver_load",
+    7: "image_load",
+    8: "create_remote_thread",
+    9: "raw_access_thread",
+    10: "process_access",
+    11: "file_event",
+    12: "registry_add",  # or registry_delete, by EventType: see windows_logsource
+    13: "registry_set",
+    14: "registry_rename",
+    15: "create_stream_hash",
+    16: "sysmon_status",
+    17: "pipe_created",
+    18: "pipe_created",
+    19: "wmi_event",
+    20: "wmi_event",
+    21: "wmi_event",
+    22: "dns_query",
+    23: "file_delete",
+    24: "clipboard_capture",
+    25: "process_tampering",
+    26: "file_delete_detected",
+    27: "file_block_executable",
+    28: "file_block_shredding",
+    29: "file_executable_detected",
+    255: "sysmon_error",
+}
+# An event has one category; rules written for the umbrella category also apply to it.
+# The engine should treat a rule's category as matching an event of any of its children.
+CATEGORY_PARENTS: dict[str, str] = {
+    "registry_add": "registry_event",
+    "registry_delete": "registry_event",
+    "registry_set": "registry_event",
+    "registry_rename": "registry_event",
+}
+# (service, event ID) -> category for the built-in channels that have one.
+WINDOWS_EVENT_CATEGORIES: dict[tuple[str, int], str] = {
+    ("powershell", 4103): "ps_module",
+    ("powershell", 4104): "ps_script",
+    ("powershell-classic", 400): "ps_classic_start",
+    ("powershell-classic", 600): "ps_classic_provider_start",
+    ("powershell-classic", 800): "ps_classic_script",
+    # Security 4688 is the built-in process creation event; the Windows normaliser adds
+    # the Sysmon field names (Image, ParentImage) so process_creation rules read it.
+    ("security", 4688): "process_creation",
+}
+
+
+def windows_logsource(channel: str | None, event_id: int | None, event_type: str = "") -> LogSource:
+    service = _CHANNEL_SERVICE.get((channel or "").lower())
+    category = None
+    if event_id is not None and service == "sysmon":
+        category = SYSMON_CATEGORIES.get(event_id)
+        if event_id == 12 and event_type.lower().startswith("delete"):
+            category = "registry_delete"
+    elif event_id is not None and service is not None:
+        category = WINDOWS_EVENT_CATEGORIES.get((service, event_id))
+    return logsource("windows", category=category, service=service)
+
+
+# Linux program name (syslog APP-NAME / TAG, journald SYSLOG_IDENTIFIER) -> Sigma service.
+LINUX_SERVICES: dict[str, str] = {
+    "sshd": "sshd",
+    "sshd-session": "sshd",  # OpenSSH 9.8 and later log from the per-session process
+    "sudo": "sudo",
+    "cron": "cron",
+    "crond": "cron",
+    "anacron": "cron",
+    "crontab": "cron",  # "(root) REPLACE (root)" comes from crontab, not the daemon
+    "vsftpd": "vsftpd",
+    "clamd": "clamav",
+    "clamav": "clamav",
+    "clamscan": "clamav",
+    "clamdscan": "clamav",
+    "freshclam": "clamav",
+    "auditd": "auditd",
+    "audit": "auditd",
+    "audispd": "auditd",
+    "audisp-syslog": "auditd",
+    "guacd": "guacamole",
+    "guacamole": "guacamole",
+}
+# Facilities auth (4) and authpriv (10): /var/log/auth.log and /var/log/secure.
+AUTH_FACILITIES = frozenset({4, 10})
+
+
+def linux_service(appname: str | None, facility: int | None) -> str:
+    """The Sigma service of a Linux log line: by program, else `auth` for the auth
+    facilities (su, login, passwd, useradd, systemd-logind, ...), else `syslog`."""
+    name = (appname or "").rsplit("/", 1)[-1].lower()
+    if name in LINUX_SERVICES:
+        return LINUX_SERVICES[name]
+    if facility in AUTH_FACILITIES:
+        return "auth"
+    return "syslog"
