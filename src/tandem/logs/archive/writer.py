@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -200,9 +201,9 @@ def _row(event: Mapping[str, Any], fallback: datetime) -> _Row:
     logsource = event.get("_logsource")
     if not isinstance(logsource, Mapping):
         logsource = {}
+    text, clean = _dump_checked(event)
     fields: dict[str, str] = {}
-    _flatten(event, "", fields, 0)
-    stream_id = event.get(STREAM_ID_KEY)
+    _flatten(event, "", fields, 0, clean)
     return _Row(
         time=moment,
         key="",
@@ -212,33 +213,53 @@ def _row(event: Mapping[str, Any], fallback: datetime) -> _Row:
         service=_lower_text(logsource.get("service")),
         source=_text(event.get("_source")),
         received=received,
-        stream_id=_text(stream_id),
+        stream_id=_text(event.get(STREAM_ID_KEY)),
         fields=fields,
-        event=_dump(event),
+        event=text,
     )
 
 
-def _flatten(value: Any, path: str, out: dict[str, str], depth: int) -> None:
-    """Every scalar of the event under its lower-case dotted path (list items by index)."""
-    if isinstance(value, Mapping):
+def _flatten(value: Any, path: str, out: dict[str, str], depth: int, clean: bool) -> None:
+    """Every scalar of the event under its lower-case dotted path (list items by index).
+
+    This is the writer's hot loop: exact type checks come first, and the UTF-8 repair of
+    keys and values runs only when the event's JSON showed it is needed (``clean`` False).
+    """
+    kind = type(value)
+    if kind is str:
+        if path:
+            text = value if len(value) <= MAX_INDEXED_VALUE else value[:MAX_INDEXED_VALUE]
+            out[path] = (text if clean else _clean(text)).lower()
+    elif kind is dict or isinstance(value, Mapping):
         if depth >= MAX_DEPTH:
             out[path] = _index_value(_dump(value))
             return
         for key, item in value.items():
-            name = _clean(str(key)).lower()
-            _flatten(item, f"{path}.{name}" if path else name, out, depth + 1)
-    elif isinstance(value, list | tuple):
+            name = _lower_name(key) if clean else _clean(str(key)).lower()
+            _flatten(item, f"{path}.{name}" if path else name, out, depth + 1, clean)
+    elif kind is list or kind is tuple:
         if depth >= MAX_DEPTH:
             out[path] = _index_value(_dump(value))
             return
         for index, item in enumerate(value):
-            _flatten(item, f"{path}.{index}" if path else str(index), out, depth + 1)
+            _flatten(item, f"{path}.{index}" if path else str(index), out, depth + 1, clean)
     elif value is None or not path:
         return
-    elif isinstance(value, bool):
+    elif kind is bool:
         out[path] = "true" if value else "false"
+    elif kind is int or kind is float:
+        out[path] = str(value)
     else:
         out[path] = _index_value(str(value))
+
+
+@functools.lru_cache(maxsize=8192)
+def _lower_cached(name: str) -> str:
+    return name.lower()
+
+
+def _lower_name(key: Any) -> str:
+    return _lower_cached(key) if type(key) is str else str(key).lower()
 
 
 def _index_value(text: str) -> str:
@@ -261,6 +282,15 @@ def _text(value: Any) -> str | None:
 def _lower_text(value: Any) -> str | None:
     text = _text(value)
     return text.lower() if text is not None else None
+
+
+def _dump_checked(event: Mapping[str, Any]) -> tuple[str, bool]:
+    """The event's JSON text, and whether every string in it was valid UTF-8 (orjson refuses
+    a lone surrogate, so its success proves it)."""
+    try:
+        return orjson.dumps(event, default=str, option=orjson.OPT_NON_STR_KEYS).decode(), True
+    except (TypeError, orjson.JSONEncodeError):
+        return _dump(event), False
 
 
 def _dump(value: Any) -> str:
