@@ -28,9 +28,8 @@ from tandem.logs.archive.layout import as_utc, existing_hours, live_files
 MAX_LIMIT = 1000
 # Searches retry when a file vanished between listing and reading (compaction, retention).
 _ATTEMPTS = 3
-_FIELD_PATH = re.compile(r"[^\s.][^\s]*")
-# A Sigma-style bare field name is looked up where Windows events keep it, then at the top.
-_BARE_FIELD_PARENTS = ("event.eventdata.", "event.system.", "")
+# Dotted names: no empty part, no quote, backslash, space or control character.
+_FIELD_PATH = re.compile(r'[^."\\\s\x00-\x1f]+(\.[^."\\\s\x00-\x1f]+)*')
 
 
 @dataclass(frozen=True)
@@ -56,10 +55,11 @@ def search(
     """The tenant's events with ``start <= time < end`` that match every filter given.
 
     ``host`` and ``fields`` values compare case-insensitively, whole value, ``*`` matching
-    any run of characters. A field is a dotted path (``Event.EventData.TargetUserName``,
-    ``process.name``, list items by index); a bare name (``TargetUserName``) is also looked
-    up under ``Event.EventData`` and ``Event.System``. ``text`` is found anywhere in the
-    event (case-insensitive substring). Pass the ``next_cursor`` of a page to get the next.
+    any run of characters. A field is a dotted path, case as in the event
+    (``Event.EventData.TargetUserName``, ``process.name``, list items by index); a bare name
+    (``TargetUserName``) is also looked up under ``Event.EventData`` and ``Event.System``.
+    ``text`` is found anywhere in the event (case-insensitive substring). Pass the
+    ``next_cursor`` of a page to get the next.
     """
     start = as_utc(start, "start")
     end = as_utc(end, "end")
@@ -148,20 +148,14 @@ def _filters(
             raise ValueError("host must be a string")
         conditions.append(_compare("host", "host", host, parameters))
     for number, (path, value) in enumerate((fields or {}).items()):
-        if not isinstance(path, str) or not _FIELD_PATH.fullmatch(path):
-            raise ValueError(f"field {path!r} is not a dotted path")
         if not isinstance(value, str):
             raise ValueError(f"the value of field {path!r} must be a string")
-        name = path.lower()
-        parents = ("",) if "." in name else _BARE_FIELD_PARENTS
-        options = []
-        for option, parent in enumerate(parents):
-            key_name = f"f{number}_{option}"
-            parameters[key_name] = parent + name
-            options.append(
-                _compare(f"fields[${key_name}]", f"v{number}_{option}", value, parameters)
-            )
-        conditions.append("(" + " OR ".join(options) + ")")
+        parameters[f"paths{number}"] = json_paths(path)
+        test = _compare("lower(candidate)", f"value{number}", value, parameters)
+        conditions.append(
+            f"len(list_filter(json_extract_string(event, $paths{number}), "
+            f"lambda candidate: {test})) > 0"
+        )
     if text is not None:
         if not isinstance(text, str) or not text:
             raise ValueError("text must be a non-empty string")
@@ -170,6 +164,18 @@ def _filters(
         parameters["text"] = orjson.dumps(text.lower()).decode()[1:-1]
         conditions.append("contains(lower(event), $text)")
     return conditions, parameters
+
+
+def json_paths(field: str) -> list[str]:
+    """The JSON paths a search field names: a dotted path as written (list items by index);
+    a bare name also under ``Event.EventData`` and ``Event.System``, as Sigma reads it."""
+    if not isinstance(field, str) or not _FIELD_PATH.fullmatch(field):
+        raise ValueError(f"field {field!r} is not a dotted path (names without quotes or spaces)")
+    parts = field.split(".")
+    path = "$" + "".join(f"[{part}]" if part.isdigit() else f'."{part}"' for part in parts)
+    if len(parts) > 1:
+        return [path]
+    return [f'$."Event"."EventData".{path[2:]}', f'$."Event"."System".{path[2:]}', path]
 
 
 def _compare(expression: str, name: str, value: str, parameters: dict[str, Any]) -> str:

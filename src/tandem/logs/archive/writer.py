@@ -1,17 +1,15 @@
 """Writing events into the archive: durable hourly Parquet parts, and compaction of an hour.
 
-Each row holds the event's time, its host (lower case, for search), its Sigma log source,
-its ingest source, the stream position id, a ``fields`` map of every scalar in the event by
-lower-case dotted path with a lower-case value (the search index), and the whole event as
-JSON text. Files are zstd-compressed; the event JSON stays as it came so a search returns
-exactly what was received. Decision record 0040 weighs this layout against the others.
+Each row holds the event's time, its host and Sigma log source (lower case, for search), its
+ingest source, the stream position id, and the whole event as JSON text, which DuckDB reads
+for field and free-text search. Files are zstd-compressed. Decision record 0040 weighs this
+layout against a map column of flattened fields (measured: twice the bytes, slower search).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import hashlib
 import json
 import os
@@ -46,11 +44,8 @@ from tandem.logs.archive.layout import (
 
 # The key under which the stream puts an event's position id (a string, unique per tenant).
 STREAM_ID_KEY = "_id"
-# An indexed value longer than this is cut in the ``fields`` map (equality then needs the
-# first MAX_INDEXED_VALUE characters); the event JSON keeps it whole for free-text search.
-MAX_INDEXED_VALUE = 4096
-# Nesting deeper than this is indexed as the JSON text of the deeper part.
-MAX_DEPTH = 24
+# How much of an event that cannot be serialised at all is kept (as its repr).
+MAX_REPR = 65536
 COMPRESSION = "zstd"
 # Temporary files start with a dot, so readers never list them.
 APPEND_TEMPORARY = ".append-"
@@ -70,7 +65,6 @@ SCHEMA = pa.schema(
         pa.field("source", pa.string()),
         pa.field("received", pa.timestamp("us", tz="UTC")),
         pa.field("stream_id", pa.string()),
-        pa.field("fields", pa.map_(pa.string(), pa.string())),
         pa.field("event", pa.string(), nullable=False),
     ]
 )
@@ -191,7 +185,6 @@ class _Row:
     source: str | None
     received: datetime | None
     stream_id: str | None
-    fields: dict[str, str]
     event: str
 
 
@@ -201,9 +194,6 @@ def _row(event: Mapping[str, Any], fallback: datetime) -> _Row:
     logsource = event.get("_logsource")
     if not isinstance(logsource, Mapping):
         logsource = {}
-    text, clean = _dump_checked(event)
-    fields: dict[str, str] = {}
-    _flatten(event, "", fields, 0, clean)
     return _Row(
         time=moment,
         key="",
@@ -214,56 +204,8 @@ def _row(event: Mapping[str, Any], fallback: datetime) -> _Row:
         source=_text(event.get("_source")),
         received=received,
         stream_id=_text(event.get(STREAM_ID_KEY)),
-        fields=fields,
-        event=text,
+        event=_dump(event),
     )
-
-
-def _flatten(value: Any, path: str, out: dict[str, str], depth: int, clean: bool) -> None:
-    """Every scalar of the event under its lower-case dotted path (list items by index).
-
-    This is the writer's hot loop: exact type checks come first, and the UTF-8 repair of
-    keys and values runs only when the event's JSON showed it is needed (``clean`` False).
-    """
-    kind = type(value)
-    if kind is str:
-        if path:
-            text = value if len(value) <= MAX_INDEXED_VALUE else value[:MAX_INDEXED_VALUE]
-            out[path] = (text if clean else _clean(text)).lower()
-    elif kind is dict or isinstance(value, Mapping):
-        if depth >= MAX_DEPTH:
-            out[path] = _index_value(_dump(value))
-            return
-        for key, item in value.items():
-            name = _lower_name(key) if clean else _clean(str(key)).lower()
-            _flatten(item, f"{path}.{name}" if path else name, out, depth + 1, clean)
-    elif kind is list or kind is tuple:
-        if depth >= MAX_DEPTH:
-            out[path] = _index_value(_dump(value))
-            return
-        for index, item in enumerate(value):
-            _flatten(item, f"{path}.{index}" if path else str(index), out, depth + 1, clean)
-    elif value is None or not path:
-        return
-    elif kind is bool:
-        out[path] = "true" if value else "false"
-    elif kind is int or kind is float:
-        out[path] = str(value)
-    else:
-        out[path] = _index_value(str(value))
-
-
-@functools.lru_cache(maxsize=8192)
-def _lower_cached(name: str) -> str:
-    return name.lower()
-
-
-def _lower_name(key: Any) -> str:
-    return _lower_cached(key) if type(key) is str else str(key).lower()
-
-
-def _index_value(text: str) -> str:
-    return _clean(text[:MAX_INDEXED_VALUE]).lower()
 
 
 def _clean(text: str) -> str:
@@ -284,25 +226,34 @@ def _lower_text(value: Any) -> str | None:
     return text.lower() if text is not None else None
 
 
-def _dump_checked(event: Mapping[str, Any]) -> tuple[str, bool]:
-    """The event's JSON text, and whether every string in it was valid UTF-8 (orjson refuses
-    a lone surrogate, so its success proves it)."""
-    try:
-        return orjson.dumps(event, default=str, option=orjson.OPT_NON_STR_KEYS).decode(), True
-    except (TypeError, orjson.JSONEncodeError):
-        return _dump(event), False
+def _dump(event: Mapping[str, Any]) -> str:
+    """The event's JSON text; never fails, so no event is lost for an odd value.
 
-
-def _dump(value: Any) -> str:
-    """The JSON text of an event; never fails (an unserialisable event is kept as its repr)."""
+    Non-JSON values become their ``str``, non-string keys their ``str``; a string that is
+    not valid UTF-8 (a lone surrogate) gets U+FFFD in its place; an event nested too deep to
+    serialise is kept as its ``repr``.
+    """
     try:
-        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+        return orjson.dumps(event, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
     except (TypeError, orjson.JSONEncodeError):
         pass
     try:
-        return json.dumps(value, default=str, ensure_ascii=True)
-    except (TypeError, ValueError, RecursionError):
-        return json.dumps({"_archive_unserialisable": repr(value)[: MAX_INDEXED_VALUE * 16]})
+        return orjson.dumps(_repaired(event, 0), default=str).decode()
+    except (TypeError, orjson.JSONEncodeError, RecursionError):
+        return orjson.dumps({"_archive_unserialisable": _clean(repr(event)[:MAX_REPR])}).decode()
+
+
+def _repaired(value: Any, depth: int) -> Any:
+    """A copy of ``value`` whose strings and keys are valid UTF-8."""
+    if depth > 200:
+        raise RecursionError("event nested too deep")
+    if isinstance(value, str):
+        return _clean(value)
+    if isinstance(value, Mapping):
+        return {_clean(str(key)): _repaired(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_repaired(item, depth + 1) for item in value]
+    return value
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -335,16 +286,6 @@ def _part_name(rows: list[_Row]) -> str:
 
 def _table(rows: list[_Row]) -> pa.Table:
     rows.sort(key=lambda row: (row.time, row.key))
-    offsets = [0]
-    keys: list[str] = []
-    values: list[str] = []
-    for row in rows:
-        keys.extend(row.fields.keys())
-        values.extend(row.fields.values())
-        offsets.append(len(keys))
-    fields = pa.MapArray.from_arrays(
-        pa.array(offsets, pa.int32()), pa.array(keys, pa.string()), pa.array(values, pa.string())
-    )
     columns = {
         "time": pa.array([row.time for row in rows], SCHEMA.field("time").type),
         "key": pa.array([row.key for row in rows], pa.string()),
@@ -355,7 +296,6 @@ def _table(rows: list[_Row]) -> pa.Table:
         "source": pa.array([row.source for row in rows], pa.string()),
         "received": pa.array([row.received for row in rows], SCHEMA.field("received").type),
         "stream_id": pa.array([row.stream_id for row in rows], pa.string()),
-        "fields": fields.cast(SCHEMA.field("fields").type),
         "event": pa.array([row.event for row in rows], pa.string()),
     }
     return pa.Table.from_pydict(columns, schema=SCHEMA)
