@@ -196,7 +196,7 @@ def _connection() -> duckdb.DuckDBPyConnection:
     """One in-memory DuckDB per thread (a connection is not shared between threads)."""
     connection = getattr(_local, "connection", None)
     if connection is None:
-        connection = duckdb.connect(":memory:")
+        connection = duckdb.connect(":memory:", config={"enable_progress_bar": False})
         _local.connection = connection
     return connection
 

@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import time
 import uuid
 from collections import defaultdict
@@ -44,6 +45,7 @@ from tandem.logs.archive.layout import (
 
 # The key under which the stream puts an event's position id (a string, unique per tenant).
 STREAM_ID_KEY = "_id"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # How much of an event that cannot be serialised at all is kept (as its repr).
 MAX_REPR = 65536
 COMPRESSION = "zstd"
@@ -213,7 +215,7 @@ def _clean(text: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return text.encode("utf-8", "replace").decode("utf-8")
+        return _SURROGATE.sub("\ufffd", text)
     return text
 
 
