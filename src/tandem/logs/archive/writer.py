@@ -49,6 +49,10 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 # How much of an event that cannot be serialised at all is kept (as its repr).
 MAX_REPR = 65536
 COMPRESSION = "zstd"
+# Rows are sorted by time and cut into row groups of this many (about 12 minutes of a busy
+# tenant's hour), so a search for a few minutes (``around`` an alert) skips the others by
+# their time statistics. Measured: no cost in bytes per event against one group per file.
+ROW_GROUP_ROWS = 8192
 # Temporary files start with a dot, so readers never list them.
 APPEND_TEMPORARY = ".append-"
 COMPACT_TEMPORARY = ".compact-"
@@ -313,7 +317,13 @@ def _write_durably(
     temporary = directory / f"{temporary_prefix}{uuid.uuid4().hex}"
     try:
         with open(temporary, "wb") as handle:
-            pq.write_table(table, handle, compression=COMPRESSION, use_dictionary=True)
+            pq.write_table(
+                table,
+                handle,
+                compression=COMPRESSION,
+                use_dictionary=True,
+                row_group_size=ROW_GROUP_ROWS,
+            )
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, directory / name)

@@ -123,6 +123,8 @@ def test_free_text_finds_words_anywhere_ignoring_case(tmp_path: Path) -> None:
         [
             windows_event(T0, CommandLine='"C:\\Windows\\System32\\cmd.exe" /c whoami'),
             linux_event(T0 + MINUTE, message="Failed password for Invalid user oracle"),
+            linux_event(T0 + 2 * MINUTE, message="Jürgen ran a.b(c)*[x]? at $HOME ^_^"),
+            linux_event(T0 + 3 * MINUTE, message="Jurgen ran axb(c)[x] at HOME"),
         ],
     )
 
@@ -132,6 +134,9 @@ def test_free_text_finds_words_anywhere_ignoring_case(tmp_path: Path) -> None:
     # Backslashes and quotes are found as typed, not as their JSON escapes.
     assert len(everything(tmp_path, text='"c:\\windows\\system32\\cmd.exe" /c').events) == 1
     assert everything(tmp_path, text="nowhere").events == []
+    # Pattern characters are plain text; case folds beyond ASCII.
+    special = everything(tmp_path, text="JÜRGEN RAN A.B(C)*[X]? AT $home ^_^").events
+    assert [event["message"] for event in special] == ["Jürgen ran a.b(c)*[x]? at $HOME ^_^"]
 
 
 def test_pages_follow_each_other_without_repeat_or_gap(tmp_path: Path) -> None:
