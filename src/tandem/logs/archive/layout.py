@@ -19,7 +19,6 @@ import functools
 import json
 import os
 import re
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -156,13 +155,6 @@ def make_dirs_durably(directory: Path) -> None:
         except FileExistsError:
             continue
         fsync_dir(path.parent)
-
-
-def iter_tenant_days(base_dir: str | os.PathLike[str], tenant_id: int | str) -> Iterator[Path]:
-    root = tenant_dir(base_dir, tenant_id)
-    for name in _listdir(root):
-        if _DATE_DIR.fullmatch(name):
-            yield root / name
 
 
 def _listdir(directory: Path) -> list[str]:
