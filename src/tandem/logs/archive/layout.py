@@ -113,7 +113,7 @@ def live_files(directory: Path) -> list[Path]:
     replaced: set[str] = set()
     for name in names:
         if name.startswith(COMPACT_PREFIX):
-            replaced.update(replaced_by(directory / name))
+            replaced |= replaced_by(directory / name)
     return sorted(directory / name for name in names if name not in replaced)
 
 

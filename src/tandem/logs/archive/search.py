@@ -72,9 +72,11 @@ def search(
     if cursor is not None:
         cursor_time, cursor_key = decode_cursor(cursor)
         conditions.append("(time < $cursor_time OR (time = $cursor_time AND key < $cursor_key))")
-        parameters.update(cursor_time=cursor_time, cursor_key=cursor_key)
+        parameters["cursor_time"] = cursor_time
+        parameters["cursor_key"] = cursor_key
         end = min(end, cursor_time + timedelta(microseconds=1))
-    parameters.update(start=start, end=end)
+    parameters["start"] = start
+    parameters["end"] = end
     where = " AND ".join(["time >= $start", "time < $end", *conditions])
     # Only fixed SQL fragments are joined here; every value is a $parameter.
     sql = (
