@@ -1,0 +1,377 @@
+"""Writing events into the archive: durable hourly Parquet parts, and compaction of an hour.
+
+Each row holds the event's time, its host and Sigma log source (lower case, for search), its
+ingest source, the stream position id, and the whole event as JSON text, which DuckDB reads
+for field and free-text search. Files are zstd-compressed. Decision record 0040 weighs this
+layout against a map column of flattened fields (measured: twice the bytes, slower search).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tandem.logs.archive.layout import (
+    COMPACT_PREFIX,
+    PART_PREFIX,
+    REPLACES_KEY,
+    SUFFIX,
+    as_utc,
+    existing_hours,
+    fsync_dir,
+    hour_dir,
+    hour_floor,
+    live_files,
+    make_dirs_durably,
+    replaced_by,
+    tenant_dir,
+)
+
+# The key under which the stream puts an event's position id (a string, unique per tenant).
+STREAM_ID_KEY = "_id"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# How much of an event that cannot be serialised at all is kept (as its repr).
+MAX_REPR = 65536
+COMPRESSION = "zstd"
+# Rows are sorted by time and cut into row groups of this many (about 12 minutes of a busy
+# tenant's hour), so a search for a few minutes (``around`` an alert) skips the others by
+# their time statistics. Measured: no cost in bytes per event against one group per file.
+ROW_GROUP_ROWS = 8192
+# Temporary files start with a dot, so readers never list them.
+APPEND_TEMPORARY = ".append-"
+COMPACT_TEMPORARY = ".compact-"
+STALE_APPEND_SECONDS = 3600
+
+SCHEMA = pa.schema(
+    [
+        pa.field("time", pa.timestamp("us", tz="UTC"), nullable=False),
+        # A key unique within the tenant that orders events of the same microsecond and makes
+        # a search cursor exact. It is written once and survives compaction.
+        pa.field("key", pa.string(), nullable=False),
+        pa.field("host", pa.string()),
+        pa.field("product", pa.string()),
+        pa.field("category", pa.string()),
+        pa.field("service", pa.string()),
+        pa.field("source", pa.string()),
+        pa.field("received", pa.timestamp("us", tz="UTC")),
+        pa.field("stream_id", pa.string()),
+        pa.field("event", pa.string(), nullable=False),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """What one append wrote: how many events, and the part files (one per hour touched)."""
+
+    events: int
+    files: list[Path]
+
+
+def append(
+    base_dir: str | os.PathLike[str],
+    tenant_id: int | str,
+    events: Iterable[Mapping[str, Any]],
+    *,
+    now: datetime | None = None,
+) -> AppendResult:
+    """Archive ``events`` for one tenant; returns once every part file is durable.
+
+    The events go to the hour of their ``_time`` (else ``_received``, else ``now``). Every
+    event must be a mapping, and one naming another tenant in ``_tenant`` is refused: the
+    whole batch is then refused before anything is written. Odd values (numbers, nulls,
+    huge or non-UTF-8 strings, unserialisable objects) are kept, never dropped.
+
+    When every event of an hour carries a stream position id, the part's name is derived
+    from those ids, so a batch redelivered whole after a crash replaces its own part instead
+    of adding a second copy.
+    """
+    tenant_dir(base_dir, tenant_id)  # refuses an unsafe tenant id before anything else
+    fallback = as_utc(now, "now") if now is not None else datetime.now(UTC)
+    batch = list(events)
+    for position, event in enumerate(batch):
+        if not isinstance(event, Mapping):
+            raise ValueError(f"event {position} is a {type(event).__name__}, not a mapping")
+        owner = event.get("_tenant")
+        if owner is not None and str(owner) != str(tenant_id):
+            raise ValueError(f"event {position} belongs to tenant {owner!r}, not {tenant_id!r}")
+
+    by_hour: dict[datetime, list[_Row]] = defaultdict(list)
+    for event in batch:
+        row = _row(event, fallback)
+        by_hour[hour_floor(row.time)].append(row)
+
+    written: list[Path] = []
+    for hour, rows in sorted(by_hour.items()):
+        target_dir = hour_dir(base_dir, tenant_id, hour)
+        make_dirs_durably(target_dir)
+        name = _part_name(rows)
+        for index, row in enumerate(rows):
+            row.key = f"{name}.{index:07d}"
+        table = _table(rows)
+        written.append(_write_durably(table, target_dir, PART_PREFIX + name + SUFFIX))
+    return AppendResult(events=len(batch), files=written)
+
+
+def compact(base_dir: str | os.PathLike[str], tenant_id: int | str, hour: datetime) -> Path | None:
+    """Merge the files of one hour into one compacted file; returns it, or None if no need.
+
+    Steps: write the merged rows to a temporary file and fsync it; rename it to
+    ``compact-<uuid>.parquet`` (its footer lists the files it replaces) and fsync the
+    directory; delete the replaced files. Readers leave out whatever a compacted file
+    replaces, so a crash at any point shows every event once; a later run finishes the job
+    (removes stale temporary files and already-merged inputs). One compaction per hour at a
+    time (a lock file); appends may go on meanwhile, their new parts are left for next time.
+    """
+    directory = hour_dir(base_dir, tenant_id, hour)
+    if not directory.is_dir():
+        return None
+    with _hour_lock(directory):
+        _finish_interrupted(directory)
+        inputs = live_files(directory)
+        if len(inputs) < 2:
+            return None
+        table = pq.read_table(inputs, schema=SCHEMA)
+        table = table.sort_by([("time", "ascending"), ("key", "ascending")])
+        replaces = sorted(path.name for path in inputs)
+        for path in inputs:
+            replaces.extend(sorted(replaced_by(path)))
+        table = table.replace_schema_metadata(
+            {REPLACES_KEY: json.dumps(sorted(set(replaces))).encode()}
+        )
+        merged = _write_durably(
+            table, directory, f"{COMPACT_PREFIX}{uuid.uuid4().hex}{SUFFIX}", COMPACT_TEMPORARY
+        )
+        _delete_replaced(directory, [path.name for path in inputs])
+        return merged
+
+
+def compact_tenant(
+    base_dir: str | os.PathLike[str], tenant_id: int | str, *, before: datetime
+) -> int:
+    """Compact every hour of the tenant that ended by ``before``; returns how many were merged.
+
+    Meant for a periodic job: the current hour still receives appends, so it is left alone.
+    """
+    cutoff = as_utc(before, "before")
+    merged = 0
+    for hour, _ in existing_hours(base_dir, tenant_id, None, cutoff):
+        if hour.timestamp() + 3600 <= cutoff.timestamp() and compact(base_dir, tenant_id, hour):
+            merged += 1
+    return merged
+
+
+# --- rows ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Row:
+    time: datetime
+    key: str
+    host: str | None
+    product: str | None
+    category: str | None
+    service: str | None
+    source: str | None
+    received: datetime | None
+    stream_id: str | None
+    event: str
+
+
+def _row(event: Mapping[str, Any], fallback: datetime) -> _Row:
+    received = _parse_time(event.get("_received"))
+    moment = _parse_time(event.get("_time")) or received or fallback
+    logsource = event.get("_logsource")
+    if not isinstance(logsource, Mapping):
+        logsource = {}
+    return _Row(
+        time=moment,
+        key="",
+        host=_lower_text(event.get("_host")),
+        product=_lower_text(logsource.get("product")),
+        category=_lower_text(logsource.get("category")),
+        service=_lower_text(logsource.get("service")),
+        source=_text(event.get("_source")),
+        received=received,
+        stream_id=_text(event.get(STREAM_ID_KEY)),
+        event=_dump(event),
+    )
+
+
+def _clean(text: str) -> str:
+    """Text that encodes as UTF-8 (a lone surrogate becomes U+FFFD instead of failing)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else _clean(str(value))
+
+
+def _lower_text(value: Any) -> str | None:
+    text = _text(value)
+    return text.lower() if text is not None else None
+
+
+def _dump(event: Mapping[str, Any]) -> str:
+    """The event's JSON text; never fails, so no event is lost for an odd value.
+
+    Non-JSON values become their ``str``, non-string keys their ``str``; a string that is
+    not valid UTF-8 (a lone surrogate) gets U+FFFD in its place; an event nested too deep to
+    serialise is kept as its ``repr``.
+    """
+    try:
+        return orjson.dumps(event, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        pass
+    try:
+        return orjson.dumps(_repaired(event, 0), default=str).decode()
+    except (TypeError, orjson.JSONEncodeError, RecursionError):
+        return orjson.dumps({"_archive_unserialisable": _clean(repr(event)[:MAX_REPR])}).decode()
+
+
+def _repaired(value: Any, depth: int) -> Any:
+    """A copy of ``value`` whose strings and keys are valid UTF-8."""
+    if depth > 200:
+        raise RecursionError("event nested too deep")
+    if isinstance(value, str):
+        return _clean(value)
+    if isinstance(value, Mapping):
+        return {_clean(str(key)): _repaired(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_repaired(item, depth + 1) for item in value]
+    return value
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    else:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _part_name(rows: list[_Row]) -> str:
+    ids = [row.stream_id for row in rows]
+    if all(ids) and len(set(ids)) == len(ids):
+        digest = hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()  # type: ignore[arg-type]
+        return "s" + digest[:32]
+    return "u" + uuid.uuid4().hex
+
+
+def _table(rows: list[_Row]) -> pa.Table:
+    rows.sort(key=lambda row: (row.time, row.key))
+    columns = {
+        "time": pa.array([row.time for row in rows], SCHEMA.field("time").type),
+        "key": pa.array([row.key for row in rows], pa.string()),
+        "host": pa.array([row.host for row in rows], pa.string()),
+        "product": pa.array([row.product for row in rows], pa.string()),
+        "category": pa.array([row.category for row in rows], pa.string()),
+        "service": pa.array([row.service for row in rows], pa.string()),
+        "source": pa.array([row.source for row in rows], pa.string()),
+        "received": pa.array([row.received for row in rows], SCHEMA.field("received").type),
+        "stream_id": pa.array([row.stream_id for row in rows], pa.string()),
+        "event": pa.array([row.event for row in rows], pa.string()),
+    }
+    return pa.Table.from_pydict(columns, schema=SCHEMA)
+
+
+# --- files --------------------------------------------------------------------------------
+
+
+def _write_durably(
+    table: pa.Table, directory: Path, name: str, temporary_prefix: str = APPEND_TEMPORARY
+) -> Path:
+    """Write ``table`` as ``directory/name``: temporary file, fsync, rename, fsync directory."""
+    temporary = directory / f"{temporary_prefix}{uuid.uuid4().hex}"
+    try:
+        with open(temporary, "wb") as handle:
+            pq.write_table(
+                table,
+                handle,
+                compression=COMPRESSION,
+                use_dictionary=True,
+                row_group_size=ROW_GROUP_ROWS,
+            )
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, directory / name)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+        raise
+    fsync_dir(directory)
+    return directory / name
+
+
+def _delete_replaced(directory: Path, names: list[str]) -> None:
+    for name in names:
+        with contextlib.suppress(FileNotFoundError):
+            (directory / name).unlink()
+    fsync_dir(directory)
+
+
+def _finish_interrupted(directory: Path) -> None:
+    """Clear what a crash left: temporary files, inputs already merged.
+
+    A compaction's temporary file is always stale here (compactions hold the lock); an
+    append's may belong to an append still running, so only an old one is removed.
+    """
+    now = time.time()
+    for name in os.listdir(directory):
+        path = directory / name
+        with contextlib.suppress(FileNotFoundError):
+            if name.startswith(COMPACT_TEMPORARY) or (
+                name.startswith(APPEND_TEMPORARY)
+                and now - path.stat().st_mtime > STALE_APPEND_SECONDS
+            ):
+                path.unlink()
+    live = {path.name for path in live_files(directory)}
+    stale = [
+        name
+        for name in os.listdir(directory)
+        if name.endswith(SUFFIX) and not name.startswith(".") and name not in live
+    ]
+    if stale:
+        _delete_replaced(directory, stale)
+
+
+@contextlib.contextmanager
+def _hour_lock(directory: Path):  # type: ignore[no-untyped-def]
+    with open(directory / ".compact.lock", "a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
