@@ -38,7 +38,8 @@ import uuid
 from functools import cache
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+import psycopg
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from tandem.agents.checkin_services import LAST_SEEN_RESOLUTION_SECONDS, CheckInAnswer
@@ -54,6 +55,7 @@ from tandem.jobs.queries import due_jobs
 #: The largest id PostgreSQL's ``bigint`` holds: a device id beyond it is no device's.
 _MAX_ID = 2**63 - 1
 _DEVICE_PLACEHOLDER = -424242
+_NEVER_BY_COUNT = 2**31
 _NOW_PLACEHOLDER = dt.datetime(2000, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
 
@@ -175,6 +177,61 @@ def _auth_sql() -> str:
     )
 
 
+@cache
+def _postgresql_statement(with_reports: bool) -> str:
+    """The one statement (its text is the same for every check-in of a shape, so
+    PostgreSQL prepares it once per connection): authenticate (``a``), lock and update
+    the state when every condition holds (``s``: its ``UPDATE`` takes the row lock and
+    re-checks the conditions on the newest row version, as the full path's ``SELECT …
+    FOR UPDATE`` does), insert the report ids (``t``), and write ``last_seen_at`` when it
+    is due (``seen``); it returns the state hash held, or no row."""
+    due_sql, _ = _jobs_due_sql("postgresql")
+    state, report, device = _table(AgentState), _table(AgentReport), _table(Device)
+    if with_reports:
+        # The sequence and the agent version are written, as the full path does.
+        state_cte = (
+            f"UPDATE {state} s SET last_sequence = %s, updated_at = %s, "  # noqa: S608
+            "agent_version = CASE WHEN %s = '' THEN s.agent_version ELSE %s END "
+            "FROM a WHERE s.device_id = a.device_id AND s.rotate_requested_at IS NULL "
+            "AND s.state_hash = %s AND s.last_sequence < %s "
+            f"AND NOT EXISTS ({due_sql}) "
+            "RETURNING s.device_id, s.tenant_id, s.state_hash"
+        )
+        taken = (
+            f", t AS (INSERT INTO {report} (created_at, updated_at, tenant_id, device_id, "  # noqa: S608
+            "report_id, sequence, kind, received_at) "
+            "SELECT %s, %s, s.tenant_id, s.device_id, r.report_id, r.sequence, %s, %s "
+            "FROM s CROSS JOIN unnest(%s::uuid[], %s::bigint[]) AS r(report_id, sequence))"
+        )
+    else:
+        # A heartbeat: the state is only locked (the full path writes nothing to it).
+        state_cte = (
+            f"SELECT s.device_id, s.tenant_id, s.state_hash FROM {state} s "  # noqa: S608
+            "JOIN a ON s.device_id = a.device_id WHERE s.rotate_requested_at IS NULL "
+            "AND (%s = '' OR s.agent_version = %s) "
+            f"AND NOT EXISTS ({due_sql}) FOR UPDATE OF s"
+        )
+        taken = ""
+    return (
+        # Table names from the models; every value is a bound parameter.
+        f"WITH a AS ({_auth_sql()}), s AS ({state_cte}){taken}, "  # noqa: S608
+        f"seen AS (UPDATE {device} d SET last_seen_at = %s FROM s JOIN a "  # noqa: S608
+        "ON a.device_id = s.device_id WHERE d.id = s.device_id "
+        "AND (a.last_seen_at IS NULL OR a.last_seen_at <= %s)) "
+        "SELECT s.state_hash FROM s"
+    )
+
+
+class _PreparedCursor(psycopg.Cursor[Any]):
+    """A psycopg cursor binding values on the server and preparing each statement on its
+    first use (Django's cursors bind on the client and never prepare): the statement is
+    planned once per connection instead of once per check-in. Behind a connection pooler
+    in transaction mode (PgBouncer), prepared statements need its ``max_prepared_statements``."""
+
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        return super().execute(query, params, prepare=True)
+
+
 def _postgresql(
     secret_hash: str,
     device_id: int,
@@ -184,54 +241,38 @@ def _postgresql(
     agent_version: str,
     now: dt.datetime,
 ) -> str | None:
-    """One statement: authenticate (``a``), lock and update the state when every
-    condition holds (``s``: its ``UPDATE`` takes the row lock and re-checks the conditions
-    on the newest row version, as the full path's ``SELECT … FOR UPDATE`` does), insert the
-    report ids, and write ``last_seen_at`` when it is due. The state hash held, or None."""
-    due_sql, due_params = _jobs_due(now)
+    """Run :func:`_postgresql_statement` for this check-in."""
+    _, due_params = _jobs_due(now)
     stale = now - dt.timedelta(seconds=LAST_SEEN_RESOLUTION_SECONDS)
-    state, report, device = _table(AgentState), _table(AgentReport), _table(Device)
     params: list[Any] = [secret_hash, DeviceStatus.ACTIVE, device_id]
     if ids:
-        # Reports: the sequence and the agent version are written (as the full path does).
-        state_cte = (
-            f"UPDATE {state} s SET last_sequence = %s, updated_at = %s, "  # noqa: S608
-            "agent_version = CASE WHEN %s = '' THEN s.agent_version ELSE %s END "
-            "FROM a WHERE s.device_id = a.device_id AND s.rotate_requested_at IS NULL "
-            "AND s.state_hash = %s AND s.last_sequence < %s "
-            f"AND NOT EXISTS ({due_sql}) "
-            "RETURNING s.device_id, s.tenant_id, s.state_hash"
-        )
         params += [sequences[-1], now, agent_version, agent_version, held_hash, sequences[0]]
-        params += due_params
-        taken = (
-            f", t AS (INSERT INTO {report} (created_at, updated_at, tenant_id, device_id, "  # noqa: S608
-            "report_id, sequence, kind, received_at) "
-            "SELECT %s, %s, s.tenant_id, s.device_id, r.report_id, r.sequence, %s, %s "
-            "FROM s CROSS JOIN unnest(%s::uuid[], %s::bigint[]) AS r(report_id, sequence))"
-        )
-        taken_params: list[Any] = [now, now, ReportKind.INVENTORY, now, ids, sequences]
+        params += [*due_params, now, now, ReportKind.INVENTORY, now, ids, sequences]
     else:
-        # A heartbeat: the state is only locked (the full path writes nothing to it).
-        state_cte = (
-            f"SELECT s.device_id, s.tenant_id, s.state_hash FROM {state} s "  # noqa: S608
-            "JOIN a ON s.device_id = a.device_id WHERE s.rotate_requested_at IS NULL "
-            "AND (%s = '' OR s.agent_version = %s) "
-            f"AND NOT EXISTS ({due_sql}) FOR UPDATE OF s"
-        )
         params += [agent_version, agent_version, *due_params]
-        taken, taken_params = "", []
-    sql = (
-        # Table names from the models; every value is a bound parameter.
-        f"WITH a AS ({_auth_sql()}), s AS ({state_cte}){taken}, "  # noqa: S608
-        f"seen AS (UPDATE {device} d SET last_seen_at = %s FROM s JOIN a "  # noqa: S608
-        "ON a.device_id = s.device_id WHERE d.id = s.device_id "
-        "AND (a.last_seen_at IS NULL OR a.last_seen_at <= %s)) "
-        "SELECT s.state_hash FROM s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *taken_params, now, stale])
-        row = cursor.fetchone()
+    params += [now, stale]
+    # The statement is its own health check: Django's (``CONN_HEALTH_CHECKS``) would spend
+    # a ``SELECT 1`` round trip per check-in. A connection found dead here wrote nothing
+    # (or committed a check-in whose answer is lost, which the agent's resend then finds
+    # acknowledged): it is closed, and the full path reconnects and answers.
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        # Django turns psycopg's automatic preparing off (None), which also refuses an
+        # explicit ``prepare=True``; a threshold no statement reaches keeps it off for
+        # every other statement and lets this one be prepared.
+        raw.prepare_threshold = _NEVER_BY_COUNT
+    try:
+        # Django's cursor wrapper around the prepared cursor: its error translation, and
+        # the query log when queries are logged (tests, DEBUG).
+        with connection._prepare_cursor(_PreparedCursor(raw)) as cursor:  # type: ignore[attr-defined]
+            cursor.execute(_postgresql_statement(bool(ids)), params)
+            row = cursor.fetchone()
+    except (OperationalError, InterfaceError):
+        if connection.in_atomic_block:
+            raise
+        connection.close()
+        return None
     return None if row is None else str(row[0])
 
 
