@@ -36,7 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
@@ -102,6 +102,18 @@ def _jobs_due(now: Any) -> tuple[str, list[Any]]:
     return sql, [now if p is None else p for p in params]
 
 
+class _Check(NamedTuple):
+    """What the lane's statements are given: all from the request, the secret hashed."""
+
+    secret_hash: str
+    device_id: int
+    ids: list[uuid.UUID]
+    sequences: list[int]
+    held_hash: str
+    agent_version: str
+    now: dt.datetime
+
+
 def _eligible(request: CheckInRequest) -> tuple[int, list[uuid.UUID], list[int], str] | None:
     """(device id the body names, report ids, sequences, the hash they name) when the
     request is a heartbeat or unchanged reports only; None sends it to the full path."""
@@ -146,18 +158,26 @@ def check_in_unchanged(
         return None
     device_id, ids, sequences, held_hash = eligible
     now = now or timezone.now()
-    args = (hash_secret(raw_credential), device_id, ids, sequences, held_hash)
+    check = _Check(
+        hash_secret(raw_credential),
+        device_id,
+        ids,
+        sequences,
+        held_hash,
+        request.agent_version,
+        now,
+    )
     try:
         if connection.vendor != "postgresql":
-            state_hash = _sqlite(*args, request.agent_version, now)
+            state_hash = _sqlite(check)
         elif connection.in_atomic_block:
             # Inside a caller's transaction (the tests'): a savepoint, so a refused insert
             # leaves it usable and the full path can still answer.
             with transaction.atomic():
-                state_hash = _postgresql(*args, request.agent_version, now)
+                state_hash = _postgresql(check)
         else:
             # Autocommit: the one statement is its own transaction (no BEGIN, no COMMIT).
-            state_hash = _postgresql(*args, request.agent_version, now)
+            state_hash = _postgresql(check)
     except IntegrityError:
         # A report id taken before under a newer sequence: the full path says what that is.
         return None
@@ -232,16 +252,9 @@ class _PreparedCursor(psycopg.Cursor[Any]):
         return super().execute(query, params, prepare=True)
 
 
-def _postgresql(
-    secret_hash: str,
-    device_id: int,
-    ids: list[uuid.UUID],
-    sequences: list[int],
-    held_hash: str,
-    agent_version: str,
-    now: dt.datetime,
-) -> str | None:
+def _postgresql(check: _Check) -> str | None:
     """Run :func:`_postgresql_statement` for this check-in."""
+    secret_hash, device_id, ids, sequences, held_hash, agent_version, now = check
     _, due_params = _jobs_due(now)
     stale = now - dt.timedelta(seconds=LAST_SEEN_RESOLUTION_SECONDS)
     params: list[Any] = [secret_hash, DeviceStatus.ACTIVE, device_id]
@@ -276,18 +289,11 @@ def _postgresql(
     return None if row is None else str(row[0])
 
 
-def _sqlite(
-    secret_hash: str,
-    device_id: int,
-    ids: list[uuid.UUID],
-    sequences: list[int],
-    held_hash: str,
-    agent_version: str,
-    now: dt.datetime,
-) -> str | None:
+def _sqlite(check: _Check) -> str | None:
     """SQLite has no data-modifying ``WITH``: the state's conditional update (or, for a
     heartbeat, its read) with the authentication folded in, then the report ids and
     ``last_seen_at``, in one transaction (``BEGIN IMMEDIATE``: the write lock first)."""
+    secret_hash, device_id, ids, sequences, held_hash, agent_version, now = check
     ops = connection.ops
     stamp = ops.adapt_datetimefield_value(now)
     stale = ops.adapt_datetimefield_value(now - dt.timedelta(seconds=LAST_SEEN_RESOLUTION_SECONDS))

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tandem.agents.checkin_services import COPY_FROM, copy_text
+from tandem.agents.checkin_services import COPY_FROM, SOFTWARE_COLUMNS, UPDATE_COLUMNS, copy_text
 from tandem.agents.documents import canonical, canonical_for, hash_of, state_hash
 from tandem.agents.models import InstalledSoftware, PendingUpdate
 from tandem.agents.normalise import software_rows, update_rows
@@ -39,26 +39,17 @@ def test_rows_hold_every_character_the_document_sent(world) -> None:  # type: ig
     doc = _awkward_document()
     answer = check_in(Client(), body["credential"], body["device_id"], [full(1, doc)])
     assert answer.status_code == 200, answer.content
-    columns = ("name", "version", "architecture", "source_package", "source_version")
-    update_columns = (
-        "name",
-        "architecture",
-        "current_version",
-        "candidate_version",
-        "security",
-        "origin",
-    )
     with system_context("test: the rows"):
         software = {
             r[0]: tuple(r[1:])
             for r in InstalledSoftware.objects.filter(device_id=body["device_id"]).values_list(
-                "item_id", *columns
+                "item_id", *SOFTWARE_COLUMNS
             )
         }
         updates = {
             r[0]: tuple(r[1:])
             for r in PendingUpdate.objects.filter(device_id=body["device_id"]).values_list(
-                "item_id", *update_columns
+                "item_id", *UPDATE_COLUMNS
             )
         }
     assert software == software_rows(doc)
