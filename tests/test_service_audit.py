@@ -389,6 +389,10 @@ NOT_AUDITED["tandem.agents.checkin_services.check_in"] = (
     "the check-in hot path: what it changes is recorded as inventory history and last_seen "
     "(decision 0027); a credential rotation it carries out is audited"
 )
+NOT_AUDITED["tandem.agents.unchanged_services.check_in_unchanged"] = (
+    "the unchanged check-in in raw SQL: report ids, sequence and last_seen only (decision "
+    "0039); anything audited (a rotation, a job) takes the full check-in"
+)
 NOT_AUDITED["tandem.agents.checkin_services.purge_agent_reports"] = (
     "deletes the ids of reports long applied (bookkeeping that refuses replays, decision 0028)"
 )

@@ -30,7 +30,7 @@ from django_tasks import task
 
 from tandem.agents.choices import ReportKind
 from tandem.agents.credentials import DEVICE_TAG, new_secret
-from tandem.agents.documents import DeltaError, apply, canonical, hash_of, pack, unpack
+from tandem.agents.documents import DeltaError, apply, canonical_for, pack, unpack
 from tandem.agents.events import pending_updates_changed
 from tandem.agents.models import (
     AgentReport,
@@ -92,8 +92,7 @@ def _whole_document(report: Report) -> tuple[dict[str, Any], str, bytes]:
     if document.get("schema_version") not in SCHEMA_VERSIONS:
         raise WireError(422, "invalid", "inventory: unknown schema_version.")
     try:
-        canonical_bytes = canonical(document)
-        computed = hash_of(canonical_bytes)
+        canonical_bytes, computed = canonical_for(document, report.state_hash)
     except (TypeError, ValueError) as exc:
         raise WireError(422, "invalid", "inventory: not a canonical JSON document.") from exc
     if report.state_hash is not None and report.state_hash != computed:
@@ -213,12 +212,14 @@ def _insert(
     fields = ", ".join(connection.ops.quote_name(meta.get_field(n).column) for n in names)
     table = connection.ops.quote_name(meta.db_table)
     if connection.vendor == "postgresql" and len(rows) >= COPY_FROM:
+        prefix = f"{now.isoformat()}\t{now.isoformat()}\t{device.tenant_id}\t{device.pk}\t"
         with (
             connection.cursor() as cursor,
             cursor.copy(f"COPY {table} ({fields}) FROM STDIN") as copy,
         ):
-            for row in rows:
-                copy.write_row((now, now, device.tenant_id, device.pk, *row))
+            # The whole COPY text at once: psycopg's ``write_row`` formats value by value
+            # (~5 µs a row, a fifth of a first inventory's CPU; decision 0039).
+            copy.write(copy_text(prefix, rows))
         return
     stamp = connection.ops.adapt_datetimefield_value(now)
     per_row = "(" + ", ".join(["%s"] * len(names)) + ")"
@@ -231,6 +232,41 @@ def _insert(
                 + ", ".join([per_row] * len(batch)),
                 [v for row in batch for v in (stamp, stamp, device.tenant_id, device.pk, *row)],
             )
+
+
+#: What COPY's text format escapes in a value (PostgreSQL, "COPY ... File Formats").
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_value(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "t" if value else "f"
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def copy_text(prefix: str, rows: list[tuple[Any, ...]]) -> bytes:
+    """``rows`` in COPY's text format, each line starting with ``prefix`` (the columns
+    every row shares, already formatted). Rows of plain text (the common case) are joined
+    as they are; only when a value is not text, or the result holds a character COPY
+    escapes beyond the separators put there, is each value formatted on its own."""
+    try:
+        text = "".join([prefix + "\t".join(row) + "\n" for row in rows])
+    except TypeError:
+        text = None  # a value that is not text (an update's ``security`` flag)
+    if text is not None:
+        columns = prefix.count("\t") + len(rows[0]) - 1 if rows else 0
+        if (
+            "\\" not in text
+            and "\r" not in text
+            and text.count("\n") == len(rows)
+            and text.count("\t") == columns * len(rows)
+        ):
+            return text.encode()
+    return "".join(
+        [prefix + "\t".join([_copy_value(v) for v in row]) + "\n" for row in rows]
+    ).encode()
 
 
 SOFTWARE_COLUMNS = ("name", "version", "architecture", "source_package", "source_version")

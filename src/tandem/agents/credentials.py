@@ -33,21 +33,21 @@ def hash_secret(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _well_formed(raw: str, tag: str) -> bool:
+def well_formed(raw: str, tag: str) -> bool:
     return raw.startswith(f"{tag}_") and len(raw) <= MAX_SECRET_LENGTH
 
 
 def find_enrolment_token(raw: str) -> EnrolmentToken | None:
     """The token whose secret is ``raw`` (live or not: the caller says why it is refused).
     Run in a system context: the enrolling agent has no tenant yet."""
-    if not _well_formed(raw, ENROLMENT_TAG):
+    if not well_formed(raw, ENROLMENT_TAG):
         return None
     return EnrolmentToken.objects.filter(secret_hash=hash_secret(raw)).first()
 
 
 def find_device_credential(raw: str) -> DeviceCredential | None:
     """The credential whose secret is ``raw``, revoked or not, with its device."""
-    if not _well_formed(raw, DEVICE_TAG):
+    if not well_formed(raw, DEVICE_TAG):
         return None
     return (
         DeviceCredential.objects.select_related("device")

@@ -13,6 +13,8 @@ import json
 import zlib
 from typing import Any
 
+import orjson
+
 Document = dict[str, Any]
 
 
@@ -24,6 +26,26 @@ def canonical(document: Any) -> bytes:
     return json.dumps(
         document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
+
+
+def canonical_for(document: Any, named_hash: str | None) -> tuple[bytes, str]:
+    """:func:`canonical` bytes of ``document`` and their hash, the bytes made by orjson
+    when they hash to ``named_hash`` (the hash the agent sent with it), else by ``json``.
+
+    orjson is ~5 times faster on a ~1,500-package inventory, but its float formatting
+    differs from ``json``'s (``1.5e-05`` against ``0.000015``; the agent hashes with
+    ``json``), so its bytes are taken only when they hash to what the agent hashed: then
+    they are those bytes. Any difference (a float, an escape) fails that check and the
+    bytes are made as before (decision 0039)."""
+    if named_hash is not None:
+        try:
+            fast = orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+        except (TypeError, orjson.JSONEncodeError):
+            fast = None
+        if fast is not None and hash_of(fast) == named_hash:
+            return fast, named_hash
+    made = canonical(document)
+    return made, hash_of(made)
 
 
 def state_hash(document: Document) -> str:

@@ -38,7 +38,7 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
 from tandem.agents.credentials import authenticate_device
-from tandem.agents.protocol_views import answer_check_in
+from tandem.agents.protocol_views import answer_check_in, answer_unchanged_check_in
 from tandem.agents.wire import encode_answer
 from tandem.core.principal import acting_as
 from tandem.core.request_context import reset_request_id, set_request_id, usable_request_id
@@ -91,9 +91,14 @@ class CheckInFastPath:
 
     def _answer(self, request: HttpRequest) -> HttpResponse:
         try:
-            auth = authenticate_device(request.headers.get("Authorization", ""))
+            authorization = request.headers.get("Authorization", "")
+            # Almost every check-in: unchanged, answered in raw SQL (decision 0039).
+            quick, payload = answer_unchanged_check_in(request, authorization)
+            if quick is not None:
+                return quick
+            auth = authenticate_device(authorization)
             with acting_as(auth.principal), principal_scope(auth.principal):
-                return answer_check_in(request, auth)
+                return answer_check_in(request, auth, payload)
         except Exception:
             log.exception(
                 "Internal Server Error: %s",

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from tandem.agents.checkin_services import check_in
 from tandem.agents.credentials import DeviceAuthentication
 from tandem.agents.services import CHECK_IN_INTERVAL, enrol_device
+from tandem.agents.unchanged_services import check_in_unchanged
 from tandem.agents.wire import (
     CheckInRequest,
     EnrolRequest,
@@ -88,11 +89,33 @@ def enrol(request: TandemRequest) -> JsonResponse:
     )
 
 
-def answer_check_in(request: HttpRequest, auth: DeviceAuthentication) -> HttpResponse:
+def answer_unchanged_check_in(
+    request: HttpRequest, authorization: str
+) -> tuple[HttpResponse | None, CheckInRequest | None]:
+    """The fast path's first try (decision 0039): an unchanged check-in or a heartbeat
+    answered by ``unchanged_services`` in raw SQL, before any credential is resolved
+    through the ORM. (answer, body read): the answer is None when the request is anything
+    else (nothing was written), and the body, when it parsed, is handed to
+    :func:`answer_check_in` so it is not read twice. A body that does not parse is left
+    to the full path, which refuses it in its own order (credential first)."""
+    if not authorization.startswith("Bearer "):
+        return None, None
+    try:
+        payload = parse(CheckInRequest, _body(request))
+    except WireError:
+        return None, None
+    answer = check_in_unchanged(raw_credential=authorization[7:].strip(), request=payload)
+    return (None if answer is None else _json(answer)), payload
+
+
+def answer_check_in(
+    request: HttpRequest, auth: DeviceAuthentication, payload: CheckInRequest | None = None
+) -> HttpResponse:
     """The answer to ``POST /agent/v1/check-in`` once the credential is resolved (``auth``)
     and the request runs as the device's principal in its scope. The one implementation
     behind both the Django view below and the WSGI fast path (``agents.fast_path``,
-    decision 0028), so they cannot answer differently."""
+    decision 0028), so they cannot answer differently. ``payload``: the body, when the
+    fast path already read it."""
     try:
         if auth.credential is None:
             code, detail = auth.refusal or (
@@ -100,7 +123,8 @@ def answer_check_in(request: HttpRequest, auth: DeviceAuthentication) -> HttpRes
                 "A device credential is required (Authorization: Bearer).",
             )
             return _error(401, code, detail)
-        payload = parse(CheckInRequest, _body(request))
+        if payload is None:
+            payload = parse(CheckInRequest, _body(request))
         return _json(check_in(actor=auth.principal, credential=auth.credential, request=payload))
     except WireError as error:
         return _error(error.status, error.code, error.detail)

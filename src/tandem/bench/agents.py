@@ -90,6 +90,9 @@ class Phase:
     #: CPU seconds the worker process spent (the client and, driven in-process, Django):
     #: unlike wall time, hardly moved by other load on the machine.
     cpu: float = 0.0
+    #: CPU seconds the worker's own PostgreSQL backend spent (in-process only; None when
+    #: it cannot be read: another database, an HTTP server, a connection that changed).
+    db_cpu: float | None = None
     failures: list[str] = field(default_factory=list)
 
 
@@ -147,6 +150,7 @@ def wsgi_transport() -> Transport:
                 close()
         return int(status_line[0].split()[0]), json.loads(content or b"null")
 
+    send.in_process = True  # type: ignore[attr-defined]
     return send
 
 
@@ -190,8 +194,28 @@ class _Device:
     document_hash: str = ""
 
 
-def _timed(phase: Phase, send: Transport, requests: list[Request]) -> list[Answer]:
+def _backend() -> tuple[int, float] | None:
+    """(pid, CPU seconds so far) of this process's PostgreSQL backend, read from
+    ``/proc`` (the server runs on this machine), or None: the server's share of a
+    check-in is the web process's CPU plus this."""
+    if connection.vendor != "postgresql":
+        return None
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = int(cursor.fetchone()[0])
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, ValueError, IndexError):
+        return None
+    # utime and stime, fields 14 and 15 of proc(5) (11 and 12 after the name).
+    return pid, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _timed(
+    phase: Phase, send: Transport, requests: list[Request], *, in_process: bool = True
+) -> list[Answer]:
     answers = []
+    backend = _backend() if in_process else None
     phase.started = time.time()
     cpu = time.process_time()
     for path, body, credential in requests:
@@ -203,6 +227,9 @@ def _timed(phase: Phase, send: Transport, requests: list[Request]) -> list[Answe
             phase.failures.append(f"{path}: {answer[0]} {str(answer[1])[:200]}")
     phase.ended = time.time()
     phase.cpu = time.process_time() - cpu
+    after = _backend() if backend is not None else None
+    if backend is not None and after is not None and after[0] == backend[0]:
+        phase.db_cpu = after[1] - backend[1]
     return answers
 
 
@@ -239,6 +266,11 @@ def _worker(
     wait: Callable[[], Any],
 ) -> list[Phase]:
     send = transport()
+    in_process = getattr(send, "in_process", False)
+    if in_process:
+        # One backend per worker for the whole run, so its CPU can be read before and
+        # after each phase (production closes connections after CONN_MAX_AGE seconds).
+        connection.settings_dict["CONN_MAX_AGE"] = None
     devices = [_Device(i) for i in indexes]
 
     def doc(index: int) -> dict[str, Any]:
@@ -258,7 +290,8 @@ def _worker(
             ("/agent/v1/enrol", _encode({"token": token, "site": None, "device": facts}), None)
         )
     wait()
-    for device, (status, body) in zip(devices, _timed(enrol, send, bodies), strict=True):
+    enrolled = _timed(enrol, send, bodies, in_process=in_process)
+    for device, (status, body) in zip(devices, enrolled, strict=True):
         if status == 201:
             device.device_id, device.credential = body["device_id"], body["credential"]
     phases.append(enrol)
@@ -273,7 +306,7 @@ def _worker(
             _check_in(device, _report(device, state_hash=device.document_hash, inventory=document))
         )
     wait()
-    _timed(full, send, bodies)
+    _timed(full, send, bodies, in_process=in_process)
     bodies = []
     phases.append(full)
 
@@ -285,7 +318,7 @@ def _worker(
                 _check_in(device, _report(device, state_hash=device.document_hash, unchanged=True))
             )
     wait()
-    _timed(unchanged, send, bodies)
+    _timed(unchanged, send, bodies, in_process=in_process)
     bodies = []
     phases.append(unchanged)
 
@@ -304,7 +337,7 @@ def _worker(
             )
         )
     wait()
-    _timed(changed, send, bodies)
+    _timed(changed, send, bodies, in_process=in_process)
     phases.append(changed)
     return phases
 
@@ -462,11 +495,14 @@ def run(
         elapsed = max(p.ended for p in phase_parts) - min(p.started for p in phase_parts)
         problems += [f for part in phase_parts for f in part.failures]
         cpu = sum(p.cpu for p in phase_parts)
-        detail = {
+        detail: dict[str, Any] = {
             "requests": len(latencies),
             "seconds": round(elapsed, 2),
             "cpu_ms_per_request": round(cpu * 1000 / max(1, len(latencies)), 2),
         }
+        if all(p.db_cpu is not None for p in phase_parts):
+            db_cpu = sum(p.db_cpu or 0.0 for p in phase_parts)
+            detail["db_cpu_ms_per_request"] = round(db_cpu * 1000 / max(1, len(latencies)), 2)
         figures += [
             Figure(name, len(latencies) / elapsed if elapsed else 0.0, "per s", detail),
             Figure(f"{name} p50", _percentile(latencies, 50), "ms"),

@@ -128,12 +128,12 @@ def test_the_fast_path_runs_as_the_device_in_its_scope(world, monkeypatch) -> No
     (mine, credential), (theirs, _) = _two_devices(world)
     seen: dict[str, Any] = {}
 
-    def spy(request: Any, auth: DeviceAuthentication) -> Any:
+    def spy(request: Any, auth: DeviceAuthentication, payload: Any = None) -> Any:
         seen["principal"] = auth.principal
         seen["device_dimension"] = scope_value("device")
         seen["visible"] = set(Device.objects.values_list("pk", flat=True))
         seen["theirs"] = Device.objects.filter(pk=theirs).exists()
-        return answer(request, auth)
+        return answer(request, auth, payload)
 
     answer = fast_path.answer_check_in
     monkeypatch.setattr(fast_path, "answer_check_in", spy)
