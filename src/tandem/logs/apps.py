@@ -1,4 +1,5 @@
 from tandem.core.apps import TandemAppConfig
+from tandem.logs.permissions import MANAGE_SOURCES
 
 
 class LogsConfig(TandemAppConfig):
@@ -9,3 +10,17 @@ class LogsConfig(TandemAppConfig):
     name = "tandem.logs"
     label = "logs"
     verbose_name = "Logs"
+
+    api_routers = ("tandem.logs.api.router",)
+    url_modules = ("tandem.logs.urls",)
+    permissions = (MANAGE_SOURCES,)
+    # The tenant's IT and its providers' admins (whole-tenant engagements only, see
+    # policies) manage where logs come from.
+    role_permissions = {
+        "tenant-owner": (MANAGE_SOURCES,),
+        "internal-technician": (MANAGE_SOURCES,),
+        "provider-admin": (MANAGE_SOURCES,),
+    }
+    schedule = (("purge-ingest-windows", 3600, "tandem.logs.services.purge_ingest_windows_task"),)
+    isolation_expectations = ("tests.isolation.expect_logs",)
+    test_world = ("tandem.logs.tests.world.build_logs_world",)
