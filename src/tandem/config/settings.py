@@ -312,7 +312,7 @@ LOGGING = {
 LOG_STREAM = env_str("TANDEM_LOG_STREAM", "embedded").strip().lower()
 if LOG_STREAM not in ("embedded", "nats"):
     raise SettingsError(f"TANDEM_LOG_STREAM must be 'embedded' or 'nats', not {LOG_STREAM!r}")
-LOG_STREAM_DIR = DATA_DIR / "streams" / "events"
+LOG_STREAM_DIR = Path(env_str("TANDEM_LOG_STREAM_DIR", "") or DATA_DIR / "streams" / "events")
 LOG_STREAM_MAX_BYTES = env_int("TANDEM_LOG_STREAM_MAX_MB", 10240, minimum=1) * 1024 * 1024
 LOG_STREAM_ACK_WAIT_SECONDS = env_int("TANDEM_LOG_STREAM_ACK_WAIT_SECONDS", 60, minimum=1)
 LOG_STREAM_MAX_DELIVER = env_int("TANDEM_LOG_STREAM_MAX_DELIVER", 10, minimum=1)
