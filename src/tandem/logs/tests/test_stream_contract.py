@@ -48,9 +48,9 @@ def drain(consumer: Consumer, *, ack: bool = True, timeout: float = 0.5) -> list
     return got
 
 
-def run_child(spec: dict[str, Any], body: str) -> subprocess.CompletedProcess[str]:
-    """Run ``body`` in a new Python process with ``stream`` opened from ``spec``."""
-    opener = textwrap.dedent(
+def _opener_source(spec: dict[str, Any]) -> str:
+    """Python that opens ``stream`` in a child process from ``spec`` (its ``argv[1]``)."""
+    return textwrap.dedent(
         """
         import json, os, signal, sys
         from tandem.logs.streams.base import Limits
@@ -65,8 +65,12 @@ def run_child(spec: dict[str, Any], body: str) -> subprocess.CompletedProcess[st
                                      subject_prefix=spec["prefix"], limits=limits)
         """
     )
+
+
+def run_child(spec: dict[str, Any], body: str) -> subprocess.CompletedProcess[str]:
+    """Run ``body`` in a new Python process with ``stream`` opened from ``spec``."""
     return subprocess.run(
-        [sys.executable, "-c", opener + textwrap.dedent(body), json.dumps(spec)],
+        [sys.executable, "-c", _opener_source(spec) + textwrap.dedent(body), json.dumps(spec)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -93,6 +97,33 @@ class StreamContract:
         got = drain(open_stream().consumer("detection", "here"))
         assert [b.events for b in got] == [[{"message": f"from-child-{i}"}] for i in range(3)]
         assert {(b.tenant_id, b.source_id) for b in got} == {(7, 70)}
+
+    def test_every_append_that_returned_survives_a_sigkill_mid_stream(
+        self, open_stream: Opener, spec
+    ):
+        stream = open_stream()
+        stream.ensure_group("detection")
+        script = _opener_source(spec) + textwrap.dedent(
+            """
+            for i in range(100000):
+                stream.append(11, None, [{"n": i, "pad": "p" * 300}])
+                print(i, flush=True)  # acknowledged: append returned
+            """
+        )
+        child = subprocess.Popen(
+            [sys.executable, "-c", script, json.dumps(spec)], stdout=subprocess.PIPE, text=True
+        )
+        assert child.stdout is not None
+        acknowledged = []
+        for line in child.stdout:
+            acknowledged.append(int(line))
+            if len(acknowledged) == 150:
+                child.send_signal(signal.SIGKILL)  # mid-stream, maybe mid-write
+                break
+        child.wait(timeout=30)
+        got = [e["n"] for b in drain(open_stream().consumer("detection", "c")) for e in b.events]
+        assert set(acknowledged) <= set(got)
+        assert got == sorted(got)  # in order, nothing garbled
 
     def test_batches_of_a_tenant_arrive_in_the_order_appended(self, open_stream: Opener):
         stream = open_stream()
@@ -300,7 +331,7 @@ class TestEmbeddedStream(StreamContract):
                 [
                     sys.executable,
                     "-c",
-                    _child_source(body),
+                    _opener_source(spec) + textwrap.dedent(body),
                     json.dumps(spec),
                     str(n),
                 ],
@@ -347,19 +378,6 @@ class TestEmbeddedStream(StreamContract):
         assert deliveries.count("fine-0") == 1
         dead = (root / "groups" / "detection.dead.ndjson").read_text().splitlines()
         assert [json.loads(line)["e"] for line in dead] == [events("poison")]
-
-
-def _child_source(body: str) -> str:
-    opener = textwrap.dedent(
-        """
-        import json, sys
-        from tandem.logs.streams.base import Limits
-        from tandem.logs.streams.embedded import EmbeddedStream
-        spec = json.loads(sys.argv[1])
-        stream = EmbeddedStream(spec["root"], limits=Limits(**spec["limits"]))
-        """
-    )
-    return opener + textwrap.dedent(body)
 
 
 class TestJetStreamStream(StreamContract):
