@@ -11,15 +11,18 @@ normalising is the consumers' work.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from django.conf import settings
 
 from tandem.agents.credentials import DEVICE_TAG, authenticate_device
 from tandem.core.scoping import system_context
 from tandem.logs import ndjson, services, streams
+from tandem.logs.choices import SourceKind
 from tandem.logs.models import IngestSource
 from tandem.logs.services import INGEST_TAG
 
@@ -63,14 +66,17 @@ def authenticate(header: str) -> IngestSource | Answer:
 
 
 def limits() -> ndjson.BodyLimits:
+    # A line must fit in one stream record, whatever the setting says.
+    record = streams.get_stream().limits.max_batch_bytes
+    fits = record - ndjson.RECORD_OVERHEAD - ndjson.EVENT_OVERHEAD
     return ndjson.BodyLimits(
         max_decompressed_bytes=settings.INGEST_MAX_DECOMPRESSED_BYTES,
-        max_line_bytes=settings.INGEST_MAX_LINE_BYTES,
+        max_line_bytes=min(settings.INGEST_MAX_LINE_BYTES, fits),
     )
 
 
-def _retry_after_quota() -> str:
-    return str(60 - int(time.time()) % 60 or 1)
+def _retry_after_quota() -> int:
+    return 60 - int(time.time()) % 60 or 1
 
 
 def take_batch(*, source: IngestSource, body: bytes, content_encoding: str) -> Answer:
@@ -104,33 +110,83 @@ def take_batch(*, source: IngestSource, body: bytes, content_encoding: str) -> A
         status = 400 if refusals.total else 200
         return Answer(status, {"accepted": 0, "refused": refusals.as_answer()})
 
+    try:
+        take_events(source=source, events=parsed.events, sizes=parsed.sizes, refused=refusals)
+    except Overloaded as overloaded:
+        answer = refusal(429, overloaded.reason, overloaded.detail, accepted=overloaded.appended)
+        answer.headers["Retry-After"] = str(overloaded.retry_after)
+        return answer
+    return Answer(200, {"accepted": count, "refused": refusals.as_answer()})
+
+
+class Overloaded(Exception):
+    """Over quota (``reason`` "quota") or the stream is busy ("busy"): push back. Only the
+    first ``appended`` events were taken (0 unless a body needed several stream records)."""
+
+    def __init__(self, reason: str, detail: str, retry_after: int, appended: int = 0) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+        self.retry_after = retry_after
+        self.appended = appended
+
+
+def take_events(
+    *,
+    source: IngestSource,
+    events: list[dict[str, Any]],
+    sizes: list[int] | None = None,
+    refused: ndjson.Refusals | None = None,
+) -> None:
+    """Take events a receiver parsed from ``source``: reserve the quota, stamp ``_tenant``,
+    ``_source`` and ``_received``, append to the stream (durable on return), count. The one
+    path for every receiver (this endpoint; the syslog listener's sink, wired by the lead).
+    Raises :class:`Overloaded`; ``sizes`` (each event's encoded size) cut large lists into
+    stream records, ``refused`` adds a receiver's refusals to the counters."""
+    counts = refused.counts if refused is not None else {}
+    count = len(events)
     minute = services.current_minute()
     if not services.reserve_quota(source=source, events=count, minute=minute):
-        services.count_ingest(
-            source=source, accepted=0, refused={**refusals.counts, ndjson.QUOTA: count}
-        )
-        answer = refusal(429, "quota", "The events-per-minute quota is used up.", accepted=0)
-        answer.headers["Retry-After"] = _retry_after_quota()
-        return answer
-
+        services.count_ingest(source=source, accepted=0, refused={**counts, ndjson.QUOTA: count})
+        raise Overloaded("quota", "The events-per-minute quota is used up.", _retry_after_quota())
     received = dt.datetime.now(dt.UTC).isoformat()
-    for event in parsed.events:
+    for event in events:
         event["_tenant"] = source.tenant_id
         event["_source"] = source.pk
         event["_received"] = received
+    if sizes is None:
+        sizes = [len(orjson.dumps(event)) for event in events]
     stream = streams.get_stream()
     appended = 0
     try:
-        for start, end in ndjson.chunks(parsed.sizes, stream.limits.max_batch_bytes):
-            stream.append(source.tenant_id, source.pk, parsed.events[start:end])
+        for start, end in ndjson.chunks(sizes, stream.limits.max_batch_bytes):
+            stream.append(source.tenant_id, source.pk, events[start:end])
             appended = end
     except streams.StreamBusy as busy:
         services.release_quota(source=source, events=count - appended, minute=minute)
-        services.count_ingest(source=source, accepted=appended, refused=refusals.counts)
+        services.count_ingest(source=source, accepted=appended, refused=counts)
         # Runs already appended are kept (and delivered): a sender that retries the whole
         # body sends them twice, which consumers tolerate (at least once, decision 0035).
-        answer = refusal(429, "busy", f"The event stream is busy: {busy}", accepted=appended)
-        answer.headers["Retry-After"] = str(busy.retry_after)
-        return answer
-    services.count_ingest(source=source, accepted=count, refused=refusals.counts)
-    return Answer(200, {"accepted": count, "refused": refusals.as_answer()})
+        raise Overloaded(
+            "busy", f"The event stream is busy: {busy}", busy.retry_after, appended
+        ) from busy
+    services.count_ingest(source=source, accepted=count, refused=counts)
+
+
+def source_for_sender(address: str) -> IngestSource | None:
+    """The enabled syslog source whose allowed networks hold ``address`` (the most specific
+    network wins), or None: the syslog listener's question about each sender."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    best: tuple[int, IngestSource] | None = None
+    with system_context("find the syslog source of a sender"):
+        candidates = list(IngestSource.objects.filter(kind=SourceKind.SYSLOG, enabled=True))
+    for candidate in candidates:
+        for network in candidate.allowed_networks:
+            net = ipaddress.ip_network(network)
+            fits = ip.version == net.version and ip in net
+            if fits and (best is None or net.prefixlen > best[0]):
+                best = (net.prefixlen, candidate)
+    return best[1] if best else None

@@ -76,23 +76,30 @@ class ParsedBatch:
 
 
 def decompress(body: bytes, limits: BodyLimits) -> bytes:
-    """The gzip body decompressed, at most ``max_decompressed_bytes`` of it."""
-    decoder = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        data = decoder.decompress(body, limits.max_decompressed_bytes + 1)
-    except zlib.error as error:
-        raise BodyRefused(
-            400, BROKEN_GZIP, f"The gzip body does not decompress: {error}."
-        ) from None
-    if len(data) > limits.max_decompressed_bytes:
-        raise BodyRefused(
-            413,
-            "too_large",
-            f"The body decompresses to more than {limits.max_decompressed_bytes} bytes.",
-        )
-    if not decoder.eof or decoder.unused_data:
-        raise BodyRefused(400, BROKEN_GZIP, "The gzip body is truncated or has trailing data.")
-    return data
+    """The gzip body decompressed (several gzip members one after the other, as some
+    shippers send, are read in turn), at most ``max_decompressed_bytes`` of it."""
+    parts: list[bytes] = []
+    size, rest = 0, body
+    while True:
+        decoder = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            data = decoder.decompress(rest, limits.max_decompressed_bytes - size + 1)
+        except zlib.error as error:
+            detail = f"The gzip body does not decompress: {error}."
+            raise BodyRefused(400, BROKEN_GZIP, detail) from None
+        size += len(data)
+        if size > limits.max_decompressed_bytes:
+            raise BodyRefused(
+                413,
+                "too_large",
+                f"The body decompresses to more than {limits.max_decompressed_bytes} bytes.",
+            )
+        if not decoder.eof:
+            raise BodyRefused(400, BROKEN_GZIP, "The gzip body is truncated.")
+        parts.append(data)
+        rest = decoder.unused_data
+        if not rest.strip(b"\0"):
+            return b"".join(parts)
 
 
 def parse_lines(data: bytes, limits: BodyLimits) -> ParsedBatch:
@@ -124,13 +131,21 @@ def parse_lines(data: bytes, limits: BodyLimits) -> ParsedBatch:
     return ParsedBatch(events, sizes, refusals)
 
 
+#: Bytes an event grows by in a stream record: a comma, and the ``_tenant``, ``_source``
+#: and ``_received`` the receiver adds.
+EVENT_OVERHEAD = 128
+#: Bytes of a stream record that are not events (its tenant, source, time).
+RECORD_OVERHEAD = 256
+
+
 def chunks(sizes: list[int], budget: int) -> list[tuple[int, int]]:
     """Cut events of these encoded sizes into runs of at most ``budget`` bytes each (a run
     holds at least one event): the (start, end) of each run."""
     runs: list[tuple[int, int]] = []
+    budget -= RECORD_OVERHEAD
     start, used = 0, 0
     for index, size in enumerate(sizes):
-        cost = size + 64  # a comma, and the metadata the receiver adds
+        cost = size + EVENT_OVERHEAD
         if index > start and used + cost > budget:
             runs.append((start, index))
             start, used = index, 0

@@ -13,10 +13,13 @@ import pytest
 from django.test import Client
 from tests.personas import World, user_of
 
+from tandem.accounts.principals import resolve_principal
 from tandem.core.scoping import system_context
-from tandem.logs import streams
+from tandem.logs import ingest, streams
 from tandem.logs.models import IngestSource
+from tandem.logs.services import create_ingest_source
 from tandem.logs.streams.embedded import EmbeddedStream
+from tandem.tenancy.models import Tenant
 
 URL = "/ingest/v1/events"
 
@@ -215,3 +218,46 @@ def test_a_session_is_no_credential_here(world, own_stream):
     answer = client.generic("POST", URL, lines({"m": 1}), content_type="application/x-ndjson")
     assert answer.status_code == 401
     assert stored(own_stream) == []
+
+
+def test_a_body_larger_than_one_stream_record_is_appended_in_several(world, settings, own_stream):
+    events = [{"message": "w" * 2000, "n": i} for i in range(1200)]  # ~2.4 MB, records of 1 MiB
+    answer = send(lines(*events), world.secrets["ingest_source"], gzipped=True)
+    assert answer.status_code == 200 and answer.json()["accepted"] == 1200
+    batches = stored(own_stream)
+    assert len(batches) >= 3
+    assert [e["n"] for b in batches for e in b.events] == list(range(1200))
+
+
+def test_several_gzip_members_are_read_in_turn(world, own_stream):
+    body = gzip.compress(lines({"n": 1}), mtime=0) + gzip.compress(lines({"n": 2}), mtime=0)
+    answer = Client().generic(
+        "POST",
+        URL,
+        body,
+        content_type="application/x-ndjson",
+        HTTP_AUTHORIZATION=f"Bearer {world.secrets['ingest_source']}",
+        HTTP_CONTENT_ENCODING="gzip",
+    )
+    assert answer.json() == {"accepted": 2, "refused": {}}
+
+
+def test_a_syslog_sender_is_known_by_the_most_specific_network(world):
+    from_owner = resolve_principal(user_of(world, "owner"))
+    with system_context("test: the tenant"):
+        acme = Tenant.objects.get(pk=world["tenant"])
+    wide, _ = create_ingest_source(
+        actor=from_owner, tenant=acme, name="LAN", kind="syslog", allowed_networks=["10.0.0.0/8"]
+    )
+    narrow, _ = create_ingest_source(
+        actor=from_owner,
+        tenant=acme,
+        name="Firewall",
+        kind="syslog",
+        allowed_networks=["10.1.0.0/16", "2001:db8::/32"],
+    )
+    assert ingest.source_for_sender("10.1.2.3") == narrow
+    assert ingest.source_for_sender("10.9.2.3") == wide
+    assert ingest.source_for_sender("2001:db8::7") == narrow
+    assert ingest.source_for_sender("192.0.2.1") is None
+    assert ingest.source_for_sender("not an address") is None
