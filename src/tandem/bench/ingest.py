@@ -218,7 +218,7 @@ def _stream_settings(kind: str, stamp: str) -> Iterator[dict[str, str]]:
     finally:
         stream = streams.get_stream()
         if isinstance(stream, JetStreamStream):
-            stream.delete()
+            stream.delete_stream()
         streams.reset_stream()
         shutil.rmtree(folder, ignore_errors=True)
         for name, value in saved.items():

@@ -211,7 +211,7 @@ class JetStreamStream:
         info = self._run(self._js.consumer_info(self.name, group))
         return {"pending_batches": info.num_pending or 0, "in_flight": info.num_ack_pending or 0}
 
-    def delete(self) -> None:
+    def delete_stream(self) -> None:
         """Delete the stream and its groups (tests, and a reset by hand)."""
         self._run(self._js.delete_stream(self.name))
 

@@ -421,7 +421,7 @@ class TestJetStreamStream(StreamContract):
         if opened:
             cleaner = opened[-1]
             try:
-                cleaner.delete()
+                cleaner.delete_stream()
             finally:
                 for stream in opened:
                     stream.close()
