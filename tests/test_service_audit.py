@@ -40,6 +40,8 @@ from tandem.core.principal import Principal, system_principal
 from tandem.core.scoping import system_context
 from tandem.jobs import services as jobs
 from tandem.jobs.models import Job
+from tandem.logs import services as logs
+from tandem.logs.models import IngestSource
 from tandem.patching import services as patching
 from tandem.patching.tests import support as patching_support
 from tandem.responsibility import services as matrix
@@ -606,6 +608,37 @@ def services() -> list[str]:
             if parameters and all(p.kind in (p.KEYWORD_ONLY, p.VAR_KEYWORD) for p in parameters):
                 found.append(f"{module.__name__}.{name}")
     return sorted(found)
+
+
+# --- The logs app (issue 12): ingest sources are audited; the hot path's counts are not ------
+_COUNTS = (
+    "the ingest hot path's bookkeeping (quota windows, counters of accepted and refused "
+    "events): counts, like check-ins, shown on the sources page (tandem.logs.tests)"
+)
+for _name in ("reserve_quota", "release_quota", "count_ingest"):
+    NOT_AUDITED[f"tandem.logs.services.{_name}"] = _COUNTS
+
+
+def _ingest_source(world: World) -> IngestSource:
+    return IngestSource.objects.get(pk=world["ingest_source"])
+
+
+CALLS.update(
+    {
+        "tandem.logs.services.create_ingest_source": lambda a, w: (
+            lambda: logs.create_ingest_source(
+                actor=a, tenant=_tenant(w), name="Audit check", kind="http"
+            )
+        ),
+        "tandem.logs.services.rotate_ingest_token": lambda a, w: (
+            lambda: logs.rotate_ingest_token(actor=a, source=_ingest_source(w))
+        ),
+        "tandem.logs.services.set_ingest_source_enabled": lambda a, w: (
+            lambda: logs.set_ingest_source_enabled(actor=a, source=_ingest_source(w), enabled=False)
+        ),
+    }
+)
+# --- end of the logs app's block --------------------------------------------------------------
 
 
 def test_every_service_has_an_audit_check() -> None:

@@ -140,13 +140,38 @@ def _bench_agents(args: argparse.Namespace) -> int:
     return EXIT_FAILED if result["failures"] else 0
 
 
+def _bench_ingest(args: argparse.Namespace) -> int:
+    """``tandem bench ingest``: durable ingestion over ``/ingest/v1/events`` (decision 0035)."""
+    from tandem.bench import ingest
+
+    if args.batches < 1 or args.batch < 1 or args.workers < 1:
+        raise CommandError("--batches, --batch and --workers must be positive")
+    if args.server and args.gunicorn:
+        raise CommandError("--server and --gunicorn exclude each other")
+    if args.server and args.stream == "both":
+        raise CommandError("--server drives that server's own stream: leave out --stream both")
+    result = ingest.run(
+        stream=args.stream,
+        batches=args.batches,
+        batch=args.batch,
+        workers=args.workers,
+        seed=args.seed,
+        gunicorn=args.gunicorn_workers if args.gunicorn else 0,
+        server=args.server,
+    )
+    print(ingest.report(result, as_json=args.json))
+    return EXIT_FAILED if result["failures"] else 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from tandem.bench import desk
 
     if args.scenario == "agents":
         return _bench_agents(args)
+    if args.scenario == "ingest":
+        return _bench_ingest(args)
     if args.scenario != "desk":
-        raise CommandError(f"unknown scenario {args.scenario!r}; try: desk, agents")
+        raise CommandError(f"unknown scenario {args.scenario!r}; try: desk, agents, ingest")
     if args.processes < 1 or args.tickets < args.processes or args.requests < 1:
         raise CommandError("--processes, --tickets and --requests must be positive")
     try:
@@ -358,7 +383,7 @@ def register(commands: Commands) -> None:
         "Measure a scenario on the configured (scratch) database.",
         needs_data=False,
     )
-    p.add_argument("scenario", choices=["desk", "agents"], help="what to measure")
+    p.add_argument("scenario", choices=["desk", "agents", "ingest"], help="what to measure")
     p.add_argument("--tickets", type=int, default=2000, help="desk: tickets to create")
     p.add_argument("--requests", type=int, default=200, help="queue page requests")
     p.add_argument("--recompute", type=int, default=20000, help="synthetic SLA histories")
@@ -390,4 +415,12 @@ def register(commands: Commands) -> None:
     p.add_argument(
         "--gunicorn-timeout", type=int, default=1800, help="agents: it stops by itself after"
     )
+    p.add_argument(
+        "--stream",
+        default="both",
+        choices=["embedded", "nats", "both"],
+        help="ingest: the stream back-end(s) to measure",
+    )
+    p.add_argument("--batches", type=int, default=200, help="ingest: requests per back-end")
+    p.add_argument("--batch", type=int, default=500, help="ingest: events per request")
     p.add_argument("--json", action="store_true", help="print the results as JSON")

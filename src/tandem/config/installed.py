@@ -31,6 +31,7 @@ TANDEM_APPS = [
     "tandem.responsibility",
     "tandem.jobs",
     "tandem.agents",
+    "tandem.logs",
     "tandem.servicedesk",
     "tandem.reports",
     "tandem.patching",

@@ -305,3 +305,31 @@ LOGGING = {
         "mail.log": {"level": "WARNING"},
     },
 }
+
+# Event streams (decision 0035, docs/operations.md "Event streams"): where receivers append
+# log events and detection workers read them. "embedded" is a log under DATA_DIR/streams;
+# "nats" is a NATS JetStream server.
+LOG_STREAM = env_str("TANDEM_LOG_STREAM", "embedded").strip().lower()
+if LOG_STREAM not in ("embedded", "nats"):
+    raise SettingsError(f"TANDEM_LOG_STREAM must be 'embedded' or 'nats', not {LOG_STREAM!r}")
+LOG_STREAM_DIR = Path(env_str("TANDEM_LOG_STREAM_DIR", "") or DATA_DIR / "streams" / "events")
+LOG_STREAM_MAX_BYTES = env_int("TANDEM_LOG_STREAM_MAX_MB", 10240, minimum=1) * 1024 * 1024
+LOG_STREAM_ACK_WAIT_SECONDS = env_int("TANDEM_LOG_STREAM_ACK_WAIT_SECONDS", 60, minimum=1)
+LOG_STREAM_MAX_DELIVER = env_int("TANDEM_LOG_STREAM_MAX_DELIVER", 10, minimum=1)
+#: The consumer groups created with the stream (JetStream drops what no group wants).
+LOG_STREAM_GROUPS = env_list("TANDEM_LOG_STREAM_GROUPS", ["detection"])
+NATS_URL = env_str("TANDEM_NATS_URL", "nats://127.0.0.1:4222")
+NATS_STREAM = env_str("TANDEM_NATS_STREAM", "TANDEM_EVENTS")
+NATS_SUBJECT_PREFIX = env_str("TANDEM_NATS_SUBJECT_PREFIX", "tandem.events")
+NATS_REPLICAS = env_int("TANDEM_NATS_REPLICAS", 1, minimum=1)
+#: The events one tenant may send per minute over all its sources (decision 0035); a
+#: source may have a lower quota of its own. Past it: 429 with Retry-After.
+INGEST_TENANT_EVENTS_PER_MINUTE = env_int(
+    "TANDEM_INGEST_TENANT_EVENTS_PER_MINUTE", 1_200_000, minimum=1
+)
+#: ``POST /ingest/v1/events``: the body as sent, the body decompressed, one line.
+INGEST_MAX_BODY_BYTES = env_int("TANDEM_INGEST_MAX_BODY_MB", 10, minimum=1) * 1024 * 1024
+INGEST_MAX_DECOMPRESSED_BYTES = (
+    env_int("TANDEM_INGEST_MAX_DECOMPRESSED_MB", 64, minimum=1) * 1024 * 1024
+)
+INGEST_MAX_LINE_BYTES = env_int("TANDEM_INGEST_MAX_LINE_KB", 256, minimum=1) * 1024

@@ -1,0 +1,81 @@
+"""The logs API, mounted at ``/api/v1/``: a tenant's ingest sources (list with counters,
+create with the token shown once, rotate the token, disable, enable). The batch endpoint
+itself is ``/ingest/v1/events`` (``ingest_views``), never this API.
+
+Thin handlers: the tenant through ``tenant_in_reach`` or ``tenant_in_body``, sources
+through the queries (404 out of reach), one service.
+"""
+
+from typing import Any
+
+from django.http import Http404
+from ninja import Router
+from ninja.pagination import paginate
+
+from tandem.core.actions import declare_action
+from tandem.core.api import Id, Pagination
+from tandem.core.request import TandemRequest, tenant_in_body, tenant_in_reach
+from tandem.logs import queries, services
+from tandem.logs.models import IngestSource
+from tandem.logs.permissions import MANAGE_SOURCES
+from tandem.logs.policies import may_manage_in
+from tandem.logs.schemas import IngestSourceIn, IngestSourceOut, IngestSourceWithToken
+
+router = Router(tags=["logs"])
+
+
+def _with_token(source: IngestSource, token: str | None) -> dict[str, Any]:
+    return {**IngestSourceOut.from_orm(source).dict(by_alias=True), "token": token}
+
+
+@router.get("/tenants/{tenant_id}/ingest-sources", response=list[IngestSourceOut])
+@paginate(Pagination)
+@declare_action(MANAGE_SOURCES)
+def list_ingest_sources(request: TandemRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
+    """The tenant's ingest sources with their counters of accepted and refused events."""
+    tenant = tenant_in_reach(request.principal, tenant_id, MANAGE_SOURCES)
+    if not may_manage_in(request.principal, tenant.pk):
+        raise Http404  # an engagement narrower than the tenant reaches no source
+    return queries.sources(request.principal, tenant.pk)
+
+
+@router.post("/ingest-sources", response={201: IngestSourceWithToken})
+@declare_action(MANAGE_SOURCES)
+def create_ingest_source(request: TandemRequest, payload: IngestSourceIn):  # type: ignore[no-untyped-def]
+    """A new source; an HTTP source's ``token`` is in this answer and nowhere else."""
+    tenant = tenant_in_body(request.principal, payload.tenant_id)
+    source, token = services.create_ingest_source(
+        actor=request.principal,
+        tenant=tenant,
+        name=payload.name,
+        kind=payload.kind,
+        allowed_networks=payload.allowed_networks,
+        max_events_per_minute=payload.max_events_per_minute,
+        max_batch_events=payload.max_batch_events,
+    )
+    return 201, _with_token(source, token)
+
+
+@router.post("/ingest-sources/{source_id}/rotate-token", response=IngestSourceWithToken)
+@declare_action(MANAGE_SOURCES)
+def rotate_ingest_token(request: TandemRequest, source_id: Id):  # type: ignore[no-untyped-def]
+    """A new token for an HTTP source; the old one is refused from now on."""
+    source = queries.source_in_reach(request.principal, source_id)
+    source, token = services.rotate_ingest_token(actor=request.principal, source=source)
+    return _with_token(source, token)
+
+
+@router.post("/ingest-sources/{source_id}/disable", response=IngestSourceOut)
+@declare_action(MANAGE_SOURCES)
+def disable_ingest_source(request: TandemRequest, source_id: Id):  # type: ignore[no-untyped-def]
+    """Refuse the source's token and senders until it is enabled again."""
+    source = queries.source_in_reach(request.principal, source_id)
+    return services.set_ingest_source_enabled(actor=request.principal, source=source, enabled=False)
+
+
+@router.post("/ingest-sources/{source_id}/enable", response=IngestSourceOut)
+@declare_action(MANAGE_SOURCES)
+def enable_ingest_source(request: TandemRequest, source_id: Id):  # type: ignore[no-untyped-def]
+    """Take the source's events again."""
+    source = queries.source_in_reach(request.principal, source_id)
+    return services.set_ingest_source_enabled(actor=request.principal, source=source, enabled=True)

@@ -1,0 +1,192 @@
+"""``POST /ingest/v1/events``: who is sending, and taking their batch (decision 0035).
+
+The order is what makes "nothing accepted is lost, nothing refused is half-taken" hold:
+read and check the whole body, reserve the quota (all or nothing), append to the stream
+(durable on return), and only then answer. Bad lines are refused with their reason and
+line number and never cost the good ones; the events are stored as received plus
+``_tenant``, ``_source`` and ``_received`` (set here, whatever the sender put there):
+normalising is the consumers' work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from django.conf import settings
+
+from tandem.agents.credentials import DEVICE_TAG, authenticate_device
+from tandem.core.scoping import system_context
+from tandem.logs import ndjson, services, streams
+from tandem.logs.choices import SourceKind
+from tandem.logs.models import IngestSource
+from tandem.logs.services import INGEST_TAG
+
+
+@dataclass
+class Answer:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def refusal(status: int, code: str, detail: str, **extra: Any) -> Answer:
+    return Answer(status, {"code": code, "detail": detail, **extra})
+
+
+def authenticate(header: str) -> IngestSource | Answer:
+    """The source a request's ``Authorization`` names: an ingest token's source, or the
+    tenant's agent source for a device credential; else the refusal to answer."""
+    if not header.startswith("Bearer "):
+        return refusal(
+            401, "missing", "Send Authorization: Bearer with an ingest token or device credential."
+        )
+    raw = header[7:].strip()
+    if raw.startswith(f"{DEVICE_TAG}_"):
+        auth = authenticate_device(header)
+        if auth.credential is None:
+            code, detail = auth.refusal or ("unknown", "The device credential is not known.")
+            return refusal(401, code, detail)
+        source = services.agent_source(auth.credential.tenant_id)
+    elif raw.startswith(f"{INGEST_TAG}_"):
+        with system_context("find the ingest source a token names"):
+            found = services.find_source_by_token(raw)
+        if found is None:
+            return refusal(401, "unknown", "The ingest token is not known.")
+        source = found
+    else:
+        return refusal(401, "unknown", "Not an ingest token or a device credential.")
+    if not source.enabled:
+        return refusal(403, "disabled", "This ingest source is disabled.")
+    return source
+
+
+def limits() -> ndjson.BodyLimits:
+    # A line must fit in one stream record, whatever the setting says.
+    record = streams.get_stream().limits.max_batch_bytes
+    fits = record - ndjson.RECORD_OVERHEAD - ndjson.EVENT_OVERHEAD
+    return ndjson.BodyLimits(
+        max_decompressed_bytes=settings.INGEST_MAX_DECOMPRESSED_BYTES,
+        max_line_bytes=min(settings.INGEST_MAX_LINE_BYTES, fits),
+    )
+
+
+def _retry_after_quota() -> int:
+    return 60 - int(time.time()) % 60 or 1
+
+
+def take_batch(*, source: IngestSource, body: bytes, content_encoding: str) -> Answer:
+    """Check, count and append one NDJSON body from ``source``."""
+    body_limits = limits()
+    encoding = content_encoding.strip().lower()
+    if encoding not in ("", "identity", "gzip"):
+        return refusal(415, "encoding", f"Content-Encoding {encoding!r}: send gzip or nothing.")
+    try:
+        data = ndjson.decompress(body, body_limits) if encoding == "gzip" else body
+    except ndjson.BodyRefused as refused:
+        if refused.reason == ndjson.BROKEN_GZIP:
+            services.count_ingest(source=source, accepted=0, refused={ndjson.BROKEN_GZIP: 1})
+        return refusal(refused.status, refused.reason, refused.detail, accepted=0)
+    if len(data) > body_limits.max_decompressed_bytes:
+        return refusal(
+            413, "too_large", f"The body is over {body_limits.max_decompressed_bytes} bytes."
+        )
+    parsed = ndjson.parse_lines(data, body_limits)
+    refusals = parsed.refusals
+    count = len(parsed.events)
+    if count > source.max_batch_events:
+        return refusal(
+            413,
+            "too_many_events",
+            f"{count} events in one request; this source takes {source.max_batch_events}.",
+            accepted=0,
+        )
+    if not count:
+        services.count_ingest(source=source, accepted=0, refused=refusals.counts)
+        status = 400 if refusals.total else 200
+        return Answer(status, {"accepted": 0, "refused": refusals.as_answer()})
+
+    try:
+        take_events(source=source, events=parsed.events, sizes=parsed.sizes, refused=refusals)
+    except Overloaded as overloaded:
+        answer = refusal(429, overloaded.reason, overloaded.detail, accepted=overloaded.appended)
+        answer.headers["Retry-After"] = str(overloaded.retry_after)
+        return answer
+    return Answer(200, {"accepted": count, "refused": refusals.as_answer()})
+
+
+class Overloaded(Exception):
+    """Over quota (``reason`` "quota") or the stream is busy ("busy"): push back. Only the
+    first ``appended`` events were taken (0 unless a body needed several stream records)."""
+
+    def __init__(self, reason: str, detail: str, retry_after: int, appended: int = 0) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+        self.retry_after = retry_after
+        self.appended = appended
+
+
+def take_events(
+    *,
+    source: IngestSource,
+    events: list[dict[str, Any]],
+    sizes: list[int] | None = None,
+    refused: ndjson.Refusals | None = None,
+) -> None:
+    """Take events a receiver parsed from ``source``: reserve the quota, stamp ``_tenant``,
+    ``_source`` and ``_received``, append to the stream (durable on return), count. The one
+    path for every receiver (this endpoint; the syslog listener's sink, wired by the lead).
+    Raises :class:`Overloaded`; ``sizes`` (each event's encoded size) cut large lists into
+    stream records, ``refused`` adds a receiver's refusals to the counters."""
+    counts = refused.counts if refused is not None else {}
+    count = len(events)
+    minute = services.current_minute()
+    if not services.reserve_quota(source=source, events=count, minute=minute):
+        services.count_ingest(source=source, accepted=0, refused={**counts, ndjson.QUOTA: count})
+        raise Overloaded("quota", "The events-per-minute quota is used up.", _retry_after_quota())
+    received = dt.datetime.now(dt.UTC).isoformat()
+    for event in events:
+        event["_tenant"] = source.tenant_id
+        event["_source"] = source.pk
+        event["_received"] = received
+    if sizes is None:
+        sizes = [len(orjson.dumps(event)) for event in events]
+    stream = streams.get_stream()
+    appended = 0
+    try:
+        for start, end in ndjson.chunks(sizes, stream.limits.max_batch_bytes):
+            stream.append(source.tenant_id, source.pk, events[start:end])
+            appended = end
+    except streams.StreamBusy as busy:
+        services.release_quota(source=source, events=count - appended, minute=minute)
+        services.count_ingest(source=source, accepted=appended, refused=counts)
+        # Runs already appended are kept (and delivered): a sender that retries the whole
+        # body sends them twice, which consumers tolerate (at least once, decision 0035).
+        raise Overloaded(
+            "busy", f"The event stream is busy: {busy}", busy.retry_after, appended
+        ) from busy
+    services.count_ingest(source=source, accepted=count, refused=counts)
+
+
+def source_for_sender(address: str) -> IngestSource | None:
+    """The enabled syslog source whose allowed networks hold ``address`` (the most specific
+    network wins), or None: the syslog listener's question about each sender."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    best: tuple[int, IngestSource] | None = None
+    with system_context("find the syslog source of a sender"):
+        candidates = list(IngestSource.objects.filter(kind=SourceKind.SYSLOG, enabled=True))
+    for candidate in candidates:
+        for network in candidate.allowed_networks:
+            net = ipaddress.ip_network(network)
+            fits = ip.version == net.version and ip in net
+            if fits and (best is None or net.prefixlen > best[0]):
+                best = (net.prefixlen, candidate)
+    return best[1] if best else None

@@ -1,0 +1,85 @@
+"""Ingest sources and the quota windows (decision 0035). The events themselves are never
+stored here: they go to the event stream (:mod:`tandem.logs.streams`)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from tandem.core.models import TenantOwned
+from tandem.logs.choices import SourceKind
+
+
+class IngestSource(TenantOwned):
+    """Where a tenant's logs come from: an HTTP shipper with its token, a syslog sender
+    network, or the tenant's agents. Carries the source's limits and its counters of
+    accepted and refused events (per reason), which the sources page shows."""
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=SourceKind.choices)
+    #: The first characters of the token, to tell sources apart; empty without a token.
+    prefix = models.CharField(max_length=16, blank=True)
+    #: SHA-256 of the ingest token (``tdi_...``); None for syslog and agent sources.
+    secret_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    #: Syslog senders allowed, as CIDR networks (``["10.0.0.0/8", "192.0.2.7/32"]``).
+    allowed_networks = models.JSONField(default=list, blank=True)
+    #: Events per minute this source may send; None: only the tenant's quota applies.
+    max_events_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    #: The most events one request may carry.
+    max_batch_events = models.PositiveIntegerField(default=10_000)
+    enabled = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    accepted = models.PositiveBigIntegerField(default=0)
+    refused_malformed_json = models.PositiveBigIntegerField(default=0)
+    refused_invalid_utf8 = models.PositiveBigIntegerField(default=0)
+    refused_oversized_line = models.PositiveBigIntegerField(default=0)
+    refused_broken_gzip = models.PositiveBigIntegerField(default=0)
+    refused_quota = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant"],
+                condition=models.Q(kind="agent"),
+                name="logs_one_agent_source_per_tenant",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def refused_counts(self) -> dict[str, int]:
+        return {
+            "malformed_json": self.refused_malformed_json,
+            "invalid_utf8": self.refused_invalid_utf8,
+            "oversized_line": self.refused_oversized_line,
+            "broken_gzip": self.refused_broken_gzip,
+            "quota": self.refused_quota,
+        }
+
+
+class IngestWindow(TenantOwned):
+    """Events taken in one minute, for the tenant (``source`` None) or one source: the
+    quota's fixed window, shared by every receiver process through the database."""
+
+    source = models.ForeignKey(IngestSource, null=True, blank=True, on_delete=models.CASCADE)
+    #: Minutes since the Unix epoch.
+    minute = models.BigIntegerField()
+    events = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "minute"],
+                condition=models.Q(source__isnull=True),
+                name="logs_window_per_tenant_minute",
+            ),
+            models.UniqueConstraint(
+                fields=["source", "minute"], name="logs_window_per_source_minute"
+            ),
+        ]

@@ -1,0 +1,251 @@
+"""Writes of the logs app (decision 0035): ingest sources made, rotated, disabled and
+enabled (audited), and the hot path's bookkeeping: quota windows reserved and released,
+counters of accepted and refused events (not audited: they are counts, like check-ins)."""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django_tasks import task
+
+from tandem.agents.credentials import hash_secret, new_secret
+from tandem.audit.services import record_audit
+from tandem.core.errors import Conflict, InvalidInput, Refused
+from tandem.core.policies import authorize
+from tandem.core.principal import Principal
+from tandem.core.scoping import system_context, within_tenant
+from tandem.core.validation import clean_name
+from tandem.logs.choices import SourceKind
+from tandem.logs.models import IngestSource, IngestWindow
+from tandem.logs.ndjson import REASONS
+from tandem.logs.permissions import MANAGE_SOURCES
+from tandem.logs.policies import may_manage_in
+from tandem.tenancy.models import Tenant
+
+#: An ingest token: ``tdi_<prefix>_<secret>`` (the agents' secret scheme, its own tag).
+INGEST_TAG = "tdi"
+MAX_NETWORKS = 100
+MAX_BATCH_EVENTS = 100_000
+
+
+def _networks(values: list[str] | tuple[str, ...]) -> list[str]:
+    """CIDR networks, normalised (``10.1.2.3/8`` is refused: host bits set)."""
+    if len(values) > MAX_NETWORKS:
+        raise InvalidInput({"allowed_networks": [f"At most {MAX_NETWORKS} networks."]})
+    cleaned = []
+    for value in values:
+        try:
+            cleaned.append(str(ipaddress.ip_network(str(value).strip(), strict=True)))
+        except ValueError:
+            raise InvalidInput(
+                {"allowed_networks": [f"{value!r} is not a network such as 192.0.2.0/24."]}
+            ) from None
+    return sorted(set(cleaned))
+
+
+def _limits(max_events_per_minute: int | None, max_batch_events: int) -> None:
+    if max_events_per_minute is not None and not 1 <= max_events_per_minute <= 10**9:
+        raise InvalidInput({"max_events_per_minute": ["Between 1 and 1,000,000,000, or empty."]})
+    if not 1 <= max_batch_events <= MAX_BATCH_EVENTS:
+        raise InvalidInput({"max_batch_events": [f"Between 1 and {MAX_BATCH_EVENTS:,}."]})
+
+
+def create_ingest_source(
+    *,
+    actor: Principal,
+    tenant: Tenant,
+    name: str,
+    kind: str,
+    allowed_networks: list[str] | tuple[str, ...] = (),
+    max_events_per_minute: int | None = None,
+    max_batch_events: int = 10_000,
+) -> tuple[IngestSource, str | None]:
+    """A new source. An HTTP source gets an ingest token, returned here and never again
+    (its hash is kept); a syslog source is known by its sender networks, at least one."""
+    authorize(actor, MANAGE_SOURCES, tenant)
+    if not may_manage_in(actor, tenant.pk):
+        raise Refused("Your engagement does not cover the whole tenant.")
+    if kind not in (SourceKind.HTTP, SourceKind.SYSLOG):
+        raise InvalidInput({"kind": ["Either 'http' or 'syslog'."]})
+    networks = _networks(allowed_networks)
+    if kind == SourceKind.SYSLOG and not networks:
+        raise InvalidInput({"allowed_networks": ["A syslog source needs its sender networks."]})
+    _limits(max_events_per_minute, max_batch_events)
+    raw = prefix = secret_hash = None
+    if kind == SourceKind.HTTP:
+        raw, prefix, secret_hash = new_secret(INGEST_TAG)
+    source = IngestSource(
+        tenant=tenant,
+        name=clean_name(name, max_length=200),
+        kind=kind,
+        prefix=prefix or "",
+        secret_hash=secret_hash,
+        allowed_networks=networks,
+        max_events_per_minute=max_events_per_minute,
+        max_batch_events=max_batch_events,
+        created_by_id=actor.user_id,
+    )
+    with transaction.atomic(), within_tenant(tenant.pk):
+        source.save()
+        record_audit(
+            actor=actor,
+            action="logs.create_ingest_source",
+            target=source,
+            tenant_id=tenant.pk,
+            changes={
+                "name": [None, source.name],
+                "kind": [None, kind],
+                "allowed_networks": [None, networks],
+                "max_events_per_minute": [None, max_events_per_minute],
+                "max_batch_events": [None, max_batch_events],
+            },
+        )
+    return source, raw
+
+
+def rotate_ingest_token(*, actor: Principal, source: IngestSource) -> tuple[IngestSource, str]:
+    """A new token for an HTTP source; the old one stops working at once."""
+    authorize(actor, MANAGE_SOURCES, source)
+    if source.kind != SourceKind.HTTP:
+        raise Conflict("Only an HTTP source has an ingest token.")
+    raw, prefix, secret_hash = new_secret(INGEST_TAG)
+    with transaction.atomic(), within_tenant(source.tenant_id):
+        old_prefix = source.prefix
+        source.prefix, source.secret_hash = prefix, secret_hash
+        source.save(update_fields=["prefix", "secret_hash", "updated_at"])
+        record_audit(
+            actor=actor,
+            action="logs.rotate_ingest_token",
+            target=source,
+            tenant_id=source.tenant_id,
+            changes={"prefix": [old_prefix, prefix]},
+        )
+    return source, raw
+
+
+def set_ingest_source_enabled(
+    *, actor: Principal, source: IngestSource, enabled: bool
+) -> IngestSource:
+    """Disable a source (its token and senders are refused) or enable it again. Asking for
+    the state it is in is recorded too (someone meant it), with no change."""
+    authorize(actor, MANAGE_SOURCES, source)
+    before = source.enabled
+    with transaction.atomic(), within_tenant(source.tenant_id):
+        source.enabled = enabled
+        source.save(update_fields=["enabled", "updated_at"])
+        record_audit(
+            actor=actor,
+            action="logs.enable_ingest_source" if enabled else "logs.disable_ingest_source",
+            target=source,
+            tenant_id=source.tenant_id,
+            changes={"enabled": [before, enabled]},
+        )
+    return source
+
+
+def agent_source(tenant_id: int) -> IngestSource:
+    """The tenant's one source for its agents' logs, made on first use. The caller is in
+    the tenant's scope (a device principal's request)."""
+    with within_tenant(tenant_id):
+        found = IngestSource.objects.filter(tenant_id=tenant_id, kind=SourceKind.AGENT).first()
+        if found is not None:
+            return found
+        try:
+            with transaction.atomic():
+                return IngestSource.objects.create(
+                    tenant_id=tenant_id, name="Endpoint agents", kind=SourceKind.AGENT
+                )
+        except IntegrityError:  # another receiver made it first
+            return IngestSource.objects.get(tenant_id=tenant_id, kind=SourceKind.AGENT)
+
+
+def find_source_by_token(raw: str) -> IngestSource | None:
+    """The source whose ingest token is ``raw`` (enabled or not: the caller says why it is
+    refused). Run in a system context: the sender has no tenant yet."""
+    if not raw.startswith(f"{INGEST_TAG}_") or len(raw) > 200:
+        return None
+    return IngestSource.objects.filter(secret_hash=hash_secret(raw)).first()
+
+
+def current_minute() -> int:
+    return int(time.time() // 60)
+
+
+def reserve_quota(*, source: IngestSource, events: int, minute: int) -> bool:
+    """Count ``events`` against the tenant's and the source's quota for this minute, all or
+    nothing: False (and nothing counted) when either would go over."""
+    tenant_limit = settings.INGEST_TENANT_EVENTS_PER_MINUTE
+    windows: list[tuple[IngestSource | None, int]] = [(None, tenant_limit)]
+    if source.max_events_per_minute is not None:
+        windows.append((source, source.max_events_per_minute))
+    with transaction.atomic(), within_tenant(source.tenant_id):
+        for window_source, limit in windows:
+            if not _take(source.tenant_id, window_source, minute, events, limit):
+                transaction.set_rollback(True)
+                return False
+    return True
+
+
+def _take(
+    tenant_id: int, source: IngestSource | None, minute: int, events: int, limit: int
+) -> bool:
+    if events > limit:
+        return False
+    rows = IngestWindow.objects.filter(tenant_id=tenant_id, source=source, minute=minute)
+    if rows.filter(events__lte=limit - events).update(events=F("events") + events):
+        return True
+    if rows.exists():
+        return False
+    try:
+        with transaction.atomic():
+            IngestWindow.objects.create(
+                tenant_id=tenant_id, source=source, minute=minute, events=events
+            )
+        return True
+    except IntegrityError:  # made meanwhile by another receiver: count against it
+        return bool(rows.filter(events__lte=limit - events).update(events=F("events") + events))
+
+
+def release_quota(*, source: IngestSource, events: int, minute: int) -> None:
+    """Give back a reservation whose events the stream did not take."""
+    with within_tenant(source.tenant_id):
+        rows = IngestWindow.objects.filter(
+            tenant_id=source.tenant_id, minute=minute, events__gte=events
+        )
+        rows.filter(source=None).update(events=F("events") - events)
+        if source.max_events_per_minute is not None:
+            rows.filter(source=source).update(events=F("events") - events)
+
+
+def count_ingest(*, source: IngestSource, accepted: int, refused: dict[str, int]) -> None:
+    """Add one request's outcome to the source's counters (one UPDATE)."""
+    changes: dict[str, F | object] = {}
+    if accepted:
+        changes["accepted"] = F("accepted") + accepted
+        changes["last_event_at"] = timezone.now()
+    for reason, count in refused.items():
+        if reason in REASONS and count:
+            field = f"refused_{reason}"
+            changes[field] = F(field) + count
+    if changes:
+        with within_tenant(source.tenant_id):
+            IngestSource.objects.filter(pk=source.pk).update(**changes)
+
+
+def purge_ingest_windows() -> int:
+    """Delete quota windows older than an hour."""
+    old = current_minute() - 60
+    with system_context("purge ingest quota windows"):
+        deleted, _ = IngestWindow.objects.filter(minute__lt=old).delete()
+    return deleted
+
+
+@task()
+def purge_ingest_windows_task() -> int:
+    """``LogsConfig.schedule``: hourly."""
+    return purge_ingest_windows()

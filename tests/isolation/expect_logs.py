@@ -1,0 +1,38 @@
+"""Isolation expectations for the logs app (merged into expectations.py): a tenant's ingest
+sources, listed, made, rotated, disabled and enabled. The world's sources are described in
+``tandem.logs.tests.world``.
+
+Managing sources (``logs.manage_sources``) is for Acme's owner and internal IT. Northwind's
+admin holds the permission but is engaged for Acme's HQ only, and a source's logs may name
+any host of the tenant: it reaches no source (decision 0035). ``/ingest/v1/events`` takes no
+session: the ingest token or device credential is checked by the handler
+(``tandem.logs.tests.test_ingest``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_MANAGERS = frozenset({"owner", "internal_tech"})
+
+PAGES: dict[str, frozenset[str]] = {"source-list": _MANAGERS}
+WRITES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/ingest-sources"): {
+        "allowed": set(_MANAGERS),
+        "body": lambda w, p: {
+            "tenant_id": w["tenant"],
+            "name": "Made in the matrix",
+            "kind": "http",
+        },
+    },
+    ("POST", "/ingest-sources/{source_id}/rotate-token"): {"allowed": set(_MANAGERS), "body": None},
+    ("POST", "/ingest-sources/{source_id}/disable"): {"allowed": set(_MANAGERS), "body": None},
+    ("POST", "/ingest-sources/{source_id}/enable"): {"allowed": set(_MANAGERS), "body": None},
+}
+OTHER_READS: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/tenants/{tenant_id}/ingest-sources"): _MANAGERS,
+}
+EXTRA_PARAMS = {"source_id": "ingest_source"}
+PAGE_TARGETS: dict[str, dict[str, str]] = {}
+#: The batch endpoint: no session counts there (a bearer token or credential only).
+PUBLIC_PAGES: frozenset[str] = frozenset({"ingest-events"})
