@@ -31,6 +31,7 @@ TANDEM_APPS = [
     "tandem.responsibility",
     "tandem.jobs",
     "tandem.agents",
+    "tandem.detection",
     "tandem.servicedesk",
     "tandem.reports",
     "tandem.patching",
