@@ -179,7 +179,7 @@ def _value_test(test: Node) -> Callable[[Any], bool]:
             if not isinstance(value, str):
                 return False
             try:
-                return ipaddress.ip_address(value.strip()) in network
+                return ipaddress.ip_address(value) in network
             except ValueError:
                 return False
 
