@@ -140,13 +140,31 @@ def _bench_agents(args: argparse.Namespace) -> int:
     return EXIT_FAILED if result["failures"] else 0
 
 
+def _bench_detect(args: argparse.Namespace) -> int:
+    """``tandem bench detect``: the Sigma engine end to end (decision 0034)."""
+    from pathlib import Path
+
+    from tandem.bench import detect
+
+    rules = Path(args.rules or os.environ.get("TANDEM_SIGMA_RULES") or "../shared/sigma")
+    if not rules.exists():
+        raise CommandError(f"no rules at {rules}: give --rules PATH (a folder or zip)")
+    if args.events < 1:
+        raise CommandError("--events must be positive")
+    result = detect.run(rules=rules, events=args.events, seed=args.seed, cold=not args.no_cold)
+    print(detect.report(result, as_json=args.json))
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from tandem.bench import desk
 
     if args.scenario == "agents":
         return _bench_agents(args)
+    if args.scenario == "detect":
+        return _bench_detect(args)
     if args.scenario != "desk":
-        raise CommandError(f"unknown scenario {args.scenario!r}; try: desk, agents")
+        raise CommandError(f"unknown scenario {args.scenario!r}; try: desk, agents, detect")
     if args.processes < 1 or args.tickets < args.processes or args.requests < 1:
         raise CommandError("--processes, --tickets and --requests must be positive")
     try:
@@ -358,7 +376,7 @@ def register(commands: Commands) -> None:
         "Measure a scenario on the configured (scratch) database.",
         needs_data=False,
     )
-    p.add_argument("scenario", choices=["desk", "agents"], help="what to measure")
+    p.add_argument("scenario", choices=["desk", "agents", "detect"], help="what to measure")
     p.add_argument("--tickets", type=int, default=2000, help="desk: tickets to create")
     p.add_argument("--requests", type=int, default=200, help="queue page requests")
     p.add_argument("--recompute", type=int, default=20000, help="synthetic SLA histories")
@@ -390,4 +408,7 @@ def register(commands: Commands) -> None:
     p.add_argument(
         "--gunicorn-timeout", type=int, default=1800, help="agents: it stops by itself after"
     )
+    p.add_argument("--rules", metavar="PATH", help="detect: rules (default ../shared/sigma)")
+    p.add_argument("--events", type=int, default=100_000, help="detect: generated events")
+    p.add_argument("--no-cold", action="store_true", help="detect: skip the cold rule load")
     p.add_argument("--json", action="store_true", help="print the results as JSON")

@@ -109,6 +109,7 @@ def compile_rule(
         ),
         condition=node,
         clauses=_ordered(required_clauses(node)),
+        event_ids=required_event_ids(node),
         source=source,
         name=rule.name,
     )
@@ -248,13 +249,18 @@ def string_test(value: SigmaString) -> Node:
 # --- Prefilter literals -------------------------------------------------------------------
 
 
+def _usable(literal: str) -> bool:
+    """Long enough to be rare; a non-ASCII character (an emoji, a homoglyph) is rare alone."""
+    return len(literal) >= MIN_LITERAL or (literal != "" and not literal.isascii())
+
+
 def _test_literals(test: Node) -> frozenset[str] | None:
     kind = test[0]
     if kind in ("eq", "startswith", "endswith", "contains"):
         literal = test[1].lower()
-        return frozenset((literal,)) if len(literal) >= MIN_LITERAL else None
+        return frozenset((literal,)) if _usable(literal) else None
     if kind == "glob":
-        return frozenset((test[3],)) if len(test[3]) >= MIN_LITERAL else None
+        return frozenset((test[3],)) if _usable(test[3]) else None
     if kind == "number" and isinstance(test[1], int) and not isinstance(test[1], bool):
         literal = str(test[1])
         return frozenset((literal,)) if len(literal) >= MIN_LITERAL else None
@@ -287,6 +293,34 @@ def required_clauses(node: Node) -> tuple[frozenset[str], ...]:
             union |= best
         return (frozenset(union),)
     return ()
+
+
+def required_event_ids(node: Node) -> frozenset[int] | None:
+    """The ``EventID`` numbers of which the event must have one for the node to match, or
+    None when there is no such requirement (AND: any child's, intersected; OR: every
+    child's, united)."""
+    kind = node[0]
+    if kind == "field":
+        test = node[2]
+        if node[1] == "EventID" and test[0] == "number" and type(test[1]) is int:
+            return frozenset((test[1],))
+        return None
+    if kind == "and":
+        found: frozenset[int] | None = None
+        for child in node[1]:
+            ids = required_event_ids(child)
+            if ids is not None:
+                found = ids if found is None else found & ids
+        return found
+    if kind == "or":
+        union: set[int] = set()
+        for child in node[1]:
+            ids = required_event_ids(child)
+            if ids is None:
+                return None
+            union |= ids
+        return frozenset(union)
+    return None
 
 
 def _selectivity(clause: AbstractSet[str]) -> tuple[int, int]:

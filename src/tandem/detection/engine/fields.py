@@ -122,6 +122,56 @@ def leaves(value: Any) -> Iterator[Any]:
         yield value
 
 
+def texts_of(event: dict[str, Any]) -> list[str]:
+    """Every scalar of the event as text (:func:`as_text`), in :func:`leaves` order: written
+    out without generators, since every event pays for it."""
+    out: list[str] = []
+    append = out.append
+
+    def walk(value: Any) -> None:
+        kind = type(value)
+        if kind is str:
+            append(value)
+        elif kind is dict:
+            for key, item in value.items():
+                if not (type(key) is str and key[:1] == "_"):
+                    walk(item)
+        elif kind is list:
+            for item in value:
+                walk(item)
+        elif kind is bool:
+            append("true" if value else "false")
+        elif kind is int or kind is float:
+            append(str(value))
+        elif value is not None:
+            text = as_text(value)
+            if text is not None:
+                append(text)
+
+    walk(event)
+    return out
+
+
+def event_id(event: dict[str, Any]) -> Any:
+    """A Windows event's ``EventID`` as an int; None when the event has none; the value as
+    it is when it is something else (the index then leaves the event's rules unfiltered)."""
+    windows = event.get("Event")
+    value = resolve(event, "EventID") if isinstance(windows, dict) or "EventID" in event else None
+    if value is MISSING or value is None:
+        return None
+    value = _text(value)
+    if type(value) is int:
+        return value
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return UNKNOWN_ID
+
+
+#: An ``EventID`` that is neither absent nor a whole number.
+UNKNOWN_ID: Any = type("UnknownId", (), {"__repr__": lambda self: "UNKNOWN_ID"})()
+
+
 def as_text(value: Any) -> str | None:
     """A scalar as the text string tests compare with (numbers as decimals, booleans as
     ``true``/``false``); None for maps and lists."""

@@ -27,11 +27,14 @@ import ahocorasick
 
 from tandem.detection.engine.fields import (
     MISSING,
+    UNKNOWN_ID,
     as_text,
+    event_id,
     infer_logsource,
     leaves,
     logsource_applies,
     resolve,
+    texts_of,
 )
 from tandem.detection.engine.rules import CompiledRule, LogSource, Node
 
@@ -61,7 +64,7 @@ class EventView:
         self._values: dict[str, Any] = {}
         self._lower: dict[str, tuple[str, ...]] = {}
         self._texts: dict[str, tuple[str, ...]] = {}
-        self._leaves: tuple[str, ...] | None = None
+        self._leaves: list[str] | None = None
 
     def value(self, name: str) -> Any:
         try:
@@ -89,11 +92,9 @@ class EventView:
             found = self._lower[name] = tuple(t.lower() for t in self.texts(name))
             return found
 
-    def leaf_texts(self) -> tuple[str, ...]:
+    def leaf_texts(self) -> list[str]:
         if self._leaves is None:
-            self._leaves = tuple(
-                t for t in (as_text(v) for v in leaves(self.event)) if t is not None
-            )
+            self._leaves = texts_of(self.event)
         return self._leaves
 
 
@@ -103,7 +104,7 @@ TextTest = Callable[[str], bool]
 
 def event_text(event: dict[str, Any]) -> str:
     """All the event's values, lowercased, one per line: what the prefilter searches."""
-    return "\n".join(t for t in (as_text(v) for v in leaves(event)) if t is not None).lower()
+    return "\n".join(texts_of(event)).lower()
 
 
 # --- Tests on one value --------------------------------------------------------------------
@@ -368,10 +369,12 @@ class Engine:
         ]
         #: the clauses to verify after the first (the index's) has been found
         self._rest = [rule.clauses[1:] for rule in self.rules]
-        self._buckets: dict[LogSource, _Bucket] = {}
+        self._buckets: dict[tuple[LogSource, Any], _Bucket] = {}
 
-    def _bucket(self, source: LogSource) -> _Bucket:
-        bucket = self._buckets.get(source)
+    def _bucket(self, source: LogSource, ident: Any) -> _Bucket:
+        """The candidates for events of this log source and ``EventID`` (None: the event
+        has none; UNKNOWN_ID: it is not a number, so no rule is left out for it)."""
+        bucket = self._buckets.get((source, ident))
         if bucket is not None:
             return bucket
         always: list[int] = []
@@ -379,6 +382,13 @@ class Engine:
         literals: set[str] = set()
         for index, rule in enumerate(self.rules):
             if not logsource_applies(rule.logsource, source):
+                continue
+            if (
+                self.prefilter
+                and rule.event_ids is not None
+                and ident is not UNKNOWN_ID
+                and ident not in rule.event_ids
+            ):
                 continue
             if not rule.clauses or not self.prefilter:
                 always.append(index)
@@ -394,14 +404,16 @@ class Engine:
                 automaton.add_word(literal, literal)
             automaton.make_automaton()
         bucket = _Bucket(tuple(always), automaton, {k: tuple(v) for k, v in by_literal.items()})
-        self._buckets[source] = bucket
+        self._buckets[(source, ident)] = bucket
         return bucket
 
     def candidates(self, event: dict[str, Any], source: LogSource | None = None) -> list[int]:
         """The indexes of the rules worth evaluating on ``event``, in rule order: those of
         its log source without a prefilter, and those whose every clause has a literal in
         the event's text."""
-        bucket = self._bucket(source if source is not None else infer_logsource(event))
+        if source is None:
+            source = infer_logsource(event)
+        bucket = self._bucket(source, event_id(event))
         if bucket.automaton is None:
             return list(bucket.always)
         seen = {literal for _end, literal in bucket.automaton.iter(event_text(event))}

@@ -58,6 +58,9 @@ class CompiledRule:
     #: each clause, at least one of its literals (most selective clause first; the index
     #: keys on it). Empty when nothing is known: the rule is always a candidate.
     clauses: tuple[frozenset[str], ...]
+    #: The Windows ``EventID`` values the rule requires (one of them), when its condition
+    #: says so; None when it does not. The index leaves the rule out for other ids.
+    event_ids: frozenset[int] | None
     #: The file it came from, relative to the pack's root.
     source: str
     #: The Sigma ``name`` (correlations may reference a rule by it).

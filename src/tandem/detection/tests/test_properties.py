@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from tandem.detection.engine import compile_rules, load_rules_text
 from tandem.detection.tests import reference
 
-FIELDS = ["Image", "CommandLine", "User", "Count", "Ip"]
+FIELDS = ["Image", "CommandLine", "User", "Count", "Ip", "EventID"]
 ALPHABET = "abcAB.-/\\ *?"
 PLAIN = "abcAB.-/ "
 
