@@ -330,8 +330,6 @@ def _selectivity(clause: AbstractSet[str]) -> tuple[int, int]:
 
 # --- Correlations --------------------------------------------------------------------------
 
-_COUNT_OPS = {"gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte", "eq": "eq", "neq": "neq"}
-
 
 def compile_correlation(
     rule: SigmaCorrelationRule, *, source: str, index: int, ids_by_name: Mapping[str, str]
@@ -342,25 +340,33 @@ def compile_correlation(
     kind = rule.type.name.lower()
     if kind not in ("event_count", "value_count", "temporal", "temporal_ordered"):
         raise Unsupported(f"unsupported correlation type: {kind}")
+    if rule.aliases.aliases:
+        raise Unsupported("unsupported correlation: field aliases")
     refs: list[str] = []
     for ref in rule.rules or []:
         name = str(ref.reference)
         if name not in ids_by_name:
             raise Unsupported(f"unknown referenced rule: {name}")
         refs.append(ids_by_name[name])
+    if not refs:
+        raise Unsupported("unsupported correlation: no referenced rules")
     condition: list[tuple[str, float]] = []
     value_field: str | None = None
     cond = rule.condition
     if kind in ("event_count", "value_count"):
         if not isinstance(cond, SigmaCorrelationCondition):
             raise Unsupported("unsupported correlation condition")
-        op = cond.op.name.lower() if cond is not None else "gte"
-        if op not in _COUNT_OPS:
-            raise Unsupported(f"unsupported correlation condition: {op}")
-        condition.append((_COUNT_OPS[op], float(cond.count)))
-        value_field = getattr(cond, "fieldref", None)
+        condition.append((cond.op.name.lower(), float(cond.count)))
+        fieldref = cond.fieldref
+        if isinstance(fieldref, list):
+            if len(fieldref) != 1:
+                raise Unsupported("unsupported correlation: value_count over several fields")
+            fieldref = fieldref[0]
+        value_field = fieldref
         if kind == "value_count" and not value_field:
             raise Unsupported("value_count without a field")
+    elif not isinstance(cond, SigmaCorrelationCondition):
+        raise Unsupported("unsupported correlation: extended temporal condition")
     return CompiledCorrelation(
         rule_id=rule_identity(rule, source, index),
         title=rule.title,
@@ -373,4 +379,5 @@ def compile_correlation(
         condition=tuple(condition),
         value_field=value_field,
         source=source,
+        generate=bool(rule.generate),
     )

@@ -25,6 +25,7 @@ from typing import Any
 
 import ahocorasick
 
+from tandem.detection.engine.correlation import Correlator
 from tandem.detection.engine.fields import (
     MISSING,
     UNKNOWN_ID,
@@ -36,7 +37,13 @@ from tandem.detection.engine.fields import (
     resolve,
     texts_of,
 )
-from tandem.detection.engine.rules import CompiledRule, LogSource, Node
+from tandem.detection.engine.rules import (
+    CompiledCorrelation,
+    CompiledRule,
+    LogSource,
+    Node,
+    RuleSet,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,9 +367,18 @@ class _Bucket:
 class Engine:
     """Compiled rules, ready to match events. Build it with :func:`compile_rules`."""
 
-    def __init__(self, rules: Sequence[CompiledRule], *, prefilter: bool = True) -> None:
+    def __init__(
+        self,
+        rules: Sequence[CompiledRule],
+        correlations: Sequence[CompiledCorrelation] = (),
+        *,
+        prefilter: bool = True,
+    ) -> None:
         self.rules = list(rules)
         self.prefilter = prefilter
+        #: Correlations keep state between events: one engine per stream of events.
+        self.correlator = Correlator(correlations) if correlations else None
+        self._silenced = self.correlator.silenced if self.correlator else frozenset()
         self._predicates = [predicate(rule.condition) for rule in self.rules]
         self._matches = [
             Match(rule.rule_id, rule.title, rule.level, rule.tags) for rule in self.rules
@@ -431,7 +447,17 @@ class Engine:
         when the caller knows it (else ``_logsource`` or :func:`.fields.infer_logsource`)."""
         view = EventView(event)
         predicates = self._predicates
-        return [self._matches[i] for i in self.candidates(event, source) if predicates[i](view)]
+        found = [self._matches[i] for i in self.candidates(event, source) if predicates[i](view)]
+        if self.correlator is None:
+            return found
+        fired = self.correlator.feed(event, [m.rule_id for m in found])
+        if self._silenced:
+            found = [m for m in found if m.rule_id not in self._silenced]
+        found.extend(
+            Match(c.rule_id, c.title, c.level, c.tags, kind="correlation", group=group)
+            for c, group in fired
+        )
+        return found
 
     def match_many(self, events: Iterable[dict[str, Any]]) -> Iterator[tuple[int, Match]]:
         """(index of the event, match) for every match, events in order."""
@@ -440,7 +466,6 @@ class Engine:
                 yield index, found
 
 
-def compile_rules(ruleset: Any, *, prefilter: bool = True) -> Engine:
-    """The engine for a :class:`.rules.RuleSet` (or any sequence of compiled rules)."""
-    rules = ruleset.loaded if hasattr(ruleset, "loaded") else ruleset
-    return Engine(rules, prefilter=prefilter)
+def compile_rules(ruleset: RuleSet, *, prefilter: bool = True) -> Engine:
+    """The engine for a rule set: its rules' predicates, and its correlations' state."""
+    return Engine(ruleset.loaded, ruleset.correlations, prefilter=prefilter)

@@ -133,7 +133,9 @@ def compile_files(
     ids_by_name: dict[str, str] = {}
     for source, data in files:
         try:
-            collection = SigmaCollection.from_yaml(data.decode("utf-8"), collect_errors=True)
+            collection = SigmaCollection.from_yaml(
+                data.decode("utf-8"), collect_errors=True, resolve_references=False
+            )
         except (SigmaError, yaml.YAMLError, UnicodeDecodeError, ValueError) as exc:
             ruleset.refused.append(Refusal(source, f"parse error: {_first_line(exc)}"))
             continue

@@ -83,6 +83,8 @@ class CompiledCorrelation:
     condition: tuple[tuple[str, float], ...]
     value_field: str | None  # value_count: the field whose distinct values are counted
     source: str
+    #: Sigma ``generate``: whether the referenced rules also alert on their own.
+    generate: bool = False
 
 
 @dataclass(frozen=True, slots=True)
