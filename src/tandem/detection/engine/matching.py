@@ -16,6 +16,7 @@ some string value of the event contains it (wildcards allowed); regexes are sear
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import operator
 import re
@@ -164,6 +165,15 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
+@functools.lru_cache(maxsize=4096)
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An IP address parsed once for all the CIDR tests of the rules (lists of ranges)."""
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
 def _value_test(test: Node) -> Callable[[Any], bool]:
     """A test of one scalar value (not text): numbers, booleans, comparisons, CIDR."""
     kind = test[0]
@@ -184,12 +194,8 @@ def _value_test(test: Node) -> Callable[[Any], bool]:
         network = ipaddress.ip_network(test[1])
 
         def inside(value: Any) -> bool:
-            if not isinstance(value, str):
-                return False
-            try:
-                return ipaddress.ip_address(value) in network
-            except ValueError:
-                return False
+            address = _address(value) if isinstance(value, str) else None
+            return address is not None and address in network
 
         return inside
     raise ValueError(kind)
@@ -395,7 +401,6 @@ class Engine:
             return bucket
         always: list[int] = []
         by_literal: dict[str, list[int]] = {}
-        literals: set[str] = set()
         for index, rule in enumerate(self.rules):
             if not logsource_applies(rule.logsource, source):
                 continue
@@ -411,12 +416,10 @@ class Engine:
                 continue
             for literal in rule.clauses[0]:
                 by_literal.setdefault(literal, []).append(index)
-            for clause in rule.clauses:
-                literals |= clause
         automaton = None
         if by_literal:
             automaton = ahocorasick.Automaton()
-            for literal in literals:
+            for literal in by_literal:
                 automaton.add_word(literal, literal)
             automaton.make_automaton()
         bucket = _Bucket(tuple(always), automaton, {k: tuple(v) for k, v in by_literal.items()})
@@ -432,13 +435,17 @@ class Engine:
         bucket = self._bucket(source, event_id(event))
         if bucket.automaton is None:
             return list(bucket.always)
-        seen = {literal for _end, literal in bucket.automaton.iter(event_text(event))}
+        text = event_text(event)
+        seen = {literal for _end, literal in bucket.automaton.iter(text)}
         found: set[int] = set(bucket.always)
         by_literal = bucket.by_literal
         rest = self._rest
         for literal in seen:
-            for index in by_literal.get(literal, ()):
-                if index not in found and all(not seen.isdisjoint(c) for c in rest[index]):
+            for index in by_literal[literal]:
+                # The other clauses are checked only for the few rules the index names.
+                if index not in found and all(
+                    any(other in text for other in clause) for clause in rest[index]
+                ):
                     found.add(index)
         return sorted(found)
 
