@@ -192,7 +192,7 @@ def _read_cache(file: Path) -> RuleSet | None:
     try:
         with file.open("rb") as handle:
             found = pickle.load(handle)  # noqa: S301 - our own cache in our data directory
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+    except Exception:  # a damaged cache is rebuilt, whatever unpickling raises
         return None
     return found if isinstance(found, RuleSet) else None
 
