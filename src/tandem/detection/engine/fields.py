@@ -308,6 +308,10 @@ def infer_logsource(event: dict[str, Any]) -> LogSource:
         category = None
         if service == "sysmon" and event_id is not None:
             category = SYSMON_CATEGORIES.get(event_id)
+            data = windows.get("EventData")
+            kind = data.get("EventType") if isinstance(data, dict) else None
+            if event_id == 12 and isinstance(kind, str) and kind.lower().startswith("delete"):
+                category = "registry_delete"  # Sysmon 12 is a key created or deleted
         elif service is not None and event_id is not None:
             category = WINDOWS_CATEGORIES.get((service, event_id))
         return LogSource("windows", category, service)

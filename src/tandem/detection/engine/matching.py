@@ -65,7 +65,7 @@ class EventView:
     """One event while it is matched: field values and their lowercased texts, each looked
     up once however many rules ask."""
 
-    __slots__ = ("event", "_values", "_lower", "_texts", "_leaves")
+    __slots__ = ("event", "_values", "_lower", "_texts", "_leaves", "_leaves_lower")
 
     def __init__(self, event: dict[str, Any]) -> None:
         self.event = event
@@ -73,6 +73,7 @@ class EventView:
         self._lower: dict[str, tuple[str, ...]] = {}
         self._texts: dict[str, tuple[str, ...]] = {}
         self._leaves: list[str] | None = None
+        self._leaves_lower: list[str] | None = None
 
     def value(self, name: str) -> Any:
         try:
@@ -104,6 +105,11 @@ class EventView:
         if self._leaves is None:
             self._leaves = texts_of(self.event)
         return self._leaves
+
+    def leaf_lower(self) -> list[str]:
+        if self._leaves_lower is None:
+            self._leaves_lower = [t.lower() for t in self.leaf_texts()]
+        return self._leaves_lower
 
 
 Predicate = Callable[[EventView], bool]
@@ -312,7 +318,7 @@ def _keyword(test: Node) -> Predicate:
     text_test, cased = _text_test(test)
     if cased:
         return lambda view: any(text_test(s) for s in view.leaf_texts())
-    return lambda view: any(text_test(s.lower()) for s in view.leaf_texts())
+    return lambda view: any(text_test(s) for s in view.leaf_lower())
 
 
 def predicate(node: Node) -> Predicate:
