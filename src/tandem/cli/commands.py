@@ -163,6 +163,22 @@ def _bench_ingest(args: argparse.Namespace) -> int:
     return EXIT_FAILED if result["failures"] else 0
 
 
+def _bench_detect(args: argparse.Namespace) -> int:
+    """``tandem bench detect``: the Sigma engine end to end (decision 0034)."""
+    from pathlib import Path
+
+    from tandem.bench import detect
+
+    rules = Path(args.rules or os.environ.get("TANDEM_SIGMA_RULES") or "../shared/sigma")
+    if not rules.exists():
+        raise CommandError(f"no rules at {rules}: give --rules PATH (a folder or zip)")
+    if args.events < 1:
+        raise CommandError("--events must be positive")
+    result = detect.run(rules=rules, events=args.events, seed=args.seed, cold=not args.no_cold)
+    print(detect.report(result, as_json=args.json))
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from tandem.bench import desk
 
@@ -170,8 +186,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return _bench_agents(args)
     if args.scenario == "ingest":
         return _bench_ingest(args)
+    if args.scenario == "detect":
+        return _bench_detect(args)
     if args.scenario != "desk":
-        raise CommandError(f"unknown scenario {args.scenario!r}; try: desk, agents, ingest")
+        raise CommandError(f"unknown scenario {args.scenario!r}; try: desk, agents, ingest, detect")
     if args.processes < 1 or args.tickets < args.processes or args.requests < 1:
         raise CommandError("--processes, --tickets and --requests must be positive")
     try:
@@ -383,7 +401,9 @@ def register(commands: Commands) -> None:
         "Measure a scenario on the configured (scratch) database.",
         needs_data=False,
     )
-    p.add_argument("scenario", choices=["desk", "agents", "ingest"], help="what to measure")
+    p.add_argument(
+        "scenario", choices=["desk", "agents", "ingest", "detect"], help="what to measure"
+    )
     p.add_argument("--tickets", type=int, default=2000, help="desk: tickets to create")
     p.add_argument("--requests", type=int, default=200, help="queue page requests")
     p.add_argument("--recompute", type=int, default=20000, help="synthetic SLA histories")
@@ -423,4 +443,7 @@ def register(commands: Commands) -> None:
     )
     p.add_argument("--batches", type=int, default=200, help="ingest: requests per back-end")
     p.add_argument("--batch", type=int, default=500, help="ingest: events per request")
+    p.add_argument("--rules", metavar="PATH", help="detect: rules (default ../shared/sigma)")
+    p.add_argument("--events", type=int, default=100_000, help="detect: generated events")
+    p.add_argument("--no-cold", action="store_true", help="detect: skip the cold rule load")
     p.add_argument("--json", action="store_true", help="print the results as JSON")

@@ -32,6 +32,7 @@ TANDEM_APPS = [
     "tandem.jobs",
     "tandem.agents",
     "tandem.logs",
+    "tandem.detection",
     "tandem.servicedesk",
     "tandem.reports",
     "tandem.patching",

@@ -1,0 +1,345 @@
+"""Where a Sigma field is in a normalised event, and which log source an event belongs to.
+
+The event shapes are those of the issue-12 contract (docs/decisions/0034):
+
+- **Windows** (EVTX converted to JSON): ``Event.EventData.<F>`` first, then
+  ``Event.System.<F>`` (``EventID``, ``Channel``, ``Computer``, ...); ``Provider_Name`` is
+  ``Event.System.Provider.Name``. A value written ``{"#text": ...}`` by some converters is
+  read as its text. A Security 4688 event answers the Sysmon process-creation names
+  (``Image`` is ``NewProcessName``, ``ParentImage`` ``ParentProcessName``, ``User``
+  ``SubjectUserName``) when the event does not have them itself.
+- **Linux / syslog / journald** (ECS-style nested fields): the Sigma field names of the Linux
+  rules through :data:`ECS_FIELDS` (``Image`` is ``process.executable``, ...).
+- **Any event**: a top-level key, then a dotted path (``process.parent.name``).
+
+Reserved keys (``_logsource``, ``_host``, ``_time``) are never event data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from tandem.detection.engine.rules import LogSource
+
+#: Sigma field (Linux and Sysmon-for-Linux rules) → ECS path. Checked after the event's own
+#: top-level key, so an event that carries the Sigma name directly wins.
+ECS_FIELDS: dict[str, str] = {
+    "Image": "process.executable",
+    "CommandLine": "process.command_line",
+    "ProcessId": "process.pid",
+    "CurrentDirectory": "process.working_directory",
+    "ParentImage": "process.parent.executable",
+    "ParentCommandLine": "process.parent.command_line",
+    "ParentProcessId": "process.parent.pid",
+    "User": "user.name",
+    "LogonId": "user.id",
+    "TargetFilename": "file.path",
+    "DestinationHostname": "destination.domain",
+    "DestinationIp": "destination.ip",
+    "DestinationPort": "destination.port",
+    "SourceIp": "source.ip",
+    "SourcePort": "source.port",
+    "Computer": "host.hostname",
+    # auditd rules (raw auditd record fields)
+    "exe": "process.executable",
+    "comm": "process.name",
+    "pid": "process.pid",
+    "ppid": "process.parent.pid",
+    # syslog-level names some rules use
+    "hostname": "host.hostname",
+    "appname": "log.syslog.appname",
+    "procid": "log.syslog.procid",
+    "msg": "message",
+}
+
+#: Security 4688 (process creation) names for the Sysmon taxonomy's fields.
+WINDOWS_ALIASES: dict[str, str] = {
+    "Image": "NewProcessName",
+    "ParentImage": "ParentProcessName",
+    "User": "SubjectUserName",
+}
+
+MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, dict) and "#text" in value:
+        return value["#text"]
+    return value
+
+
+def _path(event: Any, path: str) -> Any:
+    node = event
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return MISSING
+        node = node[part]
+    return node
+
+
+def resolve(event: dict[str, Any], name: str) -> Any:
+    """The value of Sigma field ``name`` in ``event``, or :data:`MISSING`."""
+    windows = event.get("Event")
+    if isinstance(windows, dict):
+        data = windows.get("EventData")
+        if isinstance(data, dict) and name in data:
+            return _text(data[name])
+        system = windows.get("System")
+        if isinstance(system, dict):
+            if name in system:
+                return _text(system[name])
+            if name == "Provider_Name":
+                provider = system.get("Provider")
+                if isinstance(provider, dict) and "Name" in provider:
+                    return provider["Name"]
+        alias = WINDOWS_ALIASES.get(name)
+        if alias is not None and isinstance(data, dict) and alias in data:
+            return _text(data[alias])
+    if name in event and not name.startswith("_"):
+        return event[name]
+    ecs = ECS_FIELDS.get(name)
+    if ecs is not None:
+        found = _path(event, ecs)
+        if found is not MISSING:
+            return found
+    if "." in name:
+        return _path(event, name)
+    return MISSING
+
+
+def leaves(value: Any) -> Iterator[Any]:
+    """Every scalar value in the event (lists and nested maps walked), reserved keys left
+    out: what keywords search and what the prefilter's text is made of."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not (isinstance(key, str) and key.startswith("_")):
+                yield from leaves(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from leaves(item)
+    elif value is not None:
+        yield value
+
+
+def texts_of(event: dict[str, Any]) -> list[str]:
+    """Every scalar of the event as text (:func:`as_text`), in :func:`leaves` order: written
+    out without generators, since every event pays for it."""
+    out: list[str] = []
+    append = out.append
+
+    def walk(value: Any) -> None:
+        kind = type(value)
+        if kind is str:
+            append(value)
+        elif kind is dict:
+            for key, item in value.items():
+                if not (type(key) is str and key[:1] == "_"):
+                    walk(item)
+        elif kind is list:
+            for item in value:
+                walk(item)
+        elif kind is bool:
+            append("true" if value else "false")
+        elif kind is int or kind is float:
+            append(str(value))
+        elif value is not None:
+            text = as_text(value)
+            if text is not None:
+                append(text)
+
+    walk(event)
+    return out
+
+
+def event_id(event: dict[str, Any]) -> Any:
+    """A Windows event's ``EventID`` as an int; None when the event has none; the value as
+    it is when it is something else (the index then leaves the event's rules unfiltered)."""
+    windows = event.get("Event")
+    value = resolve(event, "EventID") if isinstance(windows, dict) or "EventID" in event else None
+    if value is MISSING or value is None:
+        return None
+    value = _text(value)
+    if type(value) is int:
+        return value
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return UNKNOWN_ID
+
+
+#: An ``EventID`` that is neither absent nor a whole number.
+UNKNOWN_ID: Any = type("UnknownId", (), {"__repr__": lambda self: "UNKNOWN_ID"})()
+
+
+def as_text(value: Any) -> str | None:
+    """A scalar as the text string tests compare with (numbers as decimals, booleans as
+    ``true``/``false``); None for maps and lists."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return None
+
+
+# --- Log sources ------------------------------------------------------------------------
+
+#: Rule category → further event categories it covers (Sigma taxonomy: ``registry_event``
+#: is Sysmon 12-14, which the finer categories split).
+CATEGORY_COVERS: dict[str, frozenset[str]] = {
+    "registry_event": frozenset(
+        {"registry_event", "registry_add", "registry_delete", "registry_set", "registry_rename"}
+    ),
+}
+
+#: Windows channel → Sigma service.
+WINDOWS_CHANNELS: dict[str, str] = {
+    "security": "security",
+    "system": "system",
+    "application": "application",
+    "microsoft-windows-sysmon/operational": "sysmon",
+    "microsoft-windows-powershell/operational": "powershell",
+    "windows powershell": "powershell-classic",
+    "microsoft-windows-windows defender/operational": "windefend",
+    "microsoft-windows-taskscheduler/operational": "taskscheduler",
+    "microsoft-windows-dns-client/operational": "dns-client",
+    "microsoft-windows-bits-client/operational": "bits-client",
+    "microsoft-windows-codeintegrity/operational": "codeintegrity-operational",
+    "microsoft-windows-wmi-activity/operational": "wmi",
+    "microsoft-windows-ntlm/operational": "ntlm",
+    "microsoft-windows-windows firewall with advanced security/firewall": "firewall-as",
+    "microsoft-windows-appxdeployment-server/operational": "appxdeployment-server",
+    "microsoft-windows-smbclient/security": "smbclient-security",
+    "microsoft-windows-terminalservices-localsessionmanager/operational": (
+        "terminalservices-localsessionmanager"
+    ),
+}
+
+#: Sysmon event id → Sigma category.
+SYSMON_CATEGORIES: dict[int, str] = {
+    1: "process_creation",
+    2: "file_change",
+    3: "network_connection",
+    4: "sysmon_status",
+    5: "process_termination",
+    6: "driver_load",
+    7: "image_load",
+    8: "create_remote_thread",
+    9: "raw_access_thread",
+    10: "process_access",
+    11: "file_event",
+    12: "registry_add",
+    13: "registry_set",
+    14: "registry_rename",
+    15: "create_stream_hash",
+    16: "sysmon_status",
+    17: "pipe_created",
+    18: "pipe_created",
+    19: "wmi_event",
+    20: "wmi_event",
+    21: "wmi_event",
+    22: "dns_query",
+    23: "file_delete",
+    24: "clipboard_capture",
+    25: "process_tampering",
+    26: "file_delete_detected",
+    27: "file_block_executable",
+    28: "file_block_shredding",
+    29: "file_executable_detected",
+}
+
+#: (service, event id) → Sigma category for the built-in channels.
+WINDOWS_CATEGORIES: dict[tuple[str, int], str] = {
+    ("security", 4688): "process_creation",
+    ("powershell", 4103): "ps_module",
+    ("powershell", 4104): "ps_script",
+    ("powershell-classic", 400): "ps_classic_start",
+    ("powershell-classic", 600): "ps_classic_provider_start",
+    ("powershell-classic", 800): "ps_classic_script",
+}
+
+#: syslog program → Sigma service (product linux).
+LINUX_SERVICES: dict[str, str] = {
+    "sshd": "sshd",
+    "sudo": "sudo",
+    "su": "auth",
+    "login": "auth",
+    "passwd": "auth",
+    "useradd": "auth",
+    "cron": "cron",
+    "crond": "cron",
+    "named": "syslog",
+    "clamd": "clamav",
+    "vsftpd": "vsftpd",
+    "auditd": "auditd",
+}
+
+
+def _int(value: Any) -> int | None:
+    value = _text(value)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def infer_logsource(event: dict[str, Any]) -> LogSource:
+    """The event's ``_logsource`` when it has one; otherwise what its shape says: a Windows
+    event's channel gives the service (Sysmon's event id the category, and Security 4688,
+    PowerShell 4103/4104 theirs); an ECS event with ``log.syslog.appname`` or
+    ``process.name`` is Linux, the program giving the service (sshd, sudo, cron, ...); an
+    ECS event with ``process.command_line`` and ``event.type`` start is process creation."""
+    given = event.get("_logsource")
+    if isinstance(given, dict):
+        return LogSource(
+            _lower(given.get("product")),
+            _lower(given.get("category")),
+            _lower(given.get("service")),
+        )
+    windows = event.get("Event")
+    if isinstance(windows, dict):
+        system = windows.get("System")
+        system = system if isinstance(system, dict) else {}
+        channel = str(_text(system.get("Channel")) or "").lower()
+        service = WINDOWS_CHANNELS.get(channel)
+        event_id = _int(system.get("EventID"))
+        category = None
+        if service == "sysmon" and event_id is not None:
+            category = SYSMON_CATEGORIES.get(event_id)
+            data = windows.get("EventData")
+            kind = data.get("EventType") if isinstance(data, dict) else None
+            if event_id == 12 and isinstance(kind, str) and kind.lower().startswith("delete"):
+                category = "registry_delete"  # Sysmon 12 is a key created or deleted
+        elif service is not None and event_id is not None:
+            category = WINDOWS_CATEGORIES.get((service, event_id))
+        return LogSource("windows", category, service)
+    syslog = _path(event, "log.syslog.appname")
+    program = syslog if isinstance(syslog, str) else _path(event, "process.name")
+    kinds = _path(event, "event.type")
+    if _path(event, "process.command_line") is not MISSING and (
+        kinds == "start" or (isinstance(kinds, list) and "start" in kinds)
+    ):
+        return LogSource("linux", "process_creation", None)
+    if isinstance(program, str):
+        return LogSource("linux", None, LINUX_SERVICES.get(program.lower(), "syslog"))
+    return LogSource()
+
+
+def _lower(value: Any) -> str | None:
+    return value.lower() if isinstance(value, str) and value else None
+
+
+def logsource_applies(rule: LogSource, event: LogSource) -> bool:
+    """A rule's log source applies to an event's when each part the rule names is the
+    event's (a part the rule leaves out is any)."""
+    if rule.product is not None and rule.product != event.product:
+        return False
+    if rule.service is not None and rule.service != event.service:
+        return False
+    if rule.category is not None and rule.category != event.category:
+        covers = CATEGORY_COVERS.get(rule.category)
+        if covers is None or event.category not in covers:
+            return False
+    return True

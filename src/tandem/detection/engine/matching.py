@@ -1,0 +1,484 @@
+"""The compiled rules as predicates, indexed for speed.
+
+An event meets only its candidate rules: those whose log source applies to the event's
+(:func:`.fields.logsource_applies`) and, of those, the rules whose prefilter literal occurs in
+the event's lowercased text (one Aho-Corasick pass over all the event's values) plus the rules
+that have no prefilter. The candidates of a log source (and their automaton) are built the
+first time an event of that log source is seen.
+
+Semantics (decision 0034): string comparisons ignore case unless ``|cased``; a field holding
+a list matches when one element does; a number matches an equal number or its decimal text; a
+string matches a number's decimal text; ``null`` matches an absent or null field, ``''`` an
+empty string only; ``exists`` is true for a present, non-null field; a keyword matches when
+some string value of the event contains it (wildcards allowed); regexes are searched
+(unanchored) and case-sensitive unless ``|i``.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import operator
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import ahocorasick
+
+from tandem.detection.engine.correlation import Correlator
+from tandem.detection.engine.fields import (
+    MISSING,
+    UNKNOWN_ID,
+    as_text,
+    event_id,
+    infer_logsource,
+    leaves,
+    logsource_applies,
+    resolve,
+    texts_of,
+)
+from tandem.detection.engine.rules import (
+    CompiledCorrelation,
+    CompiledRule,
+    LogSource,
+    Node,
+    RuleSet,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One rule that matched one event (or a correlation that fired)."""
+
+    rule_id: str
+    title: str
+    level: str
+    tags: tuple[str, ...]
+    #: ``event`` for a single-event rule, ``correlation`` for a correlation rule.
+    kind: str = "event"
+    #: A correlation's group-by values.
+    group: tuple[tuple[str, Any], ...] = field(default=())
+
+
+class EventView:
+    """One event while it is matched: field values and their lowercased texts, each looked
+    up once however many rules ask."""
+
+    __slots__ = ("event", "_values", "_lower", "_texts", "_leaves", "_leaves_lower")
+
+    def __init__(self, event: dict[str, Any]) -> None:
+        self.event = event
+        self._values: dict[str, Any] = {}
+        self._lower: dict[str, tuple[str, ...]] = {}
+        self._texts: dict[str, tuple[str, ...]] = {}
+        self._leaves: list[str] | None = None
+        self._leaves_lower: list[str] | None = None
+
+    def value(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            found = self._values[name] = resolve(self.event, name)
+            return found
+
+    def texts(self, name: str) -> tuple[str, ...]:
+        """The field's values as text (one per list element), as they are."""
+        try:
+            return self._texts[name]
+        except KeyError:
+            pass
+        value = self.value(name)
+        items = value if isinstance(value, list) else (value,)
+        found = tuple(t for t in map(as_text, items) if t is not None)
+        self._texts[name] = found
+        return found
+
+    def lower(self, name: str) -> tuple[str, ...]:
+        try:
+            return self._lower[name]
+        except KeyError:
+            found = self._lower[name] = tuple(t.lower() for t in self.texts(name))
+            return found
+
+    def leaf_texts(self) -> list[str]:
+        if self._leaves is None:
+            self._leaves = texts_of(self.event)
+        return self._leaves
+
+    def leaf_lower(self) -> list[str]:
+        if self._leaves_lower is None:
+            self._leaves_lower = [t.lower() for t in self.leaf_texts()]
+        return self._leaves_lower
+
+
+Predicate = Callable[[EventView], bool]
+TextTest = Callable[[str], bool]
+
+
+def event_text(event: dict[str, Any]) -> str:
+    """All the event's values, lowercased, one per line: what the prefilter searches."""
+    return "\n".join(texts_of(event)).lower()
+
+
+# --- Tests on one value --------------------------------------------------------------------
+
+
+def _string_test(kind: str, text: str) -> TextTest:
+    if kind == "eq":
+        return text.__eq__
+    if kind == "startswith":
+        return lambda s: s.startswith(text)
+    if kind == "endswith":
+        return lambda s: s.endswith(text)
+    if kind == "contains":
+        return lambda s: text in s
+    raise ValueError(kind)
+
+
+def _number_equal(number: float) -> Callable[[Any], bool]:
+    text = str(number)
+
+    def test(value: Any) -> bool:
+        if isinstance(value, bool):
+            return False
+        if isinstance(value, int | float):
+            return value == number
+        return isinstance(value, str) and value == text
+
+    return test
+
+
+def _as_number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, str):
+        try:
+            return float(value) if not value.strip().isdigit() else int(value)
+        except ValueError:
+            return None
+    return None
+
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "lt": operator.lt,
+    "lte": operator.le,
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "neq": operator.ne,
+}
+
+
+@functools.lru_cache(maxsize=4096)
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An IP address parsed once for all the CIDR tests of the rules (lists of ranges)."""
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _value_test(test: Node) -> Callable[[Any], bool]:
+    """A test of one scalar value (not text): numbers, booleans, comparisons, CIDR."""
+    kind = test[0]
+    if kind == "number":
+        return _number_equal(test[1])
+    if kind == "bool":
+        wanted = test[1]
+        return lambda v: (v is wanted) or (isinstance(v, str) and v.lower() == str(wanted).lower())
+    if kind == "compare":
+        compare, bound = _COMPARE[test[1]], test[2]
+
+        def compared(value: Any) -> bool:
+            number = _as_number(value)
+            return number is not None and compare(number, bound)
+
+        return compared
+    if kind == "cidr":
+        network = ipaddress.ip_network(test[1])
+
+        def inside(value: Any) -> bool:
+            address = _address(value) if isinstance(value, str) else None
+            return address is not None and address in network
+
+        return inside
+    raise ValueError(kind)
+
+
+def _text_test(test: Node) -> tuple[TextTest, bool]:
+    """A test of text, and whether it wants the text as it is (cased) or lowercased."""
+    kind = test[0]
+    if kind in ("eq", "startswith", "endswith", "contains"):
+        return _string_test(kind, test[1]), test[2]
+    if kind == "glob":
+        return re.compile(test[1], re.DOTALL).fullmatch, test[2]  # type: ignore[return-value]
+    if kind == "regex":
+        return re.compile(test[1], test[2]).search, True  # type: ignore[return-value]
+    raise ValueError(kind)
+
+
+# --- Predicates ----------------------------------------------------------------------------
+
+
+def _field(name: str, test: Node) -> Predicate:
+    kind = test[0]
+    if kind == "null":
+        return lambda view: view.value(name) in (MISSING, None)
+    if kind == "exists":
+        wanted = test[1]
+        return lambda view: (view.value(name) not in (MISSING, None)) is wanted
+    if kind == "fieldref":
+        other, mode = test[1], test[2]
+
+        def referenced(view: EventView) -> bool:
+            for ref in view.lower(other):
+                t = _string_test(mode, ref)
+                if any(t(s) for s in view.lower(name)):
+                    return True
+            return False
+
+        return referenced
+    if kind in ("number", "bool", "compare", "cidr"):
+        one = _value_test(test)
+
+        def valued(view: EventView) -> bool:
+            value = view.value(name)
+            if isinstance(value, list):
+                return any(one(v) for v in value)
+            return one(value)
+
+        return valued
+    text_test, cased = _text_test(test)
+    if cased:
+        return lambda view: any(text_test(s) for s in view.texts(name))
+    return lambda view: any(text_test(s) for s in view.lower(name))
+
+
+#: From this many ``contains`` alternatives of one field on, they are searched with one
+#: Aho-Corasick automaton instead of one ``in`` each.
+AUTOMATON_FROM = 6
+_STRING_KINDS = ("eq", "startswith", "endswith", "contains")
+
+
+def _any_substring(needles: Sequence[str]) -> Callable[[str], bool]:
+    if len(needles) < AUTOMATON_FROM:
+        return lambda s: any(n in s for n in needles)
+    automaton = ahocorasick.Automaton()
+    for needle in needles:
+        automaton.add_word(needle, needle)
+    automaton.make_automaton()
+    if "" in needles:
+        return lambda s: True
+
+    def found(s: str) -> bool:
+        for _ in automaton.iter(s):
+            return True
+        return False
+
+    return found
+
+
+def _grouped(name: str, tests: Sequence[Node]) -> Predicate | None:
+    """An OR of case-insensitive eq / startswith / endswith / contains tests of one field as
+    one predicate (``Image|endswith: [...]`` lists of dozens are common)."""
+    if not tests or any(t[0] not in _STRING_KINDS or t[2] for t in tests):
+        return None
+    equal = frozenset(t[1] for t in tests if t[0] == "eq")
+    starts = tuple(t[1] for t in tests if t[0] == "startswith")
+    ends = tuple(t[1] for t in tests if t[0] == "endswith")
+    inside = [t[1] for t in tests if t[0] == "contains"]
+    contains = _any_substring(inside) if inside else None
+
+    def any_of(view: EventView) -> bool:
+        for s in view.lower(name):
+            if (
+                s in equal
+                or (starts and s.startswith(starts))
+                or (ends and s.endswith(ends))
+                or (contains is not None and contains(s))
+            ):
+                return True
+        return False
+
+    return any_of
+
+
+def _keyword(test: Node) -> Predicate:
+    if test[0] == "number":
+        one = _value_test(test)
+        return lambda view: any(one(v) for v in leaves(view.event))
+    kind = test[0]
+    if kind in ("eq", "startswith", "endswith"):
+        # A keyword is searched in the values: implicitly ``*keyword*``.
+        test = ("contains", test[1], test[2])
+    elif kind == "glob":
+        test = ("glob", f".*{test[1]}.*", test[2], test[3])
+    text_test, cased = _text_test(test)
+    if cased:
+        return lambda view: any(text_test(s) for s in view.leaf_texts())
+    return lambda view: any(text_test(s) for s in view.leaf_lower())
+
+
+def predicate(node: Node) -> Predicate:
+    kind = node[0]
+    if kind == "field":
+        return _field(node[1], node[2])
+    if kind == "keyword":
+        return _keyword(node[1])
+    if kind == "true":
+        return lambda view: True
+    if kind == "false":
+        return lambda view: False
+    if kind == "not":
+        inner = predicate(node[1])
+        return lambda view: not inner(view)
+    if kind in ("and", "or"):
+        children = list(node[1])
+        parts: list[Predicate] = []
+        if kind == "or":
+            # Same-field string alternatives become one predicate.
+            by_field: dict[str, list[Node]] = {}
+            rest: list[Node] = []
+            for child in children:
+                if child[0] == "field" and child[2][0] in _STRING_KINDS:
+                    by_field.setdefault(child[1], []).append(child[2])
+                else:
+                    rest.append(child)
+            for name, tests in by_field.items():
+                grouped = _grouped(name, tests) if len(tests) > 1 else None
+                if grouped is not None:
+                    parts.append(grouped)
+                else:
+                    parts.extend(_field(name, t) for t in tests)
+            parts.extend(predicate(c) for c in rest)
+        else:
+            parts = [predicate(c) for c in children]
+        if len(parts) == 1:
+            return parts[0]
+        if kind == "and":
+            return lambda view: all(p(view) for p in parts)
+        return lambda view: any(p(view) for p in parts)
+    raise ValueError(f"unknown node {kind!r}")
+
+
+# --- The engine ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Bucket:
+    """The candidates of one log source."""
+
+    always: tuple[int, ...]
+    automaton: Any  # ahocorasick.Automaton, or None when no candidate has a literal
+    #: literal → the rules whose first clause holds it
+    by_literal: dict[str, tuple[int, ...]]
+
+
+class Engine:
+    """Compiled rules, ready to match events. Build it with :func:`compile_rules`."""
+
+    def __init__(
+        self,
+        rules: Sequence[CompiledRule],
+        correlations: Sequence[CompiledCorrelation] = (),
+        *,
+        prefilter: bool = True,
+    ) -> None:
+        self.rules = list(rules)
+        self.prefilter = prefilter
+        #: Correlations keep state between events: one engine per stream of events.
+        self.correlator = Correlator(correlations) if correlations else None
+        self._silenced = self.correlator.silenced if self.correlator else frozenset()
+        self._predicates = [predicate(rule.condition) for rule in self.rules]
+        self._matches = [
+            Match(rule.rule_id, rule.title, rule.level, rule.tags) for rule in self.rules
+        ]
+        #: the clauses to verify after the first (the index's) has been found
+        self._rest = [rule.clauses[1:] for rule in self.rules]
+        self._buckets: dict[tuple[LogSource, Any], _Bucket] = {}
+
+    def _bucket(self, source: LogSource, ident: Any) -> _Bucket:
+        """The candidates for events of this log source and ``EventID`` (None: the event
+        has none; UNKNOWN_ID: it is not a number, so no rule is left out for it)."""
+        bucket = self._buckets.get((source, ident))
+        if bucket is not None:
+            return bucket
+        always: list[int] = []
+        by_literal: dict[str, list[int]] = {}
+        for index, rule in enumerate(self.rules):
+            if not logsource_applies(rule.logsource, source):
+                continue
+            if (
+                self.prefilter
+                and rule.event_ids is not None
+                and ident is not UNKNOWN_ID
+                and ident not in rule.event_ids
+            ):
+                continue
+            if not rule.clauses or not self.prefilter:
+                always.append(index)
+                continue
+            for literal in rule.clauses[0]:
+                by_literal.setdefault(literal, []).append(index)
+        automaton = None
+        if by_literal:
+            automaton = ahocorasick.Automaton()
+            for literal in by_literal:
+                automaton.add_word(literal, literal)
+            automaton.make_automaton()
+        bucket = _Bucket(tuple(always), automaton, {k: tuple(v) for k, v in by_literal.items()})
+        self._buckets[(source, ident)] = bucket
+        return bucket
+
+    def candidates(self, event: dict[str, Any], source: LogSource | None = None) -> list[int]:
+        """The indexes of the rules worth evaluating on ``event``, in rule order: those of
+        its log source without a prefilter, and those whose every clause has a literal in
+        the event's text."""
+        if source is None:
+            source = infer_logsource(event)
+        bucket = self._bucket(source, event_id(event))
+        if bucket.automaton is None:
+            return list(bucket.always)
+        text = event_text(event)
+        seen = {literal for _end, literal in bucket.automaton.iter(text)}
+        found: set[int] = set(bucket.always)
+        by_literal = bucket.by_literal
+        rest = self._rest
+        for literal in seen:
+            for index in by_literal[literal]:
+                # The other clauses are checked only for the few rules the index names.
+                if index not in found and all(
+                    any(other in text for other in clause) for clause in rest[index]
+                ):
+                    found.add(index)
+        return sorted(found)
+
+    def match(self, event: dict[str, Any], source: LogSource | None = None) -> list[Match]:
+        """The rules ``event`` matches, in rule order. ``source``: the event's log source
+        when the caller knows it (else ``_logsource`` or :func:`.fields.infer_logsource`)."""
+        view = EventView(event)
+        predicates = self._predicates
+        found = [self._matches[i] for i in self.candidates(event, source) if predicates[i](view)]
+        if self.correlator is None:
+            return found
+        fired = self.correlator.feed(event, [m.rule_id for m in found])
+        if self._silenced:
+            found = [m for m in found if m.rule_id not in self._silenced]
+        found.extend(
+            Match(c.rule_id, c.title, c.level, c.tags, kind="correlation", group=group)
+            for c, group in fired
+        )
+        return found
+
+    def match_many(self, events: Iterable[dict[str, Any]]) -> Iterator[tuple[int, Match]]:
+        """(index of the event, match) for every match, events in order."""
+        for index, event in enumerate(events):
+            for found in self.match(event):
+                yield index, found
+
+
+def compile_rules(ruleset: RuleSet, *, prefilter: bool = True) -> Engine:
+    """The engine for a rule set: its rules' predicates, and its correlations' state."""
+    return Engine(ruleset.loaded, ruleset.correlations, prefilter=prefilter)

@@ -1,0 +1,57 @@
+"""``infer_logsource``: the Sigma log source of an event that carries none."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tandem.detection.engine import LogSource, infer_logsource
+
+SYSMON = "Microsoft-Windows-Sysmon/Operational"
+
+
+def _win(channel: str, event_id: Any, **data: Any) -> dict[str, Any]:
+    return {"Event": {"System": {"Channel": channel, "EventID": event_id}, "EventData": data}}
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        (_win(SYSMON, 1), LogSource("windows", "process_creation", "sysmon")),
+        (_win(SYSMON, "3"), LogSource("windows", "network_connection", "sysmon")),
+        (_win(SYSMON, 13), LogSource("windows", "registry_set", "sysmon")),
+        (_win(SYSMON, 12, EventType="CreateKey"), LogSource("windows", "registry_add", "sysmon")),
+        (
+            _win(SYSMON, 12, EventType="DeleteKey"),
+            LogSource("windows", "registry_delete", "sysmon"),
+        ),
+        (_win("Security", 4688), LogSource("windows", "process_creation", "security")),
+        (_win("Security", {"#text": "4625"}), LogSource("windows", None, "security")),
+        (
+            _win("Microsoft-Windows-PowerShell/Operational", 4104),
+            LogSource("windows", "ps_script", "powershell"),
+        ),
+        (_win("Some/Unknown", 1), LogSource("windows", None, None)),
+        (
+            {"process": {"command_line": "ls", "name": "ls"}, "event": {"type": ["start"]}},
+            LogSource("linux", "process_creation", None),
+        ),
+        (
+            {"message": "x", "log": {"syslog": {"appname": "sshd"}}},
+            LogSource("linux", None, "sshd"),
+        ),
+        (
+            {"message": "x", "log": {"syslog": {"appname": "sudo"}}},
+            LogSource("linux", None, "sudo"),
+        ),
+        ({"message": "x", "process": {"name": "kernel"}}, LogSource("linux", None, "syslog")),
+        ({"message": "x"}, LogSource()),
+        (
+            {"_logsource": {"product": "Linux", "service": "auditd"}, "type": "EXECVE"},
+            LogSource("linux", None, "auditd"),
+        ),
+    ],
+)
+def test_infer_logsource(event: dict[str, Any], expected: LogSource) -> None:
+    assert infer_logsource(event) == expected
