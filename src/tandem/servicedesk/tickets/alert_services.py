@@ -89,9 +89,9 @@ def open_alert_ticket(event: AlertRaised) -> Ticket | None:
     with system_context("open a security alert ticket"):
         tenant = Tenant.objects.get(pk=tenant_id)
         requester = ensure_system_account(actor=actor, key=REQUESTER_KEY, full_name=REQUESTER_NAME)
-    matrix = desk_config.current(tenant_id).priority_matrix
     impact, urgency = LEVELS.get(event.severity, LEVELS["medium"])
-    with transaction.atomic():
+    with transaction.atomic(), within_tenant(tenant_id):
+        matrix = desk_config.current(tenant_id).priority_matrix
         alert = alert_services.lock_alert_for_ticket(tenant_id=tenant_id, alert_id=event.alert_id)
         if alert is None:
             return None
