@@ -18,8 +18,8 @@ class AlertsConfig(TandemAppConfig):
     label = "alerts"
     verbose_name = "Alerts"
 
-    # api_routers = ("tandem.alerts.api.router",)
-    # url_modules = ("tandem.alerts.urls",)
+    api_routers = ("tandem.alerts.api.router",)
+    url_modules = ("tandem.alerts.urls",)
     permissions = (VIEW_ALERT, TRIAGE_ALERT, CHANGE_SUPPRESSION, CHANGE_ALERT_SETTINGS)
     # The tenant's IT sees, triages and suppresses its alerts and sets the dedup window;
     # a provider's people do so within an engagement covering security monitoring (and
@@ -37,4 +37,5 @@ class AlertsConfig(TandemAppConfig):
         "provider-admin": (VIEW_ALERT, TRIAGE_ALERT, CHANGE_SUPPRESSION),
         "provider-technician": (VIEW_ALERT, TRIAGE_ALERT),
     }
-    # isolation_expectations = ("tests.isolation.expect_alerts",)
+    isolation_expectations = ("tests.isolation.expect_alerts",)
+    test_world = ("tandem.alerts.tests.world.build_alerts_world",)

@@ -106,6 +106,11 @@ class Alert(TenantOwned):
         return f"{self.rule_title} on {self.host or 'unknown host'}"
 
     @property
+    def name(self) -> str:
+        """What lists call the alert: its rule's title."""
+        return self.rule_title
+
+    @property
     def is_open(self) -> bool:
         return self.status in (AlertStatus.NEW, AlertStatus.ACKNOWLEDGED)
 

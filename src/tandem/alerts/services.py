@@ -28,11 +28,10 @@ from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from tandem.alerts import dedup, events
+from tandem.alerts import dedup, events, queries
 from tandem.alerts.choices import OPEN_STATUSES, SEVERITY_RANK, AlertStatus
 from tandem.alerts.detections import Detection, Prepared, host_of, key_fields_of, prepare
 from tandem.alerts.models import (
-    DEFAULT_WINDOW_MINUTES,
     MAX_WINDOW_MINUTES,
     MIN_WINDOW_MINUTES,
     Alert,
@@ -40,12 +39,7 @@ from tandem.alerts.models import (
     AlertSettings,
     Suppression,
 )
-from tandem.alerts.permissions import (
-    CHANGE_ALERT_SETTINGS,
-    CHANGE_SUPPRESSION,
-    SECURITY_AREA_KEY,
-    TRIAGE_ALERT,
-)
+from tandem.alerts.permissions import CHANGE_ALERT_SETTINGS, CHANGE_SUPPRESSION, TRIAGE_ALERT
 from tandem.alerts.policies import suppressing_access
 from tandem.assets.choices import DeviceStatus
 from tandem.assets.models import Device
@@ -55,7 +49,7 @@ from tandem.core.policies import authorize
 from tandem.core.principal import Principal, system_principal
 from tandem.core.scoping import within_tenant
 from tandem.core.validation import clean_text
-from tandem.tenancy.models import ServiceArea, Tenant
+from tandem.tenancy.models import Tenant
 
 log = logging.getLogger(__name__)
 
@@ -82,24 +76,6 @@ class Recorded:
 
 
 # --- Recording detections ----------------------------------------------------------------
-
-
-def _window(tenant_id: int) -> dt.timedelta:
-    minutes = (
-        AlertSettings.objects.filter(tenant_id=tenant_id)
-        .values_list("dedup_window_minutes", flat=True)
-        .first()
-    )
-    return dt.timedelta(minutes=minutes or DEFAULT_WINDOW_MINUTES)
-
-
-def security_area_id(tenant_id: int) -> int | None:
-    """The tenant's security monitoring service area (None when it has none)."""
-    return (
-        ServiceArea.objects.filter(tenant_id=tenant_id, key=SECURITY_AREA_KEY)
-        .values_list("pk", flat=True)
-        .first()
-    )
 
 
 def _field_value(item: Prepared, name: str) -> str | None:
@@ -243,7 +219,7 @@ def _collect(
         )
     }
     outcome = _Outcome(devices=_devices(tenant_id, {item.host for item in items}))
-    area_id = security_area_id(tenant_id)
+    area_id = queries.security_area_id(tenant_id)
     changed: dict[int, Alert] = {}
     samples: list[tuple[Alert, list[Prepared], int]] = []
     for key, group in groups.items():
@@ -341,7 +317,7 @@ def record_detections(
     if not items:
         return result
     with transaction.atomic(), within_tenant(tenant_id):
-        window = _window(tenant_id)
+        window = dt.timedelta(minutes=queries.window_minutes(tenant_id))
         kept, result.suppressed = _suppress(tenant_id, items, now)
         if not kept:
             return result
@@ -543,7 +519,7 @@ def create_suppression(
         f"At most {MAX_SUPPRESSION_DAYS} days from now.",
     )
     with transaction.atomic(), within_tenant(tenant.pk):
-        area_id = security_area_id(tenant.pk)
+        area_id = queries.security_area_id(tenant.pk)
         if not actor.is_system and suppressing_access(actor, tenant.pk, area_id) is None:
             raise PermissionDenied(f"not allowed: {CHANGE_SUPPRESSION}")
         suppression = Suppression.objects.create(

@@ -20,6 +20,7 @@ TENANT_SECTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("overview", "Overview", "tenancy:tenant", "tenancy.view_tenant"),
     ("tickets", "Tickets", "servicedesk:tickets", "servicedesk.view_ticket"),
     ("devices", "Devices", "assets:devices", "assets.view_device"),
+    ("alerts", "Alerts", "alerts:tenant-alerts", "alerts.view_alert"),
     ("dashboard", "Dashboard", "reports:dashboard", "reports.view_dashboard"),
     ("matrix", "Responsibility matrix", "responsibility:matrix", "responsibility.view_matrix"),
     ("engagements", "Engagements", "tenancy:engagements", "tenancy.view_engagement"),
@@ -103,6 +104,8 @@ def account_nav(context: template.Context) -> dict[str, Any]:
         "works_tickets": any(a.party_id for a in principal.tenant_accesses),
         # Every device the person sees, across tenants (a provider's client devices).
         "may_view_devices": policies.allowed(principal, "assets.view_device"),
+        # The alert queue across tenants (the security monitoring provider's).
+        "may_view_alerts": policies.allowed(principal, "alerts.view_alert"),
     }
 
 
