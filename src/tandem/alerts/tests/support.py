@@ -51,9 +51,10 @@ def record(tenant_id: int, *detections: Detection, now: dt.datetime | None = Non
     return services.record_detections(tenant_id=tenant_id, detections=list(detections), now=now)
 
 
-def alerts_of(tenant_id: int) -> list[Alert]:
+def alerts_of(tenant_id: int, rule_id: str = RULE) -> list[Alert]:
+    """The tenant's alerts of the tests' rule (the persona world has alerts of its own)."""
     with system_context("test: the tenant's alerts"):
-        return list(Alert.objects.filter(tenant_id=tenant_id).order_by("id"))
+        return list(Alert.objects.filter(tenant_id=tenant_id, rule_id=rule_id).order_by("id"))
 
 
 def get(model: Any, pk: int) -> Any:

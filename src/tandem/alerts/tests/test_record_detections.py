@@ -220,7 +220,10 @@ def test_a_bad_suppression_says_why_and_changes_nothing(world, values, field) ->
         _suppression(world, **options)
     assert field in caught.value.field_errors
     with system_context("test: suppressions"):
-        assert not Suppression.objects.filter(tenant_id=world["tenant"]).exists()
+        # Only the persona world's own suppression.
+        assert list(
+            Suppression.objects.filter(tenant_id=world["tenant"]).values_list("pk", flat=True)
+        ) == [world["suppression"]]
 
 
 def test_triage_statuses_and_their_audit(world) -> None:  # type: ignore[no-untyped-def]

@@ -7,22 +7,21 @@
 - ``other_alert``: Globex: its owner only (Northwind's Globex engagement is the desk).
 - ``suppression``: Acme's, active.
 
-The alerts' events are marked handled: the shared world gets no alert tickets, so the
-desk's tests meet the tickets they expect.
+The alerts' events have no subscribers while the world is built: the shared world gets no
+alert tickets (the desk's tests meet the tickets they expect) and no queued work.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from unittest import mock
 
-from django.conf import settings
 from django.utils import timezone
 
 from tandem.alerts import services
 from tandem.alerts.detections import Detection
-from tandem.core.events import subscribers_of
-from tandem.core.models import OutboxEvent
+from tandem.core import events
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
 from tandem.tenancy.models import Tenant
@@ -42,10 +41,17 @@ def _detection(host: str, rule: str, title: str) -> Detection:
     )
 
 
+def _nobody_for_alerts(real: Any) -> Any:
+    def subscribers(event_type: str) -> Any:
+        return () if event_type.startswith("alert.") else real(event_type)
+
+    return subscribers
+
+
 def build_alerts_world(world: Any) -> None:
-    eager = getattr(settings, "EVENTS_EAGER", False)
-    settings.EVENTS_EAGER = False
-    try:
+    # The alerts' events are recorded as nobody's (dispatched at once, no task): the shared
+    # world gets no alert tickets and no queued work.
+    with mock.patch.object(events, "subscribers_of", _nobody_for_alerts(events.subscribers_of)):
         specs = (
             ("alert", "tenant", "acme-hq-db01", "Acme world rule: encoded PowerShell"),
             ("alert_unplaced", "tenant", "acme-unknown-host", "Acme world rule: odd host"),
@@ -57,21 +63,12 @@ def build_alerts_world(world: Any) -> None:
                 detections=[_detection(host, f"world-{name}", title)],
             )
             world.ids[name] = result.raised[0]
-        with system_context("test world: alert suppression"):
-            acme = Tenant.objects.get(pk=world["tenant"])
-        world.ids["suppression"] = services.create_suppression(
-            actor=system_principal("build the test world: alerts"),
-            tenant=acme,
-            rule_id="world-suppressed-rule",
-            reason="Acme world suppression",
-            expires_at=timezone.now() + dt.timedelta(days=30),
-        ).pk
-        with system_context("test world: no alert tickets"):
-            for row in OutboxEvent.objects.filter(
-                type__startswith="alert.", dispatched_at__isnull=True
-            ):
-                row.handled = [s.name for s in subscribers_of(row.type)]
-                row.dispatched_at = timezone.now()
-                row.save(update_fields=["handled", "dispatched_at"])
-    finally:
-        settings.EVENTS_EAGER = eager
+    with system_context("test world: alert suppression"):
+        acme = Tenant.objects.get(pk=world["tenant"])
+    world.ids["suppression"] = services.create_suppression(
+        actor=system_principal("build the test world: alerts"),
+        tenant=acme,
+        rule_id="world-suppressed-rule",
+        reason="Acme world suppression",
+        expires_at=timezone.now() + dt.timedelta(days=30),
+    ).pk

@@ -28,7 +28,7 @@ from tandem.alerts.models import Alert
 from tandem.core.principal import Principal, system_principal
 from tandem.core.scoping import system_context, within_tenant
 from tandem.servicedesk import desk_config
-from tandem.servicedesk.choices import DONE_KINDS, StatusKind, TicketSource, Via, Visibility
+from tandem.servicedesk.choices import DONE_KINDS, TicketSource, Via, Visibility
 from tandem.servicedesk.tickets import note_services
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.servicedesk.tickets.models import Ticket
@@ -145,14 +145,6 @@ def note_alert_update(event: AlertUpdated) -> Ticket | None:
     return ticket
 
 
-def _resolved_status(config: desk_config.DeskConfig) -> str | None:
-    for kind in (StatusKind.RESOLVED, StatusKind.CLOSED):
-        for key, _name, status_kind in config.statuses:
-            if status_kind == kind:
-                return key
-    return None
-
-
 def note_alert_resolved(event: AlertResolved) -> Ticket | None:
     """Note the alert's outcome on its ticket and, when asked, resolve the ticket (unless
     it is done already)."""
@@ -172,7 +164,7 @@ def note_alert_resolved(event: AlertResolved) -> Ticket | None:
         )
         ticket.refresh_from_db()
         config = desk_config.current(tenant_id)
-        status = _resolved_status(config)
+        status = config.resolved_status
         if (
             event.resolve_ticket
             and status is not None
