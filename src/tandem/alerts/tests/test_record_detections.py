@@ -8,6 +8,8 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from tests.personas import user_of
 
@@ -253,3 +255,16 @@ def test_triage_statuses_and_their_audit(world) -> None:  # type: ignore[no-unty
         )
     assert "alerts.acknowledge_alert" in actions and "alerts.resolve_alert" in actions
     assert _outbox("alert.resolved", alert.pk)[0].payload["resolve_ticket"] is True
+
+
+def test_a_batch_of_updates_costs_a_fixed_number_of_queries(world) -> None:  # type: ignore[no-untyped-def]
+    now = timezone.now()
+    users = [f"user{i}" for i in range(50)]
+    record(world["tenant"], *[detection(user=u, at=now) for u in users], now=now)
+    batch = [detection(user=users[i % 50], at=now) for i in range(300)]
+    with CaptureQueriesContext(connection) as queries:
+        result = record(world["tenant"], *batch, now=now)
+    assert len(result.updated) == 50 and result.raised == []
+    # Settings, suppressions, the locked alerts, devices, area, one bulk update, one insert
+    # of the sampled events, one trim, and the savepoints: not one per detection or alert.
+    assert len(queries) <= 15, [q["sql"][:80] for q in queries]
