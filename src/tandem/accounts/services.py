@@ -120,26 +120,14 @@ def create_user(
     return user
 
 
-#: The domain of the system's own accounts: reserved (RFC 2606), so no mail ever reaches one.
-SYSTEM_ACCOUNT_DOMAIN = "system.tandem.invalid"
-
-
 def ensure_system_account(*, actor: Principal, key: str, full_name: str) -> User:
-    """The system's own account named ``key`` (``security-monitoring``), made once: the
-    requester of tickets Tandem opens by itself (decision 0037). Inactive and without a
-    usable password, so nobody signs in as it, resets its password or is mailed as it; its
-    name says on each ticket who asked. Made on first use, audited on the instance chain."""
-    email = clean_email(f"{key}@{SYSTEM_ACCOUNT_DOMAIN}")
-    found = User.objects.filter(email=email).first()
-    if found is not None:
-        return found
+    """The system's own account ``key``, made once (audited): the requester of tickets
+    Tandem opens by itself (decision 0037). Inactive, no usable password, a reserved
+    domain: nobody signs in as it, resets its password or mails it."""
+    email = clean_email(f"{key}@system.tandem.invalid")
     with transaction.atomic():
         user, created = User.objects.get_or_create(
-            email=email,
-            defaults={
-                "full_name": clean_name(full_name, field="full_name", max_length=200),
-                "is_active": False,
-            },
+            email=email, defaults={"full_name": full_name[:200], "is_active": False}
         )
         if created:
             user.set_unusable_password()
