@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,6 +85,29 @@ class Prepared:
     dedup_key: str
 
 
+def _text(value: Any) -> str:
+    """Text as stored: without NUL characters, which PostgreSQL text refuses (a malformed
+    log line may carry one)."""
+    return str(value or "").replace("\x00", "")
+
+
+def storable(value: Any) -> Any:
+    """A JSON value the database keeps: NUL characters replaced, non-finite numbers
+    (``NaN``, which Python's JSON reader accepts and PostgreSQL refuses) as text, keys as
+    text, other objects as their text."""
+    if isinstance(value, dict):
+        return {_text(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(v) for v in value]
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return str(value)
+
+
 def severity_of(level: str) -> str:
     """The alert's severity from the rule's level (Sigma's five; anything else: medium)."""
     level = (level or "").strip().lower()
@@ -110,18 +134,18 @@ def split_attack_tags(tags: list[str]) -> tuple[list[str], list[str]]:
 def host_of(host: str) -> str:
     """The host as alerts compare it: trimmed, lower case (host names are not case
     sensitive), at most 255 characters."""
-    return (host or "").strip().lower()[:MAX_HOST]
+    return _text(host).strip().lower()[:MAX_HOST]
 
 
 def _value(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
-    return text[:MAX_KEY_VALUE]
+    text = value if isinstance(value, str) else json.dumps(storable(value), sort_keys=True)
+    return _text(text)[:MAX_KEY_VALUE]
 
 
 def key_fields_of(values: dict[str, Any]) -> dict[str, str]:
     """Key fields as compared: names trimmed, values as text (not JSON-typed: ``4625`` and
     ``"4625"`` are the same occurrence), sorted by name."""
-    cleaned = {str(name).strip()[:100]: _value(value) for name, value in values.items()}
+    cleaned = {_text(name).strip()[:100]: _value(value) for name, value in values.items()}
     return {name: cleaned[name] for name in sorted(cleaned) if name}
 
 
@@ -150,7 +174,7 @@ def prepare(detection: Detection, now: dt.datetime) -> Prepared:
     """Check one detection and put it in stored form. Raises ``ValueError`` with the reason
     for one that cannot make an alert (no rule id, a time that is no time, an event that is
     not an object)."""
-    rule_id = (detection.rule_id or "").strip()
+    rule_id = _text(detection.rule_id).strip()
     if not rule_id:
         raise ValueError("a detection needs its rule id")
     if len(rule_id) > MAX_RULE_ID:
@@ -159,14 +183,14 @@ def prepare(detection: Detection, now: dt.datetime) -> Prepared:
         raise ValueError("the event must be a JSON object")
     if not isinstance(detection.key_fields, dict) or len(detection.key_fields) > MAX_KEY_FIELDS:
         raise ValueError(f"key fields must be an object of at most {MAX_KEY_FIELDS} fields")
-    tags = [str(tag)[:100] for tag in list(detection.tags or ())[:MAX_TAGS]]
+    tags = [_text(tag)[:100] for tag in list(detection.tags or ())[:MAX_TAGS]]
     tactics, techniques = split_attack_tags(tags)
     host = host_of(detection.host)
     key_fields = key_fields_of(detection.key_fields)
     return Prepared(
         rule_id=rule_id,
-        rule_title=(detection.rule_title or rule_id).strip()[:MAX_TITLE],
-        level=(detection.level or "").strip().lower()[:20],
+        rule_title=(_text(detection.rule_title) or rule_id).strip()[:MAX_TITLE],
+        level=_text(detection.level).strip().lower()[:20],
         severity=severity_of(detection.level),
         tags=tags,
         tactics=tactics,

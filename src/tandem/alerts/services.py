@@ -30,7 +30,14 @@ from django.utils import timezone
 
 from tandem.alerts import dedup, events, queries
 from tandem.alerts.choices import OPEN_STATUSES, SEVERITY_RANK, AlertStatus
-from tandem.alerts.detections import Detection, Prepared, host_of, key_fields_of, prepare
+from tandem.alerts.detections import (
+    Detection,
+    Prepared,
+    host_of,
+    key_fields_of,
+    prepare,
+    storable,
+)
 from tandem.alerts.models import (
     MAX_WINDOW_MINUTES,
     MIN_WINDOW_MINUTES,
@@ -153,10 +160,12 @@ def _devices(tenant_id: int, hosts: set[str]) -> dict[str, Device]:
 
 def _sample(event: dict[str, Any]) -> dict[str, Any]:
     """The event as kept in an alert's sample: whole up to :data:`MAX_EVENT_BYTES` of JSON,
-    else its beginning as text, marked (the retained log has the rest)."""
-    text = json.dumps(event, default=str, ensure_ascii=False)
+    else its beginning as text, marked (the retained log has the rest); always a value the
+    database stores (``detections.storable``)."""
+    kept = storable(event)
+    text = json.dumps(kept, ensure_ascii=False)
     if len(text) <= MAX_EVENT_BYTES:
-        return event if all(isinstance(k, str) for k in event) else json.loads(text)
+        return kept  # type: ignore[no-any-return]
     return {"_truncated": True, "_size": len(text), "_start": text[:MAX_EVENT_BYTES]}
 
 

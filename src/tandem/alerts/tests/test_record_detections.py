@@ -268,3 +268,17 @@ def test_a_batch_of_updates_costs_a_fixed_number_of_queries(world) -> None:  # t
     # Settings, suppressions, the locked alerts, devices, area, one bulk update, one insert
     # of the sampled events, one trim, and the savepoints: not one per detection or alert.
     assert len(queries) <= 15, [q["sql"][:80] for q in queries]
+
+
+def test_events_the_database_would_refuse_are_kept_storable(world) -> None:  # type: ignore[no-untyped-def]
+    # A NUL character and NaN (Python's JSON reader accepts it): PostgreSQL refuses both.
+    odd = detection(user="bo\x00b", Note="a\x00b", Score=float("nan"), Big="x" * 40_000)
+    result = record(world["tenant"], odd)
+    alert = get(Alert, result.raised[0])
+    assert alert.key_fields == {"TargetUserName": "bob"}
+    [kept] = _events(alert.pk)
+    assert kept.event["_truncated"] is True and kept.event["_size"] > 40_000
+    small = record(world["tenant"], detection(user="eve", Note="a\x00b", Score=float("nan")))
+    [kept] = _events(small.raised[0])
+    data = kept.event["Event"]["EventData"]
+    assert data["Note"] == "a\ufffdb" and data["Score"] == "nan"
