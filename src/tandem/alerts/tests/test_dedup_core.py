@@ -76,3 +76,23 @@ def test_a_detection_without_a_rule_or_with_a_bad_time_is_refused() -> None:
         raise AssertionError(f"{bad} was accepted")
     # A clock ahead is held to now: it must not keep an alert collecting.
     assert prepare(good, now=_m(-5)).at == _m(-5)
+
+
+def test_a_detection_from_the_engines_match_takes_host_and_time_from_the_event() -> None:
+    class Match:  # the engine's Match names these (issue 12, contract 2)
+        rule_id = "r-9"
+        title = "Suspicious sudo"
+        level = "high"
+        tags = ("attack.privilege_escalation",)
+
+    event = {"_host": "web01", "_time": "2000-01-01T00:05:00Z", "process": {"name": "sudo"}}
+    made = Detection.from_match(Match(), event, {"user.name": "root"})
+    prepared = prepare(made, now=_m(60))
+    assert (prepared.rule_id, prepared.rule_title, prepared.severity) == (
+        "r-9",
+        "Suspicious sudo",
+        "high",
+    )
+    assert prepared.host == "web01" and prepared.at == _m(5)
+    assert prepared.tactics == ["privilege-escalation"]
+    assert prepared.key_fields == {"user.name": "root"}
