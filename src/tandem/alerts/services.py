@@ -284,8 +284,11 @@ def _collect(
             ordinal__gt=dedup.SAMPLE_FIRST,
             ordinal__lte=F("alert__event_count") - dedup.SAMPLE_LATEST,
         ).delete()
-    new_ids = {id(alert) for alert in outcome.raised}
-    outcome.updated = [alert for alert in changed.values() if id(alert) not in new_ids]
+    # Updated: the alerts that were collecting and took detections (not those that only
+    # stopped collecting, past their window).
+    grown = {alert.pk for alert, _items, _before in samples if alert.pk in changed}
+    new_ids = {alert.pk for alert in outcome.raised}
+    outcome.updated = [alert for pk, alert in changed.items() if pk in grown and pk not in new_ids]
     return outcome
 
 
