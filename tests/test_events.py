@@ -212,6 +212,9 @@ def test_webhooks_subscribe_to_any_event_type(world, settings) -> None:  # type:
 
 def test_the_catalogue_names_every_event_type() -> None:
     assert sorted(events.event_types()) == [
+        "alert.raised",
+        "alert.resolved",
+        "alert.updated",
         "coverage.changed",
         "device.came_back",
         "device.enrolled",

@@ -31,6 +31,9 @@ from tandem.accounts.tests.factories import SignInLinkFactory
 from tandem.agents import services as agents
 from tandem.agents import wire as agent_wire
 from tandem.agents.models import EnrolmentToken
+from tandem.alerts import services as alerts
+from tandem.alerts.detections import Detection
+from tandem.alerts.models import Alert, Suppression
 from tandem.assets import offline_services as offline
 from tandem.assets import services as assets
 from tandem.assets.models import Device, OfflineAlertPolicy
@@ -591,6 +594,66 @@ CALLS.update(
     }
 )
 # --- end of the patching app's block ----------------------------------------------------------
+
+
+# --- The alerts app (issue 12): raising, triage, suppressions, settings, the desk's link -------
+def _alert(world: World) -> Alert:
+    return Alert.objects.get(pk=world["alert"])
+
+
+def _new_detection() -> Detection:
+    return Detection(
+        rule_id="audit-rule", rule_title="Audit rule", level="low", host="h", time=timezone.now()
+    )
+
+
+def _link_ticket(actor: Principal, world: World) -> Callable[[], object]:
+    alert = alerts.lock_alert_for_ticket(tenant_id=world["tenant"], alert_id=world["alert"])
+    assert alert is not None
+    return lambda: alerts.link_alert_ticket(actor=actor, alert=alert, ticket_id=world["ticket"])
+
+
+NOT_AUDITED["tandem.alerts.services.lock_alert_for_ticket"] = (
+    "a read under a row lock: the link that follows in its transaction is audited"
+)
+CALLS.update(
+    {
+        "tandem.alerts.services.record_detections": lambda a, w: (
+            lambda: alerts.record_detections(tenant_id=w["tenant"], detections=[_new_detection()])
+        ),
+        "tandem.alerts.services.acknowledge_alert": lambda a, w: (
+            lambda: alerts.acknowledge_alert(actor=a, alert=_alert(w))
+        ),
+        "tandem.alerts.services.mark_false_positive": lambda a, w: (
+            lambda: alerts.mark_false_positive(actor=a, alert=_alert(w), reason="Admin tool")
+        ),
+        "tandem.alerts.services.resolve_alert": lambda a, w: (
+            lambda: alerts.resolve_alert(actor=a, alert=_alert(w))
+        ),
+        "tandem.alerts.services.create_suppression": lambda a, w: (
+            lambda: alerts.create_suppression(
+                actor=a,
+                tenant=_tenant(w),
+                rule_id="audit-rule",
+                reason="Audit check",
+                expires_at=timezone.now() + dt.timedelta(days=1),
+            )
+        ),
+        "tandem.alerts.services.lift_suppression": lambda a, w: (
+            lambda: alerts.lift_suppression(
+                actor=a, suppression=Suppression.objects.get(pk=w["suppression"])
+            )
+        ),
+        "tandem.alerts.services.set_alert_settings": lambda a, w: (
+            lambda: alerts.set_alert_settings(actor=a, tenant=_tenant(w), dedup_window_minutes=30)
+        ),
+        "tandem.alerts.services.link_alert_ticket": _link_ticket,
+        "tandem.accounts.services.ensure_system_account": lambda a, w: (
+            lambda: accounts.ensure_system_account(actor=a, key="audit-check", full_name="Audit")
+        ),
+    }
+)
+# --- end of the alerts app's block ------------------------------------------------------------
 
 
 def _services_modules() -> list[ModuleType]:

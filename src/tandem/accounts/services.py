@@ -120,6 +120,28 @@ def create_user(
     return user
 
 
+def ensure_system_account(*, actor: Principal, key: str, full_name: str) -> User:
+    """The system's own account ``key``, made once (audited): the requester of tickets
+    Tandem opens by itself (decision 0037). Inactive, no usable password, a reserved
+    domain: nobody signs in as it, resets its password or mails it."""
+    email = clean_email(f"{key}@system.tandem.invalid")
+    with transaction.atomic():
+        user, created = User.objects.get_or_create(
+            email=email, defaults={"full_name": full_name[:200], "is_active": False}
+        )
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+            record_audit(
+                actor=actor,
+                action="accounts.ensure_system_account",
+                target=user,
+                tenant_id=None,
+                changes=diff({}, {"email": email, "full_name": user.full_name}),
+            )
+    return user
+
+
 def add_membership(
     *,
     actor: Principal,

@@ -36,6 +36,7 @@ TANDEM_APPS = [
     "tandem.servicedesk",
     "tandem.reports",
     "tandem.patching",
+    "tandem.alerts",
     "tandem.notifications",
 ]
 

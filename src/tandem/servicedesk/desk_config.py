@@ -38,6 +38,7 @@ from tandem.core.scoping import system_context, within_tenant
 from tandem.responsibility import routing
 from tandem.responsibility.models import Coverage, ResponsibilityRow
 from tandem.responsibility.queries import register_routing_inputs
+from tandem.servicedesk.choices import StatusKind
 from tandem.servicedesk.config.models import Category, DeskSettings
 from tandem.sla import clock
 from tandem.sla.calendar import BusinessCalendar, always_open, build_calendar
@@ -90,6 +91,16 @@ class DeskConfig:
     @property
     def status_kinds(self) -> dict[str, str]:
         return {key: kind for key, _name, kind in self.statuses}
+
+    @property
+    def resolved_status(self) -> str | None:
+        """The tenant's first status of kind "resolved" (else "closed"): where the system
+        puts a ticket it resolves (an offline device back, a resolved security alert)."""
+        for wanted in (StatusKind.RESOLVED, StatusKind.CLOSED):
+            for key, _name, kind in self.statuses:
+                if kind == wanted:
+                    return key
+        return None
 
     def eligible(
         self, area_ids: Iterable[int | None], site_ids: Iterable[int | None]

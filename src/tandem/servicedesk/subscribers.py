@@ -1,18 +1,19 @@
 """The desk's own subscribers to domain events (decision 0022): mail to requesters, and
 open tickets' clocks after the responsibility matrix's coverage changed, and the ticket of
-a device gone offline (decision 0032)."""
+a device gone offline (decision 0032), and the ticket of a security alert (decision 0037)."""
 
 from __future__ import annotations
 
 from django.db import transaction
 
+from tandem.alerts.events import AlertRaised, AlertResolved, AlertUpdated
 from tandem.assets.events import DeviceCameBack, DeviceWentOffline
 from tandem.core.events import Envelope, subscriber
 from tandem.responsibility.events import CoverageChanged
 from tandem.servicedesk.events import NoteAdded, TicketOpened, TicketResolved
 from tandem.servicedesk.mail import outbound
 from tandem.servicedesk.tasks import recompute_tenant_sla_task
-from tandem.servicedesk.tickets import offline_services
+from tandem.servicedesk.tickets import alert_services, offline_services
 
 
 @subscriber(TicketOpened.type, TicketResolved.type, NoteAdded.type)
@@ -43,3 +44,22 @@ def offline_ticket(event: DeviceWentOffline, envelope: Envelope) -> None:
 def offline_device_back(event: DeviceCameBack, envelope: Envelope) -> None:
     """The device checked in again: a note on its ticket and, per policy, the resolution."""
     offline_services.note_device_back(event)
+
+
+@subscriber(AlertRaised.type)
+def alert_ticket(event: AlertRaised, envelope: Envelope) -> None:
+    """A security alert was raised: open its one ticket, routed by the matrix to the party
+    covering the hour (in the worker, like any ticket's full opening)."""
+    alert_services.open_alert_ticket(event)
+
+
+@subscriber(AlertUpdated.type)
+def alert_ticket_update(event: AlertUpdated, envelope: Envelope) -> None:
+    """More detections joined the alert: a note on its ticket (throttled at the source)."""
+    alert_services.note_alert_update(event)
+
+
+@subscriber(AlertResolved.type)
+def alert_ticket_resolved(event: AlertResolved, envelope: Envelope) -> None:
+    """The alert was closed: a note on its ticket and, when asked, the resolution."""
+    alert_services.note_alert_resolved(event)

@@ -24,7 +24,7 @@ from tandem.assets.models import OfflineEpisode
 from tandem.core.principal import Principal, system_principal
 from tandem.core.scoping import system_context, within_tenant
 from tandem.servicedesk import desk_config
-from tandem.servicedesk.choices import DONE_KINDS, StatusKind, TicketSource, Via, Visibility
+from tandem.servicedesk.choices import DONE_KINDS, TicketSource, Via, Visibility
 from tandem.servicedesk.tickets import note_services
 from tandem.servicedesk.tickets import services as ticket_services
 from tandem.servicedesk.tickets.models import OfflineTicket, Ticket
@@ -140,15 +140,6 @@ def open_offline_ticket(event: DeviceWentOffline) -> Ticket | None:
     return ticket
 
 
-def _resolved_status(config: desk_config.DeskConfig) -> str | None:
-    """The tenant's first status of kind "resolved" (else "closed")."""
-    for kind in (StatusKind.RESOLVED, StatusKind.CLOSED):
-        for key, _name, status_kind in config.statuses:
-            if status_kind == kind:
-                return key
-    return None
-
-
 def note_device_back(event: DeviceCameBack) -> Ticket | None:
     """Tell the episode's ticket that the device checked in again, and resolve it when the
     policy says so and it is still open. Once per episode (``came_back_at``)."""
@@ -177,7 +168,7 @@ def note_device_back(event: DeviceCameBack) -> Ticket | None:
         )
         ticket.refresh_from_db()
         config = desk_config.current(tenant_id)
-        status = _resolved_status(config)
+        status = config.resolved_status
         if (
             event.resolve_on_return
             and status is not None

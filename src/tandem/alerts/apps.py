@@ -1,0 +1,45 @@
+from tandem.alerts.permissions import (
+    CHANGE_ALERT_SETTINGS,
+    CHANGE_SUPPRESSION,
+    TRIAGE_ALERT,
+    VIEW_ALERT,
+)
+from tandem.core.apps import TandemAppConfig
+
+
+class AlertsConfig(TandemAppConfig):
+    """Security alerts (decision 0037): detections of the tenant's events, deduplicated by
+    rule × host × key fields within a window, with a severity from the rule's level, ATT&CK
+    tactics and techniques, statuses, suppressions with a reason and an expiry, and one
+    ticket per alert opened by the desk (routed by the responsibility matrix's security
+    monitoring area to the party covering the hour)."""
+
+    name = "tandem.alerts"
+    label = "alerts"
+    verbose_name = "Alerts"
+
+    tenant_sections = (("alerts", "Alerts", "alerts:tenant-alerts", VIEW_ALERT, 32),)
+    # The alert queue across tenants (the security monitoring provider's).
+    workspace_links = (("alert-queue", "Alerts", "alerts:alert-queue", VIEW_ALERT, 35),)
+
+    api_routers = ("tandem.alerts.api.router",)
+    url_modules = ("tandem.alerts.urls",)
+    permissions = (VIEW_ALERT, TRIAGE_ALERT, CHANGE_SUPPRESSION, CHANGE_ALERT_SETTINGS)
+    # The tenant's IT sees, triages and suppresses its alerts and sets the dedup window;
+    # a provider's people do so within an engagement covering security monitoring (and
+    # allowing triage, checked by the policies); a provider's admin also suppresses.
+    # Auditors read. Requesters see no alerts.
+    role_permissions = {
+        "tenant-owner": (VIEW_ALERT, TRIAGE_ALERT, CHANGE_SUPPRESSION, CHANGE_ALERT_SETTINGS),
+        "internal-technician": (
+            VIEW_ALERT,
+            TRIAGE_ALERT,
+            CHANGE_SUPPRESSION,
+            CHANGE_ALERT_SETTINGS,
+        ),
+        "auditor": (VIEW_ALERT,),
+        "provider-admin": (VIEW_ALERT, TRIAGE_ALERT, CHANGE_SUPPRESSION),
+        "provider-technician": (VIEW_ALERT, TRIAGE_ALERT),
+    }
+    isolation_expectations = ("tests.isolation.expect_alerts",)
+    test_world = ("tandem.alerts.tests.world.build_alerts_world",)
