@@ -34,6 +34,7 @@ TANDEM_APPS = [
     "tandem.servicedesk",
     "tandem.reports",
     "tandem.patching",
+    "tandem.vulnerabilities",
     "tandem.notifications",
 ]
 
