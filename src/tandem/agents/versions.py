@@ -152,7 +152,9 @@ def _rpm_split(evr: str) -> tuple[int, str, str]:
     match = _EPOCH.match(evr)
     if match:
         epoch, evr = int(match.group(1)), match.group(2)
-    version, _, release = evr.rpartition("-")  # a version holds no "-": the release follows the last
+    version, _, release = evr.rpartition(
+        "-"
+    )  # a version holds no "-": the release follows the last
     if not version:
         version, release = release, ""
     return epoch, version, release

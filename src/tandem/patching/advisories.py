@@ -123,9 +123,7 @@ def debian_fixes(data: Mapping[str, Any], release: str) -> dict[str, list[Fix]]:
         if entry.status != "resolved" or entry.fixed_version in ("", "0"):
             continue
         severity = URGENCY_SEVERITY.get(entry.urgency, "unknown")
-        fixes.setdefault(entry.package, []).append(
-            Fix(entry.cve_id, entry.fixed_version, severity)
-        )
+        fixes.setdefault(entry.package, []).append(Fix(entry.cve_id, entry.fixed_version, severity))
     return fixes
 
 

@@ -66,6 +66,26 @@ class AffectedPackage(models.Model):
         return f"{self.ecosystem}/{self.package}"
 
 
+class AdvisoryImport(TimeStamped):
+    """One import of an advisory file: what it changed, by whom (the audit entry's target
+    in the instance chain, and the "last imported" line of the dashboards)."""
+
+    source = models.CharField(max_length=20, choices=AdvisorySource.choices)
+    imported_from = models.CharField(max_length=255)
+    scope = models.CharField(max_length=100, blank=True, default="")
+    actor_label = models.CharField(max_length=200, blank=True, default="")
+    added = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    removed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} import of {self.imported_from}"
+
+
 class Finding(TenantOwned):
     """One advisory affecting one (source) package on one device, and what was decided."""
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ URGENCY_SEVERITY = {
     "high": "high",
     "high*": "high",
 }
+_CVE = re.compile(r"CVE-\d{4}-\d{4,}$")
 _EVENT_KINDS = ("introduced", "fixed", "last_affected", "limit")
 _MAX_JSON = 20 * 1024 * 1024  # one OSV record is a few kB; a zip member past this is refused
 
@@ -167,7 +169,12 @@ def osv_record(data: Any, where: str) -> AdvisoryRecord:
     if modified is None:
         raise SourceError(f"{where}: 'modified' is required.")
     aliases = tuple(str(a) for a in data.get("aliases") or [] if isinstance(a, str))
-    cves = tuple(sorted({a for a in (advisory_id, *aliases) if a.startswith("CVE-")}))
+    # The CVEs an advisory fixes: its aliases, and what distributions' records name as
+    # ``upstream`` (DEBIAN-CVE-…, UBUNTU-CVE-…) or ``related`` (DSA, ALSA, USN records).
+    named = [advisory_id, *aliases]
+    for key in ("upstream", "related"):
+        named += [str(v) for v in data.get(key) or [] if isinstance(v, str)]
+    cves = tuple(sorted({m.group(0) for v in named if (m := _CVE.search(v))}))
     severity = cvss_severity(data.get("severity"))
     affected = []
     for item in data.get("affected") or []:
