@@ -56,6 +56,16 @@ def tenant_findings(request: TandemRequest, tenant_id: Id, filters: Query[Findin
     return rows
 
 
+@router.get("/vulnerabilities/findings", response=list[FindingOut])
+@paginate(CappedLimitOffsetPagination)
+@declare_action(VIEW_VULNERABILITIES)
+def all_findings(request: TandemRequest, filters: Query[FindingQuery], tenant_id: Id | None = None):  # type: ignore[no-untyped-def]
+    """The findings the caller sees across its tenants (a provider: on the devices inside
+    its engagements' scope), newest first; the same filters, and ``tenant_id``."""
+    rows = queries.findings(request.principal, tenant_id)
+    return queries.filtered(rows, filters.dict(exclude_none=True))
+
+
 @router.get("/vulnerabilities/findings/{finding_id}", response=FindingOut)
 @declare_action(VIEW_VULNERABILITIES)
 def finding(request: TandemRequest, finding_id: Id):  # type: ignore[no-untyped-def]

@@ -32,6 +32,7 @@ class VulnerabilitiesConfig(TandemAppConfig):
         ("match-vulnerabilities", 600, "tandem.vulnerabilities.tasks.match_vulnerabilities_task"),
     )
     isolation_expectations = ("tests.isolation.expect_vulnerabilities",)
+    test_world = ("tandem.vulnerabilities.tests.world.build_vulnerabilities_world",)
 
     def ready(self) -> None:
         from tandem.assets.queries import register_device_section

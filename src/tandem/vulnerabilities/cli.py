@@ -6,8 +6,16 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from tandem.core.cli import CommandError, Commands
+
+
+def _say_matched(matched: Any) -> None:
+    print(
+        f"Matched {matched.devices} devices: {matched.opened} findings opened, "
+        f"{matched.fixed} fixed."
+    )
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -51,11 +59,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         f"{summary.unchanged} unchanged, {summary.removed} removed."
     )
     if not args.no_match:
-        matched = services.match_devices(actor=actor)
-        print(
-            f"Matched {matched.devices} devices: {matched.opened} findings opened, "
-            f"{matched.fixed} fixed."
-        )
+        _say_matched(services.match_devices(actor=actor))
     return 0
 
 
@@ -65,9 +69,7 @@ def cmd_match(args: argparse.Namespace) -> int:
 
     actor = system_principal("tandem vulnerabilities match")
     matched = services.match_devices(actor=actor)
-    print(
-        f"Matched {matched.devices} devices: {matched.opened} findings opened, {matched.fixed} fixed."
-    )
+    _say_matched(matched)
     return 0
 
 

@@ -13,7 +13,6 @@ from tandem.core.policies import ScopedPermission, policy
 from tandem.patching.policies import state_scope
 from tandem.vulnerabilities.permissions import ACCEPT_VULNERABILITY_RISK, VIEW_VULNERABILITIES
 
-
 #: A device's findings reach whoever reaches the device (patching's rule for update
 #: states: the device's site and asset group against the engagement's scope).
 finding_scope = state_scope

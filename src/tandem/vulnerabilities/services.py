@@ -40,6 +40,7 @@ from tandem.vulnerabilities.sources import AdvisoryRecord
 #: The longest a risk may be accepted for before a person looks at it again.
 MAX_RISK_DAYS = 366
 _BATCH = 500
+_NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
 # --- Advisory imports -------------------------------------------------------------------------
@@ -170,10 +171,8 @@ def _import_osv(
 ) -> None:
     latest: dict[str, AdvisoryRecord] = {}
     for record in records:  # a dump naming one id twice: the newest wins
-        held = latest.get(record.advisory_id)
-        if held is None or (record.modified or dt.datetime.min.replace(tzinfo=dt.UTC)) > (
-            held.modified or dt.datetime.min.replace(tzinfo=dt.UTC)
-        ):
+        seen = latest.get(record.advisory_id)
+        if seen is None or (record.modified or _NEVER) > (seen.modified or _NEVER):
             latest[record.advisory_id] = record
     ids = sorted(latest)
     stored: dict[str, tuple[int, dt.datetime | None]] = {}

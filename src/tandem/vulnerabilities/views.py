@@ -84,7 +84,7 @@ def accept_risk(request: TandemRequest, finding_id: int) -> HttpResponse:
         )
     except ValueError:
         messages.error(request, "The expiry is not a date (YYYY-MM-DD).")
-        return redirect("vulnerabilities:finding", finding_id)
+        return redirect("vulnerabilities:vuln-finding", finding_id)
     try:
         services.accept_risk(
             actor=request.principal,
@@ -96,7 +96,7 @@ def accept_risk(request: TandemRequest, finding_id: int) -> HttpResponse:
         messages.error(request, "; ".join(m for ms in exc.field_errors.values() for m in ms))
     else:
         messages.success(request, "Risk accepted.")
-    return redirect("vulnerabilities:finding", finding_id)
+    return redirect("vulnerabilities:vuln-finding", finding_id)
 
 
 @page(ACCEPT_VULNERABILITY_RISK)
@@ -109,4 +109,4 @@ def reopen(request: TandemRequest, finding_id: int) -> HttpResponse:
         messages.error(request, "; ".join(m for ms in exc.field_errors.values() for m in ms))
     else:
         messages.success(request, "Finding reopened.")
-    return redirect("vulnerabilities:finding", finding_id)
+    return redirect("vulnerabilities:vuln-finding", finding_id)
