@@ -15,14 +15,19 @@ from tandem.core.api import CappedLimitOffsetPagination, Id
 from tandem.core.request import TandemRequest, tenant_in_reach
 from tandem.vulnerabilities import queries, services
 from tandem.vulnerabilities.permissions import ACCEPT_VULNERABILITY_RISK, VIEW_VULNERABILITIES
-from tandem.vulnerabilities.schemas import AcceptRiskIn, FindingOut, FindingQuery, SummaryOut
+from tandem.vulnerabilities.schemas import (
+    AcceptRiskIn,
+    VulnerabilityFindingOut,
+    VulnerabilityFindingQuery,
+    VulnerabilitySummaryOut,
+)
 
 router = Router(tags=["vulnerabilities"])
 #: Findings a device's list answers at most.
 DEVICE_ROWS = 2000
 
 
-@router.get("/vulnerabilities/tenants/{tenant_id}/summary", response=SummaryOut)
+@router.get("/vulnerabilities/tenants/{tenant_id}/summary", response=VulnerabilitySummaryOut)
 @declare_action(VIEW_VULNERABILITIES)
 def summary(request: TandemRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
     """Open findings by severity, all by status, the open ones without a fix, the packages
@@ -42,10 +47,12 @@ def summary(request: TandemRequest, tenant_id: Id):  # type: ignore[no-untyped-d
     }
 
 
-@router.get("/vulnerabilities/tenants/{tenant_id}/findings", response=list[FindingOut])
+@router.get("/vulnerabilities/tenants/{tenant_id}/findings", response=list[VulnerabilityFindingOut])
 @paginate(CappedLimitOffsetPagination)
 @declare_action(VIEW_VULNERABILITIES)
-def tenant_findings(request: TandemRequest, tenant_id: Id, filters: Query[FindingQuery]):  # type: ignore[no-untyped-def]
+def tenant_findings(
+    request: TandemRequest, tenant_id: Id, filters: Query[VulnerabilityFindingQuery]
+):  # type: ignore[no-untyped-def]
     """The tenant's findings the caller sees, newest first; filters by status (default
     all), severity, package, device, text (advisory, CVE, package) and unfixed."""
     tenant = tenant_in_reach(request.principal, tenant_id, VIEW_VULNERABILITIES)
@@ -56,24 +63,26 @@ def tenant_findings(request: TandemRequest, tenant_id: Id, filters: Query[Findin
     return rows
 
 
-@router.get("/vulnerabilities/findings", response=list[FindingOut])
+@router.get("/vulnerabilities/findings", response=list[VulnerabilityFindingOut])
 @paginate(CappedLimitOffsetPagination)
 @declare_action(VIEW_VULNERABILITIES)
-def all_findings(request: TandemRequest, filters: Query[FindingQuery], tenant_id: Id | None = None):  # type: ignore[no-untyped-def]
+def all_findings(
+    request: TandemRequest, filters: Query[VulnerabilityFindingQuery], tenant_id: Id | None = None
+):  # type: ignore[no-untyped-def]
     """The findings the caller sees across its tenants (a provider: on the devices inside
     its engagements' scope), newest first; the same filters, and ``tenant_id``."""
     rows = queries.findings(request.principal, tenant_id)
     return queries.filtered(rows, filters.dict(exclude_none=True))
 
 
-@router.get("/vulnerabilities/findings/{finding_id}", response=FindingOut)
+@router.get("/vulnerabilities/findings/{finding_id}", response=VulnerabilityFindingOut)
 @declare_action(VIEW_VULNERABILITIES)
 def finding(request: TandemRequest, finding_id: Id):  # type: ignore[no-untyped-def]
     """One finding."""
     return queries.finding_in_reach(request.principal, finding_id)
 
 
-@router.get("/vulnerabilities/devices/{device_id}/findings", response=list[FindingOut])
+@router.get("/vulnerabilities/devices/{device_id}/findings", response=list[VulnerabilityFindingOut])
 @declare_action(VIEW_VULNERABILITIES)
 def device_findings(request: TandemRequest, device_id: Id):  # type: ignore[no-untyped-def]
     """The device's findings (every status), newest first."""
@@ -81,7 +90,7 @@ def device_findings(request: TandemRequest, device_id: Id):  # type: ignore[no-u
     return list(queries.device_findings(request.principal, device)[:DEVICE_ROWS])
 
 
-@router.post("/vulnerabilities/findings/{finding_id}/accept-risk", response=FindingOut)
+@router.post("/vulnerabilities/findings/{finding_id}/accept-risk", response=VulnerabilityFindingOut)
 @declare_action(ACCEPT_VULNERABILITY_RISK)
 def accept_risk(request: TandemRequest, finding_id: Id, payload: AcceptRiskIn):  # type: ignore[no-untyped-def]
     """Accept the finding's risk for a reason until an expiry (the tenant's own IT)."""
@@ -94,7 +103,7 @@ def accept_risk(request: TandemRequest, finding_id: Id, payload: AcceptRiskIn): 
     return queries.finding_in_reach(request.principal, finding_id)
 
 
-@router.post("/vulnerabilities/findings/{finding_id}/reopen", response=FindingOut)
+@router.post("/vulnerabilities/findings/{finding_id}/reopen", response=VulnerabilityFindingOut)
 @declare_action(ACCEPT_VULNERABILITY_RISK)
 def reopen(request: TandemRequest, finding_id: Id):  # type: ignore[no-untyped-def]
     """Withdraw the finding's risk acceptance: it is open again."""

@@ -14,7 +14,7 @@ SeverityName = Literal["critical", "high", "medium", "low", "informational", "un
 StatusName = Literal["open", "risk_accepted", "fixed"]
 
 
-class FindingOut(Schema):
+class VulnerabilityFindingOut(Schema):
     id: int
     tenant_id: int
     device_id: int
@@ -67,7 +67,7 @@ class FindingOut(Schema):
         return str(obj.update.version) if obj.update else None
 
 
-class FindingQuery(Schema):
+class VulnerabilityFindingQuery(Schema):
     status: StatusName | Literal["all"] | None = None
     severity: SeverityName | None = None
     package: str | None = Field(None, max_length=500)
@@ -95,7 +95,7 @@ class DeviceCountOut(Schema):
     total: int
 
 
-class SummaryOut(Schema):
+class VulnerabilitySummaryOut(Schema):
     tenant_id: int
     open_by_severity: dict[str, int]
     by_status: dict[str, int]
