@@ -8,11 +8,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from tests.personas import World, login_client
 
@@ -22,8 +25,9 @@ from tandem.audit.models import AuditEntry
 from tandem.cli import main as tandem
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
-from tandem.vulnerabilities import services
+from tandem.vulnerabilities import queries, services
 from tandem.vulnerabilities.models import Advisory, AffectedPackage, Finding
+from tandem.vulnerabilities.tasks import match_vulnerabilities_task
 
 DATA = Path(__file__).parent / "data"
 SYSTEM = system_principal("test: vulnerabilities")
@@ -46,9 +50,11 @@ def _report(
     os_name: str = "Debian GNU/Linux 12 (bookworm)",
     os_version: str = "12",
     updates: dict[str, tuple[str, str, bool]] | None = None,
+    match: bool = True,
 ) -> None:
     """The HQ device checks in with a full inventory of ``packages`` (binary, version,
-    source; the source version is the binary's), then is matched as the worker would."""
+    source; the source version is the binary's), then is matched (unless ``match`` is
+    false) as the periodic task would."""
     with system_context("test: the agent's sequence"):
         state = AgentState.objects.get(device_id=world["device"])
     inventory = document({}, updates)
@@ -71,7 +77,8 @@ def _report(
         [full(state.last_sequence + 1, inventory)],
     )
     assert answer.status_code == 200, answer.content
-    services.match_device(actor=SYSTEM, device_id=world["device"])
+    if match:
+        services.match_device(actor=SYSTEM, device_id=world["device"])
 
 
 def _findings(world: World) -> dict[tuple[str, str], Finding]:
@@ -331,3 +338,68 @@ def test_the_dashboard_counts_what_the_reader_sees(advisories: World) -> None:
     assert "CVE-2023-51767" in text and "unfixed" in text and "DSA-5724-1" not in text
     device_page = client.get(f"/devices/{advisories['device']}/")
     assert "DSA-5724-1" in device_page.content.decode()
+
+
+def test_the_periodic_task_matches_devices_whose_software_changed(advisories: World) -> None:
+    _report(advisories, BOOKWORM)
+    assert advisories["device"] not in queries.devices_to_match()
+    # The device upgrades openssh without the worker matching it (no pending-update change
+    # told anyone): the periodic task finds it.
+    upgraded = [
+        (n, "1:9.2p1-2+deb12u10", s) if s == "openssh" else (n, v, s) for n, v, s in BOOKWORM
+    ]
+    _report(advisories, upgraded, match=False)
+    assert advisories["device"] in queries.devices_to_match()
+    result = match_vulnerabilities_task.func()
+    assert result["devices"] >= 1 and result["fixed"] >= 2
+    assert _findings(advisories)[("DSA-5724-1", "openssh")].status == "fixed"
+    assert advisories["device"] not in queries.devices_to_match()
+
+
+def test_a_pending_update_change_matches_the_device_at_once(advisories: World) -> None:
+    # The suite runs subscribers as the event is recorded, before the check-in stores the
+    # device's OS facts (the worker runs them after the commit): the first report sets them.
+    _report(advisories, BOOKWORM, match=False)
+    assert _findings(advisories) == {}
+    offered = {"openssh-server": ("1:9.2p1-2+deb12u2", "1:9.2p1-2+deb12u3", True)}
+    _report(advisories, BOOKWORM, updates=offered, match=False)  # the subscriber matches
+    assert ("DSA-5724-1", "openssh") in _findings(advisories)
+
+
+def test_matching_is_set_based_whatever_the_package_count(
+    advisories: World, tmp_path: Path
+) -> None:
+    """A device's matching costs a handful of queries for 5 packages and hardly more for
+    400 more, each named by an advisory (400 findings made): rows go in bulk statements
+    (SQLite takes fewer rows per statement than PostgreSQL), never a query per row."""
+    archive = tmp_path / "all.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for n in range(400):
+            record = {
+                "id": f"DEBIAN-CVE-2031-{10000 + n}",
+                "modified": "2031-01-01T00:00:00Z",
+                "affected": [
+                    {
+                        "package": {"ecosystem": "Debian:12", "name": f"lib{n}"},
+                        "ranges": [
+                            {
+                                "type": "ECOSYSTEM",
+                                "events": [{"introduced": "0"}, {"fixed": "2.0-1"}],
+                            }
+                        ],
+                    }
+                ],
+            }
+            out.writestr(f"{record['id']}.json", json.dumps(record))
+    assert _import(str(archive), "--format", "osv", "--no-match") == 0
+
+    def queries_to_match(packages: list[tuple[str, str, str]]) -> int:
+        _report(advisories, packages, match=False)
+        with CaptureQueriesContext(connection) as run:
+            services.match_device(actor=SYSTEM, device_id=advisories["device"])
+        return len(run.captured_queries)
+
+    few = queries_to_match(BOOKWORM)
+    many = queries_to_match(BOOKWORM + [(f"lib{n}", "1.0-1", f"lib{n}") for n in range(400)])
+    assert many - few < 400 / 20, (few, many)
+    assert len(_findings(advisories)) >= 400
