@@ -135,14 +135,16 @@ def _sorted_events(events: Range, compare: Compare) -> list[tuple[str, str]]:
     return sorted(events, key=functools.cmp_to_key(order))
 
 
-def in_range(version: str, events: Range, compare: Compare) -> tuple[bool, str]:
+def in_range(
+    version: str, events: Range, compare: Compare, *, ordered: bool = False
+) -> tuple[bool, str]:
     """Whether ``version`` lies in the range, walking its events in version order (OSV
     schema: affected from an ``introduced``, no longer from a ``fixed`` or past a
     ``last_affected``, nothing at or past a ``limit``); with the fix that ends the interval
     it lies in ("" when none)."""
     affected = False
     fix = ""
-    for kind, at in _sorted_events(events, compare):
+    for kind, at in events if ordered else _sorted_events(events, compare):
         if kind == "introduced":
             if at == "0" or compare(version, at) >= 0:
                 affected, fix = True, ""
@@ -160,13 +162,16 @@ def in_range(version: str, events: Range, compare: Compare) -> tuple[bool, str]:
     return affected, fix if affected else ""
 
 
-def affects(row: Affected, version: str, compare: Compare) -> tuple[bool, str]:
+def affects(
+    row: Affected, version: str, compare: Compare, *, ordered: bool = False
+) -> tuple[bool, str]:
     """Whether the advisory's row affects ``version``, and the fix (see :func:`in_range`).
-    An explicit ``versions[]`` entry counts even outside every range."""
+    An explicit ``versions[]`` entry counts even outside every range. ``ordered``: the
+    row's events are already in version order (:func:`ordered_row`)."""
     fixes = []
     hit = False
     for events in row.ranges:
-        inside, fix = in_range(version, events, compare)
+        inside, fix = in_range(version, events, compare, ordered=ordered)
         if inside:
             hit = True
             fixes.append(fix)
@@ -179,6 +184,12 @@ def affects(row: Affected, version: str, compare: Compare) -> tuple[bool, str]:
     return True, min(fixes, key=functools.cmp_to_key(compare))
 
 
+def ordered_row(row: Affected, compare: Compare) -> Affected:
+    """``row`` with each range's events put in version order once."""
+    ranges = tuple(tuple(_sorted_events(events, compare)) for events in row.ranges)
+    return Affected(row.key, row.package, ranges, row.versions)
+
+
 def match(
     packages: Iterable[Package],
     rows_by_package: Mapping[str, Sequence[Affected]],
@@ -186,7 +197,11 @@ def match(
 ) -> list[Hit]:
     """Every (row, source package) hit for a device's packages: one hit per row and source
     package, naming every binary built from it. Binaries of one source installed at
-    different versions (a half-finished upgrade) count at the oldest affected one."""
+    different versions (a half-finished upgrade) count at the oldest affected one.
+
+    A device's versions meet the same few fix versions again and again: comparisons are
+    remembered for the call, and each row's events are ordered once."""
+    compare = functools.lru_cache(maxsize=65536)(compare)
     by_name: dict[str, dict[str, list[str]]] = {}
     for package in packages:
         if package.match_name in rows_by_package and package.match_version:
@@ -198,8 +213,9 @@ def match(
         oldest_first = sorted(versions, key=functools.cmp_to_key(compare))
         binaries = tuple(sorted({b for names in versions.values() for b in names}))
         for row in rows_by_package[name]:
+            row = ordered_row(row, compare)
             for version in oldest_first:
-                affected, fix = affects(row, version, compare)
+                affected, fix = affects(row, version, compare, ordered=True)
                 if affected:
                     hits.append(Hit(row.key, name, binaries, version, fix))
                     break
