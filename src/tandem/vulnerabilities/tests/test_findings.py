@@ -403,3 +403,24 @@ def test_matching_is_set_based_whatever_the_package_count(
     many = queries_to_match(BOOKWORM + [(f"lib{n}", "1.0-1", f"lib{n}") for n in range(400)])
     assert many - few < 400 / 20, (few, many)
     assert len(_findings(advisories)) >= 400
+
+
+def test_the_findings_api_filters(advisories: World) -> None:
+    _report(advisories, BOOKWORM)
+    client = login_client(Client(), advisories, "internal_tech")
+    url = f"/api/v1/vulnerabilities/tenants/{advisories['tenant']}/findings"
+
+    def refs(**filters: Any) -> set[str]:
+        answer = client.get(url, {"device_id": advisories["device"], "status": "open", **filters})
+        assert answer.status_code == 200, answer.content
+        return {item["advisory_id"] for item in answer.json()["items"]}
+
+    assert refs(q="CVE-2024-6387") == {"DSA-5724-1", "CVE-2024-6387"}
+    assert refs(unfixed=True) == {"DEBIAN-CVE-2023-51767", "CVE-2023-51767"}
+    assert refs(severity="critical") == {"DEBIAN-CVE-2024-5535"}
+    assert refs(package="libssl3") == {"DEBIAN-CVE-2024-5535", "CVE-2024-5535"}
+    assert client.get(url, {"severity": "dire"}).status_code == 422
+    item = client.get(url, {"q": "DSA-5724-1"}).json()["items"][0]
+    assert item["binaries"] == ["openssh-client", "openssh-server"]
+    assert item["advisory_url"] == "https://www.debian.org/security/2024/dsa-5724"
+    assert item["unfixed"] is False and item["fixed_version"] == "1:9.2p1-2+deb12u3"
