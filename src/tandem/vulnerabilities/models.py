@@ -14,10 +14,6 @@ from django.db import models
 from tandem.core.models import TenantOwned, TimeStamped
 from tandem.vulnerabilities.choices import AdvisorySource, FindingStatus, Severity
 
-#: A device principal reaches only its own device's findings (decision 0032).
-DEVICE_ROWS = "device"
-
-
 class Advisory(TimeStamped):
     """One advisory from one feed: an OSV record (``DSA-5764-1``, ``ALSA-2024:6356``) or a
     Debian tracker CVE. ``origin`` and ``url`` say where it came from (attribution: the
@@ -89,8 +85,9 @@ class AdvisoryImport(TimeStamped):
 class Finding(TenantOwned):
     """One advisory affecting one (source) package on one device, and what was decided."""
 
+    # No ``device_scope_field``: a device principal (an agent) reads no findings; like
+    # patching's states, they are the people's view of the device (decision 0032).
     device = models.ForeignKey("assets.Device", on_delete=models.CASCADE, related_name="+")
-    device_scope_field = DEVICE_ROWS
     advisory = models.ForeignKey(
         Advisory, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -152,7 +149,6 @@ class DeviceScan(TenantOwned):
     again once its software changed after this."""
 
     device = models.OneToOneField("assets.Device", on_delete=models.CASCADE, related_name="+")
-    device_scope_field = DEVICE_ROWS
     matched_at = models.DateTimeField()
     packages = models.PositiveIntegerField(default=0)
 
