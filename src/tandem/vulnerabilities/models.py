@@ -14,6 +14,7 @@ from django.db import models
 from tandem.core.models import TenantOwned, TimeStamped
 from tandem.vulnerabilities.choices import AdvisorySource, FindingStatus, Severity
 
+
 class Advisory(TimeStamped):
     """One advisory from one feed: an OSV record (``DSA-5764-1``, ``ALSA-2024:6356``) or a
     Debian tracker CVE. ``origin`` and ``url`` say where it came from (attribution: the

@@ -8,13 +8,12 @@ policies; the system reads (the periodic task) run in a named system context.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from tandem.agents.models import InstalledSoftware, SoftwareChange
+from tandem.agents.models import AgentState, SoftwareChange
 from tandem.assets.models import Device
 from tandem.core.errors import InvalidInput
 from tandem.core.policies import get_visible_or_404, visible
@@ -169,26 +168,26 @@ def device_findings(principal: Principal, device: Device) -> QuerySet[Finding]:
 
 
 def devices_with_software() -> list[int]:
-    """Every device that reported installed software (system read: matching all)."""
+    """Every device whose agent sent an inventory (system read: matching all). Read from
+    the agents' state (one row a device), not the software rows (a thousand a device)."""
     with system_context("vulnerabilities: devices to match"):
-        return sorted(set(InstalledSoftware.objects.values_list("device_id", flat=True).distinct()))
+        return sorted(AgentState.objects.exclude(state_hash="").values_list("device_id", flat=True))
 
 
 def devices_to_match() -> list[int]:
-    """Devices whose software changed since they were last matched, or never matched."""
+    """Devices with an inventory never matched, or whose software changed since they were
+    last matched: an index probe per device (``agents_change_device``), not a scan of the
+    inventory history."""
     with system_context("vulnerabilities: devices whose software changed"):
-        scanned: dict[int, dt.datetime] = dict(
-            DeviceScan.objects.values_list("device_id", "matched_at")
+        scans = DeviceScan.objects.filter(device_id=OuterRef("device_id"))
+        never = AgentState.objects.exclude(state_hash="").filter(~Exists(scans))
+        changed = DeviceScan.objects.filter(
+            Exists(
+                SoftwareChange.objects.filter(
+                    device_id=OuterRef("device_id"), learned_at__gt=OuterRef("matched_at")
+                )
+            )
         )
-        changed = SoftwareChange.objects.values("device_id").annotate(last=Max("learned_at"))
-        due = {
-            row["device_id"]
-            for row in changed
-            if row["device_id"] not in scanned or row["last"] > scanned[row["device_id"]]
-        }
-        never = set(
-            InstalledSoftware.objects.exclude(device_id__in=list(scanned))
-            .values_list("device_id", flat=True)
-            .distinct()
-        )
-    return sorted(due | never)
+        due = set(never.values_list("device_id", flat=True))
+        due |= set(changed.values_list("device_id", flat=True))
+    return sorted(due)
