@@ -122,24 +122,23 @@ def dashboard(principal: Principal, tenant_id: int) -> Dashboard:
     by_severity = dict(open_rows.values_list("severity").annotate(n=Count("id")))
     board.by_severity = {s: by_severity.get(s, 0) for s in SEVERITY_ORDER}
     board.unfixed = open_rows.filter(fixed_version="").count()
-    package_counts: dict[str, dict[str, object]] = {}
-    for package, severity, n, devices in (
-        open_rows.values_list("package", "severity")
-        .annotate(n=Count("id"), devices=Count("device", distinct=True))
+    packages: dict[str, PackageRow] = {}
+    for package, severity, n in (
+        open_rows.values_list("package", "severity").annotate(n=Count("id")).order_by()
+    ):
+        row = packages.setdefault(package, PackageRow(package, 0, 0, "unknown"))
+        row.findings += n
+        if _rank(severity) < _rank(row.worst):
+            row.worst = severity
+    top = sorted(packages.values(), key=lambda r: (_rank(r.worst), -r.findings, r.package))
+    board.packages = top[:TOP_ROWS]
+    for package, devices in (
+        open_rows.filter(package__in=[r.package for r in board.packages])
+        .values_list("package")
+        .annotate(devices=Count("device", distinct=True))
         .order_by()
     ):
-        row = package_counts.setdefault(package, {"n": 0, "devices": 0, "worst": "unknown"})
-        row["n"] = int(row["n"]) + n  # type: ignore[call-overload]
-        row["devices"] = max(int(row["devices"]), devices)  # type: ignore[call-overload]
-        if _rank(severity) < _rank(str(row["worst"])):
-            row["worst"] = severity
-    board.packages = sorted(
-        (
-            PackageRow(p, int(r["n"]), int(r["devices"]), str(r["worst"]))  # type: ignore[call-overload]
-            for p, r in package_counts.items()
-        ),
-        key=lambda r: (_rank(r.worst), -r.findings, r.package),
-    )[:TOP_ROWS]
+        packages[package].devices = devices
     per_device: dict[int, dict[str, int]] = {}
     for device_id, severity, n in (
         open_rows.values_list("device_id", "severity").annotate(n=Count("id")).order_by()
