@@ -28,6 +28,10 @@ from tandem.vulnerabilities.permissions import ACCEPT_VULNERABILITY_RISK, VIEW_V
 PAGE_ROWS = 50
 
 
+def _say_errors(request: TandemRequest, exc: InvalidInput) -> None:
+    messages.error(request, "; ".join(m for ms in exc.field_errors.values() for m in ms))
+
+
 @page(VIEW_VULNERABILITIES)
 def dashboard(request: TandemRequest, tenant_id: int) -> HttpResponse:
     """The tenant's vulnerability dashboard, over the devices the reader sees."""
@@ -45,7 +49,7 @@ def findings(request: TandemRequest, tenant_id: int) -> HttpResponse:
     try:
         rows = queries.filtered(queries.findings(request.principal, tenant.pk), filters)
     except InvalidInput as exc:
-        messages.error(request, "; ".join(m for ms in exc.field_errors.values() for m in ms))
+        _say_errors(request, exc)
         rows = queries.findings(request.principal, tenant.pk).none()
     page_of = Paginator(rows, PAGE_ROWS).get_page(request.GET.get("page"))
     context = {
@@ -93,7 +97,7 @@ def accept_risk(request: TandemRequest, finding_id: int) -> HttpResponse:
             expires_at=expires_at,
         )
     except InvalidInput as exc:
-        messages.error(request, "; ".join(m for ms in exc.field_errors.values() for m in ms))
+        _say_errors(request, exc)
     else:
         messages.success(request, "Risk accepted.")
     return redirect("vulnerabilities:vuln-finding", finding_id)
@@ -106,7 +110,7 @@ def reopen(request: TandemRequest, finding_id: int) -> HttpResponse:
     try:
         services.reopen_finding(actor=request.principal, finding_id=finding_id)
     except InvalidInput as exc:
-        messages.error(request, "; ".join(m for ms in exc.field_errors.values() for m in ms))
+        _say_errors(request, exc)
     else:
         messages.success(request, "Finding reopened.")
     return redirect("vulnerabilities:vuln-finding", finding_id)

@@ -430,3 +430,22 @@ def test_the_findings_api_filters(advisories: World) -> None:
     assert item["binaries"] == ["openssh-client", "openssh-server"]
     assert item["advisory_url"] == "https://www.debian.org/security/2024/dsa-5724"
     assert item["unfixed"] is False and item["fixed_version"] == "1:9.2p1-2+deb12u3"
+
+
+def test_the_finding_page_accepts_a_risk_and_refuses_bad_input(advisories: World) -> None:
+    _report(advisories, BOOKWORM)
+    finding = _findings(advisories)[("CVE-2024-5535", "openssl")]
+    client = login_client(Client(), advisories, "owner")
+    page = f"/vulnerabilities/findings/{finding.pk}/"
+    assert "Accept the risk" in client.get(page).content.decode()
+    accept = f"/vulnerabilities/findings/{finding.pk}/accept-risk/"
+    bad = client.post(accept, {"reason": "Internal only", "expires_on": "soon"}, follow=True)
+    assert "not a date" in bad.content.decode()
+    empty = client.post(accept, {"reason": " ", "expires_on": ""}, follow=True)
+    assert "Say why" in empty.content.decode()
+    assert _findings(advisories)[("CVE-2024-5535", "openssl")].status == "open"
+    until = (timezone.now() + dt.timedelta(days=30)).date().isoformat()
+    client.post(accept, {"reason": "No TLS server on this host", "expires_on": until})
+    assert _findings(advisories)[("CVE-2024-5535", "openssl")].status == "risk_accepted"
+    client.post(f"/vulnerabilities/findings/{finding.pk}/reopen/")
+    assert _findings(advisories)[("CVE-2024-5535", "openssl")].status == "open"
