@@ -61,6 +61,9 @@ from tandem.tenancy.models import (
     Site,
     Tenant,
 )
+from tandem.vulnerabilities import services as vulnerabilities
+from tandem.vulnerabilities import sources as vulnerability_sources
+from tandem.vulnerabilities.tests.factories import FindingFactory
 from tests.desk.audit_calls import DESK_CALLS, DESK_NOT_AUDITED
 from tests.personas import World, membership_of, user_of
 
@@ -654,6 +657,74 @@ CALLS.update(
     }
 )
 # --- end of the alerts app's block ------------------------------------------------------------
+
+
+# --- The vulnerabilities app (issue 12): matching is derived from the inventory ---------------
+NOT_AUDITED["tandem.vulnerabilities.services.match_device"] = (
+    "derived from what a device reported and the advisories (decision 0038): findings carry "
+    "their own times (first seen, last seen, fixed at), like patching's state sync"
+)
+NOT_AUDITED["tandem.vulnerabilities.services.match_devices"] = (
+    "runs match_device per device (derived data, see there)"
+)
+
+
+def _vulnerable_finding(world: World) -> int:
+    return int(FindingFactory(device=_device(world)).pk)
+
+
+def _accept_risk(actor: Principal, world: World) -> Callable[[], object]:
+    finding = _vulnerable_finding(world)
+    owner = resolve_principal(user_of(world, "owner"))
+    return lambda: vulnerabilities.accept_risk(
+        actor=owner,
+        finding_id=finding,
+        reason="Behind the management VPN only",
+        expires_at=timezone.now() + dt.timedelta(days=30),
+    )
+
+
+def _reopen_finding(actor: Principal, world: World) -> Callable[[], object]:
+    finding = FindingFactory(
+        device=_device(world),
+        status="risk_accepted",
+        risk_reason="accepted",
+        risk_expires_at=timezone.now() + dt.timedelta(days=30),
+    ).pk
+    owner = resolve_principal(user_of(world, "owner"))
+    return lambda: vulnerabilities.reopen_finding(actor=owner, finding_id=finding)
+
+
+def _expire_risks(actor: Principal, world: World) -> Callable[[], object]:
+    FindingFactory(
+        device=_device(world),
+        status="risk_accepted",
+        risk_reason="accepted",
+        risk_expires_at=timezone.now() - dt.timedelta(minutes=1),
+    )
+    return lambda: vulnerabilities.expire_risk_acceptances(actor=actor)
+
+
+def _import_vulnerability_advisories(actor: Principal, world: World) -> Callable[[], object]:
+    records = vulnerability_sources.tracker_records(_TRACKER, "bookworm")
+    return lambda: vulnerabilities.import_advisories(
+        actor=actor,
+        records=records,
+        source="debian-tracker",
+        imported_from="tracker.json",
+        ecosystem="Debian:12",
+    )
+
+
+CALLS.update(
+    {
+        "tandem.vulnerabilities.services.accept_risk": _accept_risk,
+        "tandem.vulnerabilities.services.reopen_finding": _reopen_finding,
+        "tandem.vulnerabilities.services.expire_risk_acceptances": _expire_risks,
+        "tandem.vulnerabilities.services.import_advisories": _import_vulnerability_advisories,
+    }
+)
+# --- end of the vulnerabilities app's block ---------------------------------------------------
 
 
 def _services_modules() -> list[ModuleType]:

@@ -37,6 +37,7 @@ TANDEM_APPS = [
     "tandem.reports",
     "tandem.patching",
     "tandem.alerts",
+    "tandem.vulnerabilities",
     "tandem.notifications",
 ]
 

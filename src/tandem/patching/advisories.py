@@ -69,25 +69,61 @@ def highest(severities: Iterable[str]) -> str:
     return max(severities, key=lambda s: SEVERITY_RANK.get(s, 0), default="unknown")
 
 
-def debian_fixes(data: Mapping[str, Any], release: str) -> dict[str, list[Fix]]:
-    """Source package → the CVEs resolved in ``release`` (a codename such as bookworm)."""
+@dataclass(frozen=True)
+class TrackerEntry:
+    """One CVE of one source package in one Debian release, as the tracker states it:
+    ``status`` is ``resolved`` (``fixed_version`` set; ``0`` = never affected), ``open``
+    (no fix yet) or ``undetermined``."""
+
+    package: str
+    cve_id: str
+    status: str
+    fixed_version: str
+    urgency: str
+    description: str
+
+
+def debian_tracker_entries(data: Mapping[str, Any], release: str) -> list[TrackerEntry]:
+    """Every CVE entry of the Debian Security Tracker JSON for ``release`` (a codename
+    such as bookworm): the one reader of that format, for patching's severities and the
+    vulnerability findings alike. :class:`AdvisoryError` when the shape is not the
+    tracker's; ``TEMP-`` ids (no CVE yet) and entries without the release are skipped."""
     if not isinstance(data, Mapping):
         raise AdvisoryError("The tracker's JSON is an object of source packages.")
-    fixes: dict[str, list[Fix]] = {}
+    entries = []
     for package, issues in data.items():
         if not isinstance(issues, Mapping):
             raise AdvisoryError(f"{package}: expected an object of issues.")
         for cve_id, issue in issues.items():
             if not CVE_ID.match(str(cve_id)) or not isinstance(issue, Mapping):
                 continue  # TEMP- ids name no CVE; odd entries are skipped, not guessed at
-            entry = (issue.get("releases") or {}).get(release)
-            if not isinstance(entry, Mapping) or entry.get("status") != "resolved":
+            releases = issue.get("releases") or {}
+            if not isinstance(releases, Mapping):
+                raise AdvisoryError(f"{package} {cve_id}: releases is not an object.")
+            entry = releases.get(release)
+            if not isinstance(entry, Mapping):
                 continue
-            fixed = str(entry.get("fixed_version") or "")
-            if not fixed or fixed == "0":
-                continue
-            severity = URGENCY_SEVERITY.get(str(entry.get("urgency", "")), "unknown")
-            fixes.setdefault(package, []).append(Fix(str(cve_id), fixed, severity))
+            entries.append(
+                TrackerEntry(
+                    package=str(package),
+                    cve_id=str(cve_id),
+                    status=str(entry.get("status") or ""),
+                    fixed_version=str(entry.get("fixed_version") or ""),
+                    urgency=str(entry.get("urgency") or ""),
+                    description=str(issue.get("description") or ""),
+                )
+            )
+    return entries
+
+
+def debian_fixes(data: Mapping[str, Any], release: str) -> dict[str, list[Fix]]:
+    """Source package → the CVEs resolved in ``release`` (a codename such as bookworm)."""
+    fixes: dict[str, list[Fix]] = {}
+    for entry in debian_tracker_entries(data, release):
+        if entry.status != "resolved" or entry.fixed_version in ("", "0"):
+            continue
+        severity = URGENCY_SEVERITY.get(entry.urgency, "unknown")
+        fixes.setdefault(entry.package, []).append(Fix(entry.cve_id, entry.fixed_version, severity))
     return fixes
 
 

@@ -40,7 +40,6 @@ def dashboard(request: TandemRequest, tenant_id: int) -> HttpResponse:
     context = {
         "tenant": tenant,
         "section": SECTION,
-        "section": SECTION,
         "board": queries.dashboard(principal, tenant.pk),
     }
     return render(request, "patching/dashboard.html", context)
