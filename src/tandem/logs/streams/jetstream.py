@@ -262,7 +262,10 @@ class JetStreamConsumer:
     async def _fetch(self, max_batches: int, timeout: float) -> list[Msg]:
         try:
             return list(await self._subscription.fetch(batch=max_batches, timeout=timeout))
-        except nats.errors.TimeoutError:
+        except (TimeoutError, nats.errors.TimeoutError):
+            # nats-py raises the plain (asyncio) TimeoutError when even the server's "no messages"
+            # answer did not come in time (a busy server or machine): nothing came, and
+            # anything on its way waits for the next fetch.
             return []
 
     def ack(self, batch: Batch) -> None:

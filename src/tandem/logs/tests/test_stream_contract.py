@@ -37,8 +37,9 @@ def events(tag: str, count: int = 3) -> list[dict[str, Any]]:
     return [{"message": f"{tag}-{i}", "n": i} for i in range(count)]
 
 
-def drain(consumer: Consumer, *, ack: bool = True, timeout: float = 0.5) -> list[Batch]:
-    """Everything the consumer gets until nothing comes for ``timeout``."""
+def drain(consumer: Consumer, *, ack: bool = True, timeout: float = 1.5) -> list[Batch]:
+    """Everything the consumer gets until nothing comes for ``timeout`` (generous: CI runs
+    two suites side by side against one NATS server)."""
     got: list[Batch] = []
     while batches := consumer.fetch(max_batches=10, timeout=timeout):
         for batch in batches:
