@@ -42,6 +42,8 @@ COMMANDS = [
     ["events", "list"],
     ["events", "retry"],
     ["events", "purge"],
+    ["detection-worker"],
+    ["syslog-listen"],
 ]
 
 

@@ -35,6 +35,7 @@ from tandem.alerts import pipeline
 from tandem.alerts.models import Alert
 from tandem.alerts.pipeline import DetectionWorker, Tally, load_engine
 from tandem.alerts.tests.support import alerts_of, get
+from tandem.cli import main as tandem
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
 from tandem.detection.packs import STARTER
@@ -432,3 +433,27 @@ def test_the_starter_pack_is_the_default_and_each_rule_fires(settings, raw, titl
     assert [m.title for m in engine.match(event)] == [title]
     harmless = normalise_event({"syslog": line("Accepted publickey for root")})
     assert engine.match(harmless) == []
+
+
+# --- The commands ------------------------------------------------------------------------
+
+
+def test_detection_worker_once_processes_what_waits(world, rules, capsys):
+    streams.append(world["tenant"], None, [{"syslog": line()}, {"syslog": line()}])
+    assert tandem(["detection-worker", "--once", "--rules", str(rules)]) == 0
+    tally = orjson.loads(capsys.readouterr().out)
+    assert (tally["batches"], tally["events"], tally["raised"]) == (1, 2, 1)
+    assert alerts_of(world["tenant"], RULE_ID)[0].event_count == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["detection-worker", "--once", "--rules", "/no/such/rules"], "no detection rules"),
+        (["syslog-listen", "--udp-port", "0", "--tcp-port", "0", "--tls-port", "0"], "no port"),
+        (["syslog-listen", "--tls-cert", "cert.pem"], "certificate and its key"),
+    ],
+)
+def test_the_commands_refuse_what_cannot_work(world, capsys, argv, message):
+    assert tandem(argv) == 1
+    assert message in capsys.readouterr().err
