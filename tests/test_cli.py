@@ -44,6 +44,7 @@ COMMANDS = [
     ["events", "purge"],
     ["detection-worker"],
     ["syslog-listen"],
+    ["archive-worker"],
 ]
 
 

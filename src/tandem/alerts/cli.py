@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
-import threading
 from pathlib import Path
 
 from tandem.core.cli import CommandError, Commands, positive_int
@@ -14,24 +12,16 @@ from tandem.core.cli import CommandError, Commands, positive_int
 
 def cmd_detection_worker(args: argparse.Namespace) -> int:
     from tandem.alerts.pipeline import DetectionWorker, load_engine
+    from tandem.logs.workers import run_until_signalled
 
     try:
         _ruleset, engine = load_engine(Path(args.rules) if args.rules else None)
     except FileNotFoundError as exc:
         raise CommandError(str(exc)) from exc
     worker = DetectionWorker(engine, name=args.name or "")
-    try:
-        if args.once:
-            worker.drain(max_batches=args.batches)
-        else:
-            stop = threading.Event()
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, lambda *_: stop.set())
-            worker.run(stop, max_batches=args.batches)
-    finally:
-        worker.close()
-    print(json.dumps(worker.tally.as_dict()))
-    return 1 if worker.tally.failed_batches else 0
+    run_until_signalled(worker, once=args.once, max_batches=args.batches)
+    print(json.dumps({**worker.tally.as_dict(), "failed_batches": worker.failed_batches}))
+    return 1 if worker.failed_batches else 0
 
 
 def register(commands: Commands) -> None:

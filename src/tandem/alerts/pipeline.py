@@ -28,7 +28,6 @@ import datetime as dt
 import logging
 import os
 import socket
-import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +41,7 @@ from tandem.detection.engine import Engine, RuleSet, compile_rules, load_rules
 from tandem.detection.packs import STARTER
 from tandem.logs import streams
 from tandem.logs.normalise import NormaliseError, normalise_event
+from tandem.logs.workers import GroupWorker
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,6 @@ class Tally:
     updated: int = 0
     suppressed: int = 0
     refused: int = 0
-    failed_batches: int = 0
     malformed_reasons: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
@@ -99,7 +98,6 @@ class Tally:
             "updated": self.updated,
             "suppressed": self.suppressed,
             "refused": self.refused,
-            "failed_batches": self.failed_batches,
         }
 
 
@@ -109,15 +107,16 @@ def default_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"[:64].replace(".", "-")
 
 
-class DetectionWorker:
-    """Reads the ``detection`` group and records what the rules find. ``run_once`` takes
-    what is there (tests, ``--once``); ``run`` loops until ``stop`` is set."""
+class DetectionWorker(GroupWorker):
+    """Reads the ``detection`` group and records what the rules find."""
+
+    group = GROUP
 
     def __init__(
         self, engine: Engine, *, consumer: streams.Consumer | None = None, name: str = ""
     ) -> None:
+        super().__init__(consumer=consumer, name=name or default_name())
         self.engine = engine
-        self.consumer = consumer or streams.consumer(GROUP, name or default_name())
         self.tally = Tally()
         self._engines: dict[int, Engine] = {}
 
@@ -139,7 +138,7 @@ class DetectionWorker:
             except NormaliseError as exc:
                 self._malformed(batch, str(exc))
                 continue
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            except (TypeError, KeyError, AttributeError, ValueError) as exc:
                 # A shape the normaliser did not foresee: one odd event must not send the
                 # whole batch round and round until it is set aside as a dead letter.
                 self._malformed(batch, f"{type(exc).__name__}: {exc}")
@@ -168,39 +167,3 @@ class DetectionWorker:
             self.tally.refused += len(recorded.refused)
         self.consumer.ack(batch)
         self.tally.batches += 1
-
-    def run_once(self, *, max_batches: int = 10, timeout: float = 0.0) -> int:
-        """Process the batches one fetch returns; how many were acknowledged."""
-        done = 0
-        for batch in self.consumer.fetch(max_batches=max_batches, timeout=timeout):
-            try:
-                self.process(batch)
-            except Exception:
-                # Left unacknowledged: redelivered after the ack wait (the database may be
-                # back by then). The next batches are still worth trying.
-                self.tally.failed_batches += 1
-                log.exception(
-                    "detection batch %s (tenant %s, delivery %d) failed",
-                    batch.id,
-                    batch.tenant_id,
-                    batch.deliveries,
-                )
-                continue
-            done += 1
-        return done
-
-    def drain(self, *, max_batches: int = 10) -> int:
-        """Process until a fetch returns nothing (``tandem detection-worker --once``)."""
-        total = 0
-        while done := self.run_once(max_batches=max_batches):
-            total += done
-        return total
-
-    def run(self, stop: threading.Event, *, max_batches: int = 10, wait: float = 1.0) -> None:
-        """Fetch and process until ``stop`` is set (SIGTERM); a fetch waits up to ``wait``
-        seconds, so stopping takes at most that plus the batch in hand."""
-        while not stop.is_set():
-            self.run_once(max_batches=max_batches, timeout=wait)
-
-    def close(self) -> None:
-        self.consumer.close()

@@ -340,6 +340,9 @@ INGEST_MAX_LINE_BYTES = env_int("TANDEM_INGEST_MAX_LINE_KB", 256, minimum=1) * 1
 # tandem/detection/packs/starter.
 DETECTION_RULES = env_str("TANDEM_DETECTION_RULES", "").strip()
 DETECTION_CACHE_DIR = DATA_DIR / "cache" / "sigma"
+#: The event archive (decision 0040): hourly Parquet per tenant, written by
+#: `tandem archive-worker` from the stream's `archive` group.
+LOG_ARCHIVE_DIR = Path(env_str("TANDEM_LOG_ARCHIVE_DIR", "") or DATA_DIR / "archive")
 # The syslog listener (`tandem syslog-listen`, decision 0036/0041): ports 0 are not opened;
 # TLS (RFC 5425, usually 6514) listens only with a certificate and key. Unprivileged ports
 # by default: 514 needs root or CAP_NET_BIND_SERVICE.

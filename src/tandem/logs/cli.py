@@ -1,13 +1,15 @@
 """``tandem syslog-listen``: the syslog listener (UDP, TCP, TLS; decisions 0036 and 0041)
 taking events into the event stream until SIGTERM or SIGINT. Ports, address and the TLS
-certificate come from the settings (docs/operations.md "Syslog"); options override them."""
+certificate come from the settings (docs/operations.md "Detection and syslog"); options
+override them. ``tandem archive-worker``: the stream's ``archive`` group into the event
+archive (decision 0040)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 
-from tandem.core.cli import CommandError, Commands
+from tandem.core.cli import CommandError, Commands, positive_int
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,16 @@ def cmd_syslog_listen(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_archive_worker(args: argparse.Namespace) -> int:
+    from tandem.logs.archiving import ArchiveWorker
+    from tandem.logs.workers import run_until_signalled
+
+    worker = ArchiveWorker(name=args.name or "")
+    run_until_signalled(worker, once=args.once, max_batches=args.batches)
+    print(f"archived {worker.events} events in {worker.batches} batches")
+    return 1 if worker.failed_batches else 0
+
+
 def register(commands: Commands) -> None:
     p = commands.add(
         "syslog-listen",
@@ -70,3 +82,11 @@ def register(commands: Commands) -> None:
     p.add_argument(
         "--tls-ca", help="require client certificates from this CA (TANDEM_SYSLOG_TLS_CA)"
     )
+    a = commands.add(
+        "archive-worker",
+        cmd_archive_worker,
+        "Archive the event stream's 'archive' group as hourly Parquet (until SIGTERM).",
+    )
+    a.add_argument("--name", help="this consumer's name in the group (default archive)")
+    a.add_argument("--batches", type=positive_int, default=10, help="batches per fetch")
+    a.add_argument("--once", action="store_true", help="process what is waiting, then stop")

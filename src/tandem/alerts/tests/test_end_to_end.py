@@ -33,7 +33,7 @@ from tests.personas import World
 
 from tandem.alerts import pipeline
 from tandem.alerts.models import Alert
-from tandem.alerts.pipeline import DetectionWorker, Tally, load_engine
+from tandem.alerts.pipeline import DetectionWorker, load_engine
 from tandem.alerts.tests.support import alerts_of, get
 from tandem.cli import main as tandem
 from tandem.core.principal import system_principal
@@ -132,14 +132,14 @@ def syslog_source(world: World, networks: list[str], **limits: Any) -> IngestSou
     return source
 
 
-def run_worker(rules: Path) -> Tally:
+def run_worker(rules: Path) -> DetectionWorker:
     _, engine = load_engine(rules)
     worker = DetectionWorker(engine, name="test-worker")
     try:
         worker.drain()
     finally:
         worker.close()
-    return worker.tally
+    return worker
 
 
 def assert_one_alert_and_one_ticket(world: World, area: int, *, count: int) -> Alert:
@@ -177,11 +177,11 @@ def test_http_batches_raise_one_alert_and_one_routed_ticket(world, rules, securi
     for body in (event + quiet, event):  # the same event twice, within the window
         answer = post(body, world.secrets["ingest_source"])
         assert answer.status_code == 200, answer.content
-    tally = run_worker(rules)
+    tally = run_worker(rules).tally
     assert (tally.batches, tally.events, tally.detections, tally.raised) == (2, 3, 2, 1)
     assert_one_alert_and_one_ticket(world, security_area, count=2)
     # Everything was acknowledged: a second worker finds nothing to do.
-    assert run_worker(rules).batches == 0
+    assert run_worker(rules).tally.batches == 0
 
 
 # --- Syslog ------------------------------------------------------------------------------
@@ -296,7 +296,7 @@ def test_syslog_raises_one_alert_and_one_routed_ticket(
     with system_context("test: counters"):
         source.refresh_from_db()
     assert source.accepted == 2
-    tally = run_worker(rules)
+    tally = run_worker(rules).tally
     assert (tally.events, tally.detections, tally.raised, tally.malformed) == (2, 2, 1, 0)
     assert_one_alert_and_one_ticket(world, security_area, count=2)
 
@@ -307,7 +307,7 @@ def test_a_sender_no_source_allows_is_refused_and_nothing_is_stored(world, rules
     event = from_syslog_line(line())
     sink("198.51.100.7", [event])
     assert sink.unknown_senders == {"198.51.100.7": 1}
-    assert run_worker(rules).events == 0
+    assert run_worker(rules).tally.events == 0
     assert alerts_of(world["tenant"], RULE_ID) == []
 
 
@@ -329,7 +329,7 @@ def from_syslog_line(text: str) -> dict[str, Any]:
 def test_a_malformed_event_is_counted_and_never_holds_up_its_batch(world, rules):
     streams.append(world["tenant"], None, [{"no": "known shape"}, "not even an object"])
     streams.append(world["tenant"], None, [{"syslog": line()}])
-    tally = run_worker(rules)
+    tally = run_worker(rules).tally
     assert (tally.batches, tally.malformed, tally.raised) == (2, 2, 1)
     assert len(alerts_of(world["tenant"], RULE_ID)) == 1
 
@@ -338,10 +338,10 @@ def test_a_batch_whose_recording_fails_is_delivered_again_and_alerts_once(world,
     streams.append(world["tenant"], None, [{"syslog": line()}])
     with mock.patch.object(pipeline, "record_detections", side_effect=RuntimeError("db down")):
         failed = run_worker(rules)
-    assert (failed.failed_batches, failed.batches) == (1, 0)
+    assert (failed.failed_batches, failed.tally.batches) == (1, 0)
     assert alerts_of(world["tenant"], RULE_ID) == []
     time.sleep(1.2)  # the ack wait: the batch goes to the next worker
-    assert run_worker(rules).raised == 1
+    assert run_worker(rules).tally.raised == 1
     assert alerts_of(world["tenant"], RULE_ID)[0].event_count == 1
 
 
@@ -356,7 +356,7 @@ def test_a_worker_dying_after_recording_raises_no_alert_twice(world, rules, secu
         dying.process(dying.consumer.fetch(max_batches=1, timeout=0)[0])
     dying.close()
     time.sleep(1.2)
-    assert run_worker(rules).raised == 0  # the redelivered batch joins the alert it made
+    assert run_worker(rules).tally.raised == 0  # the redelivered batch joins the alert it made
     assert_one_alert_and_one_ticket(world, security_area, count=2)
 
 
