@@ -42,6 +42,9 @@ COMMANDS = [
     ["events", "list"],
     ["events", "retry"],
     ["events", "purge"],
+    ["detection-worker"],
+    ["syslog-listen"],
+    ["archive-worker"],
 ]
 
 

@@ -23,6 +23,8 @@ class AlertsConfig(TandemAppConfig):
     workspace_links = (("alert-queue", "Alerts", "alerts:alert-queue", VIEW_ALERT, 35),)
 
     api_routers = ("tandem.alerts.api.router",)
+    # The detection worker (decision 0041) feeds alerts from the event stream.
+    cli_commands = ("tandem.alerts.cli",)
     url_modules = ("tandem.alerts.urls",)
     permissions = (VIEW_ALERT, TRIAGE_ALERT, CHANGE_SUPPRESSION, CHANGE_ALERT_SETTINGS)
     # The tenant's IT sees, triages and suppresses its alerts and sets the dedup window;

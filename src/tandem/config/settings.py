@@ -333,3 +333,23 @@ INGEST_MAX_DECOMPRESSED_BYTES = (
     env_int("TANDEM_INGEST_MAX_DECOMPRESSED_MB", 64, minimum=1) * 1024 * 1024
 )
 INGEST_MAX_LINE_BYTES = env_int("TANDEM_INGEST_MAX_LINE_KB", 256, minimum=1) * 1024
+
+# Detection (decision 0041, docs/operations.md "Detection"): the Sigma rules the detection
+# worker runs, a folder or zip read once at start (compiled packs are cached under the data
+# directory, so a restart does not parse them again). Empty: the starter pack shipped in
+# tandem/detection/packs/starter.
+DETECTION_RULES = env_str("TANDEM_DETECTION_RULES", "").strip()
+DETECTION_CACHE_DIR = DATA_DIR / "cache" / "sigma"
+#: The event archive (decision 0040): hourly Parquet per tenant, written by
+#: `tandem archive-worker` from the stream's `archive` group.
+LOG_ARCHIVE_DIR = Path(env_str("TANDEM_LOG_ARCHIVE_DIR", "") or DATA_DIR / "archive")
+# The syslog listener (`tandem syslog-listen`, decision 0036/0041): ports 0 are not opened;
+# TLS (RFC 5425, usually 6514) listens only with a certificate and key. Unprivileged ports
+# by default: 514 needs root or CAP_NET_BIND_SERVICE.
+SYSLOG_HOST = env_str("TANDEM_SYSLOG_HOST", "0.0.0.0")  # noqa: S104 - it serves the network
+SYSLOG_UDP_PORT = env_int("TANDEM_SYSLOG_UDP_PORT", 5514)
+SYSLOG_TCP_PORT = env_int("TANDEM_SYSLOG_TCP_PORT", 5514)
+SYSLOG_TLS_PORT = env_int("TANDEM_SYSLOG_TLS_PORT", 6514)
+SYSLOG_TLS_CERT = env_str("TANDEM_SYSLOG_TLS_CERT", "")
+SYSLOG_TLS_KEY = env_str("TANDEM_SYSLOG_TLS_KEY", "")
+SYSLOG_TLS_CA = env_str("TANDEM_SYSLOG_TLS_CA", "")

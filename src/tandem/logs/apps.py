@@ -13,6 +13,8 @@ class LogsConfig(TandemAppConfig):
 
     api_routers = ("tandem.logs.api.router",)
     url_modules = ("tandem.logs.urls",)
+    # ``tandem syslog-listen`` (decision 0041).
+    cli_commands = ("tandem.logs.cli",)
     permissions = (MANAGE_SOURCES,)
     # The tenant's IT and its providers' admins (whole-tenant engagements only, see
     # policies) manage where logs come from.

@@ -16,6 +16,7 @@ some string value of the event contains it (wildcards allowed); regexes are sear
 
 from __future__ import annotations
 
+import copy
 import functools
 import ipaddress
 import operator
@@ -398,6 +399,15 @@ class Engine:
         #: the clauses to verify after the first (the index's) has been found
         self._rest = [rule.clauses[1:] for rule in self.rules]
         self._buckets: dict[tuple[LogSource, Any], _Bucket] = {}
+
+    def fork(self) -> Engine:
+        """The same compiled rules (and candidate index) with correlation state of its own:
+        one per stream of events that must not be counted together, such as one per
+        tenant in the detection worker (decision 0041). Cheap: nothing is compiled again."""
+        forked = copy.copy(self)
+        if self.correlator is not None:
+            forked.correlator = Correlator(self.correlator.correlations)
+        return forked
 
     def _bucket(self, source: LogSource, ident: Any) -> _Bucket:
         """The candidates for events of this log source and ``EventID`` (None: the event
