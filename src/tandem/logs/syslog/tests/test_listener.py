@@ -4,6 +4,7 @@ garbage, backpressure from a busy sink, and a graceful stop."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
 import ipaddress
 import random
@@ -65,7 +66,11 @@ def config(**overrides: Any) -> ListenerConfig:
 
 
 def run(test: Callable[[], Awaitable[None]]) -> None:
-    asyncio.run(asyncio.wait_for(test(), 60))
+    """Run one scenario on a fresh event loop in its own thread, as the listener's own
+    process would: whatever loop state the test runner's main thread holds (a full suite
+    once left one marked running there) cannot touch it. Errors come back here."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, asyncio.wait_for(test(), 60)).result()
 
 
 async def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
