@@ -9,7 +9,12 @@ field names are found in them); :func:`infer_logsource` tags an event that has n
 ``_logsource``.
 """
 
-from tandem.detection.engine.fields import ECS_FIELDS, infer_logsource, logsource_applies
+from tandem.detection.engine.fields import (
+    ECS_FIELDS,
+    SYSMON_CATEGORIES,
+    infer_logsource,
+    logsource_applies,
+)
 from tandem.detection.engine.matching import Engine, Match, compile_rules, event_text
 from tandem.detection.engine.packs import load_rules, load_rules_text
 from tandem.detection.engine.rules import (
@@ -24,6 +29,7 @@ from tandem.detection.engine.rules import (
 
 __all__ = [
     "ECS_FIELDS",
+    "SYSMON_CATEGORIES",
     "ENGINE_VERSION",
     "CompiledCorrelation",
     "CompiledRule",

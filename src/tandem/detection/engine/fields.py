@@ -248,6 +248,7 @@ SYSMON_CATEGORIES: dict[int, str] = {
     27: "file_block_executable",
     28: "file_block_shredding",
     29: "file_executable_detected",
+    255: "sysmon_error",
 }
 
 #: (service, event id) → Sigma category for the built-in channels.

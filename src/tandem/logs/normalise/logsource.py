@@ -6,7 +6,10 @@ picks candidate rules by it, so these tables decide which rules can ever see an 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TypedDict
+
+from tandem.detection.engine import SYSMON_CATEGORIES as ENGINE_SYSMON_CATEGORIES
 
 
 class LogSource(TypedDict):
@@ -82,39 +85,9 @@ _CHANNEL_SERVICE = {
     for channel in channels
 }
 
-# Sysmon event ID -> Sigma category (Windows, and Sysmon for Linux where it has the ID).
-SYSMON_CATEGORIES: dict[int, str] = {
-    1: "process_creation",
-    2: "file_change",
-    3: "network_connection",
-    4: "sysmon_status",
-    5: "process_termination",
-    6: "driver_load",
-    7: "image_load",
-    8: "create_remote_thread",
-    9: "raw_access_thread",
-    10: "process_access",
-    11: "file_event",
-    12: "registry_add",  # or registry_delete, by EventType: see windows_logsource
-    13: "registry_set",
-    14: "registry_rename",
-    15: "create_stream_hash",
-    16: "sysmon_status",
-    17: "pipe_created",
-    18: "pipe_created",
-    19: "wmi_event",
-    20: "wmi_event",
-    21: "wmi_event",
-    22: "dns_query",
-    23: "file_delete",
-    24: "clipboard_capture",
-    25: "process_tampering",
-    26: "file_delete_detected",
-    27: "file_block_executable",
-    28: "file_block_shredding",
-    29: "file_executable_detected",
-    255: "sysmon_error",
-}
+#: Sysmon event id → Sigma category: the engine's one table of the taxonomy (Sysmon 12 is
+#: registry_add or registry_delete by its EventType: see ``windows_logsource``).
+SYSMON_CATEGORIES: Mapping[int, str] = ENGINE_SYSMON_CATEGORIES
 # An event has one category; rules written for the umbrella category also apply to it.
 # The engine should treat a rule's category as matching an event of any of its children.
 CATEGORY_PARENTS: dict[str, str] = {
