@@ -31,6 +31,9 @@ from tandem_agent.client import (
 from tandem_agent.collect import collect, device_identity, os_facts
 from tandem_agent.inventory import state_hash
 from tandem_agent.jobs import default_runner
+from tandem_agent.logs.config import ConfigError, LogConfig, load_config
+from tandem_agent.logs.forward import Forwarder, build_sources
+from tandem_agent.logs.queue import EventQueue
 from tandem_agent.queue import ReportQueue
 from tandem_agent.service import queue_inventory, run_loop, send
 from tandem_agent.state import StateDir, resolve_state_dir
@@ -64,6 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     once = commands.add_parser("once", help="collect and send once")
     once.add_argument("--print", action="store_true", help="print the report, send nothing")
     commands.add_parser("status", help="enrolled?, last check-in, queue length, last error")
+    logs = commands.add_parser(
+        "logs", help="forward this machine's logs only (settings in <state>/logs.json)"
+    )
+    logs.add_argument("--once", action="store_true", help="read the sources and send once")
     return parser
 
 
@@ -71,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="tandem-agent: %(message)s")
     state = StateDir(resolve_state_dir(args.state_dir))
-    handlers = {"enrol": _enrol, "run": _run, "once": _once, "status": _status}
+    handlers = {"enrol": _enrol, "run": _run, "once": _once, "status": _status, "logs": _logs}
     try:
         return handlers[args.command](args, state)
     except CommandError as error:
@@ -172,6 +179,11 @@ def _run(args: argparse.Namespace, state: StateDir) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    forwarder = _forwarder(state, client)
+    forwarding = threading.Thread(
+        target=forwarder.run, args=(stop,), kwargs={"rng": random.SystemRandom()}, daemon=True
+    )
+    forwarding.start()
     queue = ReportQueue(state.queue_path)
     try:
         outcome = run_loop(
@@ -183,10 +195,57 @@ def _run(args: argparse.Namespace, state: StateDir) -> int:
             runner=default_runner(state, choose_backend),
         )
     finally:
+        stop.set()
+        forwarding.join(30)
         queue.close()
+        forwarder.queue.close()
     if outcome.stopped_by == "revoked":
         raise CommandError("the server revoked this device; stopped", EXIT_REFUSED)
     return EXIT_OK
+
+
+def _log_config(state: StateDir) -> LogConfig:
+    try:
+        return load_config(state.path / "logs.json")
+    except ConfigError as error:
+        raise CommandError(str(error), EXIT_USAGE) from error
+
+
+def _forwarder(state: StateDir, client: AgentClient) -> Forwarder:
+    config = _log_config(state)
+    return Forwarder(
+        state=state,
+        queue=EventQueue(state.events_path),
+        sources=build_sources(config),
+        config=config,
+        transport=client.transport,
+    )
+
+
+def _logs(args: argparse.Namespace, state: StateDir) -> int:
+    """Forward logs only: ``--once`` for one round, else until SIGTERM."""
+    forwarder = _forwarder(state, _client(state))
+    names = ", ".join(source.name for source in forwarder.sources) or "none"
+    logging.getLogger("tandem_agent").info("log sources: %s", names)
+    try:
+        if args.once:
+            outcome = forwarder.round()
+            if outcome.failed:
+                raise CommandError(
+                    f"{outcome.detail}; {len(forwarder.queue)} log records kept", EXIT_FAILED
+                )
+            print(f"sent {outcome.sent} log records ({len(forwarder.queue)} queued)")
+            return EXIT_OK
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+        signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+        if forwarder.run(stop, rng=random.SystemRandom()) == "revoked":
+            raise CommandError("the server revoked this device; stopped", EXIT_REFUSED)
+        return EXIT_OK
+    except Revoked as error:
+        raise CommandError(f"the server revoked this device: {error}", EXIT_REFUSED) from error
+    finally:
+        forwarder.queue.close()
 
 
 def _status(args: argparse.Namespace, state: StateDir) -> int:
@@ -197,6 +256,11 @@ def _status(args: argparse.Namespace, state: StateDir) -> int:
         queue = ReportQueue(state.queue_path)
         queued = len(queue)
         queue.close()
+    queued_logs = 0
+    if state.events_path.exists():
+        events = EventQueue(state.events_path)
+        queued_logs = len(events)
+        events.close()
     lines: dict[str, Any] = {
         "state directory": str(state.path),
         "enrolled": "yes" if enrolment and state.credential() else "no",
@@ -211,6 +275,13 @@ def _status(args: argparse.Namespace, state: StateDir) -> int:
             else "unknown"
         ),
         "last error": status.last_error or "none",
+        "queued log records": queued_logs,
+        "logs last sent": status.extra.get("logs_last_sent") or "never",
+        "logs last error": status.extra.get("logs_last_error") or "none",
+        "log records refused": ", ".join(
+            f"{reason} {count}" for reason, count in status.extra.get("logs_dropped", {}).items()
+        )
+        or "none",
     }
     width = max(len(key) for key in lines)
     for key, value in lines.items():

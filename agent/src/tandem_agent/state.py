@@ -7,7 +7,9 @@ another. Files:
 - ``credential``: the device's bearer credential, mode 0600 from the moment it exists;
 - ``status.json``: last check-in, last error, server clock offset, revoked, next sequence;
 - ``acked-inventory.json``: the last inventory the server acknowledged, the base of deltas;
-- ``queue.sqlite3``: reports waiting to be sent (:mod:`tandem_agent.queue`).
+- ``queue.sqlite3``: reports waiting to be sent (:mod:`tandem_agent.queue`);
+- ``events.sqlite3``: log records waiting to be sent, and each log source's position
+  (:mod:`tandem_agent.logs.queue`); ``logs.json``: the log forwarder's settings.
 
 Every file is replaced atomically (write a temporary file, fsync, rename), so a kill at any
 moment leaves the old content or the new one, never half of either.
@@ -127,6 +129,11 @@ class StateDir:
     @property
     def queue_path(self) -> Path:
         return self.path / "queue.sqlite3"
+
+    @property
+    def events_path(self) -> Path:
+        """Log records waiting for the server, and the sources' positions (decision 0047)."""
+        return self.path / "events.sqlite3"
 
     # Files ------------------------------------------------------------------------------
 
