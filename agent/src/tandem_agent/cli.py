@@ -257,9 +257,11 @@ def _status(args: argparse.Namespace, state: StateDir) -> int:
         queued = len(queue)
         queue.close()
     queued_logs = 0
+    followed: list[str] = []
     if state.events_path.exists():
         events = EventQueue(state.events_path)
         queued_logs = len(events)
+        followed = list(events.positions())
         events.close()
     lines: dict[str, Any] = {
         "state directory": str(state.path),
@@ -275,6 +277,7 @@ def _status(args: argparse.Namespace, state: StateDir) -> int:
             else "unknown"
         ),
         "last error": status.last_error or "none",
+        "log sources followed": ", ".join(followed) or "none",
         "queued log records": queued_logs,
         "logs last sent": status.extra.get("logs_last_sent") or "never",
         "logs last error": status.extra.get("logs_last_error") or "none",

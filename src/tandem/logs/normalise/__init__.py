@@ -40,8 +40,10 @@ def normalise_event(
 
     - `{"Event": {...}}` (EVTX as JSON) or `{"winlog": {...}}` (Winlogbeat): Windows;
     - `{"MESSAGE": ...}` / `{"__REALTIME_TIMESTAMP": ...}`: a journald entry;
-    - `{"syslog": "<raw line>", "path": ...}`: one syslog line; a line read from a file
-      (`path`) has no PRI, and one from `auth.log` or `secure` is taken as authpriv.info;
+    - `{"syslog": "<raw line>", "path": ..., "hostname": ...}`: one syslog line; a line
+      read from a file (`path`, the agent's file tail) has no PRI, and one from `auth.log`
+      or `secure` is taken as authpriv.info; `hostname` (the agent's machine) stands in
+      when the line names no host;
     - `{"xml": "<Event ...>"}`: one rendered Windows event XML;
     - an event that already carries `_logsource`, `_host` and `_time`: returned as it is.
 
@@ -61,7 +63,10 @@ def normalise_event(
         parsed = parse_syslog(line, received_at=received_at or dt.datetime.now(dt.UTC))
         if isinstance(parsed, Malformed):
             raise NormaliseError(f"syslog line is malformed: {parsed.reason}")
-        event = from_syslog(parsed, sender=sender)
+        host = raw.get("hostname")
+        event = from_syslog(
+            parsed, sender=sender, default_host=host if isinstance(host, str) else None
+        )
         if isinstance(path, str):
             event["log"]["file"] = {"path": path}
         return event

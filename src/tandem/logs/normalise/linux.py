@@ -26,10 +26,16 @@ from tandem.logs.syslog.parse import FACILITIES, SEVERITIES, SyslogMessage
 
 
 def from_syslog(
-    msg: SyslogMessage, *, sender: str | None = None, invalid_utf8: bool = False
+    msg: SyslogMessage,
+    *,
+    sender: str | None = None,
+    invalid_utf8: bool = False,
+    default_host: str | None = None,
 ) -> dict[str, Any]:
-    """Normalise one parsed syslog message. `sender` is the address it came from (the host
-    when the message names none); `invalid_utf8` marks a message decoded with U+FFFD."""
+    """Normalise one parsed syslog message. `sender` is the address it came from;
+    `default_host` the host an agent read the line on. The message's own hostname wins,
+    then `default_host`, then the sender's IP. `invalid_utf8` marks a message decoded with
+    U+FFFD."""
     syslog: dict[str, Any] = {
         "facility": {"code": msg.facility, "name": msg.facility_name},
         "severity": {"code": msg.severity, "name": msg.severity_name},
@@ -51,7 +57,7 @@ def from_syslog(
     event = _linux_event(
         time=msg.timestamp,
         message=msg.message,
-        hostname=msg.hostname or _sender_host(sender),
+        hostname=msg.hostname or default_host or _sender_host(sender),
         appname=msg.appname,
         pid=msg.procid,
         facility=msg.facility,

@@ -1,0 +1,210 @@
+"""The real agent forwards a machine's logs (issue 12 part 1, decision 0047): a
+``tandem-agent logs`` process on this machine, enrolled against a running server, tails an
+auth-log-style file (a temporary one: the test never writes to /var/log). Lines appended,
+across a restart of the agent, a rename-and-create rotation and a time the server cannot
+be reached, arrive in the server's event stream exactly once, and the detection pipeline
+raises the starter pack's "Failed SSH password for root" alert from them."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tandem.agents.tests.support import make_token
+from tandem.alerts.pipeline import DetectionWorker, load_engine
+from tandem.alerts.tests.support import alerts_of
+from tandem.detection.packs import STARTER
+from tandem.logs import streams
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROOT_PASSWORD_RULE = "62200aea-e306-48af-971a-809d536d3e8c"  # starter pack
+HOST = "agent-logs-web01"
+
+
+@pytest.fixture(autouse=True)
+def own_stream(settings: Any, tmp_path: Path) -> Iterator[Path]:
+    settings.LOG_STREAM = "embedded"
+    settings.LOG_STREAM_DIR = tmp_path / "stream"
+    settings.LOG_STREAM_ACK_WAIT_SECONDS = 5
+    settings.DETECTION_CACHE_DIR = tmp_path / "sigma-cache"
+    streams.reset_stream()
+    yield settings.LOG_STREAM_DIR
+    streams.reset_stream()
+
+
+def agent(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tandem_agent", "--state-dir", str(state), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def start_forwarding(state: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tandem_agent", "--state-dir", str(state), "logs"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def stop(process: subprocess.Popen[str]) -> str:
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+    return output
+
+
+def sshd(text: str, pid: int = 4242) -> str:
+    """An auth.log line as rsyslog writes it (RFC 3164, no PRI), stamped now in UTC."""
+    return f"{time.strftime('%b %e %H:%M:%S', time.gmtime())} {HOST} sshd[{pid}]: {text}"
+
+
+def append(path: Path, *lines: str) -> None:
+    with path.open("a", encoding="utf-8") as file:
+        file.write("".join(line + "\n" for line in lines))
+
+
+class StreamReader:
+    """Every event the server appended, read through a consumer group of its own."""
+
+    def __init__(self) -> None:
+        self.consumer = streams.get_stream().consumer("test-reader", "test")
+        self.messages: list[str] = []
+
+    def read_until(self, count: int) -> list[str]:
+        deadline = time.monotonic() + 60
+        while len(self.messages) < count and time.monotonic() < deadline:
+            for batch in self.consumer.fetch(100, 0.2):
+                self.messages += [self._text(event) for event in batch.events]
+                self.consumer.ack(batch)
+        return self.messages
+
+    @staticmethod
+    def _text(event: dict[str, Any]) -> str:
+        assert event["path"].endswith("auth.log") and event["hostname"] == socket.gethostname()
+        return str(event["syslog"]).split(": ", 1)[1]
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_real_agent_forwards_an_auth_log_exactly_once_and_an_alert_is_raised(
+    live_server, world, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    _token, secret = make_token(world, max_uses=1)
+    state = tmp_path / "agent"
+    enrolled = agent(state, "enrol", "--server", live_server.url, "--token", secret)
+    assert enrolled.returncode == 0, enrolled.stderr
+    auth_log = tmp_path / "log" / "auth.log"
+    auth_log.parent.mkdir()
+    append(auth_log, sshd("Server listening on 0.0.0.0 port 22."))  # before the agent: not sent
+    (state / "logs.json").write_text(
+        json.dumps(
+            {
+                "files": True,
+                "journald": False,
+                "windows": False,
+                "paths": [str(auth_log)],
+                "poll_seconds": 0.2,
+            }
+        )
+    )
+    reader = StreamReader()
+
+    # 1. The agent runs as a service; lines appended reach the server.
+    forwarding = start_forwarding(state)
+    try:
+        _wait_for_position(state)
+        append(
+            auth_log,
+            sshd("Failed password for root from 203.0.113.9 port 51022 ssh2"),
+            sshd("Failed password for root from 203.0.113.9 port 51030 ssh2"),
+            sshd("Accepted publickey for alice from 10.0.0.5 port 50122 ssh2"),
+        )
+        assert reader.read_until(3)[-3:] == [
+            "Failed password for root from 203.0.113.9 port 51022 ssh2",
+            "Failed password for root from 203.0.113.9 port 51030 ssh2",
+            "Accepted publickey for alice from 10.0.0.5 port 50122 ssh2",
+        ]
+    finally:
+        output = stop(forwarding)
+    assert "log sources: file:" in output
+
+    # 2. Stopped: lines written meanwhile, then logrotate renames and creates the file.
+    append(auth_log, sshd("Failed password for root from 203.0.113.9 port 51044 ssh2"))
+    auth_log.rename(auth_log.with_name("auth.log.1"))
+    append(auth_log, sshd("Failed password for invalid user root from 198.51.100.7 port 2"))
+    forwarding = start_forwarding(state)
+    try:
+        assert reader.read_until(5)[3:] == [
+            "Failed password for root from 203.0.113.9 port 51044 ssh2",
+            "Failed password for invalid user root from 198.51.100.7 port 2",
+        ]
+    finally:
+        stop(forwarding)
+
+    # 3. The server cannot be reached: the lines wait on disk, then go once it can.
+    config = json.loads((state / "config.json").read_text())
+    (state / "config.json").write_text(
+        json.dumps({**config, "server": f"http://127.0.0.1:{closed_port()}"})
+    )
+    append(auth_log, sshd("Connection closed by 203.0.113.9 port 51050 [preauth]"))
+    offline = agent(state, "logs", "--once")
+    assert offline.returncode == 1, offline.stderr
+    assert "1 log records kept" in offline.stderr
+    assert status_line(state, "queued log records") == "1"
+    (state / "config.json").write_text(json.dumps(config))
+    back = agent(state, "logs", "--once")
+    assert back.returncode == 0, back.stderr
+    assert "sent 1 log records (0 queued)" in back.stdout
+
+    # Exactly once: every line, in order, no repeat, nothing from before the agent.
+    messages = reader.read_until(6)
+    assert len(messages) == 6 and len(set(messages)) == 6
+    assert messages[-1] == "Connection closed by 203.0.113.9 port 51050 [preauth]"
+    reader.consumer.close()
+
+    # The detection pipeline turns the failed root passwords into one deduplicated alert.
+    _, engine = load_engine(STARTER)
+    worker = DetectionWorker(engine, name="test-worker")
+    try:
+        worker.drain()
+    finally:
+        worker.close()
+    assert worker.tally.events == 6 and worker.tally.malformed == 0
+    [alert] = alerts_of(world["tenant"], ROOT_PASSWORD_RULE)
+    assert alert.host == HOST
+    assert alert.event_count == 4
+
+
+def status_line(state: Path, name: str) -> str:
+    """One line of ``tandem-agent status``."""
+    lines = agent(state, "status").stdout.splitlines()
+    return next(x for x in lines if x.startswith(f"{name}:")).split(":", 1)[1].strip()
+
+
+def _wait_for_position(state: Path) -> None:
+    """Until the agent has looked at the file once (its position is in the queue), so the
+    lines appended next are new to it. Polls the agent's own status."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if status_line(state, "log sources followed").startswith("file:"):
+            return
+        time.sleep(0.1)
+    raise AssertionError("the agent never took the file's position")
