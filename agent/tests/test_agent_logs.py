@@ -16,6 +16,7 @@ import pytest
 from agent_support import DATA, RecordedRunner, recorded
 from tandem_agent import protocol
 from tandem_agent.backends.base import CommandResult
+from tandem_agent.cli import main
 from tandem_agent.client import Revoked, TransportError
 from tandem_agent.logs.base import SourceUnavailable
 from tandem_agent.logs.config import ConfigError, LogConfig, load_config
@@ -404,3 +405,22 @@ def test_an_oversized_record_is_cut_to_fit_never_dropped():
 def test_recorded_data_is_present():
     assert (DATA / "journalctl-o-json-debian12.jsonl").exists()
     assert os.path.getsize(DATA / "wevtutil-qe-sysmon-renderedxml.xml") > 1000
+
+
+# --- the command --------------------------------------------------------------------------------
+
+
+def test_logs_command_refuses_bad_settings_and_an_unenrolled_agent(tmp_path, capsys):
+    state = tmp_path / "state"
+    assert main(["--state-dir", str(state), "logs", "--once"]) == 3
+    StateDir(state).save_enrolment(Enrolment(server="http://127.0.0.1:1", device_id="7"))
+    StateDir(state).save_credential("dev_secret")
+    (state / "logs.json").write_text('{"files": "sometimes"}')
+    assert main(["--state-dir", str(state), "logs", "--once"]) == 2
+    assert 'files is true, false or "auto"' in capsys.readouterr().err
+    (state / "logs.json").write_text(json.dumps({"files": True, "paths": [str(tmp_path / "x")]}))
+    (tmp_path / "x").write_text("")
+    assert main(["--state-dir", str(state), "logs", "--once"]) == 0
+    assert "sent 0 log records (0 queued)" in capsys.readouterr().out
+    assert main(["--state-dir", str(state), "status"]) == 0
+    assert f"log sources:         file:{tmp_path / 'x'}" in capsys.readouterr().out

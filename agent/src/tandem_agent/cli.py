@@ -277,7 +277,7 @@ def _status(args: argparse.Namespace, state: StateDir) -> int:
             else "unknown"
         ),
         "last error": status.last_error or "none",
-        "log sources followed": ", ".join(followed) or "none",
+        "log sources": ", ".join(followed) or "none",
         "queued log records": queued_logs,
         "logs last sent": status.extra.get("logs_last_sent") or "never",
         "logs last error": status.extra.get("logs_last_error") or "none",

@@ -204,7 +204,7 @@ def _wait_for_position(state: Path) -> None:
     lines appended next are new to it. Polls the agent's own status."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if status_line(state, "log sources followed").startswith("file:"):
+        if status_line(state, "log sources").startswith("file:"):
             return
         time.sleep(0.1)
     raise AssertionError("the agent never took the file's position")
