@@ -46,6 +46,15 @@ def drain(tail: FileTail, queue: EventQueue) -> list[str]:
             return lines
 
 
+def started(tmp_path: Path, name: str, queue: EventQueue) -> tuple[Path, FileTail]:
+    """An empty log file the agent has already looked at once."""
+    log = tmp_path / name
+    log.write_text("")
+    tail = FileTail(str(log), hostname="web01")
+    assert drain(tail, queue) == []
+    return log, tail
+
+
 @pytest.fixture
 def queue(tmp_path: Path) -> EventQueue:
     events = EventQueue(tmp_path / "state" / "events.sqlite3")
@@ -79,10 +88,7 @@ def test_a_file_is_followed_from_its_end_and_never_read_twice_across_restarts(tm
 
 
 def test_rename_rotation_reads_the_old_file_to_its_end_then_the_new_one(tmp_path, queue):
-    log = tmp_path / "auth.log"
-    log.write_text("")
-    tail = FileTail(str(log), hostname="web01")
-    assert drain(tail, queue) == []
+    log, tail = started(tmp_path, "auth.log", queue)
     append(log, "one", "two")
     assert drain(tail, queue) == ["one", "two"]
     append(log, "three", "four, never terminated", end="")
@@ -95,10 +101,7 @@ def test_rename_rotation_reads_the_old_file_to_its_end_then_the_new_one(tmp_path
 
 
 def test_rotation_with_lines_left_in_both_files(tmp_path, queue):
-    log = tmp_path / "syslog"
-    log.write_text("")
-    tail = FileTail(str(log), hostname="web01")
-    assert drain(tail, queue) == []
+    log, tail = started(tmp_path, "syslog", queue)
     append(log, "a", "b", "c", "d", "e")
     (tmp_path / "syslog").rename(tmp_path / "syslog.1")
     append(log, "f", "g")
@@ -106,10 +109,7 @@ def test_rotation_with_lines_left_in_both_files(tmp_path, queue):
 
 
 def test_copytruncate_starts_again_from_the_top(tmp_path, queue):
-    log = tmp_path / "messages"
-    log.write_text("")
-    tail = FileTail(str(log), hostname="web01")
-    assert drain(tail, queue) == []
+    log, tail = started(tmp_path, "messages", queue)
     append(log, "before truncation, a long line", "another")
     assert len(drain(tail, queue)) == 2
     with log.open("r+") as file:

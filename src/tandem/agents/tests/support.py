@@ -6,7 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import socket
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 from django.test import Client
@@ -131,3 +135,30 @@ def check_in(client: Client, credential: str, device_id: str, reports: list[dict
         {"device_id": device_id, "agent_version": "0.1.0", "agent_time": None, "reports": reports},
         credential=credential,
     )
+
+
+# --- the real agent, as a process ---------------------------------------------------------
+
+
+def run_agent(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``tandem-agent --state-dir STATE ARGS…`` as its own process (the installed package)."""
+    return subprocess.run(
+        [sys.executable, "-m", "tandem_agent", "--state-dir", str(state), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def enrol_real_agent(world: World, server_url: str, state: Path) -> None:
+    """Enrol a real agent in ``state`` with a fresh one-use token of Acme."""
+    _token, secret = make_token(world, max_uses=1)
+    enrolled = run_agent(state, "enrol", "--server", server_url, "--token", secret)
+    assert enrolled.returncode == 0, enrolled.stderr
+
+
+def closed_port() -> int:
+    """A local port nothing listens on: a server that cannot be reached."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

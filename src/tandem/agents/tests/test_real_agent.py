@@ -9,13 +9,12 @@ import json
 import shutil
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tandem.agents.models import AgentReport, InstalledSoftware, PendingUpdate, SoftwareChange
-from tandem.agents.tests.support import make_token
+from tandem.agents.tests.support import closed_port, make_token, run_agent
 from tandem.assets.models import Device
 from tandem.core.scoping import system_context
 from tandem_agent.backends.debian import DPKG_QUERY, DebianBackend
@@ -28,24 +27,9 @@ pytestmark = [
 ]
 
 
-def _agent(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tandem_agent", "--state-dir", str(state), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _queued(state: Path) -> int:
     """The ``queued reports`` line of ``tandem-agent status``."""
-    status = _agent(state, "status").stdout
+    status = run_agent(state, "status").stdout
     line = next(x for x in status.splitlines() if x.startswith("queued reports:"))
     return int(line.split(":", 1)[1])
 
@@ -65,11 +49,11 @@ def test_the_real_agent_reports_this_machine_and_loses_nothing_while_the_server_
 ) -> None:  # type: ignore[no-untyped-def]
     _token, secret = make_token(world, max_uses=1)
     state = tmp_path / "agent"
-    enrolled = _agent(state, "enrol", "--server", live_server.url, "--token", secret)
+    enrolled = run_agent(state, "enrol", "--server", live_server.url, "--token", secret)
     assert enrolled.returncode == 0, enrolled.stderr
     device_id = int(json.loads((state / "config.json").read_text())["device_id"])
 
-    sent = _agent(state, "once")
+    sent = run_agent(state, "once")
     assert sent.returncode == 0, sent.stderr
     dpkg = subprocess.run(DPKG_QUERY, capture_output=True, text=True, check=True).stdout
     installed = [line for line in dpkg.splitlines() if line.split("\t")[4][1] not in "nc"]
@@ -93,20 +77,20 @@ def test_the_real_agent_reports_this_machine_and_loses_nothing_while_the_server_
     # The server cannot be reached: two rounds queue two reports on disk.
     config = json.loads((state / "config.json").read_text())
     (state / "config.json").write_text(
-        json.dumps({**config, "server": f"http://127.0.0.1:{_closed_port()}"})
+        json.dumps({**config, "server": f"http://127.0.0.1:{closed_port()}"})
     )
     for _ in range(2):
-        offline = _agent(state, "once")
+        offline = run_agent(state, "once")
         assert offline.returncode == 1, offline.stderr
     assert _queued(state) == 2
     assert _counts(device_id)[2] == 1
 
     # Back: the queued reports and a new one all arrive, each once.
     (state / "config.json").write_text(json.dumps(config))
-    back = _agent(state, "once")
+    back = run_agent(state, "once")
     assert back.returncode == 0, back.stderr
     assert _counts(device_id) == (software, updates, 4, changes)
     assert _queued(state) == 0
-    again = _agent(state, "once")
+    again = run_agent(state, "once")
     assert again.returncode == 0, again.stderr
     assert _counts(device_id) == (software, updates, 5, changes)

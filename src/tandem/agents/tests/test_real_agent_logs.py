@@ -19,11 +19,13 @@ from typing import Any
 
 import pytest
 
-from tandem.agents.tests.support import make_token
+from tandem.agents.tests.support import closed_port, enrol_real_agent, run_agent
 from tandem.alerts.pipeline import DetectionWorker, load_engine
 from tandem.alerts.tests.support import alerts_of
 from tandem.detection.packs import STARTER
 from tandem.logs import streams
+from tandem.logs.tests.world import own_stream
+from tandem.logs.workers import run_until_signalled
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,23 +34,9 @@ HOST = "agent-logs-web01"
 
 
 @pytest.fixture(autouse=True)
-def own_stream(settings: Any, tmp_path: Path) -> Iterator[Path]:
-    settings.LOG_STREAM = "embedded"
-    settings.LOG_STREAM_DIR = tmp_path / "stream"
-    settings.LOG_STREAM_ACK_WAIT_SECONDS = 5
-    settings.DETECTION_CACHE_DIR = tmp_path / "sigma-cache"
-    streams.reset_stream()
-    yield settings.LOG_STREAM_DIR
-    streams.reset_stream()
-
-
-def agent(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tandem_agent", "--state-dir", str(state), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def stream(settings: Any, tmp_path: Path) -> Iterator[Path]:
+    with own_stream(settings, tmp_path, ack_wait=5) as folder:
+        yield folder
 
 
 def start_forwarding(state: Path) -> subprocess.Popen[str]:
@@ -98,19 +86,11 @@ class StreamReader:
         return str(event["syslog"]).split(": ", 1)[1]
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_the_real_agent_forwards_an_auth_log_exactly_once_and_an_alert_is_raised(
     live_server, world, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
-    _token, secret = make_token(world, max_uses=1)
     state = tmp_path / "agent"
-    enrolled = agent(state, "enrol", "--server", live_server.url, "--token", secret)
-    assert enrolled.returncode == 0, enrolled.stderr
+    enrol_real_agent(world, live_server.url, state)
     auth_log = tmp_path / "log" / "auth.log"
     auth_log.parent.mkdir()
     append(auth_log, sshd("Server listening on 0.0.0.0 port 22."))  # before the agent: not sent
@@ -165,12 +145,12 @@ def test_the_real_agent_forwards_an_auth_log_exactly_once_and_an_alert_is_raised
         json.dumps({**config, "server": f"http://127.0.0.1:{closed_port()}"})
     )
     append(auth_log, sshd("Connection closed by 203.0.113.9 port 51050 [preauth]"))
-    offline = agent(state, "logs", "--once")
+    offline = run_agent(state, "logs", "--once")
     assert offline.returncode == 1, offline.stderr
     assert "1 log records kept" in offline.stderr
     assert status_line(state, "queued log records") == "1"
     (state / "config.json").write_text(json.dumps(config))
-    back = agent(state, "logs", "--once")
+    back = run_agent(state, "logs", "--once")
     assert back.returncode == 0, back.stderr
     assert "sent 1 log records (0 queued)" in back.stdout
 
@@ -183,10 +163,7 @@ def test_the_real_agent_forwards_an_auth_log_exactly_once_and_an_alert_is_raised
     # The detection pipeline turns the failed root passwords into one deduplicated alert.
     _, engine = load_engine(STARTER)
     worker = DetectionWorker(engine, name="test-worker")
-    try:
-        worker.drain()
-    finally:
-        worker.close()
+    run_until_signalled(worker, once=True, max_batches=10)  # what `--once` runs
     assert worker.tally.events == 6 and worker.tally.malformed == 0
     [alert] = alerts_of(world["tenant"], ROOT_PASSWORD_RULE)
     assert alert.host == HOST
@@ -195,7 +172,7 @@ def test_the_real_agent_forwards_an_auth_log_exactly_once_and_an_alert_is_raised
 
 def status_line(state: Path, name: str) -> str:
     """One line of ``tandem-agent status``."""
-    lines = agent(state, "status").stdout.splitlines()
+    lines = run_agent(state, "status").stdout.splitlines()
     return next(x for x in lines if x.startswith(f"{name}:")).split(":", 1)[1].strip()
 
 

@@ -6,17 +6,13 @@ the agent in a real shell, and reported back: the job succeeded, with its output
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.core.exceptions import PermissionDenied
 from tests.personas import user_of
 
 from tandem.accounts.principals import resolve_principal
-from tandem.agents.tests.support import make_token
+from tandem.agents.tests.support import make_token, run_agent
 from tandem.assets.models import Device
 from tandem.assets.services import update_device
 from tandem.core.scoping import system_context
@@ -27,23 +23,12 @@ from tandem.jobs.models import Job
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _agent(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tandem_agent", "--state-dir", str(state), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        # Never a real reboot from a test, whatever job came.
-        env={**os.environ, "TANDEM_AGENT_REBOOT_COMMAND": "true"},
-    )
-
-
 def test_the_real_agent_runs_an_approved_script_and_reports_its_output(
     live_server, world, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     _token, secret = make_token(world, max_uses=1)
     state = tmp_path / "agent"
-    enrolled = _agent(state, "enrol", "--server", live_server.url, "--token", secret)
+    enrolled = run_agent(state, "enrol", "--server", live_server.url, "--token", secret)
     assert enrolled.returncode == 0, enrolled.stderr
     device_id = int(json.loads((state / "config.json").read_text())["device_id"])
     owner = resolve_principal(user_of(world, "owner"))
@@ -60,14 +45,14 @@ def test_the_real_agent_runs_an_approved_script_and_reports_its_output(
     )
     assert job.state == State.AWAITING_APPROVAL
     # Not handed out while it waits for approval.
-    assert _agent(state, "once").returncode == 0
+    assert run_agent(state, "once").returncode == 0
     with system_context("test: the job"):
         assert Job.objects.get(pk=job.pk).state == State.AWAITING_APPROVAL
     with pytest.raises(PermissionDenied):
         services.approve_job(actor=resolve_principal(user_of(world, "provider_admin")), job=job)
     services.approve_job(actor=owner, job=job)
 
-    ran = _agent(state, "once")
+    ran = run_agent(state, "once")
     assert ran.returncode == 0, ran.stderr
     with system_context("test: the job"):
         done = Job.objects.get(pk=job.pk)
@@ -77,6 +62,6 @@ def test_the_real_agent_runs_an_approved_script_and_reports_its_output(
     assert "hello from" in done.output and "done" in done.output
     assert history == ["requested", "awaiting_approval", "approved", "running", "succeeded"]
     # Nothing left in the agent's queue, and the job is not run again at the next round.
-    assert _agent(state, "once").returncode == 0
+    assert run_agent(state, "once").returncode == 0
     with system_context("test: the job"):
         assert Job.objects.get(pk=job.pk).transitions.count() == len(history)
