@@ -18,7 +18,7 @@ from tandem_agent import protocol
 from tandem_agent.backends.base import CommandResult
 from tandem_agent.cli import main
 from tandem_agent.client import Revoked, TransportError
-from tandem_agent.logs.base import SourceUnavailable
+from tandem_agent.logs.base import ReadResult, SourceError, SourceUnavailable
 from tandem_agent.logs.config import ConfigError, LogConfig, load_config
 from tandem_agent.logs.files import MAX_LINE_BYTES, FileTail
 from tandem_agent.logs.forward import Forwarder, RateCap, bounded, build_sources
@@ -132,6 +132,36 @@ def test_a_missing_file_is_followed_once_it_appears(tmp_path, queue):
     assert drain(tail, queue) == []
     append(log, "created after the agent started")
     assert drain(tail, queue) == ["created after the agent started"]
+
+
+def test_a_path_that_cannot_be_read_is_a_source_error(tmp_path, queue):
+    (tmp_path / "auth.log").mkdir()  # even root cannot read lines from a folder
+    tail = FileTail(str(tmp_path / "auth.log"), hostname="h", start_at_end=False)
+    with pytest.raises(SourceError, match="cannot read"):
+        tail.read(None, max_records=10)
+
+
+def test_a_failing_source_keeps_its_position_and_is_tried_again(tmp_path, caplog):
+    class Flaky:
+        name = "flaky"
+        failures = 2
+
+        def read(self, position, *, max_records):
+            if self.failures:
+                self.failures -= 1
+                raise SourceError("journalctl failed (1): Failed to open journal")
+            return ReadResult([{"MESSAGE": "back"}], {"cursor": "c2"})
+
+    fwd = forwarder(tmp_path, Server())
+    fwd.sources = [Flaky()]
+    fwd.queue.put("flaky", [], {"cursor": "c1"})
+    caplog.set_level(logging.WARNING, "tandem_agent")
+    fwd.round()
+    fwd.round()
+    assert caplog.text.count("Failed to open journal") == 1
+    assert fwd.queue.position("flaky") == {"cursor": "c1"}
+    fwd.round()
+    assert fwd.queue.position("flaky") == {"cursor": "c2"} and fwd.counters.sent == 1
 
 
 def test_records_and_position_are_one_transaction(tmp_path, queue):

@@ -32,3 +32,8 @@ class LogSource(Protocol):
 
 class SourceUnavailable(Exception):
     """The source cannot be read on this machine (no journald, not Windows): skipped."""
+
+
+class SourceError(Exception):
+    """Reading failed this time (a program's error, a file the agent may not read): the
+    position stays, the source is tried again next round, and the reason is logged once."""

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from tandem_agent.logs.base import Position, ReadResult
+from tandem_agent.logs.base import Position, ReadResult, SourceError
 
 #: Debian/Ubuntu keep these; RPM systems /var/log/secure and /var/log/messages.
 DEFAULT_PATHS = ("/var/log/auth.log", "/var/log/syslog", "/var/log/secure", "/var/log/messages")
@@ -129,8 +129,10 @@ def _read_lines(path: Path, offset: int, max_lines: int, *, final: bool) -> _Lin
     lines: list[str] = []
     try:
         file = path.open("rb")
-    except OSError:
-        return _Lines(lines, offset, True)
+    except FileNotFoundError:
+        return _Lines(lines, offset, True)  # gone between the look and the read
+    except OSError as error:
+        raise SourceError(f"cannot read {path}: {error.strerror}") from error
     with file:
         file.seek(offset)
         read = 0

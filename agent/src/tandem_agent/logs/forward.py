@@ -31,7 +31,7 @@ from typing import Any
 
 from tandem_agent import protocol
 from tandem_agent.client import Revoked, Transport, TransportError
-from tandem_agent.logs.base import LogSource, SourceUnavailable
+from tandem_agent.logs.base import LogSource, SourceError, SourceUnavailable
 from tandem_agent.logs.config import LogConfig, on_windows, wanted
 from tandem_agent.logs.files import FileTail
 from tandem_agent.logs.journald import JournaldSource, journald_available
@@ -150,6 +150,7 @@ class Forwarder:
             clock=clock,
         )
         self.counters = Counters()
+        self._warned: dict[str, str] = {}
 
     # Collect ------------------------------------------------------------------------------
 
@@ -171,6 +172,13 @@ class Forwarder:
                     log.warning("log source %s skipped: %s", source.name, error)
                     self.sources.remove(source)
                     break
+                except SourceError as error:
+                    # Said once per distinct reason, not every two seconds.
+                    if self._warned.get(source.name) != str(error):
+                        self._warned[source.name] = str(error)
+                        log.warning("log source %s: %s; trying again", source.name, error)
+                    break
+                self._warned.pop(source.name, None)
                 if result.records or result.position is not None:
                     records = [bounded(record) for record in result.records]
                     self.queue.put(source.name, records, result.position)

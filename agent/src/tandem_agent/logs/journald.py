@@ -24,7 +24,7 @@ import subprocess
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from tandem_agent.logs.base import Position, ReadResult, SourceUnavailable
+from tandem_agent.logs.base import Position, ReadResult, SourceError, SourceUnavailable
 
 JOURNAL_SOCKET = "/run/systemd/journal/socket"
 #: Fields of every entry that only journalctl itself needs.
@@ -115,5 +115,5 @@ def _run(command: Sequence[str], *, limit: int) -> tuple[list[dict[str, Any]], s
         process.stderr.close()
         code = process.wait()
     if code not in (0, -15) and not entries:
-        raise SourceUnavailable(f"journalctl failed ({code}): {stderr.strip()[:200]}")
+        raise SourceError(f"journalctl failed ({code}): {stderr.strip()[:200]}")
     return entries, cursor

@@ -21,7 +21,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from tandem_agent.backends.base import CommandResult, Runner, run_command
-from tandem_agent.logs.base import Position, ReadResult, SourceUnavailable
+from tandem_agent.logs.base import Position, ReadResult, SourceError, SourceUnavailable
 
 #: The channels read by default; one absent on a machine (Sysmon not installed) is skipped.
 DEFAULT_CHANNELS = (
@@ -119,12 +119,16 @@ class WindowsEventSource:
         result: CommandResult = self.runner(
             ["wevtutil", "qe", self.channel, "/f:RenderedXml", "/e:Events", *args]
         )
+        reason = f"wevtutil cannot read {self.channel}: {result.stderr.strip()[:200]}"
+        if result.returncode in (15007, 127):
+            # The channel does not exist here (Sysmon not installed), or no wevtutil.
+            raise SourceUnavailable(reason)
         if result.returncode != 0:
-            # 15007: the channel does not exist here (Sysmon not installed).
-            raise SourceUnavailable(
-                f"wevtutil cannot read {self.channel}: {result.stderr.strip()[:200]}"
-            )
-        return events_from_xml(result.stdout)
+            raise SourceError(reason)
+        try:
+            return events_from_xml(result.stdout)
+        except EventXmlError as error:
+            raise SourceError(f"{self.channel}: {error}") from error
 
     def _newest(self) -> int:
         newest = self._query("/c:1", "/rd:true")
