@@ -251,9 +251,7 @@ def _connection() -> duckdb.DuckDBPyConnection:
     return connection
 
 
-def _query(
-    sql: str, hour_dirs: list[Path], parameters: dict[str, Any]
-) -> list[tuple[Any, ...]]:
+def _query(sql: str, hour_dirs: list[Path], parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
     for attempt in range(_ATTEMPTS):
         files = [str(path) for directory in hour_dirs for path in live_files(directory)]
         if not files:
