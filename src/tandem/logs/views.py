@@ -112,7 +112,7 @@ def event_search(request: TandemRequest, tenant_id: int) -> HttpResponse:
     except InvalidInput as exc:
         context["errors"] = exc.field_errors
         return render(request, "logs/event_search.html", context, status=422)
-    context.update(
+    context |= dict(
         query=query,
         selected_range=query.preset,
         zone=query.zone.key,

@@ -119,7 +119,7 @@ def count(
     if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
         raise ValueError("cap must be a positive whole number")
     conditions, parameters = _filters(host, fields, text)
-    parameters.update(start=start, end=end, cap=cap + 1)
+    parameters |= {"start": start, "end": end, "cap": cap + 1}
     where = " AND ".join(["time >= $start", "time < $end", *conditions])
     sql = (
         "SELECT count(*) FROM (SELECT 1 FROM read_parquet($files) "  # noqa: S608
