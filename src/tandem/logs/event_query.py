@@ -178,7 +178,11 @@ def _range(
     if finish is None or (start and begin is None):
         return None, None
     if begin is None:
-        begin = finish - PRESETS["1h"]
+        try:
+            begin = finish - PRESETS["1h"]
+        except OverflowError:
+            errors["to"] = ["Date and time out of range."]
+            return None, None
     if begin >= finish:
         errors["from"] = ["'From' must be before 'to'."]
     elif finish - begin > dt.timedelta(days=MAX_RANGE_DAYS):
@@ -198,7 +202,11 @@ def _moment(
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
-    return moment.astimezone(dt.UTC)
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01T00:00 east of Greenwich is before year 1 in UTC
+        errors[name] = ["Date and time out of range."]
+        return None
 
 
 def _fields(lines: Sequence[str], errors: dict[str, list[str]]) -> dict[str, str]:

@@ -204,6 +204,7 @@ def test_absolute_times_are_read_in_the_analysts_zone(archive_dir, as_persona, w
         ({"field": ["process.name="]}, "field", "give a value"),
         ({"range": "custom", "from": "2+2", "to": ""}, "from", "date and time"),
         ({"range": "5y"}, "range", "Choose one of"),
+        ({"from": "0001-01-01T00:00", "tz": "Asia/Tokyo"}, "from", "out of range"),
         ({"tz": "Mars/Olympus"}, "tz", "Unknown time zone"),
         ({"cursor": "not-a-cursor!"}, "cursor", "page link"),
     ],
