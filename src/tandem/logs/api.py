@@ -113,7 +113,7 @@ def search_events(request: TandemRequest, tenant_id: Id, params: Query[EventSear
         cursor=params.cursor,
         limit=params.limit,
     )
-    results = queries.search_events(principal, tenant, query)
+    results = queries.search_events(principal, tenant, query, count=params.count)
     return {
         "tenant_id": tenant.pk,
         "start": query.start,

@@ -54,7 +54,8 @@ class EventResults:
 
     events: list[FoundEvent]
     next_cursor: str | None
-    count: int
+    #: None when not counted (asked not to, and the page does not hold every match).
+    count: int | None
     count_exact: bool
 
 
@@ -73,8 +74,11 @@ def may_search(principal: Principal, tenant: Tenant) -> bool:
     return allowed(principal, SEARCH_EVENTS, tenant)
 
 
-def search_events(principal: Principal, tenant: Tenant, query: EventQuery) -> EventResults:
-    """One page of the tenant's archived events matching ``query``, and their count.
+def search_events(
+    principal: Principal, tenant: Tenant, query: EventQuery, *, count: bool = True
+) -> EventResults:
+    """One page of the tenant's archived events matching ``query``, and their count (when
+    ``count``, or when the page holds every match: counting more reads the whole range).
 
     Only ``tenant``'s archive directory is read (its id, never a value from the request,
     names the directory), and only when the reader searches it."""
@@ -95,12 +99,15 @@ def search_events(principal: Principal, tenant: Tenant, query: EventQuery) -> Ev
             cursor=query.cursor,
             **filters,
         )
+        number: int | None
         if query.cursor is None and page.next_cursor is None:
             number, exact = len(page.events), True  # the whole result is on this page
-        else:
+        elif count:
             number, exact = archive.count(
                 base, tenant.pk, start=query.start, end=query.end, cap=COUNT_CAP, **filters
             )
+        else:
+            number, exact = None, False
     except ValueError as exc:  # a filter the archive refuses: the request's fault
         raise InvalidInput(str(exc)) from exc
     return EventResults(
@@ -112,6 +119,25 @@ def search_events(principal: Principal, tenant: Tenant, query: EventQuery) -> Ev
         count=number,
         count_exact=exact,
     )
+
+
+def count_events(principal: Principal, tenant: Tenant, query: EventQuery) -> tuple[int, bool]:
+    """How many of the tenant's archived events match ``query`` (up to ``COUNT_CAP``), and
+    whether that is exact: the search page asks for it after showing the first page."""
+    authorize(principal, SEARCH_EVENTS, tenant)
+    try:
+        return archive.count(
+            settings.LOG_ARCHIVE_DIR,
+            tenant.pk,
+            start=query.start,
+            end=query.end,
+            host=query.host,
+            fields=query.fields or None,
+            text=query.text,
+            cap=COUNT_CAP,
+        )
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
 
 
 def events_near(

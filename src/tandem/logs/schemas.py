@@ -63,6 +63,9 @@ class EventSearchQuery(Schema):
     text: str | None = Field(None, max_length=1100)
     cursor: str | None = Field(None, max_length=400)
     limit: int = Field(100, ge=1, le=500)
+    #: Count every match (up to 10,000); false answers faster when there are many
+    #: (``count`` is then null unless this page holds them all).
+    count: bool = True
 
 
 class ArchivedEventOut(Schema):
@@ -76,8 +79,9 @@ class EventSearchOut(Schema):
     tenant_id: int
     start: dt.datetime
     end: dt.datetime
-    #: Matches in the range, counted up to 10,000 (``count_exact`` false beyond).
-    count: int
+    #: Matches in the range, counted up to 10,000 (``count_exact`` false beyond); null
+    #: when ``count=false`` and there are more than this page.
+    count: int | None
     count_exact: bool
     #: Pass it as ``cursor`` (with the same filters) for the next, older page; None: last.
     next_cursor: str | None

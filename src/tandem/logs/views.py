@@ -69,7 +69,11 @@ def _page_links(tenant: Tenant, query: EventQuery, next_cursor: str | None) -> d
     params.extend(("field", line) for line in query.field_lines)
     if query.text:
         params.append(("text", query.text))
-    links = {"first": urlencode(params)}
+    links = {
+        "first": urlencode(params),
+        "count": urlencode([*params, ("count", "1")]),
+        "count_only": urlencode([*params, ("count", "only")]),
+    }
     if next_cursor:
         links["next"] = urlencode([*params, ("cursor", next_cursor)])
     return links
@@ -104,11 +108,18 @@ def event_search(request: TandemRequest, tenant_id: int) -> HttpResponse:
         "retention_days": queries.retention_days(tenant.pk),
         "may_change_retention": allowed(principal, CHANGE_ARCHIVE_SETTINGS, tenant),
     }
+    counting = request.GET.get("count", "")
     try:
         query = query_from_params(
             request.GET, now=timezone.now(), default_zone=tenant.time_zone or "UTC"
         )
-        results = queries.search_events(principal, tenant, query)
+        if counting == "only":
+            # The page's count, asked for once its first page is shown (htmx): a count
+            # that finds many matches reads the whole range, the page does not wait for it.
+            number, exact = queries.count_events(principal, tenant, query)
+            counted = {"query": query, "count": number, "count_exact": exact}
+            return render(request, "logs/_event_count.html", counted)
+        results = queries.search_events(principal, tenant, query, count=counting == "1")
     except InvalidInput as exc:
         context["errors"] = exc.field_errors
         return render(request, "logs/event_search.html", context, status=422)
@@ -125,6 +136,8 @@ def event_search(request: TandemRequest, tenant_id: int) -> HttpResponse:
             for found in results.events
         ],
         links=_page_links(tenant, query, results.next_cursor),
+        count=results.count,
+        count_exact=results.count_exact,
         searched=bool(request.GET),
     )
     return render(request, "logs/event_search.html", context)

@@ -159,8 +159,16 @@ def test_pages_follow_the_cursor_without_repeating_or_skipping(archive_dir, as_p
     assert pages == 3
     assert seen == [f"line {index}" for index in range(120)]
 
+    # The API counts unless told not to (a count of many matches reads the whole range).
+    assert api(owner, world, limit=50, count="false").json()["count"] is None
+
     # The page's "Older events" link carries the range, the filters and the cursor.
     first = owner.get(page_url(world), {"limit": 50, "host": "srv-01"})
+    # The page does not wait for the count: it asks for it once shown.
+    counting = re.search(r'hx-get="\?([^"]+)"', first.content.decode())
+    assert counting is not None and "More than 50 events" in first.content.decode()
+    counted = owner.get(page_url(world) + "?" + counting.group(1).replace("&amp;", "&"))
+    assert re.match(r'<p class="muted" id="event-count">\s*120 events', counted.content.decode())
     link = re.search(r'href="\?([^"]+)" rel="next"', first.content.decode())
     assert link is not None
     second = owner.get(page_url(world) + "?" + link.group(1).replace("&amp;", "&"))
