@@ -770,6 +770,9 @@ CALLS.update(
         "tandem.logs.services.set_ingest_source_enabled": lambda a, w: (
             lambda: logs.set_ingest_source_enabled(actor=a, source=_ingest_source(w), enabled=False)
         ),
+        "tandem.logs.services.set_archive_settings": lambda a, w: (
+            lambda: logs.set_archive_settings(actor=a, tenant=_tenant(w), retention_days=30)
+        ),
     }
 )
 # --- end of the logs app's block --------------------------------------------------------------

@@ -7,6 +7,12 @@ admin holds the permission but is engaged for Acme's HQ only, and a source's log
 any host of the tenant: it reaches no source (decision 0035). ``/ingest/v1/events`` takes no
 session: the ingest token or device credential is checked by the handler
 (``tandem.logs.tests.test_ingest``).
+
+Searching Acme's archived events (``logs.search_events``, decision 0045) is for its own IT
+and Sentinel (engaged for Acme's security monitoring over the whole tenant); Northwind
+(other areas, HQ only), Narrow IT (Branch only) and Globex's owner reach nothing. The
+retention is read by the searchers and set by Acme's IT. The matrix also checks that every
+event an events answer holds is Acme's (``matrix._check_read_content``).
 """
 
 from __future__ import annotations
@@ -14,8 +20,13 @@ from __future__ import annotations
 from typing import Any
 
 _MANAGERS = frozenset({"owner", "internal_tech"})
+_SEARCHERS = frozenset({"owner", "internal_tech", "second_provider_tech"})
 
-PAGES: dict[str, frozenset[str]] = {"source-list": _MANAGERS}
+PAGES: dict[str, frozenset[str]] = {
+    "source-list": _MANAGERS,
+    "event-search": _SEARCHERS,
+    "event-retention": _SEARCHERS,
+}
 WRITES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/ingest-sources"): {
         "allowed": set(_MANAGERS),
@@ -28,9 +39,15 @@ WRITES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/ingest-sources/{source_id}/rotate-token"): {"allowed": set(_MANAGERS), "body": None},
     ("POST", "/ingest-sources/{source_id}/disable"): {"allowed": set(_MANAGERS), "body": None},
     ("POST", "/ingest-sources/{source_id}/enable"): {"allowed": set(_MANAGERS), "body": None},
+    ("PUT", "/tenants/{tenant_id}/event-archive/settings"): {
+        "allowed": set(_MANAGERS),
+        "body": lambda w, p: {"retention_days": 30},
+    },
 }
 OTHER_READS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/tenants/{tenant_id}/ingest-sources"): _MANAGERS,
+    ("GET", "/tenants/{tenant_id}/events"): _SEARCHERS,
+    ("GET", "/tenants/{tenant_id}/event-archive/settings"): _SEARCHERS,
 }
 EXTRA_PARAMS = {"source_id": "ingest_source"}
 PAGE_TARGETS: dict[str, dict[str, str]] = {}

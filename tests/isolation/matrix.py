@@ -274,5 +274,9 @@ def _check_read_content(op: Operation, world: World, persona: str, response: Any
         tiers = {item["visibility"] for item in response.json()["items"]}
         if tiers - {"public"}:
             yield f"{who}: LEAK, a requester reads {sorted(tiers - {'public'})} notes"
+    if op.path == "/tenants/{tenant_id}/events":
+        for event in response.json()["events"]:
+            if event["event"].get("_tenant") != world["tenant"]:
+                yield f"{who}: LEAK, an archived event of tenant {event['event'].get('_tenant')}"
     if op.path == "/tokens" and persona != "owner" and world["token"] in _ids(response):
         yield f"{who}: LEAK, lists the owner's token"

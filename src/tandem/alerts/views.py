@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from tandem.alerts import queries, services
@@ -30,11 +31,16 @@ from tandem.core.pagination import CappedPaginator
 from tandem.core.policies import allowed
 from tandem.core.request import TandemRequest
 from tandem.core.validation import parse_id
+from tandem.logs import queries as log_queries
 from tandem.tenancy.models import Tenant
 
 PER_PAGE = 50
 #: The expiries the suppression forms offer (days); the API takes any moment up to 90 days.
 EXPIRY_DAYS = (1, 7, 30, 90)
+#: How far around an alert its page looks in the event archive (minutes; the reader picks).
+AROUND_MINUTES = (5, 15, 60)
+#: The most archived events the alert page shows; the search page has the rest.
+AROUND_LIMIT = 50
 
 
 def _filters(request: TandemRequest, tenant_id: int | None) -> queries.AlertFilters:
@@ -106,11 +112,40 @@ def alert_detail(request: TandemRequest, alert_id: int) -> HttpResponse:
             "tenant": alert.tenant,
             "section": "alerts",
             "events": events,
+            **_around(request, alert),
             "may_triage": alert.is_open and allowed(principal, TRIAGE_ALERT, alert),
             "may_suppress": allowed(principal, CHANGE_SUPPRESSION, alert.tenant),
             "expiry_days": EXPIRY_DAYS,
         },
     )
+
+
+def _around(request: TandemRequest, alert: Alert) -> dict[str, Any]:
+    """The archive's events on the alert's host from N minutes before its first detection
+    to N minutes after its latest (for a reader who searches the tenant's events), and the
+    event search's query string for the same."""
+    try:
+        minutes = int(request.GET.get("around", AROUND_MINUTES[1]))
+    except ValueError:
+        minutes = AROUND_MINUTES[1]
+    if minutes not in AROUND_MINUTES:
+        minutes = AROUND_MINUTES[1]
+    start = alert.first_seen - dt.timedelta(minutes=minutes)
+    end = alert.last_seen + dt.timedelta(minutes=minutes, microseconds=1)
+    found = log_queries.events_near(
+        request.principal, alert.tenant, host=alert.host, start=start, end=end, limit=AROUND_LIMIT
+    )
+    if found is None:
+        return {}
+    search = [("range", "custom"), ("from", start.isoformat()), ("to", end.isoformat())]
+    search += [("tz", "UTC")] + ([("host", alert.host)] if alert.host else [])
+    return {
+        "around": found,
+        "around_rows": [(f, f"{f.time:%Y-%m-%d %H:%M:%S}", _pretty(f.event)) for f in found.events],
+        "around_minutes": minutes,
+        "around_choices": AROUND_MINUTES,
+        "around_search": urlencode(search),
+    }
 
 
 def _act(request: TandemRequest, alert: Alert, call: Any, done: str) -> HttpResponse:

@@ -1,5 +1,6 @@
 """The logs API, mounted at ``/api/v1/``: a tenant's ingest sources (list with counters,
-create with the token shown once, rotate the token, disable, enable). The batch endpoint
+create with the token shown once, rotate the token, disable, enable); the search of its
+archived events and the archive's retention (decision 0045). The batch endpoint
 itself is ``/ingest/v1/events`` (``ingest_views``), never this API.
 
 Thin handlers: the tenant through ``tenant_in_reach`` or ``tenant_in_body``, sources
@@ -9,17 +10,27 @@ through the queries (404 out of reach), one service.
 from typing import Any
 
 from django.http import Http404
-from ninja import Router
+from django.utils import timezone
+from ninja import Query, Router
 from ninja.pagination import paginate
 
 from tandem.core.actions import declare_action
 from tandem.core.api import Id, Pagination
 from tandem.core.request import TandemRequest, tenant_in_body, tenant_in_reach
 from tandem.logs import queries, services
+from tandem.logs.event_query import parse_event_query
 from tandem.logs.models import IngestSource
-from tandem.logs.permissions import MANAGE_SOURCES
+from tandem.logs.permissions import CHANGE_ARCHIVE_SETTINGS, MANAGE_SOURCES, SEARCH_EVENTS
 from tandem.logs.policies import may_manage_in
-from tandem.logs.schemas import IngestSourceIn, IngestSourceOut, IngestSourceWithToken
+from tandem.logs.schemas import (
+    ArchiveSettingsIn,
+    ArchiveSettingsOut,
+    EventSearchOut,
+    EventSearchQuery,
+    IngestSourceIn,
+    IngestSourceOut,
+    IngestSourceWithToken,
+)
 
 router = Router(tags=["logs"])
 
@@ -79,3 +90,57 @@ def enable_ingest_source(request: TandemRequest, source_id: Id):  # type: ignore
     """Take the source's events again."""
     source = queries.source_in_reach(request.principal, source_id)
     return services.set_ingest_source_enabled(actor=request.principal, source=source, enabled=True)
+
+
+@router.get("/tenants/{tenant_id}/events", response=EventSearchOut)
+@declare_action(SEARCH_EVENTS)
+def search_events(request: TandemRequest, tenant_id: Id, params: Query[EventSearchQuery]):  # type: ignore[no-untyped-def]
+    """The tenant's archived events matching every filter, newest first, ``limit`` at a
+    time; ``next_cursor`` asks for the next page. A bad filter, ``from`` after ``to`` or a
+    range over 31 days is 422 with the reason."""
+    principal = request.principal
+    tenant = queries.search_tenant(principal, tenant_id)
+    query = parse_event_query(
+        now=timezone.now(),
+        default_zone="UTC",
+        range_=params.range,
+        start=params.from_,
+        end=params.to,
+        tz=params.tz,
+        host=params.host,
+        fields=params.field,
+        text=params.text,
+        cursor=params.cursor,
+        limit=params.limit,
+    )
+    results = queries.search_events(principal, tenant, query, count=params.count)
+    return {
+        "tenant_id": tenant.pk,
+        "start": query.start,
+        "end": query.end,
+        "count": results.count,
+        "count_exact": results.count_exact,
+        "next_cursor": results.next_cursor,
+        "events": results.events,
+    }
+
+
+@router.get("/tenants/{tenant_id}/event-archive/settings", response=ArchiveSettingsOut)
+@declare_action(SEARCH_EVENTS)
+def get_archive_settings(request: TandemRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
+    """How many days the tenant's archived events are kept."""
+    tenant = queries.search_tenant(request.principal, tenant_id)
+    return {"tenant_id": tenant.pk, "retention_days": queries.retention_days(tenant.pk)}
+
+
+@router.put("/tenants/{tenant_id}/event-archive/settings", response=ArchiveSettingsOut)
+@declare_action(CHANGE_ARCHIVE_SETTINGS)
+def put_archive_settings(request: TandemRequest, tenant_id: Id, payload: ArchiveSettingsIn):  # type: ignore[no-untyped-def]
+    """Set the retention (1 to 3650 days; the tenant's own IT; 409 when nothing changes).
+    Hours older than it are deleted at the next daily retention run."""
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, CHANGE_ARCHIVE_SETTINGS)
+    found = services.set_archive_settings(
+        actor=principal, tenant=tenant, retention_days=payload.retention_days
+    )
+    return {"tenant_id": tenant.pk, "retention_days": found.retention_days}

@@ -10,7 +10,8 @@ being archived twice. The batch is acknowledged once its files are durable.
 
 The group exists only where it is configured (``TANDEM_LOG_STREAM_GROUPS``) or first
 consumed: a group nobody reads would keep the embedded stream's segments for ever.
-Compaction and retention (``compact_tenant``, ``prune``) are not scheduled yet.
+Compaction and retention run as periodic jobs of ``tandem worker`` (``tandem.logs.tasks``,
+decision 0045).
 """
 
 from __future__ import annotations

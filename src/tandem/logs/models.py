@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 
 from tandem.core.models import TenantOwned
+from tandem.logs.archive.retention import MAX_KEEP_DAYS
 from tandem.logs.choices import SourceKind
 
 
@@ -83,3 +84,25 @@ class IngestWindow(TenantOwned):
                 fields=["source", "minute"], name="logs_window_per_source_minute"
             ),
         ]
+
+
+#: How long archived events are kept when the tenant has not said (days), and the bounds a
+#: tenant may set (the upper one is the archive's own).
+DEFAULT_RETENTION_DAYS = 90
+MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 1, MAX_KEEP_DAYS
+
+
+class ArchiveSettings(TenantOwned):
+    """The tenant's event archive settings: how many days its raw events are kept
+    (decision 0045). The periodic retention job deletes whole hours older than that; a
+    tenant without a row keeps ``DEFAULT_RETENTION_DAYS``."""
+
+    retention_days = models.PositiveIntegerField(default=DEFAULT_RETENTION_DAYS)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], name="archivesettings_one_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return f"event archive settings of tenant {self.tenant_id}"

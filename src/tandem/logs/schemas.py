@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from ninja import Schema
 from pydantic import Field
@@ -46,3 +47,51 @@ class IngestSourceOut(Schema):
 class IngestSourceWithToken(IngestSourceOut):
     #: The ingest token, in this answer only: the server keeps its hash. None for syslog.
     token: str | None
+
+
+class EventSearchQuery(Schema):
+    """The event search's parameters (``tandem.logs.event_query``): a preset range or
+    ``from``/``to`` (ISO 8601; without an offset, read in ``tz``), host, ``field``
+    (repeated, ``name=value``), text, and the ``cursor`` of a previous answer."""
+
+    range: str | None = Field(None, max_length=10, description="15m, 1h, 24h, 7d or custom")
+    from_: str | None = Field(None, alias="from", max_length=40)
+    to: str | None = Field(None, max_length=40)
+    tz: str | None = Field(None, max_length=64, description="IANA zone of from/to (default UTC)")
+    host: str | None = Field(None, max_length=300)
+    field: list[str] = Field(default_factory=list, description="name=value, all must hold")
+    text: str | None = Field(None, max_length=1100)
+    cursor: str | None = Field(None, max_length=400)
+    limit: int = Field(100, ge=1, le=500)
+    #: Count every match (up to 10,000); false answers faster when there are many
+    #: (``count`` is then null unless this page holds them all).
+    count: bool = True
+
+
+class ArchivedEventOut(Schema):
+    time: dt.datetime
+    host: str
+    summary: str
+    event: dict[str, Any]
+
+
+class EventSearchOut(Schema):
+    tenant_id: int
+    start: dt.datetime
+    end: dt.datetime
+    #: Matches in the range, counted up to 10,000 (``count_exact`` false beyond); null
+    #: when ``count=false`` and there are more than this page.
+    count: int | None
+    count_exact: bool
+    #: Pass it as ``cursor`` (with the same filters) for the next, older page; None: last.
+    next_cursor: str | None
+    events: list[ArchivedEventOut]
+
+
+class ArchiveSettingsIn(Input):
+    retention_days: int = Field(ge=1, le=3650)
+
+
+class ArchiveSettingsOut(Schema):
+    tenant_id: int
+    retention_days: int

@@ -1,5 +1,6 @@
 """Writes of the logs app (decision 0035): ingest sources made, rotated, disabled and
-enabled (audited), and the hot path's bookkeeping: quota windows reserved and released,
+enabled (audited), the tenant's event archive retention (audited, decision 0045), and the
+hot path's bookkeeping: quota windows reserved and released,
 counters of accepted and refused events (not audited: they are counts, like check-ins)."""
 
 from __future__ import annotations
@@ -14,16 +15,22 @@ from django.utils import timezone
 from django_tasks import task
 
 from tandem.agents.credentials import hash_secret, new_secret
-from tandem.audit.services import record_audit
+from tandem.audit.services import diff, record_audit
 from tandem.core.errors import Conflict, InvalidInput, Refused
 from tandem.core.policies import authorize
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context, within_tenant
 from tandem.core.validation import clean_name
 from tandem.logs.choices import SourceKind
-from tandem.logs.models import IngestSource, IngestWindow
+from tandem.logs.models import (
+    MAX_RETENTION_DAYS,
+    MIN_RETENTION_DAYS,
+    ArchiveSettings,
+    IngestSource,
+    IngestWindow,
+)
 from tandem.logs.ndjson import REASONS
-from tandem.logs.permissions import MANAGE_SOURCES
+from tandem.logs.permissions import CHANGE_ARCHIVE_SETTINGS, MANAGE_SOURCES
 from tandem.logs.policies import may_manage_in
 from tandem.tenancy.models import Tenant
 
@@ -249,3 +256,42 @@ def purge_ingest_windows() -> int:
 def purge_ingest_windows_task() -> int:
     """``LogsConfig.schedule``: hourly."""
     return purge_ingest_windows()
+
+
+def set_archive_settings(
+    *, actor: Principal, tenant: Tenant, retention_days: int
+) -> ArchiveSettings:
+    """Set how many days the tenant's archived events are kept (the tenant's own IT).
+
+    Takes effect at the next run of the retention job: hours older than the period are
+    deleted then, for good. 409 when the setting already says this."""
+    authorize(actor, CHANGE_ARCHIVE_SETTINGS, tenant)
+    if (
+        isinstance(retention_days, bool)
+        or not isinstance(retention_days, int)
+        or not MIN_RETENTION_DAYS <= retention_days <= MAX_RETENTION_DAYS
+    ):
+        raise InvalidInput(
+            {
+                "retention_days": [
+                    f"A whole number of days from {MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS}."
+                ]
+            }
+        )
+    with transaction.atomic(), within_tenant(tenant.pk):
+        found = ArchiveSettings.objects.select_for_update().filter(tenant=tenant).first()
+        before = found.retention_days if found is not None else None
+        if found is None:
+            found = ArchiveSettings(tenant=tenant)
+        elif before == retention_days:
+            raise Conflict("The retention already says this.")
+        found.retention_days = retention_days
+        found.save()
+        record_audit(
+            actor=actor,
+            action="logs.set_archive_settings",
+            target=found,
+            tenant_id=tenant.pk,
+            changes=diff({"retention_days": before}, {"retention_days": retention_days}),
+        )
+    return found

@@ -1,4 +1,5 @@
-"""The batch endpoint ``/ingest/v1/events`` and the logs pages, in the ``logs`` namespace."""
+"""The batch endpoint ``/ingest/v1/events`` and the logs pages (ingest sources, event
+search, archive retention), in the ``logs`` namespace."""
 
 from django.urls import include, path
 
@@ -15,6 +16,16 @@ urlpatterns = [
                         "tenants/<id:tenant_id>/ingest-sources/",
                         views.source_list,
                         name="source-list",
+                    ),
+                    path(
+                        "tenants/<id:tenant_id>/events/",
+                        views.event_search,
+                        name="event-search",
+                    ),
+                    path(
+                        "tenants/<id:tenant_id>/events/retention/",
+                        views.event_retention,
+                        name="event-retention",
                     ),
                 ],
                 "logs",

@@ -1,15 +1,34 @@
-"""The logs pages: a tenant's ingest sources with their counters (managed through the API)."""
+"""The logs pages: a tenant's ingest sources with their counters (managed through the API);
+the event search over the tenant's archive and the archive's retention (decision 0045).
+
+Thin handlers: the tenant through the queries (out of reach is 404), the search parsed by
+``event_query`` (a bad one is a 422 page naming the reason), one query or service.
+"""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import urlencode
 
 from tandem.core.actions import page
+from tandem.core.errors import Conflict, InvalidInput
+from tandem.core.policies import allowed
 from tandem.core.request import TandemRequest, tenant_in_reach
-from tandem.logs import queries
-from tandem.logs.permissions import MANAGE_SOURCES
+from tandem.logs import queries, services
+from tandem.logs.event_query import PRESET_LABELS, EventQuery, query_from_params
+from tandem.logs.models import MAX_RETENTION_DAYS, MIN_RETENTION_DAYS
+from tandem.logs.permissions import CHANGE_ARCHIVE_SETTINGS, MANAGE_SOURCES, SEARCH_EVENTS
 from tandem.logs.policies import may_manage_in
+from tandem.tenancy.models import Tenant
+
+#: The navigation section of the event pages (``LogsConfig.tenant_sections``).
+SECTION = "events"
 
 
 @page(MANAGE_SOURCES)
@@ -27,3 +46,140 @@ def source_list(request: TandemRequest, tenant_id: int) -> HttpResponse:
         "ingest_url": request.build_absolute_uri("/ingest/v1/events"),
     }
     return render(request, "logs/ingestsource_list.html", context)
+
+
+def pretty(event: dict[str, Any]) -> str:
+    """An event as indented JSON, rendered as text in ``<pre>`` (the template escapes it:
+    an event is written by whoever sent it)."""
+    return json.dumps(event, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _page_links(tenant: Tenant, query: EventQuery, next_cursor: str | None) -> dict[str, str]:
+    """The query strings of the next (older) page and of the first page: the range as
+    absolute times, so that paging does not slide with the clock."""
+    params: list[tuple[str, str]] = [
+        ("range", "custom"),
+        ("from", query.start.isoformat()),
+        ("to", query.end.isoformat()),
+        ("tz", query.zone.key),
+        ("limit", str(query.limit)),
+    ]
+    if query.host:
+        params.append(("host", query.host))
+    params.extend(("field", line) for line in query.field_lines)
+    if query.text:
+        params.append(("text", query.text))
+    links = {
+        "first": urlencode(params),
+        "count": urlencode([*params, ("count", "1")]),
+        "count_only": urlencode([*params, ("count", "only")]),
+    }
+    if next_cursor:
+        links["next"] = urlencode([*params, ("cursor", next_cursor)])
+    return links
+
+
+def _local(query: EventQuery, moment: Any, sep: str = "T") -> str:
+    """A moment in the query's zone, as a ``datetime-local`` input shows it (``sep=" "``:
+    as the result list shows it)."""
+    return str(moment.astimezone(query.zone).strftime(f"%Y-%m-%d{sep}%H:%M:%S"))
+
+
+@page(SEARCH_EVENTS)
+def event_search(request: TandemRequest, tenant_id: int) -> HttpResponse:
+    """Search the tenant's archived events by time range, host, ``field = value`` filters
+    and free text; newest first, a page at a time, each event expandable to its JSON."""
+    principal = request.principal
+    tenant = queries.search_tenant(principal, tenant_id)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    context: dict[str, Any] = {
+        "tenant": tenant,
+        "section": SECTION,
+        "presets": PRESET_LABELS,
+        "params": request.GET,
+        "fields": [*request.GET.getlist("field"), ""],
+        "tz_given": bool(request.GET.get("tz")),
+        "selected_range": request.GET.get("range") or "",
+        "local_from": request.GET.get("from", "")[:19],
+        "local_to": request.GET.get("to", "")[:19],
+        "zone": request.GET.get("tz") or tenant.time_zone or "UTC",
+        "default_zone": tenant.time_zone or "UTC",
+        "retention_days": queries.retention_days(tenant.pk),
+        "may_change_retention": allowed(principal, CHANGE_ARCHIVE_SETTINGS, tenant),
+    }
+    counting = request.GET.get("count", "")
+    try:
+        query = query_from_params(
+            request.GET, now=timezone.now(), default_zone=tenant.time_zone or "UTC"
+        )
+        if counting == "only":
+            # The page's count, asked for once its first page is shown (htmx): a count
+            # that finds many matches reads the whole range, the page does not wait for it.
+            number, exact = queries.count_events(principal, tenant, query)
+            counted = {"query": query, "count": number, "count_exact": exact}
+            return render(request, "logs/_event_count.html", counted)
+        results = queries.search_events(principal, tenant, query, count=counting == "1")
+    except InvalidInput as exc:
+        context["errors"] = exc.field_errors
+        return render(request, "logs/event_search.html", context, status=422)
+    context |= dict(
+        query=query,
+        selected_range=query.preset,
+        zone=query.zone.key,
+        local_from=_local(query, query.start) if query.preset == "custom" else "",
+        local_to=_local(query, query.end) if query.preset == "custom" else "",
+        fields=[*query.field_lines, ""],
+        results=results,
+        rows=[
+            (found, _local(query, found.time, sep=" "), pretty(found.event))
+            for found in results.events
+        ],
+        links=_page_links(tenant, query, results.next_cursor),
+        count=results.count,
+        count_exact=results.count_exact,
+        searched=bool(request.GET),
+    )
+    return render(request, "logs/event_search.html", context)
+
+
+@page(SEARCH_EVENTS)
+def event_retention(request: TandemRequest, tenant_id: int) -> HttpResponse:
+    """How long the tenant's archived events are kept; its own IT changes it here."""
+    principal = request.principal
+    tenant = queries.search_tenant(principal, tenant_id)
+    may_change = allowed(principal, CHANGE_ARCHIVE_SETTINGS, tenant)
+    status = 200
+    error = ""
+    if request.method == "POST":
+        if not may_change:
+            raise Http404("no such page")
+        try:
+            days = int(request.POST.get("retention_days", ""))
+        except ValueError:
+            days = 0
+        try:
+            services.set_archive_settings(actor=principal, tenant=tenant, retention_days=days)
+            messages.success(request, f"Events are now kept {days} days.")
+            return redirect("logs:event-retention", tenant.pk)
+        except InvalidInput as exc:
+            status, error = 422, exc.in_words
+        except Conflict as exc:
+            messages.info(request, str(exc))
+            return redirect("logs:event-retention", tenant.pk)
+    elif request.method != "GET":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    return render(
+        request,
+        "logs/archivesettings_form.html",
+        {
+            "tenant": tenant,
+            "section": SECTION,
+            "retention_days": queries.retention_days(tenant.pk),
+            "may_change": may_change,
+            "error": error,
+            "min_days": MIN_RETENTION_DAYS,
+            "max_days": MAX_RETENTION_DAYS,
+        },
+        status=status,
+    )

@@ -4,7 +4,7 @@ base directory and a tenant id.
 """
 
 from tandem.logs.archive.retention import prune
-from tandem.logs.archive.search import EventPage, around, search
+from tandem.logs.archive.search import EventPage, around, count, search
 from tandem.logs.archive.writer import STREAM_ID_KEY, AppendResult, append, compact, compact_tenant
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "around",
     "compact",
     "compact_tenant",
+    "count",
     "prune",
     "search",
 ]

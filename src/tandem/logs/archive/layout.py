@@ -46,6 +46,16 @@ def tenant_dir(base_dir: str | os.PathLike[str], tenant_id: int | str) -> Path:
     return Path(base_dir) / f"tenant={text}"
 
 
+def archived_tenants(base_dir: str | os.PathLike[str]) -> list[str]:
+    """The ids of the tenants that have an archive directory (for the periodic jobs), in
+    order; a directory whose name is no safe tenant id is not one."""
+    found = []
+    for name in _listdir(Path(base_dir)):
+        if name.startswith("tenant=") and _TENANT_ID.fullmatch(name[len("tenant=") :]):
+            found.append(name[len("tenant=") :])
+    return sorted(found)
+
+
 def as_utc(moment: datetime, what: str = "time") -> datetime:
     """A timezone-aware datetime in UTC; a naive one is refused rather than guessed."""
     if not isinstance(moment, datetime):

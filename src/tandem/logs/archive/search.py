@@ -16,6 +16,7 @@ import os
 import re
 import threading
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,8 @@ class EventPage:
 
     events: list[dict[str, Any]]
     next_cursor: str | None
+    #: Each event's archive time (its ``_time``, else when it was received), in UTC.
+    times: list[datetime] = dataclass_field(default_factory=list)
 
 
 def search(
@@ -62,10 +65,7 @@ def search(
     ``text`` is found anywhere in the event (case-insensitive substring). Pass the
     ``next_cursor`` of a page to get the next.
     """
-    start = as_utc(start, "start")
-    end = as_utc(end, "end")
-    if end <= start:
-        raise ValueError("end must be after start")
+    start, end = _range(start, end)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be an integer from 1 to {MAX_LIMIT}")
     conditions, parameters = _filters(host, fields, text)
@@ -94,7 +94,49 @@ def search(
         rows.extend(found)
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1][0], page[-1][1]) if len(rows) > limit else None
-    return EventPage(events=[orjson.loads(row[2]) for row in page], next_cursor=next_cursor)
+    return EventPage(
+        events=[orjson.loads(row[2]) for row in page],
+        next_cursor=next_cursor,
+        times=[as_utc(row[0], "time") for row in page],
+    )
+
+
+def count(
+    base_dir: str | os.PathLike[str],
+    tenant_id: int | str,
+    *,
+    start: datetime,
+    end: datetime,
+    host: str | None = None,
+    fields: dict[str, str] | None = None,
+    text: str | None = None,
+    cap: int = 10_000,
+) -> tuple[int, bool]:
+    """How many of the tenant's events a :func:`search` with these filters finds, counted
+    up to ``cap``: ``(number, exact)``, ``exact`` false when there are more than ``cap``
+    (the count then stops early instead of reading the whole range)."""
+    start, end = _range(start, end)
+    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+        raise ValueError("cap must be a positive whole number")
+    conditions, parameters = _filters(host, fields, text)
+    parameters |= {"start": start, "end": end, "cap": cap + 1}
+    where = " AND ".join(["time >= $start", "time < $end", *conditions])
+    sql = (
+        "SELECT count(*) FROM (SELECT 1 FROM read_parquet($files) "  # noqa: S608
+        f"WHERE {where} LIMIT $cap)"
+    )
+    hours = [path for _, path in existing_hours(base_dir, tenant_id, start, end)]
+    found = _query(sql, hours, parameters) if hours else []
+    number = int(found[0][0]) if found else 0
+    return min(number, cap), number <= cap
+
+
+def _range(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    start = as_utc(start, "start")
+    end = as_utc(end, "end")
+    if end <= start:
+        raise ValueError("end must be after start")
+    return start, end
 
 
 def around(
@@ -209,9 +251,7 @@ def _connection() -> duckdb.DuckDBPyConnection:
     return connection
 
 
-def _query(
-    sql: str, hour_dirs: list[Path], parameters: dict[str, Any]
-) -> list[tuple[datetime, str, str]]:
+def _query(sql: str, hour_dirs: list[Path], parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
     for attempt in range(_ATTEMPTS):
         files = [str(path) for directory in hour_dirs for path in live_files(directory)]
         if not files:
@@ -223,5 +263,5 @@ def _query(
             if attempt == _ATTEMPTS - 1:
                 raise
             continue
-        return [(row[0], row[1], row[2]) for row in result]
+        return [tuple(row) for row in result]
     return []

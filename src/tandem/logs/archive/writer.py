@@ -163,15 +163,23 @@ def compact(base_dir: str | os.PathLike[str], tenant_id: int | str, hour: dateti
 
 
 def compact_tenant(
-    base_dir: str | os.PathLike[str], tenant_id: int | str, *, before: datetime
+    base_dir: str | os.PathLike[str],
+    tenant_id: int | str,
+    *,
+    before: datetime,
+    after: datetime | None = None,
 ) -> int:
-    """Compact every hour of the tenant that ended by ``before``; returns how many were merged.
+    """Compact every hour of the tenant that ended by ``before`` (and, when ``after`` is
+    given, does not end before it); returns how many were merged.
 
-    Meant for a periodic job: the current hour still receives appends, so it is left alone.
+    Meant for a periodic job: the current hour still receives appends, so it is left alone;
+    ``after`` lets a frequent run look at recent hours only (a late event filed into an old
+    hour is merged by a run without it).
     """
     cutoff = as_utc(before, "before")
+    since = as_utc(after, "after") if after is not None else None
     merged = 0
-    for hour, _ in existing_hours(base_dir, tenant_id, None, cutoff):
+    for hour, _ in existing_hours(base_dir, tenant_id, since, cutoff):
         if hour.timestamp() + 3600 <= cutoff.timestamp() and compact(base_dir, tenant_id, hour):
             merged += 1
     return merged

@@ -58,4 +58,13 @@
       });
     });
   });
+
+  // The event search reads times in the analyst's zone: when the page was opened without
+  // one, the browser's zone replaces the tenant's default.
+  document.querySelectorAll("input[data-browser-zone]").forEach(function (input) {
+    try {
+      var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      if (zone) input.value = zone;
+    } catch (error) { /* keep the server's default */ }
+  });
 })();
