@@ -31,6 +31,7 @@ from tandem.detection.engine import (
     RulePack,
     RuleSet,
     compile_rules,
+    infer_logsource,
     load_rules,
     load_rules_text,
 )
@@ -112,11 +113,16 @@ class TenantMatcher:
     custom: Engine | None = None
 
     def match(self, event: dict[str, Any]) -> list[Match]:
-        found = self.shared.match(event) if self.shared is not None else []
+        if self.custom is None:
+            found = self.shared.match(event) if self.shared is not None else []
+        else:
+            # Two engines: the event's log source is worked out once for both.
+            source = infer_logsource(event)
+            found = self.shared.match(event, source) if self.shared is not None else []
         if self.disabled and found:
             found = [m for m in found if m.rule_id not in self.disabled]
         if self.custom is not None:
-            found.extend(self.custom.match(event))
+            found.extend(self.custom.match(event, source))
         return found
 
 
