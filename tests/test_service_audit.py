@@ -41,6 +41,10 @@ from tandem.audit import services as audit
 from tandem.audit.models import AuditEntry
 from tandem.core.principal import Principal, system_principal
 from tandem.core.scoping import system_context
+from tandem.detection import services as detection
+from tandem.detection.engine import load_rules_text
+from tandem.detection.models import CustomRule
+from tandem.detection.tests.world import DISABLED_RULE, ENABLED_RULE, custom_yaml
 from tandem.jobs import services as jobs
 from tandem.jobs.models import Job
 from tandem.logs import services as logs
@@ -776,6 +780,64 @@ CALLS.update(
     }
 )
 # --- end of the logs app's block --------------------------------------------------------------
+
+
+# --- The detection app (decision 0044): packs, rules turned off, custom rules -----------------
+_AUDIT_RULE = "0b8c3a52-1f0e-4a34-9d8e-5b1b7c1a0ad0"
+
+
+def _custom_rule(world: World) -> CustomRule:
+    return CustomRule.objects.get(pk=world["custom_rule"])
+
+
+CALLS.update(
+    {
+        "tandem.detection.services.sync_installed_packs": lambda a, w: (
+            lambda: detection.sync_installed_packs(
+                actor=a,
+                rulesets=[load_rules_text({"audit.yml": custom_yaml(_AUDIT_RULE, "Audit")})],
+            )
+        ),
+        "tandem.detection.services.set_pack_enabled": lambda a, w: (
+            lambda: detection.set_pack_enabled(
+                actor=a, tenant=_tenant(w), pack_name="starter", enabled=False, reason="Audit"
+            )
+        ),
+        "tandem.detection.services.disable_rule": lambda a, w: (
+            lambda: detection.disable_rule(
+                actor=a, tenant=_tenant(w), rule_id=ENABLED_RULE, reason="Audit"
+            )
+        ),
+        "tandem.detection.services.enable_rule": lambda a, w: (
+            lambda: detection.enable_rule(actor=a, tenant=_tenant(w), rule_id=DISABLED_RULE)
+        ),
+        "tandem.detection.services.upload_custom_rules": lambda a, w: (
+            lambda: detection.upload_custom_rules(
+                actor=a,
+                tenant=_tenant(w),
+                files={"audit.yml": custom_yaml(_AUDIT_RULE, "Audit").encode()},
+            )
+        ),
+        "tandem.detection.services.edit_custom_rule": lambda a, w: (
+            lambda: detection.edit_custom_rule(
+                actor=a,
+                rule=_custom_rule(w),
+                source=custom_yaml(
+                    "0b8c3a52-1f0e-4a34-9d8e-5b1b7c1a0001", "Acme world custom rule", "edited"
+                ),
+            )
+        ),
+        "tandem.detection.services.set_custom_rule_enabled": lambda a, w: (
+            lambda: detection.set_custom_rule_enabled(
+                actor=a, rule=_custom_rule(w), enabled=False, reason="Audit"
+            )
+        ),
+        "tandem.detection.services.delete_custom_rule": lambda a, w: (
+            lambda: detection.delete_custom_rule(actor=a, rule=_custom_rule(w))
+        ),
+    }
+)
+# --- end of the detection app's block ----------------------------------------------------------
 
 
 def test_every_service_has_an_audit_check() -> None:

@@ -11,14 +11,26 @@ from tandem.core.cli import CommandError, Commands, positive_int
 
 
 def cmd_detection_worker(args: argparse.Namespace) -> int:
-    from tandem.alerts.pipeline import DetectionWorker, load_engine
+    from tandem.alerts.pipeline import DetectionWorker
+    from tandem.core.principal import system_principal
+    from tandem.detection import rulesets
+    from tandem.detection.services import sync_installed_packs
     from tandem.logs.workers import run_until_signalled
 
+    # The installed packs (the starter pack and the community set) compiled into one
+    # engine, recorded as versioned objects for the rule pages; each tenant's choices are
+    # applied per batch (decision 0044).
     try:
-        _ruleset, engine = load_engine(Path(args.rules) if args.rules else None)
+        installed = rulesets.InstalledRules.load(
+            rulesets.pack_paths(Path(args.rules) if args.rules else None)
+        )
     except FileNotFoundError as exc:
         raise CommandError(str(exc)) from exc
-    worker = DetectionWorker(engine, name=args.name or "")
+    sync_installed_packs(
+        actor=system_principal("detection worker: installed rule packs"),
+        rulesets=installed.rulesets,
+    )
+    worker = DetectionWorker(name=args.name or "", rules=rulesets.TenantRules(installed))
     run_until_signalled(worker, once=args.once, max_batches=args.batches)
     print(json.dumps({**worker.tally.as_dict(), "failed_batches": worker.failed_batches}))
     return 1 if worker.failed_batches else 0

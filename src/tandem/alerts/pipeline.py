@@ -31,13 +31,13 @@ import socket
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 
 from tandem.alerts.detections import Detection
 from tandem.alerts.services import record_detections
-from tandem.detection.engine import Engine, RuleSet, compile_rules, load_rules
+from tandem.detection.engine import Engine, Match, RuleSet, compile_rules, load_rules
 from tandem.detection.packs import STARTER
 from tandem.logs import streams
 from tandem.logs.normalise import NormaliseError, normalise_event
@@ -107,20 +107,42 @@ def default_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"[:64].replace(".", "-")
 
 
+class Matcher(Protocol):
+    def match(self, event: dict[str, Any]) -> list[Match]: ...
+
+
+class TenantRuleHook(Protocol):
+    """Each tenant's rules (decision 0044: ``tandem.detection.rulesets.TenantRules``),
+    asked once per batch; a change of the tenant's rules shows in the next batch."""
+
+    def for_tenant(self, tenant_id: int) -> Matcher: ...
+
+
 class DetectionWorker(GroupWorker):
     """Reads the ``detection`` group and records what the rules find."""
 
     group = GROUP
 
     def __init__(
-        self, engine: Engine, *, consumer: streams.Consumer | None = None, name: str = ""
+        self,
+        engine: Engine | None = None,
+        *,
+        consumer: streams.Consumer | None = None,
+        name: str = "",
+        rules: TenantRuleHook | None = None,
     ) -> None:
         super().__init__(consumer=consumer, name=name or default_name())
+        if engine is None and rules is None:
+            raise ValueError("a detection worker needs an engine or each tenant's rules")
         self.engine = engine
+        self.rules = rules
         self.tally = Tally()
         self._engines: dict[int, Engine] = {}
 
-    def engine_for(self, tenant_id: int) -> Engine:
+    def engine_for(self, tenant_id: int) -> Matcher:
+        if self.rules is not None:
+            return self.rules.for_tenant(tenant_id)
+        assert self.engine is not None
         engine = self._engines.get(tenant_id)
         if engine is None:
             engine = self._engines[tenant_id] = self.engine.fork()

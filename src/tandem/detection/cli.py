@@ -119,7 +119,43 @@ def _placeholders(file: str) -> dict[str, list[str]]:
     return data
 
 
+def cmd_rule_packs(args: argparse.Namespace) -> int:
+    """Load the installed packs (as the detection worker does), record them, and list them."""
+    from tandem.core.principal import system_principal
+    from tandem.detection import rulesets
+    from tandem.detection.services import sync_installed_packs
+
+    try:
+        installed = rulesets.InstalledRules.load(
+            rulesets.pack_paths(Path(args.rules) if args.rules else None)
+        )
+    except FileNotFoundError as exc:
+        raise CommandError(str(exc)) from exc
+    rows = sync_installed_packs(
+        actor=system_principal("tandem rule-packs: installed rule packs"),
+        rulesets=installed.rulesets,
+    )
+    for row in rows:
+        print(
+            f"{row.name} {row.version} ({row.content_hash[:12]}): {row.rule_count} rules, "
+            f"{len(row.refused)} refused"
+        )
+        if args.list_refused:
+            for refusal in row.refused:
+                print(f"  refused: {refusal['source']}: {refusal['reason']}")
+    return 0
+
+
 def register(commands: Commands) -> None:
+    r = commands.add(
+        "rule-packs",
+        cmd_rule_packs,
+        "Load the installed rule packs, record their versions for the rule pages, list them.",
+    )
+    r.add_argument(
+        "--rules", metavar="PATH", help="the community pack (default TANDEM_DETECTION_RULES)"
+    )
+    r.add_argument("--list-refused", action="store_true", help="list each refused rule and why")
     p = commands.add(
         "detect",
         cmd_detect,

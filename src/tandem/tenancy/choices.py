@@ -27,6 +27,7 @@ ENGAGEMENT_ACTIONS: dict[str, str] = {
     "jobs.request": "Request jobs on endpoints (updates, reboots; scripts also need the above)",
     "patching.approve": "Approve patches",
     "security.triage": "Triage security alerts",
+    "security.rules": "Tune detection rules (turn packs and rules off, upload custom rules)",
     "changes.request": "Request changes",
     "access.request": "Request just-in-time privileged access",
     "reports.view": "See reports",

@@ -1,0 +1,124 @@
+"""API shapes of rule packs and the tenant's rule choices (decision 0044)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ninja import Schema
+from pydantic import Field
+
+from tandem.core.api import Input
+
+
+class RefusalOut(Schema):
+    source: str
+    reason: str
+    rule_id: str | None = None
+    title: str | None = None
+
+
+class PackOut(Schema):
+    id: int
+    name: str
+    version: str
+    content_hash: str
+    rule_count: int
+    refused_count: int
+    last_loaded_at: dt.datetime
+
+    @staticmethod
+    def resolve_refused_count(obj: Any) -> int:
+        return len(obj["refused"] if isinstance(obj, dict) else obj.refused)
+
+
+class PackDetailOut(PackOut):
+    is_current: bool
+    refused: list[RefusalOut]
+
+
+class PackRuleOut(Schema):
+    rule_id: str
+    title: str
+    level: str
+    logsource: str
+    source: str
+    is_correlation: bool
+
+
+class PackRuleQuery(Schema):
+    search: str = Field("", max_length=200)
+
+
+class TenantPackOut(Schema):
+    id: int
+    name: str
+    version: str
+    rule_count: int
+    enabled: bool
+    reason: str
+    rules_off: int
+
+
+class TenantRulesOut(Schema):
+    tenant_id: int
+    packs: list[TenantPackOut]
+    custom_rule_count: int
+
+
+class PackSettingIn(Input):
+    enabled: bool
+    reason: str = Field("", max_length=2000)
+
+
+class DisabledRuleOut(Schema):
+    rule_id: str
+    pack_name: str
+    title: str
+    reason: str
+    changed_label: str
+    created_at: dt.datetime
+
+
+class RuleStateIn(Input):
+    rule_id: str = Field(min_length=1, max_length=200)
+    reason: str = Field("", max_length=2000)
+
+
+class CustomRuleOut(Schema):
+    id: int
+    tenant_id: int
+    rule_id: str
+    title: str
+    level: str
+    logsource: str
+    is_correlation: bool
+    file_name: str
+    version: int
+    enabled: bool
+    disabled_reason: str
+    changed_label: str
+    updated_at: dt.datetime
+
+
+class CustomRuleDetailOut(CustomRuleOut):
+    source: str
+
+
+class CustomRuleQuery(Schema):
+    tenant_id: int | None = Field(None, ge=1, le=2**63 - 1)
+
+
+class CustomRuleUploadIn(Input):
+    """Sigma YAML as text: one rule, or several documents separated by ``---``."""
+
+    source: str = Field(min_length=1, max_length=2_000_000)
+    file_name: str = Field("upload.yml", min_length=1, max_length=200)
+
+
+class CustomRuleEditIn(Input):
+    source: str = Field(min_length=1, max_length=64_000)
+
+
+class ReasonIn(Input):
+    reason: str = Field("", max_length=2000)
