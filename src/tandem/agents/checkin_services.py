@@ -4,9 +4,11 @@ Designed, not left to the ORM (decisions 0027 and 0028): one locked read of the 
 agent state without its document (the device came with the credential), the report ids
 already taken read only when a report is not newer than the last applied, the stored
 document (packed) read only when a delta must be applied to it, and then set-based writes:
-the installed software and pending updates are diffed against the previous document and
-written with ``COPY`` (PostgreSQL) or multi-row ``INSERT``, one ``DELETE ... WHERE id IN``
-and ``bulk_update``, the change history with one ``bulk_create``. An unchanged inventory
+the installed software and pending updates are diffed against the previous document; the
+software as de-duplicated titles (``titles``, decision 0043: one lookup, the tenant's new
+titles inserted, the device's (device, title) pairs with ``COPY`` or multi-row
+``INSERT``), the updates with ``COPY``/``INSERT``, one ``DELETE ... WHERE id IN`` and
+``bulk_update``, the change history with one ``bulk_create``. An unchanged inventory
 writes its report id and sequence, and ``last_seen_at`` at most once a minute.
 
 A check-in is not an audit event: its effects are recorded as inventory history
