@@ -46,9 +46,7 @@ def test_rows_held_before_are_carried_over_to_titles() -> None:
     for n in (1, 2):
         tenant = tenant_model.objects.create(name=f"Tenant {n}", slug=f"tenant-{n}")
         for m in (1, 2):
-            device = device_model.objects.create(
-                tenant=tenant, name=f"pc-{n}-{m}", enrolled_at=now
-            )
+            device = device_model.objects.create(tenant=tenant, name=f"pc-{n}-{m}", enrolled_at=now)
             # Both devices of a tenant share the first three packages; the second has
             # openssl at another version too.
             packages = PACKAGES[:3] if m == 1 else [*PACKAGES[:3], PACKAGES[3]]
