@@ -4,9 +4,11 @@ Designed, not left to the ORM (decisions 0027 and 0028): one locked read of the 
 agent state without its document (the device came with the credential), the report ids
 already taken read only when a report is not newer than the last applied, the stored
 document (packed) read only when a delta must be applied to it, and then set-based writes:
-the installed software and pending updates are diffed against the previous document and
-written with ``COPY`` (PostgreSQL) or multi-row ``INSERT``, one ``DELETE ... WHERE id IN``
-and ``bulk_update``, the change history with one ``bulk_create``. An unchanged inventory
+the installed software and pending updates are diffed against the previous document; the
+software as de-duplicated titles (``titles``, decision 0043: one lookup, the tenant's new
+titles inserted, the device's (device, title) pairs with ``COPY`` or multi-row
+``INSERT``), the updates with ``COPY``/``INSERT``, one ``DELETE ... WHERE id IN`` and
+``bulk_update``, the change history with one ``bulk_create``. An unchanged inventory
 writes its report id and sequence, and ``last_seen_at`` at most once a minute.
 
 A check-in is not an audit event: its effects are recorded as inventory history
@@ -28,6 +30,7 @@ from django.db.models import Exists, Subquery
 from django.utils import timezone
 from django_tasks import task
 
+from tandem.agents import titles
 from tandem.agents.choices import ReportKind
 from tandem.agents.credentials import DEVICE_TAG, new_secret
 from tandem.agents.documents import DeltaError, apply, canonical_for, pack, unpack
@@ -41,6 +44,7 @@ from tandem.agents.models import (
     SoftwareChange,
 )
 from tandem.agents.normalise import (
+    SoftwareRow,
     device_facts,
     reboot_pending,
     software_changes,
@@ -48,6 +52,7 @@ from tandem.agents.normalise import (
     update_rows,
 )
 from tandem.agents.services import CHECK_IN_INTERVAL
+from tandem.agents.titles import COPY_FROM
 from tandem.agents.wire import MAX_REPORTS, CheckInRequest, Report, WireError
 from tandem.assets.models import Device
 from tandem.audit.services import record_audit
@@ -191,9 +196,22 @@ def _sync_rows(
         _insert(device, model, columns, [(i, *wanted[i]) for i in sorted(added)], now)
 
 
-#: From this many rows on, new rows go in with PostgreSQL's ``COPY`` (a first inventory of
-#: ~1,500 packages): building that many model instances cost more than writing them.
-COPY_FROM = 50
+def _sync_software(
+    device: Device,
+    stored: dict[str, SoftwareRow],
+    wanted: dict[str, SoftwareRow],
+    now: dt.datetime,
+) -> None:
+    """Make ``device``'s software titles those of ``wanted`` (item id → package), given
+    ``stored`` (what the last applied document said): a package that changed is another
+    title, so it is one row out and one row in (decision 0043). Set-based, never per row."""
+    leaving = {i: row for i, row in stored.items() if wanted.get(i) != row}
+    coming = {i: row for i, row in wanted.items() if stored.get(i) != row}
+    if leaving:
+        titles.remove_software(device=device, rows=leaving)
+    if coming:
+        ids = titles.title_ids(tenant_id=device.tenant_id, rows=coming, now=now)
+        titles.add_software(device=device, title_ids=ids.values())
 
 
 def _insert(
@@ -288,6 +306,15 @@ def _stored(
     """The rows held for ``device`` (item id → column values), read in one query."""
     rows = model.objects.filter(device=device).values_list("item_id", *columns)
     return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def _stored_software(device: Device) -> dict[str, SoftwareRow]:
+    """The packages held for ``device`` (item id → package), from its titles, in one query
+    (an enrolment again, whose rows are the base of the history)."""
+    rows = InstalledSoftware.objects.filter(device=device).values_list(
+        "title__item_id", *(f"title__{column}" for column in SOFTWARE_COLUMNS)
+    )
+    return {row[0]: tuple(row[1:]) for row in rows}  # type: ignore[misc]
 
 
 def _changes(
@@ -422,7 +449,7 @@ def check_in(
             if stored_document is None:
                 # Enrolled again: the rows left are the base, and what differs from them
                 # is history too. (A device's very first inventory is its baseline.)
-                stored_software = _stored(device, InstalledSoftware, SOFTWARE_COLUMNS)
+                stored_software = _stored_software(device)
                 stored_updates = _stored(device, PendingUpdate, UPDATE_COLUMNS)
                 if stored_software:
                     history = _changes(
@@ -431,14 +458,7 @@ def check_in(
             else:
                 stored_software = software_of(stored_document)
                 stored_updates = update_rows(stored_document)
-            _sync_rows(
-                device,
-                stored_software,
-                software_of(document),
-                InstalledSoftware,
-                SOFTWARE_COLUMNS,
-                now,
-            )
+            _sync_software(device, stored_software, software_of(document), now)
             wanted_updates = update_rows(document)
             _sync_rows(device, stored_updates, wanted_updates, PendingUpdate, UPDATE_COLUMNS, now)
             if wanted_updates != stored_updates:

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import models
 
 from tandem.agents.choices import ReportKind, SoftwareChangeKind
-from tandem.core.models import TenantOwned
+from tandem.core.models import TenantOwned, tenant_manager
 
 #: Where a device's own rows name it: a device principal reaches only its device's
 #: (decision 0032); the enrolment tokens, which name no device, refuse it.
@@ -92,7 +92,11 @@ class AgentReport(TenantOwned):
     """A report id the server took from a device: a report sent again (a lost answer) is
     acknowledged from here and not applied twice."""
 
-    device = models.ForeignKey("assets.Device", on_delete=models.CASCADE, related_name="+")
+    #: Not indexed on its own: the unique (device, report id) index serves every lookup by
+    #: device, and one index fewer is one write fewer per check-in (decision 0043).
+    device = models.ForeignKey(
+        "assets.Device", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
 
     device_scope_field = DEVICE_ROWS
     report_id = models.UUIDField()
@@ -109,12 +113,30 @@ class AgentReport(TenantOwned):
         return str(self.report_id)
 
 
-class InstalledSoftware(TenantOwned):
-    """One package installed on a device, as its last inventory said."""
+#: A title's facts, the columns it adds to ``TenantOwned``'s (decision 0043).
+TITLE_FIELDS = (
+    "item_id",
+    "name",
+    "version",
+    "architecture",
+    "source_package",
+    "source_version",
+)
 
-    device = models.ForeignKey("assets.Device", on_delete=models.CASCADE, related_name="+")
 
-    device_scope_field = DEVICE_ROWS
+class SoftwareTitle(TenantOwned):
+    """One distinct package as a tenant's devices report it: the item id and the five facts
+    of a package, stored once per tenant however many devices have it (decision 0043).
+
+    ``key`` is a 128-bit BLAKE2b digest of the six values (``titles.title_key``), so the
+    title a package is resolved to is found by one index lookup, and wide text is written
+    only the first time a tenant's fleet reports that exact package. Per tenant, not a
+    global catalogue: the names of a tenant's in-house software are its data, and a title
+    row must fall under the same fail-closed tenant scope as everything else. Titles are
+    never updated: a package whose version changes is another title."""
+
+    #: ``titles.title_key`` of the six values below.
+    key = models.UUIDField()
     #: The agent's stable item id (``openssl:amd64``, a registry key, a pkgutil id).
     item_id = models.CharField(max_length=500)
     name = models.CharField(max_length=500)
@@ -124,13 +146,50 @@ class InstalledSoftware(TenantOwned):
     source_version = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
-        ordering = ["name", "architecture", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["device", "item_id"], name="agents_software_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["tenant", "key"], name="agents_title_once")]
 
     def __str__(self) -> str:
         return f"{self.name} {self.version}"
+
+
+class InstalledSoftware(models.Model):
+    """A software title installed on a device, as its last inventory said: three integers
+    a row (decision 0043). The package's facts are its ``title``'s; read them through
+    ``agents.queries.software``, which names them as the columns this table once held.
+
+    Tenant-owned like every other row (a non-null, indexed tenant and the scoped manager),
+    without ``created_at``/``updated_at``: when a package came is its ``SoftwareChange``,
+    and two timestamps were a third of the row. The primary key is the pair (device, title),
+    so a device's rows are one index range and no sequence is drawn per row."""
+
+    pk = models.CompositePrimaryKey("device", "title")
+    # No database-level foreign keys here (``db_constraint=False``): PostgreSQL checks each
+    # one per row, at commit, and three checks a row cost four times the row's own insert
+    # (decision 0043). Django still enforces ``on_delete`` (a device's rows go with it; a
+    # tenant or a title in use cannot go), and only the check-in writes these rows, with
+    # the ids of the device its credential reached and of titles it just resolved in that
+    # device's tenant.
+    tenant = models.ForeignKey(
+        "tenancy.Tenant", on_delete=models.PROTECT, db_index=True, db_constraint=False
+    )
+    #: Not indexed on its own: the primary key (device, title) starts with it.
+    device = models.ForeignKey(
+        "assets.Device",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    #: Indexed: which devices have a title (a package's spread across the fleet).
+    title = models.ForeignKey(
+        SoftwareTitle, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
+
+    objects = tenant_manager()
+    device_scope_field = DEVICE_ROWS
+
+    def __str__(self) -> str:
+        return f"title {self.title_id} on device {self.device_id}"
 
 
 class PendingUpdate(TenantOwned):

@@ -3,9 +3,10 @@ Every list goes through the policy (``visible``) so a list never shows what a pa
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from tandem.agents.models import (
+    TITLE_FIELDS,
     AgentState,
     EnrolmentToken,
     InstalledSoftware,
@@ -43,7 +44,14 @@ def device_in_reach(principal: Principal, device_id: int, tenant_id: int | None 
 
 
 def software(device: Device) -> QuerySet[InstalledSoftware]:
-    return InstalledSoftware.objects.filter(device=device).order_by("name", "architecture", "id")
+    """The device's installed software, each row with its title's facts as attributes
+    under the names the rows once had (``name``, ``version``, ...: every reader sees the
+    same columns), by name and architecture: one query, one join (decision 0043)."""
+    return (
+        InstalledSoftware.objects.filter(device=device)
+        .annotate(**{name: F(f"title__{name}") for name in TITLE_FIELDS})
+        .order_by("title__name", "title__architecture", "title_id")
+    )
 
 
 def pending_updates(device: Device) -> QuerySet[PendingUpdate]:

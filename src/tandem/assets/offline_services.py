@@ -239,6 +239,40 @@ def _back(episode: OfflineEpisode, actor: Principal, now: dt.datetime) -> bool:
     return True
 
 
+def end_episode_on_retirement(*, device: Device, now: dt.datetime) -> OfflineEpisode | None:
+    """Close ``device``'s open offline episode because it was retired: a retired device is
+    no longer watched (``_watched`` takes active devices only), so its episode would stay
+    open for ever. Not a return: no ``device.came_back`` (the desk's offline ticket is left
+    to a person, who knows why the device went), and ``back_seen_at`` stays empty. Called
+    by ``assets.services.retire_device`` inside its transaction and audit entry; returns
+    the episode closed, if one was open."""
+    episode = (
+        OfflineEpisode.objects.select_for_update()
+        .filter(device_id=device.pk, ended_at__isnull=True)
+        .first()
+    )
+    if episode is None:
+        return None
+    episode.ended_at = now
+    episode.save(update_fields=["ended_at", "updated_at"])
+    return episode
+
+
+def _end_retired(episode: OfflineEpisode, actor: Principal, now: dt.datetime) -> None:
+    """Close an open episode of a device that is no longer active (audited)."""
+    with transaction.atomic(), within_tenant(episode.tenant_id):
+        device = Device.objects.get(pk=episode.device_id)
+        ended = end_episode_on_retirement(device=device, now=now)
+        if ended is not None:
+            record_audit(
+                actor=actor,
+                action="assets.end_offline_episode",
+                target=device,
+                tenant_id=device.tenant_id,
+                changes={"offline_since": [ended.started_at.isoformat(), None]},
+            )
+
+
 def check_offline_devices(*, now: dt.datetime | None = None, batch: int = BATCH) -> dict[str, int]:
     """The periodic check (every minute, ``assets.tasks``): close the episodes of devices
     that checked in since they went, then open one for each watched device silent longer
@@ -263,6 +297,19 @@ def check_offline_devices(*, now: dt.datetime | None = None, batch: int = BATCH)
             back += _back(episode, actor, now)
         except Exception:  # one broken row must not stop the others
             log.exception("offline check: closing episode %s failed", episode.pk)
+    with system_context("offline alert check: find episodes of retired devices"):
+        # Retirement closes the episode itself; these are episodes left open by a device
+        # retired before it did (or by a write that went around the service).
+        orphaned = list(
+            OfflineEpisode.objects.filter(ended_at__isnull=True)
+            .exclude(device__status=DeviceStatus.ACTIVE)
+            .order_by("id")[:batch]
+        )
+    for episode in orphaned:
+        try:
+            _end_retired(episode, actor, now)
+        except Exception:
+            log.exception("offline check: ending episode %s failed", episode.pk)
     with system_context("offline alert check: find devices that went offline"):
         policies = list(OfflineAlertPolicy.objects.filter(tenant__is_active=True))
         overrides: dict[int, list[int]] = {}

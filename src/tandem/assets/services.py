@@ -20,6 +20,7 @@ from tandem.assets import events
 from tandem.assets.apps import CHANGE_DEVICE
 from tandem.assets.choices import DeviceStatus, OsFamily
 from tandem.assets.models import Device
+from tandem.assets.offline_services import end_episode_on_retirement
 from tandem.assets.policies import PROTECT_DEVICE
 from tandem.audit.services import diff, record_audit
 from tandem.core.errors import InvalidInput, require
@@ -257,12 +258,17 @@ def retire_device(*, actor: Principal, device: Device) -> Device:
         before = _fields(device)
         device.status = DeviceStatus.RETIRED
         device.save(update_fields=["status", "updated_at"])
+        changes = diff(before, _fields(device))
+        # A retired device is watched no more: its open offline episode ends with it.
+        episode = end_episode_on_retirement(device=device, now=timezone.now())
+        if episode is not None:
+            changes["offline_since"] = [episode.started_at.isoformat(), None]
         record_audit(
             actor=actor,
             action="assets.retire_device",
             target=device,
             tenant_id=device.tenant_id,
-            changes=diff(before, _fields(device)),
+            changes=changes,
         )
         events.device_retired(actor=actor, device=device)
     return device

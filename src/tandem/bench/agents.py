@@ -51,7 +51,13 @@ from django.conf import settings
 from django.db import connection, connections
 
 from tandem.agents.documents import state_hash
-from tandem.agents.models import AgentState, InstalledSoftware, PendingUpdate, SoftwareChange
+from tandem.agents.models import (
+    AgentState,
+    InstalledSoftware,
+    PendingUpdate,
+    SoftwareChange,
+    SoftwareTitle,
+)
 from tandem.agents.services import create_enrolment_token
 from tandem.assets.models import Device
 from tandem.bench import agent_templates as templates
@@ -74,6 +80,7 @@ TABLES = (
     "agents_agentstate",
     "agents_agentreport",
     "agents_installedsoftware",
+    "agents_softwaretitle",
     "agents_pendingupdate",
     "agents_softwarechange",
 )
@@ -549,6 +556,9 @@ def _landed(tenant_id: int) -> dict[str, int]:
         .exclude(state_hash="")
         .count(),
         "installed_software": InstalledSoftware.objects.filter(tenant_id=tenant_id).count(),
+        # Distinct packages of the fleet (decision 0043); they grow with the fleet's
+        # variety, not its size, so the size per 10,000 devices overstates them.
+        "software_titles": SoftwareTitle.objects.filter(tenant_id=tenant_id).count(),
         "pending_updates": PendingUpdate.objects.filter(tenant_id=tenant_id).count(),
         "software_changes": SoftwareChange.objects.filter(tenant_id=tenant_id).count(),
     }

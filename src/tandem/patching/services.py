@@ -15,7 +15,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from tandem.agents.models import InstalledSoftware, PendingUpdate
+from tandem.agents import queries as agent_queries
+from tandem.agents.models import PendingUpdate
 from tandem.agents.versions import compare_versions
 from tandem.assets.models import Device
 from tandem.audit.services import record_audit
@@ -84,8 +85,8 @@ def sync_device_updates(
                 "item_id", "name", "current_version", "candidate_version", "security", "origin"
             )
         ]
-        installed_rows = InstalledSoftware.objects.filter(device=device).values_list(
-            "item_id", "version", "source_package"
+        installed_rows = agent_queries.software(device).values_list(
+            "title__item_id", "title__version", "title__source_package"
         )
         installed = {item: version for item, version, _ in installed_rows}
         sources = {item: source for item, _, source in installed_rows}

@@ -337,7 +337,7 @@ def match_device(
         packages = [
             matching.Package(*row)
             for row in agent_queries.software(device).values_list(
-                "name", "version", "source_package", "source_version"
+                "title__name", "title__version", "title__source_package", "title__source_version"
             )
         ]
         hits = _hits(packages, platform) if platform is not None else {}

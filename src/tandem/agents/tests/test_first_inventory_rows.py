@@ -43,7 +43,7 @@ def test_rows_hold_every_character_the_document_sent(world) -> None:  # type: ig
         software = {
             r[0]: tuple(r[1:])
             for r in InstalledSoftware.objects.filter(device_id=body["device_id"]).values_list(
-                "item_id", *SOFTWARE_COLUMNS
+                "title__item_id", *(f"title__{c}" for c in SOFTWARE_COLUMNS)
             )
         }
         updates = {

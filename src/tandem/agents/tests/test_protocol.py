@@ -123,7 +123,7 @@ def test_full_then_delta_then_unchanged_keeps_software_and_history(client, world
             ("curl", "removed", "7.88.1-10", ""),
             ("htop", "installed", "", "3.2.2-2"),
         }
-        assert sorted(InstalledSoftware.objects.values_list("name", "version")) == [
+        assert sorted(InstalledSoftware.objects.values_list("title__name", "title__version")) == [
             ("htop", "3.2.2-2"),
             ("openssl", "3.0.15-1"),
             ("vim", "2:9.0.1378-1"),
@@ -167,7 +167,7 @@ def test_an_old_sequence_under_a_new_id_is_refused(client, world) -> None:  # ty
     answer = check_in(client, credential, device_id, [full(4, document({"a": "0"}))])
     assert (answer.status_code, answer.json()["code"]) == (422, "replayed")
     with system_context("test"):
-        assert list(InstalledSoftware.objects.values_list("version", flat=True)) == ["1"]
+        assert list(InstalledSoftware.objects.values_list("title__version", flat=True)) == ["1"]
 
 
 def test_one_malformed_report_refuses_the_whole_batch(client, world) -> None:  # type: ignore[no-untyped-def]

@@ -82,7 +82,7 @@ def test_the_bench_drives_the_check_in_and_the_inventory_lands() -> None:
         versions = dict(
             InstalledSoftware.objects.filter(
                 tenant__slug=printed["tenant"], device__hostname=expected[0]["device"]["hostname"]
-            ).values_list("item_id", "version")
+            ).values_list("title__item_id", "title__version")
         )
         assert versions == {item["id"]: item["version"] for item in expected[0]["software"]}
         assert SoftwareChange.objects.filter(tenant__slug=printed["tenant"]).count() == 9

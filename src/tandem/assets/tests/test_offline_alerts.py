@@ -17,6 +17,7 @@ from tests.personas import login_client, user_of
 from tandem.accounts.principals import resolve_principal
 from tandem.agents.tests.support import check_in, enrol, make_token
 from tandem.assets import offline_services
+from tandem.assets import services as asset_services
 from tandem.assets.models import Device, OfflineAlertPolicy, OfflineEpisode
 from tandem.audit.models import AuditEntry
 from tandem.core import events
@@ -285,3 +286,49 @@ def test_through_the_outbox_the_ticket_waits_for_the_worker(world, settings) -> 
     assert len(_offline_tickets(world["device"])) == 1
     assert events.dispatch(row.pk, now=later + dt.timedelta(minutes=10)) == "skipped"
     assert len(_offline_tickets(world["device"])) == 1
+
+
+def _gone(world, now: dt.datetime) -> int:  # type: ignore[no-untyped-def]
+    """The world's device, watched and silent for 45 minutes: its episode opened at ``now``."""
+    _policy(world, devices="asset_group", asset_group_id=world["asset_group"])
+    _last_seen(world["device"], now - dt.timedelta(minutes=45))
+    offline_services.check_offline_devices(now=now)
+    return int(world["device"])
+
+
+def test_retiring_a_device_ends_its_offline_episode_and_none_opens_again(world) -> None:  # type: ignore[no-untyped-def]
+    now = timezone.now()
+    device = _gone(world, now)
+    (episode,) = _rows(OfflineEpisode, device_id=device)
+    assert episode.ended_at is None
+
+    owner = resolve_principal(user_of(world, "owner"))
+    asset_services.retire_device(actor=owner, device=_get(Device, device))
+    (episode,) = _rows(OfflineEpisode, device_id=device)
+    assert episode.ended_at is not None and episode.back_seen_at is None
+    (retired,) = _rows(AuditEntry, action="assets.retire_device")
+    assert retired.changes["offline_since"] == [episode.started_at.isoformat(), None]
+    # It did not come back: no return recorded, the desk's ticket is left to a person.
+    assert _rows(OutboxEvent, type="device.came_back") == []
+    (ticket,) = _offline_tickets(device)
+    assert _get(Ticket, ticket.pk).resolved_at is None
+
+    # Silent for ever now, but retired: no new episode, however often the check runs.
+    for minutes in (1, 60, 60 * 24):
+        result = offline_services.check_offline_devices(now=now + dt.timedelta(minutes=minutes))
+        assert result == {"went": 0, "back": 0}
+    assert len(_rows(OfflineEpisode, device_id=device)) == 1
+    assert len(_offline_tickets(device)) == 1
+
+
+def test_the_check_ends_an_episode_left_open_by_a_device_retired_before(world) -> None:  # type: ignore[no-untyped-def]
+    now = timezone.now()
+    device = _gone(world, now)
+    with system_context("test: a device retired before retirement ended episodes"):
+        Device.objects.filter(pk=device).update(status="retired")
+    later = now + dt.timedelta(minutes=5)
+    assert offline_services.check_offline_devices(now=later) == {"went": 0, "back": 0}
+    (episode,) = _rows(OfflineEpisode, device_id=device)
+    assert episode.ended_at == later
+    (ended,) = _rows(AuditEntry, action="assets.end_offline_episode")
+    assert ended.changes == {"offline_since": [episode.started_at.isoformat(), None]}
