@@ -22,6 +22,10 @@ class AlertsConfig(TandemAppConfig):
     # The alert queue across tenants (the security monitoring provider's).
     workspace_links = (("alert-queue", "Alerts", "alerts:alert-queue", VIEW_ALERT, 35),)
 
+    # Forget the keys of recorded stream batches after a week (decision 0046).
+    schedule = (
+        ("purge-recorded-batches", 86400, "tandem.alerts.services.purge_recorded_batches_task"),
+    )
     api_routers = ("tandem.alerts.api.router",)
     # The detection worker (decision 0041) feeds alerts from the event stream.
     cli_commands = ("tandem.alerts.cli",)
