@@ -374,6 +374,8 @@ def test_up_mails_links_to_the_port_it_serves(world, monkeypatch, settings, caps
     started: dict[str, object] = {}
 
     class Worker:
+        pid = 0
+
         def __init__(self, argv, **kwargs):  # type: ignore[no-untyped-def]
             started["env"] = dict(os.environ)
 
