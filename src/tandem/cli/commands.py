@@ -142,24 +142,56 @@ def _bench_agents(args: argparse.Namespace) -> int:
 
 
 def _bench_ingest(args: argparse.Namespace) -> int:
-    """``tandem bench ingest``: durable ingestion over ``/ingest/v1/events`` (decision 0035)."""
-    from tandem.bench import ingest
+    """``tandem bench ingest``: durable ingestion over ``/ingest/v1/events`` (decision 0035);
+    with ``--parts``, also syslog and detection workers (decision 0046)."""
+    from dataclasses import asdict
 
+    from django.conf import settings
+
+    from tandem.bench import ingest, pipeline
+
+    parts = tuple(p.strip() for p in args.parts.split(",") if p.strip())
+    if not parts or set(parts) - {"http", "syslog", "detection"}:
+        raise CommandError("--parts takes http, syslog and detection, separated by commas")
     if args.batches < 1 or args.batch < 1 or args.workers < 1:
         raise CommandError("--batches, --batch and --workers must be positive")
     if args.server and args.gunicorn:
         raise CommandError("--server and --gunicorn exclude each other")
     if args.server and args.stream == "both":
         raise CommandError("--server drives that server's own stream: leave out --stream both")
-    result = ingest.run(
-        stream=args.stream,
-        batches=args.batches,
-        batch=args.batch,
-        workers=args.workers,
-        seed=args.seed,
-        gunicorn=args.gunicorn_workers if args.gunicorn else 0,
-        server=args.server,
-    )
+    if args.server and parts != ("http",):
+        raise CommandError("--server measures the HTTP part only: leave out --parts")
+    if "http" in parts:
+        result = ingest.run(
+            stream=args.stream,
+            batches=args.batches,
+            batch=args.batch,
+            workers=args.workers,
+            seed=args.seed,
+            gunicorn=args.gunicorn_workers if args.gunicorn else 0,
+            server=args.server,
+        )
+    else:
+        result = {
+            "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+            "driven": "real tandem processes on loopback",
+            "batches": args.batches,
+            "batch": args.batch,
+            "event_bytes_mean": 0,
+            "body_bytes_gzip_mean": 0,
+            "figures": [],
+            "read_back": {},
+            "failures": [],
+            "cpus": os.cpu_count(),
+        }
+    others = tuple(p for p in parts if p != "http")
+    if others:
+        extra = pipeline.run(
+            stream=args.stream, batches=args.batches, batch=args.batch, parts=others
+        )
+        result["figures"] += [asdict(f) for f in extra["figures"]]
+        result["load_average_1m"] = round(os.getloadavg()[0], 2)
+    result["parts"] = list(parts)
     print(ingest.report(result, as_json=args.json))
     return EXIT_FAILED if result["failures"] else 0
 
@@ -512,6 +544,12 @@ def register(commands: Commands) -> None:
         default="both",
         choices=["embedded", "nats", "both"],
         help="ingest: the stream back-end(s) to measure",
+    )
+    p.add_argument(
+        "--parts",
+        default="http",
+        help="ingest: http, syslog (UDP, TCP, TLS listener) and/or detection (1 and 2 "
+        "workers), comma-separated (default http)",
     )
     p.add_argument("--batches", type=int, default=200, help="ingest: requests per back-end")
     p.add_argument("--batch", type=int, default=500, help="ingest: events per request")
