@@ -17,6 +17,7 @@ ingestion figures, with real processes on loopback.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shutil
@@ -37,7 +38,7 @@ from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
 from tandem.logs import streams
 from tandem.logs.models import IngestSource
-from tandem.logs.services import create_ingest_source
+from tandem.logs.services import create_ingest_source, set_ingest_source_enabled
 from tandem.logs.streams.jetstream import JetStreamStream
 from tandem.tenancy.models import Tenant
 
@@ -167,10 +168,18 @@ def _send_stream(port: int, frames: list[bytes], tls: bool) -> None:
             if data:
                 sock.sendall(data)
     for sock in sockets:
+        # Half-close and read to the end before closing: closing a socket with unread data
+        # (TLS 1.3 session tickets) resets the connection, and the listener would lose
+        # what its kernel buffer still held.
+        sock.settimeout(60)
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_WR)
+            while sock.recv(65536):
+                pass
         sock.close()
 
 
-def _send_udp(port: int, frames: list[bytes], burst: int = 500, pause: float = 0.01) -> None:
+def _send_udp(port: int, frames: list[bytes], burst: int = 100, pause: float = 0.01) -> None:
     sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(SENDERS)]
     for n, frame in enumerate(frames):
         sockets[n % SENDERS].sendto(frame, ("127.0.0.1", port))
@@ -189,7 +198,9 @@ def run_syslog(kind: str, tenant: Tenant, events: int, folder: Path) -> list[Fig
             tenant=tenant,
             name=f"Bench syslog {kind} {time.time_ns()}",
             kind="syslog",
-            allowed_networks=["127.0.0.0/8"],
+            # The most specific network wins (decision 0041): this run's source takes the
+            # listener's events, and is disabled at the end (a later run's then wins).
+            allowed_networks=["127.0.0.1/32"],
             max_batch_events=100_000,
         )
     lines = syslog_lines(events)
@@ -228,7 +239,7 @@ def run_syslog(kind: str, tenant: Tenant, events: int, folder: Path) -> list[Fig
                     _send_stream(tcp if transport == "tcp" else tls, lines, transport == "tls")
                 counted, at = _until_counted(source.pk, before, len(lines))
                 seconds = at - started
-                detail = {
+                detail: dict[str, Any] = {
                     "sent": len(lines),
                     "durable": counted,
                     "seconds": round(seconds, 2),
@@ -238,11 +249,15 @@ def run_syslog(kind: str, tenant: Tenant, events: int, folder: Path) -> list[Fig
                 }
                 if transport == "udp":
                     detail["lost"] = len(lines) - counted
+                if counted < len(lines) and transport != "udp":
+                    detail["listener_log"] = log.read_text(errors="replace")[-600:]
                 figures.append(
                     Figure(f"{kind}: syslog {transport}", counted / seconds, "per s", detail)
                 )
         finally:
             _stop(listener)
+            with system_context("bench syslog tidy-up"):
+                set_ingest_source_enabled(actor=actor, source=source, enabled=False)
     return figures
 
 
