@@ -27,15 +27,13 @@ import pytest
 from tests.personas import World
 
 from tandem.alerts.models import Alert, RecordedBatch
+from tandem.alerts.tests.support import security_monitoring_row
 from tandem.core.events import pending, retry_now
-from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
 from tandem.logs.streams.embedded import EmbeddedStream
 from tandem.logs.streams.jetstream import JetStreamStream
 from tandem.logs.tests import processes
-from tandem.responsibility import services as matrix_services
 from tandem.servicedesk.tickets.models import Ticket
-from tandem.tenancy.models import ServiceArea, Tenant
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -64,21 +62,6 @@ def sshd_line(number: int) -> str:
     return (
         f"<38>1 {at.replace('+00:00', 'Z')} {HOST} sshd {number} - - "
         f"Failed password for root from 203.0.113.9 port {1024 + number} ssh2"
-    )
-
-
-def security_row(world: World) -> None:
-    """Acme's security monitoring is Acme IT's: it gets the alert's ticket."""
-    actor = system_principal("test: the security row")
-    with system_context("test: the security row"):
-        tenant = Tenant.objects.get(pk=world["tenant"])
-        area = ServiceArea.objects.get(tenant=tenant, key="security-monitoring").pk
-    matrix_services.add_matrix_row(
-        actor=actor,
-        tenant=tenant,
-        service_area_id=area,
-        responsible_id=world["internal_party"],
-        accountable_id=world["internal_party"],
     )
 
 
@@ -152,7 +135,7 @@ def test_a_worker_killed_between_commit_and_ack_counts_every_event_once(
     world: World, tmp_path: Path, kind: str
 ) -> None:
     tenant = world["tenant"]
-    security_row(world)
+    security_monitoring_row(world)
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / "ssh_root.yml").write_text(RULE, encoding="utf-8")
