@@ -215,6 +215,13 @@ def test_bench_refuses_nonsense_options(world, capsys) -> None:  # type: ignore[
     assert "positive" in capsys.readouterr().err
     assert tandem(["bench", "desk", "--scale", "--tickets", "2", "--processes", "1"]) != 0
     assert "demo --scale" in capsys.readouterr().err
+    assert tandem(["bench", "ingest", "--parts", "http,ftp"]) != 0
+    assert "--parts takes http, syslog and detection" in capsys.readouterr().err
+    assert (
+        tandem(["bench", "ingest", "--parts", "syslog", "--server", "http://x", "--stream", "nats"])
+        != 0
+    )
+    assert "HTTP part only" in capsys.readouterr().err
 
 
 def test_demo_loads_a_working_desk_once(world, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -374,6 +381,8 @@ def test_up_mails_links_to_the_port_it_serves(world, monkeypatch, settings, caps
     started: dict[str, object] = {}
 
     class Worker:
+        pid = 0
+
         def __init__(self, argv, **kwargs):  # type: ignore[no-untyped-def]
             started["env"] = dict(os.environ)
 

@@ -57,3 +57,22 @@ def test_a_requester_sees_no_it_section_and_no_queue(as_persona, world) -> None:
     links = _nav(page.content.decode())
     assert "Patching" not in links and "Patch approvals" not in links
     assert "Job approvals" not in links and "Portal" in links
+
+
+def test_alerts_are_linked_only_where_the_alerts_are_within_reach(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+    """Northwind's technician holds the alert permission by role, but its engagement does not
+    cover Acme's security monitoring: no "Alerts" link (it led to a 404, and to an empty
+    queue). Sentinel's analyst (engaged for security monitoring) and Acme's IT get both."""
+    tickets = reverse("servicedesk:tickets", args=[world["tenant"]])
+    for persona, linked in (
+        ("provider_tech", False),
+        ("second_provider_tech", True),
+        ("owner", True),
+    ):
+        page = as_persona(persona).get(tickets)
+        assert page.status_code == 200, persona
+        links = _nav(page.content.decode())
+        assert ("Alerts" in links) is linked, (persona, links)
+        tenant_alerts = reverse("alerts:tenant-alerts", args=[world["tenant"]])
+        assert (tenant_alerts in _sidebar(page.content.decode())) is linked, persona
+        assert as_persona(persona).get(tenant_alerts).status_code == (200 if linked else 404)

@@ -1,6 +1,7 @@
 from tandem.alerts.permissions import (
     CHANGE_ALERT_SETTINGS,
     CHANGE_SUPPRESSION,
+    REACH_ALERTS,
     TRIAGE_ALERT,
     VIEW_ALERT,
 )
@@ -18,10 +19,16 @@ class AlertsConfig(TandemAppConfig):
     label = "alerts"
     verbose_name = "Alerts"
 
-    tenant_sections = (("alerts", "Alerts", "alerts:tenant-alerts", VIEW_ALERT, 32),)
+    # Linked for those whose alerts are within reach (not a provider engaged for other work,
+    # which holds the permission by role and would meet a 404 or an empty queue).
+    tenant_sections = (("alerts", "Alerts", "alerts:tenant-alerts", REACH_ALERTS, 32),)
     # The alert queue across tenants (the security monitoring provider's).
-    workspace_links = (("alert-queue", "Alerts", "alerts:alert-queue", VIEW_ALERT, 35),)
+    workspace_links = (("alert-queue", "Alerts", "alerts:alert-queue", REACH_ALERTS, 35),)
 
+    # Forget the keys of recorded stream batches after a week (decision 0046).
+    schedule = (
+        ("purge-recorded-batches", 86400, "tandem.alerts.services.purge_recorded_batches_task"),
+    )
     api_routers = ("tandem.alerts.api.router",)
     # The detection worker (decision 0041) feeds alerts from the event stream.
     cli_commands = ("tandem.alerts.cli",)

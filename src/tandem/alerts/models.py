@@ -16,6 +16,9 @@ from tandem.core.models import TenantOwned
 #: The dedup window when the tenant set none, and its bounds (minutes).
 DEFAULT_WINDOW_MINUTES = 15
 MIN_WINDOW_MINUTES, MAX_WINDOW_MINUTES = 1, 24 * 60
+#: How long a recorded batch's key is kept: a batch delivered again later than this (its
+#: worker stopped for more than a week holding it) would count its detections twice.
+RECORDED_BATCH_DAYS = 7
 
 
 class AlertSettings(TenantOwned):
@@ -132,6 +135,26 @@ class AlertEvent(TenantOwned):
 
     def __str__(self) -> str:
         return f"event {self.ordinal} of alert {self.alert_id}"
+
+
+class RecordedBatch(TenantOwned):
+    """A stream batch whose detections are recorded (decision 0046): written in the same
+    transaction as the alerts it made, so a batch delivered again (its worker died between
+    the commit and the acknowledgement, or its lease ran out while it was being processed)
+    finds its key taken and records nothing a second time. Kept a week
+    (:data:`RECORDED_BATCH_DAYS`), then purged: only batches that made detections have one.
+    """
+
+    batch_key = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "batch_key"], name="recordedbatch_once")
+        ]
+        indexes = [models.Index(fields=["created_at"], name="recordedbatch_age")]
+
+    def __str__(self) -> str:
+        return f"batch {self.batch_key} of tenant {self.tenant_id}"
 
 
 class Suppression(TenantOwned):

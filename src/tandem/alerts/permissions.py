@@ -8,6 +8,9 @@ TRIAGE_ALERT = "alerts.triage_alert"
 CHANGE_SUPPRESSION = "alerts.change_suppression"
 #: Set the tenant's alert settings (the dedup window): the tenant's own IT.
 CHANGE_ALERT_SETTINGS = "alerts.change_alertsettings"
+#: Whether the alert pages get a link in the menus (an action, not a role's permission:
+#: ``VIEW_ALERT`` held where the alerts are within reach; policies.reach_alerts).
+REACH_ALERTS = "alerts.reach_alerts"
 
 #: What an engagement must allow for a provider to triage or suppress (the tenant decides,
 #: on top of the provider's roles; tenancy's ``ENGAGEMENT_ACTIONS``).

@@ -10,9 +10,10 @@ Per batch, in this order:
 3. ``record_detections`` records the batch's detections for its tenant, in one transaction;
 4. only then is the batch acknowledged.
 
-Delivery is at least once (decision 0035): a worker that dies between 3 and 4 gets the
-batch again, records the same detections again, and the alerts' deduplication folds them
-into the alerts they already made (their count goes up; no second alert, no second ticket).
+Delivery is at least once (decision 0035), recording is once (decision 0046): the batch's
+key (:func:`batch_key`) is stored with its alerts in step 3's transaction, so a batch
+delivered again after its worker died between 3 and 4 records nothing a second time (no
+count grows twice, no second alert, no second ticket), and is acknowledged.
 A batch whose recording fails is not acknowledged: the stream delivers it again after its
 ack wait, and sets it aside after ``max_deliver`` attempts.
 
@@ -86,6 +87,8 @@ class Tally:
     updated: int = 0
     suppressed: int = 0
     refused: int = 0
+    #: Batches delivered again whose detections were recorded before (nothing recorded).
+    replayed: int = 0
     malformed_reasons: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
@@ -98,7 +101,15 @@ class Tally:
             "updated": self.updated,
             "suppressed": self.suppressed,
             "refused": self.refused,
+            "replayed": self.replayed,
         }
+
+
+def batch_key(batch: streams.Batch) -> str:
+    """The batch's identity across deliveries: the back-end, its position in the stream, and
+    the time it was appended (so a stream emptied and started again, whose positions count
+    from the start once more, never matches an older batch's key)."""
+    return f"{settings.LOG_STREAM}:{batch.id}:{batch.appended_at!r}"
 
 
 def default_name() -> str:
@@ -181,7 +192,10 @@ class DetectionWorker(GroupWorker):
         fails: the stream delivers the batch again."""
         detections = self.detect(batch)
         if detections:
-            recorded = record_detections(tenant_id=batch.tenant_id, detections=detections)
+            recorded = record_detections(
+                tenant_id=batch.tenant_id, detections=detections, batch_key=batch_key(batch)
+            )
+            self.tally.replayed += recorded.replayed
             self.tally.detections += len(detections)
             self.tally.raised += len(recorded.raised)
             self.tally.updated += len(recorded.updated)

@@ -16,17 +16,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Q
 
 from tandem.alerts.permissions import (
     CHANGE_ALERT_SETTINGS,
     CHANGE_SUPPRESSION,
     ENGAGEMENT_TRIAGE,
+    REACH_ALERTS,
+    SECURITY_AREA_KEY,
     TRIAGE_ALERT,
     VIEW_ALERT,
 )
 from tandem.core.policies import ScopedPermission, policy
 from tandem.core.principal import Principal, TenantAccess
+from tandem.core.scoping import system_context
+from tandem.tenancy.models import ServiceArea
 
 NOTHING = Q(pk__in=[])
 
@@ -111,3 +117,21 @@ change_suppression = policy(CHANGE_SUPPRESSION)(
 change_alert_settings = policy(CHANGE_ALERT_SETTINGS)(
     ScopedPermission(CHANGE_ALERT_SETTINGS, internal_only=True)
 )
+
+
+@policy(REACH_ALERTS)
+def reach_alerts(principal: Principal, tenant: Any = None) -> bool:
+    """Whether the alert pages are worth a link (the "Alerts" of the tenant menu, or of the
+    workspace menu without a tenant): the tenant's own IT and auditors holding the alert
+    permission, or a provider whose engagement covers security monitoring there (anywhere,
+    for the workspace). A provider engaged for other work holds the permission by role, but
+    its link would lead to a 404 (the tenant's pages) or an empty queue. One query, for
+    providers only."""
+    accesses = principal.accesses_with(VIEW_ALERT, tenant.pk if tenant is not None else None)
+    if any(access.provider_id is None for access in accesses):
+        return True
+    areas = sorted({area for access in accesses for area in access.service_area_ids or ()})
+    if not areas:
+        return False
+    with system_context("do the engagements cover security monitoring"):
+        return ServiceArea.objects.filter(pk__in=areas, key=SECURITY_AREA_KEY).exists()

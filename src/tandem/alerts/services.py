@@ -27,6 +27,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django_tasks import task
 
 from tandem.alerts import dedup, events, queries
 from tandem.alerts.choices import OPEN_STATUSES, SEVERITY_RANK, AlertStatus
@@ -41,9 +42,11 @@ from tandem.alerts.detections import (
 from tandem.alerts.models import (
     MAX_WINDOW_MINUTES,
     MIN_WINDOW_MINUTES,
+    RECORDED_BATCH_DAYS,
     Alert,
     AlertEvent,
     AlertSettings,
+    RecordedBatch,
     Suppression,
 )
 from tandem.alerts.permissions import CHANGE_ALERT_SETTINGS, CHANGE_SUPPRESSION, TRIAGE_ALERT
@@ -54,7 +57,7 @@ from tandem.audit.services import diff, record_audit
 from tandem.core.errors import Conflict, require
 from tandem.core.policies import authorize
 from tandem.core.principal import Principal, system_principal
-from tandem.core.scoping import within_tenant
+from tandem.core.scoping import system_context, within_tenant
 from tandem.core.validation import clean_text
 from tandem.tenancy.models import Tenant
 
@@ -80,6 +83,8 @@ class Recorded:
     updated: list[int] = field(default_factory=list)
     suppressed: int = 0
     refused: list[str] = field(default_factory=list)
+    #: The batch's detections were recorded before (a redelivery): nothing was done.
+    replayed: bool = False
 
 
 # --- Recording detections ----------------------------------------------------------------
@@ -292,12 +297,40 @@ def _collect(
     return outcome
 
 
+def _first_recording(tenant_id: int, batch_key: str) -> bool:
+    """Claim the batch's key (inside the caller's transaction); False when it was taken:
+    the batch was recorded before. The INSERT comes first so that a second worker holding
+    the same batch waits on the unique index until the first commits (or rolls back)."""
+    try:
+        with transaction.atomic():
+            RecordedBatch.objects.create(tenant_id=tenant_id, batch_key=batch_key[:200])
+    except IntegrityError:
+        return False
+    return True
+
+
+def purge_recorded_batches(now: dt.datetime | None = None) -> int:
+    """Forget the keys of batches recorded more than :data:`RECORDED_BATCH_DAYS` ago (the
+    daily job): bookkeeping of the worker, nobody's change, so not audited."""
+    before = (now or timezone.now()) - dt.timedelta(days=RECORDED_BATCH_DAYS)
+    with system_context("purge recorded detection batches"):
+        deleted, _ = RecordedBatch.objects.filter(created_at__lt=before).delete()
+    return deleted
+
+
+@task()
+def purge_recorded_batches_task() -> int:
+    """``AlertsConfig.schedule``: daily."""
+    return purge_recorded_batches()
+
+
 def record_detections(
     *,
     tenant_id: int,
     detections: Sequence[Detection],
     actor: Principal | None = None,
     now: dt.datetime | None = None,
+    batch_key: str | None = None,
 ) -> Recorded:
     """Record a batch of one tenant's detections as alerts (issue 12's contract 3).
 
@@ -308,6 +341,12 @@ def record_detections(
     or raises a new alert (``alert.raised``, audited). An updated alert records
     ``alert.updated`` at most every few minutes. A detection that cannot make an alert is
     refused with its reason in the result, and the rest of the batch is recorded.
+
+    ``batch_key`` names the stream batch the detections came from (decision 0046): it is
+    stored in the same transaction, and a batch whose key is there already is a redelivery
+    whose detections were recorded: nothing is done (``replayed``), so no count grows twice
+    and no alert or ticket opens twice. Two workers holding the same batch at once take
+    turns on the key's unique index; the second finds it taken.
 
     Called by the detection worker with a system principal (the default). Safe under
     concurrent workers: one collecting alert per key (a unique constraint), updates under
@@ -329,6 +368,9 @@ def record_detections(
     if not items:
         return result
     with transaction.atomic(), within_tenant(tenant_id):
+        if batch_key is not None and not _first_recording(tenant_id, batch_key):
+            log.info("tenant %s: batch %s was recorded before", tenant_id, batch_key)
+            return Recorded(refused=result.refused, replayed=True)
         window = dt.timedelta(minutes=queries.window_minutes(tenant_id))
         kept, result.suppressed = _suppress(tenant_id, items, now)
         if not kept:

@@ -47,6 +47,7 @@ from tandem.core.scoping import system_context
 from tandem.logs import streams
 from tandem.logs.services import create_ingest_source
 from tandem.logs.streams.jetstream import JetStreamStream
+from tandem.tenancy.models import Tenant
 from tandem.tenancy.services import create_tenant
 
 PATH = "/ingest/v1/events"
@@ -185,7 +186,7 @@ def _nats_server_cpu() -> float | None:
 
 
 @contextmanager
-def _stream_settings(kind: str, stamp: str) -> Iterator[dict[str, str]]:
+def stream_settings(kind: str, stamp: str) -> Iterator[dict[str, str]]:
     """Point this process (and children, and a gunicorn started meanwhile) at a scratch
     stream of ``kind``; delete it afterwards."""
     folder = tempfile.mkdtemp(prefix="tandem-bench-stream-")
@@ -299,6 +300,20 @@ def _send_all(
     }
 
 
+def new_stamp() -> str:
+    """A name part unique to one run (tenant slug, NATS stream name)."""
+    return time.strftime("%Y%m%d%H%M%S") + uuid.uuid4().hex[:4]
+
+
+def bench_tenant(stamp: str) -> Tenant:
+    """The run's scratch tenant (``bench-ingest-<stamp>``)."""
+    actor = system_principal("bench ingest set-up")
+    with system_context("bench ingest set-up"):
+        return create_tenant(
+            actor=actor, name=f"Bench ingest {stamp}", slug=f"bench-ingest-{stamp}"
+        )
+
+
 def run(
     *,
     stream: str = "both",
@@ -314,12 +329,10 @@ def run(
     if batches < 1 or batch < 1 or workers < 1:
         raise ValueError("--batches, --batch and --workers must be positive")
     kinds = ["embedded", "nats"] if stream == "both" else [stream]
-    stamp = time.strftime("%Y%m%d%H%M%S") + uuid.uuid4().hex[:4]
+    stamp = new_stamp()
     actor = system_principal("bench ingest set-up")
+    tenant = bench_tenant(stamp)
     with system_context("bench ingest set-up"):
-        tenant = create_tenant(
-            actor=actor, name=f"Bench ingest {stamp}", slug=f"bench-ingest-{stamp}"
-        )
         _, token = create_ingest_source(
             actor=actor, tenant=tenant, name="Bench shipper", kind="http", max_batch_events=100_000
         )
@@ -329,7 +342,7 @@ def run(
     failures: list[str] = []
     read_back: dict[str, int | None] = {}
     for kind in kinds:
-        with _stream_settings(kind, stamp):
+        with stream_settings(kind, stamp):
             if gunicorn:
                 with gunicorn_server(gunicorn, timeout=3600) as url:
                     outcome = _send_all(kind, payloads, token, batch, workers, url, read_back=True)

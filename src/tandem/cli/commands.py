@@ -8,6 +8,7 @@ import argparse
 import datetime as dt
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -141,24 +142,56 @@ def _bench_agents(args: argparse.Namespace) -> int:
 
 
 def _bench_ingest(args: argparse.Namespace) -> int:
-    """``tandem bench ingest``: durable ingestion over ``/ingest/v1/events`` (decision 0035)."""
-    from tandem.bench import ingest
+    """``tandem bench ingest``: durable ingestion over ``/ingest/v1/events`` (decision 0035);
+    with ``--parts``, also syslog and detection workers (decision 0046)."""
+    from dataclasses import asdict
 
+    from django.conf import settings
+
+    from tandem.bench import ingest, pipeline
+
+    parts = tuple(p.strip() for p in args.parts.split(",") if p.strip())
+    if not parts or set(parts) - {"http", "syslog", "detection"}:
+        raise CommandError("--parts takes http, syslog and detection, separated by commas")
     if args.batches < 1 or args.batch < 1 or args.workers < 1:
         raise CommandError("--batches, --batch and --workers must be positive")
     if args.server and args.gunicorn:
         raise CommandError("--server and --gunicorn exclude each other")
     if args.server and args.stream == "both":
         raise CommandError("--server drives that server's own stream: leave out --stream both")
-    result = ingest.run(
-        stream=args.stream,
-        batches=args.batches,
-        batch=args.batch,
-        workers=args.workers,
-        seed=args.seed,
-        gunicorn=args.gunicorn_workers if args.gunicorn else 0,
-        server=args.server,
-    )
+    if args.server and parts != ("http",):
+        raise CommandError("--server measures the HTTP part only: leave out --parts")
+    if "http" in parts:
+        result = ingest.run(
+            stream=args.stream,
+            batches=args.batches,
+            batch=args.batch,
+            workers=args.workers,
+            seed=args.seed,
+            gunicorn=args.gunicorn_workers if args.gunicorn else 0,
+            server=args.server,
+        )
+    else:
+        result = {
+            "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+            "driven": "real tandem processes on loopback",
+            "batches": args.batches,
+            "batch": args.batch,
+            "event_bytes_mean": 0,
+            "body_bytes_gzip_mean": 0,
+            "figures": [],
+            "read_back": {},
+            "failures": [],
+            "cpus": os.cpu_count(),
+        }
+    others = tuple(p for p in parts if p != "http")
+    if others:
+        extra = pipeline.run(
+            stream=args.stream, batches=args.batches, batch=args.batch, parts=others
+        )
+        result["figures"] += [asdict(f) for f in extra["figures"]]
+        result["load_average_1m"] = round(os.getloadavg()[0], 2)
+    result["parts"] = list(parts)
     print(ingest.report(result, as_json=args.json))
     return EXIT_FAILED if result["failures"] else 0
 
@@ -302,8 +335,67 @@ def _follow_site_url(host: str, port: int) -> str:
     return url
 
 
+def _port_free(host: str, port: int) -> bool:
+    """Whether ``port`` can be bound on ``host`` for both UDP and TCP (the syslog listener
+    takes both), so ``up`` says so instead of starting a listener that dies at once."""
+    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, kind) as probe:
+            if kind == socket.SOCK_STREAM:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError:
+                return False
+    return True
+
+
+def _background(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
+    """What ``tandem up`` runs beside the web server (decision 0046): the task worker, the
+    detection worker and the archive worker on the event stream, and a syslog listener on a
+    loopback port. Each is a ``tandem`` command of its own, named here by its words (core
+    imports no app)."""
+    me = [sys.executable, "-m", "tandem.cli"]
+    jobs = [("worker (tasks and schedule)", [*me, "worker"])]
+    jobs.append(("detection worker (Sigma rules over the event stream)", [*me, "detection-worker"]))
+    if not args.no_archive:
+        jobs.append(("archive worker (events into hourly Parquet)", [*me, "archive-worker"]))
+    if args.syslog_port:
+        where = f"{args.syslog_host}:{args.syslog_port}"
+        if _port_free(args.syslog_host, args.syslog_port):
+            listen = ["--host", args.syslog_host, "--udp-port", str(args.syslog_port)]
+            listen += ["--tcp-port", str(args.syslog_port), "--tls-port", "0"]
+            jobs.append(
+                (f"syslog listener on udp and tcp {where}", [*me, "syslog-listen", *listen])
+            )
+        else:
+            print(f"Port {where} is taken: no syslog listener (--syslog-port 0 to say so).")
+    return jobs
+
+
+def _with_archive_group() -> None:
+    """The stream keeps what the ``archive`` group has not read, so the group is declared
+    (in this process, whose server appends, and in the children) when its worker runs."""
+    from django.conf import settings
+
+    groups = list(dict.fromkeys([*settings.LOG_STREAM_GROUPS, "archive"]))
+    settings.LOG_STREAM_GROUPS = groups
+    os.environ["TANDEM_LOG_STREAM_GROUPS"] = ",".join(groups)
+
+
+def _stop(started: list[tuple[str, Any]]) -> None:
+    """SIGTERM every process ``up`` started, then wait for each (a kill after 10 s)."""
+    for _label, process in started:
+        process.send_signal(signal.SIGTERM)
+    for _label, process in started:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 def cmd_up(args: argparse.Namespace) -> int:
-    """Migrate, load the demo, start a worker and the server; Ctrl-C stops both."""
+    """Migrate, load the demo, start the workers and the syslog listener, then the server;
+    Ctrl-C stops them all."""
     from django.conf import settings
     from django.core.management import call_command
 
@@ -314,20 +406,22 @@ def cmd_up(args: argparse.Namespace) -> int:
     call_command("collectstatic", interactive=False, verbosity=0)
     if not args.no_demo and not demo_present():
         load_demo()
-    worker = subprocess.Popen([sys.executable, "-m", "tandem.cli", "worker"])  # noqa: S603
-    print(f"\nTandem is running at {url}  (database: {settings.DATABASES['default']['NAME']})")
-    if not args.no_demo:
-        _print_logins(DEMO_LOGINS, DEMO_PASSWORD)
-    print("\nPress Ctrl-C to stop.\n", flush=True)
+    if not args.no_archive:
+        _with_archive_group()
+    started: list[tuple[str, Any]] = []
     try:
+        for label, argv in _background(args):
+            started.append((label, subprocess.Popen(argv)))  # noqa: S603 - our own command
+        print(f"\nTandem is running at {url}  (database: {settings.DATABASES['default']['NAME']})")
+        for label, process in started:
+            print(f"  {label}  (pid {process.pid})")
+        if not args.no_demo:
+            _print_logins(DEMO_LOGINS, DEMO_PASSWORD)
+        print("\nPress Ctrl-C to stop.\n", flush=True)
         args.workers = args.workers or 2
         return cmd_serve(args)
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        _stop(started)
 
 
 def register(commands: Commands) -> None:
@@ -349,6 +443,16 @@ def register(commands: Commands) -> None:
     )
     server_options(p, 2)
     p.add_argument("--no-demo", action="store_true", help="do not load demo data")
+    p.add_argument(
+        "--syslog-port",
+        type=int,
+        default=5514,
+        help="syslog listener's UDP and TCP port (default 5514; 0: no listener)",
+    )
+    p.add_argument(
+        "--syslog-host", default="127.0.0.1", help="syslog listener's address (default loopback)"
+    )
+    p.add_argument("--no-archive", action="store_true", help="do not run the archive worker")
     server_options(add("serve", cmd_serve, "Run the web server (gunicorn).", needs_data=False), 2)
     p = add(
         "worker",
@@ -440,6 +544,12 @@ def register(commands: Commands) -> None:
         default="both",
         choices=["embedded", "nats", "both"],
         help="ingest: the stream back-end(s) to measure",
+    )
+    p.add_argument(
+        "--parts",
+        default="http",
+        help="ingest: http, syslog (UDP, TCP, TLS listener) and/or detection (1 and 2 "
+        "workers), comma-separated (default http)",
     )
     p.add_argument("--batches", type=int, default=200, help="ingest: requests per back-end")
     p.add_argument("--batch", type=int, default=500, help="ingest: events per request")

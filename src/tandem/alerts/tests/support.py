@@ -11,7 +11,10 @@ from django.utils import timezone
 from tandem.alerts import services
 from tandem.alerts.detections import Detection
 from tandem.alerts.models import Alert
+from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
+from tandem.responsibility import services as matrix_services
+from tandem.tenancy.models import ServiceArea, Tenant
 
 RULE = "5f1e4b1c-0000-4000-8000-000000000001"
 
@@ -60,3 +63,20 @@ def alerts_of(tenant_id: int, rule_id: str = RULE) -> list[Alert]:
 def get(model: Any, pk: int) -> Any:
     with system_context("test: load a row"):
         return model.objects.get(pk=pk)
+
+
+def security_monitoring_row(world: Any) -> int:
+    """Acme's matrix: security monitoring is Acme IT's, which gets every alert ticket; the
+    area's id."""
+    actor = system_principal("test: the security row")
+    with system_context("test: the security row"):
+        tenant = Tenant.objects.get(pk=world["tenant"])
+        area = ServiceArea.objects.get(tenant=tenant, key="security-monitoring").pk
+    matrix_services.add_matrix_row(
+        actor=actor,
+        tenant=tenant,
+        service_area_id=area,
+        responsible_id=world["internal_party"],
+        accountable_id=world["internal_party"],
+    )
+    return int(area)

@@ -282,3 +282,44 @@ def test_events_the_database_would_refuse_are_kept_storable(world) -> None:  # t
     [kept] = _events(small.raised[0])
     data = kept.event["Event"]["EventData"]
     assert data["Note"] == "a\ufffdb" and data["Score"] == "nan"
+
+
+def test_a_batch_recorded_before_records_nothing_again(world) -> None:  # type: ignore[no-untyped-def]
+    """Decision 0046: the stream may deliver a batch again after its detections were
+    recorded; its key makes the second recording a no-op, even once the alert it raised was
+    resolved (a plain dedup would open a new alert and a new ticket then)."""
+    tenant = world["tenant"]
+    batch = [detection(user="bob"), detection(user="bob"), detection(user="alice")]
+    first = services.record_detections(tenant_id=tenant, detections=batch, batch_key="e:1:1.5")
+    assert len(first.raised) == 2 and not first.replayed
+    bob = next(a for a in alerts_of(tenant) if a.key_fields == {"TargetUserName": "bob"})
+    assert bob.event_count == 2 and len(_events(bob.pk)) == 2
+
+    again = services.record_detections(tenant_id=tenant, detections=batch, batch_key="e:1:1.5")
+    assert again.replayed and again.raised == [] and again.updated == []
+    assert get(Alert, bob.pk).event_count == 2 and len(_events(bob.pk)) == 2
+    assert len(alerts_of(tenant)) == 2
+
+    services.resolve_alert(actor=_owner(world), alert=get(Alert, bob.pk))
+    late = services.record_detections(tenant_id=tenant, detections=batch, batch_key="e:1:1.5")
+    assert late.replayed and len(alerts_of(tenant)) == 2
+    # Another batch (another position, or the same position of a stream started afresh)
+    # is recorded; another tenant's batch of the same key too.
+    other = services.record_detections(tenant_id=tenant, detections=batch, batch_key="e:1:9.5")
+    assert len(other.raised) == 1 and not other.replayed
+    assert services.record_detections(
+        tenant_id=world["other_tenant"], detections=[detection()], batch_key="e:1:1.5"
+    ).raised
+
+
+def test_recorded_batch_keys_are_forgotten_after_a_week(world) -> None:  # type: ignore[no-untyped-def]
+    tenant = world["tenant"]
+    key = "e:2:2.5"
+    services.record_detections(tenant_id=tenant, detections=[detection()], batch_key=key)
+    assert services.purge_recorded_batches() == 0
+    assert services.record_detections(
+        tenant_id=tenant, detections=[detection()], batch_key=key
+    ).replayed
+    assert services.purge_recorded_batches(timezone.now() + dt.timedelta(days=8)) >= 1
+    again = services.record_detections(tenant_id=tenant, detections=[detection()], batch_key=key)
+    assert not again.replayed

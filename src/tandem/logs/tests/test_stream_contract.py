@@ -14,18 +14,17 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import time_machine
 
 from tandem.logs.streams.base import Batch, BatchTooLarge, Consumer, EventStream, Limits, StreamBusy
 from tandem.logs.streams.embedded import HEADER, EmbeddedStream
 from tandem.logs.streams.jetstream import JetStreamStream
+from tandem.logs.tests.processes import clock_prelude
 
 NATS_URL = os.environ.get("TANDEM_TEST_NATS_URL", "nats://127.0.0.1:4222")
 #: Short enough that redelivery tests take a second or two.
@@ -51,26 +50,10 @@ def drain(consumer: Consumer, *, ack: bool = True, timeout: float = 1.5) -> list
     return got
 
 
-def _clock_offset() -> float:
-    """Seconds this test process's clock is moved by (the suite's ``--clock-shift``): a child
-    process must share it, as two processes on one machine share one clock (the embedded
-    stream's leases are wall-clock times written by one process and read by another)."""
-    hatch = time_machine.escape_hatch
-    return time.time() - hatch.time.time() if hatch.is_travelling() else 0.0
-
-
 def _opener_source(spec: dict[str, Any]) -> str:
     """Python that opens ``stream`` in a child process from ``spec`` (its ``argv[1]``), on
     this process's (possibly shifted) clock."""
-    offset = _clock_offset()
-    clock = (
-        "import datetime, time_machine\n"
-        "time_machine.travel(datetime.datetime.now(datetime.UTC)"
-        f" + datetime.timedelta(seconds={offset!r}), tick=True).start()\n"
-        if abs(offset) > 1
-        else ""
-    )
-    return clock + textwrap.dedent(
+    return clock_prelude() + textwrap.dedent(
         """
         import json, os, signal, sys
         from tandem.logs.streams.base import Limits

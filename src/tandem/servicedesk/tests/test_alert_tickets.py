@@ -22,6 +22,7 @@ from tandem.alerts import services as alert_services
 from tandem.alerts.events import AlertRaised
 from tandem.alerts.models import Alert
 from tandem.alerts.tests.support import detection, get, record
+from tandem.core.events import retry_now
 from tandem.core.models import OutboxEvent
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
@@ -143,3 +144,22 @@ def test_resolving_the_alert_can_resolve_its_ticket(world) -> None:  # type: ign
     assert kinds[_ticket(closing).status] in DONE_KINDS
     assert "Blocked the source." in _notes(_ticket(closing))[-1]
     assert "marked resolved by" in _notes(_ticket(kept_open))[-1]
+
+
+def test_the_ticket_is_opened_at_its_own_time_not_backdated_to_the_alert(world, settings) -> None:  # type: ignore[no-untyped-def]
+    """Decision 0046: the worker may open the ticket a while after the alert was raised (a
+    backlog, the worker restarting); the ticket is created then, and its SLA clocks start
+    then, not hours in the past (which showed it breached the moment it appeared)."""
+    _security_row(world)
+    settings.EVENTS_EAGER = False  # the outbox keeps alert.raised until dispatched below
+    raised = upcoming(1, 10, BERLIN)
+    alert_id = _raise_at(world, raised)
+    assert get(Alert, alert_id).ticket_id is None
+    later = raised + dt.timedelta(hours=3)
+    with system_context("test: the waiting event"):
+        waiting = [e.pk for e in OutboxEvent.objects.filter(type="alert.raised")]
+    with time_machine.travel(later, tick=False):
+        retry_now(waiting)
+    ticket = _ticket(alert_id)
+    assert ticket.created_at == later  # the SLA clocks run from the ticket's creation
+    assert get(Alert, alert_id).raised_at == raised

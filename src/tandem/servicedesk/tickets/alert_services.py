@@ -80,8 +80,8 @@ def _describe(event: AlertRaised) -> str:
 
 def open_alert_ticket(event: AlertRaised) -> Ticket | None:
     """Open the alert's one ticket, routed by the matrix (the tenant's security monitoring
-    area, the device's site and asset group, the priority from the severity) at the hour
-    the alert was raised, linked to the device when known. Returns None when the alert has
+    area, the device's site and asset group, the priority from the severity) as of now,
+    linked to the device when known. Returns None when the alert has
     its ticket already (a retried event) or is gone."""
     tenant_id = event.tenant_id
     assert tenant_id is not None
@@ -109,8 +109,9 @@ def open_alert_ticket(event: AlertRaised) -> Ticket | None:
             via=Via.API,
             source=TicketSource.MONITORING,
             device_ids=[event.device_id] if event.device_id else [],
-            # Routed to the party covering the hour the alert was raised.
-            now=dt.datetime.fromisoformat(event.raised_at),
+            # Opened now, not backdated to the alert's raising (decision 0046): its SLA
+            # clocks start when the ticket exists, and the party covering this hour, the
+            # one that must act on it, takes it.
         )
         alert_services.link_alert_ticket(actor=actor, alert=alert, ticket_id=ticket.pk)
     return ticket
