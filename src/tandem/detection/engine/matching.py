@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ahocorasick
+import hyperscan
 
 from tandem.detection.engine.correlation import Correlator
 from tandem.detection.engine.fields import (
@@ -120,6 +121,20 @@ TextTest = Callable[[str], bool]
 def event_text(event: dict[str, Any]) -> str:
     """All the event's values, lowercased, one per line: what the prefilter searches."""
     return "\n".join(texts_of(event)).lower()
+
+
+#: Applied to the prefilter's text (when it is not ASCII) and to every literal: the
+#: characters ``re.IGNORECASE`` matches with an ASCII letter although their lowercase is
+#: another (``ſ`` matches ``s``, ``ı`` and ``İ`` match ``i``; ``İ`` lowercases to ``i`` and
+#: a combining dot), so a literal taken from such a regex is still found. Folding both
+#: sides keeps every other literal found too (it maps characters one by one).
+PREFILTER_FOLD = str.maketrans({"\u017f": "s", "\u0131": "i", "\u0307": None})
+
+
+def prefilter_text(event: dict[str, Any]) -> str:
+    """:func:`event_text`, folded by :data:`PREFILTER_FOLD` when it is not ASCII."""
+    text = "\n".join(texts_of(event)).lower()
+    return text if text.isascii() else text.translate(PREFILTER_FOLD)
 
 
 # --- Tests on one value --------------------------------------------------------------------
@@ -369,12 +384,36 @@ def predicate(node: Node) -> Predicate:
 
 @dataclass(slots=True)
 class _Bucket:
-    """The candidates of one log source."""
+    """The candidates of one log source (and EventID)."""
 
+    #: rules without a prefilter: always candidates
     always: tuple[int, ...]
-    automaton: Any  # ahocorasick.Automaton, or None when no candidate has a literal
-    #: literal → the rules whose first clause holds it
-    by_literal: dict[str, tuple[int, ...]]
+    #: every literal of every clause of the other rules, numbered; None when there is none
+    database: Any  # hyperscan.Database
+    #: literal number → the rules whose first clause holds it
+    by_literal: tuple[tuple[int, ...], ...]
+    #: rule → its other clauses, as sets of literal numbers
+    rest: dict[int, tuple[frozenset[int], ...]]
+
+
+def _hit(literal: int, start: int, end: int, flags: int, found: list[int]) -> None:
+    """Hyperscan's match callback: each literal is reported once (``SINGLEMATCH``)."""
+    found.append(literal)
+
+
+def _literal_database(literals: Sequence[str]) -> Any:
+    """One Hyperscan block-mode database of plain literals (numbered in order), each
+    reported once per scan. Hyperscan scans the UTF-8 bytes in one pass in C, whatever the
+    number of literals; a literal is in the text exactly when its bytes are in its bytes."""
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    database.compile(
+        expressions=[literal.encode() for literal in literals],
+        ids=list(range(len(literals))),
+        elements=len(literals),
+        flags=hyperscan.HS_FLAG_SINGLEMATCH,
+        literal=True,
+    )
+    return database
 
 
 class Engine:
@@ -396,8 +435,6 @@ class Engine:
         self._matches = [
             Match(rule.rule_id, rule.title, rule.level, rule.tags) for rule in self.rules
         ]
-        #: the clauses to verify after the first (the index's) has been found
-        self._rest = [rule.clauses[1:] for rule in self.rules]
         self._buckets: dict[tuple[LogSource, Any], _Bucket] = {}
 
     def fork(self) -> Engine:
@@ -416,7 +453,21 @@ class Engine:
         if bucket is not None:
             return bucket
         always: list[int] = []
-        by_literal: dict[str, list[int]] = {}
+        numbers: dict[str, int] = {}
+        by_literal: list[list[int]] = []
+        rest: dict[int, tuple[frozenset[int], ...]] = {}
+
+        def clause_numbers(clause: frozenset[str]) -> frozenset[int]:
+            found = set()
+            for literal in clause:
+                folded = literal.translate(PREFILTER_FOLD)
+                number = numbers.get(folded)
+                if number is None:
+                    number = numbers[folded] = len(numbers)
+                    by_literal.append([])
+                found.add(number)
+            return frozenset(found)
+
         for index, rule in enumerate(self.rules):
             if not logsource_applies(rule.logsource, source):
                 continue
@@ -430,40 +481,45 @@ class Engine:
             if not rule.clauses or not self.prefilter:
                 always.append(index)
                 continue
-            for literal in rule.clauses[0]:
-                by_literal.setdefault(literal, []).append(index)
-        automaton = None
-        if by_literal:
-            automaton = ahocorasick.Automaton()
-            for literal in by_literal:
-                automaton.add_word(literal, literal)
-            automaton.make_automaton()
-        bucket = _Bucket(tuple(always), automaton, {k: tuple(v) for k, v in by_literal.items()})
+            for number in clause_numbers(rule.clauses[0]):
+                by_literal[number].append(index)
+            if len(rule.clauses) > 1:
+                rest[index] = tuple(clause_numbers(c) for c in rule.clauses[1:])
+        database = _literal_database(list(numbers)) if numbers else None
+        bucket = _Bucket(tuple(always), database, tuple(map(tuple, by_literal)), rest)
         self._buckets[(source, ident)] = bucket
         return bucket
 
     def candidates(self, event: dict[str, Any], source: LogSource | None = None) -> list[int]:
         """The indexes of the rules worth evaluating on ``event``, in rule order: those of
         its log source without a prefilter, and those whose every clause has a literal in
-        the event's text."""
+        the event's text. One Hyperscan pass finds every literal of the log source's rules
+        in the text; the first clause of each rule indexes it, the others are checked as
+        sets of literal numbers."""
         if source is None:
             source = infer_logsource(event)
         bucket = self._bucket(source, event_id(event))
-        if bucket.automaton is None:
+        if bucket.database is None:
             return list(bucket.always)
-        text = event_text(event)
-        seen = {literal for _end, literal in bucket.automaton.iter(text)}
-        found: set[int] = set(bucket.always)
+        found: list[int] = []
+        bucket.database.scan(
+            prefilter_text(event).encode(), match_event_handler=_hit, context=found
+        )
+        if not found:
+            return list(bucket.always)
+        hits = frozenset(found)
+        chosen: set[int] = set(bucket.always)
         by_literal = bucket.by_literal
-        rest = self._rest
-        for literal in seen:
-            for index in by_literal[literal]:
+        rest = bucket.rest
+        for number in found:
+            for index in by_literal[number]:
+                if index in chosen:
+                    continue
+                others = rest.get(index)
                 # The other clauses are checked only for the few rules the index names.
-                if index not in found and all(
-                    any(other in text for other in clause) for clause in rest[index]
-                ):
-                    found.add(index)
-        return sorted(found)
+                if others is None or all(not clause.isdisjoint(hits) for clause in others):
+                    chosen.add(index)
+        return sorted(chosen)
 
     def match(self, event: dict[str, Any], source: LogSource | None = None) -> list[Match]:
         """The rules ``event`` matches, in rule order. ``source``: the event's log source
