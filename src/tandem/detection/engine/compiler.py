@@ -311,7 +311,8 @@ def _sequence_clauses(items: Sequence[Any]) -> list[frozenset[str]]:
             continue
         if op is sre_constants.IN:
             letters = {chr(v).lower() for kind, v in av if kind is sre_constants.LITERAL}
-            if len(letters) == 1 and all(kind is sre_constants.LITERAL and v < 128 for kind, v in av):
+            plain = all(kind is sre_constants.LITERAL and v < 128 for kind, v in av)
+            if len(letters) == 1 and plain:
                 run.append(letters.pop())
                 continue
         flush()

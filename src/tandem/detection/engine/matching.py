@@ -21,6 +21,7 @@ import functools
 import ipaddress
 import operator
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -267,9 +268,17 @@ def _field(name: str, test: Node) -> Predicate:
 
         return valued
     text_test, cased = _text_test(test)
-    if cased:
-        return lambda view: any(text_test(s) for s in view.texts(name))
-    return lambda view: any(text_test(s) for s in view.lower(name))
+    values = EventView.texts if cased else EventView.lower
+
+    # Loops rather than any(generator): every candidate rule runs these, and a generator
+    # costs more than the test it wraps.
+    def texted(view: EventView) -> bool:
+        for s in values(view, name):  # noqa: SIM110 - a loop is faster than any()
+            if text_test(s):
+                return True
+        return False
+
+    return texted
 
 
 #: From this many ``contains`` alternatives of one field on, they are searched with one
@@ -374,8 +383,28 @@ def predicate(node: Node) -> Predicate:
         if len(parts) == 1:
             return parts[0]
         if kind == "and":
-            return lambda view: all(p(view) for p in parts)
-        return lambda view: any(p(view) for p in parts)
+            if len(parts) == 2:
+                first, second = parts
+                return lambda view: first(view) and second(view)
+
+            def every(view: EventView) -> bool:
+                for p in parts:  # noqa: SIM110 - a loop is faster than all()
+                    if not p(view):
+                        return False
+                return True
+
+            return every
+        if len(parts) == 2:
+            first, second = parts
+            return lambda view: first(view) or second(view)
+
+        def some(view: EventView) -> bool:
+            for p in parts:  # noqa: SIM110 - a loop is faster than any()
+                if p(view):
+                    return True
+            return False
+
+        return some
     raise ValueError(f"unknown node {kind!r}")
 
 
@@ -390,10 +419,11 @@ class _Bucket:
     always: tuple[int, ...]
     #: every literal of every clause of the other rules, numbered; None when there is none
     database: Any  # hyperscan.Database
-    #: literal number → the rules whose first clause holds it
-    by_literal: tuple[tuple[int, ...], ...]
-    #: rule → its other clauses, as sets of literal numbers
-    rest: dict[int, tuple[frozenset[int], ...]]
+    #: literal number → (the rules indexed by it that have no other clause, the rules
+    #: indexed by it with their other clauses as sets of literal numbers)
+    by_literal: tuple[
+        tuple[tuple[int, ...], tuple[tuple[int, tuple[frozenset[int], ...]], ...]], ...
+    ]
 
 
 def _hit(literal: int, start: int, end: int, flags: int, found: list[int]) -> None:
@@ -454,8 +484,7 @@ class Engine:
             return bucket
         always: list[int] = []
         numbers: dict[str, int] = {}
-        by_literal: list[list[int]] = []
-        rest: dict[int, tuple[frozenset[int], ...]] = {}
+        clauses_of: dict[int, list[frozenset[int]]] = {}
 
         def clause_numbers(clause: frozenset[str]) -> frozenset[int]:
             found = set()
@@ -464,7 +493,6 @@ class Engine:
                 number = numbers.get(folded)
                 if number is None:
                     number = numbers[folded] = len(numbers)
-                    by_literal.append([])
                 found.add(number)
             return frozenset(found)
 
@@ -481,12 +509,25 @@ class Engine:
             if not rule.clauses or not self.prefilter:
                 always.append(index)
                 continue
-            for number in clause_numbers(rule.clauses[0]):
-                by_literal[number].append(index)
-            if len(rule.clauses) > 1:
-                rest[index] = tuple(clause_numbers(c) for c in rule.clauses[1:])
+            clauses_of[index] = list(dict.fromkeys(clause_numbers(c) for c in rule.clauses))
+        # A rule is visited when a literal of its index clause is found, then its other
+        # clauses are checked. Index it by the clause least likely to be found: a literal
+        # many rules of this log source share (``.exe``, ``\\windows\\``) is one most
+        # events hold too, so the clause whose literals are the least shared is chosen.
+        shared = Counter(n for clauses in clauses_of.values() for c in clauses for n in c)
+        plain: list[list[int]] = [[] for _ in numbers]
+        checked: list[list[tuple[int, tuple[frozenset[int], ...]]]] = [[] for _ in numbers]
+        for index, clauses in clauses_of.items():
+            first = min(clauses, key=lambda c: (sum(shared[n] for n in c), len(c)))
+            others = tuple(c for c in clauses if c is not first)
+            for number in first:
+                if others:
+                    checked[number].append((index, others))
+                else:
+                    plain[number].append(index)
         database = _literal_database(list(numbers)) if numbers else None
-        bucket = _Bucket(tuple(always), database, tuple(map(tuple, by_literal)), rest)
+        by_literal = tuple((tuple(p), tuple(c)) for p, c in zip(plain, checked, strict=True))
+        bucket = _Bucket(tuple(always), database, by_literal)
         self._buckets[(source, ident)] = bucket
         return bucket
 
@@ -494,8 +535,8 @@ class Engine:
         """The indexes of the rules worth evaluating on ``event``, in rule order: those of
         its log source without a prefilter, and those whose every clause has a literal in
         the event's text. One Hyperscan pass finds every literal of the log source's rules
-        in the text; the first clause of each rule indexes it, the others are checked as
-        sets of literal numbers."""
+        in the text; one clause of each rule indexes it, the others are checked as sets of
+        literal numbers."""
         if source is None:
             source = infer_logsource(event)
         bucket = self._bucket(source, event_id(event))
@@ -510,14 +551,18 @@ class Engine:
         hits = frozenset(found)
         chosen: set[int] = set(bucket.always)
         by_literal = bucket.by_literal
-        rest = bucket.rest
         for number in found:
-            for index in by_literal[number]:
+            plain, checked = by_literal[number]
+            if plain:
+                chosen.update(plain)
+            # The other clauses are checked only for the few rules the index names.
+            for index, others in checked:
                 if index in chosen:
                     continue
-                others = rest.get(index)
-                # The other clauses are checked only for the few rules the index names.
-                if others is None or all(not clause.isdisjoint(hits) for clause in others):
+                for clause in others:
+                    if clause.isdisjoint(hits):
+                        break
+                else:
                     chosen.add(index)
         return sorted(chosen)
 
