@@ -259,7 +259,13 @@ def _usable(literal: str) -> bool:
         len(literal) >= MIN_LITERAL
         or (literal != "" and not literal.isascii())
         or (len(literal) == 2 and not any(c.isalnum() or c.isspace() for c in literal))
+        or literal in RARE_SIGNS
     )
+
+
+#: The shells' escape characters (PowerShell's backtick, cmd's caret): rare in what
+#: programs are normally started with, the mark of the obfuscation rules that look for them.
+RARE_SIGNS = frozenset("`^")
 
 
 def _test_clauses(test: Node) -> tuple[frozenset[str], ...]:
@@ -294,8 +300,40 @@ def regex_clauses(source: str, flags: int) -> tuple[frozenset[str], ...]:
     return _ordered(tuple(dict.fromkeys(_sequence_clauses(list(parsed)))))
 
 
+def _plain_char(op: Any, av: Any) -> str | None:
+    """The lowercased ASCII character a regex item stands for (``a``, or a class of one
+    letter's cases such as ``[Pp]``), or None."""
+    if op is sre_constants.LITERAL:
+        return chr(av).lower() if av < 128 else None
+    if op is sre_constants.IN and all(kind is sre_constants.LITERAL and v < 128 for kind, v in av):
+        letters = {chr(v).lower() for _kind, v in av}
+        return letters.pop() if len(letters) == 1 else None
+    return None
+
+
+def _leading(items: Sequence[Any]) -> tuple[list[str], bool]:
+    """The plain characters a sequence of regex items starts with, and whether they are all
+    of it (groups are looked into)."""
+    chars: list[str] = []
+    for op, av in items:
+        char = _plain_char(op, av)
+        if char is not None:
+            chars.append(char)
+            continue
+        if op is sre_constants.SUBPATTERN or op is sre_constants.ATOMIC_GROUP:
+            inner, whole = _leading(list(av[3] if op is sre_constants.SUBPATTERN else av))
+            chars.extend(inner)
+            if whole:
+                continue
+        return chars, False
+    return chars, True
+
+
 def _sequence_clauses(items: Sequence[Any]) -> list[frozenset[str]]:
-    """The clauses (AND) of a sequence of parsed regex items."""
+    """The clauses (AND) of a sequence of parsed regex items: each run of plain characters
+    (groups are part of the run: they match where they stand), the clauses of what is
+    repeated at least once (whose first characters continue the run before it), and one
+    clause for an alternation."""
     clauses: list[frozenset[str]] = []
     run: list[str] = []
 
@@ -305,35 +343,37 @@ def _sequence_clauses(items: Sequence[Any]) -> list[frozenset[str]]:
         if _usable(literal):
             clauses.append(frozenset((literal,)))
 
-    for op, av in items:
-        if op is sre_constants.LITERAL and av < 128:
-            run.append(chr(av).lower())
-            continue
-        if op is sre_constants.IN:
-            letters = {chr(v).lower() for kind, v in av if kind is sre_constants.LITERAL}
-            plain = all(kind is sre_constants.LITERAL and v < 128 for kind, v in av)
-            if len(letters) == 1 and plain:
-                run.append(letters.pop())
-                continue
-        flush()
-        if op is sre_constants.SUBPATTERN:
-            clauses.extend(_sequence_clauses(list(av[3])))
-        elif op is sre_constants.ATOMIC_GROUP:
-            clauses.extend(_sequence_clauses(list(av)))
-        elif op in _REPEATS and av[0] >= 1:
-            clauses.extend(_sequence_clauses(list(av[2])))
-        elif op is sre_constants.BRANCH:
-            union: set[str] = set()
-            for branch in av[1]:
-                found = _sequence_clauses(list(branch))
-                if not found:
-                    union.clear()
-                    break
-                union |= min(found, key=_selectivity)
-            if union:
-                clauses.append(frozenset(union))
-        # Anything else (any character, classes, anchors, lookarounds, back references,
-        # optional parts) requires no literal and ends the run.
+    def walk(sequence: Sequence[Any]) -> None:
+        for op, av in sequence:
+            char = _plain_char(op, av)
+            if char is not None:
+                run.append(char)
+            elif op is sre_constants.SUBPATTERN:
+                walk(list(av[3]))
+            elif op is sre_constants.ATOMIC_GROUP:
+                walk(list(av))
+            elif op in _REPEATS and av[0] >= 1:
+                body = list(av[2])
+                run.extend(_leading(body)[0])
+                flush()
+                clauses.extend(_sequence_clauses(body))
+            elif op is sre_constants.BRANCH:
+                flush()
+                union: set[str] = set()
+                for branch in av[1]:
+                    found = _sequence_clauses(list(branch))
+                    if not found:
+                        union.clear()
+                        break
+                    union |= min(found, key=_selectivity)
+                if union:
+                    clauses.append(frozenset(union))
+            else:
+                # Any character, other classes, anchors, lookarounds, back references,
+                # optional parts: no literal, and the run ends.
+                flush()
+
+    walk(items)
     flush()
     return clauses
 
