@@ -431,6 +431,15 @@ def _hit(literal: int, start: int, end: int, flags: int, found: list[int]) -> No
     found.append(literal)
 
 
+def _searchable(literal: str) -> str:
+    """What Hyperscan is given for a literal: its longest piece without a NUL character
+    (the binding reads each literal as a C string). Any piece of a literal is in every
+    text the literal is in; an empty piece cannot be searched for."""
+    if "\0" not in literal:
+        return literal
+    return max(literal.split("\0"), key=len)
+
+
 def _literal_database(literals: Sequence[str]) -> Any:
     """One Hyperscan block-mode database of plain literals (numbered in order), each
     reported once per scan. Hyperscan scans the UTF-8 bytes in one pass in C, whatever the
@@ -486,13 +495,16 @@ class Engine:
         numbers: dict[str, int] = {}
         clauses_of: dict[int, list[frozenset[int]]] = {}
 
-        def clause_numbers(clause: frozenset[str]) -> frozenset[int]:
+        def clause_numbers(clause: frozenset[str]) -> frozenset[int] | None:
+            """The clause's literals, numbered; None when one cannot be searched for."""
             found = set()
             for literal in clause:
-                folded = literal.translate(PREFILTER_FOLD)
-                number = numbers.get(folded)
+                searched = _searchable(literal.translate(PREFILTER_FOLD))
+                if not searched:
+                    return None
+                number = numbers.get(searched)
                 if number is None:
-                    number = numbers[folded] = len(numbers)
+                    number = numbers[searched] = len(numbers)
                 found.add(number)
             return frozenset(found)
 
@@ -506,10 +518,12 @@ class Engine:
                 and ident not in rule.event_ids
             ):
                 continue
-            if not rule.clauses or not self.prefilter:
+            numbered = [clause_numbers(c) for c in rule.clauses] if self.prefilter else []
+            usable = [c for c in dict.fromkeys(numbered) if c is not None]
+            if not usable:
                 always.append(index)
                 continue
-            clauses_of[index] = list(dict.fromkeys(clause_numbers(c) for c in rule.clauses))
+            clauses_of[index] = usable
         # A rule is visited when a literal of its index clause is found, then its other
         # clauses are checked. Index it by the clause least likely to be found: a literal
         # many rules of this log source share (``.exe``, ``\\windows\\``) is one most

@@ -151,3 +151,27 @@ def test_regex_rules_agree_with_the_reference(case: tuple[str, dict[str, Any]]) 
     expected = reference.rule_matches(yaml_text, event)
     assert bool(compile_rules(rules).match(event)) is expected, (yaml_text, event)
     assert bool(compile_rules(rules, prefilter=False).match(event)) is expected
+
+
+def test_literals_with_nul_characters_still_find_their_events() -> None:
+    """Hyperscan's binding reads literals as C strings: a NUL never cuts one short of a
+    match (the longest piece without NUL is searched, or none)."""
+    rules = load_rules_text(
+        {
+            "r.yml": "title: nul\nlogsource: {product: windows}\ndetection:\n"
+            '  a: {CommandLine|contains: "\\0\\0\\0"}\n'
+            '  b: {Image|contains: "x\\0yz"}\n'
+            "  condition: a or b\n"
+        }
+    )
+    engine = compile_rules(rules)
+
+    def event(**data: str) -> dict[str, Any]:
+        return {
+            "Event": {"System": {"EventID": 1, "Channel": "Security"}, "EventData": data},
+            "_logsource": {"product": "windows", "service": "security"},
+        }
+
+    assert engine.match(event(CommandLine="run \0\0\0 now"))
+    assert engine.match(event(Image="ax\0yzb"))
+    assert not engine.match(event(CommandLine="run \0\0 now", Image="x yz"))
