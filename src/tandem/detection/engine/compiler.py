@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import re._constants as sre_constants
+import re._parser as sre_parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any
@@ -250,32 +252,144 @@ def string_test(value: SigmaString) -> Node:
 
 
 def _usable(literal: str) -> bool:
-    """Long enough to be rare; a non-ASCII character (an emoji, a homoglyph) is rare alone."""
-    return len(literal) >= MIN_LITERAL or (literal != "" and not literal.isascii())
+    """Long enough to be rare; a non-ASCII character (an emoji, a homoglyph) is rare alone,
+    and so are two signs that are neither letters, digits nor spaces (``^^``, ``,;``: the
+    obfuscation rules look for them)."""
+    return (
+        len(literal) >= MIN_LITERAL
+        or (literal != "" and not literal.isascii())
+        or (len(literal) == 2 and not any(c.isalnum() or c.isspace() for c in literal))
+        or literal in RARE_SIGNS
+    )
 
 
-def _test_literals(test: Node) -> frozenset[str] | None:
+#: The shells' escape characters (PowerShell's backtick, cmd's caret): rare in what
+#: programs are normally started with, the mark of the obfuscation rules that look for them.
+RARE_SIGNS = frozenset("`^")
+
+
+def _test_clauses(test: Node) -> tuple[frozenset[str], ...]:
+    """The clauses of literals a value passing ``test`` contains (lowercased)."""
     kind = test[0]
     if kind in ("eq", "startswith", "endswith", "contains"):
         literal = test[1].lower()
-        return frozenset((literal,)) if _usable(literal) else None
+        return (frozenset((literal,)),) if _usable(literal) else ()
     if kind == "glob":
-        return frozenset((test[3],)) if _usable(test[3]) else None
+        return (frozenset((test[3],)),) if _usable(test[3]) else ()
     if kind == "number" and isinstance(test[1], int) and not isinstance(test[1], bool):
         literal = str(test[1])
-        return frozenset((literal,)) if len(literal) >= MIN_LITERAL else None
+        return (frozenset((literal,)),) if len(literal) >= MIN_LITERAL else ()
+    if kind == "regex":
+        return regex_clauses(test[1], test[2])
+    return ()
+
+
+def regex_clauses(source: str, flags: int) -> tuple[frozenset[str], ...]:
+    """Clauses of literals that every text a regular expression finds a match in contains,
+    lowercased: the runs of plain characters the pattern requires (``[Pp]`` counts as
+    ``p``), an alternation giving one clause of its branches' literals.
+
+    Only ASCII characters are taken. Under ``re.IGNORECASE`` four non-ASCII characters
+    match ASCII letters (``İ`` and ``ı`` match ``i``, ``ſ`` ``s``, the Kelvin sign ``k``):
+    the prefilter folds them in the event's text (:data:`PREFILTER_FOLD`), so the literal is
+    still found there. A pattern the parser refuses gives no clause."""
+    try:
+        parsed = sre_parse.parse(source, flags)
+    except (re.error, RecursionError):
+        return ()
+    return _ordered(tuple(dict.fromkeys(_sequence_clauses(list(parsed)))))
+
+
+def _plain_char(op: Any, av: Any) -> str | None:
+    """The lowercased ASCII character a regex item stands for (``a``, or a class of one
+    letter's cases such as ``[Pp]``), or None."""
+    if op is sre_constants.LITERAL:
+        return chr(av).lower() if av < 128 else None
+    if op is sre_constants.IN and all(kind is sre_constants.LITERAL and v < 128 for kind, v in av):
+        letters = {chr(v).lower() for _kind, v in av}
+        return letters.pop() if len(letters) == 1 else None
     return None
+
+
+def _leading(items: Sequence[Any]) -> tuple[list[str], bool]:
+    """The plain characters a sequence of regex items starts with, and whether they are all
+    of it (groups are looked into)."""
+    chars: list[str] = []
+    for op, av in items:
+        char = _plain_char(op, av)
+        if char is not None:
+            chars.append(char)
+            continue
+        if op is sre_constants.SUBPATTERN or op is sre_constants.ATOMIC_GROUP:
+            inner, whole = _leading(list(av[3] if op is sre_constants.SUBPATTERN else av))
+            chars.extend(inner)
+            if whole:
+                continue
+        return chars, False
+    return chars, True
+
+
+def _sequence_clauses(items: Sequence[Any]) -> list[frozenset[str]]:
+    """The clauses (AND) of a sequence of parsed regex items: each run of plain characters
+    (groups are part of the run: they match where they stand), the clauses of what is
+    repeated at least once (whose first characters continue the run before it), and one
+    clause for an alternation."""
+    clauses: list[frozenset[str]] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        literal = "".join(run)
+        run.clear()
+        if _usable(literal):
+            clauses.append(frozenset((literal,)))
+
+    def walk(sequence: Sequence[Any]) -> None:
+        for op, av in sequence:
+            char = _plain_char(op, av)
+            if char is not None:
+                run.append(char)
+            elif op is sre_constants.SUBPATTERN:
+                walk(list(av[3]))
+            elif op is sre_constants.ATOMIC_GROUP:
+                walk(list(av))
+            elif op in _REPEATS and av[0] >= 1:
+                body = list(av[2])
+                run.extend(_leading(body)[0])
+                flush()
+                clauses.extend(_sequence_clauses(body))
+            elif op is sre_constants.BRANCH:
+                flush()
+                union: set[str] = set()
+                for branch in av[1]:
+                    found = _sequence_clauses(list(branch))
+                    if not found:
+                        union.clear()
+                        break
+                    union |= min(found, key=_selectivity)
+                if union:
+                    clauses.append(frozenset(union))
+            else:
+                # Any character, other classes, anchors, lookarounds, back references,
+                # optional parts: no literal, and the run ends.
+                flush()
+
+    walk(items)
+    flush()
+    return clauses
+
+
+_REPEATS = (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, sre_constants.POSSESSIVE_REPEAT)
 
 
 def required_clauses(node: Node) -> tuple[frozenset[str], ...]:
     """Clauses of literals the (lowercased) text of every event the node matches satisfies:
     each clause has at least one of its literals in the text. AND gathers its children's
     clauses; OR gives one clause, the union of one clause of each child (none if a child has
-    none); NOT, null, compared numbers, regexes give none (no guarantee)."""
+    none); a regex its required literals (:func:`regex_clauses`); NOT, null, compared
+    numbers give none (no guarantee)."""
     kind = node[0]
     if kind in ("field", "keyword"):
-        found = _test_literals(node[-1])
-        return (found,) if found is not None else ()
+        return _test_clauses(node[-1])
     if kind == "and":
         clauses: list[frozenset[str]] = []
         for child in node[1]:
@@ -284,15 +398,29 @@ def required_clauses(node: Node) -> tuple[frozenset[str], ...]:
                     clauses.append(clause)
         return tuple(clauses)
     if kind == "or":
-        union: set[str] = set()
+        # (A and B) or C is (A or C) and (B or C): each clause of the OR takes one clause
+        # of every child. Keeping only some of them stays sound (each clause alone is
+        # necessary), so the product is cut to the most selective few.
+        combined: list[frozenset[str]] = [frozenset()]
         for child in node[1]:
             found_clauses = required_clauses(child)
             if not found_clauses:
                 return ()
-            best: frozenset[str] = min(found_clauses, key=_selectivity)
-            union |= best
-        return (frozenset(union),)
+            best = sorted(found_clauses, key=_selectivity)[:OR_CLAUSES]
+            product = {a | b for a in combined for b in best}
+            combined = sorted(product, key=_clause_order)[:OR_CLAUSES]
+        return tuple(combined)
     return ()
+
+
+#: At most this many clauses come out of one OR (and are taken from each of its children).
+OR_CLAUSES = 4
+
+
+def _clause_order(clause: AbstractSet[str]) -> tuple[tuple[int, int], list[str]]:
+    """Selectivity first, then the literals, so the chosen clauses do not depend on the
+    order of a set."""
+    return _selectivity(clause), sorted(clause)
 
 
 def required_event_ids(node: Node) -> frozenset[int] | None:

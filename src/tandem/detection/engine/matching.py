@@ -21,11 +21,13 @@ import functools
 import ipaddress
 import operator
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import ahocorasick
+import hyperscan
 
 from tandem.detection.engine.correlation import Correlator
 from tandem.detection.engine.fields import (
@@ -62,6 +64,9 @@ class Match:
     group: tuple[tuple[str, Any], ...] = field(default=())
 
 
+_UNSET: Any = object()
+
+
 class EventView:
     """One event while it is matched: field values and their lowercased texts, each looked
     up once however many rules ask."""
@@ -76,31 +81,39 @@ class EventView:
         self._leaves: list[str] | None = None
         self._leaves_lower: list[str] | None = None
 
+    # A field is looked up the first time a rule asks: with dict.get rather than a caught
+    # KeyError (raising costs a microsecond, and every event misses each of its fields
+    # once), and without a generator for the common single string value.
+
     def value(self, name: str) -> Any:
-        try:
-            return self._values[name]
-        except KeyError:
+        found = self._values.get(name, _UNSET)
+        if found is _UNSET:
             found = self._values[name] = resolve(self.event, name)
-            return found
+        return found
 
     def texts(self, name: str) -> tuple[str, ...]:
         """The field's values as text (one per list element), as they are."""
-        try:
-            return self._texts[name]
-        except KeyError:
-            pass
-        value = self.value(name)
-        items = value if isinstance(value, list) else (value,)
-        found = tuple(t for t in map(as_text, items) if t is not None)
-        self._texts[name] = found
+        found = self._texts.get(name)
+        if found is None:
+            value = self.value(name)
+            if type(value) is str:
+                found = (value,)
+            elif isinstance(value, list):
+                found = tuple(t for t in map(as_text, value) if t is not None)
+            else:
+                text = as_text(value)
+                found = () if text is None else (text,)
+            self._texts[name] = found
         return found
 
     def lower(self, name: str) -> tuple[str, ...]:
-        try:
-            return self._lower[name]
-        except KeyError:
-            found = self._lower[name] = tuple(t.lower() for t in self.texts(name))
-            return found
+        found = self._lower.get(name)
+        if found is None:
+            texts = self.texts(name)
+            single = len(texts) == 1
+            found = (texts[0].lower(),) if single else tuple(t.lower() for t in texts)
+            self._lower[name] = found
+        return found
 
     def leaf_texts(self) -> list[str]:
         if self._leaves is None:
@@ -120,6 +133,20 @@ TextTest = Callable[[str], bool]
 def event_text(event: dict[str, Any]) -> str:
     """All the event's values, lowercased, one per line: what the prefilter searches."""
     return "\n".join(texts_of(event)).lower()
+
+
+#: Applied to the prefilter's text (when it is not ASCII) and to every literal: the
+#: characters ``re.IGNORECASE`` matches with an ASCII letter although their lowercase is
+#: another (``ſ`` matches ``s``, ``ı`` and ``İ`` match ``i``; ``İ`` lowercases to ``i`` and
+#: a combining dot), so a literal taken from such a regex is still found. Folding both
+#: sides keeps every other literal found too (it maps characters one by one).
+PREFILTER_FOLD = str.maketrans({"\u017f": "s", "\u0131": "i", "\u0307": None})
+
+
+def prefilter_text(event: dict[str, Any]) -> str:
+    """:func:`event_text`, folded by :data:`PREFILTER_FOLD` when it is not ASCII."""
+    text = "\n".join(texts_of(event)).lower()
+    return text if text.isascii() else text.translate(PREFILTER_FOLD)
 
 
 # --- Tests on one value --------------------------------------------------------------------
@@ -252,9 +279,17 @@ def _field(name: str, test: Node) -> Predicate:
 
         return valued
     text_test, cased = _text_test(test)
-    if cased:
-        return lambda view: any(text_test(s) for s in view.texts(name))
-    return lambda view: any(text_test(s) for s in view.lower(name))
+    values = EventView.texts if cased else EventView.lower
+
+    # Loops rather than any(generator): every candidate rule runs these, and a generator
+    # costs more than the test it wraps.
+    def texted(view: EventView) -> bool:
+        for s in values(view, name):  # noqa: SIM110 - a loop is faster than any()
+            if text_test(s):
+                return True
+        return False
+
+    return texted
 
 
 #: From this many ``contains`` alternatives of one field on, they are searched with one
@@ -359,8 +394,28 @@ def predicate(node: Node) -> Predicate:
         if len(parts) == 1:
             return parts[0]
         if kind == "and":
-            return lambda view: all(p(view) for p in parts)
-        return lambda view: any(p(view) for p in parts)
+            if len(parts) == 2:
+                first, second = parts
+                return lambda view: first(view) and second(view)
+
+            def every(view: EventView) -> bool:
+                for p in parts:  # noqa: SIM110 - a loop is faster than all()
+                    if not p(view):
+                        return False
+                return True
+
+            return every
+        if len(parts) == 2:
+            first, second = parts
+            return lambda view: first(view) or second(view)
+
+        def some(view: EventView) -> bool:
+            for p in parts:  # noqa: SIM110 - a loop is faster than any()
+                if p(view):
+                    return True
+            return False
+
+        return some
     raise ValueError(f"unknown node {kind!r}")
 
 
@@ -369,12 +424,46 @@ def predicate(node: Node) -> Predicate:
 
 @dataclass(slots=True)
 class _Bucket:
-    """The candidates of one log source."""
+    """The candidates of one log source (and EventID)."""
 
+    #: rules without a prefilter: always candidates
     always: tuple[int, ...]
-    automaton: Any  # ahocorasick.Automaton, or None when no candidate has a literal
-    #: literal → the rules whose first clause holds it
-    by_literal: dict[str, tuple[int, ...]]
+    #: every literal of every clause of the other rules, numbered; None when there is none
+    database: Any  # hyperscan.Database
+    #: literal number → (the rules indexed by it that have no other clause, the rules
+    #: indexed by it with their other clauses as sets of literal numbers)
+    by_literal: tuple[
+        tuple[tuple[int, ...], tuple[tuple[int, tuple[frozenset[int], ...]], ...]], ...
+    ]
+
+
+def _hit(literal: int, start: int, end: int, flags: int, found: list[int]) -> None:
+    """Hyperscan's match callback: each literal is reported once (``SINGLEMATCH``)."""
+    found.append(literal)
+
+
+def _searchable(literal: str) -> str:
+    """What Hyperscan is given for a literal: its longest piece without a NUL character
+    (the binding reads each literal as a C string). Any piece of a literal is in every
+    text the literal is in; an empty piece cannot be searched for."""
+    if "\0" not in literal:
+        return literal
+    return max(literal.split("\0"), key=len)
+
+
+def _literal_database(literals: Sequence[str]) -> Any:
+    """One Hyperscan block-mode database of plain literals (numbered in order), each
+    reported once per scan. Hyperscan scans the UTF-8 bytes in one pass in C, whatever the
+    number of literals; a literal is in the text exactly when its bytes are in its bytes."""
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    database.compile(
+        expressions=[literal.encode() for literal in literals],
+        ids=list(range(len(literals))),
+        elements=len(literals),
+        flags=hyperscan.HS_FLAG_SINGLEMATCH,
+        literal=True,
+    )
+    return database
 
 
 class Engine:
@@ -396,8 +485,6 @@ class Engine:
         self._matches = [
             Match(rule.rule_id, rule.title, rule.level, rule.tags) for rule in self.rules
         ]
-        #: the clauses to verify after the first (the index's) has been found
-        self._rest = [rule.clauses[1:] for rule in self.rules]
         self._buckets: dict[tuple[LogSource, Any], _Bucket] = {}
 
     def fork(self) -> Engine:
@@ -416,7 +503,22 @@ class Engine:
         if bucket is not None:
             return bucket
         always: list[int] = []
-        by_literal: dict[str, list[int]] = {}
+        numbers: dict[str, int] = {}
+        clauses_of: dict[int, list[frozenset[int]]] = {}
+
+        def clause_numbers(clause: frozenset[str]) -> frozenset[int] | None:
+            """The clause's literals, numbered; None when one cannot be searched for."""
+            found = set()
+            for literal in clause:
+                searched = _searchable(literal.translate(PREFILTER_FOLD))
+                if not searched:
+                    return None
+                number = numbers.get(searched)
+                if number is None:
+                    number = numbers[searched] = len(numbers)
+                found.add(number)
+            return frozenset(found)
+
         for index, rule in enumerate(self.rules):
             if not logsource_applies(rule.logsource, source):
                 continue
@@ -427,43 +529,67 @@ class Engine:
                 and ident not in rule.event_ids
             ):
                 continue
-            if not rule.clauses or not self.prefilter:
+            numbered = [clause_numbers(c) for c in rule.clauses] if self.prefilter else []
+            usable = [c for c in dict.fromkeys(numbered) if c is not None]
+            if not usable:
                 always.append(index)
                 continue
-            for literal in rule.clauses[0]:
-                by_literal.setdefault(literal, []).append(index)
-        automaton = None
-        if by_literal:
-            automaton = ahocorasick.Automaton()
-            for literal in by_literal:
-                automaton.add_word(literal, literal)
-            automaton.make_automaton()
-        bucket = _Bucket(tuple(always), automaton, {k: tuple(v) for k, v in by_literal.items()})
+            clauses_of[index] = usable
+        # A rule is visited when a literal of its index clause is found, then its other
+        # clauses are checked. Index it by the clause least likely to be found: a literal
+        # many rules of this log source share (``.exe``, ``\\windows\\``) is one most
+        # events hold too, so the clause whose literals are the least shared is chosen.
+        shared = Counter(n for clauses in clauses_of.values() for c in clauses for n in c)
+        plain: list[list[int]] = [[] for _ in numbers]
+        checked: list[list[tuple[int, tuple[frozenset[int], ...]]]] = [[] for _ in numbers]
+        for index, clauses in clauses_of.items():
+            first = min(clauses, key=lambda c: (sum(shared[n] for n in c), len(c)))
+            others = tuple(c for c in clauses if c is not first)
+            for number in first:
+                if others:
+                    checked[number].append((index, others))
+                else:
+                    plain[number].append(index)
+        database = _literal_database(list(numbers)) if numbers else None
+        by_literal = tuple((tuple(p), tuple(c)) for p, c in zip(plain, checked, strict=True))
+        bucket = _Bucket(tuple(always), database, by_literal)
         self._buckets[(source, ident)] = bucket
         return bucket
 
     def candidates(self, event: dict[str, Any], source: LogSource | None = None) -> list[int]:
         """The indexes of the rules worth evaluating on ``event``, in rule order: those of
         its log source without a prefilter, and those whose every clause has a literal in
-        the event's text."""
+        the event's text. One Hyperscan pass finds every literal of the log source's rules
+        in the text; one clause of each rule indexes it, the others are checked as sets of
+        literal numbers."""
         if source is None:
             source = infer_logsource(event)
         bucket = self._bucket(source, event_id(event))
-        if bucket.automaton is None:
+        if bucket.database is None:
             return list(bucket.always)
-        text = event_text(event)
-        seen = {literal for _end, literal in bucket.automaton.iter(text)}
-        found: set[int] = set(bucket.always)
+        found: list[int] = []
+        bucket.database.scan(
+            prefilter_text(event).encode(), match_event_handler=_hit, context=found
+        )
+        if not found:
+            return list(bucket.always)
+        hits = frozenset(found)
+        chosen: set[int] = set(bucket.always)
         by_literal = bucket.by_literal
-        rest = self._rest
-        for literal in seen:
-            for index in by_literal[literal]:
-                # The other clauses are checked only for the few rules the index names.
-                if index not in found and all(
-                    any(other in text for other in clause) for clause in rest[index]
-                ):
-                    found.add(index)
-        return sorted(found)
+        for number in found:
+            plain, checked = by_literal[number]
+            if plain:
+                chosen.update(plain)
+            # The other clauses are checked only for the few rules the index names.
+            for index, others in checked:
+                if index in chosen:
+                    continue
+                for clause in others:
+                    if clause.isdisjoint(hits):
+                        break
+                else:
+                    chosen.add(index)
+        return sorted(chosen)
 
     def match(self, event: dict[str, Any], source: LogSource | None = None) -> list[Match]:
         """The rules ``event`` matches, in rule order. ``source``: the event's log source

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: Bump when the compiled form or its meaning changes: the on-disk cache is keyed by it.
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "5"
 
 Node = tuple[Any, ...]
 
