@@ -6,6 +6,7 @@ Thin handlers: the tenant through ``tenant_in_reach``, devices through the asset
 (404 out of reach), one service or query.
 """
 
+from django.shortcuts import get_object_or_404
 from ninja import Query, Router
 
 from tandem.assets import queries as device_queries
@@ -207,6 +208,26 @@ def create_ring(request: TandemRequest, tenant_id: Id, payload: RingIn):  # type
     tenant = tenant_in_reach(request.principal, tenant_id, CHANGE_PATCH_POLICY)
     ring = services.create_patch_ring(actor=request.principal, tenant=tenant, **payload.dict())
     return 201, ring
+
+
+@router.delete("/patching/tenants/{tenant_id}/windows/{window_id}", response={204: None})
+@declare_action(CHANGE_PATCH_POLICY)
+def delete_window(request: TandemRequest, tenant_id: Id, window_id: Id):  # type: ignore[no-untyped-def]
+    """Delete a maintenance window; 422 naming the policies that still use it."""
+    tenant = tenant_in_reach(request.principal, tenant_id, CHANGE_PATCH_POLICY)
+    window = get_object_or_404(queries.windows(tenant.pk), pk=window_id)
+    services.delete_maintenance_window(actor=request.principal, window=window)
+    return 204, None
+
+
+@router.delete("/patching/tenants/{tenant_id}/rings/{ring_id}", response={204: None})
+@declare_action(CHANGE_PATCH_POLICY)
+def delete_ring(request: TandemRequest, tenant_id: Id, ring_id: Id):  # type: ignore[no-untyped-def]
+    """Delete a deployment ring; 422 naming the policies that still use it."""
+    tenant = tenant_in_reach(request.principal, tenant_id, CHANGE_PATCH_POLICY)
+    ring = get_object_or_404(queries.rings(tenant.pk), pk=ring_id)
+    services.delete_patch_ring(actor=request.principal, ring=ring)
+    return 204, None
 
 
 @router.get("/patching/tenants/{tenant_id}/compliance", response=ComplianceOut)

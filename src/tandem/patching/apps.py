@@ -43,6 +43,7 @@ class PatchingConfig(TandemAppConfig):
     # approved updates, and makes at most 500 jobs.
     schedule = (("schedule-installs", 300, "tandem.patching.tasks.schedule_installs_task"),)
     isolation_expectations = ("tests.isolation.expect_patching",)
+    test_world = ("tandem.patching.tests.world.build_patching_world",)
 
     def ready(self) -> None:
         from tandem.assets.queries import register_device_section

@@ -47,7 +47,8 @@ QUEUE_LIMIT = 500
 # --- Policies --------------------------------------------------------------------------------
 
 
-def _label(policy: PatchPolicy) -> str:
+def policy_label(policy: PatchPolicy) -> str:
+    """The policy's level in words: "tenant", "site Berlin", "device web-01"."""
     if policy.level == "tenant":
         return "tenant"
     target = policy.site or policy.asset_group or policy.device
@@ -58,7 +59,7 @@ def layer_of(policy: PatchPolicy) -> inheritance.PolicyLayer:
     """One stored policy as the pure core's layer."""
     return inheritance.PolicyLayer(
         level=policy.level,
-        label=_label(policy),
+        label=policy_label(policy),
         settings={name: getattr(policy, name) for name in inheritance.SETTINGS},
         excluded_packages=tuple(policy.excluded_packages or ()),
     )

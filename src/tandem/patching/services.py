@@ -399,6 +399,72 @@ def create_maintenance_window(
     return window
 
 
+def _refuse_while_used(kind: str, name: str, policies: Iterable[PatchPolicy]) -> None:
+    """422 naming every policy that still uses the window or ring: deleting it would change
+    those policies' plans behind their owner's back (the model protects the row too)."""
+    users = sorted(queries.policy_label(p) for p in policies)
+    if users:
+        raise InvalidInput(
+            {
+                "__all__": [
+                    f"The {kind} {name} is used by {len(users)} polic"
+                    f"{'y' if len(users) == 1 else 'ies'}: {', '.join(users)}. "
+                    f"Choose another {kind} there (or inherit) first."
+                ]
+            }
+        )
+
+
+def delete_maintenance_window(*, actor: Principal, window: MaintenanceWindow) -> None:
+    """Delete a maintenance window no policy uses (decision 0031); refused with the policies
+    that use it otherwise. Audited with what it was."""
+    authorize(actor, CHANGE_PATCH_POLICY, window)
+    with transaction.atomic(), within_tenant(window.tenant_id):
+        # Locked so that a policy saved meanwhile cannot start using it unseen.
+        locked = MaintenanceWindow.objects.select_for_update().get(pk=window.pk)
+        users = PatchPolicy.objects.filter(maintenance_window=locked).select_related(
+            "site", "asset_group", "device"
+        )
+        _refuse_while_used("maintenance window", locked.name, users)
+        record_audit(
+            actor=actor,
+            action="patching.delete_maintenance_window",
+            target=locked,
+            tenant_id=locked.tenant_id,
+            changes={
+                "name": [locked.name, None],
+                "rrule": [locked.rrule, None],
+                "time_zone": [locked.time_zone, None],
+                "duration_minutes": [locked.duration_minutes, None],
+            },
+        )
+        locked.delete()
+
+
+def delete_patch_ring(*, actor: Principal, ring: PatchRing) -> None:
+    """Delete a deployment ring no policy uses; refused with the policies that use it
+    otherwise. Audited with what it was."""
+    authorize(actor, CHANGE_PATCH_POLICY, ring)
+    with transaction.atomic(), within_tenant(ring.tenant_id):
+        locked = PatchRing.objects.select_for_update().get(pk=ring.pk)
+        users = PatchPolicy.objects.filter(ring=locked).select_related(
+            "site", "asset_group", "device"
+        )
+        _refuse_while_used("ring", locked.name, users)
+        record_audit(
+            actor=actor,
+            action="patching.delete_patch_ring",
+            target=locked,
+            tenant_id=locked.tenant_id,
+            changes={
+                "name": [locked.name, None],
+                "order": [locked.order, None],
+                "deferral_days": [locked.deferral_days, None],
+            },
+        )
+        locked.delete()
+
+
 def set_patching_area(
     *, actor: Principal, tenant: Tenant, service_area: ServiceArea | None
 ) -> PatchingSettings:
