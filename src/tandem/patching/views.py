@@ -259,7 +259,7 @@ def compliance_page(request: TandemRequest, tenant_id: int) -> HttpResponse:
     the devices failing, and (for the tenant's IT) the preset form."""
     principal = request.principal
     tenant = tenant_in_reach(principal, tenant_id, VIEW_PATCHING)
-    found = queries.compliance_for_tenant(tenant.pk, principal=principal)
+    found = queries.compliance_for_reader(tenant.pk, principal=principal)
     may_change = allowed(principal, CHANGE_PATCH_POLICY, tenant)
     context = {
         "tenant": tenant,
@@ -286,7 +286,7 @@ def compliance_page(request: TandemRequest, tenant_id: int) -> HttpResponse:
 def compliance_csv(request: TandemRequest, tenant_id: int) -> HttpResponse:
     """One row per device the reader sees: its standing under the tenant's preset."""
     tenant = tenant_in_reach(request.principal, tenant_id, VIEW_PATCHING)
-    found = queries.compliance_for_tenant(tenant.pk, principal=request.principal)
+    found = queries.compliance_for_reader(tenant.pk, principal=request.principal)
     return exports.csv_response(found, f"patch-compliance-tenant-{tenant.pk}.csv")
 
 
