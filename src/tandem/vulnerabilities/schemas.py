@@ -72,6 +72,8 @@ class VulnerabilityFindingQuery(Schema):
     severity: SeverityName | None = None
     package: str | None = Field(None, max_length=500)
     device_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    #: One CVE id (``CVE-2024-3094``): the findings that name it.
+    cve: str | None = Field(None, max_length=40)
     q: str | None = Field(None, max_length=200)
     unfixed: bool | None = None
 
