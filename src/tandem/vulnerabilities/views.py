@@ -13,6 +13,7 @@ import datetime as dt
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -68,7 +69,7 @@ def findings(request: TandemRequest, tenant_id: int) -> HttpResponse:
 
 
 @page(VIEW_VULNERABILITIES)
-def findings_csv(request: TandemRequest, tenant_id: int) -> HttpResponse:
+def findings_csv(request: TandemRequest, tenant_id: int) -> HttpResponseBase:
     """The findings list's rows as CSV under the list's filters (every status unless one is
     chosen), streamed; a bad filter is 422 with the reason and no file."""
     tenant = tenant_in_reach(request.principal, tenant_id, VIEW_VULNERABILITIES)
