@@ -23,6 +23,9 @@ class VulnerabilityFindingOut(Schema):
     source: str
     advisory_url: str
     cve_ids: list[str]
+    #: Every advisory merged into the finding, the naming one first (one finding per CVE
+    #: and package across sources): ``[{"source": "osv", "advisory": "DSA-5724-1"}, ...]``.
+    sources: list[dict[str, str]]
     package: str
     binaries: list[str]
     installed_version: str
