@@ -67,11 +67,22 @@ def run(
             seed=seed,
             prefix=f"bench-{stamp}",
         )
+    if connection.vendor == "postgresql":
+        # Fresh bulk rows have no statistics yet (autovacuum analyses them later): without
+        # them the planner picks nested loops for the states' join, which a live system
+        # with its usual statistics never sees.
+        with connection.cursor() as cursor:
+            for table in (
+                "assets_device",
+                "patching_deviceupdatestate",
+                "patching_updatecatalogueentry",
+            ):
+                cursor.execute(f"ANALYZE {table}")
     generated = time.perf_counter() - started
     figures: list[Figure] = []
 
     with within_tenant(tenant.pk):
-        live = _timed(2, lambda: queries.compliance_for_tenant(tenant.pk))
+        live = _timed(1, lambda: queries.compliance_for_tenant(tenant.pk))
     figures.append(
         Figure(
             "live computation (before: every read)",
@@ -82,7 +93,7 @@ def run(
     )
     with system_context("bench patching: refresh"):
         refresh = _timed(
-            2, lambda: services.refresh_compliance_snapshot(actor=actor, tenant_id=tenant.pk)
+            1, lambda: services.refresh_compliance_snapshot(actor=actor, tenant_id=tenant.pk)
         )
     figures.append(
         Figure(
