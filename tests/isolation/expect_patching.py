@@ -54,6 +54,9 @@ PAGES: dict[str, frozenset[str]] = {
     "patch-policy-edit": frozenset(_ACME_IT),
     "patch-window-create": _CHANGERS_ANYWHERE,
     "patch-ring-create": _CHANGERS_ANYWHERE,
+    # Deleting the world's unused window or ring: POST only, the tenant's own IT.
+    "patch-window-delete": frozenset(_ACME_IT),
+    "patch-ring-delete": frozenset(_ACME_IT),
 }
 WRITES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/patching/devices/{device_id}/decisions"): {
@@ -82,7 +85,17 @@ WRITES: dict[tuple[str, str], dict[str, Any]] = {
         "allowed": set(_ACME_IT),
         "body": lambda w, p: {"name": f"Pilot {p}", "deferral_days": 2},
     },
+    # Deleting a window or a ring no policy uses (the world's, in Acme): the tenant's IT.
+    ("DELETE", "/patching/tenants/{tenant_id}/windows/{window_id}"): {
+        "allowed": set(_ACME_IT),
+        "body": None,
+    },
+    ("DELETE", "/patching/tenants/{tenant_id}/rings/{ring_id}"): {
+        "allowed": set(_ACME_IT),
+        "body": None,
+    },
 }
+EXTRA_PARAMS = {"window_id": "patch_window", "ring_id": "patch_ring"}
 OTHER_READS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/patching/tenants/{tenant_id}/summary"): _ACME,
     ("GET", "/patching/tenants/{tenant_id}/policies"): _ACME,

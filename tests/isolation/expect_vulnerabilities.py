@@ -55,6 +55,7 @@ FORBIDDEN: dict[str, frozenset[str]] = {
 PAGES: dict[str, frozenset[str]] = {
     "vuln-dashboard": _ACME_READERS,
     "vuln-findings": _ACME_READERS,
+    "vuln-findings-csv": _ACME_READERS,
     "vuln-finding": _DEVICE_READERS,
     # POST only: a GET answers 405 to whoever may accept risks anywhere.
     "vuln-accept-risk": _ACME_IT | {"other_tenant_owner"},
@@ -77,6 +78,7 @@ WRITES: dict[tuple[str, str], dict[str, Any]] = {
 OTHER_READS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/vulnerabilities/tenants/{tenant_id}/summary"): _ACME_READERS,
     ("GET", "/vulnerabilities/tenants/{tenant_id}/findings"): _ACME_READERS,
+    ("GET", "/vulnerabilities/tenants/{tenant_id}/findings.csv"): _ACME_READERS,
     ("GET", "/vulnerabilities/devices/{device_id}/findings"): _DEVICE_READERS,
 }
 PAGE_TARGETS: dict[str, dict[str, str]] = {}

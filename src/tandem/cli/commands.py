@@ -212,6 +212,19 @@ def _bench_detect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_patching(args: argparse.Namespace) -> int:
+    """``tandem bench patching``: patch compliance at fleet size (decision 0048)."""
+    from tandem.bench import patching
+
+    if args.devices < 1 or args.states < 1 or args.requests < 1:
+        raise CommandError("--devices, --states and --requests must be positive")
+    result = patching.run(
+        devices=args.devices, states=args.states, requests=args.requests, seed=args.seed
+    )
+    print(patching.report(result, as_json=args.json))
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from tandem.bench import desk
 
@@ -221,8 +234,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return _bench_ingest(args)
     if args.scenario == "detect":
         return _bench_detect(args)
+    if args.scenario == "patching":
+        return _bench_patching(args)
     if args.scenario != "desk":
-        raise CommandError(f"unknown scenario {args.scenario!r}; try: desk, agents, ingest, detect")
+        raise CommandError(
+            f"unknown scenario {args.scenario!r}; try: desk, agents, ingest, detect, patching"
+        )
     if args.processes < 1 or args.tickets < args.processes or args.requests < 1:
         raise CommandError("--processes, --tickets and --requests must be positive")
     try:
@@ -506,10 +523,17 @@ def register(commands: Commands) -> None:
         needs_data=False,
     )
     p.add_argument(
-        "scenario", choices=["desk", "agents", "ingest", "detect"], help="what to measure"
+        "scenario",
+        choices=["desk", "agents", "ingest", "detect", "patching"],
+        help="what to measure",
     )
     p.add_argument("--tickets", type=int, default=2000, help="desk: tickets to create")
-    p.add_argument("--requests", type=int, default=200, help="queue page requests")
+    p.add_argument(
+        "--requests",
+        type=int,
+        default=200,
+        help="desk: queue page requests; patching: requests per page",
+    )
     p.add_argument("--recompute", type=int, default=20000, help="synthetic SLA histories")
     p.add_argument(
         "--processes", type=int, default=2, help="processes opening tickets / recomputing"
@@ -519,7 +543,10 @@ def register(commands: Commands) -> None:
         action="store_true",
         help="measure the queues on the `tandem demo --scale` data",
     )
-    p.add_argument("--devices", type=int, default=200, help="agents: simulated devices")
+    p.add_argument(
+        "--devices", type=int, default=200, help="agents: simulated devices; patching: fleet size"
+    )
+    p.add_argument("--states", type=int, default=50, help="patching: update states per device")
     p.add_argument(
         "--check-ins", type=int, default=5, help="agents: unchanged check-ins per device"
     )

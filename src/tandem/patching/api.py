@@ -6,6 +6,7 @@ Thin handlers: the tenant through ``tenant_in_reach``, devices through the asset
 (404 out of reach), one service or query.
 """
 
+from django.shortcuts import get_object_or_404
 from ninja import Query, Router
 
 from tandem.assets import queries as device_queries
@@ -209,6 +210,26 @@ def create_ring(request: TandemRequest, tenant_id: Id, payload: RingIn):  # type
     return 201, ring
 
 
+@router.delete("/patching/tenants/{tenant_id}/windows/{window_id}", response={204: None})
+@declare_action(CHANGE_PATCH_POLICY)
+def delete_window(request: TandemRequest, tenant_id: Id, window_id: Id):  # type: ignore[no-untyped-def]
+    """Delete a maintenance window; 422 naming the policies that still use it."""
+    tenant = tenant_in_reach(request.principal, tenant_id, CHANGE_PATCH_POLICY)
+    window = get_object_or_404(queries.windows(tenant.pk), pk=window_id)
+    services.delete_maintenance_window(actor=request.principal, window=window)
+    return 204, None
+
+
+@router.delete("/patching/tenants/{tenant_id}/rings/{ring_id}", response={204: None})
+@declare_action(CHANGE_PATCH_POLICY)
+def delete_ring(request: TandemRequest, tenant_id: Id, ring_id: Id):  # type: ignore[no-untyped-def]
+    """Delete a deployment ring; 422 naming the policies that still use it."""
+    tenant = tenant_in_reach(request.principal, tenant_id, CHANGE_PATCH_POLICY)
+    ring = get_object_or_404(queries.rings(tenant.pk), pk=ring_id)
+    services.delete_patch_ring(actor=request.principal, ring=ring)
+    return 204, None
+
+
 @router.get("/patching/tenants/{tenant_id}/compliance", response=ComplianceOut)
 @declare_action(VIEW_PATCHING)
 def compliance(  # type: ignore[no-untyped-def]
@@ -218,7 +239,7 @@ def compliance(  # type: ignore[no-untyped-def]
     under the tenant's preset, SLA attainment and time to patch over ``period_days``,
     reboot debt and coverage, overall, per site and per responsible party."""
     tenant = tenant_in_reach(request.principal, tenant_id, VIEW_PATCHING)
-    found = queries.compliance_for_tenant(
+    found = queries.compliance_for_reader(
         tenant.pk, principal=request.principal, period_days=period_days
     )
     return exports.compliance_json(found)
@@ -229,7 +250,7 @@ def compliance(  # type: ignore[no-untyped-def]
 def compliance_csv(request: TandemRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
     """The same, one CSV row per device the caller sees."""
     tenant = tenant_in_reach(request.principal, tenant_id, VIEW_PATCHING)
-    found = queries.compliance_for_tenant(tenant.pk, principal=request.principal)
+    found = queries.compliance_for_reader(tenant.pk, principal=request.principal)
     return exports.csv_response(found, f"patch-compliance-tenant-{tenant.pk}.csv")
 
 

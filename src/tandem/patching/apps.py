@@ -41,8 +41,18 @@ class PatchingConfig(TandemAppConfig):
     # Every five minutes: a window opens at most five minutes before its job is handed out
     # (the agent's next check-in then takes it); a run is a few queries per tenant with
     # approved updates, and makes at most 500 jobs.
-    schedule = (("schedule-installs", 300, "tandem.patching.tasks.schedule_installs_task"),)
+    # Every minute: compliance snapshots marked changed (a sync, new settings) are
+    # refreshed within a minute; the others every 15 minutes (decision 0048).
+    schedule = (
+        ("schedule-installs", 300, "tandem.patching.tasks.schedule_installs_task"),
+        (
+            "refresh-compliance-snapshots",
+            60,
+            "tandem.patching.tasks.refresh_compliance_snapshots_task",
+        ),
+    )
     isolation_expectations = ("tests.isolation.expect_patching",)
+    test_world = ("tandem.patching.tests.world.build_patching_world",)
 
     def ready(self) -> None:
         from tandem.assets.queries import register_device_section

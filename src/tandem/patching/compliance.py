@@ -453,7 +453,17 @@ def evaluate(
     for state in states:
         by_device.setdefault(state.device_id, []).append(state)
     results = [evaluate_device(d, by_device.get(d.device_id, ()), now, options) for d in devices]
-    results.sort(key=lambda r: (not r.in_scope, r.current is not False, r.name.lower()))
+    return summarise(results, now, options)
+
+
+def summarise(results: Iterable[DeviceResult], now: dt.datetime, options: Options) -> Evaluation:
+    """The figures of devices already evaluated at ``now``: what :func:`evaluate` does after
+    judging each device, and all a snapshot's reader does (decision 0048). A device's result
+    depends on that device alone, so any subset of a tenant's results (the devices a
+    provider sees) summarises to what evaluating that subset gives."""
+    results = sorted(
+        results, key=lambda r: (not r.in_scope, r.current is not False, r.name.lower())
+    )
     return Evaluation(
         rule=options.rule,
         now=now,
@@ -464,3 +474,99 @@ def evaluate(
         by_party=_groups(results, lambda r: r.party_id, lambda r: r.party_name, "No party"),
         devices=results,
     )
+
+
+# --- Snapshot rows (decision 0048) ------------------------------------------------------------
+# A device's result as a JSON-ready list and back, exactly: datetimes as ISO 8601 with their
+# offset and microseconds, durations as the floats themselves (JSON keeps a float's repr).
+
+
+def _when(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _at(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value is not None else None
+
+
+def result_row(r: DeviceResult) -> list[object]:
+    """One device's result as plain JSON values (the snapshot stores a list of these)."""
+    return [
+        r.device_id,
+        r.name,
+        r.site_id,
+        r.site_name,
+        r.party_id,
+        r.party_name,
+        r.in_scope,
+        r.current,
+        r.overdue,
+        _when(r.oldest_overdue_since),
+        _when(r.last_seen_at),
+        r.reboot_pending,
+        _when(r.reboot_debt_since),
+        r.in_reboot_debt,
+        r.sla_met,
+        r.sla_missed,
+        r.to_patch,
+        r.to_patch_from_detection,
+        r.reported_recently,
+    ]
+
+
+def result_from_row(row: Sequence[object]) -> DeviceResult:
+    """The inverse of :func:`result_row`."""
+    (
+        device_id,
+        name,
+        site_id,
+        site_name,
+        party_id,
+        party_name,
+        scoped,
+        current,
+        overdue,
+        oldest,
+        seen,
+        pending,
+        debt_since,
+        in_debt,
+        met,
+        missed,
+        to_patch,
+        from_detection,
+        recently,
+    ) = row
+    return DeviceResult(
+        device_id=device_id,  # type: ignore[arg-type]
+        name=name,  # type: ignore[arg-type]
+        site_id=site_id,  # type: ignore[arg-type]
+        site_name=site_name,  # type: ignore[arg-type]
+        party_id=party_id,  # type: ignore[arg-type]
+        party_name=party_name,  # type: ignore[arg-type]
+        in_scope=scoped,  # type: ignore[arg-type]
+        current=current,  # type: ignore[arg-type]
+        overdue=overdue,  # type: ignore[arg-type]
+        oldest_overdue_since=_at(oldest),  # type: ignore[arg-type]
+        last_seen_at=_at(seen),  # type: ignore[arg-type]
+        reboot_pending=pending,  # type: ignore[arg-type]
+        reboot_debt_since=_at(debt_since),  # type: ignore[arg-type]
+        in_reboot_debt=in_debt,  # type: ignore[arg-type]
+        sla_met=met,  # type: ignore[arg-type]
+        sla_missed=missed,  # type: ignore[arg-type]
+        to_patch=to_patch,  # type: ignore[arg-type]
+        to_patch_from_detection=from_detection,  # type: ignore[arg-type]
+        reported_recently=recently,  # type: ignore[arg-type]
+    )
+
+
+def options_key(options: Options) -> dict[str, object]:
+    """What a snapshot was computed under: a reader whose settings differ computes live."""
+    return {
+        "preset": options.rule.preset,
+        "label": options.rule.label,
+        "staleness_days": options.staleness_days,
+        "coverage_days": options.coverage_days,
+        "reboot_debt_days": options.reboot_debt_days,
+        "period_days": options.period_days,
+    }

@@ -117,6 +117,8 @@ def compliance_json(found: TenantCompliance) -> dict[str, Any]:
         "reboot_debt_days": options.reboot_debt_days,
         "period_start": evaluation.period_start,
         "now": evaluation.now,
+        "from_snapshot": found.from_snapshot,
+        "stale": found.stale,
         "overall": figures_json(evaluation.overall),
         "by_site": [
             {"site_id": g.key, "label": g.label, **figures_json(g.figures)}

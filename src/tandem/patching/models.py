@@ -273,3 +273,32 @@ class PatchingSettings(TenantOwned):
 
     def __str__(self) -> str:
         return f"patching settings of tenant {self.tenant_id}"
+
+
+class ComplianceSnapshot(TenantOwned):
+    """The tenant's patch compliance as last computed by the worker (decision 0048): every
+    active device's standing at ``computed_at``, under the settings in ``settings_key``.
+    Readers summarise the devices they see from it instead of recomputing ~500k states.
+    ``changed_at`` is the last change that makes it out of date (the worker refreshes it
+    then, and at the latest every ``SNAPSHOT_MAX_AGE``)."""
+
+    computed_at = models.DateTimeField()
+    changed_at = models.DateTimeField(null=True, blank=True)
+    #: The options and internet-facing group the figures were judged by.
+    settings_key = models.JSONField(default=dict)
+    #: One ``compliance.result_row`` per active device of the tenant.
+    device_results = models.JSONField(default=list)
+    #: Seconds the computation took (shown to operators; not a figure of compliance).
+    seconds = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], name="patch_compliance_snapshot_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"patch compliance of tenant {self.tenant_id} at {self.computed_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def stale(self) -> bool:
+        return self.changed_at is not None and self.changed_at > self.computed_at

@@ -25,6 +25,7 @@ from tandem.core.principal import Principal
 from tandem.patching import compliance, inheritance, scheduling
 from tandem.patching.choices import Approval, UpdateStatus
 from tandem.patching.models import (
+    ComplianceSnapshot,
     DeviceUpdateState,
     MaintenanceWindow,
     PatchingSettings,
@@ -47,7 +48,8 @@ QUEUE_LIMIT = 500
 # --- Policies --------------------------------------------------------------------------------
 
 
-def _label(policy: PatchPolicy) -> str:
+def policy_label(policy: PatchPolicy) -> str:
+    """The policy's level in words: "tenant", "site Berlin", "device web-01"."""
     if policy.level == "tenant":
         return "tenant"
     target = policy.site or policy.asset_group or policy.device
@@ -58,7 +60,7 @@ def layer_of(policy: PatchPolicy) -> inheritance.PolicyLayer:
     """One stored policy as the pure core's layer."""
     return inheritance.PolicyLayer(
         level=policy.level,
-        label=_label(policy),
+        label=policy_label(policy),
         settings={name: getattr(policy, name) for name in inheritance.SETTINGS},
         excluded_packages=tuple(policy.excluded_packages or ()),
     )
@@ -463,6 +465,10 @@ class TenantCompliance:
     tenant_id: int
     settings: PatchingSettings
     evaluation: compliance.Evaluation
+    #: Read from the worker's snapshot (decision 0048): its time is ``evaluation.now``.
+    from_snapshot: bool = False
+    #: The snapshot is older than a change the worker has not taken in yet.
+    stale: bool = False
 
     @property
     def overall(self) -> compliance.Figures:
@@ -659,6 +665,49 @@ def compliance_for_tenant(
     )
 
 
+def snapshot_key(chosen: PatchingSettings, options: compliance.Options) -> dict[str, object]:
+    """What a compliance snapshot depends on besides the data: the options and the
+    internet-facing group (a reader whose key differs computes live)."""
+    return {
+        **compliance.options_key(options),
+        "internet_facing_group_id": chosen.internet_facing_group_id,
+    }
+
+
+def compliance_for_reader(
+    tenant_id: int,
+    *,
+    principal: Principal | None = None,
+    period_days: int = COMPLIANCE_PERIOD_DAYS,
+) -> TenantCompliance:
+    """What the pages and the API show (decision 0048): the worker's snapshot of the
+    tenant, narrowed to the active devices ``principal`` sees and summarised, as of the
+    snapshot's time; live (:func:`compliance_for_tenant`, now) when the tenant has no
+    snapshot yet or it was computed under other settings (another period, a new preset).
+    Three queries and no state row read, whatever the number of devices."""
+    chosen = compliance_settings(tenant_id)
+    options = compliance_options(chosen, period_days)
+    snapshot = ComplianceSnapshot.objects.filter(tenant_id=tenant_id).first()
+    if snapshot is None or snapshot.settings_key != snapshot_key(chosen, options):
+        return compliance_for_tenant(tenant_id, principal=principal, period_days=period_days)
+    rows = snapshot.device_results
+    if principal is not None:
+        # A device's standing depends on that device alone: the devices the reader sees
+        # now, out of those the snapshot judged, give the figures a live read would.
+        devices = Device.objects.filter(tenant_id=tenant_id, status="active")
+        seen = set(visible(principal, VIEW_PATCHING_DEVICES, devices).values_list("id", flat=True))
+        rows = [row for row in rows if row[0] in seen]
+    return TenantCompliance(
+        tenant_id=tenant_id,
+        settings=chosen,
+        evaluation=compliance.summarise(
+            [compliance.result_from_row(row) for row in rows], snapshot.computed_at, options
+        ),
+        from_snapshot=True,
+        stale=snapshot.stale,
+    )
+
+
 @dataclass(frozen=True)
 class TenantComplianceLine:
     """One tenant in a reader's cross-tenant compliance summary."""
@@ -667,17 +716,15 @@ class TenantComplianceLine:
     compliance: TenantCompliance
 
 
-def compliance_across_tenants(
-    principal: Principal, now: dt.datetime | None = None
-) -> list[TenantComplianceLine]:
+def compliance_across_tenants(principal: Principal) -> list[TenantComplianceLine]:
     """Every tenant the reader holds ``view_patching`` in (a provider: its clients), with
     its compliance over the devices the reader sees there; worst first. A few queries per
-    tenant: the figures are per tenant by nature (each has its own preset)."""
-    now = now or timezone.now()
+    tenant: the figures are per tenant by nature (each has its own preset); each tenant's
+    from its snapshot when it has one (:func:`compliance_for_reader`)."""
     tenant_ids = sorted({a.tenant_id for a in principal.accesses_with(VIEW_PATCHING)})
     tenants = visible(principal, "tenancy.view_tenant", Tenant.objects.filter(pk__in=tenant_ids))
     lines = [
-        TenantComplianceLine(t, compliance_for_tenant(t.pk, now, principal=principal))
+        TenantComplianceLine(t, compliance_for_reader(t.pk, principal=principal))
         for t in tenants.order_by("name", "id")
     ]
     lines.sort(

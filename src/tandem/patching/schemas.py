@@ -159,7 +159,13 @@ class ComplianceOut(Schema):
     staleness_days: int
     reboot_debt_days: int
     period_start: dt.datetime
+    #: The moment the figures hold for: the snapshot's time when ``from_snapshot``.
     now: dt.datetime
+    #: Read from the worker's snapshot (refreshed every minute when changed, else every
+    #: 15 minutes), not computed for this request (decision 0048).
+    from_snapshot: bool
+    #: A change happened after the snapshot; the worker takes it in on its next run.
+    stale: bool
     overall: dict[str, Any]
     by_site: list[dict[str, Any]]
     by_party: list[dict[str, Any]]

@@ -9,6 +9,7 @@ leaves the history in the states' own times, not in the audit log.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -36,6 +37,7 @@ from tandem.patching.choices import (
     UpdateStatus,
 )
 from tandem.patching.models import (
+    ComplianceSnapshot,
     DeviceUpdateState,
     MaintenanceWindow,
     PatchingSettings,
@@ -130,6 +132,8 @@ def sync_device_updates(
             states.filter(pk__in=answer.superseded).update(
                 status=UpdateStatus.SUPERSEDED, closed_at=now
             )
+        if answer.add or answer.reopen or answer.installed or answer.superseded:
+            mark_compliance_changed(tenant_id=device.tenant_id, at=now)
     return answer
 
 
@@ -400,6 +404,72 @@ def create_maintenance_window(
     return window
 
 
+def _refuse_while_used(kind: str, name: str, policies: Iterable[PatchPolicy]) -> None:
+    """422 naming every policy that still uses the window or ring: deleting it would change
+    those policies' plans behind their owner's back (the model protects the row too)."""
+    users = sorted(queries.policy_label(p) for p in policies)
+    if users:
+        raise InvalidInput(
+            {
+                "__all__": [
+                    f"The {kind} {name} is used by {len(users)} polic"
+                    f"{'y' if len(users) == 1 else 'ies'}: {', '.join(users)}. "
+                    f"Choose another {kind} there (or inherit) first."
+                ]
+            }
+        )
+
+
+def delete_maintenance_window(*, actor: Principal, window: MaintenanceWindow) -> None:
+    """Delete a maintenance window no policy uses (decision 0031); refused with the policies
+    that use it otherwise. Audited with what it was."""
+    authorize(actor, CHANGE_PATCH_POLICY, window)
+    with transaction.atomic(), within_tenant(window.tenant_id):
+        # Locked so that a policy saved meanwhile cannot start using it unseen.
+        locked = MaintenanceWindow.objects.select_for_update().get(pk=window.pk)
+        users = PatchPolicy.objects.filter(maintenance_window=locked).select_related(
+            "site", "asset_group", "device"
+        )
+        _refuse_while_used("maintenance window", locked.name, users)
+        record_audit(
+            actor=actor,
+            action="patching.delete_maintenance_window",
+            target=locked,
+            tenant_id=locked.tenant_id,
+            changes={
+                "name": [locked.name, None],
+                "rrule": [locked.rrule, None],
+                "time_zone": [locked.time_zone, None],
+                "duration_minutes": [locked.duration_minutes, None],
+            },
+        )
+        locked.delete()
+
+
+def delete_patch_ring(*, actor: Principal, ring: PatchRing) -> None:
+    """Delete a deployment ring no policy uses; refused with the policies that use it
+    otherwise. Audited with what it was."""
+    authorize(actor, CHANGE_PATCH_POLICY, ring)
+    with transaction.atomic(), within_tenant(ring.tenant_id):
+        locked = PatchRing.objects.select_for_update().get(pk=ring.pk)
+        users = PatchPolicy.objects.filter(ring=locked).select_related(
+            "site", "asset_group", "device"
+        )
+        _refuse_while_used("ring", locked.name, users)
+        record_audit(
+            actor=actor,
+            action="patching.delete_patch_ring",
+            target=locked,
+            tenant_id=locked.tenant_id,
+            changes={
+                "name": [locked.name, None],
+                "order": [locked.order, None],
+                "deferral_days": [locked.deferral_days, None],
+            },
+        )
+        locked.delete()
+
+
 def set_patching_area(
     *, actor: Principal, tenant: Tenant, service_area: ServiceArea | None
 ) -> PatchingSettings:
@@ -419,6 +489,7 @@ def set_patching_area(
             tenant_id=tenant.pk,
             changes={"service_area_id": [before, service_area.pk if service_area else None]},
         )
+        mark_compliance_changed(tenant_id=tenant.pk)  # the responsible parties may move
     return chosen
 
 
@@ -477,6 +548,7 @@ def set_compliance_settings(
         for name, value in wanted.items():
             setattr(chosen, name, value)
         chosen.save()
+        mark_compliance_changed(tenant_id=tenant.pk)
         record_audit(
             actor=actor,
             action="patching.set_compliance_settings",
@@ -626,6 +698,7 @@ def _advise(
             changes={"source": [None, advised_by], "entries": [None, len(touched)]},
         )
         _reapply_policies(tenant_id)
+        mark_compliance_changed(tenant_id=tenant_id)  # severities and release dates moved
     return len(entries)
 
 
@@ -695,3 +768,84 @@ def import_advisory_csv(*, actor: Principal, text: str) -> int:
             entry.advised_by = "csv"
             changed.append(entry)
         return _advise(actor, changed, "csv")
+
+
+# --- Compliance snapshots (decision 0048) ------------------------------------------------------
+
+#: A snapshot is recomputed at least this often even without a change: the figures are
+#: relative to "now" (an update becomes overdue, a device stale, by the clock alone).
+SNAPSHOT_MAX_AGE = dt.timedelta(minutes=15)
+#: Tenants refreshed at most per run of the periodic task (the rest wait for the next run,
+#: oldest first): one run stays within a few minutes at 10,000 devices a tenant.
+SNAPSHOT_TENANTS_PER_RUN = 20
+
+
+def mark_compliance_changed(*, tenant_id: int, at: dt.datetime | None = None) -> None:
+    """Say the tenant's compliance snapshot is out of date (the worker refreshes it on its
+    next run). One UPDATE of one row, inside the caller's transaction; nothing when the
+    tenant has no snapshot yet (readers compute live until the first one)."""
+    ComplianceSnapshot.objects.filter(tenant_id=tenant_id).update(changed_at=at or timezone.now())
+
+
+def refresh_compliance_snapshot(
+    *, actor: Principal, tenant_id: int, now: dt.datetime | None = None
+) -> ComplianceSnapshot:
+    """Compute the tenant's compliance at ``now`` over all its active devices and store
+    every device's standing (decision 0048). Derived data, like the states' sync: not
+    audited. A change recorded while it computes (``changed_at`` after ``now``) leaves the
+    snapshot stale, so the next run takes it again."""
+    del actor  # the system's work; kept for the services' signature
+    now = now or timezone.now()
+    started = time.perf_counter()
+    with within_tenant(tenant_id):
+        found = queries.compliance_for_tenant(tenant_id, now)
+        rows = [compliance.result_row(r) for r in found.devices]
+        key = queries.snapshot_key(found.settings, found.evaluation.options)
+        with transaction.atomic():
+            snapshot, _ = ComplianceSnapshot.objects.update_or_create(
+                tenant_id=tenant_id,
+                defaults={
+                    "computed_at": now,
+                    "settings_key": key,
+                    "device_results": rows,
+                    "seconds": round(time.perf_counter() - started, 3),
+                },
+            )
+    return snapshot
+
+
+def refresh_due_compliance_snapshots(
+    *, actor: Principal, now: dt.datetime | None = None, limit: int = SNAPSHOT_TENANTS_PER_RUN
+) -> list[int]:
+    """Refresh the snapshots that are due: tenants with active devices and none yet, those
+    marked changed, and those older than :data:`SNAPSHOT_MAX_AGE`; at most ``limit``, in
+    that order (oldest first). Returns the tenants refreshed."""
+    now = now or timezone.now()
+    with system_context("patching: compliance snapshots due"):
+        with_devices = set(
+            Device.objects.filter(status="active")
+            .values_list("tenant_id", flat=True)
+            .distinct()
+            .order_by()
+        )
+        held = {
+            tenant_id: (computed_at, changed_at)
+            for tenant_id, computed_at, changed_at in ComplianceSnapshot.objects.values_list(
+                "tenant_id", "computed_at", "changed_at"
+            )
+        }
+    due: list[tuple[int, dt.datetime, int]] = []
+    for tenant_id in with_devices | set(held):
+        if tenant_id not in held:
+            due.append((0, dt.datetime.min.replace(tzinfo=dt.UTC), tenant_id))
+            continue
+        computed_at, changed_at = held[tenant_id]
+        if changed_at is not None and changed_at > computed_at:
+            due.append((1, computed_at, tenant_id))
+        elif now - computed_at >= SNAPSHOT_MAX_AGE:
+            due.append((2, computed_at, tenant_id))
+    refreshed = []
+    for _, _, tenant_id in sorted(due)[:limit]:
+        refresh_compliance_snapshot(actor=actor, tenant_id=tenant_id, now=timezone.now())
+        refreshed.append(tenant_id)
+    return refreshed

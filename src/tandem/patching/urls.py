@@ -24,6 +24,16 @@ urlpatterns = [
         views.ring_create,
         name="patch-ring-create",
     ),
+    path(
+        "tenants/<id:tenant_id>/patching/windows/<id:window_id>/delete/",
+        views.window_delete,
+        name="patch-window-delete",
+    ),
+    path(
+        "tenants/<id:tenant_id>/patching/rings/<id:ring_id>/delete/",
+        views.ring_delete,
+        name="patch-ring-delete",
+    ),
     path("patching/approvals/", views.approvals, name="patch-approvals"),
     path(
         "tenants/<id:tenant_id>/patching/compliance/",

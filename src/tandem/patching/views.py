@@ -13,7 +13,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from tandem.assets import queries as device_queries
@@ -173,6 +173,50 @@ def ring_create(request: TandemRequest, tenant_id: int) -> HttpResponse:
     return redirect("patching:patch-policies", tenant.pk)
 
 
+def _delete_from_policies_page(
+    request: TandemRequest, tenant: Tenant, delete: Any, what: str
+) -> HttpResponse:
+    """Run a window or ring deletion; refused (a policy uses it): the page again, 422, with
+    the reason."""
+    try:
+        delete()
+    except InvalidInput as exc:
+        messages.error(request, exc.in_words)
+        return _policies_page(request, tenant, status=422)
+    messages.success(request, f"{what} deleted.")
+    return redirect("patching:patch-policies", tenant.pk)
+
+
+@page(CHANGE_PATCH_POLICY)
+@require_POST
+def window_delete(request: TandemRequest, tenant_id: int, window_id: int) -> HttpResponse:
+    """Delete a maintenance window from the policy page (refused while a policy uses it)."""
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, CHANGE_PATCH_POLICY)
+    window = get_object_or_404(queries.windows(tenant.pk), pk=window_id)
+    return _delete_from_policies_page(
+        request,
+        tenant,
+        lambda: services.delete_maintenance_window(actor=principal, window=window),
+        f"Maintenance window {window.name}",
+    )
+
+
+@page(CHANGE_PATCH_POLICY)
+@require_POST
+def ring_delete(request: TandemRequest, tenant_id: int, ring_id: int) -> HttpResponse:
+    """Delete a deployment ring from the policy page (refused while a policy uses it)."""
+    principal = request.principal
+    tenant = tenant_in_reach(principal, tenant_id, CHANGE_PATCH_POLICY)
+    ring = get_object_or_404(queries.rings(tenant.pk), pk=ring_id)
+    return _delete_from_policies_page(
+        request,
+        tenant,
+        lambda: services.delete_patch_ring(actor=principal, ring=ring),
+        f"Ring {ring.name}",
+    )
+
+
 @page(APPROVE_UPDATES)
 def approvals(request: TandemRequest) -> HttpResponse:
     """Updates awaiting approval by the reader's party, across every tenant it serves."""
@@ -215,7 +259,7 @@ def compliance_page(request: TandemRequest, tenant_id: int) -> HttpResponse:
     the devices failing, and (for the tenant's IT) the preset form."""
     principal = request.principal
     tenant = tenant_in_reach(principal, tenant_id, VIEW_PATCHING)
-    found = queries.compliance_for_tenant(tenant.pk, principal=principal)
+    found = queries.compliance_for_reader(tenant.pk, principal=principal)
     may_change = allowed(principal, CHANGE_PATCH_POLICY, tenant)
     context = {
         "tenant": tenant,
@@ -242,7 +286,7 @@ def compliance_page(request: TandemRequest, tenant_id: int) -> HttpResponse:
 def compliance_csv(request: TandemRequest, tenant_id: int) -> HttpResponse:
     """One row per device the reader sees: its standing under the tenant's preset."""
     tenant = tenant_in_reach(request.principal, tenant_id, VIEW_PATCHING)
-    found = queries.compliance_for_tenant(tenant.pk, principal=request.principal)
+    found = queries.compliance_for_reader(tenant.pk, principal=request.principal)
     return exports.csv_response(found, f"patch-compliance-tenant-{tenant.pk}.csv")
 
 

@@ -13,7 +13,7 @@ from tandem.assets import queries as device_queries
 from tandem.core.actions import declare_action
 from tandem.core.api import CappedLimitOffsetPagination, Id
 from tandem.core.request import TandemRequest, tenant_in_reach
-from tandem.vulnerabilities import queries, services
+from tandem.vulnerabilities import exports, queries, services
 from tandem.vulnerabilities.permissions import ACCEPT_VULNERABILITY_RISK, VIEW_VULNERABILITIES
 from tandem.vulnerabilities.schemas import (
     AcceptRiskIn,
@@ -61,6 +61,20 @@ def tenant_findings(
         filters.dict(exclude_none=True),
     )
     return rows
+
+
+@router.get("/vulnerabilities/tenants/{tenant_id}/findings.csv")
+@declare_action(VIEW_VULNERABILITIES)
+def tenant_findings_csv(
+    request: TandemRequest, tenant_id: Id, filters: Query[VulnerabilityFindingQuery]
+):  # type: ignore[no-untyped-def]
+    """The tenant's findings the caller sees as CSV, newest first, under the same filters
+    as the list (default: every status); streamed, however many there are."""
+    tenant = tenant_in_reach(request.principal, tenant_id, VIEW_VULNERABILITIES)
+    rows = queries.filtered(
+        queries.findings(request.principal, tenant.pk), filters.dict(exclude_none=True)
+    )
+    return exports.csv_response(request.principal, rows, tenant.pk)
 
 
 @router.get("/vulnerabilities/findings", response=list[VulnerabilityFindingOut])

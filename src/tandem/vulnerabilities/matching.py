@@ -220,3 +220,51 @@ def match(
                     hits.append(Hit(row.key, name, binaries, version, fix))
                     break
     return hits
+
+
+# --- One finding per CVE across sources (decision 0038, amended) ------------------------------
+
+#: Most severe first; ``unknown`` last, so the most severe *known* rating wins.
+SEVERITY_RANK = ("critical", "high", "medium", "low", "informational", "unknown")
+
+
+def group_by_shared_cve(entries: Sequence[tuple[str, Sequence[str]]]) -> list[list[int]]:
+    """Indices of ``entries`` (package, CVE ids) in groups: two entries of one package that
+    name a common CVE are in one group, transitively (a DSA naming three CVEs joins the
+    tracker's three records of them). An entry without CVE ids stays alone. Groups come in
+    the order of their first entry, indices ascending."""
+    parent = list(range(len(entries)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_with: dict[tuple[str, str], int] = {}
+    for index, (package, cves) in enumerate(entries):
+        for cve in cves:
+            other = first_with.setdefault((package, cve.upper()), index)
+            a, b = root(index), root(other)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    groups: dict[int, list[int]] = {}
+    for index in range(len(entries)):
+        groups.setdefault(root(index), []).append(index)
+    return [groups[key] for key in sorted(groups)]
+
+
+def best_severity(severities: Iterable[str]) -> str:
+    """The most severe known rating (``unknown`` only when nobody rated it)."""
+    ranked = [s if s in SEVERITY_RANK else "unknown" for s in severities]
+    return min(ranked, key=SEVERITY_RANK.index, default="unknown")
+
+
+def best_fix(fixed_versions: Iterable[str], compare: Compare) -> str:
+    """The fix that satisfies every source: the highest fixed version any of them names;
+    empty (unfixed) only when none names one. A source that knows no fix yet does not hide
+    the fix another one knows."""
+    known = [v for v in fixed_versions if v]
+    if not known:
+        return ""
+    return max(known, key=functools.cmp_to_key(compare))

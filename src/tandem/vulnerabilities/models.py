@@ -96,6 +96,10 @@ class Finding(TenantOwned):
     advisory_ref = models.CharField(max_length=100)
     source = models.CharField(max_length=20, choices=AdvisorySource.choices)
     cve_ids = models.JSONField(default=list, blank=True)
+    #: Every advisory merged into this finding, the naming one first:
+    #: ``[{"source": "osv", "advisory": "DSA-5724-1"}, {"source": "debian-tracker", ...}]``
+    #: (one finding per CVE and package across sources, decision 0038).
+    sources = models.JSONField(default=list, blank=True)
     #: The package the advisory names (the source package on Debian, Ubuntu, Alma, Rocky).
     package = models.CharField(max_length=500)
     #: The installed binary packages built from it, comma-separated.

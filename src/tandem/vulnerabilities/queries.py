@@ -8,6 +8,7 @@ policies; the system reads (the periodic task) run in a named system context.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -26,7 +27,9 @@ from tandem.vulnerabilities.permissions import VIEW_VULNERABILITIES
 SEVERITY_ORDER = tuple(Severity.values)
 #: Rows of "top packages" and "most exposed devices" on the dashboard.
 TOP_ROWS = 10
-FILTERS = ("status", "severity", "package", "device_id", "q", "unfixed")
+FILTERS = ("status", "severity", "package", "device_id", "cve", "q", "unfixed")
+#: A CVE id as the filter takes it (case does not matter).
+CVE_ID = re.compile(r"CVE-\d{4}-\d{4,}", re.IGNORECASE)
 
 
 def findings(principal: Principal, tenant_id: int | None = None) -> QuerySet[Finding]:
@@ -49,7 +52,8 @@ def finding_in_reach(principal: Principal, finding_id: int) -> Finding:
 
 def filtered(rows: QuerySet[Finding], filters: Mapping[str, str]) -> QuerySet[Finding]:
     """``rows`` narrowed by the list's filters: status, severity, package (source or
-    binary, exact), device, free text over advisory, CVE and package, unfixed only."""
+    binary, exact), device, one CVE id, free text over advisory, CVE and package, unfixed
+    only. Bad values raise :class:`InvalidInput` naming the filter."""
     status = (filters.get("status") or "").strip()
     if status and status != "all":
         if status not in FindingStatus.values:
@@ -68,6 +72,12 @@ def filtered(rows: QuerySet[Finding], filters: Mapping[str, str]) -> QuerySet[Fi
         if not device_id.isdigit():
             raise InvalidInput({"device_id": ["a device id"]})
         rows = rows.filter(device_id=int(device_id))
+    cve = (filters.get("cve") or "").strip()
+    if cve:
+        if not CVE_ID.fullmatch(cve):
+            raise InvalidInput({"cve": ["a CVE id such as CVE-2024-3094"]})
+        # The ids are a JSON list: match the quoted id, so CVE-2024-1 is not CVE-2024-10.
+        rows = rows.filter(cve_ids__icontains=f'"{cve.upper()}"')
     text = (filters.get("q") or "").strip()
     if text:
         rows = rows.filter(

@@ -23,6 +23,9 @@ class VulnerabilityFindingOut(Schema):
     source: str
     advisory_url: str
     cve_ids: list[str]
+    #: Every advisory merged into the finding, the naming one first (one finding per CVE
+    #: and package across sources): ``[{"source": "osv", "advisory": "DSA-5724-1"}, ...]``.
+    sources: list[dict[str, str]]
     package: str
     binaries: list[str]
     installed_version: str
@@ -72,6 +75,8 @@ class VulnerabilityFindingQuery(Schema):
     severity: SeverityName | None = None
     package: str | None = Field(None, max_length=500)
     device_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    #: One CVE id (``CVE-2024-3094``): the findings that name it.
+    cve: str | None = Field(None, max_length=40)
     q: str | None = Field(None, max_length=200)
     unfixed: bool | None = None
 

@@ -340,7 +340,7 @@ def match_device(
                 "title__name", "title__version", "title__source_package", "title__source_version"
             )
         ]
-        hits = _hits(packages, platform) if platform is not None else {}
+        hits = _merged(_hits(packages, platform), platform.compare) if platform is not None else {}
         if platform is None:
             summary.devices_without_platform.append(device.pk)
         _apply_hits(device, hits, platform, now, summary)
@@ -360,6 +360,55 @@ class _Found:
     cve_ids: tuple[str, ...]
     severity: str
     hit: matching.Hit
+    #: Every advisory merged into this finding (itself first): (source, ref, advisory id).
+    members: tuple[tuple[str, str, int], ...] = ()
+
+
+#: Which advisory names a merged finding when it is new: the most severe, then one with a
+#: fix, then OSV before the tracker, then by reference (stable from one match to the next).
+_SOURCE_ORDER = (AdvisorySource.OSV, AdvisorySource.DEBIAN_TRACKER)
+
+
+def _merged(
+    found: dict[tuple[str, str, str], _Found], compare: matching.Compare
+) -> dict[tuple[str, str, str], _Found]:
+    """One finding per CVE and package across sources (decision 0038, amended): hits of one
+    package that name a common CVE (the OSV import's DSA and the tracker's record of the
+    same CVE) become one, keyed by its leading advisory, with the CVE ids and installed
+    binaries of all, the most severe known rating and the highest fixed version any of
+    them names (``matching.best_severity``, ``matching.best_fix``)."""
+    items = sorted(found.values(), key=lambda f: (f.hit.package, f.source, f.advisory_ref))
+    merged: dict[tuple[str, str, str], _Found] = {}
+    groups = matching.group_by_shared_cve([(f.hit.package, f.cve_ids) for f in items])
+    for group in groups:
+        members = [items[i] for i in group]
+        lead = min(
+            members,
+            key=lambda f: (
+                matching.SEVERITY_RANK.index(matching.best_severity([f.severity])),
+                not f.hit.fixed_version,
+                _SOURCE_ORDER.index(f.source) if f.source in _SOURCE_ORDER else len(_SOURCE_ORDER),
+                f.advisory_ref,
+            ),
+        )
+        ordered = [lead, *(m for m in members if m is not lead)]
+        hit = matching.Hit(
+            key=lead.hit.key,
+            package=lead.hit.package,
+            binaries=tuple(sorted({b for m in members for b in m.hit.binaries})),
+            installed_version=lead.hit.installed_version,
+            fixed_version=matching.best_fix((m.hit.fixed_version for m in members), compare),
+        )
+        merged[(lead.source, lead.advisory_ref, hit.package)] = _Found(
+            advisory_id=lead.advisory_id,
+            source=lead.source,
+            advisory_ref=lead.advisory_ref,
+            cve_ids=tuple(sorted({c for m in members for c in m.cve_ids})),
+            severity=matching.best_severity(m.severity for m in members),
+            hit=hit,
+            members=tuple((m.source, m.advisory_ref, m.advisory_id) for m in ordered),
+        )
+    return merged
 
 
 def _hits(
@@ -441,9 +490,12 @@ def _apply_hits(
 ) -> None:
     held = {(f.source, f.advisory_ref, f.package): f for f in Finding.objects.filter(device=device)}
     updates = _updates_for(device, found, platform)
-    creates, changed = [], []
+    creates, changed, absorbed = [], [], []
+    taken: set[tuple[str, str, str]] = set()
     for key, f in found.items():
-        finding = held.get(key)
+        finding, duplicates = _held_for(f, held)
+        taken.update((d.source, d.advisory_ref, d.package) for d in (finding, *duplicates) if d)
+        absorbed.extend(duplicates)
         if finding is None:
             creates.append(
                 Finding(
@@ -461,6 +513,7 @@ def _apply_hits(
                     first_seen=now,
                     last_seen=now,
                     update_id=updates.get(key),
+                    sources=_sources(f),
                 )
             )
             continue
@@ -469,7 +522,13 @@ def _apply_hits(
             summary.opened += 1
         elif _risk_expired(finding, now):
             finding.status = FindingStatus.OPEN
-        finding.advisory_id = f.advisory_id
+        if duplicates:
+            # The same vulnerability was held twice (before the merge, or from two sources
+            # matched apart): one finding stays, seen since the earliest.
+            finding.first_seen = min(d.first_seen for d in (finding, *duplicates))
+        own = {(source, ref): pk for source, ref, pk in f.members}
+        finding.advisory_id = own.get((finding.source, finding.advisory_ref), f.advisory_id)
+        finding.sources = _sources(f)
         finding.cve_ids = list(f.cve_ids)
         finding.binaries = ", ".join(f.hit.binaries)[:2000]
         finding.installed_version = f.hit.installed_version
@@ -480,16 +539,20 @@ def _apply_hits(
         changed.append(finding)
         summary.seen += 1
     for key, finding in held.items():
-        if key not in found and finding.status != FindingStatus.FIXED:
+        if key not in taken and finding.status != FindingStatus.FIXED:
             finding.status, finding.fixed_at = FindingStatus.FIXED, now
             changed.append(finding)
             summary.fixed += 1
+    if absorbed:
+        Finding.objects.filter(pk__in=[d.pk for d in absorbed]).delete()
     Finding.objects.bulk_create(creates, batch_size=_BATCH)
     Finding.objects.bulk_update(
         changed,
         [
             "status",
             "fixed_at",
+            "first_seen",
+            "sources",
             "advisory",
             "cve_ids",
             "binaries",
@@ -502,6 +565,34 @@ def _apply_hits(
         batch_size=_BATCH,
     )
     summary.opened += len(creates)
+
+
+def _sources(f: _Found) -> list[dict[str, str]]:
+    return [{"source": source, "advisory": ref} for source, ref, _ in f.members] or [
+        {"source": f.source, "advisory": f.advisory_ref}
+    ]
+
+
+def _held_for(
+    f: _Found, held: dict[tuple[str, str, str], Finding]
+) -> tuple[Finding | None, list[Finding]]:
+    """The held finding that a merged hit continues, and the other held ones it absorbs:
+    a finding whose risk a person accepted stays (its decision is kept), else an open one,
+    else the oldest."""
+    members = f.members or ((f.source, f.advisory_ref, f.advisory_id),)
+    mine = [held[key] for s, r, _ in members if (key := (s, r, f.hit.package)) in held]
+    if not mine:
+        return None, []
+    keep = min(
+        mine,
+        key=lambda d: (
+            d.status != FindingStatus.RISK_ACCEPTED,
+            d.status == FindingStatus.FIXED,
+            d.first_seen,
+            d.pk,
+        ),
+    )
+    return keep, [d for d in mine if d is not keep]
 
 
 def _risk_expired(finding: Finding, now: dt.datetime) -> bool:

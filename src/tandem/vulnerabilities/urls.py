@@ -9,6 +9,11 @@ app_name = "vulnerabilities"
 urlpatterns = [
     path("tenants/<id:tenant_id>/vulnerabilities/", views.dashboard, name="vuln-dashboard"),
     path("tenants/<id:tenant_id>/vulnerabilities/findings/", views.findings, name="vuln-findings"),
+    path(
+        "tenants/<id:tenant_id>/vulnerabilities/findings.csv",
+        views.findings_csv,
+        name="vuln-findings-csv",
+    ),
     path("vulnerabilities/findings/<id:finding_id>/", views.finding, name="vuln-finding"),
     path(
         "vulnerabilities/findings/<id:finding_id>/accept-risk/",

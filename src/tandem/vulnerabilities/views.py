@@ -13,6 +13,7 @@ import datetime as dt
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -21,7 +22,7 @@ from tandem.core.actions import page
 from tandem.core.errors import InvalidInput
 from tandem.core.policies import allowed
 from tandem.core.request import TandemRequest, tenant_in_reach
-from tandem.vulnerabilities import queries, services
+from tandem.vulnerabilities import exports, queries, services
 from tandem.vulnerabilities.choices import FindingStatus, Severity
 from tandem.vulnerabilities.permissions import ACCEPT_VULNERABILITY_RISK, VIEW_VULNERABILITIES
 
@@ -65,6 +66,19 @@ def findings(request: TandemRequest, tenant_id: int) -> HttpResponse:
         "severities": Severity.choices,
     }
     return render(request, "vulnerabilities/findings.html", context)
+
+
+@page(VIEW_VULNERABILITIES)
+def findings_csv(request: TandemRequest, tenant_id: int) -> HttpResponseBase:
+    """The findings list's rows as CSV under the list's filters (every status unless one is
+    chosen), streamed; a bad filter is 422 with the reason and no file."""
+    tenant = tenant_in_reach(request.principal, tenant_id, VIEW_VULNERABILITIES)
+    filters = {key: request.GET.get(key, "") for key in queries.FILTERS}
+    try:
+        rows = queries.filtered(queries.findings(request.principal, tenant.pk), filters)
+    except InvalidInput as exc:
+        return HttpResponse(exc.in_words, status=422, content_type="text/plain; charset=utf-8")
+    return exports.csv_response(request.principal, rows, tenant.pk)
 
 
 @page(VIEW_VULNERABILITIES)

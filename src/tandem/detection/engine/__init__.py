@@ -12,6 +12,7 @@ field names are found in them); :func:`infer_logsource` tags an event that has n
 from tandem.detection.engine.fields import (
     ECS_FIELDS,
     SYSMON_CATEGORIES,
+    WINDOWS_CHANNELS,
     infer_logsource,
     logsource_applies,
 )
@@ -30,6 +31,7 @@ from tandem.detection.engine.rules import (
 __all__ = [
     "ECS_FIELDS",
     "SYSMON_CATEGORIES",
+    "WINDOWS_CHANNELS",
     "ENGINE_VERSION",
     "CompiledCorrelation",
     "CompiledRule",

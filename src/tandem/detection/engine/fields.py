@@ -219,7 +219,9 @@ CATEGORY_COVERS: dict[str, frozenset[str]] = {
     ),
 }
 
-#: Windows channel → Sigma service.
+#: Windows channel (lower case) → Sigma service: the one table of the taxonomy, which the log
+#: normaliser imports too (pySigma's windows_logsource_mapping plus the channels the SigmaHQ
+#: rules use; a service with two spellings of its channel lists both).
 WINDOWS_CHANNELS: dict[str, str] = {
     "security": "security",
     "system": "system",
@@ -229,17 +231,47 @@ WINDOWS_CHANNELS: dict[str, str] = {
     "windows powershell": "powershell-classic",
     "microsoft-windows-windows defender/operational": "windefend",
     "microsoft-windows-taskscheduler/operational": "taskscheduler",
-    "microsoft-windows-dns-client/operational": "dns-client",
-    "microsoft-windows-bits-client/operational": "bits-client",
-    "microsoft-windows-codeintegrity/operational": "codeintegrity-operational",
     "microsoft-windows-wmi-activity/operational": "wmi",
+    "dns server": "dns-server",
+    "microsoft-windows-dns-server/audit": "dns-server-audit",
+    "microsoft-windows-dns client events/operational": "dns-client",
+    "microsoft-windows-dns-client/operational": "dns-client",
+    "microsoft-windows-driverframeworks-usermode/operational": "driver-framework",
     "microsoft-windows-ntlm/operational": "ntlm",
-    "microsoft-windows-windows firewall with advanced security/firewall": "firewall-as",
-    "microsoft-windows-appxdeployment-server/operational": "appxdeployment-server",
+    "microsoft-windows-dhcp-server/operational": "dhcp",
+    "msexchange management": "msexchange-management",
+    "microsoft-windows-applocker/exe and dll": "applocker",
+    "microsoft-windows-applocker/msi and script": "applocker",
+    "microsoft-windows-applocker/packaged app-deployment": "applocker",
+    "microsoft-windows-applocker/packaged app-execution": "applocker",
+    "microsoft-windows-printservice/admin": "printservice-admin",
+    "microsoft-windows-printservice/operational": "printservice-operational",
+    "microsoft-windows-codeintegrity/operational": "codeintegrity-operational",
     "microsoft-windows-smbclient/security": "smbclient-security",
+    "microsoft-windows-smbserver/connectivity": "smbserver-connectivity",
+    "microsoft-windows-windows firewall with advanced security/firewall": "firewall-as",
+    "microsoft-windows-bits-client/operational": "bits-client",
     "microsoft-windows-terminalservices-localsessionmanager/operational": (
         "terminalservices-localsessionmanager"
     ),
+    "microsoft-servicebus-client": "microsoft-servicebus-client",
+    "microsoft-windows-appxdeploymentserver/operational": "appxdeployment-server",
+    "microsoft-windows-appxdeployment-server/operational": "appxdeployment-server",
+    "microsoft-windows-appxpackaging/operational": "appxpackaging-om",
+    "microsoft-windows-appmodel-runtime/admin": "appmodel-runtime",
+    "microsoft-iis-configuration/operational": "iis-configuration",
+    "microsoft-windows-security-mitigations/kernel mode": "security-mitigations",
+    "microsoft-windows-security-mitigations/user mode": "security-mitigations",
+    "microsoft-windows-shell-core/operational": "shell-core",
+    "openssh/operational": "openssh",
+    "microsoft-windows-lsa/operational": "lsa-server",
+    "microsoft-windows-ldap-client/debug": "ldap",
+    "microsoft-windows-diagnosis-scripted/operational": "diagnosis-scripted",
+    "microsoft-windows-certificateservicesclient-lifecycle-system/operational": (
+        "certificateservicesclient-lifecycle-system"
+    ),
+    "microsoft-windows-capi2/operational": "capi2",
+    "microsoft-windows-bitlocker/bitlocker management": "bitlocker",
 }
 
 #: Sysmon event id → Sigma category.

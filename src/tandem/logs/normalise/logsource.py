@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import TypedDict
 
 from tandem.detection.engine import SYSMON_CATEGORIES as ENGINE_SYSMON_CATEGORIES
+from tandem.detection.engine import WINDOWS_CHANNELS as ENGINE_WINDOWS_CHANNELS
 
 
 class LogSource(TypedDict):
@@ -24,66 +25,9 @@ def logsource(
     return {"product": product, "category": category, "service": service}
 
 
-# Sigma service -> Windows channel (pySigma's windows_logsource_mapping plus the services
-# the SigmaHQ rules use). Looked up by channel, case-insensitively.
-WINDOWS_SERVICE_CHANNELS: dict[str, tuple[str, ...]] = {
-    "security": ("Security",),
-    "system": ("System",),
-    "application": ("Application",),
-    "sysmon": ("Microsoft-Windows-Sysmon/Operational",),
-    "powershell": ("Microsoft-Windows-PowerShell/Operational",),
-    "powershell-classic": ("Windows PowerShell",),
-    "windefend": ("Microsoft-Windows-Windows Defender/Operational",),
-    "taskscheduler": ("Microsoft-Windows-TaskScheduler/Operational",),
-    "wmi": ("Microsoft-Windows-WMI-Activity/Operational",),
-    "dns-server": ("DNS Server",),
-    "dns-server-audit": ("Microsoft-Windows-DNS-Server/Audit",),
-    "dns-client": ("Microsoft-Windows-DNS Client Events/Operational",),
-    "driver-framework": ("Microsoft-Windows-DriverFrameworks-UserMode/Operational",),
-    "ntlm": ("Microsoft-Windows-NTLM/Operational",),
-    "dhcp": ("Microsoft-Windows-DHCP-Server/Operational",),
-    "msexchange-management": ("MSExchange Management",),
-    "applocker": (
-        "Microsoft-Windows-AppLocker/EXE and DLL",
-        "Microsoft-Windows-AppLocker/MSI and Script",
-        "Microsoft-Windows-AppLocker/Packaged app-Deployment",
-        "Microsoft-Windows-AppLocker/Packaged app-Execution",
-    ),
-    "printservice-admin": ("Microsoft-Windows-PrintService/Admin",),
-    "printservice-operational": ("Microsoft-Windows-PrintService/Operational",),
-    "codeintegrity-operational": ("Microsoft-Windows-CodeIntegrity/Operational",),
-    "smbclient-security": ("Microsoft-Windows-SmbClient/Security",),
-    "smbserver-connectivity": ("Microsoft-Windows-SmbServer/Connectivity",),
-    "firewall-as": ("Microsoft-Windows-Windows Firewall With Advanced Security/Firewall",),
-    "bits-client": ("Microsoft-Windows-Bits-Client/Operational",),
-    "terminalservices-localsessionmanager": (
-        "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational",
-    ),
-    "microsoft-servicebus-client": ("Microsoft-ServiceBus-Client",),
-    "appxdeployment-server": ("Microsoft-Windows-AppXDeploymentServer/Operational",),
-    "appxpackaging-om": ("Microsoft-Windows-AppxPackaging/Operational",),
-    "appmodel-runtime": ("Microsoft-Windows-AppModel-Runtime/Admin",),
-    "iis-configuration": ("Microsoft-IIS-Configuration/Operational",),
-    "security-mitigations": (
-        "Microsoft-Windows-Security-Mitigations/Kernel Mode",
-        "Microsoft-Windows-Security-Mitigations/User Mode",
-    ),
-    "shell-core": ("Microsoft-Windows-Shell-Core/Operational",),
-    "openssh": ("OpenSSH/Operational",),
-    "lsa-server": ("Microsoft-Windows-LSA/Operational",),
-    "ldap": ("Microsoft-Windows-LDAP-Client/Debug",),
-    "diagnosis-scripted": ("Microsoft-Windows-Diagnosis-Scripted/Operational",),
-    "certificateservicesclient-lifecycle-system": (
-        "Microsoft-Windows-CertificateServicesClient-Lifecycle-System/Operational",
-    ),
-    "capi2": ("Microsoft-Windows-CAPI2/Operational",),
-    "bitlocker": ("Microsoft-Windows-BitLocker/BitLocker Management",),
-}
-_CHANNEL_SERVICE = {
-    channel.lower(): service
-    for service, channels in WINDOWS_SERVICE_CHANNELS.items()
-    for channel in channels
-}
+#: Windows channel (lower case) → Sigma service: the engine's one table, looked up by the
+#: channel lower-cased.
+CHANNEL_SERVICES: Mapping[str, str] = ENGINE_WINDOWS_CHANNELS
 
 #: Sysmon event id → Sigma category: the engine's one table of the taxonomy (Sysmon 12 is
 #: registry_add or registry_delete by its EventType: see ``windows_logsource``).
@@ -110,7 +54,7 @@ WINDOWS_EVENT_CATEGORIES: dict[tuple[str, int], str] = {
 
 
 def windows_logsource(channel: str | None, event_id: int | None, event_type: str = "") -> LogSource:
-    service = _CHANNEL_SERVICE.get((channel or "").lower())
+    service = CHANNEL_SERVICES.get((channel or "").lower())
     category = None
     if event_id is not None and service == "sysmon":
         category = SYSMON_CATEGORIES.get(event_id)

@@ -15,7 +15,12 @@ from tandem.patching.tests.support import report, states
 
 def _windows(world: World) -> list[MaintenanceWindow]:
     with system_context("test: windows"):
-        return list(MaintenanceWindow.objects.filter(tenant_id=world["tenant"]))
+        # The persona world's own window is not this test's.
+        return list(
+            MaintenanceWindow.objects.filter(tenant_id=world["tenant"]).exclude(
+                pk=world["patch_window"]
+            )
+        )
 
 
 def _policies(world: World) -> dict[str, PatchPolicy]:

@@ -265,3 +265,20 @@ def test_a_folder_and_a_zip_read_the_same_records(tmp_path: Path) -> None:
 def test_a_malformed_osv_record_is_refused_with_the_place(record, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(sources.SourceError, match=message):
         sources.osv_record(record, "bad.json")
+
+
+def test_hits_sharing_a_cve_in_one_package_group_transitively() -> None:
+    entries = [
+        ("openssh", ["CVE-2024-6387", "CVE-2024-6409"]),  # a DSA naming two CVEs
+        ("openssh", ["cve-2024-6409"]),  # the tracker's record of the second
+        ("openssl", ["CVE-2024-6387"]),  # same id, another package: apart
+        ("openssh", ["CVE-2024-6387"]),  # the tracker's record of the first
+        ("openssh", []),  # no CVE named: alone
+    ]
+    assert matching.group_by_shared_cve(entries) == [[0, 1, 3], [2], [4]]
+    assert matching.best_severity(["unknown", "low", "informational"]) == "low"
+    assert matching.best_severity(["unknown"]) == "unknown"
+    assert matching.best_fix(["", "1:9.2p1-2+deb12u3", "1:9.2p1-2+deb12u10"], compare_versions) == (
+        "1:9.2p1-2+deb12u10"
+    )
+    assert matching.best_fix(["", ""], compare_versions) == ""

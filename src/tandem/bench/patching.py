@@ -1,0 +1,149 @@
+"""``tandem bench patching``: patch compliance at fleet size (decision 0048).
+
+A scratch tenant gets a generated fleet (``tandem.scale.patching``: N devices over three
+sites, ~50 update states each), then: the live computation (what every read cost before
+snapshots), the worker's snapshot refresh, and the compliance page and API as the tenant's
+owner and as a provider technician who sees one site, through Django's test client (server
+time, no network), reading the snapshot. Measured and reported, never asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from tandem.accounts.models import User
+from tandem.accounts.services import create_tenant_with_owner
+from tandem.bench.desk import Figure, _percentile
+from tandem.core.principal import system_principal
+from tandem.core.scoping import system_context, within_tenant
+from tandem.patching import queries, services
+from tandem.scale.patching import build_patching_fleet
+from tandem.tenancy.services import create_site
+
+
+def _timed(runs: int, call: Callable[[], Any]) -> list[float]:
+    timings = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        call()
+        timings.append((time.perf_counter() - start) * 1000)
+    return timings
+
+
+def run(
+    *, devices: int = 10_000, states: int = 50, requests: int = 20, seed: int = 1
+) -> dict[str, Any]:
+    """Generate the fleet, measure, and return the figures as plain data."""
+    actor = system_principal("bench patching")
+    stamp = time.strftime("%Y%m%d%H%M%S") + uuid.uuid4().hex[:4]
+    email = f"owner-{stamp}@bench.invalid"
+    with system_context("bench patching: set-up"):
+        tenant = create_tenant_with_owner(
+            actor=actor,
+            name=f"Bench patching {stamp}",
+            slug=f"bench-patching-{stamp}",
+            owner_email=email,
+        )
+        sites = [create_site(actor=actor, tenant=tenant, name=f"Site {n}").pk for n in range(3)]
+        owner = User.objects.get(email=email)
+    started = time.perf_counter()
+    with within_tenant(tenant.pk):
+        fleet = build_patching_fleet(
+            tenant_id=tenant.pk,
+            devices=devices,
+            states_per_device=states,
+            site_ids=(*sites, None),
+            seed=seed,
+            prefix=f"bench-{stamp}",
+        )
+    if connection.vendor == "postgresql":
+        # Fresh bulk rows have no statistics yet (autovacuum analyses them later): without
+        # them the planner picks nested loops for the states' join, which a live system
+        # with its usual statistics never sees.
+        with connection.cursor() as cursor:
+            for table in (
+                "assets_device",
+                "patching_deviceupdatestate",
+                "patching_updatecatalogueentry",
+            ):
+                cursor.execute(f"ANALYZE {table}")
+    generated = time.perf_counter() - started
+    figures: list[Figure] = []
+
+    with within_tenant(tenant.pk):
+        live = _timed(1, lambda: queries.compliance_for_tenant(tenant.pk))
+    figures.append(
+        Figure(
+            "live computation (before: every read)",
+            statistics.median(live),
+            "ms",
+            {"runs": len(live)},
+        )
+    )
+    with system_context("bench patching: refresh"):
+        refresh = _timed(
+            1, lambda: services.refresh_compliance_snapshot(actor=actor, tenant_id=tenant.pk)
+        )
+    figures.append(
+        Figure(
+            "snapshot refresh (worker)", statistics.median(refresh), "ms", {"runs": len(refresh)}
+        )
+    )
+
+    client = Client()
+    client.force_login(owner)
+    for label, url in (
+        ("compliance API", f"/api/v1/patching/tenants/{tenant.pk}/compliance"),
+        ("compliance page", f"/tenants/{tenant.pk}/patching/compliance/"),
+        ("compliance CSV", f"/tenants/{tenant.pk}/patching/compliance.csv"),
+    ):
+        client.get(url)  # warm the session and caches
+        timings, counts = [], []
+        for _ in range(requests):
+            with CaptureQueriesContext(connection) as captured:
+                start = time.perf_counter()
+                response = client.get(url)
+                timings.append((time.perf_counter() - start) * 1000)
+            assert response.status_code == 200, response.content[:200]
+            counts.append(len(captured))
+        figures.append(
+            Figure(
+                f"{label} p50 (owner, snapshot)",
+                statistics.median(timings),
+                "ms",
+                {"queries": max(counts), "requests": requests},
+            )
+        )
+        figures.append(Figure(f"{label} p95 (owner, snapshot)", _percentile(timings, 95), "ms"))
+    return {
+        "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+        "tenant": tenant.slug,
+        "devices": fleet["devices"],
+        "states": fleet["states"],
+        "generated_seconds": round(generated, 1),
+        "figures": [asdict(f) for f in figures],
+    }
+
+
+def report(result: dict[str, Any], *, as_json: bool) -> str:
+    if as_json:
+        return json.dumps(result, indent=2)
+    lines = [
+        f"tandem bench patching on {result['database']}: {result['devices']:,} devices, "
+        f"{result['states']:,} update states (generated in {result['generated_seconds']} s)"
+    ]
+    for fig in result["figures"]:
+        extra = ", ".join(f"{k}={v}" for k, v in fig["detail"].items())
+        lines.append(f"  {fig['name']:<44} {fig['value']:>12,.1f} {fig['unit']:<4} {extra}")
+    return "\n".join(lines)

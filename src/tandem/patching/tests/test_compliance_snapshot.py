@@ -1,0 +1,182 @@
+"""Patch compliance snapshots (decision 0048): what the pages and the API read is exactly
+what the live computation gives at the snapshot's time, for the whole tenant and for a
+provider that sees part of it, on a varied fleet (every kind of state, stale devices,
+reboot debt, several sites, groups and parties) under each preset; other settings or a
+missing snapshot read live; a change marks the snapshot stale and the worker's run takes
+it in. Dates come from "now"."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+from tests.personas import World, user_of
+
+from tandem.accounts.principals import resolve_principal
+from tandem.core.principal import Principal, system_principal
+from tandem.core.scoping import principal_scope, system_context, within_tenant
+from tandem.patching import queries, services
+from tandem.patching.models import ComplianceSnapshot
+from tandem.responsibility import services as matrix
+from tandem.scale.patching import build_patching_fleet
+from tandem.tenancy.models import AssetGroup, ServiceArea, Tenant
+
+SYSTEM = system_principal("test: compliance snapshots")
+
+
+def _acme(world: World) -> Tenant:
+    with system_context("test"):
+        return Tenant.objects.get(pk=world["tenant"])
+
+
+def _fleet(world: World) -> dict[str, object]:
+    """60 devices over Acme's two sites (and none) and its two groups (and none), with the
+    HQ servers' patching given to Northwind so that the parties differ."""
+    acme = _acme(world)
+    with system_context("test"):
+        area = ServiceArea.objects.get(pk=world["service_area"])
+    matrix.add_matrix_row(
+        actor=SYSTEM,
+        tenant=acme,
+        service_area_id=area.pk,
+        asset_group_id=world["asset_group"],
+        responsible_id=world["party"],
+        accountable_id=world["internal_party"],
+    )
+    services.set_patching_area(actor=SYSTEM, tenant=acme, service_area=area)
+    with within_tenant(acme.pk):
+        return build_patching_fleet(
+            tenant_id=acme.pk,
+            devices=60,
+            states_per_device=15,
+            packages=40,
+            site_ids=(world["site"], world["site_out_of_scope"], None),
+            asset_group_ids=(world["asset_group"], world["asset_group_out_of_scope"], None),
+            seed=7,
+        )
+
+
+def _read(world: World, name: str, **options: object) -> queries.TenantCompliance:
+    principal = resolve_principal(user_of(world, name))
+    with principal_scope(principal):
+        return queries.compliance_for_reader(world["tenant"], principal=principal, **options)  # type: ignore[arg-type]
+
+
+def _readers(world: World) -> dict[str, Principal]:
+    return {
+        "owner": resolve_principal(user_of(world, "owner")),
+        "provider_tech": resolve_principal(user_of(world, "provider_tech")),
+        "second_provider_tech": resolve_principal(user_of(world, "second_provider_tech")),
+    }
+
+
+@pytest.mark.parametrize(
+    ("preset", "extra"),
+    [
+        ("cyber_essentials", {}),
+        ("cis_7_3", {"staleness_days": 30}),
+        ("essential_eight", {"reboot_debt_days": 3}),
+        ("custom", {"days": 5}),
+    ],
+)
+def test_the_snapshot_gives_exactly_the_live_figures(world, preset, extra) -> None:  # type: ignore[no-untyped-def]
+    acme = _acme(world)
+    fleet = _fleet(world)
+    facing = None
+    if preset == "essential_eight":
+        with system_context("test"):
+            facing = AssetGroup.objects.get(pk=world["asset_group"])
+    services.set_compliance_settings(
+        actor=SYSTEM, tenant=acme, preset=preset, internet_facing_group=facing, **extra
+    )
+    now = timezone.now()
+    with system_context("test: refresh"):
+        services.refresh_compliance_snapshot(actor=SYSTEM, tenant_id=acme.pk, now=now)
+
+    with within_tenant(acme.pk):
+        live = queries.compliance_for_tenant(acme.pk, now)
+        read = queries.compliance_for_reader(acme.pk)
+    assert read.from_snapshot and not read.stale
+    assert read.evaluation == live.evaluation
+    # The fleet is varied enough for the comparison to mean something.
+    overall = live.overall
+    assert overall.in_scope < overall.devices >= len(fleet["device_ids"])  # type: ignore[arg-type]
+    assert 0 < overall.current < overall.in_scope
+    assert overall.sla_met and overall.sla_pairs > overall.sla_met
+    assert len(live.evaluation.by_site) == 3 and len(live.evaluation.by_party) >= 2
+
+    devices = {}
+    for name, principal in _readers(world).items():
+        with principal_scope(principal):
+            live = queries.compliance_for_tenant(acme.pk, now, principal=principal)
+            read = queries.compliance_for_reader(acme.pk, principal=principal)
+        assert read.from_snapshot, name
+        assert read.evaluation == live.evaluation, name
+        devices[name] = read.overall.devices
+    # Northwind sees the HQ site only: fewer devices than the tenant's own IT.
+    assert 0 < devices["provider_tech"] < devices["owner"]
+
+
+def test_other_settings_read_live_and_a_change_marks_the_snapshot_for_the_worker(
+    world,
+) -> None:  # type: ignore[no-untyped-def]
+    acme = _acme(world)
+    _fleet(world)
+    # No snapshot yet: live, now.
+    assert not _read(world, "owner").from_snapshot
+    with system_context("test: worker"):
+        assert acme.pk in services.refresh_due_compliance_snapshots(actor=SYSTEM)
+        # Fresh and unchanged: nothing is due.
+        assert acme.pk not in services.refresh_due_compliance_snapshots(actor=SYSTEM)
+    assert _read(world, "owner").from_snapshot
+    # Another period than the snapshot's is computed live.
+    assert not _read(world, "owner", period_days=30).from_snapshot
+
+    # New settings: read live at once, and the snapshot is due.
+    services.set_compliance_settings(actor=SYSTEM, tenant=acme, preset="cis_7_3")
+    assert not _read(world, "owner").from_snapshot
+    with system_context("test"):
+        assert ComplianceSnapshot.objects.get(tenant_id=acme.pk).stale
+    with system_context("test: worker"):
+        assert services.refresh_due_compliance_snapshots(actor=SYSTEM) == [acme.pk]
+    read = _read(world, "owner")
+    assert read.from_snapshot and not read.stale
+    assert read.evaluation.rule.label == "CIS Controls v8 7.3"
+
+    # A device's states changed (the sync marks it): shown as stale until the next run.
+    with within_tenant(acme.pk):
+        services.mark_compliance_changed(tenant_id=acme.pk)
+    assert _read(world, "owner").stale
+
+
+def test_the_page_and_the_api_say_as_of_when(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+    acme = _acme(world)
+    _fleet(world)
+    owner = as_persona("owner")
+    api = f"/api/v1/patching/tenants/{acme.pk}/compliance"
+    before = owner.get(api).json()
+    assert before["from_snapshot"] is False
+    page = owner.get(f"/tenants/{acme.pk}/patching/compliance/")
+    assert "Figures computed now." in page.content.decode()
+    with system_context("test: worker"):
+        snapshot = services.refresh_compliance_snapshot(actor=SYSTEM, tenant_id=acme.pk)
+    after = owner.get(api).json()
+    assert after["from_snapshot"] is True and after["stale"] is False
+    # The API's times are in milliseconds.
+    as_of = dt.datetime.fromisoformat(after["now"].replace("Z", "+00:00"))
+    assert abs(as_of - snapshot.computed_at) < dt.timedelta(milliseconds=1)
+    page = owner.get(f"/tenants/{acme.pk}/patching/compliance/")
+    assert "Figures as of " in page.content.decode()
+
+
+def test_reading_a_snapshot_takes_a_fixed_number_of_queries(
+    world, django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    acme = _acme(world)
+    _fleet(world)
+    with system_context("test: worker"):
+        services.refresh_compliance_snapshot(actor=SYSTEM, tenant_id=acme.pk)
+    reader = _readers(world)["provider_tech"]
+    with principal_scope(reader), django_assert_max_num_queries(3):
+        assert queries.compliance_for_reader(acme.pk, principal=reader).from_snapshot
