@@ -511,6 +511,20 @@ NOT_AUDITED["tandem.patching.services.sync_device_updates"] = (
     "derived from what a device reported, after its check-in (decision 0031): the states "
     "carry their own times (missing since, installed at), as the inventory history does"
 )
+_SNAPSHOT = (
+    "derived data (decision 0048): each tenant's compliance computed from the update states "
+    "and stored for the readers; the figures carry their own time (computed at)"
+)
+for _name in (
+    "refresh_compliance_snapshot",
+    "refresh_due_compliance_snapshots",
+    "mark_compliance_changed",
+):
+    NOT_AUDITED[f"tandem.patching.snapshot_services.{_name}"] = _SNAPSHOT
+NOT_AUDITED["tandem.assets.offline_services.end_episode_on_retirement"] = (
+    "a step of assets.services.retire_device, inside its transaction and audit entry (the "
+    "episode closed is named there); the periodic clean-up of older ones audits each itself"
+)
 _THROUGH = (
     "writes nothing itself: its jobs are made and cancelled by jobs.services (request_job, "
     "cancel_job) and its feedback by patching.services.record_install_feedback, each audited "
@@ -535,6 +549,24 @@ _CSV = (
     "os_family,package,version,severity,cve_ids,released_on\n"
     "linux,openssl,3.0.11-1~deb12u2,high,CVE-2031-0001,\n"
 )
+
+
+def _delete_window(actor: Principal, world: World) -> Callable[[], object]:
+    window = patching.create_maintenance_window(
+        actor=actor,
+        tenant=_tenant(world),
+        name="Window to delete",
+        rrule="FREQ=WEEKLY;BYDAY=SU",
+        first_start=dt.datetime(2031, 1, 5, 22),
+        time_zone="Europe/Berlin",
+        duration_minutes=60,
+    )
+    return lambda: patching.delete_maintenance_window(actor=actor, window=window)
+
+
+def _delete_ring(actor: Principal, world: World) -> Callable[[], object]:
+    ring = patching.create_patch_ring(actor=actor, tenant=_tenant(world), name="Ring to delete")
+    return lambda: patching.delete_patch_ring(actor=actor, ring=ring)
 
 
 def _decide_updates(actor: Principal, world: World) -> Callable[[], object]:
@@ -594,6 +626,8 @@ CALLS.update(
                 actor=a, tenant=_tenant(w), preset="custom", days=21
             )
         ),
+        "tandem.patching.services.delete_maintenance_window": _delete_window,
+        "tandem.patching.services.delete_patch_ring": _delete_ring,
         "tandem.patching.services.decide_updates": _decide_updates,
         "tandem.patching.services.record_install_feedback": _record_install_feedback,
         "tandem.patching.services.import_debian_advisories": _import_debian,

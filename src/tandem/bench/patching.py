@@ -27,7 +27,7 @@ from tandem.accounts.services import create_tenant_with_owner
 from tandem.bench.desk import Figure, _percentile
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context, within_tenant
-from tandem.patching import queries, services
+from tandem.patching import queries, snapshot_services
 from tandem.scale.patching import build_patching_fleet
 from tandem.tenancy.services import create_site
 
@@ -93,7 +93,8 @@ def run(
     )
     with system_context("bench patching: refresh"):
         refresh = _timed(
-            1, lambda: services.refresh_compliance_snapshot(actor=actor, tenant_id=tenant.pk)
+            1,
+            lambda: snapshot_services.refresh_compliance_snapshot(actor=actor, tenant_id=tenant.pk),
         )
     figures.append(
         Figure(

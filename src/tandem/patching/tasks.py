@@ -8,7 +8,7 @@ from django_tasks import task
 
 from tandem.core.principal import system_principal
 from tandem.patching.install_services import schedule_installs
-from tandem.patching.services import refresh_due_compliance_snapshots
+from tandem.patching.snapshot_services import refresh_due_compliance_snapshots
 
 
 @task()

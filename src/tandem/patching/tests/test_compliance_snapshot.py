@@ -16,7 +16,7 @@ from tests.personas import World, user_of
 from tandem.accounts.principals import resolve_principal
 from tandem.core.principal import Principal, system_principal
 from tandem.core.scoping import principal_scope, system_context, within_tenant
-from tandem.patching import queries, services
+from tandem.patching import queries, services, snapshot_services
 from tandem.patching.models import ComplianceSnapshot
 from tandem.responsibility import services as matrix
 from tandem.scale.patching import build_patching_fleet
@@ -92,7 +92,7 @@ def test_the_snapshot_gives_exactly_the_live_figures(world, preset, extra) -> No
     )
     now = timezone.now()
     with system_context("test: refresh"):
-        services.refresh_compliance_snapshot(actor=SYSTEM, tenant_id=acme.pk, now=now)
+        snapshot_services.refresh_compliance_snapshot(actor=SYSTEM, tenant_id=acme.pk, now=now)
 
     with within_tenant(acme.pk):
         live = queries.compliance_for_tenant(acme.pk, now)
@@ -126,9 +126,9 @@ def test_other_settings_read_live_and_a_change_marks_the_snapshot_for_the_worker
     # No snapshot yet: live, now.
     assert not _read(world, "owner").from_snapshot
     with system_context("test: worker"):
-        assert acme.pk in services.refresh_due_compliance_snapshots(actor=SYSTEM)
+        assert acme.pk in snapshot_services.refresh_due_compliance_snapshots(actor=SYSTEM)
         # Fresh and unchanged: nothing is due.
-        assert acme.pk not in services.refresh_due_compliance_snapshots(actor=SYSTEM)
+        assert acme.pk not in snapshot_services.refresh_due_compliance_snapshots(actor=SYSTEM)
     assert _read(world, "owner").from_snapshot
     # Another period than the snapshot's is computed live.
     assert not _read(world, "owner", period_days=30).from_snapshot
@@ -139,14 +139,14 @@ def test_other_settings_read_live_and_a_change_marks_the_snapshot_for_the_worker
     with system_context("test"):
         assert ComplianceSnapshot.objects.get(tenant_id=acme.pk).stale
     with system_context("test: worker"):
-        assert services.refresh_due_compliance_snapshots(actor=SYSTEM) == [acme.pk]
+        assert snapshot_services.refresh_due_compliance_snapshots(actor=SYSTEM) == [acme.pk]
     read = _read(world, "owner")
     assert read.from_snapshot and not read.stale
     assert read.evaluation.rule.label == "CIS Controls v8 7.3"
 
     # A device's states changed (the sync marks it): shown as stale until the next run.
     with within_tenant(acme.pk):
-        services.mark_compliance_changed(tenant_id=acme.pk)
+        snapshot_services.mark_compliance_changed(tenant_id=acme.pk)
     assert _read(world, "owner").stale
 
 
@@ -160,7 +160,7 @@ def test_the_page_and_the_api_say_as_of_when(as_persona, world) -> None:  # type
     page = owner.get(f"/tenants/{acme.pk}/patching/compliance/")
     assert "Figures computed now." in page.content.decode()
     with system_context("test: worker"):
-        snapshot = services.refresh_compliance_snapshot(actor=SYSTEM, tenant_id=acme.pk)
+        snapshot = snapshot_services.refresh_compliance_snapshot(actor=SYSTEM, tenant_id=acme.pk)
     after = owner.get(api).json()
     assert after["from_snapshot"] is True and after["stale"] is False
     # The API's times are in milliseconds.
@@ -176,7 +176,7 @@ def test_reading_a_snapshot_takes_a_fixed_number_of_queries(
     acme = _acme(world)
     _fleet(world)
     with system_context("test: worker"):
-        services.refresh_compliance_snapshot(actor=SYSTEM, tenant_id=acme.pk)
+        snapshot_services.refresh_compliance_snapshot(actor=SYSTEM, tenant_id=acme.pk)
     reader = _readers(world)["provider_tech"]
     with principal_scope(reader), django_assert_max_num_queries(3):
         assert queries.compliance_for_reader(acme.pk, principal=reader).from_snapshot
