@@ -36,7 +36,6 @@ def group_members(pgid: int) -> dict[int, str]:
     return found
 
 
-@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table in /proc")
 def test_up_starts_the_server_the_workers_and_a_syslog_listener_and_ctrl_c_stops_all(
     tmp_path: Path,
 ) -> None:
