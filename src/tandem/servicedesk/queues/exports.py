@@ -3,7 +3,6 @@ times in each tenant's zone), safe to open in a spreadsheet."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +11,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from tandem.core.csv_export import csv_lines
 from tandem.core.principal import Principal
 from tandem.core.scoping import principal_scope
 from tandem.servicedesk.choices import SOURCE_LABELS
@@ -35,26 +35,11 @@ HEADER = (
     "time zone",
     "SLA state",
 )
-#: Characters that make a spreadsheet read a cell as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: Any) -> str:
-    """The cell as text, with a leading quote when a spreadsheet would run it as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
 
 
 def tickets_csv(principal: Principal, rows: QuerySet[Ticket]) -> Iterator[str]:
     """Stream ``rows`` as CSV lines. For tickets of tenants where the caller is only a
     requester, the party reads "IT" and the assignee and SLA columns stay empty."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow(HEADER)
     it_tenants = ticket_queries.it_tenant_ids(principal)
     now = timezone.now()
     # The response streams after the view has returned: enter the caller's scope again.
@@ -64,7 +49,7 @@ def tickets_csv(principal: Principal, rows: QuerySet[Ticket]) -> Iterator[str]:
             tenant_id: {key: name for key, name, _kind in statuses}
             for tenant_id, statuses in config_queries.workflows(principal.tenant_ids).items()
         }
-        yield from _lines(writer, rows, it_tenants, names, now)
+        yield from csv_lines(HEADER, _rows(rows, it_tenants, names, now))
 
 
 def local_time(moment: dt.datetime | None, zone: ZoneInfo) -> str:
@@ -73,35 +58,30 @@ def local_time(moment: dt.datetime | None, zone: ZoneInfo) -> str:
     return f"{moment.astimezone(zone):%Y-%m-%d %H:%M}" if moment is not None else ""
 
 
-def _lines(
-    writer: Any,
+def _rows(
     rows: QuerySet[Ticket],
     it_tenants: set[int],
     status_names: dict[int, dict[str, str]],
     now: dt.datetime,
-) -> Iterator[str]:
+) -> Iterator[tuple[Any, ...]]:
+    """The queue's rows as the page words them (cells made safe by :func:`csv_lines`)."""
     zones: dict[str, ZoneInfo] = {}
     for ticket in queries.queue_rows_of(rows):
         it = ticket.tenant_id in it_tenants
         name = ticket.tenant_time_zone
         zone = zones.get(name) or zones.setdefault(name, ZoneInfo(name))
-        yield writer.writerow(
-            [
-                safe_cell(c)
-                for c in (
-                    ticket.number,
-                    ticket.tenant_name,
-                    ticket.subject,
-                    status_names.get(ticket.tenant_id, {}).get(ticket.status, ticket.status),
-                    f"P{ticket.priority}",
-                    ticket.party_name if it else "IT",
-                    (ticket.assignee_full_name or ticket.assignee_email or "") if it else "",
-                    (ticket.requester_full_name or ticket.requester_email) if it else "",
-                    SOURCE_LABELS.get(ticket.source, ticket.source),
-                    local_time(ticket.created_at, zone),
-                    local_time(ticket.resolution_due, zone) if it else "",
-                    name,
-                    queries.SLA_STATES[queries.sla_state_of(ticket, now)] if it else "",
-                )
-            ]
+        yield (
+            ticket.number,
+            ticket.tenant_name,
+            ticket.subject,
+            status_names.get(ticket.tenant_id, {}).get(ticket.status, ticket.status),
+            f"P{ticket.priority}",
+            ticket.party_name if it else "IT",
+            (ticket.assignee_full_name or ticket.assignee_email or "") if it else "",
+            (ticket.requester_full_name or ticket.requester_email) if it else "",
+            SOURCE_LABELS.get(ticket.source, ticket.source),
+            local_time(ticket.created_at, zone),
+            local_time(ticket.resolution_due, zone) if it else "",
+            name,
+            queries.SLA_STATES[queries.sla_state_of(ticket, now)] if it else "",
         )
