@@ -84,17 +84,6 @@ def narrowed(access: TenantAccess) -> bool:
     )
 
 
-def device_rule(access: TenantAccess) -> Q:
-    """The devices a narrowed access covers (its sites and its asset groups, both when both
-    are given), as for jobs; the whole tenant otherwise."""
-    rule = Q()
-    if access.site_ids is not None:
-        rule &= Q(site_id__in=sorted(access.site_ids))
-    if access.asset_group_ids is not None:
-        rule &= Q(asset_group_id__in=sorted(access.asset_group_ids))
-    return rule
-
-
 @policy(SEARCH_EVENTS)
 def search_events(principal: Principal, tenant: Any) -> bool:
     """Holds ``logs.search_events`` somewhere (no object), or through an access that

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from tandem.assets.models import Device
+from tandem.assets.policies import device_scope
 from tandem.core.errors import InvalidInput
 from tandem.core.policies import allowed, authorize, get_visible_or_404, visible
 from tandem.core.principal import Principal
@@ -22,7 +23,7 @@ from tandem.logs import archive
 from tandem.logs.event_query import EventQuery, histogram_bucket, summary
 from tandem.logs.models import DEFAULT_RETENTION_DAYS, ArchiveSettings, IngestSource
 from tandem.logs.permissions import MANAGE_SOURCES, SEARCH_EVENTS
-from tandem.logs.policies import device_rule, narrowed, searches_events, security_area_id
+from tandem.logs.policies import narrowed, searches_events, security_area_id
 from tandem.tenancy.models import Tenant
 
 
@@ -92,7 +93,7 @@ def event_devices(principal: Principal, tenant: Tenant) -> list[int] | None:
         return None
     rule = Q(pk__in=[])
     for access in searching:
-        rule |= device_rule(access)
+        rule |= device_scope(access)  # its sites and asset groups, as for devices
     with within_tenant(tenant.pk):
         return sorted(Device.objects.filter(rule, tenant_id=tenant.pk).values_list("pk", flat=True))
 
@@ -249,7 +250,10 @@ def events_near(
         limit=limit,
     )
     return EventResults(
-        events=[found_event(event, at) for event, at in zip(page.events, page.times, strict=True)],
+        events=named(
+            tenant,
+            [found_event(event, at) for event, at in zip(page.events, page.times, strict=True)],
+        ),
         next_cursor=page.next_cursor,
         count=len(page.events),
         count_exact=page.next_cursor is None,

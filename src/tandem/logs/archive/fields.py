@@ -52,30 +52,38 @@ _DOTTED = [
 
 
 def field_values(event: Mapping[str, Any]) -> dict[str, list[str]]:
-    """Each field column's values for one event (lower case; an empty list when none).
+    """Each field column's values for one event, lower case; a column with no value is
+    left out (stored as null, which no search matches, as an empty list would not).
 
     Written for speed (it runs for every archived event): plain dict lookups, the Windows
-    containers found once."""
+    containers found once, no list for a column without a value."""
     top = event if isinstance(event, dict) else dict(event)
     windows = top.get("Event")
-    data = system = None
+    containers = [top]
     if isinstance(windows, dict):
-        data, system = windows.get("EventData"), windows.get("System")
-    containers = [part for part in (data, system, top) if isinstance(part, dict)]
+        system, data = windows.get("System"), windows.get("EventData")
+        if isinstance(system, dict):
+            containers.insert(0, system)
+        if isinstance(data, dict):
+            containers.insert(0, data)
     found: dict[str, list[str]] = {}
     for name, column in _BARE:
-        found[column] = [
-            _as_text(value).lower()
-            for container in containers
-            if (value := container.get(name)) is not None
-        ]
+        for container in containers:
+            value = container.get(name)
+            if value is not None:
+                text = value.lower() if isinstance(value, str) else _as_text(value).lower()
+                if column in found:
+                    found[column].append(text)
+                else:
+                    found[column] = [text]
     for path, column in _DOTTED:
         current: Any = top
         for key in path:
             current = current.get(key) if isinstance(current, dict) else None
             if current is None:
                 break
-        found[column] = [] if current is None else [_as_text(current).lower()]
+        if current is not None:
+            found[column] = [_as_text(current).lower()]
     return found
 
 

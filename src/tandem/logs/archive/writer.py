@@ -335,7 +335,7 @@ def _table(rows: list[_Row]) -> pa.Table:
         "stream_id": pa.array([row.stream_id for row in rows], pa.string()),
         "device": pa.array([row.device for row in rows], pa.int64()),
         **{
-            column: pa.array([row.fields.get(column, []) for row in rows], pa.list_(pa.string()))
+            column: pa.array([row.fields.get(column) for row in rows], pa.list_(pa.string()))
             for column in FIELD_COLUMNS.values()
         },
         "event": pa.array([row.event for row in rows], pa.string()),
@@ -353,7 +353,7 @@ def _read_upgraded(path: Path) -> pa.Table:
     columns = {name: table.column(name) for name in table.column_names if name in SCHEMA.names}
     columns["device"] = pa.nulls(table.num_rows, pa.int64())
     for column in FIELD_COLUMNS.values():
-        columns[column] = pa.array([row[column] for row in found], pa.list_(pa.string()))
+        columns[column] = pa.array([row.get(column) for row in found], pa.list_(pa.string()))
     return pa.table({name: columns[name] for name in SCHEMA.names}).cast(SCHEMA)
 
 
