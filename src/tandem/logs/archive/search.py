@@ -98,7 +98,10 @@ def search(
         parameters["cursor_key"] = cursor_key
         end = min(end, cursor_time + timedelta(microseconds=1))
     hours = [path for _, path in reversed(existing_hours(base_dir, tenant_id, start, end))]
-    rows: list[tuple[datetime, str, str]] = []
+    # A filter that reads the JSON anyway takes the event text with it; otherwise the text
+    # is read afterwards for the page's rows only (``_event_texts``).
+    columns = "time, key, filename, event" if where.json_only else "time, key, filename"
+    rows: list[tuple[Any, ...]] = []
     group = 1
     while hours and len(rows) <= limit and not where.empty:
         chosen, hours = hours[:group], hours[group:]
@@ -106,9 +109,7 @@ def search(
         wanted = limit + 1 - len(rows)
 
         def build(files: _Files, wanted: int = wanted) -> tuple[str, dict[str, Any]]:
-            inner, values = where.select(
-                files, "time, key, filename", start, end, extra, parameters
-            )
+            inner, values = where.select(files, columns, start, end, extra, parameters)
             # Only fixed SQL fragments are joined here; every value is a $parameter.
             sql = f"{inner} ORDER BY time DESC, key DESC LIMIT $limit"
             return sql, {**values, "limit": wanted}
@@ -116,7 +117,7 @@ def search(
         rows.extend(_query(build, chosen))
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1][0], page[-1][1]) if len(rows) > limit else None
-    texts = _event_texts(page)
+    texts = {row[1]: row[3] for row in page} if where.json_only else _event_texts(page)
     return EventPage(
         events=[orjson.loads(texts[row[1]]) for row in page],
         next_cursor=next_cursor,
@@ -360,6 +361,8 @@ _NOTHING = {
     "1": "1",
     "time": "now()::TIMESTAMPTZ AS time",
     "time, key, filename": "now()::TIMESTAMPTZ AS time, '' AS key, '' AS filename",
+    "time, key, filename, event": "now()::TIMESTAMPTZ AS time, '' AS key, '' AS filename, "
+    "'' AS event",
 }
 
 
