@@ -330,11 +330,13 @@ class _Where:
         and the parameters it uses. Cheap conditions come first: DuckDB evaluates the rest
         only on the rows they keep."""
         base = ["time >= $start", "time < $end", *extra, *self.common]
+        # Each row's file only when asked for (the page reads its events from it after).
+        named = ", filename = true" if "filename" in columns else ""
         parts = []
         if files.columns:
             where = " AND ".join([*base, *self.by_column, *self.json_only])
             parts.append(
-                f"SELECT {columns} FROM read_parquet($files, filename = true) WHERE {where}"  # noqa: S608
+                f"SELECT {columns} FROM read_parquet($files{named}) WHERE {where}"  # noqa: S608
             )
         # Older files recorded no device: a device filter or a scope keeps none of theirs.
         legacy = (
@@ -343,7 +345,7 @@ class _Where:
         if legacy:
             where = " AND ".join([*base, *self.by_json, *self.json_only])
             parts.append(
-                f"SELECT {columns} FROM read_parquet($legacy, filename = true, "  # noqa: S608
+                f"SELECT {columns} FROM read_parquet($legacy{named}, "  # noqa: S608
                 f"union_by_name = true) WHERE {where}"
             )
         # No file to read: a statement that finds nothing, with the columns asked for.
