@@ -60,6 +60,7 @@ def create_ingest_source(request: TandemRequest, payload: IngestSourceIn):  # ty
         tenant=tenant,
         name=payload.name,
         kind=payload.kind,
+        device_id=payload.device_id,
         allowed_networks=payload.allowed_networks,
         max_events_per_minute=payload.max_events_per_minute,
         max_batch_events=payload.max_batch_events,
@@ -112,8 +113,16 @@ def search_events(request: TandemRequest, tenant_id: Id, params: Query[EventSear
         text=params.text,
         cursor=params.cursor,
         limit=params.limit,
+        device=params.device,
     )
     results = queries.search_events(principal, tenant, query, count=params.count)
+    histogram = None
+    if params.histogram:
+        counted = queries.event_histogram(principal, tenant, query)
+        histogram = {
+            "bucket_seconds": int(counted.bucket.total_seconds()),
+            "buckets": [{"start": start, "count": number} for start, number in counted.buckets],
+        }
     return {
         "tenant_id": tenant.pk,
         "start": query.start,
@@ -122,6 +131,7 @@ def search_events(request: TandemRequest, tenant_id: Id, params: Query[EventSear
         "count_exact": results.count_exact,
         "next_cursor": results.next_cursor,
         "events": results.events,
+        "histogram": histogram,
     }
 
 

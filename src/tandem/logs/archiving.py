@@ -39,7 +39,7 @@ def archivable(raw: Any, received_at: dt.datetime) -> dict[str, Any]:
     except (ValueError, TypeError, KeyError, AttributeError):
         # NormaliseError is a ValueError; any failure keeps the event as it came.
         return dict(raw)
-    for stamp in ("_tenant", "_source", "_received"):
+    for stamp in ("_tenant", "_source", "_received", archive.DEVICE_KEY):
         if stamp in raw:
             event[stamp] = raw[stamp]
     return event

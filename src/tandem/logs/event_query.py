@@ -14,6 +14,9 @@ per parameter out (``InvalidInput``, 422), before any file is opened.
   ``process.name``) or a bare Windows name (``TargetUserName``); the value compares
   case-insensitively, ``*`` a wildcard.
 - **Text**: found anywhere in the event (case-insensitive).
+- **Device**: the id of the device that sent the event (recorded at ingest, decision 0045).
+
+The histogram's bucket is chosen from the range (:func:`histogram_bucket`).
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ class EventQuery:
     text: str | None = None
     cursor: str | None = None
     limit: int = DEFAULT_LIMIT
+    device: int | None = None
 
     @property
     def field_lines(self) -> list[str]:
@@ -94,6 +98,7 @@ def parse_event_query(
     text: str | None = None,
     cursor: str | None = None,
     limit: int | str | None = None,
+    device: int | str | None = None,
 ) -> EventQuery:
     """The search these parameters ask for, or ``InvalidInput`` naming each bad one."""
     errors: dict[str, list[str]] = {}
@@ -114,6 +119,7 @@ def parse_event_query(
         except ValueError:
             errors["cursor"] = ["This page link is not one the search handed out."]
     size = _limit(limit, errors)
+    device_id = _device(device, errors)
     if errors:
         raise InvalidInput(errors)
     assert begin is not None and finish is not None  # no error means both were read
@@ -127,6 +133,7 @@ def parse_event_query(
         text=clean_text,
         cursor=clean_cursor,
         limit=size,
+        device=device_id,
     )
 
 
@@ -149,6 +156,7 @@ def query_from_params(
         text=params.get("text"),
         cursor=params.get("cursor"),
         limit=params.get("limit"),
+        device=params.get("device"),
     )
 
 
@@ -253,6 +261,38 @@ def _limit(value: int | str | None, errors: dict[str, list[str]]) -> int:
         errors["limit"] = [f"A whole number from 1 to {MAX_LIMIT}."]
         return DEFAULT_LIMIT
     return number
+
+
+def _device(value: int | str | None, errors: dict[str, list[str]]) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if not 1 <= number <= 2**63 - 1:
+        errors["device"] = ["A device id (a whole number)."]
+        return None
+    return number
+
+
+#: Histogram bucket sizes, smallest first; the first that cuts the range into at most
+#: :data:`MAX_BARS` bars is used.
+BUCKETS = tuple(
+    dt.timedelta(minutes=minutes)
+    for minutes in (1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080)
+)
+MAX_BARS = 60
+
+
+def histogram_bucket(span: dt.timedelta) -> dt.timedelta:
+    """The bucket of the histogram of a range ``span`` long: the smallest of
+    :data:`BUCKETS` that makes at most :data:`MAX_BARS` bars (15 min: 1-minute bars, 1 h:
+    1 minute, 24 h: 30 minutes, 7 days: 3 hours, 31 days: 1 day)."""
+    for bucket in BUCKETS:
+        if span <= bucket * MAX_BARS:
+            return bucket
+    return BUCKETS[-1]
 
 
 def summary(event: Mapping[str, Any]) -> str:

@@ -27,6 +27,15 @@ from tandem.logs.models import IngestSource
 from tandem.logs.services import INGEST_TAG
 
 
+@dataclass(frozen=True)
+class Sender:
+    """Who sends a batch: the ingest source, and the device when a device credential (an
+    agent) sends it, else the device the source is mapped to (decision 0045)."""
+
+    source: IngestSource
+    device_id: int | None = None
+
+
 @dataclass
 class Answer:
     status: int
@@ -38,9 +47,9 @@ def refusal(status: int, code: str, detail: str, **extra: Any) -> Answer:
     return Answer(status, {"code": code, "detail": detail, **extra})
 
 
-def authenticate(header: str) -> IngestSource | Answer:
-    """The source a request's ``Authorization`` names: an ingest token's source, or the
-    tenant's agent source for a device credential; else the refusal to answer."""
+def authenticate(header: str) -> Sender | Answer:
+    """Who a request's ``Authorization`` names: an ingest token's source, or the tenant's
+    agent source and the device for a device credential; else the refusal to answer."""
     if not header.startswith("Bearer "):
         return refusal(
             401, "missing", "Send Authorization: Bearer with an ingest token or device credential."
@@ -52,17 +61,18 @@ def authenticate(header: str) -> IngestSource | Answer:
             code, detail = auth.refusal or ("unknown", "The device credential is not known.")
             return refusal(401, code, detail)
         source = services.agent_source(auth.credential.tenant_id)
+        device_id: int | None = auth.credential.device_id
     elif raw.startswith(f"{INGEST_TAG}_"):
         with system_context("find the ingest source a token names"):
             found = services.find_source_by_token(raw)
         if found is None:
             return refusal(401, "unknown", "The ingest token is not known.")
-        source = found
+        source, device_id = found, None
     else:
         return refusal(401, "unknown", "Not an ingest token or a device credential.")
     if not source.enabled:
         return refusal(403, "disabled", "This ingest source is disabled.")
-    return source
+    return Sender(source, device_id)
 
 
 def limits() -> ndjson.BodyLimits:
@@ -79,8 +89,10 @@ def _retry_after_quota() -> int:
     return 60 - int(time.time()) % 60 or 1
 
 
-def take_batch(*, source: IngestSource, body: bytes, content_encoding: str) -> Answer:
-    """Check, count and append one NDJSON body from ``source``."""
+def take_batch(
+    *, source: IngestSource, body: bytes, content_encoding: str, device_id: int | None = None
+) -> Answer:
+    """Check, count and append one NDJSON body from ``source`` (sent by ``device_id``)."""
     body_limits = limits()
     encoding = content_encoding.strip().lower()
     if encoding not in ("", "identity", "gzip"):
@@ -111,7 +123,13 @@ def take_batch(*, source: IngestSource, body: bytes, content_encoding: str) -> A
         return Answer(status, {"accepted": 0, "refused": refusals.as_answer()})
 
     try:
-        take_events(source=source, events=parsed.events, sizes=parsed.sizes, refused=refusals)
+        take_events(
+            source=source,
+            events=parsed.events,
+            sizes=parsed.sizes,
+            refused=refusals,
+            device_id=device_id,
+        )
     except Overloaded as overloaded:
         answer = refusal(429, overloaded.reason, overloaded.detail, accepted=overloaded.appended)
         answer.headers["Retry-After"] = str(overloaded.retry_after)
@@ -137,12 +155,15 @@ def take_events(
     events: list[dict[str, Any]],
     sizes: list[int] | None = None,
     refused: ndjson.Refusals | None = None,
+    device_id: int | None = None,
 ) -> None:
     """Take events a receiver parsed from ``source``: reserve the quota, stamp ``_tenant``,
-    ``_source`` and ``_received``, append to the stream (durable on return), count. The one
-    path for every receiver (this endpoint; the syslog listener's sink, wired by the lead).
-    Raises :class:`Overloaded`; ``sizes`` (each event's encoded size) cut large lists into
-    stream records, ``refused`` adds a receiver's refusals to the counters."""
+    ``_source``, ``_received`` and ``_device`` (``device_id``, else the device the source is
+    mapped to; removed when neither: a sender cannot name a device), append to the stream
+    (durable on return), count. The one path for every receiver (this endpoint; the syslog
+    listener's sink, wired by the lead). Raises :class:`Overloaded`; ``sizes`` (each
+    event's encoded size) cut large lists into stream records, ``refused`` adds a
+    receiver's refusals to the counters."""
     counts = refused.counts if refused is not None else {}
     count = len(events)
     minute = services.current_minute()
@@ -150,10 +171,15 @@ def take_events(
         services.count_ingest(source=source, accepted=0, refused={**counts, ndjson.QUOTA: count})
         raise Overloaded("quota", "The events-per-minute quota is used up.", _retry_after_quota())
     received = dt.datetime.now(dt.UTC).isoformat()
+    device = device_id or source.device_id
     for event in events:
         event["_tenant"] = source.tenant_id
         event["_source"] = source.pk
         event["_received"] = received
+        if device is None:
+            event.pop("_device", None)
+        else:
+            event["_device"] = device
     if sizes is None:
         sizes = [len(orjson.dumps(event)) for event in events]
     stream = streams.get_stream()

@@ -35,9 +35,9 @@ def events(request: TandemRequest) -> HttpResponse:
     """Take one NDJSON batch: 200 with what was accepted and what refused per reason, 400
     when no line was usable, 413 over a limit, 429 (Retry-After) over quota or when the
     stream is busy (then nothing, or only the part named in ``accepted``, was taken)."""
-    source = ingest.authenticate(request.headers.get("Authorization", ""))
-    if isinstance(source, ingest.Answer):
-        return _answer(source)
+    sender = ingest.authenticate(request.headers.get("Authorization", ""))
+    if isinstance(sender, ingest.Answer):
+        return _answer(sender)
     limit = settings.INGEST_MAX_BODY_BYTES
     try:
         declared = int(request.headers.get("Content-Length") or 0)
@@ -50,7 +50,8 @@ def events(request: TandemRequest) -> HttpResponse:
         return _answer(ingest.refusal(413, "too_large", f"The body is over {limit} bytes."))
     return _answer(
         ingest.take_batch(
-            source=source,
+            source=sender.source,
+            device_id=sender.device_id,
             body=body,
             content_encoding=request.headers.get("Content-Encoding", ""),
         )

@@ -24,6 +24,11 @@ class IngestSource(TenantOwned):
     secret_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
     #: Syslog senders allowed, as CIDR networks (``["10.0.0.0/8", "192.0.2.7/32"]``).
     allowed_networks = models.JSONField(default=list, blank=True)
+    #: The device a syslog source's sender is (a firewall, a server): its events are
+    #: recorded as that device's (decision 0045). Agents' events name their own device.
+    device = models.ForeignKey(
+        "assets.Device", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     #: Events per minute this source may send; None: only the tenant's quota applies.
     max_events_per_minute = models.PositiveIntegerField(null=True, blank=True)
     #: The most events one request may carry.

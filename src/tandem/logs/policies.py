@@ -7,9 +7,10 @@ sites or asset groups sees none (it could otherwise read counters of, and mint t
 logs from hosts it was never given).
 
 ``logs.search_events`` reads the tenant's raw events: its own IT, and a provider whose
-engagement covers the tenant's *security monitoring* area and the whole tenant. Events name
-any host (and a host name is not reliably a known device), so an engagement narrowed to
-sites or asset groups searches nothing: fail closed, as for sources. The archive's
+engagement covers the tenant's *security monitoring* area. An engagement narrowed to sites
+or asset groups reads only the events the devices of its scope sent (the device ingest
+recorded, decision 0045; ``event_devices``): an event with no recorded device is out of
+every narrowed scope (fail closed; a host name is not reliably a known device). The archive's
 retention is set by the tenant's own IT (``logs.change_archivesettings``).
 """
 
@@ -68,14 +69,18 @@ def security_area_id(tenant_id: int) -> int | None:
 
 def searches_events(access: TenantAccess, area_id: int | None) -> bool:
     """Whether one access searches its tenant's events (plain data, no query): its own IT
-    (not a requester), or an engagement covering security monitoring and the whole tenant."""
+    (not a requester), or an engagement covering security monitoring (when narrowed, the
+    events of its devices only: ``narrowed``)."""
     if access.provider_id is None:
         return access.party_id is not None
-    return (
-        area_id is not None
-        and area_id in (access.service_area_ids or ())
-        and access.site_ids is None
-        and access.asset_group_ids is None
+    return area_id is not None and area_id in (access.service_area_ids or ())
+
+
+def narrowed(access: TenantAccess) -> bool:
+    """Whether an access reads only some devices' events (a provider's engagement narrowed
+    to sites or asset groups)."""
+    return access.provider_id is not None and (
+        access.site_ids is not None or access.asset_group_ids is not None
     )
 
 

@@ -15,6 +15,9 @@ class IngestSourceIn(Input):
     tenant_id: Id
     name: str = Field(min_length=1, max_length=200)
     kind: str = Field(pattern="^(http|syslog)$")
+    #: A syslog source that is one device (a firewall, a server): its events are recorded
+    #: as that device's, so a provider engaged for its site reads them.
+    device_id: Id | None = None
     allowed_networks: list[str] = Field(default_factory=list, max_length=100)
     max_events_per_minute: int | None = Field(None, ge=1, le=1_000_000_000)
     max_batch_events: int = Field(10_000, ge=1, le=100_000)
@@ -33,6 +36,7 @@ class IngestSourceOut(Schema):
     tenant_id: int
     name: str
     kind: str
+    device_id: int | None
     prefix: str
     allowed_networks: list[str]
     max_events_per_minute: int | None
@@ -63,6 +67,10 @@ class EventSearchQuery(Schema):
     text: str | None = Field(None, max_length=1100)
     cursor: str | None = Field(None, max_length=400)
     limit: int = Field(100, ge=1, le=500)
+    device: int | None = Field(None, ge=1, description="only the events this device sent")
+    #: Count the matches per bucket of time over the range (the bucket chosen from the
+    #: range: 1 minute for an hour, 30 minutes for a day); reads every match of the range.
+    histogram: bool = False
     #: Count every match (up to 10,000); false answers faster when there are many
     #: (``count`` is then null unless this page holds them all).
     count: bool = True
@@ -71,8 +79,22 @@ class EventSearchQuery(Schema):
 class ArchivedEventOut(Schema):
     time: dt.datetime
     host: str
+    #: The device that sent it (a device credential, or a syslog source mapped to a
+    #: device); null when not recorded.
+    device_id: int | None
     summary: str
     event: dict[str, Any]
+
+
+class HistogramBucketOut(Schema):
+    start: dt.datetime
+    count: int
+
+
+class HistogramOut(Schema):
+    bucket_seconds: int
+    #: Every bucket of the range, oldest first, zeros included; the sum is the exact count.
+    buckets: list[HistogramBucketOut]
 
 
 class EventSearchOut(Schema):
@@ -86,6 +108,8 @@ class EventSearchOut(Schema):
     #: Pass it as ``cursor`` (with the same filters) for the next, older page; None: last.
     next_cursor: str | None
     events: list[ArchivedEventOut]
+    #: With ``histogram=true``, else null.
+    histogram: HistogramOut | None = None
 
 
 class ArchiveSettingsIn(Input):

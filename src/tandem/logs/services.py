@@ -15,6 +15,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from tandem.agents.credentials import hash_secret, new_secret
+from tandem.assets.models import Device
 from tandem.audit.services import diff, record_audit
 from tandem.core.errors import Conflict, InvalidInput, Refused
 from tandem.core.policies import authorize
@@ -71,9 +72,12 @@ def create_ingest_source(
     allowed_networks: list[str] | tuple[str, ...] = (),
     max_events_per_minute: int | None = None,
     max_batch_events: int = 10_000,
+    device_id: int | None = None,
 ) -> tuple[IngestSource, str | None]:
     """A new source. An HTTP source gets an ingest token, returned here and never again
-    (its hash is kept); a syslog source is known by its sender networks, at least one."""
+    (its hash is kept); a syslog source is known by its sender networks, at least one, and
+    may be one device of the tenant (``device_id``): its events are recorded as that
+    device's (decision 0045)."""
     authorize(actor, MANAGE_SOURCES, tenant)
     if not may_manage_in(actor, tenant.pk):
         raise Refused("Your engagement does not cover the whole tenant.")
@@ -83,6 +87,12 @@ def create_ingest_source(
     if kind == SourceKind.SYSLOG and not networks:
         raise InvalidInput({"allowed_networks": ["A syslog source needs its sender networks."]})
     _limits(max_events_per_minute, max_batch_events)
+    if device_id is not None:
+        if kind != SourceKind.SYSLOG:
+            raise InvalidInput({"device_id": ["Only a syslog source is mapped to a device."]})
+        with within_tenant(tenant.pk):
+            if not Device.objects.filter(tenant_id=tenant.pk, pk=device_id).exists():
+                raise InvalidInput({"device_id": ["No such device in this tenant."]})
     raw = prefix = secret_hash = None
     if kind == SourceKind.HTTP:
         raw, prefix, secret_hash = new_secret(INGEST_TAG)
@@ -95,6 +105,7 @@ def create_ingest_source(
         allowed_networks=networks,
         max_events_per_minute=max_events_per_minute,
         max_batch_events=max_batch_events,
+        device_id=device_id,
         created_by_id=actor.user_id,
     )
     with transaction.atomic(), within_tenant(tenant.pk):
@@ -110,6 +121,7 @@ def create_ingest_source(
                 "allowed_networks": [None, networks],
                 "max_events_per_minute": [None, max_events_per_minute],
                 "max_batch_events": [None, max_batch_events],
+                "device_id": [None, device_id],
             },
         )
     return source, raw

@@ -69,14 +69,48 @@ def _page_links(tenant: Tenant, query: EventQuery, next_cursor: str | None) -> d
     params.extend(("field", line) for line in query.field_lines)
     if query.text:
         params.append(("text", query.text))
+    if query.device:
+        params.append(("device", str(query.device)))
     links = {
         "first": urlencode(params),
         "count": urlencode([*params, ("count", "1")]),
         "count_only": urlencode([*params, ("count", "only")]),
+        "histogram_only": urlencode([*params, ("count", "histogram")]),
     }
     if next_cursor:
         links["next"] = urlencode([*params, ("cursor", next_cursor)])
     return links
+
+
+#: The histogram's drawing: bar width and the chart's height, in SVG units.
+BAR_WIDTH, CHART_HEIGHT = 10, 60
+
+
+def histogram_context(query: EventQuery, histogram: queries.Histogram) -> dict[str, Any]:
+    """The histogram as the template draws it (an inline SVG, no script): one bar per
+    bucket, its height scaled to the highest, with its time and count as a tooltip."""
+    highest = histogram.highest or 1
+    bars = []
+    for index, (start, number) in enumerate(histogram.buckets):
+        height = round(CHART_HEIGHT * number / highest, 1) if number else 0
+        bars.append(
+            {
+                "x": index * BAR_WIDTH,
+                "y": round(CHART_HEIGHT - height, 1),
+                "height": height,
+                "count": number,
+                "at": _local(query, start, sep=" ")[:16],
+            }
+        )
+    return {
+        "histogram": histogram,
+        "bars": bars,
+        "chart_width": BAR_WIDTH * len(bars),
+        "chart_height": CHART_HEIGHT,
+        "bar_width": BAR_WIDTH - 1,
+        "bucket_minutes": int(histogram.bucket.total_seconds() // 60),
+        "query": query,
+    }
 
 
 def _local(query: EventQuery, moment: Any, sep: str = "T") -> str:
@@ -119,7 +153,15 @@ def event_search(request: TandemRequest, tenant_id: int) -> HttpResponse:
             number, exact = queries.count_events(principal, tenant, query)
             counted = {"query": query, "count": number, "count_exact": exact}
             return render(request, "logs/_event_count.html", counted)
+        if counting == "histogram":
+            # The matches over time, asked for once the first page is shown (htmx).
+            histogram = queries.event_histogram(principal, tenant, query)
+            return render(
+                request, "logs/_event_histogram.html", histogram_context(query, histogram)
+            )
         results = queries.search_events(principal, tenant, query, count=counting == "1")
+        if counting == "1":  # no script: the count and the histogram in the page
+            context |= histogram_context(query, queries.event_histogram(principal, tenant, query))
     except InvalidInput as exc:
         context["errors"] = exc.field_errors
         return render(request, "logs/event_search.html", context, status=422)

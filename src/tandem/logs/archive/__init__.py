@@ -4,10 +4,18 @@ base directory and a tenant id.
 """
 
 from tandem.logs.archive.retention import prune
-from tandem.logs.archive.search import EventPage, around, count, search
-from tandem.logs.archive.writer import STREAM_ID_KEY, AppendResult, append, compact, compact_tenant
+from tandem.logs.archive.search import EventPage, around, count, histogram, search
+from tandem.logs.archive.writer import (
+    DEVICE_KEY,
+    STREAM_ID_KEY,
+    AppendResult,
+    append,
+    compact,
+    compact_tenant,
+)
 
 __all__ = [
+    "DEVICE_KEY",
     "STREAM_ID_KEY",
     "AppendResult",
     "EventPage",
@@ -16,6 +24,7 @@ __all__ = [
     "compact",
     "compact_tenant",
     "count",
+    "histogram",
     "prune",
     "search",
 ]

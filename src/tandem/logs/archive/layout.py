@@ -143,6 +143,21 @@ def replaced_by(path: Path) -> frozenset[str]:
     return _replaced_by_cached(str(path), stat.st_mtime_ns, stat.st_size)
 
 
+@functools.lru_cache(maxsize=4096)
+def _has_columns_cached(path: str, mtime_ns: int, size: int) -> bool:
+    return "device" in pq.read_schema(path).names
+
+
+def has_columns(path: Path) -> bool:
+    """Whether a file has the device and field columns (decision 0045); older files have
+    only the JSON (read from the footer; cached, files never change)."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return True  # gone: the query's retry lists the hour again
+    return _has_columns_cached(str(path), stat.st_mtime_ns, stat.st_size)
+
+
 def fsync_dir(directory: Path) -> None:
     """Make a rename or unlink inside ``directory`` durable."""
     fd = os.open(directory, os.O_RDONLY)

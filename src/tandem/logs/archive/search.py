@@ -15,6 +15,7 @@ import binascii
 import os
 import re
 import threading
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import UTC, datetime, timedelta
@@ -24,9 +25,11 @@ from typing import Any
 import duckdb
 import orjson
 
-from tandem.logs.archive.layout import as_utc, existing_hours, live_files
+from tandem.logs.archive.fields import FIELD_COLUMNS
+from tandem.logs.archive.layout import as_utc, existing_hours, has_columns, live_files
 
 MAX_LIMIT = 1000
+MAX_BUCKETS = 1000
 # Searches retry when a file vanished between listing and reading (compaction, retention).
 _ATTEMPTS = 3
 _REGEX_SPECIAL = frozenset("\\.^$|?*+()[]{}")
@@ -44,6 +47,20 @@ class EventPage:
     times: list[datetime] = dataclass_field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Filters:
+    """What a search, count or histogram keeps: see :func:`search`."""
+
+    host: str | None = None
+    fields: dict[str, str] | None = None
+    text: str | None = None
+    #: Only events sent by this device.
+    device: int | None = None
+    #: Only events sent by one of these devices (a narrowed reader's scope); None: any
+    #: event, with or without a device. An empty collection keeps nothing.
+    devices: Collection[int] | None = None
+
+
 def search(
     base_dir: str | os.PathLike[str],
     tenant_id: int | str,
@@ -53,6 +70,8 @@ def search(
     host: str | None = None,
     fields: dict[str, str] | None = None,
     text: str | None = None,
+    device: int | None = None,
+    devices: Collection[int] | None = None,
     limit: int = 100,
     cursor: str | None = None,
 ) -> EventPage:
@@ -62,40 +81,45 @@ def search(
     any run of characters. A field is a dotted path, case as in the event
     (``Event.EventData.TargetUserName``, ``process.name``, list items by index); a bare name
     (``TargetUserName``) is also looked up under ``Event.EventData`` and ``Event.System``.
-    ``text`` is found anywhere in the event (case-insensitive substring). Pass the
-    ``next_cursor`` of a page to get the next.
+    ``text`` is found anywhere in the event (case-insensitive substring). ``device`` keeps
+    the events that device sent; ``devices`` keeps only events of those devices (an event
+    with no device is out). Pass the ``next_cursor`` of a page to get the next.
     """
     start, end = _range(start, end)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be an integer from 1 to {MAX_LIMIT}")
-    conditions, parameters = _filters(host, fields, text)
+    where = _Where(Filters(host, fields, text, device, devices))
+    extra: list[str] = []
+    parameters: dict[str, Any] = {}
     if cursor is not None:
         cursor_time, cursor_key = decode_cursor(cursor)
-        conditions.append("(time < $cursor_time OR (time = $cursor_time AND key < $cursor_key))")
+        extra.append("(time < $cursor_time OR (time = $cursor_time AND key < $cursor_key))")
         parameters["cursor_time"] = cursor_time
         parameters["cursor_key"] = cursor_key
         end = min(end, cursor_time + timedelta(microseconds=1))
-    parameters["start"] = start
-    parameters["end"] = end
-    where = " AND ".join(["time >= $start", "time < $end", *conditions])
-    # Only fixed SQL fragments are joined here; every value is a $parameter.
-    sql = (
-        "SELECT time, key, event FROM read_parquet($files) "  # noqa: S608
-        f"WHERE {where} ORDER BY time DESC, key DESC LIMIT $limit"
-    )
-
     hours = [path for _, path in reversed(existing_hours(base_dir, tenant_id, start, end))]
-    rows: list[tuple[datetime, str, str]] = []
+    # A filter that reads the JSON anyway takes the event text with it; otherwise the text
+    # is read afterwards for the page's rows only (``_event_texts``).
+    columns = "time, key, filename, event" if where.json_only else "time, key, filename"
+    rows: list[tuple[Any, ...]] = []
     group = 1
-    while hours and len(rows) <= limit:
+    while hours and len(rows) <= limit and not where.empty:
         chosen, hours = hours[:group], hours[group:]
         group *= 2
-        found = _query(sql, chosen, {**parameters, "limit": limit + 1 - len(rows)})
-        rows.extend(found)
+        wanted = limit + 1 - len(rows)
+
+        def build(files: _Files, wanted: int = wanted) -> tuple[str, dict[str, Any]]:
+            inner, values = where.select(files, columns, start, end, extra, parameters)
+            # Only fixed SQL fragments are joined here; every value is a $parameter.
+            sql = f"{inner} ORDER BY time DESC, key DESC LIMIT $limit"
+            return sql, {**values, "limit": wanted}
+
+        rows.extend(_query(build, chosen))
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1][0], page[-1][1]) if len(rows) > limit else None
+    texts = {row[1]: row[3] for row in page} if where.json_only else _event_texts(page)
     return EventPage(
-        events=[orjson.loads(row[2]) for row in page],
+        events=[orjson.loads(texts[row[1]]) for row in page],
         next_cursor=next_cursor,
         times=[as_utc(row[0], "time") for row in page],
     )
@@ -110,6 +134,8 @@ def count(
     host: str | None = None,
     fields: dict[str, str] | None = None,
     text: str | None = None,
+    device: int | None = None,
+    devices: Collection[int] | None = None,
     cap: int = 10_000,
 ) -> tuple[int, bool]:
     """How many of the tenant's events a :func:`search` with these filters finds, counted
@@ -118,17 +144,63 @@ def count(
     start, end = _range(start, end)
     if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
         raise ValueError("cap must be a positive whole number")
-    conditions, parameters = _filters(host, fields, text)
-    parameters |= {"start": start, "end": end, "cap": cap + 1}
-    where = " AND ".join(["time >= $start", "time < $end", *conditions])
-    sql = (
-        "SELECT count(*) FROM (SELECT 1 FROM read_parquet($files) "  # noqa: S608
-        f"WHERE {where} LIMIT $cap)"
-    )
+    where = _Where(Filters(host, fields, text, device, devices))
     hours = [path for _, path in existing_hours(base_dir, tenant_id, start, end)]
-    found = _query(sql, hours, parameters) if hours else []
+    if not hours or where.empty:
+        return 0, True
+
+    def build(files: _Files) -> tuple[str, dict[str, Any]]:
+        inner, values = where.select(files, "1", start, end)
+        return f"SELECT count(*) FROM ({inner} LIMIT $cap)", {**values, "cap": cap + 1}  # noqa: S608
+
+    found = _query(build, hours)
     number = int(found[0][0]) if found else 0
     return min(number, cap), number <= cap
+
+
+def histogram(
+    base_dir: str | os.PathLike[str],
+    tenant_id: int | str,
+    *,
+    start: datetime,
+    end: datetime,
+    bucket: timedelta,
+    host: str | None = None,
+    fields: dict[str, str] | None = None,
+    text: str | None = None,
+    device: int | None = None,
+    devices: Collection[int] | None = None,
+) -> list[tuple[datetime, int]]:
+    """The matches of a :func:`search` counted per ``bucket`` of time: every bucket from
+    the one holding ``start`` to the one holding the last instant before ``end`` (buckets
+    aligned on the Unix epoch, so on whole minutes and hours), oldest first, zeros included.
+    Reads the whole range (no cap): their sum is the exact count."""
+    start, end = _range(start, end)
+    step = int(bucket / timedelta(microseconds=1))
+    if step < 1_000_000:
+        raise ValueError("a histogram bucket is at least one second")
+    first = int((start - _EPOCH) / timedelta(microseconds=1)) // step
+    last = (int((end - _EPOCH) / timedelta(microseconds=1)) - 1) // step
+    if last - first >= MAX_BUCKETS:
+        raise ValueError(f"at most {MAX_BUCKETS} buckets: choose a larger bucket")
+    where = _Where(Filters(host, fields, text, device, devices))
+    hours = [path for _, path in existing_hours(base_dir, tenant_id, start, end)]
+    counted: dict[int, int] = {}
+    if hours and not where.empty:
+
+        def build(files: _Files) -> tuple[str, dict[str, Any]]:
+            inner, values = where.select(files, "time", start, end)
+            sql = (
+                "SELECT epoch_us(time) // $step AS bucket, count(*) "  # noqa: S608
+                f"FROM ({inner}) GROUP BY bucket"
+            )
+            return sql, {**values, "step": step}
+
+        counted = {int(number): int(total) for number, total in _query(build, hours)}
+    return [
+        (_EPOCH + timedelta(microseconds=number * step), counted.get(number, 0))
+        for number in range(first, last + 1)
+    ]
 
 
 def _range(start: datetime, end: datetime) -> tuple[datetime, datetime]:
@@ -183,36 +255,149 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _filters(
-    host: str | None, fields: dict[str, str] | None, text: str | None
-) -> tuple[list[str], dict[str, Any]]:
-    conditions: list[str] = []
-    parameters: dict[str, Any] = {}
-    if host is not None:
-        if not isinstance(host, str):
-            raise ValueError("host must be a string")
-        conditions.append(_compare("host", "host", host, parameters))
-    for number, (path, value) in enumerate((fields or {}).items()):
-        if not isinstance(value, str):
-            raise ValueError(f"the value of field {path!r} must be a string")
-        parameters[f"paths{number}"] = json_paths(path)
-        test = _compare("lower(candidate)", f"value{number}", value, parameters)
-        conditions.append(
-            f"len(list_filter(json_extract_string(event, $paths{number}), "
-            f"lambda candidate: {test})) > 0"
+class _Files:
+    """The files of a query, split by layout: those with the device and field columns, and
+    older ones without (read through the JSON, their device taken as null)."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.columns = [str(path) for path in paths if has_columns(path)]
+        self.legacy = [str(path) for path in paths if not has_columns(path)]
+
+
+class _Where:
+    """The SQL of a search's filters, per layout; every value a ``$parameter``."""
+
+    def __init__(self, filters: Filters) -> None:
+        self.filters = filters
+        self.empty = filters.devices is not None and not list(filters.devices)
+        self.parameters: dict[str, Any] = {}
+        self.common: list[str] = []  # the same for both layouts
+        self.by_column: list[str] = []  # fields read from their columns
+        self.by_json: list[str] = []  # the same fields read from the JSON (older files)
+        self.json_only: list[str] = []  # fields and text that only the JSON has
+        host, fields, text = filters.host, filters.fields, filters.text
+        if host is not None:
+            if not isinstance(host, str):
+                raise ValueError("host must be a string")
+            self.common.append(_compare("host", "host", host, self.parameters))
+        if filters.device is not None:
+            if isinstance(filters.device, bool) or not isinstance(filters.device, int):
+                raise ValueError("device must be a whole number")
+            self.parameters["device"] = filters.device
+            self.common.append("device = $device")
+        if filters.devices is not None and not self.empty:
+            self.parameters["devices"] = sorted({int(number) for number in filters.devices})
+            self.common.append("list_contains($devices, device)")
+        for number, (path, value) in enumerate((fields or {}).items()):
+            if not isinstance(value, str):
+                raise ValueError(f"the value of field {path!r} must be a string")
+            self.parameters[f"paths{number}"] = json_paths(path)
+            test = _compare("lower(candidate)", f"value{number}", value, self.parameters)
+            from_json = (
+                f"len(list_filter(json_extract_string(event, $paths{number}), "
+                f"lambda candidate: {test})) > 0"
+            )
+            column = FIELD_COLUMNS.get(path)
+            if column is None:
+                self.json_only.append(from_json)
+                continue
+            # The column holds the lower-cased values already (fields.py).
+            stored = test.replace("lower(candidate)", "candidate")
+            self.by_column.append(f"len(list_filter({column}, lambda candidate: {stored})) > 0")
+            self.by_json.append(from_json)
+        if text is not None:
+            if not isinstance(text, str) or not text:
+                raise ValueError("text must be a non-empty string")
+            # The event is stored as JSON, so the needle is looked for in its JSON spelling
+            # (a backslash in a Windows path is two there, a quote is \"). A case-insensitive
+            # RE2 scan of a literal is about twice as fast as lower() and a substring test.
+            escaped = orjson.dumps(text).decode()[1:-1]
+            self.parameters["text"] = "(?i)" + "".join(
+                "\\" + char if char in _REGEX_SPECIAL else char for char in escaped
+            )
+            self.json_only.append("regexp_matches(event, $text)")
+
+    def select(
+        self,
+        files: _Files,
+        columns: str,
+        start: datetime,
+        end: datetime,
+        extra: list[str] = (),  # type: ignore[assignment]
+        extra_parameters: dict[str, Any] | None = None,
+    ) -> tuple[str, dict[str, Any]]:
+        """``SELECT columns`` of the matching rows of ``files`` (a UNION of the layouts),
+        and the parameters it uses. Cheap conditions come first: DuckDB evaluates the rest
+        only on the rows they keep."""
+        base = ["time >= $start", "time < $end", *extra, *self.common]
+        # Each row's file only when asked for (the page reads its events from it after).
+        named = ", filename = true" if "filename" in columns else ""
+        parts = []
+        if files.columns:
+            where = " AND ".join([*base, *self.by_column, *self.json_only])
+            parts.append(
+                f"SELECT {columns} FROM read_parquet($files{named}) WHERE {where}"  # noqa: S608
+            )
+        # Older files recorded no device: a device filter or a scope keeps none of theirs.
+        legacy = (
+            files.legacy if self.filters.device is None and self.filters.devices is None else []
         )
-    if text is not None:
-        if not isinstance(text, str) or not text:
-            raise ValueError("text must be a non-empty string")
-        # The event is stored as JSON, so the needle is looked for in its JSON spelling
-        # (a backslash in a Windows path is two there, a quote is \"). A case-insensitive
-        # RE2 scan of a literal is about twice as fast as lower() and a substring test.
-        escaped = orjson.dumps(text).decode()[1:-1]
-        parameters["text"] = "(?i)" + "".join(
-            "\\" + char if char in _REGEX_SPECIAL else char for char in escaped
-        )
-        conditions.append("regexp_matches(event, $text)")
-    return conditions, parameters
+        if legacy:
+            where = " AND ".join([*base, *self.by_json, *self.json_only])
+            parts.append(
+                f"SELECT {columns} FROM read_parquet($legacy{named}, "  # noqa: S608
+                f"union_by_name = true) WHERE {where}"
+            )
+        # No file to read: a statement that finds nothing, with the columns asked for.
+        sql = " UNION ALL ".join(parts) or f"SELECT {_NOTHING[columns]} WHERE false"
+        used = {**self.parameters, **(extra_parameters or {}), "start": start, "end": end}
+        if files.columns:
+            used["files"] = files.columns
+        if legacy:
+            used["legacy"] = legacy
+        # DuckDB refuses a parameter the statement does not name.
+        return sql, {name: value for name, value in used.items() if f"${name}" in sql}
+
+
+_NOTHING = {
+    "1": "1",
+    "time": "now()::TIMESTAMPTZ AS time",
+    "time, key, filename": "now()::TIMESTAMPTZ AS time, '' AS key, '' AS filename",
+    "time, key, filename, event": "now()::TIMESTAMPTZ AS time, '' AS key, '' AS filename, "
+    "'' AS event",
+}
+
+
+def _event_texts(rows: list[tuple[Any, ...]]) -> dict[str, str]:
+    """The JSON text of the page's events (rows of time, key, file), read from their files
+    only for the row groups of their times. A file compacted away meanwhile is replaced by
+    its hour's live files (keys survive compaction)."""
+    by_file: dict[str, list[tuple[datetime, str]]] = {}
+    for moment, key, name in rows:
+        by_file.setdefault(name, []).append((moment, key))
+    texts: dict[str, str] = {}
+    sql = (
+        "SELECT key, event FROM read_parquet($files) "
+        "WHERE time >= $low AND time <= $high AND list_contains($keys, key)"
+    )
+    for name, wanted in by_file.items():
+        parameters = {
+            "low": min(moment for moment, _ in wanted),
+            "high": max(moment for moment, _ in wanted),
+            "keys": [key for _, key in wanted],
+        }
+        for attempt in range(_ATTEMPTS):
+            files = [name] if attempt == 0 else [str(p) for p in live_files(Path(name).parent)]
+            try:
+                found = _connection().execute(sql, {**parameters, "files": files}).fetchall()
+            except duckdb.IOException:
+                continue
+            texts.update((key, event) for key, event in found)
+            if all(key in texts for _, key in wanted):
+                break
+        else:
+            raise duckdb.IOException(f"the events of {name} could not be read")
+    return texts
 
 
 def json_paths(field: str) -> list[str]:
@@ -251,13 +436,17 @@ def _connection() -> duckdb.DuckDBPyConnection:
     return connection
 
 
-def _query(sql: str, hour_dirs: list[Path], parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
+def _query(
+    build: Callable[[_Files], tuple[str, dict[str, Any]]], hour_dirs: list[Path]
+) -> list[tuple[Any, ...]]:
+    """Run the statement ``build`` makes for the live files of ``hour_dirs``."""
     for attempt in range(_ATTEMPTS):
-        files = [str(path) for directory in hour_dirs for path in live_files(directory)]
-        if not files:
+        paths = [path for directory in hour_dirs for path in live_files(directory)]
+        if not paths:
             return []
+        sql, parameters = build(_Files(paths))
         try:
-            result = _connection().execute(sql, {**parameters, "files": files}).fetchall()
+            result = _connection().execute(sql, parameters).fetchall()
         except duckdb.IOException:
             # A file was compacted away or pruned after the listing: list again.
             if attempt == _ATTEMPTS - 1:

@@ -1,9 +1,10 @@
 """Writing events into the archive: durable hourly Parquet parts, and compaction of an hour.
 
 Each row holds the event's time, its host and Sigma log source (lower case, for search), its
-ingest source, the stream position id, and the whole event as JSON text, which DuckDB reads
-for field and free-text search. Files are zstd-compressed. Decision record 0040 weighs this
-layout against a map column of flattened fields (measured: twice the bytes, slower search).
+ingest source, the device that sent it (``_device``, when known), the stream position id,
+the most searched fields as their own columns (:mod:`tandem.logs.archive.fields`), and the
+whole event as JSON text, which DuckDB reads for free text and the other fields. Files are
+zstd-compressed. Decision records 0040 (the layout) and 0045 (the field columns).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tandem.logs.archive.fields import FIELD_COLUMNS, field_values
 from tandem.logs.archive.layout import (
     COMPACT_PREFIX,
     PART_PREFIX,
@@ -35,6 +37,7 @@ from tandem.logs.archive.layout import (
     as_utc,
     existing_hours,
     fsync_dir,
+    has_columns,
     hour_dir,
     hour_floor,
     live_files,
@@ -45,6 +48,8 @@ from tandem.logs.archive.layout import (
 
 # The key under which the stream puts an event's position id (a string, unique per tenant).
 STREAM_ID_KEY = "_id"
+# The key under which ingest puts the id of the device that sent the event (decision 0045).
+DEVICE_KEY = "_device"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # How much of an event that cannot be serialised at all is kept (as its repr).
 MAX_REPR = 65536
@@ -71,6 +76,9 @@ SCHEMA = pa.schema(
         pa.field("source", pa.string()),
         pa.field("received", pa.timestamp("us", tz="UTC")),
         pa.field("stream_id", pa.string()),
+        # Files written before these columns existed lack them; readers take them as null.
+        pa.field("device", pa.int64()),
+        *(pa.field(column, pa.list_(pa.string())) for column in FIELD_COLUMNS.values()),
         pa.field("event", pa.string(), nullable=False),
     ]
 )
@@ -147,7 +155,7 @@ def compact(base_dir: str | os.PathLike[str], tenant_id: int | str, hour: dateti
         inputs = live_files(directory)
         if len(inputs) < 2:
             return None
-        table = pq.read_table(inputs, schema=SCHEMA)
+        table = pa.concat_tables([_read_upgraded(path) for path in inputs])
         table = table.sort_by([("time", "ascending"), ("key", "ascending")])
         replaces = sorted(path.name for path in inputs)
         for path in inputs:
@@ -199,6 +207,8 @@ class _Row:
     source: str | None
     received: datetime | None
     stream_id: str | None
+    device: int | None
+    fields: dict[str, list[str]]
     event: str
 
 
@@ -218,8 +228,21 @@ def _row(event: Mapping[str, Any], fallback: datetime) -> _Row:
         source=_text(event.get("_source")),
         received=received,
         stream_id=_text(event.get(STREAM_ID_KEY)),
+        device=_device(event.get(DEVICE_KEY)),
+        fields=field_values(event),
         event=_dump(event),
     )
+
+
+def _device(value: Any) -> int | None:
+    """The device id ingest stamped (a positive integer), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    if isinstance(value, str) and value.isdigit():
+        return int(value) or None
+    return None
 
 
 def _clean(text: str) -> str:
@@ -310,9 +333,36 @@ def _table(rows: list[_Row]) -> pa.Table:
         "source": pa.array([row.source for row in rows], pa.string()),
         "received": pa.array([row.received for row in rows], SCHEMA.field("received").type),
         "stream_id": pa.array([row.stream_id for row in rows], pa.string()),
+        "device": pa.array([row.device for row in rows], pa.int64()),
+        **{
+            column: pa.array([row.fields.get(column) for row in rows], pa.list_(pa.string()))
+            for column in FIELD_COLUMNS.values()
+        },
         "event": pa.array([row.event for row in rows], pa.string()),
     }
     return pa.Table.from_pydict(columns, schema=SCHEMA)
+
+
+def _read_upgraded(path: Path) -> pa.Table:
+    """One file's rows in the current layout: a file written before the field columns
+    gets them from its events' JSON (its device stays null: it was never recorded)."""
+    table = pq.read_table(path)
+    if has_columns(path):
+        return table.select(SCHEMA.names).cast(SCHEMA)
+    found = [field_values(_loaded(text)) for text in table.column("event").to_pylist()]
+    columns = {name: table.column(name) for name in table.column_names if name in SCHEMA.names}
+    columns["device"] = pa.nulls(table.num_rows, pa.int64())
+    for column in FIELD_COLUMNS.values():
+        columns[column] = pa.array([row.get(column) for row in found], pa.list_(pa.string()))
+    return pa.table({name: columns[name] for name in SCHEMA.names}).cast(SCHEMA)
+
+
+def _loaded(text: str) -> Mapping[str, Any]:
+    try:
+        event = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return {}
+    return event if isinstance(event, Mapping) else {}
 
 
 # --- files --------------------------------------------------------------------------------
