@@ -5,9 +5,9 @@ Django's ``bulk_update`` builds a ``CASE WHEN id = … THEN … END`` per column
 compiling those expressions cost the detection worker more CPU than matching the events
 (about half of its time on the bench's batches). ``UPDATE … FROM`` joins the table to a
 list of rows instead: one statement, parameters only, no expression tree. PostgreSQL has
-had it for ever and SQLite since 3.33 (Tandem already needs 3.35 for the desk's ``UPDATE …
-RETURNING``; the machines it runs on have 3.40); both name the columns of an unaliased ``VALUES`` list
-``column1``, ``column2``, …, so one statement serves both. PostgreSQL is told each
+had it for ever and SQLite since 3.33 (Tandem already needs 3.35 for the desk's
+``UPDATE … RETURNING``; the machines it runs on have 3.40); both name the columns of an
+unaliased ``VALUES`` list ``column1``, ``column2``, …, so one statement serves both. PostgreSQL is told each
 parameter's type (a ``VALUES`` list of bare parameters would be typed as text).
 
 The caller holds the rows' locks (``select_for_update`` in ``_collect``), so the values
@@ -51,7 +51,8 @@ def update_collected(alerts: Iterable[Alert]) -> int:
         for start in range(0, len(values), ROWS_PER_STATEMENT):
             chunk = values[start : start + ROWS_PER_STATEMENT]
             cursor.execute(
-                f"UPDATE {table} SET open_key = v.column2, event_count = v.column3, "
+                # Table and column names from the model; every value is a parameter.
+                f"UPDATE {table} SET open_key = v.column2, event_count = v.column3, "  # noqa: S608
                 f"first_seen = v.column4, last_seen = v.column5 "
                 f"FROM (VALUES {', '.join([row] * len(chunk))}) AS v "
                 f"WHERE {table}.id = v.column1",
