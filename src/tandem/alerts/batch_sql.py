@@ -7,8 +7,9 @@ compiling those expressions cost the detection worker more CPU than matching the
 list of rows instead: one statement, parameters only, no expression tree. PostgreSQL has
 had it for ever and SQLite since 3.33 (Tandem already needs 3.35 for the desk's
 ``UPDATE … RETURNING``; the machines it runs on have 3.40); both name the columns of an
-unaliased ``VALUES`` list ``column1``, ``column2``, …, so one statement serves both. PostgreSQL is told each
-parameter's type (a ``VALUES`` list of bare parameters would be typed as text).
+unaliased ``VALUES`` list ``column1``, ``column2``, …, so one statement serves both.
+PostgreSQL is told each parameter's type (a ``VALUES`` list of bare parameters would be
+typed as text).
 
 The caller holds the rows' locks (``select_for_update`` in ``_collect``), so the values
 written are the final ones, not increments.
