@@ -34,10 +34,13 @@ def _answer(answer: ingest.Answer) -> HttpResponse:
 def events(request: TandemRequest) -> HttpResponse:
     """Take one NDJSON batch: 200 with what was accepted and what refused per reason, 400
     when no line was usable, 413 over a limit, 429 (Retry-After) over quota or when the
-    stream is busy (then nothing, or only the part named in ``accepted``, was taken)."""
-    source = ingest.authenticate(request.headers.get("Authorization", ""))
-    if isinstance(source, ingest.Answer):
-        return _answer(source)
+    stream is busy (then nothing, or only the part named in ``accepted``, was taken). A
+    batch named by ``Tandem-Batch-Id`` and sent again gets its first answer (marked
+    ``Tandem-Batch-Replayed: true``) and is not appended twice (decision 0050)."""
+    found = ingest.authenticate_sender(request.headers.get("Authorization", ""))
+    if isinstance(found, ingest.Answer):
+        return _answer(found)
+    source, sender = found
     limit = settings.INGEST_MAX_BODY_BYTES
     try:
         declared = int(request.headers.get("Content-Length") or 0)
@@ -53,5 +56,7 @@ def events(request: TandemRequest) -> HttpResponse:
             source=source,
             body=body,
             content_encoding=request.headers.get("Content-Encoding", ""),
+            sender=sender,
+            batch_id=request.headers.get("Tandem-Batch-Id"),
         )
     )
