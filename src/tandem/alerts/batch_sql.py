@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import connection
 
@@ -37,7 +38,7 @@ def update_collected(alerts: Iterable[Alert]) -> int:
         row = "(%s::bigint, %s::varchar, %s::integer, %s::timestamptz, %s::timestamptz)"
     else:
         row = "(%s, %s, %s, %s, %s)"
-    values: list[tuple[int, str | None, int, object, object]] = [
+    values: list[tuple[Any, ...]] = [
         (
             alert.pk,
             alert.open_key,
@@ -63,6 +64,6 @@ def update_collected(alerts: Iterable[Alert]) -> int:
     return done
 
 
-def _stored(value: dt.datetime) -> object:
+def _stored(value: dt.datetime) -> Any:
     """A datetime as the backend stores it (SQLite: text in UTC; PostgreSQL: as it is)."""
     return connection.ops.adapt_datetimefield_value(value)
