@@ -234,8 +234,11 @@ class EmbeddedStream:
             self._known_end = base + size + len(record)
 
     def mark(self) -> int:
-        bases = self._list_bases()
-        return bases[-1] + self._segment_path(bases[-1]).stat().st_size
+        """The end of the log under the append lock: never inside a record another process
+        is writing (a scan from there would stop at once, finding nothing)."""
+        with self._locked_append():
+            self._recover_tail()
+            return self._known_end
 
     def appended_since(self, mark: int, append_ids: set[str]) -> set[str]:
         """Reads every record after ``mark`` (from the oldest kept one when its segment
