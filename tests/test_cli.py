@@ -17,6 +17,7 @@ from tandem.audit.models import AuditEntry
 from tandem.cli import build_parser
 from tandem.cli import main as tandem
 from tandem.core.scoping import system_context
+from tandem.logs.ingest import source_for_sender
 from tandem.tenancy.models import Engagement, Provider, Tenant
 
 COMMANDS = [
@@ -235,6 +236,12 @@ def test_demo_loads_a_working_desk_once(world, capsys) -> None:  # type: ignore[
         )
     assert len(reasons) >= 3
     assert all("→" in r or r.startswith("Handed off by") for r in reasons)
+    # The syslog listener `tandem up` starts on loopback files a line sent from this
+    # machine under Contoso (it refuses senders that no source names).
+    mine = source_for_sender("127.0.0.1")
+    assert mine is not None and mine.tenant.slug == "contoso" and mine.enabled
+    assert source_for_sender("::1") == mine
+    assert source_for_sender("192.0.2.10") is None
     assert tandem(["demo"]) == 0
     assert "already loaded" in capsys.readouterr().out
     assert tandem(["audit", "verify"]) == 0  # the history went through audited services

@@ -789,6 +789,11 @@ _COUNTS = (
 )
 for _name in ("reserve_quota", "release_quota", "count_ingest"):
     NOT_AUDITED[f"tandem.logs.services.{_name}"] = _COUNTS
+for _name in ("claim_batch", "settle_batch", "forget_batch"):
+    NOT_AUDITED[f"tandem.logs.batch_services.{_name}"] = (
+        "the ingest hot path's memory of a sender's batch ids and their answers (decision "
+        "0050): bookkeeping of a request, like the quota windows (tandem.logs.tests)"
+    )
 
 
 def _ingest_source(world: World) -> IngestSource:

@@ -59,6 +59,9 @@ def test_up_starts_the_server_the_workers_and_a_syslog_listener_and_ctrl_c_stops
         printed = log.read_text()
         assert f"Tandem is running at http://127.0.0.1:{web}/" in printed
         assert f"syslog listener on udp and tcp 127.0.0.1:{syslog}" in printed
+        # How to send it a line, and (without the demo's source) that a source comes first.
+        assert f"logger -n 127.0.0.1 -P {syslog} -t sshd" in printed
+        assert "first add a syslog source" in printed
         for label in ("worker (tasks", "detection worker", "archive worker"):
             assert label in printed, printed
         commands = " | ".join(group_members(up.pid).values())

@@ -454,3 +454,18 @@ def test_logs_command_refuses_bad_settings_and_an_unenrolled_agent(tmp_path, cap
     assert "sent 0 log records (0 queued)" in capsys.readouterr().out
     assert main(["--state-dir", str(state), "status"]) == 0
     assert f"log sources:         file:{tmp_path / 'x'}" in capsys.readouterr().out
+
+
+def test_a_batch_sent_again_carries_the_same_batch_id_and_another_batch_another(tmp_path):
+    """Decision 0050: the server knows a resend by its ``Tandem-Batch-Id``."""
+    server = Server((503, {"detail": "starting"}, {}))
+    fwd = forwarder(tmp_path, server)
+    fwd.round()
+    write_lines(tmp_path, 6)
+    assert fwd.round().failed  # 4 records tried, kept
+    assert fwd.round().sent == 6  # the same 4 again, then the other 2
+    ids = [request.headers["Tandem-Batch-Id"] for request in server.requests]
+    assert len(ids) == 3 and ids[0] == ids[1] != ids[2]
+    # A queue made afresh (a new state directory) names its batches differently.
+    other = forwarder(tmp_path / "fresh", Server())
+    assert other.queue.name != fwd.queue.name

@@ -29,7 +29,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django_tasks import task
 
-from tandem.alerts import dedup, events, queries
+from tandem.alerts import batch_sql, dedup, events, queries
 from tandem.alerts.choices import OPEN_STATUSES, SEVERITY_RANK, AlertStatus
 from tandem.alerts.detections import (
     Detection,
@@ -265,9 +265,8 @@ def _collect(
             if current.pk is not None:
                 changed[current.pk] = current
     if changed:
-        Alert.objects.bulk_update(
-            list(changed.values()), ["open_key", "event_count", "first_seen", "last_seen"]
-        )
+        # One statement for the lot (decision 0050), not bulk_update's CASE per row.
+        batch_sql.update_collected(changed.values())
     # Inserted after the updates above freed the keys of alerts past their window.
     Alert.objects.bulk_create(outcome.raised)
     rows = [

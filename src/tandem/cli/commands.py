@@ -389,6 +389,21 @@ def _background(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     return jobs
 
 
+def _print_syslog_hint(args: argparse.Namespace, *, demo: bool) -> None:
+    """How to send the listener a line (a line the starter pack's sshd rule alerts on). The
+    listener files a line under the syslog source whose networks hold its sender and refuses
+    senders no source names: the demo has one for this machine (decision 0050)."""
+    host = "127.0.0.1" if args.syslog_host in {"0.0.0.0", "", "::"} else args.syslog_host  # noqa: S104
+    print(
+        f"\n  Send a test line:  logger -n {host} -P {args.syslog_port} -t sshd "
+        '"Failed password for root from 203.0.113.9 port 22 ssh2"'
+    )
+    if demo:
+        print("  (the demo tenant Contoso's syslog source takes senders on this machine)")
+    else:
+        print("  (first add a syslog source for your senders: POST /api/v1/ingest-sources)")
+
+
 def _with_archive_group() -> None:
     """The stream keeps what the ``archive`` group has not read, so the group is declared
     (in this process, whose server appends, and in the children) when its worker runs."""
@@ -432,6 +447,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"\nTandem is running at {url}  (database: {settings.DATABASES['default']['NAME']})")
         for label, process in started:
             print(f"  {label}  (pid {process.pid})")
+        if any(label.startswith("syslog listener") for label, _process in started):
+            _print_syslog_hint(args, demo=not args.no_demo)
         if not args.no_demo:
             _print_logins(DEMO_LOGINS, DEMO_PASSWORD)
         print("\nPress Ctrl-C to stop.\n", flush=True)

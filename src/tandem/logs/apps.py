@@ -30,6 +30,11 @@ class LogsConfig(TandemAppConfig):
     }
     schedule = (
         ("purge-ingest-windows", 3600, "tandem.logs.services.purge_ingest_windows_task"),
+        (
+            "purge-accepted-batches",
+            3600,
+            "tandem.logs.batch_services.purge_accepted_batches_task",
+        ),
         ("compact-event-archive", 3600, "tandem.logs.tasks.compact_event_archive_task"),
         ("prune-event-archive", 24 * 3600, "tandem.logs.tasks.prune_event_archive_task"),
     )

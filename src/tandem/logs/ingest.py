@@ -21,7 +21,7 @@ from django.conf import settings
 
 from tandem.agents.credentials import DEVICE_TAG, authenticate_device
 from tandem.core.scoping import system_context
-from tandem.logs import ndjson, services, streams
+from tandem.logs import batch_services, ndjson, services, streams
 from tandem.logs.choices import SourceKind
 from tandem.logs.models import IngestSource
 from tandem.logs.services import INGEST_TAG
@@ -90,13 +90,27 @@ def _retry_after_quota() -> int:
 
 
 def take_batch(
-    *, source: IngestSource, body: bytes, content_encoding: str, device_id: int | None = None
+    *,
+    source: IngestSource,
+    body: bytes,
+    content_encoding: str,
+    device_id: int | None = None,
+    batch_id: str | None = None,
 ) -> Answer:
-    """Check, count and append one NDJSON body from ``source`` (sent by ``device_id``)."""
+    """Check, count and append one NDJSON body from ``source`` (sent by ``device_id``).
+    With a ``batch_id`` (the sender's name for the batch) a repeat gets the first answer and
+    appends nothing (decision 0050)."""
     body_limits = limits()
     encoding = content_encoding.strip().lower()
     if encoding not in ("", "identity", "gzip"):
         return refusal(415, "encoding", f"Content-Encoding {encoding!r}: send gzip or nothing.")
+    if batch_id is not None and not batch_services.BATCH_ID.fullmatch(batch_id):
+        return refusal(
+            400,
+            "batch_id",
+            "Tandem-Batch-Id: 1 to 100 letters, digits and . _ : - (or leave it out).",
+            accepted=0,
+        )
     try:
         data = ndjson.decompress(body, body_limits) if encoding == "gzip" else body
     except ndjson.BodyRefused as refused:
@@ -122,6 +136,8 @@ def take_batch(
         status = 400 if refusals.total else 200
         return Answer(status, {"accepted": 0, "refused": refusals.as_answer()})
 
+    if batch_id is not None:
+        return _take_named(source, device_id, batch_id, parsed, refusals)
     try:
         take_events(
             source=source,
@@ -131,10 +147,61 @@ def take_batch(
             device_id=device_id,
         )
     except Overloaded as overloaded:
-        answer = refusal(429, overloaded.reason, overloaded.detail, accepted=overloaded.appended)
-        answer.headers["Retry-After"] = str(overloaded.retry_after)
-        return answer
+        return _pushed_back(overloaded)
     return Answer(200, {"accepted": count, "refused": refusals.as_answer()})
+
+
+def _pushed_back(overloaded: Overloaded) -> Answer:
+    answer = refusal(429, overloaded.reason, overloaded.detail, accepted=overloaded.appended)
+    answer.headers["Retry-After"] = str(overloaded.retry_after)
+    return answer
+
+
+def _take_named(
+    source: IngestSource,
+    device_id: int | None,
+    batch_id: str,
+    parsed: ndjson.ParsedBatch,
+    refusals: ndjson.Refusals,
+) -> Answer:
+    """Take a batch the sender named (decision 0050): once, whatever is sent again. Batch
+    ids are scoped to the sender: ``device:<id>`` for an agent, empty for a token's
+    shipper."""
+    sender = f"device:{device_id}" if device_id is not None else ""
+    stream = streams.get_stream()
+    claim = batch_services.claim_batch(
+        source=source, sender=sender, batch_id=batch_id, mark=stream.mark
+    )
+    if claim.replay is not None:
+        status, body = claim.replay
+        return Answer(status, body, {"Tandem-Batch-Replayed": "true"})
+    if claim.in_flight or claim.row is None:
+        answer = refusal(
+            429, "in_flight", "This batch is being taken: send it again shortly.", accepted=0
+        )
+        answer.headers["Retry-After"] = "5"
+        return answer
+    row = claim.row
+    try:
+        take_events(
+            source=source,
+            events=parsed.events,
+            sizes=parsed.sizes,
+            refused=refusals,
+            device_id=device_id,
+            append_key=f"{source.pk}.{sender}.{batch_id}",
+            after=row.mark if claim.earlier else None,
+        )
+    except Overloaded as overloaded:
+        answer = _pushed_back(overloaded)
+        if overloaded.appended:
+            batch_services.settle_batch(row=row, status=answer.status, answer=answer.body)
+        else:
+            batch_services.forget_batch(row=row)
+        return answer
+    answer = Answer(200, {"accepted": len(parsed.events), "refused": refusals.as_answer()})
+    batch_services.settle_batch(row=row, status=answer.status, answer=answer.body)
+    return answer
 
 
 class Overloaded(Exception):
@@ -156,6 +223,8 @@ def take_events(
     sizes: list[int] | None = None,
     refused: ndjson.Refusals | None = None,
     device_id: int | None = None,
+    append_key: str | None = None,
+    after: int | None = None,
 ) -> None:
     """Take events a receiver parsed from ``source``: reserve the quota, stamp ``_tenant``,
     ``_source``, ``_received`` and ``_device`` (``device_id``, else the device the source is
@@ -163,7 +232,11 @@ def take_events(
     (durable on return), count. The one path for every receiver (this endpoint; the syslog
     listener's sink, wired by the lead). Raises :class:`Overloaded`; ``sizes`` (each
     event's encoded size) cut large lists into stream records, ``refused`` adds a
-    receiver's refusals to the counters."""
+    receiver's refusals to the counters.
+
+    ``append_key`` names the batch's stream records (``<key>.<n>``, decision 0050); with
+    ``after`` (the stream position an earlier attempt at this batch noted before it died)
+    the records already in the stream after it are not appended again."""
     counts = refused.counts if refused is not None else {}
     count = len(events)
     minute = services.current_minute()
@@ -183,10 +256,15 @@ def take_events(
     if sizes is None:
         sizes = [len(orjson.dumps(event)) for event in events]
     stream = streams.get_stream()
+    chunks = list(ndjson.chunks(sizes, stream.limits.max_batch_bytes))
+    ids = [f"{append_key}.{n}" for n in range(len(chunks))] if append_key else []
+    present = stream.appended_since(after, set(ids)) if ids and after is not None else set()
     appended = 0
     try:
-        for start, end in ndjson.chunks(sizes, stream.limits.max_batch_bytes):
-            stream.append(source.tenant_id, source.pk, events[start:end])
+        for n, (start, end) in enumerate(chunks):
+            append_id = ids[n] if ids else None
+            if append_id not in present:
+                stream.append(source.tenant_id, source.pk, events[start:end], append_id=append_id)
             appended = end
     except streams.StreamBusy as busy:
         services.release_quota(source=source, events=count - appended, minute=minute)

@@ -34,7 +34,9 @@ def _answer(answer: ingest.Answer) -> HttpResponse:
 def events(request: TandemRequest) -> HttpResponse:
     """Take one NDJSON batch: 200 with what was accepted and what refused per reason, 400
     when no line was usable, 413 over a limit, 429 (Retry-After) over quota or when the
-    stream is busy (then nothing, or only the part named in ``accepted``, was taken)."""
+    stream is busy (then nothing, or only the part named in ``accepted``, was taken). A
+    batch named by ``Tandem-Batch-Id`` and sent again gets its first answer (marked
+    ``Tandem-Batch-Replayed: true``) and is not appended twice (decision 0050)."""
     sender = ingest.authenticate(request.headers.get("Authorization", ""))
     if isinstance(sender, ingest.Answer):
         return _answer(sender)
@@ -54,5 +56,6 @@ def events(request: TandemRequest) -> HttpResponse:
             device_id=sender.device_id,
             body=body,
             content_encoding=request.headers.get("Content-Encoding", ""),
+            batch_id=request.headers.get("Tandem-Batch-Id"),
         )
     )

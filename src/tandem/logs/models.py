@@ -91,6 +91,40 @@ class IngestWindow(TenantOwned):
         ]
 
 
+#: How long a sender's batch id is remembered (hours): a resend later than that appends
+#: its events again (decision 0050).
+ACCEPTED_BATCH_HOURS = 24
+
+
+class AcceptedBatch(TenantOwned):
+    """A batch id a sender named (``Tandem-Batch-Id``) and what the endpoint answered it
+    (decision 0050): a resend of the batch gets the same answer and appends nothing.
+
+    ``answer`` is None while the batch is being taken: the row is committed before the
+    append, with ``mark`` (a stream position before it), so a resend after a receiver died
+    between the append and the answer asks the stream what came after ``mark`` instead of
+    appending again."""
+
+    source = models.ForeignKey(IngestSource, on_delete=models.CASCADE, related_name="+")
+    #: Who within the source: ``device:<id>`` for an agent, empty for a token's shipper.
+    sender = models.CharField(max_length=40, blank=True, default="")
+    batch_id = models.CharField(max_length=100)
+    mark = models.BigIntegerField()
+    answer = models.JSONField(null=True, blank=True)
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "sender", "batch_id"], name="logs_accepted_batch_once"
+            )
+        ]
+        indexes = [models.Index(fields=["created_at"], name="logs_accepted_batch_age")]
+
+    def __str__(self) -> str:
+        return f"batch {self.batch_id} of source {self.source_id}"
+
+
 #: How long archived events are kept when the tenant has not said (days), and the bounds a
 #: tenant may set (the upper one is the archive's own).
 DEFAULT_RETENTION_DAYS = 90

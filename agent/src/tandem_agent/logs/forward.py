@@ -3,8 +3,10 @@
 
 Each round: every source reads from its position (bounded by the batch size and by the
 room left in the queue) and its records and new position are queued in one transaction;
-then the queue is sent oldest first, as gzip NDJSON batches with the device credential,
-no faster than the rate cap. What the server answers decides what leaves the queue:
+then the queue is sent oldest first, as gzip NDJSON batches with the device credential
+and a stable batch id (``Tandem-Batch-Id``: a batch sent again after a lost answer is
+appended once, decision 0050), no faster than the rate cap. What the server answers
+decides what leaves the queue:
 
 - 200: the batch leaves the queue; lines the server refused are counted per reason (a
   malformed line does not improve by retrying);
@@ -95,8 +97,11 @@ class RateCap:
         return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
 
 
-def events_request(*, server: str, credential: str, lines: Sequence[bytes]) -> protocol.HttpRequest:
-    """``POST /ingest/v1/events``: the records as gzip NDJSON with the device credential."""
+def events_request(
+    *, server: str, credential: str, lines: Sequence[bytes], batch_id: str | None = None
+) -> protocol.HttpRequest:
+    """``POST /ingest/v1/events``: the records as gzip NDJSON with the device credential,
+    named by ``batch_id`` (a resend of the same batch carries the same id, decision 0050)."""
     body = gzip.compress(b"\n".join(lines) + b"\n", mtime=0)
     headers = {
         "Content-Type": "application/x-ndjson",
@@ -105,6 +110,8 @@ def events_request(*, server: str, credential: str, lines: Sequence[bytes]) -> p
         "User-Agent": protocol.USER_AGENT,
         "Authorization": f"Bearer {credential}",
     }
+    if batch_id is not None:
+        headers["Tandem-Batch-Id"] = batch_id
     return protocol.HttpRequest("POST", server.rstrip("/") + INGEST_PATH, headers, body)
 
 
@@ -206,7 +213,10 @@ class Forwarder:
             if wait:
                 self.sleep(wait)
             request = events_request(
-                server=enrolment.server, credential=credential, lines=[r.line for r in batch]
+                server=enrolment.server,
+                credential=credential,
+                lines=[r.line for r in batch],
+                batch_id=self.queue.batch_id(batch),
             )
             try:
                 response = self.transport.send(request)

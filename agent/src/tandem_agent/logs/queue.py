@@ -6,6 +6,8 @@ Records and the position a source reached after reading them are written in **on
 transaction** (:meth:`EventQueue.put`): after a crash either both are on disk or neither,
 so a restart neither skips lines (position ahead of the queue) nor reads them twice
 (queue ahead of the position). Records leave the queue only when the server took them.
+A batch is sent under a stable id (:meth:`EventQueue.batch_id`): a resend after a lost
+answer is recognised by the server and appended once.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +30,12 @@ _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS log_position (
         source TEXT PRIMARY KEY,
         position TEXT NOT NULL
+    )""",
+    # This queue's own name, made once: batch ids stay unique when the state directory is
+    # made afresh and the sequences start again.
+    """CREATE TABLE IF NOT EXISTS log_queue (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        name TEXT NOT NULL
     )""",
 )
 
@@ -50,6 +59,10 @@ class EventQueue:
         self._db.execute("PRAGMA synchronous=FULL")
         for statement in _SCHEMA:
             self._db.execute(statement)
+        self._db.execute(
+            "INSERT OR IGNORE INTO log_queue (id, name) VALUES (1, ?)", (uuid.uuid4().hex,)
+        )
+        self.name: str = self._db.execute("SELECT name FROM log_queue").fetchone()[0]
 
     def close(self) -> None:
         self._db.close()
@@ -104,6 +117,13 @@ class EventQueue:
             taken.append(QueuedRecord(sequence, source, line))
             size += len(line) + 1
         return taken
+
+    def batch_id(self, records: Sequence[QueuedRecord]) -> str:
+        """A stable name for a batch of these records (``Tandem-Batch-Id``, decision 0050):
+        the same records sent again carry the same id, so the server appends them once;
+        any other set of records (a batch halved, its taken prefix removed) another id."""
+        first, last = records[0].sequence, records[-1].sequence
+        return f"{self.name}.{first}-{last}.{len(records)}"
 
     def remove(self, records: Sequence[QueuedRecord]) -> int:
         """Remove records the server took (or refused for good). Returns the count."""

@@ -7,12 +7,16 @@ raises the starter pack's "Failed SSH password for root" alert from them."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -79,6 +83,15 @@ class StreamReader:
                 self.messages += [self._text(event) for event in batch.events]
                 self.consumer.ack(batch)
         return self.messages
+
+    def rest(self) -> list[str]:
+        """Whatever else is in the stream now (every append is done: nothing to wait for)."""
+        more: list[str] = []
+        while batches := self.consumer.fetch(100, 0.5):
+            for batch in batches:
+                more += [self._text(event) for event in batch.events]
+                self.consumer.ack(batch)
+        return more
 
     @staticmethod
     def _text(event: dict[str, Any]) -> str:
@@ -154,20 +167,76 @@ def test_the_real_agent_forwards_an_auth_log_exactly_once_and_an_alert_is_raised
     assert back.returncode == 0, back.stderr
     assert "sent 1 log records (0 queued)" in back.stdout
 
+    # 4. The answer is lost (decision 0050): the server takes the batch, but the connection
+    # closes before the agent hears. The agent keeps the line and sends it again, under the
+    # same batch id: the server answers as the first time and does not append it twice.
+    with LosingRelay(live_server.url) as relay:
+        (state / "config.json").write_text(json.dumps({**config, "server": relay.url}))
+        append(auth_log, sshd("Disconnected from user alice 10.0.0.5 port 50122"))
+        lost = run_agent(state, "logs", "--once")
+    assert lost.returncode == 1, lost.stderr
+    assert "1 log records kept" in lost.stderr
+    assert relay.answers == [200]  # the server took it
+    (state / "config.json").write_text(json.dumps(config))
+    resent = run_agent(state, "logs", "--once")
+    assert resent.returncode == 0, resent.stderr
+    assert "sent 1 log records (0 queued)" in resent.stdout
+
     # Exactly once: every line, in order, no repeat, nothing from before the agent.
-    messages = reader.read_until(6)
-    assert len(messages) == 6 and len(set(messages)) == 6
-    assert messages[-1] == "Connection closed by 203.0.113.9 port 51050 [preauth]"
+    messages = reader.read_until(7)
+    messages += reader.rest()
+    assert len(messages) == 7 and len(set(messages)) == 7, messages
+    assert messages[-2] == "Connection closed by 203.0.113.9 port 51050 [preauth]"
+    assert messages[-1] == "Disconnected from user alice 10.0.0.5 port 50122"
     reader.consumer.close()
 
     # The detection pipeline turns the failed root passwords into one deduplicated alert.
     _, engine = load_engine(STARTER)
     worker = DetectionWorker(engine, name="test-worker")
     run_until_signalled(worker, once=True, max_batches=10)  # what `--once` runs
-    assert worker.tally.events == 6 and worker.tally.malformed == 0
+    assert worker.tally.events == 7 and worker.tally.malformed == 0
     [alert] = alerts_of(world["tenant"], ROOT_PASSWORD_RULE)
     assert alert.host == HOST
     assert alert.event_count == 4
+
+
+class LosingRelay:
+    """A loopback HTTP relay that passes each request to the server and then closes the
+    connection without passing the answer back: an answer lost on the way. ``answers``
+    holds the statuses the server gave."""
+
+    def __init__(self, server: str) -> None:
+        self.answers: list[int] = []
+        relay = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the http.server name
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                request = urllib.request.Request(
+                    server + self.path, data=body, headers=headers, method="POST"
+                )
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                        relay.answers.append(response.status)
+                except urllib.error.HTTPError as error:
+                    relay.answers.append(error.code)
+                self.close_connection = True  # and nothing written: the answer is lost
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> LosingRelay:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
 
 def status_line(state: Path, name: str) -> str:

@@ -323,3 +323,35 @@ def test_recorded_batch_keys_are_forgotten_after_a_week(world) -> None:  # type:
     assert services.purge_recorded_batches(timezone.now() + dt.timedelta(days=8)) >= 1
     again = services.record_detections(tenant_id=tenant, detections=[detection()], batch_key=key)
     assert not again.replayed
+
+
+def test_many_alerts_updated_in_one_batch_each_get_their_own_count_and_times(world, monkeypatch):
+    """Decision 0050: the batch's updated alerts are written in one ``UPDATE … FROM
+    (VALUES …)`` per chunk of rows; with chunks of two, the five alerts are spread over
+    three statements, and each gets its own values (one past its window stops collecting)."""
+    from tandem.alerts import batch_sql
+
+    monkeypatch.setattr(batch_sql, "ROWS_PER_STATEMENT", 2)
+    tenant = world["tenant"]
+    start = timezone.now() - dt.timedelta(hours=3)
+    users = [f"user{n}" for n in range(5)]
+    record(tenant, *(detection(user=u, at=start) for u in users))
+    later = start + dt.timedelta(minutes=5)
+    late = start + dt.timedelta(hours=2)  # past the dedup window for user4
+    second = [detection(user=u, at=later + dt.timedelta(seconds=n)) for n, u in enumerate(users)]
+    second[4] = detection(user="user4", at=late)
+    second.append(detection(user="user0", at=later + dt.timedelta(minutes=1)))
+    record(tenant, *second)
+    by_user: dict[str, list[Alert]] = {}
+    for alert in alerts_of(tenant):
+        by_user.setdefault(alert.key_fields["TargetUserName"], []).append(alert)
+    assert [a.event_count for a in by_user["user0"]] == [3]
+    assert by_user["user0"][0].last_seen == later + dt.timedelta(minutes=1)
+    for n in (1, 2, 3):
+        [alert] = by_user[f"user{n}"]
+        assert alert.event_count == 2
+        assert (alert.first_seen, alert.last_seen) == (start, later + dt.timedelta(seconds=n))
+        assert alert.open_key is not None
+    old, new = by_user["user4"]
+    assert (old.event_count, old.open_key, old.last_seen) == (1, None, start)
+    assert (new.event_count, new.first_seen) == (1, late) and new.open_key is not None

@@ -102,10 +102,16 @@ def reset_stream() -> None:
         stream.close()
 
 
-def append(tenant_id: int, source_id: int | None, events: list[dict[str, Any]]) -> None:
+def append(
+    tenant_id: int,
+    source_id: int | None,
+    events: list[dict[str, Any]],
+    *,
+    append_id: str | None = None,
+) -> None:
     """Append one batch for a tenant and source; durable on return. Raises
     :class:`StreamBusy` (nothing appended: push back) or :class:`BatchTooLarge`."""
-    get_stream().append(tenant_id, source_id, events)
+    get_stream().append(tenant_id, source_id, events, append_id=append_id)
 
 
 def consumer(group: str, name: str) -> Consumer:

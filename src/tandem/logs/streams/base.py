@@ -88,9 +88,28 @@ class EventStream(Protocol):
 
     limits: Limits
 
-    def append(self, tenant_id: int, source_id: int | None, events: list[dict[str, Any]]) -> None:
+    def append(
+        self,
+        tenant_id: int,
+        source_id: int | None,
+        events: list[dict[str, Any]],
+        *,
+        append_id: str | None = None,
+    ) -> None:
         """Store one batch; return only once it is durable. Raises :class:`StreamBusy`
-        (nothing stored) or :class:`BatchTooLarge`."""
+        (nothing stored) or :class:`BatchTooLarge`. ``append_id`` is stored with the batch
+        (:meth:`appended_since` finds it; JetStream also drops a repeat of it within its
+        duplicate window)."""
+        ...
+
+    def mark(self) -> int:
+        """A position no later than the end of the stream now: whatever is appended after
+        this call lies after it (decision 0050)."""
+        ...
+
+    def appended_since(self, mark: int, append_ids: set[str]) -> set[str]:
+        """Which of ``append_ids`` were appended after ``mark`` (a scan of what came since:
+        for the rare check after a receiver died between an append and its bookkeeping)."""
         ...
 
     def ensure_group(self, group: str) -> None:

@@ -193,8 +193,18 @@ class EmbeddedStream:
 
     # -- appending --------------------------------------------------------------------
 
-    def append(self, tenant_id: int, source_id: int | None, events: list[dict[str, Any]]) -> None:
-        payload = orjson.dumps({"t": tenant_id, "s": source_id, "a": time.time(), "e": events})
+    def append(
+        self,
+        tenant_id: int,
+        source_id: int | None,
+        events: list[dict[str, Any]],
+        *,
+        append_id: str | None = None,
+    ) -> None:
+        record_fields: dict[str, Any] = {"t": tenant_id, "s": source_id, "a": time.time()}
+        if append_id is not None:
+            record_fields["d"] = append_id
+        payload = orjson.dumps({**record_fields, "e": events})
         if len(payload) > self.limits.max_batch_bytes:
             raise BatchTooLarge(
                 f"A batch of {len(payload)} bytes is over the stream's "
@@ -222,6 +232,24 @@ class EmbeddedStream:
                 raise StreamBusy("The event stream could not write the batch (disk full?).")
             os.fdatasync(fd)
             self._known_end = base + size + len(record)
+
+    def mark(self) -> int:
+        """The end of the log under the append lock: never inside a record another process
+        is writing (a scan from there would stop at once, finding nothing)."""
+        with self._locked_append():
+            self._recover_tail()
+            return self._known_end
+
+    def appended_since(self, mark: int, append_ids: set[str]) -> set[str]:
+        """Reads every record after ``mark`` (from the oldest kept one when its segment
+        was deleted: every group had read it, and its id went with it)."""
+        found: set[str] = set()
+        offset = max(mark, self._list_bases()[0])
+        while (read := self._read_at(offset)) is not None:
+            record, offset = read
+            if record.get("d") in append_ids:
+                found.add(record["d"])
+        return found
 
     # -- reading ----------------------------------------------------------------------
 

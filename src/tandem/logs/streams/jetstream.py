@@ -163,15 +163,24 @@ class JetStreamStream:
             filter_subject=f"{self.subject_prefix}.>",
         )
 
-    def append(self, tenant_id: int, source_id: int | None, events: list[dict[str, Any]]) -> None:
+    def append(
+        self,
+        tenant_id: int,
+        source_id: int | None,
+        events: list[dict[str, Any]],
+        *,
+        append_id: str | None = None,
+    ) -> None:
         payload = orjson.dumps({"t": tenant_id, "s": source_id, "a": time.time(), "e": events})
         if len(payload) > self.limits.max_batch_bytes:
             raise BatchTooLarge(
                 f"A batch of {len(payload)} bytes is over the stream's "
                 f"{self.limits.max_batch_bytes}: send fewer events at once."
             )
-        # The message id makes a retry after a lost acknowledgement a no-op on the server.
-        headers = {"Nats-Msg-Id": uuid.uuid4().hex}
+        # The message id makes a retry after a lost acknowledgement a no-op on the server
+        # (within the stream's duplicate window); a sender's batch id keeps it stable
+        # across the sender's own retries too (decision 0050).
+        headers = {"Nats-Msg-Id": append_id or uuid.uuid4().hex}
         subject = f"{self.subject_prefix}.{tenant_id}"
         try:
             self._run(self._publish(subject, payload, headers))
@@ -206,6 +215,26 @@ class JetStreamStream:
             self._js.pull_subscribe_bind(durable=group, stream=self.name, name=group)
         )
         return JetStreamConsumer(self, group, check_name("consumer", name), subscription)
+
+    def mark(self) -> int:
+        info = self._run(self._js.stream_info(self.name))
+        return int(info.state.last_seq or 0)
+
+    def appended_since(self, mark: int, append_ids: set[str]) -> set[str]:
+        return self._run(self._appended_since(mark, append_ids))
+
+    async def _appended_since(self, mark: int, append_ids: set[str]) -> set[str]:
+        info = await self._js.stream_info(self.name)
+        found: set[str] = set()
+        for seq in range(max(mark + 1, info.state.first_seq or 1), (info.state.last_seq or 0) + 1):
+            try:
+                message = await self._js.get_msg(self.name, seq)
+            except nats.js.errors.NotFoundError:
+                continue  # acknowledged by every group and removed
+            msg_id = (message.headers or {}).get("Nats-Msg-Id")
+            if msg_id in append_ids:
+                found.add(msg_id)
+        return found
 
     def group_lag(self, group: str) -> dict[str, int]:
         info = self._run(self._js.consumer_info(self.name, group))

@@ -128,6 +128,25 @@ class StreamContract:
         assert set(acknowledged) <= set(got)
         assert got == sorted(got)  # in order, nothing garbled
 
+    def test_appended_since_a_mark_finds_the_named_batches_appended_after_it(
+        self, open_stream: Opener
+    ):
+        """Decision 0050: a receiver that died between an append and its answer looks for
+        the batch's records after the position it noted first."""
+        stream = open_stream()
+        stream.ensure_group("detection")
+        stream.append(5, 50, events("before"), append_id="b.0")
+        mark = stream.mark()
+        stream.append(5, 50, events("after"), append_id="a.0")
+        stream.append(5, 50, events("unnamed"))
+        stream.append(5, 50, events("after-too"), append_id="a.1")
+        wanted = {"b.0", "a.0", "a.1", "a.2"}
+        assert open_stream().appended_since(mark, wanted) == {"a.0", "a.1"}
+        assert stream.appended_since(stream.mark(), wanted) == set()
+        # The id travels with the batch; the events are as appended.
+        got = drain(stream.consumer("detection", "c"))
+        assert [b.events[0]["message"] for b in got][1] == "after-0"
+
     def test_batches_of_a_tenant_arrive_in_the_order_appended(self, open_stream: Opener):
         stream = open_stream()
         stream.ensure_group("detection")

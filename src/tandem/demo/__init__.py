@@ -23,10 +23,9 @@ from django.utils import timezone
 from tandem.accounts.models import Role, User
 from tandem.accounts.principals import resolve_principal
 from tandem.accounts.services import add_membership, create_user
-from tandem.alerts.detections import Detection
-from tandem.alerts.services import record_detections
 from tandem.core.principal import Principal, system_principal
 from tandem.core.scoping import principal_scope, system_context
+from tandem.demo.monitoring import add_demo_syslog_source, raise_demo_alerts
 from tandem.responsibility import services as matrix_services
 from tandem.servicedesk.config import services as config_services
 from tandem.servicedesk.config import sla_services as config_sla
@@ -178,7 +177,8 @@ def load_demo() -> None:
     _play_history(contoso, CONTOSO_STORIES, "tech@contoso.example", site=None)
     _play_history(fabrikam, FABRIKAM_STORIES, "tech@fabrikam.example", site=boston)
     _open_todays_tickets(contoso)
-    _raise_demo_alerts(contoso)
+    raise_demo_alerts(contoso)
+    add_demo_syslog_source(actor, contoso)
 
 
 OFFICE_HOURS = {str(day): [["08:30", "17:30"]] for day in range(5)}
@@ -739,52 +739,3 @@ def _open_todays_tickets(tenant: Tenant) -> None:
                 impact=impact,
                 urgency=urgency,
             )
-
-
-def _raise_demo_alerts(tenant: Tenant) -> None:
-    """A few security alerts for Contoso, as the detection worker records them: Sentinel's
-    queue has something to triage, and each alert opens its routed ticket (decision 0037)."""
-    now = timezone.now()
-    detections = []
-    for minutes in range(12):
-        at = now - dt.timedelta(minutes=40 - minutes)
-        detections.append(
-            Detection(
-                rule_id="demo-failed-logons",
-                rule_title="Repeated failed logons for one account",
-                level="medium",
-                tags=["attack.credential_access", "attack.t1110.001"],
-                host="ctso-dc01",
-                time=at,
-                event={
-                    "Event": {
-                        "System": {"EventID": 4625, "Channel": "Security", "Computer": "ctso-dc01"},
-                        "EventData": {"TargetUserName": "j.doe", "IpAddress": "203.0.113.7"},
-                    },
-                    "_host": "ctso-dc01",
-                    "_time": at.isoformat(),
-                },
-                key_fields={"TargetUserName": "j.doe"},
-            )
-        )
-    detections.append(
-        Detection(
-            rule_id="demo-encoded-powershell",
-            rule_title="PowerShell with an encoded command",
-            level="high",
-            tags=["attack.execution", "attack.t1059.001"],
-            host="ctso-lt-042",
-            time=now - dt.timedelta(minutes=5),
-            event={
-                "Event": {
-                    "System": {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational"},
-                    "EventData": {
-                        "Image": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
-                        "CommandLine": "powershell.exe -NoP -W Hidden -enc SQBFAFgA",
-                    },
-                },
-                "_host": "ctso-lt-042",
-            },
-        )
-    )
-    record_detections(tenant_id=tenant.pk, detections=detections)
