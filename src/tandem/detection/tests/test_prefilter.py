@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from tandem.detection.engine import compile_rules, load_rules_text
 from tandem.detection.engine.compiler import regex_clauses
-from tandem.detection.engine.matching import PREFILTER_FOLD, prefilter_text
+from tandem.detection.engine.prefilter import PREFILTER_FOLD, prefilter_text
 from tandem.detection.tests import reference
 
 #: ASCII letters and their troublesome look-alikes under ``re.IGNORECASE``.
