@@ -16,7 +16,9 @@ suspicious, writes them as JSONL, and measures in one process:
 - peak memory (``ru_maxrss``).
 
 The events are generated before the clock starts; matching starts after the first event of
-each log source has built its index (counted in ``warm-up``).
+each log source has built its index (counted in ``warm-up``). Each index is rebuilt once,
+after its log source's first 500 events, on the literals they held: inside the timed run,
+as in the detection worker.
 """
 
 from __future__ import annotations

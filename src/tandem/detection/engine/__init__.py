@@ -16,8 +16,9 @@ from tandem.detection.engine.fields import (
     infer_logsource,
     logsource_applies,
 )
-from tandem.detection.engine.matching import Engine, Match, compile_rules, event_text
+from tandem.detection.engine.matching import Engine, Match, compile_rules
 from tandem.detection.engine.packs import load_rules, load_rules_text
+from tandem.detection.engine.prefilter import event_text
 from tandem.detection.engine.rules import (
     ENGINE_VERSION,
     CompiledCorrelation,

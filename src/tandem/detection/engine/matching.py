@@ -2,7 +2,7 @@
 
 An event meets only its candidate rules: those whose log source applies to the event's
 (:func:`.fields.logsource_applies`) and, of those, the rules whose prefilter literal occurs in
-the event's lowercased text (one Aho-Corasick pass over all the event's values) plus the rules
+the event's values (one Hyperscan pass, :mod:`.prefilter`) plus the rules
 that have no prefilter. The candidates of a log source (and their automaton) are built the
 first time an event of that log source is seen.
 
@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ahocorasick
-import hyperscan
 
 from tandem.detection.engine.correlation import Correlator
 from tandem.detection.engine.fields import (
@@ -40,6 +39,11 @@ from tandem.detection.engine.fields import (
     logsource_applies,
     resolve,
     texts_of,
+)
+from tandem.detection.engine.prefilter import (
+    PREFILTER_FOLD,
+    Literals,
+    searchable,
 )
 from tandem.detection.engine.rules import (
     CompiledCorrelation,
@@ -128,25 +132,6 @@ class EventView:
 
 Predicate = Callable[[EventView], bool]
 TextTest = Callable[[str], bool]
-
-
-def event_text(event: dict[str, Any]) -> str:
-    """All the event's values, lowercased, one per line: what the prefilter searches."""
-    return "\n".join(texts_of(event)).lower()
-
-
-#: Applied to the prefilter's text (when it is not ASCII) and to every literal: the
-#: characters ``re.IGNORECASE`` matches with an ASCII letter although their lowercase is
-#: another (``ſ`` matches ``s``, ``ı`` and ``İ`` match ``i``; ``İ`` lowercases to ``i`` and
-#: a combining dot), so a literal taken from such a regex is still found. Folding both
-#: sides keeps every other literal found too (it maps characters one by one).
-PREFILTER_FOLD = str.maketrans({"\u017f": "s", "\u0131": "i", "\u0307": None})
-
-
-def prefilter_text(event: dict[str, Any]) -> str:
-    """:func:`event_text`, folded by :data:`PREFILTER_FOLD` when it is not ASCII."""
-    text = "\n".join(texts_of(event)).lower()
-    return text if text.isascii() else text.translate(PREFILTER_FOLD)
 
 
 # --- Tests on one value --------------------------------------------------------------------
@@ -250,6 +235,15 @@ def _text_test(test: Node) -> tuple[TextTest, bool]:
 # --- Predicates ----------------------------------------------------------------------------
 
 
+#: String test kinds (and ``fieldref`` modes): (the value, the text) → whether it holds.
+_REFERENCED: dict[str, Callable[[str, str], bool]] = {
+    "eq": operator.eq,
+    "startswith": str.startswith,
+    "endswith": str.endswith,
+    "contains": operator.contains,
+}
+
+
 def _field(name: str, test: Node) -> Predicate:
     kind = test[0]
     if kind == "null":
@@ -260,11 +254,14 @@ def _field(name: str, test: Node) -> Predicate:
     if kind == "fieldref":
         other, mode = test[1], test[2]
 
+        holds = _REFERENCED[mode]
+
         def referenced(view: EventView) -> bool:
+            values = view.lower(name)
             for ref in view.lower(other):
-                t = _string_test(mode, ref)
-                if any(t(s) for s in view.lower(name)):
-                    return True
+                for s in values:
+                    if holds(s, ref):
+                        return True
             return False
 
         return referenced
@@ -278,6 +275,8 @@ def _field(name: str, test: Node) -> Predicate:
             return one(value)
 
         return valued
+    if kind in _STRING_KINDS:
+        return _string_field(name, kind, test[1], test[2])
     text_test, cased = _text_test(test)
     values = EventView.texts if cased else EventView.lower
 
@@ -292,6 +291,24 @@ def _field(name: str, test: Node) -> Predicate:
     return texted
 
 
+def _string_field(name: str, kind: str, text: str, cased: bool) -> Predicate:
+    """One string test of one field, compared by a C function in the loop (a Python call
+    less per value than a test function: these are the most common predicates)."""
+    values = EventView.texts if cased else EventView.lower
+    if kind == "eq":
+        return lambda view: text in values(view, name)
+
+    holds = _REFERENCED[kind]  # a C function: no Python frame per value
+
+    def inside(view: EventView) -> bool:
+        for s in values(view, name):  # noqa: SIM110 - a loop is faster than any()
+            if holds(s, text):
+                return True
+        return False
+
+    return inside
+
+
 #: From this many ``contains`` alternatives of one field on, they are searched with one
 #: Aho-Corasick automaton instead of one ``in`` each.
 AUTOMATON_FROM = 6
@@ -300,7 +317,14 @@ _STRING_KINDS = ("eq", "startswith", "endswith", "contains")
 
 def _any_substring(needles: Sequence[str]) -> Callable[[str], bool]:
     if len(needles) < AUTOMATON_FROM:
-        return lambda s: any(n in s for n in needles)
+
+        def some_in(s: str) -> bool:
+            for needle in needles:  # noqa: SIM110 - a loop is faster than any()
+                if needle in s:
+                    return True
+            return False
+
+        return some_in
     automaton = ahocorasick.Automaton()
     for needle in needles:
         automaton.add_word(needle, needle)
@@ -341,6 +365,80 @@ def _grouped(name: str, tests: Sequence[Node]) -> Predicate | None:
     return any_of
 
 
+def _grouped_numbers(name: str, tests: Sequence[Node]) -> Predicate:
+    """An OR of numbers a field may equal (``DestinationPort: [25, 465, 587]``): one set
+    lookup, with :func:`_number_equal`'s semantics (a number equal to one, or the decimal
+    text of one; never a boolean)."""
+    numbers = frozenset(t[1] for t in tests)
+    texts = frozenset(str(t[1]) for t in tests)
+
+    def one(value: Any) -> bool:
+        kind = type(value)
+        if kind is int or kind is float:
+            return value in numbers
+        if kind is str:
+            return value in texts
+        if isinstance(value, bool):
+            return False
+        if isinstance(value, int | float):
+            return any(value == n for n in numbers)
+        return isinstance(value, str) and value in texts
+
+    def valued(view: EventView) -> bool:
+        value = view.value(name)
+        if type(value) is list:
+            for v in value:  # noqa: SIM110 - a loop is faster than any()
+                if one(v):
+                    return True
+            return False
+        return one(value)
+
+    return valued
+
+
+def _grouped_cidr(name: str, tests: Sequence[Node]) -> Predicate:
+    """An OR of address ranges (``IpAddress|cidr: [10.0.0.0/8, 172.16.0.0/12, ...]``):
+    the address parsed once and compared as an integer with each range of its version
+    (``ipaddress``'s ``in`` compares the same way, one Python call per range)."""
+    ranges: dict[int, list[tuple[int, int]]] = {4: [], 6: []}
+    for test in tests:
+        network = ipaddress.ip_network(test[1])
+        ranges[network.version].append(
+            (int(network.network_address), int(network.broadcast_address))
+        )
+
+    def one(value: Any) -> bool:
+        address = _address(value) if isinstance(value, str) else None
+        if address is None:
+            return False
+        number = int(address)
+        for low, high in ranges[address.version]:  # noqa: SIM110 - faster than any()
+            if low <= number <= high:
+                return True
+        return False
+
+    def inside(view: EventView) -> bool:
+        value = view.value(name)
+        if isinstance(value, list):
+            return any(one(v) for v in value)
+        return one(value)
+
+    return inside
+
+
+#: Test kind → the family of same-field alternatives an OR groups into one predicate.
+_FAMILY = {
+    **{kind: "string" for kind in ("eq", "startswith", "endswith", "contains")},
+    "number": "number",
+    "cidr": "cidr",
+}
+_GROUPERS: dict[str, Callable[[str, Sequence[Node]], Predicate | None]] = {
+    "string": lambda name, tests: _grouped(name, tests),
+    "number": _grouped_numbers,
+    "cidr": _grouped_cidr,
+}
+
+
 def _keyword(test: Node) -> Predicate:
     if test[0] == "number":
         one = _value_test(test)
@@ -374,16 +472,17 @@ def predicate(node: Node) -> Predicate:
         children = list(node[1])
         parts: list[Predicate] = []
         if kind == "or":
-            # Same-field string alternatives become one predicate.
-            by_field: dict[str, list[Node]] = {}
+            # Same-field alternatives of one family become one predicate.
+            by_field: dict[tuple[str, str], list[Node]] = {}
             rest: list[Node] = []
             for child in children:
-                if child[0] == "field" and child[2][0] in _STRING_KINDS:
-                    by_field.setdefault(child[1], []).append(child[2])
+                family = _FAMILY.get(child[2][0]) if child[0] == "field" else None
+                if family is not None:
+                    by_field.setdefault((child[1], family), []).append(child[2])
                 else:
                     rest.append(child)
-            for name, tests in by_field.items():
-                grouped = _grouped(name, tests) if len(tests) > 1 else None
+            for (name, family), tests in by_field.items():
+                grouped = _GROUPERS[family](name, tests) if len(tests) > 1 else None
                 if grouped is not None:
                     parts.append(grouped)
                 else:
@@ -422,6 +521,13 @@ def predicate(node: Node) -> Predicate:
 # --- The engine ----------------------------------------------------------------------------
 
 
+#: A bucket's index is rebuilt once this many of its events have been seen, on how often
+#: each literal was found in them.
+LEARN_EVENTS = 500
+
+_ByLiteral = tuple[tuple[tuple[int, ...], tuple[tuple[int, tuple[frozenset[int], ...]], ...]], ...]
+
+
 @dataclass(slots=True)
 class _Bucket:
     """The candidates of one log source (and EventID)."""
@@ -429,41 +535,52 @@ class _Bucket:
     #: rules without a prefilter: always candidates
     always: tuple[int, ...]
     #: every literal of every clause of the other rules, numbered; None when there is none
-    database: Any  # hyperscan.Database
+    literals: Literals | None
+    #: rule → its clauses, as sets of literal numbers
+    clauses_of: dict[int, tuple[frozenset[int], ...]]
+    #: while learning: how many of the bucket's events held each literal; then None
+    seen: list[int] | None
+    events: int = 0
     #: literal number → (the rules indexed by it that have no other clause, the rules
     #: indexed by it with their other clauses as sets of literal numbers)
-    by_literal: tuple[
-        tuple[tuple[int, ...], tuple[tuple[int, tuple[frozenset[int], ...]], ...]], ...
-    ]
+    by_literal: _ByLiteral = ()
 
+    def index(self) -> None:
+        """Index each rule by one clause: a rule is visited when a literal of that clause
+        is found, then its other clauses are checked, the least often found first. Any
+        clause is a sound index (each is necessary); the fastest is the one least often
+        found. Before events are seen, that is guessed: a literal many rules of this log
+        source share (``.exe``, ``\\windows\\``) is one most events hold too; after
+        :data:`LEARN_EVENTS` events, how often each literal was found decides."""
+        size = len(self.literals.literals) if self.literals is not None else 0
+        seen = self.seen if self.seen is not None else [0] * size
+        shared = Counter(n for clauses in self.clauses_of.values() for c in clauses for n in c)
 
-def _hit(literal: int, start: int, end: int, flags: int, found: list[int]) -> None:
-    """Hyperscan's match callback: each literal is reported once (``SINGLEMATCH``)."""
-    found.append(literal)
+        def cost(clause: frozenset[int]) -> tuple[int, int, int]:
+            return (sum(seen[n] for n in clause), sum(shared[n] for n in clause), len(clause))
 
+        plain: list[list[int]] = [[] for _ in range(size)]
+        checked: list[list[tuple[int, tuple[frozenset[int], ...]]]] = [[] for _ in range(size)]
+        for rule, clauses in self.clauses_of.items():
+            first, *others = sorted(clauses, key=cost)
+            for number in first:
+                if others:
+                    checked[number].append((rule, tuple(others)))
+                else:
+                    plain[number].append(rule)
+        self.by_literal = tuple((tuple(p), tuple(c)) for p, c in zip(plain, checked, strict=True))
 
-def _searchable(literal: str) -> str:
-    """What Hyperscan is given for a literal: its longest piece without a NUL character
-    (the binding reads each literal as a C string). Any piece of a literal is in every
-    text the literal is in; an empty piece cannot be searched for."""
-    if "\0" not in literal:
-        return literal
-    return max(literal.split("\0"), key=len)
-
-
-def _literal_database(literals: Sequence[str]) -> Any:
-    """One Hyperscan block-mode database of plain literals (numbered in order), each
-    reported once per scan. Hyperscan scans the UTF-8 bytes in one pass in C, whatever the
-    number of literals; a literal is in the text exactly when its bytes are in its bytes."""
-    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    database.compile(
-        expressions=[literal.encode() for literal in literals],
-        ids=list(range(len(literals))),
-        elements=len(literals),
-        flags=hyperscan.HS_FLAG_SINGLEMATCH,
-        literal=True,
-    )
-    return database
+    def learn(self, found: list[int]) -> None:
+        """Count the literals found in one more event; re-index after enough of them."""
+        seen = self.seen
+        if seen is None:
+            return
+        for number in found:
+            seen[number] += 1
+        self.events += 1
+        if self.events >= LEARN_EVENTS:
+            self.index()
+            self.seen = None
 
 
 class Engine:
@@ -504,18 +621,18 @@ class Engine:
             return bucket
         always: list[int] = []
         numbers: dict[str, int] = {}
-        clauses_of: dict[int, list[frozenset[int]]] = {}
+        clauses_of: dict[int, tuple[frozenset[int], ...]] = {}
 
         def clause_numbers(clause: frozenset[str]) -> frozenset[int] | None:
             """The clause's literals, numbered; None when one cannot be searched for."""
             found = set()
             for literal in clause:
-                searched = _searchable(literal.translate(PREFILTER_FOLD))
-                if not searched:
+                folded = literal.translate(PREFILTER_FOLD)
+                if not searchable(folded):
                     return None
-                number = numbers.get(searched)
+                number = numbers.get(folded)
                 if number is None:
-                    number = numbers[searched] = len(numbers)
+                    number = numbers[folded] = len(numbers)
                 found.add(number)
             return frozenset(found)
 
@@ -534,25 +651,10 @@ class Engine:
             if not usable:
                 always.append(index)
                 continue
-            clauses_of[index] = usable
-        # A rule is visited when a literal of its index clause is found, then its other
-        # clauses are checked. Index it by the clause least likely to be found: a literal
-        # many rules of this log source share (``.exe``, ``\\windows\\``) is one most
-        # events hold too, so the clause whose literals are the least shared is chosen.
-        shared = Counter(n for clauses in clauses_of.values() for c in clauses for n in c)
-        plain: list[list[int]] = [[] for _ in numbers]
-        checked: list[list[tuple[int, tuple[frozenset[int], ...]]]] = [[] for _ in numbers]
-        for index, clauses in clauses_of.items():
-            first = min(clauses, key=lambda c: (sum(shared[n] for n in c), len(c)))
-            others = tuple(c for c in clauses if c is not first)
-            for number in first:
-                if others:
-                    checked[number].append((index, others))
-                else:
-                    plain[number].append(index)
-        database = _literal_database(list(numbers)) if numbers else None
-        by_literal = tuple((tuple(p), tuple(c)) for p, c in zip(plain, checked, strict=True))
-        bucket = _Bucket(tuple(always), database, by_literal)
+            clauses_of[index] = tuple(usable)
+        literals = Literals(list(numbers)) if numbers else None
+        bucket = _Bucket(tuple(always), literals, clauses_of, [0] * len(numbers))
+        bucket.index()
         self._buckets[(source, ident)] = bucket
         return bucket
 
@@ -565,14 +667,13 @@ class Engine:
         if source is None:
             source = infer_logsource(event)
         bucket = self._bucket(source, event_id(event))
-        if bucket.database is None:
+        if bucket.literals is None:
             return list(bucket.always)
-        found: list[int] = []
-        bucket.database.scan(
-            prefilter_text(event).encode(), match_event_handler=_hit, context=found
-        )
+        found = bucket.literals.find(event)
         if not found:
             return list(bucket.always)
+        if bucket.seen is not None:
+            bucket.learn(found)
         hits = frozenset(found)
         chosen: set[int] = set(bucket.always)
         by_literal = bucket.by_literal

@@ -13,14 +13,23 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tandem.detection.engine import compile_rules, load_rules_text
+from tandem.detection.engine import compile_rules, load_rules_text, matching
 from tandem.detection.engine.compiler import regex_clauses
-from tandem.detection.engine.matching import PREFILTER_FOLD, prefilter_text
+from tandem.detection.engine.fields import texts_of
+from tandem.detection.engine.prefilter import (
+    PREFILTER_FOLD,
+    Literals,
+    json_text,
+    prefilter_text,
+    searchable,
+)
 from tandem.detection.tests import reference
+from tandem.detection.tests.test_properties import rule_and_event
 
 #: ASCII letters and their troublesome look-alikes under ``re.IGNORECASE``.
 LETTERS = "abcikKsSI-. \\`^,;"
@@ -175,3 +184,70 @@ def test_literals_with_nul_characters_still_find_their_events() -> None:
     assert engine.match(event(CommandLine="run \0\0\0 now"))
     assert engine.match(event(Image="ax\0yzb"))
     assert not engine.match(event(CommandLine="run \0\0 now", Image="x yz"))
+
+
+# --- The search itself: the event as orjson writes it, or its values' text -----------------
+
+_scalar = st.one_of(
+    st.text(alphabet='aBcXy"\\/\n\t\x01\x7f-. :İſıK€', max_size=8),
+    st.integers(-(10**20), 10**20),  # past 64 bits orjson cannot write: the slow path
+    st.floats(),  # NaN and infinities included: written as null, so the slow path
+    st.booleans(),
+    st.none(),
+)
+_value = st.recursive(
+    _scalar,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.text(alphabet='ab_"\\', max_size=3), inner, max_size=3),
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.dictionaries(st.text(alphabet="abE_", max_size=3), _value, min_size=1), st.data())
+def test_every_literal_in_a_value_is_found(event: dict[str, Any], data: st.DataObject) -> None:
+    """Whichever way the event is searched (written by orjson, ignoring ASCII case, or its
+    values' lowercased text), a literal in one value's lowercased text is found."""
+    texts = [t.lower().translate(PREFILTER_FOLD) for t in texts_of(event)]
+    assume(texts)
+    text = data.draw(st.sampled_from(texts))
+    start = data.draw(st.integers(0, len(text)))
+    literal = text[start : data.draw(st.integers(start, len(text)))]
+    assume(searchable(literal))
+    found = Literals(["zzzz", 'q"q', literal]).find(event)
+    assert 2 in found, (event, literal, json_text(event))
+
+
+def test_an_ascii_event_is_searched_as_written() -> None:
+    event = {"Image": "C:\\Windows\\System32\\CMD.exe", "Args": ['/c "ECHO"', 7, True]}
+    assert json_text(event) is not None  # the fast path is the one tested
+    literals = Literals(["\\system32\\cmd.exe", '/c "echo"', "7", "true", "nothere"])
+    assert sorted(literals.find(event)) == [0, 1, 2, 3]
+
+
+def test_floats_nulls_and_other_letters_take_the_slow_path() -> None:
+    """Python writes ``1e-05`` where orjson writes ``0.00001``; NaN becomes ``null``; an
+    uppercase non-ASCII letter lowercases to another one."""
+    literals = Literals(["1e-05", "nan", "éé"])
+    assert literals.find({"x": 1e-05}) == [0]
+    assert literals.find({"x": [float("nan")]}) == [1]
+    assert literals.find({"x": "ÉÉ"}) == [2]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(rule_and_event(), min_size=2, max_size=4), st.randoms())
+def test_the_learned_index_keeps_every_match(cases: list[Any], rng: Any) -> None:
+    """Each log source's index is rebuilt on the literals its first events held: it
+    changes which clause indexes a rule, never which events a rule matches."""
+    rules = load_rules_text({f"r{i}.yml": yaml_text for i, (yaml_text, _) in enumerate(cases)})
+    assume(rules.loaded)
+    events = [event for _, event in cases] * 4
+    rng.shuffle(events)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matching, "LEARN_EVENTS", 3)
+        engine = compile_rules(rules)
+        plain = compile_rules(rules, prefilter=False)
+        for event in events:
+            assert engine.match(event) == plain.match(event), event

@@ -58,7 +58,8 @@ def detection_item(draw: st.DrawFn) -> tuple[str, Any]:
         pattern = draw(st.sampled_from(["^a.b$", "a+b", "[ab]c", "^A", "b$", "a\\.b", "(?:ab|ba)"]))
         return "|".join([field, "re", *flags]), pattern
     if kind == "cidr":
-        return f"{field}|cidr", draw(st.sampled_from(["10.0.0.0/8", "10.1.0.0/16", "fe80::/10"]))
+        ranges = st.sampled_from(["10.0.0.0/8", "10.1.0.0/16", "fe80::/10", "192.168.0.0/16"])
+        return f"{field}|cidr", draw(st.one_of(ranges, st.lists(ranges, min_size=2, max_size=3)))
     if kind == "null":
         return field, draw(st.sampled_from([None, ""]))
     if kind == "exists":

@@ -65,6 +65,33 @@ CASES = [
     ("sel: {IpAddress|cidr: 10.0.0.0/8}\ncondition: sel", {"IpAddress": "11.2.3.4"}, False),
     ("sel: {IpAddress|cidr: 'fe80::/10'}\ncondition: sel", {"IpAddress": "fe80::1"}, True),
     ("sel: {IpAddress|cidr: 10.0.0.0/8}\ncondition: sel", {"IpAddress": "not an ip"}, False),
+    # a list of ranges (one predicate: each address's version against its own ranges)
+    (
+        "sel: {IpAddress|cidr: [10.0.0.0/8, 'fe80::/10']}\ncondition: sel",
+        {"IpAddress": "fe80::9"},
+        True,
+    ),
+    (
+        "sel: {IpAddress|cidr: [10.0.0.0/8, 'fe80::/10']}\ncondition: sel",
+        {"IpAddress": "::ffff:10.0.0.1"},
+        False,
+    ),
+    (
+        "sel: {IpAddress|cidr: [10.0.0.0/8, 192.168.0.0/16]}\ncondition: sel",
+        {"IpAddress": ["1.1.1.1", "192.168.255.255"]},
+        True,
+    ),
+    (
+        "sel: {IpAddress|cidr: [10.0.0.0/8, 192.168.0.0/16]}\ncondition: sel",
+        {"IpAddress": "192.169.0.0"},
+        False,
+    ),
+    # a list of numbers: equal numbers or their decimal text, never a boolean
+    ("sel: {DestinationPort: [25, 1]}\ncondition: sel", {"DestinationPort": 25.0}, True),
+    ("sel: {DestinationPort: [25, 1]}\ncondition: sel", {"DestinationPort": "25"}, True),
+    ("sel: {DestinationPort: [25, 1]}\ncondition: sel", {"DestinationPort": True}, False),
+    ("sel: {DestinationPort: [25, 1]}\ncondition: sel", {"DestinationPort": [3, 1]}, True),
+    ("sel: {DestinationPort: [25, 1]}\ncondition: sel", {"DestinationPort": "025"}, False),
     # windash: - and / and the dashes
     (
         "sel: {CommandLine|windash|contains: ' -enc '}\ncondition: sel",
