@@ -17,10 +17,12 @@ from tests.personas import World, user_of
 from tandem.accounts.principals import resolve_principal
 from tandem.assets import services as devices
 from tandem.assets.models import Device
+from tandem.core.policies import sees_whole_tenant
 from tandem.core.principal import Principal, system_principal
 from tandem.core.scoping import principal_scope, system_context, within_tenant
 from tandem.patching import compliance, queries, services, snapshot_queries, snapshot_services
 from tandem.patching.models import ComplianceSnapshot
+from tandem.patching.policies import VIEW_PATCHING_DEVICES
 from tandem.patching.tests.support import report
 from tandem.responsibility import services as matrix
 from tandem.scale.patching import build_patching_fleet
@@ -269,3 +271,14 @@ def test_moves_retirements_reboot_facts_and_matrix_changes_mark_the_snapshot(wor
     after = _read(world, "owner")
     assert after.overall.devices == before - 1
     assert world["device"] not in {d.device_id for d in after.device_results()}
+
+
+def test_only_a_reader_of_the_whole_tenant_skips_narrowing(world) -> None:  # type: ignore[no-untyped-def]
+    """The stored totals are read without narrowing only by a reader whose access narrows
+    nothing: the tenant's own IT, not a provider scoped to one site, nor anyone without
+    access to the tenant."""
+    readers = _readers(world)
+    assert sees_whole_tenant(readers["owner"], VIEW_PATCHING_DEVICES, world["tenant"])
+    assert not sees_whole_tenant(readers["provider_tech"], VIEW_PATCHING_DEVICES, world["tenant"])
+    other = world["other_tenant"]
+    assert not sees_whole_tenant(readers["owner"], VIEW_PATCHING_DEVICES, other)
