@@ -219,6 +219,7 @@ def test_the_catalogue_names_every_event_type() -> None:
         "device.came_back",
         "device.enrolled",
         "device.pending_updates_changed",
+        "device.reboot_pending_changed",
         "device.retired",
         "device.updated",
         "device.went_offline",

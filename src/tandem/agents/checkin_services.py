@@ -34,7 +34,7 @@ from tandem.agents import titles
 from tandem.agents.choices import ReportKind
 from tandem.agents.credentials import DEVICE_TAG, new_secret
 from tandem.agents.documents import DeltaError, apply, canonical_for, pack, unpack
-from tandem.agents.events import pending_updates_changed
+from tandem.agents.events import pending_updates_changed, reboot_pending_changed
 from tandem.agents.models import (
     AgentReport,
     AgentState,
@@ -476,6 +476,9 @@ def check_in(
                 # Since when the reboot has been pending drives reboot debt (decision 0033).
                 device_changes["reboot_pending"] = pending
                 device_changes["reboot_pending_since"] = now if pending else None
+                reboot_pending_changed(
+                    tenant_id=device.tenant_id, device_id=device.pk, pending=pending
+                )
             state.document_gz, state.state_hash = pack(document, held.canonical), held.hash
             state_fields += ["document_gz", "state_hash"]
             device_changes["inventory_hash"] = held.hash

@@ -2,9 +2,10 @@
 
 A scratch tenant gets a generated fleet (``tandem.scale.patching``: N devices over three
 sites, ~50 update states each), then: the live computation (what every read cost before
-snapshots), the worker's snapshot refresh, and the compliance page and API as the tenant's
-owner and as a provider technician who sees one site, through Django's test client (server
-time, no network), reading the snapshot. Measured and reported, never asserted.
+snapshots), the worker's snapshot refresh, the compliance page, API and CSV as the tenant's
+owner through Django's test client (server time, no network), reading the snapshot, and a
+provider's narrowed read (one site's devices, summed in SQL over the snapshot's
+standings), in process. Measured and reported, never asserted.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from tandem.accounts.services import create_tenant_with_owner
 from tandem.bench.desk import Figure, _percentile
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context, within_tenant
-from tandem.patching import queries, snapshot_services
+from tandem.patching import compliance, queries, snapshot_queries, snapshot_services
+from tandem.patching.models import ComplianceSnapshot, ComplianceStanding
 from tandem.scale.patching import build_patching_fleet
 from tandem.tenancy.services import create_site
 
@@ -102,6 +104,27 @@ def run(
         )
     )
 
+    with within_tenant(tenant.pk):
+        # A provider that sees one site of four: its figures summed in SQL over the
+        # standings of that site's devices (what compliance_for_reader does for it).
+        snapshot = ComplianceSnapshot.objects.get(tenant_id=tenant.pk)
+        options = queries.compliance_options(queries.compliance_settings(tenant.pk))
+        one_site = ComplianceStanding.objects.filter(tenant_id=tenant.pk, site_id=sites[0])
+        narrowed = _timed(
+            requests,
+            lambda: compliance.summarise_parts(
+                snapshot_queries.standing_parts(one_site), snapshot.computed_at, options
+            ),
+        )
+    figures.append(
+        Figure(
+            "narrowed read p50 (one site, SQL aggregate)",
+            statistics.median(narrowed),
+            "ms",
+            {"runs": len(narrowed)},
+        )
+    )
+
     client = Client()
     client.force_login(owner)
     for label, url in (
@@ -115,6 +138,7 @@ def run(
             with CaptureQueriesContext(connection) as captured:
                 start = time.perf_counter()
                 response = client.get(url)
+                response.getvalue()  # the CSV streams: read all of it
                 timings.append((time.perf_counter() - start) * 1000)
             assert response.status_code == 200, response.content[:200]
             counts.append(len(captured))

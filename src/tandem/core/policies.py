@@ -174,6 +174,22 @@ def visible(principal: Principal, action: str, queryset: QuerySet[M]) -> QuerySe
     return queryset if check(principal, None) else queryset.none()
 
 
+def sees_whole_tenant(principal: Principal, action: str, tenant_id: int) -> bool:
+    """Whether :func:`visible` lets ``principal`` ``action`` every row of ``tenant_id``
+    (an access there whose rule narrows nothing: the tenant's own IT, a provider engaged
+    for the whole tenant). Answered from the principal alone, no query; False when unsure
+    (a plain function policy), so a caller that skips narrowing on True stays fail-closed."""
+    if principal.is_system:
+        return True
+    check = _REGISTRY.get(action)
+    if not isinstance(check, ScopedPermission) or not principal.is_authenticated:
+        return False
+    return any(
+        check.rule is None or check.rule(access) == Q()
+        for access in check._tenant_accesses(principal, tenant_id)
+    )
+
+
 def get_visible_or_404(
     principal: Principal, action: str, queryset: QuerySet[M], **lookup: Any
 ) -> M:

@@ -15,7 +15,7 @@ from tandem.core.api import Id
 from tandem.core.errors import InvalidInput
 from tandem.core.policies import visible
 from tandem.core.request import TandemRequest, tenant_in_reach
-from tandem.patching import exports, queries, services
+from tandem.patching import exports, queries, services, snapshot_queries
 from tandem.patching.permissions import APPROVE_UPDATES, CHANGE_PATCH_POLICY, VIEW_PATCHING
 from tandem.patching.policies import VIEW_PATCH_POLICY
 from tandem.patching.schemas import (
@@ -239,7 +239,7 @@ def compliance(  # type: ignore[no-untyped-def]
     under the tenant's preset, SLA attainment and time to patch over ``period_days``,
     reboot debt and coverage, overall, per site and per responsible party."""
     tenant = tenant_in_reach(request.principal, tenant_id, VIEW_PATCHING)
-    found = queries.compliance_for_reader(
+    found = snapshot_queries.compliance_for_reader(
         tenant.pk, principal=request.principal, period_days=period_days
     )
     return exports.compliance_json(found)
@@ -250,7 +250,7 @@ def compliance(  # type: ignore[no-untyped-def]
 def compliance_csv(request: TandemRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
     """The same, one CSV row per device the caller sees."""
     tenant = tenant_in_reach(request.principal, tenant_id, VIEW_PATCHING)
-    found = queries.compliance_for_reader(tenant.pk, principal=request.principal)
+    found = snapshot_queries.compliance_for_reader(tenant.pk, principal=request.principal)
     return exports.csv_response(found, f"patch-compliance-tenant-{tenant.pk}.csv")
 
 

@@ -29,7 +29,8 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
 
 SEVERITIES = ("critical", "high", "medium", "low", "unknown")
 DAY = dt.timedelta(days=1)
@@ -143,6 +144,7 @@ class DeviceRow:
     site_name: str = ""
     party_id: int | None = None
     party_name: str = ""
+    asset_group_id: int | None = None
     internet_facing: bool = False
     #: The agent's pending-reboot fact: True, False, or None when it never said.
     reboot_pending: bool | None = None
@@ -252,6 +254,7 @@ class DeviceResult:
     to_patch: dict[str, list[float]] = field(default_factory=dict)
     to_patch_from_detection: dict[str, list[float]] = field(default_factory=dict)
     reported_recently: bool = False
+    asset_group_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -384,53 +387,112 @@ def evaluate_device(
         to_patch=to_patch,
         to_patch_from_detection=from_detection,
         reported_recently=recently,
+        asset_group_id=device.asset_group_id,
     )
 
 
-def aggregate(results: Sequence[DeviceResult]) -> Figures:
-    """The figures of a set of devices: counts over those in scope, pairs of those."""
-    scoped = [r for r in results if r.in_scope]
-    current = sum(1 for r in scoped if r.current)
-    recently = sum(1 for r in scoped if r.reported_recently)
-    met = sum(r.sla_met for r in scoped)
-    pairs = met + sum(r.sla_missed for r in scoped)
+@dataclass
+class Tally:
+    """The additive part of a set of devices' figures (decision 0048): counts over the
+    devices in scope and their durations. Tallies of disjoint sets add up to the tally of
+    their union, so a snapshot's reader can sum rows (or SQL can) instead of devices."""
 
-    def durations(pick: Callable[[DeviceResult], dict[str, list[float]]]) -> dict[str, Duration]:
-        merged: dict[str, list[float]] = {s: [] for s in SEVERITIES}
-        for r in scoped:
-            for severity, days in pick(r).items():
-                merged.setdefault(severity, []).extend(days)
-        return {s: Duration.of(days) for s, days in merged.items()}
+    devices: int = 0
+    in_scope: int = 0
+    current: int = 0
+    reported_recently: int = 0
+    sla_met: int = 0
+    sla_missed: int = 0
+    overdue_updates: int = 0
+    reboot_debt: int = 0
+    to_patch: dict[str, list[float]] = field(default_factory=dict)
+    to_patch_from_detection: dict[str, list[float]] = field(default_factory=dict)
 
-    return Figures(
-        devices=len(results),
-        in_scope=len(scoped),
-        current=current,
-        percent_current=_percent(current, len(scoped)),
-        reported_recently=recently,
-        coverage_percent=_percent(recently, len(scoped)),
-        sla_pairs=pairs,
-        sla_met=met,
-        sla_percent=_percent(met, pairs),
-        overdue_updates=sum(sum(r.overdue.values()) for r in scoped),
-        reboot_debt=sum(1 for r in scoped if r.in_reboot_debt),
-        time_to_patch=durations(lambda r: r.to_patch),
-        time_to_patch_from_detection=durations(lambda r: r.to_patch_from_detection),
-    )
+    def add(self, other: Tally) -> None:
+        """Take ``other`` (the tally of a disjoint set of devices) in."""
+        self.devices += other.devices
+        self.in_scope += other.in_scope
+        self.current += other.current
+        self.reported_recently += other.reported_recently
+        self.sla_met += other.sla_met
+        self.sla_missed += other.sla_missed
+        self.overdue_updates += other.overdue_updates
+        self.reboot_debt += other.reboot_debt
+        _merge(self.to_patch, other.to_patch)
+        _merge(self.to_patch_from_detection, other.to_patch_from_detection)
+
+    def add_durations(
+        self, to_patch: Mapping[str, list[float]], from_detection: Mapping[str, list[float]]
+    ) -> None:
+        """Take one in-scope device's durations in."""
+        _merge(self.to_patch, to_patch)
+        _merge(self.to_patch_from_detection, from_detection)
 
 
-def _groups(
-    results: Sequence[DeviceResult],
-    key: Callable[[DeviceResult], int | None],
-    label: Callable[[DeviceResult], str],
-    none_label: str,
-) -> list[Group]:
-    members: dict[int | None, list[DeviceResult]] = {}
-    labels: dict[int | None, str] = {}
+def _merge(into: dict[str, list[float]], more: Mapping[str, list[float]]) -> None:
+    for severity, days in more.items():
+        into.setdefault(severity, []).extend(days)
+
+
+def tally(results: Iterable[DeviceResult]) -> Tally:
+    """The tally of a set of evaluated devices (durations and pairs of those in scope)."""
+    found = Tally()
     for r in results:
-        members.setdefault(key(r), []).append(r)
-        labels.setdefault(key(r), label(r) or none_label)
-    groups = [Group(k, labels[k], aggregate(rows)) for k, rows in members.items()]
+        found.devices += 1
+        if not r.in_scope:
+            continue
+        found.in_scope += 1
+        found.current += 1 if r.current else 0
+        found.reported_recently += 1 if r.reported_recently else 0
+        found.sla_met += r.sla_met
+        found.sla_missed += r.sla_missed
+        found.overdue_updates += sum(r.overdue.values())
+        found.reboot_debt += 1 if r.in_reboot_debt else 0
+        found.add_durations(r.to_patch, r.to_patch_from_detection)
+    return found
+
+
+def figures_of(found: Tally) -> Figures:
+    """The figures of a tally: shares, and medians and means of the durations (median and
+    the exactly rounded mean do not depend on the durations' order)."""
+
+    def durations(merged: Mapping[str, list[float]]) -> dict[str, Duration]:
+        every: dict[str, list[float]] = {s: [] for s in SEVERITIES}
+        _merge(every, merged)
+        return {s: Duration.of(days) for s, days in every.items()}
+
+    pairs = found.sla_met + found.sla_missed
+    return Figures(
+        devices=found.devices,
+        in_scope=found.in_scope,
+        current=found.current,
+        percent_current=_percent(found.current, found.in_scope),
+        reported_recently=found.reported_recently,
+        coverage_percent=_percent(found.reported_recently, found.in_scope),
+        sla_pairs=pairs,
+        sla_met=found.sla_met,
+        sla_percent=_percent(found.sla_met, pairs),
+        overdue_updates=found.overdue_updates,
+        reboot_debt=found.reboot_debt,
+        time_to_patch=durations(found.to_patch),
+        time_to_patch_from_detection=durations(found.to_patch_from_detection),
+    )
+
+
+@dataclass(frozen=True)
+class Part:
+    """The tally of the devices of one site and one party (a snapshot reader's SQL
+    aggregate gives these); ``first`` orders the breakdowns as the devices would."""
+
+    site_id: int | None
+    site_name: str
+    party_id: int | None
+    party_name: str
+    first: int
+    tally: Tally
+
+
+def _sorted_groups(groups: list[Group]) -> list[Group]:
     # Worst first (lowest share current), then by name; groups with nobody in scope last.
     groups.sort(
         key=lambda g: (
@@ -440,6 +502,39 @@ def _groups(
         )
     )
     return groups
+
+
+def _part_groups(
+    parts: Sequence[Part],
+    key: Callable[[Part], int | None],
+    label: Callable[[Part], str],
+    none_label: str,
+) -> list[Group]:
+    totals: dict[int | None, Tally] = {}
+    labels: dict[int | None, str] = {}
+    for part in sorted(parts, key=lambda p: p.first):
+        totals.setdefault(key(part), Tally()).add(part.tally)
+        labels.setdefault(key(part), label(part) or none_label)
+    return _sorted_groups([Group(k, labels[k], figures_of(t)) for k, t in totals.items()])
+
+
+def summarise_parts(parts: Sequence[Part], now: dt.datetime, options: Options) -> Evaluation:
+    """What :func:`summarise` gives for the devices tallied in ``parts`` (one per site and
+    party), without the devices themselves (``devices`` empty: the reader fetches the rows
+    it shows)."""
+    overall = Tally()
+    for part in parts:
+        overall.add(part.tally)
+    return Evaluation(
+        rule=options.rule,
+        now=now,
+        period_start=now - dt.timedelta(days=options.period_days),
+        options=options,
+        overall=figures_of(overall),
+        by_site=_part_groups(parts, lambda p: p.site_id, lambda p: p.site_name, "No site"),
+        by_party=_part_groups(parts, lambda p: p.party_id, lambda p: p.party_name, "No party"),
+        devices=[],
+    )
 
 
 def evaluate(
@@ -464,99 +559,75 @@ def summarise(results: Iterable[DeviceResult], now: dt.datetime, options: Option
     results = sorted(
         results, key=lambda r: (not r.in_scope, r.current is not False, r.name.lower())
     )
+    # The same grouping a snapshot's reader does over its SQL tallies: one part per site
+    # and party, ordered by its first device.
+    members: dict[tuple[int | None, str, int | None, str], tuple[int, list[DeviceResult]]] = {}
+    for index, r in enumerate(results):
+        key = (r.site_id, r.site_name, r.party_id, r.party_name)
+        members.setdefault(key, (index, []))[1].append(r)
+    parts = [Part(*key, first, tally(rows)) for key, (first, rows) in members.items()]
+    return replace(summarise_parts(parts, now, options), devices=results)
+
+
+# --- Snapshot rows (decision 0048) ------------------------------------------------------------
+# The stored totals as JSON and back, exactly (JSON keeps a float's repr); a device's stored
+# standing is a table row whose columns are named as DeviceResult's fields.
+
+#: A DeviceResult's fields in order: the standings table's columns of the same names.
+RESULT_FIELDS = tuple(f.name for f in fields(DeviceResult))
+
+
+def result_of(values: Sequence[object]) -> DeviceResult:
+    """A device's result from its stored columns (in :data:`RESULT_FIELDS` order)."""
+    return DeviceResult(**dict(zip(RESULT_FIELDS, values, strict=True)))  # type: ignore[arg-type]
+
+
+def _figures_json(figures: Figures) -> dict[str, object]:
+    return asdict(figures)
+
+
+def _figures_from(data: Mapping[str, Any]) -> Figures:
+    def durations(found: Mapping[str, Mapping[str, Any]]) -> dict[str, Duration]:
+        return {s: Duration(**d) for s, d in found.items()}
+
+    return Figures(
+        **{
+            **data,
+            "time_to_patch": durations(data["time_to_patch"]),
+            "time_to_patch_from_detection": durations(data["time_to_patch_from_detection"]),
+        }
+    )
+
+
+def totals_json(evaluation: Evaluation) -> dict[str, object]:
+    """The tenant-wide, per-site and per-party figures of an evaluation, as JSON values."""
+
+    def groups(found: Sequence[Group]) -> list[list[object]]:
+        return [[g.key, g.label, _figures_json(g.figures)] for g in found]
+
+    return {
+        "overall": _figures_json(evaluation.overall),
+        "by_site": groups(evaluation.by_site),
+        "by_party": groups(evaluation.by_party),
+    }
+
+
+def from_totals(totals: Mapping[str, Any], now: dt.datetime, options: Options) -> Evaluation:
+    """The inverse of :func:`totals_json` (``devices`` empty: the reader fetches the rows
+    it shows)."""
+
+    def groups(found: Sequence[Sequence[Any]]) -> list[Group]:
+        return [Group(key, label, _figures_from(data)) for key, label, data in found]
+
     return Evaluation(
         rule=options.rule,
         now=now,
         period_start=now - dt.timedelta(days=options.period_days),
         options=options,
-        overall=aggregate(results),
-        by_site=_groups(results, lambda r: r.site_id, lambda r: r.site_name, "No site"),
-        by_party=_groups(results, lambda r: r.party_id, lambda r: r.party_name, "No party"),
-        devices=results,
-    )
-
-
-# --- Snapshot rows (decision 0048) ------------------------------------------------------------
-# A device's result as a JSON-ready list and back, exactly: datetimes as ISO 8601 with their
-# offset and microseconds, durations as the floats themselves (JSON keeps a float's repr).
-
-
-def _when(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _at(value: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value) if value is not None else None
-
-
-def result_row(r: DeviceResult) -> list[object]:
-    """One device's result as plain JSON values (the snapshot stores a list of these)."""
-    return [
-        r.device_id,
-        r.name,
-        r.site_id,
-        r.site_name,
-        r.party_id,
-        r.party_name,
-        r.in_scope,
-        r.current,
-        r.overdue,
-        _when(r.oldest_overdue_since),
-        _when(r.last_seen_at),
-        r.reboot_pending,
-        _when(r.reboot_debt_since),
-        r.in_reboot_debt,
-        r.sla_met,
-        r.sla_missed,
-        r.to_patch,
-        r.to_patch_from_detection,
-        r.reported_recently,
-    ]
-
-
-def result_from_row(row: Sequence[object]) -> DeviceResult:
-    """The inverse of :func:`result_row`."""
-    (
-        device_id,
-        name,
-        site_id,
-        site_name,
-        party_id,
-        party_name,
-        scoped,
-        current,
-        overdue,
-        oldest,
-        seen,
-        pending,
-        debt_since,
-        in_debt,
-        met,
-        missed,
-        to_patch,
-        from_detection,
-        recently,
-    ) = row
-    return DeviceResult(
-        device_id=device_id,  # type: ignore[arg-type]
-        name=name,  # type: ignore[arg-type]
-        site_id=site_id,  # type: ignore[arg-type]
-        site_name=site_name,  # type: ignore[arg-type]
-        party_id=party_id,  # type: ignore[arg-type]
-        party_name=party_name,  # type: ignore[arg-type]
-        in_scope=scoped,  # type: ignore[arg-type]
-        current=current,  # type: ignore[arg-type]
-        overdue=overdue,  # type: ignore[arg-type]
-        oldest_overdue_since=_at(oldest),  # type: ignore[arg-type]
-        last_seen_at=_at(seen),  # type: ignore[arg-type]
-        reboot_pending=pending,  # type: ignore[arg-type]
-        reboot_debt_since=_at(debt_since),  # type: ignore[arg-type]
-        in_reboot_debt=in_debt,  # type: ignore[arg-type]
-        sla_met=met,  # type: ignore[arg-type]
-        sla_missed=missed,  # type: ignore[arg-type]
-        to_patch=to_patch,  # type: ignore[arg-type]
-        to_patch_from_detection=from_detection,  # type: ignore[arg-type]
-        reported_recently=recently,  # type: ignore[arg-type]
+        overall=_figures_from(totals["overall"]),
+        by_site=groups(totals["by_site"]),
+        by_party=groups(totals["by_party"]),
+        devices=[],
     )
 
 

@@ -276,9 +276,9 @@ class PatchingSettings(TenantOwned):
 
 
 class ComplianceSnapshot(TenantOwned):
-    """The tenant's patch compliance as last computed by the worker (decision 0048): every
-    active device's standing at ``computed_at``, under the settings in ``settings_key``.
-    Readers summarise the devices they see from it instead of recomputing ~500k states.
+    """The tenant's patch compliance as last computed by the worker (decision 0048): the
+    figures at ``computed_at`` under the settings in ``settings_key``, and every active
+    device's standing (``ComplianceStanding``), so readers do not recompute ~500k states.
     ``changed_at`` is the last change that makes it out of date (the worker refreshes it
     then, and at the latest every ``SNAPSHOT_MAX_AGE``)."""
 
@@ -286,8 +286,11 @@ class ComplianceSnapshot(TenantOwned):
     changed_at = models.DateTimeField(null=True, blank=True)
     #: The options and internet-facing group the figures were judged by.
     settings_key = models.JSONField(default=dict)
-    #: One ``compliance.result_row`` per active device of the tenant.
-    device_results = models.JSONField(default=list)
+    #: The tenant-wide, per-site and per-party figures (``compliance.totals_json``): what a
+    #: reader who sees every device the snapshot judged shows, without a device row.
+    totals = models.JSONField(default=dict)
+    #: How many devices it judged (one ``ComplianceStanding`` each).
+    devices = models.PositiveIntegerField(default=0)
     #: Seconds the computation took (shown to operators; not a figure of compliance).
     seconds = models.FloatField(default=0)
 
@@ -302,3 +305,61 @@ class ComplianceSnapshot(TenantOwned):
     @property
     def stale(self) -> bool:
         return self.changed_at is not None and self.changed_at > self.computed_at
+
+
+class ComplianceStanding(TenantOwned):
+    """One active device's standing in its tenant's compliance snapshot (decision 0048):
+    a ``compliance.DeviceResult``, its columns named as its fields. A reader who sees only
+    part of the tenant (a provider's engagement scope) sums these rows in SQL; the CSV and
+    the failing-devices list read them in ``position`` order (the order the live figures
+    list devices in). Replaced whole by each refresh, with the snapshot."""
+
+    device = models.ForeignKey("assets.Device", on_delete=models.CASCADE, related_name="+")
+    #: The device's place in the snapshot's list (worst first, then by name).
+    position = models.PositiveIntegerField()
+    name = models.TextField()
+    site_id = models.BigIntegerField(null=True, blank=True)
+    site_name = models.TextField(blank=True)
+    asset_group_id = models.BigIntegerField(null=True, blank=True)
+    party_id = models.BigIntegerField(null=True, blank=True)
+    party_name = models.TextField(blank=True)
+    in_scope = models.BooleanField()
+    current = models.BooleanField(null=True)
+    overdue = models.JSONField(default=dict)
+    #: The sum of ``overdue`` (what the figures add up, in SQL).
+    overdue_total = models.PositiveIntegerField(default=0)
+    oldest_overdue_since = models.DateTimeField(null=True)
+    last_seen_at = models.DateTimeField(null=True)
+    reboot_pending = models.BooleanField(null=True)
+    reboot_debt_since = models.DateTimeField(null=True)
+    in_reboot_debt = models.BooleanField()
+    sla_met = models.PositiveIntegerField(default=0)
+    sla_missed = models.PositiveIntegerField(default=0)
+    #: Durations (days) by severity; the medians need the values themselves.
+    to_patch = models.JSONField(default=dict)
+    to_patch_from_detection = models.JSONField(default=dict)
+    #: How many durations the two hold (readers fetch only rows that have some).
+    patched = models.PositiveIntegerField(default=0)
+    reported_recently = models.BooleanField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "device"], name="patch_compliance_standing_once"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "position"], name="patch_standing_position"),
+            # The page's "devices not current", worst first.
+            models.Index(
+                fields=["tenant", "position"],
+                condition=models.Q(current=False),
+                name="patch_standing_failing",
+            ),
+            models.Index(fields=["tenant", "site_id"], name="patch_standing_site"),
+            models.Index(fields=["tenant", "asset_group_id"], name="patch_standing_group"),
+            models.Index(fields=["tenant", "party_id"], name="patch_standing_party"),
+        ]
+
+    def __str__(self) -> str:
+        return f"compliance standing of {self.name}"

@@ -132,7 +132,9 @@ def sync_device_updates(
                 status=UpdateStatus.SUPERSEDED, closed_at=now
             )
         if answer.add or answer.reopen or answer.installed or answer.superseded:
-            mark_compliance_changed(tenant_id=device.tenant_id, at=now)
+            # Marked at the time of this write, not the check-in's (``now``): a refresh
+            # that started in between has not seen it and must run again.
+            mark_compliance_changed(tenant_id=device.tenant_id)
     return answer
 
 

@@ -7,16 +7,18 @@ audited. Patching's other services mark a tenant changed through
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import JSONField
 from django.utils import timezone
 
 from tandem.assets.models import Device
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context, within_tenant
 from tandem.patching import compliance, queries
-from tandem.patching.models import ComplianceSnapshot
+from tandem.patching.models import ComplianceSnapshot, ComplianceStanding
 
 #: A snapshot is recomputed at least this often even without a change: the figures are
 #: relative to "now" (an update becomes overdue, a device stale, by the clock alone).
@@ -45,18 +47,21 @@ def refresh_compliance_snapshot(
     started = time.perf_counter()
     with within_tenant(tenant_id):
         found = queries.compliance_for_tenant(tenant_id, now)
-        rows = [compliance.result_row(r) for r in found.devices]
         key = queries.snapshot_key(found.settings, found.evaluation.options)
+        results = found.evaluation.devices
+        standings = [_standing(tenant_id, at, result) for at, result in enumerate(results)]
         with transaction.atomic():
             snapshot, _ = ComplianceSnapshot.objects.update_or_create(
                 tenant_id=tenant_id,
                 defaults={
                     "computed_at": now,
                     "settings_key": key,
-                    "device_results": rows,
+                    "totals": compliance.totals_json(found.evaluation),
+                    "devices": len(standings),
                     "seconds": round(time.perf_counter() - started, 3),
                 },
             )
+            _replace_standings(tenant_id, standings)
     return snapshot
 
 
@@ -95,3 +100,44 @@ def refresh_due_compliance_snapshots(
         refresh_compliance_snapshot(actor=actor, tenant_id=tenant_id, now=timezone.now())
         refreshed.append(tenant_id)
     return refreshed
+
+
+def _standing(tenant_id: int, position: int, result: compliance.DeviceResult) -> ComplianceStanding:
+    """A device's result as its standings row (columns named as the result's fields)."""
+    values = {name: getattr(result, name) for name in compliance.RESULT_FIELDS}
+    return ComplianceStanding(
+        tenant_id=tenant_id,
+        position=position,
+        overdue_total=sum(result.overdue.values()),
+        patched=sum(map(len, result.to_patch.values()))
+        + sum(map(len, result.to_patch_from_detection.values())),
+        **values,
+    )
+
+
+def _replace_standings(tenant_id: int, standings: list[ComplianceStanding]) -> None:
+    """Replace the tenant's standings whole (they are the snapshot's, judged at its time).
+    On PostgreSQL by ``COPY`` of the plain values: 10,000 rows of ~25 columns took seconds
+    through ``bulk_create`` (a field conversion and a placeholder per value, one statement
+    to parse per 2,000 rows), most of it spent in Django, not in the database."""
+    ComplianceStanding.objects.filter(tenant_id=tenant_id).delete()
+    if connection.vendor != "postgresql":
+        ComplianceStanding.objects.bulk_create(standings, batch_size=2000)
+        return
+    meta = ComplianceStanding._meta
+    columns = [f for f in meta.concrete_fields if not f.primary_key]
+    names = ", ".join(connection.ops.quote_name(str(f.column)) for f in columns)
+    sql = f"COPY {connection.ops.quote_name(meta.db_table)} ({names}) FROM STDIN"
+    stamp = timezone.now()
+    # Each column's value as COPY takes it: JSON as its text, the time stamps now.
+    picks = [
+        (lambda row, name=f.attname: json.dumps(getattr(row, name)))
+        if isinstance(f, JSONField)
+        else (lambda row: stamp)
+        if f.attname in ("created_at", "updated_at")
+        else (lambda row, name=f.attname: getattr(row, name))
+        for f in columns
+    ]
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for standing in standings:
+            copy.write_row([pick(standing) for pick in picks])

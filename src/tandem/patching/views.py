@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -22,7 +22,7 @@ from tandem.core.errors import InvalidInput
 from tandem.core.pages import submit_form
 from tandem.core.policies import allowed, visible
 from tandem.core.request import TandemRequest, tenant_in_reach
-from tandem.patching import compliance, exports, inheritance, queries, services
+from tandem.patching import compliance, exports, inheritance, queries, services, snapshot_queries
 from tandem.patching.forms import PolicyForm, RingForm, WindowForm
 from tandem.patching.permissions import APPROVE_UPDATES, CHANGE_PATCH_POLICY, VIEW_PATCHING
 from tandem.patching.policies import VIEW_PATCH_POLICY
@@ -259,7 +259,7 @@ def compliance_page(request: TandemRequest, tenant_id: int) -> HttpResponse:
     the devices failing, and (for the tenant's IT) the preset form."""
     principal = request.principal
     tenant = tenant_in_reach(principal, tenant_id, VIEW_PATCHING)
-    found = queries.compliance_for_reader(tenant.pk, principal=principal)
+    found = snapshot_queries.compliance_for_reader(tenant.pk, principal=principal)
     may_change = allowed(principal, CHANGE_PATCH_POLICY, tenant)
     context = {
         "tenant": tenant,
@@ -270,7 +270,7 @@ def compliance_page(request: TandemRequest, tenant_id: int) -> HttpResponse:
         "site_bars": exports.percent_bars(found.evaluation.by_site),
         "party_bars": exports.percent_bars(found.evaluation.by_party),
         "mttp_bars": exports.duration_bars(found.overall.time_to_patch),
-        "failing": [d for d in found.devices if d.current is False][:200],
+        "failing": found.failing(200),
         "may_change": may_change,
         "presets": compliance.Preset.CHOICES,
         "groups": list(
@@ -283,10 +283,10 @@ def compliance_page(request: TandemRequest, tenant_id: int) -> HttpResponse:
 
 
 @page(VIEW_PATCHING)
-def compliance_csv(request: TandemRequest, tenant_id: int) -> HttpResponse:
+def compliance_csv(request: TandemRequest, tenant_id: int) -> StreamingHttpResponse:
     """One row per device the reader sees: its standing under the tenant's preset."""
     tenant = tenant_in_reach(request.principal, tenant_id, VIEW_PATCHING)
-    found = queries.compliance_for_reader(tenant.pk, principal=request.principal)
+    found = snapshot_queries.compliance_for_reader(tenant.pk, principal=request.principal)
     return exports.csv_response(found, f"patch-compliance-tenant-{tenant.pk}.csv")
 
 
@@ -332,7 +332,7 @@ def compliance_settings(request: TandemRequest, tenant_id: int) -> HttpResponse:
 @page(VIEW_PATCHING)
 def compliance_summary(request: TandemRequest) -> HttpResponse:
     """Every tenant the reader reads patching in (a provider: its clients), worst first."""
-    lines = queries.compliance_across_tenants(request.principal)
+    lines = snapshot_queries.compliance_across_tenants(request.principal)
     bars = [
         {
             "label": line.tenant.name,

@@ -35,7 +35,7 @@ def _figures(world: World, now: dt.datetime) -> queries.TenantCompliance:
 
 
 def _hq(found: queries.TenantCompliance, world: World):  # type: ignore[no-untyped-def]
-    return next(d for d in found.devices if d.device_id == world["device"])
+    return next(d for d in found.evaluation.devices if d.device_id == world["device"])
 
 
 def test_an_unrated_security_update_overdue_fails_the_device_until_it_is_installed(
@@ -170,7 +170,7 @@ def test_page_csv_and_api_show_the_same_figures(as_persona, world) -> None:  # t
     for url in (f"{base}/compliance.csv", f"/tenants/{world['tenant']}/patching/compliance.csv"):
         answer = owner.get(url)
         assert answer["Content-Type"].startswith("text/csv")
-        rows = list(csv.DictReader(io.StringIO(answer.content.decode())))
+        rows = list(csv.DictReader(io.StringIO(b"".join(answer.streaming_content).decode())))
         hq = next(r for r in rows if r["device_id"] == str(world["device"]))
         assert hq["in scope"] == "yes" and hq["current"] == "yes"
 

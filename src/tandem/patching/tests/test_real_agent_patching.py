@@ -164,7 +164,7 @@ def _standing(world: World, device_id: int) -> tuple[bool | None, float | None]:
     owner = resolve_principal(user_of(world, "owner"))
     with principal_scope(owner):
         figures = queries.compliance_for_tenant(world["tenant"], principal=owner)
-    (mine,) = [d for d in figures.devices if d.device_id == device_id]
+    (mine,) = [d for d in figures.evaluation.devices if d.device_id == device_id]
     return mine.current, figures.percent_current
 
 
