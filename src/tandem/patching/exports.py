@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from django.http import StreamingHttpResponse
 
+from tandem.core import csv_export
 from tandem.patching import compliance
 from tandem.patching.queries import TenantCompliance
 
@@ -29,55 +29,44 @@ CSV_COLUMNS = (
     "in reboot debt",
     "last seen",
 )
-#: Characters that make a spreadsheet read a cell as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
+def _value(value: Any) -> Any:
+    """A cell in the export's words: yes/no, UTC times with a Z (the shared writer then
+    guards the text against spreadsheet formulas)."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-class _Echo:
-    """A file-like object that hands back what is written (the CSV writer's row)."""
-
-    def write(self, value: str) -> str:
-        return value
+    return value
 
 
 def csv_lines(found: TenantCompliance) -> Iterator[str]:
     """One row per device (names are people's words: guarded against formulas), the
     header first; read a chunk at a time from the snapshot's standings."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_COLUMNS)
-    for d in found.device_results():
-        yield writer.writerow(
-            [
-                _cell(v)
-                for v in (
-                    d.device_id,
-                    d.name,
-                    d.site_name,
-                    d.party_name,
-                    d.in_scope,
-                    d.current,
-                    d.overdue["critical"],
-                    d.overdue["high"],
-                    d.overdue["unknown"],
-                    d.oldest_overdue_since,
-                    d.reboot_pending,
-                    d.reboot_debt_since,
-                    d.in_reboot_debt,
-                    d.last_seen_at,
-                )
-            ]
-        )
+    rows = (
+        [
+            _value(v)
+            for v in (
+                d.device_id,
+                d.name,
+                d.site_name,
+                d.party_name,
+                d.in_scope,
+                d.current,
+                d.overdue["critical"],
+                d.overdue["high"],
+                d.overdue["unknown"],
+                d.oldest_overdue_since,
+                d.reboot_pending,
+                d.reboot_debt_since,
+                d.in_reboot_debt,
+                d.last_seen_at,
+            )
+        ]
+        for d in found.device_results()
+    )
+    return csv_export.csv_lines(CSV_COLUMNS, rows)
 
 
 def csv_response(found: TenantCompliance, filename: str) -> StreamingHttpResponse:
