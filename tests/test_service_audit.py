@@ -408,6 +408,10 @@ NOT_AUDITED["tandem.agents.unchanged_services.check_in_unchanged"] = (
 NOT_AUDITED["tandem.agents.checkin_services.purge_agent_reports"] = (
     "deletes the ids of reports long applied (bookkeeping that refuses replays, decision 0028)"
 )
+NOT_AUDITED["tandem.agents.checkin_services.purge_unheld_titles"] = (
+    "derived rows: deletes software titles no device holds; the next check-in reporting the "
+    "package makes its title again (decision 0049)"
+)
 
 
 def _enrol_request(world: World) -> agent_wire.EnrolRequest:

@@ -27,6 +27,11 @@ class AgentsConfig(TandemAppConfig):
             24 * 3600,
             "tandem.agents.checkin_services.purge_agent_reports_task",
         ),
+        (
+            "purge-unheld-software-titles",
+            24 * 3600,
+            "tandem.agents.checkin_services.purge_unheld_titles_task",
+        ),
     )
     isolation_expectations = ("tests.isolation.expect_agents",)
     test_world = ("tandem.agents.tests.world.build_agents_world",)

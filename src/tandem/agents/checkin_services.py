@@ -42,6 +42,7 @@ from tandem.agents.models import (
     InstalledSoftware,
     PendingUpdate,
     SoftwareChange,
+    SoftwareTitle,
 )
 from tandem.agents.normalise import (
     SoftwareRow,
@@ -446,9 +447,14 @@ def check_in(
             document = held.document
             device = Device.objects.get(pk=device.pk)
             stored_document = held.stored()
-            if stored_document is None:
+            if stored_document is None and not device.inventory_hash:
+                # The device's very first inventory: its baseline. No rows can be held
+                # (only an applied inventory writes them, and it sets ``inventory_hash``
+                # too), so none are read: that read cost more than the rows' COPY.
+                stored_software, stored_updates = {}, {}
+            elif stored_document is None:
                 # Enrolled again: the rows left are the base, and what differs from them
-                # is history too. (A device's very first inventory is its baseline.)
+                # is history too.
                 stored_software = _stored_software(device)
                 stored_updates = _stored(device, PendingUpdate, UPDATE_COLUMNS)
                 if stored_software:
@@ -627,3 +633,37 @@ def purge_agent_reports(*, keep: dt.timedelta | None = None, now: dt.datetime | 
 def purge_agent_reports_task() -> int:
     """Delete report ids past their keeping time (daily: ``AgentsConfig.schedule``)."""
     return purge_agent_reports()
+
+
+#: Titles examined per purge transaction: each holds its tenants' title lock exclusively
+#: (check-ins adding software to those tenants wait), so it stays short.
+PURGE_TITLES_BATCH = 1000
+
+
+def purge_unheld_titles(*, batch: int = PURGE_TITLES_BATCH) -> int:
+    """Delete the software titles no device holds any more; returns how many.
+
+    A title outlives its last device (a package upgraded everywhere leaves its old
+    version's title behind); titles are derived rows, made again by the next check-in
+    that reports the package (decision 0049). In id order, ``batch`` titles per
+    transaction (``titles.delete_unheld``: safe against a check-in inserting rows that
+    name a title being purged). Not audited: it deletes nothing a user made or can see.
+    """
+    deleted, last = 0, 0
+    with system_context("purge software titles no device holds"):
+        while True:
+            chunk = list(
+                SoftwareTitle.objects.filter(pk__gt=last)
+                .order_by("pk")
+                .values_list("pk", "tenant_id")[:batch]
+            )
+            if not chunk:
+                return deleted
+            last = chunk[-1][0]
+            deleted += titles.delete_unheld(chunk)
+
+
+@task()
+def purge_unheld_titles_task() -> int:
+    """Delete software titles no device holds (daily: ``AgentsConfig.schedule``)."""
+    return purge_unheld_titles()
