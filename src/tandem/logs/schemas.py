@@ -67,7 +67,7 @@ class EventSearchQuery(Schema):
     text: str | None = Field(None, max_length=1100)
     cursor: str | None = Field(None, max_length=400)
     limit: int = Field(100, ge=1, le=500)
-    device: int | None = Field(None, ge=1, description="only the events this device sent")
+    device: Id | None = Field(None, description="only the events this device sent")
     #: Count the matches per bucket of time over the range (the bucket chosen from the
     #: range: 1 minute for an hour, 30 minutes for a day); reads every match of the range.
     histogram: bool = False
