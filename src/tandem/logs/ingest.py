@@ -239,10 +239,6 @@ def take_events(
     the records already in the stream after it are not appended again."""
     counts = refused.counts if refused is not None else {}
     count = len(events)
-    minute = services.current_minute()
-    if not services.reserve_quota(source=source, events=count, minute=minute):
-        services.count_ingest(source=source, accepted=0, refused={**counts, ndjson.QUOTA: count})
-        raise Overloaded("quota", "The events-per-minute quota is used up.", _retry_after_quota())
     received = dt.datetime.now(dt.UTC).isoformat()
     device = device_id or source.device_id
     for event in events:
@@ -259,22 +255,36 @@ def take_events(
     chunks = list(ndjson.chunks(sizes, stream.limits.max_batch_bytes))
     ids = [f"{append_key}.{n}" for n in range(len(chunks))] if append_key else []
     present = stream.appended_since(after, set(ids)) if ids and after is not None else set()
-    appended = 0
+    # A dead receiver that appended some of this batch had reserved its whole quota first
+    # (and counted nothing until every record was in): the resend does not reserve again.
+    # When every record is in, it may or may not have counted them; they are not counted
+    # again (a counter may miss a batch on that rare path; the stream never does).
+    reserved = 0 if present else count
+    counted = not ids or len(present) < len(ids)
+    minute = services.current_minute()
+    if reserved and not services.reserve_quota(source=source, events=reserved, minute=minute):
+        services.count_ingest(source=source, accepted=0, refused={**counts, ndjson.QUOTA: count})
+        raise Overloaded("quota", "The events-per-minute quota is used up.", _retry_after_quota())
+    appended = 0  # events up to the end of the last record in the stream
+    taken = 0  # events this call appended
     try:
         for n, (start, end) in enumerate(chunks):
             append_id = ids[n] if ids else None
             if append_id not in present:
                 stream.append(source.tenant_id, source.pk, events[start:end], append_id=append_id)
+                taken += end - start
             appended = end
     except streams.StreamBusy as busy:
-        services.release_quota(source=source, events=count - appended, minute=minute)
+        if reserved:
+            services.release_quota(source=source, events=reserved - taken, minute=minute)
         services.count_ingest(source=source, accepted=appended, refused=counts)
         # Runs already appended are kept (and delivered): a sender that retries the whole
         # body sends them twice, which consumers tolerate (at least once, decision 0035).
         raise Overloaded(
             "busy", f"The event stream is busy: {busy}", busy.retry_after, appended
         ) from busy
-    services.count_ingest(source=source, accepted=count, refused=counts)
+    if counted:
+        services.count_ingest(source=source, accepted=count, refused=counts)
 
 
 def source_for_sender(address: str) -> IngestSource | None:

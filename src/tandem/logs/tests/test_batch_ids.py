@@ -12,7 +12,7 @@ from django.test import Client
 
 from tandem.core.scoping import system_context
 from tandem.logs import batch_services, streams
-from tandem.logs.models import AcceptedBatch
+from tandem.logs.models import AcceptedBatch, IngestWindow
 from tandem.logs.streams.embedded import EmbeddedStream
 from tandem.logs.tests.test_ingest import URL, lines, source, stored
 
@@ -36,6 +36,13 @@ def send(body: bytes, token: str, batch_id: str | None) -> Any:
 def claims() -> list[AcceptedBatch]:
     with system_context("test: batch ids"):
         return list(AcceptedBatch.objects.order_by("id"))
+
+
+def quota_used(world: Any) -> int:
+    """Events counted against the tenant's quota, over every minute."""
+    with system_context("test: quota"):
+        windows = IngestWindow.objects.filter(tenant_id=world["tenant"], source=None)
+        return sum(windows.values_list("events", flat=True))
 
 
 def as_if_died_long_ago() -> None:
@@ -94,7 +101,9 @@ def test_a_receiver_that_died_before_appending_leaves_the_batch_to_the_resend(wo
 
 def test_a_receiver_that_died_mid_append_is_completed_not_repeated(world, own_stream, monkeypatch):
     """The dead receiver appended the first of the body's stream records, then died: the
-    resend appends only the others, so every event is in the stream once, in order."""
+    resend appends only the others, so every event is in the stream once, in order; the
+    quota and the source's counter take the batch once too (the dead receiver had reserved
+    the whole batch before appending, and counted nothing)."""
     events = [{"message": "w" * 2000, "n": i} for i in range(1200)]  # 3 records of 1 MiB
     body = lines(*events)
     real_append = EmbeddedStream.append
@@ -118,6 +127,8 @@ def test_a_receiver_that_died_mid_append_is_completed_not_repeated(world, own_st
     batches = stored(own_stream)
     assert len(batches) >= 3
     assert [e["n"] for b in batches for e in b.events] == list(range(1200))
+    assert quota_used(world) == 1200
+    assert source(world).accepted == 1200
     replay = send(body, world.secrets["ingest_source"], "q4.1-1200.1200")
     assert replay.json() == answer.json() and len(stored(own_stream)) == 0  # all read above
 
