@@ -71,6 +71,15 @@ def _changing(actor: Principal, tenant: Tenant) -> int | None:
     return area_id
 
 
+def _stamp(actor: Principal, area_id: int | None) -> dict[str, object]:
+    """The fields every new tenant rule row carries: its area and who made it."""
+    return {
+        "service_area_id": area_id,
+        "changed_by_id": actor.user_id,
+        "changed_label": actor.label[:200],
+    }
+
+
 def _reason(reason: str, *, required: bool) -> str:
     text = clean_text(reason, field="reason", max_length=MAX_REASON)
     require(bool(text) or not required, "reason", "Say why (a reason is required).")
@@ -235,9 +244,7 @@ def disable_rule(*, actor: Principal, tenant: Tenant, rule_id: str, reason: str)
             pack_name=pack_name,
             title=rule.title,
             reason=text,
-            service_area_id=area_id,
-            changed_by_id=actor.user_id,
-            changed_label=actor.label[:200],
+            **_stamp(actor, area_id),
         )
         _bump(tenant.pk)
         record_audit(
@@ -459,9 +466,7 @@ def create_placeholder_list(
             name=name,
             values=cleaned,
             description=text,
-            service_area_id=area_id,
-            changed_by_id=actor.user_id,
-            changed_label=actor.label[:200],
+            **_stamp(actor, area_id),
         )
         _bump(tenant.pk)
         record_audit(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,11 @@ detection:
     condition: selection
 level: high
 """
-COMMUNITY = Path(__file__).resolve().parents[5] / "shared" / "sigma"
+COMMUNITY = Path(
+    os.environ.get(
+        "TANDEM_SIGMA_RULES", Path(__file__).resolve().parents[4].parent / "shared" / "sigma"
+    )
+)
 CERTIGHOST = (
     COMMUNITY
     / "rules-emerging-threats/2026/Exploits/CVE-2026-54121"
@@ -215,7 +220,10 @@ def test_values_match_case_insensitively_and_a_pack_turned_off_takes_the_rule_wi
     assert hook.for_tenant(acme.pk).match(event) == []
 
 
-@pytest.mark.skipif(not CERTIGHOST.is_file(), reason=f"the community rules are not at {COMMUNITY}")
+@pytest.mark.skipif(
+    not CERTIGHOST.is_file(),
+    reason=f"the community ruleset is not at {COMMUNITY} (set TANDEM_SIGMA_RULES)",
+)
 def test_the_community_certighost_rule_runs_with_the_tenants_domain_controllers(world, tmp_path):
     """The community rule the issue names (``%known_cdcs%``), from ../shared/sigma."""
     pack = tmp_path / "community"
