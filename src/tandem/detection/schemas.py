@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Schema
 from pydantic import Field
@@ -142,6 +142,11 @@ class ReasonIn(Input):
 # --- Placeholder lists (decision 0051) -----------------------------------------------------
 
 
+#: One value as the API reads it: a hard cap on what is parsed at all; the service says
+#: plainly when a value is over its 500 characters.
+PlaceholderValue = Annotated[str, Field(max_length=10_000)]
+
+
 class PlaceholderListOut(Schema):
     id: int
     tenant_id: int
@@ -157,14 +162,14 @@ class PlaceholderListIn(Input):
     """A new list: the name as rules write it between the percent signs, its values."""
 
     name: str = Field(min_length=1, max_length=102)
-    values: list[str] = Field(min_length=1, max_length=1000)
+    values: list[PlaceholderValue] = Field(min_length=1, max_length=1000)
     description: str = Field("", max_length=2000)
 
 
 class PlaceholderValuesIn(Input):
     """New values for a list (they replace the old ones); the description when given."""
 
-    values: list[str] = Field(min_length=1, max_length=1000)
+    values: list[PlaceholderValue] = Field(min_length=1, max_length=1000)
     description: str | None = Field(None, max_length=2000)
 
 
