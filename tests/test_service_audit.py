@@ -43,7 +43,7 @@ from tandem.core.principal import Principal, system_principal
 from tandem.core.scoping import system_context
 from tandem.detection import services as detection
 from tandem.detection.engine import load_rules_text
-from tandem.detection.models import CustomRule
+from tandem.detection.models import CustomRule, PlaceholderList
 from tandem.detection.tests.world import DISABLED_RULE, ENABLED_RULE, custom_yaml
 from tandem.jobs import services as jobs
 from tandem.jobs.models import Job
@@ -833,6 +833,10 @@ def _custom_rule(world: World) -> CustomRule:
     return CustomRule.objects.get(pk=world["custom_rule"])
 
 
+def _placeholder_list(world: World) -> PlaceholderList:
+    return PlaceholderList.objects.get(pk=world["placeholder_list"])
+
+
 CALLS.update(
     {
         "tandem.detection.services.sync_installed_packs": lambda a, w: (
@@ -877,6 +881,21 @@ CALLS.update(
         ),
         "tandem.detection.services.delete_custom_rule": lambda a, w: (
             lambda: detection.delete_custom_rule(actor=a, rule=_custom_rule(w))
+        ),
+        "tandem.detection.services.create_placeholder_list": lambda a, w: (
+            lambda: detection.create_placeholder_list(
+                actor=a, tenant=_tenant(w), name="audit_dcs", values=["dc-01.audit.test"]
+            )
+        ),
+        "tandem.detection.services.edit_placeholder_list": lambda a, w: (
+            lambda: detection.edit_placeholder_list(
+                actor=a, placeholder_list=_placeholder_list(w), values=["dc-02.audit.test"]
+            )
+        ),
+        "tandem.detection.services.delete_placeholder_list": lambda a, w: (
+            lambda: detection.delete_placeholder_list(
+                actor=a, placeholder_list=_placeholder_list(w)
+            )
         ),
     }
 )

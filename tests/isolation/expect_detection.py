@@ -14,11 +14,18 @@ from typing import Any
 
 from tandem.detection.tests.world import DISABLED_RULE, ENABLED_RULE, custom_yaml
 
-_ALL = frozenset({"custom_rule", "other_custom_rule"})
-_ACME = _ALL - {"other_custom_rule"}
+_ALL = frozenset({"custom_rule", "other_custom_rule", "placeholder_list", "other_placeholder_list"})
+_GLOBEX = frozenset({"other_custom_rule", "other_placeholder_list"})
+_ACME = _ALL - _GLOBEX
 
-OBJECTS: dict[str, tuple[str, ...]] = {"custom_rule": ("custom_rule", "other_custom_rule")}
-LIST_PATHS: dict[str, str] = {"custom_rule": "/custom-rules"}
+OBJECTS: dict[str, tuple[str, ...]] = {
+    "custom_rule": ("custom_rule", "other_custom_rule"),
+    "placeholder_list": ("placeholder_list", "other_placeholder_list"),
+}
+LIST_PATHS: dict[str, str] = {
+    "custom_rule": "/custom-rules",
+    "placeholder_list": "/placeholder-lists",
+}
 _HOLDERS = frozenset(
     {
         "owner",
@@ -30,17 +37,17 @@ _HOLDERS = frozenset(
         "other_tenant_owner",
     }
 )
-VIEWERS: dict[str, frozenset[str]] = {"custom_rule": _HOLDERS}
+VIEWERS: dict[str, frozenset[str]] = {"custom_rule": _HOLDERS, "placeholder_list": _HOLDERS}
 FORBIDDEN: dict[str, frozenset[str]] = {
     "anonymous": _ALL,
     "requester": _ALL,
     "suspended_provider_tech": _ALL,
-    "owner": frozenset({"other_custom_rule"}),
-    "internal_tech": frozenset({"other_custom_rule"}),
+    "owner": _GLOBEX,
+    "internal_tech": _GLOBEX,
     "provider_tech": _ALL,
     "provider_admin": _ALL,
     "out_of_scope_tech": _ALL,
-    "second_provider_tech": frozenset({"other_custom_rule"}),
+    "second_provider_tech": _GLOBEX,
     "other_tenant_owner": _ACME,
 }
 EXTRA_PARAMS: dict[str, str] = {"pack_id": "rule_pack"}
@@ -61,6 +68,10 @@ PAGES: dict[str, frozenset[str]] = {
     "custom-rule-edit": _CHANGERS_ANYWHERE,
     "custom-rule-toggle": _CHANGERS_ANYWHERE,
     "custom-rule-delete": _CHANGERS_ANYWHERE,
+    "placeholder-list": _ACME_RULES,
+    "placeholder-list-add": _CHANGERS_ANYWHERE,
+    "placeholder-list-edit": _CHANGERS_ANYWHERE,
+    "placeholder-list-delete": _CHANGERS_ANYWHERE,
 }
 
 
@@ -105,6 +116,18 @@ WRITES: dict[tuple[str, str], dict[str, Any]] = {
         "target": {"custom_rule_id": "custom_rule_off"},
     },
     ("DELETE", "/custom-rules/{custom_rule_id}"): {"allowed": set(_ACME_IT), "body": None},
+    ("POST", "/tenants/{tenant_id}/placeholder-lists"): {
+        "allowed": set(_ACME_IT),
+        "body": lambda w, p: {"name": f"dcs_of_{p}", "values": ["dc-01.acme.test"]},
+    },
+    ("PUT", "/placeholder-lists/{placeholder_list_id}"): {
+        "allowed": set(_ACME_IT),
+        "body": lambda w, p: {"values": ["dc-02.acme.test"]},
+    },
+    ("DELETE", "/placeholder-lists/{placeholder_list_id}"): {
+        "allowed": set(_ACME_IT),
+        "body": None,
+    },
 }
 OTHER_READS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/rule-packs"): _HOLDERS,
@@ -115,4 +138,7 @@ OTHER_READS: dict[tuple[str, str], frozenset[str]] = {
 }
 PAGE_TARGETS: dict[str, dict[str, str]] = {}
 PUBLIC_PAGES: frozenset[str] = frozenset()
-LEAK_MODELS: dict[str, str] = {"custom_rule": "detection.CustomRule"}
+LEAK_MODELS: dict[str, str] = {
+    "custom_rule": "detection.CustomRule",
+    "placeholder_list": "detection.PlaceholderList",
+}

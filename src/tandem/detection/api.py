@@ -1,8 +1,8 @@
 """The detection rules API, one router the registry mounts at ``/api/v1/`` (decision
 0044): the installed packs and their rules, a tenant's choices (packs and rules turned off
-and on), and its custom rules (uploaded as YAML text or a file, edited, turned off and on,
-deleted). Thin handlers: the tenant or rule through the queries (404 out of reach), one
-service."""
+and on), its custom rules (uploaded as YAML text or a file, edited, turned off and on,
+deleted) and its placeholder lists (decision 0051). Thin handlers: the tenant or rule
+through the queries (404 out of reach), one service."""
 
 from ninja import File, Query, Router
 from ninja.files import UploadedFile
@@ -25,6 +25,10 @@ from tandem.detection.schemas import (
     PackRuleOut,
     PackRuleQuery,
     PackSettingIn,
+    PlaceholderListIn,
+    PlaceholderListOut,
+    PlaceholderListQuery,
+    PlaceholderValuesIn,
     ReasonIn,
     RuleStateIn,
     TenantRulesOut,
@@ -60,13 +64,16 @@ def list_pack_rules(request: TandemRequest, pack_id: Id, filters: Query[PackRule
 @router.get("/tenants/{tenant_id}/detection-rules", response=TenantRulesOut)
 @declare_action(VIEW_RULES)
 def get_tenant_rules(request: TandemRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
-    """The tenant's packs (on or off, with the reason) and how many rules it turned off."""
+    """The tenant's packs (on or off, with the reason), how many rules it turned off, and
+    the installed rules that expand placeholders (which run here, which wait for values)."""
     principal = request.principal
     tenant = queries.rules_tenant(principal, tenant_id)
+    names = set(queries.placeholder_lists(principal, tenant.pk).values_list("name", flat=True))
     return {
         "tenant_id": tenant.pk,
         "packs": queries.tenant_packs(principal, tenant.pk),
         "custom_rule_count": queries.custom_rules(principal, tenant.pk).count(),
+        "placeholder_rules": queries.waiting_rules(names),
     }
 
 
@@ -197,5 +204,62 @@ def delete_custom_rule(request: TandemRequest, custom_rule_id: Id):  # type: ign
     principal = request.principal
     services.delete_custom_rule(
         actor=principal, rule=queries.custom_rule(principal, custom_rule_id)
+    )
+    return 204, None
+
+
+@router.get("/placeholder-lists", response=list[PlaceholderListOut])
+@paginate(CappedLimitOffsetPagination)
+@declare_action(VIEW_RULES)
+def list_placeholder_lists(request: TandemRequest, filters: Query[PlaceholderListQuery]):  # type: ignore[no-untyped-def]
+    """The placeholder lists the caller sees (a provider: its monitored clients'), by name."""
+    return queries.placeholder_lists(request.principal, filters.tenant_id)
+
+
+@router.get("/placeholder-lists/{placeholder_list_id}", response=PlaceholderListOut)
+@declare_action(VIEW_RULES)
+def get_placeholder_list(request: TandemRequest, placeholder_list_id: Id):  # type: ignore[no-untyped-def]
+    """One placeholder list with its values."""
+    return queries.placeholder_list(request.principal, placeholder_list_id)
+
+
+@router.post("/tenants/{tenant_id}/placeholder-lists", response={201: PlaceholderListOut})
+@declare_action(CHANGE_RULES)
+def add_placeholder_list(request: TandemRequest, tenant_id: Id, payload: PlaceholderListIn):  # type: ignore[no-untyped-def]
+    """Give the placeholder ``%name%`` the tenant's values (409 when it has that list)."""
+    principal = request.principal
+    tenant = queries.rules_tenant(principal, tenant_id, CHANGE_RULES)
+    return 201, services.create_placeholder_list(
+        actor=principal,
+        tenant=tenant,
+        name=payload.name,
+        values=payload.values,
+        description=payload.description,
+    )
+
+
+@router.put("/placeholder-lists/{placeholder_list_id}", response=PlaceholderListOut)
+@declare_action(CHANGE_RULES)
+def edit_placeholder_list(  # type: ignore[no-untyped-def]
+    request: TandemRequest, placeholder_list_id: Id, payload: PlaceholderValuesIn
+):
+    """Replace the list's values (and description when given); the name stays."""
+    principal = request.principal
+    return services.edit_placeholder_list(
+        actor=principal,
+        placeholder_list=queries.placeholder_list(principal, placeholder_list_id),
+        values=payload.values,
+        description=payload.description,
+    )
+
+
+@router.delete("/placeholder-lists/{placeholder_list_id}", response={204: None})
+@declare_action(CHANGE_RULES)
+def delete_placeholder_list(request: TandemRequest, placeholder_list_id: Id):  # type: ignore[no-untyped-def]
+    """Delete the list (409 while an enabled custom rule expands it)."""
+    principal = request.principal
+    services.delete_placeholder_list(
+        actor=principal,
+        placeholder_list=queries.placeholder_list(principal, placeholder_list_id),
     )
     return 204, None

@@ -8,6 +8,9 @@
   a pack turned off, one built-in rule turned off, a rule the tenant uploaded. Each carries
   the tenant's security monitoring area when it was made (providers engaged for that area
   see it, as with alerts).
+- :class:`PlaceholderList` is the tenant's too: a named list of values for the Sigma
+  ``|expand`` placeholder ``%name%`` (its domain controllers, its admin workstations), with
+  which the rules refused only for a missing value run for that tenant (decision 0051).
 - :class:`RuleSettings` holds the tenant's ``rules_version``, raised by every change above
   in the same transaction: the worker reads it once per batch and rebuilds the tenant's
   rules only when it moved.
@@ -166,3 +169,24 @@ class CustomRule(_TenantRuleRow):
     def name(self) -> str:
         """What people call it (the isolation matrix's leak check reads ``name``)."""
         return self.title
+
+
+class PlaceholderList(_TenantRuleRow):
+    """The tenant's values for one Sigma placeholder (``%name%`` in a ``|expand`` value):
+    a rule of an installed pack refused only because the placeholders it expands had no
+    value runs for this tenant once each has a list here, and custom rules may expand them.
+    Values are Sigma strings (``*`` and ``?`` are wildcards, ``\\`` escapes them). The
+    name is fixed once made (rules name it); the audit log keeps every change of values."""
+
+    name = models.CharField(max_length=100)
+    values = models.JSONField(default=list)
+    description = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="placeholderlist_one_per_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"%{self.name}%"

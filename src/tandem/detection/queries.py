@@ -6,7 +6,7 @@ the choices when it moved).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -15,12 +15,14 @@ from tandem.core.policies import get_visible_or_404, visible
 from tandem.core.principal import Principal
 from tandem.core.request import NOT_FOUND, tenant_in_reach
 from tandem.core.scoping import within_tenant
+from tandem.detection.engine import missing_placeholders
 from tandem.detection.models import (
     CustomRule,
     DisabledRule,
     InstalledPack,
     PackRule,
     PackSetting,
+    PlaceholderList,
     RuleSettings,
 )
 from tandem.detection.permissions import SECURITY_AREA_KEY, VIEW_RULES
@@ -113,6 +115,81 @@ def custom_rule(principal: Principal, rule_pk: int, action: str = VIEW_RULES) ->
     )
 
 
+def placeholder_lists(
+    principal: Principal, tenant_id: int | None = None
+) -> QuerySet[PlaceholderList]:
+    """The placeholder lists the reader sees (one tenant's when given), by name."""
+    rows = PlaceholderList.objects.select_related("tenant", "changed_by")
+    if tenant_id is not None:
+        rows = rows.filter(tenant_id=tenant_id)
+    return visible(principal, VIEW_RULES, rows).order_by("name", "id")
+
+
+def placeholder_list(
+    principal: Principal, list_pk: int, action: str = VIEW_RULES
+) -> PlaceholderList:
+    """One placeholder list the reader may ``action`` (404 out of reach)."""
+    return get_visible_or_404(
+        principal, action, PlaceholderList.objects.select_related("tenant"), pk=list_pk
+    )
+
+
+@dataclass(frozen=True)
+class WaitingRule:
+    """A rule of a current installed pack refused only for placeholders without a value,
+    as one tenant has it: the placeholders it expands and those the tenant lacks."""
+
+    rule_id: str
+    title: str
+    pack_name: str
+    pack_id: int
+    source: str
+    placeholders: tuple[str, ...]
+    missing: tuple[str, ...]
+
+    @property
+    def runs(self) -> bool:
+        """Whether the tenant's lists give every placeholder the rule expands a value."""
+        return not self.missing
+
+
+def waiting_rules(names: set[str] | frozenset[str]) -> list[WaitingRule]:
+    """The installed rules that need placeholder values, for a tenant with lists ``names``
+    (read from the current packs' refusals: no rule file is opened)."""
+    found = []
+    for pack in installed_packs():
+        for refusal in pack.refused:
+            wanted = missing_placeholders(str(refusal.get("reason", "")))
+            if not wanted:
+                continue
+            found.append(
+                WaitingRule(
+                    rule_id=str(refusal.get("rule_id") or refusal.get("source", "")),
+                    title=str(refusal.get("title") or refusal.get("source", "")),
+                    pack_name=pack.name,
+                    pack_id=pack.pk,
+                    source=str(refusal.get("source", "")),
+                    placeholders=wanted,
+                    missing=tuple(n for n in wanted if n not in names),
+                )
+            )
+    return sorted(found, key=lambda rule: (rule.title, rule.rule_id))
+
+
+def waiting_rule(rule_id: str) -> WaitingRule | None:
+    """The installed rule with this id that waits for placeholder values (None if none)."""
+    return next((rule for rule in waiting_rules(set()) if rule.rule_id == rule_id), None)
+
+
+def rules_by_placeholder(waiting: list[WaitingRule]) -> dict[str, list[WaitingRule]]:
+    """Placeholder name → the installed rules that expand it."""
+    found: dict[str, list[WaitingRule]] = {}
+    for rule in waiting:
+        for name in rule.placeholders:
+            found.setdefault(name, []).append(rule)
+    return found
+
+
 # --- What the detection worker reads -------------------------------------------------------
 
 
@@ -129,15 +206,18 @@ def rules_version(tenant_id: int) -> int:
 
 @dataclass(frozen=True)
 class TenantChoices:
-    """What the tenant turned off, and its enabled custom rules (rule id → YAML)."""
+    """What the tenant turned off, its enabled custom rules (rule id → YAML) and its
+    placeholder values (name → values)."""
 
     disabled_packs: frozenset[str]
     disabled_rules: frozenset[str]
     custom_sources: dict[str, str]
+    placeholders: dict[str, list[str]] = field(default_factory=dict)
 
 
 def tenant_choices(tenant_id: int) -> TenantChoices:
-    """Three reads: the packs off, the rules off, the enabled custom rules."""
+    """Four reads: the packs off, the rules off, the enabled custom rules, the
+    placeholder lists."""
     with within_tenant(tenant_id):
         packs = PackSetting.objects.filter(tenant_id=tenant_id, enabled=False)
         rules = DisabledRule.objects.filter(tenant_id=tenant_id)
@@ -146,7 +226,15 @@ def tenant_choices(tenant_id: int) -> TenantChoices:
             disabled_packs=frozenset(packs.values_list("pack_name", flat=True)),
             disabled_rules=frozenset(rules.values_list("rule_id", flat=True)),
             custom_sources=dict(custom.values_list("rule_id", "source")),
+            placeholders=tenant_placeholders(tenant_id),
         )
+
+
+def tenant_placeholders(tenant_id: int) -> dict[str, list[str]]:
+    """The tenant's placeholder values, name → values (what rules are compiled with)."""
+    with within_tenant(tenant_id):
+        rows = PlaceholderList.objects.filter(tenant_id=tenant_id)
+        return {name: list(values) for name, values in rows.values_list("name", "values")}
 
 
 def stored_sources(

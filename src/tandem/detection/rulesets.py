@@ -12,6 +12,11 @@ batch, the tenant's ``rules_version``; only when it moved does it read the tenan
 choices and compile its custom rules again (a change takes effect on the next batch,
 without restarting the worker). The shared fork is kept across rebuilds, so a change of
 custom rules does not forget the built-in correlations' counts.
+
+**Placeholders** (decision 0051): an installed rule refused only because placeholders it
+expands (``%known_cdcs%``) have no value is kept as text (:class:`WaitingRule`); a tenant
+whose placeholder lists give each of them values gets it compiled with those values into
+its small engine, beside its custom rules. Rules refused for any other reason stay out.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from tandem.detection.engine import (
     infer_logsource,
     load_rules,
     load_rules_text,
+    read_rule_texts,
 )
 from tandem.detection.packs import STARTER
 
@@ -55,14 +61,29 @@ def pack_paths(community: Path | None = None) -> list[tuple[str, Path]]:
     return found
 
 
+@dataclass(frozen=True)
+class WaitingRule:
+    """An installed rule refused only for placeholders without a value: its pack, the
+    text of its file and the placeholders it expands."""
+
+    rule_id: str
+    pack_name: str
+    source: str
+    text: str
+    placeholders: frozenset[str]
+
+
 @dataclass
 class InstalledRules:
     """The installed packs, loaded, and one engine compiled over all of them."""
 
     rulesets: list[RuleSet]
     engine: Engine
-    #: pack name → the ids of its rules (single-event and correlations).
+    #: pack name → the ids of its rules (single-event and correlations), including those
+    #: waiting for placeholder values (turning the pack off turns them off too).
     rule_ids: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: rule id → the installed rules waiting for placeholder values.
+    waiting: dict[str, WaitingRule] = field(default_factory=dict)
 
     @classmethod
     def load(
@@ -71,6 +92,7 @@ class InstalledRules:
         """Read every pack (from the compiled cache when it holds it) and compile one
         engine over them all. Refused rules are logged with the reason."""
         rulesets = []
+        waiting: list[WaitingRule] = []
         for name, path in packs if packs is not None else pack_paths():
             ruleset = load_rules(
                 path, name=name, cache_dir=cache_dir or settings.DETECTION_CACHE_DIR
@@ -87,25 +109,50 @@ class InstalledRules:
                 ruleset.seconds,
             )
             rulesets.append(ruleset)
-        return cls.from_rulesets(rulesets)
+            waiting.extend(waiting_rules(ruleset, path))
+        return cls.from_rulesets(rulesets, waiting)
 
     @classmethod
-    def from_rulesets(cls, rulesets: Sequence[RuleSet]) -> InstalledRules:
+    def from_rulesets(
+        cls, rulesets: Sequence[RuleSet], waiting: Sequence[WaitingRule] = ()
+    ) -> InstalledRules:
         merged = RuleSet(pack=RulePack(name="installed", version="", content_hash=""))
         rule_ids: dict[str, frozenset[str]] = {}
         for ruleset in rulesets:
             merged.loaded.extend(ruleset.loaded)
             merged.correlations.extend(ruleset.correlations)
             rule_ids[ruleset.pack.name] = frozenset(
-                [r.rule_id for r in ruleset.loaded] + [c.rule_id for c in ruleset.correlations]
+                [r.rule_id for r in ruleset.loaded]
+                + [c.rule_id for c in ruleset.correlations]
+                + [w.rule_id for w in waiting if w.pack_name == ruleset.pack.name]
             )
-        return cls(list(rulesets), compile_rules(merged), rule_ids)
+        return cls(list(rulesets), compile_rules(merged), rule_ids, {w.rule_id: w for w in waiting})
+
+
+def waiting_rules(ruleset: RuleSet, path: Path) -> list[WaitingRule]:
+    """The pack's rules refused only for placeholders without a value, with their text
+    (read from the pack: the compiled cache keeps no YAML)."""
+    refused = [r for r in ruleset.refused if r.placeholders and r.rule_id]
+    texts = read_rule_texts(path, {r.source for r in refused})
+    return [
+        WaitingRule(
+            rule_id=r.rule_id,
+            pack_name=ruleset.pack.name,
+            source=r.source,
+            text=texts[r.source],
+            placeholders=frozenset(r.placeholders),
+        )
+        for r in refused
+        if r.rule_id is not None and r.source in texts
+    ]
 
 
 @dataclass
 class TenantMatcher:
     """One tenant's rules: the shared engine's fork less what the tenant turned off, plus
-    its custom rules. ``match`` answers like ``Engine.match``."""
+    its custom rules and the installed rules its placeholder values complete (their
+    matches are filtered by what the tenant turned off too). ``match`` answers like
+    ``Engine.match``."""
 
     version: int
     shared: Engine | None
@@ -119,10 +166,10 @@ class TenantMatcher:
             # Two engines: the event's log source is worked out once for both.
             source = infer_logsource(event)
             found = self.shared.match(event, source) if self.shared is not None else []
-        if self.disabled and found:
-            found = [m for m in found if m.rule_id not in self.disabled]
         if self.custom is not None:
             found.extend(self.custom.match(event, source))
+        if self.disabled and found:
+            found = [m for m in found if m.rule_id not in self.disabled]
         return found
 
 
@@ -154,26 +201,51 @@ class TenantRules:
             shared = self._forks.get(tenant_id)
             if shared is None:
                 shared = self._forks[tenant_id] = self.installed.engine.fork()
-        custom = compile_custom(choices.custom_sources)
+        completed = [
+            w
+            for w in self.installed.waiting.values()
+            if w.placeholders <= choices.placeholders.keys() and w.rule_id not in disabled
+        ]
+        custom = compile_custom(choices.custom_sources, completed, choices.placeholders)
         log.info(
-            "tenant %s rules version %s: %d packs on, %d rules off, %d custom",
+            "tenant %s rules version %s: %d packs on, %d rules off, %d custom, "
+            "%d completed by its %d placeholder lists",
             tenant_id,
             version,
             len(packs_on),
             len(disabled),
             len(choices.custom_sources),
+            len(completed),
+            len(choices.placeholders),
         )
         return TenantMatcher(version, shared, frozenset(disabled), custom)
 
 
-def compile_custom(sources: Mapping[str, str]) -> Engine | None:
-    """The engine of a tenant's custom rules (rule id → YAML), None when there are none. A
-    stored rule that no longer compiles (a newer engine refusing it) is logged and left out."""
-    if not sources:
+def compile_custom(
+    sources: Mapping[str, str],
+    completed: Sequence[WaitingRule] = (),
+    placeholders: Mapping[str, Sequence[str]] | None = None,
+) -> Engine | None:
+    """The engine of a tenant's custom rules (rule id → YAML) and of the installed rules
+    its placeholder values complete, compiled with those values; None when there are none.
+    A rule that still does not compile (refused for another reason once its placeholders
+    are filled, or a stored custom rule a newer engine refuses) is logged and left out."""
+    if not sources and not completed:
         return None
-    ruleset = load_rules_text({f"custom/{rule_id}.yml": text for rule_id, text in sources.items()})
+    texts = {f"custom/{rule_id}.yml": text for rule_id, text in sources.items()}
+    texts.update({f"pack/{w.pack_name}/{w.source}": w.text for w in completed})
+    ruleset = load_rules_text(texts, placeholders=placeholders)
     for refusal in ruleset.refused:
-        log.warning("custom rule refused: %s: %s", refusal.source, refusal.reason)
+        if refusal.source.startswith("custom/") or refusal.rule_id in {
+            w.rule_id for w in completed
+        }:
+            log.warning("tenant rule refused: %s: %s", refusal.source, refusal.reason)
+    # A pack file may hold other rules than the waiting one: those run in the shared engine.
+    wanted = {w.rule_id for w in completed}
+    ruleset.loaded = [
+        r for r in ruleset.loaded if r.source.startswith("custom/") or r.rule_id in wanted
+    ]
+    ruleset.correlations = [c for c in ruleset.correlations if c.source.startswith("custom/")]
     if not ruleset.loaded and not ruleset.correlations:
         return None
     return compile_rules(ruleset)

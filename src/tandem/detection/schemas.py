@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Schema
 from pydantic import Field
@@ -60,10 +60,25 @@ class TenantPackOut(Schema):
     rules_off: int
 
 
+class WaitingRuleOut(Schema):
+    """An installed rule that expands placeholders, as the tenant has it: ``runs`` when
+    each has a list; else refused, for want of ``missing``."""
+
+    rule_id: str
+    title: str
+    pack_name: str
+    pack_id: int
+    placeholders: list[str]
+    missing: list[str]
+    runs: bool
+
+
 class TenantRulesOut(Schema):
     tenant_id: int
     packs: list[TenantPackOut]
     custom_rule_count: int
+    #: The installed rules that expand placeholders: which run here, which still wait.
+    placeholder_rules: list[WaitingRuleOut] = []
 
 
 class PackSettingIn(Input):
@@ -122,3 +137,41 @@ class CustomRuleEditIn(Input):
 
 class ReasonIn(Input):
     reason: str = Field("", max_length=2000)
+
+
+# --- Placeholder lists (decision 0051) -----------------------------------------------------
+
+
+#: One value as the API reads it: a hard cap on what is parsed at all; the service says
+#: plainly when a value is over its 500 characters.
+PlaceholderValue = Annotated[str, Field(max_length=10_000)]
+
+
+class PlaceholderListOut(Schema):
+    id: int
+    tenant_id: int
+    name: str
+    values: list[str]
+    description: str
+    changed_label: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class PlaceholderListIn(Input):
+    """A new list: the name as rules write it between the percent signs, its values."""
+
+    name: str = Field(min_length=1, max_length=102)
+    values: list[PlaceholderValue] = Field(min_length=1, max_length=1000)
+    description: str = Field("", max_length=2000)
+
+
+class PlaceholderValuesIn(Input):
+    """New values for a list (they replace the old ones); the description when given."""
+
+    values: list[PlaceholderValue] = Field(min_length=1, max_length=1000)
+    description: str | None = Field(None, max_length=2000)
+
+
+class PlaceholderListQuery(Schema):
+    tenant_id: int | None = Field(None, ge=1, le=2**63 - 1)

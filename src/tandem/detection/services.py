@@ -23,7 +23,7 @@ from tandem.core.principal import Principal
 from tandem.core.scoping import within_tenant
 from tandem.core.validation import clean_text
 from tandem.detection import queries
-from tandem.detection.engine import RuleSet
+from tandem.detection.engine import RuleSet, load_rules_text
 from tandem.detection.models import (
     MAX_RULE_ID,
     CustomRule,
@@ -31,9 +31,16 @@ from tandem.detection.models import (
     InstalledPack,
     PackRule,
     PackSetting,
+    PlaceholderList,
     RuleSettings,
 )
 from tandem.detection.permissions import CHANGE_RULES
+from tandem.detection.placeholders import (
+    MAX_DESCRIPTION,
+    MAX_LISTS,
+    clean_name,
+    clean_values,
+)
 from tandem.detection.policies import changing_access
 from tandem.detection.uploads import AcceptedRule, check_upload
 from tandem.tenancy.models import Tenant
@@ -62,6 +69,15 @@ def _changing(actor: Principal, tenant: Tenant) -> int | None:
     if not actor.is_system and changing_access(actor, tenant.pk, area_id) is None:
         raise PermissionDenied(f"not allowed: {CHANGE_RULES}")
     return area_id
+
+
+def _stamp(actor: Principal, area_id: int | None) -> dict[str, object]:
+    """The fields every new tenant rule row carries: its area and who made it."""
+    return {
+        "service_area_id": area_id,
+        "changed_by_id": actor.user_id,
+        "changed_label": actor.label[:200],
+    }
 
 
 def _reason(reason: str, *, required: bool) -> str:
@@ -209,13 +225,15 @@ def set_pack_enabled(
 
 def disable_rule(*, actor: Principal, tenant: Tenant, rule_id: str, reason: str) -> DisabledRule:
     """Turn one built-in rule off for the tenant, with the reason (its alerts stop; other
-    tenants keep it)."""
+    tenants keep it). A rule waiting for placeholder values may be turned off too: it then
+    stays off when the tenant's lists complete it."""
     rule_id = (rule_id or "").strip()
     require(0 < len(rule_id) <= MAX_RULE_ID, "rule_id", "Name the rule by its id.")
     text = _reason(reason, required=True)
-    rule = queries.installed_rule(rule_id)
+    rule = queries.installed_rule(rule_id) or queries.waiting_rule(rule_id)
     require(rule is not None, "rule_id", "No installed rule has this id.")
     assert rule is not None
+    pack_name = rule.pack_name if isinstance(rule, queries.WaitingRule) else rule.pack.name
     with transaction.atomic(), within_tenant(tenant.pk):
         area_id = _changing(actor, tenant)
         if DisabledRule.objects.filter(tenant=tenant, rule_id=rule_id).exists():
@@ -223,12 +241,10 @@ def disable_rule(*, actor: Principal, tenant: Tenant, rule_id: str, reason: str)
         row = DisabledRule.objects.create(
             tenant=tenant,
             rule_id=rule_id,
-            pack_name=rule.pack.name,
+            pack_name=pack_name,
             title=rule.title,
             reason=text,
-            service_area_id=area_id,
-            changed_by_id=actor.user_id,
-            changed_label=actor.label[:200],
+            **_stamp(actor, area_id),
         )
         _bump(tenant.pk)
         record_audit(
@@ -236,7 +252,7 @@ def disable_rule(*, actor: Principal, tenant: Tenant, rule_id: str, reason: str)
             action="detection.disable_rule",
             target=row,
             tenant_id=tenant.pk,
-            changes=diff({}, {"rule_id": rule_id, "pack": rule.pack.name, "reason": text}),
+            changes=diff({}, {"rule_id": rule_id, "pack": pack_name, "reason": text}),
         )
     return row
 
@@ -270,11 +286,14 @@ def enable_rule(*, actor: Principal, tenant: Tenant, rule_id: str, reason: str =
 
 def _refuse_installed_ids(accepted: Sequence[AcceptedRule]) -> None:
     problems: dict[str, list[str]] = {}
+    waiting = {r.rule_id: r for r in queries.waiting_rules(set())}
     for rule in accepted:
-        if (found := queries.installed_rule(rule.rule_id)) is not None:
+        found = queries.installed_rule(rule.rule_id) or waiting.get(rule.rule_id)
+        if found is not None:
+            pack = found.pack_name if isinstance(found, queries.WaitingRule) else found.pack.name
             problems.setdefault(rule.file_name, []).append(
                 f"{rule.title}: id {rule.rule_id} is the id of {found.title!r} in the "
-                f"{found.pack.name} pack: give your rule an id of its own"
+                f"{pack} pack: give your rule an id of its own"
             )
     if problems:
         raise InvalidInput(problems)
@@ -290,14 +309,17 @@ def upload_custom_rules(
     require(bool(files), "file", "Choose a file of Sigma rules (YAML or zip).")
     with transaction.atomic(), within_tenant(tenant.pk):
         area_id = _changing(actor, tenant)
-        checked = check_upload(files, stored=queries.stored_sources(tenant.pk))
+        placeholders = queries.tenant_placeholders(tenant.pk)
+        checked = check_upload(
+            files, stored=queries.stored_sources(tenant.pk), placeholders=placeholders
+        )
         if not checked.ok:
             raise InvalidInput(checked.problems)
         # Compiled once more without the stored rules they replace, so that a correlation
         # of the upload refers to the upload's version of a rule.
         ids = {rule.rule_id for rule in checked.accepted}
         if stored := queries.stored_sources(tenant.pk, leave_out=ids):
-            checked = check_upload(files, stored=stored)
+            checked = check_upload(files, stored=stored, placeholders=placeholders)
             if not checked.ok:
                 raise InvalidInput(checked.problems)
         _refuse_installed_ids(checked.accepted)
@@ -354,6 +376,7 @@ def edit_custom_rule(*, actor: Principal, rule: CustomRule, source: str) -> Cust
         checked = check_upload(
             {rule.file_name or f"{rule.rule_id}.yml": source.encode()},
             stored=queries.stored_sources(rule.tenant_id, leave_out={rule.rule_id}),
+            placeholders=queries.tenant_placeholders(rule.tenant_id),
         )
         if not checked.ok:
             raise InvalidInput(checked.problems)
@@ -412,3 +435,133 @@ def delete_custom_rule(*, actor: Principal, rule: CustomRule) -> None:
         )
         CustomRule.objects.filter(pk=rule.pk).delete()
         _bump(rule.tenant_id)
+
+
+# --- Placeholder lists (decision 0051) -----------------------------------------------------
+
+
+def create_placeholder_list(
+    *,
+    actor: Principal,
+    tenant: Tenant,
+    name: str,
+    values: Sequence[str],
+    description: str = "",
+) -> PlaceholderList:
+    """Give the placeholder ``%name%`` the tenant's values: the installed rules refused
+    only for want of it (and of the tenant's other lists) run for the tenant from the
+    detection worker's next batch, and custom rules may expand it (409 when the tenant
+    has a list of that name)."""
+    name = clean_name(name)
+    cleaned = clean_values(values)
+    text = clean_text(description, field="description", max_length=MAX_DESCRIPTION)
+    with transaction.atomic(), within_tenant(tenant.pk):
+        area_id = _changing(actor, tenant)
+        lists = PlaceholderList.objects.filter(tenant=tenant)
+        if lists.filter(name=name).exists():
+            raise Conflict(f"This tenant has a list %{name}% already: change its values.")
+        require(lists.count() < MAX_LISTS, "name", f"A tenant holds at most {MAX_LISTS} lists.")
+        row = PlaceholderList.objects.create(
+            tenant=tenant,
+            name=name,
+            values=cleaned,
+            description=text,
+            **_stamp(actor, area_id),
+        )
+        _bump(tenant.pk)
+        record_audit(
+            actor=actor,
+            action="detection.add_placeholder_list",
+            target=row,
+            tenant_id=tenant.pk,
+            changes=diff({}, {"name": name, "values": cleaned, "description": text}),
+        )
+    return row
+
+
+def edit_placeholder_list(
+    *,
+    actor: Principal,
+    placeholder_list: PlaceholderList,
+    values: Sequence[str],
+    description: str | None = None,
+) -> PlaceholderList:
+    """Replace a list's values (and its description when given); the name stays, as the
+    rules name it. The audit entry keeps the old and new values."""
+    authorize(actor, CHANGE_RULES, placeholder_list)
+    cleaned = clean_values(values)
+    text = (
+        None
+        if description is None
+        else clean_text(description, field="description", max_length=MAX_DESCRIPTION)
+    )
+    with transaction.atomic(), within_tenant(placeholder_list.tenant_id):
+        _changing(actor, placeholder_list.tenant)
+        row = PlaceholderList.objects.select_for_update().get(pk=placeholder_list.pk)
+        before = {"values": list(row.values), "description": row.description}
+        new_description = row.description if text is None else text
+        after = {"values": cleaned, "description": new_description}
+        if before == after:
+            raise Conflict("Nothing to change: the list holds these values already.")
+        row.values = cleaned
+        row.description = new_description
+        row.changed_by_id = actor.user_id
+        row.changed_label = actor.label[:200]
+        row.save()
+        _bump(row.tenant_id)
+        record_audit(
+            actor=actor,
+            action="detection.change_placeholder_list",
+            target=row,
+            tenant_id=row.tenant_id,
+            changes=diff({"name": row.name, **before}, {"name": row.name, **after}),
+        )
+    return row
+
+
+def delete_placeholder_list(*, actor: Principal, placeholder_list: PlaceholderList) -> None:
+    """Delete a list: the installed rules that expand it are refused for the tenant again
+    from the next batch. Refused (409) while an enabled custom rule of the tenant expands
+    it: turn that rule off or edit it first. The audit entry keeps the last values."""
+    authorize(actor, CHANGE_RULES, placeholder_list)
+    with transaction.atomic(), within_tenant(placeholder_list.tenant_id):
+        _changing(actor, placeholder_list.tenant)
+        row = PlaceholderList.objects.select_for_update().get(pk=placeholder_list.pk)
+        remaining = queries.tenant_placeholders(row.tenant_id)
+        remaining.pop(row.name, None)
+        if needing := _custom_rules_needing(row.tenant_id, row.name, remaining):
+            raise Conflict(
+                f"Custom rules expand %{row.name}%: {', '.join(needing[:5])}. "
+                "Turn them off or edit them before deleting the list."
+            )
+        record_audit(
+            actor=actor,
+            action="detection.delete_placeholder_list",
+            target=row,
+            tenant_id=row.tenant_id,
+            changes=diff(
+                {"name": row.name, "values": list(row.values), "description": row.description},
+                {},
+            ),
+        )
+        row.delete()
+        _bump(row.tenant_id)
+
+
+def _custom_rules_needing(
+    tenant_id: int, name: str, remaining: Mapping[str, Sequence[str]]
+) -> list[str]:
+    """The titles of the tenant's enabled custom rules that would be refused for want of
+    ``%name%`` once it is gone (compiled by the engine, as the worker would)."""
+    sources = queries.tenant_choices(tenant_id).custom_sources
+    candidates = {
+        f"custom/{rule_id}.yml": text for rule_id, text in sources.items() if f"%{name}%" in text
+    }
+    if not candidates:
+        return []
+    ruleset = load_rules_text(candidates, placeholders=remaining)
+    return sorted(
+        refusal.title or refusal.source
+        for refusal in ruleset.refused
+        if name in refusal.placeholders
+    )

@@ -1,6 +1,7 @@
 """Rule pack pages (decision 0044): the installed packs (every reader sees the same), one
 pack's rules and refusals, a tenant's rules (packs on or off, rules turned off, custom
-rules and the upload form), and one custom rule (its YAML, edit, turn off, delete).
+rules and the upload form, placeholder lists and the rules waiting for them), one custom
+rule (its YAML, edit, turn off, delete) and one placeholder list (decision 0051).
 
 Thin handlers: the tenant or rule through the queries (out of reach is 404), one
 service, a message, back to the page; a refused upload re-renders the page with the
@@ -24,7 +25,9 @@ from tandem.core.pagination import CappedPaginator
 from tandem.core.policies import allowed
 from tandem.core.request import TandemRequest
 from tandem.detection import queries, services
+from tandem.detection.models import PlaceholderList
 from tandem.detection.permissions import CHANGE_RULES, VIEW_RULES
+from tandem.detection.placeholders import values_from_text
 from tandem.detection.policies import changing_access
 from tandem.tenancy.models import Tenant
 
@@ -72,9 +75,17 @@ def pack_detail(request: TandemRequest, pack_id: int) -> HttpResponse:
 
 
 def _tenant_page(
-    request: TandemRequest, tenant: Tenant, *, status: int = 200, upload_errors: Any = None
+    request: TandemRequest,
+    tenant: Tenant,
+    *,
+    status: int = 200,
+    upload_errors: Any = None,
+    list_errors: Any = None,
 ) -> HttpResponse:
     principal = request.principal
+    lists = list(queries.placeholder_lists(principal, tenant.pk))
+    waiting = queries.waiting_rules({row.name for row in lists})
+    using = queries.rules_by_placeholder(waiting)
     return render(
         request,
         "detection/tenant_rules.html",
@@ -84,8 +95,13 @@ def _tenant_page(
             "packs": queries.tenant_packs(principal, tenant.pk),
             "disabled": list(queries.disabled_rules(principal, tenant.pk)[:500]),
             "custom": list(queries.custom_rules(principal, tenant.pk)[:500]),
+            "placeholder_lists": [(row, using.get(row.name, [])) for row in lists],
+            "waiting": [rule for rule in waiting if not rule.runs],
+            "completed": [rule for rule in waiting if rule.runs],
             "may_change": _may_change(request, tenant),
             "upload_errors": upload_errors,
+            "list_errors": list_errors,
+            "list_form": request.POST if list_errors else {},
         },
         status=status,
     )
@@ -266,3 +282,116 @@ def custom_delete(request: TandemRequest, custom_rule_id: int) -> HttpResponse:
         return redirect("detection:custom-rule", rule.pk)
     messages.success(request, "Custom rule deleted.")
     return redirect("detection:tenant-rules", tenant_id)
+
+
+# --- Placeholder lists (decision 0051) -----------------------------------------------------
+
+
+@page(CHANGE_RULES)
+@require_POST
+def placeholder_add(request: TandemRequest, tenant_id: int) -> HttpResponse:
+    """Add a placeholder list (values one per line); a refusal re-renders the tenant's
+    page with the reasons (422), nothing stored."""
+    principal = request.principal
+    tenant = queries.rules_tenant(principal, tenant_id, CHANGE_RULES)
+    post = request.POST
+    try:
+        row = services.create_placeholder_list(
+            actor=principal,
+            tenant=tenant,
+            name=post.get("name", ""),
+            values=values_from_text(post.get("values", "")),
+            description=post.get("description", ""),
+        )
+    except InvalidInput as exc:
+        return _tenant_page(
+            request, tenant, status=422, list_errors=sorted(exc.field_errors.items())
+        )
+    except Conflict as exc:
+        messages.error(request, str(exc))
+        return redirect("detection:tenant-rules", tenant.pk)
+    except PermissionDenied:
+        messages.error(request, "You may not change this tenant's rules.")
+        return redirect("detection:tenant-rules", tenant.pk)
+    messages.success(request, f"List %{row.name}% saved: it applies to the next batch of events.")
+    return redirect("detection:tenant-rules", tenant.pk)
+
+
+def _placeholder_page(
+    request: TandemRequest,
+    row: PlaceholderList,
+    *,
+    status: int = 200,
+    errors: Any = None,
+    values: str | None = None,
+) -> HttpResponse:
+    waiting = queries.waiting_rules(
+        set(
+            queries.placeholder_lists(request.principal, row.tenant_id).values_list(
+                "name", flat=True
+            )
+        )
+    )
+    return render(
+        request,
+        "detection/placeholder_list.html",
+        {
+            "row": row,
+            "tenant": row.tenant,
+            "section": "rules",
+            "may_change": _may_change(request, row.tenant),
+            "rules": queries.rules_by_placeholder(waiting).get(row.name, []),
+            "errors": errors,
+            "values": "\n".join(row.values) if values is None else values,
+        },
+        status=status,
+    )
+
+
+@page(VIEW_RULES)
+def placeholder_detail(request: TandemRequest, placeholder_list_id: int) -> HttpResponse:
+    """One placeholder list: its values (editable by those who may), who changed it when,
+    and the installed rules that expand it."""
+    row = queries.placeholder_list(request.principal, placeholder_list_id)
+    return _placeholder_page(request, row)
+
+
+@page(CHANGE_RULES)
+@require_POST
+def placeholder_edit(request: TandemRequest, placeholder_list_id: int) -> HttpResponse:
+    principal = request.principal
+    row = queries.placeholder_list(principal, placeholder_list_id)
+    text = request.POST.get("values", "")
+    try:
+        services.edit_placeholder_list(
+            actor=principal,
+            placeholder_list=row,
+            values=values_from_text(text),
+            description=request.POST.get("description", ""),
+        )
+    except InvalidInput as exc:
+        return _placeholder_page(
+            request, row, status=422, errors=sorted(exc.field_errors.items()), values=text
+        )
+    except Conflict as exc:
+        messages.error(request, str(exc))
+        return redirect("detection:placeholder-list", row.pk)
+    except PermissionDenied:
+        messages.error(request, "You may not change this tenant's rules.")
+        return redirect("detection:placeholder-list", row.pk)
+    messages.success(request, "Values saved: they apply to the next batch of events.")
+    return redirect("detection:placeholder-list", row.pk)
+
+
+@page(CHANGE_RULES)
+@require_POST
+def placeholder_delete(request: TandemRequest, placeholder_list_id: int) -> HttpResponse:
+    principal = request.principal
+    row = queries.placeholder_list(principal, placeholder_list_id)
+    tenant_id = row.tenant_id
+    return _act(
+        request,
+        lambda: services.delete_placeholder_list(actor=principal, placeholder_list=row),
+        f"List %{row.name}% deleted.",
+        redirect("detection:tenant-rules", tenant_id),
+    )

@@ -17,7 +17,7 @@ from tandem.detection.engine.fields import (
     logsource_applies,
 )
 from tandem.detection.engine.matching import Engine, Match, compile_rules
-from tandem.detection.engine.packs import load_rules, load_rules_text
+from tandem.detection.engine.packs import load_rules, load_rules_text, read_rule_texts
 from tandem.detection.engine.prefilter import event_text
 from tandem.detection.engine.rules import (
     ENGINE_VERSION,
@@ -27,6 +27,7 @@ from tandem.detection.engine.rules import (
     Refusal,
     RulePack,
     RuleSet,
+    missing_placeholders,
 )
 
 __all__ = [
@@ -48,4 +49,6 @@ __all__ = [
     "load_rules",
     "load_rules_text",
     "logsource_applies",
+    "missing_placeholders",
+    "read_rule_texts",
 ]

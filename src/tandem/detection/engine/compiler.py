@@ -48,6 +48,7 @@ from sigma.types import (
 )
 
 from tandem.detection.engine.rules import (
+    UNRESOLVED_PLACEHOLDER,
     CompiledCorrelation,
     CompiledRule,
     LogSource,
@@ -99,6 +100,11 @@ def compile_rule(
     conditions = rule.detection.parsed_condition
     translator = _Translator(placeholders or {})
     nodes = [translator.node(condition.parsed) for condition in conditions]
+    if translator.missing:
+        # Every placeholder the rule lacks is named, so that a tenant can see all the
+        # lists a rule waits for (decision 0051), not only the first.
+        names = ", ".join(f"%{name}%" for name in translator.missing)
+        raise Unsupported(f"{UNRESOLVED_PLACEHOLDER}: {names}")
     node = nodes[0] if len(nodes) == 1 else ("or", tuple(nodes))
     logsource = rule.logsource
     return CompiledRule(
@@ -128,6 +134,8 @@ def _lower(value: str | None) -> str | None:
 class _Translator:
     def __init__(self, placeholders: Mapping[str, Sequence[str]]) -> None:
         self.placeholders = placeholders
+        #: The placeholders without a value, in the order the rule names them.
+        self.missing: list[str] = []
 
     def node(self, item: Any) -> Node:
         if isinstance(item, ConditionAND):
@@ -157,19 +165,18 @@ class _Translator:
         return wrap(self.test(value))
 
     def _expand(self, value: SigmaString) -> list[SigmaString]:
-        missing: list[str] = []
+        """The value once per placeholder value; a missing placeholder is noted (the rule
+        is refused once the whole condition is read) and stands for an empty string."""
 
         def resolve(placeholder: Placeholder) -> Iterator[SigmaString]:
             values = self.placeholders.get(placeholder.name)
             if values is None:
-                missing.append(placeholder.name)
+                if placeholder.name not in self.missing:
+                    self.missing.append(placeholder.name)
                 return iter([SigmaString("")])
             return iter([SigmaString(v) for v in values])
 
-        expanded = value.replace_placeholders(resolve)
-        if missing:
-            raise Unsupported(f"unresolved placeholder: %{missing[0]}%")
-        return list(expanded)
+        return list(value.replace_placeholders(resolve))
 
     def test(self, value: Any) -> Node:
         if isinstance(value, SigmaTimestampPart):
@@ -221,7 +228,7 @@ def string_test(value: SigmaString) -> Node:
     cased = isinstance(value, SigmaCasedString)
     parts = list(value.s)
     if any(not isinstance(p, str | SpecialChars) for p in parts):
-        raise Unsupported("unresolved placeholder")
+        raise Unsupported(UNRESOLVED_PLACEHOLDER)
 
     def text(part: str) -> str:
         return part if cased else part.lower()

@@ -18,7 +18,7 @@ import pickle
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import yaml
@@ -51,6 +51,26 @@ def _read_files(path: Path) -> Iterator[tuple[str, bytes]]:
                     yield name, archive.read(name)
     else:
         raise FileNotFoundError(f"{path} is neither a folder nor a zip of Sigma rules")
+
+
+def read_rule_texts(path: str | Path, sources: Iterable[str]) -> dict[str, str]:
+    """The text of some rule files of a pack (their paths as ``Refusal.source`` gives
+    them), e.g. the rules refused only for a missing placeholder, which are compiled again
+    per tenant with its values (decision 0051). A file no longer there is left out."""
+    path = Path(path)
+    wanted = set(sources)
+    found: dict[str, str] = {}
+    if path.is_dir():
+        root = path.resolve()
+        for source in sorted(wanted):
+            file = (path / source).resolve()
+            if file.is_relative_to(root) and file.is_file():
+                found[source] = file.read_text(encoding="utf-8", errors="replace")
+    elif zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            for name in sorted(wanted & set(archive.namelist())):
+                found[name] = archive.read(name).decode("utf-8", errors="replace")
+    return found
 
 
 def _version_file(path: Path) -> str | None:

@@ -28,11 +28,17 @@ the lowercased event value.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 #: Bump when the compiled form or its meaning changes: the on-disk cache is keyed by it.
-ENGINE_VERSION = "5"
+ENGINE_VERSION = "6"
+
+#: The reason a rule is refused when a ``%name%`` placeholder it expands has no value,
+#: followed by ``: %a%, %b%`` (every one it lacks).
+UNRESOLVED_PLACEHOLDER = "unresolved placeholder"
+_PLACEHOLDER_NAME = re.compile(r"%([^%\\]+)%")
 
 Node = tuple[Any, ...]
 
@@ -101,6 +107,18 @@ class Refusal:
         """The reason's first words, to count refusals by kind."""
         return self.reason.split(":", 1)[0]
 
+    @property
+    def placeholders(self) -> tuple[str, ...]:
+        """The placeholders the rule waits for, when that is why it is refused (else ())."""
+        return missing_placeholders(self.reason)
+
+
+def missing_placeholders(reason: str) -> tuple[str, ...]:
+    """The placeholder names of an "unresolved placeholder" refusal reason, else ()."""
+    if not reason.startswith(UNRESOLVED_PLACEHOLDER + ":"):
+        return ()
+    return tuple(_PLACEHOLDER_NAME.findall(reason.split(":", 1)[1]))
+
 
 @dataclass(frozen=True, slots=True)
 class RulePack:
@@ -117,6 +135,5 @@ class RuleSet:
     loaded: list[CompiledRule] = field(default_factory=list)
     correlations: list[CompiledCorrelation] = field(default_factory=list)
     refused: list[Refusal] = field(default_factory=list)
-    #: Placeholders used by ``|expand`` values, and which were resolved.
     from_cache: bool = False
     seconds: float = 0.0

@@ -4,7 +4,9 @@
 - ``custom_rule``: Acme's, on; ``custom_rule_off``: Acme's, turned off; ``other_custom_rule``:
   Globex's. Acme's IT and Sentinel (engaged for Acme's security monitoring) read Acme's;
   Sentinel's engagement does not allow ``security.rules``, so Acme's IT changes them;
-- Acme turned the starter pack's sudo rule off (``DISABLED_RULE``).
+- Acme turned the starter pack's sudo rule off (``DISABLED_RULE``);
+- ``placeholder_list``: Acme's ``%acme_world_dcs%``; ``other_placeholder_list``: Globex's
+  ``%globex_world_dcs%`` (decision 0051).
 """
 
 from __future__ import annotations
@@ -64,3 +66,15 @@ def build_detection_world(world: Any) -> None:
         off = CustomRule.objects.get(pk=world["custom_rule_off"])
     services.set_custom_rule_enabled(actor=actor, rule=off, enabled=False, reason="World: noisy")
     services.disable_rule(actor=actor, tenant=acme, rule_id=DISABLED_RULE, reason="World: noisy")
+    for name, tenant, list_name in (
+        ("placeholder_list", acme, "acme_world_dcs"),
+        ("other_placeholder_list", globex, "globex_world_dcs"),
+    ):
+        row = services.create_placeholder_list(
+            actor=actor,
+            tenant=tenant,
+            name=list_name,
+            values=[f"{list_name}-01.example.test", "10.0.0.10"],
+            description="World: the domain controllers",
+        )
+        world.ids[name] = row.pk
