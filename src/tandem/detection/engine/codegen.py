@@ -289,9 +289,19 @@ def _parts(kind: str, children: Sequence[Node]) -> list[tuple[Any, ...]]:
 
 
 def _item_cost(item: tuple[Any, ...]) -> int:
-    if item[0] == "group":
-        return sum(_test_cost(t) for t in item[3])
-    return _cost(item[1])
+    if item[0] == "node":
+        return _cost(item[1])
+    kinds = {t[0] for t in item[3]}
+    if item[2] != "string":
+        return 6  # one set lookup or one address parse
+    # One set lookup for all equalities, one call per startswith/endswith tuple, one ``in``
+    # per contains (an automaton from AUTOMATON_FROM on).
+    contains = sum(1 for t in item[3] if t[0] == "contains")
+    return (
+        2 * ("eq" in kinds)
+        + 3 * len(kinds & {"startswith", "endswith"})
+        + 4 * min(contains, AUTOMATON_FROM // 2)
+    )
 
 
 def _test_cost(test: Node) -> int:
@@ -311,7 +321,7 @@ def _cost(node: Node) -> int:
     if kind == "not":
         return _cost(node[1])
     if kind in ("and", "or"):
-        return sum(_cost(c) for c in node[1])
+        return sum(_item_cost(item) for item in _parts(kind, node[1]))
     return 0
 
 

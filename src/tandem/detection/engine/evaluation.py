@@ -149,6 +149,14 @@ def _event_data(event: dict[str, Any]) -> dict[str, Any] | None:
 
 
 Predicate = Callable[[EventView], bool]
+
+
+def _named(function: Any, description: str) -> Any:
+    """``function``, shown as ``description`` in a rule's dumped source (its repr)."""
+    function.__qualname__ = description
+    return function
+
+
 TextTest = Callable[[str], bool]
 ValueTest = Callable[[Any], bool]
 
@@ -205,7 +213,7 @@ def numbers_test(numbers: Sequence[float]) -> ValueTest:
             return any(value == n for n in wanted)
         return isinstance(value, str) and value in texts
 
-    return one
+    return _named(one, f"number_in({sorted(wanted)!r})")
 
 
 def cidr_test(networks: Sequence[str]) -> ValueTest:
@@ -229,7 +237,7 @@ def cidr_test(networks: Sequence[str]) -> ValueTest:
                 return True
         return False
 
-    return one
+    return _named(one, f"address_in({list(networks)!r})")
 
 
 def value_test(test: Node) -> ValueTest:
@@ -264,7 +272,7 @@ def some_value(one: ValueTest) -> ValueTest:
             return False
         return one(value)
 
-    return valued
+    return _named(valued, f"some_value({getattr(one, '__qualname__', one)})")
 
 
 #: From this many ``contains`` alternatives of one field on, they are searched with one
@@ -286,7 +294,7 @@ def automaton_test(needles: Sequence[str]) -> TextTest:
             return True
         return False
 
-    return found
+    return _named(found, f"contains_any({len(needles)} texts)")
 
 
 def text_pattern(test: Node) -> re.Pattern[str]:
@@ -318,7 +326,7 @@ def fieldref_test(name: str, other: str, mode: str) -> Predicate:
                     return True
         return False
 
-    return referenced
+    return _named(referenced, f"fieldref({name!r}, {other!r}, {mode})")
 
 
 def keyword_test(test: Node) -> Predicate:
@@ -327,7 +335,7 @@ def keyword_test(test: Node) -> Predicate:
     kind = test[0]
     if kind == "number":
         one = value_test(test)
-        return lambda view: any(one(v) for v in leaves(view.event))
+        return _named(lambda view: any(one(v) for v in leaves(view.event)), f"keyword({test!r})")
     if kind in ("eq", "startswith", "endswith", "contains"):
         needle = test[1]
         text_test: TextTest = lambda s: needle in s  # noqa: E731
@@ -341,5 +349,7 @@ def keyword_test(test: Node) -> Predicate:
     else:
         raise ValueError(kind)
     if cased:
-        return lambda view: any(text_test(s) for s in view.leaf_texts())
-    return lambda view: any(text_test(s) for s in view.leaf_lower())
+        keyword = lambda view: any(text_test(s) for s in view.leaf_texts())  # noqa: E731
+    else:
+        keyword = lambda view: any(text_test(s) for s in view.leaf_lower())  # noqa: E731
+    return _named(keyword, f"keyword({test!r})")
