@@ -21,7 +21,7 @@ from typing import Any
 
 import ahocorasick
 
-from tandem.detection.engine.fields import as_text, leaves, resolve, texts_of
+from tandem.detection.engine.fields import MISSING, as_text, leaves, resolve, texts_of
 from tandem.detection.engine.rules import Node
 
 _UNSET: Any = object()
@@ -109,6 +109,8 @@ class EventView:
             value = self.value(name)
             if type(value) is str:
                 found = value.lower()
+            elif value is MISSING or value is None:
+                found = ()  # what lower() gives, without its calls: most fields are absent
             else:
                 texts = self.lower(name)
                 found = texts[0] if len(texts) == 1 else texts
@@ -121,6 +123,8 @@ class EventView:
             value = self.value(name)
             if type(value) is str:
                 found = value
+            elif value is MISSING or value is None:
+                found = ()
             else:
                 texts = self.texts(name)
                 found = texts[0] if len(texts) == 1 else texts
