@@ -1,7 +1,8 @@
 """Each rule's condition as one generated Python function (decision 0034, "Evaluation").
 
-The compiled rules stay plain data (:mod:`.rules`, what the cache pickles); the engine turns
-each condition into the source of one function when it is built, and compiles it once::
+The compiled rules stay plain data (:mod:`.rules`, what the cache pickles); each condition
+becomes the source of one function, compiled once, the first time the rule is a candidate
+(:func:`predicate`)::
 
     def rule(view):
         return (
@@ -96,8 +97,10 @@ class _Writer:
         if name is None:
             stem = _NOT_IDENTIFIER.sub("_", field.lower())[:30] if type(field) is str else ""
             name = f"{_PREFIX[accessor]}_{stem}"
-            if name in self._locals.values():
-                name = f"{name}_{len(self._locals)}"
+            taken = set(self._locals.values())
+            stem, number = name, 1
+            while name in taken:
+                name, number = f"{stem}_{number}", number + 1
             self._locals[key] = name
         return name
 
