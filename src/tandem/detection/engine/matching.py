@@ -6,12 +6,8 @@ the event's values (one Hyperscan pass, :mod:`.prefilter`) plus the rules
 that have no prefilter. The candidates of a log source (and their automaton) are built the
 first time an event of that log source is seen.
 
-Semantics (decision 0034): string comparisons ignore case unless ``|cased``; a field holding
-a list matches when one element does; a number matches an equal number or its decimal text; a
-string matches a number's decimal text; ``null`` matches an absent or null field, ``''`` an
-empty string only; ``exists`` is true for a present, non-null field; a keyword matches when
-some string value of the event contains it (wildcards allowed); regexes are searched
-(unanchored) and case-sensitive unless ``|i``.
+Each candidate is evaluated by its rule's generated function (:mod:`.codegen`), on an
+:class:`.evaluation.EventView` of the event; the semantics are :mod:`.evaluation`'s.
 """
 
 from __future__ import annotations
