@@ -15,8 +15,12 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tandem.core.cli import CommandError, Commands
+
+if TYPE_CHECKING:
+    from tandem.detection.engine import RuleSet
 
 
 def default_cache_dir() -> Path:
@@ -48,8 +52,10 @@ def cmd_detect(args: argparse.Namespace) -> int:
     rules_path = Path(args.rules)
     if not rules_path.exists():
         raise CommandError(f"no rules at {rules_path}")
-    events_path = Path(args.events)
-    if args.events != "-" and not events_path.is_file():
+    if args.events is None and args.show_source is None:
+        raise CommandError("give --events FILE (or --show-source RULE)")
+    events_path = Path(args.events or "-")
+    if args.events not in (None, "-") and not events_path.is_file():
         raise CommandError(f"no events file at {events_path}")
     given = parse_logsource(args.logsource) if args.logsource else None
     fallback = LogSource(**given) if given else None
@@ -59,6 +65,8 @@ def cmd_detect(args: argparse.Namespace) -> int:
         ruleset = load_rules(rules_path, placeholders=placeholders, cache_dir=cache_dir)
     except FileNotFoundError as exc:
         raise CommandError(str(exc)) from exc
+    if args.show_source is not None:
+        return _show_source(ruleset, args.show_source)
     engine = compile_rules(ruleset)
     loaded_at = time.perf_counter()
 
@@ -102,6 +110,18 @@ def cmd_detect(args: argparse.Namespace) -> int:
     if args.list_refused:
         for refusal in ruleset.refused:
             print(f"refused: {refusal.source}: {refusal.reason}", file=sys.stderr)
+    return 0
+
+
+def _show_source(ruleset: RuleSet, wanted: str) -> int:
+    """Print the generated function of each rule whose id or file is ``wanted``."""
+    from tandem.detection.engine.codegen import rule_source
+
+    found = [r for r in ruleset.loaded if wanted in (r.rule_id, r.source)]
+    if not found:
+        raise CommandError(f"--show-source: no loaded rule has the id or file {wanted!r}")
+    for rule in found:
+        print(f"# {rule.source} ({rule.rule_id})\n{rule_source(rule.condition)}")
     return 0
 
 
@@ -163,9 +183,7 @@ def register(commands: Commands) -> None:
         needs_data=False,
     )
     p.add_argument("--rules", required=True, metavar="PATH", help="a folder or zip of rules")
-    p.add_argument(
-        "--events", required=True, metavar="FILE", help="normalised events, one per line (- stdin)"
-    )
+    p.add_argument("--events", metavar="FILE", help="normalised events, one per line (- stdin)")
     p.add_argument(
         "--logsource",
         metavar="K=V,...",
@@ -178,4 +196,9 @@ def register(commands: Commands) -> None:
     p.add_argument("--no-cache", action="store_true", help="parse the rules, keep nothing")
     p.add_argument(
         "--list-refused", action="store_true", help="list each refused rule and why on stderr"
+    )
+    p.add_argument(
+        "--show-source",
+        metavar="RULE",
+        help="print the generated Python function of the rule with this id (or file), and exit",
     )

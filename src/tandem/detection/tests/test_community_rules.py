@@ -1,5 +1,6 @@
 """The whole community ruleset (``../shared/sigma``, 3,754 SigmaHQ rule files, present in CI):
-every file loads or is listed with its reason, and the cache gives back the same rules."""
+every file loads or is listed with its reason, the cache gives back the same rules, and every
+rule's generated function compiles."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tandem.detection.engine import compile_rules, load_rules
+from tandem.detection.engine.codegen import compiled_predicate
 
 ROOT = Path(__file__).resolve().parents[4]
 SIGMA = Path(os.environ.get("TANDEM_SIGMA_RULES", ROOT.parent / "shared" / "sigma"))
@@ -34,6 +36,10 @@ def test_every_community_rule_file_loads_or_is_listed_with_its_reason(tmp_path: 
     assert cached.from_cache and not rules.from_cache
     assert cached.loaded == rules.loaded and cached.refused == rules.refused
     assert cached.pack == rules.pack
+
+    # Every rule's generated function compiles (the engine compiles each on its first use).
+    for rule in cached.loaded:
+        assert callable(compiled_predicate(rule.condition)), rule.source
 
     # A real attack shape meets the rules written for it.
     engine = compile_rules(cached)

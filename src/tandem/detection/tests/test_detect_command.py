@@ -100,3 +100,19 @@ def test_bad_arguments_are_one_clear_line(
     )
     assert code == 1
     assert "--logsource 'os=linux'" in capsys.readouterr().err
+
+
+def test_show_source_prints_a_rules_generated_function(
+    tmp_path: Path, rules: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cache = str(tmp_path / "cache")
+    assert (
+        tandem(["detect", "--rules", str(rules), "--cache-dir", cache, "--show-source", WHOAMI])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert out.startswith(f"# whoami.yml ({WHOAMI})\ndef rule(view):")
+    assert "lower1(view, 'Image')" in out and ".endswith('\\\\whoami.exe')" in out
+    nope = ["detect", "--rules", str(rules), "--cache-dir", cache, "--show-source", "nope"]
+    assert tandem(nope) == 1
+    assert "no loaded rule has the id or file 'nope'" in capsys.readouterr().err
