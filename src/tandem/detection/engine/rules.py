@@ -120,3 +120,6 @@ class RuleSet:
     #: Placeholders used by ``|expand`` values, and which were resolved.
     from_cache: bool = False
     seconds: float = 0.0
+    #: The cache folder it was loaded through (None: none): the engine keeps its Hyperscan
+    #: databases there too.
+    cache_dir: str | None = None
