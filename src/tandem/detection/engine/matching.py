@@ -719,8 +719,9 @@ class Engine:
         bucket = self._bucket(source, event_id(event))
         if bucket.literals is None:
             return list(bucket.always)
-        scanned = bucket.literals.scan(event)
-        found = scanned.numbers
+        # Until the scan is narrowed, every literal found is reported: a plain list.
+        scanned = bucket.literals.scan(event) if bucket.narrowed else None
+        found = scanned.numbers if scanned is not None else bucket.literals.find(event)
         if bucket.seen is not None:
             bucket.learn(found)
         elif not bucket.narrowed:
@@ -748,7 +749,7 @@ class Engine:
                 if index in chosen:
                     continue
                 for clause in others:
-                    if not scanned.has(clause, hits):
+                    if clause.isdisjoint(hits) and (scanned is None or not scanned.has(clause)):
                         break
                 else:
                     chosen.add(index)

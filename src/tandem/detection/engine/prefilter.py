@@ -162,10 +162,8 @@ class Found:
         self._lowered: bytes | None = None
         self._patterns = patterns
 
-    def has(self, clause: frozenset[int], hits: frozenset[int]) -> bool:
-        """Whether a literal of the clause is in the event (``hits``: ``numbers``)."""
-        if not clause.isdisjoint(hits):
-            return True
+    def has(self, clause: frozenset[int]) -> bool:
+        """Whether a literal of the clause that was not reported is in the event."""
         if self._written is None:
             return False
         lowered = self._lowered
