@@ -211,7 +211,8 @@ class Literals:
         """From now on, scan ASCII events for the literals ``keep`` only (those that index a
         rule, :meth:`.matching._Bucket.index`): Hyperscan calls back into Python for each
         literal found (~0.2 µs), and most literals found index no rule. Compiling costs
-        about 10 µs per literal kept, once."""
+        about 10-20 µs per literal kept, once. Not kept in the cache folder: which literals
+        index a rule depends on the events learnt from, so each run would add a file."""
         kept = [n for n in keep if self.literals[n].isascii()]
         numbered = [(_pattern(orjson.dumps(self.literals[n])[1:-1]), n) for n in kept]
         numbered += [(pattern, self._other) for pattern in NOT_AS_WRITTEN]
@@ -220,7 +221,6 @@ class Literals:
             [n for _, n in numbered],
             hyperscan.HS_FLAG_CASELESS,
             False,
-            self._cache,
         )
         self._patterns = tuple(
             orjson.dumps(x)[1:-1].lower() if x.isascii() else None for x in self.literals
