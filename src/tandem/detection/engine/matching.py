@@ -527,9 +527,9 @@ def predicate(node: Node) -> Predicate:
 LEARN_EVENTS = 500
 
 #: Once a bucket has learnt, its scan is narrowed to the literals that index a rule after
-#: this many more of its events: compiling that database costs about as much as this many
-#: events save (decision 0034: ~0.1 s for the 8,600 index literals of process creation,
-#: ~2 µs less per event).
+#: this many of its events: compiling that database costs about as much as this many
+#: events save (decision 0034: ~0.1-0.2 s for the 8,600 index literals of process
+#: creation, ~1 µs less per event after).
 NARROW_EVENTS = 200_000
 
 #: At most this many log-source objects (and EventIDs per object) in the engine's lookup by
