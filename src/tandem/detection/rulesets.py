@@ -117,6 +117,8 @@ class InstalledRules:
         cls, rulesets: Sequence[RuleSet], waiting: Sequence[WaitingRule] = ()
     ) -> InstalledRules:
         merged = RuleSet(pack=RulePack(name="installed", version="", content_hash=""))
+        # The engine keeps its Hyperscan databases beside the packs' compiled form.
+        merged.cache_dir = next((r.cache_dir for r in rulesets if r.cache_dir), None)
         rule_ids: dict[str, frozenset[str]] = {}
         for ruleset in rulesets:
             merged.loaded.extend(ruleset.loaded)

@@ -181,6 +181,15 @@ def event_id(event: dict[str, Any]) -> Any:
     """A Windows event's ``EventID`` as an int; None when the event has none; the value as
     it is when it is something else (the index then leaves the event's rules unfiltered)."""
     windows = event.get("Event")
+    if type(windows) is dict:
+        # The usual shape, without :func:`resolve`'s general walk: an integer
+        # ``System.EventID`` and no ``EventData.EventID`` (which would come first).
+        data = windows.get("EventData")
+        system = windows.get("System")
+        if (type(data) is not dict or "EventID" not in data) and type(system) is dict:
+            value = system.get("EventID")
+            if type(value) is int:
+                return value
     value = resolve(event, "EventID") if isinstance(windows, dict) or "EventID" in event else None
     if value is MISSING or value is None:
         return None
@@ -343,6 +352,31 @@ def _int(value: Any) -> int | None:
         return None
 
 
+#: At most this many entries in each of the log-source caches below: their keys come from
+#: the events (a channel name, a syslog program), so a stream of odd ones must not grow them
+#: without end; past it, a new key is worked out each time.
+SOURCE_CACHE_SIZE = 4096
+
+#: (channel, ``EventID``) as a Windows event writes them → its log source; and
+#: (product, category, service) → one shared :class:`LogSource`. Inferring the log source
+#: from the event's fields, and building the frozen :class:`LogSource`, cost about as much
+#: as parsing the event; most streams have a few dozen shapes (decision 0034).
+_WINDOWS_SOURCES: dict[tuple[Any, Any], LogSource] = {}
+_SOURCES: dict[tuple[str | None, str | None, str | None], LogSource] = {}
+
+
+def _source(product: str | None, category: str | None, service: str | None) -> LogSource:
+    """The one :class:`LogSource` of these parts: the engine finds its bucket of rules by
+    the object's identity first (:meth:`.matching.Engine.candidates`)."""
+    key = (product, category, service)
+    source = _SOURCES.get(key)
+    if source is None:
+        source = LogSource(product, category, service)
+        if len(_SOURCES) < SOURCE_CACHE_SIZE:
+            _SOURCES[key] = source
+    return source
+
+
 def infer_logsource(event: dict[str, Any]) -> LogSource:
     """The event's ``_logsource`` when it has one; otherwise what its shape says: a Windows
     event's channel gives the service (Sysmon's event id the category, and Security 4688,
@@ -351,7 +385,7 @@ def infer_logsource(event: dict[str, Any]) -> LogSource:
     ECS event with ``process.command_line`` and ``event.type`` start is process creation."""
     given = event.get("_logsource")
     if isinstance(given, dict):
-        return LogSource(
+        return _source(
             _lower(given.get("product")),
             _lower(given.get("category")),
             _lower(given.get("service")),
@@ -359,30 +393,47 @@ def infer_logsource(event: dict[str, Any]) -> LogSource:
     windows = event.get("Event")
     if isinstance(windows, dict):
         system = windows.get("System")
-        system = system if isinstance(system, dict) else {}
-        channel = str(_text(system.get("Channel")) or "").lower()
-        service = WINDOWS_CHANNELS.get(channel)
-        event_id = _int(system.get("EventID"))
-        category = None
-        if service == "sysmon" and event_id is not None:
-            category = SYSMON_CATEGORIES.get(event_id)
-            data = windows.get("EventData")
-            kind = data.get("EventType") if isinstance(data, dict) else None
-            if event_id == 12 and isinstance(kind, str) and kind.lower().startswith("delete"):
-                category = "registry_delete"  # Sysmon 12 is a key created or deleted
-        elif service is not None and event_id is not None:
-            category = WINDOWS_CATEGORIES.get((service, event_id))
-        return LogSource("windows", category, service)
+        if not isinstance(system, dict):
+            return _windows_source(windows, {})
+        key = (system.get("Channel"), system.get("EventID"))
+        if type(key[0]) is not str or type(key[1]) not in (int, str):
+            return _windows_source(windows, system)  # a {"#text": ...} or odd value
+        source = _WINDOWS_SOURCES.get(key)
+        if source is None:
+            source = _windows_source(windows, system)
+            # Sysmon 12's category depends on its EventType too: not cached.
+            keep = source.service != "sysmon" or _int(key[1]) != 12
+            if keep and len(_WINDOWS_SOURCES) < SOURCE_CACHE_SIZE:
+                _WINDOWS_SOURCES[key] = source
+        return source
     syslog = _path(event, "log.syslog.appname")
     program = syslog if isinstance(syslog, str) else _path(event, "process.name")
     kinds = _path(event, "event.type")
     if _path(event, "process.command_line") is not MISSING and (
         kinds == "start" or (isinstance(kinds, list) and "start" in kinds)
     ):
-        return LogSource("linux", "process_creation", None)
+        return _source("linux", "process_creation", None)
     if isinstance(program, str):
-        return LogSource("linux", None, LINUX_SERVICES.get(program.lower(), "syslog"))
-    return LogSource()
+        return _source("linux", None, LINUX_SERVICES.get(program.lower(), "syslog"))
+    return _source(None, None, None)
+
+
+def _windows_source(windows: dict[str, Any], system: dict[str, Any]) -> LogSource:
+    """A Windows event's log source, from its channel and event id (and Sysmon 12's
+    EventType)."""
+    channel = str(_text(system.get("Channel")) or "").lower()
+    service = WINDOWS_CHANNELS.get(channel)
+    event_id = _int(system.get("EventID"))
+    category = None
+    if service == "sysmon" and event_id is not None:
+        category = SYSMON_CATEGORIES.get(event_id)
+        data = windows.get("EventData")
+        kind = data.get("EventType") if isinstance(data, dict) else None
+        if event_id == 12 and isinstance(kind, str) and kind.lower().startswith("delete"):
+            category = "registry_delete"  # Sysmon 12 is a key created or deleted
+    elif service is not None and event_id is not None:
+        category = WINDOWS_CATEGORIES.get((service, event_id))
+    return _source("windows", category, service)
 
 
 def _lower(value: Any) -> str | None:

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pickle
-import tempfile
 import time
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -33,6 +31,7 @@ from tandem.detection.engine.compiler import (
     compile_rule,
     rule_identity,
 )
+from tandem.detection.engine.diskcache import write_atomically
 from tandem.detection.engine.rules import ENGINE_VERSION, Refusal, RulePack, RuleSet
 
 RULE_SUFFIXES = (".yml", ".yaml")
@@ -123,12 +122,14 @@ def load_rules(
         cached = _read_cache(cache_file)
         if cached is not None:
             cached.pack = pack
+            cached.cache_dir = str(cache_dir)
             cached.from_cache = True
             cached.seconds = time.perf_counter() - started
             return cached
     ruleset = compile_files(files, pack=pack, placeholders=placeholders)
     if cache_file is not None:
         _write_cache(cache_file, ruleset)
+        ruleset.cache_dir = str(cache_dir)  # after writing: the folder is not the pack's
     ruleset.seconds = time.perf_counter() - started
     return ruleset
 
@@ -219,12 +220,4 @@ def _read_cache(file: Path) -> RuleSet | None:
 
 def _write_cache(file: Path, ruleset: RuleSet) -> None:
     """Atomically: a reader sees the old file, the whole new one, or none."""
-    file.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=".sigma-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            pickle.dump(ruleset, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, file)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(file, pickle.dumps(ruleset, protocol=pickle.HIGHEST_PROTOCOL))

@@ -137,3 +137,6 @@ class RuleSet:
     refused: list[Refusal] = field(default_factory=list)
     from_cache: bool = False
     seconds: float = 0.0
+    #: The cache folder it was loaded through (None: none): the engine keeps its Hyperscan
+    #: databases there too.
+    cache_dir: str | None = None

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tandem.detection.engine import LogSource, infer_logsource
+from tandem.detection.engine import LogSource, fields, infer_logsource
 
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
 
@@ -55,3 +55,29 @@ def _win(channel: str, event_id: Any, **data: Any) -> dict[str, Any]:
 )
 def test_infer_logsource(event: dict[str, Any], expected: LogSource) -> None:
     assert infer_logsource(event) == expected
+
+
+def test_each_event_shape_is_worked_out_once_and_sysmon_12_each_time() -> None:
+    """The log source of a (channel, EventID) is kept and shared: the engine finds the
+    rules of an event by that object. Sysmon 12 depends on its EventType too, so two events
+    with the same channel and id still get their own category."""
+    first, second = infer_logsource(_win(SYSMON, 1)), infer_logsource(_win(SYSMON, 1, x="y"))
+    assert first is second
+    assert infer_logsource(_win(SYSMON, "1")) is first  # the same parts: the same object
+    created = infer_logsource(_win(SYSMON, 12, EventType="CreateKey"))
+    deleted = infer_logsource(_win(SYSMON, 12, EventType="DeleteKey"))
+    assert (created.category, deleted.category) == ("registry_add", "registry_delete")
+    assert infer_logsource(_win(SYSMON, 12, EventType="CreateKey")) == created
+
+
+def test_a_full_cache_still_infers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Channels and programs come from the events: past the bound nothing more is kept,
+    and every event still gets its log source."""
+    monkeypatch.setattr(fields, "SOURCE_CACHE_SIZE", 0)
+    monkeypatch.setattr(fields, "_WINDOWS_SOURCES", {})
+    monkeypatch.setattr(fields, "_SOURCES", {})
+    for n in range(3):
+        event = _win("Security", 4688 + n)
+        assert infer_logsource(event).service == "security"
+    assert infer_logsource({"message": "x", "process": {"name": "cron"}}).service == "cron"
+    assert fields._WINDOWS_SOURCES == {} and fields._SOURCES == {}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tandem.detection.engine import compile_rules, load_rules
+import pytest
+
+from tandem.detection.engine import compile_rules, load_rules, prefilter
 from tandem.detection.tests.support import rule_yaml, windows
 
 
@@ -48,3 +50,25 @@ def test_version_file_names_the_version_and_a_broken_cache_is_rebuilt(tmp_path: 
     rebuilt = load_rules(folder, cache_dir=cache)
     assert not rebuilt.from_cache and len(rebuilt.loaded) == 1
     assert load_rules(folder, cache_dir=cache).from_cache
+
+
+def test_the_prefilter_databases_are_kept_and_read_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine keeps each log source's Hyperscan database beside the compiled pack: a
+    restart reads it instead of compiling; a damaged one is compiled again."""
+    folder = _pack(tmp_path / "rules")
+    cache = tmp_path / "cache"
+    event = windows(Image="C:\\A.EXE")
+    assert compile_rules(load_rules(folder, cache_dir=cache)).match(event)
+    kept = sorted(cache.glob("hyperscan-*.db"))
+    assert kept
+
+    with monkeypatch.context() as patch:
+        patch.setattr(prefilter.hyperscan, "Database", None)  # compiling would fail
+        assert compile_rules(load_rules(folder, cache_dir=cache)).match(event)
+
+    for file in kept:
+        file.write_bytes(b"garbage")
+    assert compile_rules(load_rules(folder, cache_dir=cache)).match(event)
+    assert all(file.read_bytes() != b"garbage" for file in kept)

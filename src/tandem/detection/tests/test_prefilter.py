@@ -29,6 +29,7 @@ from tandem.detection.engine.prefilter import (
     searchable,
 )
 from tandem.detection.tests import reference
+from tandem.detection.tests.support import rule_yaml, windows
 from tandem.detection.tests.test_properties import rule_and_event
 
 #: ASCII letters and their troublesome look-alikes under ``re.IGNORECASE``.
@@ -236,18 +237,50 @@ def test_floats_nulls_and_other_letters_take_the_slow_path() -> None:
     assert literals.find({"x": "ÉÉ"}) == [2]
 
 
+@pytest.mark.parametrize("narrow_after", [None, 1])
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(rule_and_event(), min_size=2, max_size=4), st.randoms())
-def test_the_learned_index_keeps_every_match(cases: list[Any], rng: Any) -> None:
+def test_the_learned_index_keeps_every_match(
+    narrow_after: int | None, cases: list[Any], rng: Any
+) -> None:
     """Each log source's index is rebuilt on the literals its first events held: it
-    changes which clause indexes a rule, never which events a rule matches."""
+    changes which clause indexes a rule, never which events a rule matches. With
+    ``narrow_after``, the scan then looks for the literals that index a rule only and
+    checks the rules' other clauses in the written event (events that are not ASCII or
+    hold floats or nulls take the full scan): the matches are the same again."""
     rules = load_rules_text({f"r{i}.yml": yaml_text for i, (yaml_text, _) in enumerate(cases)})
     assume(rules.loaded)
     events = [event for _, event in cases] * 4
     rng.shuffle(events)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(matching, "LEARN_EVENTS", 3)
+        patch.setattr(matching, "LEARN_EVENTS", 3 if narrow_after is None else 2)
         engine = compile_rules(rules)
+        if narrow_after is not None:
+            engine.narrow_after = narrow_after
         plain = compile_rules(rules, prefilter=False)
         for event in events:
             assert engine.match(event) == plain.match(event), event
+
+
+def test_a_narrowed_scan_checks_the_other_clauses_in_the_written_event() -> None:
+    """A rule indexed by its rare clause is visited when that literal is found; its other
+    clause (a literal the narrowed database no longer reports) is looked for in the event
+    as orjson writes it, ignoring ASCII case."""
+    rules = load_rules_text(
+        {
+            "r.yml": rule_yaml(
+                "a: {CommandLine|contains: 'rare-thing'}\n"
+                "b: {Image|endswith: '\\cmd.exe'}\n"
+                "condition: a and b"
+            )
+        }
+    )
+    hit = windows(Image="C:\\Windows\\CMD.EXE", CommandLine="x RARE-THING y")
+    miss = windows(Image="C:\\Windows\\powershell.exe", CommandLine="x rare-thing y")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matching, "LEARN_EVENTS", 1)
+        engine = compile_rules(rules)
+        engine.narrow_after = 1
+        for _ in range(3):
+            assert [m.rule_id for m in engine.match(hit)] and not engine.match(miss)
+    assert all(bucket.narrowed for bucket in engine._buckets.values())

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 
 from tandem.alerts.models import Alert
 from tandem.alerts.pipeline import DetectionWorker
@@ -78,6 +79,10 @@ def test_each_tenant_runs_its_own_rules_and_a_change_applies_without_a_restart(w
         worker.drain()
         assert _rule_ids(acme.pk) == before_acme
         assert _rule_ids(globex.pk) == sorted([*before_globex, SSH_ROOT])
+        # The prefilter's Hyperscan databases are kept beside the compiled packs, so the
+        # next worker start reads them instead of compiling (decision 0034).
+        assert installed.engine.cache_dir == Path(settings.DETECTION_CACHE_DIR)
+        assert list(installed.engine.cache_dir.glob("hyperscan-*.db"))
 
         # Acme uploads a rule of its own; the same worker applies it on the next batch,
         # for Acme only.
