@@ -32,6 +32,13 @@ MAX_LIMIT = 1000
 MAX_BUCKETS = 1000
 # Searches retry when a file vanished between listing and reading (compaction, retention).
 _ATTEMPTS = 3
+# The archive's directory names (``tenant=1/date=…/hour=…``) look like Hive partitions,
+# which DuckDB detects by default and adds as columns (tenant, date, hour) parsed from every
+# path. The search never reads them: it chooses the files by their directories itself and
+# filters on the ``time`` column. So detection is off, said once: no column is added, none
+# could shadow a column of the file, and a base directory whose own name holds ``=`` is not
+# read as a partition key (decision 0045, amendment of 2026-12-06).
+_PLAIN = ", hive_partitioning = false"
 _REGEX_SPECIAL = frozenset("\\.^$|?*+()[]{}")
 # Dotted names: no empty part, no quote, backslash, space or control character.
 _FIELD_PATH = re.compile(r'[^."\\\s\x00-\x1f]+(\.[^."\\\s\x00-\x1f]+)*')
@@ -292,7 +299,9 @@ class _Where:
             if not isinstance(value, str):
                 raise ValueError(f"the value of field {path!r} must be a string")
             self.parameters[f"paths{number}"] = json_paths(path)
-            test = _compare("lower(candidate)", f"value{number}", value, self.parameters)
+            test = _compare(
+                "lower(candidate)", f"value{number}", value, self.parameters, by_duckdb=True
+            )
             from_json = (
                 f"len(list_filter(json_extract_string(event, $paths{number}), "
                 f"lambda candidate: {test})) > 0"
@@ -336,7 +345,7 @@ class _Where:
         if files.columns:
             where = " AND ".join([*base, *self.by_column, *self.json_only])
             parts.append(
-                f"SELECT {columns} FROM read_parquet($files{named}) WHERE {where}"  # noqa: S608
+                f"SELECT {columns} FROM read_parquet($files{named}{_PLAIN}) WHERE {where}"  # noqa: S608
             )
         # Older files recorded no device: a device filter or a scope keeps none of theirs.
         legacy = (
@@ -345,7 +354,7 @@ class _Where:
         if legacy:
             where = " AND ".join([*base, *self.by_json, *self.json_only])
             parts.append(
-                f"SELECT {columns} FROM read_parquet($legacy{named}, "  # noqa: S608
+                f"SELECT {columns} FROM read_parquet($legacy{named}{_PLAIN}, "  # noqa: S608
                 f"union_by_name = true) WHERE {where}"
             )
         # No file to read: a statement that finds nothing, with the columns asked for.
@@ -377,7 +386,7 @@ def _event_texts(rows: list[tuple[Any, ...]]) -> dict[str, str]:
         by_file.setdefault(name, []).append((moment, key))
     texts: dict[str, str] = {}
     sql = (
-        "SELECT key, event FROM read_parquet($files) "
+        f"SELECT key, event FROM read_parquet($files{_PLAIN}) "
         "WHERE time >= $low AND time <= $high AND list_contains($keys, key)"
     )
     for name, wanted in by_file.items():
@@ -412,15 +421,24 @@ def json_paths(field: str) -> list[str]:
     return [f'$."Event"."EventData".{path[2:]}', f'$."Event"."System".{path[2:]}', path]
 
 
-def _compare(expression: str, name: str, value: str, parameters: dict[str, Any]) -> str:
-    """``expression`` equals ``value`` ignoring case; ``*`` in the value matches anything."""
-    lowered = value.lower()
+def _compare(
+    expression: str, name: str, value: str, parameters: dict[str, Any], *, by_duckdb: bool = False
+) -> str:
+    """``expression`` equals ``value`` ignoring case; ``*`` in the value matches anything.
+
+    ``expression`` is lower case already. ``by_duckdb``: the value is lower-cased by
+    DuckDB's ``lower`` (as the expression was: a field from the JSON, or a field column
+    lowered by Arrow's same utf8proc mapping), else by Python's (the host column, written
+    with ``str.lower``). The two differ on a few letters (a final sigma, ``İ``), and a
+    value must be lowered as the text it is compared with, or it would miss itself."""
+    lowered = value if by_duckdb else value.lower()
+    placeholder = f"lower(${name})" if by_duckdb else f"${name}"
     if "*" not in lowered:
         parameters[name] = lowered
-        return f"{expression} = ${name}"
+        return f"{expression} = {placeholder}"
     escaped = lowered.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     parameters[name] = escaped.replace("*", "%")
-    return f"{expression} LIKE ${name} ESCAPE '\\'"
+    return f"{expression} LIKE {placeholder} ESCAPE '\\'"
 
 
 _local = threading.local()

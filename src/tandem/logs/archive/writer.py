@@ -28,7 +28,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tandem.logs.archive.fields import FIELD_COLUMNS, field_values
+from tandem.logs.archive.fields import FIELD_COLUMNS, FIELD_TYPE, field_arrays
 from tandem.logs.archive.layout import (
     COMPACT_PREFIX,
     PART_PREFIX,
@@ -78,7 +78,7 @@ SCHEMA = pa.schema(
         pa.field("stream_id", pa.string()),
         # Files written before these columns existed lack them; readers take them as null.
         pa.field("device", pa.int64()),
-        *(pa.field(column, pa.list_(pa.string())) for column in FIELD_COLUMNS.values()),
+        *(pa.field(column, FIELD_TYPE) for column in FIELD_COLUMNS.values()),
         pa.field("event", pa.string(), nullable=False),
     ]
 )
@@ -208,7 +208,8 @@ class _Row:
     received: datetime | None
     stream_id: str | None
     device: int | None
-    fields: dict[str, list[str]]
+    #: The event as taken (its field columns are computed a batch at a time, ``_table``).
+    parsed: Mapping[str, Any]
     event: str
 
 
@@ -229,7 +230,7 @@ def _row(event: Mapping[str, Any], fallback: datetime) -> _Row:
         received=received,
         stream_id=_text(event.get(STREAM_ID_KEY)),
         device=_device(event.get(DEVICE_KEY)),
-        fields=field_values(event),
+        parsed=event,
         event=_dump(event),
     )
 
@@ -322,7 +323,9 @@ def _part_name(rows: list[_Row]) -> str:
 
 
 def _table(rows: list[_Row]) -> pa.Table:
+    """The rows as a table in the file's order (time, then key)."""
     rows.sort(key=lambda row: (row.time, row.key))
+    fields = field_arrays([row.parsed for row in rows])
     columns = {
         "time": pa.array([row.time for row in rows], SCHEMA.field("time").type),
         "key": pa.array([row.key for row in rows], pa.string()),
@@ -334,10 +337,7 @@ def _table(rows: list[_Row]) -> pa.Table:
         "received": pa.array([row.received for row in rows], SCHEMA.field("received").type),
         "stream_id": pa.array([row.stream_id for row in rows], pa.string()),
         "device": pa.array([row.device for row in rows], pa.int64()),
-        **{
-            column: pa.array([row.fields.get(column) for row in rows], pa.list_(pa.string()))
-            for column in FIELD_COLUMNS.values()
-        },
+        **fields,
         "event": pa.array([row.event for row in rows], pa.string()),
     }
     return pa.Table.from_pydict(columns, schema=SCHEMA)
@@ -349,11 +349,10 @@ def _read_upgraded(path: Path) -> pa.Table:
     table = pq.read_table(path)
     if has_columns(path):
         return table.select(SCHEMA.names).cast(SCHEMA)
-    found = [field_values(_loaded(text)) for text in table.column("event").to_pylist()]
+    found = field_arrays([_loaded(text) for text in table.column("event").to_pylist()])
     columns = {name: table.column(name) for name in table.column_names if name in SCHEMA.names}
     columns["device"] = pa.nulls(table.num_rows, pa.int64())
-    for column in FIELD_COLUMNS.values():
-        columns[column] = pa.array([row.get(column) for row in found], pa.list_(pa.string()))
+    columns.update(found)
     return pa.table({name: columns[name] for name in SCHEMA.names}).cast(SCHEMA)
 
 
