@@ -102,7 +102,8 @@ def field_arrays(events: Sequence[Mapping[str, Any]]) -> dict[str, pa.Array]:
                 values[column].append(current if isinstance(current, str) else _as_text(current))
                 rows[column].append(row)
     return {
-        column: _lists(len(events), values[column], rows[column]) for column in FIELD_COLUMNS.values()
+        column: _lists(len(events), values[column], rows[column])
+        for column in FIELD_COLUMNS.values()
     }
 
 

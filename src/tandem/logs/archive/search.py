@@ -27,6 +27,7 @@ import orjson
 
 from tandem.logs.archive.fields import FIELD_COLUMNS
 from tandem.logs.archive.layout import as_utc, existing_hours, has_columns, live_files
+from tandem.logs.archive.trigrams import may_hold, needle
 
 MAX_LIMIT = 1000
 MAX_BUCKETS = 1000
@@ -270,6 +271,15 @@ class _Files:
         self.columns = [str(path) for path in paths if has_columns(path)]
         self.legacy = [str(path) for path in paths if not has_columns(path)]
 
+    def holding(self, trigrams: frozenset[int]) -> _Files:
+        """These files less those whose trigram index rules out a text with ``trigrams``."""
+        if not trigrams:
+            return self
+        kept = _Files([])
+        kept.columns = [name for name in self.columns if may_hold(Path(name), trigrams)]
+        kept.legacy = [name for name in self.legacy if may_hold(Path(name), trigrams)]
+        return kept
+
 
 class _Where:
     """The SQL of a search's filters, per layout; every value a ``$parameter``."""
@@ -279,6 +289,8 @@ class _Where:
         self.empty = filters.devices is not None and not list(filters.devices)
         self.parameters: dict[str, Any] = {}
         self.common: list[str] = []  # the same for both layouts
+        #: The trigram bits a file must have to hold the free text (empty: any file).
+        self.trigrams: frozenset[int] = frozenset()
         self.by_column: list[str] = []  # fields read from their columns
         self.by_json: list[str] = []  # the same fields read from the JSON (older files)
         self.json_only: list[str] = []  # fields and text that only the JSON has
@@ -325,6 +337,7 @@ class _Where:
                 "\\" + char if char in _REGEX_SPECIAL else char for char in escaped
             )
             self.json_only.append("regexp_matches(event, $text)")
+            self.trigrams = needle(text)
 
     def select(
         self,
@@ -342,6 +355,8 @@ class _Where:
         # Each row's file only when asked for (the page reads its events from it after).
         named = ", filename = true" if "filename" in columns else ""
         parts = []
+        # Free text leaves out the compacted files whose trigram index rules it out.
+        files = files.holding(self.trigrams)
         if files.columns:
             where = " AND ".join([*base, *self.by_column, *self.json_only])
             parts.append(
@@ -386,7 +401,7 @@ def _event_texts(rows: list[tuple[Any, ...]]) -> dict[str, str]:
         by_file.setdefault(name, []).append((moment, key))
     texts: dict[str, str] = {}
     sql = (
-        f"SELECT key, event FROM read_parquet($files{_PLAIN}) "
+        f"SELECT key, event FROM read_parquet($files{_PLAIN}) "  # noqa: S608
         "WHERE time >= $low AND time <= $high AND list_contains($keys, key)"
     )
     for name, wanted in by_file.items():

@@ -45,6 +45,8 @@ from tandem.logs.archive.layout import (
     replaced_by,
     tenant_dir,
 )
+from tandem.logs.archive.trigrams import TRIGRAMS_KEY
+from tandem.logs.archive.trigrams import index as trigram_index
 
 # The key under which the stream puts an event's position id (a string, unique per tenant).
 STREAM_ID_KEY = "_id"
@@ -140,6 +142,7 @@ def append(
 def compact(base_dir: str | os.PathLike[str], tenant_id: int | str, hour: datetime) -> Path | None:
     """Merge the files of one hour into one compacted file; returns it, or None if no need.
 
+    The merged file carries the trigram index of its events in its footer (``trigrams``).
     Steps: write the merged rows to a temporary file and fsync it; rename it to
     ``compact-<uuid>.parquet`` (its footer lists the files it replaces) and fsync the
     directory; delete the replaced files. Readers leave out whatever a compacted file
@@ -161,7 +164,11 @@ def compact(base_dir: str | os.PathLike[str], tenant_id: int | str, hour: dateti
         for path in inputs:
             replaces.extend(sorted(replaced_by(path)))
         table = table.replace_schema_metadata(
-            {REPLACES_KEY: json.dumps(sorted(set(replaces))).encode()}
+            {
+                REPLACES_KEY: json.dumps(sorted(set(replaces))).encode(),
+                # Free text skips the file when no block can hold the needle.
+                TRIGRAMS_KEY: trigram_index(table.column("event")),
+            }
         )
         merged = _write_durably(
             table, directory, f"{COMPACT_PREFIX}{uuid.uuid4().hex}{SUFFIX}", COMPACT_TEMPORARY
