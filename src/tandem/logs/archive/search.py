@@ -40,6 +40,8 @@ _ATTEMPTS = 3
 # could shadow a column of the file, and a base directory whose own name holds ``=`` is not
 # read as a partition key (decision 0045, amendment of 2026-12-06).
 _PLAIN = ", hive_partitioning = false"
+# A needle without letters and within ASCII: it has no other case.
+_CASELESS = re.compile(r"[\x00-\x40\x5b-\x60\x7b-\x7f]+")
 _REGEX_SPECIAL = frozenset("\\.^$|?*+()[]{}")
 # Dotted names: no empty part, no quote, backslash, space or control character.
 _FIELD_PATH = re.compile(r'[^."\\\s\x00-\x1f]+(\.[^."\\\s\x00-\x1f]+)*')
@@ -333,10 +335,18 @@ class _Where:
             # (a backslash in a Windows path is two there, a quote is \"). A case-insensitive
             # RE2 scan of a literal is about twice as fast as lower() and a substring test.
             escaped = orjson.dumps(text).decode()[1:-1]
-            self.parameters["text"] = "(?i)" + "".join(
-                "\\" + char if char in _REGEX_SPECIAL else char for char in escaped
-            )
-            self.json_only.append("regexp_matches(event, $text)")
+            if _CASELESS.fullmatch(escaped):
+                # No letter, nothing outside ASCII: no character of it has another case (the
+                # only letters RE2 folds onto ASCII are letters, tested), so a plain
+                # substring test finds what the case-insensitive scan finds, in about a
+                # quarter less CPU (an address, a port, a number).
+                self.parameters["text"] = escaped
+                self.json_only.append("contains(event, $text)")
+            else:
+                self.parameters["text"] = "(?i)" + "".join(
+                    "\\" + char if char in _REGEX_SPECIAL else char for char in escaped
+                )
+                self.json_only.append("regexp_matches(event, $text)")
             self.trigrams = needle(text)
 
     def select(
