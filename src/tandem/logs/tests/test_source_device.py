@@ -11,22 +11,12 @@ import pytest
 
 from tandem.audit.models import AuditEntry
 from tandem.core.scoping import system_context
-from tandem.logs import ingest, streams
+from tandem.logs import ingest
 from tandem.logs.models import IngestSource
+from tandem.logs.tests.test_event_devices import API, own_stream  # noqa: F401 (autouse: its own stream)
 from tandem.logs.tests.test_ingest import stored
 
 pytestmark = pytest.mark.django_db
-API = "/api/v1"
-
-
-@pytest.fixture(autouse=True)
-def own_stream(settings: Any, tmp_path: Path) -> Any:
-    settings.LOG_STREAM = "embedded"
-    settings.LOG_STREAM_DIR = tmp_path / "stream"
-    settings.LOG_ARCHIVE_DIR = tmp_path / "archive"
-    streams.reset_stream()
-    yield settings.LOG_STREAM_DIR
-    streams.reset_stream()
 
 
 def _syslog(message: str) -> None:
@@ -39,7 +29,7 @@ def _devices(root: Path) -> dict[str, Any]:
     return {e["message"]: e.get("_device") for batch in stored(root) for e in batch.events}
 
 
-def test_the_sources_page_changes_a_syslog_sources_device(world, as_persona, own_stream):
+def test_the_sources_page_changes_a_syslog_sources_device(world, as_persona, settings):
     _syslog("before")
     client = as_persona("internal_tech")
     url = f"/tenants/{world['tenant']}/ingest-sources/"
@@ -57,7 +47,7 @@ def test_the_sources_page_changes_a_syslog_sources_device(world, as_persona, own
     _syslog("after")
     # The event taken before keeps what it was recorded with (no device); the new one
     # carries the device.
-    assert _devices(own_stream) == {"before": None, "after": world["device"]}
+    assert _devices(settings.LOG_STREAM_DIR) == {"before": None, "after": world["device"]}
     with system_context("test: audit"):
         entry = AuditEntry.objects.filter(action="logs.change_ingest_source_device").get()
     assert entry.changes == {"device_id": [None, world["device"]]}
@@ -65,7 +55,7 @@ def test_the_sources_page_changes_a_syslog_sources_device(world, as_persona, own
     # Back to no device: the next event carries none again.
     client.post(f"{url}{world['syslog_source']}/device/", {"device_id": ""})
     _syslog("later")
-    assert _devices(own_stream)["later"] is None
+    assert _devices(settings.LOG_STREAM_DIR)["later"] is None
 
 
 def test_the_page_refuses_a_device_of_another_tenant_with_the_reason(world, as_persona):
