@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _syslog(message: str) -> None:
-    source = ingest.source_for_sender("192.0.2.10")
+    source = ingest.source_for_sender("198.51.100.241")
     assert source is not None
     ingest.take_events(source=source, events=[{"message": message}])
 

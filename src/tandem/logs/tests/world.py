@@ -50,7 +50,7 @@ def build_logs_world(world: Any) -> None:
         tenant=tenants[world["tenant"]],
         name="Acme firewall syslog",
         kind="syslog",
-        allowed_networks=["192.0.2.0/24"],
+        allowed_networks=["198.51.100.240/28"],
     )
     world.ids["syslog_source"] = syslog.pk
     build_archive(world)
