@@ -820,6 +820,13 @@ CALLS.update(
         "tandem.logs.services.set_archive_settings": lambda a, w: (
             lambda: logs.set_archive_settings(actor=a, tenant=_tenant(w), retention_days=30)
         ),
+        "tandem.logs.services.set_ingest_source_device": lambda a, w: (
+            lambda: logs.set_ingest_source_device(
+                actor=a,
+                source=IngestSource.objects.get(pk=w["syslog_source"]),
+                device_id=w["device"],
+            )
+        ),
     }
 )
 # --- end of the logs app's block --------------------------------------------------------------

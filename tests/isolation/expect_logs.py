@@ -27,6 +27,8 @@ _SEARCHERS = frozenset({"owner", "internal_tech", "second_provider_tech"})
 
 PAGES: dict[str, frozenset[str]] = {
     "source-list": _MANAGERS,
+    # POST only (the device form of the sources page); a GET is 405 for whoever reaches it.
+    "source-device": _MANAGERS,
     "event-search": _SEARCHERS,
     "event-retention": _SEARCHERS,
 }
@@ -42,6 +44,11 @@ WRITES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/ingest-sources/{source_id}/rotate-token"): {"allowed": set(_MANAGERS), "body": None},
     ("POST", "/ingest-sources/{source_id}/disable"): {"allowed": set(_MANAGERS), "body": None},
     ("POST", "/ingest-sources/{source_id}/enable"): {"allowed": set(_MANAGERS), "body": None},
+    ("PUT", "/ingest-sources/{source_id}/device"): {
+        "allowed": set(_MANAGERS),
+        "target": {"source_id": "syslog_source"},
+        "body": lambda w, p: {"device_id": w["device"]},
+    },
     ("PUT", "/tenants/{tenant_id}/event-archive/settings"): {
         "allowed": set(_MANAGERS),
         "body": lambda w, p: {"retention_days": 30},

@@ -1,5 +1,6 @@
 """The logs API, mounted at ``/api/v1/``: a tenant's ingest sources (list with counters,
-create with the token shown once, rotate the token, disable, enable); the search of its
+create with the token shown once, rotate the token, disable, enable, change a syslog
+source's device); the search of its
 archived events and the archive's retention (decision 0045). The batch endpoint
 itself is ``/ingest/v1/events`` (``ingest_views``), never this API.
 
@@ -27,6 +28,7 @@ from tandem.logs.schemas import (
     ArchiveSettingsOut,
     EventSearchOut,
     EventSearchQuery,
+    IngestSourceDeviceIn,
     IngestSourceIn,
     IngestSourceOut,
     IngestSourceWithToken,
@@ -91,6 +93,18 @@ def enable_ingest_source(request: TandemRequest, source_id: Id):  # type: ignore
     """Take the source's events again."""
     source = queries.source_in_reach(request.principal, source_id)
     return services.set_ingest_source_enabled(actor=request.principal, source=source, enabled=True)
+
+
+@router.put("/ingest-sources/{source_id}/device", response=IngestSourceOut)
+@declare_action(MANAGE_SOURCES)
+def set_ingest_source_device(request: TandemRequest, source_id: Id, payload: IngestSourceDeviceIn):  # type: ignore[no-untyped-def]
+    """Map a syslog source to a device of its tenant (or to none, ``null``): events taken
+    from now on are recorded as that device's; those already archived keep theirs. 422 for
+    an HTTP source or a device of another tenant, 409 when unchanged."""
+    source = queries.source_in_reach(request.principal, source_id)
+    return services.set_ingest_source_device(
+        actor=request.principal, source=source, device_id=payload.device_id
+    )
 
 
 @router.get("/tenants/{tenant_id}/events", response=EventSearchOut)

@@ -31,6 +31,17 @@ def sources(principal: Principal, tenant_id: int) -> QuerySet[IngestSource]:
     return visible(principal, MANAGE_SOURCES, IngestSource.objects.filter(tenant_id=tenant_id))
 
 
+def mappable_devices(tenant_id: int) -> list[tuple[int, str]]:
+    """The tenant's devices a syslog source may be mapped to (id, name), by name. Asked
+    only for a manager of the whole tenant (``may_manage_in``), who reaches every device."""
+    with within_tenant(tenant_id):
+        return list(
+            Device.objects.filter(tenant_id=tenant_id)
+            .order_by("name", "id")
+            .values_list("id", "name")
+        )
+
+
 def source_in_reach(principal: Principal, source_id: int) -> IngestSource:
     """The source if ``principal`` manages it, else 404."""
     return get_visible_or_404(principal, MANAGE_SOURCES, IngestSource.objects.all(), pk=source_id)

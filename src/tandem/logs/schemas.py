@@ -23,6 +23,13 @@ class IngestSourceIn(Input):
     max_batch_events: int = Field(10_000, ge=1, le=100_000)
 
 
+class IngestSourceDeviceIn(Input):
+    """The device a syslog source is (a device of its tenant), or null for none. Events
+    already archived keep the device they were recorded with."""
+
+    device_id: Id | None
+
+
 class RefusedCounts(Schema):
     malformed_json: int
     invalid_utf8: int

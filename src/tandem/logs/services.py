@@ -1,7 +1,8 @@
 """Writes of the logs app (decision 0035): ingest sources made, rotated, disabled and
-enabled (audited), the tenant's event archive retention (audited, decision 0045), and the
-hot path's bookkeeping: quota windows reserved and released,
-counters of accepted and refused events (not audited: they are counts, like check-ins)."""
+enabled, and a syslog source's device changed (audited), the tenant's event archive
+retention (audited, decision 0045), and the hot path's bookkeeping: quota windows reserved
+and released, counters of accepted and refused events (not audited: they are counts, like
+check-ins)."""
 
 from __future__ import annotations
 
@@ -87,12 +88,7 @@ def create_ingest_source(
     if kind == SourceKind.SYSLOG and not networks:
         raise InvalidInput({"allowed_networks": ["A syslog source needs its sender networks."]})
     _limits(max_events_per_minute, max_batch_events)
-    if device_id is not None:
-        if kind != SourceKind.SYSLOG:
-            raise InvalidInput({"device_id": ["Only a syslog source is mapped to a device."]})
-        with within_tenant(tenant.pk):
-            if not Device.objects.filter(tenant_id=tenant.pk, pk=device_id).exists():
-                raise InvalidInput({"device_id": ["No such device in this tenant."]})
+    _check_device(tenant.pk, kind, device_id)
     raw = prefix = secret_hash = None
     if kind == SourceKind.HTTP:
         raw, prefix, secret_hash = new_secret(INGEST_TAG)
@@ -125,6 +121,45 @@ def create_ingest_source(
             },
         )
     return source, raw
+
+
+def _check_device(tenant_id: int, kind: str, device_id: int | None) -> None:
+    """A source's device: none, or a device of the same tenant for a syslog source."""
+    if device_id is None:
+        return
+    if kind != SourceKind.SYSLOG:
+        raise InvalidInput({"device_id": ["Only a syslog source is mapped to a device."]})
+    with within_tenant(tenant_id):
+        if not Device.objects.filter(tenant_id=tenant_id, pk=device_id).exists():
+            raise InvalidInput({"device_id": ["No such device in this tenant."]})
+
+
+def set_ingest_source_device(
+    *, actor: Principal, source: IngestSource, device_id: int | None
+) -> IngestSource:
+    """Map a syslog source to another device of its tenant, or to none (``None``).
+
+    Events taken from now on are recorded as that device's (decision 0045); events already
+    archived keep the device they were recorded with (the archive is never rewritten, and
+    the old mapping was true when they came). Unchanged is a 409 (nothing to record)."""
+    authorize(actor, MANAGE_SOURCES, source)
+    if not may_manage_in(actor, source.tenant_id):
+        raise Refused("Your engagement does not cover the whole tenant.")
+    _check_device(source.tenant_id, source.kind, device_id)
+    before = source.device_id
+    if before == device_id:
+        raise Conflict("The source is already mapped to that device.")
+    with transaction.atomic(), within_tenant(source.tenant_id):
+        source.device_id = device_id
+        source.save(update_fields=["device", "updated_at"])
+        record_audit(
+            actor=actor,
+            action="logs.change_ingest_source_device",
+            target=source,
+            tenant_id=source.tenant_id,
+            changes={"device_id": [before, device_id]},
+        )
+    return source
 
 
 def rotate_ingest_token(*, actor: Principal, source: IngestSource) -> tuple[IngestSource, str]:

@@ -18,6 +18,11 @@ urlpatterns = [
                         name="source-list",
                     ),
                     path(
+                        "tenants/<id:tenant_id>/ingest-sources/<id:source_id>/device/",
+                        views.source_device,
+                        name="source-device",
+                    ),
+                    path(
                         "tenants/<id:tenant_id>/events/",
                         views.event_search,
                         name="event-search",

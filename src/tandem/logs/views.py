@@ -42,10 +42,47 @@ def source_list(request: TandemRequest, tenant_id: int) -> HttpResponse:
         return HttpResponseNotAllowed(["GET"])
     context = {
         "tenant": tenant,
-        "sources": queries.sources(request.principal, tenant.pk),
+        "sources": queries.sources(request.principal, tenant.pk).select_related("device"),
+        "devices": queries.mappable_devices(tenant.pk),
         "ingest_url": request.build_absolute_uri("/ingest/v1/events"),
     }
     return render(request, "logs/ingestsource_list.html", context)
+
+
+@page(MANAGE_SOURCES)
+def source_device(request: TandemRequest, tenant_id: int, source_id: int) -> HttpResponse:
+    """Change the device a syslog source is (POST ``device_id``, empty for none), from the
+    sources page; back to it with what happened. Events already archived keep the device
+    they were recorded with. A source out of reach, or of another tenant, is 404."""
+    tenant = tenant_in_reach(request.principal, tenant_id, MANAGE_SOURCES)
+    if not may_manage_in(request.principal, tenant.pk):
+        raise Http404
+    source = queries.source_in_reach(request.principal, source_id)
+    if source.tenant_id != tenant.pk:
+        raise Http404
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    raw = request.POST.get("device_id", "").strip()
+    try:
+        device_id = int(raw) if raw else None
+    except ValueError:
+        device_id = -1  # no device has it: refused below with the service's reason
+    try:
+        services.set_ingest_source_device(
+            actor=request.principal, source=source, device_id=device_id
+        )
+    except InvalidInput as exc:
+        messages.error(request, exc.in_words)
+    except Conflict as exc:
+        messages.info(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"{source.name}: events from now on are recorded as "
+            f"{source.device.name if source.device else 'no device'}'s; "
+            "events already archived keep the device they were recorded with.",
+        )
+    return redirect("logs:source-list", tenant.pk)
 
 
 def pretty(event: dict[str, Any]) -> str:

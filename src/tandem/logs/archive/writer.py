@@ -28,7 +28,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tandem.logs.archive.fields import FIELD_COLUMNS, field_values
+from tandem.logs.archive.fields import FIELD_COLUMNS, FIELD_TYPE, field_arrays
 from tandem.logs.archive.layout import (
     COMPACT_PREFIX,
     PART_PREFIX,
@@ -45,6 +45,8 @@ from tandem.logs.archive.layout import (
     replaced_by,
     tenant_dir,
 )
+from tandem.logs.archive.trigrams import TRIGRAMS_KEY
+from tandem.logs.archive.trigrams import index as trigram_index
 
 # The key under which the stream puts an event's position id (a string, unique per tenant).
 STREAM_ID_KEY = "_id"
@@ -78,7 +80,7 @@ SCHEMA = pa.schema(
         pa.field("stream_id", pa.string()),
         # Files written before these columns existed lack them; readers take them as null.
         pa.field("device", pa.int64()),
-        *(pa.field(column, pa.list_(pa.string())) for column in FIELD_COLUMNS.values()),
+        *(pa.field(column, FIELD_TYPE) for column in FIELD_COLUMNS.values()),
         pa.field("event", pa.string(), nullable=False),
     ]
 )
@@ -140,6 +142,7 @@ def append(
 def compact(base_dir: str | os.PathLike[str], tenant_id: int | str, hour: datetime) -> Path | None:
     """Merge the files of one hour into one compacted file; returns it, or None if no need.
 
+    The merged file carries the trigram index of its events in its footer (``trigrams``).
     Steps: write the merged rows to a temporary file and fsync it; rename it to
     ``compact-<uuid>.parquet`` (its footer lists the files it replaces) and fsync the
     directory; delete the replaced files. Readers leave out whatever a compacted file
@@ -161,7 +164,11 @@ def compact(base_dir: str | os.PathLike[str], tenant_id: int | str, hour: dateti
         for path in inputs:
             replaces.extend(sorted(replaced_by(path)))
         table = table.replace_schema_metadata(
-            {REPLACES_KEY: json.dumps(sorted(set(replaces))).encode()}
+            {
+                REPLACES_KEY: json.dumps(sorted(set(replaces))).encode(),
+                # Free text skips the file when no block can hold the needle.
+                TRIGRAMS_KEY: trigram_index(table.column("event")),
+            }
         )
         merged = _write_durably(
             table, directory, f"{COMPACT_PREFIX}{uuid.uuid4().hex}{SUFFIX}", COMPACT_TEMPORARY
@@ -208,7 +215,8 @@ class _Row:
     received: datetime | None
     stream_id: str | None
     device: int | None
-    fields: dict[str, list[str]]
+    #: The event as taken (its field columns are computed a batch at a time, ``_table``).
+    parsed: Mapping[str, Any]
     event: str
 
 
@@ -229,7 +237,7 @@ def _row(event: Mapping[str, Any], fallback: datetime) -> _Row:
         received=received,
         stream_id=_text(event.get(STREAM_ID_KEY)),
         device=_device(event.get(DEVICE_KEY)),
-        fields=field_values(event),
+        parsed=event,
         event=_dump(event),
     )
 
@@ -322,7 +330,9 @@ def _part_name(rows: list[_Row]) -> str:
 
 
 def _table(rows: list[_Row]) -> pa.Table:
+    """The rows as a table in the file's order (time, then key)."""
     rows.sort(key=lambda row: (row.time, row.key))
+    fields = field_arrays([row.parsed for row in rows])
     columns = {
         "time": pa.array([row.time for row in rows], SCHEMA.field("time").type),
         "key": pa.array([row.key for row in rows], pa.string()),
@@ -334,10 +344,7 @@ def _table(rows: list[_Row]) -> pa.Table:
         "received": pa.array([row.received for row in rows], SCHEMA.field("received").type),
         "stream_id": pa.array([row.stream_id for row in rows], pa.string()),
         "device": pa.array([row.device for row in rows], pa.int64()),
-        **{
-            column: pa.array([row.fields.get(column) for row in rows], pa.list_(pa.string()))
-            for column in FIELD_COLUMNS.values()
-        },
+        **fields,
         "event": pa.array([row.event for row in rows], pa.string()),
     }
     return pa.Table.from_pydict(columns, schema=SCHEMA)
@@ -349,11 +356,10 @@ def _read_upgraded(path: Path) -> pa.Table:
     table = pq.read_table(path)
     if has_columns(path):
         return table.select(SCHEMA.names).cast(SCHEMA)
-    found = [field_values(_loaded(text)) for text in table.column("event").to_pylist()]
+    found = field_arrays([_loaded(text) for text in table.column("event").to_pylist()])
     columns = {name: table.column(name) for name in table.column_names if name in SCHEMA.names}
     columns["device"] = pa.nulls(table.num_rows, pa.int64())
-    for column in FIELD_COLUMNS.values():
-        columns[column] = pa.array([row.get(column) for row in found], pa.list_(pa.string()))
+    columns.update(found)
     return pa.table({name: columns[name] for name in SCHEMA.names}).cast(SCHEMA)
 
 

@@ -1,6 +1,7 @@
 """The logs part of the persona world (tests/personas.py): an HTTP ingest source in Acme
 (``ingest_source``, managed by Acme's owner and internal IT only: Northwind's admin is
-engaged for HQ alone, and a source's logs may name any host) and one in Globex
+engaged for HQ alone, and a source's logs may name any host), a syslog source in Acme
+mapped to no device (``syslog_source``) and one HTTP source in Globex
 (``other_ingest_source``). Their tokens are in ``world.secrets``.
 
 The world's event archive lives in a fresh temporary directory (``LOG_ARCHIVE_DIR`` is
@@ -43,6 +44,15 @@ def build_logs_world(world: Any) -> None:
         )
         world.ids[name] = source.pk
         world.secrets[name] = token
+    # A syslog sender of Acme's, mapped to no device yet (its device can be changed).
+    syslog, _ = create_ingest_source(
+        actor=actor,
+        tenant=tenants[world["tenant"]],
+        name="Acme firewall syslog",
+        kind="syslog",
+        allowed_networks=["198.51.100.240/28"],
+    )
+    world.ids["syslog_source"] = syslog.pk
     build_archive(world)
 
 
