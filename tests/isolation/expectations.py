@@ -488,6 +488,7 @@ NARROWED_OUT_OF_SCOPE = frozenset(
         "device_unplaced",
         "alert_unplaced",
         "finding_out_of_scope",
+        "job_out_of_scope",
     }
 )
 #: Pages Sentinel reaches whose default target lies outside HQ (404 for Watchtower).
