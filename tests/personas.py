@@ -9,6 +9,7 @@ test runs inside a transaction that is rolled back.
     (every name is distinctive, e.g. "Acme Branch site", so a leak shows up in page text)
       Northwind  engaged: server patching + backup, site HQ only
       Sentinel   engaged: security monitoring, whole tenant
+      Watchtower engaged: security monitoring, site HQ only (a narrowed monitoring engagement)
       Narrow IT  engaged: network, site Branch only
       Lapsed Co  engaged, then suspended
       Spare Parts IT  granted, not yet accepted (pending)
@@ -53,6 +54,7 @@ PERSONAS = (
     "provider_admin",
     "out_of_scope_tech",
     "second_provider_tech",
+    "narrowed_monitoring_tech",
     "other_tenant_owner",
     "suspended_provider_tech",
 )
@@ -66,6 +68,7 @@ EMAILS = {
     "provider_admin": "admin@northwind.test",
     "out_of_scope_tech": "tech@narrow.test",
     "second_provider_tech": "analyst@sentinel.test",
+    "narrowed_monitoring_tech": "analyst@watchtower.test",
     "other_tenant_owner": "owner@globex.test",
     "suspended_provider_tech": "tech@lapsed.test",
     "operator": "operator@tandem.test",
@@ -132,6 +135,7 @@ def build_world() -> World:
     lapsed = create_provider(actor=actor, name="Lapsed Co", slug="lapsed")
     spare = create_provider(actor=actor, name="Spare Parts IT", slug="spare")
     fresh = create_provider(actor=actor, name="Fresh Desk Co", slug="fresh")
+    watchtower = create_provider(actor=actor, name="Watchtower MSSP", slug="watchtower")
     ids.update(
         provider=northwind.pk,
         second_provider=sentinel.pk,
@@ -139,6 +143,7 @@ def build_world() -> World:
         suspended_provider=lapsed.pk,
         spare_provider=spare.pk,
         unengaged_provider=fresh.pk,
+        narrowed_monitoring_provider=watchtower.pk,
     )
 
     e_main = grant_engagement(
@@ -156,6 +161,16 @@ def build_world() -> World:
         provider=sentinel,
         name="Sentinel monitoring",
         service_area_ids=_areas(acme, "security-monitoring"),
+    )
+    # Security monitoring like Sentinel's, narrowed to the HQ site: alerts, events and
+    # findings of the HQ's devices only.
+    e_watch = grant_engagement(
+        actor=actor,
+        tenant=acme,
+        provider=watchtower,
+        name="Watchtower HQ monitoring",
+        service_area_ids=_areas(acme, "security-monitoring"),
+        site_ids=[hq.pk],
     )
     e_narrow = grant_engagement(
         actor=actor,
@@ -179,7 +194,7 @@ def build_world() -> World:
         name="Northwind Globex desk",
         service_area_ids=_areas(globex, "tier1-desk"),
     )
-    for engagement in (e_main, e_sentinel, e_narrow, e_lapsed, e_other):
+    for engagement in (e_main, e_sentinel, e_watch, e_narrow, e_lapsed, e_other):
         accept_engagement(actor=actor, engagement=engagement)
     e_pending = grant_engagement(
         actor=actor,
@@ -196,6 +211,7 @@ def build_world() -> World:
         suspended_engagement=e_lapsed.pk,
         other_engagement=e_other.pk,
         pending_engagement=e_pending.pk,
+        narrowed_monitoring_engagement=e_watch.pk,
     )
     with system_context("test world: ids"):
         ids["service_area"] = ServiceArea.objects.get(tenant=acme, key="server-patching").pk
@@ -216,6 +232,7 @@ def build_world() -> World:
         "provider_admin": dict(role=role["provider-admin"], provider=northwind),
         "out_of_scope_tech": dict(role=role["provider-technician"], provider=narrow),
         "second_provider_tech": dict(role=role["provider-technician"], provider=sentinel),
+        "narrowed_monitoring_tech": dict(role=role["provider-technician"], provider=watchtower),
         "other_tenant_owner": dict(role=role["tenant-owner"], tenant=globex),
         "suspended_provider_tech": dict(role=role["provider-technician"], provider=lapsed),
     }

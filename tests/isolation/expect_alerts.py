@@ -3,7 +3,9 @@ world's alerts are described in ``tandem.alerts.tests.world``.
 
 An alert is read by the tenant's own IT and by providers whose engagement covers the
 tenant's security monitoring area (Sentinel at Acme); a provider engaged for other work
-(Northwind, Narrow IT) reaches none, although Northwind sees the alert's device. Triage
+(Northwind, Narrow IT) reaches none, although Northwind sees the alert's device.
+Watchtower, engaged for security monitoring at HQ only, reads the HQ device's alert and not
+the one on a host that is no device (``expectations.NARROWED_OUT_OF_SCOPE``). Triage
 needs the engagement to allow ``security.triage``, which Sentinel's does not: Acme's IT
 triages. Suppressions and the dedup window are changed by Acme's IT here.
 """

@@ -11,9 +11,11 @@ session: the ingest token or device credential is checked by the handler
 Searching Acme's archived events (``logs.search_events``, decision 0045) is for its own IT
 and Sentinel (engaged for Acme's security monitoring over the whole tenant); Northwind
 (other areas, HQ only), Narrow IT (network, Branch only) and Globex's owner reach nothing.
-A security-monitoring engagement narrowed to a site reads only its devices' events: no
-persona here has one, so ``tandem.logs.tests.test_event_devices`` narrows Sentinel and
-checks results, counts and histograms. The
+A security-monitoring engagement narrowed to a site reads only its devices' events:
+Watchtower's analyst (HQ only) searches, and the matrix checks that no event of a host
+outside HQ reaches it (the world's archived events name a host that is no device);
+``tandem.logs.tests.test_event_devices`` narrows Sentinel and checks results, counts and
+histograms of the devices in scope. The
 retention is read by the searchers and set by Acme's IT. The matrix also checks that every
 event an events answer holds is Acme's (``matrix._check_read_content``).
 """

@@ -19,6 +19,7 @@ ALL_SIGNED_IN = frozenset(
         "provider_admin",
         "out_of_scope_tech",
         "second_provider_tech",
+        "narrowed_monitoring_tech",
         "other_tenant_owner",
         "suspended_provider_tech",
     }
@@ -468,4 +469,47 @@ def _merge() -> None:
         EXTRA_PARAMS.update(getattr(module, "EXTRA_PARAMS", {}))
 
 
+# --- A narrowed monitoring engagement -------------------------------------------------------
+#: Watchtower's analyst (``narrowed_monitoring_tech``) is engaged like Sentinel (Acme's
+#: security monitoring) but for the HQ site only: it reaches what Sentinel's analyst
+#: reaches, except what lies outside HQ. The world's objects outside HQ, and those
+#: Sentinel's own engagement gives it (its engagement, party and handed-off ticket): out of
+#: scope, so 404 for an object and absent from every list.
+NARROWED_OUT_OF_SCOPE = frozenset(
+    {
+        "site_out_of_scope",
+        "asset_group_out_of_scope",
+        "second_engagement",
+        "second_party",
+        "sentinel_ticket",
+        # Apps' objects outside HQ: the Branch and unplaced devices and what is on them,
+        # and the alert on a host that is no device.
+        "device_out_of_scope",
+        "device_unplaced",
+        "alert_unplaced",
+        "finding_out_of_scope",
+        "job_out_of_scope",
+    }
+)
+#: Pages Sentinel reaches whose default target lies outside HQ (404 for Watchtower).
+NARROWED_PAGES_REFUSED: frozenset[str] = frozenset()
+
+
+def _narrowed_monitoring() -> None:
+    """Give Watchtower's analyst Sentinel's expectations, narrowed (see above)."""
+    narrowed, sentinel = "narrowed_monitoring_tech", "second_provider_tech"
+    FORBIDDEN[narrowed] = FORBIDDEN[sentinel] | NARROWED_OUT_OF_SCOPE
+    for table in (VIEWERS, OTHER_READS):
+        for key, who in table.items():
+            if sentinel in who:
+                table[key] = who | {narrowed}  # type: ignore[index]
+    for name, who in PAGES.items():
+        if sentinel in who and name not in NARROWED_PAGES_REFUSED:
+            PAGES[name] = who | {narrowed}
+    for spec in WRITES.values():
+        if sentinel in spec["allowed"]:
+            spec["allowed"] = set(spec["allowed"]) | {narrowed}
+
+
 _merge()
+_narrowed_monitoring()

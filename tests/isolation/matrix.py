@@ -278,5 +278,11 @@ def _check_read_content(op: Operation, world: World, persona: str, response: Any
         for event in response.json()["events"]:
             if event["event"].get("_tenant") != world["tenant"]:
                 yield f"{who}: LEAK, an archived event of tenant {event['event'].get('_tenant')}"
+            # A monitoring engagement narrowed to HQ reads the events of HQ's devices only
+            # (the world's archived events name a host that is no device).
+            elif persona == "narrowed_monitoring_tech" and event["event"].get("_host") != (
+                "acme-hq-db01"
+            ):
+                yield f"{who}: LEAK, an event of host {event['event'].get('_host')} outside HQ"
     if op.path == "/tokens" and persona != "owner" and world["token"] in _ids(response):
         yield f"{who}: LEAK, lists the owner's token"

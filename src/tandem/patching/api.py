@@ -26,6 +26,7 @@ from tandem.patching.schemas import (
     EffectivePolicyOut,
     PolicyIn,
     PolicyOut,
+    PresetName,
     QueueItemOut,
     RingIn,
     RingOut,
@@ -233,24 +234,32 @@ def delete_ring(request: TandemRequest, tenant_id: Id, ring_id: Id):  # type: ig
 @router.get("/patching/tenants/{tenant_id}/compliance", response=ComplianceOut)
 @declare_action(VIEW_PATCHING)
 def compliance(  # type: ignore[no-untyped-def]
-    request: TandemRequest, tenant_id: Id, period_days: int = Query(90, ge=1, le=730)
+    request: TandemRequest,
+    tenant_id: Id,
+    period_days: int = Query(90, ge=1, le=730),
+    preset: PresetName | None = None,
 ):
     """Patch compliance over the devices the caller sees (decision 0033): % devices current
-    under the tenant's preset, SLA attainment and time to patch over ``period_days``,
-    reboot debt and coverage, overall, per site and per responsible party."""
+    under the tenant's preset (or ``preset``, to compare: read from the same snapshot),
+    SLA attainment and time to patch over ``period_days``, reboot debt and coverage,
+    overall, per site and per responsible party."""
     tenant = tenant_in_reach(request.principal, tenant_id, VIEW_PATCHING)
     found = snapshot_queries.compliance_for_reader(
-        tenant.pk, principal=request.principal, period_days=period_days
+        tenant.pk, principal=request.principal, period_days=period_days, preset=preset
     )
     return exports.compliance_json(found)
 
 
 @router.get("/patching/tenants/{tenant_id}/compliance.csv")
 @declare_action(VIEW_PATCHING)
-def compliance_csv(request: TandemRequest, tenant_id: Id):  # type: ignore[no-untyped-def]
+def compliance_csv(  # type: ignore[no-untyped-def]
+    request: TandemRequest, tenant_id: Id, preset: PresetName | None = None
+):
     """The same, one CSV row per device the caller sees."""
     tenant = tenant_in_reach(request.principal, tenant_id, VIEW_PATCHING)
-    found = snapshot_queries.compliance_for_reader(tenant.pk, principal=request.principal)
+    found = snapshot_queries.compliance_for_reader(
+        tenant.pk, principal=request.principal, preset=preset
+    )
     return exports.csv_response(found, f"patch-compliance-tenant-{tenant.pk}.csv")
 
 

@@ -54,6 +54,8 @@ class Preset:
         ),
         (CUSTOM, "Custom: critical and high within N days"),
     )
+    #: Every preset, in the order the pages offer them.
+    VALUES = tuple(value for value, _ in CHOICES)
 
 
 @dataclass(frozen=True)
@@ -326,12 +328,23 @@ def evaluate_device(
     device: DeviceRow, states: Iterable[StateRow], now: dt.datetime, options: Options
 ) -> DeviceResult:
     """One device's standing and its contributions to the group figures."""
-    rule = options.rule
+    return evaluate_device_under(device, states, now, options, (options.rule,))[0]
+
+
+def evaluate_device_under(
+    device: DeviceRow,
+    states: Iterable[StateRow],
+    now: dt.datetime,
+    options: Options,
+    rules: Sequence[Rule],
+) -> list[DeviceResult]:
+    """The device's standing under each of ``rules`` (``options.rule`` is not used): what
+    :func:`evaluate_device` gives with each rule, in one pass over the states. What does not
+    depend on the rule (scope, durations, reboot debt, coverage) is worked out once; a
+    snapshot judges every preset this way (decision 0048, amended)."""
     scoped = in_scope(device, now, options.staleness_days)
     period_start = now - dt.timedelta(days=options.period_days)
-    overdue = {s: 0 for s in SEVERITIES}
-    oldest: dt.datetime | None = None
-    met = missed = 0
+    judged = [_Verdict(rule) for rule in rules]
     to_patch: dict[str, list[float]] = {}
     from_detection: dict[str, list[float]] = {}
     installs: list[dt.datetime] = (
@@ -346,49 +359,77 @@ def evaluate_device(
             from_detection.setdefault(state.severity, []).append(
                 _days(resolved - state.missing_since)
             )
-        severity = covered_severity(state, rule)
-        deadline = rule.deadline(severity, internet_facing=device.internet_facing)
-        if deadline is None:
-            continue
-        due = state.clock_start + deadline
-        if state.status == "missing" and due < now:
-            overdue[severity] += 1
-            oldest = state.clock_start if oldest is None else min(oldest, state.clock_start)
-        if period_start <= state.clock_start <= now:
-            if resolved is not None:
-                if resolved <= due:
-                    met += 1
-                else:
-                    missed += 1
-            elif due < now:
-                missed += 1
+        for verdict in judged:
+            verdict.take(state, resolved, device.internet_facing, now, period_start)
     debt_since = reboot_debt_since(device, installs)
     recently = device.last_seen_at is not None and now - device.last_seen_at <= dt.timedelta(
         days=options.coverage_days
     )
-    return DeviceResult(
-        device_id=device.device_id,
-        name=device.name,
-        site_id=device.site_id,
-        site_name=device.site_name,
-        party_id=device.party_id,
-        party_name=device.party_name,
-        in_scope=scoped,
-        current=(sum(overdue.values()) == 0) if scoped else None,
-        overdue=overdue,
-        oldest_overdue_since=oldest,
-        last_seen_at=device.last_seen_at,
-        reboot_pending=device.reboot_pending,
-        reboot_debt_since=debt_since,
-        in_reboot_debt=debt_since is not None
-        and now - debt_since > dt.timedelta(days=options.reboot_debt_days),
-        sla_met=met,
-        sla_missed=missed,
-        to_patch=to_patch,
-        to_patch_from_detection=from_detection,
-        reported_recently=recently,
-        asset_group_id=device.asset_group_id,
+    in_debt = debt_since is not None and now - debt_since > dt.timedelta(
+        days=options.reboot_debt_days
     )
+    return [
+        DeviceResult(
+            device_id=device.device_id,
+            name=device.name,
+            site_id=device.site_id,
+            site_name=device.site_name,
+            party_id=device.party_id,
+            party_name=device.party_name,
+            in_scope=scoped,
+            current=(sum(verdict.overdue.values()) == 0) if scoped else None,
+            overdue=verdict.overdue,
+            oldest_overdue_since=verdict.oldest,
+            last_seen_at=device.last_seen_at,
+            reboot_pending=device.reboot_pending,
+            reboot_debt_since=debt_since,
+            in_reboot_debt=in_debt,
+            sla_met=verdict.met,
+            sla_missed=verdict.missed,
+            to_patch=to_patch,
+            to_patch_from_detection=from_detection,
+            reported_recently=recently,
+            asset_group_id=device.asset_group_id,
+        )
+        for verdict in judged
+    ]
+
+
+class _Verdict:
+    """What one rule makes of one device's states, taken one state at a time."""
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.overdue = {s: 0 for s in SEVERITIES}
+        self.oldest: dt.datetime | None = None
+        self.met = 0
+        self.missed = 0
+
+    def take(
+        self,
+        state: StateRow,
+        resolved: dt.datetime | None,
+        internet_facing: bool,
+        now: dt.datetime,
+        period_start: dt.datetime,
+    ) -> None:
+        severity = covered_severity(state, self.rule)
+        deadline = self.rule.deadline(severity, internet_facing=internet_facing)
+        if deadline is None:
+            return
+        due = state.clock_start + deadline
+        if state.status == "missing" and due < now:
+            self.overdue[severity] += 1
+            start = state.clock_start
+            self.oldest = start if self.oldest is None else min(self.oldest, start)
+        if period_start <= state.clock_start <= now:
+            if resolved is not None:
+                if resolved <= due:
+                    self.met += 1
+                else:
+                    self.missed += 1
+            elif due < now:
+                self.missed += 1
 
 
 @dataclass
@@ -549,6 +590,29 @@ def evaluate(
         by_device.setdefault(state.device_id, []).append(state)
     results = [evaluate_device(d, by_device.get(d.device_id, ()), now, options) for d in devices]
     return summarise(results, now, options)
+
+
+def evaluate_under(
+    devices: Iterable[DeviceRow],
+    states: Iterable[StateRow],
+    now: dt.datetime,
+    options: Options,
+    rules: Sequence[Rule],
+) -> list[Evaluation]:
+    """What :func:`evaluate` gives under each of ``rules`` (the other options shared), the
+    states read once: a snapshot stores every preset's figures (decision 0048, amended)."""
+    by_device: dict[int, list[StateRow]] = {}
+    for state in states:
+        by_device.setdefault(state.device_id, []).append(state)
+    results: list[list[DeviceResult]] = [[] for _ in rules]
+    for d in devices:
+        judged = evaluate_device_under(d, by_device.get(d.device_id, ()), now, options, rules)
+        for found, result in zip(results, judged, strict=True):
+            found.append(result)
+    return [
+        summarise(found, now, replace(options, rule=rule))
+        for found, rule in zip(results, rules, strict=True)
+    ]
 
 
 def summarise(results: Iterable[DeviceResult], now: dt.datetime, options: Options) -> Evaluation:

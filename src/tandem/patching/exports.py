@@ -107,6 +107,7 @@ def compliance_json(found: TenantCompliance) -> dict[str, Any]:
     return {
         "tenant_id": found.tenant_id,
         "preset": evaluation.rule.preset,
+        "chosen_preset": found.settings.compliance_preset,
         "rule": evaluation.rule.summary,
         "staleness_days": options.staleness_days,
         "reboot_debt_days": options.reboot_debt_days,

@@ -277,19 +277,19 @@ class PatchingSettings(TenantOwned):
 
 class ComplianceSnapshot(TenantOwned):
     """The tenant's patch compliance as last computed by the worker (decision 0048): the
-    figures at ``computed_at`` under the settings in ``settings_key``, and every active
-    device's standing (``ComplianceStanding``), so readers do not recompute ~500k states.
+    figures at ``computed_at`` under every preset, and every active device's standing
+    under each (``ComplianceStanding``), so readers do not recompute ~500k states.
     ``changed_at`` is the last change that makes it out of date (the worker refreshes it
     then, and at the latest every ``SNAPSHOT_MAX_AGE``)."""
 
     computed_at = models.DateTimeField()
     changed_at = models.DateTimeField(null=True, blank=True)
-    #: The options and internet-facing group the figures were judged by.
-    settings_key = models.JSONField(default=dict)
-    #: The tenant-wide, per-site and per-party figures (``compliance.totals_json``): what a
-    #: reader who sees every device the snapshot judged shows, without a device row.
-    totals = models.JSONField(default=dict)
-    #: How many devices it judged (one ``ComplianceStanding`` each).
+    #: Every preset's figures (decision 0048, amended), by preset: ``{"key": the options
+    #: and internet-facing group judged by, "totals": the tenant-wide, per-site and
+    #: per-party figures (compliance.totals_json)}``: what a reader who sees every device
+    #: the snapshot judged shows, under whichever preset it looks at, without a device row.
+    presets = models.JSONField(default=dict)
+    #: How many devices it judged (one ``ComplianceStanding`` each per preset).
     devices = models.PositiveIntegerField(default=0)
     #: Seconds the computation took (shown to operators; not a figure of compliance).
     seconds = models.FloatField(default=0)
@@ -308,14 +308,18 @@ class ComplianceSnapshot(TenantOwned):
 
 
 class ComplianceStanding(TenantOwned):
-    """One active device's standing in its tenant's compliance snapshot (decision 0048):
-    a ``compliance.DeviceResult``, its columns named as its fields. A reader who sees only
+    """One active device's standing under one preset in its tenant's compliance snapshot
+    (decision 0048; one row per preset since its amendment): a ``compliance.DeviceResult``,
+    its columns named as its fields. A reader who sees only
     part of the tenant (a provider's engagement scope) sums these rows in SQL; the CSV and
     the failing-devices list read them in ``position`` order (the order the live figures
     list devices in). Replaced whole by each refresh, with the snapshot."""
 
     device = models.ForeignKey("assets.Device", on_delete=models.CASCADE, related_name="+")
-    #: The device's place in the snapshot's list (worst first, then by name).
+    #: The preset it was judged by (``compliance.Preset``).
+    preset = models.CharField(max_length=32)
+    #: The device's place in the snapshot's list under that preset (worst first, then by
+    #: name).
     position = models.PositiveIntegerField()
     name = models.TextField()
     site_id = models.BigIntegerField(null=True, blank=True)
@@ -345,20 +349,22 @@ class ComplianceStanding(TenantOwned):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["tenant", "device"], name="patch_compliance_standing_once"
+                fields=["tenant", "preset", "device"], name="patch_compliance_standing_once"
             )
         ]
         indexes = [
-            models.Index(fields=["tenant", "position"], name="patch_standing_position"),
+            models.Index(fields=["tenant", "preset", "position"], name="patch_standing_position"),
             # The page's "devices not current", worst first.
             models.Index(
-                fields=["tenant", "position"],
+                fields=["tenant", "preset", "position"],
                 condition=models.Q(current=False),
                 name="patch_standing_failing",
             ),
-            models.Index(fields=["tenant", "site_id"], name="patch_standing_site"),
-            models.Index(fields=["tenant", "asset_group_id"], name="patch_standing_group"),
-            models.Index(fields=["tenant", "party_id"], name="patch_standing_party"),
+            models.Index(fields=["tenant", "preset", "site_id"], name="patch_standing_site"),
+            models.Index(
+                fields=["tenant", "preset", "asset_group_id"], name="patch_standing_group"
+            ),
+            models.Index(fields=["tenant", "preset", "party_id"], name="patch_standing_party"),
         ]
 
     def __str__(self) -> str:

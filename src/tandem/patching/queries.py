@@ -9,8 +9,10 @@ policies; the system reads (the subscriber, planning) run in a named system cont
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -447,11 +449,15 @@ def compliance_settings(tenant_id: int) -> PatchingSettings:
 
 
 def compliance_options(
-    chosen: PatchingSettings, period_days: int = COMPLIANCE_PERIOD_DAYS
+    chosen: PatchingSettings,
+    period_days: int = COMPLIANCE_PERIOD_DAYS,
+    preset: str | None = None,
 ) -> compliance.Options:
-    """The pure core's options from the tenant's settings."""
+    """The pure core's options from the tenant's settings, judged by ``preset`` (another
+    preset than the tenant's, to compare; ``custom`` with the tenant's days), by default
+    the tenant's own."""
     return compliance.Options(
-        rule=compliance.rule_for(chosen.compliance_preset, chosen.compliance_days),
+        rule=compliance.rule_for(preset or chosen.compliance_preset, chosen.compliance_days),
         staleness_days=chosen.staleness_days,
         reboot_debt_days=chosen.reboot_debt_days,
         period_days=period_days,
@@ -538,12 +544,14 @@ def _compliance_rows(
     principal: Principal | None,
     *,
     every_state: bool = False,
+    rules: Sequence[compliance.Rule] = (),
 ) -> tuple[list[compliance.DeviceRow], list[compliance.StateRow]]:
     """The tenant's active devices (those the principal sees) and their update states as
     plain rows: three queries and one matrix context, whatever the number of devices.
     Missing updates that can move no figure (a severity the rule does not cover, or not
     past the shortest deadline yet) are left in the database; ``every_state`` fetches them
-    too (the tests show the figures are the same)."""
+    too (the tests show the figures are the same). With ``rules``, those that can move a
+    figure under any of them (a snapshot judges every preset from one fetch)."""
     devices: QuerySet[Device] = Device.objects.filter(tenant_id=tenant_id, status="active")
     states: QuerySet[DeviceUpdateState] = DeviceUpdateState.objects.filter(
         tenant_id=tenant_id, device__status="active"
@@ -569,7 +577,9 @@ def _compliance_rows(
     # started in the period resolves in it too).
     missing = Q(status=UpdateStatus.MISSING)
     if not every_state:
-        missing &= _overdue_candidates(options.rule, now)
+        missing &= functools.reduce(
+            operator.or_, (_overdue_candidates(rule, now) for rule in rules or [options.rule])
+        )
     state_values = states.filter(
         missing | Q(installed_at__gte=period_start) | Q(closed_at__gte=period_start)
     ).values_list(
@@ -719,24 +729,35 @@ def compliance_for_tenant(
     *,
     principal: Principal | None = None,
     period_days: int = COMPLIANCE_PERIOD_DAYS,
+    preset: str | None = None,
 ) -> TenantCompliance:
     """The tenant's patch compliance at ``now`` (decision 0033): % of in-scope devices
-    current under the tenant's preset, SLA attainment and time to patch over the last
-    ``period_days``, reboot debt and coverage, per site and per responsible party, and each
-    device's standing.
+    current under the tenant's preset (or ``preset``), SLA attainment and time to patch
+    over the last ``period_days``, reboot debt and coverage, per site and per responsible
+    party, and each device's standing.
 
     With ``principal``, over the devices it sees (a provider: those in its engagement's
     scope). Without one, call it inside a tenant or named system context (the scoping
     refuses otherwise), for example ``within_tenant(tenant_id)`` in tests and tasks."""
     now = now or timezone.now()
     chosen = compliance_settings(tenant_id)
-    options = compliance_options(chosen, period_days)
+    options = compliance_options(chosen, period_days, preset)
     devices, states = _compliance_rows(tenant_id, now, chosen, options, principal)
     return TenantCompliance(
         tenant_id=tenant_id,
         settings=chosen,
         evaluation=compliance.evaluate(devices, states, now, options),
     )
+
+
+def compliance_inputs(
+    tenant_id: int, now: dt.datetime, chosen: PatchingSettings, rules: Sequence[compliance.Rule]
+) -> tuple[compliance.Options, list[compliance.DeviceRow], list[compliance.StateRow]]:
+    """What a snapshot judges (decision 0048): the options of the tenant's settings, and
+    every active device with the states that can move a figure under any of ``rules``."""
+    options = compliance_options(chosen)
+    devices, states = _compliance_rows(tenant_id, now, chosen, options, None, rules=rules)
+    return options, devices, states
 
 
 def snapshot_key(chosen: PatchingSettings, options: compliance.Options) -> dict[str, object]:

@@ -135,8 +135,12 @@ class RingOut(Schema):
     max_failure_percent: int
 
 
+#: A compliance preset's name (``compliance.Preset``).
+PresetName = Literal["cyber_essentials", "cis_7_3", "essential_eight", "custom"]
+
+
 class ComplianceSettingsIn(Input):
-    preset: Literal["cyber_essentials", "cis_7_3", "essential_eight", "custom"]
+    preset: PresetName
     #: The custom preset's deadline (days); others keep it for later.
     days: int | None = Field(None, ge=1, le=365)
     staleness_days: int | None = Field(None, ge=1, le=365)
@@ -154,7 +158,10 @@ class ComplianceSettingsOut(Schema):
 
 class ComplianceOut(Schema):
     tenant_id: int
+    #: The preset these figures are judged by (the one asked for, else the tenant's).
     preset: str
+    #: The tenant's own preset (its settings).
+    chosen_preset: str
     rule: str
     staleness_days: int
     reboot_debt_days: int

@@ -40,17 +40,24 @@ def compliance_for_reader(
     *,
     principal: Principal | None = None,
     period_days: int = COMPLIANCE_PERIOD_DAYS,
+    preset: str | None = None,
 ) -> TenantCompliance:
-    """What the pages and the API show: the worker's snapshot of the tenant, over the
-    active devices ``principal`` sees, as of the snapshot's time; live (now) when the
-    tenant has no snapshot yet or it was computed under other settings (another period, a
-    new preset). No state row is read, and no device row for a reader who sees them all."""
+    """What the pages and the API show: the worker's snapshot of the tenant under the
+    tenant's preset, or under ``preset`` (another one, to compare: the snapshot holds every
+    preset's figures), over the active devices ``principal`` sees, as of the snapshot's
+    time; live (now) when the tenant has no snapshot yet or it was computed under other
+    settings (another period, new thresholds). No state row is read, and no device row for
+    a reader who sees them all."""
     chosen = compliance_settings(tenant_id)
-    options = compliance_options(chosen, period_days)
+    options = compliance_options(chosen, period_days, preset)
+    preset = options.rule.preset
     snapshot = ComplianceSnapshot.objects.filter(tenant_id=tenant_id).first()
-    if snapshot is None or snapshot.settings_key != snapshot_key(chosen, options):
-        return compliance_for_tenant(tenant_id, principal=principal, period_days=period_days)
-    standings = ComplianceStanding.objects.filter(tenant_id=tenant_id)
+    stored = snapshot.presets.get(preset) if snapshot is not None else None
+    if snapshot is None or stored is None or stored["key"] != snapshot_key(chosen, options):
+        return compliance_for_tenant(
+            tenant_id, principal=principal, period_days=period_days, preset=preset
+        )
+    standings = ComplianceStanding.objects.filter(tenant_id=tenant_id, preset=preset)
     narrowed = False
     if principal is not None and not sees_whole_tenant(principal, VIEW_PATCHING_DEVICES, tenant_id):
         # A device's standing depends on that device alone: the devices the reader sees
@@ -64,7 +71,7 @@ def compliance_for_reader(
         parts = standing_parts(standings)
         evaluation = compliance.summarise_parts(parts, snapshot.computed_at, options)
     else:
-        evaluation = compliance.from_totals(snapshot.totals, snapshot.computed_at, options)
+        evaluation = compliance.from_totals(stored["totals"], snapshot.computed_at, options)
     return TenantCompliance(
         tenant_id=tenant_id,
         settings=chosen,

@@ -18,7 +18,7 @@ from tandem.assets.models import Device
 from tandem.core.principal import Principal
 from tandem.core.scoping import system_context, within_tenant
 from tandem.patching import compliance, queries
-from tandem.patching.models import ComplianceSnapshot, ComplianceStanding
+from tandem.patching.models import ComplianceSnapshot, ComplianceStanding, PatchingSettings
 
 #: A snapshot is recomputed at least this often even without a change: the figures are
 #: relative to "now" (an update becomes overdue, a device stale, by the clock alone).
@@ -46,23 +46,44 @@ def refresh_compliance_snapshot(
     now = now or timezone.now()
     started = time.perf_counter()
     with within_tenant(tenant_id):
-        found = queries.compliance_for_tenant(tenant_id, now)
-        key = queries.snapshot_key(found.settings, found.evaluation.options)
-        results = found.evaluation.devices
-        standings = [_standing(tenant_id, at, result) for at, result in enumerate(results)]
+        chosen, options, evaluations = judge_every_preset(tenant_id, now)
+        presets: dict[str, object] = {}
+        standings: list[dict[str, object]] = []
+        for evaluation in evaluations:
+            preset = evaluation.rule.preset
+            presets[preset] = {
+                "key": queries.snapshot_key(chosen, evaluation.options),
+                "totals": compliance.totals_json(evaluation),
+            }
+            standings.extend(
+                _standing(tenant_id, preset, at, result)
+                for at, result in enumerate(evaluation.devices)
+            )
         with transaction.atomic():
             snapshot, _ = ComplianceSnapshot.objects.update_or_create(
                 tenant_id=tenant_id,
                 defaults={
                     "computed_at": now,
-                    "settings_key": key,
-                    "totals": compliance.totals_json(found.evaluation),
-                    "devices": len(standings),
+                    "presets": presets,
+                    "devices": len(evaluations[0].devices),
                     "seconds": round(time.perf_counter() - started, 3),
                 },
             )
             _replace_standings(tenant_id, standings)
     return snapshot
+
+
+def judge_every_preset(
+    tenant_id: int, now: dt.datetime
+) -> tuple[PatchingSettings, compliance.Options, list[compliance.Evaluation]]:
+    """The tenant's compliance at ``now`` under every preset (``custom`` with the tenant's
+    days), from one fetch of the devices and of the states that can move a figure under
+    any of them (decision 0048, amended): what the live computation gives under each."""
+    chosen = queries.compliance_settings(tenant_id)
+    days = chosen.compliance_days
+    rules = [compliance.rule_for(preset, days) for preset in compliance.Preset.VALUES]
+    options, devices, states = queries.compliance_inputs(tenant_id, now, chosen, rules)
+    return chosen, options, compliance.evaluate_under(devices, states, now, options, rules)
 
 
 def refresh_due_compliance_snapshots(
@@ -102,40 +123,56 @@ def refresh_due_compliance_snapshots(
     return refreshed
 
 
-def _standing(tenant_id: int, position: int, result: compliance.DeviceResult) -> ComplianceStanding:
-    """A device's result as its standings row (columns named as the result's fields)."""
-    values = {name: getattr(result, name) for name in compliance.RESULT_FIELDS}
-    return ComplianceStanding(
+def _standing(
+    tenant_id: int, preset: str, position: int, result: compliance.DeviceResult
+) -> dict[str, object]:
+    """A device's result under ``preset`` as its standings row's values, by column
+    attribute (named as the result's fields). Plain values, not a model instance: building
+    40,000 instances (every preset) cost more CPU than writing them."""
+    values: dict[str, object] = {name: getattr(result, name) for name in compliance.RESULT_FIELDS}
+    values.update(
         tenant_id=tenant_id,
+        preset=preset,
         position=position,
         overdue_total=sum(result.overdue.values()),
         patched=sum(map(len, result.to_patch.values()))
         + sum(map(len, result.to_patch_from_detection.values())),
-        **values,
     )
+    return values
 
 
-def _replace_standings(tenant_id: int, standings: list[ComplianceStanding]) -> None:
+def _replace_standings(tenant_id: int, standings: list[dict[str, object]]) -> None:
     """Replace the tenant's standings whole (they are the snapshot's, judged at its time).
     On PostgreSQL by ``COPY`` of the plain values: 10,000 rows of ~25 columns took seconds
     through ``bulk_create`` (a field conversion and a placeholder per value, one statement
     to parse per 2,000 rows), most of it spent in Django, not in the database."""
     ComplianceStanding.objects.filter(tenant_id=tenant_id).delete()
     if connection.vendor != "postgresql":
-        ComplianceStanding.objects.bulk_create(standings, batch_size=2000)
+        rows = [ComplianceStanding(**values) for values in standings]
+        ComplianceStanding.objects.bulk_create(rows, batch_size=2000)
         return
     meta = ComplianceStanding._meta
     columns = [f for f in meta.concrete_fields if not f.primary_key]
     names = ", ".join(connection.ops.quote_name(str(f.column)) for f in columns)
     sql = f"COPY {connection.ops.quote_name(meta.db_table)} ({names}) FROM STDIN"
     stamp = timezone.now()
+    # A device's durations are one object shared by its rows under every preset (they do
+    # not depend on the rule): dumped once. The rows keep them alive, so ids stay unique.
+    dumped: dict[int, str] = {}
+
+    def as_json(value: object) -> str:
+        text = dumped.get(id(value))
+        if text is None:
+            text = dumped[id(value)] = json.dumps(value)
+        return text
+
     # Each column's value as COPY takes it: JSON as its text, the time stamps now.
     picks = [
-        (lambda row, name=f.attname: json.dumps(getattr(row, name)))
+        (lambda row, name=f.attname: as_json(row[name]))
         if isinstance(f, JSONField)
         else (lambda row: stamp)
         if f.attname in ("created_at", "updated_at")
-        else (lambda row, name=f.attname: getattr(row, name))
+        else (lambda row, name=f.attname: row[name])
         for f in columns
     ]
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:

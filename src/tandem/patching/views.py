@@ -256,10 +256,12 @@ def device_decide(request: TandemRequest, device_id: int) -> HttpResponse:
 def compliance_page(request: TandemRequest, tenant_id: int) -> HttpResponse:
     """The tenant's patch compliance over the devices the reader sees (decision 0033):
     headline figures, bars per site and per responsible party, time to patch per severity,
-    the devices failing, and (for the tenant's IT) the preset form."""
+    the devices failing, and (for the tenant's IT) the preset form. ``?preset=`` shows the
+    figures under another preset, to compare (from the same snapshot)."""
     principal = request.principal
     tenant = tenant_in_reach(principal, tenant_id, VIEW_PATCHING)
-    found = snapshot_queries.compliance_for_reader(tenant.pk, principal=principal)
+    viewed = _viewed_preset(request)
+    found = snapshot_queries.compliance_for_reader(tenant.pk, principal=principal, preset=viewed)
     may_change = allowed(principal, CHANGE_PATCH_POLICY, tenant)
     context = {
         "tenant": tenant,
@@ -273,6 +275,7 @@ def compliance_page(request: TandemRequest, tenant_id: int) -> HttpResponse:
         "failing": found.failing(200),
         "may_change": may_change,
         "presets": compliance.Preset.CHOICES,
+        "viewed": viewed,
         "groups": list(
             visible(principal, "tenancy.view_assetgroup", AssetGroup.objects.filter(tenant=tenant))
         )
@@ -284,10 +287,20 @@ def compliance_page(request: TandemRequest, tenant_id: int) -> HttpResponse:
 
 @page(VIEW_PATCHING)
 def compliance_csv(request: TandemRequest, tenant_id: int) -> StreamingHttpResponse:
-    """One row per device the reader sees: its standing under the tenant's preset."""
+    """One row per device the reader sees: its standing under the tenant's preset (or
+    ``?preset=``)."""
     tenant = tenant_in_reach(request.principal, tenant_id, VIEW_PATCHING)
-    found = snapshot_queries.compliance_for_reader(tenant.pk, principal=request.principal)
+    found = snapshot_queries.compliance_for_reader(
+        tenant.pk, principal=request.principal, preset=_viewed_preset(request)
+    )
     return exports.csv_response(found, f"patch-compliance-tenant-{tenant.pk}.csv")
+
+
+def _viewed_preset(request: TandemRequest) -> str | None:
+    """The preset asked for in ``?preset=`` (None: the tenant's own, also for a name that
+    is no preset)."""
+    asked = request.GET.get("preset", "")
+    return asked if asked in compliance.Preset.VALUES else None
 
 
 @page(CHANGE_PATCH_POLICY)

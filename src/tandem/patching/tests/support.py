@@ -12,8 +12,12 @@ from tests.personas import World
 
 from tandem.agents.models import AgentState
 from tandem.agents.tests.support import check_in, document, full
+from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
+from tandem.patching import services
 from tandem.patching.models import DeviceUpdateState
+from tandem.responsibility import services as matrix
+from tandem.tenancy.models import ServiceArea, Tenant
 
 #: What the HQ device reports by default: openssl with a security update, curl with a
 #: plain one, bash up to date.
@@ -65,3 +69,24 @@ def missing_entry(world: World, package: str = "openssl") -> int:
         report(world)
         found = states(world)
     return found[package].entry_id
+
+
+def northwind_patches_hq_servers(world: World, *, accountable: str = "internal_party") -> None:
+    """The MSP owns server patching: the matrix's row for the HQ servers group in the
+    server-patching area names Northwind responsible (and ``accountable``: Acme's IT by
+    default, Northwind itself with ``"party"``), and the tenant picks that area for
+    patching approvals, so Northwind is the party for the HQ device's updates (its
+    approver, and its line in the compliance breakdown by party)."""
+    actor = system_principal("test: the HQ servers' patching row")
+    with system_context("test: the HQ servers' patching row"):
+        acme = Tenant.objects.get(pk=world["tenant"])
+        area = ServiceArea.objects.get(pk=world["service_area"])
+    matrix.add_matrix_row(
+        actor=actor,
+        tenant=acme,
+        service_area_id=area.pk,
+        asset_group_id=world["asset_group"],
+        responsible_id=world["party"],
+        accountable_id=world[accountable],
+    )
+    services.set_patching_area(actor=actor, tenant=acme, service_area=area)

@@ -16,9 +16,8 @@ from tandem.audit.models import AuditEntry
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context, within_tenant
 from tandem.patching import queries, services
-from tandem.patching.tests.support import INSTALLED, UPDATES, report
-from tandem.responsibility import services as matrix
-from tandem.tenancy.models import ServiceArea, Tenant
+from tandem.patching.tests.support import INSTALLED, UPDATES, northwind_patches_hq_servers, report
+from tandem.tenancy.models import Tenant
 
 SYSTEM = system_principal("test: compliance")
 DAY = dt.timedelta(days=1)
@@ -109,18 +108,7 @@ def test_the_agents_pending_reboot_becomes_reboot_debt_after_the_threshold(world
 
 
 def test_breakdown_by_party_follows_the_responsibility_matrix(world) -> None:  # type: ignore[no-untyped-def]
-    acme = _acme(world)
-    with system_context("test"):
-        area = ServiceArea.objects.get(pk=world["service_area"])
-    matrix.add_matrix_row(
-        actor=SYSTEM,
-        tenant=acme,
-        service_area_id=area.pk,
-        asset_group_id=world["asset_group"],
-        responsible_id=world["party"],
-        accountable_id=world["internal_party"],
-    )
-    services.set_patching_area(actor=SYSTEM, tenant=acme, service_area=area)
+    northwind_patches_hq_servers(world)
     report(world)
     found = _figures(world, timezone.now())
     hq = _hq(found, world)

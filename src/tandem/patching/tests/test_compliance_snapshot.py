@@ -23,7 +23,7 @@ from tandem.core.scoping import principal_scope, system_context, within_tenant
 from tandem.patching import compliance, queries, services, snapshot_queries, snapshot_services
 from tandem.patching.models import ComplianceSnapshot
 from tandem.patching.policies import VIEW_PATCHING_DEVICES
-from tandem.patching.tests.support import report
+from tandem.patching.tests.support import northwind_patches_hq_servers, report
 from tandem.responsibility import services as matrix
 from tandem.scale.patching import build_patching_fleet
 from tandem.tenancy.models import AssetGroup, ServiceArea, Tenant
@@ -40,17 +40,7 @@ def _fleet(world: World) -> dict[str, object]:
     """60 devices over Acme's two sites (and none) and its two groups (and none), with the
     HQ servers' patching given to Northwind so that the parties differ."""
     acme = _acme(world)
-    with system_context("test"):
-        area = ServiceArea.objects.get(pk=world["service_area"])
-    matrix.add_matrix_row(
-        actor=SYSTEM,
-        tenant=acme,
-        service_area_id=area.pk,
-        asset_group_id=world["asset_group"],
-        responsible_id=world["party"],
-        accountable_id=world["internal_party"],
-    )
-    services.set_patching_area(actor=SYSTEM, tenant=acme, service_area=area)
+    northwind_patches_hq_servers(world)
     with within_tenant(acme.pk):
         return build_patching_fleet(
             tenant_id=acme.pk,
@@ -121,8 +111,14 @@ def test_the_snapshot_gives_exactly_the_live_figures(world, preset, extra) -> No
         devices, states = queries._compliance_rows(
             acme.pk, now, chosen, options, None, every_state=True
         )
+        # The refresh's one fetch for every preset leaves out fewer, still none that counts.
+        _, _, every_preset = snapshot_services.judge_every_preset(acme.pk, now)
     assert compliance.evaluate(devices, states, now, options) == live.evaluation
     assert len(fetched[1]) < len(states)
+    assert [e.rule.preset for e in every_preset] == list(compliance.Preset.VALUES)
+    for evaluation in every_preset:
+        preset_options = queries.compliance_options(chosen, preset=evaluation.rule.preset)
+        assert evaluation == compliance.evaluate(devices, states, now, preset_options)
     assert read.from_snapshot and not read.stale
     _same(read, live)
     # The fleet is varied enough for the comparison to mean something.
@@ -132,16 +128,29 @@ def test_the_snapshot_gives_exactly_the_live_figures(world, preset, extra) -> No
     assert overall.sla_met and overall.sla_pairs > overall.sla_met
     assert len(live.evaluation.by_site) == 3 and len(live.evaluation.by_party) >= 2
 
-    devices = {}
-    for name, principal in _readers(world).items():
-        with principal_scope(principal):
-            live = queries.compliance_for_tenant(acme.pk, now, principal=principal)
-            read = snapshot_queries.compliance_for_reader(acme.pk, principal=principal)
-        assert read.from_snapshot, name
-        _same(read, live)
-        devices[name] = read.overall.devices
-    # Northwind sees the HQ site only: fewer devices than the tenant's own IT.
-    assert 0 < devices["provider_tech"] < devices["owner"]
+    # Every preset, the tenant's and the others, read from the snapshot by its IT (stored
+    # totals), Northwind (one site: SQL tallies) and Sentinel.
+    devices_seen: dict[str, int] = {}
+    percent: dict[str, float | None] = {}
+    for shown in compliance.Preset.VALUES:
+        for name, principal in _readers(world).items():
+            with principal_scope(principal):
+                live = queries.compliance_for_tenant(
+                    acme.pk, now, principal=principal, preset=shown
+                )
+                read = snapshot_queries.compliance_for_reader(
+                    acme.pk, principal=principal, preset=shown
+                )
+            assert read.from_snapshot, (shown, name)
+            assert read.evaluation.rule.preset == shown
+            _same(read, live)
+            devices_seen[name] = read.overall.devices
+            if name == "owner":
+                percent[shown] = read.percent_current
+        # Northwind sees the HQ site only: fewer devices than the tenant's own IT.
+        assert 0 < devices_seen["provider_tech"] < devices_seen["owner"]
+    # The presets judge differently on this fleet (the comparison is not of one figure).
+    assert len(set(percent.values())) > 1
 
 
 def test_other_settings_read_live_and_a_change_marks_the_snapshot_for_the_worker(
@@ -159,9 +168,15 @@ def test_other_settings_read_live_and_a_change_marks_the_snapshot_for_the_worker
     # Another period than the snapshot's is computed live.
     assert not _read(world, "owner", period_days=30).from_snapshot
 
-    # New settings: read live at once, and the snapshot is due.
+    # Another preset is in the snapshot already: chosen, it reads stored figures at once.
+    assert _read(world, "owner", preset="cis_7_3").from_snapshot
     services.set_compliance_settings(actor=SYSTEM, tenant=acme, preset="cis_7_3")
+    read = _read(world, "owner")
+    assert read.from_snapshot and read.evaluation.rule.label == "CIS Controls v8 7.3"
+    # New thresholds: read live at once (every preset), and the snapshot is due.
+    services.set_compliance_settings(actor=SYSTEM, tenant=acme, preset="cis_7_3", staleness_days=21)
     assert not _read(world, "owner").from_snapshot
+    assert not _read(world, "owner", preset="essential_eight").from_snapshot
     with system_context("test"):
         assert ComplianceSnapshot.objects.get(tenant_id=acme.pk).stale
     with system_context("test: worker"):
@@ -169,6 +184,7 @@ def test_other_settings_read_live_and_a_change_marks_the_snapshot_for_the_worker
     read = _read(world, "owner")
     assert read.from_snapshot and not read.stale
     assert read.evaluation.rule.label == "CIS Controls v8 7.3"
+    assert _read(world, "owner", preset="essential_eight").from_snapshot
 
     # A device's states changed (the sync marks it): shown as stale until the next run.
     with within_tenant(acme.pk):
@@ -282,3 +298,29 @@ def test_only_a_reader_of_the_whole_tenant_skips_narrowing(world) -> None:  # ty
     assert not sees_whole_tenant(readers["provider_tech"], VIEW_PATCHING_DEVICES, world["tenant"])
     other = world["other_tenant"]
     assert not sees_whole_tenant(readers["owner"], VIEW_PATCHING_DEVICES, other)
+
+
+def test_the_page_the_api_and_the_csv_compare_under_another_preset(as_persona, world) -> None:  # type: ignore[no-untyped-def]
+    """Any preset can be looked at without changing the tenant's: from the snapshot, with
+    the tenant's own named; a name that is no preset is refused by the API (422) and the
+    page shows the tenant's own."""
+    acme = _acme(world)
+    _fleet(world)
+    with system_context("test: worker"):
+        snapshot_services.refresh_compliance_snapshot(actor=SYSTEM, tenant_id=acme.pk)
+    owner = as_persona("owner")
+    api = f"/api/v1/patching/tenants/{acme.pk}/compliance"
+    other = owner.get(api + "?preset=essential_eight").json()
+    assert other["preset"] == "essential_eight" and other["chosen_preset"] == "cyber_essentials"
+    assert other["from_snapshot"] is True
+    assert owner.get(api + "?preset=nist").status_code == 422
+    page = owner.get(f"/tenants/{acme.pk}/patching/compliance/?preset=cis_7_3").content.decode()
+    assert "Judged by <strong>CIS Controls v8 7.3</strong>" in page
+    assert "Figures as of " in page and "compliance.csv?preset=cis_7_3" in page
+    page = owner.get(f"/tenants/{acme.pk}/patching/compliance/?preset=nist").content.decode()
+    assert "Judged by <strong>Cyber Essentials</strong>" in page
+    csv = owner.get(f"/tenants/{acme.pk}/patching/compliance.csv?preset=cis_7_3")
+    rows = b"".join(csv.streaming_content).decode().splitlines()
+    with within_tenant(acme.pk):
+        live = queries.compliance_for_tenant(acme.pk, preset="cis_7_3")
+    assert len(rows) == 1 + len(live.evaluation.devices)

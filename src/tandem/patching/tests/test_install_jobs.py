@@ -22,9 +22,8 @@ from tandem.core.scoping import system_context, within_tenant
 from tandem.jobs import services as jobs
 from tandem.jobs.models import Job
 from tandem.patching import install_services, services
-from tandem.patching.tests.support import report, states
-from tandem.responsibility import services as matrix
-from tandem.tenancy.models import ServiceArea, Tenant
+from tandem.patching.tests.support import northwind_patches_hq_servers, report, states
+from tandem.tenancy.models import Tenant
 from tandem_agent.backends.debian import REBOOT_REQUIRED_MARK as AGENT_REBOOT_MARK
 
 SYSTEM = system_principal("test: patching jobs")
@@ -74,18 +73,7 @@ def open_window_now(
 @pytest.fixture
 def northwind_patches_hq(world: World) -> None:
     """The MSP is the matrix's party for the HQ servers' patching; the device is protected."""
-    acme = _acme(world)
-    with system_context("test"):
-        area = ServiceArea.objects.get(pk=world["service_area"])
-    matrix.add_matrix_row(
-        actor=SYSTEM,
-        tenant=acme,
-        service_area_id=area.pk,
-        asset_group_id=world["asset_group"],
-        responsible_id=world["party"],
-        accountable_id=world["internal_party"],
-    )
-    services.set_patching_area(actor=SYSTEM, tenant=acme, service_area=area)
+    northwind_patches_hq_servers(world)
     update_device(actor=SYSTEM, device=_device(world), protected=True)
 
 

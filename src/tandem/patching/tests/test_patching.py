@@ -21,9 +21,13 @@ from tandem.core.scoping import system_context
 from tandem.patching import queries, scheduling, services
 from tandem.patching.cli import cmd_import_advisories
 from tandem.patching.models import UpdateCatalogueEntry
-from tandem.patching.tests.support import missing_entry, report, states
-from tandem.responsibility import services as matrix
-from tandem.tenancy.models import ServiceArea, Tenant
+from tandem.patching.tests.support import (
+    missing_entry,
+    northwind_patches_hq_servers,
+    report,
+    states,
+)
+from tandem.tenancy.models import Tenant
 
 SYSTEM = system_principal("test: patching")
 
@@ -36,23 +40,6 @@ def _acme(world: World) -> Tenant:
 def _device(world: World) -> Device:
     with system_context("test"):
         return Device.objects.select_related("tenant").get(pk=world["device"])
-
-
-def _give_hq_servers_to_northwind(world: World) -> None:
-    """The MSP owns server patching: the HQ servers group's row names Northwind, and the
-    tenant picks the server-patching area for approvals."""
-    acme = _acme(world)
-    with system_context("test"):
-        area = ServiceArea.objects.get(pk=world["service_area"])
-    matrix.add_matrix_row(
-        actor=SYSTEM,
-        tenant=acme,
-        service_area_id=area.pk,
-        asset_group_id=world["asset_group"],
-        responsible_id=world["party"],
-        accountable_id=world["internal_party"],
-    )
-    services.set_patching_area(actor=SYSTEM, tenant=acme, service_area=area)
 
 
 def test_a_check_in_makes_the_catalogue_and_the_devices_missing_updates(world) -> None:  # type: ignore[no-untyped-def]
@@ -147,7 +134,7 @@ def test_policies_inherit_and_the_api_says_where_each_setting_comes_from(as_pers
 def test_only_the_party_the_matrix_names_approves_and_who_approved_is_kept(
     as_persona, world
 ) -> None:  # type: ignore[no-untyped-def]
-    _give_hq_servers_to_northwind(world)
+    northwind_patches_hq_servers(world)
     entry = missing_entry(world)
     url = f"/api/v1/patching/devices/{world['device']}/decisions"
     body = {"entry_ids": [entry], "approve": True, "reason": "Patch Tuesday"}
@@ -176,7 +163,7 @@ def test_only_the_party_the_matrix_names_approves_and_who_approved_is_kept(
 def test_the_providers_queue_lists_what_its_party_must_decide_across_tenants(
     as_persona, world
 ) -> None:  # type: ignore[no-untyped-def]
-    _give_hq_servers_to_northwind(world)
+    northwind_patches_hq_servers(world)
     report(world)
     listed = as_persona("provider_tech").get("/api/v1/patching/approvals").json()
     assert {(i["device_id"], i["package"]) for i in listed} == {

@@ -42,9 +42,9 @@ from tandem.core.scoping import principal_scope, system_context
 from tandem.jobs.models import Job
 from tandem.patching import install_services, queries, services
 from tandem.patching.models import DeviceUpdateState
+from tandem.patching.tests.support import northwind_patches_hq_servers
 from tandem.patching.tests.test_install_jobs import open_window_now
-from tandem.responsibility import services as matrix
-from tandem.tenancy.models import AssetGroup, ServiceArea, Site, Tenant
+from tandem.tenancy.models import AssetGroup, Site, Tenant
 
 TOOLS = ("dpkg", "dpkg-deb", "dpkg-scanpackages", "apt-get")
 SYSTEM = system_principal("test: real agent patching")
@@ -177,17 +177,8 @@ def test_an_approval_by_the_accountable_party_upgrades_a_real_package_in_the_win
         acme = Tenant.objects.get(pk=world["tenant"])
         site = Site.objects.get(pk=world["site"])
         group = AssetGroup.objects.get(pk=world["asset_group"])
-        area = ServiceArea.objects.get(pk=world["service_area"])
     # The MSP owns the HQ servers' patching (responsible and accountable in the matrix).
-    matrix.add_matrix_row(
-        actor=SYSTEM,
-        tenant=acme,
-        service_area_id=area.pk,
-        asset_group_id=group.pk,
-        responsible_id=world["party"],
-        accountable_id=world["party"],
-    )
-    services.set_patching_area(actor=SYSTEM, tenant=acme, service_area=area)
+    northwind_patches_hq_servers(world, accountable="party")
     # A window open now (daily, computed from now) and manual approval of security updates.
     open_window_now(
         acme,
