@@ -220,6 +220,8 @@ def delete_unheld(titles: list[tuple[int, int]]) -> int:
                 tenants,
             )
         return len(deleted)
+
+
 def title_ids(
     *, tenant_id: int, rows: Mapping[str, SoftwareRow], now: dt.datetime
 ) -> dict[str, int]:

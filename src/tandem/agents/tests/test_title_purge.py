@@ -16,8 +16,8 @@ from tandem.agents import titles
 from tandem.agents.checkin_services import purge_unheld_titles
 from tandem.agents.documents import state_hash
 from tandem.agents.models import InstalledSoftware, SoftwareTitle
-from tandem.agents.title_cache import CACHE
 from tandem.agents.tests.support import check_in, document, enrol, full, make_token, report
+from tandem.agents.title_cache import CACHE
 from tandem.assets.models import Device
 from tandem.core.scoping import system_context
 
