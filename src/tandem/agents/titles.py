@@ -23,7 +23,7 @@ from django.db import connection, models, transaction
 
 from tandem.agents.models import TITLE_FIELDS, InstalledSoftware, SoftwareTitle, TitleGeneration
 from tandem.agents.normalise import SoftwareRow
-from tandem.agents.title_cache import CACHE
+from tandem.agents.title_cache import CACHE, Title
 from tandem.assets.models import Device
 
 #: Rows per statement on SQLite (each title row binds ten values; SQLite allows 32,766).
@@ -253,7 +253,9 @@ def title_ids(
     learned = {item_id: found[key] for item_id, key in keyed.items()}
     ids.update(learned)
     if generation is not None:
-        titled = {(item_id, *missing[item_id]): title_id for item_id, title_id in learned.items()}
+        titled: dict[Title, int] = {
+            (item_id, *missing[item_id]): title_id for item_id, title_id in learned.items()
+        }
         transaction.on_commit(lambda: CACHE.fill(tenant_id, generation, titled), robust=True)
     return ids
 
