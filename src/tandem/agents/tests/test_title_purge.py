@@ -75,6 +75,23 @@ def test_titles_no_device_holds_are_purged_and_come_back_when_reported(client, w
     assert names == {"bash", "zsh"}
 
 
+ZSH = ("zsh", "5.9", "amd64", "zsh", "5.9")
+
+
+def _device_and_an_unheld_title(world: Any) -> tuple[Device, dict[str, int]]:
+    """An enrolled device, and the ids of a title (zsh) its tenant has and no device holds:
+    a purge would delete it."""
+    _token, secret = make_token(world)
+    enrolled = enrol(Client(), secret).json()
+    with system_context("test"):
+        device = Device.objects.get(pk=enrolled["device_id"])
+    with system_context("test"), transaction.atomic():
+        ids = titles.title_ids(
+            tenant_id=device.tenant_id, rows={"zsh:amd64": ZSH}, now=timezone.now()
+        )
+    return device, ids
+
+
 def _waiting_on_advisory_lock() -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -91,14 +108,8 @@ def _waiting_on_advisory_lock() -> bool:
 )
 @pytest.mark.django_db(transaction=True)
 def test_a_purge_waits_for_a_check_in_that_resolved_a_title_it_would_delete(world) -> None:  # type: ignore[no-untyped-def]
-    _token, secret = make_token(world)
-    enrolled = enrol(Client(), secret).json()
-    with system_context("test"):
-        device = Device.objects.get(pk=enrolled["device_id"])
-    tenant_id = device.tenant_id
-    row = ("zsh", "5.9", "amd64", "zsh", "5.9")
-    with system_context("test"), transaction.atomic():
-        ids = titles.title_ids(tenant_id=tenant_id, rows={"zsh:amd64": row}, now=timezone.now())
+    device, ids = _device_and_an_unheld_title(world)
+    tenant_id, row = device.tenant_id, ZSH
     # The title exists and no device holds it: a purge would delete it.
     resolved = threading.Event()
     commit = threading.Event()
@@ -219,14 +230,8 @@ def test_a_check_in_that_waited_for_a_purge_reads_the_generation_after_it(world)
     statement, its snapshot would predate the purge the check-in waited for, and the cache
     would answer the id that purge deleted."""
     CACHE.clear()
-    _token, secret = make_token(world)
-    enrolled = enrol(Client(), secret).json()
-    with system_context("test"):
-        device = Device.objects.get(pk=enrolled["device_id"])
-    tenant_id = device.tenant_id
-    row = ("zsh", "5.9", "amd64", "zsh", "5.9")
-    with system_context("test"), transaction.atomic():
-        before = titles.title_ids(tenant_id=tenant_id, rows={"zsh:amd64": row}, now=timezone.now())
+    device, before = _device_and_an_unheld_title(world)
+    tenant_id, row = device.tenant_id, ZSH
     assert len(CACHE) == 1  # remembered, and no device holds the title
     locked, go = threading.Event(), threading.Event()
     outcome: dict[str, Any] = {}
