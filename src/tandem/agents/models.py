@@ -152,6 +152,25 @@ class SoftwareTitle(TenantOwned):
         return f"{self.name} {self.version}"
 
 
+class TitleGeneration(models.Model):
+    """A tenant's title generation (decision 0049): changed, in the same transaction, by
+    every purge that deletes titles of the tenant. A web process keeps the title ids it
+    learned keyed by (tenant, generation) (``titles.TitleCache``); a check-in reads the
+    generation under the tenant's title lock, so an id cached before a purge is never used
+    after it. Made by the tenant's first check-in that resolves titles, with a random start:
+    a tenant id used again (a test database) never meets an old process's cache."""
+
+    tenant = models.OneToOneField(
+        "tenancy.Tenant", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    value = models.BigIntegerField()
+
+    objects = tenant_manager()
+
+    def __str__(self) -> str:
+        return f"title generation {self.value} of tenant {self.tenant_id}"
+
+
 class InstalledSoftware(models.Model):
     """A software title installed on a device, as its last inventory said: three integers
     a row (decision 0043). The package's facts are its ``title``'s; read them through

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
 from django.db import connection, models, transaction
 
-from tandem.agents.models import TITLE_FIELDS, InstalledSoftware, SoftwareTitle
+from tandem.agents.models import TITLE_FIELDS, InstalledSoftware, SoftwareTitle, TitleGeneration
 from tandem.agents.normalise import SoftwareRow
+from tandem.agents.title_cache import CACHE, Title
 from tandem.assets.models import Device
 
 #: Rows per statement on SQLite (each title row binds ten values; SQLite allows 32,766).
@@ -149,17 +151,39 @@ def _lock_key(tenant_id: int) -> int:
     return tenant_id % 2**31
 
 
-def _hold_titles(tenant_id: int) -> None:
-    """Keep the tenant's titles from being purged until this transaction ends (decision
-    0049). Titles have no foreign key from ``InstalledSoftware`` (decision 0043), so without
-    it a purge could delete a title between this check-in's lookup and its commit, leaving
-    rows that point at nothing. On SQLite every write transaction is ``BEGIN IMMEDIATE``
-    (settings): the purge and a check-in never overlap."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+def _hold_titles(tenant_id: int) -> int | None:
+    """Keep the tenant's titles from being purged until this transaction ends, and answer
+    the tenant's title generation (None when the tenant has none yet; decision 0049).
+    Titles have no foreign key from ``InstalledSoftware`` (decision 0043), so without the
+    lock a purge could delete a title between this check-in's lookup and its commit,
+    leaving rows that point at nothing. On PostgreSQL the generation is read in a statement
+    of its own *after* the lock's: a statement's snapshot is taken before a lock inside it
+    is granted, so read with the lock it could predate a purge that committed while the
+    check-in waited, and the cache would answer ids that purge deleted. On SQLite every
+    write transaction is ``BEGIN IMMEDIATE`` (settings): the purge and a check-in never
+    overlap, and the read sees every purge before it."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
             cursor.execute(
                 "SELECT pg_advisory_xact_lock_shared(%s, %s)", [_TITLE_LOCK, _lock_key(tenant_id)]
             )
+        cursor.execute(
+            f"SELECT value FROM {_table(TitleGeneration)} WHERE tenant_id = %s",  # noqa: S608
+            [tenant_id],
+        )
+        row = cursor.fetchone()
+        if row is not None:
+            return int(row[0])
+        # The tenant's first titles: its generation starts at random (a tenant id used
+        # again never meets an old cache). Another check-in may make it first: then this
+        # one caches nothing.
+        cursor.execute(
+            f"INSERT INTO {_table(TitleGeneration)} (tenant_id, value) VALUES (%s, %s) "  # noqa: S608
+            "ON CONFLICT (tenant_id) DO NOTHING RETURNING value",
+            [tenant_id, secrets.randbits(62)],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row is not None else None
 
 
 def delete_unheld(titles: list[tuple[int, int]]) -> int:
@@ -182,28 +206,58 @@ def delete_unheld(titles: list[tuple[int, int]]) -> int:
         cursor.execute(
             f"DELETE FROM {_table(SoftwareTitle)} WHERE id {match} AND NOT EXISTS "  # noqa: S608
             f"(SELECT 1 FROM {_table(InstalledSoftware)} i "
-            f"WHERE i.title_id = {_table(SoftwareTitle)}.id)",
+            f"WHERE i.title_id = {_table(SoftwareTitle)}.id) RETURNING tenant_id",
             params,
         )
-        return int(cursor.rowcount)
+        deleted = [tenant_id for (tenant_id,) in cursor.fetchall()]
+        tenants = sorted(set(deleted))
+        if tenants:
+            # In the deleting transaction: no check-in reads the old generation after
+            # this commits, so no cache answers a deleted title (decision 0049).
+            cursor.execute(
+                f"UPDATE {_table(TitleGeneration)} SET value = value + 1 "  # noqa: S608
+                "WHERE tenant_id IN (" + ", ".join(["%s"] * len(tenants)) + ")",
+                tenants,
+            )
+        return len(deleted)
 
 
 def title_ids(
     *, tenant_id: int, rows: Mapping[str, SoftwareRow], now: dt.datetime
 ) -> dict[str, int]:
     """The title id of each package (item id → id), creating the titles the tenant has
-    never seen. One lookup for all; inserts only for what is new to the tenant. The
-    tenant's titles are held from purging until the caller's transaction ends."""
-    _hold_titles(tenant_id)
-    keyed = {item_id: title_key(item_id, row) for item_id, row in rows.items()}
+    never seen. Packages this process resolved before at the tenant's current generation
+    come from ``title_cache``; the others take one lookup, and inserts only for what is new
+    to the tenant; what they found is cached once the caller's transaction commits. The
+    tenant's titles are held from purging until that transaction ends (decision 0049)."""
+    generation = _hold_titles(tenant_id)
+    cached = CACHE.get(tenant_id, generation) if generation is not None else {}
+    ids: dict[str, int] = {}
+    missing: dict[str, SoftwareRow] = {}
+    for item_id, row in rows.items():
+        title_id = cached.get((item_id, *row))
+        if title_id is None:
+            missing[item_id] = row
+        else:
+            ids[item_id] = title_id
+    if not missing:
+        return ids
+    keyed = {item_id: title_key(item_id, row) for item_id, row in missing.items()}
     found = _known(tenant_id, list(set(keyed.values())))
     if len(found) < len(set(keyed.values())):
-        new = {key: (key, item, rows[item]) for item, key in keyed.items() if key not in found}
+        new = {key: (key, item, missing[item]) for item, key in keyed.items() if key not in found}
         found.update(_create(tenant_id, list(new.values()), now))
         late = [key for key in new if key not in found]
         if late:  # inserted by another check-in of the tenant since the lookup
             found.update(_known(tenant_id, late))
-    return {item_id: found[key] for item_id, key in keyed.items()}
+    learned = {item_id: found[key] for item_id, key in keyed.items()}
+    ids.update(learned)
+    if generation is not None:
+        titled: dict[Title, int] = {
+            (item_id, *missing[item_id]): title_id for item_id, title_id in learned.items()
+        }
+        transaction.on_commit(lambda: CACHE.fill(tenant_id, generation, titled), robust=True)
+    return ids
 
 
 def add_software(*, device: Device, title_ids: Iterable[int]) -> None:

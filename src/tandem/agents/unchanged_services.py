@@ -45,61 +45,19 @@ from django.utils import timezone
 from tandem.agents.checkin_services import LAST_SEEN_RESOLUTION_SECONDS, CheckInAnswer
 from tandem.agents.choices import ReportKind
 from tandem.agents.credentials import DEVICE_TAG, hash_secret, well_formed
+from tandem.agents.jobs_due import jobs_due, jobs_due_sql
 from tandem.agents.models import AgentReport, AgentState, DeviceCredential
 from tandem.agents.wire import CheckInRequest
 from tandem.assets.choices import DeviceStatus
 from tandem.assets.models import Device
-from tandem.core.scoping import system_context
-from tandem.jobs.queries import due_jobs
 
 #: The largest id PostgreSQL's ``bigint`` holds: a device id beyond it is no device's.
 _MAX_ID = 2**63 - 1
-_DEVICE_PLACEHOLDER = -424242
 _NEVER_BY_COUNT = 2**31
-_NOW_PLACEHOLDER = dt.datetime(2000, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
 
 def _table(model: type[Any]) -> str:
     return str(connection.ops.quote_name(model._meta.db_table))
-
-
-@cache
-def _jobs_due_sql(vendor: str) -> tuple[str, tuple[Any, ...]]:
-    """``jobs.queries.due_jobs`` (the one definition of "due") as SQL for an ``EXISTS``,
-    with its device compared to the credential's device column ``a.device_id`` and its
-    time left as a ``%s`` (marked by ``None`` in the returned parameters). Compiled once
-    per process from the queryset itself, so it cannot drift from the hand-out's."""
-    with system_context("compile the jobs-due condition of the unchanged check-in"):
-        query = (
-            due_jobs(device_id=_DEVICE_PLACEHOLDER, now=_NOW_PLACEHOLDER)
-            .order_by()
-            .values("pk")
-            .query
-        )
-        sql, params = query.sql_with_params()
-    now_marks = (_NOW_PLACEHOLDER, connection.ops.adapt_datetimefield_value(_NOW_PLACEHOLDER))
-    pieces = sql.split("%s")
-    if len(pieces) != len(params) + 1:
-        raise RuntimeError("the jobs-due query has placeholders this module cannot map")
-    out, kept = [pieces[0]], list[Any]()
-    for param, piece in zip(params, pieces[1:], strict=True):
-        if param == _DEVICE_PLACEHOLDER:
-            out.append("a.device_id")
-        elif param in now_marks:
-            out.append("%s")
-            kept.append(None)
-        else:
-            out.append("%s")
-            kept.append(param)
-        out.append(piece)
-    if None not in kept or "a.device_id" not in out:
-        raise RuntimeError("the jobs-due query no longer names the device and the time")
-    return "".join(out), tuple(kept)
-
-
-def _jobs_due(now: Any) -> tuple[str, list[Any]]:
-    sql, params = _jobs_due_sql(connection.vendor)
-    return sql, [now if p is None else p for p in params]
 
 
 class _Check(NamedTuple):
@@ -205,7 +163,7 @@ def _postgresql_statement(with_reports: bool) -> str:
     re-checks the conditions on the newest row version, as the full path's ``SELECT …
     FOR UPDATE`` does), insert the report ids (``t``), and write ``last_seen_at`` when it
     is due (``seen``); it returns the state hash held, or no row."""
-    due_sql, _ = _jobs_due_sql("postgresql")
+    due_sql, _ = jobs_due_sql("postgresql")
     state, report, device = _table(AgentState), _table(AgentReport), _table(Device)
     if with_reports:
         # The sequence and the agent version are written, as the full path does.
@@ -255,7 +213,7 @@ class _PreparedCursor(psycopg.Cursor[Any]):
 def _postgresql(check: _Check) -> str | None:
     """Run :func:`_postgresql_statement` for this check-in."""
     secret_hash, device_id, ids, sequences, held_hash, agent_version, now = check
-    _, due_params = _jobs_due(now)
+    _, due_params = jobs_due(now)
     stale = now - dt.timedelta(seconds=LAST_SEEN_RESOLUTION_SECONDS)
     params: list[Any] = [secret_hash, DeviceStatus.ACTIVE, device_id]
     if ids:
@@ -297,7 +255,7 @@ def _sqlite(check: _Check) -> str | None:
     ops = connection.ops
     stamp = ops.adapt_datetimefield_value(now)
     stale = ops.adapt_datetimefield_value(now - dt.timedelta(seconds=LAST_SEEN_RESOLUTION_SECONDS))
-    due_sql, due_params = _jobs_due(stamp)
+    due_sql, due_params = jobs_due(stamp)
     state, report, device = _table(AgentState), _table(AgentReport), _table(Device)
     auth = f"SELECT a.device_id FROM ({_auth_sql()}) a"  # noqa: S608 - no value in the text
     auth_params: list[Any] = [secret_hash, DeviceStatus.ACTIVE, device_id]
