@@ -31,6 +31,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from tandem.agents import titles
+from tandem.agents.checkin_sql import insert_reports, read_device, update_row
 from tandem.agents.choices import ReportKind
 from tandem.agents.credentials import DEVICE_TAG, new_secret
 from tandem.agents.documents import DeltaError, apply, canonical_for, pack, unpack
@@ -418,7 +419,7 @@ def check_in(
                 rows_made[id(doc)] = (doc, software_rows(doc))
             return rows_made[id(doc)][1]
 
-        taken: list[AgentReport] = []
+        taken: list[tuple[uuid.UUID, int, str]] = []
         history: list[SoftwareChange] = []
         first_report: uuid.UUID | None = None
         sequence = state.last_sequence
@@ -439,7 +440,7 @@ def check_in(
                 sequence = report.sequence
                 known.add(report_id)
                 answer.accepted.append(report_id)
-                taken.append(_taken(device, report, now))
+                taken.append(_taken(report))
                 continue
             previous = (
                 held.current()
@@ -458,12 +459,12 @@ def check_in(
             sequence = report.sequence
             known.add(report_id)
             answer.accepted.append(report_id)
-            taken.append(_taken(device, report, now))
+            taken.append(_taken(report))
         device_changes: dict[str, Any] = {}
         state_fields = []
         if held.document is not None:
             document = held.document
-            device = Device.objects.get(pk=device.pk)
+            read_device(device)  # again, under the state's lock: what is compared
             stored_document = held.stored()
             if stored_document is None and not device.inventory_hash:
                 # The device's very first inventory: its baseline. No rows can be held
@@ -506,7 +507,7 @@ def check_in(
             state.document_gz, state.state_hash = pack(document, held.canonical), held.hash
             state_fields += ["document_gz", "state_hash"]
             device_changes["inventory_hash"] = held.hash
-        AgentReport.objects.bulk_create(taken, batch_size=1000)
+        insert_reports(device, taken, now)
         if (
             device.last_seen_at is None
             or (now - device.last_seen_at).total_seconds() >= LAST_SEEN_RESOLUTION_SECONDS
@@ -514,7 +515,7 @@ def check_in(
         ):
             device_changes["last_seen_at"] = now
         if device_changes:
-            Device.objects.filter(pk=device.pk).update(**device_changes)
+            update_row(Device, pk=device.pk, tenant_id=device.tenant_id, values=device_changes)
         if sequence != state.last_sequence:
             state.last_sequence = sequence
             state_fields.append("last_sequence")
@@ -534,7 +535,14 @@ def check_in(
                 ).exclude(pk=credential.pk).update(revoked_at=now)
                 answer.credential = _rotate(actor=actor, device=device, now=now)
         if state_fields:
-            state.save(update_fields=[*state_fields, "updated_at"])
+            # As ``save(update_fields=...)`` wrote them, ``updated_at`` with them.
+            state.updated_at = now
+            update_row(
+                AgentState,
+                pk=state.pk,
+                tenant_id=device.tenant_id,
+                values={name: getattr(state, name) for name in [*state_fields, "updated_at"]},
+            )
         answer.state_hash = held.hash
         # Jobs due now (decision 0030): the locked state read said whether any are, so the
         # common check-in (none due) spends no statement of its own on them (decision 0028).
@@ -543,16 +551,10 @@ def check_in(
     return answer.as_json(now)
 
 
-def _taken(device: Device, report: Report, now: dt.datetime) -> AgentReport:
-    """The record that a report was taken (its id acknowledged again if resent)."""
-    return AgentReport(
-        tenant_id=device.tenant_id,
-        device=device,
-        report_id=report.id,
-        sequence=report.sequence,
-        kind=report.kind,
-        received_at=now,
-    )
+def _taken(report: Report) -> tuple[uuid.UUID, int, str]:
+    """The record that a report was taken (its id acknowledged again if resent):
+    written by ``checkin_sql.insert_reports``."""
+    return (report.id, report.sequence, report.kind)
 
 
 def _job_result(actor: Principal, device: Device, report: Report, now: dt.datetime) -> None:
