@@ -78,6 +78,9 @@ def test_the_bench_drives_the_check_in_and_the_inventory_lands() -> None:
     assert landed["installed_software"] == sum(len(d["software"]) for d in expected)
     assert landed["pending_updates"] == sum(len(d["updates"]) for d in expected)
     assert landed["software_changes"] == 9
+    assert printed["packages_per_device"] == round(landed["installed_software"] / 3)
+    text = bench.report(result, as_json=False)
+    assert f"{printed['packages_per_device']:,} packages per device" in text
     with system_context("test"):
         versions = dict(
             InstalledSoftware.objects.filter(
