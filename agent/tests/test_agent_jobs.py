@@ -113,6 +113,7 @@ def test_named_packages_become_one_only_upgrade_command_run_noninteractively():
     command = runner.ran[0]
     assert command[:3] == ["apt-get", "install", "--only-upgrade"]
     assert "-y" in command and "Dpkg::Options::=--force-confold" in command
+    assert "DPkg::Lock::Timeout=300" in command  # waits for unattended-upgrades' lock
     assert command[-3:] == ["--", "aa-tool", "zz-tandem-test"]
 
 

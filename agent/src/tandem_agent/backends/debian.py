@@ -184,7 +184,11 @@ def reboot_required(root: Path = Path("/")) -> tuple[bool, list[str]]:
 
 
 #: apt-get never asks: a changed configuration file keeps the local version (the default
-#: action, else the old file), so a job never hangs on a prompt nobody sees.
+#: action, else the old file), so a job never hangs on a prompt nobody sees. It waits up to
+#: five minutes for the dpkg lock (unattended-upgrades or a person's apt may hold it for a
+#: while, at boot especially) instead of failing the job at once; apt older than 1.9.11
+#: ignores the option and fails as before.
+APT_LOCK_WAIT_SECONDS = 300
 APT_NONINTERACTIVE = [
     "-y",
     "-q",
@@ -192,6 +196,8 @@ APT_NONINTERACTIVE = [
     "Dpkg::Options::=--force-confdef",
     "-o",
     "Dpkg::Options::=--force-confold",
+    "-o",
+    f"DPkg::Lock::Timeout={APT_LOCK_WAIT_SECONDS}",
 ]
 
 

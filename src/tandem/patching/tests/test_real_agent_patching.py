@@ -23,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -118,11 +119,31 @@ def probe(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     )
     env = {**os.environ, "APT_CONFIG": str(folder / "apt.conf"), "LC_ALL": "C"}
     try:
-        subprocess.run(["dpkg", "-i", str(old)], check=True, capture_output=True, env=env)
+        _dpkg(["-i", str(old)], env).check_returncode()
         subprocess.run(["apt-get", "update", "-q"], check=True, capture_output=True, env=env)
         yield name, env
     finally:
-        subprocess.run(["dpkg", "--purge", name], capture_output=True, env=env, check=False)
+        _dpkg(["--purge", name], env)
+
+
+#: What dpkg prints when another dpkg or apt holds its lock ("dpkg frontend lock was
+#: locked by another process with pid …", the same of its database lock; older dpkg: "dpkg
+#: status database is locked …"), exiting with 2.
+DPKG_LOCKED = ("was locked by another process", "status database is locked")
+
+
+def _dpkg(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``dpkg`` with ``args``, waiting up to 120 s while another process holds dpkg's lock.
+    Plain dpkg does not wait (apt's ``DPkg::Lock::Timeout`` is apt's): the suite's runs side
+    by side (SQLite and PostgreSQL, the clock a year ahead and back) each install their own
+    probe, and one that met the other's ``dpkg -i`` failed at once."""
+    deadline = time.monotonic() + 120
+    while True:
+        done = subprocess.run(["dpkg", *args], capture_output=True, text=True, env=env)
+        locked = done.returncode == 2 and any(text in done.stderr for text in DPKG_LOCKED)
+        if not locked or time.monotonic() > deadline:
+            return done
+        time.sleep(0.5)
 
 
 def _installed_version(name: str) -> str:
