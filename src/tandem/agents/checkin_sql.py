@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, cast
 
+import psycopg
 from django.db import connection, models
 from django.utils import timezone
 
@@ -53,6 +56,22 @@ def _columns(fields: list[models.Field[Any, Any]]) -> str:
     return ", ".join(_quote(str(field.column)) for field in fields)
 
 
+@contextmanager
+def _cursor() -> Iterator[Any]:
+    """A cursor for these statements. On PostgreSQL it binds values on the server: Django's
+    cursor binds them into the text on the client, so the state's packed document (~40 KB)
+    travelled as ~80 KB of hex the server then parsed (0.5 ms of its CPU and 0.15 ms of the
+    web process's per first inventory; decision 0049, fourth round). Wrapped as Django
+    wraps its own (error translation, the query log), as the unchanged lane's is."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    connection.ensure_connection()
+    with connection._prepare_cursor(psycopg.Cursor(connection.connection)) as cursor:  # type: ignore[attr-defined]
+        yield cursor
+
+
 def read_device(device: Device) -> None:
     """Read :data:`DEVICE_COLUMNS` of ``device`` again into the instance (it came with
     the credential, before the state's lock; what the inventory is compared with must be
@@ -60,7 +79,7 @@ def read_device(device: Device) -> None:
     may hand booleans back as integers: both are made what the ORM would give."""
     meta = Device._meta
     columns = _columns(_fields(Device, DEVICE_COLUMNS))
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(
             # Table and column names come from the model, values are parameters.
             f"SELECT {columns} FROM {_quote(meta.db_table)} "  # noqa: S608
@@ -90,7 +109,7 @@ def update_row(model: type[Any], *, pk: int, tenant_id: int, values: dict[str, A
         field.get_db_prep_save(value, connection)
         for field, value in zip(fields, values.values(), strict=True)
     ]
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(
             # Table and column names come from the model, values are parameters.
             f"UPDATE {_quote(meta.db_table)} SET {assignments} "  # noqa: S608
@@ -130,7 +149,7 @@ def insert_reports(
             strict=True,
         )
     ]
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(
             # Table and column names come from the model, values are parameters.
             f"INSERT INTO {_quote(meta.db_table)} ({columns}) VALUES "  # noqa: S608

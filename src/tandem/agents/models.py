@@ -135,6 +135,11 @@ class SoftwareTitle(TenantOwned):
     row must fall under the same fail-closed tenant scope as everything else. Titles are
     never updated: a package whose version changes is another title."""
 
+    #: Not indexed on its own: the unique (tenant, key) index starts with it. The extra
+    #: index was one more write per new title, and with the statistics of a table that
+    #: had just grown (a tenant enrolling its fleet) PostgreSQL read the tenant's whole
+    #: titles through it to find a handful of keys (decision 0049, fourth round).
+    tenant = models.ForeignKey("tenancy.Tenant", on_delete=models.PROTECT, db_index=False)
     #: ``titles.title_key`` of the six values below.
     key = models.UUIDField()
     #: The agent's stable item id (``openssl:amd64``, a registry key, a pkgutil id).

@@ -281,6 +281,10 @@ def _worker(
         # One backend per worker for the whole run, so its CPU can be read before and
         # after each phase (production closes connections after CONN_MAX_AGE seconds).
         connection.settings_dict["CONN_MAX_AGE"] = None
+        # A connection opened before (one worker: the set-up's) keeps the closing time it
+        # was opened with; without this it is closed mid-phase and the phase's database
+        # CPU cannot be read.
+        connection.close_at = None
     devices = [_Device(i) for i in indexes]
 
     def doc(index: int) -> dict[str, Any]:
