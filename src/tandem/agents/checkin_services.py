@@ -31,7 +31,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from tandem.agents import titles
-from tandem.agents.checkin_sql import insert_reports, read_device, update_row
+from tandem.agents.checkin_sql import bound_cursor, insert_reports, read_device, update_row
 from tandem.agents.choices import ReportKind
 from tandem.agents.credentials import DEVICE_TAG, new_secret
 from tandem.agents.documents import DeltaError, apply, canonical_for, pack, unpack
@@ -249,7 +249,7 @@ def _insert(
         return
     stamp = connection.ops.adapt_datetimefield_value(now)
     per_row = "(" + ", ".join(["%s"] * len(names)) + ")"
-    with connection.cursor() as cursor:
+    with bound_cursor() as cursor:
         for start in range(0, len(rows), 500):
             batch = rows[start : start + 500]
             cursor.execute(
