@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import fcntl
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from tandem_agent.backends.base import CommandResult
@@ -27,3 +29,20 @@ class RecordedRunner:
             if tuple(args[: len(prefix)]) == prefix:
                 return result
         return CommandResult(127, "", f"{args[0]}: not found")
+
+
+#: The server's tests hold the same lock (``tests/machine_packages.py``; the agent's tests
+#: run without the server's, so the few lines are repeated rather than imported): a test of
+#: a run beside this one that installs a package holds it exclusively meanwhile.
+MACHINE_PACKAGES_LOCK = Path("/tmp/tandem-tests-machine-packages.lock")
+
+
+@contextmanager
+def machine_packages_unchanged() -> Iterator[None]:
+    """dpkg's database not changed by another test run while the block compares with it."""
+    with MACHINE_PACKAGES_LOCK.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agent_support import RecordedRunner, recorded
+from agent_support import RecordedRunner, machine_packages_unchanged, recorded
 from tandem_agent.backends import choose_backend
 from tandem_agent.backends.base import CommandResult
 from tandem_agent.backends.debian import (
@@ -152,9 +152,10 @@ def test_this_machine_chooses_the_debian_backend():
 
 @needs_dpkg
 def test_installed_count_equals_what_dpkg_query_reports():
-    raw = subprocess.run(DPKG_QUERY, capture_output=True, text=True, check=True).stdout
+    with machine_packages_unchanged():
+        raw = subprocess.run(DPKG_QUERY, capture_output=True, text=True, check=True).stdout
+        software = DebianBackend().installed_software()
     installed = [line for line in raw.splitlines() if line.split("\t")[4][1] not in "nc"]
-    software = DebianBackend().installed_software()
     assert len(software) == len(installed) > 100
     assert {p["id"] for p in software} == {
         f"{row.split(chr(9))[0]}:{row.split(chr(9))[3]}" for row in installed

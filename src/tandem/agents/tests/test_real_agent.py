@@ -9,9 +9,11 @@ import json
 import shutil
 import socket
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.machine_packages import machine_packages
 
 from tandem.agents.models import AgentReport, InstalledSoftware, PendingUpdate, SoftwareChange
 from tandem.agents.tests.support import closed_port, make_token, run_agent
@@ -44,8 +46,16 @@ def _counts(device_id: int) -> tuple[int, int, int, int]:
         )
 
 
+@pytest.fixture
+def packages_held() -> Iterator[None]:
+    """dpkg's database unchanged by a run beside this one while the test compares the
+    agent's reports with it (tests/machine_packages)."""
+    with machine_packages(changing=False):
+        yield
+
+
 def test_the_real_agent_reports_this_machine_and_loses_nothing_while_the_server_is_down(
-    live_server, world, tmp_path
+    live_server, world, tmp_path, packages_held
 ) -> None:  # type: ignore[no-untyped-def]
     _token, secret = make_token(world, max_uses=1)
     state = tmp_path / "agent"

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from tests.machine_packages import machine_packages
 from tests.personas import World, user_of
 
 from tandem.accounts.principals import resolve_principal
@@ -118,12 +119,15 @@ def probe(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         'APT::Sandbox::User "root";\n'
     )
     env = {**os.environ, "APT_CONFIG": str(folder / "apt.conf"), "LC_ALL": "C"}
-    try:
-        _dpkg(["-i", str(old)], env).check_returncode()
-        subprocess.run(["apt-get", "update", "-q"], check=True, capture_output=True, env=env)
-        yield name, env
-    finally:
-        _dpkg(["--purge", name], env)
+    # Alone on the machine's package database while the probe is installed: a run beside
+    # this one comparing the real agent's report with dpkg would count it (tests/machine_packages).
+    with machine_packages(changing=True):
+        try:
+            _dpkg(["-i", str(old)], env).check_returncode()
+            subprocess.run(["apt-get", "update", "-q"], check=True, capture_output=True, env=env)
+            yield name, env
+        finally:
+            _dpkg(["--purge", name], env)
 
 
 #: What dpkg prints when another dpkg or apt holds its lock ("dpkg frontend lock was
