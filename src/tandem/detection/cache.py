@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django_tasks import task
 
 from tandem.detection import queries
 from tandem.detection.engine.diskcache import (
@@ -101,6 +102,7 @@ def clean_cache(
     return result
 
 
+@task()
 def clean_cache_task() -> int:
     """The daily job (``DetectionConfig.schedule``): the number of files removed."""
     return len(clean_cache().removed)

@@ -214,6 +214,6 @@ def test_the_daily_job_keeps_the_installed_packs_and_the_command_shows_the_folde
     assert "would remove sigma-" in capsys.readouterr().out
     assert len(cache_files(cache_dir)) == 2
 
-    assert cache.clean_cache_task() == 1
+    assert cache.clean_cache_task.func() == 1
     assert [f.name for f in cache_files(cache_dir)] == [current]
     assert rulesets.InstalledRules.load([("starter", STARTER)]).rulesets[0].from_cache
