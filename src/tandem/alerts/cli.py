@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from pathlib import Path
 
 from tandem.core.cli import CommandError, Commands, positive_int
+
+log = logging.getLogger(__name__)
 
 
 def cmd_detection_worker(args: argparse.Namespace) -> int:
     from tandem.alerts.pipeline import DetectionWorker
     from tandem.core.principal import system_principal
     from tandem.detection import rulesets
+    from tandem.detection.cache import clean_cache
     from tandem.detection.services import sync_installed_packs
     from tandem.logs.workers import run_until_signalled
 
@@ -30,6 +34,12 @@ def cmd_detection_worker(args: argparse.Namespace) -> int:
         actor=system_principal("detection worker: installed rule packs"),
         rulesets=installed.rulesets,
     )
+    # This host's cache folder, now that the packs it runs are recorded as in use (the
+    # daily job cleans only the folder of the host that runs it).
+    try:
+        clean_cache()
+    except OSError as exc:  # never keeps the worker from starting
+        log.warning("detection cache not cleaned: %s", exc)
     worker = DetectionWorker(name=args.name or "", rules=rulesets.TenantRules(installed))
     run_until_signalled(worker, once=args.once, max_batches=args.batches)
     print(json.dumps({**worker.tally.as_dict(), "failed_batches": worker.failed_batches}))

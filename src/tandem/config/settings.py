@@ -340,6 +340,11 @@ INGEST_MAX_LINE_BYTES = env_int("TANDEM_INGEST_MAX_LINE_KB", 256, minimum=1) * 1
 # tandem/detection/packs/starter.
 DETECTION_RULES = env_str("TANDEM_DETECTION_RULES", "").strip()
 DETECTION_CACHE_DIR = DATA_DIR / "cache" / "sigma"
+# The cache cleans itself (decision 0034, docs/operations.md "Detection"): daily and when a
+# detection worker starts, files unused this many days go (never an installed pack's), then
+# the least recently used until the folder is under the bound.
+DETECTION_CACHE_MAX_AGE_DAYS = env_int("TANDEM_DETECTION_CACHE_MAX_AGE_DAYS", 14, minimum=1)
+DETECTION_CACHE_MAX_MB = env_int("TANDEM_DETECTION_CACHE_MAX_MB", 1024, minimum=1)
 #: The event archive (decision 0040): hourly Parquet per tenant, written by
 #: `tandem archive-worker` from the stream's `archive` group.
 LOG_ARCHIVE_DIR = Path(env_str("TANDEM_LOG_ARCHIVE_DIR", "") or DATA_DIR / "archive")

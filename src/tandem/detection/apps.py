@@ -31,5 +31,7 @@ class DetectionConfig(TandemAppConfig):
         "provider-admin": (VIEW_RULES, CHANGE_RULES),
         "provider-technician": (VIEW_RULES,),
     }
+    # Old compiled packs and Hyperscan databases in the cache folder (decision 0034).
+    schedule = (("clean-detection-cache", 24 * 3600, "tandem.detection.cache.clean_cache_task"),)
     isolation_expectations = ("tests.isolation.expect_detection",)
     test_world = ("tandem.detection.tests.world.build_detection_world",)

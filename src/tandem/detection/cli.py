@@ -10,6 +10,7 @@ A line that is not a JSON object is counted as malformed and skipped.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 import time
@@ -17,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tandem.core.cli import CommandError, Commands
+from tandem.core.cli import CommandError, Commands, positive_int
 
 if TYPE_CHECKING:
     from tandem.detection.engine import RuleSet
@@ -47,6 +48,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     import orjson
 
     from tandem.detection.engine import LogSource, compile_rules, infer_logsource, load_rules
+    from tandem.detection.engine.packs import cache_name
 
     started = time.perf_counter()
     rules_path = Path(args.rules)
@@ -65,6 +67,8 @@ def cmd_detect(args: argparse.Namespace) -> int:
         ruleset = load_rules(rules_path, placeholders=placeholders, cache_dir=cache_dir)
     except FileNotFoundError as exc:
         raise CommandError(str(exc)) from exc
+    if cache_dir is not None:
+        _clean_own_cache(cache_dir, cache_name(ruleset.pack.content_hash, placeholders))
     if args.show_source is not None:
         return _show_source(ruleset, args.show_source)
     engine = compile_rules(ruleset)
@@ -125,6 +129,18 @@ def _show_source(ruleset: RuleSet, wanted: str) -> int:
     return 0
 
 
+def _clean_own_cache(folder: Path, loaded: str) -> None:
+    """``tandem detect``'s own folder (no database to say which packs are installed):
+    files unused for the default age go, then the least recently used over the default
+    bound, never the pack just loaded (decision 0034)."""
+    from tandem.detection.engine.diskcache import Policy, cache_files, plan_cleanup, remove
+
+    try:
+        remove(plan_cleanup(cache_files(folder), time.time(), Policy(keep=frozenset([loaded]))))
+    except OSError as exc:  # a folder it cannot clean does not stop the run
+        print(f"cache {folder} not cleaned: {exc}", file=sys.stderr)
+
+
 def _placeholders(file: str) -> dict[str, list[str]]:
     import orjson
 
@@ -166,7 +182,73 @@ def cmd_rule_packs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cache_list(args: argparse.Namespace) -> int:
+    """The cache folder's files, least recently used first, and their total."""
+    from tandem.detection import cache
+
+    files, in_use = cache.listing(Path(args.cache_dir) if args.cache_dir else None)
+    for file in files:
+        used = dt.datetime.fromtimestamp(file.used, dt.UTC).strftime("%Y-%m-%d %H:%M")
+        mark = "  in use (an installed pack)" if file.name in in_use else ""
+        print(f"{used} UTC  {file.size / cache.MB:9.1f} MB  {file.kind:9}  {file.name}{mark}")
+    total = sum(f.size for f in files)
+    print(f"{len(files)} files, {total / cache.MB:.1f} MB", file=sys.stderr)
+    return 0
+
+
+def cmd_cache_clean(args: argparse.Namespace) -> int:
+    """Clean the cache folder now, as the daily job does (or with other limits)."""
+    from tandem.detection import cache
+
+    result = cache.clean_cache(
+        Path(args.cache_dir) if args.cache_dir else None,
+        rules=cache.policy(max_age_days=args.max_age_days, max_mb=args.max_mb),
+        dry_run=args.dry_run,
+    )
+    verb = "would remove" if args.dry_run else "removed"
+    for removal in result.removed:
+        print(
+            f"{verb} {removal.file.name} ({removal.file.size / cache.MB:.1f} MB): {removal.reason}"
+        )
+    freed = sum(r.file.size for r in result.removed)
+    print(
+        f"{len(result.removed)} files {verb} ({freed / cache.MB:.1f} MB); "
+        f"{result.bytes_left / cache.MB:.1f} MB left in {result.folder}",
+        file=sys.stderr,
+    )
+    if result.over_bound:
+        print("still over the size bound: the installed packs' files alone", file=sys.stderr)
+    return 0
+
+
 def register(commands: Commands) -> None:
+    group = commands.group(
+        "detect-cache",
+        "See and clean the detection cache (compiled rule packs, Hyperscan databases).",
+        dest="detect_cache_command",
+    )
+    for action, func, text in (
+        ("list", cmd_cache_list, "List the cached files: last use, size, kind, whether in use."),
+        ("clean", cmd_cache_clean, "Remove unused files now, as the daily job does."),
+    ):
+        c = group.add(action, func, text)
+        c.add_argument(
+            "--cache-dir", metavar="DIR", help="the folder (default TANDEM_DATA_DIR/cache/sigma)"
+        )
+        if action == "clean":
+            c.add_argument(
+                "--max-age-days",
+                type=positive_int,
+                metavar="N",
+                help="remove files unused this long (default TANDEM_DETECTION_CACHE_MAX_AGE_DAYS)",
+            )
+            c.add_argument(
+                "--max-mb",
+                type=positive_int,
+                metavar="N",
+                help="the folder's bound (default TANDEM_DETECTION_CACHE_MAX_MB)",
+            )
+            c.add_argument("--dry-run", action="store_true", help="only say what would go")
     r = commands.add(
         "rule-packs",
         cmd_rule_packs,

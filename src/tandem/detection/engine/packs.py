@@ -31,7 +31,7 @@ from tandem.detection.engine.compiler import (
     compile_rule,
     rule_identity,
 )
-from tandem.detection.engine.diskcache import write_atomically
+from tandem.detection.engine.diskcache import touch, write_atomically
 from tandem.detection.engine.rules import ENGINE_VERSION, Refusal, RulePack, RuleSet
 
 RULE_SUFFIXES = (".yml", ".yaml")
@@ -89,10 +89,13 @@ def content_hash(files: Sequence[tuple[str, bytes]]) -> str:
     return digest.hexdigest()
 
 
-def _cache_key(pack: RulePack, placeholders: Mapping[str, Sequence[str]]) -> str:
-    extra = json.dumps(sorted((k, list(v)) for k, v in placeholders.items()))
-    digest = hashlib.sha256(f"{pack.content_hash}|{ENGINE_VERSION}|{extra}".encode())
-    return digest.hexdigest()[:32]
+def cache_name(content_hash: str, placeholders: Mapping[str, Sequence[str]] | None = None) -> str:
+    """The file name of a pack's compiled form in the cache folder: its content hash,
+    :data:`.rules.ENGINE_VERSION` and the placeholder map (the cleaning keeps the names of
+    the installed packs, decision 0034)."""
+    extra = json.dumps(sorted((k, list(v)) for k, v in (placeholders or {}).items()))
+    digest = hashlib.sha256(f"{content_hash}|{ENGINE_VERSION}|{extra}".encode())
+    return f"sigma-{digest.hexdigest()[:32]}.pickle"
 
 
 def load_rules(
@@ -118,9 +121,10 @@ def load_rules(
     placeholders = dict(placeholders or {})
     cache_file = None
     if cache_dir is not None:
-        cache_file = Path(cache_dir) / f"sigma-{_cache_key(pack, placeholders)}.pickle"
+        cache_file = Path(cache_dir) / cache_name(pack.content_hash, placeholders)
         cached = _read_cache(cache_file)
         if cached is not None:
+            touch(cache_file)  # its last use, which the cache's cleaning reads
             cached.pack = pack
             cached.cache_dir = str(cache_dir)
             cached.from_cache = True

@@ -35,7 +35,7 @@ from typing import Any
 import hyperscan
 import orjson
 
-from tandem.detection.engine.diskcache import read_or_none, write_atomically
+from tandem.detection.engine.diskcache import read_or_none, touch, write_atomically
 from tandem.detection.engine.fields import texts_of
 
 #: Applied to the prefilter's text (when it is not ASCII) and to every literal: the
@@ -129,6 +129,7 @@ def _database(
             try:
                 loaded = hyperscan.loadb(kept, hyperscan.HS_MODE_BLOCK)
                 loaded.scratch = hyperscan.Scratch(loaded)  # a read database has none
+                touch(file)  # its last use, which the cache's cleaning reads
                 return loaded
             except hyperscan.error:  # damaged, or another Hyperscan's: compiled again
                 pass

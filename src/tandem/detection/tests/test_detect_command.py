@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 import zipfile
 from pathlib import Path
 
@@ -116,3 +118,22 @@ def test_show_source_prints_a_rules_generated_function(
     nope = ["detect", "--rules", str(rules), "--cache-dir", cache, "--show-source", "nope"]
     assert tandem(nope) == 1
     assert "no loaded rule has the id or file 'nope'" in capsys.readouterr().err
+
+
+def test_detect_cleans_its_own_cache_folder_but_keeps_the_pack_it_loads(
+    tmp_path: Path, rules: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cache = tmp_path / "cache"
+    events = _events(tmp_path, [json.dumps(windows("Microsoft-Windows-Sysmon/Operational", 1))])
+    base = ["detect", "--rules", str(rules), "--events", str(events), "--cache-dir", str(cache)]
+    assert tandem(base) == 0
+    [pack] = cache.glob("sigma-*.pickle")
+    stale = cache / "sigma-0123456789abcdef0123456789abcdef.pickle"  # another pack's, long unused
+    stale.write_bytes(b"old")
+    month_ago = time.time() - 30 * 24 * 3600
+    for file in (pack, stale):
+        os.utime(file, (month_ago, month_ago))
+    capsys.readouterr()
+    assert tandem(base) == 0
+    assert "from the cache" in capsys.readouterr().err  # read, then the folder cleaned
+    assert pack.exists() and not stale.exists()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 
 from tandem.alerts.models import Alert
 from tandem.alerts.pipeline import DetectionWorker
@@ -20,6 +21,7 @@ from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context
 from tandem.detection import queries, rulesets, services
 from tandem.detection.engine import load_rules, load_rules_text
+from tandem.detection.engine.diskcache import cache_files
 from tandem.detection.models import CustomRule, PlaceholderList
 from tandem.detection.packs import STARTER
 from tandem.logs import streams
@@ -146,6 +148,7 @@ def test_a_rule_waiting_for_a_placeholder_alerts_once_the_tenant_sets_the_list(
         # Acme lists its break-glass accounts: from the next batch the rule runs for
         # Acme, with Acme's values; Globex, without the list, still does not run it.
         version = queries.rules_version(acme.pk)
+        cached = sorted(f.name for f in cache_files(settings.DETECTION_CACHE_DIR))
         response = _post(
             owner,
             f"{API}/tenants/{acme.pk}/placeholder-lists",
@@ -175,6 +178,9 @@ def test_a_rule_waiting_for_a_placeholder_alerts_once_the_tenant_sets_the_list(
                 )
             )
         assert hosts == {"acme-hq-db01"}
+        # The tenant's values are compiled in memory: its list adds no file to the cache
+        # folder (decision 0034's cleaning has nothing per tenant to remove).
+        assert sorted(f.name for f in cache_files(settings.DETECTION_CACHE_DIR)) == cached
         # The rule refused for another reason stays refused, values or not.
         assert _alerts(acme.pk, HOURLY_ID) == 0
         summary = owner.get(f"{API}/tenants/{acme.pk}/detection-rules").json()
