@@ -34,9 +34,7 @@ def _compare_part(left: str, right: str) -> int:
     i = j = 0
     while i < len(left) or j < len(right):
         # The non-digit prefixes, character by character (an exhausted side counts 0).
-        while (i < len(left) and not _digit(left[i])) or (
-            j < len(right) and not _digit(right[j])
-        ):
+        while (i < len(left) and not _digit(left[i])) or (j < len(right) and not _digit(right[j])):
             a = _order(left[i]) if i < len(left) and not _digit(left[i]) else 0
             b = _order(right[j]) if j < len(right) and not _digit(right[j]) else 0
             if a != b:
