@@ -34,7 +34,7 @@ from tandem.agents import titles
 from tandem.agents.checkin_sql import bound_cursor, insert_reports, read_device, update_row
 from tandem.agents.choices import ReportKind
 from tandem.agents.credentials import DEVICE_TAG, new_secret
-from tandem.agents.documents import DeltaError, apply, canonical_for, pack, unpack
+from tandem.agents.documents import DeltaError, apply_canonical, canonical_for, pack, unpack
 from tandem.agents.events import pending_updates_changed, reboot_pending_changed
 from tandem.agents.jobs_due import jobs_due
 from tandem.agents.models import (
@@ -52,6 +52,7 @@ from tandem.agents.normalise import (
     reboot_pending,
     software_changes,
     software_rows,
+    software_rows_after,
     update_rows,
 )
 from tandem.agents.services import CHECK_IN_INTERVAL
@@ -123,7 +124,7 @@ class _Held:
         self.stored_hash = state.state_hash
         self._stored: dict[str, Any] | None = None
         self.document: dict[str, Any] | None = None
-        #: ``document``'s canonical bytes when a full inventory brought it (else None).
+        #: ``document``'s canonical bytes (made when its hash was checked), else None.
         self.canonical: bytes | None = None
 
     def stored(self) -> dict[str, Any] | None:
@@ -166,8 +167,9 @@ def _follow(report: Report, held: _Held) -> bool:
         if base is None:
             return False
         try:
-            held.document = apply(base, report.delta, previous_hash=held.hash)
-            held.canonical = None
+            held.document, held.canonical = apply_canonical(
+                base, report.delta, previous_hash=held.hash
+            )
         except DeltaError:
             return False
         except (TypeError, ValueError, AttributeError) as exc:
@@ -454,6 +456,12 @@ def check_in(
                 break
             following = held.document
             if previous is not None and following is not None and following is not previous:
+                if report.delta is not None:
+                    # Its rows are the previous document's but for the packages it names.
+                    rows_made[id(following)] = (
+                        following,
+                        software_rows_after(software_of(previous), report.delta, following),
+                    )
                 history += _changes(
                     device, software_of(previous), software_of(following), now, report.id
                 )

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 import re
 
-_EPOCH = re.compile(r"^(\d+):(.*)$")
+_EPOCH = re.compile(r"^([0-9]+):(.*)$")
+
+
+def _digit(char: str) -> bool:
+    """An ASCII digit, as dpkg's and rpm's ``isdigit``: ``str.isdigit`` also takes ``²``,
+    which ``int`` refuses (a version holding one made a check-in fail)."""
+    return "0" <= char <= "9"
 
 
 def _order(char: str) -> int:
@@ -28,19 +34,17 @@ def _compare_part(left: str, right: str) -> int:
     i = j = 0
     while i < len(left) or j < len(right):
         # The non-digit prefixes, character by character (an exhausted side counts 0).
-        while (i < len(left) and not left[i].isdigit()) or (
-            j < len(right) and not right[j].isdigit()
-        ):
-            a = _order(left[i]) if i < len(left) and not left[i].isdigit() else 0
-            b = _order(right[j]) if j < len(right) and not right[j].isdigit() else 0
+        while (i < len(left) and not _digit(left[i])) or (j < len(right) and not _digit(right[j])):
+            a = _order(left[i]) if i < len(left) and not _digit(left[i]) else 0
+            b = _order(right[j]) if j < len(right) and not _digit(right[j]) else 0
             if a != b:
                 return -1 if a < b else 1
             i += 1
             j += 1
         start_i, start_j = i, j
-        while i < len(left) and left[i].isdigit():
+        while i < len(left) and _digit(left[i]):
             i += 1
-        while j < len(right) and right[j].isdigit():
+        while j < len(right) and _digit(right[j]):
             j += 1
         a_num = int(left[start_i:i] or 0)
         b_num = int(right[start_j:j] or 0)
@@ -77,10 +81,6 @@ def compare_versions(left: str, right: str) -> int:
 def _rpm_alnum(char: str) -> bool:
     # rpm's risalnum is ASCII only: any other character separates segments.
     return char.isascii() and char.isalnum()
-
-
-def _rpm_digit(char: str) -> bool:
-    return "0" <= char <= "9"
 
 
 def _rpm_alpha(char: str) -> bool:
@@ -126,7 +126,7 @@ def rpmvercmp(left: str, right: str) -> int:
             continue
         if a_end or b_end:
             break
-        kind = _rpm_digit if _rpm_digit(a[i]) else _rpm_alpha
+        kind = _digit if _digit(a[i]) else _rpm_alpha
         start_i, start_j = i, j
         while i < len(a) and kind(a[i]):
             i += 1
@@ -134,8 +134,8 @@ def rpmvercmp(left: str, right: str) -> int:
             j += 1
         one, two = a[start_i:i], b[start_j:j]
         if not two:  # a number against letters: the number is newer
-            return 1 if kind is _rpm_digit else -1
-        if kind is _rpm_digit:
+            return 1 if kind is _digit else -1
+        if kind is _digit:
             one, two = one.lstrip("0"), two.lstrip("0")
             if len(one) != len(two):
                 return -1 if len(one) < len(two) else 1

@@ -9,6 +9,7 @@ import zlib
 from typing import Any, Literal
 
 import orjson
+from isal import igzip_lib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 #: The most a request body may carry on the wire, compressed.
@@ -38,15 +39,7 @@ def decode_body(body: bytes, *, content_encoding: str) -> Any:
     if len(body) > MAX_BODY_BYTES:
         raise WireError(413, "too_large", "Request body too large.")
     if content_encoding.strip().lower() == "gzip":
-        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        try:
-            raw = inflater.decompress(body, MAX_JSON_BYTES)
-        except zlib.error as exc:
-            raise WireError(400, "malformed", "The body is not valid gzip.") from exc
-        if inflater.unconsumed_tail:
-            raise WireError(413, "too_large", "Request body too large once decompressed.")
-        if not inflater.eof:
-            raise WireError(400, "malformed", "The gzip body is truncated.")
+        raw = _inflate(body)
     elif content_encoding.strip():
         raise WireError(400, "malformed", "Only gzip or uncompressed bodies are accepted.")
     else:
@@ -58,6 +51,51 @@ def decode_body(body: bytes, *, content_encoding: str) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise WireError(400, "malformed", "The body is not valid JSON.") from exc
+
+
+#: A gzip member's first bytes (magic, deflate) and its header's reserved flag bits.
+_GZIP_START = b"\x1f\x8b\x08"
+_RESERVED_FLAGS = 0xE0
+
+
+def _inflate(body: bytes) -> bytes:
+    """A gzip body's first member, inflated to at most ``MAX_JSON_BYTES``: 413 beyond, 400
+    when it is not gzip or is cut short (its CRC and length checked).
+
+    ISA-L inflates a ~1,700-package inventory's body in half ``zlib``'s time (decision
+    0049, fourth round). Its decompressor says whether it stopped at the limit with more to
+    come (``needs_input`` false: too large) or ran out of input. A body it does not read to
+    its end is given to ``zlib`` as before, so a malformed body gets the very answer it
+    got before (the two tell "not gzip" and "truncated" apart at slightly different bytes);
+    a bomb is refused here, inflated once. ISA-L ignores the header's reserved flag bits,
+    which ``zlib`` (and RFC 1952) refuse: such a header, like anything but gzip's fixed
+    start, goes to ``zlib`` first."""
+    if len(body) < 4 or body[:3] != _GZIP_START or body[3] & _RESERVED_FLAGS:
+        return _inflate_zlib(body)
+    inflater = igzip_lib.IgzipDecompressor(flag=igzip_lib.DECOMP_GZIP)
+    try:
+        raw = inflater.decompress(body, MAX_JSON_BYTES)
+    except igzip_lib.IsalError:  # type: ignore[misc]  # isal's stub types it as an instance
+        return _inflate_zlib(body)
+    if inflater.eof:
+        return raw
+    if not inflater.needs_input:
+        raise WireError(413, "too_large", "Request body too large once decompressed.")
+    return _inflate_zlib(body)
+
+
+def _inflate_zlib(body: bytes) -> bytes:
+    """:func:`_inflate` with ``zlib``: the answers for a body ISA-L did not read through."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        raw = inflater.decompress(body, MAX_JSON_BYTES)
+    except zlib.error as exc:
+        raise WireError(400, "malformed", "The body is not valid gzip.") from exc
+    if inflater.unconsumed_tail:
+        raise WireError(413, "too_large", "Request body too large once decompressed.")
+    if not inflater.eof:
+        raise WireError(400, "malformed", "The gzip body is truncated.")
+    return raw
 
 
 def encode_answer(payload: dict[str, Any]) -> bytes:
