@@ -344,3 +344,75 @@ def test_dispatched_events_are_purged_after_their_keeping_time_and_waiting_ones_
     assert tandem(["events", "purge", "--older-than", "2"]) == 0
     assert "Deleted 1 dispatched" in capsys.readouterr().out
     assert _rows("ticket.assigned") == []
+
+
+def _columns(row_id: int) -> dict[str, Any]:
+    """An outbox row as read back from the database, without its id."""
+    with system_context("test"):
+        values = OutboxEvent.objects.filter(pk=row_id).values().get()
+    values.pop("id")
+    return values
+
+
+@pytest.mark.parametrize("subscribed", [True, False])
+def test_the_plain_insert_writes_the_row_the_orm_wrote(  # type: ignore[no-untyped-def]
+    world, after_commit, monkeypatch, subscribed, django_capture_on_commit_callbacks
+) -> None:
+    """``record``'s one plain ``INSERT`` against the ORM's ``create`` it replaced: the same
+    payload JSON, times, dispatch rules and defaults, read back equal (decision 0049)."""
+    event = TicketAssigned(
+        tenant_id=world["tenant"],
+        ticket_id=world["ticket"],
+        assignee_id=None,
+        actor_user_id=7,
+        actor_label="Zoë \"quoted\" <b>",
+    )
+    if not subscribed:
+        monkeypatch.setattr(events, "subscribers_of", lambda _type: ())
+    now = timezone.now()
+    with django_capture_on_commit_callbacks(execute=False):
+        recorded = events.record(event, now=now)
+        with system_context("test"):
+            by_orm = OutboxEvent.objects.create(
+                type=event.type,
+                tenant_id=event.tenant_id,
+                payload=event.payload(),
+                occurred_at=now,
+                dispatched_at=None if subscribed else now,
+                next_attempt_at=now + events.GRACE if subscribed else None,
+            )
+    assert recorded != by_orm.pk
+    assert _columns(recorded) == _columns(by_orm.pk)
+    row = _columns(recorded)
+    assert row["payload"]["actor_label"] == "Zoë \"quoted\" <b>"
+    assert row["occurred_at"] == now and row["handled"] == [] and row["attempts"] == 0
+    assert (row["dispatched_at"], row["next_attempt_at"]) == (
+        (None, now + events.GRACE) if subscribed else (now, None)
+    )
+
+
+def test_recorded_events_are_dispatched_after_commit_and_never_on_rollback(  # type: ignore[no-untyped-def]
+    world, after_commit, django_capture_on_commit_callbacks
+) -> None:
+    """Through the plain ``INSERT``: one worker task for the transaction's events, run
+    after it commits; a rolled-back transaction leaves neither rows nor a task."""
+    with system_context("test"):
+        DBTaskResult.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            _assign(world)
+            raise RuntimeError("rolled back")
+    assert callbacks == [] and _rows("ticket.assigned") == []
+    with django_capture_on_commit_callbacks(execute=True):
+        _assign(world)
+        _assign(world)
+        with system_context("test"):
+            # Nothing is handed to the worker before the commit.
+            assert not DBTaskResult.objects.exists()
+    rows = _rows("ticket.assigned")
+    assert len(rows) == 2
+    with system_context("test"):
+        queued = DBTaskResult.objects.filter(task_path="tandem.core.events.dispatch_events_task")
+        assert [r.args_kwargs["args"] for r in queued] == [[[r.pk for r in rows]]]
+    assert all(events.dispatch(r.pk) == "dispatched" for r in rows)
+    assert _inbox(world) == ["assigned", "assigned"]  # each event's notice, inline
