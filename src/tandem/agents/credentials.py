@@ -69,7 +69,7 @@ def _credential_sql(vendor: str) -> str:
     kind, so a new field is read without a change here). ``secret_hash`` is unique."""
     quote = connection.ops.quote_name
     columns = ", ".join(
-        f"{alias}.{quote(field.column)}"
+        f"{alias}.{quote(str(field.column))}"
         for alias, model in (("c", DeviceCredential), ("d", Device))
         for field in _concrete(model)
     )
@@ -77,7 +77,7 @@ def _credential_sql(vendor: str) -> str:
         # Table and column names come from the models; the hash is a parameter.
         f"SELECT {columns} FROM {quote(DeviceCredential._meta.db_table)} c "  # noqa: S608
         f"INNER JOIN {quote(Device._meta.db_table)} d "
-        f"ON d.{quote(Device._meta.pk.column)} = c.{quote(_device_column())} "
+        f"ON d.{quote(str(Device._meta.pk.column))} = c.{quote(_device_column())} "
         "WHERE c.secret_hash = %s"
     )
 
@@ -97,7 +97,10 @@ def _converters(model: type[models.Model]) -> list[tuple[Any, list[Converter]]]:
     for field in _concrete(model):
         column = field.get_col(model._meta.db_table)
         out.append(
-            (column, [*connection.ops.get_db_converters(column), *field.get_db_converters(connection)])
+            (
+                column,
+                [*connection.ops.get_db_converters(column), *field.get_db_converters(connection)],
+            )
         )
     return out
 
@@ -110,9 +113,7 @@ def _instance(
         for convert in converters:
             value = convert(value, column, connection)
         converted.append(value)
-    return model.from_db(
-        connection.alias, [f.attname for f in _concrete(model)], converted
-    )
+    return model.from_db(connection.alias, [f.attname for f in _concrete(model)], converted)
 
 
 def find_device_credential(raw: str) -> DeviceCredential | None:
