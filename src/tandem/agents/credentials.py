@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, cast
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 from tandem.agents.models import DeviceCredential, EnrolmentToken
 from tandem.assets.choices import DeviceStatus
@@ -92,28 +92,42 @@ Converter = Callable[[Any, Any, Any], Any]
 def _converters(model: type[models.Model]) -> list[tuple[Any, list[Converter]]]:
     """Each concrete field's column expression and the converters the ORM's compiler
     would apply to its value (the backend's, then the field's: SQLite's datetimes made
-    aware, its booleans made ``bool``), so the instances hold exactly the ORM's values."""
-    out = []
-    for field in _concrete(model):
-        column = field.get_col(model._meta.db_table)
-        out.append(
-            (
-                column,
-                [*connection.ops.get_db_converters(column), *field.get_db_converters(connection)],
+    aware, its booleans made ``bool``), so the instances hold exactly the ORM's values.
+    Made once per database connection (they are its backend's bound methods)."""
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    made: dict[type[models.Model], list[tuple[Any, list[Converter]]]] = wrapper.__dict__.setdefault(
+        "tandem_credential_converters", {}
+    )
+    if model not in made:
+        made[model] = []
+        for field in _concrete(model):
+            column = field.get_col(model._meta.db_table)
+            made[model].append(
+                (
+                    column,
+                    [
+                        *wrapper.ops.get_db_converters(column),
+                        *field.get_db_converters(wrapper),
+                    ],
+                )
             )
-        )
-    return out
+    return made[model]
 
 
-def _instance(
-    model: type[models.Model], fields: Sequence[tuple[Any, list[Converter]]], values: Sequence[Any]
-) -> Any:
+@cache
+def _attnames(model: type[models.Model]) -> list[str]:
+    return [field.attname for field in _concrete(model)]
+
+
+def _instance(model: type[models.Model], values: Sequence[Any]) -> Any:
+    """A ``model`` instance from its row's values, as the ORM's compiler builds one."""
+    wrapper = connections[DEFAULT_DB_ALIAS]
     converted = []
-    for (column, converters), value in zip(fields, values, strict=True):
+    for (column, converters), value in zip(_converters(model), values, strict=True):
         for convert in converters:
-            value = convert(value, column, connection)
+            value = convert(value, column, wrapper)
         converted.append(value)
-    return model.from_db(connection.alias, [f.attname for f in _concrete(model)], converted)
+    return model.from_db(wrapper.alias, _attnames(model), converted)
 
 
 def find_device_credential(raw: str) -> DeviceCredential | None:
@@ -131,8 +145,8 @@ def find_device_credential(raw: str) -> DeviceCredential | None:
     if row is None:
         return None
     split = len(_concrete(DeviceCredential))
-    credential = _instance(DeviceCredential, _converters(DeviceCredential), row[:split])
-    device = _instance(Device, _converters(Device), row[split:])
+    credential = _instance(DeviceCredential, row[:split])
+    device = _instance(Device, row[split:])
     DeviceCredential._meta.get_field("device").set_cached_value(credential, device)
     return cast(DeviceCredential, credential)
 
