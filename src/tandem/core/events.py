@@ -526,8 +526,9 @@ def purge_dispatched(*, keep: dt.timedelta | None = None, now: dt.datetime | Non
 
 @task()
 def dispatch_events_task(event_ids: list[int]) -> dict[str, int]:
-    """Run the subscribers of some outbox rows (one committed transaction's, or the sweep's);
-    returns how many ended in each outcome."""
+    """Run the subscribers of some outbox rows (the sweep's, or a failure's retry; a
+    committed transaction hands its rows to :func:`dispatch_due_events_task`); returns how
+    many ended in each outcome."""
     outcomes: dict[str, int] = {}
     for event_id in event_ids:
         outcome = dispatch(event_id)
