@@ -4,10 +4,11 @@ suite otherwise runs subscribers as soon as an event is recorded (``EVENTS_EAGER
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -30,6 +31,7 @@ from tests.personas import user_of
 pytestmark = pytest.mark.django_db
 
 IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+DUE_TASK = "tandem.core.events.dispatch_due_events_task"
 
 
 @pytest.fixture
@@ -79,8 +81,8 @@ def test_an_event_is_written_with_the_change_and_told_after_commit(  # type: ign
     assert _inbox(world) == ["assigned"]
     with system_context("test"):
         row.refresh_from_db()
-        queued = DBTaskResult.objects.filter(task_path="tandem.core.events.dispatch_events_task")
-        assert [r.args_kwargs["args"] for r in queued] == [[[row.pk]]]
+        queued = DBTaskResult.objects.filter(task_path=DUE_TASK)
+        assert [r.args_kwargs["args"] for r in queued] == [[]]
     assert row.handled == ["tandem.notifications.subscribers.notices"]
     # A row another worker has claimed (leased) is left alone until the lease runs out.
     leased = timezone.now() + events.LEASE
@@ -267,8 +269,18 @@ def test_opening_a_ticket_costs_one_insert_and_one_task(  # type: ignore[no-unty
     tasks = [q["sql"] for q in queries.captured_queries if "dbtaskresult" in q["sql"]]
     # The acknowledgement e-mail is the worker's now: nothing else on the request's path.
     assert len(outbox) == 1 and outbox[0].startswith("INSERT")
-    assert len(tasks) == 1 and tasks[0].startswith("INSERT")
+    # No task waiting yet: one looked for, one enqueued.
+    assert [t.split()[0] for t in tasks] == ["SELECT", "INSERT"]
     assert not any("outboundmessage" in q["sql"] for q in queries.captured_queries)
+    # The next ticket finds that task still waiting: only the look.
+    with (
+        principal_scope(principal),
+        CaptureQueriesContext(connection) as queries,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        desk.create_ticket(actor=principal, tenant=acme, requester=tech, subject="Paper")
+    tasks = [q["sql"] for q in queries.captured_queries if "dbtaskresult" in q["sql"]]
+    assert [t.split()[0] for t in tasks] == ["SELECT"]
 
 
 def test_an_operator_lists_failed_events_and_retries_them_now(  # type: ignore[no-untyped-def]
@@ -344,3 +356,144 @@ def test_dispatched_events_are_purged_after_their_keeping_time_and_waiting_ones_
     assert tandem(["events", "purge", "--older-than", "2"]) == 0
     assert "Deleted 1 dispatched" in capsys.readouterr().out
     assert _rows("ticket.assigned") == []
+
+
+def _columns(row_id: int) -> dict[str, Any]:
+    """An outbox row as read back from the database, without its id."""
+    with system_context("test"):
+        values = OutboxEvent.objects.filter(pk=row_id).values().get()
+    values.pop("id")
+    return values
+
+
+@pytest.mark.parametrize("subscribed", [True, False])
+def test_the_plain_insert_writes_the_row_the_orm_wrote(  # type: ignore[no-untyped-def]
+    world, after_commit, monkeypatch, subscribed, django_capture_on_commit_callbacks
+) -> None:
+    """``record``'s one plain ``INSERT`` against the ORM's ``create`` it replaced: the same
+    payload JSON, times, dispatch rules and defaults, read back equal (decision 0049)."""
+    event = TicketAssigned(
+        tenant_id=world["tenant"],
+        ticket_id=world["ticket"],
+        assignee_id=None,
+        actor_user_id=7,
+        actor_label='Zoë "quoted" <b>',
+    )
+    if not subscribed:
+        monkeypatch.setattr(events, "subscribers_of", lambda _type: ())
+    now = timezone.now()
+    with django_capture_on_commit_callbacks(execute=False):
+        recorded = events.record(event, now=now)
+        with system_context("test"):
+            by_orm = OutboxEvent.objects.create(
+                type=event.type,
+                tenant_id=event.tenant_id,
+                payload=event.payload(),
+                occurred_at=now,
+                dispatched_at=None if subscribed else now,
+                next_attempt_at=now + events.GRACE if subscribed else None,
+            )
+    assert recorded != by_orm.pk
+    assert _columns(recorded) == _columns(by_orm.pk)
+    row = _columns(recorded)
+    assert row["payload"]["actor_label"] == 'Zoë "quoted" <b>'
+    assert row["occurred_at"] == now and row["handled"] == [] and row["attempts"] == 0
+    assert (row["dispatched_at"], row["next_attempt_at"]) == (
+        (None, now + events.GRACE) if subscribed else (now, None)
+    )
+
+
+def test_recorded_events_are_dispatched_after_commit_and_never_on_rollback(  # type: ignore[no-untyped-def]
+    world, after_commit, django_capture_on_commit_callbacks
+) -> None:
+    """Through the plain ``INSERT``: one worker task for the transaction's events, run
+    after it commits; a rolled-back transaction leaves neither rows nor a task."""
+    with system_context("test"):
+        DBTaskResult.objects.all().delete()
+    with (
+        django_capture_on_commit_callbacks(execute=False) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        _assign(world)
+        raise RuntimeError("rolled back")
+    assert callbacks == [] and _rows("ticket.assigned") == []
+    with django_capture_on_commit_callbacks(execute=True):
+        _assign(world)
+        _assign(world)
+        with system_context("test"):
+            # Nothing is handed to the worker before the commit.
+            assert not DBTaskResult.objects.exists()
+    rows = _rows("ticket.assigned")
+    assert len(rows) == 2
+    with system_context("test"):
+        assert DBTaskResult.objects.filter(task_path=DUE_TASK).count() == 1
+    assert _inbox(world) == ["assigned", "assigned"]  # each event's notice, inline
+    # The worker's task takes up both rows (their mail and webhooks).
+    assert events.dispatch_due() == {"dispatched": 2}
+    assert events.pending() == []
+
+
+def _due_tasks(status: str | None = None) -> int:
+    with system_context("test"):
+        tasks = DBTaskResult.objects.filter(task_path=DUE_TASK)
+        return (tasks.filter(status=status) if status else tasks).count()
+
+
+def test_a_commit_finding_the_task_already_running_enqueues_another(world, after_commit) -> None:  # type: ignore[no-untyped-def]
+    """A task seen running may have read its rows before these committed: it is not
+    relied on, a new one is enqueued; one still waiting is (coalesced)."""
+    _assign(world)  # committed in the test's eyes; its callback below, as after a commit
+    events.hand_to_worker()
+    assert _due_tasks("READY") == 1
+    events.hand_to_worker()  # another transaction while it waits: coalesced
+    assert _due_tasks() == 1
+    with system_context("test"):
+        DBTaskResult.objects.ready().filter(task_path=DUE_TASK).get_locked().claim("worker-1")  # type: ignore[union-attr]
+    events.hand_to_worker()
+    assert (_due_tasks("RUNNING"), _due_tasks("READY")) == (1, 1)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="PostgreSQL only: on SQLite a worker's claim (BEGIN EXCLUSIVE) and a commit "
+    "never overlap",
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_commit_that_sees_the_task_waiting_while_it_is_being_claimed_is_dispatched(  # type: ignore[no-untyped-def]
+    world, after_commit
+) -> None:
+    """The race coalescing must win (decision 0022): a worker is claiming the waiting
+    task (its claim not yet committed) when a transaction commits its event and, seeing
+    the task still waiting, enqueues none. The task, run after its claim commits, must
+    dispatch that event."""
+    events.hand_to_worker()
+    assert _due_tasks("READY") == 1
+    claimed, go = threading.Event(), threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def worker() -> None:
+        try:
+            with system_context("test: the worker"):
+                with transaction.atomic():
+                    found = DBTaskResult.objects.ready().filter(task_path=DUE_TASK).get_locked()
+                    assert found is not None
+                    found.claim("worker-1")
+                    claimed.set()
+                    assert go.wait(timeout=30)
+                # As db_worker: the task is called once the claim committed.
+                outcome["ran"] = found.task.call()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert claimed.wait(timeout=30)
+    _assign(world)  # commits; its after-commit work sees the task still waiting
+    assert _due_tasks() == 1
+    go.set()
+    thread.join(timeout=30)
+    assert outcome["ran"] == {"dispatched": 1}
+    [row] = _rows("ticket.assigned")
+    assert row.dispatched_at is not None
+    assert events.pending() == []
