@@ -22,8 +22,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Min
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from tandem.accounts.models import User
 from tandem.accounts.services import create_tenant_with_owner
@@ -31,7 +33,8 @@ from tandem.bench.desk import Figure, _percentile
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context, within_tenant
 from tandem.patching import compliance, queries, snapshot_queries, snapshot_services
-from tandem.patching.models import ComplianceSnapshot, ComplianceStanding
+from tandem.patching.choices import UpdateStatus
+from tandem.patching.models import ComplianceSnapshot, ComplianceStanding, DeviceUpdateState
 from tandem.scale.patching import build_patching_fleet
 from tandem.tenancy.services import create_site
 
@@ -52,13 +55,72 @@ def _timed(runs: int, call: Callable[[], Any], cpu: list[float] | None = None) -
     return timings
 
 
-def _standings_bytes() -> int | None:
-    """The standings table's size with its indexes (PostgreSQL), or None."""
+#: The tables a snapshot's refresh writes besides the snapshot row (decision 0048).
+STORED = (ComplianceStanding,)
+
+
+def _stored_stats() -> dict[str, int] | None:
+    """The snapshot tables' size with their indexes, and the rows inserted, updated and
+    deleted in them so far (PostgreSQL's statistics, flushed first), or None elsewhere."""
     if connection.vendor != "postgresql":
         return None
+    found = {"bytes": 0, "inserted": 0, "updated": 0, "deleted": 0}
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_total_relation_size(%s)", [ComplianceStanding._meta.db_table])
-        return int(cursor.fetchone()[0])
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        for model in STORED:
+            table = model._meta.db_table
+            cursor.execute(
+                "SELECT pg_total_relation_size(relid), n_tup_ins, n_tup_upd, n_tup_del "
+                "FROM pg_stat_user_tables WHERE relname = %s",
+                [table],
+            )
+            size, inserted, updated, deleted = cursor.fetchone()
+            found["bytes"] += int(size)
+            found["inserted"] += int(inserted)
+            found["updated"] += int(updated)
+            found["deleted"] += int(deleted)
+    return found
+
+
+def _refresh_figure(name: str, tenant_id: int, actor: Any) -> Figure:
+    """One snapshot refresh: wall and CPU time, the rows it wrote (inserted, updated,
+    deleted) and the tables' size after it (PostgreSQL)."""
+    before = _stored_stats()
+    cpu: list[float] = []
+    with system_context("bench patching: refresh"):
+        wall = _timed(
+            1,
+            lambda: snapshot_services.refresh_compliance_snapshot(actor=actor, tenant_id=tenant_id),
+            cpu,
+        )
+        rows = sum(m.objects.filter(tenant_id=tenant_id).count() for m in STORED)
+    after = _stored_stats()
+    detail: dict[str, Any] = {"cpu_ms": round(cpu[0]), "rows": rows}
+    if before is not None and after is not None:
+        detail.update(
+            {key: after[key] - before[key] for key in ("inserted", "updated", "deleted")},
+            stored_mb=round(after["bytes"] / 2**20, 1),
+        )
+    return Figure(name, wall[0], "ms", detail)
+
+
+def _change_devices(tenant_id: int, count: int) -> int:
+    """Install one missing update on each of ``count`` devices (the first by id that have
+    one), as a sync would record it: what a refresh after a few changes has to write."""
+    with within_tenant(tenant_id):
+        picked = [
+            row["first"]
+            for row in DeviceUpdateState.objects.filter(
+                tenant_id=tenant_id, status=UpdateStatus.MISSING
+            )
+            .values("device_id")
+            .annotate(first=Min("id"))
+            .order_by("device_id")[:count]
+        ]
+        return DeviceUpdateState.objects.filter(pk__in=picked).update(
+            status=UpdateStatus.INSTALLED, installed_at=timezone.now()
+        )
 
 
 def run(
@@ -112,27 +174,12 @@ def run(
             {"runs": len(live), "cpu_ms": round(live_cpu[0])},
         )
     )
-    refresh_cpu: list[float] = []
-    with system_context("bench patching: refresh"):
-        refresh = _timed(
-            1,
-            lambda: snapshot_services.refresh_compliance_snapshot(actor=actor, tenant_id=tenant.pk),
-            refresh_cpu,
-        )
-        stored = _standings_bytes()
-        rows = ComplianceStanding.objects.filter(tenant_id=tenant.pk).count()
+    figures.append(_refresh_figure("snapshot refresh 1 (worker, every preset)", tenant.pk, actor))
+    for n in (2, 3):
+        figures.append(_refresh_figure(f"snapshot refresh {n} (nothing changed)", tenant.pk, actor))
+    changed = _change_devices(tenant.pk, max(devices // 100, 1))
     figures.append(
-        Figure(
-            "snapshot refresh (worker, every preset)",
-            statistics.median(refresh),
-            "ms",
-            {
-                "runs": len(refresh),
-                "cpu_ms": round(refresh_cpu[0]),
-                "standings": rows,
-                "standings_mb": None if stored is None else round(stored / 2**20, 1),
-            },
-        )
+        _refresh_figure(f"snapshot refresh 4 ({changed} devices changed)", tenant.pk, actor)
     )
 
     with within_tenant(tenant.pk):
