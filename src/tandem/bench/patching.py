@@ -22,10 +22,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Min
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from tandem.accounts.models import User
 from tandem.accounts.services import create_tenant_with_owner
@@ -33,9 +31,8 @@ from tandem.bench.desk import Figure, _percentile
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context, within_tenant
 from tandem.patching import compliance, queries, snapshot_queries, snapshot_services
-from tandem.patching.choices import UpdateStatus
-from tandem.patching.models import ComplianceSnapshot, ComplianceStanding, DeviceUpdateState
-from tandem.scale.patching import build_patching_fleet
+from tandem.patching.models import ComplianceDevice, ComplianceSnapshot, ComplianceStanding
+from tandem.scale.patching import build_patching_fleet, install_one_update_each
 from tandem.tenancy.services import create_site
 
 #: The preset the benchmark compares under: not the tenant's (the default, Cyber Essentials).
@@ -56,7 +53,7 @@ def _timed(runs: int, call: Callable[[], Any], cpu: list[float] | None = None) -
 
 
 #: The tables a snapshot's refresh writes besides the snapshot row (decision 0048).
-STORED = (ComplianceStanding,)
+STORED = (ComplianceDevice, ComplianceStanding)
 
 
 def _stored_stats() -> dict[str, int] | None:
@@ -103,24 +100,6 @@ def _refresh_figure(name: str, tenant_id: int, actor: Any) -> Figure:
             stored_mb=round(after["bytes"] / 2**20, 1),
         )
     return Figure(name, wall[0], "ms", detail)
-
-
-def _change_devices(tenant_id: int, count: int) -> int:
-    """Install one missing update on each of ``count`` devices (the first by id that have
-    one), as a sync would record it: what a refresh after a few changes has to write."""
-    with within_tenant(tenant_id):
-        picked = [
-            row["first"]
-            for row in DeviceUpdateState.objects.filter(
-                tenant_id=tenant_id, status=UpdateStatus.MISSING
-            )
-            .values("device_id")
-            .annotate(first=Min("id"))
-            .order_by("device_id")[:count]
-        ]
-        return DeviceUpdateState.objects.filter(pk__in=picked).update(
-            status=UpdateStatus.INSTALLED, installed_at=timezone.now()
-        )
 
 
 def run(
@@ -177,7 +156,8 @@ def run(
     figures.append(_refresh_figure("snapshot refresh 1 (worker, every preset)", tenant.pk, actor))
     for n in (2, 3):
         figures.append(_refresh_figure(f"snapshot refresh {n} (nothing changed)", tenant.pk, actor))
-    changed = _change_devices(tenant.pk, max(devices // 100, 1))
+    with within_tenant(tenant.pk):
+        changed = len(install_one_update_each(tenant_id=tenant.pk, devices=max(devices // 100, 1)))
     figures.append(
         _refresh_figure(f"snapshot refresh 4 ({changed} devices changed)", tenant.pk, actor)
     )
@@ -188,7 +168,7 @@ def run(
         snapshot = ComplianceSnapshot.objects.get(tenant_id=tenant.pk)
         options = queries.compliance_options(queries.compliance_settings(tenant.pk))
         one_site = ComplianceStanding.objects.filter(
-            tenant_id=tenant.pk, site_id=sites[0], preset=options.rule.preset
+            tenant_id=tenant.pk, device__site_id=sites[0], preset=options.rule.preset
         )
         narrowed = _timed(
             requests,
