@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F
 
 from tandem.core.models import TenantOwned
 from tandem.patching import compliance
@@ -320,9 +321,6 @@ class ComplianceDevice(TenantOwned):
         "assets.Device", primary_key=True, on_delete=models.CASCADE, related_name="+"
     )
     name = models.TextField()
-    #: ``name.lower()`` as UTF-8: bytes compare as Python compares the strings, on every
-    #: database, so SQL orders the devices as ``compliance.device_order`` does.
-    sort_name = models.BinaryField()
     site_id = models.BigIntegerField(null=True, blank=True)
     site_name = models.TextField(blank=True)
     asset_group_id = models.BigIntegerField(null=True, blank=True)
@@ -359,7 +357,12 @@ class ComplianceStanding(TenantOwned):
     device = models.ForeignKey(ComplianceDevice, on_delete=models.CASCADE, related_name="+")
     #: The preset it was judged by (``compliance.Preset``).
     preset = models.CharField(max_length=32)
+    #: Not current first, then current, then out of scope (NULL, sorted last).
     current = models.BooleanField(null=True)
+    #: The device's ``name.lower()`` as UTF-8 (bytes compare as Python compares the
+    #: strings, on every database): with ``current`` and the id, the list's order is this
+    #: row's own, read from an index (:attr:`ORDER`).
+    sort_name = models.BinaryField()
     #: Overdue updates by severity (``compliance.SEVERITIES``), and their sum (what the
     #: figures add up, in SQL).
     overdue_critical = models.PositiveIntegerField(default=0)
@@ -374,9 +377,9 @@ class ComplianceStanding(TenantOwned):
     #: A hash of the values above: a refresh rewrites the row only when it differs.
     digest = models.BigIntegerField()
 
-    #: ``compliance.device_order`` in SQL: in scope first, not current first (False sorts
-    #: before True; out of scope it is NULL and the same for all), by name, by id.
-    ORDER = ("-device__in_scope", "current", "device__sort_name", "device_id")
+    #: ``compliance.device_order`` in SQL: not current first, then current, then out of
+    #: scope (``current`` is NULL exactly when the device is out of scope), by name, by id.
+    ORDER = (F("current").asc(nulls_last=True), "sort_name", "device_id")
     #: Where each of ``compliance.STORED_FIELDS`` is read from, through a standing: its
     #: own columns, or its device's.
     RESULT_COLUMNS = tuple(
@@ -393,11 +396,12 @@ class ComplianceStanding(TenantOwned):
             )
         ]
         indexes = [
-            # The page's "devices not current".
+            # The CSV's rows and the page's "devices not current" in order (:attr:`ORDER`),
+            # without a sort.
+            # (PostgreSQL sorts NULL last in an ascending index, as ORDER asks.)
             models.Index(
-                fields=["tenant", "preset", "device"],
-                condition=models.Q(current=False),
-                name="patch_standing_failing",
+                fields=["tenant", "preset", "current", "sort_name", "device"],
+                name="patch_standing_order",
             ),
         ]
 
