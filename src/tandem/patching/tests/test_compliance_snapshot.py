@@ -76,6 +76,29 @@ def _same(read: queries.TenantCompliance, live: queries.TenantCompliance) -> Non
     assert list(read.device_results()) == live.evaluation.devices
 
 
+def _every_preset_exactly(
+    world: World, tenant_id: int, now: dt.datetime
+) -> dict[tuple[str, str], queries.TenantCompliance]:
+    """Every preset read from the snapshot by the tenant's IT (stored totals), Northwind
+    (one site: SQL tallies) and Sentinel: each exactly the live computation at ``now``.
+    The reads, by reader and preset."""
+    reads = {}
+    for shown in compliance.Preset.VALUES:
+        for name, principal in _readers(world).items():
+            with principal_scope(principal):
+                live = queries.compliance_for_tenant(
+                    tenant_id, now, principal=principal, preset=shown
+                )
+                read = snapshot_queries.compliance_for_reader(
+                    tenant_id, principal=principal, preset=shown
+                )
+            assert read.from_snapshot, (shown, name)
+            assert read.evaluation.rule.preset == shown
+            _same(read, live)
+            reads[(name, shown)] = read
+    return reads
+
+
 def _readers(world: World) -> dict[str, Principal]:
     return {
         "owner": resolve_principal(user_of(world, "owner")),
@@ -136,25 +159,12 @@ def test_the_snapshot_gives_exactly_the_live_figures(world, preset, extra) -> No
 
     # Every preset, the tenant's and the others, read from the snapshot by its IT (stored
     # totals), Northwind (one site: SQL tallies) and Sentinel.
-    devices_seen: dict[str, int] = {}
-    percent: dict[str, float | None] = {}
+    reads = _every_preset_exactly(world, acme.pk, now)
     for shown in compliance.Preset.VALUES:
-        for name, principal in _readers(world).items():
-            with principal_scope(principal):
-                live = queries.compliance_for_tenant(
-                    acme.pk, now, principal=principal, preset=shown
-                )
-                read = snapshot_queries.compliance_for_reader(
-                    acme.pk, principal=principal, preset=shown
-                )
-            assert read.from_snapshot, (shown, name)
-            assert read.evaluation.rule.preset == shown
-            _same(read, live)
-            devices_seen[name] = read.overall.devices
-            if name == "owner":
-                percent[shown] = read.percent_current
         # Northwind sees the HQ site only: fewer devices than the tenant's own IT.
-        assert 0 < devices_seen["provider_tech"] < devices_seen["owner"]
+        owner, northwind = reads[("owner", shown)], reads[("provider_tech", shown)]
+        assert 0 < northwind.overall.devices < owner.overall.devices
+    percent = {shown: reads[("owner", shown)].percent_current for shown in compliance.Preset.VALUES}
     # The presets judge differently on this fleet (the comparison is not of one figure).
     assert len(set(percent.values())) > 1
 
@@ -391,19 +401,6 @@ def test_a_refresh_writes_only_the_rows_that_changed(world) -> None:  # type: ig
         with system_context("test: worker"):
             snapshot_services.refresh_compliance_snapshot(actor=SYSTEM, tenant_id=acme.pk, now=at)
 
-    def exact(at: dt.datetime) -> None:
-        for name, principal in _readers(world).items():
-            for shown in compliance.Preset.VALUES:
-                with principal_scope(principal):
-                    live = queries.compliance_for_tenant(
-                        acme.pk, at, principal=principal, preset=shown
-                    )
-                    read = snapshot_queries.compliance_for_reader(
-                        acme.pk, principal=principal, preset=shown
-                    )
-                assert read.from_snapshot, (name, shown)
-                _same(read, live)
-
     refresh(now)
     first = _rows(acme.pk)
     device_ids: list[int] = fleet["device_ids"]  # type: ignore[assignment]
@@ -433,7 +430,7 @@ def test_a_refresh_writes_only_the_rows_that_changed(world) -> None:  # type: ig
     written = _written(first, second)
     assert not written["inserted"] and not written["deleted"]
     assert written["updated"] and written["updated"] <= mine
-    exact(at)
+    _every_preset_exactly(world, acme.pk, at)
 
     # Renamed to the front of the list: its rows alone (its place in the list is its own
     # rows' order, no position of the others shifts).
@@ -445,7 +442,7 @@ def test_a_refresh_writes_only_the_rows_that_changed(world) -> None:  # type: ig
     refresh(at)
     third = _rows(acme.pk)
     assert _written(second, third) == {"inserted": set(), "updated": mine, "deleted": set()}
-    exact(at)
+    _every_preset_exactly(world, acme.pk, at)
 
     # Retired, and deleted outright: their rows go, nothing else is written.
     retired, deleted = device_ids[0], device_ids[1]
@@ -460,4 +457,4 @@ def test_a_refresh_writes_only_the_rows_that_changed(world) -> None:  # type: ig
         "updated": set(),
         "deleted": gone,
     }
-    exact(at)
+    _every_preset_exactly(world, acme.pk, at)
