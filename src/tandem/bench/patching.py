@@ -31,8 +31,8 @@ from tandem.bench.desk import Figure, _percentile
 from tandem.core.principal import system_principal
 from tandem.core.scoping import system_context, within_tenant
 from tandem.patching import compliance, queries, snapshot_queries, snapshot_services
-from tandem.patching.models import ComplianceSnapshot, ComplianceStanding
-from tandem.scale.patching import build_patching_fleet
+from tandem.patching.models import ComplianceDevice, ComplianceSnapshot, ComplianceStanding
+from tandem.scale.patching import build_patching_fleet, install_one_update_each
 from tandem.tenancy.services import create_site
 
 #: The preset the benchmark compares under: not the tenant's (the default, Cyber Essentials).
@@ -52,13 +52,54 @@ def _timed(runs: int, call: Callable[[], Any], cpu: list[float] | None = None) -
     return timings
 
 
-def _standings_bytes() -> int | None:
-    """The standings table's size with its indexes (PostgreSQL), or None."""
+#: The tables a snapshot's refresh writes besides the snapshot row (decision 0048).
+STORED = (ComplianceDevice, ComplianceStanding)
+
+
+def _stored_stats() -> dict[str, int] | None:
+    """The snapshot tables' size with their indexes, and the rows inserted, updated and
+    deleted in them so far (PostgreSQL's statistics, flushed first), or None elsewhere."""
     if connection.vendor != "postgresql":
         return None
+    found = {"bytes": 0, "inserted": 0, "updated": 0, "deleted": 0}
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_total_relation_size(%s)", [ComplianceStanding._meta.db_table])
-        return int(cursor.fetchone()[0])
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        for model in STORED:
+            table = model._meta.db_table
+            cursor.execute(
+                "SELECT pg_total_relation_size(relid), n_tup_ins, n_tup_upd, n_tup_del "
+                "FROM pg_stat_user_tables WHERE relname = %s",
+                [table],
+            )
+            size, inserted, updated, deleted = cursor.fetchone()
+            found["bytes"] += int(size)
+            found["inserted"] += int(inserted)
+            found["updated"] += int(updated)
+            found["deleted"] += int(deleted)
+    return found
+
+
+def _refresh_figure(name: str, tenant_id: int, actor: Any) -> Figure:
+    """One snapshot refresh: wall and CPU time, the rows it wrote (inserted, updated,
+    deleted) and the tables' size after it (PostgreSQL)."""
+    before = _stored_stats()
+    cpu: list[float] = []
+    with system_context("bench patching: refresh"):
+        wall = _timed(
+            1,
+            lambda: snapshot_services.refresh_compliance_snapshot(actor=actor, tenant_id=tenant_id),
+            cpu,
+        )
+        rows = sum(m.objects.filter(tenant_id=tenant_id).count() for m in STORED)
+    after = _stored_stats()
+    detail: dict[str, Any] = {"cpu_ms": round(cpu[0]), "rows": rows}
+    if before is not None and after is not None:
+        detail.update(
+            {key: after[key] - before[key] for key in ("inserted", "updated", "deleted")},
+            stored_mb=round(after["bytes"] / 2**20, 1),
+        )
+    return Figure(name, wall[0], "ms", detail)
 
 
 def run(
@@ -112,27 +153,13 @@ def run(
             {"runs": len(live), "cpu_ms": round(live_cpu[0])},
         )
     )
-    refresh_cpu: list[float] = []
-    with system_context("bench patching: refresh"):
-        refresh = _timed(
-            1,
-            lambda: snapshot_services.refresh_compliance_snapshot(actor=actor, tenant_id=tenant.pk),
-            refresh_cpu,
-        )
-        stored = _standings_bytes()
-        rows = ComplianceStanding.objects.filter(tenant_id=tenant.pk).count()
+    figures.append(_refresh_figure("snapshot refresh 1 (worker, every preset)", tenant.pk, actor))
+    for n in (2, 3):
+        figures.append(_refresh_figure(f"snapshot refresh {n} (nothing changed)", tenant.pk, actor))
+    with within_tenant(tenant.pk):
+        changed = len(install_one_update_each(tenant_id=tenant.pk, devices=max(devices // 100, 1)))
     figures.append(
-        Figure(
-            "snapshot refresh (worker, every preset)",
-            statistics.median(refresh),
-            "ms",
-            {
-                "runs": len(refresh),
-                "cpu_ms": round(refresh_cpu[0]),
-                "standings": rows,
-                "standings_mb": None if stored is None else round(stored / 2**20, 1),
-            },
-        )
+        _refresh_figure(f"snapshot refresh 4 ({changed} devices changed)", tenant.pk, actor)
     )
 
     with within_tenant(tenant.pk):
@@ -141,20 +168,22 @@ def run(
         snapshot = ComplianceSnapshot.objects.get(tenant_id=tenant.pk)
         options = queries.compliance_options(queries.compliance_settings(tenant.pk))
         one_site = ComplianceStanding.objects.filter(
-            tenant_id=tenant.pk, site_id=sites[0], preset=options.rule.preset
+            tenant_id=tenant.pk, device__site_id=sites[0], preset=options.rule.preset
         )
+        narrowed_cpu: list[float] = []
         narrowed = _timed(
             requests,
             lambda: compliance.summarise_parts(
                 snapshot_queries.standing_parts(one_site), snapshot.computed_at, options
             ),
+            narrowed_cpu,
         )
     figures.append(
         Figure(
             "narrowed read p50 (one site, SQL aggregate)",
             statistics.median(narrowed),
             "ms",
-            {"runs": len(narrowed)},
+            {"runs": len(narrowed), "cpu_ms_p50": round(statistics.median(narrowed_cpu), 1)},
         )
     )
 

@@ -361,6 +361,11 @@ def evaluate_device_under(
             )
         for verdict in judged:
             verdict.take(state, resolved, device.internet_facing, now, period_start)
+    # In a fixed order (by severity, then value): the same device and states give the same
+    # result whatever order the states came in, so a snapshot's unchanged row stays unchanged
+    # (medians, and means summed exactly, do not depend on the order).
+    to_patch = {s: sorted(days) for s, days in sorted(to_patch.items())}
+    from_detection = {s: sorted(days) for s, days in sorted(from_detection.items())}
     debt_since = reboot_debt_since(device, installs)
     recently = device.last_seen_at is not None and now - device.last_seen_at <= dt.timedelta(
         days=options.coverage_days
@@ -523,23 +528,26 @@ def figures_of(found: Tally) -> Figures:
 @dataclass(frozen=True)
 class Part:
     """The tally of the devices of one site and one party (a snapshot reader's SQL
-    aggregate gives these); ``first`` orders the breakdowns as the devices would."""
+    aggregate gives these)."""
 
     site_id: int | None
     site_name: str
     party_id: int | None
     party_name: str
-    first: int
     tally: Tally
 
 
 def _sorted_groups(groups: list[Group]) -> list[Group]:
-    # Worst first (lowest share current), then by name; groups with nobody in scope last.
+    # Worst first (lowest share current), then by name, then by id (two sites may share a
+    # name); groups with nobody in scope last. A total order: the same groups come out in
+    # the same order whatever order the devices or the parts came in.
     groups.sort(
         key=lambda g: (
             g.figures.percent_current is None,
             g.figures.percent_current or 0,
             g.label.lower(),
+            g.key is not None,
+            g.key or 0,
         )
     )
     return groups
@@ -553,7 +561,7 @@ def _part_groups(
 ) -> list[Group]:
     totals: dict[int | None, Tally] = {}
     labels: dict[int | None, str] = {}
-    for part in sorted(parts, key=lambda p: p.first):
+    for part in parts:
         totals.setdefault(key(part), Tally()).add(part.tally)
         labels.setdefault(key(part), label(part) or none_label)
     return _sorted_groups([Group(k, labels[k], figures_of(t)) for k, t in totals.items()])
@@ -615,21 +623,27 @@ def evaluate_under(
     ]
 
 
+def device_order(result: DeviceResult) -> tuple[bool, bool, str, int]:
+    """Where a device stands in the list (the CSV's rows, the page's devices not current):
+    in scope first, not current first, then by name (case aside), then by id. A total
+    order that each device's own result decides: a snapshot's reader orders its rows the
+    same way in SQL (``ComplianceStanding.ORDER``), and a device that changes moves only
+    itself."""
+    return (not result.in_scope, result.current is not False, result.name.lower(), result.device_id)
+
+
 def summarise(results: Iterable[DeviceResult], now: dt.datetime, options: Options) -> Evaluation:
     """The figures of devices already evaluated at ``now``: what :func:`evaluate` does after
     judging each device, and all a snapshot's reader does (decision 0048). A device's result
     depends on that device alone, so any subset of a tenant's results (the devices a
     provider sees) summarises to what evaluating that subset gives."""
-    results = sorted(
-        results, key=lambda r: (not r.in_scope, r.current is not False, r.name.lower())
-    )
+    results = sorted(results, key=device_order)
     # The same grouping a snapshot's reader does over its SQL tallies: one part per site
-    # and party, ordered by its first device.
-    members: dict[tuple[int | None, str, int | None, str], tuple[int, list[DeviceResult]]] = {}
-    for index, r in enumerate(results):
-        key = (r.site_id, r.site_name, r.party_id, r.party_name)
-        members.setdefault(key, (index, []))[1].append(r)
-    parts = [Part(*key, first, tally(rows)) for key, (first, rows) in members.items()]
+    # and party.
+    members: dict[tuple[int | None, str, int | None, str], list[DeviceResult]] = {}
+    for r in results:
+        members.setdefault((r.site_id, r.site_name, r.party_id, r.party_name), []).append(r)
+    parts = [Part(*key, tally(rows)) for key, rows in members.items()]
     return replace(summarise_parts(parts, now, options), devices=results)
 
 
@@ -637,13 +651,28 @@ def summarise(results: Iterable[DeviceResult], now: dt.datetime, options: Option
 # The stored totals as JSON and back, exactly (JSON keeps a float's repr); a device's stored
 # standing is a table row whose columns are named as DeviceResult's fields.
 
-#: A DeviceResult's fields in order: the standings table's columns of the same names.
+#: A DeviceResult's fields in order: the snapshot's columns of the same names.
 RESULT_FIELDS = tuple(f.name for f in fields(DeviceResult))
+#: The fields of a DeviceResult that depend on the rule; the others are the same under
+#: every rule (:func:`evaluate_device_under` works them out once). A snapshot stores these
+#: per device and preset, the others once per device.
+RULE_FIELDS = ("current", "overdue", "oldest_overdue_since", "sla_met", "sla_missed")
+
+
+#: The columns a snapshot stores a DeviceResult in: its fields, ``overdue`` as one column
+#: per severity (``overdue_critical``...: five integers, not a JSON object on every row).
+STORED_FIELDS = tuple(
+    column
+    for name in RESULT_FIELDS
+    for column in ([f"overdue_{s}" for s in SEVERITIES] if name == "overdue" else [name])
+)
 
 
 def result_of(values: Sequence[object]) -> DeviceResult:
-    """A device's result from its stored columns (in :data:`RESULT_FIELDS` order)."""
-    return DeviceResult(**dict(zip(RESULT_FIELDS, values, strict=True)))  # type: ignore[arg-type]
+    """A device's result from its stored columns (in :data:`STORED_FIELDS` order)."""
+    found: dict[str, Any] = dict(zip(STORED_FIELDS, values, strict=True))
+    found["overdue"] = {s: found.pop(f"overdue_{s}") for s in SEVERITIES}
+    return DeviceResult(**found)
 
 
 def _figures_json(figures: Figures) -> dict[str, object]:

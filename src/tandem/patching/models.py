@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F
 
 from tandem.core.models import TenantOwned
+from tandem.patching import compliance
 from tandem.patching.choices import (
     Approval,
     Classification,
@@ -307,20 +309,17 @@ class ComplianceSnapshot(TenantOwned):
         return self.changed_at is not None and self.changed_at > self.computed_at
 
 
-class ComplianceStanding(TenantOwned):
-    """One active device's standing under one preset in its tenant's compliance snapshot
-    (decision 0048; one row per preset since its amendment): a ``compliance.DeviceResult``,
-    its columns named as its fields. A reader who sees only
-    part of the tenant (a provider's engagement scope) sums these rows in SQL; the CSV and
-    the failing-devices list read them in ``position`` order (the order the live figures
-    list devices in). Replaced whole by each refresh, with the snapshot."""
+class ComplianceDevice(TenantOwned):
+    """One active device in its tenant's compliance snapshot (decision 0048, amended
+    2026-12-07): what every preset judges alike (``compliance.RESULT_FIELDS`` but
+    ``compliance.RULE_FIELDS``), once: its place and party, scope, reboot facts and the
+    durations the medians need. Its ``ComplianceStanding`` rows hold what each preset
+    makes of it. A refresh writes the row only when a value changed (``digest``)."""
 
-    device = models.ForeignKey("assets.Device", on_delete=models.CASCADE, related_name="+")
-    #: The preset it was judged by (``compliance.Preset``).
-    preset = models.CharField(max_length=32)
-    #: The device's place in the snapshot's list under that preset (worst first, then by
-    #: name).
-    position = models.PositiveIntegerField()
+    #: The device (its id is this row's key, and its standings').
+    device = models.OneToOneField(
+        "assets.Device", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
     name = models.TextField()
     site_id = models.BigIntegerField(null=True, blank=True)
     site_name = models.TextField(blank=True)
@@ -328,23 +327,67 @@ class ComplianceStanding(TenantOwned):
     party_id = models.BigIntegerField(null=True, blank=True)
     party_name = models.TextField(blank=True)
     in_scope = models.BooleanField()
-    current = models.BooleanField(null=True)
-    overdue = models.JSONField(default=dict)
-    #: The sum of ``overdue`` (what the figures add up, in SQL).
-    overdue_total = models.PositiveIntegerField(default=0)
-    oldest_overdue_since = models.DateTimeField(null=True)
     last_seen_at = models.DateTimeField(null=True)
     reboot_pending = models.BooleanField(null=True)
     reboot_debt_since = models.DateTimeField(null=True)
     in_reboot_debt = models.BooleanField()
-    sla_met = models.PositiveIntegerField(default=0)
-    sla_missed = models.PositiveIntegerField(default=0)
+    reported_recently = models.BooleanField()
     #: Durations (days) by severity; the medians need the values themselves.
     to_patch = models.JSONField(default=dict)
     to_patch_from_detection = models.JSONField(default=dict)
     #: How many durations the two hold (readers fetch only rows that have some).
     patched = models.PositiveIntegerField(default=0)
-    reported_recently = models.BooleanField()
+    #: A hash of the values above: a refresh rewrites the row only when it differs.
+    digest = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.name} in its tenant's compliance snapshot"
+
+
+class ComplianceStanding(TenantOwned):
+    """One active device's standing under one preset in its tenant's compliance snapshot
+    (decision 0048; one row per preset since its first amendment, and only what the
+    preset decides since 2026-12-07: the rest is the device's ``ComplianceDevice``, once).
+    A reader who sees only part of the tenant (a provider's engagement scope) sums these
+    rows in SQL; the CSV and the failing-devices list read them in :attr:`ORDER` (the
+    order the live figures list devices in). A refresh writes only the rows that changed,
+    inserts the new devices' and deletes the retired ones'."""
+
+    #: The device, through its snapshot row (the column holds the device's id).
+    device = models.ForeignKey(ComplianceDevice, on_delete=models.CASCADE, related_name="+")
+    #: The preset it was judged by (``compliance.Preset``).
+    preset = models.CharField(max_length=32)
+    #: Not current first, then current, then out of scope (NULL, sorted last).
+    current = models.BooleanField(null=True)
+    #: The device's ``name.lower()`` as UTF-8 (bytes compare as Python compares the
+    #: strings, on every database): with ``current`` and the id, the list's order is this
+    #: row's own, read from an index (:attr:`ORDER`).
+    sort_name = models.BinaryField()
+    #: Overdue updates by severity (``compliance.SEVERITIES``), and their sum (what the
+    #: figures add up, in SQL).
+    overdue_critical = models.PositiveIntegerField(default=0)
+    overdue_high = models.PositiveIntegerField(default=0)
+    overdue_medium = models.PositiveIntegerField(default=0)
+    overdue_low = models.PositiveIntegerField(default=0)
+    overdue_unknown = models.PositiveIntegerField(default=0)
+    overdue_total = models.PositiveIntegerField(default=0)
+    oldest_overdue_since = models.DateTimeField(null=True)
+    sla_met = models.PositiveIntegerField(default=0)
+    sla_missed = models.PositiveIntegerField(default=0)
+    #: A hash of the values above: a refresh rewrites the row only when it differs.
+    digest = models.BigIntegerField()
+
+    #: ``compliance.device_order`` in SQL: not current first, then current, then out of
+    #: scope (``current`` is NULL exactly when the device is out of scope), by name, by id.
+    ORDER = (F("current").asc(nulls_last=True), "sort_name", "device_id")
+    #: Where each of ``compliance.STORED_FIELDS`` is read from, through a standing: its
+    #: own columns, or its device's.
+    RESULT_COLUMNS = tuple(
+        name
+        if name == "device_id" or name in compliance.RULE_FIELDS or name.startswith("overdue_")
+        else f"device__{name}"
+        for name in compliance.STORED_FIELDS
+    )
 
     class Meta:
         constraints = [
@@ -353,19 +396,14 @@ class ComplianceStanding(TenantOwned):
             )
         ]
         indexes = [
-            models.Index(fields=["tenant", "preset", "position"], name="patch_standing_position"),
-            # The page's "devices not current", worst first.
+            # The CSV's rows and the page's "devices not current" in order (:attr:`ORDER`),
+            # without a sort.
+            # (PostgreSQL sorts NULL last in an ascending index, as ORDER asks.)
             models.Index(
-                fields=["tenant", "preset", "position"],
-                condition=models.Q(current=False),
-                name="patch_standing_failing",
+                fields=["tenant", "preset", "current", "sort_name", "device"],
+                name="patch_standing_order",
             ),
-            models.Index(fields=["tenant", "preset", "site_id"], name="patch_standing_site"),
-            models.Index(
-                fields=["tenant", "preset", "asset_group_id"], name="patch_standing_group"
-            ),
-            models.Index(fields=["tenant", "preset", "party_id"], name="patch_standing_party"),
         ]
 
     def __str__(self) -> str:
-        return f"compliance standing of {self.name}"
+        return f"compliance standing of device {self.device_id} under {self.preset}"

@@ -523,16 +523,16 @@ class TenantCompliance:
         if self.standings is None:
             yield from self.evaluation.devices
             return
-        rows = self.standings.order_by("position").values_list(*compliance.RESULT_FIELDS)
-        for values in rows.iterator(chunk_size=2000):
+        rows = self.standings.order_by(*ComplianceStanding.ORDER)
+        for values in rows.values_list(*ComplianceStanding.RESULT_COLUMNS).iterator(2000):
             yield compliance.result_of(values)
 
     def failing(self, limit: int = 200) -> list[compliance.DeviceResult]:
         """The first ``limit`` devices not current (the page's list), worst first."""
         if self.standings is None:
             return [d for d in self.evaluation.devices if d.current is False][:limit]
-        rows = self.standings.filter(current=False).order_by("position")
-        columns = rows.values_list(*compliance.RESULT_FIELDS)
+        rows = self.standings.filter(current=False).order_by(*ComplianceStanding.ORDER)
+        columns = rows.values_list(*ComplianceStanding.RESULT_COLUMNS)
         return [compliance.result_of(values) for values in columns[:limit]]
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Min, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from tandem.assets.models import Device
 from tandem.core.policies import sees_whole_tenant, visible
@@ -84,54 +84,50 @@ def compliance_for_reader(
 
 def standing_parts(standings: QuerySet[ComplianceStanding]) -> list[compliance.Part]:
     """The standings' tallies per (site, party): one aggregate query for the counts, one
-    for the durations of the in-scope devices that have some (medians need the values)."""
-    scoped = Q(in_scope=True)
-    places = ("site_id", "site_name", "party_id", "party_name")
-    tallies: dict[tuple[object, ...], tuple[int, compliance.Tally]] = {}
+    for the durations of the in-scope devices that have some (medians need the values).
+    Both join each standing to its device's row (``ComplianceDevice``), which holds the
+    place, the scope and the durations once for every preset."""
+    scoped = Q(device__in_scope=True)
+    places = ("device__site_id", "device__site_name", "device__party_id", "device__party_name")
+    tallies: dict[tuple[object, ...], compliance.Tally] = {}
     for row in (
         standings.values(*places)
         .annotate(
             n=Count("id"),
             n_scope=Count("id", filter=scoped),
             n_current=Count("id", filter=scoped & Q(current=True)),
-            n_recent=Count("id", filter=scoped & Q(reported_recently=True)),
+            n_recent=Count("id", filter=scoped & Q(device__reported_recently=True)),
             met=Sum("sla_met", filter=scoped),
             missed=Sum("sla_missed", filter=scoped),
             overdue=Sum("overdue_total", filter=scoped),
-            debt=Count("id", filter=scoped & Q(in_reboot_debt=True)),
-            first=Min("position"),
+            debt=Count("id", filter=scoped & Q(device__in_reboot_debt=True)),
         )
         .order_by()
     ):
-        key = tuple(row[name] for name in places)
-        tallies[key] = (
-            row["first"],
-            compliance.Tally(
-                devices=row["n"],
-                in_scope=row["n_scope"],
-                current=row["n_current"],
-                reported_recently=row["n_recent"],
-                sla_met=row["met"] or 0,
-                sla_missed=row["missed"] or 0,
-                overdue_updates=row["overdue"] or 0,
-                reboot_debt=row["debt"],
-            ),
+        tallies[tuple(row[name] for name in places)] = compliance.Tally(
+            devices=row["n"],
+            in_scope=row["n_scope"],
+            current=row["n_current"],
+            reported_recently=row["n_recent"],
+            sla_met=row["met"] or 0,
+            sla_missed=row["missed"] or 0,
+            overdue_updates=row["overdue"] or 0,
+            reboot_debt=row["debt"],
         )
-    durations = standings.filter(scoped, patched__gt=0).values_list(
-        *places, "to_patch", "to_patch_from_detection"
+    durations = standings.filter(scoped, device__patched__gt=0).values_list(
+        *places, "device__to_patch", "device__to_patch_from_detection"
     )
     for *place, to_patch, from_detection in durations.order_by().iterator(chunk_size=2000):
-        tallies[tuple(place)][1].add_durations(to_patch, from_detection)
+        tallies[tuple(place)].add_durations(to_patch, from_detection)
     return [
         compliance.Part(
             site_id=key[0],  # type: ignore[arg-type]
             site_name=key[1] or "",  # type: ignore[arg-type]
             party_id=key[2],  # type: ignore[arg-type]
             party_name=key[3] or "",  # type: ignore[arg-type]
-            first=first,
             tally=found,
         )
-        for key, (first, found) in tallies.items()
+        for key, found in tallies.items()
     ]
 
 

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Min
 from django.utils import timezone
 
 from tandem.assets.models import Device
@@ -122,3 +123,23 @@ def build_patching_fleet(
         "states": count,
         "device_ids": [d.pk for d in made],
     }
+
+
+def install_one_update_each(
+    *, tenant_id: int, devices: int, now: dt.datetime | None = None
+) -> list[int]:
+    """Install one missing update (its lowest id) on each of the first ``devices`` devices
+    (by id) that miss one, as a sync records it: what changes between two snapshot refreshes
+    (``tandem bench patching``). Call it inside a tenant or system context. Returns the
+    devices changed."""
+    picked = list(
+        DeviceUpdateState.objects.filter(tenant_id=tenant_id, status="missing")
+        .values("device_id")
+        .annotate(first=Min("id"))
+        .order_by("device_id")
+        .values_list("device_id", "first")[:devices]
+    )
+    DeviceUpdateState.objects.filter(pk__in=[state for _, state in picked]).update(
+        status="installed", installed_at=now or timezone.now()
+    )
+    return [device for device, _ in picked]

@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import replace
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from tests.personas import World, user_of
 
@@ -21,7 +22,12 @@ from tandem.core.policies import sees_whole_tenant
 from tandem.core.principal import Principal, system_principal
 from tandem.core.scoping import principal_scope, system_context, within_tenant
 from tandem.patching import compliance, queries, services, snapshot_queries, snapshot_services
-from tandem.patching.models import ComplianceSnapshot
+from tandem.patching.models import (
+    ComplianceDevice,
+    ComplianceSnapshot,
+    ComplianceStanding,
+    DeviceUpdateState,
+)
 from tandem.patching.policies import VIEW_PATCHING_DEVICES
 from tandem.patching.tests.support import northwind_patches_hq_servers, report
 from tandem.responsibility import services as matrix
@@ -68,6 +74,29 @@ def _same(read: queries.TenantCompliance, live: queries.TenantCompliance) -> Non
     assert replace(read.evaluation, devices=live.evaluation.devices) == live.evaluation
     assert read.failing() == live.failing()
     assert list(read.device_results()) == live.evaluation.devices
+
+
+def _every_preset_exactly(
+    world: World, tenant_id: int, now: dt.datetime
+) -> dict[tuple[str, str], queries.TenantCompliance]:
+    """Every preset read from the snapshot by the tenant's IT (stored totals), Northwind
+    (one site: SQL tallies) and Sentinel: each exactly the live computation at ``now``.
+    The reads, by reader and preset."""
+    reads = {}
+    for shown in compliance.Preset.VALUES:
+        for name, principal in _readers(world).items():
+            with principal_scope(principal):
+                live = queries.compliance_for_tenant(
+                    tenant_id, now, principal=principal, preset=shown
+                )
+                read = snapshot_queries.compliance_for_reader(
+                    tenant_id, principal=principal, preset=shown
+                )
+            assert read.from_snapshot, (shown, name)
+            assert read.evaluation.rule.preset == shown
+            _same(read, live)
+            reads[(name, shown)] = read
+    return reads
 
 
 def _readers(world: World) -> dict[str, Principal]:
@@ -130,25 +159,12 @@ def test_the_snapshot_gives_exactly_the_live_figures(world, preset, extra) -> No
 
     # Every preset, the tenant's and the others, read from the snapshot by its IT (stored
     # totals), Northwind (one site: SQL tallies) and Sentinel.
-    devices_seen: dict[str, int] = {}
-    percent: dict[str, float | None] = {}
+    reads = _every_preset_exactly(world, acme.pk, now)
     for shown in compliance.Preset.VALUES:
-        for name, principal in _readers(world).items():
-            with principal_scope(principal):
-                live = queries.compliance_for_tenant(
-                    acme.pk, now, principal=principal, preset=shown
-                )
-                read = snapshot_queries.compliance_for_reader(
-                    acme.pk, principal=principal, preset=shown
-                )
-            assert read.from_snapshot, (shown, name)
-            assert read.evaluation.rule.preset == shown
-            _same(read, live)
-            devices_seen[name] = read.overall.devices
-            if name == "owner":
-                percent[shown] = read.percent_current
         # Northwind sees the HQ site only: fewer devices than the tenant's own IT.
-        assert 0 < devices_seen["provider_tech"] < devices_seen["owner"]
+        owner, northwind = reads[("owner", shown)], reads[("provider_tech", shown)]
+        assert 0 < northwind.overall.devices < owner.overall.devices
+    percent = {shown: reads[("owner", shown)].percent_current for shown in compliance.Preset.VALUES}
     # The presets judge differently on this fleet (the comparison is not of one figure).
     assert len(set(percent.values())) > 1
 
@@ -324,3 +340,121 @@ def test_the_page_the_api_and_the_csv_compare_under_another_preset(as_persona, w
     with within_tenant(acme.pk):
         live = queries.compliance_for_tenant(acme.pk, preset="cis_7_3")
     assert len(rows) == 1 + len(live.evaluation.devices)
+
+
+def _rows(tenant_id: int) -> dict[tuple[str, object], tuple[object, ...]]:
+    """Every stored row of the tenant's snapshot, by (table, key): its key, when it was
+    last written and, on PostgreSQL, the transaction that wrote its current version and
+    where it lies (``xmin``, ``ctid``: a rewrite with the same values changes both)."""
+    found: dict[tuple[str, object], tuple[object, ...]] = {}
+    with system_context("test"):
+        for model, key in ((ComplianceDevice, "pk"), (ComplianceStanding, "id")):
+            table = model._meta.db_table
+            rows = model.objects.filter(tenant_id=tenant_id).values_list(key, "updated_at")
+            for pk, updated_at in rows:
+                found[(table, pk)] = (updated_at,)
+            if connection.vendor == "postgresql":
+                column = connection.ops.quote_name(str(model._meta.pk.column))  # type: ignore[union-attr]
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"SELECT {column}, xmin::text, ctid::text FROM {table} "  # noqa: S608
+                        "WHERE tenant_id = %s",
+                        [tenant_id],
+                    )
+                    for pk, xmin, ctid in cursor.fetchall():
+                        found[(table, pk)] += (xmin, ctid)
+    return found
+
+
+def _written(
+    before: dict[tuple[str, object], tuple[object, ...]],
+    after: dict[tuple[str, object], tuple[object, ...]],
+) -> dict[str, set[object]]:
+    """The rows a refresh inserted, rewrote and deleted, by their keys."""
+    return {
+        "inserted": {key for key in after.keys() - before.keys()},
+        "updated": {key for key in after.keys() & before.keys() if after[key] != before[key]},
+        "deleted": {key for key in before.keys() - after.keys()},
+    }
+
+
+def _of_device(device_id: int, tenant_id: int) -> set[tuple[str, object]]:
+    """The keys of a device's rows: its own, and its standing under each preset."""
+    with system_context("test"):
+        ids = ComplianceStanding.objects.filter(tenant_id=tenant_id, device_id=device_id)
+        return {(ComplianceDevice._meta.db_table, device_id)} | {
+            (ComplianceStanding._meta.db_table, pk) for pk in ids.values_list("id", flat=True)
+        }
+
+
+def test_a_refresh_writes_only_the_rows_that_changed(world) -> None:  # type: ignore[no-untyped-def]
+    """Nothing changed: a refresh a moment later leaves every stored row as it was (not
+    rewritten with the same values). One device's updates installed: only that device's
+    rows are rewritten, in place. A device renamed: only its rows (the list's order is
+    each row's, not a position shifting the others'). Retired or deleted: its rows go.
+    After each, every reader still reads exactly the live figures."""
+    acme = _acme(world)
+    fleet = _fleet(world)
+    now = timezone.now()
+
+    def refresh(at: dt.datetime) -> None:
+        with system_context("test: worker"):
+            snapshot_services.refresh_compliance_snapshot(actor=SYSTEM, tenant_id=acme.pk, now=at)
+
+    refresh(now)
+    first = _rows(acme.pk)
+    device_ids: list[int] = fleet["device_ids"]  # type: ignore[assignment]
+    with system_context("test"):
+        judged = ComplianceSnapshot.objects.get(tenant_id=acme.pk).devices
+    assert judged >= len(device_ids)
+    assert len(first) == judged * (1 + len(compliance.Preset.VALUES))
+
+    # Nothing changed: nothing written, though the snapshot's time moved.
+    refresh(now + dt.timedelta(milliseconds=1))
+    assert _rows(acme.pk) == first
+    with system_context("test"):
+        assert ComplianceSnapshot.objects.get(tenant_id=acme.pk).computed_at > now
+
+    # A failing device's missing updates are installed: its rows alone are rewritten.
+    with system_context("test"):
+        failing = ComplianceStanding.objects.filter(
+            tenant_id=acme.pk, preset="cyber_essentials", current=False
+        ).values_list("device_id", flat=True)[0]
+        DeviceUpdateState.objects.filter(device_id=failing, status="missing").update(
+            status="installed", installed_at=now
+        )
+    mine = _of_device(failing, acme.pk)
+    at = now + dt.timedelta(milliseconds=2)
+    refresh(at)
+    second = _rows(acme.pk)
+    written = _written(first, second)
+    assert not written["inserted"] and not written["deleted"]
+    assert written["updated"] and written["updated"] <= mine
+    _every_preset_exactly(world, acme.pk, at)
+
+    # Renamed to the front of the list: its rows alone (its place in the list is its own
+    # rows' order, no position of the others shifts).
+    renamed = device_ids[-1]
+    mine = _of_device(renamed, acme.pk)
+    with system_context("test"):
+        devices.update_device(actor=SYSTEM, device=Device.objects.get(pk=renamed), name="AAA first")
+    at = now + dt.timedelta(milliseconds=3)
+    refresh(at)
+    third = _rows(acme.pk)
+    assert _written(second, third) == {"inserted": set(), "updated": mine, "deleted": set()}
+    _every_preset_exactly(world, acme.pk, at)
+
+    # Retired, and deleted outright: their rows go, nothing else is written.
+    retired, deleted = device_ids[0], device_ids[1]
+    gone = _of_device(retired, acme.pk) | _of_device(deleted, acme.pk)
+    with system_context("test"):
+        devices.retire_device(actor=SYSTEM, device=Device.objects.get(pk=retired))
+        Device.objects.filter(pk=deleted).delete()
+    at = now + dt.timedelta(milliseconds=4)
+    refresh(at)
+    assert _written(third, _rows(acme.pk)) == {
+        "inserted": set(),
+        "updated": set(),
+        "deleted": gone,
+    }
+    _every_preset_exactly(world, acme.pk, at)
