@@ -11,7 +11,8 @@ reader sees an old file, the whole new one, or none. The folder is the server's 
 from other input (another pack version, engine version, placeholder map or Hyperscan), so
 old files are removed by :func:`plan_cleanup` and :func:`remove`. A file's modification
 time is its *last use*: writing sets it and every load :func:`touch`-es it, in whichever
-process loads it. Removing a file never breaks a process using it: a loader reads the
+process loads it, from the process's clock (:func:`_stamp`), the very clock the cleaning
+compares with. Removing a file never breaks a process using it: a loader reads the
 whole file into memory (an unlink after its ``open`` leaves the open file readable on
 Linux), and a loader that finds no file compiles it again and writes it back.
 """
@@ -19,8 +20,10 @@ Linux), and a loader that finds no file compiles it again and writes it back.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
+import time
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,15 +34,32 @@ PACK, HYPERSCAN, TEMPORARY = "pack", "hyperscan", "temporary"
 
 DAY = 24 * 3600
 
+log = logging.getLogger(__name__)
 
-def write_atomically(file: Path, data: bytes) -> None:
-    """Write ``data`` to ``file`` through a temporary file renamed over it."""
-    file.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=f".{file.stem[:20]}-", suffix=".tmp")
+
+def write_atomically(file: Path, data: bytes) -> bool:
+    """Write ``data`` to ``file`` through a temporary file renamed over it; True when done.
+
+    A cache that cannot be written is no error: the caller has what it made and goes on
+    (a warning is logged; False). A full disk, a read-only folder, or a temporary file that
+    a cleaning took meanwhile (one that looked a dead writer's) must never stop detection."""
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=f".{file.stem[:20]}-", suffix=".tmp")
+    except OSError as exc:
+        log.warning("detection cache: %s not written: %s", file.name, exc)
+        return False
     try:
         with os.fdopen(fd, "wb") as handle:
+            _stamp(tmp)  # a live writer's file is young to the cleaning, whatever its clock
             handle.write(data)
+        _stamp(tmp)
         os.replace(tmp, file)
+        return True
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        log.warning("detection cache: %s not written: %s", file.name, exc)
+        return False
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -58,7 +78,15 @@ def touch(file: Path) -> None:
     as its last use). A file removed meanwhile, or a read-only folder, is no error: the
     file was read already."""
     with contextlib.suppress(OSError):
-        os.utime(file)
+        _stamp(file)
+
+
+def _stamp(file: Path | str) -> None:
+    """Set ``file``'s times to now as ``time.time`` says, not as the filesystem does: the
+    cleaning judges ages against ``time.time`` (the same clock in production; the test
+    suite, run a year ahead and back, moves only Python's)."""
+    now = time.time()
+    os.utime(file, (now, now))
 
 
 def kind_of(name: str) -> str | None:

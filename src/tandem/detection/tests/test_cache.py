@@ -217,3 +217,13 @@ def test_the_daily_job_keeps_the_installed_packs_and_the_command_shows_the_folde
     assert cache.clean_cache_task.func() == 1
     assert [f.name for f in cache_files(cache_dir)] == [current]
     assert rulesets.InstalledRules.load([("starter", STARTER)]).rulesets[0].from_cache
+
+
+def test_a_cache_that_cannot_be_written_does_not_stop_loading(tmp_path: Path) -> None:
+    folder = _pack(tmp_path / "rules")
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder should be")
+    expected = _run(folder, tmp_path / "cache")
+    # The folder cannot be made: the rules load and match all the same, from the YAML.
+    assert _run(folder, blocked / "cache") == expected
+    assert not load_rules(folder, cache_dir=blocked / "cache").from_cache
